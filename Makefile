@@ -1,0 +1,108 @@
+# xapistat build.
+#
+#   make            build build/xapistat (installs missing Debian packages first)
+#   make check      build and run every test under ASan + UBSan, then a short fuzz run
+#   make bench      measure the figures in docs/BENCHMARKS.md
+#   make fuzz       long fuzzing runs (FUZZ_SECONDS per target, default 600)
+#
+# Sources are found by wildcard: every src/**/*.c goes into xapistat, every
+# tests/unit/**/*.c is one test program, every fuzz/*.c one libFuzzer target.
+
+CC        ?= cc
+CLANG     ?= clang
+BUILD     := build
+WARN      := -std=c17 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wwrite-strings -Wcast-qual -Wundef -Wpointer-arith \
+             -Wsign-compare -Wvla
+ifeq ($(CI),true)
+WARN      += -Werror
+endif
+CPPFLAGS  := -D_GNU_SOURCE -Isrc
+CFLAGS    ?= -O2 -g
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS    := -lm
+
+SRC       := $(shell find src -name '*.c' | sort)
+LIB_SRC   := $(filter-out src/main.c,$(SRC))
+TEST_SRC  := $(shell find tests/unit -name '*.c' | sort)
+FUZZ_SRC  := $(wildcard fuzz/*.c)
+
+OBJ       := $(SRC:%.c=$(BUILD)/obj/%.o)
+ASAN_OBJ  := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+FUZZ_OBJ  := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+TESTS     := $(TEST_SRC:%.c=$(BUILD)/asan/%)
+FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+
+# src/lib/ is held to -Wconversion as well (STYLE.md §33).
+$(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
+
+.PHONY: all check unit fuzz-smoke fuzz bench demo clean deps-build deps-check deps-bench format-check
+all: deps-build $(BUILD)/xapistat
+
+deps-build:
+	@bash scripts/deps.sh build
+deps-check:
+	@bash scripts/deps.sh check
+deps-bench:
+	@bash scripts/deps.sh bench
+
+$(BUILD)/xapistat: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Test build: the library under ASan + UBSan as an archive, so a test that
+# #includes a .c (to reach its static functions) simply shadows that member.
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/asan/libxs.a: $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# xapistat itself under the sanitizers, for the command-line tests
+$(BUILD)/asan/xapistat: $(BUILD)/asan/src/main.o $(BUILD)/asan/libxs.a
+	$(CC) -O1 -g $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/%.c $(BUILD)/asan/libxs.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(WARN) -O1 -g $(SAN) -MMD -MP -o $@ $< $(BUILD)/asan/libxs.a $(LDLIBS)
+
+# libFuzzer targets (clang), the library rebuilt with clang and the same sanitizers.
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+unit: deps-check $(TESTS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
+	@bash tests/run.sh $(TESTS)
+
+fuzz-smoke: deps-check $(FUZZERS)
+	@bash fuzz/run.sh smoke $(FUZZERS)
+
+check: deps-check
+	@$(MAKE) --no-print-directory unit-and-fuzz
+
+.PHONY: unit-and-fuzz
+unit-and-fuzz: $(TESTS) $(FUZZERS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
+	@bash tests/run.sh $(TESTS) -- bash fuzz/run.sh smoke $(FUZZERS)
+
+fuzz: deps-check $(FUZZERS)
+	@bash fuzz/run.sh long $(FUZZERS)
+
+bench: deps-bench $(BUILD)/xapistat
+	@bash bench/rrd_readers.sh --write-docs
+
+format-check:
+	@clang-format --dry-run --Werror $(SRC) $(TEST_SRC) $(FUZZ_SRC)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(BUILD)/asan/src/main.d $(FUZZ_OBJ:.o=.d) $(TESTS:=.d)

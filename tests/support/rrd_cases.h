@@ -1,0 +1,119 @@
+/*
+ * rrd_cases.h - test support: table-driven checks of RRD readers.
+ *
+ * A table of struct rec_case (document, expected recording or expected error
+ * substring) is checked three ways: read whole (rec_check_table), split at
+ * every byte and at random points with identical results, errors included
+ * (rec_check_splits), and every prefix of a valid document failing with a
+ * "byte N:" error (rec_check_truncations). Include test.h first.
+ */
+#ifndef XS_TEST_RRD_CASES_H
+#define XS_TEST_RRD_CASES_H
+
+#include "support/rrd_record.h"
+
+struct rec_case {
+	const char *note;
+	const char *doc;
+	const char *want;     /* expected recording, or NULL when an error is expected */
+	const char *want_err; /* substring of the error */
+};
+
+__attribute__((unused)) static void rec_check_table(const struct xs_rrd_parser_class *cls,
+						    const struct rec_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rec_case *c = &cases[i];
+		enum xs_err rc;
+		char err[XS_ERR_LEN];
+		char *got = rec_read(cls, c->doc, strlen(c->doc), 0, &rc, err);
+
+		if (c->want) {
+			ok(rc == XS_OK, "%s: %s", c->note, err);
+			ok(!strcmp(got, c->want), "%s: got\n%s", c->note, got);
+		} else {
+			ok(rc != XS_OK, "%s: accepted", c->note);
+			ok(strstr(err, c->want_err) != NULL, "%s: error '%s'", c->note, err);
+			ok(!strncmp(err, "byte ", 5), "%s: error names the byte: '%s'", c->note, err);
+		}
+		free(got);
+	}
+}
+
+__attribute__((unused)) static void rec_check_splits(const struct xs_rrd_parser_class *cls,
+						     const struct rec_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rec_case *c = &cases[i];
+		size_t len = strlen(c->doc);
+		enum xs_err rc0, rc;
+		char err0[XS_ERR_LEN], err[XS_ERR_LEN];
+		char *whole = rec_read(cls, c->doc, len, 0, &rc0, err0);
+		char *got = rec_read(cls, c->doc, len, 1, &rc, err);
+
+		ok(rc == rc0 && !strcmp(got, whole) && !strcmp(err, err0),
+		   "%s: byte by byte differs: %s / %s", c->note, err, err0);
+		free(got);
+		for (unsigned seed = 1; seed <= 20; seed++) {
+			got = rec_read_random(cls, c->doc, len, seed, 1 + seed * 3, &rc, err);
+			ok(rc == rc0 && !strcmp(got, whole) && !strcmp(err, err0),
+			   "%s: seed %u differs: %s / %s", c->note, seed, err, err0);
+			free(got);
+		}
+		free(whole);
+	}
+}
+
+/* Every proper prefix of doc (a valid document without trailing white space)
+ * must fail with an error naming a byte. */
+__attribute__((unused)) static void rec_check_truncations(const struct xs_rrd_parser_class *cls,
+							  const char *doc)
+{
+	size_t len = strlen(doc);
+
+	for (size_t cut = 0; cut < len; cut++) {
+		enum xs_err rc;
+		char err[XS_ERR_LEN];
+		char *got = rec_read(cls, doc, cut, 0, &rc, err);
+
+		ok(rc != XS_OK && !strncmp(err, "byte ", 5), "cut at %zu: rc %d '%s'", cut,
+		   (int)rc, err);
+		free(got);
+	}
+}
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees); NULL if absent. */
+__attribute__((unused)) static char *rec_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Path of a file of ../shared (XS_SHARED_DIR, set by tests/run.sh). */
+__attribute__((unused)) static const char *rec_shared(const char *rel)
+{
+	static char path[4096];
+	const char *dir = getenv("XS_SHARED_DIR");
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared", rel);
+	return path;
+}
+
+#endif
