@@ -108,15 +108,20 @@ static int rrd2csv_add_row(struct rrd2csv *c, struct rrd2csv_block *b, int64_t t
 	return 0;
 }
 
+/* Counts a row for --summary; the sum is kept in document order (so it is the
+ * same as any sequential reader's) but in a register, not through memory. */
 static void rrd2csv_count(struct rrd2csv *c, const double *v, size_t n)
 {
-	c->cells += n;
+	double sum = c->sum;
+	uint64_t nan = c->nan;
+
 	for (size_t i = 0; i < n; i++) {
-		if (isnan(v[i]))
-			c->nan++;
-		else if (isfinite(v[i]))
-			c->sum += v[i];
+		nan += isnan(v[i]) != 0;
+		sum += isfinite(v[i]) ? v[i] : 0.0;
 	}
+	c->sum = sum;
+	c->nan = nan;
+	c->cells += n;
 }
 
 /* --- sink callbacks --- */

@@ -1,7 +1,8 @@
 /*
  * num.c - number parsing and formatting (see num.h).
  *
- * Parsing gathers up to 19 significant digits into a uint64 and a power of ten.
+ * Parsing gathers the digits into a uint64 (8 at a time where the machine is
+ * little-endian) and a power of ten.
  * When the digits fit 2^53 and the power is within 10^22, one IEEE multiplication
  * or division of two exact doubles is correctly rounded (Clinger 1990); xapi's
  * numbers (at most 17 significant digits, small exponents) nearly always take
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_MAX_SIG_DIGITS 19         /* significant digits that fit a uint64 */
+#define NUM_MAX_SIG_DIGITS 19         /* decimal digits that always fit a uint64 */
 #define NUM_EXACT_MANTISSA (1ULL << 53) /* largest integer every double holds exactly */
 #define NUM_MAX_EXP_DIGITS 6          /* exponents beyond 10^999999 are saturated */
 
@@ -72,14 +73,86 @@ static bool num_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NUM_SWAR 1
+#else
+#define NUM_SWAR 0
+#endif
+
+/* The value of 8 ASCII digits loaded little-endian (first digit in the low byte):
+ * pairs, then quads, then the whole, each step a multiply-add of lanes. */
+static uint64_t num_eight_value(uint64_t v)
+{
+	v -= 0x3030303030303030ull;
+	v = (v * 10) + (v >> 8);                                  /* 2-digit lanes */
+	v = (((v & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+	     (((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >> 32;
+	return v;
+}
+
+static const uint64_t num_pow10_u64[] = {
+	1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+};
+
+/* Bytes of v (little-endian) that are digits before the first non-digit, 0..8. */
+static unsigned num_leading_digits(uint64_t v)
+{
+	uint64_t nondigit = ((v & 0xF0F0F0F0F0F0F0F0ull) |
+			     (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ^
+			    0x3333333333333333ull;
+
+	/* a carry out of a non-digit byte can only disturb bytes above it */
+	return nondigit ? (unsigned)__builtin_ctzll(nondigit) / 8 : 8;
+}
+
+/*
+ * Gathers the digits at *s into *mant (wrapping silently past 19 digits: the
+ * caller counts them and takes the slow path then). Returns how many. Where
+ * 8 bytes can be read, digits are taken 8 at a time and the last 1..7 of a
+ * run in one step, their bytes shifted up and padded with '0'.
+ */
+static inline __attribute__((always_inline)) size_t num_digits(const char **s, const char *end,
+							      uint64_t *mant)
+{
+	const char *p = *s;
+	uint64_t m = *mant;
+	size_t n;
+
+	if (NUM_SWAR) {
+		while (end - p >= 8) {
+			uint64_t v;
+			unsigned k;
+
+			memcpy(&v, p, sizeof(v));
+			k = num_leading_digits(v);
+			if (k == 8) {
+				m = m * 100000000u + num_eight_value(v);
+				p += 8;
+				continue;
+			}
+			if (k) {
+				v = (v << (8 * (8 - k))) | (0x3030303030303030ull >> (8 * k));
+				m = m * num_pow10_u64[k] + num_eight_value(v);
+				p += k;
+			}
+			goto done;
+		}
+	}
+	while (p < end && num_is_digit(*p))
+		m = m * 10 + (uint64_t)(*p++ - '0');
+done:
+	*mant = m;
+	n = (size_t)(p - *s);
+	*s = p;
+	return n;
+}
+
 const char *xs_num_parse(const char *p, const char *end, double *out)
 {
 	const char *s = p;
 	uint64_t mant = 0;
-	int sig = 0;         /* significant digits gathered into mant */
-	long exp10 = 0;      /* value = mant * 10^exp10 (when nothing was dropped) */
-	bool dropped = false; /* a non-zero digit did not fit mant */
-	bool any = false;
+	size_t ndigits, nfrac = 0;
+	long exp10 = 0;
 	bool neg = false;
 
 	if (s == end)
@@ -93,32 +166,13 @@ const char *xs_num_parse(const char *p, const char *end, double *out)
 	if (num_lower(*s) == 'n' || num_lower(*s) == 'i')
 		return num_parse_word(s, end, neg, out);
 
-	for (; s < end && num_is_digit(*s); s++) {
-		any = true;
-		if (sig < NUM_MAX_SIG_DIGITS) {
-			mant = mant * 10 + (uint64_t)(*s - '0');
-			if (mant)
-				sig++;
-		} else {
-			exp10++;
-			dropped |= *s != '0';
-		}
-	}
+	ndigits = num_digits(&s, end, &mant);
 	if (s < end && *s == '.') {
 		s++;
-		for (; s < end && num_is_digit(*s); s++) {
-			any = true;
-			if (sig < NUM_MAX_SIG_DIGITS) {
-				mant = mant * 10 + (uint64_t)(*s - '0');
-				exp10--;
-				if (mant)
-					sig++;
-			} else {
-				dropped |= *s != '0';
-			}
-		}
+		nfrac = num_digits(&s, end, &mant);
+		ndigits += nfrac;
 	}
-	if (!any)
+	if (!ndigits)
 		return s == end ? end : NULL;
 	if (s < end && (*s == 'e' || *s == 'E')) {
 		long e = 0;
@@ -137,14 +191,17 @@ const char *xs_num_parse(const char *p, const char *end, double *out)
 			return end;
 		if (!edigits)
 			return NULL;
-		exp10 += eneg ? -e : e;
+		exp10 = eneg ? -e : e;
 	}
 	if (s == end)
 		return end;
 	if ((size_t)(s - p) > XS_NUM_MAX_LEN)
 		return NULL;
+	exp10 -= (long)nfrac;
 
-	if (!dropped && mant <= NUM_EXACT_MANTISSA) {
+	/* Exact digits (19 fit a uint64, leading zeros included) and an exact
+	 * power of ten: one correctly rounded IEEE operation. */
+	if (ndigits <= NUM_MAX_SIG_DIGITS && mant <= NUM_EXACT_MANTISSA) {
 		double v = (double)mant;
 
 		if (mant == 0) {

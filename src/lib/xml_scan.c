@@ -109,37 +109,39 @@ static const char *xml_tag_end(const char *p, const char *end, bool *bad)
 	return NULL;
 }
 
+/*
+ * Every decision about a tag looks at its first XS_XML_MAX_TAG bytes only, so
+ * the outcome (and any error) is the same however the input is split.
+ */
 static ptrdiff_t xml_tag(const char *buf, size_t len, bool eof, uint64_t off,
 			 struct xs_xml_token *tok, enum xs_err *code, char *err)
 {
-	const char *end = buf + len;
+	const char *lim = buf + (len < XS_XML_MAX_TAG ? len : XS_XML_MAX_TAG);
 	const char *p = buf + 1;
 	const char *gt, *name;
 	bool closing = false, bad;
 
-	if (p < end && *p == '/') {
+	if (p < lim && *p == '/') {
 		closing = true;
 		p++;
 	}
-	if (p == end)
+	if (p == lim)
 		goto incomplete;
 	if (!xml_name_start(*p))
 		return xml_bad(code, err, XS_ERR_PARSE, off, "expected an element name after '<'");
 	name = p;
-	while (p < end && xml_name_char(*p))
+	while (p < lim && xml_name_char(*p))
 		p++;
-	if (p == end)
+	if (p == lim)
 		goto incomplete;
 	if (!xml_space(*p) && *p != '/' && *p != '>')
 		return xml_bad(code, err, XS_ERR_PARSE, off, "bad character in an element name");
-	gt = xml_tag_end(p, end, &bad);
+	gt = xml_tag_end(p, lim, &bad);
 	if (!gt) {
 		if (bad)
 			return xml_bad(code, err, XS_ERR_PARSE, off, "'<' inside a tag");
 		goto incomplete;
 	}
-	if (gt - buf + 1 > XS_XML_MAX_TAG)
-		return xml_bad(code, err, XS_ERR_TOO_LARGE, off, "tag too long");
 	memset(tok, 0, sizeof(*tok));
 	tok->name = name;
 	tok->name_len = (size_t)(p - name);
@@ -155,7 +157,7 @@ static ptrdiff_t xml_tag(const char *buf, size_t len, bool eof, uint64_t off,
 	return gt + 1 - buf;
 
 incomplete:
-	if (len > XS_XML_MAX_TAG)
+	if (len >= XS_XML_MAX_TAG)
 		return xml_bad(code, err, XS_ERR_TOO_LARGE, off, "tag too long");
 	if (eof)
 		return xml_bad(code, err, XS_ERR_TRUNCATED, off, "input ended inside a tag");
@@ -167,15 +169,16 @@ static ptrdiff_t xml_text(const char *buf, size_t len, bool eof, uint64_t off,
 {
 	const char *lt = memchr(buf, '<', len);
 	size_t n = lt ? (size_t)(lt - buf) : len;
-	bool space = true;
+	size_t lead = 0;
 
-	for (size_t i = 0; i < n && space; i++)
-		space = xml_space(buf[i]);
+	while (lead < n && xml_space(buf[lead]))
+		lead++;
 	memset(tok, 0, sizeof(*tok));
-	if (space) {
-		/* white space is consumed as it comes, however long */
+	if (lead) {
+		/* White space is its own token, consumed as it comes however long, so
+		 * a text token starts at the same byte wherever the input was split. */
 		tok->kind = XS_XML_SPACE;
-		return (ptrdiff_t)n;
+		return (ptrdiff_t)lead;
 	}
 	if (n > XS_XML_MAX_TEXT)
 		return xml_bad(code, err, XS_ERR_TOO_LARGE, off, "text too long");
