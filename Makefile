@@ -36,7 +36,7 @@ FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 # src/lib/ is held to -Wconversion as well (STYLE.md §33).
 $(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
 
-.PHONY: all check unit fuzz-smoke fuzz bench demo clean deps-build deps-check deps-bench format-check
+.PHONY: all check unit fuzz-smoke fuzz bench clean deps-build deps-check deps-bench
 all: deps-build $(BUILD)/xapistat
 
 deps-build:
@@ -91,16 +91,13 @@ check: deps-check
 
 .PHONY: unit-and-fuzz
 unit-and-fuzz: $(TESTS) $(FUZZERS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
-	@bash tests/run.sh $(TESTS) -- bash fuzz/run.sh smoke $(FUZZERS)
+	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS)
 
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
 
 bench: deps-bench $(BUILD)/xapistat
 	@bash bench/rrd_readers.sh --write-docs
-
-format-check:
-	@clang-format --dry-run --Werror $(SRC) $(TEST_SRC) $(FUZZ_SRC)
 
 clean:
 	rm -rf $(BUILD)

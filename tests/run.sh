@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Runs every unit test program (built under ASan + UBSan) and the command given
-# after "--" (the short fuzz runs), then prints one closing line
+# Runs every unit test program (built under ASan + UBSan) and the commands
+# given after "--" (lint, the short fuzz runs), then prints one closing line
 # "total: N passed, N failed" with the checks of all programs added up.
 # Exits non-zero if any program failed.
 set -uo pipefail
 
 progs=()
-after=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = "--" ]; then shift; after=("$@"); break; fi
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   progs+=("$1"); shift
 done
+# the rest: commands separated by "--", each counted as one check
+cmds=()
+cur=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--" ]; then
+    [ -n "$cur" ] && cmds+=("$cur"); cur=""
+  else
+    cur+="${cur:+ }$(printf '%q' "$1")"
+  fi
+  shift
+done
+[ -n "$cur" ] && cmds+=("$cur")
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -38,13 +48,13 @@ for p in "${progs[@]}"; do
   fi
 done
 
-if [ ${#after[@]} -gt 0 ]; then
-  if "${after[@]}"; then
-    passed=$((passed + 1)); echo "ok   ${after[*]}"
+for c in "${cmds[@]}"; do
+  if eval "$c"; then
+    passed=$((passed + 1)); echo "ok   $c"
   else
-    failed=$((failed + 1)); broken+=("${after[*]}"); echo "FAIL ${after[*]}"
+    failed=$((failed + 1)); broken+=("$c"); echo "FAIL $c"
   fi
-fi
+done
 
 [ ${#broken[@]} -gt 0 ] && echo "failed: ${broken[*]}"
 echo "total: $passed passed, $failed failed"
