@@ -1,0 +1,150 @@
+/*
+ * workload.c - deterministic metric values (see workload.h).
+ *
+ * A value is  level(t) * (1 + noise)  clamped into [0, max], where level is
+ * the series' base (scale times a shape factor chosen by the seed) times a
+ * daily cycle, plus bursts that switch on for whole 5-minute windows with a
+ * seed-dependent probability. Noise comes from hashing (seed, step). Memory
+ * figures move in plateaus of a few hours instead.
+ */
+#include "workload.h"
+
+#include <math.h>
+#include <string.h>
+
+#define WL_DAY 86400
+#define WL_BURST_WINDOW 300  /* seconds a burst lasts */
+#define WL_PLATEAU 10800     /* seconds a memory plateau lasts */
+
+uint64_t sim_hash2(uint64_t a, uint64_t b)
+{
+	uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+uint64_t sim_hash_str(uint64_t seed, const char *s)
+{
+	uint64_t h = seed ^ 0xCBF29CE484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
+	return sim_hash2(h, seed);
+}
+
+/* A uniform number in [0, 1) from a hash. */
+static double wl_unit(uint64_t h)
+{
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The daily cycle in [1 - depth, 1 + depth], peaking at the series' hour. */
+static double wl_daily(const struct sim_series *s, int64_t t)
+{
+	double phase = wl_unit(sim_hash2(s->seed, 1)) * 2 * M_PI;
+	double depth = 0.2 + 0.6 * wl_unit(sim_hash2(s->seed, 2));
+	double x = 2 * M_PI * (double)(t % WL_DAY) / WL_DAY;
+
+	return 1.0 + depth * sin(x - phase);
+}
+
+/* The shape factor of a series: idle, light, steady or busy. */
+static double wl_base(const struct sim_series *s)
+{
+	double u = wl_unit(sim_hash2(s->seed, 3));
+
+	switch (s->metric) {
+	case SIM_M_CPU:
+		return u < 0.3 ? 0.01 + 0.03 * u : u < 0.8 ? 0.05 + 0.3 * u : 0.3 + 0.5 * u;
+	case SIM_M_DISK:
+	case SIM_M_IOPS:
+	case SIM_M_THROUGHPUT:
+	case SIM_M_IOWAIT:
+	case SIM_M_QUEUE:
+		return 0.005 + 0.05 * u; /* mostly idle disks */
+	default:
+		return 0.1 + 0.6 * u;
+	}
+}
+
+/* Probability of a burst in a given window, and its height (times the level). */
+static double wl_burst(const struct sim_series *s, int64_t t)
+{
+	uint64_t w = sim_hash2(s->seed ^ 0xB0B0, (uint64_t)(t / WL_BURST_WINDOW));
+	double p = s->metric == SIM_M_DISK || s->metric == SIM_M_IOPS ||
+				   s->metric == SIM_M_THROUGHPUT
+			   ? 0.08
+			   : 0.03;
+
+	if (wl_unit(w) >= p)
+		return 0.0;
+	return 2.0 + 8.0 * wl_unit(sim_hash2(w, 7));
+}
+
+static double wl_clamp(double v, double max)
+{
+	if (v < 0)
+		return 0;
+	return v > max ? max : v;
+}
+
+/* Memory that moves in plateaus between 30% and 90% of scale. */
+static double wl_plateau(const struct sim_series *s, int64_t t)
+{
+	double u = wl_unit(sim_hash2(s->seed, (uint64_t)(t / WL_PLATEAU)));
+
+	return s->scale * (0.3 + 0.6 * u);
+}
+
+double sim_workload_value(const struct sim_series *s, int64_t t)
+{
+	double noise = wl_unit(sim_hash2(s->seed, (uint64_t)t)) - 0.5;
+	double level;
+
+	switch (s->metric) {
+	case SIM_M_MEM_BYTES:
+	case SIM_M_MEM_TOTAL_KIB:
+		return s->scale;
+	case SIM_M_MEM_FREE_KIB:
+		return wl_clamp(floor(wl_plateau(s, t) + 256.0 * noise), s->max);
+	case SIM_M_COUNT:
+		return floor(wl_clamp(s->scale * (0.5 + wl_unit(sim_hash2(s->seed, (uint64_t)t / 60))),
+				      s->max));
+	default:
+		break;
+	}
+	level = s->scale * wl_base(s) * wl_daily(s, t);
+	level *= 1.0 + wl_burst(s, t);
+	return wl_clamp(level * (1.0 + 0.4 * noise), s->max);
+}
+
+void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period, double *avg,
+			  double *min, double *max)
+{
+	int64_t mid = t - period / 2;
+
+	switch (s->metric) {
+	case SIM_M_MEM_BYTES:
+	case SIM_M_MEM_TOTAL_KIB:
+		*avg = *min = *max = s->scale;
+		return;
+	case SIM_M_MEM_FREE_KIB:
+		*avg = wl_plateau(s, mid);
+		*min = wl_clamp(*avg * 0.9, s->max);
+		*max = wl_clamp(*avg * 1.1, s->max);
+		return;
+	case SIM_M_COUNT:
+		*avg = wl_clamp(s->scale, s->max);
+		*min = floor(*avg * 0.5);
+		*max = floor(wl_clamp(*avg * 1.5, s->max));
+		return;
+	default:
+		break;
+	}
+	*avg = wl_clamp(s->scale * wl_base(s) * wl_daily(s, mid), s->max);
+	*min = *avg * 0.8;
+	/* over a long period some burst is likely: the max shows it */
+	*max = wl_clamp(*avg * (period >= WL_BURST_WINDOW ? 3.0 : 1.2), s->max);
+}

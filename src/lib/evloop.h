@@ -1,0 +1,49 @@
+/*
+ * evloop.h - a small single-threaded event loop: file descriptors (epoll) and
+ * one-shot timers, on the monotonic clock.
+ *
+ * Callbacks run on the loop's thread and must do bounded work (STYLE.md §24).
+ * A callback may add or remove any watcher or timer, its own included.
+ */
+#ifndef XS_LIB_EVLOOP_H
+#define XS_LIB_EVLOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+#define XS_EV_READ 1u  /* fd readable (or hung up / error) */
+#define XS_EV_WRITE 2u /* fd writable */
+
+struct xs_evloop;
+
+typedef void (*xs_ev_fd_cb)(struct xs_evloop *loop, int fd, unsigned events, void *arg);
+typedef void (*xs_ev_timer_cb)(struct xs_evloop *loop, void *arg);
+
+/* A new loop, or NULL (errno set) when epoll cannot be created. */
+struct xs_evloop *xs_evloop_new(void);
+/* Frees the loop (NULL allowed; sets *loop = NULL); fds are not closed. */
+void xs_evloop_free(struct xs_evloop **loop);
+
+/* Watches fd for events (XS_EV_READ | XS_EV_WRITE); one watcher per fd. */
+enum xs_err xs_evloop_add_fd(struct xs_evloop *loop, int fd, unsigned events, xs_ev_fd_cb cb,
+			     void *arg);
+enum xs_err xs_evloop_mod_fd(struct xs_evloop *loop, int fd, unsigned events);
+/* Stops watching fd (does not close it). Unknown fds are ignored. */
+void xs_evloop_del_fd(struct xs_evloop *loop, int fd);
+
+/* Calls cb once, `after` seconds from now (>= 0). Returns an id > 0 for cancel. */
+uint64_t xs_evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_cb cb, void *arg);
+/* Cancels a timer that has not fired yet (unknown ids are ignored). */
+void xs_evloop_cancel_timer(struct xs_evloop *loop, uint64_t id);
+
+/* Runs until xs_evloop_stop() or until *stop_flag becomes non-zero (for signal
+ * handlers; may be NULL). Returns XS_OK, or XS_ERR_IO if epoll fails. */
+enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag);
+void xs_evloop_stop(struct xs_evloop *loop);
+
+/* Seconds on the monotonic clock (the loop's time base). */
+double xs_evloop_now(void);
+
+#endif
