@@ -78,7 +78,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 unit: deps-check $(TESTS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
 	@bash tests/run.sh $(TESTS)
@@ -102,4 +102,5 @@ bench: deps-bench $(BUILD)/xapistat
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(BUILD)/asan/src/main.d $(FUZZ_OBJ:.o=.d) $(TESTS:=.d)
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(BUILD)/asan/src/main.d $(FUZZ_OBJ:.o=.d) $(TESTS:=.d) \
+         $(FUZZERS:=.d)

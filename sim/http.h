@@ -75,6 +75,8 @@ void sim_http_server_free(struct sim_http_server **s);
 
 /* Listens on addr:port (SO_REUSEADDR) for listener `id`. 0 or -1 with err. */
 int sim_http_listen(struct sim_http_server *s, int id, const char *addr, uint16_t port, char *err);
+/* The port listener `id` is bound to (useful after asking for port 0), or 0 if it is not listening. */
+uint16_t sim_http_listen_port(const struct sim_http_server *s, int id);
 /* Stops listening for `id` and closes its open connections (a host going down). */
 void sim_http_unlisten(struct sim_http_server *s, int id);
 

@@ -240,8 +240,14 @@ static void ring_write(struct sim_rrd_model *m, struct sim_ds *d, int a, int ncf
 		d->ring_first[a] = t;
 		d->ring_last[a] = t - p;
 	}
-	/* rows skipped since the last one written are unknown */
-	for (int64_t s = d->ring_last[a] + p; s < t && t - s < rows * p; s += p)
+	/* rows skipped since the last one written are unknown; only the last
+	 * rows - 1 of them share the ring with t, older slots are overwritten
+	 * or cleared here all the same */
+	int64_t from = d->ring_last[a] + p;
+
+	if (from < t - (int64_t)(rows - 1) * p)
+		from = t - (int64_t)(rows - 1) * p;
+	for (int64_t s = from; s < t; s += p)
 		for (int c = 0; c < ncf; c++)
 			d->ring[a][c][ring_slot(a, s)] = NAN;
 	for (int c = 0; c < ncf; c++)
@@ -326,12 +332,13 @@ static void ds_seed_cdp(const struct sim_rrd_model *m, struct sim_ds *d, int64_t
 {
 	for (int a = 1; a < SIM_RRD_ARCHIVES; a++) {
 		int64_t p = model_period(a);
-		int64_t begin = (m->start / p) * p; /* start of the period in progress */
-		int64_t steps = (m->start - begin) / SIM_RRD_STEP;
+		/* the row step `start` belongs to covers (begin, begin + p] */
+		int64_t begin = ((m->start - SIM_RRD_STEP) / p) * p;
+		int64_t steps = (m->start - begin) / SIM_RRD_STEP; /* history steps + 1 */
 		double avg, min, max;
 
 		cdp_reset(d, a);
-		if (steps <= 0 || begin < m->hist_from || m->start - SIM_RRD_STEP > hist_to)
+		if (steps <= 1 || begin < m->hist_from || m->start - SIM_RRD_STEP > hist_to)
 			continue;
 		if (a == 1) {
 			for (int64_t t = begin + SIM_RRD_STEP; t < m->start; t += SIM_RRD_STEP) {
@@ -345,7 +352,8 @@ static void ds_seed_cdp(const struct sim_rrd_model *m, struct sim_ds *d, int64_t
 			d->cdp_steps[a] = d->cdp_known[a];
 			continue;
 		}
-		sim_workload_summary(&d->series, m->start, p, &avg, &min, &max);
+		/* the same summary a synthesised row ending at begin + p has */
+		sim_workload_summary(&d->series, begin + p, p, &avg, &min, &max);
 		d->cdp_steps[a] = d->cdp_known[a] = (int)(steps - 1);
 		d->cdp_sum[a] = avg * (double)(steps - 1);
 		d->cdp_min[a] = (float)min;
@@ -628,8 +636,12 @@ float sim_rrd_value(const struct sim_rrd_model *m, const struct sim_rrd *r, int 
 	int rows = sim_rrd_archives[archive].rows;
 	int64_t hist_to;
 
+	int64_t newest = (r->last_update / p) * p; /* the archive's newest row */
+
 	if (ds >= r->nds || !sim_rrd_has_cf(r, archive, cf) || t % p)
 		return NAN;
+	if (t > newest || newest - t >= rows * p)
+		return NAN; /* not (or no longer) one of the archive's rows */
 	d = &r->ds[ds];
 	if (d->ring[archive][0] && t >= d->ring_first[archive] && t <= d->ring_last[archive] &&
 	    d->ring_last[archive] - t < rows * p)

@@ -82,7 +82,9 @@ void sim_rrd_model_advance(struct sim_rrd_model *m, int64_t now);
 /* Re-derives data sources after devices, power states or the master changed. */
 void sim_rrd_model_sync(struct sim_rrd_model *m);
 
-/* The RRD of a host, VM or SR; NULL if it has none (never ran, SR not shared). */
+/* The RRD of a host, VM or SR; NULL if it has none (never ran, SR not shared).
+ * The pointer is valid until the next sim_rrd_model_sync or _free (a sync
+ * that meets new objects moves the RRDs). */
 const struct sim_rrd *sim_rrd_model_get(const struct sim_rrd_model *m, enum sim_class cls,
 					int index);
 
@@ -90,7 +92,9 @@ const struct sim_rrd *sim_rrd_model_get(const struct sim_rrd_model *m, enum sim_
 bool sim_rrd_has_cf(const struct sim_rrd *r, int archive, enum sim_cf cf);
 
 /* The cell of data source ds in an archive at row time t (a multiple of the
- * archive's period): recorded, synthesised, or NaN when unknown. */
+ * archive's period): recorded, synthesised, or NaN when unknown, including
+ * rows the archive no longer holds (more than its row count of periods before
+ * the row of r->last_update) and rows after it. */
 float sim_rrd_value(const struct sim_rrd_model *m, const struct sim_rrd *r, int archive,
 		    enum sim_cf cf, size_t ds, int64_t t);
 

@@ -5,7 +5,7 @@
  * Recognition looks past a UTF-8 byte-order mark, white space, the XML
  * declaration, comments and processing instructions to the root element
  * (<xport> = /rrd_updates, <rrd> = dump), or past '{' to the first key
- * ("meta" = /rrd_updates; "version", "step", "lastupdate", "ds", "rra" =
+ * ("meta" or "data" = /rrd_updates; "version", "step", "lastupdate", "ds", "rra" =
  * dump; keys quoted or not). Until then it keeps at most XS_RRD_DETECT_MAX
  * bytes; the first chunk is examined in place when it is long enough.
  */
@@ -107,7 +107,7 @@ static enum detect_status detect_json(const char *p, const char *end, size_t *at
 	if (p == end)
 		return DETECT_MORE;
 	n = (size_t)(p - key);
-	if (n == 4 && !memcmp(key, "meta", 4)) {
+	if (n == 4 && (!memcmp(key, "meta", 4) || !memcmp(key, "data", 4))) {
 		*cls = &xs_rrd_json_updates_class;
 		return DETECT_FOUND;
 	}
@@ -180,7 +180,7 @@ static enum xs_err reader_fail_detect(struct xs_rrd_reader *r, size_t at, bool e
 				 "input ended before an RRD document began");
 	return xs_err_at(r->err, XS_ERR_PARSE, at,
 			 "expected an RRD document: <xport>, <rrd>, or a JSON object "
-			 "starting with \"meta\" or an RRD field");
+			 "starting with \"meta\", \"data\" or an RRD field");
 }
 
 /* Detection on what is known so far; starts the parser when found. */

@@ -41,6 +41,12 @@ __attribute__((format(printf, 2, 3))) static void rec_printf(struct rec *r, cons
 	va_list ap;
 	int n;
 
+	if (!r->buf) { /* NULL + 0 is undefined: start with a real buffer */
+		r->cap = 256;
+		r->buf = malloc(r->cap);
+		if (!r->buf)
+			abort();
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);

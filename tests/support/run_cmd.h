@@ -59,8 +59,20 @@ static char *run_cmd_read(const char *path)
 	return buf;
 }
 
+/* execv() wants mutable strings: the child copies argv (at most 31 arguments). */
+static void run_cmd_exec(const char *const argv[])
+{
+	char *copy[32];
+	size_t n = 0;
+
+	for (; argv[n] && n < 31; n++)
+		copy[n] = strdup(argv[n]);
+	copy[n] = NULL;
+	execv(copy[0], copy);
+}
+
 /* Runs argv with stdin from `in` (may be NULL); *out / *err receive malloc'd text. */
-__attribute__((unused)) static int run_cmd(char *const argv[], const char *in, size_t in_len,
+__attribute__((unused)) static int run_cmd(const char *const argv[], const char *in, size_t in_len,
 					   char **out, char **errout)
 {
 	const char *inp = run_cmd_file("stdin", in ? in : "", in ? in_len : 0);
@@ -79,7 +91,7 @@ __attribute__((unused)) static int run_cmd(char *const argv[], const char *in, s
 		dup2(i, 0);
 		dup2(o, 1);
 		dup2(e, 2);
-		execv(argv[0], argv);
+		run_cmd_exec(argv);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)

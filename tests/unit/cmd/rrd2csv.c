@@ -24,15 +24,15 @@ static const char dump[] =
 
 static int rrd2csv(const char *mode, const char *file, const char *in, char **out, char **err)
 {
-	char *argv[5];
+	const char *argv[5];
 	int n = 0;
 
-	argv[n++] = (char *)run_cmd_bin("xapistat");
-	argv[n++] = (char *)"rrd2csv";
+	argv[n++] = run_cmd_bin("xapistat");
+	argv[n++] = "rrd2csv";
 	if (mode)
-		argv[n++] = (char *)mode;
+		argv[n++] = mode;
 	if (file)
-		argv[n++] = (char *)file;
+		argv[n++] = file;
 	argv[n] = NULL;
 	return run_cmd(argv, in, in ? strlen(in) : 0, out, err);
 }
