@@ -21,23 +21,31 @@ CPPFLAGS  := -D_GNU_SOURCE -Isrc
 CFLAGS    ?= -O2 -g
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS    := -lm
+SIM_LDLIBS := -lssl -lcrypto
 
 SRC       := $(shell find src -name '*.c' | sort)
 LIB_SRC   := $(filter-out src/main.c,$(SRC))
 TEST_SRC  := $(shell find tests/unit -name '*.c' | sort)
 FUZZ_SRC  := $(wildcard fuzz/*.c)
+# xapi-sim (sim/): never linked into xapistat; its tests link libsim.a before libxs.a
+SIM_SRC   := $(shell find sim -name '*.c' | sort)
+SIM_LIB_SRC := $(filter-out sim/main.c,$(SIM_SRC))
 
 OBJ       := $(SRC:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ  := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
 FUZZ_OBJ  := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 TESTS     := $(TEST_SRC:%.c=$(BUILD)/asan/%)
+SIM_OBJ   := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_ASAN_OBJ := $(SIM_LIB_SRC:%.c=$(BUILD)/asan/%.o)
+# the programs `make` builds (xapi-sim once it has a main)
+PROGRAMS  := $(BUILD)/xapistat $(if $(wildcard sim/main.c),$(BUILD)/xapi-sim $(BUILD)/asan/xapi-sim)
 FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 
 # src/lib/ is held to -Wconversion as well (STYLE.md §33).
 $(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
 
 .PHONY: all check unit fuzz-smoke fuzz bench clean deps-build deps-check deps-bench
-all: deps-build $(BUILD)/xapistat
+all: deps-build $(PROGRAMS)
 
 deps-build:
 	@bash scripts/deps.sh build
@@ -48,6 +56,9 @@ deps-bench:
 
 $(BUILD)/xapistat: $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/xapi-sim: $(SIM_OBJ) $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
+	$(CC) $(CFLAGS) -o $@ $^ $(SIM_LDLIBS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -67,9 +78,22 @@ $(BUILD)/asan/libxs.a: $(ASAN_OBJ)
 $(BUILD)/asan/xapistat: $(BUILD)/asan/src/main.o $(BUILD)/asan/libxs.a
 	$(CC) -O1 -g $(SAN) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/asan/libsim.a: $(SIM_ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/xapi-sim: $(BUILD)/asan/sim/main.o $(BUILD)/asan/libsim.a $(BUILD)/asan/libxs.a
+	$(CC) -O1 -g $(SAN) -o $@ $^ $(SIM_LDLIBS) $(LDLIBS)
+
 $(BUILD)/asan/tests/%: tests/%.c $(BUILD)/asan/libxs.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) -O1 -g $(SAN) -MMD -MP -o $@ $< $(BUILD)/asan/libxs.a $(LDLIBS)
+
+# tests of the simulator link its library first (a test may #include a sim .c to shadow it)
+$(BUILD)/asan/tests/unit/sim/%: tests/unit/sim/%.c $(BUILD)/asan/libsim.a $(BUILD)/asan/libxs.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(WARN) -O1 -g $(SAN) -MMD -MP -o $@ $< $(BUILD)/asan/libsim.a \
+		$(BUILD)/asan/libxs.a $(SIM_LDLIBS) $(LDLIBS) -lpthread
 
 # libFuzzer targets (clang), the library rebuilt with clang and the same sanitizers.
 $(BUILD)/fuzz/obj/%.o: %.c
@@ -80,7 +104,7 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
-unit: deps-check $(TESTS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
+unit: deps-check $(TESTS) $(PROGRAMS) $(BUILD)/asan/xapistat
 	@bash tests/run.sh $(TESTS)
 
 fuzz-smoke: deps-check $(FUZZERS)
@@ -90,7 +114,7 @@ check: deps-check
 	@$(MAKE) --no-print-directory unit-and-fuzz
 
 .PHONY: unit-and-fuzz
-unit-and-fuzz: $(TESTS) $(FUZZERS) $(BUILD)/xapistat $(BUILD)/asan/xapistat
+unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat
 	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS)
 
 fuzz: deps-check $(FUZZERS)
@@ -102,5 +126,5 @@ bench: deps-bench $(BUILD)/xapistat
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(BUILD)/asan/src/main.d $(FUZZ_OBJ:.o=.d) $(TESTS:=.d) \
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(SIM_ASAN_OBJ:.o=.d) $(BUILD)/asan/src/main.d $(FUZZ_OBJ:.o=.d) $(TESTS:=.d) \
          $(FUZZERS:=.d)

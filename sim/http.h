@@ -80,6 +80,18 @@ uint16_t sim_http_listen_port(const struct sim_http_server *s, int id);
 /* Stops listening for `id` and closes its open connections (a host going down). */
 void sim_http_unlisten(struct sim_http_server *s, int id);
 
+/*
+ * Deferred responses, for long polls (event.from waits up to its timeout):
+ * the handler calls sim_http_defer(res) and returns without filling res; the
+ * connection then waits, reading no further request. Later the owner gets
+ * the response to fill with sim_http_deferred() (NULL if the client has gone
+ * or the listener was closed; the id is then dead) and writes it with
+ * sim_http_send_deferred(). Ids are never reused.
+ */
+uint64_t sim_http_defer(struct sim_http_response *res);
+struct sim_http_response *sim_http_deferred(struct sim_http_server *s, uint64_t id);
+void sim_http_send_deferred(struct sim_http_server *s, uint64_t id);
+
 /* Helpers for handlers. */
 /* Value of header `name` (case-insensitive), or false. */
 bool sim_http_header(const struct sim_http_request *req, const char *name,

@@ -1,0 +1,78 @@
+/*
+ * sim.h - one xapi-sim process: its options and everything it simulates, and
+ * the entry points of its request handlers.
+ *
+ * struct sim is created by sim/main.c and passed to every handler; there are
+ * no globals. Requests reach sim_route() (sim.c), which sends them on by
+ * path: POST / and /RPC2 → sim_rpc_handle (XML-RPC), POST /jsonrpc →
+ * sim_rpc_handle (JSON-RPC), /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd →
+ * sim_rrd_http_handle, /sim/... on a master → sim_control_handle. The
+ * listener id of a request is the host index it arrived at.
+ * Single-threaded: everything runs on sim->loop.
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "http.h"
+#include "rrd_model.h"
+#include "rrd_query.h"
+#include "session.h"
+#include "world.h"
+
+#define SIM_VERSION_LEN 32
+
+struct sim_options {
+	int pools, hosts_per_pool, vms_per_host;
+	const char *listen;               /* "127.0.0.1": its second octet is the address base */
+	uint16_t port;                    /* shared by every host */
+	const char *user, *password;      /* accepted credentials */
+	uint64_t seed;
+	int history_days;                 /* archives filled at start */
+	char version_text[SIM_VERSION_LEN]; /* --xapi-version as given, e.g. "25.3.0" */
+	struct sim_xapi_version version;  /* parsed: picks number format, JSON variant, Accept rule */
+	bool tls;
+	bool manual_clock;                /* time moves only through /sim/clock/advance */
+	double start_time;                /* manual clock start (unix seconds) */
+};
+
+struct sim_rpc; /* RPC state: pending event.from calls, event.register queues (sim/rpc.c) */
+
+struct sim {
+	struct sim_options opt;
+	struct sim_world *world;
+	struct sim_rrd_model *model;
+	struct sim_sessions *sessions;
+	struct sim_rpc *rpc;
+	struct sim_clock clock;
+	struct xs_evloop *loop;
+	struct sim_http_server *http;
+	char tls_fingerprint[96];         /* "AB:CD:..." SHA-256 of the certificate, if TLS */
+};
+
+/* Simulated time of host (the clock plus the host's skew), unix seconds. */
+double sim_host_now(const struct sim *sim, int host);
+
+/* The one handler given to the HTTP server: dispatches by path (sim.c). */
+void sim_route(void *sim, const struct sim_http_request *req, struct sim_http_response *res);
+
+/* RPC at POST /, /RPC2 (XML-RPC) and /jsonrpc (JSON-RPC) (sim/rpc.c). */
+struct sim_rpc *sim_rpc_new(struct sim *sim);
+void sim_rpc_free(struct sim_rpc **rpc);
+void sim_rpc_handle(struct sim *sim, const struct sim_http_request *req,
+		    struct sim_http_response *res);
+/* Called after the world changed (events recorded): wakes waiting event.from calls. */
+void sim_rpc_notify(struct sim *sim);
+
+/* /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd (sim/rrd_http.c). */
+void sim_rrd_http_handle(struct sim *sim, const struct sim_http_request *req,
+			 struct sim_http_response *res);
+
+/* /sim/... control interface, on a pool master (sim/control.c). */
+void sim_control_handle(struct sim *sim, const struct sim_http_request *req,
+			struct sim_http_response *res);
+
+#endif

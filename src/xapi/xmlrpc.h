@@ -1,0 +1,38 @@
+/*
+ * xmlrpc.h - XML-RPC as XAPI speaks it (SPEC §4.1, §4.2): calls and XAPI's
+ * Status/Value/ErrorDescription reply envelope, both directions (the
+ * xapistat client encodes calls and decodes replies; xapi-sim the reverse).
+ *
+ * Decoding takes a whole body (the HTTP layer caps its size) and accepts every
+ * value form of SPEC §4.2: untyped <value>text</value> as a string, <value/>,
+ * <string>, <i4>/<int>, <i8>, <boolean>, <double>, <dateTime.iso8601>,
+ * <struct/>, <data/>, <nil/>, with or without the XML declaration. A
+ * malformed body is an error naming the byte offset, never a crash. Encoding
+ * writes what current xapi writes: the declaration, strings untyped
+ * (<value>text</value>), escaped & < > " and control characters dropped.
+ */
+#ifndef XS_XAPI_XMLRPC_H
+#define XS_XAPI_XMLRPC_H
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "xapi/rpc_value.h"
+
+/* <methodCall> → call (everything in arena a). err: "byte N: ..." */
+enum xs_err xs_xmlrpc_decode_call(const char *body, size_t len, struct xs_rpc_arena *a,
+				  struct xs_rpc_call *call, char *err);
+/* <methodResponse> with XAPI's envelope (or an XML-RPC <fault>, as a failed reply
+ * whose code is the faultString) → reply. */
+enum xs_err xs_xmlrpc_decode_reply(const char *body, size_t len, struct xs_rpc_arena *a,
+				   struct xs_rpc_reply *reply, char *err);
+
+/* Appends a <methodCall> of method with params (an ARRAY, or NULL for none). */
+enum xs_err xs_xmlrpc_encode_call(struct xs_buf *out, const char *method,
+				  const struct xs_rpc_value *params);
+/* Appends a <methodResponse>: {Status: Success, Value: v} or {Status: Failure,
+ * ErrorDescription: [...]} */
+enum xs_err xs_xmlrpc_encode_reply(struct xs_buf *out, const struct xs_rpc_reply *reply);
+/* Appends one <value> (used by both of the above). */
+enum xs_err xs_xmlrpc_encode_value(struct xs_buf *out, const struct xs_rpc_value *v);
+
+#endif
