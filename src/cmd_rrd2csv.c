@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -358,29 +360,66 @@ static void rrd2csv_usage(FILE *f)
 		   "FILE defaults to - (standard input).\n");
 }
 
-/* Reads fd to the end into the reader; returns 0 or prints the error and returns 1. */
-static int rrd2csv_read(int fd, const char *path, struct rrd2csv *c)
+/*
+ * A regular file is mapped and given to the reader in one piece: the reader
+ * parses in place, so the file is never copied (its pages count in RSS, which
+ * the file size bounds). Returns false when the file cannot be mapped (a pipe,
+ * an empty file, ...): the caller reads it instead.
+ */
+static bool rrd2csv_push_mapped(int fd, struct xs_rrd_reader *r, enum xs_err *rc)
 {
-	struct xs_rrd_reader *r = xs_rrd_reader_new(&rrd2csv_sink, c);
-	char *buf = xs_xmalloc(RRD2CSV_CHUNK);
-	enum xs_err rc = XS_OK;
-	int status = 0;
+	struct stat st;
+	void *map;
 
-	for (;;) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX)
+		return false;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (map == MAP_FAILED)
+		return false;
+	*rc = xs_rrd_reader_push(r, map, (size_t)st.st_size);
+	munmap(map, (size_t)st.st_size);
+	return true;
+}
+
+/* Reads fd chunk by chunk into the reader (pipes, stdin). Returns 0, or errno of a failed read. */
+static int rrd2csv_push_read(int fd, struct xs_rrd_reader *r, enum xs_err *rc)
+{
+	char *buf = xs_xmalloc(RRD2CSV_CHUNK);
+	int error = 0;
+
+	while (*rc == XS_OK) {
 		ssize_t n = read(fd, buf, RRD2CSV_CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "xapistat rrd2csv: %s: %s\n", path, strerror(errno));
-			status = 1;
-			goto out;
+			error = errno;
+			break;
 		}
 		if (n == 0)
 			break;
-		rc = xs_rrd_reader_push(r, buf, (size_t)n);
-		if (rc)
-			break;
+		*rc = xs_rrd_reader_push(r, buf, (size_t)n);
+	}
+	free(buf);
+	return error;
+}
+
+/* Reads fd to the end into the reader; returns 0 or prints the error and returns 1. */
+static int rrd2csv_read(int fd, const char *path, struct rrd2csv *c)
+{
+	struct xs_rrd_reader *r = xs_rrd_reader_new(&rrd2csv_sink, c);
+	enum xs_err rc = XS_OK;
+	int status = 0;
+
+	if (!rrd2csv_push_mapped(fd, r, &rc)) {
+		int error = rrd2csv_push_read(fd, r, &rc);
+
+		if (error) {
+			fprintf(stderr, "xapistat rrd2csv: %s: %s\n", path, strerror(error));
+			xs_rrd_reader_free(&r);
+			return 1;
+		}
 	}
 	if (!rc)
 		rc = xs_rrd_reader_finish(r);
@@ -393,8 +432,6 @@ static int rrd2csv_read(int fd, const char *path, struct rrd2csv *c)
 			fprintf(stderr, "xapistat rrd2csv: %s: %s\n", path, xs_rrd_reader_error(r));
 		status = 1;
 	}
-out:
-	free(buf);
 	xs_rrd_reader_free(&r);
 	return status;
 }
