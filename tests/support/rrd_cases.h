@@ -116,4 +116,21 @@ __attribute__((unused)) static const char *rec_shared(const char *rel)
 	return path;
 }
 
+/* Pushes `unit` repeated `times` times (in 64 KiB chunks) into a reader: hostile sizes. */
+__attribute__((unused)) static enum xs_err push_repeated(struct xs_rrd_reader *rd, const char *unit, size_t times)
+{
+	static char chunk[1 << 16];
+	size_t n = strlen(unit), per = sizeof(chunk) / n;
+	enum xs_err rc = XS_OK;
+
+	for (size_t i = 0; i < per; i++)
+		memcpy(chunk + i * n, unit, n);
+	while (times && !rc) {
+		size_t k = times < per ? times : per;
+		rc = xs_rrd_reader_push(rd, chunk, k * n);
+		times -= k;
+	}
+	return rc;
+}
+
 #endif
