@@ -3,8 +3,13 @@
  *
  * Every connection is a small state machine driven by the event loop:
  *
- *   READ  -> (request complete, handler called) -> DELAY? -> WRITE
- *   WRITE -> READ again (keep-alive) | DRAIN (the response ends the connection)
+ *   HANDSHAKE -> READ              (TLS only: SSL_accept until it completes)
+ *   READ  -> (request complete, handler called) -> DEFER? -> DELAY? -> WRITE
+ *   WRITE -> READ again (keep-alive) | CLOSE_NOTIFY? -> DRAIN (the response
+ *            ends the connection)
+ *   CLOSE_NOTIFY -> DRAIN: TLS sends its close_notify alert, so a body that
+ *            ends with the connection (HTTP/1.0 style) ends cleanly for the
+ *            client; a cut body skips it, like a transfer that broke
  *   DRAIN -> freed: the write side is shut down and the client's leftovers are
  *            read and dropped until it closes (or SIM_HTTP_DRAIN_SECS pass), so
  *            a close never turns into a reset that would eat the response.
@@ -13,9 +18,23 @@
  * SIM_HTTP_MAX_HEAD + SIM_HTTP_MAX_BODY); while a response is pending,
  * conn->req_len is the size of the request it answers, dropped from `in` once
  * the response is written. The body of a response is moved, not copied, from
- * the handler's buffer. Each callback does bounded work: one recv, at most
+ * the handler's buffer. Each callback does bounded work: one read, at most
  * SIM_HTTP_WRITE_BUDGET bytes written, one request handled; a pipelined
  * request already buffered is picked up by a zero-delay timer.
+ *
+ * Deferred responses: the response a handler fills lives in its connection
+ * (conn->res), so sim_http_defer() finds the connection from the pointer.
+ * A deferred connection (DEFER) keeps reading, but only into `in` (so a
+ * client that hangs up is noticed and freed, which kills the id); requests
+ * read meanwhile wait their turn until the deferred response is written. Ids
+ * come from a per-server counter and are never reused.
+ *
+ * TLS: all I/O goes through http_io_read/http_io_write. Over TLS a read may
+ * need the socket writable and a write may need it readable (WANT_READ /
+ * WANT_WRITE): the connection then watches what OpenSSL asked for (io_wait)
+ * and the state's own handler simply retries on the next event. OpenSSL
+ * talks to the socket through a tiny BIO of ours that uses send(MSG_NOSIGNAL),
+ * so a client gone mid-write is an error, not SIGPIPE.
  *
  * Requests: Content-Length bodies only (Transfer-Encoding gets 501), no
  * obsolete line folding; lines may end in CRLF or LF.
@@ -23,14 +42,12 @@
  * The handler may call sim_http_unlisten() (a host going down), even for the
  * listener of the request it is answering: that connection is closed once the
  * handler returns.
- *
- * TODO: TLS. sim_http_server_new() refuses tls_cert_pem / tls_key_pem until
- * the server speaks TLS through OpenSSL (which the test build does not link).
  */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -41,6 +58,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include "lib/xmalloc.h"
 
 #define SIM_HTTP_READ_CHUNK (64 * 1024)      /* bytes read per recv */
@@ -49,8 +71,22 @@
 #define SIM_HTTP_MAX_CONNS 4096              /* open connections per server */
 #define SIM_HTTP_DRAIN_SECS 2.0              /* how long a closing connection is drained */
 #define SIM_HTTP_BACKLOG 128
+#define SIM_HTTP_MAX_CHAIN 8                 /* certificates after the first in tls_cert_pem */
 
-enum http_state { HTTP_READ, HTTP_DELAY, HTTP_WRITE, HTTP_DRAIN };
+/* http_io_read / http_io_write results besides a byte count > 0 */
+#define HTTP_IO_EOF 0     /* the peer closed (TLS: close_notify, or a bare FIN) */
+#define HTTP_IO_AGAIN -1  /* would block: retry on the next event */
+#define HTTP_IO_ERROR -2  /* reset, TLS failure: give the connection up */
+
+enum http_state {
+	HTTP_HANDSHAKE,
+	HTTP_READ,
+	HTTP_DEFER,
+	HTTP_DELAY,
+	HTTP_WRITE,
+	HTTP_CLOSE_NOTIFY,
+	HTTP_DRAIN,
+};
 
 struct http_listener {
 	struct sim_http_server *s;
@@ -64,14 +100,23 @@ struct http_conn {
 	struct sim_http_server *s;
 	int id;                     /* listener id */
 	int fd;
+	SSL *ssl;                   /* NULL on plain HTTP */
 	enum http_state state;
+	unsigned events;            /* what the loop watches for fd */
+	unsigned io_wait;           /* TLS asked for this instead of the state's events, 0 = no */
 	struct xs_buf in;           /* request bytes not yet answered */
 	size_t req_len;             /* bytes of `in` the pending response answers */
+	struct sim_http_response res; /* what the handler fills (kept while deferred) */
+	uint64_t defer_id;          /* id given by sim_http_defer, 0 = not deferred */
+	bool keepalive;             /* of the pending request: the client keeps the connection */
+	bool head_only;             /* the pending request is a HEAD */
+	int minor;                  /* the pending request's HTTP minor version */
 	struct xs_buf head;         /* status line and headers to send */
 	struct xs_buf body;         /* body to send (moved from the response) */
 	size_t body_send;           /* body bytes to send (cut_at, or 0 for HEAD) */
 	size_t sent;                /* bytes of head + body sent */
 	bool close_after;           /* end the connection after this response */
+	bool abrupt;                /* the body was cut: no TLS close_notify */
 	bool in_handler;            /* the handler is running for this connection */
 	bool doomed;                /* closed while in the handler: free afterwards */
 	uint64_t timer;             /* delay or drain timer, 0 = none */
@@ -86,6 +131,9 @@ struct sim_http_server {
 	struct http_listener *listeners;
 	struct http_conn *conns;    /* every open connection */
 	size_t nconns;
+	uint64_t last_defer_id;     /* ids of deferred responses count up from 1 */
+	SSL_CTX *tls;               /* NULL = plain HTTP */
+	BIO_METHOD *bio_method;     /* our socket BIO (send with MSG_NOSIGNAL) */
 };
 
 /* A request that cannot be handled: the status to answer with, then close. */
@@ -353,6 +401,21 @@ static bool http_wants_keepalive(const struct sim_http_request *req)
 /* ---- connections ----------------------------------------------------- */
 
 static void http_conn_on_event(struct xs_evloop *loop, int fd, unsigned events, void *arg);
+static void http_conn_read(struct http_conn *c);
+
+static void http_response_init(struct sim_http_response *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = 200;
+	xs_buf_init(&res->headers, SIM_HTTP_MAX_HEAD);
+	xs_buf_init(&res->body, SIM_HTTP_MAX_RESPONSE);
+}
+
+static void http_response_cleanup(struct sim_http_response *res)
+{
+	xs_buf_free(&res->headers);
+	xs_buf_free(&res->body);
+}
 
 static void http_conn_free(struct http_conn *c)
 {
@@ -363,6 +426,7 @@ static void http_conn_free(struct http_conn *c)
 		return;
 	}
 	xs_evloop_del_fd(s->loop, c->fd);
+	SSL_free(c->ssl); /* no close_notify: this is an abort */
 	close(c->fd);
 	if (c->timer)
 		xs_evloop_cancel_timer(s->loop, c->timer);
@@ -378,29 +442,170 @@ static void http_conn_free(struct http_conn *c)
 	xs_buf_free(&c->in);
 	xs_buf_free(&c->head);
 	xs_buf_free(&c->body);
+	http_response_cleanup(&c->res); /* a deferred response dies with its connection */
 	free(c);
 }
 
-static void http_conn_set_state(struct http_conn *c, enum http_state state, unsigned events)
+/* What a state watches when OpenSSL asks for nothing else. */
+static unsigned http_conn_state_events(const struct http_conn *c)
+{
+	switch (c->state) {
+	case HTTP_HANDSHAKE:
+	case HTTP_READ:
+	case HTTP_DRAIN:
+		return XS_EV_READ;
+	case HTTP_DEFER:
+		/* a full buffer stops reading; then only a hang-up or an error wakes us */
+		return c->in.len < c->in.limit ? XS_EV_READ : 0;
+	case HTTP_DELAY:
+		return 0;
+	case HTTP_WRITE:
+	case HTTP_CLOSE_NOTIFY:
+		return XS_EV_WRITE;
+	}
+	return 0;
+}
+
+/* Changes what the loop watches; false if epoll refused (the caller frees c). */
+static bool http_conn_watch(struct http_conn *c, unsigned events)
+{
+	if (c->events == events)
+		return true;
+	if (xs_evloop_mod_fd(c->s->loop, c->fd, events))
+		return false;
+	c->events = events;
+	return true;
+}
+
+/* Enters state; false if c was freed (epoll refused a registered fd). */
+static bool http_conn_set_state(struct http_conn *c, enum http_state state)
 {
 	c->state = state;
-	if (xs_evloop_mod_fd(c->s->loop, c->fd, events))
-		http_conn_free(c); /* epoll refused a registered fd: nothing sane is left */
+	c->io_wait = 0;
+	if (!http_conn_watch(c, http_conn_state_events(c))) {
+		http_conn_free(c); /* nothing sane is left */
+		return false;
+	}
+	return true;
 }
 
-static void http_response_init(struct sim_http_response *res)
+/* ---- transport: plain sockets or TLS ----------------------------------- */
+
+/* The socket BIO under OpenSSL: send() with MSG_NOSIGNAL, recv(). */
+static int http_bio_write(BIO *bio, const char *buf, int n)
 {
-	memset(res, 0, sizeof(*res));
-	res->status = 200;
-	xs_buf_init(&res->headers, SIM_HTTP_MAX_HEAD);
-	xs_buf_init(&res->body, SIM_HTTP_MAX_RESPONSE);
+	const struct http_conn *c = BIO_get_data(bio);
+	ssize_t w = send(c->fd, buf, (size_t)n, MSG_NOSIGNAL);
+
+	BIO_clear_retry_flags(bio);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_write(bio);
+	return (int)w;
 }
 
-static void http_response_cleanup(struct sim_http_response *res)
+static int http_bio_read(BIO *bio, char *buf, int n)
 {
-	xs_buf_free(&res->headers);
-	xs_buf_free(&res->body);
+	const struct http_conn *c = BIO_get_data(bio);
+	ssize_t r = recv(c->fd, buf, (size_t)n, 0);
+
+	BIO_clear_retry_flags(bio);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_read(bio);
+	return (int)r;
 }
+
+static long http_bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	(void)bio;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH; /* nothing is buffered: every write goes to the socket */
+}
+
+/* Maps an OpenSSL failure of r to HTTP_IO_*; on WANT_* watches what it wants. */
+static ssize_t http_tls_result(struct http_conn *c, int r)
+{
+	int e = SSL_get_error(c->ssl, r);
+
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		c->io_wait = e == SSL_ERROR_WANT_READ ? XS_EV_READ : XS_EV_WRITE;
+		return http_conn_watch(c, c->io_wait) ? HTTP_IO_AGAIN : HTTP_IO_ERROR;
+	}
+	ERR_clear_error(); /* the queue is per thread: leave nothing behind */
+	return e == SSL_ERROR_ZERO_RETURN ? HTTP_IO_EOF : HTTP_IO_ERROR;
+}
+
+/* A TLS call succeeded: watch the state's own events again if it had asked otherwise. */
+static ssize_t http_tls_progress(struct http_conn *c, int n)
+{
+	if (!c->io_wait)
+		return n;
+	c->io_wait = 0;
+	return http_conn_watch(c, http_conn_state_events(c)) ? n : HTTP_IO_ERROR;
+}
+
+/* Reads up to n bytes: a count > 0 or HTTP_IO_EOF / _AGAIN / _ERROR. */
+static ssize_t http_io_read(struct http_conn *c, void *buf, size_t n)
+{
+	ssize_t r;
+	int tr;
+
+	if (!c->ssl) {
+		r = recv(c->fd, buf, n, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return HTTP_IO_AGAIN;
+		return r < 0 ? HTTP_IO_ERROR : r;
+	}
+	ERR_clear_error();
+	tr = SSL_read(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	return tr > 0 ? http_tls_progress(c, tr) : http_tls_result(c, tr);
+}
+
+/* Writes from buf (at most n bytes): a count > 0 or HTTP_IO_AGAIN / _ERROR. */
+static ssize_t http_tls_write(struct http_conn *c, const void *buf, size_t n)
+{
+	int w;
+
+	ERR_clear_error();
+	/* a retry after WANT_WRITE passes the same bytes again (the moving-buffer mode allows a new address) */
+	w = SSL_write(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	if (w > 0)
+		return http_tls_progress(c, w);
+	w = (int)http_tls_result(c, w);
+	return w == HTTP_IO_EOF ? HTTP_IO_ERROR : w;
+}
+
+/* Writes the next part of head + body; same results as http_tls_write. */
+static ssize_t http_io_write(struct http_conn *c)
+{
+	size_t boff = c->sent > c->head.len ? c->sent - c->head.len : 0;
+	struct iovec iov[2];
+	struct msghdr msg;
+	ssize_t w;
+
+	if (c->ssl && c->sent < c->head.len)
+		return http_tls_write(c, c->head.data + c->sent, c->head.len - c->sent);
+	if (c->ssl)
+		return http_tls_write(c, c->body.data + boff, c->body_send - boff);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	if (c->sent < c->head.len) {
+		iov[0].iov_base = c->head.data + c->sent;
+		iov[0].iov_len = c->head.len - c->sent;
+		msg.msg_iovlen++;
+	}
+	if (c->body_send > boff) {
+		iov[msg.msg_iovlen].iov_base = c->body.data + boff;
+		iov[msg.msg_iovlen].iov_len = c->body_send - boff;
+		msg.msg_iovlen++;
+	}
+	w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return HTTP_IO_AGAIN;
+	return w <= 0 ? HTTP_IO_ERROR : w;
+}
+
+/* ---- responses --------------------------------------------------------- */
 
 /* Status line and headers into c->head; false if they pass its cap. */
 static bool http_build_head(struct http_conn *c, const struct sim_http_response *res, bool close,
@@ -431,7 +636,7 @@ static void http_conn_delay_done(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	c->timer = 0;
-	http_conn_set_state(c, HTTP_WRITE, XS_EV_WRITE);
+	http_conn_set_state(c, HTTP_WRITE);
 }
 
 /* Takes over res (its body is moved to c) and starts sending it. */
@@ -452,7 +657,8 @@ static void http_respond(struct http_conn *c, struct sim_http_response *res, boo
 		close = true;
 		send = 0;
 	}
-	if (res->cut_at > 0 && res->cut_at < send)
+	c->abrupt = res->cut_at > 0 && res->cut_at < send;
+	if (c->abrupt)
 		send = res->cut_at;
 	xs_buf_free(&c->body);
 	c->body = res->body; /* moved, not copied: it may be a large RRD dump */
@@ -464,10 +670,10 @@ static void http_respond(struct http_conn *c, struct sim_http_response *res, boo
 	if (res->delay_ms) {
 		c->timer = xs_evloop_add_timer(c->s->loop, res->delay_ms / 1000.0,
 					       http_conn_delay_done, c);
-		http_conn_set_state(c, HTTP_DELAY, 0);
+		http_conn_set_state(c, HTTP_DELAY);
 		return;
 	}
-	http_conn_set_state(c, HTTP_WRITE, XS_EV_WRITE);
+	http_conn_set_state(c, HTTP_WRITE);
 }
 
 /* Answers a request that cannot be handled, then closes. */
@@ -489,7 +695,6 @@ static void http_reject(struct http_conn *c, const struct http_reject *rj)
 static void http_conn_process(struct http_conn *c)
 {
 	struct sim_http_request req;
-	struct sim_http_response res;
 	struct http_reject rj = { 400, "bad request" };
 	ptrdiff_t n;
 
@@ -502,20 +707,40 @@ static void http_conn_process(struct http_conn *c)
 		return;
 	}
 	req.listener = c->id;
-	req.tls = false;
+	req.tls = c->ssl != NULL;
 	c->req_len = (size_t)n;
-	http_response_init(&res);
+	c->keepalive = http_wants_keepalive(&req);
+	c->head_only = http_slice_eq(req.method, "HEAD");
+	c->minor = req.minor_version;
+	http_response_init(&c->res);
 	c->in_handler = true;
-	c->s->handler(c->s->ctx, &req, &res);
+	c->s->handler(c->s->ctx, &req, &c->res);
 	c->in_handler = false;
 	if (c->doomed) {
-		http_response_cleanup(&res);
 		c->doomed = false;
 		http_conn_free(c);
 		return;
 	}
-	http_respond(c, &res, http_wants_keepalive(&req), http_slice_eq(req.method, "HEAD"),
-		     req.minor_version);
+	if (c->defer_id) {
+		http_conn_set_state(c, HTTP_DEFER); /* the owner answers later */
+		return;
+	}
+	http_respond(c, &c->res, c->keepalive, c->head_only, c->minor);
+}
+
+/*
+ * Decrypted bytes OpenSSL holds for us. Epoll cannot see them. (Raw bytes of
+ * a partial record are not counted: the rest of it will wake epoll.)
+ */
+static bool http_conn_tls_pending(const struct http_conn *c)
+{
+	return c->ssl && SSL_pending(c->ssl) > 0;
+}
+
+/* Whether input waits where epoll cannot see it: in `in`, or inside OpenSSL. */
+static bool http_conn_has_input(const struct http_conn *c)
+{
+	return c->in.len || http_conn_tls_pending(c);
 }
 
 static void http_conn_resume(struct xs_evloop *loop, void *arg)
@@ -524,8 +749,18 @@ static void http_conn_resume(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	c->resume = 0;
-	if (c->state == HTTP_READ)
+	if (c->state != HTTP_READ)
+		return;
+	if (http_conn_tls_pending(c) && c->in.len < c->in.limit)
+		http_conn_read(c); /* then processes */
+	else
 		http_conn_process(c);
+}
+
+static void http_conn_kick(struct http_conn *c)
+{
+	if (!c->resume)
+		c->resume = xs_evloop_add_timer(c->s->loop, 0, http_conn_resume, c);
 }
 
 static void http_conn_timeout(struct xs_evloop *loop, void *arg)
@@ -537,13 +772,37 @@ static void http_conn_timeout(struct xs_evloop *loop, void *arg)
 	http_conn_free(c);
 }
 
-/* The response ends the connection: shut down our side and wait for the client's. */
-static void http_conn_drain(struct http_conn *c)
+/* Shuts down our side and waits for the client's (bounded by the drain timer). */
+static void http_conn_drain_start(struct http_conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
+	http_conn_set_state(c, HTTP_DRAIN);
+}
+
+/* TLS: sends close_notify (retried while the socket is full), then drains. */
+static void http_conn_close_notify(struct http_conn *c)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_shutdown(c->ssl);
+	if (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE)
+		return; /* CLOSE_NOTIFY watches for writable */
+	ERR_clear_error();
+	http_conn_drain_start(c);
+}
+
+/* The response ends the connection. */
+static void http_conn_drain(struct http_conn *c)
+{
 	xs_buf_free(&c->in);
 	c->timer = xs_evloop_add_timer(c->s->loop, SIM_HTTP_DRAIN_SECS, http_conn_timeout, c);
-	http_conn_set_state(c, HTTP_DRAIN, XS_EV_READ);
+	if (!c->ssl || c->abrupt) {
+		http_conn_drain_start(c);
+		return;
+	}
+	if (http_conn_set_state(c, HTTP_CLOSE_NOTIFY))
+		http_conn_close_notify(c);
 }
 
 static void http_conn_done(struct http_conn *c)
@@ -556,10 +815,11 @@ static void http_conn_done(struct http_conn *c)
 	}
 	xs_buf_consume(&c->in, c->req_len);
 	c->req_len = 0;
+	if (!http_conn_set_state(c, HTTP_READ))
+		return;
 	/* a pipelined request is already buffered: epoll will not say so again */
-	if (c->in.len && !c->resume)
-		c->resume = xs_evloop_add_timer(c->s->loop, 0, http_conn_resume, c);
-	http_conn_set_state(c, HTTP_READ, XS_EV_READ);
+	if (http_conn_has_input(c))
+		http_conn_kick(c);
 }
 
 static void http_conn_write(struct http_conn *c)
@@ -567,25 +827,9 @@ static void http_conn_write(struct http_conn *c)
 	size_t total = c->head.len + c->body_send, budget = SIM_HTTP_WRITE_BUDGET;
 
 	while (c->sent < total && budget) {
-		struct iovec iov[2];
-		struct msghdr msg;
-		size_t boff = c->sent > c->head.len ? c->sent - c->head.len : 0;
-		ssize_t w;
+		ssize_t w = http_io_write(c);
 
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = iov;
-		if (c->sent < c->head.len) {
-			iov[0].iov_base = c->head.data + c->sent;
-			iov[0].iov_len = c->head.len - c->sent;
-			msg.msg_iovlen++;
-		}
-		if (c->body_send > boff) {
-			iov[msg.msg_iovlen].iov_base = c->body.data + boff;
-			iov[msg.msg_iovlen].iov_len = c->body_send - boff;
-			msg.msg_iovlen++;
-		}
-		w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		if (w == HTTP_IO_AGAIN)
 			return;
 		if (w < 0) {
 			http_conn_free(c); /* the client went away */
@@ -598,6 +842,7 @@ static void http_conn_write(struct http_conn *c)
 		http_conn_done(c);
 }
 
+/* One read into `in`: processed in READ, only buffered in DEFER. */
 static void http_conn_read(struct http_conn *c)
 {
 	size_t want = c->in.limit - c->in.len;
@@ -605,31 +850,55 @@ static void http_conn_read(struct http_conn *c)
 
 	if (want > SIM_HTTP_READ_CHUNK)
 		want = SIM_HTTP_READ_CHUNK;
-	/* the parser rejects a request before `in` can fill up; be safe anyway */
+	/* READ: the parser rejects a request before `in` can fill up; DEFER: a
+	 * full buffer watches nothing, so only a hang-up or an error gets here */
 	if (!want || xs_buf_reserve(&c->in, want)) {
 		http_conn_free(c);
 		return;
 	}
-	r = recv(c->fd, c->in.data + c->in.len, want, 0);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	r = http_io_read(c, c->in.data + c->in.len, want);
+	if (r == HTTP_IO_AGAIN)
 		return;
 	if (r <= 0) {
 		http_conn_free(c); /* closed by the client, or reset */
 		return;
 	}
 	xs_buf_commit(&c->in, (size_t)r);
+	if (c->state == HTTP_DEFER) {
+		if (!http_conn_watch(c, http_conn_state_events(c))) /* stops at a full buffer */
+			http_conn_free(c);
+		return;
+	}
+	/* decrypted bytes left inside OpenSSL: epoll will not report them */
+	if (http_conn_tls_pending(c))
+		http_conn_kick(c);
 	http_conn_process(c);
 }
 
 static void http_conn_drain_read(struct http_conn *c)
 {
 	char sink[4096];
-	ssize_t r = recv(c->fd, sink, sizeof(sink), 0);
+	ssize_t r = recv(c->fd, sink, sizeof(sink), 0); /* TLS too: the bytes are dropped unread */
 
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (r <= 0)
 		http_conn_free(c);
+}
+
+static void http_conn_handshake(struct http_conn *c)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_accept(c->ssl);
+	if (r == 1) {
+		if (http_conn_set_state(c, HTTP_READ))
+			http_conn_read(c); /* the request may have come with the handshake */
+		return;
+	}
+	if (http_tls_result(c, r) != HTTP_IO_AGAIN)
+		http_conn_free(c); /* not TLS (a plain HTTP client), or a failed handshake */
 }
 
 static void http_conn_on_event(struct xs_evloop *loop, int fd, unsigned events, void *arg)
@@ -640,7 +909,11 @@ static void http_conn_on_event(struct xs_evloop *loop, int fd, unsigned events, 
 	(void)fd;
 	(void)events;
 	switch (c->state) {
+	case HTTP_HANDSHAKE:
+		http_conn_handshake(c);
+		break;
 	case HTTP_READ:
+	case HTTP_DEFER:
 		http_conn_read(c);
 		break;
 	case HTTP_DELAY:
@@ -649,10 +922,33 @@ static void http_conn_on_event(struct xs_evloop *loop, int fd, unsigned events, 
 	case HTTP_WRITE:
 		http_conn_write(c);
 		break;
+	case HTTP_CLOSE_NOTIFY:
+		http_conn_close_notify(c);
+		break;
 	case HTTP_DRAIN:
 		http_conn_drain_read(c);
 		break;
 	}
+}
+
+/* Puts an OpenSSL session on c, talking through our BIO. */
+static bool http_conn_tls_init(struct http_conn *c)
+{
+	BIO *bio;
+
+	c->ssl = SSL_new(c->s->tls);
+	bio = c->ssl ? BIO_new(c->s->bio_method) : NULL;
+	if (!bio) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+		return false;
+	}
+	BIO_set_data(bio, c);
+	BIO_set_init(bio, 1);
+	SSL_set_bio(c->ssl, bio, bio); /* the session owns the BIO */
+	SSL_set_accept_state(c->ssl);
+	return true;
 }
 
 static void http_conn_new(struct sim_http_server *s, int id, int fd)
@@ -664,11 +960,14 @@ static void http_conn_new(struct sim_http_server *s, int id, int fd)
 	c->s = s;
 	c->id = id;
 	c->fd = fd;
-	c->state = HTTP_READ;
+	c->state = s->tls ? HTTP_HANDSHAKE : HTTP_READ;
+	c->events = XS_EV_READ;
 	xs_buf_init(&c->in, SIM_HTTP_MAX_HEAD + SIM_HTTP_MAX_BODY);
 	xs_buf_init(&c->head, 2 * SIM_HTTP_MAX_HEAD);
 	xs_buf_init(&c->body, 0);
-	if (xs_evloop_add_fd(s->loop, fd, XS_EV_READ, http_conn_on_event, c)) {
+	if ((s->tls && !http_conn_tls_init(c)) ||
+	    xs_evloop_add_fd(s->loop, fd, XS_EV_READ, http_conn_on_event, c)) {
+		SSL_free(c->ssl);
 		close(fd);
 		free(c);
 		return;
@@ -709,6 +1008,65 @@ static struct http_listener *http_listener_find(const struct sim_http_server *s,
 	return NULL;
 }
 
+/* Loads the certificate (plus any chain after it) and the key from PEM text. */
+static bool http_tls_load(SSL_CTX *ctx, const char *cert_pem, const char *key_pem, char *err)
+{
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	bool good = false;
+
+	if (!x || !key) {
+		xs_err_set(err, XS_ERR_PARSE, "http server: no PEM %s", x ? "private key" : "certificate");
+		goto free_all;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		xs_err_set(err, XS_ERR_ARG, "http server: the key does not fit the certificate");
+		goto free_all;
+	}
+	for (int i = 0; i < SIM_HTTP_MAX_CHAIN; i++) {
+		X509 *ca = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+
+		if (!ca)
+			break;
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			xs_err_set(err, XS_ERR_NOMEM, "http server: cannot add a chain certificate");
+			goto free_all;
+		}
+	}
+	good = true;
+free_all:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	BIO_free(cb);
+	BIO_free(kb);
+	ERR_clear_error(); /* reading past the last chain certificate leaves an error */
+	return good;
+}
+
+/* The server's TLS context and our socket BIO method. */
+static bool http_tls_init(struct sim_http_server *s, const char *cert_pem, const char *key_pem,
+			  char *err)
+{
+	s->tls = SSL_CTX_new(TLS_server_method());
+	s->bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sim-http-socket");
+	if (!s->tls || !s->bio_method || !BIO_meth_set_write(s->bio_method, http_bio_write) ||
+	    !BIO_meth_set_read(s->bio_method, http_bio_read) ||
+	    !BIO_meth_set_ctrl(s->bio_method, http_bio_ctrl)) {
+		ERR_clear_error();
+		xs_err_set(err, XS_ERR_NOMEM, "http server: cannot set up TLS");
+		return false;
+	}
+	/* xapi's stunnel speaks TLS 1.2 and 1.3; nothing older */
+	SSL_CTX_set_min_proto_version(s->tls, TLS1_2_VERSION);
+	SSL_CTX_set_options(s->tls, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(s->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	return http_tls_load(s->tls, cert_pem, key_pem, err);
+}
+
 struct sim_http_server *sim_http_server_new(struct xs_evloop *loop, sim_http_handler handler,
 					    void *ctx, const char *tls_cert_pem,
 					    const char *tls_key_pem, char *err)
@@ -719,14 +1077,16 @@ struct sim_http_server *sim_http_server_new(struct xs_evloop *loop, sim_http_han
 		xs_err_set(err, XS_ERR_ARG, "http server: no loop or no handler");
 		return NULL;
 	}
-	if (tls_cert_pem || tls_key_pem) {
-		xs_err_set(err, XS_ERR_ARG, "http server: TLS is not implemented yet");
+	if (!tls_cert_pem != !tls_key_pem) {
+		xs_err_set(err, XS_ERR_ARG, "http server: TLS needs both a certificate and a key");
 		return NULL;
 	}
 	s = xs_xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->handler = handler;
 	s->ctx = ctx;
+	if (tls_cert_pem && !http_tls_init(s, tls_cert_pem, tls_key_pem, err))
+		sim_http_server_free(&s);
 	return s;
 }
 
@@ -752,6 +1112,8 @@ void sim_http_server_free(struct sim_http_server **sp)
 		http_listener_close(s, s->listeners);
 	while (s->conns)
 		http_conn_free(s->conns);
+	SSL_CTX_free(s->tls);
+	BIO_meth_free(s->bio_method);
 	free(s);
 	*sp = NULL;
 }
@@ -824,6 +1186,51 @@ void sim_http_unlisten(struct sim_http_server *s, int id)
 		if (c->id == id)
 			http_conn_free(c);
 	}
+}
+
+/* ---- deferred responses ---------------------------------------------- */
+
+uint64_t sim_http_defer(struct sim_http_response *res)
+{
+	/* res is the conn->res given to the handler (the contract in http.h) */
+	struct http_conn *c = (struct http_conn *)(void *)((char *)res -
+							    offsetof(struct http_conn, res));
+
+	if (!c->in_handler)
+		return 0;
+	if (!c->defer_id)
+		c->defer_id = ++c->s->last_defer_id;
+	return c->defer_id;
+}
+
+/* The live connection waiting with deferred response id, or NULL. */
+static struct http_conn *http_deferred_conn(const struct sim_http_server *s, uint64_t id)
+{
+	if (!id)
+		return NULL;
+	for (struct http_conn *c = s->conns; c; c = c->next)
+		if (c->defer_id == id)
+			return c->doomed ? NULL : c;
+	return NULL;
+}
+
+struct sim_http_response *sim_http_deferred(struct sim_http_server *s, uint64_t id)
+{
+	struct http_conn *c = http_deferred_conn(s, id);
+
+	return c ? &c->res : NULL;
+}
+
+void sim_http_send_deferred(struct sim_http_server *s, uint64_t id)
+{
+	struct http_conn *c = http_deferred_conn(s, id);
+
+	if (!c)
+		return;
+	c->defer_id = 0;
+	if (c->in_handler)
+		return; /* still inside the handler: it answers when the handler returns */
+	http_respond(c, &c->res, c->keepalive, c->head_only, c->minor);
 }
 
 /* ---- helpers for handlers -------------------------------------------- */

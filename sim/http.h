@@ -72,6 +72,19 @@ struct sim_http_server *sim_http_server_new(struct xs_evloop *loop, sim_http_han
 					    void *ctx, const char *tls_cert_pem,
 					    const char *tls_key_pem, char *err);
 void sim_http_server_free(struct sim_http_server **s);
+/*
+ * TLS, when tls_cert_pem / tls_key_pem are given (both, or neither: else
+ * NULL with err): every listener of the server speaks HTTPS (TLS 1.2 and
+ * 1.3 through OpenSSL, no renegotiation). tls_cert_pem may carry chain
+ * certificates after the server's own. err then says why it failed: no PEM
+ * certificate or private key in the text, or a key that does not fit the
+ * certificate. A client that does not speak TLS (plain HTTP on
+ * the HTTPS port) fails its handshake and is dropped; nothing reaches the
+ * handler. The faults work the same over TLS; a response that ends the
+ * connection ends with a TLS close_notify, except a cut body (cut_at), which
+ * ends without one, like a transfer that broke. A failed TLS call leaves
+ * nothing in the calling thread's OpenSSL error queue.
+ */
 
 /* Listens on addr:port (SO_REUSEADDR) for listener `id`. 0 or -1 with err. */
 int sim_http_listen(struct sim_http_server *s, int id, const char *addr, uint16_t port, char *err);
@@ -91,6 +104,24 @@ void sim_http_unlisten(struct sim_http_server *s, int id);
 uint64_t sim_http_defer(struct sim_http_response *res);
 struct sim_http_response *sim_http_deferred(struct sim_http_server *s, uint64_t id);
 void sim_http_send_deferred(struct sim_http_server *s, uint64_t id);
+/*
+ * Details of the deferred-response contract:
+ * - sim_http_defer() takes the res the handler was given, during that handler
+ *   call (anything else is undefined); a second call returns the same id; it
+ *   returns 0 once the handler has returned. Ids start at 1 per server.
+ * - The response keeps what the handler put in it (200, empty body if
+ *   nothing); the owner may change every field, delay and faults included.
+ * - The pointer from sim_http_deferred() belongs to the server and is valid
+ *   until sim_http_send_deferred() or until control returns to the event
+ *   loop (the client may hang up then): look it up again each time.
+ * - The id dies when the response is sent, the client closes or resets the
+ *   connection, or sim_http_unlisten() closes it; sim_http_deferred() then
+ *   returns NULL and sim_http_send_deferred() does nothing. The response's
+ *   memory is freed with its connection: the owner frees nothing.
+ * - While deferred, bytes the client sends are buffered (up to the request
+ *   caps) and handled, in order, after the deferred response is written.
+ * - Lookups scan the open connections (at most 4096 per server).
+ */
 
 /* Helpers for handlers. */
 /* Value of header `name` (case-insensitive), or false. */

@@ -80,10 +80,9 @@ bool sim_rrd_query_param(struct sim_rrd_query *q, struct sim_xapi_version v, con
 		}
 		q->has_start = true;
 	} else if (!strcmp(key, "interval")) {
-		if (!xs_num_i64_from_slice(val, strlen(val), &q->interval)) {
-			*err = "interval is not an integer";
-			return false;
-		}
+		/* xcp-rrdd: try Int64.of_string ... with _ -> 0L, never a 400 */
+		if (!xs_num_i64_from_slice(val, strlen(val), &q->interval))
+			q->interval = 0;
 	} else if (!strcmp(key, "cf")) {
 		q->cf = -1; /* anything else is silently ignored */
 		for (int i = 0; i < 4; i++)

@@ -56,6 +56,9 @@ void xs_rpc_arena_free(struct xs_rpc_arena **a);
 /* Bytes the arena holds (for caps and benchmarks). */
 size_t xs_rpc_arena_bytes(const struct xs_rpc_arena *a);
 
+/* A NUL-terminated copy of s[0..n) in the arena (for method names, keys being built). */
+const char *xs_rpc_strndup(struct xs_rpc_arena *a, const char *s, size_t n);
+
 /* Constructors: the value and any text are copied into the arena. */
 struct xs_rpc_value *xs_rpc_nil(struct xs_rpc_arena *a);
 struct xs_rpc_value *xs_rpc_string(struct xs_rpc_arena *a, const char *s, size_t n);

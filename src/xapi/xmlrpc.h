@@ -10,6 +10,23 @@
  * malformed body is an error naming the byte offset, never a crash. Encoding
  * writes what current xapi writes: the declaration, strings untyped
  * (<value>text</value>), escaped & < > " and control characters dropped.
+ *
+ * Details of this implementation:
+ *  - decoded text never holds control characters other than TAB, LF, CR
+ *    (dropped, as the encoder drops them), so encode(decode(x)) decodes to
+ *    the same tree; white space is kept as written (only numbers, booleans
+ *    and the method name are trimmed);
+ *  - XS_RPC_MAX_DEPTH counts every <array> and <struct> of the document, the
+ *    reply envelope's struct included; deeper is XS_ERR_TOO_LARGE; the
+ *    encoders refuse (XS_ERR_TOO_LARGE) what the decoders would refuse;
+ *  - ints are written <i4> when they fit 32 bits, else <i8>; doubles in the
+ *    shortest form that reads back the same (NaN, Infinity, -Infinity too);
+ *    <base64> and other types are refused;
+ *  - a reply must be XAPI's envelope (a struct with Status); a NULL value is
+ *    written as xapi's void result "" (or an empty ErrorDescription);
+ *  - on failure *call / *reply are zeroed; what was allocated stays in the arena.
+ * Errors: XS_ERR_PARSE, XS_ERR_TRUNCATED, XS_ERR_TOO_LARGE (decoding);
+ * XS_ERR_TOO_LARGE (out's cap, or nesting), XS_ERR_ARG (encoding).
  */
 #ifndef XS_XAPI_XMLRPC_H
 #define XS_XAPI_XMLRPC_H
