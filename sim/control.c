@@ -323,12 +323,13 @@ static int ctl_vbd_destroy(struct ctl *c)
 
 /* --- /sim/host/... --- */
 
-static void ctl_host_answer(struct ctl *c, const struct sim_host *h)
+/* A host's liveness and faults, its uuid as member `key`. */
+static void ctl_host_answer(struct ctl *c, const struct sim_host *h, const char *key)
 {
 	const struct sim_host_metrics *hm =
 		SIM_GET(c->sim->world, SIM_HOST_METRICS, sim_host_metrics, h->metrics);
 
-	sim_json_str(&c->j, "host", h->o.uuid);
+	sim_json_str(&c->j, key, h->o.uuid);
 	sim_json_bool(&c->j, "live", hm && hm->live);
 	sim_json_object(&c->j, "faults");
 	sim_json_bool(&c->j, "down", h->faults.down);
@@ -363,7 +364,7 @@ static int ctl_host_down(struct ctl *c)
 		return -1;
 	if (c->sim->http)
 		sim_http_unlisten(c->sim->http, h->o.index);
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
@@ -386,7 +387,7 @@ static int ctl_host_up(struct ctl *c)
 	rc = sim_host_set_live(c->sim->world, h->o.index, true, &code);
 	if (ctl_world_result(c, rc, code, "host up"))
 		return -1;
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
@@ -398,7 +399,7 @@ static int ctl_host_slow(struct ctl *c)
 	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, SIM_CONTROL_MAX_SLOW_MS, 1000, &ms))
 		return -1;
 	h->faults.slow_ms = (unsigned)ms;
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
@@ -418,7 +419,7 @@ static int ctl_host_count(struct ctl *c, enum ctl_counter which)
 		h->faults.truncate = (unsigned)n;
 	else
 		h->faults.malformed = (unsigned)n;
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
@@ -446,7 +447,7 @@ static int ctl_host_skew(struct ctl *c)
 	    ctl_int(c, "seconds", -SIM_CONTROL_MAX_SKEW, SIM_CONTROL_MAX_SKEW, 0, &s))
 		return -1;
 	h->faults.skew = s;
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
@@ -540,7 +541,7 @@ static size_t ctl_resident_guests(const struct sim_world *w, int host)
 static void ctl_state_host(struct ctl *c, const struct sim_pool *p, const struct sim_host *h)
 {
 	sim_json_object(&c->j, NULL);
-	ctl_host_answer(c, h);
+	ctl_host_answer(c, h, "uuid");
 	sim_json_str(&c->j, "name", h->name);
 	sim_json_str(&c->j, "address", h->address);
 	sim_json_bool(&c->j, "master", p->master == h->o.index);
