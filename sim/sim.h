@@ -3,7 +3,7 @@
  * the entry points of its request handlers.
  *
  * struct sim is created by sim/main.c and passed to every handler; there are
- * no globals. Requests reach sim_route() (sim.c), which sends them on by
+ * no globals. Requests reach sim_route() (route.c), which sends them on by
  * path: POST / and /RPC2 → sim_rpc_handle (XML-RPC), POST /jsonrpc →
  * sim_rpc_handle (JSON-RPC), /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd →
  * sim_rrd_http_handle, /sim/... on a master → sim_control_handle. The
