@@ -90,6 +90,13 @@ static double wl_clamp(double v, double max)
 	return v > max ? max : v;
 }
 
+/* A busy CPU approaches 100% without sitting on it: soft saturation, about
+ * the identity below 0.5 (0.3 → 0.29, 0.8 → 0.65, 2 → 0.89, 10 → 0.95). */
+static double wl_cpu_saturate(double level)
+{
+	return level <= 0 ? 0 : 0.95 * (1.0 - exp(-level / 0.95));
+}
+
 /* Memory that moves in plateaus between 30% and 90% of scale. */
 static double wl_plateau(const struct sim_series *s, int64_t t)
 {
@@ -117,7 +124,10 @@ double sim_workload_value(const struct sim_series *s, int64_t t)
 	}
 	level = s->scale * wl_base(s) * wl_daily(s, t);
 	level *= 1.0 + wl_burst(s, t);
-	return wl_clamp(level * (1.0 + 0.4 * noise), s->max);
+	level *= 1.0 + 0.4 * noise;
+	if (s->metric == SIM_M_CPU)
+		level = wl_cpu_saturate(level);
+	return wl_clamp(level, s->max);
 }
 
 void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period, double *avg,
@@ -147,4 +157,9 @@ void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period,
 	*min = *avg * 0.8;
 	/* over a long period some burst is likely: the max shows it */
 	*max = wl_clamp(*avg * (period >= WL_BURST_WINDOW ? 3.0 : 1.2), s->max);
+	if (s->metric == SIM_M_CPU) {
+		*avg = wl_cpu_saturate(*avg);
+		*min = wl_cpu_saturate(*min);
+		*max = wl_cpu_saturate(*max);
+	}
 }
