@@ -123,8 +123,9 @@ unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
 
-bench: deps-bench $(BUILD)/xapistat
+bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
 	@bash bench/rrd_readers.sh --write-docs
+	@bash bench/sim_bench.sh --write-docs
 
 clean:
 	rm -rf $(BUILD)

@@ -15,5 +15,6 @@ struct xs_cmd {
 };
 
 extern const struct xs_cmd xs_cmd_rrd2csv;
+extern const struct xs_cmd xs_cmd_inventory;
 
 #endif

@@ -10,6 +10,7 @@
 
 static const struct xs_cmd *const main_cmds[] = {
 	&xs_cmd_rrd2csv,
+	&xs_cmd_inventory,
 };
 
 static void main_usage(FILE *f)

@@ -38,8 +38,8 @@ struct xs_http_response {
 	char error[XS_ERR_LEN];    /* what failed when rc != XS_OK */
 	long status;               /* HTTP status, 0 if none */
 	const char *content_type;  /* "" if none; valid during the callback */
-	const char *location;      /* Location header of a redirect, "" if none */
-	const char *body;          /* accumulated body (NUL-terminated), NULL when streamed */
+	const char *location;      /* Location of a 3xx, resolved against the request URL; "" if none */
+	const char *body;          /* accumulated body (NUL-terminated, "" if empty), NULL when streamed */
 	size_t body_len;
 	double seconds;            /* from start to completion */
 };
@@ -57,7 +57,9 @@ struct xs_http_request {
 	double timeout;            /* whole request, seconds, 0 = 60 */
 	size_t max_body;           /* cap on an accumulated body, 0 = 64 MiB */
 	/* Streaming: when set, body bytes go here as they arrive (nothing accumulates);
-	 * return non-zero to abort the request (rc XS_ERR_ABORTED). */
+	 * return non-zero to abort the request (rc XS_ERR_ABORTED). Only a 2xx body
+	 * is streamed: any other (an error page, a redirect) accumulates as without
+	 * on_data, capped by max_body, so it never reaches a document reader. */
 	int (*on_data)(void *arg, const char *data, size_t len);
 	/* Called exactly once, on the loop's thread, unless the request is cancelled. */
 	void (*on_done)(void *arg, const struct xs_http_response *res);
@@ -66,14 +68,44 @@ struct xs_http_request {
 
 struct xs_http;
 
+/*
+ * Details of the request contract:
+ * - Only "GET" (also for NULL) and "POST" are accepted; http and https URLs
+ *   only. The URL's user-info (percent-decoded) becomes Basic auth; header
+ *   values must be single lines. Redirects are never followed: the caller
+ *   reads status and location and decides.
+ * - Errors (err of submit, res->error) read "METHOD scheme://host:port/path:
+ *   what failed"; they never contain the user-info, the query or the
+ *   fragment, nor the URL at all when it does not parse.
+ * - rc of a completed request: XS_OK (any HTTP status), XS_ERR_IO (connect,
+ *   timeout, reset...), XS_ERR_UPSTREAM (TLS verification or pin mismatch, a
+ *   malformed reply), XS_ERR_TRUNCATED (the body ended before its length),
+ *   XS_ERR_TOO_LARGE, XS_ERR_ABORTED, XS_ERR_ARG (unreadable ca_file),
+ *   XS_ERR_NOMEM. status is filled in whenever a status line arrived.
+ * - TLS options apply to https URLs and are ignored for http. insecure wins
+ *   over a pin, a pin over ca_file. A pin is "AB:CD:..." (case and colons
+ *   are free, 32 bytes); it is checked at every handshake and again before
+ *   each request on a reused connection, so nothing is sent to a server
+ *   whose certificate does not match; the error then gives the server's
+ *   fingerprint.
+ * - Re-entrancy: on_data and on_done may submit new requests and cancel any
+ *   request (their own included); on_done is never called from inside
+ *   xs_http_submit(). xs_http_free() must not be called from a callback of
+ *   the same client.
+ * - req and the strings it points to need only live during the submit call.
+ */
+
 /* A client on loop; NULL with err on failure (libcurl could not start). */
 struct xs_http *xs_http_new(struct xs_evloop *loop, char *err);
-/* Cancels every request (no callbacks) and frees; *h = NULL. Accepts NULL. */
+/* Cancels every request (no callbacks), closes pooled connections and frees;
+ * *h = NULL. Accepts NULL. */
 void xs_http_free(struct xs_http **h);
 
-/* Starts a request; returns its id (> 0), or 0 with err set (bad URL...). */
+/* Starts a request; returns its id (> 0), or 0 with err set (bad URL, method,
+ * header value or pin: XS_ERR_ARG cases; nothing is called back then). */
 uint64_t xs_http_submit(struct xs_http *h, const struct xs_http_request *req, char *err);
-/* Cancels a running request: its on_done is not called. Unknown ids are ignored. */
+/* Cancels a running request: its on_done is not called. Unknown or finished
+ * ids are ignored. */
 void xs_http_cancel(struct xs_http *h, uint64_t id);
 /* Requests running now. */
 size_t xs_http_active(const struct xs_http *h);

@@ -12,6 +12,10 @@
  * object changes or is removed. Unknown fields are ignored, missing ones take
  * neutral values ("" / 0 / false), a record of the wrong shape is an error
  * naming the class, ref and field, and leaves the old record in place.
+ * Links (host → host_metrics, VBD → VDI → SR, ...) are refs resolved at
+ * query time, so records may arrive in any order; the derived fields of a
+ * host or VM struct (live, memory_total, vcpus, guest_tools) are resolved
+ * when a lookup returns it: look it up again after a change.
  * Single-threaded; one struct xs_topo per pool.
  */
 #ifndef XS_XAPI_TOPOLOGY_H
@@ -23,6 +27,12 @@
 
 #include "lib/err.h"
 #include "xapi/rpc_value.h"
+
+/* Bounds on what one record may cost (remote-driven sizes, STYLE.md §14). */
+#define XS_TOPO_MAX_STR 4096             /* bytes kept of a string field; longer ones are cut
+					  * (on a UTF-8 boundary); a longer ref is refused */
+#define XS_TOPO_MAX_TAGS 64              /* VM tags kept; the rest are dropped */
+#define XS_TOPO_MAX_OBJECTS (1u << 20)   /* objects per class; more is XS_ERR_TOO_LARGE */
 
 enum xs_topo_class {
 	XS_TOPO_POOL, XS_TOPO_HOST, XS_TOPO_HOST_METRICS, XS_TOPO_VM, XS_TOPO_VM_METRICS,
@@ -77,9 +87,14 @@ void xs_topo_free(struct xs_topo **t);
 /* Class of a XAPI class name, case-insensitive ("VM", "vm", "host_metrics"...); false if unknown. */
 bool xs_topo_class_of(const char *name, enum xs_topo_class *c);
 
+/* XAPI's spelling of the class ("VM", "host_metrics", "network"), "?" if out of range. */
+const char *xs_topo_class_name(enum xs_topo_class c);
+
 /* Adds or replaces the record of ref. err: "VM OpaqueRef:..: field power_state: ..." */
 enum xs_err xs_topo_apply(struct xs_topo *t, enum xs_topo_class c, const char *ref,
 			  const struct xs_rpc_value *record, char *err);
+/* Errors: XS_ERR_PARSE (wrong shape), XS_ERR_ARG (no ref, OpaqueRef:NULL, bad class),
+ * XS_ERR_TOO_LARGE (ref over XS_TOPO_MAX_STR, class over XS_TOPO_MAX_OBJECTS). err may be NULL. */
 /* Removes ref (unknown refs are ignored). */
 void xs_topo_remove(struct xs_topo *t, enum xs_topo_class c, const char *ref);
 /* Replaces every object of class c by the records of a get_all_records map (ref → record).
@@ -87,7 +102,8 @@ void xs_topo_remove(struct xs_topo *t, enum xs_topo_class c, const char *ref);
 enum xs_err xs_topo_load_all(struct xs_topo *t, enum xs_topo_class c,
 			     const struct xs_rpc_value *map, char *err);
 
-/* Bumped by every change: a consumer compares it to know something moved. */
+/* Bumped by every change: a consumer compares it to know something moved. A record
+ * re-applied with only fields the topology does not keep changed is no change. */
 uint64_t xs_topo_version(const struct xs_topo *t);
 
 size_t xs_topo_count(const struct xs_topo *t, enum xs_topo_class c);
@@ -116,7 +132,11 @@ const char *xs_topo_vbd_vdi(const struct xs_topo *t, const char *vm_uuid, const 
 /* pif_<device> on host: its network name (bonds: the bond's network; VLANs: device "eth0.100"). */
 const char *xs_topo_pif_network(const struct xs_topo *t, const char *host_uuid,
 				const char *device);
-/* The SR whose uuid starts with prefix8; XS_TOPO_AMBIGUOUS when several do (*sr = NULL). */
+/* Whether a PBD links sr and host h (the hosts whose per-SR data sources count for sr). */
+bool xs_topo_sr_on_host(const struct xs_topo *t, const struct xs_topo_sr *sr,
+			const struct xs_topo_host *h);
+/* The SR whose uuid starts with prefix8 (exactly 8 characters, else XS_TOPO_NONE);
+ * XS_TOPO_AMBIGUOUS when several do (*sr = NULL). sr may be NULL. */
 enum xs_topo_match xs_topo_sr_by_prefix(const struct xs_topo *t, const char *prefix8,
 					const struct xs_topo_sr **sr);
 /* Calls cb for every 8-character prefix that names more than one SR (for reports). */

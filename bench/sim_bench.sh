@@ -1,0 +1,534 @@
+#!/usr/bin/env bash
+# bench/sim_bench.sh - the issue-3 benchmark: can one xapi-sim process play a
+# 1,000-host estate polled the way a collector polls it, in how much CPU and
+# memory, and how fast does it start?
+#
+# usage: bash bench/sim_bench.sh [--write-docs] [--perf] [--basic] [-n STARTS]
+#                                [--pools P] [--hosts H] [--vms V] [--history DAYS]
+#                                [--warmup S] [--window S] [--idle S]
+#   --write-docs  also rewrite the part of docs/BENCHMARKS.md between
+#                 <!-- bench:xapi_sim:begin --> and <!-- bench:xapi_sim:end -->
+#   --perf        after the window, perf record -g the simulator for 20 s of the same
+#                 load and add its top symbols to the report (needs perf)
+#   --basic       authenticate with HTTP Basic instead of a session_id per pool
+#   -n STARTS     start-up runs per configuration (default 5); the median is reported
+#   --pools/--hosts/--vms  the estate under load (default 20 × 50 hosts × 20 VMs)
+#   --history     its --history (default 7)
+#   --warmup/--window/--idle  seconds (default 65, 60, 20)
+# Environment: XAPI_SIM (default build/xapi-sim), XAPISTAT (default build/xapistat),
+# CC (default cc), MAKE (default make), PYTHON (default python3).
+#
+# Steps, in one invocation:
+#   1. `make build/xapi-sim build/xapistat`; bench/sim_load.c compiled with cc -O2
+#      into build/bench/sim_load (when out of date).
+#   2. Start-up: the simulator is started STARTS times per configuration and timed
+#      from just before the fork to the moment its last `pool` line is on stdout
+#      (polled every 5 ms); VmHWM is read then. Configurations: 1 pool × 3 hosts ×
+#      15 VMs --history 365 (the issue-3 target), and the load estate with
+#      --history 7 and --history 365.
+#   3. Load: the load estate with --history DAYS; host addresses from GET
+#      /sim/state on the first master, one session per pool from
+#      session.login_with_password (JSON-RPC) on each master; build/bench/sim_load
+#      asks every host /rrd_updates once per 5 s, spread evenly, for a warm-up and
+#      a window, and reads the simulator's /proc/PID/stat (utime + stime) and
+#      VmHWM at the window's ends. The warm-up default (65 s) puts the one-off
+#      allocation of the 60 s archive rows (at the first minute boundary after
+#      start) before the window. Then IDLE seconds without load: the cost of the
+#      5 s RRD step alone. One body of the window is read back with
+#      `xapistat rrd2csv --summary -`.
+#   4. Steady-state memory: the simulator's rows for the 1 h and 1 d archives are
+#      allocated at the first hour / UTC-midnight boundary after start, so a
+#      minute of load does not show its long-run size. The load estate is started
+#      with --manual-clock 65 s before a UTC midnight, /sim/clock/advance?seconds=70
+#      crosses the minute, hour and day boundaries, one 5 s round of requests
+#      runs, and VmHWM is read.
+# Every process the script starts is stopped on exit (trap). The markdown report
+# goes to stdout and to build/bench/sim_bench.md.
+#
+# Exit: 0 when every step ran, even if a target is missed (FAIL in the table);
+# 1 when a command failed or the simulator died; 2 on a usage error.
+set -euo pipefail
+
+# Issue-3 targets.
+readonly TARGET_CPU_MAX=0.5            # simulator CPU seconds per wall second, under load
+readonly TARGET_HWM_MAX_MIB=2048       # simulator VmHWM
+readonly TARGET_READY_MAX_S=5          # 3 hosts × 15 VMs, --history 365: ready within
+
+readonly SMALL_POOLS=1 SMALL_HOSTS=3 SMALL_VMS=15 SMALL_HISTORY=365
+readonly PERIOD=5                      # seconds between two requests to one host
+readonly READY_TIMEOUT_S=300           # a start taking longer is a failure
+readonly PERF_MAX_S=20
+readonly USER_NAME=root PASSWORD=pw SEED=1
+
+die() {
+	echo "sim_bench: $*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '6,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+resolve() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*/*) printf '%s\n' "$PWD/$1" ;;
+	*) printf '%s\n' "$1" ;;
+	esac
+}
+
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 wants a positive integer, not '$2'"; }
+
+write_docs=0 perf=0 basic=0
+STARTS=5 POOLS=20 HOSTS=50 VMS=20 HISTORY=7 WARMUP=65 WINDOW=60 IDLE=20
+while (($#)); do
+	case $1 in
+	--write-docs) write_docs=1 ;;
+	--perf) perf=1 ;;
+	--basic) basic=1 ;;
+	-n | --pools | --hosts | --vms | --history | --warmup | --window | --idle)
+		[[ $# -ge 2 ]] || usage
+		case $1 in
+		-n) STARTS=$2 ;;
+		--pools) POOLS=$2 ;;
+		--hosts) HOSTS=$2 ;;
+		--vms) VMS=$2 ;;
+		--history) HISTORY=$2 ;;
+		--warmup) WARMUP=$2 ;;
+		--window) WINDOW=$2 ;;
+		--idle) IDLE=$2 ;;
+		esac
+		shift
+		;;
+	*) usage ;;
+	esac
+	shift
+done
+for v in STARTS POOLS HOSTS VMS WINDOW IDLE; do posint "$v" "${!v}"; done
+[[ $HISTORY =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "--history and --warmup want integers"
+
+XAPI_SIM=$(resolve "${XAPI_SIM:-build/xapi-sim}")
+XAPISTAT=$(resolve "${XAPISTAT:-build/xapistat}")
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+XAPI_SIM=${XAPI_SIM#"$ROOT"/}
+XAPISTAT=${XAPISTAT#"$ROOT"/}
+CC=${CC:-cc}
+MAKE=${MAKE:-make}
+PYTHON=${PYTHON:-python3}
+readonly OUT=build/bench
+readonly TMP=$OUT/sim
+readonly LOAD=$OUT/sim_load
+readonly REPORT=$OUT/sim_bench.md
+readonly DOCS=docs/BENCHMARKS.md
+readonly MARK_BEGIN='<!-- bench:xapi_sim:begin -->'
+readonly MARK_END='<!-- bench:xapi_sim:end -->'
+readonly HEADING='## Issue 3: xapi-sim under load'
+readonly NHOSTS=$((POOLS * HOSTS))
+
+readonly -a HELPER_CFLAGS=(-std=c17 -O2 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow
+	-Wstrict-prototypes -Wmissing-prototypes)
+
+show_cmd() {
+	local out='' a
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./=:+-]+$ ]]; then
+			out+="$a "
+		else
+			out+="$(printf '%q' "$a") "
+		fi
+	done
+	printf '%s\n' "${out% }"
+}
+
+calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
+holds() { awk "BEGIN { exit !($1) }"; }
+pass_fail() { if holds "$1"; then echo PASS; else echo FAIL; fi; }
+
+field() { # line, key -> value
+	[[ $1 =~ (^| )$2=([^ ]+) ]] || die "no $2= in '$1'"
+	printf '%s\n' "${BASH_REMATCH[2]}"
+}
+
+median() { # numbers... -> the median (lower middle for an even count)
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# --- processes: every simulator started is in SIMS and stopped on exit ---------
+
+declare -a SIMS=() HELPERS=() # simulators, and background sim_load runs
+SIM_PID='' SIM_OUT='' READY_S='' MASTER_URL='' SIM_PORT=''
+
+cleanup() {
+	local pid
+	for pid in "${HELPERS[@]}" "${SIMS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${HELPERS[@]}" "${SIMS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	SIMS=() HELPERS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_sim TAG ARGS...: starts the simulator with ARGS, waits for its pool lines;
+# sets SIM_PID, SIM_OUT, READY_S (seconds from launch to the last pool line),
+# MASTER_URL (the first pool's) and SIM_PORT.
+start_sim() {
+	local tag=$1 pools=0 a prev='' t0 t1 n
+	shift
+	for a in "$@"; do
+		[[ $prev == --pools ]] && pools=$a
+		prev=$a
+	done
+	SIM_OUT=$TMP/$tag.out
+	: >"$SIM_OUT"
+	t0=$EPOCHREALTIME
+	"$XAPI_SIM" "$@" >"$SIM_OUT" 2>"$SIM_OUT.err" &
+	SIM_PID=$!
+	SIMS+=("$SIM_PID")
+	while :; do
+		n=$(grep -c '^pool ' "$SIM_OUT" || true)
+		((n >= pools)) && break
+		if ! kill -0 "$SIM_PID" 2>/dev/null; then
+			cat "$SIM_OUT.err" >&2
+			die "the simulator exited before it was ready: $(show_cmd "$XAPI_SIM" "$@")"
+		fi
+		holds "$EPOCHREALTIME - $t0 < $READY_TIMEOUT_S" ||
+			die "not ready after ${READY_TIMEOUT_S}s: $(show_cmd "$XAPI_SIM" "$@")"
+		sleep 0.005
+	done
+	t1=$EPOCHREALTIME
+	READY_S=$(calc 3 "$t1 - $t0")
+	MASTER_URL=$(awk '/^pool /{ print $3; exit }' "$SIM_OUT")
+	SIM_PORT=${MASTER_URL##*:}
+}
+
+stop_sim() {
+	local pid=$SIM_PID rc=0 keep=() p
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	for p in "${SIMS[@]}"; do
+		[[ $p == "$pid" ]] || keep+=("$p")
+	done
+	SIMS=("${keep[@]}")
+	((rc == 0)) || die "the simulator (pid $pid) exited with status $rc; see $SIM_OUT.err"
+}
+
+proc_kib() { # pid, VmHWM|VmRSS -> KiB
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+proc_cpu_s() { # pid -> utime + stime in seconds
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
+mib() { calc 1 "$1 / 1024"; }
+
+sim_args() { # pools hosts vms history [extra...]
+	local p=$1 h=$2 v=$3 d=$4
+	shift 4
+	printf '%s\n' --pools "$p" --hosts "$h" --vms-per-host "$v" --listen 127.0.0.1 --port 0 \
+		--user "$USER_NAME" --password "$PASSWORD" --seed "$SEED" --history "$d" "$@"
+}
+
+# XAPI and control calls, through python3 (no curl or jq needed).
+readonly PY_HTTP='
+import json, sys, urllib.request
+def call(url, data=None, ctype=None):
+    req = urllib.request.Request(url, data=data)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.read()
+cmd = sys.argv[1]
+if cmd == "hosts":          # master_url user password basic(0|1) -> "address [session]" lines
+    url, user, pw, basic = sys.argv[2:6]
+    port = url.rsplit(":", 1)[1]
+    state = json.loads(call(url + "/sim/state"))
+    for pool in state["pools"]:
+        session = ""
+        if basic == "0":
+            body = json.dumps({"jsonrpc": "2.0", "method": "session.login_with_password",
+                               "params": [user, pw, "1.0", "sim_bench"], "id": 1}).encode()
+            ans = json.loads(call("http://%s:%s/jsonrpc" % (pool["master_address"], port),
+                                  body, "application/json"))
+            session = " " + ans["result"]
+        for h in pool["hosts"]:
+            print(h["address"] + session)
+elif cmd == "advance":      # master_url seconds
+    print(call(sys.argv[2] + "/sim/clock/advance", ("seconds=" + sys.argv[3]).encode(),
+               "application/x-www-form-urlencoded").decode())
+'
+py_http() { "$PYTHON" -c "$PY_HTTP" "$@"; }
+
+# --- 1. build ----------------------------------------------------------------------
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON"
+mkdir -p "$OUT" "$TMP"
+mk=()
+for t in "$XAPI_SIM" "$XAPISTAT"; do
+	[[ $t == build/* ]] && mk+=("$t")
+done
+if ((${#mk[@]})); then
+	"$MAKE" --no-print-directory "${mk[@]}" >&2 || die "make ${mk[*]} failed"
+fi
+[[ -x $XAPI_SIM && -x $XAPISTAT ]] || die "no $XAPI_SIM or $XAPISTAT"
+if [[ ! -x $LOAD || bench/sim_load.c -nt $LOAD || ${BASH_SOURCE[0]} -nt $LOAD ]]; then
+	echo "sim_bench: $(show_cmd "$CC" "${HELPER_CFLAGS[@]}" -o "$LOAD" bench/sim_load.c -lm)" >&2
+	"$CC" "${HELPER_CFLAGS[@]}" -o "$LOAD" bench/sim_load.c -lm || die "cannot compile bench/sim_load.c"
+fi
+if ((perf)); then
+	command -v perf >/dev/null 2>&1 || die "--perf: no perf"
+fi
+
+# One descriptor per host for the listeners, one per connection on each side.
+need_fds=$((2 * NHOSTS + 512))
+if (($(ulimit -n) < need_fds)); then
+	ulimit -n "$need_fds" 2>/dev/null ||
+		die "$NHOSTS hosts need $need_fds descriptors; ulimit -n is $(ulimit -n), hard $(ulimit -Hn)"
+fi
+
+# --- 2. start-up ---------------------------------------------------------------------
+
+declare -A READY_MED HWM_MAX START_CMD
+# time_starts KEY pools hosts vms history
+time_starts() {
+	local key=$1 i hwm=0 h
+	local -a args times=()
+	mapfile -t args < <(sim_args "$2" "$3" "$4" "$5")
+	START_CMD[$key]=$(show_cmd "$XAPI_SIM" "${args[@]}")
+	for ((i = 1; i <= STARTS; i++)); do
+		start_sim "start_$key" "${args[@]}"
+		h=$(proc_kib "$SIM_PID" VmHWM)
+		((h > hwm)) && hwm=$h
+		times+=("$READY_S")
+		stop_sim
+	done
+	READY_MED[$key]=$(median "${times[@]}")
+	HWM_MAX[$key]=$hwm
+	echo "sim_bench: start-up $key: ready in ${times[*]} s; VmHWM $(mib "$hwm") MiB" >&2
+}
+time_starts small "$SMALL_POOLS" "$SMALL_HOSTS" "$SMALL_VMS" "$SMALL_HISTORY"
+time_starts big_h7 "$POOLS" "$HOSTS" "$VMS" 7
+time_starts big_h365 "$POOLS" "$HOSTS" "$VMS" 365
+
+# --- 3. load -------------------------------------------------------------------------
+
+mapfile -t LOAD_SIM_ARGS < <(sim_args "$POOLS" "$HOSTS" "$VMS" "$HISTORY")
+LOAD_SIM_CMD=$(show_cmd "$XAPI_SIM" "${LOAD_SIM_ARGS[@]}")
+start_sim load "${LOAD_SIM_ARGS[@]}"
+readonly HOSTS_FILE=$TMP/hosts.txt SAMPLE=$TMP/sample.xml
+py_http hosts "$MASTER_URL" "$USER_NAME" "$PASSWORD" "$basic" >"$HOSTS_FILE" ||
+	die "cannot read the hosts or log in at $MASTER_URL"
+got=$(wc -l <"$HOSTS_FILE")
+((got == NHOSTS)) || die "/sim/state lists $got hosts, expected $NHOSTS"
+rm -f "$SAMPLE"
+load_cmd=("$LOAD" -H "$HOSTS_FILE" -p "$SIM_PORT" -P "$SIM_PID" -i "$PERIOD" -w "$WARMUP"
+	-d "$WINDOW" -s "$SAMPLE")
+((basic)) && load_cmd+=(-u "$USER_NAME:$PASSWORD")
+LOAD_CMD=$(show_cmd "${load_cmd[@]}" | sed "s/-P $SIM_PID/-P SIMPID/; s/-p $SIM_PORT/-p PORT/")
+echo "sim_bench: load $(show_cmd "${load_cmd[@]}") (${WARMUP}s warm-up + ${WINDOW}s)" >&2
+"${load_cmd[@]}" >"$TMP/load.txt" || die "sim_load failed: $(show_cmd "${load_cmd[@]}")"
+LINE=$(cat "$TMP/load.txt")
+echo "sim_bench:   $LINE" >&2
+kill -0 "$SIM_PID" 2>/dev/null || die "the simulator died under load; see $SIM_OUT.err"
+
+# idle: the RRD step alone
+c0=$(proc_cpu_s "$SIM_PID")
+t0=$EPOCHREALTIME
+sleep "$IDLE"
+c1=$(proc_cpu_s "$SIM_PID")
+IDLE_FRAC=$(calc 4 "($c1 - $c0) / ($EPOCHREALTIME - $t0)")
+echo "sim_bench: idle ${IDLE}s: $IDLE_FRAC of a core" >&2
+
+# --perf: a profile of the same load, after the window so as not to weigh on it
+perf_txt=$OUT/sim_perf.txt
+rm -f "$perf_txt"
+if ((perf)); then
+	perf_load=("$LOAD" -H "$HOSTS_FILE" -p "$SIM_PORT" -i "$PERIOD" -w 2 -d "$PERF_MAX_S")
+	((basic)) && perf_load+=(-u "$USER_NAME:$PASSWORD")
+	"${perf_load[@]}" >"$TMP/perf_load.txt" &
+	perf_load_pid=$!
+	HELPERS+=("$perf_load_pid")
+	sleep 2
+	perf record -g -o "$TMP/perf.data" -p "$SIM_PID" -- sleep "$PERF_MAX_S" 2>"$TMP/perf.err" ||
+		die "perf record failed: $(cat "$TMP/perf.err")"
+	wait "$perf_load_pid" || die "sim_load failed under perf"
+	HELPERS=()
+	perf report -i "$TMP/perf.data" --stdio --no-children -g none --percent-limit 1 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 20 >"$perf_txt" || true
+fi
+stop_sim
+
+[[ -s $SAMPLE ]] || die "sim_load saved no sample body"
+SAMPLE_SUMMARY=$("$XAPISTAT" rrd2csv --summary - <"$SAMPLE") ||
+	die "xapistat rrd2csv --summary - cannot read $SAMPLE"
+SAMPLE_BYTES=$(stat -c %s "$SAMPLE")
+# Data sources of the sampled host, by kind: the estimate of the rows the
+# simulator holds in steady state (SPEC §1.5 archives: 120 × 5 s, 120 × 1 min,
+# 168 × 1 h, 366 × 1 d rows of float32; hosts keep AVERAGE, MIN and MAX on the
+# three coarse ones, VMs AVERAGE only).
+SAMPLE_HOST_DS=$(grep -o '<entry>[A-Z]*:host:' "$SAMPLE" | wc -l)
+SAMPLE_VM_DS=$(grep -o '<entry>[A-Z]*:vm:' "$SAMPLE" | wc -l)
+readonly CELLS_HOST_DS=$((120 + 3 * (120 + 168 + 366))) CELLS_VM_DS=$((120 + 120 + 168 + 366))
+ROWS_EST_MIB=$(calc 0 "$NHOSTS * ($SAMPLE_HOST_DS * $CELLS_HOST_DS + $SAMPLE_VM_DS * $CELLS_VM_DS) * 4 / 1048576")
+
+# --- 4. steady-state memory -----------------------------------------------------------
+
+midnight=$(((EPOCHSECONDS / 86400 + 1) * 86400))
+mapfile -t STEADY_ARGS < <(sim_args "$POOLS" "$HOSTS" "$VMS" "$HISTORY" --manual-clock $((midnight - 65)))
+STEADY_CMD=$(show_cmd "$XAPI_SIM" "${STEADY_ARGS[@]}")
+start_sim steady "${STEADY_ARGS[@]}"
+STEADY_HWM_START=$(proc_kib "$SIM_PID" VmHWM)
+t0=$EPOCHREALTIME
+py_http advance "$MASTER_URL" 70 >"$TMP/advance.txt" || die "/sim/clock/advance failed"
+ADVANCE_S=$(calc 2 "$EPOCHREALTIME - $t0")
+py_http hosts "$MASTER_URL" "$USER_NAME" "$PASSWORD" "$basic" >"$HOSTS_FILE"
+steady_cmd=("$LOAD" -H "$HOSTS_FILE" -p "$SIM_PORT" -P "$SIM_PID" -i "$PERIOD" -w 0 -d "$PERIOD")
+((basic)) && steady_cmd+=(-u "$USER_NAME:$PASSWORD")
+STEADY_LINE=$("${steady_cmd[@]}") || die "sim_load failed on the steady-state simulator"
+STEADY_HWM=$(proc_kib "$SIM_PID" VmHWM)
+echo "sim_bench: steady state: VmHWM $(mib "$STEADY_HWM") MiB ($STEADY_LINE)" >&2
+stop_sim
+
+# --- 5. the report ----------------------------------------------------------------------
+
+sim_cpu=$(field "$LINE" sim_cpu_frac)
+sim_hwm=$(field "$LINE" sim_hwm_kib)
+issued=$(field "$LINE" issued)
+ok=$(field "$LINE" ok)
+expected=$((NHOSTS * WINDOW / PERIOD))
+steady_ok=$(field "$STEADY_LINE" ok)
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+estate="$POOLS pools × $HOSTS hosts × $VMS VMs"
+
+# shellcheck disable=SC2016 # literal backquotes for markdown
+if ((basic)); then
+	auth_desc='HTTP Basic auth'
+else
+	auth_desc='one `session_id` per pool, from `session.login_with_password`'
+fi
+
+write_body() {
+	echo "One xapi-sim process plays $NHOSTS hosts; \`bench/sim_load.c\` (one thread, epoll,"
+	echo "one connection per host at a time) asks every host"
+	echo "\`GET /rrd_updates?start=S&host=true&cf=AVERAGE&interval=5\` once per ${PERIOD} s, the"
+	echo "requests spread evenly over the period, S the \`<end>\` of the host's previous answer"
+	echo "($auth_desc),"
+	echo "reads every answer whole and checks it is an rrd_updates document. The simulator's"
+	echo "CPU is its utime + stime from \`/proc/PID/stat\` over the window ÷ the window's"
+	echo "wall time; memory is VmHWM from \`/proc/PID/status\`. Start-up is timed from the"
+	echo "fork to the last \`pool\` line on the simulator's stdout (polled every 5 ms)."
+	echo "\`bash bench/sim_bench.sh --write-docs\` measures and rewrites this section"
+	echo "(\`--perf\` adds a profile; \`-h\` lists the options)."
+	echo
+	echo "Measured $(date -u +%Y-%m-%d) at commit \`$commit\` on ${cpu:-an unknown CPU}," \
+		"$(nproc) cores, $(uname -sr); $("$CC" --version | head -n 1)."
+	echo "The load client runs on the same machine as the simulator."
+	echo
+	echo "| Target (issue 3) | Goal | Measured | Result |"
+	echo "|---|---|---:|---|"
+	echo "| simulator CPU, $estate ($NHOSTS hosts), one \`/rrd_updates\` per host per ${PERIOD} s, ${WINDOW} s window | ≤ $TARGET_CPU_MAX core | $(calc 3 "$sim_cpu") core | $(pass_fail "$sim_cpu <= $TARGET_CPU_MAX") |"
+	echo "| simulator VmHWM at the end of that window | ≤ $TARGET_HWM_MAX_MIB MiB | $(mib "$sim_hwm") MiB | $(pass_fail "$sim_hwm <= $TARGET_HWM_MAX_MIB * 1024") |"
+	echo "| simulator VmHWM in steady state (rows of all four archives held: past a UTC midnight) | ≤ $TARGET_HWM_MAX_MIB MiB | $(mib "$STEADY_HWM") MiB | $(pass_fail "$STEADY_HWM <= $TARGET_HWM_MAX_MIB * 1024") |"
+	echo "| ready, $SMALL_POOLS pool × $SMALL_HOSTS hosts × $SMALL_VMS VMs, \`--history $SMALL_HISTORY\` (median of $STARTS) | < $TARGET_READY_MAX_S s | ${READY_MED[small]} s | $(pass_fail "${READY_MED[small]} < $TARGET_READY_MAX_S") |"
+	echo "| requests of the window answered 200 with an rrd_updates document | all $expected | $ok of $issued | $(pass_fail "$ok == $expected && $issued == $expected") |"
+	echo
+	echo "| Load window ($estate, \`--history $HISTORY\`, ${WINDOW} s after ${WARMUP} s warm-up) | |"
+	echo "|---|---:|"
+	echo "| requests / s | $(field "$LINE" req_per_s) |"
+	echo "| answers: 200 / late slots / errors / timeouts / bad bodies | $(field "$LINE" ok) / $(field "$LINE" late) / $(field "$LINE" errors) / $(field "$LINE" timeouts) / $(field "$LINE" bad_body) |"
+	echo "| response bytes / s | $(calc 1 "$(field "$LINE" mb_per_s)") MB/s ($(calc 1 "$(field "$LINE" bytes) / $(field "$LINE" "done") / 1000") kB per answer) |"
+	echo "| latency p50 / p99 / max (connect to last byte) | $(calc 2 "$(field "$LINE" p50_ms)") / $(calc 2 "$(field "$LINE" p99_ms)") / $(calc 2 "$(field "$LINE" max_ms)") ms |"
+	echo "| simulator CPU under load | $(calc 3 "$sim_cpu") core ($(field "$LINE" sim_cpu_s) s) |"
+	echo "| simulator CPU without load (the 5 s RRD step alone, ${IDLE} s after the window) | $(calc 3 "$IDLE_FRAC") core |"
+	echo "| load client CPU | $(calc 3 "$(field "$LINE" client_cpu_frac)") core ($(field "$LINE" client_cpu_s) s), peak RSS $(mib "$(field "$LINE" client_hwm_kib)") MiB |"
+	echo "| simulator VmRSS / VmHWM at the end of the window | $(mib "$(field "$LINE" sim_rss_kib)") / $(mib "$sim_hwm") MiB |"
+	echo
+	echo "| Start-up (fork to the last \`pool\` line, median of $STARTS) | ready s | VmHWM MiB |"
+	echo "|---|---:|---:|"
+	echo "| $SMALL_POOLS × $SMALL_HOSTS hosts × $SMALL_VMS VMs, \`--history $SMALL_HISTORY\` | ${READY_MED[small]} | $(mib "${HWM_MAX[small]}") |"
+	echo "| $estate, \`--history 7\` | ${READY_MED[big_h7]} | $(mib "${HWM_MAX[big_h7]}") |"
+	echo "| $estate, \`--history 365\` | ${READY_MED[big_h365]} | $(mib "${HWM_MAX[big_h365]}") |"
+	echo
+	echo "Steady-state memory: the simulator allocates a data source's rows of an archive at"
+	echo "the first boundary of that archive after start (minute, hour, UTC midnight), so a"
+	echo "minute of load holds the 5 s and 1 min rows only. With \`--manual-clock\` 65 s"
+	echo "before a UTC midnight, \`/sim/clock/advance?seconds=70\` (${ADVANCE_S} s) crossed all"
+	echo "three boundaries; VmHWM went from $(mib "$STEADY_HWM_START") MiB to"
+	echo "$(mib "$STEADY_HWM") MiB after one round of requests ($steady_ok of $NHOSTS answered 200)."
+	echo "A simulator on the real clock reaches that size at its first UTC midnight."
+	echo "Where it goes: the sampled host has $SAMPLE_HOST_DS host and $SAMPLE_VM_DS VM data sources"
+	echo "(its ~$VMS VMs and control domain); a host data source holds $CELLS_HOST_DS float32 cells"
+	echo "(120 × 5 s AVERAGE, then AVERAGE, MIN and MAX of 120 × 1 min, 168 × 1 h and"
+	echo "366 × 1 d), a VM one $CELLS_VM_DS (AVERAGE only); × $NHOSTS hosts that is about"
+	echo "$ROWS_EST_MIB MiB of rows, on top of the $(mib "${HWM_MAX[big_h7]}") MiB the estate takes at start-up."
+	echo
+	echo "A body of the window ($SAMPLE_BYTES bytes) read back by \`xapistat rrd2csv --summary -\`:"
+	echo "\`$SAMPLE_SUMMARY\`."
+	if [[ -s $perf_txt ]]; then
+		echo
+		echo "Where the simulator's time goes under the same load (\`perf record -g -p SIMPID -- sleep $PERF_MAX_S\`,"
+		echo "after the window, self time ≥ 1%):"
+		echo
+		echo '```'
+		sed 's/[[:space:]]*$//' "$perf_txt"
+		echo '```'
+	fi
+	echo
+	echo "Commands, from the repository root (\`bash bench/sim_bench.sh\` runs them all;"
+	echo "PORT and SIMPID are the simulator's; \`hosts.txt\` holds \"address session\" lines):"
+	echo
+	echo '```sh'
+	echo "${START_CMD[small]}    # start-up, ×$STARTS"
+	echo "${START_CMD[big_h7]}    # start-up, ×$STARTS"
+	echo "${START_CMD[big_h365]}    # start-up, ×$STARTS"
+	echo "$LOAD_SIM_CMD    # under load"
+	echo "$LOAD_CMD"
+	echo "$XAPISTAT rrd2csv --summary - < $SAMPLE"
+	echo "$STEADY_CMD    # steady-state memory"
+	echo "curl -d seconds=70 MASTER/sim/clock/advance    # the script POSTs it with python3"
+	echo '```'
+}
+
+body=$OUT/sim_bench.body.md
+write_body >"$body"
+{
+	echo "$HEADING"
+	echo
+	cat "$body"
+} >"$REPORT"
+cat "$REPORT"
+
+# Replace what lies between the markers in docs/BENCHMARKS.md; add the section if absent.
+update_docs() {
+	local nb ne
+	if [[ ! -f $DOCS ]]; then
+		printf '# Benchmarks\n' >"$DOCS"
+	fi
+	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
+	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
+	if ((nb == 0 && ne == 0)); then
+		printf '\n%s\n\n%s\n%s\n' "$HEADING" "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
+	elif ((nb != 1 || ne != 1)); then
+		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
+	fi
+	awk -v body="$body" -v b="$MARK_BEGIN" -v e="$MARK_END" '
+		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
+		$0 == e { if (!skip) exit 3; skip = 0 }
+		!skip { print }
+	' "$DOCS" >"$DOCS.tmp" || {
+		rm -f "$DOCS.tmp"
+		die "$DOCS: the end marker comes before the begin marker"
+	}
+	mv "$DOCS.tmp" "$DOCS"
+	echo "sim_bench: updated $DOCS" >&2
+}
+
+echo "sim_bench: report in $REPORT" >&2
+if ((write_docs)); then
+	update_docs
+fi

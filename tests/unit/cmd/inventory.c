@@ -1,0 +1,322 @@
+/*
+ * Tests of `xapistat inventory` (src/cmd_inventory.c): $XS_BIN_DIR/xapistat
+ * run against xapi-sim (started on a private 127.x base, always stopped):
+ * text and --json listings with the simulator's counts, two pools at once,
+ * the password from a file, the URL and the environment, a refused login
+ * (exit 1, the password in no output), an unreachable pool (exit 1), usage
+ * errors (exit 2), TLS with the right and a wrong pin.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/run_cmd.h"
+#include "test.h"
+
+#define I_START_SECS 30
+
+struct sim {
+	pid_t pid;
+	int out;
+	char url[2][128];
+	char fingerprint[128];
+};
+
+static double i_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool sim_line(struct sim *s, char *line, size_t cap, double deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd pfd = { s->out, POLLIN, 0 };
+		int left = (int)((deadline - i_now()) * 1000);
+		char c;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
+			return false;
+		if (c == '\n')
+			break;
+		line[n++] = c;
+	}
+	line[n] = '\0';
+	return true;
+}
+
+static bool sim_start(struct sim *s, int npools, bool tls, int base)
+{
+	char listen[32], line[256], pools[8];
+	double deadline = i_now() + I_START_SECS;
+	int fds[2];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
+	snprintf(pools, sizeof(pools), "%d", npools);
+	if (pipe(fds))
+		return false;
+	s->pid = fork();
+	if (s->pid == 0) {
+		const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", pools, "--hosts", "3",
+				       "--vms-per-host", "4", "--listen", listen, "--password",
+				       "pw", tls ? "--tls" : NULL, NULL };
+
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		run_cmd_exec(argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	s->out = fds[0];
+	if (tls && (!sim_line(s, line, sizeof(line), deadline) ||
+		    sscanf(line, "tls-fingerprint %127s", s->fingerprint) != 1))
+		return false;
+	for (int i = 0; i < npools && i < 2; i++)
+		if (!sim_line(s, line, sizeof(line), deadline) ||
+		    sscanf(line, "pool %*s %127s", s->url[i]) != 1)
+			return false;
+	return true;
+}
+
+static int sim_stop(struct sim *s)
+{
+	double deadline = i_now() + 15;
+	int status;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+
+		if (r == s->pid)
+			break;
+		if (r < 0 || i_now() > deadline) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			s->pid = -1;
+			return -1;
+		}
+		usleep(20000);
+	}
+	s->pid = -1;
+	close(s->out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Runs xapistat inventory with up to 12 arguments; *out / *err malloc'd. */
+static int inv(const char *const *args, char **out, char **err)
+{
+	const char *argv[16] = { run_cmd_bin("xapistat"), "inventory" };
+	size_t n = 2;
+
+	for (; args[n - 2] && n < 15; n++)
+		argv[n] = args[n - 2];
+	argv[n] = NULL;
+	return run_cmd(argv, NULL, 0, out, err);
+}
+
+static void test_text_and_json(struct sim *s)
+{
+	const char *pwf = run_cmd_file("pw", "pw\n", 3);
+	char *out, *err;
+	int rc;
+
+	{
+		const char *a[] = { "--pool", s->url[0], "--password-file", pwf, NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 0, "text: exit %d: %s", rc, err);
+		ok(strstr(out, "pool pool-0 (") != NULL, "pool line: %.200s", out);
+		ok(strstr(out, ": 3 hosts, 15 VMs (3 control domains") != NULL, "counts: %.300s", out);
+		ok(strstr(out, ", 4 SRs\n") != NULL, "SRs counted");
+		ok(count(out, "\n  host ") == 3, "3 host lines");
+		ok(count(out, "\n    vm ") == 15, "15 VM lines");
+		ok(count(out, "[control domain]") == 3, "3 control domains");
+		ok(count(out, "\n  sr ") == 4, "4 SR lines");
+		ok(strstr(out, " live") && strstr(out, ", master,"), "live and master shown");
+		ok(strstr(out, "  halted VMs:\n") && strstr(out, ") halted\n"), "halted VMs listed");
+		ok(strstr(out, " running\n") != NULL, "power states");
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s->url[0], "--pool", s->url[1], "--json",
+				    "--password-file", pwf, NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 0, "json: exit %d: %s", rc, err);
+		ok(!strncmp(out, "{\"pools\":[{", 11), "json shape: %.100s", out);
+		ok(count(out, "\"state\":\"connected\"") == 2, "two pools connected");
+		ok(count(out, "\"power_state\"") == 30, "30 VMs: %zu", count(out, "\"power_state\""));
+		ok(count(out, "\"control_domain\":true") == 6, "6 control domains");
+		ok(count(out, "\"live\":true") == 6, "6 live hosts");
+		ok(count(out, "\"shared\":") == 8, "8 SRs");
+		ok(count(out, "\"halted_vms\":[") == 2, "halted_vms arrays");
+		ok(out[strlen(out) - 1] == '\n' && out[strlen(out) - 2] == '}', "ends with }\\n");
+		free(out);
+		free(err);
+	}
+	{
+		char url[200];
+		const char *a[] = { "--pool", url, NULL };
+
+		snprintf(url, sizeof(url), "http://root:pw@%s", strstr(s->url[0], "://") + 3);
+		rc = inv(a, &out, &err);
+		ok(rc == 0 && strstr(out, "15 VMs"), "password in the URL: exit %d %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s->url[0], "--user", "root", NULL };
+
+		setenv("XAPISTAT_PASSWORD", "pw", 1);
+		rc = inv(a, &out, &err);
+		unsetenv("XAPISTAT_PASSWORD");
+		ok(rc == 0 && strstr(out, "15 VMs"), "password from the environment: exit %d %s", rc,
+		   err);
+		free(out);
+		free(err);
+	}
+}
+
+static void test_failures(struct sim *s)
+{
+	const char *bad = run_cmd_file("bad", "Wr0ngPassw0rd\n", 14);
+	char *out, *err, url[200];
+	int rc;
+
+	{
+		const char *a[] = { "--pool", s->url[0], "--password-file", bad, NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 1, "bad password: exit %d", rc);
+		ok(strstr(err, "login refused") != NULL, "clear message: %s", err);
+		ok(!strstr(err, "Wr0ngPassw0rd") && !strstr(out, "Wr0ngPassw0rd"), "no password shown");
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", url, "--json", NULL };
+
+		snprintf(url, sizeof(url), "http://root:Wr0ngPassw0rd@%s",
+			 strstr(s->url[0], "://") + 3);
+		rc = inv(a, &out, &err);
+		ok(rc == 1 && !strstr(err, "Wr0ngPassw0rd") && !strstr(out, "Wr0ngPassw0rd"),
+		   "bad password in the URL: exit %d, not shown: %s", rc, err);
+		ok(strstr(out, "\"state\":\"failed\"") != NULL, "json says failed: %s", out);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", "http://127.0.0.1:1", "--timeout", "5", NULL };
+
+		setenv("XAPISTAT_PASSWORD", "pw", 1);
+		rc = inv(a, &out, &err);
+		unsetenv("XAPISTAT_PASSWORD");
+		ok(rc == 1 && strstr(err, "127.0.0.1:1"), "unreachable: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		static const char *const usage[][6] = {
+			{ NULL },
+			{ "--pool", NULL },
+			{ "--pool", "http://h", "--bogus", NULL },
+			{ "--pool", "http://h", "--timeout", "x", NULL },
+			{ "--pool", "http://h", "--insecure", "--pin", "AB", NULL },
+			{ "--pool", "h:80", NULL },
+			{ "--pool", "http://h", NULL }, /* no password anywhere */
+		};
+
+		for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+			rc = inv(usage[i], &out, &err);
+			ok(rc == 2, "usage %zu: exit %d: %s", i, rc, err);
+			ok(out[0] == '\0', "usage %zu: nothing on stdout", i);
+			free(out);
+			free(err);
+		}
+	}
+}
+
+static void test_tls(void)
+{
+	struct sim s;
+	char pin[128], *out, *err;
+	int rc;
+
+	if (!ok(sim_start(&s, 1, true, 100 + (int)((getpid() + 31) % 150)), "xapi-sim --tls")) {
+		sim_stop(&s);
+		return;
+	}
+	setenv("XAPISTAT_PASSWORD", "pw", 1);
+	{
+		const char *a[] = { "--pool", s.url[0], "--pin", s.fingerprint, NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 0 && strstr(out, "15 VMs"), "right pin: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s.url[0], "--pin", pin, NULL };
+
+		snprintf(pin, sizeof(pin), "%s", s.fingerprint);
+		pin[0] = pin[0] == 'A' ? 'B' : 'A';
+		rc = inv(a, &out, &err);
+		ok(rc == 1 && strstr(err, "pin"), "wrong pin: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s.url[0], "--insecure", NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 0, "--insecure: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	unsetenv("XAPISTAT_PASSWORD");
+	ok(sim_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
+}
+
+static void test_on_sim(void)
+{
+	struct sim s;
+
+	if (!ok(sim_start(&s, 2, false, 100 + (int)(getpid() % 150)), "xapi-sim started")) {
+		sim_stop(&s);
+		return;
+	}
+	test_text_and_json(&s);
+	test_failures(&s);
+	ok(sim_stop(&s) == 0, "xapi-sim stopped cleanly");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	unsetenv("XAPISTAT_PASSWORD");
+	TEST_RUN(test_on_sim);
+	TEST_RUN(test_tls);
+	run_cmd_cleanup();
+	return test_summary();
+}

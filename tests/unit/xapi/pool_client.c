@@ -1,0 +1,796 @@
+/*
+ * Tests of src/xapi/pool_client.c and rpc_client.c against xapi-sim
+ * ($XS_BIN_DIR/xapi-sim, started here on a private 127.x address base and
+ * always stopped): discovery counts equal the simulator's, host clock
+ * offsets (one host skewed), a migration seen within 1 s, a host down (the
+ * pool stays connected, the host's live flag drops), session expiry
+ * (re-login), a master change (HOST_IS_SLAVE followed), a refused login, an
+ * unreachable pool backing off then failing, TLS with the right and a wrong
+ * pin. The JSON-RPC → XML-RPC fallback (404 and text/xml at /jsonrpc) and a
+ * malformed reply are tested against a tiny in-process HTTP server.
+ *
+ * Everything runs on one event loop; tests_wait() turns it until a
+ * condition holds or a deadline passes.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/run_cmd.h"
+#include "test.h"
+#include "xapi/pool_client.h"
+#include "xapi/rpc_client.h"
+
+#define T_START_SECS 30
+#define T_IO_SECS 10
+#define T_ANSWER_CAP (1 << 20)
+
+struct sim {
+	pid_t pid;
+	int out;
+	int npools;
+	char url[4][128];          /* master URL of each pool */
+	char addr[4][32];
+	unsigned port;
+	char fingerprint[128];
+};
+
+static struct xs_evloop *t_loop;
+static struct xs_http *t_http;
+
+static double t_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- the simulator process --- */
+
+static bool sim_read_line(struct sim *s, char *line, size_t cap, double deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd pfd = { s->out, POLLIN, 0 };
+		int left = (int)((deadline - t_now()) * 1000);
+		char c;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
+			return false;
+		if (c == '\n')
+			break;
+		line[n++] = c;
+	}
+	line[n] = '\0';
+	return true;
+}
+
+static bool sim_start(struct sim *s, int pools, const char *hosts, const char *vms, bool tls,
+		      int base)
+{
+	char listen[32], npools[8], line[256];
+	const char *bin = run_cmd_bin("xapi-sim");
+	double deadline = t_now() + T_START_SECS;
+	int fds[2];
+
+	memset(s, 0, sizeof(*s));
+	s->pid = -1;
+	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
+	snprintf(npools, sizeof(npools), "%d", pools);
+	if (access(bin, X_OK) != 0 || pipe(fds))
+		return false;
+	s->pid = fork();
+	if (s->pid == 0) {
+		const char *argv[] = { bin, "--pools", npools, "--hosts", hosts, "--vms-per-host",
+				       vms, "--listen", listen, "--user", "root", "--password",
+				       "pw", "--seed", "7", tls ? "--tls" : NULL, NULL };
+
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		run_cmd_exec(argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	s->out = fds[0];
+	if (tls && (!sim_read_line(s, line, sizeof(line), deadline) ||
+		    sscanf(line, "tls-fingerprint %127s", s->fingerprint) != 1))
+		return false;
+	for (int i = 0; i < pools; i++) {
+		char name[64];
+
+		if (!sim_read_line(s, line, sizeof(line), deadline) ||
+		    sscanf(line, "pool %63s %127s", name, s->url[i]) != 2 ||
+		    sscanf(strstr(s->url[i], "://") + 3, "%31[0-9.]:%u", s->addr[i], &s->port) != 2)
+			return false;
+		s->npools++;
+	}
+	return true;
+}
+
+static int sim_stop(struct sim *s)
+{
+	double deadline = t_now() + 15;
+	int status;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+
+		if (r == s->pid)
+			break;
+		if (r < 0 || t_now() > deadline) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			s->pid = -1;
+			return -1;
+		}
+		usleep(20000);
+	}
+	s->pid = -1;
+	close(s->out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* One plain-HTTP exchange with the sim's control interface; returns the status. */
+static int sim_http(const char *addr, unsigned port, const char *method, const char *target,
+		    char *ans, size_t cap)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = { T_IO_SECS, 0 };
+	char head[512];
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+	const char *sep;
+	ssize_t n;
+
+	ans[0] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto out;
+	snprintf(head, sizeof(head),
+		 "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		 method, target, addr);
+	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
+		goto out;
+	while (len + 1 < cap && (n = read(fd, ans + len, cap - len - 1)) > 0)
+		len += (size_t)n;
+	ans[len] = '\0';
+	if (sscanf(ans, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	sep = strstr(ans, "\r\n\r\n");
+	if (sep)
+		memmove(ans, sep + 4, strlen(sep + 4) + 1);
+out:
+	close(fd);
+	return status;
+}
+
+/* The value of the first `"key":` number after `from` in a JSON text, or -1. */
+static long json_num_after(const char *from, const char *key)
+{
+	char needle[64];
+	const char *at;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	at = from ? strstr(from, needle) : NULL;
+	return at ? strtol(at + strlen(needle), NULL, 10) : -1;
+}
+
+/* --- the event loop --- */
+
+struct wait_ctx {
+	bool (*pred)(void *arg);
+	void *arg;
+	double deadline;
+	bool met;
+};
+
+static void wait_tick(struct xs_evloop *loop, void *arg)
+{
+	struct wait_ctx *w = arg;
+
+	if (w->pred(w->arg)) {
+		w->met = true;
+		xs_evloop_stop(loop);
+	} else if (t_now() > w->deadline) {
+		xs_evloop_stop(loop);
+	} else {
+		xs_evloop_add_timer(loop, 0.005, wait_tick, w);
+	}
+}
+
+/* Turns the loop until pred(arg) or `secs` pass; returns whether pred held. */
+static bool tests_wait(bool (*pred)(void *arg), void *arg, double secs)
+{
+	struct wait_ctx w = { pred, arg, t_now() + secs, false };
+
+	if (pred(arg))
+		return true;
+	xs_evloop_add_timer(t_loop, 0.005, wait_tick, &w);
+	xs_evloop_run(t_loop, NULL);
+	return w.met;
+}
+
+static bool is_loaded(void *arg)
+{
+	struct xs_pool_client *pc = arg;
+
+	return xs_pool_client_state(pc) == XS_POOL_CONNECTED && xs_pool_client_loaded(pc);
+}
+
+static bool is_failed(void *arg)
+{
+	return xs_pool_client_state(arg) == XS_POOL_FAILED;
+}
+
+static bool is_backoff(void *arg)
+{
+	return xs_pool_client_state(arg) == XS_POOL_BACKOFF;
+}
+
+static bool is_stopped(void *arg)
+{
+	return xs_pool_client_state(arg) == XS_POOL_STOPPED;
+}
+
+static struct xs_pool_client *client_new(const char *url, const char *password,
+					  const struct xs_tls_opts *tls, unsigned attempts)
+{
+	struct xs_pool_config cfg = { 0 };
+	char err[XS_ERR_LEN];
+	struct xs_pool_client *pc;
+
+	cfg.url = url;
+	cfg.user = "root";
+	cfg.password = password;
+	if (tls)
+		cfg.tls = *tls;
+	cfg.call_timeout = 10;
+	cfg.event_timeout = 5;
+	cfg.backoff_min = 0.05;
+	cfg.backoff_max = 0.2;
+	cfg.max_attempts = attempts;
+	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
+	if (pc)
+		xs_pool_client_start(pc);
+	else
+		fprintf(stderr, "client_new: %s\n", err);
+	return pc;
+}
+
+static void client_stop(struct xs_pool_client **pc)
+{
+	if (*pc) {
+		xs_pool_client_stop(*pc);
+		ok(tests_wait(is_stopped, *pc, 6), "stopped after logout");
+	}
+	xs_pool_client_free(pc);
+}
+
+/* Counts the topology's non-template VMs. */
+static size_t topo_vms(const struct xs_topo *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
+		const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
+
+		n += vm && !vm->is_template && !vm->is_snapshot;
+	}
+	return n;
+}
+
+/* --- the tests on one simulator --- */
+
+struct migrate_wait {
+	const struct xs_topo *t;
+	const char *vm_uuid, *host_ref;
+};
+
+static bool vm_moved(void *arg)
+{
+	struct migrate_wait *m = arg;
+	const struct xs_topo_vm *vm = xs_topo_vm_by_uuid(m->t, m->vm_uuid);
+
+	return vm && !strcmp(vm->resident_on, m->host_ref);
+}
+
+/* A running guest VM of t not on host h, and a host other than its own. */
+static bool pick_migration(const struct xs_topo *t, char vm_uuid[64], char host_uuid[64],
+			   char host_ref[128])
+{
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
+		const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
+
+		if (!vm || vm->is_control_domain || vm->power != XS_POWER_RUNNING)
+			continue;
+		for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++) {
+			const struct xs_topo_host *host = xs_topo_host_at(t, h);
+
+			if (strcmp(host->ref, vm->resident_on) && host->live) {
+				snprintf(vm_uuid, 64, "%s", vm->uuid);
+				snprintf(host_uuid, 64, "%s", host->uuid);
+				snprintf(host_ref, 128, "%s", host->ref);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Migrates a VM through /sim/ and checks the client sees it within 1 s. */
+static void check_migration(struct sim *s, int pool, struct xs_pool_client *pc, const char *what)
+{
+	const struct xs_topo *t = xs_pool_client_topo(pc);
+	char vm[64], host[64], ref[128], q[256], *ans = malloc(T_ANSWER_CAP);
+	struct migrate_wait m = { t, vm, ref };
+	double t0;
+	int st;
+
+	if (!ok(pick_migration(t, vm, host, ref), "%s: a VM to migrate", what))
+		goto out;
+	snprintf(q, sizeof(q), "/sim/vm/migrate?vm=%s&host=%s", vm, host);
+	st = sim_http(s->addr[pool], s->port, "POST", q, ans, T_ANSWER_CAP);
+	t0 = t_now();
+	if (!ok(st == 200, "%s: migrate answered %d: %.200s", what, st, ans))
+		goto out;
+	ok(tests_wait(vm_moved, &m, 1.0), "%s: migration seen within 1 s", what);
+	ok(t_now() - t0 < 1.0, "%s: %.3f s", what, t_now() - t0);
+out:
+	free(ans);
+}
+
+static void test_discovery_and_events(struct sim *s)
+{
+	struct xs_pool_client *pc[2] = { NULL, NULL };
+	char *state = malloc(T_ANSWER_CAP), q[256];
+	const char *pools_at[2];
+	struct xs_pool_stats st;
+
+	fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state, T_ANSWER_CAP) == 200,
+		    "sim state");
+	/* skew pool-1's second host by -120 s before connecting */
+	{
+		const char *p1 = strstr(state, "\"name\":\"pool-1\"");
+		const char *h2 = p1 ? strstr(p1, "\"name\":\"xcp-1-02\"") : NULL;
+		const char *u = h2;
+
+		while (u && u > p1 && strncmp(u, "{\"uuid\":\"", 9))
+			u--;
+		fail_unless(u && u > p1, "uuid of xcp-1-02 in the state");
+		snprintf(q, sizeof(q), "/sim/host/skew?host=%.36s&seconds=-120", u + 9);
+		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
+		   "skew: %.200s", state);
+		fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state,
+				     T_ANSWER_CAP) == 200, "sim state");
+	}
+	pools_at[0] = strstr(state, "\"name\":\"pool-0\"");
+	pools_at[1] = strstr(state, "\"name\":\"pool-1\"");
+	for (int i = 0; i < 2; i++)
+		pc[i] = client_new(s->url[i], "pw", NULL, 0);
+	fail_unless(pc[0] && pc[1], "clients");
+	ok(tests_wait(is_loaded, pc[0], 10), "pool-0 loaded: %s", xs_pool_client_reason(pc[0]));
+	ok(tests_wait(is_loaded, pc[1], 10), "pool-1 loaded: %s", xs_pool_client_reason(pc[1]));
+	for (int i = 0; i < 2; i++) {
+		const struct xs_topo *t = xs_pool_client_topo(pc[i]);
+		long guests = json_num_after(pools_at[i], "total");
+		long dom0s = json_num_after(pools_at[i], "control_domains");
+
+		ok(xs_topo_count(t, XS_TOPO_HOST) == 3, "pool %d: 3 hosts, %zu", i,
+		   xs_topo_count(t, XS_TOPO_HOST));
+		ok(dom0s == 3 && (long)topo_vms(t) == guests + dom0s,
+		   "pool %d: VMs %zu = sim's %ld + %ld control domains", i, topo_vms(t), guests,
+		   dom0s);
+		ok(xs_topo_count(t, XS_TOPO_SR) == 4, "pool %d: 3 local SRs + 1 shared, %zu", i,
+		   xs_topo_count(t, XS_TOPO_SR));
+		ok(xs_topo_pool(t) && xs_topo_pool(t)->name && !strcmp(xs_topo_pool(t)->name,
+									 i ? "pool-1" : "pool-0"),
+		   "pool %d named", i);
+		ok(!strncmp(xs_pool_client_session(pc[i]), "OpaqueRef:", 10), "pool %d session", i);
+		ok(!strcmp(xs_pool_client_master_url(pc[i]), s->url[i]), "pool %d master url %s", i,
+		   xs_pool_client_master_url(pc[i]));
+	}
+	/* host clocks: every host measured, the skewed one 120 s behind */
+	{
+		const struct xs_topo *t = xs_pool_client_topo(pc[1]);
+		bool all = true;
+
+		for (int tries = 0; tries < 100 && all; tries++) {
+			all = true;
+			for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++) {
+				double off;
+
+				all = all && xs_pool_client_host_offset(pc[1], xs_topo_host_at(t, h)->uuid,
+									&off);
+			}
+			if (all)
+				break;
+			all = true;
+			tests_wait(is_failed, pc[1], 0.02); /* just turn the loop */
+		}
+		for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++) {
+			const struct xs_topo_host *host = xs_topo_host_at(t, h);
+			double off = 1e9;
+			bool skewed = !strcmp(host->name, "xcp-1-02");
+
+			ok(xs_pool_client_host_offset(pc[1], host->uuid, &off) &&
+				   fabs(off - (skewed ? -120.0 : 0.0)) < 2.0,
+			   "offset of %s: %.2f", host->name, off);
+		}
+	}
+
+	check_migration(s, 0, pc[0], "migration");
+
+	/* a member down: the pool stays connected, the host's live flag drops */
+	{
+		const struct xs_topo *t = xs_pool_client_topo(pc[0]);
+		const struct xs_topo_host *member = NULL;
+		struct { const struct xs_topo *t; char uuid[64]; } hw;
+
+		for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++)
+			if (strcmp(xs_topo_host_at(t, h)->address, s->addr[0]))
+				member = xs_topo_host_at(t, h);
+		fail_unless(member, "a member host");
+		hw.t = t;
+		snprintf(hw.uuid, sizeof(hw.uuid), "%s", member->uuid);
+		snprintf(q, sizeof(q), "/sim/host/down?host=%s", hw.uuid);
+		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
+		   "host down: %.200s", state);
+		{
+			double t0 = t_now();
+			bool seen = false;
+
+			while (!seen && t_now() - t0 < 2.0) {
+				const struct xs_topo_host *h = xs_topo_host_by_uuid(t, hw.uuid);
+
+				seen = h && !h->live;
+				if (!seen)
+					tests_wait(is_failed, pc[0], 0.01);
+			}
+			ok(seen, "the down host's live flag is false within 2 s");
+		}
+		ok(xs_pool_client_state(pc[0]) == XS_POOL_CONNECTED, "the pool stays connected: %s",
+		   xs_pool_state_name(xs_pool_client_state(pc[0])));
+		snprintf(q, sizeof(q), "/sim/host/up?host=%s", hw.uuid);
+		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200, "host up");
+	}
+
+	/* session expiry: the next call gets SESSION_INVALID, the client logs in again */
+	{
+		double t0 = t_now();
+
+		xs_pool_client_stats(pc[0], &st);
+		ok(st.logins == 1, "one login so far: %llu", (unsigned long long)st.logins);
+		ok(sim_http(s->addr[0], s->port, "POST", "/sim/sessions/expire", state,
+			    T_ANSWER_CAP) == 200, "expire sessions");
+		check_migration(s, 0, pc[0], "migration after expiry");
+		while (t_now() - t0 < 8) {
+			xs_pool_client_stats(pc[0], &st);
+			if (st.logins >= 2)
+				break;
+			tests_wait(is_failed, pc[0], 0.02);
+		}
+		ok(st.logins >= 2, "logged in again: %llu", (unsigned long long)st.logins);
+		ok(xs_pool_client_state(pc[0]) == XS_POOL_CONNECTED, "connected after re-login");
+		check_migration(s, 0, pc[0], "migration after re-login");
+	}
+
+	/* master change in pool-1: the old master answers HOST_IS_SLAVE, the client follows */
+	{
+		const struct xs_topo *t = xs_pool_client_topo(pc[1]);
+		const struct xs_topo_host *newm = NULL;
+		char want[128];
+		double t0;
+
+		for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++)
+			if (strcmp(xs_topo_host_at(t, h)->address, s->addr[1]))
+				newm = xs_topo_host_at(t, h);
+		fail_unless(newm, "a member of pool-1");
+		snprintf(want, sizeof(want), "http://%s:%u", newm->address, s->port);
+		snprintf(q, sizeof(q), "/sim/pool/master?host=%s", newm->uuid);
+		ok(sim_http(s->addr[1], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
+		   "master change: %.200s", state);
+		t0 = t_now();
+		while (t_now() - t0 < 10 && (strcmp(xs_pool_client_master_url(pc[1]), want) ||
+					     !is_loaded(pc[1])))
+			tests_wait(is_failed, pc[1], 0.02);
+		xs_pool_client_stats(pc[1], &st);
+		ok(!strcmp(xs_pool_client_master_url(pc[1]), want), "follows the new master: %s",
+		   xs_pool_client_master_url(pc[1]));
+		ok(st.redirects >= 1, "HOST_IS_SLAVE followed %llu times",
+		   (unsigned long long)st.redirects);
+		ok(is_loaded(pc[1]), "connected to the new master: %s",
+		   xs_pool_client_reason(pc[1]));
+		ok(xs_topo_pool(t) && xs_topo_host_by_ref(t, xs_topo_pool(t)->master) &&
+			   !strcmp(xs_topo_host_by_ref(t, xs_topo_pool(t)->master)->address,
+				   newm->address),
+		   "the topology names the new master");
+		snprintf(s->addr[1], sizeof(s->addr[1]), "%s", newm->address);
+	}
+	for (int i = 0; i < 2; i++)
+		client_stop(&pc[i]);
+	free(state);
+}
+
+static void test_login_refused(struct sim *s)
+{
+	struct xs_pool_client *pc = client_new(s->url[0], "not-the-password", NULL, 0);
+
+	fail_unless(pc, "client");
+	ok(tests_wait(is_failed, pc, 10), "failed: %s",
+	   xs_pool_state_name(xs_pool_client_state(pc)));
+	ok(strstr(xs_pool_client_reason(pc), "SESSION_AUTHENTICATION_FAILED") != NULL,
+	   "reason: %s", xs_pool_client_reason(pc));
+	ok(strstr(xs_pool_client_reason(pc), "not-the-password") == NULL, "no password in it");
+	ok(!xs_pool_client_loaded(pc), "nothing loaded");
+	client_stop(&pc);
+}
+
+static void test_unreachable(struct sim *s)
+{
+	char url[128];
+	struct xs_pool_client *pc;
+
+	/* an address of the base nobody listens on */
+	snprintf(url, sizeof(url), "http://%.*s250.250:%u",
+		 (int)(strrchr(s->addr[0], '.') - s->addr[0] - 1), s->addr[0], s->port);
+	pc = client_new(url, "pw", NULL, 3);
+	fail_unless(pc, "client %s", url);
+	ok(tests_wait(is_backoff, pc, 5), "backing off: %s", xs_pool_client_reason(pc));
+	ok(strstr(xs_pool_client_reason(pc), "retrying in") != NULL, "reason: %s",
+	   xs_pool_client_reason(pc));
+	ok(tests_wait(is_failed, pc, 5), "failed after 3 attempts: %s", xs_pool_client_reason(pc));
+	{
+		struct xs_pool_stats st;
+
+		xs_pool_client_stats(pc, &st);
+		ok(st.failures == 3, "3 failures: %llu", (unsigned long long)st.failures);
+	}
+	client_stop(&pc);
+}
+
+static void test_on_sim(void)
+{
+	struct sim s;
+	int base = 100 + (int)(getpid() % 150);
+
+	if (!ok(sim_start(&s, 2, "3", "4", false, base), "xapi-sim started")) {
+		sim_stop(&s);
+		return;
+	}
+	test_discovery_and_events(&s);
+	test_login_refused(&s);
+	test_unreachable(&s);
+	ok(sim_stop(&s) == 0, "xapi-sim stopped cleanly");
+}
+
+static void test_tls(void)
+{
+	struct sim s;
+	struct xs_tls_opts tls = { 0 };
+	struct xs_pool_client *pc;
+	int base = 100 + (int)((getpid() + 61) % 150);
+	char *c;
+
+	if (!ok(sim_start(&s, 1, "2", "1", true, base), "xapi-sim --tls started")) {
+		sim_stop(&s);
+		return;
+	}
+	snprintf(tls.pin_sha256, sizeof(tls.pin_sha256), "%.95s", s.fingerprint);
+	pc = client_new(s.url[0], "pw", &tls, 1);
+	ok(pc && tests_wait(is_loaded, pc, 10), "the right pin: connected (%s)",
+	   pc ? xs_pool_client_reason(pc) : "");
+	ok(pc && xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 2, "2 hosts over TLS");
+	client_stop(&pc);
+
+	c = tls.pin_sha256;
+	c[0] = c[0] == 'A' ? 'B' : 'A';
+	pc = client_new(s.url[0], "pw", &tls, 1);
+	ok(pc && tests_wait(is_failed, pc, 10), "a wrong pin: failed");
+	ok(pc && !xs_pool_client_loaded(pc), "nothing loaded with a wrong pin");
+	if (pc)
+		fprintf(stderr, "# wrong pin: %s\n", xs_pool_client_reason(pc));
+	client_stop(&pc);
+
+	memset(&tls, 0, sizeof(tls));
+	pc = client_new(s.url[0], "pw", &tls, 1);
+	ok(pc && tests_wait(is_failed, pc, 10), "no pin, self-signed: refused");
+	client_stop(&pc);
+	ok(sim_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
+}
+
+/* --- the JSON-RPC → XML-RPC fallback, against a tiny in-process server --- */
+
+enum fake_mode { FAKE_404, FAKE_TEXT_XML, FAKE_GARBAGE };
+
+struct fake {
+	int lfd;
+	unsigned port;
+	enum fake_mode mode;
+	unsigned json_hits, xml_hits;
+};
+
+static const char fake_xml_ok[] =
+	"<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+	"<member><name>Status</name><value>Success</value></member>"
+	"<member><name>Value</name><value>OpaqueRef:fake</value></member>"
+	"</struct></value></param></params></methodResponse>";
+
+static void fake_answer(struct fake *f, int fd, const char *req)
+{
+	bool json = strstr(req, "POST /jsonrpc ") == req;
+	const char *status = "200 OK", *ctype = "text/xml", *body = fake_xml_ok;
+	char head[256];
+
+	if (json) {
+		f->json_hits++;
+		if (f->mode == FAKE_404) {
+			status = "404 Not Found";
+			ctype = "text/plain";
+			body = "not found";
+		}
+	} else {
+		f->xml_hits++;
+		if (f->mode == FAKE_GARBAGE)
+			body = "<methodResponse><params><param><value><struct><member>";
+	}
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 status, ctype, strlen(body));
+	if (write(fd, head, strlen(head)) < 0 || write(fd, body, strlen(body)) < 0)
+		fprintf(stderr, "fake: write failed\n");
+}
+
+static void fake_on_client(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	char req[8192];
+	ssize_t n;
+
+	(void)events;
+	/* requests are small and arrive at once on loopback: read head and body */
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	if (n > 0) {
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n")) {
+			usleep(2000); /* let the body follow */
+			(void)!recv(fd, req + n, sizeof(req) - 1 - (size_t)n, MSG_DONTWAIT);
+			fake_answer(arg, fd, req);
+		}
+	}
+	xs_evloop_del_fd(loop, fd);
+	close(fd);
+}
+
+static void fake_on_accept(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	int c = accept(fd, NULL, NULL);
+
+	(void)events;
+	if (c >= 0 && xs_evloop_add_fd(loop, c, XS_EV_READ, fake_on_client, arg) != XS_OK)
+		close(c);
+}
+
+static bool fake_start(struct fake *f)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(f->lfd, 16) ||
+	    getsockname(f->lfd, (struct sockaddr *)&sa, &len))
+		return false;
+	f->port = ntohs(sa.sin_port);
+	return xs_evloop_add_fd(t_loop, f->lfd, XS_EV_READ, fake_on_accept, f) == XS_OK;
+}
+
+struct call_out {
+	bool done;
+	enum xs_err rc;
+	bool ok;
+	char value[64];
+	char error[XS_ERR_LEN];
+};
+
+static void call_done(void *arg, const struct xs_rpc_result *res)
+{
+	struct call_out *o = arg;
+
+	o->done = true;
+	o->rc = res->rc;
+	o->ok = res->rc == XS_OK && res->reply.ok;
+	snprintf(o->error, sizeof(o->error), "%s", res->error);
+	if (o->ok && res->reply.value && res->reply.value->type == XS_RPC_STRING)
+		snprintf(o->value, sizeof(o->value), "%s", res->reply.value->u.str.ptr);
+}
+
+static bool call_finished(void *arg)
+{
+	return ((struct call_out *)arg)->done;
+}
+
+static void fallback_case(enum fake_mode mode, const char *what)
+{
+	struct fake f = { .mode = mode };
+	struct xs_rpc_conn *c;
+	struct call_out o = { 0 };
+	char url[64], err[XS_ERR_LEN];
+	uint64_t id;
+
+	fail_unless(fake_start(&f), "%s: fake server", what);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
+	fail_unless(c, "%s: conn: %s", what, err);
+	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_UNKNOWN, "%s: protocol unknown at first", what);
+	id = xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err);
+	ok(id > 0, "%s: call submitted: %s", what, err);
+	ok(tests_wait(call_finished, &o, 5), "%s: call done", what);
+	if (mode == FAKE_GARBAGE) {
+		ok(o.rc == XS_ERR_PARSE || o.rc == XS_ERR_TRUNCATED, "%s: a decoding error: %s", what,
+		   o.error);
+		ok(strstr(o.error, "malformed XML-RPC reply") != NULL, "%s: clear message: %s", what,
+		   o.error);
+	} else {
+		ok(o.ok && !strcmp(o.value, "OpaqueRef:fake"), "%s: XML-RPC answer: %s", what,
+		   o.error);
+	}
+	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_XML, "%s: XML-RPC remembered", what);
+	ok(f.json_hits == 1 && f.xml_hits == 1, "%s: one try each: %u %u", what, f.json_hits,
+	   f.xml_hits);
+	/* the choice is remembered: the next call goes straight to XML-RPC */
+	memset(&o, 0, sizeof(o));
+	f.mode = FAKE_404;
+	ok(xs_rpc_call(c, "session.logout", NULL, 5, call_done, &o, err) > 0, "second call");
+	ok(tests_wait(call_finished, &o, 5) && o.ok, "%s: second call ok: %s", what, o.error);
+	ok(f.json_hits == 1 && f.xml_hits == 2, "%s: second call is XML-RPC only", what);
+	xs_rpc_conn_free(&c);
+	xs_evloop_del_fd(t_loop, f.lfd);
+	close(f.lfd);
+}
+
+static void test_fallback(void)
+{
+	fallback_case(FAKE_404, "404 at /jsonrpc");
+	fallback_case(FAKE_TEXT_XML, "text/xml at /jsonrpc");
+	fallback_case(FAKE_GARBAGE, "malformed XML-RPC");
+}
+
+int main(void)
+{
+	char err[XS_ERR_LEN];
+
+	signal(SIGPIPE, SIG_IGN);
+	t_loop = xs_evloop_new();
+	t_http = t_loop ? xs_http_new(t_loop, err) : NULL;
+	if (t_http == NULL) {
+		fprintf(stderr, "cannot start: %s\n", err);
+		return 1;
+	}
+	TEST_RUN(test_fallback);
+	TEST_RUN(test_on_sim);
+	TEST_RUN(test_tls);
+	xs_http_free(&t_http);
+	xs_evloop_free(&t_loop);
+	run_cmd_cleanup();
+	return test_summary();
+}
