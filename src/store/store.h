@@ -1,0 +1,116 @@
+/*
+ * store.h - xapistat's own history: an embedded, crash-safe, compressed
+ * time-series store on local disk (issue 5; format in docs/STORE.md).
+ *
+ * A series is (object kind, uuid, data source) with its unit. Samples arrive
+ * every 5 s (host time, multiples of 5) as float32, NaN for unknown. Four
+ * tiers: 5 s raw, and 1 min / 1 h / 1 d rollups keeping avg, min and max
+ * (rolled up from the 5 s samples as periods complete, or backfilled from a
+ * host's own coarse archives where the store has nothing). Retention per
+ * tier removes whole segments, so disk use is bounded by retention.
+ *
+ * Durability: appends go to a write-ahead log synced by xs_store_sync()
+ * (the daemon calls it every second or so); `kill -9` loses at most what was
+ * appended since the last sync, never corrupts: every block and log record
+ * carries a checksum, and a torn tail is detected and dropped on open.
+ *
+ * Single-threaded: one owner calls everything (the daemon's event loop).
+ * Memory: per series a small state (open blocks of each tier); no sample
+ * history is held in memory beyond the open blocks.
+ */
+#ifndef XS_STORE_STORE_H
+#define XS_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+enum xs_tier { XS_TIER_5S, XS_TIER_1M, XS_TIER_1H, XS_TIER_1D, XS_NTIERS };
+
+/* Seconds per point of each tier: 5, 60, 3600, 86400. */
+extern const int64_t xs_tier_step[XS_NTIERS];
+/* Default retention of each tier in seconds: 2 days, 60 days, 2 years, 10 years. */
+extern const int64_t xs_tier_default_retention[XS_NTIERS];
+
+enum xs_obj_kind { XS_OBJ_HOST, XS_OBJ_VM, XS_OBJ_SR, XS_NOBJ_KINDS };
+
+#define XS_STORE_MAX_DS 256   /* bytes of a data-source name */
+#define XS_STORE_MAX_UNIT 32  /* bytes of a unit */
+
+typedef uint32_t xs_series_id;
+
+struct xs_store_options {
+	const char *dir;                     /* created if missing */
+	int64_t retention[XS_NTIERS];        /* seconds; 0 = the default */
+};
+
+struct xs_point {
+	int64_t t;            /* start of the point's period (5 s: the sample time) */
+	float avg, min, max;  /* 5 s tier: all three equal the sample */
+};
+
+struct xs_store_stats {
+	uint64_t series;
+	uint64_t samples;        /* 5 s samples accepted since open */
+	uint64_t duplicates;     /* appends ignored: at or before the series' last time */
+	uint64_t bytes_on_disk;  /* data segments, index and log */
+	uint64_t log_bytes;      /* of which the write-ahead log */
+};
+
+struct xs_store;
+
+/* Opens (or creates) the store in o->dir, replaying its log. err names the file and problem. */
+enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **out, char *err);
+/* Seals and syncs everything, frees; *s = NULL. Accepts NULL. */
+enum xs_err xs_store_close(struct xs_store **s, char *err);
+
+/* The id of (kind, uuid, ds), created if new; the unit is recorded (and updated if it changed). */
+enum xs_err xs_store_series(struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+			    const char *ds, const char *unit, xs_series_id *id, char *err);
+/* The id of an existing series; false if unknown. */
+bool xs_store_find(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+		   const char *ds, xs_series_id *id);
+
+/*
+ * Appends the 5 s sample at t (a multiple of 5). A sample at or before the
+ * series' last 5 s time is ignored (counted in duplicates): overlapping
+ * fetches, a VM's migration between hosts and backfill never duplicate.
+ * Rollup points are written as their periods complete.
+ */
+enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, float v, char *err);
+
+/* A point of a coarse tier (1 min, 1 h, 1 d) from a host archive, for a period the store has
+ * nothing at that tier (older than its first point of the tier, or inside a hole); ignored otherwise. */
+enum xs_err xs_store_backfill(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t t,
+			      float avg, float min, float max, char *err);
+
+/* Time of the last point of a tier (0 if none). */
+int64_t xs_store_last(const struct xs_store *s, xs_series_id id, enum xs_tier tier);
+/* The newest 5 s sample; false if none. */
+bool xs_store_latest(const struct xs_store *s, xs_series_id id, int64_t *t, float *v);
+
+/* Points of tier with from <= t <= to, ascending, written to out (at most cap); returns how
+ * many there are (more than cap: call again with a larger buffer). */
+size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t from,
+		     int64_t to, struct xs_point *out, size_t cap);
+
+/* Makes every append so far durable (write-ahead log fsync). */
+enum xs_err xs_store_sync(struct xs_store *s, char *err);
+/* Removes what retention no longer keeps at time now (whole segments). */
+enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err);
+
+/* Series of one object: calls cb(arg, id, ds, unit) for each. */
+void xs_store_each_of(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+		      void (*cb)(void *arg, xs_series_id id, const char *ds, const char *unit),
+		      void *arg);
+/* Every series: cb(arg, id, kind, uuid, ds, unit). */
+void xs_store_each(const struct xs_store *s,
+		   void (*cb)(void *arg, xs_series_id id, enum xs_obj_kind kind, const char *uuid,
+			      const char *ds, const char *unit),
+		   void *arg);
+
+void xs_store_stats(const struct xs_store *s, struct xs_store_stats *st);
+
+#endif
