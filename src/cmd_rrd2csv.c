@@ -405,14 +405,16 @@ static int rrd2csv_push_read(int fd, struct xs_rrd_reader *r, enum xs_err *rc)
 	return error;
 }
 
-/* Reads fd to the end into the reader; returns 0 or prints the error and returns 1. */
-static int rrd2csv_read(int fd, const char *path, struct rrd2csv *c)
+/* Reads fd to the end into the reader; returns 0 or prints the error and returns 1.
+ * A named FILE is mapped when it can be; standard input always streams, so its
+ * memory stays constant whatever it is redirected from. */
+static int rrd2csv_read(int fd, const char *path, bool may_map, struct rrd2csv *c)
 {
 	struct xs_rrd_reader *r = xs_rrd_reader_new(&rrd2csv_sink, c);
 	enum xs_err rc = XS_OK;
 	int status = 0;
 
-	if (!rrd2csv_push_mapped(fd, r, &rc)) {
+	if (!may_map || !rrd2csv_push_mapped(fd, r, &rc)) {
 		int error = rrd2csv_push_read(fd, r, &rc);
 
 		if (error) {
@@ -477,7 +479,7 @@ static int rrd2csv_run(int argc, char **argv)
 		path = "(stdin)";
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	status = rrd2csv_read(fd, path, &c);
+	status = rrd2csv_read(fd, path, fd != 0, &c);
 	if (fd != 0)
 		close(fd);
 	if (status == 0) {

@@ -4,10 +4,10 @@
  * libcurl owns the connections; the loop owns the waiting. curl tells us
  * which sockets to watch (hc_socket_cb → xs_evloop_add/mod/del_fd) and when
  * to wake it (hc_timer_cb → one evloop timer); every wake-up is one
- * curl_multi_socket_action() followed by reading the finished transfers.
+ * hc_curl->multi_socket_action() followed by reading the finished transfers.
  *
  * Re-entrancy: user code runs in two places. on_data runs inside
- * curl_multi_socket_action(), where libcurl forbids adding or removing
+ * hc_curl->multi_socket_action(), where libcurl forbids adding or removing
  * handles, so a submit or cancel made there only marks the request
  * (added == false / cancelled) and hc_after_curl() finishes the job once
  * curl has returned. on_done runs from hc_collect(), outside libcurl, where
@@ -42,13 +42,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "lib/buf.h"
+#include "xapi/curl_dl.h"
 #include "lib/xmalloc.h"
+
+/* libcurl's functions (xapi/curl_dl.h): set by the first xs_http_new(), never changed after. */
+static const struct xs_curl_api *hc_curl;
 
 #define HC_DEFAULT_CONNECT_TIMEOUT 10.0 /* seconds, when the request says 0 */
 #define HC_DEFAULT_TIMEOUT 60.0         /* seconds, whole request */
@@ -96,7 +99,7 @@ struct xs_http {
 	size_t active;                /* of those, the ones not cancelled */
 	int *fds;                     /* sockets watched for curl */
 	size_t nfds, fds_cap;
-	int in_curl;                  /* > 0 inside curl_multi_socket_action() */
+	int in_curl;                  /* > 0 inside hc_curl->multi_socket_action() */
 	bool deferred;                /* submit/cancel inside curl left work for later */
 };
 
@@ -158,7 +161,7 @@ static int hc_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
 	if (xs_evloop_add_fd(h->loop, s, events, hc_fd_cb, h))
 		return -1;
 	hc_fds_add(h, s);
-	curl_multi_assign(h->multi, s, h);
+	hc_curl->multi_assign(h->multi, s, h);
 	return 0;
 }
 
@@ -217,10 +220,10 @@ static void hc_req_free(struct hc_req *req)
 		return;
 	if (req->easy) {
 		if (req->added)
-			curl_multi_remove_handle(req->h->multi, req->easy);
-		curl_easy_cleanup(req->easy);
+			hc_curl->multi_remove_handle(req->h->multi, req->easy);
+		hc_curl->easy_cleanup(req->easy);
 	}
-	curl_slist_free_all(req->headers);
+	hc_curl->slist_free_all(req->headers);
 	xs_buf_free(&req->body);
 	free(req->safe_url);
 	free(req->query);
@@ -329,7 +332,7 @@ static int hc_prereq(void *arg, char *primary_ip, char *local_ip, int primary_po
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	if (curl_easy_getinfo(req->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+	if (hc_curl->easy_getinfo(req->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
 	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals) {
 		snprintf(req->peer_fp, sizeof(req->peer_fp), "(no TLS session)");
 		req->pin_failed = true;
@@ -347,9 +350,9 @@ static char *hc_url_part(CURLU *u, CURLUPart part, unsigned int flags)
 {
 	char *s = NULL, *copy = NULL;
 
-	if (curl_url_get(u, part, &s, flags) == CURLUE_OK && s && s[0])
+	if (hc_curl->url_get(u, part, &s, flags) == CURLUE_OK && s && s[0])
 		copy = xs_xstrndup(s, strlen(s));
-	curl_free(s);
+	hc_curl->free(s);
 	return copy;
 }
 
@@ -359,7 +362,7 @@ static char *hc_url_part(CURLU *u, CURLUPart part, unsigned int flags)
  */
 static enum xs_err hc_url_setup(struct hc_req *req, const char *url, bool *https, char *err)
 {
-	CURLU *u = curl_url();
+	CURLU *u = hc_curl->url();
 	CURLUcode uc;
 	char *user = NULL, *full = NULL, *scheme = NULL;
 	enum xs_err rc = XS_OK;
@@ -367,9 +370,9 @@ static enum xs_err hc_url_setup(struct hc_req *req, const char *url, bool *https
 	if (!u)
 		return xs_err_set(err, XS_ERR_NOMEM, "out of memory parsing a URL");
 	/* the URL itself is never quoted here: it may hold a password */
-	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	uc = hc_curl->url_set(u, CURLUPART_URL, url, 0);
 	if (uc != CURLUE_OK) {
-		rc = xs_err_set(err, XS_ERR_ARG, "invalid URL: %s", curl_url_strerror(uc));
+		rc = xs_err_set(err, XS_ERR_ARG, "invalid URL: %s", hc_curl->url_strerror(uc));
 		goto out_url;
 	}
 	scheme = hc_url_part(u, CURLUPART_SCHEME, 0);
@@ -380,30 +383,30 @@ static enum xs_err hc_url_setup(struct hc_req *req, const char *url, bool *https
 	*https = !strcmp(scheme, "https");
 	user = hc_url_part(u, CURLUPART_USER, CURLU_URLDECODE);
 	req->password = hc_url_part(u, CURLUPART_PASSWORD, CURLU_URLDECODE);
-	curl_url_set(u, CURLUPART_USER, NULL, 0);
-	curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-	curl_url_set(u, CURLUPART_OPTIONS, NULL, 0);
-	curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+	hc_curl->url_set(u, CURLUPART_USER, NULL, 0);
+	hc_curl->url_set(u, CURLUPART_PASSWORD, NULL, 0);
+	hc_curl->url_set(u, CURLUPART_OPTIONS, NULL, 0);
+	hc_curl->url_set(u, CURLUPART_FRAGMENT, NULL, 0);
 	full = hc_url_part(u, CURLUPART_URL, 0);
 	req->query = hc_url_part(u, CURLUPART_QUERY, 0);
-	curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+	hc_curl->url_set(u, CURLUPART_QUERY, NULL, 0);
 	req->safe_url = hc_url_part(u, CURLUPART_URL, 0);
 	if (!full || !req->safe_url) {
 		rc = xs_err_set(err, XS_ERR_NOMEM, "out of memory parsing a URL");
 		goto out_url;
 	}
-	if (curl_easy_setopt(req->easy, CURLOPT_URL, full) != CURLE_OK ||
+	if (hc_curl->easy_setopt(req->easy, CURLOPT_URL, full) != CURLE_OK ||
 	    ((user || req->password) &&
-	     (curl_easy_setopt(req->easy, CURLOPT_USERNAME, user ? user : "") != CURLE_OK ||
-	      curl_easy_setopt(req->easy, CURLOPT_PASSWORD,
+	     (hc_curl->easy_setopt(req->easy, CURLOPT_USERNAME, user ? user : "") != CURLE_OK ||
+	      hc_curl->easy_setopt(req->easy, CURLOPT_PASSWORD,
 			       req->password ? req->password : "") != CURLE_OK ||
-	      curl_easy_setopt(req->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK)))
+	      hc_curl->easy_setopt(req->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK)))
 		rc = xs_err_set(err, XS_ERR_NOMEM, "%s: cannot set the URL", req->safe_url);
 out_url:
 	free(scheme);
 	free(user);
 	free(full);
-	curl_url_cleanup(u);
+	hc_curl->url_cleanup(u);
 	return rc;
 }
 
@@ -417,7 +420,7 @@ static enum xs_err hc_header_add(struct hc_req *req, const char *name, const cha
 		return xs_err_set(err, XS_ERR_ARG, "%s: bad %s header value (a line of at most %d bytes)",
 				  req->safe_url, name, HC_MAX_HEADER_VALUE);
 	snprintf(line, sizeof(line), "%s: %s", name, value);
-	l = curl_slist_append(req->headers, line);
+	l = hc_curl->slist_append(req->headers, line);
 	if (!l)
 		return xs_err_set(err, XS_ERR_NOMEM, "%s: out of memory", req->safe_url);
 	req->headers = l;
@@ -431,7 +434,7 @@ static enum xs_err hc_method_setup(struct hc_req *req, const struct xs_http_requ
 
 	if (!r->method || !strcmp(r->method, "GET")) {
 		req->method = "GET";
-		return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK
+		return hc_curl->easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK
 			       ? XS_OK
 			       : xs_err_set(err, XS_ERR_ARG, "%s: cannot set GET", req->safe_url);
 	}
@@ -441,9 +444,9 @@ static enum xs_err hc_method_setup(struct hc_req *req, const struct xs_http_requ
 	if (r->body_len && !r->body)
 		return xs_err_set(err, XS_ERR_ARG, "%s: body_len without body", req->safe_url);
 	/* POSTFIELDSIZE first: COPYPOSTFIELDS then copies exactly that many bytes */
-	if (curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, r->body ? r->body : "") != CURLE_OK)
+	if (hc_curl->easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
+	    hc_curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) != CURLE_OK ||
+	    hc_curl->easy_setopt(e, CURLOPT_COPYPOSTFIELDS, r->body ? r->body : "") != CURLE_OK)
 		return xs_err_set(err, XS_ERR_NOMEM, "%s: cannot copy the body", req->safe_url);
 	/* no "Expect: 100-continue" round trip: XAPI answers the body directly */
 	rc = hc_header_add(req, "Expect", "", err);
@@ -461,7 +464,7 @@ static enum xs_err hc_headers_setup(struct hc_req *req, const struct xs_http_req
 	if (!rc && r->cookie)
 		rc = hc_header_add(req, "Cookie", r->cookie, err);
 	if (!rc && req->headers &&
-	    curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers) != CURLE_OK)
+	    hc_curl->easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers) != CURLE_OK)
 		rc = xs_err_set(err, XS_ERR_NOMEM, "%s: cannot set headers", req->safe_url);
 	return rc;
 }
@@ -475,22 +478,22 @@ static enum xs_err hc_tls_setup(struct hc_req *req, const struct xs_tls_opts *tl
 	if (!tls || !https)
 		return XS_OK; /* curl's defaults: verify peer and name with the system CAs */
 	if (tls->insecure) {
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
 	} else if (tls->pin_sha256[0]) {
 		if (!hc_pin_parse(tls->pin_sha256, req->pin))
 			return xs_err_set(err, XS_ERR_ARG,
 					  "%s: TLS pin is not a SHA-256 fingerprint (AB:CD:... 32 bytes)",
 					  req->safe_url);
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, req) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, hc_prereq) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, req) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_CTX_DATA, req) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_PREREQFUNCTION, hc_prereq) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_PREREQDATA, req) != CURLE_OK;
 	} else if (tls->ca_file) {
-		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_CAINFO, tls->ca_file) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK;
 	}
 	if (bad)
 		return xs_err_set(err, XS_ERR_ARG, "%s: TLS options not supported by this libcurl "
@@ -518,23 +521,23 @@ static enum xs_err hc_common_setup(struct hc_req *req, const struct xs_http_requ
 	CURL *e = req->easy;
 	bool bad = false;
 
-	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, req) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, HC_USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	bad |= hc_curl->easy_setopt(e, CURLOPT_PRIVATE, req) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_USERAGENT, HC_USER_AGENT) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 				hc_ms(r->connect_timeout, HC_DEFAULT_CONNECT_TIMEOUT)) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, hc_ms(r->timeout, HC_DEFAULT_TIMEOUT)) !=
+	bad |= hc_curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, hc_ms(r->timeout, HC_DEFAULT_TIMEOUT)) !=
 	       CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hc_write_cb) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, hc_write_cb) != CURLE_OK;
+	bad |= hc_curl->easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK;
 	/* refuse early when Content-Length already says the body will not fit */
 	if (!r->on_data)
-		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_body) !=
+		bad |= hc_curl->easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_body) !=
 		       CURLE_OK;
 	if (bad)
 		return xs_err_set(err, XS_ERR_ARG, "%s: libcurl refused an option", req->safe_url);
@@ -546,7 +549,7 @@ static enum xs_err hc_req_setup(struct hc_req *req, const struct xs_http_request
 	bool https = false;
 	enum xs_err rc;
 
-	req->easy = curl_easy_init();
+	req->easy = hc_curl->easy_init();
 	if (!req->easy)
 		return xs_err_set(err, XS_ERR_NOMEM, "cannot create a libcurl handle");
 	rc = hc_url_setup(req, r->url, &https, err);
@@ -570,7 +573,7 @@ static bool hc_streams(struct hc_req *req)
 
 	if (!req->on_data)
 		return false;
-	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	hc_curl->easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	return status >= 200 && status < 300;
 }
 
@@ -631,7 +634,7 @@ static bool hc_leaks(const char *text, const char *secret, size_t min)
 /* Fills res->rc / res->error for a failed transfer (xs_err_set truncates quietly). */
 static void hc_fail(struct hc_req *req, CURLcode cc, struct xs_http_response *res)
 {
-	const char *curl_text = req->errbuf[0] ? req->errbuf : curl_easy_strerror(cc);
+	const char *curl_text = req->errbuf[0] ? req->errbuf : hc_curl->easy_strerror(cc);
 	enum xs_err rc = hc_rc_of(cc);
 	char detail[XS_ERR_LEN];
 
@@ -649,7 +652,7 @@ static void hc_fail(struct hc_req *req, CURLcode cc, struct xs_http_response *re
 	else
 		xs_err_set(detail, rc, "%s", curl_text);
 	if (hc_leaks(detail, req->query, 1) || hc_leaks(detail, req->password, HC_SCRUB_MIN))
-		xs_err_set(detail, rc, "%s", curl_easy_strerror(cc));
+		xs_err_set(detail, rc, "%s", hc_curl->easy_strerror(cc));
 	res->rc = xs_err_set(res->error, rc, "%s %.*s: %s", req->method, HC_MSG_URL_MAX,
 			     req->safe_url, detail);
 }
@@ -661,9 +664,9 @@ static void hc_finish(struct xs_http *h, struct hc_req *req, CURLcode cc)
 	char *ctype = NULL, *location = NULL;
 
 	memset(&res, 0, sizeof(res));
-	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res.status);
-	curl_easy_getinfo(req->easy, CURLINFO_CONTENT_TYPE, &ctype);
-	curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &location);
+	hc_curl->easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	hc_curl->easy_getinfo(req->easy, CURLINFO_CONTENT_TYPE, &ctype);
+	hc_curl->easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &location);
 	res.content_type = ctype ? ctype : "";
 	res.location = location ? location : "";
 	if (cc == CURLE_OK)
@@ -680,7 +683,7 @@ static void hc_finish(struct xs_http *h, struct hc_req *req, CURLcode cc)
 	hc_unlink(h, req);
 	h->active--;
 	/* out of curl before user code runs: on_done may submit or cancel */
-	curl_multi_remove_handle(h->multi, req->easy);
+	hc_curl->multi_remove_handle(h->multi, req->easy);
 	req->added = false;
 	req->on_done(req->arg, &res);
 	hc_req_free(req);
@@ -689,13 +692,13 @@ static void hc_finish(struct xs_http *h, struct hc_req *req, CURLcode cc)
 /* Puts req into curl; on failure reports it through on_done (never from submit). */
 static void hc_start(struct xs_http *h, struct hc_req *req)
 {
-	CURLMcode mc = curl_multi_add_handle(h->multi, req->easy);
+	CURLMcode mc = hc_curl->multi_add_handle(h->multi, req->easy);
 
 	if (mc == CURLM_OK) {
 		req->added = true;
 		return;
 	}
-	snprintf(req->errbuf, sizeof(req->errbuf), "cannot start: %s", curl_multi_strerror(mc));
+	snprintf(req->errbuf, sizeof(req->errbuf), "cannot start: %s", hc_curl->multi_strerror(mc));
 	hc_finish(h, req, mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT);
 }
 
@@ -723,7 +726,7 @@ static void hc_collect(struct xs_http *h)
 {
 	for (;;) {
 		int left = 0;
-		CURLMsg *m = curl_multi_info_read(h->multi, &left);
+		CURLMsg *m = hc_curl->multi_info_read(h->multi, &left);
 		struct hc_req *req = NULL;
 		CURLcode cc;
 
@@ -732,7 +735,7 @@ static void hc_collect(struct xs_http *h)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		cc = m->data.result; /* m dies with the handle's removal */
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &req);
+		hc_curl->easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &req);
 		if (req)
 			hc_finish(h, req, cc);
 	}
@@ -752,7 +755,7 @@ static void hc_drive(struct xs_http *h, curl_socket_t s, int flags)
 	int running = 0;
 
 	h->in_curl++;
-	curl_multi_socket_action(h->multi, s, flags, &running);
+	hc_curl->multi_socket_action(h->multi, s, flags, &running);
 	h->in_curl--;
 	if (!h->in_curl)
 		hc_after_curl(h);
@@ -769,24 +772,26 @@ struct xs_http *xs_http_new(struct xs_evloop *loop, char *err)
 		xs_err_set(err, XS_ERR_ARG, "no event loop");
 		return NULL;
 	}
+	if (!hc_curl && !(hc_curl = xs_curl_load(err)))
+		return NULL;
 	/* reference-counted by libcurl, and thread-safe since 7.84 */
-	cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	cc = hc_curl->global_init(CURL_GLOBAL_DEFAULT);
 	if (cc != CURLE_OK) {
-		xs_err_set(err, XS_ERR_IO, "libcurl: %s", curl_easy_strerror(cc));
+		xs_err_set(err, XS_ERR_IO, "libcurl: %s", hc_curl->easy_strerror(cc));
 		return NULL;
 	}
 	h = xs_xcalloc(1, sizeof(*h));
 	h->loop = loop;
 	h->next_id = 1;
-	h->multi = curl_multi_init();
-	if (!h->multi || curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, hc_socket_cb) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, hc_timer_cb) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) {
+	h->multi = hc_curl->multi_init();
+	if (!h->multi || hc_curl->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, hc_socket_cb) ||
+	    hc_curl->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) ||
+	    hc_curl->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, hc_timer_cb) ||
+	    hc_curl->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) {
 		xs_err_set(err, XS_ERR_IO, "libcurl: cannot create a multi handle");
-		curl_multi_cleanup(h->multi);
+		hc_curl->multi_cleanup(h->multi);
 		free(h);
-		curl_global_cleanup();
+		hc_curl->global_cleanup();
 		return NULL;
 	}
 	return h;
@@ -805,14 +810,14 @@ void xs_http_free(struct xs_http **hp)
 		hc_req_free(req);
 	}
 	/* closing the pooled connections may still call the socket and timer callbacks */
-	curl_multi_cleanup(h->multi);
+	hc_curl->multi_cleanup(h->multi);
 	if (h->timer)
 		xs_evloop_cancel_timer(h->loop, h->timer);
 	for (size_t i = 0; i < h->nfds; i++)
 		xs_evloop_del_fd(h->loop, h->fds[i]);
 	free(h->fds);
 	free(h);
-	curl_global_cleanup();
+	hc_curl->global_cleanup();
 	*hp = NULL;
 }
 
@@ -843,7 +848,7 @@ uint64_t xs_http_submit(struct xs_http *h, const struct xs_http_request *r, char
 		h->deferred = true; /* added once curl returns (hc_deferred_run) */
 		return req->id;
 	}
-	if (curl_multi_add_handle(h->multi, req->easy) != CURLM_OK) {
+	if (hc_curl->multi_add_handle(h->multi, req->easy) != CURLM_OK) {
 		hc_unlink(h, req);
 		h->active--;
 		hc_req_free(req);
