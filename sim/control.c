@@ -1,7 +1,8 @@
 /*
  * control.c - the control interface of xapi-sim, under /sim/ on every pool
  * master (routed by route.c): tests and demos change the estate, switch a
- * host's faults, move the manual clock and read a summary, with plain HTTP.
+ * host's faults or a pool's event faults (kept by rpc.c), move the manual
+ * clock and read a summary, with plain HTTP.
  *
  * Actions are POST, with their parameters in the query string or in a form
  * body (application/x-www-form-urlencoded); the summary is GET /sim/state.
@@ -125,6 +126,20 @@ static int ctl_object(struct ctl *c, const char *key, enum sim_class cls, bool o
 	return 0;
 }
 
+/* The pool named by parameter "pool", else the pool of the master asked. */
+static int ctl_pool(struct ctl *c, int *pool)
+{
+	const struct sim_host *h = SIM_GET(c->sim->world, SIM_HOST, sim_host, c->req->listener);
+
+	if (ctl_object(c, "pool", SIM_POOL, true, pool))
+		return -1;
+	if (*pool < 0 && h)
+		*pool = h->pool;
+	if (*pool < 0)
+		return ctl_fail(c, "BAD_PARAMETER", "missing parameter 'pool' (a pool uuid)");
+	return 0;
+}
+
 /* An integer parameter in [min, max]; def when absent. */
 static int ctl_int(struct ctl *c, const char *key, int64_t min, int64_t max, int64_t def,
 		   int64_t *out)
@@ -217,16 +232,13 @@ static int ctl_vm_migrate(struct ctl *c)
 
 static int ctl_vm_create(struct ctl *c)
 {
-	const struct sim_host *h = SIM_GET(c->sim->world, SIM_HOST, sim_host, c->req->listener);
 	char name[SIM_NAME_LEN];
 	const char *code = NULL;
 	int rc;
 	int pool, vm;
 
-	if (ctl_object(c, "pool", SIM_POOL, true, &pool))
+	if (ctl_pool(c, &pool))
 		return -1;
-	if (pool < 0 && h)
-		pool = h->pool; /* the pool of the master asked */
 	if (!ctl_param(c, "name", name, sizeof(name)))
 		snprintf(name, sizeof(name), "sim-created");
 	rc = sim_vm_create(c->sim->world, pool, name, &vm, &code);
@@ -498,6 +510,44 @@ static int ctl_clock_advance(struct ctl *c)
 	return 0;
 }
 
+/* --- /sim/events/... --- */
+
+static void ctl_events_answer(struct ctl *c, int pool, size_t woken)
+{
+	unsigned lose;
+	bool legacy;
+
+	sim_rpc_event_faults(c->sim, pool, &lose, &legacy);
+	sim_json_str(&c->j, "pool", ctl_uuid(c->sim, SIM_POOL, pool));
+	sim_json_uint(&c->j, "woken", woken);
+	sim_json_uint(&c->j, "lose", lose);
+	sim_json_bool(&c->j, "legacy", legacy);
+}
+
+/* The next `count` event.from / event.next calls (waiting ones first) get EVENTS_LOST. */
+static int ctl_events_lose(struct ctl *c)
+{
+	int pool;
+	int64_t n;
+
+	if (ctl_pool(c, &pool) || ctl_int(c, "count", 0, SIM_CONTROL_MAX_COUNT, 1, &n))
+		return -1;
+	ctl_events_answer(c, pool, sim_rpc_lose_events(c->sim, pool, (unsigned)n));
+	return 0;
+}
+
+/* on=1: the pool's xapi has no event.inject / event.from (older than 6.0). */
+static int ctl_events_legacy(struct ctl *c)
+{
+	int pool;
+	int64_t on;
+
+	if (ctl_pool(c, &pool) || ctl_int(c, "on", 0, 1, 1, &on))
+		return -1;
+	ctl_events_answer(c, pool, sim_rpc_set_legacy(c->sim, pool, on == 1));
+	return 0;
+}
+
 /* --- GET /sim/state --- */
 
 struct ctl_counts {
@@ -577,6 +627,8 @@ static void ctl_state_pool(struct ctl *c, const struct sim_pool *p, bool list_vm
 {
 	const struct sim_host *m = SIM_GET(c->sim->world, SIM_HOST, sim_host, p->master);
 	struct ctl_counts n;
+	unsigned lose;
+	bool legacy;
 
 	sim_json_object(&c->j, NULL);
 	sim_json_str(&c->j, "uuid", p->o.uuid);
@@ -598,6 +650,11 @@ static void ctl_state_pool(struct ctl *c, const struct sim_pool *p, bool list_vm
 	sim_json_uint(&c->j, "halted", n.halted);
 	sim_json_uint(&c->j, "other", n.other);
 	sim_json_uint(&c->j, "control_domains", n.control_domains);
+	sim_json_end(&c->j);
+	sim_rpc_event_faults(c->sim, p->o.index, &lose, &legacy);
+	sim_json_object(&c->j, "events");
+	sim_json_uint(&c->j, "lose", lose);
+	sim_json_bool(&c->j, "legacy", legacy);
 	sim_json_end(&c->j);
 	if (list_vms)
 		ctl_state_vms(c, p->o.index);
@@ -649,6 +706,8 @@ static const struct ctl_route ctl_routes[] = {
 	{ "/sim/host/skew", ",host,seconds,", CTL_FAULT, ctl_host_skew },
 	{ "/sim/pool/master", ",host,", CTL_WORLD, ctl_pool_master },
 	{ "/sim/sessions/expire", ",", CTL_FAULT, ctl_sessions_expire },
+	{ "/sim/events/lose", ",pool,count,", CTL_FAULT, ctl_events_lose },
+	{ "/sim/events/legacy", ",pool,on,", CTL_FAULT, ctl_events_legacy },
 	{ "/sim/clock/advance", ",seconds,", CTL_FAULT, ctl_clock_advance },
 };
 

@@ -34,6 +34,7 @@
 #define SIM_MAIN_MAX_VMS 2000000              /* over the whole estate */
 #define SIM_MAIN_MAX_HISTORY 366              /* days: the 1 d archive's rows */
 #define SIM_MAIN_TICK 5.0                     /* seconds between RRD steps */
+#define SIM_MAIN_SLICE_STEPS 20000            /* data-source steps per callback (~1-2 ms) */
 #define SIM_MAIN_LISTEN_TRIES 8               /* --port 0: retries when the port is taken */
 #define SIM_MAIN_SPARE_FDS 256                /* descriptors kept for connections and files */
 #define SIM_MAIN_DEFAULT_VERSION "25.6.0"
@@ -48,6 +49,7 @@ struct sim_main {
 	struct sim sim;
 	int sigfd;                  /* signalfd of SIGINT and SIGTERM, -1 if none */
 	uint64_t tick;              /* RRD step timer, 0 = none */
+	uint64_t slice;             /* zero-delay timer of the step in progress, 0 = none */
 	struct sim_tls_cert cert;   /* --tls */
 };
 
@@ -384,14 +386,26 @@ static int main_listen_all(struct sim *sim, char *err)
 	return -1;
 }
 
-static void main_tick(struct xs_evloop *loop, void *arg)
+/* One slice of the RRD step: a bounded number of data-source steps, then
+ * back to the loop (a zero-delay timer fires after the I/O of the turn). */
+static void main_slice(struct xs_evloop *loop, void *arg)
 {
 	struct sim_main *m = arg;
 	double now = sim_clock_now(&m->sim.clock);
 
+	m->slice = 0;
 	m->sim.world->now = now;
-	sim_rrd_model_advance(m->sim.model, (int64_t)now);
+	if (!sim_rrd_model_advance_some(m->sim.model, (int64_t)now, SIM_MAIN_SLICE_STEPS))
+		m->slice = xs_evloop_add_timer(loop, 0, main_slice, m);
+}
+
+static void main_tick(struct xs_evloop *loop, void *arg)
+{
+	struct sim_main *m = arg;
+
 	m->tick = xs_evloop_add_timer(loop, SIM_MAIN_TICK, main_tick, m);
+	if (!m->slice)
+		main_slice(loop, m);
 }
 
 static void main_on_signal(struct xs_evloop *loop, int fd, unsigned events, void *arg)
@@ -495,6 +509,8 @@ static void main_stop(struct sim_main *m)
 
 	if (m->tick)
 		xs_evloop_cancel_timer(sim->loop, m->tick);
+	if (m->slice)
+		xs_evloop_cancel_timer(sim->loop, m->slice);
 	if (m->sigfd >= 0) {
 		if (sim->loop)
 			xs_evloop_del_fd(sim->loop, m->sigfd);

@@ -27,6 +27,13 @@
  * cursor (the generation it has seen); event.next returns every matching
  * event after the cursor (not merged per object), and EVENTS_LOST when more
  * than RPC_LEGACY_QUEUE events arrived since, or the ring lost some.
+ *
+ * Event faults, per pool, switched by the control interface: "lose" makes
+ * the next N event.from / event.next calls answer EVENTS_LOST (the waiting
+ * ones at once, then new ones), as xapi does when a token is older than its
+ * event buffer; "legacy" imitates a xapi older than 6.0 (boston): event.inject
+ * and event.from are MESSAGE_METHOD_UNKNOWN, absent from system.listMethods,
+ * and event.from calls waiting when it is switched on get that error at once.
  */
 #include <math.h>
 #include <stdio.h>
@@ -73,6 +80,12 @@ struct rpc_waiter {
 	uint64_t since;                         /* event.from token generation */
 };
 
+/* The event faults of one pool (see the top). */
+struct rpc_pool_faults {
+	unsigned lose;                          /* calls still to answer EVENTS_LOST */
+	bool legacy;                            /* no event.inject / event.from */
+};
+
 /* An event.register subscription. */
 struct rpc_reg {
 	char session[SIM_REF_LEN];
@@ -86,6 +99,8 @@ struct sim_rpc {
 	size_t nwaiters, capwaiters;
 	struct rpc_reg *regs;
 	size_t nregs, capregs;
+	struct rpc_pool_faults *faults;         /* indexed by pool, grown on demand */
+	size_t nfaults;
 };
 
 /* One call being answered. */
@@ -130,6 +145,7 @@ void sim_rpc_free(struct sim_rpc **rpc)
 		rpc_waiter_free((*rpc)->sim, (*rpc)->waiters[i]);
 	free((*rpc)->waiters);
 	free((*rpc)->regs);
+	free((*rpc)->faults);
 	free(*rpc);
 	*rpc = NULL;
 }
@@ -178,6 +194,42 @@ static void rpc_reg_drop(struct sim_rpc *rpc, const char *session)
 
 	if (g != NULL)
 		*g = rpc->regs[--rpc->nregs];
+}
+
+/* The faults of pool; NULL for a bad pool, or one never switched unless grow. */
+static struct rpc_pool_faults *rpc_faults(struct sim_rpc *rpc, int pool, bool grow)
+{
+	size_t n;
+
+	if (rpc == NULL || pool < 0 || (size_t)pool >= sim_world_count(rpc->sim->world, SIM_POOL))
+		return NULL;
+	if ((size_t)pool >= rpc->nfaults) {
+		if (!grow)
+			return NULL;
+		n = (size_t)pool + 1;
+		rpc->faults = xs_xrealloc(rpc->faults, n * sizeof(*rpc->faults));
+		memset(rpc->faults + rpc->nfaults, 0, (n - rpc->nfaults) * sizeof(*rpc->faults));
+		rpc->nfaults = n;
+	}
+	return &rpc->faults[pool];
+}
+
+/* Takes one pending EVENTS_LOST of pool; false if none is pending. */
+static bool rpc_lose_take(struct sim_rpc *rpc, int pool)
+{
+	struct rpc_pool_faults *pf = rpc_faults(rpc, pool, false);
+
+	if (pf == NULL || pf->lose == 0)
+		return false;
+	pf->lose--;
+	return true;
+}
+
+static bool rpc_is_legacy(struct sim_rpc *rpc, int pool)
+{
+	const struct rpc_pool_faults *pf = rpc_faults(rpc, pool, false);
+
+	return pf != NULL && pf->legacy;
 }
 
 /* --- class sets --- */
@@ -359,7 +411,8 @@ static bool rpc_next_eval(struct sim_rpc_ctx *ctx, struct sim_rpc *rpc, const ch
 		sim_rpc_fail(ctx, reply, "SESSION_NOT_REGISTERED", session, NULL, NULL);
 		return true;
 	}
-	if (w->generation - g->cursor > RPC_LEGACY_QUEUE || g->cursor + 1 < w->oldest_kept) {
+	if (w->generation - g->cursor > RPC_LEGACY_QUEUE || g->cursor + 1 < w->oldest_kept ||
+	    rpc_lose_take(rpc, ctx->pool)) {
 		g->cursor = w->generation;
 		sim_rpc_fail(ctx, reply, "EVENTS_LOST", NULL, NULL, NULL);
 		return true;
@@ -451,6 +504,25 @@ static bool rpc_waiter_try(struct sim_rpc *rpc, struct rpc_waiter *w, bool final
 	return true;
 }
 
+/* Answers w with the error code [p1] now (a fault), and frees it. */
+static void rpc_waiter_fail(struct sim_rpc *rpc, struct rpc_waiter *w, const char *code,
+			    const char *p1)
+{
+	struct sim *sim = rpc->sim;
+	struct sim_http_response *res = sim->http ? sim_http_deferred(sim->http, w->defer_id) : NULL;
+	struct sim_rpc_ctx ctx = { sim, w->a, w->pool, NULL };
+	struct xs_rpc_reply reply = { false, NULL };
+
+	rpc_waiter_remove(rpc, w);
+	if (res != NULL) {
+		sim_rpc_fail(&ctx, &reply, code, p1, NULL, NULL);
+		rpc_encode(res, &w->call, &reply);
+		sim_http_send_deferred(sim->http, w->defer_id);
+	}
+	sim_rpc_ctx_cleanup(&ctx);
+	rpc_waiter_free(sim, w);
+}
+
 static void rpc_waiter_timeout(struct xs_evloop *loop, void *arg)
 {
 	struct rpc_waiter *w = arg;
@@ -510,6 +582,64 @@ void sim_rpc_notify(struct sim *sim)
 		if (!rpc_waiter_try(rpc, rpc->waiters[i], false))
 			i++;
 	}
+}
+
+/* Answers up to max waiters of pool (event.next ones too, or not) with code [p1]. */
+static size_t rpc_fail_waiters(struct sim_rpc *rpc, int pool, bool legacy_too, size_t max,
+			       const char *code, const char *p1)
+{
+	size_t i = 0, n = 0;
+
+	while (i < rpc->nwaiters && n < max) {
+		struct rpc_waiter *w = rpc->waiters[i];
+
+		if (w->pool != pool || (w->legacy && !legacy_too)) {
+			i++;
+			continue;
+		}
+		if (w->legacy) {
+			struct rpc_reg *g = rpc_reg_find(rpc, w->session);
+
+			if (g != NULL) /* as after an overflow: the queue starts again */
+				g->cursor = rpc->sim->world->generation;
+		}
+		rpc_waiter_fail(rpc, w, code, p1); /* swapped out: look at slot i again */
+		n++;
+	}
+	return n;
+}
+
+size_t sim_rpc_lose_events(struct sim *sim, int pool, unsigned count)
+{
+	struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, true);
+	size_t woken;
+
+	if (pf == NULL)
+		return 0;
+	woken = rpc_fail_waiters(sim->rpc, pool, true, count, "EVENTS_LOST", NULL);
+	pf->lose = count - (unsigned)woken;
+	return woken;
+}
+
+size_t sim_rpc_set_legacy(struct sim *sim, int pool, bool on)
+{
+	struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, true);
+
+	if (pf == NULL)
+		return 0;
+	pf->legacy = on;
+	if (!on)
+		return 0;
+	return rpc_fail_waiters(sim->rpc, pool, false, SIZE_MAX, "MESSAGE_METHOD_UNKNOWN",
+				"event.from");
+}
+
+void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool *legacy)
+{
+	const struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, false);
+
+	*lose = pf ? pf->lose : 0;
+	*legacy = pf ? pf->legacy : false;
 }
 
 /* --- methods --- */
@@ -623,6 +753,10 @@ static void rpc_m_event_from(struct rpc_req *r)
 		rpc_fail(r, "EVENT_FROM_TOKEN_PARSE_FAILURE", token ? token : "", NULL);
 		return;
 	}
+	if (rpc_lose_take(r->ctx.sim->rpc, r->ctx.pool)) {
+		rpc_fail(r, "EVENTS_LOST", NULL, NULL);
+		return;
+	}
 	rpc_filter_parse(r->ctx.sim->world, classes, &f);
 	if (rpc_from_eval(&r->ctx, &f, since, false, &r->reply))
 		return;
@@ -697,12 +831,21 @@ static const struct rpc_method rpc_methods[] = {
 	{ "event.get_current_id", rpc_m_current_id, 1 },
 };
 
+/* Whether the pool's xapi lacks method (the legacy fault: before 6.0). */
+static bool rpc_method_hidden(const struct rpc_req *r, const char *method)
+{
+	return (strcmp(method, "event.from") == 0 || strcmp(method, "event.inject") == 0) &&
+	       rpc_is_legacy(r->ctx.sim->rpc, r->ctx.pool);
+}
+
 static void rpc_m_list_methods(struct rpc_req *r)
 {
 	struct xs_rpc_value *arr = xs_rpc_array(r->ctx.a);
 
 	for (size_t i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
-		xs_rpc_array_push(r->ctx.a, arr, xs_rpc_cstring(r->ctx.a, rpc_methods[i].name));
+		if (!rpc_method_hidden(r, rpc_methods[i].name))
+			xs_rpc_array_push(r->ctx.a, arr,
+					  xs_rpc_cstring(r->ctx.a, rpc_methods[i].name));
 	sim_rpc_class_methods(&r->ctx, arr);
 	rpc_ok(r, arr);
 }
@@ -734,6 +877,8 @@ static void rpc_dispatch(struct rpc_req *r)
 
 		if (strcmp(m, e->name) != 0)
 			continue;
+		if (rpc_method_hidden(r, m))
+			break; /* MESSAGE_METHOD_UNKNOWN below */
 		if (login ? r->nparams < 2 || r->nparams > 4 : r->nparams != (size_t)e->nparams) {
 			sim_rpc_fail_count(&r->ctx, &r->reply, m, login ? 4 : (size_t)e->nparams,
 					   r->nparams);
@@ -744,7 +889,8 @@ static void rpc_dispatch(struct rpc_req *r)
 		e->fn(r);
 		return;
 	}
-	if (dot != NULL && sim_rpc_class_lookup(m, (size_t)(dot - m), false, &c)) {
+	if (dot != NULL && !rpc_method_hidden(r, m) &&
+	    sim_rpc_class_lookup(m, (size_t)(dot - m), false, &c)) {
 		if (r->nparams < 1) {
 			sim_rpc_fail_count(&r->ctx, &r->reply, m, 1, 0);
 			return;

@@ -247,14 +247,14 @@ static size_t rrd_http_parts(const struct rrd_http_ctx *x, const struct sim_rrd_
 		if (r)
 			parts[n++] = (struct sim_rrd_part){ r, "host", x->h->o.uuid };
 	}
-	for (size_t i = 0; i < sim_world_count(w, SIM_VM); i++) {
-		const struct sim_vm *vm = SIM_GET(w, SIM_VM, sim_vm, (int)i);
+	for (size_t i = 0; i < x->h->nresident; i++) { /* the world keeps the list */
+		const struct sim_vm *vm = SIM_GET(w, SIM_VM, sim_vm, x->h->resident[i]);
 		const struct sim_rrd *r;
 
 		if (!vm || vm->o.deleted || vm->resident_on != x->h->o.index ||
 		    !sim_rrd_query_wants_vm(q, vm->o.uuid))
 			continue;
-		r = sim_rrd_model_get(m, SIM_VM, (int)i);
+		r = sim_rrd_model_get(m, SIM_VM, vm->o.index);
 		if (r)
 			parts[n++] = (struct sim_rrd_part){ r, "vm", vm->o.uuid };
 	}
@@ -276,8 +276,8 @@ static void rrd_http_updates(struct rrd_http_ctx *x)
 {
 	const struct sim_world *w = x->sim->world;
 	struct sim_rrd_query *q = xs_xmalloc(sizeof(*q));
-	struct sim_rrd_part *parts = xs_xcalloc(1 + sim_world_count(w, SIM_VM) +
-							sim_world_count(w, SIM_SR),
+	struct sim_rrd_part *parts = xs_xcalloc(1 + x->h->nresident +
+							(x->master ? sim_world_count(w, SIM_SR) : 0),
 						sizeof(*parts));
 	struct sim_http_response *res = x->res;
 	enum xs_err rc;

@@ -9,31 +9,99 @@
  *  - anything else is unknown (NaN).
  * The coarse consolidations in progress at start are seeded with the part of
  * their period that lies in the history, so the first live rows are whole.
+ *
+ * Rings grow: an archive's ring holds the rows recorded since its first live
+ * row (ring_rows), in ring_cap >= ring_rows slots at (t / period) % ring_cap.
+ * A row that needs more slots moves the ring into a larger block (half as
+ * large again), placing each held row at its slot for the new capacity;
+ * rows older than those held are synthesised or NaN exactly as before, so a
+ * value never depends on the capacity.
+ *
+ * Ring blocks come from a pool of size-classed slabs (ring_pool_*): every
+ * data source of an estate grows at the same boundaries, so a growth wave
+ * frees whole slabs of the old size, which are unmapped at once. Through
+ * malloc the freed small blocks would stay behind as holes between live ones.
+ *
+ * Advancing goes RRD by RRD (each catches up from its last_update to the
+ * pass's target, in heartbeat-sized spans so no step is taken for a gap), in
+ * slices of a bounded number of data-source steps; the world does not change
+ * during a pass (sync and control requests finish it first), so this is the
+ * same as stepping every RRD at each 5 s step.
  */
 #include "rrd_model.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/xmalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define RING_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define RING_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define RING_POISON(p, n) ((void)(p), (void)(n))
+#define RING_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 const struct sim_archive sim_rrd_archives[SIM_RRD_ARCHIVES] = {
 	{ 1, 120 }, { 12, 120 }, { 720, 168 }, { 17280, 366 },
 };
 
 #define MODEL_HALTED_HISTORY_MAX_H 48 /* a VM halted at start stopped up to 2 days before */
+#define MODEL_NCLASSES 3              /* classes with RRDs: host, VM, SR */
+#define MODEL_NAMES_MIN 256           /* first size of the name table (a power of 2) */
+#define RING_SLAB_SIZE ((size_t)1 << 20) /* bytes per slab, and its alignment */
+#define RING_SLAB_HDR 64              /* the slab header, before its first block */
+#define RING_MAX_CLASSES 64           /* block sizes: ncf (1, 3) x capacities (~14) */
+
+static const enum sim_class model_classes[MODEL_NCLASSES] = { SIM_HOST, SIM_VM, SIM_SR };
+
+struct ring_class;
+
+/* A slab: RING_SLAB_SIZE bytes, aligned to that size, of blocks of one size. */
+struct ring_slab {
+	struct ring_slab *prev, *next;   /* every slab of its class */
+	struct ring_slab *aprev, *anext; /* the slabs of its class with a free block */
+	struct ring_class *cls;
+	void *free;                      /* freed blocks, linked through their first bytes */
+	uint32_t used;                   /* blocks handed out */
+	uint32_t bump;                   /* blocks from here on were never handed out */
+	uint32_t nblocks;
+};
+_Static_assert(sizeof(struct ring_slab) <= RING_SLAB_HDR, "slab header fits");
+
+struct ring_class {
+	size_t size;                     /* block bytes */
+	struct ring_slab *all, *avail;
+	struct ring_slab *spare;         /* an empty slab kept mapped until the next trim */
+};
+
+struct ring_pool {
+	struct ring_class cls[RING_MAX_CLASSES];
+	size_t nclasses;
+	size_t mapped;                   /* bytes of slabs mapped */
+};
 
 struct sim_rrd_model {
 	struct sim_world *w;
 	int64_t start;       /* first step recorded live */
 	int64_t hist_from;   /* history begins after this time */
-	int64_t last_step;   /* last step advanced to */
+	int64_t last_step;   /* last step every RRD was advanced to */
 	struct sim_rrd *rrds[SIM_NCLASSES]; /* per class (host, VM, SR), by object index */
 	size_t nrrds[SIM_NCLASSES];
 	int64_t *hist_to[SIM_NCLASSES];     /* end of each object's history */
-	size_t bytes;        /* held by rings */
+	size_t bytes;        /* cells held by rings */
+	struct ring_pool pool;
+	char **names;        /* interned data-source names, open addressing */
+	size_t names_cap, names_used;
+	bool pass;           /* a pass of advance_some is in progress */
+	int64_t pass_to;     /* its target step */
+	size_t pass_k, pass_i; /* next RRD: class (model_classes) and index */
 };
 
 static int64_t model_period(int a)
@@ -60,7 +128,6 @@ static void ds_add(struct ds_list *l, const char *type, const char *units, doubl
 		   double max, enum sim_metric metric, double scale, const char *fmt, ...)
 	__attribute__((format(printf, 8, 9)));
 
-#include <stdarg.h>
 static void ds_add(struct ds_list *l, const char *type, const char *units, double min,
 		   double max, enum sim_metric metric, double scale, const char *fmt, ...)
 {
@@ -217,53 +284,287 @@ static void ds_sr(const struct sim_sr *sr, struct ds_list *l)
 	ds_add(l, "DERIVE", "B/s", 0, INFINITY, SIM_M_DISK, 800e6, "write");
 }
 
+/* --- the slab pool of ring blocks --- */
+
+static struct ring_slab *ring_slab_of(const void *block)
+{
+	return (struct ring_slab *)((uintptr_t)block & ~(uintptr_t)(RING_SLAB_SIZE - 1));
+}
+
+static void *ring_block(struct ring_slab *s, uint32_t i)
+{
+	return (char *)s + RING_SLAB_HDR + (size_t)i * s->cls->size;
+}
+
+/* A new slab, aligned to its size: map twice the size, unmap the excess. */
+static struct ring_slab *ring_slab_map(struct ring_pool *p, struct ring_class *c)
+{
+	char *raw = mmap(NULL, 2 * RING_SLAB_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t at;
+	struct ring_slab *s;
+
+	if (raw == MAP_FAILED) {
+		fprintf(stderr, "xapi-sim: out of memory for RRD rows\n");
+		abort();
+	}
+	at = ((uintptr_t)raw + RING_SLAB_SIZE - 1) & ~(uintptr_t)(RING_SLAB_SIZE - 1);
+	if (at > (uintptr_t)raw)
+		munmap(raw, at - (uintptr_t)raw);
+	munmap((char *)at + RING_SLAB_SIZE, (uintptr_t)raw + RING_SLAB_SIZE - at);
+	s = (struct ring_slab *)at;
+	memset(s, 0, sizeof(*s));
+	s->cls = c;
+	s->nblocks = (uint32_t)((RING_SLAB_SIZE - RING_SLAB_HDR) / c->size);
+	RING_POISON((char *)s + RING_SLAB_HDR, RING_SLAB_SIZE - RING_SLAB_HDR);
+	s->next = c->all;
+	if (c->all)
+		c->all->prev = s;
+	c->all = s;
+	s->anext = c->avail;
+	if (c->avail)
+		c->avail->aprev = s;
+	c->avail = s;
+	p->mapped += RING_SLAB_SIZE;
+	return s;
+}
+
+static void ring_avail_unlink(struct ring_class *c, struct ring_slab *s)
+{
+	if (s->aprev)
+		s->aprev->anext = s->anext;
+	else
+		c->avail = s->anext;
+	if (s->anext)
+		s->anext->aprev = s->aprev;
+	s->aprev = s->anext = NULL;
+}
+
+static void ring_slab_unmap(struct ring_pool *p, struct ring_slab *s)
+{
+	struct ring_class *c = s->cls;
+
+	if (c->avail == s || s->aprev || s->anext)
+		ring_avail_unlink(c, s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->all = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	RING_UNPOISON(s, RING_SLAB_SIZE);
+	munmap(s, RING_SLAB_SIZE);
+	p->mapped -= RING_SLAB_SIZE;
+}
+
+static struct ring_class *ring_class_of(struct ring_pool *p, size_t size)
+{
+	for (size_t i = 0; i < p->nclasses; i++)
+		if (p->cls[i].size == size)
+			return &p->cls[i];
+	if (p->nclasses == RING_MAX_CLASSES || size > RING_SLAB_SIZE - RING_SLAB_HDR) {
+		fprintf(stderr, "xapi-sim: no ring class for %zu bytes\n", size);
+		abort();
+	}
+	p->cls[p->nclasses].size = size;
+	return &p->cls[p->nclasses++];
+}
+
+/* A block of size bytes (a multiple of 8), uninitialised. Aborts on OOM. */
+static void *ring_alloc(struct ring_pool *p, size_t size)
+{
+	struct ring_class *c = ring_class_of(p, size);
+	struct ring_slab *s = c->avail ? c->avail : ring_slab_map(p, c);
+	void *b;
+
+	if (s->free) {
+		b = s->free;
+		RING_UNPOISON(b, size);
+		memcpy(&s->free, b, sizeof(s->free));
+	} else {
+		b = ring_block(s, s->bump++);
+		RING_UNPOISON(b, size);
+	}
+	s->used++;
+	if (s == c->spare)
+		c->spare = NULL;
+	if (!s->free && s->bump == s->nblocks)
+		ring_avail_unlink(c, s);
+	return b;
+}
+
+/* Gives a block back. A slab left empty is kept as its class's spare, or
+ * unmapped if the class has one: one data source growing through several
+ * sizes in a row would otherwise map and unmap a slab per size. Accepts NULL. */
+static void ring_release(struct ring_pool *p, void *b)
+{
+	struct ring_slab *s;
+	bool was_full;
+
+	if (!b)
+		return;
+	s = ring_slab_of(b);
+	was_full = !s->free && s->bump == s->nblocks;
+	memcpy(b, &s->free, sizeof(s->free));
+	s->free = b;
+	RING_POISON(b, s->cls->size);
+	if (--s->used == 0 && s->cls->spare) {
+		ring_slab_unmap(p, s);
+		return;
+	}
+	if (s->used == 0)
+		s->cls->spare = s;
+	if (was_full) {
+		s->anext = s->cls->avail;
+		if (s->cls->avail)
+			s->cls->avail->aprev = s;
+		s->cls->avail = s;
+	}
+}
+
+/* Unmaps the spare slabs (at the end of a pass, when a growth wave is over). */
+static void ring_pool_trim(struct ring_pool *p)
+{
+	for (size_t i = 0; i < p->nclasses; i++) {
+		if (p->cls[i].spare)
+			ring_slab_unmap(p, p->cls[i].spare);
+		p->cls[i].spare = NULL;
+	}
+}
+
+static void ring_pool_cleanup(struct ring_pool *p)
+{
+	for (size_t i = 0; i < p->nclasses; i++) {
+		while (p->cls[i].all)
+			ring_slab_unmap(p, p->cls[i].all);
+		p->cls[i].spare = NULL;
+	}
+	p->nclasses = 0;
+}
+
+/* --- interned data-source names --- */
+
+static void model_names_put(char **v, size_t cap, char *name)
+{
+	size_t i = (size_t)sim_hash_str(0, name) & (cap - 1);
+
+	while (v[i])
+		i = (i + 1) & (cap - 1);
+	v[i] = name;
+}
+
+/* The model's copy of name, made on first use; it lives as long as the model. */
+static const char *model_intern(struct sim_rrd_model *m, const char *name)
+{
+	size_t i;
+
+	if (2 * (m->names_used + 1) > m->names_cap) {
+		size_t cap = m->names_cap ? 2 * m->names_cap : MODEL_NAMES_MIN;
+		char **v = xs_xcalloc(cap, sizeof(*v));
+
+		for (size_t k = 0; k < m->names_cap; k++)
+			if (m->names[k])
+				model_names_put(v, cap, m->names[k]);
+		free(m->names);
+		m->names = v;
+		m->names_cap = cap;
+	}
+	i = (size_t)sim_hash_str(0, name) & (m->names_cap - 1);
+	while (m->names[i]) {
+		if (!strcmp(m->names[i], name))
+			return m->names[i];
+		i = (i + 1) & (m->names_cap - 1);
+	}
+	m->names[i] = xs_xstrndup(name, strlen(name));
+	m->names_used++;
+	return m->names[i];
+}
+
 /* --- rings --- */
 
-static size_t ring_slot(int a, int64_t t)
+static size_t ring_slot(int a, int64_t t, unsigned cap)
 {
-	return (size_t)((t / model_period(a)) % sim_rrd_archives[a].rows);
+	return (size_t)((t / model_period(a)) % cap);
+}
+
+/* Capacity for need rows: from cap (or the minimum) up by halves, in
+ * multiples of SIM_RRD_RING_MIN, never above the archive's rows. */
+static unsigned ring_grown(int a, unsigned cap, unsigned need)
+{
+	unsigned rows = (unsigned)sim_rrd_archives[a].rows;
+	unsigned c = cap ? cap : SIM_RRD_RING_MIN;
+
+	while (c < need) {
+		c += c / 2;
+		c = (c + SIM_RRD_RING_MIN - 1) / SIM_RRD_RING_MIN * SIM_RRD_RING_MIN;
+	}
+	return c < rows ? c : rows;
+}
+
+/* Moves d's ring of archive a into cap slots, each held row to its slot for
+ * the new capacity; the other slots are unknown. */
+static void ring_resize(struct sim_rrd_model *m, struct sim_ds *d, int a, int ncf, unsigned cap)
+{
+	float *old = d->ring[a];
+	unsigned ocap = d->ring_cap[a];
+	int64_t p = model_period(a);
+	float *cells = ring_alloc(&m->pool, (size_t)ncf * cap * sizeof(float));
+
+	for (size_t i = 0; i < (size_t)ncf * cap; i++)
+		cells[i] = NAN;
+	for (unsigned k = 0; old && k < d->ring_rows[a]; k++) {
+		int64_t t = d->ring_last[a] - (int64_t)k * p;
+
+		for (int c = 0; c < ncf; c++)
+			cells[(size_t)c * cap + ring_slot(a, t, cap)] =
+				old[(size_t)c * ocap + ring_slot(a, t, ocap)];
+	}
+	ring_release(&m->pool, old);
+	m->bytes += (size_t)ncf * (cap - ocap) * sizeof(float);
+	d->ring[a] = cells;
+	d->ring_cap[a] = (uint16_t)cap;
 }
 
 static void ring_write(struct sim_rrd_model *m, struct sim_ds *d, int a, int ncf,
 		       int64_t t, const float *v)
 {
-	int rows = sim_rrd_archives[a].rows;
-	int64_t p = model_period(a);
+	unsigned rows = (unsigned)sim_rrd_archives[a].rows, need, cap;
+	int64_t p = model_period(a), gap, from;
 
-	if (!d->ring[a][0]) {
-		for (int c = 0; c < ncf; c++) {
-			d->ring[a][c] = xs_xmalloc((size_t)rows * sizeof(float));
-			for (int r = 0; r < rows; r++)
-				d->ring[a][c][r] = NAN;
-		}
-		m->bytes += (size_t)ncf * (size_t)rows * sizeof(float);
-		d->ring_first[a] = t;
+	if (!d->ring[a]) {
+		d->ring_rows[a] = 0;
 		d->ring_last[a] = t - p;
 	}
-	/* rows skipped since the last one written are unknown; only the last
-	 * rows - 1 of them share the ring with t, older slots are overwritten
-	 * or cleared here all the same */
-	int64_t from = d->ring_last[a] + p;
-
-	if (from < t - (int64_t)(rows - 1) * p)
-		from = t - (int64_t)(rows - 1) * p;
+	gap = t > d->ring_last[a] ? (t - d->ring_last[a]) / p : 0;
+	need = gap >= rows ? rows : d->ring_rows[a] + (unsigned)gap;
+	need = need < rows ? need : rows;
+	if (!d->ring[a] || need > d->ring_cap[a])
+		ring_resize(m, d, a, ncf, ring_grown(a, d->ring_cap[a], need));
+	cap = d->ring_cap[a];
+	/* rows skipped since the last one written are unknown: those that share
+	 * the window of held rows with t */
+	from = d->ring_last[a] + p;
+	if (from < t - (int64_t)(need - 1) * p)
+		from = t - (int64_t)(need - 1) * p;
 	for (int64_t s = from; s < t; s += p)
 		for (int c = 0; c < ncf; c++)
-			d->ring[a][c][ring_slot(a, s)] = NAN;
+			d->ring[a][(size_t)c * cap + ring_slot(a, s, cap)] = NAN;
 	for (int c = 0; c < ncf; c++)
-		d->ring[a][c][ring_slot(a, t)] = v[c];
-	d->ring_last[a] = t;
+		d->ring[a][(size_t)c * cap + ring_slot(a, t, cap)] = v[c];
+	if (t > d->ring_last[a]) {
+		d->ring_last[a] = t;
+		d->ring_rows[a] = (uint16_t)need;
+	}
 }
 
 /* --- recording steps --- */
 
 static void cdp_reset(struct sim_ds *d, int a)
 {
-	d->cdp_sum[a] = 0;
-	d->cdp_min[a] = INFINITY;
-	d->cdp_max[a] = -INFINITY;
-	d->cdp_known[a] = 0;
-	d->cdp_steps[a] = 0;
+	d->cdp_sum[a - 1] = 0;
+	d->cdp_min[a - 1] = INFINITY;
+	d->cdp_max[a - 1] = -INFINITY;
+	d->cdp_known[a - 1] = 0;
 }
 
 /* Ends the consolidation of archive a at t: writes its row (NaN when more
@@ -274,12 +575,12 @@ static void cdp_finish(struct sim_rrd_model *m, const struct sim_rrd *r, struct 
 	int ppr = sim_rrd_archives[a].pdp_per_row;
 	float row[SIM_NCF];
 
-	if ((double)(ppr - d->cdp_known[a]) / ppr > SIM_RRD_XFF) {
+	if ((double)(ppr - d->cdp_known[a - 1]) / ppr > SIM_RRD_XFF) {
 		row[0] = row[1] = row[2] = NAN;
 	} else {
-		row[SIM_CF_AVERAGE] = (float)(d->cdp_sum[a] / d->cdp_known[a]);
-		row[SIM_CF_MIN] = d->cdp_min[a];
-		row[SIM_CF_MAX] = d->cdp_max[a];
+		row[SIM_CF_AVERAGE] = (float)(d->cdp_sum[a - 1] / d->cdp_known[a - 1]);
+		row[SIM_CF_MIN] = d->cdp_min[a - 1];
+		row[SIM_CF_MAX] = d->cdp_max[a - 1];
 	}
 	ring_write(m, d, a, r->minmax ? SIM_NCF : 1, t, row);
 	cdp_reset(d, a);
@@ -293,14 +594,13 @@ static void ds_step(struct sim_rrd_model *m, const struct sim_rrd *r, struct sim
 
 	ring_write(m, d, 0, 1, t, &v);
 	for (int a = 1; a < SIM_RRD_ARCHIVES; a++) {
-		d->cdp_steps[a]++;
 		if (known) {
-			d->cdp_sum[a] += v;
-			d->cdp_known[a]++;
-			if (v < d->cdp_min[a])
-				d->cdp_min[a] = v;
-			if (v > d->cdp_max[a])
-				d->cdp_max[a] = v;
+			d->cdp_sum[a - 1] += v;
+			d->cdp_known[a - 1]++;
+			if (v < d->cdp_min[a - 1])
+				d->cdp_min[a - 1] = v;
+			if (v > d->cdp_max[a - 1])
+				d->cdp_max[a - 1] = v;
 		}
 		if (t % model_period(a) == 0)
 			cdp_finish(m, r, d, a, t);
@@ -344,20 +644,19 @@ static void ds_seed_cdp(const struct sim_rrd_model *m, struct sim_ds *d, int64_t
 			for (int64_t t = begin + SIM_RRD_STEP; t < m->start; t += SIM_RRD_STEP) {
 				float v = (float)sim_workload_value(&d->series, t);
 
-				d->cdp_sum[a] += v;
-				d->cdp_known[a]++;
-				d->cdp_min[a] = v < d->cdp_min[a] ? v : d->cdp_min[a];
-				d->cdp_max[a] = v > d->cdp_max[a] ? v : d->cdp_max[a];
+				d->cdp_sum[a - 1] += v;
+				d->cdp_known[a - 1]++;
+				d->cdp_min[a - 1] = v < d->cdp_min[a - 1] ? v : d->cdp_min[a - 1];
+				d->cdp_max[a - 1] = v > d->cdp_max[a - 1] ? v : d->cdp_max[a - 1];
 			}
-			d->cdp_steps[a] = d->cdp_known[a];
 			continue;
 		}
 		/* the same summary a synthesised row ending at begin + p has */
 		sim_workload_summary(&d->series, begin + p, p, &avg, &min, &max);
-		d->cdp_steps[a] = d->cdp_known[a] = (int)(steps - 1);
-		d->cdp_sum[a] = avg * (double)(steps - 1);
-		d->cdp_min[a] = (float)min;
-		d->cdp_max[a] = (float)max;
+		d->cdp_known[a - 1] = (uint16_t)(steps - 1);
+		d->cdp_sum[a - 1] = avg * (double)(steps - 1);
+		d->cdp_min[a - 1] = (float)min;
+		d->cdp_max[a - 1] = (float)max;
 	}
 }
 
@@ -381,14 +680,25 @@ static struct sim_rrd *model_slot(struct sim_rrd_model *m, enum sim_class c, int
 static void ds_free_rings(struct sim_rrd_model *m, struct sim_ds *d, bool minmax)
 {
 	for (int a = 0; a < SIM_RRD_ARCHIVES; a++) {
-		if (d->ring[a][0])
-			m->bytes -= (size_t)(a && minmax ? SIM_NCF : 1) *
-				    (size_t)sim_rrd_archives[a].rows * sizeof(float);
-		for (int c = 0; c < SIM_NCF; c++) {
-			free(d->ring[a][c]);
-			d->ring[a][c] = NULL;
-		}
+		if (!d->ring[a])
+			continue;
+		m->bytes -= (size_t)(a && minmax ? SIM_NCF : 1) * d->ring_cap[a] * sizeof(float);
+		ring_release(&m->pool, d->ring[a]);
+		d->ring[a] = NULL;
+		d->ring_cap[a] = d->ring_rows[a] = 0;
 	}
+}
+
+/* The data source of r named name (interned: compared by pointer), or NULL;
+ * hint is where it was before. */
+static struct sim_ds *rrd_ds_find(struct sim_rrd *r, const char *name, size_t hint)
+{
+	if (hint < r->nds && r->ds[hint].name == name)
+		return &r->ds[hint];
+	for (size_t i = 0; i < r->nds; i++)
+		if (r->ds[i].name == name)
+			return &r->ds[i];
+	return NULL;
 }
 
 static void rrd_apply(struct sim_rrd_model *m, struct sim_rrd *r, const struct sim_obj *o,
@@ -398,13 +708,9 @@ static void rrd_apply(struct sim_rrd_model *m, struct sim_rrd *r, const struct s
 		r->ds[i].seen = false;
 	for (size_t k = 0; k < want->n; k++) {
 		const struct ds_def *def = &want->v[k];
-		struct sim_ds *d = NULL;
+		const char *name = model_intern(m, def->name);
+		struct sim_ds *d = rrd_ds_find(r, name, k);
 
-		if (k < r->nds && !strcmp(r->ds[k].name, def->name))
-			d = &r->ds[k];
-		for (size_t i = 0; !d && i < r->nds; i++)
-			if (!strcmp(r->ds[i].name, def->name))
-				d = &r->ds[i];
 		if (!d) {
 			if (r->nds == r->cap) {
 				r->cap = r->cap ? r->cap * 2 : 32;
@@ -412,15 +718,15 @@ static void rrd_apply(struct sim_rrd_model *m, struct sim_rrd *r, const struct s
 			}
 			d = &r->ds[r->nds++];
 			memset(d, 0, sizeof(*d));
-			snprintf(d->name, sizeof(d->name), "%s", def->name);
+			d->name = name;
 			d->created = at_start ? m->start : m->last_step + SIM_RRD_STEP;
 			for (int a = 1; a < SIM_RRD_ARCHIVES; a++)
 				cdp_reset(d, a);
 		}
 		d->type = def->type;
 		d->units = def->units;
-		d->min = def->min;
-		d->max = def->max;
+		d->min = (float)def->min;
+		d->max = (float)def->max;
 		d->series.metric = def->metric;
 		d->series.scale = def->scale;
 		d->series.max = isinf(def->max) ? 1e300 : def->max;
@@ -437,6 +743,10 @@ static void rrd_apply(struct sim_rrd_model *m, struct sim_rrd *r, const struct s
 		ds_free_rings(m, &r->ds[i], r->minmax);
 		memmove(&r->ds[i], &r->ds[i + 1], (r->nds - i - 1) * sizeof(*r->ds));
 		r->nds--;
+	}
+	if (r->cap > r->nds && r->nds) { /* most RRDs never change: no slack */
+		r->cap = r->nds;
+		r->ds = xs_xrealloc(r->ds, r->cap * sizeof(*r->ds));
 	}
 }
 
@@ -469,12 +779,10 @@ static bool model_live(const struct sim_world *w, enum sim_class c, int index)
 
 static void model_sync(struct sim_rrd_model *m, bool at_start)
 {
-	static const enum sim_class classes[] = { SIM_HOST, SIM_VM, SIM_SR };
 	struct ds_list want = { 0 };
 
-	for (size_t k = 0; k < 3; k++) {
-		enum sim_class c = classes[k];
-
+	for (size_t k = 0; k < MODEL_NCLASSES; k++) {
+		enum sim_class c = model_classes[k];
 		for (size_t i = 0; i < sim_world_count(m->w, c); i++) {
 			struct sim_obj *o = sim_world_get(m->w, c, (int)i);
 			struct sim_rrd *r = model_slot(m, c, (int)i);
@@ -527,6 +835,8 @@ struct sim_rrd_model *sim_rrd_model_new(struct sim_world *w, int64_t now, int hi
 
 void sim_rrd_model_sync(struct sim_rrd_model *m)
 {
+	if (m->pass)
+		sim_rrd_model_advance(m, m->pass_to);
 	model_sync(m, false);
 }
 
@@ -537,15 +847,15 @@ void sim_rrd_model_free(struct sim_rrd_model **mp)
 	if (!m)
 		return;
 	for (int c = 0; c < SIM_NCLASSES; c++) {
-		for (size_t i = 0; i < m->nrrds[c]; i++) {
-			struct sim_rrd *r = &m->rrds[c][i];
-			for (size_t k = 0; k < r->nds; k++)
-				ds_free_rings(m, &r->ds[k], r->minmax);
-			free(r->ds);
-		}
+		for (size_t i = 0; i < m->nrrds[c]; i++)
+			free(m->rrds[c][i].ds);
 		free(m->rrds[c]);
 		free(m->hist_to[c]);
 	}
+	ring_pool_cleanup(&m->pool); /* every ring at once */
+	for (size_t i = 0; i < m->names_cap; i++)
+		free(m->names[i]);
+	free(m->names);
 	free(m);
 	*mp = NULL;
 }
@@ -573,24 +883,70 @@ static void rrd_record(struct sim_rrd_model *m, struct sim_rrd *r, int64_t t)
 	r->last_update = t;
 }
 
-void sim_rrd_model_advance(struct sim_rrd_model *m, int64_t now)
+/*
+ * Brings live r from the pass's first step `from` to `to`, as recording it at
+ * every step in between would: the first step meets whatever gap r had
+ * before the pass, the rest are heartbeat-sized spans of steps it lived
+ * through. Returns the data-source steps done.
+ */
+static size_t rrd_catch_up(struct sim_rrd_model *m, struct sim_rrd *r, int64_t from, int64_t to)
+{
+	size_t steps = 0;
+
+	if (r->last_update < from && from <= to) {
+		rrd_record(m, r, from);
+		steps++;
+	}
+	while (r->last_update < to) {
+		int64_t t = r->last_update + SIM_RRD_HEARTBEAT;
+
+		t = t < to ? t : to;
+		steps += (size_t)((t - r->last_update) / SIM_RRD_STEP);
+		rrd_record(m, r, t);
+	}
+	return steps * (r->nds ? r->nds : 1);
+}
+
+bool sim_rrd_model_advance_some(struct sim_rrd_model *m, int64_t now, size_t budget)
 {
 	int64_t target = (now / SIM_RRD_STEP) * SIM_RRD_STEP;
-	static const enum sim_class classes[] = { SIM_HOST, SIM_VM, SIM_SR };
+	size_t work = 0;
 
-	for (int64_t t = m->last_step + SIM_RRD_STEP; t <= target; t += SIM_RRD_STEP) {
-		for (size_t k = 0; k < 3; k++) {
-			enum sim_class c = classes[k];
-
-			for (size_t i = 0; i < m->nrrds[c]; i++) {
-				struct sim_rrd *r = &m->rrds[c][i];
-
-				if (r->exists && model_live(m->w, c, (int)i))
-					rrd_record(m, r, t);
-			}
-		}
-		m->last_step = t;
+	if (!m->pass) {
+		if (target <= m->last_step)
+			return true;
+		m->pass = true;
+		m->pass_to = target;
+		m->pass_k = m->pass_i = 0;
 	}
+	while (m->pass_k < MODEL_NCLASSES) {
+		enum sim_class c = model_classes[m->pass_k];
+		struct sim_rrd *r;
+		int i;
+
+		if (m->pass_i >= m->nrrds[c]) {
+			m->pass_k++;
+			m->pass_i = 0;
+			continue;
+		}
+		if (work && work >= budget)
+			return false;
+		i = (int)m->pass_i++;
+		r = &m->rrds[c][i];
+		work++; /* looking at an RRD costs something too */
+		if (r->exists && model_live(m->w, c, i))
+			work += rrd_catch_up(m, r, m->last_step + SIM_RRD_STEP, m->pass_to);
+	}
+	m->last_step = m->pass_to;
+	m->pass = false;
+	ring_pool_trim(&m->pool);
+	return target <= m->last_step;
+}
+
+void sim_rrd_model_advance(struct sim_rrd_model *m, int64_t now)
+{
+	while (!sim_rrd_model_advance_some(m, now, SIZE_MAX))
+		;
 }
 
 const struct sim_rrd *sim_rrd_model_get(const struct sim_rrd_model *m, enum sim_class cls,
@@ -643,9 +999,10 @@ float sim_rrd_value(const struct sim_rrd_model *m, const struct sim_rrd *r, int 
 	if (t > newest || newest - t >= rows * p)
 		return NAN; /* not (or no longer) one of the archive's rows */
 	d = &r->ds[ds];
-	if (d->ring[archive][0] && t >= d->ring_first[archive] && t <= d->ring_last[archive] &&
-	    d->ring_last[archive] - t < rows * p)
-		return d->ring[archive][archive ? cf : 0][ring_slot(archive, t)];
+	if (d->ring[archive] && t <= d->ring_last[archive] &&
+	    d->ring_last[archive] - t < (int64_t)d->ring_rows[archive] * p)
+		return d->ring[archive][(size_t)(archive ? cf : 0) * d->ring_cap[archive] +
+					ring_slot(archive, t, d->ring_cap[archive])];
 	hist_to = m->hist_to[r->cls][r->index];
 	if (d->created == m->start && t > m->hist_from + (archive ? p - SIM_RRD_STEP : 0) &&
 	    t <= hist_to)
@@ -656,4 +1013,9 @@ float sim_rrd_value(const struct sim_rrd_model *m, const struct sim_rrd *r, int 
 size_t sim_rrd_model_bytes(const struct sim_rrd_model *m)
 {
 	return m->bytes;
+}
+
+size_t sim_rrd_model_slab_bytes(const struct sim_rrd_model *m)
+{
+	return m->pool.mapped;
 }

@@ -66,6 +66,20 @@ void sim_rpc_handle(struct sim *sim, const struct sim_http_request *req,
 		    struct sim_http_response *res);
 /* Called after the world changed (events recorded): wakes waiting event.from calls. */
 void sim_rpc_notify(struct sim *sim);
+/*
+ * Event faults of one pool (index), for the control interface. lose: the
+ * next count event.from / event.next calls of the pool answer EVENTS_LOST;
+ * the calls waiting now take theirs first (answered at once), the rest of
+ * count is kept for the next calls (0 clears). set_legacy: with on, the
+ * pool imitates a xapi before 6.0: event.inject and event.from answer
+ * MESSAGE_METHOD_UNKNOWN and system.listMethods omits them; event.from
+ * calls waiting now get that error at once. Both return how many waiting
+ * calls they answered; a bad pool or a sim without RPC changes nothing.
+ */
+size_t sim_rpc_lose_events(struct sim *sim, int pool, unsigned count);
+size_t sim_rpc_set_legacy(struct sim *sim, int pool, bool on);
+/* The pool's pending EVENTS_LOST answers and its legacy switch. */
+void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool *legacy);
 
 /* /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd (sim/rrd_http.c). */
 void sim_rrd_http_handle(struct sim *sim, const struct sim_http_request *req,

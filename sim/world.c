@@ -261,6 +261,29 @@ static void world_remove(int *v, size_t *n, int x)
 	}
 }
 
+/* Adds vm to host's resident list, keeping it ascending (requests list VMs
+ * in index order). */
+static void world_resident_add(struct sim_world *w, int host, int vm)
+{
+	struct sim_host *h = SIM_GET(w, SIM_HOST, sim_host, host);
+	size_t i;
+
+	if (!h)
+		return;
+	world_push(&h->resident, &h->nresident, vm);
+	for (i = h->nresident - 1; i > 0 && h->resident[i - 1] > vm; i--)
+		h->resident[i] = h->resident[i - 1];
+	h->resident[i] = vm;
+}
+
+static void world_resident_remove(struct sim_world *w, int host, int vm)
+{
+	struct sim_host *h = SIM_GET(w, SIM_HOST, sim_host, host);
+
+	if (h)
+		world_remove(h->resident, &h->nresident, vm);
+}
+
 /* --- events --- */
 
 void sim_world_event(struct sim_world *w, enum sim_class c, int index, int op)
@@ -425,6 +448,10 @@ static void world_place(struct sim_world *w, struct sim_vm *vm, int host, double
 	struct sim_host *h = SIM_GET(w, SIM_HOST, sim_host, host);
 	struct sim_vm_metrics *vmm = SIM_GET(w, SIM_VM_METRICS, sim_vm_metrics, vm->metrics);
 
+	if (vm->resident_on >= 0 && vm->resident_on != host)
+		world_resident_remove(w, vm->resident_on, vm->o.index);
+	if (vm->resident_on != host)
+		world_resident_add(w, host, vm->o.index);
 	vm->power = SIM_RUNNING;
 	vm->resident_on = host;
 	vm->domid = h->next_domid++;
@@ -645,8 +672,10 @@ void sim_world_free(struct sim_world **wp)
 
 			if (c == SIM_POOL)
 				free(((struct sim_pool *)o)->hosts);
-			else if (c == SIM_HOST)
+			else if (c == SIM_HOST) {
 				free(((struct sim_host *)o)->pifs);
+				free(((struct sim_host *)o)->resident);
+			}
 			else if (c == SIM_VM) {
 				free(((struct sim_vm *)o)->vifs);
 				free(((struct sim_vm *)o)->vbds);
@@ -801,6 +830,8 @@ int sim_vm_stop(struct sim_world *w, int vm, const char **code)
 	if (v->power == SIM_HALTED)
 		return world_fail(code, "VM_BAD_POWER_STATE");
 	old = v->resident_on;
+	if (old >= 0)
+		world_resident_remove(w, old, vm);
 	v->power = SIM_HALTED;
 	v->resident_on = -1;
 	v->domid = -1;
@@ -829,6 +860,11 @@ int sim_vm_migrate(struct sim_world *w, int vm, int host, const char **code)
 		return world_fail(code, why);
 	old = v->resident_on;
 	h = SIM_GET(w, SIM_HOST, sim_host, host);
+	if (old != host) {
+		if (old >= 0)
+			world_resident_remove(w, old, vm);
+		world_resident_add(w, host, vm);
+	}
 	v->resident_on = host;
 	v->domid = h->next_domid++;
 	sim_world_event(w, SIM_VM, vm, SIM_EV_MOD);

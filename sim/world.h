@@ -78,6 +78,9 @@ struct sim_host {
 	int *pifs;                  /* PIF indexes */
 	size_t npifs;
 	struct sim_host_faults faults;
+	int *resident;              /* VMs with resident_on == this host, ascending index;
+				     * kept by the lifecycle functions (read only) */
+	size_t nresident;
 };
 
 struct sim_host_metrics {

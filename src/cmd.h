@@ -16,5 +16,6 @@ struct xs_cmd {
 
 extern const struct xs_cmd xs_cmd_rrd2csv;
 extern const struct xs_cmd xs_cmd_inventory;
+extern const struct xs_cmd xs_cmd_serve;
 
 #endif

@@ -11,6 +11,7 @@
 static const struct xs_cmd *const main_cmds[] = {
 	&xs_cmd_rrd2csv,
 	&xs_cmd_inventory,
+	&xs_cmd_serve,
 };
 
 static void main_usage(FILE *f)

@@ -92,6 +92,7 @@ struct xs_pool_client {
 	uint64_t retry_timer;
 	unsigned attempts;            /* failures in a row */
 	unsigned redirects, relogins;
+	unsigned lost_in_row;         /* EVENTS_LOST with no event batch between */
 	unsigned seed;                /* jitter */
 	/* clocks */
 	uint64_t st_call, st_timer;
@@ -432,6 +433,7 @@ static void pc_on_events(struct xs_pool_client *pc, const struct xs_rpc_value *v
 		snprintf(pc->token, sizeof(pc->token), "%s", token);
 	}
 	pc->stats.event_batches++;
+	pc->lost_in_row = 0;
 	for (size_t i = 0; i < events->u.arr.n; i++)
 		if (pc_apply_event(pc, events->u.arr.items[i]))
 			pc->stats.events++;
@@ -519,7 +521,8 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 		   pc->relogins < PC_MAX_RELOGINS) {
 		pc->relogins++;
 		pc->session[0] = '\0';
-		pc->after_login = step == PC_EVENTS ? PC_EVENTS : PC_POOL_REFS;
+		/* an event.from token outlives its session; an event.register does not */
+		pc->after_login = step == PC_EVENTS && !pc->legacy ? PC_EVENTS : PC_POOL_REFS;
 		pc_login(pc);
 		return;
 	} else if (!strcmp(code, "SESSION_AUTHENTICATION_FAILED")) {
@@ -527,9 +530,14 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 		pc->step = PC_IDLE;
 		pc_fail(pc, msg);
 		return;
-	} else if (!strcmp(code, "EVENTS_LOST")) {
+	} else if (!strcmp(code, "EVENTS_LOST") ||
+		   (!strcmp(code, "SESSION_NOT_REGISTERED") && step == PC_EVENTS)) {
 		pc->stats.resyncs++;
-		pc_begin_load(pc);
+		/* once at once; again before any batch came through: not in a tight loop */
+		if (++pc->lost_in_row > 1)
+			pc_backoff(pc, msg);
+		else
+			pc_begin_load(pc);
 		return;
 	} else if (!strcmp(code, "MESSAGE_METHOD_UNKNOWN") && !pc->legacy &&
 		   (step == PC_INJECT || step == PC_EVENTS)) {

@@ -27,9 +27,12 @@
  * get_all_records of every class topology.h keeps, then event.from(classes,
  * token, event_timeout) loops, each batch applied at once (add/mod replace a
  * record, del removes it), so a change is visible as soon as the master
- * reports it. EVENTS_LOST reloads everything. When event.inject or
- * event.from is MESSAGE_METHOD_UNKNOWN the legacy event.register/event.next
- * pair is used instead.
+ * reports it. EVENTS_LOST reloads everything (a second loss before any
+ * batch got through backs off first, so a host that keeps losing events is
+ * not hammered with reloads). When event.inject or event.from is
+ * MESSAGE_METHOD_UNKNOWN the legacy event.register/event.next pair is used
+ * instead; SESSION_NOT_REGISTERED from event.next (a registration lost with
+ * an expired session) registers again and reloads.
  *
  * Host time: host.get_servertime of every host after each load and then
  * every servertime_interval seconds (never per request); the offset is the

@@ -6,7 +6,9 @@
  * a manual clock, and a real HTTP server whose listeners are bound (so host
  * down/up can be seen as refused / accepted connections) but whose loop never
  * runs: requests are handed to sim_route() directly. The RPC and RRD handlers
- * are stubs here; sim_rpc_notify counts its calls.
+ * are stubs here; sim_rpc_notify counts its calls, and the event faults
+ * (sim_rpc_lose_events / sim_rpc_set_legacy) are kept per pool by stubs that
+ * pretend one call of each pool is waiting.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +31,38 @@ void sim_rpc_notify(struct sim *sim)
 {
 	(void)sim;
 	notified++;
+}
+
+/* The event faults as the stubs below keep them, per pool. */
+static unsigned t_lose[4];
+static bool t_legacy[4];
+static int t_fault_calls;
+
+size_t sim_rpc_lose_events(struct sim *sim, int pool, unsigned count)
+{
+	(void)sim;
+	t_fault_calls++;
+	if (pool < 0 || pool >= 4)
+		return 0;
+	t_lose[pool] = count ? count - 1 : 0; /* one waiting call took the first */
+	return count ? 1 : 0;
+}
+
+size_t sim_rpc_set_legacy(struct sim *sim, int pool, bool on)
+{
+	(void)sim;
+	t_fault_calls++;
+	if (pool < 0 || pool >= 4)
+		return 0;
+	t_legacy[pool] = on;
+	return on ? 1 : 0;
+}
+
+void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool *legacy)
+{
+	(void)sim;
+	*lose = pool >= 0 && pool < 4 ? t_lose[pool] : 0;
+	*legacy = pool >= 0 && pool < 4 && t_legacy[pool];
 }
 
 void sim_rpc_handle(struct sim *sim, const struct sim_http_request *req,
@@ -434,6 +468,49 @@ static void test_pool_master(void)
 	t_free(t);
 }
 
+static void test_event_faults(void)
+{
+	struct t *t = t_new(true);
+	const struct sim_pool *p0 = SIM_GET(t->sim.world, SIM_POOL, sim_pool, 0);
+	const struct sim_pool *p1 = SIM_GET(t->sim.world, SIM_POOL, sim_pool, 1);
+	int n = notified, calls;
+
+	memset(t_lose, 0, sizeof(t_lose));
+	memset(t_legacy, 0, sizeof(t_legacy));
+	fail_unless(t_post(t, 0, "/sim/events/lose", "%s", "") == 200, "lose: %s", t->body);
+	ok(t_has(t, p0->o.uuid) && t_has(t, "\"woken\":1") && t_has(t, "\"lose\":0") &&
+		   t_has(t, "\"legacy\":false"),
+	   "count 1 on the master's pool, taken by the waiting call: %s", t->body);
+	fail_unless(t_post(t, 0, "/sim/events/lose", "pool=%s&count=3", p1->o.uuid) == 200,
+		    "lose on pool 1: %s", t->body);
+	ok(t_lose[1] == 2 && t_has(t, p1->o.uuid) && t_has(t, "\"lose\":2"),
+	   "pool 1: 2 left after the waiting call: %s", t->body);
+	ok(notified == n, "a fault is no world change: nothing notified");
+	ok(t_call(t, 0, "POST", "/sim/events/lose", NULL, "count=0") == 200 && t_lose[0] == 0 &&
+		   t_has(t, "\"woken\":0"),
+	   "count=0 (form body) clears: %s", t->body);
+	fail_unless(t_post(t, 2, "/sim/events/legacy", "%s", "") == 200, "legacy: %s", t->body);
+	ok(t_legacy[1] && !t_legacy[0] && t_has(t, "\"legacy\":true") && t_has(t, p1->o.uuid),
+	   "on by default, on the pool of the master asked (pool 1): %s", t->body);
+	fail_unless(t_call(t, 0, "GET", "/sim/state", NULL, NULL) == 200, "state");
+	ok(t_has(t, "\"events\":{\"lose\":0,\"legacy\":false}") &&
+		   t_has(t, "\"events\":{\"lose\":2,\"legacy\":true}"),
+	   "state shows each pool's event faults: %s", t->body);
+	ok(t_post(t, 0, "/sim/events/legacy", "pool=%s&on=0", p1->o.uuid) == 200 && !t_legacy[1],
+	   "on=0 switches it off: %s", t->body);
+	calls = t_fault_calls;
+	ok(t_post(t, 0, "/sim/events/legacy", "on=2") == 400 && t_has(t, "BAD_PARAMETER"),
+	   "on=2 refused: %s", t->body);
+	ok(t_post(t, 0, "/sim/events/lose", "count=-1") == 400, "negative count refused");
+	ok(t_post(t, 0, "/sim/events/lose", "pool=nope") == 400 && t_has(t, "HANDLE_INVALID"),
+	   "unknown pool: %s", t->body);
+	ok(t_post(t, 0, "/sim/events/lose", "host=x") == 400 && t_has(t, "UNKNOWN_PARAMETER"),
+	   "unknown parameter: %s", t->body);
+	ok(t_call(t, 0, "GET", "/sim/events/lose", NULL, NULL) == 405, "GET is 405");
+	ok(t_fault_calls == calls, "refused requests change nothing");
+	t_free(t);
+}
+
 static void test_sessions(void)
 {
 	struct t *t = t_new(true);
@@ -529,6 +606,7 @@ int main(void)
 	TEST_RUN(test_host_down_up);
 	TEST_RUN(test_pool_master);
 	TEST_RUN(test_sessions);
+	TEST_RUN(test_event_faults);
 	TEST_RUN(test_clock);
 	return test_summary();
 }

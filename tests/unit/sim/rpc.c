@@ -5,9 +5,11 @@
  * get_all_records of every class against the world, get_record /
  * get_by_uuid / getters and their errors, servertime with skew,
  * get_data_sources, event.inject + event.from, EVENTS_LOST, the legacy
- * event.register / event.next, logout, unknown methods and bad bodies.
- * The last test runs a real sim/http server on 127.0.0.x to check that
- * event.from waits until an event arrives, or until its timeout.
+ * event.register / event.next, logout, unknown methods and bad bodies, the
+ * event faults (EVENTS_LOST on demand, a legacy xapi without event.from).
+ * The last tests run a real sim/http server on 127.0.0.x to check that
+ * event.from waits until an event arrives, or until its timeout, and that
+ * the control interface's event faults answer waiting calls at once.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -630,6 +632,94 @@ static void test_legacy(void)
 	t_sim_free(sim);
 }
 
+static bool t_lists(const struct xs_rpc_reply *r, const char *method)
+{
+	for (size_t i = 0; r->ok && r->value && i < r->value->u.arr.n; i++)
+		if (strcmp(r->value->u.arr.items[i]->u.str.ptr, method) == 0)
+			return true;
+	return false;
+}
+
+static void test_event_faults(void)
+{
+	struct sim *sim = t_sim_new();
+	char ref[SIM_REF_LEN], ref1[SIM_REF_LEN], token[64];
+	unsigned lose;
+	bool legacy;
+
+	t_begin();
+	for (int json = 0; json < 2; json++) {
+		const struct sim_pool *pool = SIM_GET(sim->world, SIM_POOL, sim_pool, 0);
+		const struct sim_pool *pool1 = SIM_GET(sim->world, SIM_POOL, sim_pool, 1);
+		struct xs_rpc_reply r;
+		struct xs_rpc_value *p;
+
+		fail_unless(t_login(sim, json, ref), "login");
+		r = t_call(sim, 3, json, "session.login_with_password",
+			   t_strs(T_USER, T_PASS, "1.0", "test", NULL));
+		fail_unless(r.ok, "login on pool 1");
+		snprintf(ref1, sizeof(ref1), "%s", r.value->u.str.ptr);
+		r = t_call(sim, 0, json, "event.inject", t_strs(ref, "pool", pool->o.ref, NULL));
+		fail_unless(r.ok, "inject");
+		snprintf(token, sizeof(token), "%s", r.value->u.str.ptr);
+
+		/* lose: the next 2 calls of pool 0 answer EVENTS_LOST, pool 1 is untouched */
+		ok(sim_rpc_lose_events(sim, 0, 2) == 0, "nothing waiting (no server)");
+		sim_rpc_event_faults(sim, 0, &lose, &legacy);
+		ok(lose == 2 && !legacy, "2 pending");
+		r = t_call(sim, 3, json, "event.inject", t_strs(ref1, "pool", pool1->o.ref, NULL));
+		r = t_call(sim, 3, json, "event.from",
+			   t_from_params(ref1, t_strs("pool", NULL), r.value->u.str.ptr, 0));
+		ok(r.ok, "pool 1's event.from unaffected: %s", xs_rpc_reply_code(&r));
+		r = t_call(sim, 0, json, "event.from",
+			   t_from_params(ref, t_strs("pool", NULL), token, 0));
+		ok(t_code(&r, "EVENTS_LOST") && xs_rpc_reply_param(&r, 0) == NULL,
+		   "event.from: EVENTS_LOST []: %s", xs_rpc_reply_code(&r));
+		p = t_strs(ref, NULL);
+		xs_rpc_array_push(t_arena, p, t_strs("vm", NULL));
+		ok(t_call(sim, 0, json, "event.register", p).ok, "event.register");
+		r = t_call(sim, 0, json, "event.next", t_strs(ref, NULL));
+		ok(t_code(&r, "EVENTS_LOST"), "event.next: EVENTS_LOST: %s", xs_rpc_reply_code(&r));
+		r = t_call(sim, 0, json, "event.from",
+			   t_from_params(ref, t_strs("pool", NULL), token, 0));
+		ok(r.ok && xs_rpc_get(r.value, "events")->u.arr.n == 1, "used up: events again: %s",
+		   xs_rpc_reply_code(&r));
+		sim_rpc_event_faults(sim, 0, &lose, &legacy);
+		ok(lose == 0, "none pending");
+		ok(sim_rpc_lose_events(sim, 7, 1) == 0, "a bad pool: nothing");
+
+		/* legacy: event.inject and event.from unknown on pool 0 only */
+		r = t_call(sim, 0, json, "system.listMethods", NULL);
+		ok(t_lists(&r, "event.from") && t_lists(&r, "event.inject"), "listed at first");
+		ok(sim_rpc_set_legacy(sim, 0, true) == 0, "legacy on");
+		r = t_call(sim, 0, json, "event.inject", t_strs(ref, "pool", pool->o.ref, NULL));
+		ok(t_code(&r, "MESSAGE_METHOD_UNKNOWN") && !strcmp(t_param(&r, 0), "event.inject"),
+		   "event.inject: MESSAGE_METHOD_UNKNOWN [%s]", t_param(&r, 0));
+		r = t_call(sim, 0, json, "event.from",
+			   t_from_params(ref, t_strs("pool", NULL), token, 0));
+		ok(t_code(&r, "MESSAGE_METHOD_UNKNOWN") && !strcmp(t_param(&r, 0), "event.from"),
+		   "event.from: MESSAGE_METHOD_UNKNOWN [%s]", t_param(&r, 0));
+		r = t_call(sim, 0, json, "event.from", t_strs(ref, NULL));
+		ok(t_code(&r, "MESSAGE_METHOD_UNKNOWN"), "whatever the params: %s",
+		   xs_rpc_reply_code(&r));
+		r = t_call(sim, 0, json, "system.listMethods", NULL);
+		ok(!t_lists(&r, "event.from") && !t_lists(&r, "event.inject") &&
+			   t_lists(&r, "event.next") && t_lists(&r, "VM.get_all_records"),
+		   "listMethods omits them, keeps the rest");
+		sim_world_event(sim->world, SIM_POOL, 0, SIM_EV_MOD);
+		r = t_call(sim, 0, json, "event.next", t_strs(ref, NULL));
+		ok(r.ok, "event.next still works: %s", xs_rpc_reply_code(&r));
+		r = t_call(sim, 3, json, "event.inject", t_strs(ref1, "pool", pool1->o.ref, NULL));
+		ok(r.ok, "pool 1 still has event.inject");
+		sim_rpc_event_faults(sim, 0, &lose, &legacy);
+		ok(legacy, "reported on");
+		sim_rpc_set_legacy(sim, 0, false);
+		r = t_call(sim, 0, json, "event.inject", t_strs(ref, "pool", pool->o.ref, NULL));
+		ok(r.ok, "off again: event.inject answers");
+	}
+	t_sim_free(sim);
+}
+
 static void test_bad_bodies(void)
 {
 	struct sim *sim = t_sim_new();
@@ -694,7 +784,10 @@ struct t_srv {
 static void t_srv_handler(void *ctx, const struct sim_http_request *req,
 			  struct sim_http_response *res)
 {
-	sim_rpc_handle(ctx, req, res);
+	if (req->path.len > 5 && memcmp(req->path.ptr, "/sim/", 5) == 0)
+		sim_control_handle(ctx, req, res); /* on the server's thread */
+	else
+		sim_rpc_handle(ctx, req, res);
 }
 
 static void t_srv_wake(struct xs_evloop *loop, int fd, unsigned events, void *arg)
@@ -799,6 +892,33 @@ static bool t_read_reply(int fd, struct xs_rpc_reply *reply)
 	}
 }
 
+/* POST target to the control interface on a new connection; the answer's body. */
+static bool t_control(const char *addr, uint16_t port, const char *target, char *ans, size_t cap)
+{
+	int fd = t_connect(addr, port);
+	char head[256];
+	size_t len = 0;
+	ssize_t n;
+	char *body;
+
+	ans[0] = '\0';
+	if (fd < 0)
+		return false;
+	snprintf(head, sizeof(head),
+		 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		 target);
+	if (write(fd, head, strlen(head)) == (ssize_t)strlen(head))
+		while (len + 1 < cap && (n = read(fd, ans + len, cap - 1 - len)) > 0)
+			len += (size_t)n;
+	ans[len] = '\0';
+	close(fd);
+	body = strstr(ans, "\r\n\r\n");
+	if (body == NULL || strncmp(ans, "HTTP/1.1 200", 12) != 0)
+		return false;
+	memmove(ans, body + 4, strlen(body + 4) + 1);
+	return true;
+}
+
 static double t_mono(void)
 {
 	struct timespec ts;
@@ -870,6 +990,80 @@ static void test_event_from_waits(void)
 	t_sim_free(v.sim);
 }
 
+/* Waiting event.from / event.next calls answered at once by the control interface's faults. */
+static void test_event_faults_wake(void)
+{
+	struct t_srv v = { .sim = t_sim_new() };
+	const char *addr = "127.77.1.1";
+	char ref[SIM_REF_LEN], token[64], ans[4096];
+	const struct sim_pool *pool = SIM_GET(v.sim->world, SIM_POOL, sim_pool, 0);
+	struct xs_rpc_value *p;
+	struct xs_rpc_reply r;
+	int a, b;
+	double t;
+
+	t_begin();
+	fail_unless(t_srv_start(&v, addr), "server on %s", addr);
+	a = t_connect(addr, v.port);
+	b = t_connect(addr, v.port);
+	fail_unless(a >= 0 && b >= 0, "connect");
+	fail_unless(t_send_call(a, "session.login_with_password", t_strs(T_USER, T_PASS, NULL)) &&
+			    t_read_reply(a, &r) && r.ok,
+		    "login");
+	snprintf(ref, sizeof(ref), "%s", r.value->u.str.ptr);
+	fail_unless(t_send_call(a, "event.inject", t_strs(ref, "pool", pool->o.ref, NULL)) &&
+			    t_read_reply(a, &r) && r.ok,
+		    "inject");
+	fail_unless(t_send_call(a, "event.from", t_from_params(ref, t_strs("pool", NULL),
+							      r.value->u.str.ptr, 0)) &&
+			    t_read_reply(a, &r) && r.ok,
+		    "first from");
+	snprintf(token, sizeof(token), "%s", xs_rpc_get_str(r.value, "token"));
+	p = t_strs(ref, NULL);
+	xs_rpc_array_push(t_arena, p, t_strs("vm", NULL));
+	fail_unless(t_send_call(b, "event.register", p) && t_read_reply(b, &r) && r.ok, "register");
+
+	/* a waits in event.from, b in event.next: lose count=3 answers both, keeps 1 */
+	t = t_mono();
+	fail_unless(t_send_call(a, "event.from",
+				t_from_params(ref, t_strs("pool", NULL), token, 10.0)) &&
+			    t_send_call(b, "event.next", t_strs(ref, NULL)),
+		    "send waiting calls");
+	usleep(200 * 1000);
+	ok(t_control(addr, v.port, "/sim/events/lose?count=3", ans, sizeof(ans)) &&
+		   strstr(ans, "\"woken\":2") && strstr(ans, "\"lose\":1"),
+	   "lose: %s", ans);
+	ok(t_read_reply(a, &r) && t_code(&r, "EVENTS_LOST"), "waiting event.from: EVENTS_LOST");
+	ok(t_read_reply(b, &r) && t_code(&r, "EVENTS_LOST"), "waiting event.next: EVENTS_LOST");
+	ok(t_mono() - t < 5, "at once (%.2f s)", t_mono() - t);
+	ok(t_send_call(a, "event.from", t_from_params(ref, t_strs("pool", NULL), token, 10.0)) &&
+		   t_read_reply(a, &r) && t_code(&r, "EVENTS_LOST"),
+	   "the third: the next call");
+
+	/* legacy on: a waiting event.from gets MESSAGE_METHOD_UNKNOWN, event.next keeps waiting */
+	t = t_mono();
+	fail_unless(t_send_call(a, "event.from",
+				t_from_params(ref, t_strs("pool", NULL), token, 10.0)) &&
+			    t_send_call(b, "event.next", t_strs(ref, NULL)),
+		    "send waiting calls again");
+	usleep(200 * 1000);
+	ok(t_control(addr, v.port, "/sim/events/legacy?on=1", ans, sizeof(ans)) &&
+		   strstr(ans, "\"woken\":1") && strstr(ans, "\"legacy\":true"),
+	   "legacy: %s", ans);
+	ok(t_read_reply(a, &r) && t_code(&r, "MESSAGE_METHOD_UNKNOWN") &&
+		   !strcmp(t_param(&r, 0), "event.from"),
+	   "waiting event.from: MESSAGE_METHOD_UNKNOWN [%s]", t_param(&r, 0));
+	ok(t_mono() - t < 5, "at once (%.2f s)", t_mono() - t);
+	ok(t_control(addr, v.port, "/sim/events/lose", ans, sizeof(ans)) &&
+		   strstr(ans, "\"woken\":1") && strstr(ans, "\"lose\":0"),
+	   "the waiting event.next took the next loss: %s", ans);
+	ok(t_read_reply(b, &r) && t_code(&r, "EVENTS_LOST"), "event.next: EVENTS_LOST");
+	close(a);
+	close(b);
+	t_srv_stop(&v);
+	t_sim_free(v.sim);
+}
+
 int main(void)
 {
 	TEST_RUN(test_login);
@@ -882,6 +1076,8 @@ int main(void)
 	TEST_RUN(test_legacy);
 	TEST_RUN(test_bad_bodies);
 	TEST_RUN(test_event_from_waits);
+	TEST_RUN(test_event_faults);
+	TEST_RUN(test_event_faults_wake);
 	xs_rpc_arena_free(&t_arena);
 	return test_summary();
 }

@@ -6,6 +6,7 @@
  * and history synthesised before the start.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../../sim/workload.c"
@@ -100,7 +101,7 @@ static void test_archives(void)
 		ok(sim_rrd_has_cf(v, a, SIM_CF_AVERAGE) && !sim_rrd_has_cf(v, a, SIM_CF_MIN) &&
 			   !sim_rrd_has_cf(v, a, SIM_CF_MAX),
 		   "VM: AVERAGE only on archive %d", a);
-	ok(sizeof(h->ds[0].ring[0][0][0]) == 4, "float32 cells");
+	ok(sizeof(h->ds[0].ring[0][0]) == 4, "float32 cells");
 	sim_rrd_model_free(&m);
 	ok(!m, "free sets NULL");
 	sim_rrd_model_free(&m);
@@ -581,6 +582,269 @@ static void test_seeded_start(void)
 	sim_world_free(&w);
 }
 
+/* Every row archive a holds or synthesises for ds k of r, from its newest
+ * back over the archive's rows, equals the one of r2 (NaN equal NaN). */
+static bool same_rows(const struct sim_rrd_model *m, const struct sim_rrd *r,
+		      const struct sim_rrd_model *m2, const struct sim_rrd *r2, int a)
+{
+	int64_t p = (int64_t)sim_rrd_archives[a].pdp_per_row * SIM_RRD_STEP;
+	int64_t newest = r->last_update / p * p;
+
+	if (r->last_update != r2->last_update || r->nds != r2->nds)
+		return false;
+	for (size_t k = 0; k < r->nds; k++)
+		for (int cf = 0; cf < SIM_NCF; cf++)
+			for (int64_t i = -1; i <= sim_rrd_archives[a].rows; i++) {
+				float x = sim_rrd_value(m, r, a, cf, k, newest - i * p);
+				float y = sim_rrd_value(m2, r2, a, cf, k, newest - i * p);
+
+				if (!(x == y || (isnan(x) && isnan(y))))
+					return false;
+			}
+	return true;
+}
+
+/* The 5 s ring grows 4, 8, 12, 20, ... 120 rows; after each step every held
+ * row is the workload's value and the rows before the start keep their
+ * history; once full it wraps. */
+static void test_ring_growth(void)
+{
+	struct sim_world *w = world(1, 1);
+	struct sim_rrd_model *m = sim_rrd_model_new(w, T0, 1);
+	const struct sim_rrd *h = sim_rrd_model_get(m, SIM_HOST, 0);
+	int hc = ds_find(h, "loadavg");
+	const struct sim_ds *d = &h->ds[hc];
+	static const unsigned caps[] = { 4, 8, 12, 20, 32, 48, 72, 108, 120 };
+	unsigned seen[16] = { 0 }, nseen = 0;
+	bool same = true, hist = true;
+
+	fail_unless(hc >= 0, "loadavg");
+	ok(!d->ring[0] && sim_rrd_model_bytes(m) == 0, "no ring before the first live row");
+	for (int64_t t = T0 + 5; t <= T0 + 5 * 130; t += 5) {
+		sim_rrd_model_advance(m, t);
+		if (!nseen || seen[nseen - 1] != d->ring_cap[0])
+			seen[nseen++] = d->ring_cap[0];
+		for (int k = 0; k < 120; k++) {
+			int64_t s = t - 5 * k;
+			float v = sim_rrd_value(m, h, 0, SIM_CF_AVERAGE, (size_t)hc, s);
+
+			/* live rows from the workload; before the start the
+			 * synthesised history: the same values */
+			if (s > T0)
+				same = same && v == wl(d, s);
+			else
+				hist = hist && v == wl(d, s);
+		}
+		same = same && isnan(sim_rrd_value(m, h, 0, SIM_CF_AVERAGE, (size_t)hc, t - 600));
+	}
+	ok(same, "every live row right after every growth step, and none beyond 120");
+	ok(hist, "history before the start is read around the growing ring");
+	ok(nseen == sizeof(caps) / sizeof(caps[0]), "%u capacities", nseen);
+	for (unsigned i = 0; i < nseen && i < sizeof(caps) / sizeof(caps[0]); i++)
+		ok(seen[i] == caps[i], "capacity %u: %u rows", i, seen[i]);
+	ok(d->ring_rows[0] == 120 && d->ring_cap[0] == 120, "full: 120 rows, wraps from here");
+	ok(d->ring_cap[1] == 12 && d->ring_rows[1] == 11, "1 min ring: 11 rows in 12 slots");
+	ok(d->ring_cap[2] == 0 && !d->ring[2], "no hour row yet: no ring");
+	sim_rrd_model_free(&m);
+	sim_world_free(&w);
+}
+
+/* Cells of every ring of the model, from the capacities. */
+static size_t ring_bytes(const struct sim_rrd_model *m)
+{
+	size_t n = 0;
+
+	for (int c = 0; c < 3; c++) {
+		enum sim_class cls = model_classes[c];
+
+		for (size_t i = 0; i < m->nrrds[cls]; i++) {
+			const struct sim_rrd *r = &m->rrds[cls][i];
+
+			for (size_t k = 0; k < r->nds; k++)
+				for (int a = 0; a < SIM_RRD_ARCHIVES; a++)
+					n += (size_t)(a && r->minmax ? 3 : 1) * r->ds[k].ring_cap[a] *
+					     sizeof(float);
+		}
+	}
+	return n;
+}
+
+/* The hour ring over two days: 4, 8, 12, 20, 32, 48, 72 slots; every row the
+ * consolidation of its steps, MIN and MAX too, whatever the capacity. */
+static void test_ring_growth_hours(void)
+{
+	struct sim_world *w = world(1, 0);
+	struct sim_rrd_model *m = sim_rrd_model_new(w, 1700006400 - 5, 0); /* start at a day */
+	const struct sim_rrd *h = sim_rrd_model_get(m, SIM_HOST, 0);
+	int hc = ds_find(h, "loadavg");
+	const struct sim_ds *d = &h->ds[hc];
+	float want[SIM_NCF];
+	bool same = true;
+	size_t at_day1 = 0;
+
+	fail_unless(hc >= 0, "loadavg");
+	for (int hour = 1; hour <= 49; hour++) {
+		int64_t end = 1700006400 + 3600 * (int64_t)hour;
+
+		sim_rrd_model_advance(m, end);
+		for (int64_t t = 1700006400 + 3600; t <= end; t += 3600) {
+			consolidate(d, t - 3600, t, want);
+			for (int cf = 0; cf < SIM_NCF; cf++)
+				same = same && sim_rrd_value(m, h, 2, cf, (size_t)hc, t) == want[cf];
+		}
+		if (hour == 24)
+			at_day1 = sim_rrd_model_bytes(m);
+	}
+	ok(same, "every hour row after every growth step: AVERAGE, MIN, MAX");
+	ok(d->ring_rows[2] == 50 && d->ring_cap[2] == 72, "50 hour rows in 72 slots");
+	ok(d->ring_rows[3] == 3 && d->ring_cap[3] == 4, "3 day rows in 4 slots");
+	ok(sim_rrd_model_bytes(m) > at_day1, "the second day added rows: %zu -> %zu bytes", at_day1,
+	   sim_rrd_model_bytes(m));
+	ok(sim_rrd_model_bytes(m) == ring_bytes(m), "bytes: what the capacities hold");
+	ok(sim_rrd_model_slab_bytes(m) >= sim_rrd_model_bytes(m), "in slabs");
+	sim_rrd_model_free(&m);
+	sim_world_free(&w);
+}
+
+/* A gap longer than the ring grows it to the archive's rows at once; the
+ * rows of the gap are NaN and the ring wraps from there. */
+static void test_ring_gap_growth(void)
+{
+	struct sim_world *w = world(2, 0);
+	struct sim_rrd_model *m = sim_rrd_model_new(w, T0, 0);
+	const struct sim_rrd *h = sim_rrd_model_get(m, SIM_HOST, 1);
+	int hc = ds_find(h, "loadavg");
+	const struct sim_ds *d = &h->ds[hc];
+
+	sim_rrd_model_advance(m, T0 + 30);
+	ok(d->ring_cap[0] == 8, "6 rows: 8 slots");
+	sim_host_set_live(w, 1, false, NULL);
+	sim_rrd_model_advance(m, T0 + 2000);
+	sim_host_set_live(w, 1, true, NULL);
+	sim_rrd_model_advance(m, T0 + 2010);
+	ok(d->ring_cap[0] == 120 && d->ring_rows[0] == 120, "a 33 min gap: the whole ring");
+	ok(gap_then_known(m, h, hc, T0 + 2010 - 600, T0 + 2000, T0 + 2010),
+	   "NaN over the gap, then known; nothing from before the gap");
+	sim_rrd_model_free(&m);
+	sim_world_free(&w);
+}
+
+/* Advancing in slices of any budget gives the same rows as at once; between
+ * slices each RRD is whole, at its old or its new step. */
+static void test_advance_slices(void)
+{
+	struct sim_world *w = world(2, 3), *w2 = world(2, 3);
+	struct sim_rrd_model *m = sim_rrd_model_new(w, T0, 1), *m2 = sim_rrd_model_new(w2, T0, 1);
+	const struct sim_rrd *h = sim_rrd_model_get(m, SIM_HOST, 0);
+	size_t calls = 0, nvm = sim_world_count(w, SIM_VM);
+	bool whole = true, same = true;
+
+	ok(sim_rrd_model_advance_some(m, T0, 1), "nothing to do: done");
+	while (!sim_rrd_model_advance_some(m, T0 + 400, 1)) {
+		calls++;
+		for (int c = 0; c < 3; c++) {
+			enum sim_class cls = model_classes[c];
+
+			for (size_t i = 0; i < m->nrrds[cls]; i++) {
+				const struct sim_rrd *r = sim_rrd_model_get(m, cls, (int)i);
+
+				whole = whole && (!r || r->last_update == T0 + 400 ||
+						  r->last_update <= T0);
+			}
+		}
+	}
+	ok(calls >= 2 + nvm, "budget 1: one RRD per call (%zu calls)", calls);
+	ok(whole, "between slices every RRD is at its old or its new step");
+	ok(h->last_update == T0 + 400, "done: the host at the new step");
+	/* a budget of one host's steps, over a boundary of every coarse archive */
+	while (!sim_rrd_model_advance_some(m, 1700006400 + 10, 2000))
+		;
+	sim_rrd_model_advance(m2, 1700006400 + 10);
+	for (int c = 0; c < 3; c++) {
+		enum sim_class cls = model_classes[c];
+
+		for (size_t i = 0; i < m->nrrds[cls]; i++) {
+			const struct sim_rrd *r = sim_rrd_model_get(m, cls, (int)i);
+			const struct sim_rrd *r2 = sim_rrd_model_get(m2, cls, (int)i);
+
+			if (!r || !r2) {
+				same = same && !r && !r2;
+				continue;
+			}
+			for (int a = 0; a < SIM_RRD_ARCHIVES; a++)
+				same = same && same_rows(m, r, m2, r2, a);
+		}
+	}
+	ok(same, "sliced and whole advances hold the same rows, every archive, every RRD");
+	/* a pass in progress is finished by a sync */
+	ok(!sim_rrd_model_advance_some(m, 1700006400 + 100, 1), "a slice of the next pass");
+	sim_rrd_model_sync(m);
+	ok(!m->pass && sim_rrd_model_get(m, SIM_HOST, 1)->last_update == 1700006400 + 100,
+	   "sync finished the pass first");
+	sim_rrd_model_free(&m);
+	sim_rrd_model_free(&m2);
+	sim_world_free(&w);
+	sim_world_free(&w2);
+}
+
+/* Data-source names are the model's, shared by every RRD. */
+static void test_interned_names(void)
+{
+	struct sim_world *w = world(2, 2);
+	struct sim_rrd_model *m = sim_rrd_model_new(w, T0, 0);
+	const struct sim_rrd *a = sim_rrd_model_get(m, SIM_HOST, 0);
+	const struct sim_rrd *b = sim_rrd_model_get(m, SIM_HOST, 1);
+	int ia = ds_find(a, "loadavg"), ib = ds_find(b, "loadavg");
+
+	fail_unless(ia >= 0 && ib >= 0, "loadavg on both hosts");
+	ok(a->ds[ia].name == b->ds[ib].name, "one copy of \"loadavg\"");
+	ok(model_intern(m, "loadavg") == a->ds[ia].name, "interning finds it");
+	ok(m->names_used < 200, "%zu distinct names", m->names_used);
+	sim_rrd_model_free(&m);
+	sim_world_free(&w);
+}
+
+/* The slab pool: blocks of one size share slabs; a slab emptied becomes the
+ * spare (one per size), the next one emptied is unmapped, a trim unmaps the
+ * spare. */
+static void test_ring_pool(void)
+{
+	struct ring_pool p;
+	enum { N = 3000, SIZE = 1464 }; /* 366 float32 cells: 716 a slab */
+	void **b = calloc(N, sizeof(*b));
+	size_t per = (RING_SLAB_SIZE - RING_SLAB_HDR) / SIZE;
+	bool distinct = true;
+
+	memset(&p, 0, sizeof(p));
+	for (size_t i = 0; i < N; i++) {
+		b[i] = ring_alloc(&p, SIZE);
+		memset(b[i], 0xA5, SIZE);
+	}
+	ok(p.mapped == (N + per - 1) / per * RING_SLAB_SIZE, "%zu slabs for %d blocks",
+	   p.mapped / RING_SLAB_SIZE, N);
+	for (size_t i = 1; i < N; i++)
+		distinct = distinct && (char *)b[i] != (char *)b[i - 1];
+	ok(distinct, "distinct blocks");
+	for (size_t i = 0; i < per; i++)
+		ring_release(&p, b[i]);
+	ok(p.mapped == (N + per - 1) / per * RING_SLAB_SIZE && p.cls[0].spare,
+	   "the first slab emptied is kept as the spare");
+	b[0] = ring_alloc(&p, SIZE);
+	ok(ring_slab_of(b[0]) == ring_slab_of(b[1]) && !p.cls[0].spare, "and reused");
+	ring_release(&p, b[0]);
+	for (size_t i = per; i < 2 * per; i++)
+		ring_release(&p, b[i]);
+	ok(p.mapped == ((N + per - 1) / per - 1) * RING_SLAB_SIZE, "a second empty slab is unmapped");
+	ring_pool_trim(&p);
+	ok(p.mapped == ((N + per - 1) / per - 2) * RING_SLAB_SIZE, "trim unmaps the spare");
+	b[0] = ring_alloc(&p, 16);
+	ok(p.nclasses == 2, "another size, another class");
+	ring_release(&p, b[0]);
+	ring_pool_cleanup(&p);
+	ok(p.mapped == 0, "cleanup unmaps every slab");
+	free(b);
+}
+
 int main(void)
 {
 	TEST_RUN(test_archives);
@@ -591,5 +855,11 @@ int main(void)
 	TEST_RUN(test_long_gap);
 	TEST_RUN(test_history);
 	TEST_RUN(test_seeded_start);
+	TEST_RUN(test_ring_growth);
+	TEST_RUN(test_ring_growth_hours);
+	TEST_RUN(test_ring_gap_growth);
+	TEST_RUN(test_advance_slices);
+	TEST_RUN(test_interned_names);
+	TEST_RUN(test_ring_pool);
 	return test_summary();
 }

@@ -594,6 +594,55 @@ static void test_event_log(void)
 	sim_world_free(&w);
 }
 
+/* Whether every host's resident list is the VMs with resident_on == it, ascending. */
+static bool residents_match(const struct sim_world *w)
+{
+	for (size_t h = 0; h < sim_world_count(w, SIM_HOST); h++) {
+		const struct sim_host *host = SIM_GET(w, SIM_HOST, sim_host, (int)h);
+		size_t k = 0;
+
+		for (size_t i = 0; i < sim_world_count(w, SIM_VM); i++) {
+			const struct sim_vm *vm = SIM_GET(w, SIM_VM, sim_vm, (int)i);
+
+			if (vm->resident_on != (int)h)
+				continue;
+			if (k >= host->nresident || host->resident[k] != (int)i)
+				return false;
+			k++;
+		}
+		if (k != host->nresident)
+			return false;
+	}
+	return true;
+}
+
+/* The per-host resident lists follow start, stop, migrate, create + start. */
+static void test_resident_lists(void)
+{
+	struct sim_world *w = world(2, 3, 4, 5);
+	int other = -1, vm = running_guest(w, &other), home, fresh = -1;
+	const struct sim_host *h;
+
+	fail_unless(vm >= 0, "a running guest with shared disks");
+	ok(residents_match(w), "as generated: dom0 and the running guests");
+	h = SIM_GET(w, SIM_HOST, sim_host, 0);
+	ok(h->nresident >= 1 && h->resident[0] == h->control_domain, "dom0 listed first");
+	home = SIM_GET(w, SIM_VM, sim_vm, vm)->resident_on;
+	ok(sim_vm_migrate(w, vm, other, NULL) == 0 && residents_match(w), "after a migration");
+	ok(sim_vm_migrate(w, vm, other, NULL) == 0 && residents_match(w),
+	   "after a localhost migration");
+	ok(sim_vm_stop(w, vm, NULL) == 0 && residents_match(w), "after a stop");
+	ok(sim_vm_start(w, vm, home, NULL) == 0 && residents_match(w), "after a start");
+	ok(sim_vm_create(w, 0, "fresh", &fresh, NULL) == 0 && residents_match(w), "created: halted");
+	ok(sim_vm_add_vbd(w, fresh, NULL, NULL) == 0 && sim_vm_start(w, fresh, home, NULL) == 0 &&
+		   residents_match(w),
+	   "a new VM started: listed last (highest index)");
+	ok(sim_vm_stop(w, fresh, NULL) == 0 && sim_vm_destroy(w, fresh, NULL) == 0 &&
+		   residents_match(w),
+	   "stopped and destroyed");
+	sim_world_free(&w);
+}
+
 int main(void)
 {
 	TEST_RUN(test_counts);
@@ -606,5 +655,6 @@ int main(void)
 	TEST_RUN(test_create_destroy);
 	TEST_RUN(test_master);
 	TEST_RUN(test_event_log);
+	TEST_RUN(test_resident_lists);
 	return test_summary();
 }

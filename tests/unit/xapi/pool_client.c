@@ -6,7 +6,9 @@
  * pool stays connected, the host's live flag drops), session expiry
  * (re-login), a master change (HOST_IS_SLAVE followed), a refused login, an
  * unreachable pool backing off then failing, TLS with the right and a wrong
- * pin. The JSON-RPC → XML-RPC fallback (404 and text/xml at /jsonrpc) and a
+ * pin, the event faults: EVENTS_LOST (a resync, once or twice in a row) and a
+ * xapi without event.from (the legacy event.register/event.next pair, found
+ * at connection and in the middle of an event.from wait). The JSON-RPC → XML-RPC fallback (404 and text/xml at /jsonrpc) and a
  * malformed reply are tested against a tiny in-process HTTP server.
  *
  * Everything runs on one event loop; tests_wait() turns it until a
@@ -530,6 +532,155 @@ static void test_discovery_and_events(struct sim *s)
 	free(state);
 }
 
+/* --- event faults --- */
+
+/* Connected, loaded, and the counters at least these, legacy as asked. */
+struct stats_wait {
+	struct xs_pool_client *pc;
+	uint64_t loads, resyncs, logins;
+	bool legacy;
+};
+
+static bool stats_reached(void *arg)
+{
+	struct stats_wait *w = arg;
+	struct xs_pool_stats st;
+
+	xs_pool_client_stats(w->pc, &st);
+	return is_loaded(w->pc) && st.loads >= w->loads && st.resyncs >= w->resyncs &&
+	       st.logins >= w->logins && xs_pool_client_legacy_events(w->pc) == w->legacy;
+}
+
+/* Waits until pc has had `loads` loads etc.; the wait's own checks named by what. */
+static bool wait_stats(struct xs_pool_client *pc, uint64_t loads, uint64_t resyncs,
+		       uint64_t logins, bool legacy, const char *what)
+{
+	struct stats_wait w = { pc, loads, resyncs, logins, legacy };
+	struct xs_pool_stats st;
+	bool met = tests_wait(stats_reached, &w, 10);
+
+	xs_pool_client_stats(pc, &st);
+	return ok(met, "%s: loads %llu resyncs %llu logins %llu legacy %d (%s)", what,
+		  (unsigned long long)st.loads, (unsigned long long)st.resyncs,
+		  (unsigned long long)st.logins, xs_pool_client_legacy_events(pc),
+		  xs_pool_client_reason(pc));
+}
+
+/* The topology still matches the sim's pool 0 (hosts, guests + control domains, SRs). */
+static void check_topology(struct sim *s, struct xs_pool_client *pc, const char *what)
+{
+	const struct xs_topo *t = xs_pool_client_topo(pc);
+	char *state = malloc(T_ANSWER_CAP);
+	const char *p0;
+	long guests, dom0s;
+
+	fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state, T_ANSWER_CAP) == 200,
+		    "sim state");
+	p0 = strstr(state, "\"name\":\"pool-0\"");
+	guests = json_num_after(p0, "total");
+	dom0s = json_num_after(p0, "control_domains");
+	ok(xs_topo_count(t, XS_TOPO_HOST) == 3 && xs_topo_count(t, XS_TOPO_SR) == 4 &&
+		   (long)topo_vms(t) == guests + dom0s,
+	   "%s: topology right: %zu hosts, %zu SRs, %zu VMs = %ld + %ld", what,
+	   xs_topo_count(t, XS_TOPO_HOST), xs_topo_count(t, XS_TOPO_SR), topo_vms(t), guests,
+	   dom0s);
+	free(state);
+}
+
+/* POST target on pool 0's control interface; the number `key` of its answer. */
+static long sim_control(struct sim *s, const char *target, const char *key)
+{
+	char ans[1024];
+	int st = sim_http(s->addr[0], s->port, "POST", target, ans, sizeof(ans));
+
+	ok(st == 200, "%s: %d %.200s", target, st, ans);
+	return json_num_after(ans, key);
+}
+
+/* Lets the client's event.from (or event.next) reach the sim and wait there. */
+static void settle(struct xs_pool_client *pc)
+{
+	tests_wait(is_failed, pc, 0.2);
+}
+
+static void test_events_lost(struct sim *s)
+{
+	struct xs_pool_client *pc = client_new(s->url[0], "pw", NULL, 0);
+	struct xs_pool_stats st;
+
+	fail_unless(pc, "client");
+	fail_unless(wait_stats(pc, 1, 0, 1, false, "loaded"), "loaded");
+	settle(pc);
+	ok(sim_control(s, "/sim/events/lose", "woken") == 1, "the waiting event.from took it");
+	wait_stats(pc, 2, 1, 1, false, "EVENTS_LOST: resynced");
+	xs_pool_client_stats(pc, &st);
+	ok(st.resyncs == 1 && st.loads == 2 && st.failures == 0 && st.logins == 1,
+	   "one resync, one more load, no failure, same session: %llu %llu %llu %llu",
+	   (unsigned long long)st.resyncs, (unsigned long long)st.loads,
+	   (unsigned long long)st.failures, (unsigned long long)st.logins);
+	check_topology(s, pc, "after EVENTS_LOST");
+	check_migration(s, 0, pc, "migration after EVENTS_LOST");
+
+	/* twice in a row: the second loss backs off once instead of reloading in a loop */
+	settle(pc);
+	ok(sim_control(s, "/sim/events/lose?count=2", "woken") == 1, "lose twice");
+	wait_stats(pc, 4, 3, 1, false, "EVENTS_LOST twice: resynced");
+	xs_pool_client_stats(pc, &st);
+	ok(st.resyncs == 3 && st.failures == 1, "the second in a row backed off: %llu %llu",
+	   (unsigned long long)st.resyncs, (unsigned long long)st.failures);
+	check_topology(s, pc, "after EVENTS_LOST twice");
+	check_migration(s, 0, pc, "migration after EVENTS_LOST twice");
+
+	/* legacy switched on while event.from waits: MESSAGE_METHOD_UNKNOWN → event.next */
+	settle(pc);
+	ok(sim_control(s, "/sim/events/legacy?on=1", "woken") == 1,
+	   "the waiting event.from is answered MESSAGE_METHOD_UNKNOWN");
+	wait_stats(pc, 5, 3, 1, true, "event.from unknown: legacy events");
+	check_topology(s, pc, "after the switch to legacy events");
+	check_migration(s, 0, pc, "migration with event.next (switched)");
+	client_stop(&pc);
+	sim_control(s, "/sim/events/legacy?on=0", "woken");
+}
+
+static void test_legacy_events(struct sim *s)
+{
+	struct xs_pool_client *pc;
+	struct xs_pool_stats st, st2;
+
+	sim_control(s, "/sim/events/legacy?on=1", "woken");
+	pc = client_new(s->url[0], "pw", NULL, 0);
+	fail_unless(pc, "client");
+	/* event.inject is MESSAGE_METHOD_UNKNOWN: one load attempt, then register + load */
+	wait_stats(pc, 1, 0, 1, true, "legacy: loaded");
+	xs_pool_client_stats(pc, &st);
+	ok(xs_pool_client_legacy_events(pc) && st.failures == 0,
+	   "uses event.register/event.next, no failure: %llu", (unsigned long long)st.failures);
+	check_topology(s, pc, "legacy");
+	check_migration(s, 0, pc, "migration with event.next");
+	check_migration(s, 0, pc, "a second migration with event.next");
+
+	/* EVENTS_LOST from event.next: a resync, still legacy */
+	settle(pc);
+	ok(sim_control(s, "/sim/events/lose", "woken") == 1, "the waiting event.next took it");
+	wait_stats(pc, 2, 1, 1, true, "legacy EVENTS_LOST: resynced");
+	check_topology(s, pc, "legacy after EVENTS_LOST");
+	check_migration(s, 0, pc, "legacy: migration after EVENTS_LOST");
+
+	/* session expiry: a registration is per session, so log in, register and load again */
+	settle(pc);
+	xs_pool_client_stats(pc, &st);
+	sim_control(s, "/sim/sessions/expire", "expired");
+	check_migration(s, 0, pc, "legacy: migration right after expiry");
+	wait_stats(pc, st.loads + 1, st.resyncs, st.logins + 1, true, "legacy: logged in again");
+	xs_pool_client_stats(pc, &st2);
+	ok(st2.failures == st.failures && st2.resyncs == st.resyncs,
+	   "re-login without a failure or a lost-event resync: %llu %llu",
+	   (unsigned long long)st2.failures, (unsigned long long)st2.resyncs);
+	check_migration(s, 0, pc, "legacy: migration after re-login");
+	client_stop(&pc);
+	sim_control(s, "/sim/events/legacy?on=0", "woken");
+}
+
 static void test_login_refused(struct sim *s)
 {
 	struct xs_pool_client *pc = client_new(s->url[0], "not-the-password", NULL, 0);
@@ -577,6 +728,8 @@ static void test_on_sim(void)
 		return;
 	}
 	test_discovery_and_events(&s);
+	test_events_lost(&s);
+	test_legacy_events(&s);
 	test_login_refused(&s);
 	test_unreachable(&s);
 	ok(sim_stop(&s) == 0, "xapi-sim stopped cleanly");

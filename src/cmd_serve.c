@@ -1,0 +1,595 @@
+/*
+ * cmd_serve.c - `xapistat serve [-c FILE] [--data DIR] [--pool URL]...
+ * [--listen ADDR:PORT] [--log-level L]`: the daemon (issue 5, points 1, 5, 6).
+ *
+ * One event loop runs the pool clients (xapi/pool_client.h), the collector
+ * (collect/collector.h) and the store's housekeeping: xs_store_sync() every
+ * second (kill -9 loses at most that), xs_store_expire() at start and every
+ * hour. Signals only set flags (the only globals); the loop acts on them:
+ *   SIGTERM, SIGINT  stop collecting, log the pools out, sync and close the
+ *                    store, exit 0;
+ *   SIGHUP           read the configuration file again (all or nothing: an
+ *                    error is logged and the running configuration kept) and
+ *                    add / remove pool clients to match; --pool flags stay.
+ * Startup is all or nothing too: a configuration error ("FILE:LINE: problem"),
+ * a pool without a password or a store that does not open is reported and
+ * the daemon does not start (exit 1; 2 for a bad command line).
+ * Logs go to stderr through lib/log.h; URLs are logged without user-info or
+ * query. The HTTP API (listen) is not served yet: the flag is accepted and
+ * kept in the configuration.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "collect/collector.h"
+#include "lib/evloop.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "serve/config.h"
+#include "store/store.h"
+#include "xapi/credentials.h"
+#include "xapi/http_client.h"
+#include "xapi/pool_client.h"
+
+#define SERVE_SYNC_SECS 1.0
+#define SERVE_EXPIRE_SECS 3600.0
+#define SERVE_SIGNAL_SECS 0.2       /* how often SIGHUP is looked for */
+#define SERVE_LOGOUT_SECS 5.0       /* logout wait at exit */
+#define SERVE_MAX_FLAG_POOLS XS_CONFIG_POOLS_MAX
+#define SERVE_KEY_LEN (4 * XS_CONFIG_VALUE_MAX)
+
+static volatile sig_atomic_t serve_stop_flag;
+static volatile sig_atomic_t serve_hup_flag;
+
+struct serve_pool {
+	char name[XS_CONFIG_NAME_MAX + 1];
+	char url[XS_CRED_URL_MAX];   /* without user-info */
+	char *key;                   /* what identifies it across reloads */
+	struct xs_cred cred;
+	struct xs_tls_opts tls;
+	struct xs_pool_client *pc;
+	enum xs_pool_state last_state;
+};
+
+struct xs_daemon {
+	struct xs_config cfg;
+	char *flag_pools[SERVE_MAX_FLAG_POOLS]; /* --pool URLs (copies), kept for reloads */
+	size_t nflag_pools;
+	const char *config_file;
+	const char *flag_data, *flag_listen, *flag_level;
+	struct xs_evloop *loop;
+	struct xs_http *http;
+	struct xs_store *store;
+	struct xs_collector *co;
+	struct serve_pool **pools;   /* collected now */
+	size_t npools;
+	struct serve_pool **retiring;/* removed by a reload, logging out */
+	size_t nretiring;
+	uint64_t sync_timer, expire_timer, signal_timer;
+};
+
+static void serve_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xapistat serve [-c FILE] [--data DIR] [--pool URL]... [--listen ADDR:PORT]\n"
+		"                      [--log-level error|warn|info|debug]\n"
+		"Collects every host of every pool in the background into the store under DIR.\n"
+		"  -c FILE             configuration file (docs/CONFIG.md); flags override it\n"
+		"  --data DIR          the store's directory\n"
+		"  --pool URL          http[s]://[user[:password]@]master[:port] (repeatable); the\n"
+		"                      password may also come from XAPISTAT_PASSWORD\n"
+		"  --listen ADDR:PORT  address of the HTTP API (next release)\n"
+		"  --log-level L       error, warn, info (default) or debug\n"
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the pool list from FILE.\n"
+		"Exit status: 0 stopped by a signal, 1 could not start, 2 usage error.\n");
+}
+
+static void serve_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		serve_hup_flag = 1;
+	else
+		serve_stop_flag = 1;
+}
+
+static void serve_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = serve_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* --- command line and configuration --- */
+
+static int serve_args(struct xs_daemon *d, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has = i + 1 < argc;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			serve_usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-c") && has) {
+			d->config_file = argv[++i];
+		} else if (!strcmp(a, "--data") && has) {
+			d->flag_data = argv[++i];
+		} else if (!strcmp(a, "--listen") && has) {
+			d->flag_listen = argv[++i];
+		} else if (!strcmp(a, "--log-level") && has) {
+			d->flag_level = argv[++i];
+		} else if (!strcmp(a, "--pool") && has) {
+			if (d->nflag_pools == SERVE_MAX_FLAG_POOLS) {
+				fprintf(stderr, "xapistat serve: too many --pool flags\n");
+				return 2;
+			}
+			/* a copy: argv's password is masked once read, reloads need it */
+			d->flag_pools[d->nflag_pools++] = xs_xstrndup(argv[i + 1], strlen(argv[i + 1]));
+			i++;
+		} else {
+			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
+				has || a[0] != '-' ? "unknown argument" : "missing value after", a);
+			serve_usage(stderr);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+/* "ADDR:PORT" or "[V6]:PORT" into cfg; false if malformed. */
+static bool serve_listen(struct xs_config *cfg, const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+	size_t hl;
+
+	if (!colon || colon == s)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return false;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && hl > 2 && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	free(cfg->listen_host);
+	cfg->listen_host = xs_xstrndup(s, hl);
+	cfg->listen_port = (uint16_t)port;
+	return true;
+}
+
+/*
+ * The configuration: defaults, the file, then the flags; validated. On error
+ * err says why (a file error reads "FILE:LINE: problem") and cfg is freed.
+ */
+static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, char *err)
+{
+	enum xs_err rc = XS_OK;
+	enum xs_log_level level;
+
+	xs_config_defaults(cfg);
+	if (d->config_file) {
+		rc = xs_config_load_file(cfg, d->config_file, err);
+		if (rc)
+			goto out;
+	}
+	for (size_t i = 0; i < d->nflag_pools; i++) {
+		rc = xs_config_add_pool_url(cfg, d->flag_pools[i], err);
+		if (rc)
+			goto out;
+	}
+	if (d->flag_data) {
+		free(cfg->data_dir);
+		cfg->data_dir = xs_xstrndup(d->flag_data, strlen(d->flag_data));
+	}
+	if (d->flag_listen && !serve_listen(cfg, d->flag_listen)) {
+		rc = xs_err_set(err, XS_ERR_ARG, "--listen: '%s' is not ADDR:PORT", d->flag_listen);
+		goto out;
+	}
+	if (d->flag_level) {
+		if (!xs_log_level_from_name(d->flag_level, &level)) {
+			rc = xs_err_set(err, XS_ERR_ARG, "--log-level: '%s' is not error, warn, info or debug",
+					d->flag_level);
+			goto out;
+		}
+		cfg->log_level = level;
+	}
+	rc = xs_config_validate(cfg, err);
+out:
+	if (rc)
+		xs_config_free(cfg);
+	return rc;
+}
+
+/* --- pools --- */
+
+static void serve_pool_free(struct serve_pool *p)
+{
+	if (!p)
+		return;
+	xs_pool_client_free(&p->pc);
+	xs_cred_cleanup(&p->cred);
+	free(p->key);
+	free(p);
+}
+
+static char *serve_pool_key(const struct xs_config_pool *cp)
+{
+	size_t n = strlen(cp->name) + strlen(cp->url) + 64;
+	const char *parts[] = { cp->user, cp->password_file, cp->ca_file, cp->pin };
+	char *k;
+
+	for (size_t i = 0; i < 4; i++)
+		n += parts[i] ? strlen(parts[i]) : 0;
+	k = xs_xmalloc(n);
+	snprintf(k, n, "%s\n%s\n%s\n%s\n%s\n%s\n%d", cp->name, cp->url, cp->user ? cp->user : "",
+		 cp->password_file ? cp->password_file : "", cp->ca_file ? cp->ca_file : "",
+		 cp->pin ? cp->pin : "", cp->insecure);
+	return k;
+}
+
+static void serve_on_change(void *arg, struct xs_pool_client *pc, unsigned what)
+{
+	struct serve_pool *p = arg;
+	enum xs_pool_state s = xs_pool_client_state(pc);
+
+	if (!(what & XS_POOL_CHANGE_STATE) || s == p->last_state)
+		return;
+	p->last_state = s;
+	if (s == XS_POOL_BACKOFF || s == XS_POOL_FAILED)
+		xs_log_warn("pool %s: %s: %s", p->name, xs_pool_state_name(s),
+			    xs_pool_client_reason(pc));
+	else
+		xs_log_info("pool %s: %s", p->name, xs_pool_state_name(s));
+}
+
+/* A pool client for cp, not started; NULL with err (no password, bad URL). */
+static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_config_pool *cp,
+					 char *err)
+{
+	struct serve_pool *p = xs_xcalloc(1, sizeof(*p));
+	struct xs_pool_config pcfg = { 0 };
+	char why[XS_ERR_LEN];
+
+	snprintf(p->name, sizeof(p->name), "%s", cp->name);
+	if (xs_cred_resolve(cp->url, cp->user, cp->password_file, getenv(XS_CRED_ENV), p->url,
+			    sizeof(p->url), &p->cred, why)) {
+		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
+		goto fail;
+	}
+	p->tls.ca_file = cp->ca_file;
+	p->tls.insecure = cp->insecure;
+	if (cp->pin)
+		snprintf(p->tls.pin_sha256, sizeof(p->tls.pin_sha256), "%s", cp->pin);
+	pcfg.name = p->name;
+	pcfg.url = p->url;
+	pcfg.user = p->cred.user;
+	pcfg.password = p->cred.password;
+	pcfg.tls = p->tls;
+	pcfg.on_change = serve_on_change;
+	pcfg.arg = p;
+	p->last_state = XS_POOL_STOPPED;
+	p->pc = xs_pool_client_new(d->loop, d->http, &pcfg, why);
+	if (!p->pc) {
+		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
+		goto fail;
+	}
+	p->key = serve_pool_key(cp);
+	return p;
+fail:
+	serve_pool_free(p);
+	return NULL;
+}
+
+static void serve_pool_start(struct xs_daemon *d, struct serve_pool *p)
+{
+	char u[XS_LOG_URL_LEN];
+
+	xs_log_info("pool %s: collecting %s", p->name, xs_log_url(u, sizeof(u), p->url));
+	xs_pool_client_start(p->pc);
+	xs_collector_add_pool(d->co, p->pc, &p->tls);
+}
+
+/* Builds a pool client for every pool of cfg into *out (all or none). */
+static enum xs_err serve_pools_new(struct xs_daemon *d, const struct xs_config *cfg,
+				   struct serve_pool ***out, char *err)
+{
+	struct serve_pool **ps = xs_xcalloc(cfg->npools + 1, sizeof(*ps));
+
+	for (size_t i = 0; i < cfg->npools; i++) {
+		ps[i] = serve_pool_new(d, &cfg->pools[i], err);
+		if (!ps[i]) {
+			for (size_t j = 0; j < i; j++)
+				serve_pool_free(ps[j]);
+			free(ps);
+			return XS_ERR_ARG;
+		}
+	}
+	*out = ps;
+	return XS_OK;
+}
+
+static void serve_retire(struct xs_daemon *d, struct serve_pool *p)
+{
+	xs_log_info("pool %s: no longer configured, stopping", p->name);
+	xs_collector_remove_pool(d->co, p->pc);
+	xs_pool_client_stop(p->pc);
+	d->retiring = xs_xrealloc(d->retiring, (d->nretiring + 1) * sizeof(*d->retiring));
+	d->retiring[d->nretiring++] = p;
+}
+
+static void serve_reap(struct xs_daemon *d)
+{
+	for (size_t i = 0; i < d->nretiring;) {
+		if (xs_pool_client_state(d->retiring[i]->pc) != XS_POOL_STOPPED) {
+			i++;
+			continue;
+		}
+		serve_pool_free(d->retiring[i]);
+		d->retiring[i] = d->retiring[--d->nretiring];
+	}
+}
+
+/* SIGHUP: the new pool list replaces the old; unchanged pools keep running. */
+static void serve_reload(struct xs_daemon *d)
+{
+	struct xs_config ncfg;
+	struct serve_pool **fresh = NULL;
+	size_t kept = 0, added = 0, removed = 0;
+	char err[XS_ERR_LEN];
+
+	if (serve_load(d, &ncfg, err)) {
+		xs_log_error("reload: %s (configuration kept)", err);
+		return;
+	}
+	if (serve_pools_new(d, &ncfg, &fresh, err)) {
+		xs_log_error("reload: %s (configuration kept)", err);
+		xs_config_free(&ncfg);
+		return;
+	}
+	if (strcmp(ncfg.data_dir, d->cfg.data_dir))
+		xs_log_warn("reload: data_dir changes only at restart");
+	for (size_t i = 0; i < d->npools; i++) {
+		bool stays = false;
+
+		for (size_t j = 0; j < ncfg.npools && !stays; j++) {
+			if (fresh[j] && !strcmp(fresh[j]->key, d->pools[i]->key)) {
+				serve_pool_free(fresh[j]);
+				fresh[j] = d->pools[i];
+				stays = true;
+				kept++;
+			}
+		}
+		if (!stays) {
+			serve_retire(d, d->pools[i]);
+			removed++;
+		}
+	}
+	for (size_t j = 0; j < ncfg.npools; j++) {
+		bool old = false;
+
+		for (size_t i = 0; i < d->npools; i++)
+			old = old || fresh[j] == d->pools[i];
+		if (!old) {
+			serve_pool_start(d, fresh[j]);
+			added++;
+		}
+	}
+	free(d->pools);
+	d->pools = fresh;
+	d->npools = ncfg.npools;
+	xs_log_set_level(ncfg.log_level);
+	xs_config_free(&d->cfg);
+	d->cfg = ncfg;
+	xs_log_info("reload: %zu pools (%zu kept, %zu added, %zu removed)", d->npools, kept, added,
+		    removed);
+}
+
+/* --- housekeeping --- */
+
+static void serve_sync_cb(struct xs_evloop *loop, void *arg)
+{
+	struct xs_daemon *d = arg;
+	char err[XS_ERR_LEN];
+
+	if (xs_store_sync(d->store, err))
+		xs_log_error("store: sync: %s", err);
+	serve_reap(d);
+	d->sync_timer = xs_evloop_add_timer(loop, SERVE_SYNC_SECS, serve_sync_cb, d);
+}
+
+static void serve_expire(struct xs_daemon *d)
+{
+	char err[XS_ERR_LEN];
+
+	if (xs_store_expire(d->store, (int64_t)time(NULL), err))
+		xs_log_error("store: expire: %s", err);
+}
+
+static void serve_expire_cb(struct xs_evloop *loop, void *arg)
+{
+	struct xs_daemon *d = arg;
+
+	serve_expire(d);
+	d->expire_timer = xs_evloop_add_timer(loop, SERVE_EXPIRE_SECS, serve_expire_cb, d);
+}
+
+static void serve_signal_cb(struct xs_evloop *loop, void *arg)
+{
+	struct xs_daemon *d = arg;
+
+	if (serve_hup_flag) {
+		serve_hup_flag = 0;
+		if (d->config_file)
+			serve_reload(d);
+		else
+			xs_log_warn("SIGHUP: no configuration file (-c) to reload");
+	}
+	d->signal_timer = xs_evloop_add_timer(loop, SERVE_SIGNAL_SECS, serve_signal_cb, d);
+}
+
+static void serve_collect_log(void *arg, enum xs_collect_log level, const char *msg)
+{
+	static const enum xs_log_level map[] = { XS_LOG_DEBUG, XS_LOG_INFO, XS_LOG_WARN,
+						  XS_LOG_ERROR };
+
+	(void)arg;
+	xs_log(map[level], "%s", msg);
+}
+
+static bool serve_all_stopped(const struct xs_daemon *d)
+{
+	for (size_t i = 0; i < d->npools; i++)
+		if (xs_pool_client_state(d->pools[i]->pc) != XS_POOL_STOPPED)
+			return false;
+	return d->nretiring == 0;
+}
+
+static void serve_logout_tick(struct xs_evloop *loop, void *arg)
+{
+	struct xs_daemon *d = arg;
+
+	serve_reap(d);
+	if (serve_all_stopped(d))
+		xs_evloop_stop(loop);
+	else
+		xs_evloop_add_timer(loop, 0.05, serve_logout_tick, d);
+}
+
+static void serve_logout_end(struct xs_evloop *loop, void *arg)
+{
+	(void)arg;
+	xs_evloop_stop(loop);
+}
+
+/* Stops collecting, logs every pool out (bounded wait), closes the store. */
+static int serve_shutdown(struct xs_daemon *d)
+{
+	char err[XS_ERR_LEN];
+	int status = 0;
+
+	xs_log_info("stopping");
+	xs_collector_free(&d->co);
+	for (size_t i = 0; i < d->npools; i++)
+		xs_pool_client_stop(d->pools[i]->pc);
+	xs_evloop_cancel_timer(d->loop, d->sync_timer);
+	xs_evloop_cancel_timer(d->loop, d->expire_timer);
+	xs_evloop_cancel_timer(d->loop, d->signal_timer);
+	{
+		uint64_t end = xs_evloop_add_timer(d->loop, SERVE_LOGOUT_SECS, serve_logout_end, d);
+		uint64_t tick = xs_evloop_add_timer(d->loop, 0, serve_logout_tick, d);
+
+		xs_evloop_run(d->loop, NULL);
+		xs_evloop_cancel_timer(d->loop, end);
+		xs_evloop_cancel_timer(d->loop, tick);
+	}
+	if (xs_store_close(&d->store, err)) {
+		xs_log_error("store: close: %s", err);
+		status = 1;
+	}
+	xs_log_info("stopped");
+	return status;
+}
+
+static void serve_free(struct xs_daemon *d)
+{
+	for (size_t i = 0; i < d->npools; i++)
+		serve_pool_free(d->pools[i]);
+	free(d->pools);
+	for (size_t i = 0; i < d->nretiring; i++)
+		serve_pool_free(d->retiring[i]);
+	free(d->retiring);
+	xs_collector_free(&d->co);
+	xs_http_free(&d->http);
+	xs_evloop_free(&d->loop);
+	xs_config_free(&d->cfg);
+	for (size_t i = 0; i < d->nflag_pools; i++) {
+		memset(d->flag_pools[i], 0, strlen(d->flag_pools[i]));
+		free(d->flag_pools[i]);
+	}
+}
+
+/* Opens the store and starts everything; 0, or 1 with the reason logged. */
+static int serve_start(struct xs_daemon *d)
+{
+	struct xs_store_options so = { 0 };
+	struct xs_collector_config ccfg = { 0 };
+	char err[XS_ERR_LEN];
+
+	d->loop = xs_evloop_new();
+	d->http = d->loop ? xs_http_new(d->loop, err) : NULL;
+	if (!d->http) {
+		xs_log_error("cannot start the event loop or libcurl");
+		return 1;
+	}
+	if (serve_pools_new(d, &d->cfg, &d->pools, err)) {
+		xs_log_error("%s", err);
+		return 1;
+	}
+	d->npools = d->cfg.npools;
+	so.dir = d->cfg.data_dir;
+	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
+		so.retention[t] = d->cfg.retention[t];
+	if (xs_store_open(&so, &d->store, err)) {
+		xs_log_error("store %s: %s", d->cfg.data_dir, err);
+		return 1;
+	}
+	ccfg.log = serve_collect_log;
+	d->co = xs_collector_new(d->loop, d->http, d->store, &ccfg);
+	serve_expire(d);
+	for (size_t i = 0; i < d->npools; i++)
+		serve_pool_start(d, d->pools[i]);
+	d->sync_timer = xs_evloop_add_timer(d->loop, SERVE_SYNC_SECS, serve_sync_cb, d);
+	d->expire_timer = xs_evloop_add_timer(d->loop, SERVE_EXPIRE_SECS, serve_expire_cb, d);
+	d->signal_timer = xs_evloop_add_timer(d->loop, SERVE_SIGNAL_SECS, serve_signal_cb, d);
+	xs_log_info("serving %zu pools, store %s", d->npools, d->cfg.data_dir);
+	return 0;
+}
+
+static int serve_run(int argc, char **argv)
+{
+	struct xs_daemon d;
+	char err[XS_ERR_LEN];
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = serve_args(&d, argc, argv);
+	if (rc >= 0)
+		goto out;
+	rc = 1;
+	if (serve_load(&d, &d.cfg, err)) {
+		fprintf(stderr, "xapistat serve: %s\n", err);
+		goto out;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--pool") && i + 1 < argc)
+			xs_cred_mask_url(argv[++i]);
+	xs_log_set_level(d.cfg.log_level);
+	serve_signals();
+	rc = serve_start(&d);
+	if (!rc) {
+		xs_evloop_run(d.loop, &serve_stop_flag);
+		rc = serve_shutdown(&d);
+	}
+out:
+	serve_free(&d);
+	return rc;
+}
+
+const struct xs_cmd xs_cmd_serve = {
+	.name = "serve",
+	.summary = "collect every pool into the store, in the background",
+	.run = serve_run,
+};

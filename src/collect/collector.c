@@ -1,0 +1,1104 @@
+/*
+ * collector.c - per-host RRD collection into the store (see collector.h).
+ *
+ * Invariants:
+ * - A host has at most one request (5 s or backfill) and at most one timer.
+ * - Rows are held only for the document in flight and reach the store only
+ *   once the document is complete; the store then sees them ascending.
+ * - An object's `last` is the newest 5 s time the store holds for it
+ *   (loaded from the store the first time the object is met, then kept in
+ *   step with our appends), so the start of every fetch is computed without
+ *   reading the store.
+ * - Legend entries are resolved to series once per host and column, and
+ *   again only when the entry at that column changes.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collect/collector.h"
+#include "collect/units.h"
+#include "lib/xmalloc.h"
+#include "rrd/rrd_reader.h"
+
+#define CO_DEFAULT_DELAY 0.1
+#define CO_DEFAULT_RETRY 0.3
+#define CO_DEFAULT_TIMEOUT 10.0
+#define CO_DEFAULT_BACKOFF_MIN 1.0
+#define CO_DEFAULT_BACKOFF_MAX 60.0
+#define CO_CONNECT_TIMEOUT 5.0
+#define CO_SYNC_INTERVAL 1.0
+#define CO_ERROR_BODY (64u << 10)  /* error pages kept, bytes */
+#define CO_URL_LEN 2048
+#define CO_UUID_LEN 64
+#define CO_MAX_REFETCH 3           /* restarts of one fetch after a legend check */
+#define CO_ARCHIVE_5S 600          /* seconds the host's 5 s archive spans (120 rows) */
+#define CO_CLOCK_MARGIN 5          /* seconds of doubt on our estimate of a host's clock */
+#define CO_NPHASES 4
+#define CO_PHASE_CREEP 0.05      /* seconds the row phase is lowered per timely fetch */
+
+enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
+
+/* The archives a host holds (SPEC §1.5): the fetch of each, and its tier in the store. */
+static const struct co_phase {
+	int64_t interval;       /* seconds per row */
+	int64_t whole;          /* relative start that returns the whole archive */
+	enum xs_tier tier;
+} co_phases[CO_NPHASES] = {
+	{ 5, -(CO_ARCHIVE_5S - 1), XS_TIER_5S },
+	{ 60, -(60 * 120 - 1), XS_TIER_1M },
+	{ 3600, -(3600 * 168 - 1), XS_TIER_1H },
+	{ 86400, -(86400 * 366 - 1), XS_TIER_1D },
+};
+
+struct co_obj {
+	enum xs_obj_kind kind;
+	char uuid[CO_UUID_LEN];
+	int64_t last;           /* newest 5 s time stored, 0 = none */
+	int64_t before;         /* last when the current document's legend was read */
+	uint64_t mark;          /* serial of the last document that listed it */
+};
+
+struct co_col {
+	char *entry;            /* legend text this column had (cache key) */
+	size_t len;
+	bool valid;             /* a series of a known kind */
+	enum co_cf cf;
+	xs_series_id id;
+	struct co_obj *obj;
+};
+
+struct co_pool;
+
+struct co_host {
+	struct xs_collector *c;
+	struct co_pool *pool;
+	char uuid[CO_UUID_LEN];
+	char ref[XS_COLLECT_NAME_LEN];
+	char name[XS_COLLECT_NAME_LEN];
+	char address[XS_COLLECT_NAME_LEN];
+	bool live, seen;
+	enum xs_collect_state state;
+	uint64_t timer, req;
+	/* the document in flight */
+	int phase;              /* index in co_phases */
+	int64_t start;          /* start= sent */
+	bool whole;             /* start was relative: the whole archive */
+	int refetches;
+	bool refetch;           /* the legend check asked for another start */
+	int64_t refetch_start;  /* 0 = whole archive */
+	bool need_backfill;
+	double began;
+	uint64_t serial;
+	struct xs_rrd_reader *reader;
+	struct co_col *cols;
+	size_t ncols, capcols;  /* columns of this document / cached */
+	struct co_obj **objs;   /* distinct objects of the last legend */
+	size_t nobjs, capobjs;
+	int64_t *times;         /* rows of this document, as they came (newest first) */
+	float *vals;            /* nrows x ncols */
+	size_t nrows, caprows;
+	size_t capvals;         /* floats allocated at vals */
+	bool too_large;
+	bool skip;              /* a coarse reply of another step: ignore it */
+	/* timing */
+	int64_t expect;         /* row time the current 5 s fetch should bring, 0 = any */
+	int retries;
+	double row_phase;       /* seconds after t that the host makes row t (learnt) */
+	double asked_at;        /* host time the current 5 s fetch was sent */
+	double backoff;
+	/* status */
+	struct xs_collect_host_status st;
+};
+
+struct co_pool {
+	struct xs_pool_client *pc;
+	struct xs_tls_opts tls;
+	struct co_host **hosts;
+	size_t nhosts, caphosts;
+	uint64_t topo_version;
+	bool synced;
+	char scheme[8];
+	char port[8];           /* "" = the scheme's default */
+};
+
+struct xs_collector {
+	struct xs_evloop *loop;
+	struct xs_http *http;
+	struct xs_store *store;
+	struct xs_collector_config cfg;
+	struct co_pool **pools;
+	size_t npools, cappools;
+	struct co_obj **objs;   /* open-addressing table by (kind, uuid) */
+	size_t objcap, nobjs;
+	uint64_t sync_timer;
+	uint64_t serial;
+	struct xs_collector_stats stats;
+	uint32_t rng;
+};
+
+static void co_fetch(struct co_host *h, int phase);
+static void co_schedule_next(struct co_host *h);
+
+/* --- small helpers --- */
+
+static double co_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+__attribute__((format(printf, 3, 4))) static void co_log(struct xs_collector *c,
+							 enum xs_collect_log level,
+							 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!c->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->cfg.log(c->cfg.log_arg, level, msg);
+}
+
+static double co_jitter(struct xs_collector *c, double d)
+{
+	c->rng = c->rng * 1103515245u + 12345u;
+	return d * (0.8 + 0.4 * (double)(c->rng >> 8) / (double)(1u << 24));
+}
+
+/* The host's clock now: ours plus the offset the pool client measured (0 if none). */
+static double co_host_now(const struct co_host *h)
+{
+	double off = 0;
+
+	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
+		off = 0;
+	return co_wall() + off;
+}
+
+static bool co_kind_of(struct xs_slice s, enum xs_obj_kind *kind)
+{
+	static const char *const names[XS_NOBJ_KINDS] = { "host", "vm", "sr" };
+
+	for (int k = 0; k < XS_NOBJ_KINDS; k++)
+		if (s.len == strlen(names[k]) && !memcmp(s.ptr, names[k], s.len)) {
+			*kind = (enum xs_obj_kind)k;
+			return true;
+		}
+	return false;
+}
+
+static enum co_cf co_cf_of(struct xs_slice s)
+{
+	if (s.len == 7 && !memcmp(s.ptr, "AVERAGE", 7))
+		return CO_CF_AVG;
+	if (s.len == 3 && !memcmp(s.ptr, "MIN", 3))
+		return CO_CF_MIN;
+	if (s.len == 3 && !memcmp(s.ptr, "MAX", 3))
+		return CO_CF_MAX;
+	return CO_CF_OTHER;
+}
+
+/* --- objects: (kind, uuid) -> newest stored 5 s time --- */
+
+static uint64_t co_hash(enum xs_obj_kind kind, const char *uuid, size_t len)
+{
+	uint64_t x = 1469598103934665603ull ^ (uint64_t)kind;
+
+	for (size_t i = 0; i < len; i++)
+		x = (x ^ (unsigned char)uuid[i]) * 1099511628211ull;
+	return x;
+}
+
+static void co_objs_grow(struct xs_collector *c)
+{
+	size_t cap = c->objcap ? 2 * c->objcap : 256;
+	struct co_obj **t = xs_xcalloc(cap, sizeof(*t));
+
+	for (size_t i = 0; i < c->objcap; i++) {
+		struct co_obj *o = c->objs[i];
+		size_t j;
+
+		if (!o)
+			continue;
+		j = co_hash(o->kind, o->uuid, strlen(o->uuid)) & (cap - 1);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = o;
+	}
+	free(c->objs);
+	c->objs = t;
+	c->objcap = cap;
+}
+
+struct co_last_ctx {
+	const struct xs_store *store;
+	int64_t last;
+};
+
+static void co_last_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct co_last_ctx *l = arg;
+	int64_t t = xs_store_last(l->store, id, XS_TIER_5S);
+
+	(void)ds;
+	(void)unit;
+	if (t > l->last)
+		l->last = t;
+}
+
+/* The object (kind, uuid), met for the first time: its newest time comes from the store. */
+static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
+				 const char *uuid, size_t len)
+{
+	struct co_last_ctx l = { c->store, 0 };
+	struct co_obj *o;
+	size_t j;
+
+	if (len >= CO_UUID_LEN)
+		return NULL;
+	if (2 * (c->nobjs + 1) > c->objcap)
+		co_objs_grow(c);
+	j = co_hash(kind, uuid, len) & (c->objcap - 1);
+	for (; c->objs[j]; j = (j + 1) & (c->objcap - 1)) {
+		o = c->objs[j];
+		if (o->kind == kind && strlen(o->uuid) == len && !memcmp(o->uuid, uuid, len))
+			return o;
+	}
+	o = xs_xcalloc(1, sizeof(*o));
+	o->kind = kind;
+	memcpy(o->uuid, uuid, len);
+	xs_store_each_of(c->store, kind, o->uuid, co_last_cb, &l);
+	o->last = l.last;
+	c->objs[j] = o;
+	c->nobjs++;
+	return o;
+}
+
+/* --- the legend: columns to series --- */
+
+static void co_col_resolve(struct co_host *h, struct co_col *col, const struct xs_rrd_legend *e)
+{
+	struct xs_collector *c = h->c;
+	char uuid[CO_UUID_LEN], ds[XS_STORE_MAX_DS], err[XS_ERR_LEN];
+	enum xs_obj_kind kind;
+
+	free(col->entry);
+	col->entry = xs_xstrndup(e->entry.ptr, e->entry.len);
+	col->len = e->entry.len;
+	col->valid = false;
+	col->obj = NULL;
+	col->cf = co_cf_of(e->cf);
+	if (col->cf == CO_CF_OTHER || !co_kind_of(e->kind, &kind) || e->uuid.len >= sizeof(uuid) ||
+	    !e->uuid.len || e->ds.len >= sizeof(ds) || !e->ds.len)
+		return;
+	memcpy(uuid, e->uuid.ptr, e->uuid.len);
+	uuid[e->uuid.len] = '\0';
+	memcpy(ds, e->ds.ptr, e->ds.len);
+	ds[e->ds.len] = '\0';
+	if (xs_store_series(c->store, kind, uuid, ds, xs_collect_unit(kind, ds, e->ds.len), &col->id,
+			    err)) {
+		co_log(c, XS_COLLECT_LOG_WARN, "host %s: series %s: %s", h->name, col->entry, err);
+		return;
+	}
+	col->obj = co_obj_get(c, kind, uuid, e->uuid.len);
+	col->valid = col->obj != NULL;
+}
+
+static int co_on_column(void *ctx, size_t index, const struct xs_rrd_legend *e)
+{
+	struct co_host *h = ctx;
+	struct co_col *col;
+
+	if (index >= h->capcols) {
+		size_t cap = h->capcols ? 2 * h->capcols : 64;
+
+		while (cap <= index)
+			cap *= 2;
+		h->cols = xs_xrealloc(h->cols, cap * sizeof(*h->cols));
+		memset(h->cols + h->capcols, 0, (cap - h->capcols) * sizeof(*h->cols));
+		h->capcols = cap;
+	}
+	col = &h->cols[index];
+	if (!col->entry || col->len != e->entry.len || memcmp(col->entry, e->entry.ptr, col->len))
+		co_col_resolve(h, col, e);
+	h->ncols = index + 1;
+	return 0;
+}
+
+/* Lists the distinct objects of the legend (h->objs) and notes each one's newest time. */
+static void co_legend_objects(struct co_host *h)
+{
+	h->nobjs = 0;
+	for (size_t i = 0; i < h->ncols; i++) {
+		struct co_obj *o = h->cols[i].valid ? h->cols[i].obj : NULL;
+
+		if (!o || o->mark == h->serial)
+			continue;
+		o->mark = h->serial;
+		o->before = o->last;
+		if (h->nobjs == h->capobjs) {
+			h->capobjs = h->capobjs ? 2 * h->capobjs : 32;
+			h->objs = xs_xrealloc(h->objs, h->capobjs * sizeof(*h->objs));
+		}
+		h->objs[h->nobjs++] = o;
+	}
+}
+
+/*
+ * The 5 s legend check: every object listed must get its rows from its
+ * newest stored time on. Returns whether the fetch must start again
+ * (h->refetch_start set: 0 = the whole archive).
+ */
+static bool co_check_start(struct co_host *h, const struct xs_rrd_updates_meta *m)
+{
+	int64_t need = INT64_MAX;
+	bool fresh = false;
+
+	for (size_t i = 0; i < h->nobjs; i++) {
+		if (!h->objs[i]->before)
+			fresh = true;
+		else if (h->objs[i]->before + XS_COLLECT_PERIOD < need)
+			need = h->objs[i]->before + XS_COLLECT_PERIOD;
+	}
+	if (fresh)
+		h->need_backfill = true;
+	if (h->whole || h->refetches >= CO_MAX_REFETCH)
+		return false;
+	if (fresh || (need != INT64_MAX && m->has_end && need < m->end - (CO_ARCHIVE_5S - 5))) {
+		h->refetch_start = 0;
+		return true;
+	}
+	if (need < h->start) {
+		h->refetch_start = need;
+		return true;
+	}
+	return false;
+}
+
+static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
+{
+	struct co_host *h = ctx;
+	const struct co_phase *p = &co_phases[h->phase];
+
+	co_legend_objects(h);
+	if (!m->has_step || m->step != p->interval) {
+		/* the host chose another archive: start did not fall in the one asked for */
+		if (h->phase == 0 && !h->whole && h->refetches < CO_MAX_REFETCH) {
+			h->refetch = true;
+			h->refetch_start = 0;
+			h->need_backfill = true;
+		}
+		h->skip = h->phase > 0;
+		return 1;
+	}
+	if (h->phase == 0 && co_check_start(h, m)) {
+		h->refetch = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int co_on_row(void *ctx, int64_t t, const double *values, size_t n)
+{
+	struct co_host *h = ctx;
+
+	if (n != h->ncols)
+		return 1;
+	if ((h->nrows + 1) * (n ? n : 1) > XS_COLLECT_MAX_VALUES) {
+		h->too_large = true;
+		return 1;
+	}
+	if (h->nrows == h->caprows) {
+		h->caprows = h->caprows ? 2 * h->caprows : 16;
+		h->times = xs_xrealloc(h->times, h->caprows * sizeof(*h->times));
+	}
+	if ((h->nrows + 1) * n > h->capvals) {
+		h->capvals = 2 * (h->nrows + 1) * n;
+		h->vals = xs_xrealloc(h->vals, h->capvals * sizeof(*h->vals));
+	}
+	h->times[h->nrows] = t;
+	for (size_t i = 0; i < n; i++)
+		h->vals[h->nrows * n + i] = (float)values[i];
+	h->nrows++;
+	return 0;
+}
+
+static const struct xs_rrd_sink co_sink = {
+	.updates_column = co_on_column,
+	.updates_meta = co_on_meta,
+	.updates_row = co_on_row,
+};
+
+/* --- committing a complete document --- */
+
+/* 5 s rows, oldest first; then whether a gap needs the coarse archives. */
+static void co_commit_5s(struct co_host *h)
+{
+	struct xs_collector *c = h->c;
+	char err[XS_ERR_LEN];
+	uint64_t samples = 0;
+
+	for (size_t r = h->nrows; r-- > 0;) {
+		int64_t t = h->times[r];
+
+		for (size_t i = 0; i < h->ncols; i++) {
+			struct co_col *col = &h->cols[i];
+
+			if (!col->valid || col->cf != CO_CF_AVG)
+				continue;
+			if (xs_store_append(c->store, col->id, t, h->vals[r * h->ncols + i], err)) {
+				co_log(c, XS_COLLECT_LOG_ERROR, "store: %s", err);
+				continue;
+			}
+			samples++;
+			if (t > col->obj->last)
+				col->obj->last = t;
+		}
+	}
+	if (h->nrows) {
+		int64_t oldest = h->times[h->nrows - 1];
+
+		for (size_t i = 0; i < h->nobjs; i++)
+			if (!h->objs[i]->before ||
+			    h->objs[i]->before + XS_COLLECT_PERIOD < oldest)
+				h->need_backfill = true;
+		if (h->times[0] > h->st.newest)
+			h->st.newest = h->times[0];
+	}
+	h->st.rows += h->nrows;
+	h->st.samples += samples;
+	c->stats.rows += h->nrows;
+	c->stats.samples += samples;
+}
+
+struct co_group {
+	xs_series_id id;
+	int col[3];             /* AVERAGE, MIN, MAX column, -1 if absent */
+	bool used;
+};
+
+/* Coarse rows into the store's tier, oldest first; MIN/MAX default to AVERAGE (VMs). */
+static void co_commit_coarse(struct co_host *h)
+{
+	const struct co_phase *p = &co_phases[h->phase];
+	size_t cap = 16;
+	struct co_group *g;
+	char err[XS_ERR_LEN];
+
+	while (cap < 2 * h->ncols)
+		cap *= 2;
+	g = xs_xcalloc(cap, sizeof(*g));
+	for (size_t i = 0; i < h->ncols; i++) {
+		size_t j;
+
+		if (!h->cols[i].valid)
+			continue;
+		j = (h->cols[i].id * 2654435761u) & (cap - 1);
+		while (g[j].used && g[j].id != h->cols[i].id)
+			j = (j + 1) & (cap - 1);
+		if (!g[j].used) {
+			g[j] = (struct co_group){ h->cols[i].id, { -1, -1, -1 }, true };
+		}
+		g[j].col[h->cols[i].cf] = (int)i;
+	}
+	for (size_t r = h->nrows; r-- > 0;) {
+		const float *v = h->vals + r * h->ncols;
+
+		for (size_t j = 0; j < cap; j++) {
+			float avg, mn, mx;
+
+			if (!g[j].used || g[j].col[CO_CF_AVG] < 0 || isnan(v[g[j].col[CO_CF_AVG]]))
+				continue;
+			avg = v[g[j].col[CO_CF_AVG]];
+			mn = g[j].col[CO_CF_MIN] >= 0 ? v[g[j].col[CO_CF_MIN]] : avg;
+			mx = g[j].col[CO_CF_MAX] >= 0 ? v[g[j].col[CO_CF_MAX]] : avg;
+			if (xs_store_backfill(h->c->store, g[j].id, p->tier, h->times[r] - p->interval,
+					      avg, mn, mx, err))
+				co_log(h->c, XS_COLLECT_LOG_ERROR, "store: %s", err);
+			else
+				h->c->stats.backfill_points++;
+		}
+	}
+	free(g);
+}
+
+/* --- requests --- */
+
+static void co_set_error(struct co_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void co_set_error(struct co_host *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->st.last_error, sizeof(h->st.last_error), fmt, ap);
+	va_end(ap);
+	h->st.last_error_time = co_wall();
+	h->st.errors++;
+	h->st.failures++;
+	h->c->stats.errors++;
+}
+
+static void co_timer_cb(struct xs_evloop *loop, void *arg)
+{
+	struct co_host *h = arg;
+
+	(void)loop;
+	h->timer = 0;
+	h->refetches = 0;
+	co_fetch(h, 0);
+}
+
+static void co_timer_set(struct co_host *h, double after)
+{
+	if (h->timer)
+		xs_evloop_cancel_timer(h->c->loop, h->timer);
+	h->timer = 0;
+	if (!h->c->cfg.manual)
+		h->timer = xs_evloop_add_timer(h->c->loop, after > 0 ? after : 0, co_timer_cb, h);
+}
+
+static void co_backoff(struct co_host *h)
+{
+	struct xs_collector *c = h->c;
+
+	h->backoff = h->backoff > 0 ? 2 * h->backoff : c->cfg.backoff_min;
+	if (h->backoff > c->cfg.backoff_max)
+		h->backoff = c->cfg.backoff_max;
+	h->state = XS_COLLECT_BACKOFF;
+	co_timer_set(h, co_jitter(c, h->backoff));
+	co_log(c, XS_COLLECT_LOG_WARN, "host %s (%s): %s; retry in %.1f s", h->name,
+	       h->pool->pc ? xs_pool_client_name(h->pool->pc) : "", h->st.last_error, h->backoff);
+}
+
+/*
+ * The next 5 s fetch. A host makes its row t some time after t (xcp-rrdd
+ * updates every 5 s at its own phase), so the phase is learnt: a fetch that
+ * did not bring the expected row moves it up to when that fetch was sent,
+ * and every fetch that did brings it down a little, so fetches stay within
+ * `retry` seconds of the row's appearance.
+ */
+static void co_schedule_next(struct co_host *h)
+{
+	struct xs_collector *c = h->c;
+	double now = co_host_now(h);
+	int64_t next;
+
+	h->state = XS_COLLECT_IDLE;
+	if (h->expect && h->st.newest < h->expect) {
+		double late = h->asked_at - (double)h->expect;
+
+		if (late > h->row_phase && late < XS_COLLECT_PERIOD)
+			h->row_phase = late;
+		if (h->retries < (int)(XS_COLLECT_PERIOD / c->cfg.retry)) {
+			h->retries++;
+			co_timer_set(h, c->cfg.retry);
+			return;
+		}
+	} else if (h->expect && !h->retries) {
+		h->row_phase = h->row_phase > CO_PHASE_CREEP ? h->row_phase - CO_PHASE_CREEP : 0;
+	}
+	h->retries = 0;
+	next = ((int64_t)floor((now - h->row_phase) / XS_COLLECT_PERIOD) + 1) * XS_COLLECT_PERIOD;
+	h->expect = next;
+	co_timer_set(h, (double)next + h->row_phase - now + c->cfg.delay);
+}
+
+static void co_doc_reset(struct co_host *h)
+{
+	xs_rrd_reader_free(&h->reader);
+	h->nrows = 0;
+	h->ncols = 0;
+	h->too_large = false;
+	h->refetch = false;
+	h->skip = false;
+}
+
+/* Seconds our newest row of the host is behind the newest the host has made (estimated). */
+static double co_lag(const struct co_host *h)
+{
+	double made = floor((co_host_now(h) - h->row_phase) / XS_COLLECT_PERIOD) * XS_COLLECT_PERIOD;
+
+	if (!h->st.newest)
+		return -1;
+	return made > (double)h->st.newest ? made - (double)h->st.newest : 0;
+}
+
+/* Stores a complete document; returns the phase to fetch next, or -1 for the next 5 s boundary. */
+static int co_done_ok(struct co_host *h, double secs)
+{
+	struct xs_collector *c = h->c;
+
+	if (h->phase > 0) {
+		co_commit_coarse(h);
+		return h->phase + 1 < CO_NPHASES ? h->phase + 1 : -1;
+	}
+	co_commit_5s(h);
+	h->st.fetches++;
+	h->st.latency = secs;
+	h->st.last_success = co_wall();
+	h->st.last_error[0] = '\0';
+	h->st.failures = 0;
+	h->backoff = 0;
+	h->st.lag = co_lag(h);
+	c->stats.fetches++;
+	if (!h->need_backfill)
+		return -1;
+	h->need_backfill = false;
+	h->st.backfills++;
+	c->stats.backfills++;
+	co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling from its archives", h->name);
+	return 1;
+}
+
+/* Why a reply was not stored, into the host's status. */
+static void co_done_error(struct co_host *h, const struct xs_http_response *res)
+{
+	if (res->rc != XS_OK)
+		co_set_error(h, "%s", res->error);
+	else if (res->status != 200)
+		co_set_error(h, "HTTP %ld", res->status);
+	else if (h->too_large)
+		co_set_error(h, "reply over %u values", XS_COLLECT_MAX_VALUES);
+	else
+		co_set_error(h, "bad RRD reply: %s", xs_rrd_reader_error(h->reader));
+	/* a failed coarse archive: the 5 s rows are stored; the backfill starts over next time */
+	if (h->phase > 0)
+		h->need_backfill = true;
+}
+
+static void co_on_done(void *arg, const struct xs_http_response *res)
+{
+	struct co_host *h = arg;
+	struct xs_collector *c = h->c;
+	enum xs_err rc = res->rc;
+	int next = -1;
+
+	h->req = 0;
+	if (rc == XS_OK && res->status == 200)
+		rc = xs_rrd_reader_finish(h->reader);
+	if (rc == XS_ERR_ABORTED && h->refetch) {
+		int64_t start = h->refetch_start;
+
+		c->stats.refetches++;
+		h->refetches++;
+		co_doc_reset(h);
+		h->start = start;
+		h->whole = start == 0;
+		co_fetch(h, 0);
+		return;
+	}
+	if (rc == XS_ERR_ABORTED && h->skip) {
+		/* a coarse archive of another step: nothing of it is stored */
+		h->nrows = 0;
+		rc = XS_OK;
+	}
+	if (rc == XS_OK && res->status == 200)
+		next = co_done_ok(h, res->seconds);
+	else
+		co_done_error(h, res);
+	co_doc_reset(h);
+	if (rc != XS_OK || res->status != 200)
+		co_backoff(h);
+	else if (next > 0)
+		co_fetch(h, next);
+	else
+		co_schedule_next(h);
+}
+
+static int co_on_data(void *arg, const char *data, size_t len)
+{
+	struct co_host *h = arg;
+
+	return xs_rrd_reader_push(h->reader, data, len) != XS_OK;
+}
+
+/* Percent-encodes s into out (cap bytes); false if it does not fit. */
+static bool co_urlencode(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || strchr("-_.~:", ch);
+
+		if (n + 4 > cap)
+			return false;
+		if (plain) {
+			out[n++] = (char)ch;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		}
+	}
+	out[n] = '\0';
+	return true;
+}
+
+/* start= of the 5 s fetch: from the oldest newest-time of the host's objects. */
+static void co_plan_5s(struct co_host *h)
+{
+	struct co_obj *self = co_obj_get(h->c, XS_OBJ_HOST, h->uuid, strlen(h->uuid));
+	int64_t need = self && self->last ? self->last + XS_COLLECT_PERIOD : 0;
+
+	for (size_t i = 0; need && i < h->nobjs; i++) {
+		if (!h->objs[i]->last)
+			need = 0;
+		else if (h->objs[i]->last + XS_COLLECT_PERIOD < need)
+			need = h->objs[i]->last + XS_COLLECT_PERIOD;
+	}
+	if (need && (double)need < co_host_now(h) - (CO_ARCHIVE_5S - CO_CLOCK_MARGIN))
+		need = 0;
+	h->start = need;
+	h->whole = need == 0;
+}
+
+static void co_fetch(struct co_host *h, int phase)
+{
+	struct xs_collector *c = h->c;
+	struct co_pool *p = h->pool;
+	const char *session = xs_pool_client_session(p->pc);
+	char url[CO_URL_LEN], sess[512], err[XS_ERR_LEN], host[XS_COLLECT_NAME_LEN + 2];
+	struct xs_http_request req = { 0 };
+	int64_t start;
+
+	if (h->req || !h->live || !session[0] || !p->scheme[0]) {
+		h->state = h->req ? h->state : XS_COLLECT_DOWN;
+		return;
+	}
+	if (h->timer)
+		xs_evloop_cancel_timer(c->loop, h->timer);
+	h->timer = 0;
+	co_doc_reset(h);
+	if (phase == 0 && !h->refetches)
+		co_plan_5s(h);
+	h->phase = phase;
+	start = phase ? co_phases[phase].whole : (h->whole ? co_phases[0].whole : h->start);
+	snprintf(host, sizeof(host), strchr(h->address, ':') ? "[%s]" : "%s", h->address);
+	if (!co_urlencode(sess, sizeof(sess), session))
+		sess[0] = '\0';
+	snprintf(url, sizeof(url), "%s://%s%s%s/rrd_updates?start=%lld&host=true%s&interval=%lld&session_id=%s",
+		 p->scheme, host, p->port[0] ? ":" : "", p->port, (long long)start,
+		 phase ? "" : "&cf=AVERAGE", (long long)co_phases[phase].interval, sess);
+	req.method = "GET";
+	req.url = url;
+	req.accept = "text/xml";
+	req.tls = &p->tls;
+	req.connect_timeout = c->cfg.timeout < CO_CONNECT_TIMEOUT ? c->cfg.timeout : CO_CONNECT_TIMEOUT;
+	req.timeout = c->cfg.timeout;
+	req.max_body = CO_ERROR_BODY;
+	req.on_data = co_on_data;
+	req.on_done = co_on_done;
+	req.arg = h;
+	h->serial = ++c->serial;
+	h->reader = xs_rrd_reader_new(&co_sink, h);
+	h->began = xs_evloop_now();
+	h->asked_at = co_host_now(h);
+	h->req = xs_http_submit(c->http, &req, err);
+	if (!h->req) {
+		co_doc_reset(h);
+		co_set_error(h, "%s", err);
+		co_backoff(h);
+		return;
+	}
+	h->state = phase ? XS_COLLECT_BACKFILL : XS_COLLECT_FETCHING;
+}
+
+/* --- hosts of a pool --- */
+
+static void co_host_free(struct co_host *h)
+{
+	struct xs_collector *c = h->c;
+
+	if (h->req)
+		xs_http_cancel(c->http, h->req);
+	if (h->timer)
+		xs_evloop_cancel_timer(c->loop, h->timer);
+	xs_rrd_reader_free(&h->reader);
+	for (size_t i = 0; i < h->capcols; i++)
+		free(h->cols[i].entry);
+	free(h->cols);
+	free(h->objs);
+	free(h->times);
+	free(h->vals);
+	free(h);
+}
+
+static struct co_host *co_host_find(struct co_pool *p, const char *uuid)
+{
+	for (size_t i = 0; i < p->nhosts; i++)
+		if (!strcmp(p->hosts[i]->uuid, uuid))
+			return p->hosts[i];
+	return NULL;
+}
+
+static struct co_host *co_host_add(struct xs_collector *c, struct co_pool *p,
+				   const struct xs_topo_host *th)
+{
+	struct co_host *h = xs_xcalloc(1, sizeof(*h));
+
+	h->c = c;
+	h->pool = p;
+	snprintf(h->uuid, sizeof(h->uuid), "%s", th->uuid);
+	h->st.lag = -1;
+	snprintf(h->st.uuid, sizeof(h->st.uuid), "%s", th->uuid);
+	snprintf(h->st.pool, sizeof(h->st.pool), "%s", xs_pool_client_name(p->pc));
+	h->state = XS_COLLECT_DOWN;
+	if (p->nhosts == p->caphosts) {
+		p->caphosts = p->caphosts ? 2 * p->caphosts : 8;
+		p->hosts = xs_xrealloc(p->hosts, p->caphosts * sizeof(*p->hosts));
+	}
+	p->hosts[p->nhosts++] = h;
+	return h;
+}
+
+/* Scheme and port of the master URL: every host of the pool is asked the same way. */
+static void co_pool_base(struct co_pool *p)
+{
+	const char *url = xs_pool_client_master_url(p->pc), *sep = strstr(url, "://");
+	const char *hp, *end, *colon = NULL;
+
+	p->scheme[0] = p->port[0] = '\0';
+	if (!sep || (size_t)(sep - url) >= sizeof(p->scheme))
+		return;
+	memcpy(p->scheme, url, (size_t)(sep - url));
+	p->scheme[sep - url] = '\0';
+	hp = sep + 3;
+	end = hp + strcspn(hp, "/?#");
+	/* the port follows the last ':' that is not inside an IPv6 literal */
+	for (const char *q = hp; q < end; q++)
+		if (*q == ':')
+			colon = q;
+		else if (*q == ']')
+			colon = NULL;
+	if (colon && (size_t)(end - colon - 1) < sizeof(p->port)) {
+		memcpy(p->port, colon + 1, (size_t)(end - colon - 1));
+		p->port[end - colon - 1] = '\0';
+	}
+}
+
+static void co_pool_sync(struct xs_collector *c, struct co_pool *p)
+{
+	const struct xs_topo *t = xs_pool_client_topo(p->pc);
+	uint64_t version = xs_topo_version(t);
+
+	co_pool_base(p);
+	if (!p->synced || version != p->topo_version) {
+		for (size_t i = 0; i < p->nhosts; i++)
+			p->hosts[i]->seen = false;
+		for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++) {
+			const struct xs_topo_host *th = xs_topo_host_at(t, i);
+			struct co_host *h = th ? co_host_find(p, th->uuid) : NULL;
+
+			if (!th)
+				continue;
+			if (!h)
+				h = co_host_add(c, p, th);
+			h->seen = true;
+			h->live = th->live;
+			snprintf(h->ref, sizeof(h->ref), "%s", th->ref);
+			snprintf(h->name, sizeof(h->name), "%s", th->name[0] ? th->name : th->uuid);
+			snprintf(h->st.name, sizeof(h->st.name), "%s", h->name);
+			snprintf(h->address, sizeof(h->address), "%s", th->address);
+		}
+		for (size_t i = 0; i < p->nhosts;) {
+			if (p->hosts[i]->seen) {
+				i++;
+				continue;
+			}
+			co_host_free(p->hosts[i]);
+			p->hosts[i] = p->hosts[--p->nhosts];
+		}
+		p->topo_version = version;
+		p->synced = xs_pool_client_loaded(p->pc);
+	}
+	/* a host that was waiting (down, no session) starts at once; a dead one stops */
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct co_host *h = p->hosts[i];
+
+		if (!h->live && !h->req && h->state != XS_COLLECT_DOWN) {
+			if (h->timer)
+				xs_evloop_cancel_timer(c->loop, h->timer);
+			h->timer = 0;
+			h->state = XS_COLLECT_DOWN;
+		} else if (h->live && h->state == XS_COLLECT_DOWN && !c->cfg.manual) {
+			co_fetch(h, 0);
+		}
+	}
+}
+
+void xs_collector_sync(struct xs_collector *c)
+{
+	for (size_t i = 0; i < c->npools; i++)
+		co_pool_sync(c, c->pools[i]);
+}
+
+static void co_sync_cb(struct xs_evloop *loop, void *arg)
+{
+	struct xs_collector *c = arg;
+
+	xs_collector_sync(c);
+	c->sync_timer = xs_evloop_add_timer(loop, CO_SYNC_INTERVAL, co_sync_cb, c);
+}
+
+/* --- the public interface --- */
+
+struct xs_collector *xs_collector_new(struct xs_evloop *loop, struct xs_http *http,
+				      struct xs_store *store, const struct xs_collector_config *cfg)
+{
+	struct xs_collector *c = xs_xcalloc(1, sizeof(*c));
+
+	c->loop = loop;
+	c->http = http;
+	c->store = store;
+	if (cfg)
+		c->cfg = *cfg;
+	if (c->cfg.delay <= 0)
+		c->cfg.delay = CO_DEFAULT_DELAY;
+	if (c->cfg.retry <= 0)
+		c->cfg.retry = CO_DEFAULT_RETRY;
+	if (c->cfg.timeout <= 0)
+		c->cfg.timeout = CO_DEFAULT_TIMEOUT;
+	if (c->cfg.backoff_min <= 0)
+		c->cfg.backoff_min = CO_DEFAULT_BACKOFF_MIN;
+	if (c->cfg.backoff_max < c->cfg.backoff_min)
+		c->cfg.backoff_max = c->cfg.backoff_min > CO_DEFAULT_BACKOFF_MAX
+					     ? c->cfg.backoff_min
+					     : CO_DEFAULT_BACKOFF_MAX;
+	c->rng = (uint32_t)time(NULL);
+	if (!c->cfg.manual)
+		c->sync_timer = xs_evloop_add_timer(loop, CO_SYNC_INTERVAL, co_sync_cb, c);
+	return c;
+}
+
+static void co_pool_free(struct co_pool *p)
+{
+	for (size_t i = 0; i < p->nhosts; i++)
+		co_host_free(p->hosts[i]);
+	free(p->hosts);
+	free(p);
+}
+
+void xs_collector_free(struct xs_collector **cp)
+{
+	struct xs_collector *c = cp ? *cp : NULL;
+
+	if (!c)
+		return;
+	if (c->sync_timer)
+		xs_evloop_cancel_timer(c->loop, c->sync_timer);
+	for (size_t i = 0; i < c->npools; i++)
+		co_pool_free(c->pools[i]);
+	free(c->pools);
+	for (size_t i = 0; i < c->objcap; i++)
+		free(c->objs[i]);
+	free(c->objs);
+	free(c);
+	*cp = NULL;
+}
+
+void xs_collector_add_pool(struct xs_collector *c, struct xs_pool_client *pc,
+			   const struct xs_tls_opts *tls)
+{
+	struct co_pool *p;
+
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i]->pc == pc)
+			return;
+	p = xs_xcalloc(1, sizeof(*p));
+	p->pc = pc;
+	if (tls)
+		p->tls = *tls;
+	if (c->npools == c->cappools) {
+		c->cappools = c->cappools ? 2 * c->cappools : 4;
+		c->pools = xs_xrealloc(c->pools, c->cappools * sizeof(*c->pools));
+	}
+	c->pools[c->npools++] = p;
+}
+
+void xs_collector_remove_pool(struct xs_collector *c, struct xs_pool_client *pc)
+{
+	for (size_t i = 0; i < c->npools; i++) {
+		if (c->pools[i]->pc != pc)
+			continue;
+		co_pool_free(c->pools[i]);
+		c->pools[i] = c->pools[--c->npools];
+		return;
+	}
+}
+
+void xs_collector_poll(struct xs_collector *c)
+{
+	for (size_t i = 0; i < c->npools; i++) {
+		struct co_pool *p = c->pools[i];
+
+		for (size_t j = 0; j < p->nhosts; j++) {
+			struct co_host *h = p->hosts[j];
+
+			if (!h->req) {
+				h->refetches = 0;
+				h->expect = 0;
+				co_fetch(h, 0);
+			}
+		}
+	}
+}
+
+bool xs_collector_idle(const struct xs_collector *c)
+{
+	for (size_t i = 0; i < c->npools; i++)
+		for (size_t j = 0; j < c->pools[i]->nhosts; j++)
+			if (c->pools[i]->hosts[j]->req)
+				return false;
+	return true;
+}
+
+size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_status *out,
+			   size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npools; i++)
+		for (size_t j = 0; j < c->pools[i]->nhosts; j++, n++) {
+			const struct co_host *h = c->pools[i]->hosts[j];
+
+			if (n < cap) {
+				out[n] = h->st;
+				out[n].state = h->state;
+				out[n].lag = co_lag(h);
+				out[n].row_phase = h->row_phase;
+			}
+		}
+	return n;
+}
+
+void xs_collector_stats(const struct xs_collector *c, struct xs_collector_stats *out)
+{
+	*out = c->stats;
+	out->hosts = 0;
+	out->busy = 0;
+	for (size_t i = 0; i < c->npools; i++)
+		for (size_t j = 0; j < c->pools[i]->nhosts; j++) {
+			out->hosts++;
+			out->busy += c->pools[i]->hosts[j]->req != 0;
+		}
+}
+
+const char *xs_collect_state_name(enum xs_collect_state s)
+{
+	static const char *const names[] = { "idle", "fetching", "backfill", "backoff", "down" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}

@@ -1,0 +1,968 @@
+/*
+ * config.c - loading, checking and formatting the configuration of
+ * `xapistat serve` (format: docs/CONFIG.md; contract: config.h).
+ *
+ * The parser works line by line on a slice, never on a NUL-terminated copy
+ * of the file, and fills a temporary struct xs_config that replaces the
+ * caller's only at the end: the one point where a file becomes the running
+ * configuration. Every limit (file, line, value, name, pools) is a named
+ * constant in config.h, so a hostile or broken file costs bounded memory.
+ * Messages quote names and durations, never a URL's user-info: URLs are
+ * quoted through xs_log_url().
+ */
+#include "serve/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/xmalloc.h"
+
+#define XS_CONFIG_QUOTE_MAX 48 /* bytes of a bad value quoted back in a message */
+
+enum xs_config_section {
+	XS_CONFIG_SEC_TOP,       /* before the first [section] */
+	XS_CONFIG_SEC_RETENTION, /* [retention] */
+	XS_CONFIG_SEC_POOL,      /* [pool NAME]: fills pools[npools - 1] */
+};
+
+enum xs_config_kind {
+	XS_CONFIG_KIND_STRING,   /* a char * field, copied as is */
+	XS_CONFIG_KIND_LISTEN,   /* HOST:PORT or [V6]:PORT */
+	XS_CONFIG_KIND_LOGLEVEL, /* error / warn / info / debug */
+	XS_CONFIG_KIND_URL,      /* http(s)://HOST... */
+	XS_CONFIG_KIND_PIN,      /* SHA-256 fingerprint */
+	XS_CONFIG_KIND_BOOL,     /* a bool field */
+	XS_CONFIG_KIND_REFUSED,  /* a key we know and refuse (password) */
+};
+
+struct xs_config_key {
+	const char *name;
+	enum xs_config_kind kind;
+	size_t offset; /* of the field in struct xs_config or struct xs_config_pool */
+};
+
+static const struct xs_config_key xs_config_top_keys[] = {
+	{ "listen", XS_CONFIG_KIND_LISTEN, 0 },
+	{ "data", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, data_dir) },
+	{ "log_level", XS_CONFIG_KIND_LOGLEVEL, 0 },
+	{ "token_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, token_file) },
+};
+
+static const struct xs_config_key xs_config_pool_keys[] = {
+	{ "url", XS_CONFIG_KIND_URL, offsetof(struct xs_config_pool, url) },
+	{ "user", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, user) },
+	{ "password_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, password_file) },
+	{ "ca_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, ca_file) },
+	{ "pin", XS_CONFIG_KIND_PIN, offsetof(struct xs_config_pool, pin) },
+	{ "insecure", XS_CONFIG_KIND_BOOL, offsetof(struct xs_config_pool, insecure) },
+	{ "password", XS_CONFIG_KIND_REFUSED, 0 },
+};
+
+/* Keys of [retention], by tier, and each tier's step in seconds. */
+static const char *const xs_config_tier_keys[XS_CONFIG_TIERS] = { "5s", "1m", "1h", "1d" };
+static const int64_t xs_config_tier_step[XS_CONFIG_TIERS] = { 5, 60, 3600, 86400 };
+static const int64_t xs_config_tier_default[XS_CONFIG_TIERS] = {
+	2LL * 86400, 60LL * 86400, 2LL * 365 * 86400, 10LL * 365 * 86400
+};
+
+struct xs_config_parser {
+	struct xs_config *cfg;           /* the temporary being filled */
+	const char *name;                /* the file, for messages */
+	unsigned line;                   /* current line, from 1 */
+	enum xs_config_section section;
+	unsigned top_seen;               /* bit i: xs_config_top_keys[i] given */
+	unsigned retention_seen;         /* bit i: tier i given */
+	unsigned pool_seen;              /* bit i: xs_config_pool_keys[i] given in this pool */
+	char *err;                       /* XS_ERR_LEN, caller's */
+};
+
+static enum xs_err xs_config_fail_at(struct xs_config_parser *p, unsigned line, enum xs_err code,
+				     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum xs_err xs_config_fail_at(struct xs_config_parser *p, unsigned line, enum xs_err code,
+				     const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->err)
+		return code;
+	n = snprintf(p->err, XS_ERR_LEN, "%s:%u: ", p->name, line);
+	if (n < 0 || n >= XS_ERR_LEN)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, (size_t)(XS_ERR_LEN - n), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+#define xs_config_fail(p, code, ...) xs_config_fail_at((p), (p)->line, (code), __VA_ARGS__)
+
+static int xs_config_quote_len(size_t n)
+{
+	return n > XS_CONFIG_QUOTE_MAX ? XS_CONFIG_QUOTE_MAX : (int)n;
+}
+
+void xs_config_defaults(struct xs_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->listen_host = xs_xstrndup(XS_CONFIG_DEFAULT_LISTEN_HOST, strlen(XS_CONFIG_DEFAULT_LISTEN_HOST));
+	cfg->listen_port = XS_CONFIG_DEFAULT_LISTEN_PORT;
+	cfg->log_level = XS_LOG_INFO;
+	for (int i = 0; i < XS_CONFIG_TIERS; i++)
+		cfg->retention[i] = xs_config_tier_default[i];
+}
+
+static void xs_config_pool_free(struct xs_config_pool *pool)
+{
+	free(pool->name);
+	free(pool->url);
+	free(pool->user);
+	free(pool->password_file);
+	free(pool->ca_file);
+	free(pool->pin);
+	memset(pool, 0, sizeof *pool);
+}
+
+void xs_config_free(struct xs_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->npools; i++)
+		xs_config_pool_free(&cfg->pools[i]);
+	free(cfg->pools);
+	free(cfg->listen_host);
+	free(cfg->data_dir);
+	free(cfg->token_file);
+	free(cfg->source);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- values ---- */
+
+bool xs_config_parse_duration(const char *s, size_t n, int64_t *seconds)
+{
+	static const char units[] = "smhdwy";
+	static const int64_t mult[] = { 1, 60, 3600, 86400, 7 * 86400, 365 * 86400 };
+	int64_t total = 0;
+	size_t i = 0;
+
+	if (n == 0)
+		return false;
+	while (i < n) {
+		int64_t v = 0;
+		size_t digits = 0;
+		const char *u;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (v > XS_CONFIG_DURATION_MAX)
+				return false;
+			v = v * 10 + (s[i] - '0');
+			i++;
+			digits++;
+		}
+		if (digits == 0 || i == n || s[i] == '\0')
+			return false;
+		u = strchr(units, s[i]);
+		if (!u)
+			return false;
+		i++;
+		if (v > XS_CONFIG_DURATION_MAX / mult[u - units])
+			return false;
+		total += v * mult[u - units];
+		if (total > XS_CONFIG_DURATION_MAX)
+			return false;
+	}
+	if (total <= 0)
+		return false;
+	*seconds = total;
+	return true;
+}
+
+static bool xs_config_word_is(const char *s, size_t n, const char *word)
+{
+	return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
+bool xs_config_parse_bool(const char *s, size_t n, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (xs_config_word_is(s, n, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (xs_config_word_is(s, n, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* 32 bytes in hex; colons anywhere and either case, as http_client.h takes it. */
+static bool xs_config_pin_valid(const char *s, size_t n)
+{
+	size_t hex = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ':')
+			continue;
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+		hex++;
+	}
+	return hex == 64;
+}
+
+static bool xs_config_port(const char *s, size_t n, uint16_t *port)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/*
+ * Splits an authority "host[:port]" / "[v6][:port]" (no user-info) into the
+ * host (without brackets) and whether a valid port followed. want_port: a
+ * port is required (listen) rather than optional (URL).
+ */
+static bool xs_config_split_hostport(const char *s, size_t n, bool want_port, const char **host,
+				     size_t *hostlen, uint16_t *port)
+{
+	const char *rest;
+	size_t restlen;
+
+	if (n > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+
+		if (!close || close == s + 1)
+			return false;
+		*host = s + 1;
+		*hostlen = (size_t)(close - s - 1);
+		rest = close + 1;
+	} else {
+		const char *colon = memchr(s, ':', n);
+
+		*host = s;
+		*hostlen = colon ? (size_t)(colon - s) : n;
+		rest = s + *hostlen;
+		if (colon && memchr(colon + 1, ':', n - *hostlen - 1))
+			return false; /* a bare IPv6 literal: brackets required */
+	}
+	restlen = n - (size_t)(rest - s);
+	if (*hostlen == 0)
+		return false;
+	for (size_t i = 0; i < *hostlen; i++) {
+		unsigned char c = (unsigned char)(*host)[i];
+
+		if (c <= ' ' || c == 0x7f || c == '/' || c == '@' || c == '[' || c == ']')
+			return false;
+	}
+	if (restlen == 0)
+		return !want_port;
+	if (rest[0] != ':')
+		return false;
+	return xs_config_port(rest + 1, restlen - 1, port);
+}
+
+/* Finds the host of an http(s) URL; false when it is not one. */
+static bool xs_config_url_host(const char *url, size_t n, const char **host, size_t *hostlen,
+			       bool *https)
+{
+	const char *auth, *auth_end, *at;
+	uint16_t port = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)url[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	if (n >= 8 && strncasecmp(url, "https://", 8) == 0) {
+		*https = true;
+		auth = url + 8;
+	} else if (n >= 7 && strncasecmp(url, "http://", 7) == 0) {
+		*https = false;
+		auth = url + 7;
+	} else {
+		return false;
+	}
+	auth_end = auth;
+	while (auth_end < url + n && !strchr("/?#", *auth_end))
+		auth_end++;
+	at = NULL;
+	for (const char *p = auth; p < auth_end; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	if (at)
+		auth = at + 1;
+	return xs_config_split_hostport(auth, (size_t)(auth_end - auth), false, host, hostlen, &port);
+}
+
+static bool xs_config_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > XS_CONFIG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const struct xs_config_pool *xs_config_find_pool(const struct xs_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->npools; i++) {
+		if (strcmp(cfg->pools[i].name, name) == 0)
+			return &cfg->pools[i];
+	}
+	return NULL;
+}
+
+static const struct xs_config_pool *xs_config_find_url(const struct xs_config *cfg, const char *url,
+						       const struct xs_config_pool *except)
+{
+	for (size_t i = 0; i < cfg->npools; i++) {
+		if (&cfg->pools[i] != except && cfg->pools[i].url && strcmp(cfg->pools[i].url, url) == 0)
+			return &cfg->pools[i];
+	}
+	return NULL;
+}
+
+/* Appends a zero-filled pool named name[0..n) (the caller checked the cap). */
+static struct xs_config_pool *xs_config_pool_push(struct xs_config *cfg, const char *name, size_t n)
+{
+	struct xs_config_pool *pool;
+
+	/* grow by powers of two: at most XS_CONFIG_POOLS_MAX entries anyway */
+	if ((cfg->npools & (cfg->npools - 1)) == 0) {
+		size_t want = cfg->npools ? cfg->npools * 2 : 4;
+
+		cfg->pools = xs_xrealloc(cfg->pools, want * sizeof *cfg->pools);
+	}
+	pool = &cfg->pools[cfg->npools++];
+	memset(pool, 0, sizeof *pool);
+	pool->name = xs_xstrndup(name, n);
+	return pool;
+}
+
+/* ---- the parser ---- */
+
+static bool xs_config_is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A comment starts with '#' or ';' at the start of the text or after a blank. */
+static bool xs_config_is_comment(const char *s, const char *line_start)
+{
+	return (*s == '#' || *s == ';') && (s == line_start || xs_config_is_space(s[-1]));
+}
+
+/* True when s..e holds only blanks, up to an optional comment. */
+static bool xs_config_rest_empty(const char *s, const char *e)
+{
+	while (s < e && xs_config_is_space(*s))
+		s++;
+	return s == e || *s == '#' || *s == ';';
+}
+
+/*
+ * Extracts the value in s..e (after "key ="), unquoting it, into out
+ * (XS_CONFIG_VALUE_MAX + 1 bytes). *outlen gets its length.
+ */
+static enum xs_err xs_config_value(struct xs_config_parser *p, const char *s, const char *e, char *out,
+				   size_t *outlen)
+{
+	const char *line_start = s;
+	size_t n = 0;
+
+	while (s < e && xs_config_is_space(*s))
+		s++;
+	if (s < e && (*s == '"' || *s == '\'')) {
+		char q = *s++;
+
+		for (;; s++) {
+			if (s == e)
+				return xs_config_fail(p, XS_ERR_PARSE, "unterminated quoted value");
+			if (*s == q)
+				break;
+			if (q == '"' && *s == '\\' && s + 1 < e && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			if (n == XS_CONFIG_VALUE_MAX)
+				return xs_config_fail(p, XS_ERR_TOO_LARGE, "value too long (max %d bytes)",
+						      XS_CONFIG_VALUE_MAX);
+			out[n++] = *s;
+		}
+		if (!xs_config_rest_empty(s + 1, e))
+			return xs_config_fail(p, XS_ERR_PARSE, "text after the closing quote");
+	} else {
+		const char *v = s;
+
+		while (s < e && !xs_config_is_comment(s, line_start))
+			s++;
+		while (s > v && xs_config_is_space(s[-1]))
+			s--;
+		n = (size_t)(s - v);
+		if (n > XS_CONFIG_VALUE_MAX)
+			return xs_config_fail(p, XS_ERR_TOO_LARGE, "value too long (max %d bytes)",
+					      XS_CONFIG_VALUE_MAX);
+		memcpy(out, v, n);
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return XS_OK;
+}
+
+static struct xs_config_pool *xs_config_cur_pool(struct xs_config_parser *p)
+{
+	return &p->cfg->pools[p->cfg->npools - 1];
+}
+
+/* Checks a finished [pool] section; line is that of its header. */
+static enum xs_err xs_config_pool_close(struct xs_config_parser *p)
+{
+	struct xs_config_pool *pool;
+	const char *host;
+	size_t hostlen;
+	bool https = false;
+
+	if (p->section != XS_CONFIG_SEC_POOL)
+		return XS_OK;
+	pool = xs_config_cur_pool(p);
+	if (!pool->url)
+		return xs_config_fail_at(p, pool->line, XS_ERR_PARSE, "pool '%s' has no url", pool->name);
+	xs_config_url_host(pool->url, strlen(pool->url), &host, &hostlen, &https);
+	if (!https && (pool->ca_file || pool->pin || pool->insecure))
+		return xs_config_fail_at(p, pool->line, XS_ERR_PARSE,
+					 "pool '%s': TLS options (ca_file, pin, insecure) need an https:// url",
+					 pool->name);
+	return XS_OK;
+}
+
+static enum xs_err xs_config_section_pool(struct xs_config_parser *p, const char *s, size_t n)
+{
+	struct xs_config_pool *pool;
+
+	while (n > 0 && xs_config_is_space(*s)) {
+		s++;
+		n--;
+	}
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s++;
+		n -= 2;
+	}
+	if (!xs_config_name_valid(s, n))
+		return xs_config_fail(p, XS_ERR_PARSE,
+				      "bad pool name '%.*s' (1 to %d of A-Z a-z 0-9 . _ -)",
+				      xs_config_quote_len(n), s, XS_CONFIG_NAME_MAX);
+	for (size_t i = 0; i < p->cfg->npools; i++) {
+		if (strlen(p->cfg->pools[i].name) == n && memcmp(p->cfg->pools[i].name, s, n) == 0)
+			return xs_config_fail(p, XS_ERR_PARSE, "duplicate pool name '%.*s' (first on line %u)",
+					      (int)n, s, p->cfg->pools[i].line);
+	}
+	if (p->cfg->npools >= XS_CONFIG_POOLS_MAX)
+		return xs_config_fail(p, XS_ERR_TOO_LARGE, "too many pools (max %d)", XS_CONFIG_POOLS_MAX);
+	pool = xs_config_pool_push(p->cfg, s, n);
+	pool->line = p->line;
+	p->section = XS_CONFIG_SEC_POOL;
+	p->pool_seen = 0;
+	return XS_OK;
+}
+
+/* "[retention]" or "[pool NAME]" (NAME may be in double quotes). */
+static enum xs_err xs_config_section(struct xs_config_parser *p, const char *s, const char *e)
+{
+	const char *close = memchr(s, ']', (size_t)(e - s));
+	const char *name;
+	size_t n;
+	enum xs_err rc;
+
+	if (!close)
+		return xs_config_fail(p, XS_ERR_PARSE, "section header without ']'");
+	if (!xs_config_rest_empty(close + 1, e))
+		return xs_config_fail(p, XS_ERR_PARSE, "text after the section header");
+	rc = xs_config_pool_close(p);
+	if (rc)
+		return rc;
+	name = s + 1;
+	while (name < close && xs_config_is_space(*name))
+		name++;
+	n = (size_t)(close - name);
+	while (n > 0 && xs_config_is_space(name[n - 1]))
+		n--;
+	if (n == 9 && memcmp(name, "retention", 9) == 0) {
+		p->section = XS_CONFIG_SEC_RETENTION;
+		return XS_OK;
+	}
+	if (n > 4 && memcmp(name, "pool", 4) == 0 && xs_config_is_space(name[4]))
+		return xs_config_section_pool(p, name + 5, n - 5);
+	return xs_config_fail(p, XS_ERR_PARSE, "unknown section [%.*s] (expected [retention] or [pool NAME])",
+			      xs_config_quote_len(n), name);
+}
+
+static enum xs_err xs_config_set_listen(struct xs_config_parser *p, const char *v, size_t n)
+{
+	const char *host;
+	size_t hostlen;
+	uint16_t port = 0;
+
+	if (!xs_config_split_hostport(v, n, true, &host, &hostlen, &port))
+		return xs_config_fail(p, XS_ERR_PARSE,
+				      "listen: expected HOST:PORT or [IPV6]:PORT, got '%.*s'",
+				      xs_config_quote_len(n), v);
+	free(p->cfg->listen_host);
+	p->cfg->listen_host = xs_xstrndup(host, hostlen);
+	p->cfg->listen_port = port;
+	return XS_OK;
+}
+
+static enum xs_err xs_config_set_url(struct xs_config_parser *p, char **field, const char *v, size_t n)
+{
+	char masked[XS_LOG_URL_LEN];
+	const char *host;
+	size_t hostlen;
+	bool https;
+	const struct xs_config_pool *other;
+
+	if (!xs_config_url_host(v, n, &host, &hostlen, &https))
+		return xs_config_fail(p, XS_ERR_PARSE, "url: expected http(s)://HOST[:PORT][/PATH], got '%s'",
+				      xs_log_url(masked, sizeof masked, v));
+	other = xs_config_find_url(p->cfg, v, xs_config_cur_pool(p));
+	if (other)
+		return xs_config_fail(p, XS_ERR_PARSE, "url already used by pool '%s'", other->name);
+	*field = xs_xstrndup(v, n);
+	return XS_OK;
+}
+
+/* Sets one key of the table entry k; base is the struct its offset refers to. */
+static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_config_key *k, void *base,
+				 const char *v, size_t n)
+{
+	char **field = (char **)(void *)((char *)base + k->offset);
+	enum xs_log_level level;
+
+	switch (k->kind) {
+	case XS_CONFIG_KIND_LISTEN: return xs_config_set_listen(p, v, n);
+	case XS_CONFIG_KIND_LOGLEVEL:
+		if (!xs_log_level_from_name(v, &level))
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "log_level: expected error, warn, info or debug, got '%.*s'",
+					      xs_config_quote_len(n), v);
+		p->cfg->log_level = level;
+		return XS_OK;
+	case XS_CONFIG_KIND_URL: return xs_config_set_url(p, field, v, n);
+	case XS_CONFIG_KIND_PIN:
+		if (!xs_config_pin_valid(v, n))
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "pin: expected a SHA-256 fingerprint AB:CD:... (32 bytes in hex)");
+		break;
+	case XS_CONFIG_KIND_BOOL:
+		if (!xs_config_parse_bool(v, n, (bool *)(void *)((char *)base + k->offset)))
+			return xs_config_fail(p, XS_ERR_PARSE, "%s: expected true or false, got '%.*s'",
+					      k->name, xs_config_quote_len(n), v);
+		return XS_OK;
+	case XS_CONFIG_KIND_REFUSED:
+		return xs_config_fail(p, XS_ERR_PARSE,
+				      "passwords are not accepted in the configuration: use password_file");
+	case XS_CONFIG_KIND_STRING: break;
+	}
+	free(*field);
+	*field = xs_xstrndup(v, n);
+	return XS_OK;
+}
+
+static enum xs_err xs_config_tls_check(struct xs_config_parser *p)
+{
+	const struct xs_config_pool *pool = xs_config_cur_pool(p);
+
+	if ((pool->ca_file != NULL) + (pool->pin != NULL) + pool->insecure > 1)
+		return xs_config_fail(p, XS_ERR_PARSE,
+				      "pool '%s': conflicting TLS options: ca_file, pin and insecure = true "
+				      "exclude each other",
+				      pool->name);
+	return XS_OK;
+}
+
+/* Looks key up in table; sets it unless seen before (bit in *seen). */
+static enum xs_err xs_config_table(struct xs_config_parser *p, const struct xs_config_key *table,
+				   size_t count, unsigned *seen, void *base, const char *key,
+				   const char *v, size_t n)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(table[i].name, key) != 0)
+			continue;
+		if (*seen & (1u << i))
+			return xs_config_fail(p, XS_ERR_PARSE, "duplicate key '%s'", key);
+		*seen |= 1u << i;
+		return xs_config_set(p, &table[i], base, v, n);
+	}
+	return XS_ERR_ABORTED; /* not in this table */
+}
+
+static enum xs_err xs_config_retention(struct xs_config_parser *p, const char *key, const char *v,
+				       size_t n)
+{
+	int64_t secs;
+
+	for (int i = 0; i < XS_CONFIG_TIERS; i++) {
+		if (strcmp(xs_config_tier_keys[i], key) != 0)
+			continue;
+		if (p->retention_seen & (1u << i))
+			return xs_config_fail(p, XS_ERR_PARSE, "duplicate key '%s'", key);
+		p->retention_seen |= 1u << i;
+		if (!xs_config_parse_duration(v, n, &secs))
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "bad duration '%.*s' (a number and s, m, h, d, w or y; "
+					      "at most 100y)",
+					      xs_config_quote_len(n), v);
+		if (secs < xs_config_tier_step[i])
+			return xs_config_fail(p, XS_ERR_PARSE, "retention of the %s tier shorter than %s",
+					      key, key);
+		p->cfg->retention[i] = secs;
+		return XS_OK;
+	}
+	return xs_config_fail(p, XS_ERR_PARSE, "unknown key '%s' in [retention] (expected 5s, 1m, 1h, 1d)",
+			      key);
+}
+
+static enum xs_err xs_config_keyvalue(struct xs_config_parser *p, const char *key, const char *v,
+				      size_t n)
+{
+	enum xs_err rc;
+
+	if (n == 0)
+		return xs_config_fail(p, XS_ERR_PARSE, "empty value for '%s'", key);
+	if (memchr(v, '\0', n))
+		return xs_config_fail(p, XS_ERR_PARSE, "NUL byte in the value of '%s'", key);
+	switch (p->section) {
+	case XS_CONFIG_SEC_RETENTION: return xs_config_retention(p, key, v, n);
+	case XS_CONFIG_SEC_TOP:
+		rc = xs_config_table(p, xs_config_top_keys,
+				     sizeof xs_config_top_keys / sizeof xs_config_top_keys[0],
+				     &p->top_seen, p->cfg, key, v, n);
+		if (rc == XS_ERR_ABORTED)
+			return xs_config_fail(p, XS_ERR_PARSE, "unknown key '%s'", key);
+		return rc;
+	case XS_CONFIG_SEC_POOL:
+		rc = xs_config_table(p, xs_config_pool_keys,
+				     sizeof xs_config_pool_keys / sizeof xs_config_pool_keys[0],
+				     &p->pool_seen, xs_config_cur_pool(p), key, v, n);
+		if (rc == XS_ERR_ABORTED)
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "unknown key '%s' in [pool %s] (top-level keys go before "
+					      "the first section)",
+					      key, xs_config_cur_pool(p)->name);
+		return rc ? rc : xs_config_tls_check(p);
+	}
+	return XS_ERR_PARSE;
+}
+
+/* One line without its newline, s..e. */
+static enum xs_err xs_config_line(struct xs_config_parser *p, const char *s, const char *e)
+{
+	char key[XS_CONFIG_NAME_MAX + 1];
+	char value[XS_CONFIG_VALUE_MAX + 1];
+	const char *k;
+	size_t n;
+	enum xs_err rc;
+
+	while (s < e && xs_config_is_space(*s))
+		s++;
+	if (s == e || *s == '#' || *s == ';')
+		return XS_OK;
+	if (*s == '[')
+		return xs_config_section(p, s, e);
+	k = s;
+	while (s < e && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+			 *s == '_'))
+		s++;
+	n = (size_t)(s - k);
+	while (s < e && xs_config_is_space(*s))
+		s++;
+	if (n == 0 || s == e || *s != '=')
+		return xs_config_fail(p, XS_ERR_PARSE, "expected KEY = VALUE, [retention] or [pool NAME]");
+	if (n > XS_CONFIG_NAME_MAX)
+		return xs_config_fail(p, XS_ERR_PARSE, "unknown key '%.*s...'", XS_CONFIG_QUOTE_MAX, k);
+	memcpy(key, k, n);
+	key[n] = '\0';
+	rc = xs_config_value(p, s + 1, e, value, &n);
+	if (rc)
+		return rc;
+	return xs_config_keyvalue(p, key, value, n);
+}
+
+static enum xs_err xs_config_parse(struct xs_config_parser *p, const char *text, size_t len)
+{
+	const char *s = text, *end = text + len;
+	enum xs_err rc;
+
+	if (len > XS_CONFIG_FILE_MAX) {
+		if (p->err)
+			snprintf(p->err, XS_ERR_LEN, "%s: file too large (max %d bytes)", p->name,
+				 XS_CONFIG_FILE_MAX);
+		return XS_ERR_TOO_LARGE;
+	}
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nl ? nl : end;
+
+		p->line++;
+		if (e > s && e[-1] == '\r')
+			e--;
+		if (e - s > XS_CONFIG_LINE_MAX)
+			return xs_config_fail(p, XS_ERR_TOO_LARGE, "line too long (max %d bytes)",
+					      XS_CONFIG_LINE_MAX);
+		if (memchr(s, '\0', (size_t)(e - s)))
+			return xs_config_fail(p, XS_ERR_PARSE, "NUL byte");
+		rc = xs_config_line(p, s, e);
+		if (rc)
+			return rc;
+		s = nl ? nl + 1 : end;
+	}
+	return xs_config_pool_close(p);
+}
+
+enum xs_err xs_config_load_string(struct xs_config *cfg, const char *text, size_t len,
+				  const char *name, char *err)
+{
+	struct xs_config tmp;
+	struct xs_config_parser p;
+	enum xs_err rc;
+
+	if (!name)
+		name = "(config)";
+	xs_config_defaults(&tmp);
+	memset(&p, 0, sizeof p);
+	p.cfg = &tmp;
+	p.name = name;
+	p.err = err;
+	rc = xs_config_parse(&p, text ? text : "", text ? len : 0);
+	if (rc) {
+		xs_config_free(&tmp);
+		return rc;
+	}
+	tmp.source = xs_xstrndup(name, strlen(name));
+	xs_config_free(cfg);
+	*cfg = tmp;
+	return XS_OK;
+}
+
+enum xs_err xs_config_load_file(struct xs_config *cfg, const char *path, char *err)
+{
+	struct xs_buf b;
+	char chunk[8192];
+	enum xs_err rc = XS_OK;
+	FILE *f;
+	size_t n;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return xs_err_set(err, XS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	/* one byte past the cap, so "too large" is told apart from "exactly the cap" */
+	xs_buf_init(&b, XS_CONFIG_FILE_MAX + 1);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		rc = xs_buf_append(&b, chunk, n);
+		if (rc) {
+			rc = xs_err_set(err, XS_ERR_TOO_LARGE, "%s: file too large (max %d bytes)", path,
+					XS_CONFIG_FILE_MAX);
+			goto out_close;
+		}
+	}
+	if (ferror(f)) {
+		rc = xs_err_set(err, XS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+		goto out_close;
+	}
+	rc = xs_config_load_string(cfg, b.data ? b.data : "", b.len, path, err);
+out_close:
+	fclose(f);
+	xs_buf_free(&b);
+	return rc;
+}
+
+/* Derives a free pool name from host[0..n): invalid characters become '-'. */
+static void xs_config_pool_name(const struct xs_config *cfg, const char *host, size_t n, char *name)
+{
+	char base[XS_CONFIG_NAME_MAX + 1];
+	size_t len = n > XS_CONFIG_NAME_MAX - 8 ? XS_CONFIG_NAME_MAX - 8 : n; /* room for "-NNNN" */
+
+	for (size_t i = 0; i < len; i++) {
+		char c = host[i];
+
+		base[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			   c == '.' || c == '_' || c == '-')
+				  ? c
+				  : '-';
+	}
+	base[len] = '\0';
+	snprintf(name, XS_CONFIG_NAME_MAX + 1, "%s", base);
+	/* at most XS_CONFIG_POOLS_MAX names are taken, so k stays below 5 digits */
+	for (unsigned k = 2; xs_config_find_pool(cfg, name) && k <= XS_CONFIG_POOLS_MAX + 1; k++)
+		snprintf(name, XS_CONFIG_NAME_MAX + 1, "%.*s-%u", (int)len, base, k % 100000);
+}
+
+enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char *err)
+{
+	char masked[XS_LOG_URL_LEN];
+	char name[XS_CONFIG_NAME_MAX + 1];
+	struct xs_config_pool *pool;
+	const char *host;
+	size_t hostlen, n = strlen(url);
+	bool https;
+
+	if (n > XS_CONFIG_VALUE_MAX)
+		return xs_err_set(err, XS_ERR_TOO_LARGE, "--pool: URL too long (max %d bytes)",
+				  XS_CONFIG_VALUE_MAX);
+	if (!xs_config_url_host(url, n, &host, &hostlen, &https))
+		return xs_err_set(err, XS_ERR_ARG, "--pool %s: expected http(s)://HOST[:PORT][/PATH]",
+				  xs_log_url(masked, sizeof masked, url));
+	if (xs_config_find_url(cfg, url, NULL))
+		return xs_err_set(err, XS_ERR_ARG, "--pool %s: pool given twice",
+				  xs_log_url(masked, sizeof masked, url));
+	if (cfg->npools >= XS_CONFIG_POOLS_MAX)
+		return xs_err_set(err, XS_ERR_ARG, "--pool: too many pools (max %d)", XS_CONFIG_POOLS_MAX);
+	xs_config_pool_name(cfg, host, hostlen, name);
+	pool = xs_config_pool_push(cfg, name, strlen(name));
+	pool->url = xs_xstrndup(url, n);
+	return XS_OK;
+}
+
+bool xs_config_listen_is_loopback(const struct xs_config *cfg)
+{
+	unsigned char a[16];
+	const char *h = cfg->listen_host;
+
+	if (!h)
+		return false;
+	if (strcasecmp(h, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, h, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, h, a) == 1) {
+		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char loop6[16] = { [15] = 1 };
+
+		return memcmp(a, loop6, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+	}
+	return false;
+}
+
+enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
+{
+	if (cfg->npools == 0)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "no pool configured: give --pool URL or a [pool NAME] section");
+	if (!cfg->data_dir || !cfg->data_dir[0])
+		return xs_err_set(err, XS_ERR_ARG,
+				  "no data directory: give --data DIR or 'data = DIR' in the configuration");
+	if (!cfg->listen_host || cfg->listen_port == 0)
+		return xs_err_set(err, XS_ERR_ARG, "no listen address: give 'listen = HOST:PORT'");
+	if (!xs_config_listen_is_loopback(cfg) && (!cfg->token_file || !cfg->token_file[0]))
+		return xs_err_set(err, XS_ERR_ARG,
+				  "listen address %.64s is not loopback: an API token is required "
+				  "('token_file = FILE')",
+				  cfg->listen_host);
+	for (int i = 0; i < XS_CONFIG_TIERS; i++) {
+		if (cfg->retention[i] < xs_config_tier_step[i] || cfg->retention[i] > XS_CONFIG_DURATION_MAX)
+			return xs_err_set(err, XS_ERR_ARG, "retention of the %s tier out of range",
+					  xs_config_tier_keys[i]);
+	}
+	return XS_OK;
+}
+
+/* ---- formatting ---- */
+
+/* Appends ` = "VALUE"\n`, escaping '"' and '\\' as the parser reads them. */
+static enum xs_err xs_config_format_string(struct xs_buf *out, const char *key, const char *v)
+{
+	enum xs_err rc = xs_buf_printf(out, "%s = \"", key);
+
+	for (; rc == XS_OK && *v; v++) {
+		if (*v == '"' || *v == '\\')
+			rc = xs_buf_append(out, "\\", 1);
+		if (rc == XS_OK)
+			rc = xs_buf_append(out, v, 1);
+	}
+	return rc ? rc : xs_buf_append_str(out, "\"\n");
+}
+
+static enum xs_err xs_config_format_duration(struct xs_buf *out, const char *key, int64_t secs)
+{
+	static const char units[] = "ywdhm";
+	static const int64_t mult[] = { 365 * 86400, 7 * 86400, 86400, 3600, 60 };
+
+	for (size_t i = 0; i < sizeof mult / sizeof mult[0]; i++) {
+		if (secs % mult[i] == 0)
+			return xs_buf_printf(out, "%s = %" PRId64 "%c\n", key, secs / mult[i], units[i]);
+	}
+	return xs_buf_printf(out, "%s = %" PRId64 "s\n", key, secs);
+}
+
+static enum xs_err xs_config_format_pool(struct xs_buf *out, const struct xs_config_pool *pool)
+{
+	char masked[XS_LOG_URL_LEN];
+	enum xs_err rc;
+
+	rc = xs_buf_printf(out, "\n[pool %s]\n", pool->name);
+	if (rc == XS_OK && pool->url)
+		rc = xs_config_format_string(out, "url", xs_log_url(masked, sizeof masked, pool->url));
+	if (rc == XS_OK && pool->user)
+		rc = xs_config_format_string(out, "user", pool->user);
+	if (rc == XS_OK && pool->password_file)
+		rc = xs_config_format_string(out, "password_file", pool->password_file);
+	if (rc == XS_OK && pool->ca_file)
+		rc = xs_config_format_string(out, "ca_file", pool->ca_file);
+	if (rc == XS_OK && pool->pin)
+		rc = xs_config_format_string(out, "pin", pool->pin);
+	if (rc == XS_OK && pool->insecure)
+		rc = xs_buf_append_str(out, "insecure = true\n");
+	return rc;
+}
+
+enum xs_err xs_config_format(const struct xs_config *cfg, struct xs_buf *out)
+{
+	const char *h = cfg->listen_host ? cfg->listen_host : "";
+	char listen[XS_CONFIG_VALUE_MAX + 16];
+	enum xs_err rc;
+
+	/* quoted like every string: a host may start with a quote character */
+	snprintf(listen, sizeof listen, strchr(h, ':') ? "[%s]:%u" : "%s:%u", h,
+		 (unsigned)cfg->listen_port);
+	rc = xs_config_format_string(out, "listen", listen);
+	if (rc == XS_OK && cfg->data_dir)
+		rc = xs_config_format_string(out, "data", cfg->data_dir);
+	if (rc == XS_OK)
+		rc = xs_buf_printf(out, "log_level = %s\n", xs_log_level_name(cfg->log_level));
+	if (rc == XS_OK && cfg->token_file)
+		rc = xs_config_format_string(out, "token_file", cfg->token_file);
+	if (rc == XS_OK)
+		rc = xs_buf_append_str(out, "\n[retention]\n");
+	for (int i = 0; rc == XS_OK && i < XS_CONFIG_TIERS; i++)
+		rc = xs_config_format_duration(out, xs_config_tier_keys[i], cfg->retention[i]);
+	for (size_t i = 0; rc == XS_OK && i < cfg->npools; i++)
+		rc = xs_config_format_pool(out, &cfg->pools[i]);
+	return rc;
+}

@@ -1,0 +1,1864 @@
+/*
+ * store.c - the embedded time-series store (contract in store.h, format in
+ * docs/STORE.md).
+ *
+ * Files under the store directory:
+ *   series            catalog: one CRC'd record per series (and per unit change)
+ *   wal               write-ahead log of generation G: carry records (the open
+ *                     state of every series at the last checkpoint), then rows
+ *                     of samples and backfilled points appended since
+ *   <tier>-<n>.seg    sealed blocks of one tier and time span n
+ *   <tier>-<n>.idx    sorted runs of (series, t0, offset, length), one run per
+ *                     checkpoint that wrote to the segment, tagged with its G
+ *   ckpt              present only while a checkpoint writes segments
+ *
+ * Invariants:
+ *   - Everything accepted since the last checkpoint is in the wal (or in the
+ *     wal buffer, until xs_store_sync); sealed blocks wait in memory (pend)
+ *     and reach segments only at a checkpoint, so segments never hold data the
+ *     wal of the committed generation would replay a second time.
+ *   - A checkpoint writes segments, then atomically replaces the wal (rename)
+ *     by one of generation G+1. Runs of a generation above the wal's are
+ *     leftovers of an interrupted checkpoint: removed on open (ckpt names them).
+ *   - Per series and tier, live points are strictly ascending; backfilled
+ *     points fill only periods with no point, so a read merges and never sees
+ *     two points at one time.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/xmalloc.h"
+#include "store/store_codec.h"
+
+const int64_t xs_tier_step[XS_NTIERS] = { 5, 60, 3600, 86400 };
+const int64_t xs_tier_default_retention[XS_NTIERS] = { 2 * 86400, 60 * 86400, 2 * 365 * 86400,
+							10 * 365 * 86400 };
+
+/* A block holds the points of one window; a segment file the blocks of one span. */
+static const int64_t st_window[XS_NTIERS] = { 600, 1800, 86400, 864000 };
+static const int64_t st_span[XS_NTIERS] = { 86400, 864000, 8640000, 86400000 };
+static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
+
+#define ST_WAL_MAX (64u << 20)     /* default wal bytes appended before a checkpoint */
+#define ST_MAX_UUID 128            /* bytes of a uuid */
+#define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
+#define ST_BLOCK_HDR 32            /* bytes of a block header on disk */
+#define ST_RUN_HDR 32              /* bytes of an index run header */
+#define ST_ENT 24                  /* bytes of an index entry */
+#define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
+#define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
+#define ST_MAGIC_WAL 0x31575358u   /* "XSW1" */
+#define ST_MAGIC_BLOCK 0x31425358u /* "XSB1" */
+#define ST_MAGIC_RUN 0x31525358u   /* "XSR1" */
+#define ST_NONE INT64_MIN          /* no period / no point */
+
+struct st_acc {
+	int64_t period;  /* start of the period being summed; ST_NONE: none */
+	double sum;      /* of known samples */
+	uint32_t count;  /* known samples */
+	float min, max;
+};
+
+struct st_series {
+	uint64_t name_off;               /* arena: uuid NUL ds NUL */
+	uint64_t unit_off;               /* arena: unit NUL */
+	uint8_t kind;
+	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
+	float last_v;                    /* its value, also the wal XOR base */
+	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
+	struct st_acc acc[XS_NTIERS];    /* rollups in progress (1..3) */
+	struct xs_block *open[XS_NTIERS]; /* live block being filled */
+	struct xs_block *bf[XS_NTIERS];  /* backfill block being filled */
+	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
+};
+
+struct st_pend {
+	uint32_t series;
+	uint8_t tier;
+	int32_t next;            /* older block of the same series; -1: none */
+	struct xs_block *b;      /* owned */
+};
+
+struct st_ent {
+	uint32_t series;
+	uint32_t len;            /* bytes of the block, header included */
+	int64_t t0;
+	uint64_t off;
+};
+
+struct st_run {
+	uint64_t gen;
+	size_t n;
+	struct st_ent *e;        /* sorted by (series, t0); owned */
+};
+
+struct st_seg {
+	int tier;
+	int64_t no;
+	struct st_run *runs;
+	size_t nruns;
+	uint64_t data_end;       /* committed bytes of the .seg */
+	uint64_t idx_end;        /* committed bytes of the .idx */
+	int fd;                  /* .seg, opened on demand; -1 */
+	bool writable;           /* fd is open for writing */
+};
+
+struct st_bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+struct st_rowent {
+	uint32_t id;
+	uint32_t x;              /* value bits XOR the series' previous value */
+};
+
+struct xs_store {
+	char *dir;
+	int dirfd;
+	int lockfd;
+	int64_t retention[XS_NTIERS];
+	uint64_t wal_max;        /* wal bytes appended before a checkpoint */
+	struct st_series *ser;
+	uint32_t nser, capser;
+	char *arena;
+	uint64_t arena_len, arena_cap;
+	uint32_t *hash;          /* open addressing of series ids; UINT32_MAX empty */
+	uint64_t hcap;
+	int cat_fd;
+	struct st_bytes catbuf;  /* catalog records not yet written */
+	int wal_fd;
+	uint64_t gen;            /* committed generation (the wal's) */
+	uint64_t wal_appended;   /* bytes of rows and backfill since the checkpoint */
+	uint64_t wal_size;
+	struct st_bytes walbuf;  /* wal records not yet written */
+	bool row_open;
+	int64_t row_t;
+	struct st_rowent *row;
+	size_t nrow, caprow;
+	struct st_pend *pend;
+	size_t npend, cappend;
+	struct st_seg **segs;
+	size_t nsegs;
+	int64_t seg_lo[XS_NTIERS];  /* lowest segment number on disk of each tier */
+	int64_t seg_hi[XS_NTIERS];  /* highest */
+	bool replaying;
+	struct xs_store_stats st;
+	int64_t *rt;             /* read scratch: times */
+	float *rv;               /* read scratch: 3 values per time */
+	size_t rcap;
+};
+
+/* ---- little helpers -------------------------------------------------------- */
+
+static void st_put(struct st_bytes *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		b->p = xs_xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void st_put_u8(struct st_bytes *b, uint8_t v)
+{
+	st_put(b, &v, 1);
+}
+
+static void st_put_u32(struct st_bytes *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	st_put(b, x, 4);
+}
+
+static void st_put_u64(struct st_bytes *b, uint64_t v)
+{
+	st_put_u32(b, (uint32_t)v);
+	st_put_u32(b, (uint32_t)(v >> 32));
+}
+
+static uint32_t st_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t st_le64(const uint8_t *p)
+{
+	return st_le32(p) | (uint64_t)st_le32(p + 4) << 32;
+}
+
+static void st_w32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static void st_w64(uint8_t *p, uint64_t v)
+{
+	st_w32(p, (uint32_t)v);
+	st_w32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t st_fbits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+static float st_bitsf(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+static int64_t st_floor(int64_t t, int64_t m)
+{
+	int64_t q = t / m;
+
+	if (t % m && t < 0)
+		q--;
+	return q * m;
+}
+
+/* A cursor over a record payload; reads fail (and stick) past the end. */
+struct st_cur {
+	const uint8_t *p;
+	size_t len, pos;
+	bool bad;
+};
+
+static const uint8_t *st_take(struct st_cur *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (c->bad || n > c->len - c->pos) {
+		c->bad = true;
+		return NULL;
+	}
+	p = c->p + c->pos;
+	c->pos += n;
+	return p;
+}
+
+static uint8_t st_get_u8(struct st_cur *c)
+{
+	const uint8_t *p = st_take(c, 1);
+
+	return p ? p[0] : 0;
+}
+
+static uint32_t st_get_u32(struct st_cur *c)
+{
+	const uint8_t *p = st_take(c, 4);
+
+	return p ? st_le32(p) : 0;
+}
+
+static uint64_t st_get_u64(struct st_cur *c)
+{
+	const uint8_t *p = st_take(c, 8);
+
+	return p ? st_le64(p) : 0;
+}
+
+static enum xs_err st_errno(char *err, const char *what, const struct xs_store *s, const char *file)
+{
+	return xs_err_set(err, XS_ERR_IO, "%s %s/%s: %s", what, s->dir, file, strerror(errno));
+}
+
+static enum xs_err st_write_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *q = p;
+
+	while (n) {
+		ssize_t w = pwrite(fd, q, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return XS_ERR_IO;
+		q += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return XS_OK;
+}
+
+/* Reads a whole file into *out (caller frees); a missing file reads as empty. */
+static enum xs_err st_read_file(int dirfd, const char *name, uint8_t **out, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return errno == ENOENT ? XS_OK : XS_ERR_IO;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return XS_ERR_IO;
+	}
+	*out = xs_xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = pread(fd, *out + got, (size_t)sb.st_size - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return XS_OK;
+}
+
+/* Appends a framed record (u32 len, u32 crc, payload) to b. */
+static void st_frame(struct st_bytes *b, const uint8_t *payload, size_t len)
+{
+	st_put_u32(b, (uint32_t)len);
+	st_put_u32(b, xs_crc32c(0, payload, len));
+	st_put(b, payload, len);
+}
+
+/* The next framed record at *pos of buf, or false at a torn or corrupt one. */
+static bool st_unframe(const uint8_t *buf, size_t len, size_t *pos, struct st_cur *rec)
+{
+	uint32_t n, crc;
+
+	if (len - *pos < 8)
+		return false;
+	n = st_le32(buf + *pos);
+	crc = st_le32(buf + *pos + 4);
+	if (n == 0 || n > ST_MAX_RECORD || n > len - *pos - 8)
+		return false;
+	if (xs_crc32c(0, buf + *pos + 8, n) != crc)
+		return false;
+	rec->p = buf + *pos + 8;
+	rec->len = n;
+	rec->pos = 0;
+	rec->bad = false;
+	*pos += 8 + n;
+	return true;
+}
+
+/* ---- series catalog ------------------------------------------------------------- */
+
+static uint64_t st_hash(unsigned kind, const char *uuid, const char *ds)
+{
+	uint64_t h = 0xCBF29CE484222325ull ^ kind;
+
+	for (; *uuid; uuid++)
+		h = (h ^ (unsigned char)*uuid) * 0x100000001B3ull;
+	h = (h ^ 0xff) * 0x100000001B3ull;
+	for (; *ds; ds++)
+		h = (h ^ (unsigned char)*ds) * 0x100000001B3ull;
+	return h ^ (h >> 29);
+}
+
+static uint64_t st_arena_add(struct xs_store *s, const char *a, size_t na, const char *b, size_t nb)
+{
+	uint64_t off = s->arena_len;
+	uint64_t need = na + 1 + (b ? nb + 1 : 0);
+
+	if (s->arena_len + need > s->arena_cap) {
+		uint64_t cap = s->arena_cap ? s->arena_cap : 1 << 16;
+
+		while (cap < s->arena_len + need)
+			cap *= 2;
+		s->arena = xs_xrealloc(s->arena, cap);
+		s->arena_cap = cap;
+	}
+	memcpy(s->arena + off, a, na);
+	s->arena[off + na] = 0;
+	if (b) {
+		memcpy(s->arena + off + na + 1, b, nb);
+		s->arena[off + na + 1 + nb] = 0;
+	}
+	s->arena_len += need;
+	return off;
+}
+
+static const char *st_uuid(const struct xs_store *s, const struct st_series *se)
+{
+	return s->arena + se->name_off;
+}
+
+static const char *st_ds(const struct xs_store *s, const struct st_series *se)
+{
+	const char *u = s->arena + se->name_off;
+
+	return u + strlen(u) + 1;
+}
+
+static uint64_t st_slot(const struct xs_store *s, unsigned kind, const char *uuid, const char *ds)
+{
+	uint64_t i = st_hash(kind, uuid, ds) & (s->hcap - 1);
+
+	for (;; i = (i + 1) & (s->hcap - 1)) {
+		uint32_t id = s->hash[i];
+		const struct st_series *se;
+
+		if (id == UINT32_MAX)
+			return i;
+		se = &s->ser[id];
+		if (se->kind == kind && !strcmp(st_uuid(s, se), uuid) && !strcmp(st_ds(s, se), ds))
+			return i;
+	}
+}
+
+static void st_hash_grow(struct xs_store *s)
+{
+	uint64_t cap = s->hcap ? s->hcap * 2 : 1024;
+
+	free(s->hash);
+	s->hash = xs_xmalloc(cap * sizeof(*s->hash));
+	memset(s->hash, 0xff, cap * sizeof(*s->hash));
+	s->hcap = cap;
+	for (uint32_t id = 0; id < s->nser; id++) {
+		const struct st_series *se = &s->ser[id];
+
+		s->hash[st_slot(s, se->kind, st_uuid(s, se), st_ds(s, se))] = id;
+	}
+}
+
+/* Adds series nser (the catalog decides ids: dense, in creation order). */
+static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uuid, const char *ds,
+			      const char *unit)
+{
+	struct st_series *se;
+
+	if (s->nser == s->capser) {
+		s->capser = s->capser ? s->capser * 2 : 256;
+		s->ser = xs_xrealloc(s->ser, s->capser * sizeof(*s->ser));
+	}
+	se = &s->ser[s->nser];
+	memset(se, 0, sizeof(*se));
+	se->kind = (uint8_t)kind;
+	se->name_off = st_arena_add(s, uuid, strlen(uuid), ds, strlen(ds));
+	se->unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+	se->last_t = ST_NONE;
+	se->pend = -1;
+	for (int k = 0; k < XS_NTIERS; k++) {
+		se->tier_last[k] = ST_NONE;
+		se->acc[k].period = ST_NONE;
+	}
+	s->nser++;
+	if ((uint64_t)s->nser * 2 > s->hcap)
+		st_hash_grow(s);
+	else
+		s->hash[st_slot(s, kind, uuid, ds)] = s->nser - 1;
+	return s->nser - 1;
+}
+
+static void st_cat_record(struct xs_store *s, uint32_t id, unsigned kind, const char *uuid,
+			  const char *ds, const char *unit)
+{
+	struct st_bytes r = { 0 };
+
+	st_put_u32(&r, id);
+	st_put_u8(&r, (uint8_t)kind);
+	st_put(&r, uuid, strlen(uuid) + 1);
+	st_put(&r, ds, strlen(ds) + 1);
+	st_put(&r, unit, strlen(unit) + 1);
+	st_frame(&s->catbuf, r.p, r.len);
+	free(r.p);
+}
+
+static const char *st_get_str(struct st_cur *c, size_t max)
+{
+	const char *p = (const char *)c->p + c->pos;
+	const void *z;
+
+	if (c->bad)
+		return NULL;
+	z = memchr(p, 0, c->len - c->pos < max ? c->len - c->pos : max);
+	if (!z) {
+		c->bad = true;
+		return NULL;
+	}
+	c->pos += (size_t)((const char *)z - p) + 1;
+	return p;
+}
+
+static enum xs_err st_cat_load(struct xs_store *s, char *err)
+{
+	uint8_t *buf;
+	size_t len, pos = ST_FILE_HDR;
+	struct st_cur rec;
+
+	if (st_read_file(s->dirfd, "series", &buf, &len))
+		return st_errno(err, "read", s, "series");
+	if (len < ST_FILE_HDR || st_le32(buf) != ST_MAGIC_CAT) {
+		if (len >= ST_FILE_HDR) {
+			free(buf);
+			return xs_err_set(err, XS_ERR_PARSE, "%s/series: not a series catalog", s->dir);
+		}
+		pos = 0; /* new (or torn while being created): start it over */
+	}
+	while (pos && st_unframe(buf, len, &pos, &rec)) {
+		uint32_t id = st_get_u32(&rec);
+		unsigned kind = st_get_u8(&rec);
+		const char *uuid = st_get_str(&rec, ST_MAX_UUID);
+		const char *ds = st_get_str(&rec, XS_STORE_MAX_DS);
+		const char *unit = st_get_str(&rec, XS_STORE_MAX_UNIT);
+
+		if (rec.bad || kind >= XS_NOBJ_KINDS || id > s->nser) {
+			pos -= rec.len + 8;
+			break;
+		}
+		if (id == s->nser)
+			st_series_add(s, kind, uuid, ds, unit);
+		else
+			s->ser[id].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+	}
+	free(buf);
+	s->cat_fd = openat(s->dirfd, "series", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->cat_fd < 0)
+		return st_errno(err, "open", s, "series");
+	if (pos == 0) {
+		uint8_t h[ST_FILE_HDR] = { 0 };
+
+		st_w32(h, ST_MAGIC_CAT);
+		st_w32(h + 4, 1);
+		if (st_write_all(s->cat_fd, h, sizeof(h), 0) || fsync(s->cat_fd))
+			return st_errno(err, "write", s, "series");
+		pos = ST_FILE_HDR;
+	}
+	if (ftruncate(s->cat_fd, (off_t)pos) < 0 || lseek(s->cat_fd, (off_t)pos, SEEK_SET) < 0)
+		return st_errno(err, "truncate", s, "series");
+	return XS_OK;
+}
+
+/* ---- blocks in memory --------------------------------------------------------- */
+
+static unsigned st_nch(int tier)
+{
+	return tier == XS_TIER_5S ? 1 : 3;
+}
+
+static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_block *b)
+{
+	struct st_pend *p;
+
+	if (s->npend == s->cappend) {
+		s->cappend = s->cappend ? s->cappend * 2 : 1024;
+		s->pend = xs_xrealloc(s->pend, s->cappend * sizeof(*s->pend));
+	}
+	p = &s->pend[s->npend];
+	p->series = id;
+	p->tier = (uint8_t)tier;
+	p->next = s->ser[id].pend;
+	p->b = b;
+	s->ser[id].pend = (int32_t)s->npend++;
+}
+
+/* Puts a point into *slot, sealing the block there first if t is outside its window
+ * or not after its last point. */
+static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_block **slot, int64_t t,
+			 const float *v)
+{
+	struct xs_block *b = *slot;
+
+	if (b && (st_floor(t, st_window[tier]) != st_floor(b->t0, st_window[tier]) || t <= b->tlast)) {
+		st_pend_add(s, id, tier, b);
+		b = NULL;
+	}
+	if (!b) {
+		b = xs_xcalloc(1, sizeof(*b));
+		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
+		*slot = b;
+	}
+	xs_block_put(b, t, v);
+}
+
+/* Emits the finished rollup period of tier k. */
+static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_acc *a = &se->acc[k];
+	float v[3];
+
+	if (a->period == ST_NONE)
+		return;
+	if (se->tier_last[k] != ST_NONE && a->period <= se->tier_last[k])
+		return; /* a backfilled point already holds the period (or a later one) */
+	if (a->count) {
+		v[0] = (float)(a->sum / a->count);
+		v[1] = a->min;
+		v[2] = a->max;
+	} else {
+		v[0] = v[1] = v[2] = NAN;
+	}
+	st_block_add(s, id, k, &se->open[k], a->period, v);
+	se->tier_last[k] = a->period;
+}
+
+static bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
+{
+	struct st_series *se = &s->ser[id];
+
+	if (se->last_t != ST_NONE && t <= se->last_t) {
+		s->st.duplicates++;
+		return false;
+	}
+	st_block_add(s, id, XS_TIER_5S, &se->open[XS_TIER_5S], t, &v);
+	se->last_t = t;
+	se->last_v = v;
+	se->tier_last[XS_TIER_5S] = t;
+	for (int k = 1; k < XS_NTIERS; k++) {
+		struct st_acc *a = &se->acc[k];
+		int64_t p = st_floor(t, xs_tier_step[k]);
+
+		if (a->period != p) {
+			st_acc_emit(s, id, k);
+			a->period = p;
+			a->sum = 0;
+			a->count = 0;
+		}
+		if (isnan(v))
+			continue;
+		if (!a->count || v < a->min)
+			a->min = v;
+		if (!a->count || v > a->max)
+			a->max = v;
+		a->sum += v;
+		a->count++;
+	}
+	s->st.samples++;
+	return true;
+}
+
+/* ---- write-ahead log ------------------------------------------------------------- */
+
+static void st_zz_put(struct xs_bits *w, int64_t d)
+{
+	uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+	unsigned nb;
+
+	if (!z) {
+		xs_bits_put(w, 0, 1);
+		return;
+	}
+	nb = 64 - (unsigned)__builtin_clzll(z);
+	xs_bits_put(w, 1, 1);
+	xs_bits_put(w, nb - 1, 6);
+	xs_bits_put(w, z, nb);
+}
+
+static bool st_zz_get(struct xs_bitr *r, int64_t *d)
+{
+	uint64_t f, nb, z;
+
+	if (!xs_bitr_get(r, 1, &f))
+		return false;
+	if (!f) {
+		*d = 0;
+		return true;
+	}
+	if (!xs_bitr_get(r, 6, &nb) || !xs_bitr_get(r, (unsigned)nb + 1, &z))
+		return false;
+	*d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	return true;
+}
+
+/* Closes the row being collected into one wal record:
+ * 'R', i64 t, u32 n, bits: per sample the id delta - 1 (zigzag) and the XOR. */
+static void st_row_close(struct xs_store *s)
+{
+	struct xs_bits w = { 0 };
+	struct st_bytes r = { 0 };
+	int64_t prev = -1;
+
+	if (!s->row_open)
+		return;
+	s->row_open = false;
+	if (!s->nrow)
+		return;
+	for (size_t i = 0; i < s->nrow; i++) {
+		uint32_t x = s->row[i].x;
+
+		st_zz_put(&w, (int64_t)s->row[i].id - prev - 1);
+		prev = s->row[i].id;
+		if (!x) {
+			xs_bits_put(&w, 0, 1);
+		} else {
+			unsigned lead = (unsigned)__builtin_clz(x), trail = (unsigned)__builtin_ctz(x);
+			unsigned len = 32 - lead - trail;
+
+			xs_bits_put(&w, 1, 1);
+			xs_bits_put(&w, lead, 5);
+			xs_bits_put(&w, len - 1, 5);
+			xs_bits_put(&w, x >> trail, len);
+		}
+	}
+	st_put_u8(&r, 'R');
+	st_put_u64(&r, (uint64_t)s->row_t);
+	st_put_u32(&r, (uint32_t)s->nrow);
+	st_put(&r, w.buf, (w.nbits + 7) / 8);
+	st_frame(&s->walbuf, r.p, r.len);
+	s->wal_appended += r.len + 8;
+	free(r.p);
+	free(w.buf);
+	s->nrow = 0;
+}
+
+static bool st_replay_row(struct xs_store *s, struct st_cur *c)
+{
+	int64_t t = (int64_t)st_get_u64(c);
+	uint32_t n = st_get_u32(c);
+	struct xs_bitr r;
+	int64_t id = -1;
+
+	if (c->bad)
+		return false;
+	r.p = c->p + c->pos;
+	r.nbits = (c->len - c->pos) * 8;
+	r.pos = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t d;
+		uint64_t f, lead, len, m;
+		uint32_t x = 0;
+
+		if (!st_zz_get(&r, &d))
+			return false;
+		id += d + 1;
+		if (id < 0 || id >= s->nser || !xs_bitr_get(&r, 1, &f))
+			return false;
+		if (f) {
+			if (!xs_bitr_get(&r, 5, &lead) || !xs_bitr_get(&r, 5, &len))
+				return false;
+			if (lead + len + 1 > 32 || !xs_bitr_get(&r, (unsigned)len + 1, &m))
+				return false;
+			x = (uint32_t)(m << (32 - lead - len - 1));
+		}
+		st_append_core(s, (uint32_t)id, t,
+			       st_bitsf(st_fbits(s->ser[id].last_v) ^ x));
+	}
+	return true;
+}
+
+static void st_put_block(struct st_bytes *r, const struct xs_block *b)
+{
+	if (!b) {
+		st_put_u8(r, 0);
+		return;
+	}
+	st_put_u8(r, 1);
+	st_put_u8(r, b->nch);
+	st_put_u32(r, b->n);
+	st_put_u64(r, (uint64_t)b->t0);
+	st_put_u64(r, (uint64_t)b->tlast);
+	st_put_u64(r, (uint64_t)b->dprev);
+	for (int c = 0; c < XS_BLOCK_MAX_CH; c++) {
+		st_put_u32(r, b->vprev[c]);
+		st_put_u8(r, b->lead[c]);
+		st_put_u8(r, b->trail[c]);
+	}
+	st_put_u32(r, (uint32_t)b->bits.nbits);
+	st_put(r, b->bits.buf, xs_block_bytes(b));
+}
+
+static bool st_get_block(struct st_cur *c, int tier, struct xs_block **out)
+{
+	struct xs_block *b;
+	uint32_t nbits;
+	const uint8_t *p;
+
+	if (!st_get_u8(c))
+		return !c->bad;
+	b = xs_xcalloc(1, sizeof(*b));
+	xs_block_init(b, xs_tier_step[tier], st_get_u8(c));
+	b->n = st_get_u32(c);
+	b->t0 = (int64_t)st_get_u64(c);
+	b->tlast = (int64_t)st_get_u64(c);
+	b->dprev = (int64_t)st_get_u64(c);
+	for (int k = 0; k < XS_BLOCK_MAX_CH; k++) {
+		b->vprev[k] = st_get_u32(c);
+		b->lead[k] = st_get_u8(c);
+		b->trail[k] = st_get_u8(c);
+	}
+	nbits = st_get_u32(c);
+	p = st_take(c, (nbits + 7u) / 8u);
+	if (!p || b->nch != st_nch(tier) || b->n == 0 || b->n > XS_BLOCK_MAX_POINTS) {
+		free(b);
+		c->bad = true;
+		return false;
+	}
+	b->bits.buf = xs_xrealloc(b->bits.buf, (nbits + 7u) / 8u + 16);
+	b->bits.cap = (nbits + 7u) / 8u + 16;
+	memset(b->bits.buf, 0, b->bits.cap);
+	memcpy(b->bits.buf, p, (nbits + 7u) / 8u);
+	if (nbits & 7)
+		b->bits.buf[nbits / 8] &= (uint8_t)(0xff00u >> (nbits & 7));
+	b->bits.nbits = nbits;
+	*out = b;
+	return true;
+}
+
+/* 'C': the state of one series at a checkpoint. */
+static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_bytes r = { 0 };
+
+	st_put_u8(&r, 'C');
+	st_put_u32(&r, id);
+	st_put_u64(&r, (uint64_t)se->last_t);
+	st_put_u32(&r, st_fbits(se->last_v));
+	for (int k = 0; k < XS_NTIERS; k++) {
+		st_put_u64(&r, (uint64_t)se->tier_last[k]);
+		st_put_u64(&r, (uint64_t)se->acc[k].period);
+		{
+			uint64_t u;
+
+			memcpy(&u, &se->acc[k].sum, 8);
+			st_put_u64(&r, u);
+		}
+		st_put_u32(&r, se->acc[k].count);
+		st_put_u32(&r, st_fbits(se->acc[k].min));
+		st_put_u32(&r, st_fbits(se->acc[k].max));
+		st_put_block(&r, se->open[k]);
+		st_put_block(&r, se->bf[k]);
+	}
+	st_frame(out, r.p, r.len);
+	free(r.p);
+}
+
+static void st_series_drop_blocks(struct st_series *se)
+{
+	for (int k = 0; k < XS_NTIERS; k++) {
+		if (se->open[k])
+			xs_block_cleanup(se->open[k]);
+		if (se->bf[k])
+			xs_block_cleanup(se->bf[k]);
+		free(se->open[k]);
+		free(se->bf[k]);
+		se->open[k] = se->bf[k] = NULL;
+	}
+}
+
+static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
+{
+	uint32_t id = st_get_u32(c);
+	struct st_series *se;
+
+	if (c->bad || id >= s->nser)
+		return false;
+	se = &s->ser[id];
+	st_series_drop_blocks(se);
+	se->last_t = (int64_t)st_get_u64(c);
+	se->last_v = st_bitsf(st_get_u32(c));
+	for (int k = 0; k < XS_NTIERS; k++) {
+		uint64_t u;
+
+		se->tier_last[k] = (int64_t)st_get_u64(c);
+		se->acc[k].period = (int64_t)st_get_u64(c);
+		u = st_get_u64(c);
+		memcpy(&se->acc[k].sum, &u, 8);
+		se->acc[k].count = st_get_u32(c);
+		se->acc[k].min = st_bitsf(st_get_u32(c));
+		se->acc[k].max = st_bitsf(st_get_u32(c));
+		if (!st_get_block(c, k, &se->open[k]) || !st_get_block(c, k, &se->bf[k]))
+			return false;
+	}
+	return !c->bad;
+}
+
+static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t t,
+				    const float *v);
+static enum xs_err st_ckpt_recover(struct xs_store *s, char *err);
+
+static bool st_replay_backfill(struct xs_store *s, struct st_cur *c)
+{
+	uint32_t id = st_get_u32(c);
+	unsigned tier = st_get_u8(c);
+	int64_t t = (int64_t)st_get_u64(c);
+	float v[3];
+
+	for (int k = 0; k < 3; k++)
+		v[k] = st_bitsf(st_get_u32(c));
+	if (c->bad || id >= s->nser || tier < 1 || tier >= XS_NTIERS)
+		return false;
+	st_backfill_core(s, id, (int)tier, t, v);
+	return true;
+}
+
+/* Creates wal.tmp holding the header of generation gen and the carry records, then
+ * renames it over wal. On success s->wal_fd is the new wal. */
+static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
+{
+	struct st_bytes b = { 0 };
+	uint8_t h[ST_FILE_HDR] = { 0 };
+	enum xs_err e = XS_OK;
+	int fd;
+
+	st_w32(h, ST_MAGIC_WAL);
+	st_w32(h + 4, 1);
+	st_w64(h + 8, gen);
+	st_put(&b, h, sizeof(h));
+	for (uint32_t id = 0; id < s->nser; id++)
+		if (s->ser[id].tier_last[XS_TIER_5S] != ST_NONE || s->ser[id].tier_last[1] != ST_NONE ||
+		    s->ser[id].tier_last[2] != ST_NONE || s->ser[id].tier_last[3] != ST_NONE)
+			st_carry(s, id, &b);
+	fd = openat(s->dirfd, "wal.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = st_errno(err, "create", s, "wal.tmp");
+		goto out_free;
+	}
+	if (st_write_all(fd, b.p, b.len, 0) || fsync(fd) ||
+	    renameat(s->dirfd, "wal.tmp", s->dirfd, "wal") || fsync(s->dirfd)) {
+		e = st_errno(err, "write", s, "wal");
+		close(fd);
+		goto out_free;
+	}
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->wal_fd = fd;
+	s->wal_size = b.len;
+	s->gen = gen;
+	s->wal_appended = 0;
+out_free:
+	free(b.p);
+	return e;
+}
+
+static enum xs_err st_wal_load(struct xs_store *s, char *err)
+{
+	uint8_t *buf;
+	size_t len, pos = ST_FILE_HDR;
+	struct st_cur rec;
+	bool good = true;
+
+	if (st_read_file(s->dirfd, "wal", &buf, &len))
+		return st_errno(err, "read", s, "wal");
+	if (len < ST_FILE_HDR) {
+		free(buf);
+		return st_wal_rewrite(s, 0, err);
+	}
+	if (st_le32(buf) != ST_MAGIC_WAL) {
+		free(buf);
+		return xs_err_set(err, XS_ERR_PARSE, "%s/wal: not a write-ahead log", s->dir);
+	}
+	s->gen = st_le64(buf + 8);
+	if (st_ckpt_recover(s, err)) {
+		free(buf);
+		return XS_ERR_IO;
+	}
+	s->replaying = true;
+	while (good && st_unframe(buf, len, &pos, &rec)) {
+		size_t start = pos - rec.len - 8;
+
+		switch (st_get_u8(&rec)) {
+		case 'R': good = st_replay_row(s, &rec); break;
+		case 'C': good = st_replay_carry(s, &rec); break;
+		case 'B': good = st_replay_backfill(s, &rec); break;
+		default: good = false; break;
+		}
+		if (!good)
+			pos = start;
+	}
+	s->replaying = false;
+	free(buf);
+	s->wal_fd = openat(s->dirfd, "wal", O_RDWR | O_CLOEXEC);
+	if (s->wal_fd < 0)
+		return st_errno(err, "open", s, "wal");
+	/* a torn tail goes: later records would replay against the wrong state */
+	if (ftruncate(s->wal_fd, (off_t)pos) < 0 || fsync(s->wal_fd) < 0)
+		return st_errno(err, "truncate", s, "wal");
+	s->wal_size = pos;
+	s->wal_appended = pos;
+	return XS_OK;
+}
+
+/* ---- segments ------------------------------------------------------------------- */
+
+static void st_seg_name(char *buf, size_t n, int tier, int64_t no, const char *ext)
+{
+	snprintf(buf, n, "%s-%lld.%s", st_tier_name[tier], (long long)no, ext);
+}
+
+static void st_seg_free(struct st_seg *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nruns; i++)
+		free(g->runs[i].e);
+	free(g->runs);
+	if (g->fd >= 0)
+		close(g->fd);
+	free(g);
+}
+
+/* Parses the runs of an index file, stopping at the first torn, corrupt or
+ * uncommitted one (gen above max_gen). Returns the bytes of the valid prefix. */
+static size_t st_idx_parse(const uint8_t *buf, size_t len, uint64_t max_gen, struct st_seg *g)
+{
+	size_t pos = 0;
+
+	while (len - pos >= ST_RUN_HDR) {
+		const uint8_t *h = buf + pos;
+		uint32_t n = st_le32(h + 4);
+		uint64_t gen = st_le64(h + 8), data_end = st_le64(h + 16);
+		struct st_run run;
+		bool good = true;
+
+		if (st_le32(h) != ST_MAGIC_RUN || gen > max_gen || n > (len - pos - ST_RUN_HDR) / ST_ENT)
+			break;
+		if (xs_crc32c(xs_crc32c(0, h, 24), h + ST_RUN_HDR, (size_t)n * ST_ENT) != st_le32(h + 24))
+			break;
+		run.gen = gen;
+		run.n = n;
+		run.e = xs_xmalloc(((size_t)n + 1) * sizeof(*run.e));
+		for (uint32_t i = 0; i < n && good; i++) {
+			const uint8_t *p = h + ST_RUN_HDR + (size_t)i * ST_ENT;
+			struct st_ent *e = &run.e[i];
+
+			e->series = st_le32(p);
+			e->len = st_le32(p + 4);
+			e->t0 = (int64_t)st_le64(p + 8);
+			e->off = st_le64(p + 16);
+			good = e->len >= ST_BLOCK_HDR && e->off <= data_end && e->len <= data_end - e->off &&
+			       (i == 0 || e->series > e[-1].series ||
+				(e->series == e[-1].series && e->t0 > e[-1].t0));
+		}
+		if (!good) {
+			free(run.e);
+			break;
+		}
+		g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
+		g->runs[g->nruns++] = run;
+		g->data_end = data_end;
+		pos += ST_RUN_HDR + (size_t)n * ST_ENT;
+	}
+	return pos;
+}
+
+/* The segment (tier, no), loaded into the cache on first use. */
+static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
+{
+	char name[64];
+	struct st_seg *g;
+	uint8_t *buf;
+	size_t len;
+
+	for (size_t i = 0; i < s->nsegs; i++)
+		if (s->segs[i]->tier == tier && s->segs[i]->no == no)
+			return s->segs[i];
+	g = xs_xcalloc(1, sizeof(*g));
+	g->tier = tier;
+	g->no = no;
+	g->fd = -1;
+	st_seg_name(name, sizeof(name), tier, no, "idx");
+	if (st_read_file(s->dirfd, name, &buf, &len) == XS_OK) {
+		g->idx_end = st_idx_parse(buf, len, s->gen, g);
+		free(buf);
+	}
+	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
+	s->segs[s->nsegs++] = g;
+	return g;
+}
+
+static int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create)
+{
+	char name[64];
+
+	if (g->fd >= 0 && create && !g->writable) {
+		close(g->fd);
+		g->fd = -1;
+	}
+	if (g->fd < 0) {
+		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
+		g->fd = openat(s->dirfd, name, (create ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
+		g->writable = create;
+	}
+	return g->fd;
+}
+
+/* Reads and checks one block of series id; appends its points to the read scratch. */
+static void st_scratch_need(struct xs_store *s, size_t n)
+{
+	if (n <= s->rcap)
+		return;
+	while (s->rcap < n)
+		s->rcap = s->rcap ? s->rcap * 2 : 1024;
+	s->rt = xs_xrealloc(s->rt, s->rcap * sizeof(*s->rt));
+	s->rv = xs_xrealloc(s->rv, s->rcap * 3 * sizeof(*s->rv));
+}
+
+static size_t st_decode_into(struct xs_store *s, size_t m, const uint8_t *p, size_t len, int64_t t0,
+			     int tier, unsigned n)
+{
+	long got;
+
+	st_scratch_need(s, m + n);
+	got = xs_block_decode(p, len, t0, xs_tier_step[tier], n, st_nch(tier), s->rt + m,
+			      s->rv + m * 3, n);
+	if (got < 0)
+		return m;
+	if (st_nch(tier) == 1) /* spread 1-channel values to the 3-wide layout, from the end */
+		for (long i = got - 1; i >= 0; i--)
+			s->rv[(m + (size_t)i) * 3] = s->rv[m * 3 + (size_t)i];
+	return m + (size_t)got;
+}
+
+static size_t st_read_disk_block(struct xs_store *s, struct st_seg *g, const struct st_ent *e,
+				 uint32_t id, size_t m, uint8_t **tmp, size_t *tmpcap)
+{
+	uint8_t *h;
+	uint32_t crc;
+	ssize_t r;
+
+	if (e->len > *tmpcap) {
+		*tmpcap = e->len;
+		*tmp = xs_xrealloc(*tmp, *tmpcap);
+	}
+	h = *tmp;
+	r = pread(g->fd, h, e->len, (off_t)e->off);
+	if (r != (ssize_t)e->len)
+		return m;
+	crc = st_le32(h + 28);
+	st_w32(h + 28, 0);
+	if (st_le32(h) != ST_MAGIC_BLOCK || st_le32(h + 4) != id || h[8] != g->tier ||
+	    h[9] != st_nch(g->tier) || (int64_t)st_le64(h + 16) != e->t0 ||
+	    st_le32(h + 24) != e->len - ST_BLOCK_HDR || xs_crc32c(0, h, e->len) != crc)
+		return m; /* a corrupt block is dropped, never decoded */
+	return st_decode_into(s, m, h + ST_BLOCK_HDR, e->len - ST_BLOCK_HDR, e->t0, g->tier,
+			      (unsigned)(h[10] | h[11] << 8));
+}
+
+static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t from, int64_t to,
+			   size_t m)
+{
+	int64_t wfrom = st_floor(from, st_window[tier]);
+	uint8_t *tmp = NULL;
+	size_t tmpcap = 0;
+
+	int64_t nlo = st_floor(wfrom, st_span[tier]) / st_span[tier];
+	int64_t nhi = st_floor(to, st_span[tier]) / st_span[tier];
+
+	if (nlo < s->seg_lo[tier])
+		nlo = s->seg_lo[tier];
+	if (nhi > s->seg_hi[tier])
+		nhi = s->seg_hi[tier];
+	for (int64_t no = nlo; no <= nhi; no++) {
+		struct st_seg *g = st_seg_get(s, tier, no);
+
+		if (!g->nruns || st_seg_fd(s, g, false) < 0)
+			continue;
+		for (size_t r = 0; r < g->nruns; r++) {
+			const struct st_run *run = &g->runs[r];
+			size_t lo = 0, hi = run->n;
+
+			while (lo < hi) { /* first entry >= (id, wfrom) */
+				size_t mid = (lo + hi) / 2;
+				const struct st_ent *e = &run->e[mid];
+
+				if (e->series < id || (e->series == id && e->t0 < wfrom))
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; lo < run->n && run->e[lo].series == id && run->e[lo].t0 <= to; lo++)
+				m = st_read_disk_block(s, g, &run->e[lo], id, m, &tmp, &tmpcap);
+		}
+	}
+	free(tmp);
+	return m;
+}
+
+static size_t st_read_mem(struct xs_store *s, const struct xs_block *b, int tier, int64_t from,
+			  int64_t to, size_t m)
+{
+	if (!b || !b->n || b->t0 > to || b->tlast < from)
+		return m;
+	return st_decode_into(s, m, b->bits.buf, xs_block_bytes(b), b->t0, tier, b->n);
+}
+
+struct st_sortpt {
+	int64_t t;
+	size_t seq;       /* position before sorting: equal times keep the first */
+	float v[3];
+};
+
+static int st_sortpt_cmp(const void *a, const void *b)
+{
+	const struct st_sortpt *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts the scratch by time (blocks come in order, so usually a no-op) and drops repeats. */
+static size_t st_scratch_sort(struct xs_store *s, size_t m)
+{
+	size_t w = 0, i;
+
+	for (i = 1; i < m && s->rt[i - 1] < s->rt[i]; i++)
+		;
+	if (i >= m)
+		return m;
+	{
+		struct st_sortpt *a = xs_xmalloc(m * sizeof(*a));
+
+		for (i = 0; i < m; i++) {
+			a[i].t = s->rt[i];
+			a[i].seq = i;
+			memcpy(a[i].v, &s->rv[i * 3], sizeof(a[i].v));
+		}
+		qsort(a, m, sizeof(*a), st_sortpt_cmp);
+		for (i = 0; i < m; i++) {
+			if (w && s->rt[w - 1] == a[i].t)
+				continue;
+			s->rt[w] = a[i].t;
+			memcpy(&s->rv[w * 3], a[i].v, sizeof(a[i].v));
+			w++;
+		}
+		free(a);
+	}
+	return w;
+}
+
+/* Sealed blocks of the chain from p, oldest first (the chain runs newest first). */
+static void st_read_pend(struct xs_store *s, int32_t p, int tier, int64_t from, int64_t to, size_t *m)
+{
+	if (p < 0)
+		return;
+	st_read_pend(s, s->pend[p].next, tier, from, to, m);
+	if (s->pend[p].tier == tier)
+		*m = st_read_mem(s, s->pend[p].b, tier, from, to, *m);
+}
+
+size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t from,
+		     int64_t to, struct xs_point *out, size_t cap)
+{
+	const struct st_series *se;
+	size_t m, n = 0;
+
+	if (!s || id >= s->nser || (unsigned)tier >= XS_NTIERS || from > to)
+		return 0;
+	se = &s->ser[id];
+	m = st_read_disk(s, id, tier, from, to, 0);
+	st_read_pend(s, se->pend, tier, from, to, &m);
+	m = st_read_mem(s, se->open[tier], tier, from, to, m);
+	m = st_read_mem(s, se->bf[tier], tier, from, to, m);
+	m = st_scratch_sort(s, m);
+	for (size_t i = 0; i < m; i++) {
+		if (s->rt[i] < from || s->rt[i] > to)
+			continue;
+		if (n < cap) {
+			out[n].t = s->rt[i];
+			out[n].avg = s->rv[i * 3];
+			out[n].min = tier == XS_TIER_5S ? s->rv[i * 3] : s->rv[i * 3 + 1];
+			out[n].max = tier == XS_TIER_5S ? s->rv[i * 3] : s->rv[i * 3 + 2];
+		}
+		n++;
+	}
+	return n;
+}
+
+/* ---- checkpoint ----------------------------------------------------------------- */
+/* One sealed block waiting for its segment, with its sort key. */
+struct st_ck {
+	uint8_t tier;
+	int64_t no;
+	uint32_t series;
+	int64_t t0;
+	size_t pend;
+};
+
+static int st_ck_cmp(const void *a, const void *b)
+{
+	const struct st_ck *x = a, *y = b;
+
+	if (x->tier != y->tier)
+		return x->tier < y->tier ? -1 : 1;
+	if (x->no != y->no)
+		return x->no < y->no ? -1 : 1;
+	if (x->series != y->series)
+		return x->series < y->series ? -1 : 1;
+	return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
+}
+
+static void st_seg_range(struct xs_store *s, int tier, int64_t no)
+{
+	if (no < s->seg_lo[tier])
+		s->seg_lo[tier] = no;
+	if (no > s->seg_hi[tier])
+		s->seg_hi[tier] = no;
+}
+
+static bool st_seg_parse(const char *name, int *tier, int64_t *no);
+
+/* The range of segment numbers on disk, from the directory. */
+static void st_seg_scan(struct xs_store *s)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	for (int k = 0; k < XS_NTIERS; k++) {
+		s->seg_lo[k] = INT64_MAX;
+		s->seg_hi[k] = INT64_MIN;
+	}
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		int tier;
+		int64_t no;
+
+		if (st_seg_parse(de->d_name, &tier, &no))
+			st_seg_range(s, tier, no);
+	}
+	closedir(d);
+}
+
+/* Appends blocks ck[0..n) (one segment) to the segment and one run to its index. */
+static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size_t n, uint64_t gen,
+				char *err)
+{
+	struct st_seg *g = st_seg_get(s, ck[0].tier, ck[0].no);
+	struct st_bytes data = { 0 }, idx = { 0 };
+	struct st_run run = { gen, n, xs_xmalloc((n + 1) * sizeof(struct st_ent)) };
+	enum xs_err e = XS_OK;
+	char name[64];
+	uint8_t h[ST_RUN_HDR];
+	int ifd = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_block *b = s->pend[ck[i].pend].b;
+		size_t plen = xs_block_bytes(b), at = data.len;
+		uint8_t bh[ST_BLOCK_HDR] = { 0 };
+
+		st_w32(bh, ST_MAGIC_BLOCK);
+		st_w32(bh + 4, ck[i].series);
+		bh[8] = ck[i].tier;
+		bh[9] = b->nch;
+		bh[10] = (uint8_t)b->n;
+		bh[11] = (uint8_t)(b->n >> 8);
+		st_w32(bh + 12, (uint32_t)gen);
+		st_w64(bh + 16, (uint64_t)b->t0);
+		st_w32(bh + 24, (uint32_t)plen);
+		st_put(&data, bh, sizeof(bh));
+		st_put(&data, b->bits.buf, plen);
+		st_w32(data.p + at + 28, xs_crc32c(0, data.p + at, ST_BLOCK_HDR + plen));
+		run.e[i] = (struct st_ent){ ck[i].series, (uint32_t)(ST_BLOCK_HDR + plen), b->t0,
+					    g->data_end + at };
+		st_put_u32(&idx, ck[i].series);
+		st_put_u32(&idx, run.e[i].len);
+		st_put_u64(&idx, (uint64_t)b->t0);
+		st_put_u64(&idx, run.e[i].off);
+	}
+	st_w32(h, ST_MAGIC_RUN);
+	st_w32(h + 4, (uint32_t)n);
+	st_w64(h + 8, gen);
+	st_w64(h + 16, g->data_end + data.len);
+	st_w32(h + 24, xs_crc32c(xs_crc32c(0, h, 24), idx.p, idx.len));
+	st_w32(h + 28, 0);
+	st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
+	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0 ||
+	    st_write_all(g->fd, data.p, data.len, g->data_end) || fdatasync(g->fd) < 0) {
+		e = st_errno(err, "write", s, name);
+		goto out;
+	}
+	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
+	ifd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ifd < 0 || ftruncate(ifd, (off_t)g->idx_end) < 0 ||
+	    st_write_all(ifd, h, sizeof(h), g->idx_end) ||
+	    st_write_all(ifd, idx.p, idx.len, g->idx_end + sizeof(h)) || fdatasync(ifd) < 0) {
+		e = st_errno(err, "write", s, name);
+		goto out;
+	}
+	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
+	g->runs[g->nruns++] = run;
+	run.e = NULL;
+	g->data_end += data.len;
+	g->idx_end += sizeof(h) + idx.len;
+	st_seg_range(s, g->tier, g->no);
+out:
+	if (ifd >= 0)
+		close(ifd);
+	free(run.e);
+	free(data.p);
+	free(idx.p);
+	return e;
+}
+
+/* Removes index runs a checkpoint that did not finish left behind (named by ckpt). */
+static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (st_read_file(s->dirfd, "ckpt", &buf, &len))
+		return st_errno(err, "read", s, "ckpt");
+	for (size_t pos = 0; buf && pos + 9 <= len; pos += 9) {
+		struct st_seg g = { .fd = -1 };
+		char name[64];
+		uint8_t *ib;
+		size_t ilen, keep;
+		int fd;
+
+		if (buf[pos] >= XS_NTIERS)
+			break;
+		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
+		if (st_read_file(s->dirfd, name, &ib, &ilen))
+			continue;
+		keep = st_idx_parse(ib, ilen, s->gen, &g);
+		for (size_t i = 0; i < g.nruns; i++)
+			free(g.runs[i].e);
+		free(g.runs);
+		free(ib);
+		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && keep < ilen && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
+			close(fd);
+			free(buf);
+			return st_errno(err, "truncate", s, name);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	free(buf);
+	unlinkat(s->dirfd, "ckpt", 0);
+	return XS_OK;
+}
+
+static enum xs_err st_sync(struct xs_store *s, char *err);
+
+/* Writes every sealed block to its segment, then replaces the wal by carry records
+ * of generation gen + 1 (see the invariants at the top). */
+static enum xs_err st_checkpoint(struct xs_store *s, char *err)
+{
+	struct st_ck *ck = xs_xmalloc((s->npend + 1) * sizeof(*ck));
+	struct st_bytes list = { 0 };
+	uint64_t gen = s->gen + 1;
+	enum xs_err e;
+	int fd;
+
+	e = st_sync(s, err);
+	if (e)
+		goto out;
+	for (size_t i = 0; i < s->npend; i++) {
+		const struct xs_block *b = s->pend[i].b;
+
+		ck[i] = (struct st_ck){ s->pend[i].tier, 0, s->pend[i].series, b->t0, i };
+		ck[i].no = st_floor(b->t0, st_span[ck[i].tier]) / st_span[ck[i].tier];
+	}
+	qsort(ck, s->npend, sizeof(*ck), st_ck_cmp);
+	for (size_t i = 0; i < s->npend; i++) {
+		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
+			continue;
+		st_put_u8(&list, ck[i].tier);
+		st_put_u64(&list, (uint64_t)ck[i].no);
+	}
+	if (list.len) {
+		fd = openat(s->dirfd, "ckpt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || st_write_all(fd, list.p, list.len, 0) || fsync(fd) < 0 ||
+		    fsync(s->dirfd) < 0) {
+			if (fd >= 0)
+				close(fd);
+			e = st_errno(err, "write", s, "ckpt");
+			goto out;
+		}
+		close(fd);
+	}
+	for (size_t i = 0, j; i < s->npend; i = j) {
+		for (j = i + 1; j < s->npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no; j++)
+			;
+		e = st_seg_write(s, ck + i, j - i, gen, err);
+		if (e)
+			goto out;
+	}
+	if (list.len && fsync(s->dirfd) < 0) {
+		e = st_errno(err, "sync", s, ".");
+		goto out;
+	}
+	e = st_wal_rewrite(s, gen, err);
+	if (e)
+		goto out;
+	unlinkat(s->dirfd, "ckpt", 0);
+	for (size_t i = 0; i < s->npend; i++) {
+		s->ser[s->pend[i].series].pend = -1;
+		xs_block_cleanup(s->pend[i].b);
+		free(s->pend[i].b);
+	}
+	s->npend = 0;
+out:
+	free(list.p);
+	free(ck);
+	return e;
+}
+
+/* ---- the API ---------------------------------------------------------------------- */
+
+static enum xs_err st_sync(struct xs_store *s, char *err)
+{
+	st_row_close(s);
+	if (s->catbuf.len) {
+		if (write(s->cat_fd, s->catbuf.p, s->catbuf.len) != (ssize_t)s->catbuf.len ||
+		    fdatasync(s->cat_fd) < 0)
+			return st_errno(err, "write", s, "series");
+		s->catbuf.len = 0;
+	}
+	if (s->walbuf.len) {
+		if (st_write_all(s->wal_fd, s->walbuf.p, s->walbuf.len, s->wal_size) ||
+		    fdatasync(s->wal_fd) < 0)
+			return st_errno(err, "write", s, "wal");
+		s->wal_size += s->walbuf.len;
+		s->walbuf.len = 0;
+	}
+	return XS_OK;
+}
+
+enum xs_err xs_store_sync(struct xs_store *s, char *err)
+{
+	enum xs_err e = st_sync(s, err);
+
+	if (!e && s->wal_appended > s->wal_max)
+		e = st_checkpoint(s, err);
+	return e;
+}
+
+static void st_free(struct xs_store *s)
+{
+	for (uint32_t i = 0; i < s->nser; i++)
+		st_series_drop_blocks(&s->ser[i]);
+	for (size_t i = 0; i < s->npend; i++) {
+		xs_block_cleanup(s->pend[i].b);
+		free(s->pend[i].b);
+	}
+	for (size_t i = 0; i < s->nsegs; i++)
+		st_seg_free(s->segs[i]);
+	if (s->cat_fd >= 0)
+		close(s->cat_fd);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	free(s->segs);
+	free(s->pend);
+	free(s->row);
+	free(s->ser);
+	free(s->arena);
+	free(s->hash);
+	free(s->catbuf.p);
+	free(s->walbuf.p);
+	free(s->rt);
+	free(s->rv);
+	free(s->dir);
+	free(s);
+}
+
+enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **out, char *err)
+{
+	struct xs_store *s;
+	enum xs_err e;
+
+	*out = NULL;
+	if (!o || !o->dir || !*o->dir)
+		return xs_err_set(err, XS_ERR_ARG, "store: no directory");
+	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
+		return xs_err_set(err, XS_ERR_IO, "mkdir %s: %s", o->dir, strerror(errno));
+	s = xs_xcalloc(1, sizeof(*s));
+	s->dir = xs_xstrndup(o->dir, strlen(o->dir));
+	s->cat_fd = s->wal_fd = s->lockfd = -1;
+	for (int k = 0; k < XS_NTIERS; k++)
+		s->retention[k] = o->retention[k] > 0 ? o->retention[k] : xs_tier_default_retention[k];
+	s->wal_max = o->wal_max ? o->wal_max : ST_WAL_MAX;
+	s->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		e = xs_err_set(err, XS_ERR_IO, "open %s: %s", o->dir, strerror(errno));
+		goto out_free;
+	}
+	s->lockfd = openat(s->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		e = xs_err_set(err, XS_ERR_IO, "%s/LOCK: %s (another xapistat uses this store?)",
+			       o->dir, strerror(errno));
+		goto out_free;
+	}
+	st_hash_grow(s);
+	st_seg_scan(s);
+	e = st_cat_load(s, err);
+	if (!e)
+		e = st_wal_load(s, err);
+	if (e)
+		goto out_free;
+	*out = s;
+	return XS_OK;
+out_free:
+	st_free(s);
+	return e;
+}
+
+enum xs_err xs_store_close(struct xs_store **sp, char *err)
+{
+	enum xs_err e = XS_OK;
+
+	if (!sp || !*sp)
+		return XS_OK;
+	e = st_checkpoint(*sp, err);
+	st_free(*sp);
+	*sp = NULL;
+	return e;
+}
+
+static bool st_name_ok(const char *s, size_t max)
+{
+	return s && strnlen(s, max) < max;
+}
+
+enum xs_err xs_store_series(struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+			    const char *ds, const char *unit, xs_series_id *id, char *err)
+{
+	uint64_t slot;
+	uint32_t i;
+
+	if ((unsigned)kind >= XS_NOBJ_KINDS || !st_name_ok(uuid, ST_MAX_UUID) ||
+	    !st_name_ok(ds, XS_STORE_MAX_DS) || !st_name_ok(unit, XS_STORE_MAX_UNIT))
+		return xs_err_set(err, XS_ERR_ARG, "store: bad series key or unit");
+	if (s->nser == UINT32_MAX - 1)
+		return xs_err_set(err, XS_ERR_TOO_LARGE, "store: too many series");
+	slot = st_slot(s, kind, uuid, ds);
+	i = s->hash[slot];
+	if (i == UINT32_MAX) {
+		i = st_series_add(s, kind, uuid, ds, unit);
+		st_cat_record(s, i, kind, uuid, ds, unit);
+	} else if (strcmp(s->arena + s->ser[i].unit_off, unit)) {
+		s->ser[i].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+		st_cat_record(s, i, kind, uuid, ds, unit);
+	}
+	*id = i;
+	return XS_OK;
+}
+
+bool xs_store_find(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid, const char *ds,
+		   xs_series_id *id)
+{
+	uint32_t i;
+
+	if ((unsigned)kind >= XS_NOBJ_KINDS || !uuid || !ds)
+		return false;
+	i = s->hash[st_slot(s, kind, uuid, ds)];
+	if (i == UINT32_MAX)
+		return false;
+	*id = i;
+	return true;
+}
+
+enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, float v, char *err)
+{
+	uint32_t x;
+
+	if (id >= s->nser || t % 5)
+		return xs_err_set(err, XS_ERR_ARG, "store: bad series %u or time %lld", id,
+				  (long long)t);
+	x = st_fbits(v) ^ st_fbits(s->ser[id].last_v);
+	if (!st_append_core(s, id, t, v))
+		return XS_OK;
+	if (!s->row_open || s->row_t != t) {
+		st_row_close(s);
+		s->row_open = true;
+		s->row_t = t;
+	}
+	if (s->nrow == s->caprow) {
+		s->caprow = s->caprow ? s->caprow * 2 : 1024;
+		s->row = xs_xrealloc(s->row, s->caprow * sizeof(*s->row));
+	}
+	s->row[s->nrow++] = (struct st_rowent){ id, x };
+	return XS_OK;
+}
+
+/* Accepts the point if its period is complete and holds nothing; XS_ERR_ABORTED if ignored. */
+static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t t,
+				    const float *v)
+{
+	struct st_series *se = &s->ser[id];
+	struct xs_point p;
+
+	if (se->acc[tier].period != ST_NONE && t >= se->acc[tier].period)
+		return XS_ERR_ABORTED;
+	if (xs_store_read(s, id, (enum xs_tier)tier, t, t, &p, 1))
+		return XS_ERR_ABORTED;
+	st_block_add(s, id, tier, &se->bf[tier], t, v);
+	if (se->tier_last[tier] == ST_NONE || t > se->tier_last[tier])
+		se->tier_last[tier] = t;
+	return XS_OK;
+}
+
+enum xs_err xs_store_backfill(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t t,
+			      float avg, float min, float max, char *err)
+{
+	float v[3] = { avg, min, max };
+	struct st_bytes r = { 0 };
+
+	if (id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS || t % xs_tier_step[tier])
+		return xs_err_set(err, XS_ERR_ARG, "store: bad backfill series %u tier %d time %lld",
+				  id, (int)tier, (long long)t);
+	st_row_close(s); /* the wal keeps the order of rows and backfills */
+	if (st_backfill_core(s, id, (int)tier, t, v))
+		return XS_OK;
+	st_put_u8(&r, 'B');
+	st_put_u32(&r, id);
+	st_put_u8(&r, (uint8_t)tier);
+	st_put_u64(&r, (uint64_t)t);
+	for (int k = 0; k < 3; k++)
+		st_put_u32(&r, st_fbits(v[k]));
+	st_frame(&s->walbuf, r.p, r.len);
+	s->wal_appended += r.len + 8;
+	free(r.p);
+	return XS_OK;
+}
+
+int64_t xs_store_last(const struct xs_store *s, xs_series_id id, enum xs_tier tier)
+{
+	if (id >= s->nser || (unsigned)tier >= XS_NTIERS || s->ser[id].tier_last[tier] == ST_NONE)
+		return 0;
+	return s->ser[id].tier_last[tier];
+}
+
+bool xs_store_latest(const struct xs_store *s, xs_series_id id, int64_t *t, float *v)
+{
+	if (id >= s->nser || s->ser[id].last_t == ST_NONE)
+		return false;
+	*t = s->ser[id].last_t;
+	*v = s->ser[id].last_v;
+	return true;
+}
+
+/* Parses "<tier>-<no>.seg" or ".idx"; false for any other name. */
+static bool st_seg_parse(const char *name, int *tier, int64_t *no)
+{
+	char *end;
+	long long n;
+
+	for (int k = 0; k < XS_NTIERS; k++) {
+		size_t l = strlen(st_tier_name[k]);
+
+		if (strncmp(name, st_tier_name[k], l) || name[l] != '-')
+			continue;
+		errno = 0;
+		n = strtoll(name + l + 1, &end, 10);
+		if (errno || end == name + l + 1 || (strcmp(end, ".seg") && strcmp(end, ".idx")))
+			return false;
+		*tier = k;
+		*no = n;
+		return true;
+	}
+	return false;
+}
+
+enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return st_errno(err, "list", s, ".");
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		int tier;
+		int64_t no;
+
+		if (!st_seg_parse(de->d_name, &tier, &no) ||
+		    (no + 1) * st_span[tier] > now - s->retention[tier])
+			continue;
+		for (size_t i = 0; i < s->nsegs; i++) {
+			if (s->segs[i]->tier != tier || s->segs[i]->no != no)
+				continue;
+			st_seg_free(s->segs[i]);
+			s->segs[i] = s->segs[--s->nsegs];
+			break;
+		}
+		if (unlinkat(s->dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
+			closedir(d);
+			return st_errno(err, "remove", s, de->d_name);
+		}
+	}
+	closedir(d);
+	return XS_OK;
+}
+
+void xs_store_each_of(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+		      void (*cb)(void *arg, xs_series_id id, const char *ds, const char *unit),
+		      void *arg)
+{
+	for (uint32_t i = 0; i < s->nser; i++) {
+		const struct st_series *se = &s->ser[i];
+
+		if (se->kind == kind && !strcmp(st_uuid(s, se), uuid))
+			cb(arg, i, st_ds(s, se), s->arena + se->unit_off);
+	}
+}
+
+void xs_store_each(const struct xs_store *s,
+		   void (*cb)(void *arg, xs_series_id id, enum xs_obj_kind kind, const char *uuid,
+			      const char *ds, const char *unit),
+		   void *arg)
+{
+	for (uint32_t i = 0; i < s->nser; i++) {
+		const struct st_series *se = &s->ser[i];
+
+		cb(arg, i, (enum xs_obj_kind)se->kind, st_uuid(s, se), st_ds(s, se),
+		   s->arena + se->unit_off);
+	}
+}
+
+void xs_store_stats(const struct xs_store *s, struct xs_store_stats *st)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct stat sb;
+
+	*st = s->st;
+	st->series = s->nser;
+	st->bytes_on_disk = 0;
+	st->log_bytes = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || fstatat(s->dirfd, de->d_name, &sb, 0) < 0)
+			continue;
+		st->bytes_on_disk += (uint64_t)sb.st_size;
+		if (!strcmp(de->d_name, "wal"))
+			st->log_bytes = (uint64_t)sb.st_size;
+	}
+	closedir(d);
+}

@@ -1,0 +1,363 @@
+/*
+ * Tests of `xapistat serve` (src/cmd_serve.c): $XS_BIN_DIR/xapistat run
+ * against xapi-sim (--manual-clock, private 127.x base, always stopped):
+ * - a configuration error names FILE:LINE and the daemon does not start;
+ *   no pool or no data dir is refused; a bad flag is a usage error;
+ * - SIGTERM flushes and exits 0; the store holds the host's whole 5 s archive;
+ * - kill -9 during ingest, 15 minutes pass, restart: the store opens, the
+ *   5 s archive is there, the hole is backfilled at 1 min, values equal
+ *   what the simulator serves;
+ * - SIGHUP reloads the pool list from the file (a second pool added).
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "support/run_cmd.h"
+#include "test.h"
+
+#define S_START_SECS 30
+#define S_CLOCK 1750000000LL
+
+struct sim {
+	pid_t pid;
+	int out;
+	char url[2][128];
+	char addr[32];
+	unsigned port;
+};
+
+static double s_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool sim_line(struct sim *s, char *line, size_t cap, double deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd pfd = { s->out, POLLIN, 0 };
+		int left = (int)((deadline - s_now()) * 1000);
+		char c;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
+			return false;
+		if (c == '\n')
+			break;
+		line[n++] = c;
+	}
+	line[n] = '\0';
+	return true;
+}
+
+static bool sim_start(struct sim *s, int base)
+{
+	char listen[32], line[256], name[64], clock[32];
+	const char *bin = run_cmd_bin("xapi-sim");
+	double deadline = s_now() + S_START_SECS;
+	int fds[2];
+
+	memset(s, 0, sizeof(*s));
+	s->pid = -1;
+	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
+	snprintf(clock, sizeof(clock), "%lld", S_CLOCK);
+	if (access(bin, X_OK) != 0 || pipe(fds))
+		return false;
+	s->pid = fork();
+	if (s->pid == 0) {
+		const char *argv[] = { bin, "--pools", "2", "--hosts", "1", "--vms-per-host", "2",
+				       "--listen", listen, "--user", "root", "--password", "pw",
+				       "--manual-clock", clock, NULL };
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		run_cmd_exec(argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	s->out = fds[0];
+	for (int i = 0; i < 2; i++)
+		if (!sim_line(s, line, sizeof(line), deadline) ||
+		    sscanf(line, "pool %63s %127s", name, s->url[i]) != 2)
+			return false;
+	return sscanf(strstr(s->url[0], "://") + 3, "%31[0-9.]:%u", s->addr, &s->port) == 2;
+}
+
+static void proc_stop(pid_t *pid, int sig)
+{
+	int status;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, &status, 0);
+	*pid = -1;
+}
+
+static int sim_http(const char *addr, unsigned port, const char *method, const char *target,
+		    char *ans, size_t cap)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = { 10, 0 };
+	char head[1024];
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+	const char *sep;
+	ssize_t n;
+
+	ans[0] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto out;
+	snprintf(head, sizeof(head),
+		 "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: text/xml\r\nContent-Length: 0\r\n"
+		 "Connection: close\r\n\r\n",
+		 method, target, addr);
+	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
+		goto out;
+	while (len + 1 < cap && (n = read(fd, ans + len, cap - len - 1)) > 0)
+		len += (size_t)n;
+	ans[len] = '\0';
+	if (sscanf(ans, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	sep = strstr(ans, "\r\n\r\n");
+	if (sep)
+		memmove(ans, sep + 4, len - (size_t)(sep + 4 - ans) + 1);
+out:
+	close(fd);
+	return status;
+}
+
+/* The uuid of pool-0's host (from /sim/state). */
+static bool sim_host_uuid(struct sim *s, char *uuid)
+{
+	static char ans[1 << 16];
+	const char *h;
+
+	if (sim_http(s->addr, s->port, "GET", "/sim/state", ans, sizeof(ans)) != 200)
+		return false;
+	h = strstr(ans, "\"hosts\":[{\"uuid\":\"");
+	return h && sscanf(h + 18, "%36[0-9a-f-]", uuid) == 1;
+}
+
+struct daemon {
+	pid_t pid;
+	char errpath[256];
+};
+
+static bool serve_spawn(struct daemon *dm, const char *const *args, const char *errname)
+{
+	const char *argv[16] = { run_cmd_bin("xapistat"), "serve" };
+	size_t n = 2;
+
+	run_cmd_file(errname, "", 0);
+	snprintf(dm->errpath, sizeof(dm->errpath), "%s/%s", run_cmd_dir, errname);
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	dm->pid = fork();
+	if (dm->pid == 0) {
+		int e = open(dm->errpath, O_WRONLY | O_TRUNC);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(e, 2);
+		run_cmd_exec(argv);
+		_exit(127);
+	}
+	return dm->pid > 0;
+}
+
+/* Waits until the daemon's stderr contains text (or secs pass). */
+static bool serve_log_has(struct daemon *dm, const char *text, double secs)
+{
+	double end = s_now() + secs;
+
+	for (;;) {
+		char *log = run_cmd_read(dm->errpath);
+		bool has = strstr(log, text) != NULL;
+
+		free(log);
+		if (has || s_now() > end)
+			return has;
+		usleep(50000);
+	}
+}
+
+static int serve_term(struct daemon *dm)
+{
+	int status;
+	double end = s_now() + 15;
+
+	kill(dm->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(dm->pid, &status, WNOHANG);
+
+		if (r == dm->pid)
+			break;
+		if (r < 0 || s_now() > end) {
+			kill(dm->pid, SIGKILL);
+			waitpid(dm->pid, &status, 0);
+			dm->pid = -1;
+			return -1;
+		}
+		usleep(20000);
+	}
+	dm->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --- configuration errors --- */
+
+static void test_config_errors(void)
+{
+	const char *conf = run_cmd_file("bad.conf",
+					"data = /tmp/nowhere\n"
+					"[pool a]\n"
+					"url = http://127.0.0.1:1\n"
+					"colour = blue\n", 60);
+	char expect[300], *out = NULL, *err = NULL;
+	const char *argv1[] = { run_cmd_bin("xapistat"), "serve", "-c", conf, NULL };
+	const char *argv2[] = { run_cmd_bin("xapistat"), "serve", "--data", "/tmp/x", NULL };
+	const char *argv3[] = { run_cmd_bin("xapistat"), "serve", "--pool", "http://h", NULL };
+	const char *argv4[] = { run_cmd_bin("xapistat"), "serve", "--frobnicate", NULL };
+	int rc;
+
+	snprintf(expect, sizeof(expect), "%s:4:", conf);
+	rc = run_cmd(argv1, NULL, 0, &out, &err);
+	ok(rc == 1 && strstr(err, expect), "bad key: exit %d, names FILE:4: %s", rc, err);
+	free(out);
+	free(err);
+	rc = run_cmd(argv2, NULL, 0, &out, &err);
+	ok(rc == 1 && strstr(err, "pool"), "no pool: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	rc = run_cmd(argv3, NULL, 0, &out, &err);
+	ok(rc == 1 && strstr(err, "data"), "no data dir: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	rc = run_cmd(argv4, NULL, 0, &out, &err);
+	ok(rc == 2, "unknown flag: exit %d", rc);
+	free(out);
+	free(err);
+}
+
+/* --- the daemon against the simulator --- */
+
+/* Counts the 5 s points of (host, ds) in [from, to] and checks they are every 5 s. */
+static size_t store_points(struct xs_store *st, const char *host, const char *ds,
+			   enum xs_tier tier, int64_t from, int64_t to, bool *contiguous)
+{
+	static struct xs_point pts[4096];
+	xs_series_id id;
+	size_t n;
+
+	*contiguous = false;
+	if (!xs_store_find(st, XS_OBJ_HOST, host, ds, &id))
+		return 0;
+	n = xs_store_read(st, id, tier, from, to, pts, 4096);
+	*contiguous = n > 0 && n <= 4096;
+	for (size_t i = 1; i < n && i < 4096; i++)
+		if (pts[i].t != pts[i - 1].t + xs_tier_step[tier])
+			*contiguous = false;
+	return n;
+}
+
+static void test_kill_restart_reload(void)
+{
+	struct sim s;
+	struct daemon dm = { -1, "" };
+	char dir[256], conf_text[1024], pool_url[200], host[64], ans[256];
+	const char *conf;
+	struct xs_store *st = NULL;
+	struct xs_store_options so = { 0 };
+	char err[XS_ERR_LEN];
+	bool contiguous;
+	size_t n;
+	int rc;
+
+	if (!ok(sim_start(&s, 81), "simulator"))
+		goto out;
+	fail_unless(sim_host_uuid(&s, host), "host uuid");
+	run_cmd_file("x", "", 0);
+	snprintf(dir, sizeof(dir), "%s/data", run_cmd_dir);
+	snprintf(pool_url, sizeof(pool_url), "http://root:pw@%s", strstr(s.url[0], "://") + 3);
+	snprintf(conf_text, sizeof(conf_text), "data = %s\nlog_level = debug\n[pool p0]\nurl = %s\n",
+		 dir, pool_url);
+	conf = run_cmd_file("serve.conf", conf_text, strlen(conf_text));
+	{
+		const char *args[] = { "-c", conf, NULL };
+
+		fail_unless(serve_spawn(&dm, args, "serve1.err"), "spawn");
+	}
+	ok(serve_log_has(&dm, "backfilling", 20), "first contact backfills");
+	/* ingest runs: a few seconds of 5 s fetches, then kill -9 */
+	usleep(1500000);
+	proc_stop(&dm.pid, SIGKILL);
+	ok(sim_http(s.addr, s.port, "POST", "/sim/clock/advance?seconds=900", ans,
+		    sizeof(ans)) == 200, "15 min pass");
+	{
+		const char *args[] = { "-c", conf, NULL };
+
+		fail_unless(serve_spawn(&dm, args, "serve2.err"), "respawn");
+	}
+	ok(serve_log_has(&dm, "serving 1 pools", 20), "restarted: the store opened");
+	ok(serve_log_has(&dm, "backfilling", 20), "the gap is backfilled");
+	usleep(1500000);
+	/* SIGHUP: a second pool in the file */
+	snprintf(pool_url, sizeof(pool_url), "http://root:pw@%s", strstr(s.url[1], "://") + 3);
+	snprintf(conf_text + strlen(conf_text), sizeof(conf_text) - strlen(conf_text),
+		 "[pool p1]\nurl = %s\n", pool_url);
+	conf = run_cmd_file("serve.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: 2 pools (1 kept, 1 added, 0 removed)", 10), "SIGHUP reload");
+	run_cmd_file("serve.conf", "data = x\nbogus\n", 15);
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "serve.conf:2:", 10), "a bad reload names FILE:LINE, keeps running");
+	rc = serve_term(&dm);
+	ok(rc == 0, "SIGTERM: exit %d", rc);
+	ok(serve_log_has(&dm, "stopped", 1), "stopped cleanly");
+	so.dir = dir;
+	fail_unless(xs_store_open(&so, &st, err) == XS_OK, "store opens after kill -9: %s", err);
+	n = store_points(st, host, "cpu_avg", XS_TIER_5S, S_CLOCK + 900 - 595, S_CLOCK + 900,
+			 &contiguous);
+	ok(n == 120 && contiguous, "5 s: the host's archive after the restart, %zu rows", n);
+	n = store_points(st, host, "cpu_avg", XS_TIER_5S, S_CLOCK - 595, S_CLOCK, &contiguous);
+	ok(n == 120 && contiguous, "5 s: the rows before kill -9 survived, %zu rows", n);
+	n = store_points(st, host, "cpu_avg", XS_TIER_1M, S_CLOCK + 60, S_CLOCK + 900 - 660,
+			 &contiguous);
+	ok(n >= 3 && contiguous, "1 min: the hole backfilled, %zu points", n);
+	ok(xs_store_close(&st, err) == XS_OK, "store closes");
+out:
+	if (dm.pid > 0)
+		proc_stop(&dm.pid, SIGKILL);
+	proc_stop(&s.pid, SIGTERM);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	TEST_RUN(test_config_errors);
+	TEST_RUN(test_kill_restart_reload);
+	run_cmd_cleanup();
+	return test_summary();
+}

@@ -1,0 +1,538 @@
+/*
+ * tests/unit/store/store.c - the store (src/store/): round trips at every tier,
+ * rollups, duplicates, backfill, reopen, kill -9 at random points, corrupted
+ * files, retention, and opening a catalog of 1M series.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_codec.h"
+#include "test.h"
+
+#define T0 1700006400 /* a UTC midnight */
+
+static char test_dir[64];
+
+static void dir_new(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-store-XXXXXX");
+	if (!mkdtemp(test_dir))
+		abort();
+}
+
+static void dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", test_dir);
+}
+
+static struct xs_store *store_open(uint64_t wal_max)
+{
+	struct xs_store_options o = { .dir = test_dir, .wal_max = wal_max };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err e = xs_store_open(&o, &s, err);
+
+	ok(e == XS_OK, "open: %s", err);
+	return s;
+}
+
+static void store_close(struct xs_store **s)
+{
+	char err[XS_ERR_LEN] = "";
+
+	ok(xs_store_close(s, err) == XS_OK, "close: %s", err);
+}
+
+static bool same(float a, float b)
+{
+	return !memcmp(&a, &b, sizeof(a));
+}
+
+/* The test value of series id at t: a mix of noise, constants, NaN and infinities. */
+static float value_of(uint32_t id, int64_t t)
+{
+	uint64_t h = ((uint64_t)id * 0x9E3779B97F4A7C15ull) ^ (uint64_t)t * 0xBF58476D1CE4E5B9ull;
+
+	h ^= h >> 31;
+	switch (id % 4) {
+	case 0: return (float)(h % 100000) / 7.0f;
+	case 1: return 42.0f;
+	case 2: return (h % 13) == 0 ? NAN : (h % 17) == 0 ? INFINITY : (h % 19) == 0 ? -INFINITY
+		       : (float)(h % 1000) - 500.0f;
+	default: return 0.0f;
+	}
+}
+
+static uint32_t series(struct xs_store *s, int i)
+{
+	char uuid[64], err[XS_ERR_LEN];
+	xs_series_id id = 0;
+
+	snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-%012d", i / 10);
+	snprintf(err, sizeof(err), "ds%d", i % 10);
+	ok(xs_store_series(s, XS_OBJ_VM, uuid, err, "B/s", &id, err) == XS_OK, "series");
+	return id;
+}
+
+/* Hand-computed rollup of samples value_of(id, t) for t in [p, p + step) below end. */
+static void rollup(uint32_t id, int64_t p, int64_t step, int64_t end, float *avg, float *mn, float *mx)
+{
+	double sum = 0;
+	int n = 0;
+
+	*mn = *mx = NAN;
+	for (int64_t t = p; t < p + step && t < end; t += 5) {
+		float v = value_of(id, t);
+
+		if (isnan(v))
+			continue;
+		if (!n || v < *mn)
+			*mn = v;
+		if (!n || v > *mx)
+			*mx = v;
+		sum += v;
+		n++;
+	}
+	*avg = n ? (float)(sum / n) : NAN;
+}
+
+/* Checks every tier of series id against value_of for samples [T0, end). */
+static int check_series(struct xs_store *s, uint32_t id, int64_t end)
+{
+	static struct xs_point pts[40000];
+	int bad = 0;
+	size_t n = xs_store_read(s, id, XS_TIER_5S, T0, end, pts, 40000);
+
+	if (n != (size_t)(end - T0) / 5) {
+		fprintf(stderr, "# series %u: %zu 5 s points, want %lld\n", id, n, (long long)(end - T0) / 5);
+		bad++;
+	}
+	for (size_t i = 0; i < n && i < 40000; i++)
+		if (pts[i].t != T0 + 5 * (int64_t)i || !same(pts[i].avg, value_of(id, pts[i].t)))
+			bad++;
+	for (int k = 1; k < XS_NTIERS; k++) {
+		int64_t step = xs_tier_step[k];
+		size_t want = (size_t)((end - 5 - T0) / step); /* periods completed by the last sample */
+
+		n = xs_store_read(s, id, (enum xs_tier)k, 0, INT64_MAX, pts, 40000);
+		if (n != want) {
+			fprintf(stderr, "# series %u tier %d: %zu points, want %zu\n", id, k, n, want);
+			bad++;
+		}
+		for (size_t i = 0; i < n && i < want; i++) {
+			float a, mn, mx;
+
+			rollup(id, T0 + (int64_t)i * step, step, end, &a, &mn, &mx);
+			if (pts[i].t != T0 + (int64_t)i * step || !same(pts[i].avg, a) ||
+			    !same(pts[i].min, mn) || !same(pts[i].max, mx))
+				bad++;
+		}
+	}
+	return bad;
+}
+
+static void test_round_trip(void)
+{
+	struct xs_store *s;
+	uint32_t ids[8];
+	int64_t end = T0 + 2 * 86400 + 3600 + 600; /* > 2 days: every tier has points */
+	char err[XS_ERR_LEN] = "";
+	int64_t lt;
+	float lv;
+
+	dir_new();
+	s = store_open(1 << 20);
+	fail_unless(s, "open");
+	for (int i = 0; i < 8; i++)
+		ids[i] = series(s, i);
+	for (int64_t t = T0; t < end; t += 5) {
+		for (int i = 0; i < 8; i++)
+			xs_store_append(s, ids[i], t, value_of(ids[i], t), err);
+		if (t % 3600 == 0)
+			ok(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+	}
+	for (int i = 0; i < 8; i++)
+		ok(check_series(s, ids[i], end) == 0, "series %d before reopen", i);
+	ok(xs_store_last(s, ids[0], XS_TIER_5S) == end - 5, "last 5s");
+	ok(xs_store_last(s, ids[0], XS_TIER_1D) == T0 + 86400, "last 1d");
+	ok(xs_store_latest(s, ids[2], &lt, &lv) && lt == end - 5 && same(lv, value_of(ids[2], lt)),
+	   "latest");
+	store_close(&s);
+	s = store_open(1 << 20);
+	fail_unless(s, "reopen");
+	for (int i = 0; i < 8; i++)
+		ok(check_series(s, ids[i], end) == 0, "series %d after reopen", i);
+	ok(xs_store_last(s, ids[0], XS_TIER_5S) == end - 5, "last 5s after reopen");
+	/* rollups in progress survived: the next sample completes the hour and the day */
+	store_close(&s);
+	dir_remove();
+}
+
+static void test_rollup_hand(void)
+{
+	struct xs_store *s;
+	char err[XS_ERR_LEN] = "";
+	struct xs_point p[16];
+	xs_series_id id;
+	size_t n;
+
+	dir_new();
+	s = store_open(0);
+	fail_unless(s, "open");
+	id = series(s, 0);
+	/* minute 0: 1, NaN, 3 (rest missing); minute 1: all NaN; minute 2 skipped; minute 3: -2, 6 */
+	xs_store_append(s, id, T0 + 0, 1.0f, err);
+	xs_store_append(s, id, T0 + 5, NAN, err);
+	xs_store_append(s, id, T0 + 55, 3.0f, err);
+	xs_store_append(s, id, T0 + 60, NAN, err);
+	xs_store_append(s, id, T0 + 115, NAN, err);
+	xs_store_append(s, id, T0 + 180, -2.0f, err);
+	xs_store_append(s, id, T0 + 235, 6.0f, err);
+	xs_store_append(s, id, T0 + 240, 100.0f, err); /* completes minute 3 */
+	n = xs_store_read(s, id, XS_TIER_1M, T0, T0 + 3600, p, 8);
+	fail_unless(n == 3, "3 minutes, got %zu", n);
+	ok(p[0].t == T0 && p[0].avg == 2.0f && p[0].min == 1.0f && p[0].max == 3.0f, "minute 0");
+	ok(p[1].t == T0 + 60 && isnan(p[1].avg) && isnan(p[1].min) && isnan(p[1].max), "minute 1 NaN");
+	ok(p[2].t == T0 + 180 && p[2].avg == 2.0f && p[2].min == -2.0f && p[2].max == 6.0f, "minute 3");
+	n = xs_store_read(s, id, XS_TIER_1M, T0 + 61, T0 + 180, p, 8);
+	ok(n == 1 && p[0].t == T0 + 180, "range is inclusive and by period start");
+	ok(xs_store_read(s, id, XS_TIER_1H, 0, INT64_MAX, p, 8) == 0, "hour not complete");
+	xs_store_append(s, id, T0 + 3600, 0.0f, err);
+	n = xs_store_read(s, id, XS_TIER_1H, 0, INT64_MAX, p, 8);
+	ok(n == 1 && p[0].t == T0 && p[0].min == -2.0f && p[0].max == 100.0f &&
+		   p[0].avg == (1 + 3 - 2 + 6 + 100) / 5.0f,
+	   "hour rollup");
+	/* duplicates and the past are ignored */
+	xs_store_append(s, id, T0 + 3600, 5.0f, err);
+	xs_store_append(s, id, T0 + 10, 5.0f, err);
+	n = xs_store_read(s, id, XS_TIER_5S, 0, INT64_MAX, p, 16);
+	ok(n == 9 && p[8].t == T0 + 3600 && p[8].avg == 0.0f && p[1].t == T0 + 5, "duplicates ignored");
+	{
+		struct xs_store_stats st;
+
+		xs_store_stats(s, &st);
+		ok(st.duplicates == 2 && st.samples == 9 && st.series == 1, "stats");
+	}
+	ok(xs_store_append(s, id, T0 + 3603, 1, err) == XS_ERR_ARG, "time not a multiple of 5");
+	store_close(&s);
+	dir_remove();
+}
+
+static void test_backfill(void)
+{
+	struct xs_store *s;
+	char err[XS_ERR_LEN] = "";
+	struct xs_point p[300];
+	xs_series_id id;
+	size_t n;
+
+	dir_new();
+	s = store_open(0);
+	fail_unless(s, "open");
+	id = series(s, 0);
+	/* live data for minutes 0-1, then a gap, then minutes 10-11 */
+	for (int64_t t = T0; t < T0 + 120; t += 5)
+		xs_store_append(s, id, t, 1.0f, err);
+	for (int64_t t = T0 + 600; t <= T0 + 720; t += 5)
+		xs_store_append(s, id, t, 2.0f, err);
+	/* the host's 1 min archive for minutes -2 .. 12 */
+	for (int64_t t = T0 - 120; t <= T0 + 720; t += 60)
+		ok(xs_store_backfill(s, id, XS_TIER_1M, t, 9.0f, 8.0f, 10.0f, err) == XS_OK, "backfill");
+	ok(xs_store_backfill(s, id, XS_TIER_5S, T0, 1, 1, 1, err) == XS_ERR_ARG, "no 5 s backfill");
+	n = xs_store_read(s, id, XS_TIER_1M, 0, INT64_MAX, p, 300);
+	fail_unless(n == 14, "14 minutes (12 is still summing), got %zu", n);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = T0 - 120 + 60 * (int64_t)i;
+		bool live = (t >= T0 && t < T0 + 120) || (t >= T0 + 600 && t < T0 + 720);
+
+		ok(p[i].t == t && p[i].avg == (live ? (t < T0 + 600 ? 1.0f : 2.0f) : 9.0f),
+		   "minute %zu: t %lld avg %g", i, (long long)p[i].t, p[i].avg);
+	}
+	store_close(&s);
+	s = store_open(0);
+	fail_unless(s, "reopen");
+	ok(xs_store_read(s, id, XS_TIER_1M, 0, INT64_MAX, p, 300) == 14, "backfill kept");
+	ok(xs_store_backfill(s, id, XS_TIER_1M, T0 + 60, 7, 7, 7, err) == XS_OK &&
+		   xs_store_read(s, id, XS_TIER_1M, T0 + 60, T0 + 60, p, 1) == 1 && p[0].avg == 1.0f,
+	   "no overwrite after reopen");
+	store_close(&s);
+	dir_remove();
+}
+
+#define CRASH_SERIES 50
+
+/* The child of the crash test: appends rows, syncs each, reports the synced row count. */
+static void crash_child(int wfd)
+{
+	struct xs_store *s = store_open(64 << 10); /* small wal: frequent checkpoints */
+	char err[XS_ERR_LEN];
+	uint32_t ids[CRASH_SERIES];
+	int64_t t = T0, last = 0;
+
+	if (!s)
+		_exit(3);
+	for (int i = 0; i < CRASH_SERIES; i++)
+		ids[i] = series(s, i);
+	if (xs_store_latest(s, ids[0], &last, &(float){ 0 }))
+		t = last + 5;
+	for (;; t += 5) {
+		for (int i = 0; i < CRASH_SERIES; i++)
+			xs_store_append(s, ids[i], t, value_of(ids[i], t), err);
+		if (xs_store_sync(s, err) != XS_OK)
+			_exit(4);
+		if (write(wfd, &t, sizeof(t)) != sizeof(t))
+			_exit(5);
+	}
+}
+
+static void test_crash(void)
+{
+	int64_t synced = 0;
+
+	dir_new();
+	srand((unsigned)time(NULL));
+	for (int it = 0; it < 12; it++) {
+		int fds[2];
+		pid_t pid;
+		int64_t t;
+		struct xs_store *s;
+		int bad = 0;
+
+		fail_unless(pipe(fds) == 0, "pipe");
+		pid = fork();
+		fail_unless(pid >= 0, "fork");
+		if (pid == 0) {
+			close(fds[0]);
+			crash_child(fds[1]);
+		}
+		close(fds[1]);
+		usleep(20000 + (useconds_t)(rand() % 200000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		while (read(fds[0], &t, sizeof(t)) == sizeof(t))
+			synced = t;
+		close(fds[0]);
+		s = store_open(64 << 10);
+		fail_unless(s, "reopen after kill, iteration %d", it);
+		for (int i = 0; i < CRASH_SERIES && synced; i++) {
+			xs_series_id id;
+			char uuid[64], ds[16];
+			int64_t lt = 0;
+
+			snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-%012d", i / 10);
+			snprintf(ds, sizeof(ds), "ds%d", i % 10);
+			if (!xs_store_find(s, XS_OBJ_VM, uuid, ds, &id)) {
+				bad++;
+				continue;
+			}
+			xs_store_latest(s, id, &lt, &(float){ 0 });
+			if (lt < synced || check_series(s, id, lt + 5))
+				bad++;
+		}
+		ok(bad == 0, "iteration %d: %d bad series (synced up to %lld)", it, bad,
+		   (long long)(synced - T0));
+		store_close(&s);
+	}
+	dir_remove();
+}
+
+static void flip(const char *name, long off_from_end, int count)
+{
+	char path[128];
+	int fd;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return;
+	for (int i = 0; i < count; i++) {
+		off_t at = sb.st_size - off_from_end - i * 37;
+		unsigned char c;
+
+		if (at < 0)
+			break;
+		if (pread(fd, &c, 1, at) == 1) {
+			c ^= 0x5a;
+			if (pwrite(fd, &c, 1, at) != 1)
+				break;
+		}
+	}
+	close(fd);
+}
+
+/* After corruption: open works, and whatever a read returns is right. */
+static int check_subset(struct xs_store *s, uint32_t id)
+{
+	static struct xs_point pts[40000];
+	size_t n = xs_store_read(s, id, XS_TIER_5S, 0, INT64_MAX, pts, 40000);
+	int bad = 0;
+
+	for (size_t i = 0; i < n && i < 40000; i++)
+		if (!same(pts[i].avg, value_of(id, pts[i].t)) || (i && pts[i].t <= pts[i - 1].t))
+			bad++;
+	return bad;
+}
+
+static void test_corrupt(void)
+{
+	const char *files[] = { "wal", "5s-19675.seg", "5s-19675.idx", "1m-1967.seg", "series" };
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		for (long where = 1; where < 4000; where = where * 3 + 7) {
+			struct xs_store *s;
+			char err[XS_ERR_LEN];
+			int bad = 0;
+
+			dir_new();
+			s = store_open(32 << 10);
+			fail_unless(s, "open");
+			for (int i = 0; i < 4; i++)
+				series(s, i);
+			for (int64_t t = T0; t < T0 + 7200; t += 5) {
+				for (uint32_t i = 0; i < 4; i++)
+					xs_store_append(s, i, t, value_of(i, t), err);
+				if (t % 600 == 0)
+					xs_store_sync(s, err);
+			}
+			xs_store_sync(s, err);
+			store_close(&s);
+			flip(files[f], where, 3);
+			s = NULL;
+			{
+				struct xs_store_options o = { .dir = test_dir };
+
+				if (xs_store_open(&o, &s, err) != XS_OK)
+					s = NULL; /* a refusal is fine, a crash is not */
+			}
+			if (s) {
+				struct xs_store_stats st;
+
+				xs_store_stats(s, &st);
+				for (uint32_t i = 0; i < st.series; i++)
+					bad += check_subset(s, i);
+			}
+			ok(bad == 0, "%s flipped at -%ld: %d wrong points", files[f], where, bad);
+			if (s)
+				store_close(&s);
+			dir_remove();
+		}
+	}
+}
+
+static void test_retention(void)
+{
+	struct xs_store_options o = { 0 };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+	struct xs_point p[4];
+	struct xs_store_stats st1, st2;
+	xs_series_id id;
+
+	dir_new();
+	o.dir = test_dir;
+	o.retention[XS_TIER_5S] = 86400; /* 1 day */
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	id = series(s, 0);
+	for (int64_t t = T0; t < T0 + 4 * 86400; t += 60) /* a sample a minute for 4 days */
+		xs_store_append(s, id, t, 1.0f, err);
+	ok(xs_store_sync(s, err) == XS_OK, "sync");
+	store_close(&s);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	xs_store_stats(s, &st1);
+	ok(xs_store_expire(s, T0 + 4 * 86400, err) == XS_OK, "expire: %s", err);
+	xs_store_stats(s, &st2);
+	ok(st2.bytes_on_disk < st1.bytes_on_disk, "disk use shrank (%llu -> %llu)",
+	   (unsigned long long)st1.bytes_on_disk, (unsigned long long)st2.bytes_on_disk);
+	ok(xs_store_read(s, id, XS_TIER_5S, T0, T0 + 2 * 86400 - 1, p, 4) == 0, "old days gone");
+	ok(xs_store_read(s, id, XS_TIER_5S, T0 + 3 * 86400, T0 + 3 * 86400 + 60, p, 4) == 2,
+	   "last day kept");
+	ok(xs_store_read(s, id, XS_TIER_1M, T0, T0 + 60, p, 4) == 2, "1 min tier kept");
+	store_close(&s);
+	dir_remove();
+}
+
+static void test_million(void)
+{
+	struct xs_store *s;
+	char err[XS_ERR_LEN] = "", uuid[64];
+	struct timespec a, b;
+	xs_series_id id;
+	double secs;
+	int n = 1000000;
+
+	dir_new();
+	s = store_open(0);
+	fail_unless(s, "open");
+	for (int i = 0; i < n; i++) {
+		snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", i / 25, i / 25);
+		snprintf(err, 16, "vbd_xvd%c_r%d", 'a' + i % 4, i % 25);
+		if (xs_store_series(s, XS_OBJ_VM, uuid, err, "B/s", &id, err) != XS_OK)
+			break;
+	}
+	store_close(&s);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	s = store_open(0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	fail_unless(s, "reopen");
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	ok(secs < 10, "1M series open in %.2f s", secs);
+	printf("# 1M series opened in %.2f s (ASan build)\n", secs);
+	snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", 777777 / 25, 777777 / 25);
+	ok(xs_store_find(s, XS_OBJ_VM, uuid, "vbd_xvdb_r2", &id) && id == 777777, "find 777777");
+	store_close(&s);
+	dir_remove();
+}
+
+static void test_codec(void)
+{
+	struct xs_block b = { 0 };
+	int64_t t[200];
+	float v[600], in[3];
+	long n;
+
+	xs_block_init(&b, 5, 3);
+	for (int i = 0; i < 120; i++) {
+		in[0] = (float)i;
+		in[1] = i % 7 ? 1.0f : NAN;
+		in[2] = i % 2 ? INFINITY : -0.0f;
+		xs_block_put(&b, 1000 + 5 * i + (i > 50 ? 3000 : 0) + (i > 90 ? 5 * i : 0), in);
+	}
+	n = xs_block_decode(b.bits.buf, xs_block_bytes(&b), b.t0, 5, b.n, 3, t, v, 200);
+	ok(n == 120, "decode");
+	for (int i = 0; i < 120 && n == 120; i++)
+		ok(t[i] == 1000 + 5 * i + (i > 50 ? 3000 : 0) + (i > 90 ? 5 * i : 0) &&
+			   v[i * 3] == (float)i && same(v[i * 3 + 1], i % 7 ? 1.0f : NAN) &&
+			   same(v[i * 3 + 2], i % 2 ? INFINITY : -0.0f),
+		   "point %d", i);
+	for (size_t cut = 0; cut < xs_block_bytes(&b); cut++)
+		ok(xs_block_decode(b.bits.buf, cut, b.t0, 5, b.n, 3, t, v, 200) < 0 || cut > 0,
+		   "truncated at %zu", cut);
+	ok(xs_crc32c(0, "123456789", 9) == 0xE3069283u, "crc32c check value");
+	xs_block_cleanup(&b);
+}
+
+int main(void)
+{
+	TEST_RUN(test_codec);
+	TEST_RUN(test_rollup_hand);
+	TEST_RUN(test_round_trip);
+	TEST_RUN(test_backfill);
+	TEST_RUN(test_crash);
+	TEST_RUN(test_corrupt);
+	TEST_RUN(test_retention);
+	TEST_RUN(test_million);
+	return test_summary();
+}
