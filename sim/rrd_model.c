@@ -731,6 +731,8 @@ static void rrd_apply(struct sim_rrd_model *m, struct sim_rrd *r, const struct s
 		d->series.scale = def->scale;
 		d->series.max = isinf(def->max) ? 1e300 : def->max;
 		d->series.seed = sim_hash_str(sim_hash_str(m->w->seed, o->uuid), def->name);
+		d->series.device =
+			sim_workload_device(sim_hash_str(m->w->seed, o->uuid), def->name);
 		d->seen = true;
 		if (at_start)
 			ds_seed_cdp(m, d, m->hist_to[o->cls][o->index]);

@@ -25,6 +25,30 @@ uint64_t sim_hash2(uint64_t a, uint64_t b)
 	return z ^ (z >> 31);
 }
 
+uint64_t sim_workload_device(uint64_t seed, const char *ds)
+{
+	const char *us;
+	size_t n;
+	char key[64];
+
+	if (!strncmp(ds, "vbd_", 4) || !strncmp(ds, "vif_", 4) || !strncmp(ds, "pif_", 4)) {
+		us = strchr(ds + 4, '_');
+		n = us ? (size_t)(us - ds) : strlen(ds);
+	} else {
+		/* SR statistics of a host end in "_<first 8 characters of the SR uuid>" */
+		us = strrchr(ds, '_');
+		if (!us || strlen(us + 1) != 8 || strspn(us + 1, "0123456789abcdef") != 8)
+			return 0;
+		ds = us + 1;
+		n = 8;
+	}
+	if (n >= sizeof(key))
+		n = sizeof(key) - 1;
+	memcpy(key, ds, n);
+	key[n] = '\0';
+	return sim_hash_str(seed, key) | 1; /* never 0: 0 means "no device" */
+}
+
 uint64_t sim_hash_str(uint64_t seed, const char *s)
 {
 	uint64_t h = seed ^ 0xCBF29CE484222325ull;
@@ -83,6 +107,37 @@ static double wl_burst(const struct sim_series *s, int64_t t)
 	return 2.0 + 8.0 * wl_unit(sim_hash2(w, 7));
 }
 
+/* Devices that only carry traffic now and then: disks, and NICs. */
+static bool wl_gated(const struct sim_series *s)
+{
+	switch (s->metric) {
+	case SIM_M_DISK:
+	case SIM_M_IOPS:
+	case SIM_M_THROUGHPUT:
+	case SIM_M_IOWAIT:
+	case SIM_M_QUEUE:
+	case SIM_M_LATENCY:
+	case SIM_M_NET:
+		return s->device != 0;
+	default:
+		return false;
+	}
+}
+
+/* Fraction of 5 s steps in which a device does any I/O: disks 10-50%, NICs 50-95%. */
+static double wl_activity(const struct sim_series *s)
+{
+	double u = wl_unit(sim_hash2(s->device, 5));
+
+	return s->metric == SIM_M_NET ? 0.5 + 0.45 * u : 0.1 + 0.4 * u;
+}
+
+/* Whether the device is busy in the 5 s step at t (every data source of it agrees). */
+static bool wl_device_busy(const struct sim_series *s, int64_t t)
+{
+	return wl_unit(sim_hash2(s->device ^ 0xD15C, (uint64_t)(t / 5))) < wl_activity(s);
+}
+
 static double wl_clamp(double v, double max)
 {
 	if (v < 0)
@@ -122,6 +177,8 @@ double sim_workload_value(const struct sim_series *s, int64_t t)
 	default:
 		break;
 	}
+	if (wl_gated(s) && !wl_device_busy(s, t))
+		return 0.0; /* an idle disk or NIC reads exactly 0, as xcp-rrdd reports it */
 	level = s->scale * wl_base(s) * wl_daily(s, t);
 	level *= 1.0 + wl_burst(s, t);
 	level *= 1.0 + 0.4 * noise;
@@ -157,6 +214,10 @@ void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period,
 	*min = *avg * 0.8;
 	/* over a long period some burst is likely: the max shows it */
 	*max = wl_clamp(*avg * (period >= WL_BURST_WINDOW ? 3.0 : 1.2), s->max);
+	if (wl_gated(s)) {
+		*avg *= wl_activity(s); /* idle steps count as 0 */
+		*min = 0;
+	}
 	if (s->metric == SIM_M_CPU) {
 		*avg = wl_cpu_saturate(*avg);
 		*min = wl_cpu_saturate(*min);

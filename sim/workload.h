@@ -37,6 +37,8 @@ struct sim_series {
 	uint64_t seed;      /* from the object's seed and the DS name */
 	double scale;       /* typical magnitude (memory size, link speed...) */
 	double max;         /* upper bound (max of the DS); values never exceed it */
+	uint64_t device;    /* shared by the data sources of one disk or NIC, 0 if none:
+			     * an idle device reads exactly 0 in all of them at once */
 };
 
 /* The 5 s value at time t (a multiple of 5). */
@@ -47,6 +49,10 @@ double sim_workload_value(const struct sim_series *s, int64_t t);
  * visiting the steps (for history before the simulator started). */
 void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period, double *avg,
 			  double *min, double *max);
+
+/* The device seed of a data-source name under object seed `seed`: "vbd_xvda_read"
+ * → the disk xvda, "vif_0_rx" → VIF 0, "read_<sr8>" → the SR, else 0. */
+uint64_t sim_workload_device(uint64_t seed, const char *ds);
 
 /* A 64-bit hash of a string, to derive seeds from names. */
 uint64_t sim_hash_str(uint64_t seed, const char *s);

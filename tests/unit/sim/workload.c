@@ -72,8 +72,37 @@ static void test_summary_range(void)
 	ok(bad == 0, "%zu summaries out of order or range", bad);
 }
 
+/* A disk is idle (exactly 0 in every one of its data sources at once) in most steps, busy in some. */
+static void test_idle_devices(void)
+{
+	uint64_t obj = 99;
+	uint64_t dev = sim_workload_device(obj, "vbd_xvda_read");
+	struct sim_series rd = series(SIM_M_DISK, sim_hash_str(obj, "vbd_xvda_read"), 200e6, 1e300);
+	struct sim_series io = series(SIM_M_IOPS, sim_hash_str(obj, "vbd_xvda_iops_read"), 4000, 1e300);
+	size_t steps = 0, idle = 0, disagree = 0;
+
+	ok(dev != 0 && dev == sim_workload_device(obj, "vbd_xvda_iops_total"), "one device seed per disk");
+	ok(dev != sim_workload_device(obj, "vbd_xvdb_read"), "another disk, another seed");
+	ok(sim_workload_device(obj, "vif_0_rx") == sim_workload_device(obj, "vif_0_tx"), "per VIF");
+	ok(sim_workload_device(obj, "read_0a1b2c3d") == sim_workload_device(obj, "iops_total_0a1b2c3d"),
+	   "per SR");
+	ok(sim_workload_device(obj, "cpu0") == 0 && sim_workload_device(obj, "memory") == 0,
+	   "no device for cpu and memory");
+	rd.device = io.device = dev;
+	for (int64_t t = 1700000000; t < 1700000000 + 86400; t += 5) {
+		double a = sim_workload_value(&rd, t), b = sim_workload_value(&io, t);
+
+		steps++;
+		idle += a == 0;
+		disagree += (a == 0) != (b == 0);
+	}
+	ok(idle > steps / 3 && idle < steps, "%zu of %zu steps idle", idle, steps);
+	ok(disagree == 0, "%zu steps where the disk's data sources disagree on idleness", disagree);
+}
+
 int main(void)
 {
+	TEST_RUN(test_idle_devices);
 	TEST_RUN(test_cpu_range_and_saturation);
 	TEST_RUN(test_deterministic);
 	TEST_RUN(test_summary_range);
