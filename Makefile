@@ -126,6 +126,7 @@ fuzz: deps-check $(FUZZERS)
 bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
 	@bash bench/rrd_readers.sh --write-docs
 	@bash bench/sim_bench.sh --write-docs
+	@bash bench/store_bench.sh --write-docs
 
 clean:
 	rm -rf $(BUILD)
