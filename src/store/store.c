@@ -52,14 +52,16 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_WAL_MAX (64u << 20)     /* default wal bytes appended before a checkpoint */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
-#define ST_BLOCK_HDR 32            /* bytes of a block header on disk */
+#define ST_BLOCK_HDR 8             /* bytes of a block header on disk */
 #define ST_RUN_HDR 32              /* bytes of an index run header */
-#define ST_ENT 24                  /* bytes of an index entry */
+#define ST_ENT 16                  /* bytes of an index entry */
+#define ST_DIR_STRIDE 128          /* index entries per directory chunk (2 KiB) */
+#define ST_DIR_ENT 8               /* bytes of a directory entry */
+#define ST_LEN_BITS 24             /* index entry: block length bits below the offset */
 #define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
 #define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
 #define ST_MAGIC_WAL 0x31575358u   /* "XSW1" */
-#define ST_MAGIC_BLOCK 0x31425358u /* "XSB1" */
-#define ST_MAGIC_RUN 0x31525358u   /* "XSR1" */
+#define ST_MAGIC_RUN 0x32525358u   /* "XSR2" */
 #define ST_NONE INT64_MIN          /* no period / no point */
 
 struct st_acc {
@@ -96,10 +98,13 @@ struct st_ent {
 	uint64_t off;
 };
 
+/* A run of the .idx: only its directory is in memory; entries are read a chunk at a
+ * time (and checked against the chunk's CRC) when a read needs them. */
 struct st_run {
 	uint64_t gen;
-	size_t n;
-	struct st_ent *e;        /* sorted by (series, t0); owned */
+	size_t n;                /* entries */
+	uint64_t at;             /* offset of the first entry in the .idx */
+	uint32_t *dir;           /* per chunk: series of its first entry, CRC of its entries; owned */
 };
 
 struct st_seg {
@@ -110,6 +115,7 @@ struct st_seg {
 	uint64_t data_end;       /* committed bytes of the .seg */
 	uint64_t idx_end;        /* committed bytes of the .idx */
 	int fd;                  /* .seg, opened on demand; -1 */
+	int ifd;                 /* .idx, opened for reading on demand; -1 */
 	bool writable;           /* fd is open for writing */
 };
 
@@ -161,17 +167,24 @@ struct xs_store {
 
 /* ---- little helpers -------------------------------------------------------- */
 
+/* Makes room for n more bytes. */
+static void st_reserve(struct st_bytes *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+
+	if (b->len + n <= b->cap)
+		return;
+	while (cap < b->len + n)
+		cap *= 2;
+	b->p = xs_xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
 static void st_put(struct st_bytes *b, const void *p, size_t n)
 {
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = xs_xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
+	st_reserve(b, n);
+	if (n)
+		memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
 
@@ -584,6 +597,7 @@ static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_bl
 	struct xs_block *b = *slot;
 
 	if (b && (st_floor(t, st_window[tier]) != st_floor(b->t0, st_window[tier]) || t <= b->tlast)) {
+		xs_block_shrink(b);
 		st_pend_add(s, id, tier, b);
 		b = NULL;
 	}
@@ -761,62 +775,68 @@ static bool st_replay_row(struct xs_store *s, struct st_cur *c)
 	return true;
 }
 
+/* An open block in a carry record: u8 present, then u8 flags, u16 n, i64 t0, u32 payload
+ * length and the payload. The encoder state is not stored: replay re-encodes the points,
+ * which gives back the same stream and state. */
 static void st_put_block(struct st_bytes *r, const struct xs_block *b)
 {
-	if (!b) {
+	size_t len;
+
+	if (!b || !b->n) {
 		st_put_u8(r, 0);
 		return;
 	}
+	len = xs_block_bytes(b);
 	st_put_u8(r, 1);
-	st_put_u8(r, b->nch);
-	st_put_u32(r, b->n);
+	st_put_u8(r, (uint8_t)xs_block_flags(b));
+	st_put_u8(r, (uint8_t)b->n);
+	st_put_u8(r, (uint8_t)(b->n >> 8));
 	st_put_u64(r, (uint64_t)b->t0);
-	st_put_u64(r, (uint64_t)b->tlast);
-	st_put_u64(r, (uint64_t)b->dprev);
-	for (int c = 0; c < XS_BLOCK_MAX_CH; c++) {
-		st_put_u32(r, b->vprev[c]);
-		st_put_u8(r, b->lead[c]);
-		st_put_u8(r, b->trail[c]);
-	}
-	st_put_u32(r, (uint32_t)b->bits.nbits);
-	st_put(r, b->bits.buf, xs_block_bytes(b));
+	st_put_u32(r, (uint32_t)len);
+	if (r->len + len > r->cap)
+		st_reserve(r, len);
+	xs_block_payload(b, r->p + r->len);
+	r->len += len;
 }
 
 static bool st_get_block(struct st_cur *c, int tier, struct xs_block **out)
 {
-	struct xs_block *b;
-	uint32_t nbits;
+	unsigned flags, n;
+	int64_t t0;
+	uint32_t len;
 	const uint8_t *p;
+	int64_t *t;
+	float *v;
+	long got;
 
 	if (!st_get_u8(c))
 		return !c->bad;
-	b = xs_xcalloc(1, sizeof(*b));
-	xs_block_init(b, xs_tier_step[tier], st_get_u8(c));
-	b->n = st_get_u32(c);
-	b->t0 = (int64_t)st_get_u64(c);
-	b->tlast = (int64_t)st_get_u64(c);
-	b->dprev = (int64_t)st_get_u64(c);
-	for (int k = 0; k < XS_BLOCK_MAX_CH; k++) {
-		b->vprev[k] = st_get_u32(c);
-		b->lead[k] = st_get_u8(c);
-		b->trail[k] = st_get_u8(c);
-	}
-	nbits = st_get_u32(c);
-	p = st_take(c, (nbits + 7u) / 8u);
-	if (!p || b->nch != st_nch(tier) || b->n == 0 || b->n > XS_BLOCK_MAX_POINTS) {
-		free(b);
+	flags = st_get_u8(c);
+	n = st_get_u8(c);
+	n |= (unsigned)st_get_u8(c) << 8;
+	t0 = (int64_t)st_get_u64(c);
+	len = st_get_u32(c);
+	p = st_take(c, len);
+	if (!p || (flags & XS_BLOCK_NCH_MASK) != st_nch(tier) || n == 0 || n > XS_BLOCK_MAX_POINTS) {
 		c->bad = true;
 		return false;
 	}
-	b->bits.buf = xs_xrealloc(b->bits.buf, (nbits + 7u) / 8u + 16);
-	b->bits.cap = (nbits + 7u) / 8u + 16;
-	memset(b->bits.buf, 0, b->bits.cap);
-	memcpy(b->bits.buf, p, (nbits + 7u) / 8u);
-	if (nbits & 7)
-		b->bits.buf[nbits / 8] &= (uint8_t)(0xff00u >> (nbits & 7));
-	b->bits.nbits = nbits;
-	*out = b;
-	return true;
+	t = xs_xmalloc(n * sizeof(*t));
+	v = xs_xmalloc(n * XS_BLOCK_MAX_CH * sizeof(*v));
+	got = xs_block_decode(p, len, t0, xs_tier_step[tier], n, flags, t, v, n);
+	if (got == (long)n) {
+		struct xs_block *b = xs_xcalloc(1, sizeof(*b));
+
+		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
+		for (unsigned i = 0; i < n; i++)
+			xs_block_put(b, t[i], v + (size_t)i * st_nch(tier));
+		*out = b;
+	} else {
+		c->bad = true;
+	}
+	free(t);
+	free(v);
+	return !c->bad;
 }
 
 /* 'C': the state of one series at a checkpoint. */
@@ -1006,53 +1026,71 @@ static void st_seg_free(struct st_seg *g)
 	if (!g)
 		return;
 	for (size_t i = 0; i < g->nruns; i++)
-		free(g->runs[i].e);
+		free(g->runs[i].dir);
 	free(g->runs);
 	if (g->fd >= 0)
 		close(g->fd);
+	if (g->ifd >= 0)
+		close(g->ifd);
 	free(g);
 }
 
-/* Parses the runs of an index file, stopping at the first torn, corrupt or
- * uncommitted one (gen above max_gen). Returns the bytes of the valid prefix. */
-static size_t st_idx_parse(const uint8_t *buf, size_t len, uint64_t max_gen, struct st_seg *g)
+static size_t st_dir_chunks(size_t n)
 {
-	size_t pos = 0;
+	return (n + ST_DIR_STRIDE - 1) / ST_DIR_STRIDE;
+}
+
+/* Bytes of a run of n entries: header, entries, directory. */
+static uint64_t st_run_bytes(size_t n)
+{
+	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
+}
+
+/* Parses the run headers and directories of an index file read by fd (size len),
+ * stopping at the first torn, corrupt or uncommitted one (gen above max_gen).
+ * Returns the bytes of the valid prefix. Entries are not read: each chunk is
+ * checked against its directory CRC when a read loads it. */
+static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g)
+{
+	uint64_t pos = 0;
+	uint8_t h[ST_RUN_HDR];
 
 	while (len - pos >= ST_RUN_HDR) {
-		const uint8_t *h = buf + pos;
-		uint32_t n = st_le32(h + 4);
-		uint64_t gen = st_le64(h + 8), data_end = st_le64(h + 16);
+		uint32_t n;
+		uint64_t gen, data_end;
+		size_t nd;
+		uint8_t *dbuf;
 		struct st_run run;
-		bool good = true;
 
-		if (st_le32(h) != ST_MAGIC_RUN || gen > max_gen || n > (len - pos - ST_RUN_HDR) / ST_ENT)
+		if (pread(fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h))
 			break;
-		if (xs_crc32c(xs_crc32c(0, h, 24), h + ST_RUN_HDR, (size_t)n * ST_ENT) != st_le32(h + 24))
+		n = st_le32(h + 4);
+		gen = st_le64(h + 8);
+		data_end = st_le64(h + 16);
+		if (st_le32(h) != ST_MAGIC_RUN || gen > max_gen || n == 0 ||
+		    st_run_bytes(n) > len - pos || data_end < g->data_end)
 			break;
+		nd = st_dir_chunks(n);
+		dbuf = xs_xmalloc(nd * ST_DIR_ENT);
+		if (pread(fd, dbuf, nd * ST_DIR_ENT, (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) !=
+			    (ssize_t)(nd * ST_DIR_ENT) ||
+		    xs_crc32c(xs_crc32c(0, h, 24), dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
+			free(dbuf);
+			break;
+		}
 		run.gen = gen;
 		run.n = n;
-		run.e = xs_xmalloc(((size_t)n + 1) * sizeof(*run.e));
-		for (uint32_t i = 0; i < n && good; i++) {
-			const uint8_t *p = h + ST_RUN_HDR + (size_t)i * ST_ENT;
-			struct st_ent *e = &run.e[i];
-
-			e->series = st_le32(p);
-			e->len = st_le32(p + 4);
-			e->t0 = (int64_t)st_le64(p + 8);
-			e->off = st_le64(p + 16);
-			good = e->len >= ST_BLOCK_HDR && e->off <= data_end && e->len <= data_end - e->off &&
-			       (i == 0 || e->series > e[-1].series ||
-				(e->series == e[-1].series && e->t0 > e[-1].t0));
+		run.at = pos + ST_RUN_HDR;
+		run.dir = xs_xmalloc(nd * 2 * sizeof(*run.dir));
+		for (size_t i = 0; i < nd; i++) {
+			run.dir[2 * i] = st_le32(dbuf + i * ST_DIR_ENT);
+			run.dir[2 * i + 1] = st_le32(dbuf + i * ST_DIR_ENT + 4);
 		}
-		if (!good) {
-			free(run.e);
-			break;
-		}
+		free(dbuf);
 		g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
 		g->runs[g->nruns++] = run;
 		g->data_end = data_end;
-		pos += ST_RUN_HDR + (size_t)n * ST_ENT;
+		pos += st_run_bytes(n);
 	}
 	return pos;
 }
@@ -1062,8 +1100,7 @@ static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
 {
 	char name[64];
 	struct st_seg *g;
-	uint8_t *buf;
-	size_t len;
+	struct stat sb;
 
 	for (size_t i = 0; i < s->nsegs; i++)
 		if (s->segs[i]->tier == tier && s->segs[i]->no == no)
@@ -1071,12 +1108,11 @@ static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
 	g = xs_xcalloc(1, sizeof(*g));
 	g->tier = tier;
 	g->no = no;
-	g->fd = -1;
+	g->fd = g->ifd = -1;
 	st_seg_name(name, sizeof(name), tier, no, "idx");
-	if (st_read_file(s->dirfd, name, &buf, &len) == XS_OK) {
-		g->idx_end = st_idx_parse(buf, len, s->gen, g);
-		free(buf);
-	}
+	g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
+		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g);
 	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
 	s->segs[s->nsegs++] = g;
 	return g;
@@ -1110,13 +1146,12 @@ static void st_scratch_need(struct xs_store *s, size_t n)
 }
 
 static size_t st_decode_into(struct xs_store *s, size_t m, const uint8_t *p, size_t len, int64_t t0,
-			     int tier, unsigned n)
+			     int tier, unsigned n, unsigned flags)
 {
 	long got;
 
 	st_scratch_need(s, m + n);
-	got = xs_block_decode(p, len, t0, xs_tier_step[tier], n, st_nch(tier), s->rt + m,
-			      s->rv + m * 3, n);
+	got = xs_block_decode(p, len, t0, xs_tier_step[tier], n, flags, s->rt + m, s->rv + m * 3, n);
 	if (got < 0)
 		return m;
 	if (st_nch(tier) == 1) /* spread 1-channel values to the 3-wide layout, from the end */
@@ -1125,11 +1160,21 @@ static size_t st_decode_into(struct xs_store *s, size_t m, const uint8_t *p, siz
 	return m + (size_t)got;
 }
 
+/* The CRC of a block: its key (series, tier, t0), then header bytes 4..8 and payload. */
+static uint32_t st_block_crc(uint32_t series, int tier, int64_t t0, const uint8_t *h, size_t len)
+{
+	uint8_t key[13];
+
+	st_w32(key, series);
+	key[4] = (uint8_t)tier;
+	st_w64(key + 5, (uint64_t)t0);
+	return xs_crc32c(xs_crc32c(0, key, sizeof(key)), h + 4, len - 4);
+}
+
 static size_t st_read_disk_block(struct xs_store *s, struct st_seg *g, const struct st_ent *e,
 				 uint32_t id, size_t m, uint8_t **tmp, size_t *tmpcap)
 {
 	uint8_t *h;
-	uint32_t crc;
 	ssize_t r;
 
 	if (e->len > *tmpcap) {
@@ -1138,16 +1183,72 @@ static size_t st_read_disk_block(struct xs_store *s, struct st_seg *g, const str
 	}
 	h = *tmp;
 	r = pread(g->fd, h, e->len, (off_t)e->off);
-	if (r != (ssize_t)e->len)
-		return m;
-	crc = st_le32(h + 28);
-	st_w32(h + 28, 0);
-	if (st_le32(h) != ST_MAGIC_BLOCK || st_le32(h + 4) != id || h[8] != g->tier ||
-	    h[9] != st_nch(g->tier) || (int64_t)st_le64(h + 16) != e->t0 ||
-	    st_le32(h + 24) != e->len - ST_BLOCK_HDR || xs_crc32c(0, h, e->len) != crc)
-		return m; /* a corrupt block is dropped, never decoded */
+	if (r != (ssize_t)e->len || h[6] != g->tier ||
+	    (h[7] & XS_BLOCK_NCH_MASK) != st_nch(g->tier) ||
+	    st_block_crc(id, g->tier, e->t0, h, e->len) != st_le32(h))
+		return m; /* a corrupt or misplaced block is dropped, never decoded */
 	return st_decode_into(s, m, h + ST_BLOCK_HDR, e->len - ST_BLOCK_HDR, e->t0, g->tier,
-			      (unsigned)(h[10] | h[11] << 8));
+			      (unsigned)(h[4] | h[5] << 8), h[7]);
+}
+
+/* Loads chunk k of a run into e[] (at most ST_DIR_STRIDE entries); 0 if it is unreadable,
+ * fails its CRC, or is not sorted and inside the segment. */
+static size_t st_chunk_load(const struct st_seg *g, const struct st_run *run, size_t k,
+			    struct st_ent *e)
+{
+	uint8_t buf[ST_DIR_STRIDE * ST_ENT];
+	size_t n = run->n - k * ST_DIR_STRIDE;
+	int64_t base = g->no * st_span[g->tier];
+
+	if (n > ST_DIR_STRIDE)
+		n = ST_DIR_STRIDE;
+	if (pread(g->ifd, buf, n * ST_ENT, (off_t)(run->at + k * ST_DIR_STRIDE * ST_ENT)) !=
+		    (ssize_t)(n * ST_ENT) ||
+	    xs_crc32c(0, buf, n * ST_ENT) != run->dir[2 * k + 1])
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = buf + i * ST_ENT;
+		uint64_t ol = st_le64(p + 8);
+
+		e[i].series = st_le32(p);
+		e[i].t0 = base + st_le32(p + 4);
+		e[i].len = (uint32_t)(ol & ((1u << ST_LEN_BITS) - 1));
+		e[i].off = ol >> ST_LEN_BITS;
+		if (e[i].len < ST_BLOCK_HDR || e[i].off + e[i].len > g->data_end ||
+		    (i && (e[i].series < e[i - 1].series ||
+			   (e[i].series == e[i - 1].series && e[i].t0 <= e[i - 1].t0))))
+			return 0;
+	}
+	return n;
+}
+
+/* Blocks of series id with t0 in [wfrom, to] in one run: the directory names the
+ * chunks that can hold the series; only those are read. */
+static size_t st_read_run(struct xs_store *s, struct st_seg *g, const struct st_run *run,
+			  uint32_t id, int64_t wfrom, int64_t to, size_t m, uint8_t **tmp,
+			  size_t *tmpcap)
+{
+	struct st_ent e[ST_DIR_STRIDE];
+	size_t nd = st_dir_chunks(run->n), lo = 0, hi = nd;
+
+	while (lo < hi) { /* the first chunk whose first series is >= id */
+		size_t mid = (lo + hi) / 2;
+
+		if (run->dir[2 * mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo ? lo - 1 : 0; k < nd && (k < lo || run->dir[2 * k] <= id); k++) {
+		size_t n = st_chunk_load(g, run, k, e);
+
+		for (size_t i = 0; i < n; i++)
+			if (e[i].series == id && e[i].t0 >= wfrom && e[i].t0 <= to)
+				m = st_read_disk_block(s, g, &e[i], id, m, tmp, tmpcap);
+		if (n && e[n - 1].series > id)
+			break;
+	}
+	return m;
 }
 
 static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t from, int64_t to,
@@ -1167,24 +1268,10 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 	for (int64_t no = nlo; no <= nhi; no++) {
 		struct st_seg *g = st_seg_get(s, tier, no);
 
-		if (!g->nruns || st_seg_fd(s, g, false) < 0)
+		if (!g->nruns || g->ifd < 0 || st_seg_fd(s, g, false) < 0)
 			continue;
-		for (size_t r = 0; r < g->nruns; r++) {
-			const struct st_run *run = &g->runs[r];
-			size_t lo = 0, hi = run->n;
-
-			while (lo < hi) { /* first entry >= (id, wfrom) */
-				size_t mid = (lo + hi) / 2;
-				const struct st_ent *e = &run->e[mid];
-
-				if (e->series < id || (e->series == id && e->t0 < wfrom))
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			for (; lo < run->n && run->e[lo].series == id && run->e[lo].t0 <= to; lo++)
-				m = st_read_disk_block(s, g, &run->e[lo], id, m, &tmp, &tmpcap);
-		}
+		for (size_t r = 0; r < g->nruns; r++)
+			m = st_read_run(s, g, &g->runs[r], id, wfrom, to, m, &tmp, &tmpcap);
 	}
 	free(tmp);
 	return m;
@@ -1193,9 +1280,17 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 static size_t st_read_mem(struct xs_store *s, const struct xs_block *b, int tier, int64_t from,
 			  int64_t to, size_t m)
 {
+	size_t len;
+	uint8_t *p;
+
 	if (!b || !b->n || b->t0 > to || b->tlast < from)
 		return m;
-	return st_decode_into(s, m, b->bits.buf, xs_block_bytes(b), b->t0, tier, b->n);
+	len = xs_block_bytes(b);
+	p = xs_xmalloc(len + 1);
+	xs_block_payload(b, p);
+	m = st_decode_into(s, m, p, len, b->t0, tier, b->n, xs_block_flags(b));
+	free(p);
+	return m;
 }
 
 struct st_sortpt {
@@ -1345,8 +1440,9 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 				char *err)
 {
 	struct st_seg *g = st_seg_get(s, ck[0].tier, ck[0].no);
-	struct st_bytes data = { 0 }, idx = { 0 };
-	struct st_run run = { gen, n, xs_xmalloc((n + 1) * sizeof(struct st_ent)) };
+	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
+	size_t nd = st_dir_chunks(n);
+	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)) };
 	enum xs_err e = XS_OK;
 	char name[64];
 	uint8_t h[ST_RUN_HDR];
@@ -1356,31 +1452,37 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 		const struct xs_block *b = s->pend[ck[i].pend].b;
 		size_t plen = xs_block_bytes(b), at = data.len;
 		uint8_t bh[ST_BLOCK_HDR] = { 0 };
+		uint64_t off = g->data_end + at;
 
-		st_w32(bh, ST_MAGIC_BLOCK);
-		st_w32(bh + 4, ck[i].series);
-		bh[8] = ck[i].tier;
-		bh[9] = b->nch;
-		bh[10] = (uint8_t)b->n;
-		bh[11] = (uint8_t)(b->n >> 8);
-		st_w32(bh + 12, (uint32_t)gen);
-		st_w64(bh + 16, (uint64_t)b->t0);
-		st_w32(bh + 24, (uint32_t)plen);
+		bh[4] = (uint8_t)b->n;
+		bh[5] = (uint8_t)(b->n >> 8);
+		bh[6] = ck[i].tier;
+		bh[7] = (uint8_t)xs_block_flags(b);
 		st_put(&data, bh, sizeof(bh));
-		st_put(&data, b->bits.buf, plen);
-		st_w32(data.p + at + 28, xs_crc32c(0, data.p + at, ST_BLOCK_HDR + plen));
-		run.e[i] = (struct st_ent){ ck[i].series, (uint32_t)(ST_BLOCK_HDR + plen), b->t0,
-					    g->data_end + at };
+		st_reserve(&data, plen);
+		xs_block_payload(b, data.p + data.len);
+		data.len += plen;
+		st_w32(data.p + at,
+		       st_block_crc(ck[i].series, ck[i].tier, b->t0, data.p + at, ST_BLOCK_HDR + plen));
+		if (i % ST_DIR_STRIDE == 0)
+			run.dir[2 * (i / ST_DIR_STRIDE)] = ck[i].series;
 		st_put_u32(&idx, ck[i].series);
-		st_put_u32(&idx, run.e[i].len);
-		st_put_u64(&idx, (uint64_t)b->t0);
-		st_put_u64(&idx, run.e[i].off);
+		st_put_u32(&idx, (uint32_t)(b->t0 - g->no * st_span[g->tier]));
+		st_put_u64(&idx, off << ST_LEN_BITS | (ST_BLOCK_HDR + plen));
 	}
+	for (size_t k = 0; k < nd; k++) {
+		size_t cn = n - k * ST_DIR_STRIDE < ST_DIR_STRIDE ? n - k * ST_DIR_STRIDE : ST_DIR_STRIDE;
+
+		run.dir[2 * k + 1] = xs_crc32c(0, idx.p + k * ST_DIR_STRIDE * ST_ENT, cn * ST_ENT);
+		st_put_u32(&dir, run.dir[2 * k]);
+		st_put_u32(&dir, run.dir[2 * k + 1]);
+	}
+	st_put(&idx, dir.p, dir.len);
 	st_w32(h, ST_MAGIC_RUN);
 	st_w32(h + 4, (uint32_t)n);
 	st_w64(h + 8, gen);
 	st_w64(h + 16, g->data_end + data.len);
-	st_w32(h + 24, xs_crc32c(xs_crc32c(0, h, 24), idx.p, idx.len));
+	st_w32(h + 24, xs_crc32c(xs_crc32c(0, h, 24), dir.p, dir.len));
 	st_w32(h + 28, 0);
 	st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
 	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0 ||
@@ -1396,18 +1498,24 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 		e = st_errno(err, "write", s, name);
 		goto out;
 	}
+	run.at = g->idx_end + ST_RUN_HDR;
 	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
 	g->runs[g->nruns++] = run;
-	run.e = NULL;
+	run.dir = NULL;
 	g->data_end += data.len;
 	g->idx_end += sizeof(h) + idx.len;
+	if (g->ifd < 0) { /* the reads' descriptor: the index exists now */
+		g->ifd = ifd;
+		ifd = -1;
+	}
 	st_seg_range(s, g->tier, g->no);
 out:
 	if (ifd >= 0)
 		close(ifd);
-	free(run.e);
+	free(run.dir);
 	free(data.p);
 	free(idx.p);
+	free(dir.p);
 	return e;
 }
 
@@ -1420,30 +1528,32 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 	if (st_read_file(s->dirfd, "ckpt", &buf, &len))
 		return st_errno(err, "read", s, "ckpt");
 	for (size_t pos = 0; buf && pos + 9 <= len; pos += 9) {
-		struct st_seg g = { .fd = -1 };
+		struct st_seg g = { .fd = -1, .ifd = -1 };
 		char name[64];
-		uint8_t *ib;
-		size_t ilen, keep;
+		uint64_t keep;
+		struct stat sb;
 		int fd;
 
 		if (buf[pos] >= XS_NTIERS)
 			break;
 		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
-		if (st_read_file(s->dirfd, name, &ib, &ilen))
-			continue;
-		keep = st_idx_parse(ib, ilen, s->gen, &g);
-		for (size_t i = 0; i < g.nruns; i++)
-			free(g.runs[i].e);
-		free(g.runs);
-		free(ib);
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && keep < ilen && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &sb) < 0) {
+			close(fd);
+			continue;
+		}
+		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g);
+		for (size_t i = 0; i < g.nruns; i++)
+			free(g.runs[i].dir);
+		free(g.runs);
+		if (keep < (uint64_t)sb.st_size && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
 			close(fd);
 			free(buf);
 			return st_errno(err, "truncate", s, name);
 		}
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 	}
 	free(buf);
 	unlinkat(s->dirfd, "ckpt", 0);
@@ -1743,6 +1853,29 @@ int64_t xs_store_last(const struct xs_store *s, xs_series_id id, enum xs_tier ti
 	if (id >= s->nser || (unsigned)tier >= XS_NTIERS || s->ser[id].tier_last[tier] == ST_NONE)
 		return 0;
 	return s->ser[id].tier_last[tier];
+}
+
+bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_tier tier,
+			   struct xs_point *out)
+{
+	const struct st_series *se;
+	const struct st_acc *a;
+
+	if (!s || id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS)
+		return false;
+	se = &s->ser[id];
+	a = &se->acc[tier];
+	if (a->period == ST_NONE || (se->tier_last[tier] != ST_NONE && a->period <= se->tier_last[tier]))
+		return false;
+	out->t = a->period;
+	if (a->count) {
+		out->avg = (float)(a->sum / a->count);
+		out->min = a->min;
+		out->max = a->max;
+	} else {
+		out->avg = out->min = out->max = NAN;
+	}
+	return true;
 }
 
 bool xs_store_latest(const struct xs_store *s, xs_series_id id, int64_t *t, float *v)

@@ -97,6 +97,17 @@ bool xs_store_latest(const struct xs_store *s, xs_series_id id, int64_t *t, floa
 size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t from,
 		     int64_t to, struct xs_point *out, size_t cap);
 
+/*
+ * The rollup period in progress of tier (1 min, 1 h, 1 d): the avg, min and max
+ * of the 5 s samples appended so far in it, t = the period's start. xs_store_read
+ * never returns it (its points are complete periods only). False for the 5 s tier,
+ * when the series has no period in progress, or when a point of the tier already
+ * holds that period (backfilled). All three values are NaN when every sample so far
+ * is NaN.
+ */
+bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_tier tier,
+			   struct xs_point *out);
+
 /* Makes every append so far durable (write-ahead log fsync). */
 enum xs_err xs_store_sync(struct xs_store *s, char *err);
 /* Removes what retention no longer keeps at time now (whole segments). */

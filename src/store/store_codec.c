@@ -1,19 +1,39 @@
 /*
- * store_codec.c - CRC-32C and the Gorilla-style block codec (see store_codec.h).
+ * store_codec.c - CRC-32C and the block codec (see store_codec.h).
  *
- * Time: the first point is t0 (in the block header). Each next point writes
- * dod = delta - previous delta (in steps; the previous delta starts at 1):
+ * Time stream (only when XS_BLOCK_IRREGULAR): the first point is t0 (in the
+ * block header); each next point writes dod = delta - previous delta (in
+ * steps; the previous delta starts at 1):
  *   '0'                dod == 0
  *   '10'   + 7 bits    -64 .. 63
  *   '110'  + 12 bits   -2048 .. 2047
  *   '1110' + 20 bits
  *   '1111' + 64 bits   anything else
- * Values: per channel x = bits ^ previous bits (the first point XORs with 0):
- *   '0'                                x == 0 (repeated value)
- *   '10' + meaningful bits             x fits the previous lead/trail window
- *   '11' + 5 bits lead + 5 bits len-1 + len bits   a new window
- * The decoder checks every read against the payload length, so a corrupt
- * block can only decode to garbage (which its CRC already rejected) or -1.
+ * The stream is padded to a byte; the value stream follows.
+ * Value stream: per point, per channel c, the float32 bits u. Each channel has
+ * a context: after a delta (below) the tree starts '0' delta, '10' repeat;
+ * after anything else (and at the start) '0' repeat, '10' delta. Then:
+ *   repeat             u == the channel's previous value (all start at 0)
+ *   delta + w bits     d = u - ref (mod 2^32), ref = the channel's last
+ *                      non-zero value (starts at 0), z = zig-zag(d >> sh)
+ *                      (arithmetic shift); fits when the sh low bits of d
+ *                      are 0 and z < 2^w: the w bits of z. After
+ *                      CODEC_LOW_RUN deltas in a row two bits or more under
+ *                      w, w narrows by one.
+ *   '110'              u == +0.0
+ *   '1110' + 5 bits b - 1 + 5 bits sh + b - 1 bits   a delta that does not
+ *                      fit: sh = the trailing zeros of d when at least
+ *                      XS_BLOCK_MIN_SHIFT (integers stored as floats), else 0,
+ *                      b = the bit length of z = zig-zag(d >> sh), the bits
+ *                      are z below its top bit; the new window is (b, sh),
+ *                      except when ref was 0 (a first value says nothing
+ *                      about the noise: the window stays)
+ *   '1111'  (c == 0)   u == ref
+ *   '11110' (c > 0)    u == ref
+ *   '11111' (c > 0)    u == channel 0 of the point (a min or max equal to the avg)
+ * A non-zero u becomes the channel's ref. The decoder checks every read
+ * against the payload length, so a corrupt block can only decode to garbage
+ * (which its CRC already rejected) or -1.
  */
 #include "store/store_codec.h"
 
@@ -66,38 +86,85 @@ uint32_t xs_crc32c(uint32_t crc, const void *p, size_t len)
 
 void xs_block_init(struct xs_block *b, int64_t step, unsigned nch)
 {
-	struct xs_bits bits = b->bits;
+	struct xs_bits bits = b->bits, tbits = b->tbits;
 
 	memset(b, 0, sizeof(*b));
 	if (bits.buf)
-		memset(bits.buf, 0, (bits.nbits + 7) / 8);
+		memset(bits.buf, 0, bits.cap);
+	if (tbits.buf)
+		memset(tbits.buf, 0, tbits.cap);
 	b->bits.buf = bits.buf;
 	b->bits.cap = bits.cap;
+	b->tbits.buf = tbits.buf;
+	b->tbits.cap = tbits.cap;
 	b->step = step;
 	b->nch = (uint8_t)nch;
 	b->dprev = 1;
-	memset(b->lead, 0xff, sizeof(b->lead));
 }
 
 void xs_block_cleanup(struct xs_block *b)
 {
 	free(b->bits.buf);
+	free(b->tbits.buf);
 	memset(&b->bits, 0, sizeof(b->bits));
+	memset(&b->tbits, 0, sizeof(b->tbits));
 	b->n = 0;
+}
+
+static size_t codec_bytes(const struct xs_bits *w)
+{
+	return (w->nbits + 7) / 8;
 }
 
 size_t xs_block_bytes(const struct xs_block *b)
 {
-	return (b->bits.nbits + 7) / 8;
+	return codec_bytes(&b->tbits) + codec_bytes(&b->bits);
 }
 
+unsigned xs_block_flags(const struct xs_block *b)
+{
+	return b->nch | (b->tbits.nbits ? XS_BLOCK_IRREGULAR : 0u);
+}
+
+void xs_block_payload(const struct xs_block *b, uint8_t *out)
+{
+	size_t tb = codec_bytes(&b->tbits);
+
+	if (tb)
+		memcpy(out, b->tbits.buf, tb);
+	if (b->bits.nbits)
+		memcpy(out + tb, b->bits.buf, codec_bytes(&b->bits));
+}
+
+static void codec_shrink(struct xs_bits *w)
+{
+	size_t need = codec_bytes(w);
+
+	if (!w->buf || need == w->cap)
+		return;
+	if (!need) {
+		free(w->buf);
+		memset(w, 0, sizeof(*w));
+		return;
+	}
+	w->buf = xs_xrealloc(w->buf, need);
+	w->cap = need;
+}
+
+void xs_block_shrink(struct xs_block *b)
+{
+	codec_shrink(&b->bits);
+	codec_shrink(&b->tbits);
+}
+
+/* Grows by half (at least 16 bytes): open blocks of many series stay small. */
 void xs_bits_put(struct xs_bits *b, uint64_t v, unsigned n)
 {
-	if (b->nbits + n + 64 > b->cap * 8) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
+	if (b->nbits + n > b->cap * 8) {
+		size_t cap = b->cap + b->cap / 2 + 16;
 
-		while (b->nbits + n + 64 > cap * 8)
-			cap *= 2;
+		while (b->nbits + n > cap * 8)
+			cap += cap / 2;
 		b->buf = xs_xrealloc(b->buf, cap);
 		memset(b->buf + b->cap, 0, cap - b->cap);
 		b->cap = cap;
@@ -124,66 +191,138 @@ static uint32_t codec_fbits(float f)
 	return u;
 }
 
-static void codec_put_value(struct xs_block *b, unsigned c, uint32_t bits)
-{
-	uint32_t x = bits ^ b->vprev[c];
-	unsigned lead, trail, len;
+#define CODEC_LOW_RUN 8 /* deltas two bits under the window in a row before it narrows */
 
-	b->vprev[c] = bits;
-	if (!x) {
-		xs_bits_put(&b->bits, 0, 1);
+/* Puts the first two codes of the channel's tree: after a delta the delta comes first
+ * ('0' delta, '10' repeat), after anything else the repeat ('0' repeat, '10' delta). */
+static void codec_put_head(struct xs_block *b, unsigned c, bool delta)
+{
+	bool first_delta = b->ctx[c];
+
+	xs_bits_put(&b->bits, delta == first_delta ? 0 : 2, delta == first_delta ? 1 : 2);
+}
+
+static uint32_t codec_zz(uint32_t d, unsigned sh)
+{
+	uint32_t q = (uint32_t)((int32_t)d >> sh);
+
+	return (q << 1) ^ (uint32_t)-(int32_t)(q >> 31);
+}
+
+static unsigned codec_len(uint32_t z)
+{
+	return z ? 32 - (unsigned)__builtin_clz(z) : 0;
+}
+
+/* d != 0: u - ref. A delta off ref 0 (the channel's first non-zero value) sets no
+ * window: it says nothing about the noise. */
+static void codec_put_delta(struct xs_block *b, unsigned c, uint32_t d, bool from_zero)
+{
+	unsigned sh = b->sh[c], w = b->w[c], len, tz = (unsigned)__builtin_ctz(d);
+	uint32_t z;
+
+	if (w && tz >= sh && codec_len(codec_zz(d, sh)) <= w) {
+		z = codec_zz(d, sh);
+		codec_put_head(b, c, true);
+		xs_bits_put(&b->bits, z, w);
+		len = codec_len(z);
+		if (len + 2 <= w && ++b->low[c] == CODEC_LOW_RUN) {
+			b->w[c]--;
+			b->low[c] = 0;
+		} else if (len + 2 > w) {
+			b->low[c] = 0;
+		}
+		b->ctx[c] = 1;
 		return;
 	}
-	lead = (unsigned)__builtin_clz(x);
-	trail = (unsigned)__builtin_ctz(x);
-	if (lead > 31)
-		lead = 31;
-	if (b->lead[c] != 0xff && lead >= b->lead[c] && trail >= b->trail[c]) {
-		len = 32 - b->lead[c] - b->trail[c];
-		xs_bits_put(&b->bits, 2, 2);
-		xs_bits_put(&b->bits, x >> b->trail[c], len);
-		return;
-	}
-	len = 32 - lead - trail;
-	xs_bits_put(&b->bits, 3, 2);
-	xs_bits_put(&b->bits, lead, 5);
+	/* a new window: small trailing-zero runs are not worth a shift that the next value
+	 * may break; integers stored as floats have long ones */
+	sh = tz >= XS_BLOCK_MIN_SHIFT ? tz : 0;
+	z = codec_zz(d, sh);
+	len = codec_len(z);
+	xs_bits_put(&b->bits, 14, 4); /* '1110' */
 	xs_bits_put(&b->bits, len - 1, 5);
-	xs_bits_put(&b->bits, x >> trail, len);
-	b->lead[c] = (uint8_t)lead;
-	b->trail[c] = (uint8_t)trail;
+	xs_bits_put(&b->bits, sh, 5);
+	xs_bits_put(&b->bits, z, len - 1);
+	if (!from_zero) {
+		b->sh[c] = (uint8_t)sh;
+		b->w[c] = (uint8_t)len;
+	}
+	b->low[c] = 0;
+	b->ctx[c] = 1;
+}
+
+static void codec_put_value(struct xs_block *b, unsigned c, uint32_t u, uint32_t avg)
+{
+	uint32_t d;
+
+	if (u == b->prev[c]) {
+		codec_put_head(b, c, false);
+		b->ctx[c] = 0;
+		return;
+	}
+	b->prev[c] = u;
+	if (!u) {
+		xs_bits_put(&b->bits, 6, 3); /* '110' */
+		b->ctx[c] = 0;
+		return;
+	}
+	if (u == b->ref[c]) {
+		xs_bits_put(&b->bits, c ? 30 : 15, c ? 5 : 4); /* '1111', '11110' */
+		b->ctx[c] = 0;
+		return;
+	}
+	if (c && u == avg) {
+		xs_bits_put(&b->bits, 31, 5); /* '11111' */
+		b->ref[c] = u;
+		b->ctx[c] = 0;
+		return;
+	}
+	d = u - b->ref[c];
+	codec_put_delta(b, c, d, !b->ref[c]);
+	b->ref[c] = u;
+}
+
+static void codec_put_dod(struct xs_bits *w, int64_t dod)
+{
+	if (dod == 0) {
+		xs_bits_put(w, 0, 1);
+	} else if (dod >= -64 && dod < 64) {
+		xs_bits_put(w, 2, 2);
+		xs_bits_put(w, (uint64_t)dod, 7);
+	} else if (dod >= -2048 && dod < 2048) {
+		xs_bits_put(w, 6, 3);
+		xs_bits_put(w, (uint64_t)dod, 12);
+	} else if (dod >= -(1 << 19) && dod < (1 << 19)) {
+		xs_bits_put(w, 14, 4);
+		xs_bits_put(w, (uint64_t)dod, 20);
+	} else {
+		xs_bits_put(w, 15, 4);
+		xs_bits_put(w, (uint64_t)dod, 64);
+	}
 }
 
 void xs_block_put(struct xs_block *b, int64_t t, const float *v)
 {
+	uint32_t avg = codec_fbits(v[0]);
+
 	if (b->n == 0) {
 		b->t0 = t;
 	} else {
 		int64_t d = (t - b->tlast) / b->step;
-		int64_t dod = d - b->dprev;
 
+		if (d != 1 && !b->tbits.nbits) /* the first irregular point: earlier ones were regular */
+			for (uint32_t i = 1; i < b->n; i++)
+				xs_bits_put(&b->tbits, 0, 1);
+		if (b->tbits.nbits || d != 1)
+			codec_put_dod(&b->tbits, d - b->dprev);
 		b->dprev = d;
-		if (dod == 0) {
-			xs_bits_put(&b->bits, 0, 1);
-		} else if (dod >= -64 && dod < 64) {
-			xs_bits_put(&b->bits, 2, 2);
-			xs_bits_put(&b->bits, (uint64_t)dod, 7);
-		} else if (dod >= -2048 && dod < 2048) {
-			xs_bits_put(&b->bits, 6, 3);
-			xs_bits_put(&b->bits, (uint64_t)dod, 12);
-		} else if (dod >= -(1 << 19) && dod < (1 << 19)) {
-			xs_bits_put(&b->bits, 14, 4);
-			xs_bits_put(&b->bits, (uint64_t)dod, 20);
-		} else {
-			xs_bits_put(&b->bits, 15, 4);
-			xs_bits_put(&b->bits, (uint64_t)dod, 64);
-		}
 	}
 	b->tlast = t;
 	for (unsigned c = 0; c < b->nch; c++)
-		codec_put_value(b, c, codec_fbits(v[c]));
+		codec_put_value(b, c, codec_fbits(v[c]), avg);
 	b->n++;
 }
-
 bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -236,55 +375,105 @@ static bool codec_get_dod(struct xs_bitr *r, int64_t *dod)
 	return true;
 }
 
-static bool codec_get_value(struct xs_bitr *r, uint32_t *prev, uint8_t *lead, uint8_t *trail)
-{
-	uint64_t ctl, l, len, x;
+struct codec_ch {
+	uint32_t prev, ref;
+	uint8_t w, sh, low, ctx;
+};
 
-	if (!xs_bitr_get(r, 1, &ctl))
-		return false;
-	if (!ctl)
-		return true;
-	if (!xs_bitr_get(r, 1, &ctl))
-		return false;
-	if (!ctl) {
-		if (*lead == 0xff)
+static bool codec_get_delta(struct xs_bitr *r, struct codec_ch *ch, bool escape)
+{
+	uint64_t len, z, shift;
+	unsigned sh = ch->sh;
+	uint32_t q;
+
+	if (escape) {
+		if (!xs_bitr_get(r, 5, &len) || !xs_bitr_get(r, 5, &shift))
 			return false;
-		len = 32u - *lead - *trail;
-		if (!xs_bitr_get(r, (unsigned)len, &x))
+		len++;
+		if (!xs_bitr_get(r, (unsigned)len - 1, &z))
 			return false;
-		*prev ^= (uint32_t)(x << *trail);
-		return true;
+		z |= (uint64_t)1 << (len - 1);
+		sh = (unsigned)shift;
+		if (ch->ref) {
+			ch->w = (uint8_t)len;
+			ch->sh = (uint8_t)shift;
+		}
+		ch->low = 0;
+	} else {
+		if (!ch->w || !xs_bitr_get(r, ch->w, &z) || !z)
+			return false;
+		len = 64 - (unsigned)__builtin_clzll(z);
+		if (len + 2 <= ch->w && ++ch->low == CODEC_LOW_RUN) {
+			ch->w--;
+			ch->low = 0;
+		} else if (len + 2 > ch->w) {
+			ch->low = 0;
+		}
 	}
-	if (!xs_bitr_get(r, 5, &l) || !xs_bitr_get(r, 5, &len))
-		return false;
-	len++;
-	if (l + len > 32)
-		return false;
-	if (!xs_bitr_get(r, (unsigned)len, &x))
-		return false;
-	*lead = (uint8_t)l;
-	*trail = (uint8_t)(32 - l - len);
-	*prev ^= (uint32_t)(x << *trail);
+	q = ((uint32_t)z >> 1) ^ (uint32_t)-(int32_t)(z & 1);
+	ch->prev = ch->ref + (q << sh);
+	ch->ref = ch->prev;
+	ch->ctx = 1;
 	return true;
 }
 
-long xs_block_decode(const uint8_t *p, size_t len, int64_t t0, int64_t step, unsigned n,
-		     unsigned nch, int64_t *t, float *v, size_t cap)
+static bool codec_get_value(struct xs_bitr *r, unsigned c, struct codec_ch *ch, uint32_t avg)
 {
-	struct xs_bitr r = { p, len * 8, 0 };
-	uint32_t prev[XS_BLOCK_MAX_CH] = { 0 };
-	uint8_t lead[XS_BLOCK_MAX_CH], trail[XS_BLOCK_MAX_CH] = { 0 };
+	uint64_t b1, b2;
+
+	if (!xs_bitr_get(r, 1, &b1))
+		return false;
+	if (!b1) /* '0': the first of the context; a repeat keeps ctx 0 */
+		return ch->ctx ? codec_get_delta(r, ch, false) : true;
+	if (!xs_bitr_get(r, 1, &b2))
+		return false;
+	if (!b2) { /* '10': the second */
+		if (!ch->ctx)
+			return codec_get_delta(r, ch, false);
+		ch->ctx = 0;
+		return true;
+	}
+	if (!xs_bitr_get(r, 1, &b1))
+		return false;
+	if (!b1) { /* '110' */
+		ch->prev = 0;
+		ch->ctx = 0;
+		return true;
+	}
+	if (!xs_bitr_get(r, 1, &b1))
+		return false;
+	if (!b1) /* '1110' */
+		return codec_get_delta(r, ch, true);
+	ch->ctx = 0;
+	if (!c) { /* '1111' */
+		ch->prev = ch->ref;
+		return ch->prev != 0;
+	}
+	if (!xs_bitr_get(r, 1, &b1))
+		return false;
+	ch->prev = b1 ? avg : ch->ref;
+	ch->ref = ch->prev;
+	return ch->prev != 0;
+}
+
+long xs_block_decode(const uint8_t *p, size_t len, int64_t t0, int64_t step, unsigned n,
+		     unsigned flags, int64_t *t, float *v, size_t cap)
+{
+	struct xs_bitr tr = { p, len * 8, 0 }, r;
+	struct codec_ch ch[XS_BLOCK_MAX_CH];
+	unsigned nch = flags & XS_BLOCK_NCH_MASK;
+	bool irregular = flags & XS_BLOCK_IRREGULAR;
 	int64_t tc = t0, d = 1;
 
 	if (n == 0 || n > XS_BLOCK_MAX_POINTS || nch == 0 || nch > XS_BLOCK_MAX_CH || step <= 0 ||
-	    len > SIZE_MAX / 8)
+	    (flags & ~(unsigned)(XS_BLOCK_IRREGULAR | XS_BLOCK_NCH_MASK)) || len > SIZE_MAX / 8)
 		return -1;
-	memset(lead, 0xff, sizeof(lead));
-	for (unsigned i = 0; i < n; i++) {
-		if (i > 0) {
+	memset(ch, 0, sizeof(ch));
+	if (irregular) { /* the times first, to find where the values begin */
+		for (unsigned i = 1; i < n; i++) {
 			int64_t dod;
 
-			if (!codec_get_dod(&r, &dod))
+			if (!codec_get_dod(&tr, &dod))
 				return -1;
 			if (dod > (int64_t)1 << 40 || dod < -((int64_t)1 << 40))
 				return -1;
@@ -292,15 +481,26 @@ long xs_block_decode(const uint8_t *p, size_t len, int64_t t0, int64_t step, uns
 			if (d <= 0 || d > ((int64_t)1 << 40) / step)
 				return -1;
 			tc += d * step;
+			if (i < cap)
+				t[i] = tc;
 		}
+		tr.pos = (tr.pos + 7) & ~(size_t)7;
+	} else {
+		if ((int64_t)n > (((int64_t)1 << 40) / step))
+			return -1;
+		for (unsigned i = 1; i < n && i < cap; i++)
+			t[i] = t0 + (int64_t)i * step;
+	}
+	if (cap)
+		t[0] = t0;
+	r = (struct xs_bitr){ p + tr.pos / 8, len * 8 - tr.pos, 0 };
+	for (unsigned i = 0; i < n; i++) {
 		for (unsigned c = 0; c < nch; c++)
-			if (!codec_get_value(&r, &prev[c], &lead[c], &trail[c]))
+			if (!codec_get_value(&r, c, &ch[c], ch[0].prev))
 				return -1;
-		if (i < cap) {
-			t[i] = tc;
+		if (i < cap)
 			for (unsigned c = 0; c < nch; c++)
-				memcpy(&v[i * nch + c], &prev[c], sizeof(float));
-		}
+				memcpy(&v[i * nch + c], &ch[c].prev, sizeof(float));
 	}
 	return (long)n;
 }

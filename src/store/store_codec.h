@@ -4,11 +4,16 @@
  *
  * A block holds up to XS_BLOCK_MAX_POINTS points of one tier, ascending in
  * time, each with 1 channel (5 s tier: the sample) or 3 (avg, min, max).
- * Times are stored as delta-of-delta in units of the tier step (one bit per
- * point at a regular step); each channel's float32 bits are XORed with the
- * previous value of that channel and written as leading/trailing-zero windows
- * (one bit for a repeated value). The block header (on disk) carries t0, the
- * number of points and the channel count; the payload is only the bit stream.
+ *
+ * Times: a block whose points are all one step apart (the usual case) spends
+ * no bit on them: the flag XS_BLOCK_IRREGULAR is clear. Otherwise the payload
+ * starts with a time stream (delta-of-delta codes, padded to a byte).
+ * Values: per channel, a repeat of the previous value costs 1 bit, +0.0
+ * costs 3, a min or max equal to the point's avg 3; any other value is the
+ * 32-bit difference of its bit pattern from the channel's last non-zero value
+ * (zig-zag, "ulp distance"), written with an adaptive bit length: float32
+ * noise of width W costs about log2(W) + 3 bits, where XOR codes spend 5-8
+ * more. Every bit pattern (NaN payloads, ±Inf, -0.0) round-trips exactly.
  *
  * The encoder state lives in struct xs_block, which callers may put anywhere:
  * zero it with xs_block_init() before use and release with xs_block_cleanup().
@@ -45,36 +50,51 @@ struct xs_bitr {
 /* Reads n (<= 64) bits into *out; false (and nothing read) past the end. */
 bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out);
 
+#define XS_BLOCK_IRREGULAR 0x80 /* flags: the payload begins with a time stream */
+#define XS_BLOCK_NCH_MASK 0x0f  /* flags: the channel count */
+#define XS_BLOCK_MIN_SHIFT 4    /* trailing zero bits a new delta window starts dropping */
+
 struct xs_block {
 	int64_t t0;                       /* time of the first point */
 	int64_t tlast;                    /* time of the last point */
-	int64_t dprev;                    /* previous delta, in steps */
+	int64_t dprev;                    /* previous delta in steps (time stream) */
 	int64_t step;                     /* seconds per step of the tier */
 	uint32_t n;                       /* points so far */
 	uint8_t nch;                      /* channels per point: 1 or 3 */
-	uint8_t lead[XS_BLOCK_MAX_CH];    /* previous XOR window (lead 0xff: none) */
-	uint8_t trail[XS_BLOCK_MAX_CH];
-	uint32_t vprev[XS_BLOCK_MAX_CH];  /* previous value bits of each channel */
-	struct xs_bits bits;              /* the payload; owned */
+	uint8_t w[XS_BLOCK_MAX_CH];       /* bit-length window of each channel's deltas */
+	uint8_t sh[XS_BLOCK_MAX_CH];      /* trailing zero bits the window drops */
+	uint8_t low[XS_BLOCK_MAX_CH];     /* deltas in a row well under the window */
+	uint8_t ctx[XS_BLOCK_MAX_CH];     /* 1: the last code was a delta */
+	uint32_t prev[XS_BLOCK_MAX_CH];   /* previous value bits of each channel */
+	uint32_t ref[XS_BLOCK_MAX_CH];    /* last non-zero value bits: the delta base */
+	struct xs_bits bits;              /* the value stream; owned */
+	struct xs_bits tbits;             /* the time stream, empty while regular; owned */
 };
 
-/* Prepares b for a new block of nch channels at tier step seconds. */
+/* Prepares b for a new block of nch channels at tier step seconds (buffers kept). */
 void xs_block_init(struct xs_block *b, int64_t step, unsigned nch);
-/* Frees b's buffer (b may be reused after xs_block_init). */
+/* Frees b's buffers (b may be reused after xs_block_init). */
 void xs_block_cleanup(struct xs_block *b);
 /* Appends the point at t (after tlast, a multiple of step) with nch values. */
 void xs_block_put(struct xs_block *b, int64_t t, const float *v);
-/* Bytes of the payload (nbits rounded up). */
+/* Bytes of the payload xs_block_payload writes. */
 size_t xs_block_bytes(const struct xs_block *b);
+/* The flags byte of the block: nch, and XS_BLOCK_IRREGULAR when it has a time stream. */
+unsigned xs_block_flags(const struct xs_block *b);
+/* Writes the payload (xs_block_bytes(b) bytes) to out, which the caller provides. */
+void xs_block_payload(const struct xs_block *b, uint8_t *out);
+/* Gives back the slack of b's buffers (for blocks that stay in memory a while). */
+void xs_block_shrink(struct xs_block *b);
 
 /*
- * Decodes a payload of len bytes holding n points of nch channels starting at
- * t0 with step seconds. Writes at most cap points into t[] and v[] (nch values
+ * Decodes a payload of len bytes holding n points starting at t0 with step
+ * seconds; flags is xs_block_flags() of the encoder (channel count and
+ * XS_BLOCK_IRREGULAR). Writes at most cap points into t[] and v[] (nch values
  * per point, v[i * nch + c]). Returns the number of points decoded (n), or -1
  * if the payload is malformed (runs out of bits, time not ascending, n or nch
  * out of range). Never reads outside p[0..len).
  */
 long xs_block_decode(const uint8_t *p, size_t len, int64_t t0, int64_t step, unsigned n,
-		     unsigned nch, int64_t *t, float *v, size_t cap);
+		     unsigned flags, int64_t *t, float *v, size_t cap);
 
 #endif

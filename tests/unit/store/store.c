@@ -209,6 +209,39 @@ static void test_rollup_hand(void)
 	n = xs_store_read(s, id, XS_TIER_1M, T0 + 61, T0 + 180, p, 8);
 	ok(n == 1 && p[0].t == T0 + 180, "range is inclusive and by period start");
 	ok(xs_store_read(s, id, XS_TIER_1H, 0, INT64_MAX, p, 8) == 0, "hour not complete");
+	{
+		struct xs_point q, r[64];
+		size_t nm = xs_store_read(s, id, XS_TIER_1M, 0, INT64_MAX, r, 64);
+		double sum = 0;
+		size_t cnt = 0;
+		float mn = INFINITY, mx = -INFINITY;
+		int64_t lt = 0;
+		float lv = 0;
+
+		ok(xs_store_read_partial(s, id, XS_TIER_1H, &q) && q.t == T0, "hour in progress readable");
+		ok(!xs_store_read_partial(s, id, XS_TIER_5S, &q), "no partial 5 s point");
+		ok(xs_store_latest(s, id, &lt, &lv), "latest");
+		ok(xs_store_read_partial(s, id, XS_TIER_1M, &q) && q.t == lt / 60 * 60 &&
+			   (nm == 0 || r[nm - 1].t < q.t),
+		   "minute in progress after the last complete one");
+		/* its avg/min/max are those of the 5 s samples so far in it */
+		{
+			struct xs_point f[16];
+			size_t nf = xs_store_read(s, id, XS_TIER_5S, q.t, q.t + 59, f, 16);
+
+			for (size_t i = 0; i < nf && i < 16; i++) {
+				if (isnan(f[i].avg))
+					continue;
+				sum += f[i].avg;
+				cnt++;
+				mn = f[i].avg < mn ? f[i].avg : mn;
+				mx = f[i].avg > mx ? f[i].avg : mx;
+			}
+			ok(cnt ? q.avg == (float)(sum / cnt) && q.min == mn && q.max == mx
+			       : isnan(q.avg),
+			   "partial minute = its samples so far");
+		}
+	}
 	xs_store_append(s, id, T0 + 3600, 0.0f, err);
 	n = xs_store_read(s, id, XS_TIER_1H, 0, INT64_MAX, p, 8);
 	ok(n == 1 && p[0].t == T0 && p[0].min == -2.0f && p[0].max == 100.0f &&
@@ -496,32 +529,151 @@ static void test_million(void)
 	dir_remove();
 }
 
-static void test_codec(void)
+/* Encodes n points of nch channels (times t, values v), decodes, compares bit for bit;
+ * also checks every truncation decodes to -1 or the same points. Returns payload bytes. */
+static size_t codec_round_trip(const char *what, const int64_t *t, const float *v, unsigned n,
+			       unsigned nch, int64_t step, bool cuts)
 {
 	struct xs_block b = { 0 };
-	int64_t t[200];
-	float v[600], in[3];
-	long n;
+	static int64_t t2[XS_BLOCK_MAX_POINTS];
+	static float v2[XS_BLOCK_MAX_POINTS * 3];
+	uint8_t *p;
+	size_t len;
+	long got;
+	bool same_all = true;
 
-	xs_block_init(&b, 5, 3);
-	for (int i = 0; i < 120; i++) {
-		in[0] = (float)i;
-		in[1] = i % 7 ? 1.0f : NAN;
-		in[2] = i % 2 ? INFINITY : -0.0f;
-		xs_block_put(&b, 1000 + 5 * i + (i > 50 ? 3000 : 0) + (i > 90 ? 5 * i : 0), in);
+	xs_block_init(&b, step, nch);
+	for (unsigned i = 0; i < n; i++)
+		xs_block_put(&b, t[i], v + (size_t)i * nch);
+	len = xs_block_bytes(&b);
+	p = malloc(len + 1);
+	xs_block_payload(&b, p);
+	got = xs_block_decode(p, len, t[0], step, n, xs_block_flags(&b), t2, v2, XS_BLOCK_MAX_POINTS);
+	ok(got == (long)n, "%s: decodes %ld of %u points", what, got, n);
+	for (unsigned i = 0; i < n && got == (long)n; i++) {
+		same_all &= t2[i] == t[i];
+		for (unsigned c = 0; c < nch; c++)
+			same_all &= same(v2[i * nch + c], v[i * nch + c]);
 	}
-	n = xs_block_decode(b.bits.buf, xs_block_bytes(&b), b.t0, 5, b.n, 3, t, v, 200);
-	ok(n == 120, "decode");
-	for (int i = 0; i < 120 && n == 120; i++)
-		ok(t[i] == 1000 + 5 * i + (i > 50 ? 3000 : 0) + (i > 90 ? 5 * i : 0) &&
-			   v[i * 3] == (float)i && same(v[i * 3 + 1], i % 7 ? 1.0f : NAN) &&
-			   same(v[i * 3 + 2], i % 2 ? INFINITY : -0.0f),
-		   "point %d", i);
-	for (size_t cut = 0; cut < xs_block_bytes(&b); cut++)
-		ok(xs_block_decode(b.bits.buf, cut, b.t0, 5, b.n, 3, t, v, 200) < 0 || cut > 0,
-		   "truncated at %zu", cut);
-	ok(xs_crc32c(0, "123456789", 9) == 0xE3069283u, "crc32c check value");
+	ok(same_all, "%s: every time and bit pattern back", what);
+	if (cuts) {
+		bool cut_ok = true;
+
+		for (size_t cut = 0; cut < len; cut++) {
+			uint8_t *q = malloc(cut + 1);
+
+			memcpy(q, p, cut);
+			got = xs_block_decode(q, cut, t[0], step, n, xs_block_flags(&b), t2, v2,
+					      XS_BLOCK_MAX_POINTS);
+			cut_ok &= got < 0 || got == (long)n;
+			free(q);
+		}
+		ok(cut_ok, "%s: truncations fail cleanly", what);
+	}
+	free(p);
 	xs_block_cleanup(&b);
+	return len;
+}
+
+static uint64_t codec_rng = 88172645463325252ull;
+
+static uint32_t codec_rand(void)
+{
+	codec_rng ^= codec_rng << 13;
+	codec_rng ^= codec_rng >> 7;
+	codec_rng ^= codec_rng << 17;
+	return (uint32_t)(codec_rng >> 16);
+}
+
+static float codec_f(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static void test_codec(void)
+{
+	static int64_t t[XS_BLOCK_MAX_POINTS];
+	static float v[XS_BLOCK_MAX_POINTS * 3];
+	static const uint32_t specials[] = { 0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u,
+					     0x7fc00000u, 0x7fa00001u, 0xffffffffu, 0x00000001u,
+					     0x7f7fffffu, 0x3f800000u };
+	size_t len;
+
+	/* irregular times, NaN, ±Inf, -0 (the first cut's test) */
+	for (int i = 0; i < 120; i++) {
+		t[i] = 1000 + 5 * i + (i > 50 ? 3000 : 0) + (i > 90 ? 5 * i : 0);
+		v[i * 3] = (float)i;
+		v[i * 3 + 1] = i % 7 ? 1.0f : NAN;
+		v[i * 3 + 2] = i % 2 ? INFINITY : -0.0f;
+	}
+	codec_round_trip("irregular, specials", t, v, 120, 3, 5, true);
+	/* every special after every special, in every channel position */
+	for (int i = 0; i < 300; i++) {
+		t[i] = 5 * i;
+		for (int c = 0; c < 3; c++)
+			v[i * 3 + c] = codec_f(specials[(i * (c + 1) + i / 10) % 10]);
+	}
+	codec_round_trip("specials 1 ch", t, v, 300, 1, 5, true);
+	codec_round_trip("specials 3 ch", t, v, 100, 3, 5, true);
+	/* a constant series costs about a bit a point, times nothing */
+	for (int i = 0; i < 120; i++) {
+		t[i] = 86400 + 5 * i;
+		v[i] = 4294967296.0f;
+	}
+	len = codec_round_trip("constant", t, v, 120, 1, 5, true);
+	ok(len <= 4 + 120 / 8 + 1, "constant: %zu bytes for 120 points", len);
+	/* zeros with repeats: idle then busy then idle */
+	for (int i = 0; i < 120; i++)
+		v[i] = i % 13 < 8 ? 0.0f : (float)(1000 + i % 3);
+	len = codec_round_trip("zeros and repeats", t, v, 120, 1, 5, true);
+	ok(len < 120 * 3 / 8 + 20, "zeros and repeats: %zu bytes", len);
+	/* rollup points whose min and max equal the avg, or repeat */
+	for (int i = 0; i < 30; i++) {
+		t[i] = 60 * i;
+		v[i * 3] = (float)(i / 3);
+		v[i * 3 + 1] = i % 2 ? v[i * 3] : 0.0f;
+		v[i * 3 + 2] = i % 5 ? v[i * 3] : 7.0f;
+	}
+	len = codec_round_trip("rollup equal channels", t, v, 30, 3, 60, true);
+	ok(len < 50, "rollup equal channels: %zu bytes", len);
+	/* noisy full-precision float32 (xapi-sim's ±20 %): well under 32 bits a point */
+	for (int i = 0; i < 120; i++) {
+		t[i] = 5 * i;
+		v[i] = (float)(1234.5678 * (0.8 + 0.4 * (codec_rand() % 1000000) / 1e6));
+	}
+	len = codec_round_trip("noise", t, v, 120, 1, 5, true);
+	ok(len * 8 < 120 * 26, "noise: %.1f bits a point", (double)len * 8 / 120);
+	/* random bit patterns (any float, NaNs included), random gaps, all channel counts */
+	for (int round = 0; round < 200; round++) {
+		unsigned n = 1 + codec_rand() % (round < 190 ? 200 : XS_BLOCK_MAX_POINTS);
+		unsigned nch = 1 + codec_rand() % 3;
+		int64_t step = round % 2 ? 5 : 3600;
+		char what[64];
+
+		t[0] = step * (int64_t)(codec_rand() % 100000);
+		for (unsigned i = 1; i < n; i++)
+			t[i] = t[i - 1] + step * (codec_rand() % 8 ? 1 : 1 + codec_rand() % 5000);
+		for (unsigned i = 0; i < n * nch; i++) {
+			uint32_t r = codec_rand();
+
+			v[i] = r % 4 == 0 ? codec_f(specials[r % 10])
+			       : r % 4 == 1 && i ? v[i - 1]
+			       : codec_f(codec_rand() << 16 ^ codec_rand());
+		}
+		snprintf(what, sizeof(what), "random %d (%u x %u)", round, n, nch);
+		codec_round_trip(what, t, v, n, nch, step, round < 20);
+	}
+	/* a corrupt flags byte is refused */
+	{
+		uint8_t p[8] = { 0 };
+
+		ok(xs_block_decode(p, sizeof(p), 0, 5, 1, 0x41, t, v, 10) < 0, "bad flags refused");
+		ok(xs_block_decode(p, sizeof(p), 0, 5, 1, 4, t, v, 10) < 0, "4 channels refused");
+	}
+	ok(xs_crc32c(0, "123456789", 9) == 0xE3069283u, "crc32c check value");
 }
 
 int main(void)
