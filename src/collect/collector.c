@@ -5,12 +5,14 @@
  * - A host has at most one request (5 s or backfill) and at most one timer.
  * - Rows are held only for the document in flight and reach the store only
  *   once the document is complete; the store then sees them ascending.
- * - An object's `last` is the newest 5 s time the store holds for it
- *   (loaded from the store the first time the object is met, then kept in
- *   step with our appends), so the start of every fetch is computed without
- *   reading the store.
+ * - An object's `last` is the newest 5 s time the store holds for any of
+ *   its series a legend listed (raised from the store's per-series last time
+ *   when a column resolves to a series, then kept in step with our appends),
+ *   so the start of every fetch is computed without reading the store.
  * - Legend entries are resolved to series once per host and column, and
- *   again only when the entry at that column changes.
+ *   again only when the entry at that column changes (a 64-bit hash and the
+ *   length of its text are the cache key: 1,000 hosts' legends are 70 MB of
+ *   text we need not keep).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -38,7 +40,10 @@
 #define CO_ARCHIVE_5S 600          /* seconds the host's 5 s archive spans (120 rows) */
 #define CO_CLOCK_MARGIN 5          /* seconds of doubt on our estimate of a host's clock */
 #define CO_NPHASES 4
-#define CO_PHASE_CREEP 0.05      /* seconds the row phase is lowered per timely fetch */
+#define CO_PHASE_CREEP 0.01      /* seconds the row phase is lowered per timely fetch */
+#define CO_DEFAULT_BACKFILLS 16  /* hosts backfilling at once */
+#define CO_KEEP_VALUES 16384     /* floats a host keeps between documents (a few 5 s rows) */
+#define CO_SLOT_WAIT 0.5         /* seconds before a host waiting for a backfill slot asks again */
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
 
@@ -63,8 +68,8 @@ struct co_obj {
 };
 
 struct co_col {
-	char *entry;            /* legend text this column had (cache key) */
-	size_t len;
+	uint64_t key;           /* co_entry_key() of the legend text this column had */
+	size_t len;             /* its length; 0 = never resolved */
 	bool valid;             /* a series of a known kind */
 	enum co_cf cf;
 	xs_series_id id;
@@ -91,6 +96,8 @@ struct co_host {
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
 	bool need_backfill;
+	bool bf_slot;           /* holds one of the collector's backfill slots */
+	char why[96];           /* why we stopped the transfer ("" = the reader's error) */
 	double began;
 	uint64_t serial;
 	struct xs_rrd_reader *reader;
@@ -138,6 +145,7 @@ struct xs_collector {
 	uint64_t serial;
 	struct xs_collector_stats stats;
 	uint32_t rng;
+	unsigned backfilling;   /* hosts holding a backfill slot */
 };
 
 static void co_fetch(struct co_host *h, int phase);
@@ -239,27 +247,15 @@ static void co_objs_grow(struct xs_collector *c)
 	c->objcap = cap;
 }
 
-struct co_last_ctx {
-	const struct xs_store *store;
-	int64_t last;
-};
-
-static void co_last_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
-{
-	struct co_last_ctx *l = arg;
-	int64_t t = xs_store_last(l->store, id, XS_TIER_5S);
-
-	(void)ds;
-	(void)unit;
-	if (t > l->last)
-		l->last = t;
-}
-
-/* The object (kind, uuid), met for the first time: its newest time comes from the store. */
+/*
+ * The object (kind, uuid), created with last = 0 when first met. Its newest
+ * stored time is raised from the store's series as legend columns resolve to
+ * them (co_col_resolve), not by a scan of the store's series here: that scan
+ * is O(series) per object, minutes for 20,000 objects of 650,000 series.
+ */
 static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
 				 const char *uuid, size_t len)
 {
-	struct co_last_ctx l = { c->store, 0 };
 	struct co_obj *o;
 	size_t j;
 
@@ -276,8 +272,6 @@ static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
 	o = xs_xcalloc(1, sizeof(*o));
 	o->kind = kind;
 	memcpy(o->uuid, uuid, len);
-	xs_store_each_of(c->store, kind, o->uuid, co_last_cb, &l);
-	o->last = l.last;
 	c->objs[j] = o;
 	c->nobjs++;
 	return o;
@@ -285,14 +279,32 @@ static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
 
 /* --- the legend: columns to series --- */
 
+/* A 64-bit hash of a legend entry, 8 bytes a step (a multiply-xorshift mix). */
+static uint64_t co_entry_key(struct xs_slice s)
+{
+	const unsigned char *p = (const unsigned char *)s.ptr;
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ s.len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= s.len; i += 8) {
+		memcpy(&w, p + i, 8);
+		x = (x ^ w) * 0xff51afd7ed558ccdull;
+		x ^= x >> 32;
+	}
+	w = 0;
+	if (i < s.len)
+		memcpy(&w, p + i, s.len - i);
+	x = (x ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 29);
+}
+
 static void co_col_resolve(struct co_host *h, struct co_col *col, const struct xs_rrd_legend *e)
 {
 	struct xs_collector *c = h->c;
 	char uuid[CO_UUID_LEN], ds[XS_STORE_MAX_DS], err[XS_ERR_LEN];
 	enum xs_obj_kind kind;
 
-	free(col->entry);
-	col->entry = xs_xstrndup(e->entry.ptr, e->entry.len);
+	col->key = co_entry_key(e->entry);
 	col->len = e->entry.len;
 	col->valid = false;
 	col->obj = NULL;
@@ -306,11 +318,18 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 	ds[e->ds.len] = '\0';
 	if (xs_store_series(c->store, kind, uuid, ds, xs_collect_unit(kind, ds, e->ds.len), &col->id,
 			    err)) {
-		co_log(c, XS_COLLECT_LOG_WARN, "host %s: series %s: %s", h->name, col->entry, err);
+		co_log(c, XS_COLLECT_LOG_WARN, "host %s: series %.*s: %s", h->name, (int)e->entry.len,
+		       e->entry.ptr, err);
 		return;
 	}
 	col->obj = co_obj_get(c, kind, uuid, e->uuid.len);
 	col->valid = col->obj != NULL;
+	if (col->valid) {
+		int64_t t = xs_store_last(c->store, col->id, XS_TIER_5S);
+
+		if (t > col->obj->last)
+			col->obj->last = t;
+	}
 }
 
 static int co_on_column(void *ctx, size_t index, const struct xs_rrd_legend *e)
@@ -328,7 +347,7 @@ static int co_on_column(void *ctx, size_t index, const struct xs_rrd_legend *e)
 		h->capcols = cap;
 	}
 	col = &h->cols[index];
-	if (!col->entry || col->len != e->entry.len || memcmp(col->entry, e->entry.ptr, col->len))
+	if (!col->len || col->len != e->entry.len || col->key != co_entry_key(e->entry))
 		co_col_resolve(h, col, e);
 	h->ncols = index + 1;
 	return 0;
@@ -411,8 +430,11 @@ static int co_on_row(void *ctx, int64_t t, const double *values, size_t n)
 {
 	struct co_host *h = ctx;
 
-	if (n != h->ncols)
+	if (n != h->ncols) {
+		snprintf(h->why, sizeof(h->why), "a row of %zu values, the legend has %zu", n,
+			 h->ncols);
 		return 1;
+	}
 	if ((h->nrows + 1) * (n ? n : 1) > XS_COLLECT_MAX_VALUES) {
 		h->too_large = true;
 		return 1;
@@ -567,10 +589,40 @@ static void co_timer_set(struct co_host *h, double after)
 		h->timer = xs_evloop_add_timer(h->c->loop, after > 0 ? after : 0, co_timer_cb, h);
 }
 
+/*
+ * Backfill slots: a host's coarse archives are 4 MB of text at 20 VMs and
+ * fill hundreds of thousands of store points, and its whole 5 s archive is
+ * 1 MB held as 120 rows until complete, so only cfg.backfills hosts fetch
+ * either at once. A host waiting for its first (whole) 5 s archive asks again
+ * after CO_SLOT_WAIT; one waiting for its coarse archives keeps need_backfill
+ * and asks again after its next 5 s fetch, which goes on meanwhile. Without
+ * the cap, a start with 1,000 hosts asks the pools for 5 GB at once: requests
+ * time out, hosts back off and fall behind, and every host holds a document.
+ */
+static bool co_bf_acquire(struct co_host *h)
+{
+	if (h->bf_slot)
+		return true;
+	if (h->c->backfilling >= h->c->cfg.backfills)
+		return false;
+	h->c->backfilling++;
+	h->bf_slot = true;
+	return true;
+}
+
+static void co_bf_release(struct co_host *h)
+{
+	if (!h->bf_slot)
+		return;
+	h->bf_slot = false;
+	h->c->backfilling--;
+}
+
 static void co_backoff(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
 
+	co_bf_release(h);
 	h->backoff = h->backoff > 0 ? 2 * h->backoff : c->cfg.backoff_min;
 	if (h->backoff > c->cfg.backoff_max)
 		h->backoff = c->cfg.backoff_max;
@@ -583,9 +635,13 @@ static void co_backoff(struct co_host *h)
 /*
  * The next 5 s fetch. A host makes its row t some time after t (xcp-rrdd
  * updates every 5 s at its own phase), so the phase is learnt: a fetch that
- * did not bring the expected row moves it up to when that fetch was sent,
- * and every fetch that did brings it down a little, so fetches stay within
- * `retry` seconds of the row's appearance.
+ * did not bring the expected row moves it up to when that fetch was sent, a
+ * retry that did moves it up to when the retry was sent (so the next fetch
+ * goes when this one worked), and every timely fetch brings it down a
+ * little, so fetches stay within `retry` seconds of the row's appearance.
+ * The creep is slow (CO_PHASE_CREEP per 5 s): at 0.05 s a third of all
+ * fetches came too early at 1,000 hosts, each a whole legend parsed for
+ * nothing on both sides.
  */
 static void co_schedule_next(struct co_host *h)
 {
@@ -593,6 +649,7 @@ static void co_schedule_next(struct co_host *h)
 	double now = co_host_now(h);
 	int64_t next;
 
+	co_bf_release(h);
 	h->state = XS_COLLECT_IDLE;
 	if (h->expect && h->st.newest < h->expect) {
 		double late = h->asked_at - (double)h->expect;
@@ -606,6 +663,11 @@ static void co_schedule_next(struct co_host *h)
 		}
 	} else if (h->expect && !h->retries) {
 		h->row_phase = h->row_phase > CO_PHASE_CREEP ? h->row_phase - CO_PHASE_CREEP : 0;
+	} else if (h->expect) {
+		double worked = h->asked_at - (double)h->expect - c->cfg.delay;
+
+		if (worked > h->row_phase && worked < XS_COLLECT_PERIOD)
+			h->row_phase = worked;
 	}
 	h->retries = 0;
 	next = ((int64_t)floor((now - h->row_phase) / XS_COLLECT_PERIOD) + 1) * XS_COLLECT_PERIOD;
@@ -616,6 +678,15 @@ static void co_schedule_next(struct co_host *h)
 static void co_doc_reset(struct co_host *h)
 {
 	xs_rrd_reader_free(&h->reader);
+	if (h->capvals > CO_KEEP_VALUES) {
+		/* a whole or coarse archive: 1000 hosts keeping 1 MB each would double our memory */
+		free(h->vals);
+		free(h->times);
+		h->vals = NULL;
+		h->times = NULL;
+		h->capvals = h->caprows = 0;
+	}
+	h->why[0] = '\0';
 	h->nrows = 0;
 	h->ncols = 0;
 	h->too_large = false;
@@ -651,7 +722,7 @@ static int co_done_ok(struct co_host *h, double secs)
 	h->backoff = 0;
 	h->st.lag = co_lag(h);
 	c->stats.fetches++;
-	if (!h->need_backfill)
+	if (!h->need_backfill || !co_bf_acquire(h))
 		return -1;
 	h->need_backfill = false;
 	h->st.backfills++;
@@ -663,7 +734,13 @@ static int co_done_ok(struct co_host *h, double secs)
 /* Why a reply was not stored, into the host's status. */
 static void co_done_error(struct co_host *h, const struct xs_http_response *res)
 {
-	if (res->rc != XS_OK)
+	if (res->rc == XS_ERR_ABORTED && h->too_large)
+		co_set_error(h, "reply over %u values", XS_COLLECT_MAX_VALUES);
+	else if (res->rc == XS_ERR_ABORTED && h->why[0])
+		co_set_error(h, "bad RRD reply: %s", h->why);
+	else if (res->rc == XS_ERR_ABORTED && h->reader && xs_rrd_reader_error(h->reader)[0])
+		co_set_error(h, "bad RRD reply: %s", xs_rrd_reader_error(h->reader));
+	else if (res->rc != XS_OK)
 		co_set_error(h, "%s", res->error);
 	else if (res->status != 200)
 		co_set_error(h, "HTTP %ld", res->status);
@@ -686,6 +763,9 @@ static void co_on_done(void *arg, const struct xs_http_response *res)
 	h->req = 0;
 	if (rc == XS_OK && res->status == 200)
 		rc = xs_rrd_reader_finish(h->reader);
+	co_log(c, XS_COLLECT_LOG_DEBUG, "host %s: %lld s archive: %s, %zu rows x %zu columns in %.3f s",
+	       h->name, (long long)co_phases[h->phase].interval, xs_strerror(rc), h->nrows, h->ncols,
+	       res->seconds);
 	if (rc == XS_ERR_ABORTED && h->refetch) {
 		int64_t start = h->refetch_start;
 
@@ -775,7 +855,10 @@ static void co_fetch(struct co_host *h, int phase)
 	int64_t start;
 
 	if (h->req || !h->live || !session[0] || !p->scheme[0]) {
-		h->state = h->req ? h->state : XS_COLLECT_DOWN;
+		if (!h->req) {
+			co_bf_release(h);
+			h->state = XS_COLLECT_DOWN;
+		}
 		return;
 	}
 	if (h->timer)
@@ -784,6 +867,14 @@ static void co_fetch(struct co_host *h, int phase)
 	co_doc_reset(h);
 	if (phase == 0 && !h->refetches)
 		co_plan_5s(h);
+	/* a whole 5 s archive is a backfill too: 1 MB of text, 120 rows held until complete */
+	if (phase == 0 && !h->whole) {
+		co_bf_release(h);
+	} else if (phase == 0 && !co_bf_acquire(h)) {
+		h->state = XS_COLLECT_IDLE;
+		co_timer_set(h, co_jitter(c, CO_SLOT_WAIT));
+		return;
+	}
 	h->phase = phase;
 	start = phase ? co_phases[phase].whole : (h->whole ? co_phases[0].whole : h->start);
 	snprintf(host, sizeof(host), strchr(h->address, ':') ? "[%s]" : "%s", h->address);
@@ -826,9 +917,8 @@ static void co_host_free(struct co_host *h)
 		xs_http_cancel(c->http, h->req);
 	if (h->timer)
 		xs_evloop_cancel_timer(c->loop, h->timer);
+	co_bf_release(h);
 	xs_rrd_reader_free(&h->reader);
-	for (size_t i = 0; i < h->capcols; i++)
-		free(h->cols[i].entry);
 	free(h->cols);
 	free(h->objs);
 	free(h->times);
@@ -973,6 +1063,8 @@ struct xs_collector *xs_collector_new(struct xs_evloop *loop, struct xs_http *ht
 		c->cfg.timeout = CO_DEFAULT_TIMEOUT;
 	if (c->cfg.backoff_min <= 0)
 		c->cfg.backoff_min = CO_DEFAULT_BACKOFF_MIN;
+	if (!c->cfg.backfills)
+		c->cfg.backfills = CO_DEFAULT_BACKFILLS;
 	if (c->cfg.backoff_max < c->cfg.backoff_min)
 		c->cfg.backoff_max = c->cfg.backoff_min > CO_DEFAULT_BACKOFF_MAX
 					     ? c->cfg.backoff_min
@@ -1089,10 +1181,20 @@ void xs_collector_stats(const struct xs_collector *c, struct xs_collector_stats 
 	*out = c->stats;
 	out->hosts = 0;
 	out->busy = 0;
+	out->backfilling = 0;
+	out->backfill_waiting = 0;
+	out->bytes = sizeof(*c) + c->objcap * sizeof(*c->objs) + c->nobjs * sizeof(struct co_obj);
 	for (size_t i = 0; i < c->npools; i++)
 		for (size_t j = 0; j < c->pools[i]->nhosts; j++) {
+			const struct co_host *h = c->pools[i]->hosts[j];
+
 			out->hosts++;
-			out->busy += c->pools[i]->hosts[j]->req != 0;
+			out->busy += h->req != 0;
+			out->backfilling += h->bf_slot;
+			out->backfill_waiting += h->need_backfill && !h->bf_slot;
+			out->bytes += sizeof(*h) + h->capcols * sizeof(*h->cols) +
+				      h->capobjs * sizeof(*h->objs) + h->caprows * sizeof(*h->times) +
+				      h->capvals * sizeof(*h->vals);
 		}
 }
 

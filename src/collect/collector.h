@@ -30,6 +30,8 @@
  *              AVERAGE/MIN/MAX for hosts) into xs_store_backfill() at tiers
  *              1 m / 1 h / 1 d. A row at t covers (t - step, t]: the store gets
  *              the period start t - step. The store ignores periods it has.
+ *              At most `backfills` hosts backfill at once; a host waiting for
+ *              its turn goes on with its 5 s fetches and asks again after each.
  *   errors     per host: timeout, exponential backoff with jitter; a host that
  *              is not live is not asked. One slow host delays no other: every
  *              request is its own on the shared event loop.
@@ -71,6 +73,7 @@ struct xs_collector_config {
 	double timeout;        /* one request, seconds (0 = 10) */
 	double backoff_min;    /* first retry after a failure (0 = 1) */
 	double backoff_max;    /* cap of the retry delay (0 = 60) */
+	unsigned backfills;    /* hosts fetching coarse archives at once (0 = 16) */
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;
@@ -104,6 +107,9 @@ struct xs_collect_host_status {
 struct xs_collector_stats {
 	uint64_t fetches, rows, samples, errors, aborts, refetches, backfills, backfill_points;
 	size_t hosts, busy;
+	size_t backfilling;     /* hosts fetching their coarse archives now */
+	size_t backfill_waiting; /* hosts whose backfill waits for a slot */
+	size_t bytes;           /* heap the collector holds (hosts, columns, objects, rows); not libcurl's */
 };
 
 struct xs_collector;
