@@ -41,11 +41,14 @@
 #define CO_CLOCK_MARGIN 5          /* seconds of doubt on our estimate of a host's clock */
 #define CO_NPHASES 4
 #define CO_PHASE_CREEP 0.01      /* seconds the row phase is lowered per timely fetch */
-#define CO_DEFAULT_BACKFILLS 16  /* hosts backfilling at once */
+#define CO_DEFAULT_BACKFILLS 16  /* hosts fetching a whole archive at once, per kind of slot */
 #define CO_KEEP_VALUES 16384     /* floats a host keeps between documents (a few 5 s rows) */
 #define CO_SLOT_WAIT 0.5         /* seconds before a host waiting for a backfill slot asks again */
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
+
+/* What a host's slot lets it fetch (see co_slot_acquire). */
+enum co_slot { CO_SLOT_NONE, CO_SLOT_WHOLE, CO_SLOT_COARSE, CO_NSLOTS };
 
 /* The archives a host holds (SPEC §1.5): the fetch of each, and its tier in the store. */
 static const struct co_phase {
@@ -96,7 +99,7 @@ struct co_host {
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
 	bool need_backfill;
-	bool bf_slot;           /* holds one of the collector's backfill slots */
+	enum co_slot slot;      /* the collector's slot it holds, if any */
 	char why[96];           /* why we stopped the transfer ("" = the reader's error) */
 	double began;
 	uint64_t serial;
@@ -145,7 +148,7 @@ struct xs_collector {
 	uint64_t serial;
 	struct xs_collector_stats stats;
 	uint32_t rng;
-	unsigned backfilling;   /* hosts holding a backfill slot */
+	unsigned slots[CO_NSLOTS]; /* hosts holding a slot of each kind */
 };
 
 static void co_fetch(struct co_host *h, int phase);
@@ -590,39 +593,42 @@ static void co_timer_set(struct co_host *h, double after)
 }
 
 /*
- * Backfill slots: a host's coarse archives are 4 MB of text at 20 VMs and
- * fill hundreds of thousands of store points, and its whole 5 s archive is
- * 1 MB held as 120 rows until complete, so only cfg.backfills hosts fetch
- * either at once. A host waiting for its first (whole) 5 s archive asks again
- * after CO_SLOT_WAIT; one waiting for its coarse archives keeps need_backfill
- * and asks again after its next 5 s fetch, which goes on meanwhile. Without
- * the cap, a start with 1,000 hosts asks the pools for 5 GB at once: requests
- * time out, hosts back off and fall behind, and every host holds a document.
+ * Slots: a host's whole 5 s archive is 1 MB of text held as 120 rows until
+ * complete, and its coarse archives are 4 MB at 20 VMs filling hundreds of
+ * thousands of store points, so only cfg.backfills hosts fetch each kind at
+ * once. Without the cap, a start with 1,000 hosts asks the pools for 5 GB at
+ * once: requests time out, hosts back off and fall behind, and every host
+ * holds a document. The kinds have separate slots, so however slow the
+ * store's backfill, a new host's 5 s collection starts within seconds. A host
+ * waiting for a whole-archive slot asks again after CO_SLOT_WAIT; one waiting
+ * for a coarse slot keeps need_backfill and asks again after each 5 s fetch,
+ * which goes on meanwhile. A host holds at most one slot.
  */
-static bool co_bf_acquire(struct co_host *h)
+static void co_slot_release(struct co_host *h)
 {
-	if (h->bf_slot)
-		return true;
-	if (h->c->backfilling >= h->c->cfg.backfills)
-		return false;
-	h->c->backfilling++;
-	h->bf_slot = true;
-	return true;
+	if (h->slot == CO_SLOT_NONE)
+		return;
+	h->c->slots[h->slot]--;
+	h->slot = CO_SLOT_NONE;
 }
 
-static void co_bf_release(struct co_host *h)
+static bool co_slot_acquire(struct co_host *h, enum co_slot kind)
 {
-	if (!h->bf_slot)
-		return;
-	h->bf_slot = false;
-	h->c->backfilling--;
+	if (h->slot == kind)
+		return true;
+	co_slot_release(h);
+	if (h->c->slots[kind] >= h->c->cfg.backfills)
+		return false;
+	h->c->slots[kind]++;
+	h->slot = kind;
+	return true;
 }
 
 static void co_backoff(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
 
-	co_bf_release(h);
+	co_slot_release(h);
 	h->backoff = h->backoff > 0 ? 2 * h->backoff : c->cfg.backoff_min;
 	if (h->backoff > c->cfg.backoff_max)
 		h->backoff = c->cfg.backoff_max;
@@ -649,7 +655,7 @@ static void co_schedule_next(struct co_host *h)
 	double now = co_host_now(h);
 	int64_t next;
 
-	co_bf_release(h);
+	co_slot_release(h);
 	h->state = XS_COLLECT_IDLE;
 	if (h->expect && h->st.newest < h->expect) {
 		double late = h->asked_at - (double)h->expect;
@@ -722,7 +728,7 @@ static int co_done_ok(struct co_host *h, double secs)
 	h->backoff = 0;
 	h->st.lag = co_lag(h);
 	c->stats.fetches++;
-	if (!h->need_backfill || !co_bf_acquire(h))
+	if (!h->need_backfill || !co_slot_acquire(h, CO_SLOT_COARSE))
 		return -1;
 	h->need_backfill = false;
 	h->st.backfills++;
@@ -856,7 +862,7 @@ static void co_fetch(struct co_host *h, int phase)
 
 	if (h->req || !h->live || !session[0] || !p->scheme[0]) {
 		if (!h->req) {
-			co_bf_release(h);
+			co_slot_release(h);
 			h->state = XS_COLLECT_DOWN;
 		}
 		return;
@@ -869,8 +875,8 @@ static void co_fetch(struct co_host *h, int phase)
 		co_plan_5s(h);
 	/* a whole 5 s archive is a backfill too: 1 MB of text, 120 rows held until complete */
 	if (phase == 0 && !h->whole) {
-		co_bf_release(h);
-	} else if (phase == 0 && !co_bf_acquire(h)) {
+		co_slot_release(h);
+	} else if (phase == 0 && !co_slot_acquire(h, CO_SLOT_WHOLE)) {
 		h->state = XS_COLLECT_IDLE;
 		co_timer_set(h, co_jitter(c, CO_SLOT_WAIT));
 		return;
@@ -917,7 +923,7 @@ static void co_host_free(struct co_host *h)
 		xs_http_cancel(c->http, h->req);
 	if (h->timer)
 		xs_evloop_cancel_timer(c->loop, h->timer);
-	co_bf_release(h);
+	co_slot_release(h);
 	xs_rrd_reader_free(&h->reader);
 	free(h->cols);
 	free(h->objs);
@@ -1190,8 +1196,8 @@ void xs_collector_stats(const struct xs_collector *c, struct xs_collector_stats 
 
 			out->hosts++;
 			out->busy += h->req != 0;
-			out->backfilling += h->bf_slot;
-			out->backfill_waiting += h->need_backfill && !h->bf_slot;
+			out->backfilling += h->slot == CO_SLOT_COARSE;
+			out->backfill_waiting += h->need_backfill && h->slot != CO_SLOT_COARSE;
 			out->bytes += sizeof(*h) + h->capcols * sizeof(*h->cols) +
 				      h->capobjs * sizeof(*h->objs) + h->caprows * sizeof(*h->times) +
 				      h->capvals * sizeof(*h->vals);

@@ -30,8 +30,9 @@
  *              AVERAGE/MIN/MAX for hosts) into xs_store_backfill() at tiers
  *              1 m / 1 h / 1 d. A row at t covers (t - step, t]: the store gets
  *              the period start t - step. The store ignores periods it has.
- *              At most `backfills` hosts backfill at once; a host waiting for
- *              its turn goes on with its 5 s fetches and asks again after each.
+ *              At most `backfills` hosts fetch coarse archives at once, and
+ *              as many a whole 5 s archive; a host waiting for a coarse turn
+ *              goes on with its 5 s fetches and asks again after each.
  *   errors     per host: timeout, exponential backoff with jitter; a host that
  *              is not live is not asked. One slow host delays no other: every
  *              request is its own on the shared event loop.
@@ -73,7 +74,7 @@ struct xs_collector_config {
 	double timeout;        /* one request, seconds (0 = 10) */
 	double backoff_min;    /* first retry after a failure (0 = 1) */
 	double backoff_max;    /* cap of the retry delay (0 = 60) */
-	unsigned backfills;    /* hosts fetching coarse archives at once (0 = 16) */
+	unsigned backfills;    /* hosts fetching whole 5 s archives at once, and coarse ones (0 = 16 each) */
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;
