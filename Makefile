@@ -127,6 +127,7 @@ bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
 	@bash bench/rrd_readers.sh --write-docs
 	@bash bench/sim_bench.sh --write-docs
 	@bash bench/store_bench.sh --write-docs
+	@bash bench/serve_bench.sh --write-docs
 
 clean:
 	rm -rf $(BUILD)
