@@ -20,7 +20,7 @@ endif
 CPPFLAGS  := -D_GNU_SOURCE -Isrc
 CFLAGS    ?= -O2 -g
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS    := -lssl -lcrypto -lm
+LDLIBS    := -lmicrohttpd -lssl -lcrypto -lm
 SIM_LDLIBS := -lssl -lcrypto
 
 SRC       := $(shell find src -name '*.c' | sort)

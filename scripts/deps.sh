@@ -6,9 +6,9 @@
 # installed with apt-get; otherwise the script names them and exits 1.
 set -euo pipefail
 
-build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev)
-check_pkgs=("${build_pkgs[@]}" clang libclang-rt-14-dev python3)
-bench_pkgs=("${check_pkgs[@]}" libexpat1-dev nodejs)
+build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev)
+check_pkgs=("${build_pkgs[@]}" clang libclang-rt-14-dev python3 prometheus)
+bench_pkgs=("${check_pkgs[@]}" libexpat1-dev nodejs wrk)
 fuzz_pkgs=("${check_pkgs[@]}")
 
 case "${1:-}" in
