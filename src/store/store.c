@@ -50,6 +50,8 @@ static const int64_t st_span[XS_NTIERS] = { 86400, 864000, 8640000, 86400000 };
 static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 
 #define ST_WAL_MAX (64u << 20)     /* default wal bytes appended before a checkpoint */
+#define ST_WAL_CHUNK (4u << 20)    /* bytes of carry records written at once */
+#define ST_PEND_MAX (48u << 20)    /* bytes of sealed blocks held before a checkpoint */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
 #define ST_BLOCK_HDR 8             /* bytes of a block header on disk */
@@ -71,6 +73,23 @@ struct st_acc {
 	float min, max;
 };
 
+/*
+ * Which periods of a coarse tier hold a point, as far as this process knows, so
+ * that backfill (whole host archives, hundreds of points per series) rarely
+ * has to read the disk to learn whether a period is free. In periods (t / step)
+ * of the tier, with L the newest point (tier_last):
+ *   - no point before `first`;
+ *   - every period in [dense, L] holds a point, except those strictly between
+ *     hole_lo and hole_hi (the newest gap: empty when hole_hi <= hole_lo + 1);
+ *   - [first, dense) is unknown: a backfill there reads the store.
+ * `tracked` is false for a series loaded from disk until its first backfill at
+ * or before L, which scans the tier's last ST_SCAN_PERIODS periods once.
+ */
+struct st_known {
+	int32_t first, dense, hole_lo, hole_hi;
+	bool tracked;
+};
+
 struct st_series {
 	uint64_t name_off;               /* arena: uuid NUL ds NUL */
 	uint64_t unit_off;               /* arena: unit NUL */
@@ -82,6 +101,7 @@ struct st_series {
 	struct xs_block *open[XS_NTIERS]; /* live block being filled */
 	struct xs_block *bf[XS_NTIERS];  /* backfill block being filled */
 	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
+	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
 };
 
 struct st_pend {
@@ -154,6 +174,8 @@ struct xs_store {
 	size_t nrow, caprow;
 	struct st_pend *pend;
 	size_t npend, cappend;
+	uint64_t pend_bytes;     /* memory of the sealed blocks in pend */
+	uint64_t pend_seen;      /* pend_bytes at the previous xs_store_sync */
 	struct st_seg **segs;
 	size_t nsegs;
 	int64_t seg_lo[XS_NTIERS];  /* lowest segment number on disk of each tier */
@@ -479,6 +501,8 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 		se->tier_last[k] = ST_NONE;
 		se->acc[k].period = ST_NONE;
 	}
+	for (int k = 0; k < XS_NTIERS - 1; k++)
+		se->known[k].tracked = true;
 	s->nser++;
 	if ((uint64_t)s->nser * 2 > s->hcap)
 		st_hash_grow(s);
@@ -587,6 +611,7 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 	p->next = s->ser[id].pend;
 	p->b = b;
 	s->ser[id].pend = (int32_t)s->npend++;
+	s->pend_bytes += sizeof(*b) + xs_block_bytes(b);
 }
 
 /* Puts a point into *slot, sealing the block there first if t is outside its window
@@ -609,6 +634,105 @@ static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_bl
 	xs_block_put(b, t, v);
 }
 
+/* ---- what backfill knows without reading (struct st_known) --------------------- */
+
+#define ST_SCAN_PERIODS 512   /* periods a first scan covers: more than any host archive */
+
+static int32_t st_period(int64_t t, int tier)
+{
+	return (int32_t)(t / xs_tier_step[tier]);
+}
+
+/* Notes a point added at time t of coarse tier k, before tier_last moves. */
+static void st_known_add(struct st_series *se, int k, int64_t t)
+{
+	struct st_known *kn = &se->known[k - 1];
+	int32_t p = st_period(t, k), last;
+
+	if (!kn->tracked)
+		return;
+	if (se->tier_last[k] == ST_NONE) {
+		kn->first = kn->dense = p;
+		kn->hole_lo = kn->hole_hi = 0;
+		return;
+	}
+	last = st_period(se->tier_last[k], k);
+	if (p > last) {
+		if (p > last + 1) {
+			if (kn->hole_hi > kn->hole_lo + 1)
+				kn->dense = kn->hole_hi; /* the older gap becomes unknown */
+			kn->hole_lo = last;
+			kn->hole_hi = p;
+		}
+	} else if (p > kn->hole_lo && p < kn->hole_hi) {
+		if (p != kn->hole_lo + 1)
+			kn->dense = p; /* (hole_lo, p) stays empty: unknown from now */
+		kn->hole_lo = p;
+	} else if (p < kn->first) {
+		if (kn->dense == kn->first && p == kn->first - 1) {
+			kn->dense = p;
+		} else if (kn->dense == kn->first && kn->hole_hi <= kn->hole_lo + 1) {
+			kn->hole_lo = p;
+			kn->hole_hi = kn->first;
+			kn->dense = p;
+		}
+		kn->first = p;
+	}
+	if (kn->hole_hi <= kn->hole_lo + 1)
+		kn->hole_lo = kn->hole_hi = 0;
+}
+
+/* Learns a loaded series' tier k from its last ST_SCAN_PERIODS periods. */
+static void st_known_scan(struct xs_store *s, uint32_t id, int k)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_known *kn = &se->known[k - 1];
+	int64_t step = xs_tier_step[k], last = se->tier_last[k];
+	struct xs_point *pt = xs_xmalloc(ST_SCAN_PERIODS * sizeof(*pt));
+	size_t n = xs_store_read(s, id, (enum xs_tier)k, last - (ST_SCAN_PERIODS - 1) * step, last,
+				 pt, ST_SCAN_PERIODS);
+	size_t i;
+
+	if (n > ST_SCAN_PERIODS)
+		n = ST_SCAN_PERIODS;
+	kn->first = INT32_MIN; /* nothing is known before the scan */
+	kn->dense = st_period(last, k) + 1;
+	kn->hole_lo = kn->hole_hi = 0;
+	/* newest run of consecutive periods, the gap under it, the run under that */
+	for (i = n; i > 1 && st_period(pt[i - 2].t, k) == st_period(pt[i - 1].t, k) - 1; i--)
+		;
+	if (n) {
+		kn->dense = st_period(pt[i - 1].t, k);
+		if (i > 1) {
+			kn->hole_lo = st_period(pt[i - 2].t, k);
+			kn->hole_hi = kn->dense;
+			for (i--; i > 1 && st_period(pt[i - 2].t, k) == st_period(pt[i - 1].t, k) - 1; i--)
+				;
+			kn->dense = st_period(pt[i - 1].t, k);
+		}
+	}
+	kn->tracked = true;
+	free(pt);
+}
+
+enum st_verdict { ST_TAKE, ST_SKIP, ST_LOOK };
+
+/* Whether a backfilled point at t of coarse tier k is new, present, or must be looked up. */
+static enum st_verdict st_known_verdict(struct xs_store *s, uint32_t id, int k, int64_t t)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_known *kn = &se->known[k - 1];
+	int32_t p = st_period(t, k);
+
+	if (se->tier_last[k] == ST_NONE || t > se->tier_last[k])
+		return ST_TAKE;
+	if (!kn->tracked)
+		st_known_scan(s, id, k);
+	if ((p > kn->hole_lo && p < kn->hole_hi) || p < kn->first)
+		return ST_TAKE;
+	return p >= kn->dense ? ST_SKIP : ST_LOOK;
+}
+
 /* Emits the finished rollup period of tier k. */
 static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 {
@@ -628,6 +752,7 @@ static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 		v[0] = v[1] = v[2] = NAN;
 	}
 	st_block_add(s, id, k, &se->open[k], a->period, v);
+	st_known_add(se, k, a->period);
 	se->tier_last[k] = a->period;
 }
 
@@ -904,6 +1029,8 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 		se->acc[k].max = st_bitsf(st_get_u32(c));
 		if (!st_get_block(c, k, &se->open[k]) || !st_get_block(c, k, &se->bf[k]))
 			return false;
+		if (k)
+			se->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
 	}
 	return !c->bad;
 }
@@ -934,34 +1061,47 @@ static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
 	struct st_bytes b = { 0 };
 	uint8_t h[ST_FILE_HDR] = { 0 };
 	enum xs_err e = XS_OK;
+	uint64_t off = 0;
 	int fd;
 
+	fd = openat(s->dirfd, "wal.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return st_errno(err, "create", s, "wal.tmp");
 	st_w32(h, ST_MAGIC_WAL);
 	st_w32(h + 4, 1);
 	st_w64(h + 8, gen);
 	st_put(&b, h, sizeof(h));
-	for (uint32_t id = 0; id < s->nser; id++)
-		if (s->ser[id].tier_last[XS_TIER_5S] != ST_NONE || s->ser[id].tier_last[1] != ST_NONE ||
-		    s->ser[id].tier_last[2] != ST_NONE || s->ser[id].tier_last[3] != ST_NONE)
+	/* written ST_WAL_CHUNK at a time: the carry records of a million series are
+	 * hundreds of megabytes, never held whole */
+	for (uint32_t id = 0; id <= s->nser; id++) {
+		if (id < s->nser && (s->ser[id].tier_last[XS_TIER_5S] != ST_NONE ||
+				     s->ser[id].tier_last[1] != ST_NONE ||
+				     s->ser[id].tier_last[2] != ST_NONE ||
+				     s->ser[id].tier_last[3] != ST_NONE))
 			st_carry(s, id, &b);
-	fd = openat(s->dirfd, "wal.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		e = st_errno(err, "create", s, "wal.tmp");
-		goto out_free;
+		if (b.len >= ST_WAL_CHUNK || (id == s->nser && b.len)) {
+			if (st_write_all(fd, b.p, b.len, off)) {
+				e = st_errno(err, "write", s, "wal.tmp");
+				goto out_close;
+			}
+			off += b.len;
+			b.len = 0;
+		}
 	}
-	if (st_write_all(fd, b.p, b.len, 0) || fsync(fd) ||
-	    renameat(s->dirfd, "wal.tmp", s->dirfd, "wal") || fsync(s->dirfd)) {
+	if (fsync(fd) || renameat(s->dirfd, "wal.tmp", s->dirfd, "wal") || fsync(s->dirfd)) {
 		e = st_errno(err, "write", s, "wal");
-		close(fd);
-		goto out_free;
+		goto out_close;
 	}
 	if (s->wal_fd >= 0)
 		close(s->wal_fd);
 	s->wal_fd = fd;
-	s->wal_size = b.len;
+	s->wal_size = off;
 	s->gen = gen;
 	s->wal_appended = 0;
-out_free:
+	free(b.p);
+	return XS_OK;
+out_close:
+	close(fd);
 	free(b.p);
 	return e;
 }
@@ -1575,6 +1715,19 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	e = st_sync(s, err);
 	if (e)
 		goto out;
+	/* backfill blocks go to their segments now rather than waiting in memory (and
+	 * in every carry record) for a point of another window */
+	for (uint32_t id = 0; id < s->nser; id++)
+		for (int k = 1; k < XS_NTIERS; k++) {
+			struct xs_block *b = s->ser[id].bf[k];
+
+			if (!b || !b->n)
+				continue;
+			xs_block_shrink(b);
+			st_pend_add(s, id, k, b);
+			s->ser[id].bf[k] = NULL;
+		}
+	ck = xs_xrealloc(ck, (s->npend + 1) * sizeof(*ck));
 	for (size_t i = 0; i < s->npend; i++) {
 		const struct xs_block *b = s->pend[i].b;
 
@@ -1620,6 +1773,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		free(s->pend[i].b);
 	}
 	s->npend = 0;
+	s->pend_bytes = s->pend_seen = 0;
 out:
 	free(list.p);
 	free(ck);
@@ -1651,8 +1805,15 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 {
 	enum xs_err e = st_sync(s, err);
 
-	if (!e && s->wal_appended > s->wal_max)
+	/* A checkpoint when the log is long, or when sealed blocks hold memory and no
+	 * more were sealed since the last call (a block boundary's wave of seals,
+	 * spread over one round of fetches, is over: the open blocks carried are
+	 * then nearly empty). */
+	if (!e && (s->wal_appended > s->wal_max ||
+		   (s->pend_bytes > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
+		   s->pend_bytes > 8 * (uint64_t)ST_PEND_MAX))
 		e = st_checkpoint(s, err);
+	s->pend_seen = s->pend_bytes;
 	return e;
 }
 
@@ -1816,9 +1977,18 @@ static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, i
 
 	if (se->acc[tier].period != ST_NONE && t >= se->acc[tier].period)
 		return XS_ERR_ABORTED;
-	if (xs_store_read(s, id, (enum xs_tier)tier, t, t, &p, 1))
+	switch (st_known_verdict(s, id, tier, t)) {
+	case ST_SKIP:
 		return XS_ERR_ABORTED;
+	case ST_LOOK:
+		if (xs_store_read(s, id, (enum xs_tier)tier, t, t, &p, 1))
+			return XS_ERR_ABORTED;
+		break;
+	case ST_TAKE:
+		break;
+	}
 	st_block_add(s, id, tier, &se->bf[tier], t, v);
+	st_known_add(se, tier, t);
 	if (se->tier_last[tier] == ST_NONE || t > se->tier_last[tier])
 		se->tier_last[tier] = t;
 	return XS_OK;

@@ -157,30 +157,41 @@ void xs_block_shrink(struct xs_block *b)
 	codec_shrink(&b->tbits);
 }
 
-/* Grows by half (at least 16 bytes): open blocks of many series stay small. */
+/*
+ * Grows by half (at least 16 bytes): open blocks of many series stay small. The
+ * buffer always has 8 bytes of room past the last written byte, so up to 56 bits
+ * go in with one 64-bit big-endian read-modify-write.
+ */
 void xs_bits_put(struct xs_bits *b, uint64_t v, unsigned n)
 {
-	if (b->nbits + n > b->cap * 8) {
+	size_t byte;
+	unsigned used;
+	uint64_t w;
+
+	if (n > 56) {
+		xs_bits_put(b, v >> 32, n - 32);
+		xs_bits_put(b, v & 0xffffffffu, 32);
+		return;
+	}
+	if (!n)
+		return;
+	if (((b->nbits + n) >> 3) + 8 > b->cap) {
 		size_t cap = b->cap + b->cap / 2 + 16;
 
-		while (b->nbits + n > cap * 8)
+		while (((b->nbits + n) >> 3) + 8 > cap)
 			cap += cap / 2;
 		b->buf = xs_xrealloc(b->buf, cap);
 		memset(b->buf + b->cap, 0, cap - b->cap);
 		b->cap = cap;
 	}
-	if (n < 64)
-		v &= ((uint64_t)1 << n) - 1;
-	while (n) {
-		size_t byte = b->nbits >> 3;
-		unsigned room = 8 - (unsigned)(b->nbits & 7);
-		unsigned take = n < room ? n : room;
-		uint8_t bits = (uint8_t)((v >> (n - take)) & ((1u << take) - 1));
-
-		b->buf[byte] |= (uint8_t)(bits << (room - take));
-		b->nbits += take;
-		n -= take;
-	}
+	v &= ((uint64_t)1 << n) - 1;
+	byte = b->nbits >> 3;
+	used = (unsigned)(b->nbits & 7);
+	memcpy(&w, b->buf + byte, 8);
+	w = __builtin_bswap64(w) | (v << (64 - used - n));
+	w = __builtin_bswap64(w);
+	memcpy(b->buf + byte, &w, 8);
+	b->nbits += n;
 }
 
 static uint32_t codec_fbits(float f)

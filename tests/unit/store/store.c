@@ -21,6 +21,11 @@
 
 static char test_dir[64];
 
+static int64_t st_floor_test(int64_t t, int64_t m)
+{
+	return t - ((t % m) + m) % m;
+}
+
 static void dir_new(void)
 {
 	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-store-XXXXXX");
@@ -307,6 +312,148 @@ static void test_backfill(void)
 #define CRASH_SERIES 50
 
 /* The child of the crash test: appends rows, syncs each, reports the synced row count. */
+/*
+ * Backfill against a model: live 5 s appends with gaps (which leave holes in the
+ * rollups), whole-archive backfills of the 1 min tier oldest first, partial and
+ * out-of-order ones, checkpoints and reopens in between. After every step the
+ * 1 min tier must hold exactly one point per period the model says is filled,
+ * each with the value of whoever filled it first.
+ */
+#define BFM_PERIODS 600 /* 10 hours of 1 min periods */
+
+static uint64_t bfm_rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t bfm_rand(uint32_t n)
+{
+	bfm_rng ^= bfm_rng << 13;
+	bfm_rng ^= bfm_rng >> 7;
+	bfm_rng ^= bfm_rng << 17;
+	return (uint32_t)(bfm_rng % n);
+}
+
+static int bfm_check(struct xs_store *s, uint32_t id, const float *model, int round)
+{
+	static struct xs_point pt[BFM_PERIODS + 8];
+	size_t n = xs_store_read(s, id, XS_TIER_1M, T0, T0 + (BFM_PERIODS - 1) * 60, pt,
+				 BFM_PERIODS + 8);
+	size_t j = 0, want = 0;
+	int bad = 0;
+
+	for (int p = 0; p < BFM_PERIODS; p++)
+		want += !isnan(model[p]);
+	if (!ok(n == want, "round %d: %zu points at 1 min, model has %zu", round, n, want))
+		return 1;
+	for (int p = 0; p < BFM_PERIODS && j < n; p++) {
+		if (isnan(model[p]))
+			continue;
+		if (pt[j].t != T0 + p * 60 || !same(pt[j].avg, model[p]))
+			bad++;
+		j++;
+	}
+	ok(!bad, "round %d: %d points differ from the model", round, bad);
+	return bad;
+}
+
+static void test_backfill_model(void)
+{
+	static float model[BFM_PERIODS];
+	struct xs_store *s;
+	char err[XS_ERR_LEN];
+	uint32_t id;
+	int64_t live = T0; /* next 5 s sample time */
+
+	dir_new();
+	s = store_open(1 << 16); /* small wal: checkpoints happen along the way */
+	fail_unless(xs_store_series(s, XS_OBJ_VM, "bfm", "cpu0", "", &id, err) == XS_OK, "%s", err);
+	for (int p = 0; p < BFM_PERIODS; p++)
+		model[p] = NAN;
+	for (int round = 0; round < 60; round++) {
+		int op = (int)bfm_rand(6);
+
+		if (op <= 1 && live < T0 + (BFM_PERIODS - 2) * 60) {
+			/* live samples for a few minutes, after a gap of 0..40 min */
+			int64_t gap = op ? (int64_t)bfm_rand(40) * 60 : 0;
+			int64_t end = live + gap + 60 * (1 + bfm_rand(8));
+
+			live += gap;
+			if (end > T0 + (BFM_PERIODS - 1) * 60)
+				end = T0 + (BFM_PERIODS - 1) * 60;
+			for (; live < end; live += 5) {
+				float v = (float)((live / 5) % 97);
+
+				xs_store_append(s, id, live, v, err);
+			}
+		} else if (op <= 3) {
+			/* a host archive: 120 periods ending before the period in progress, oldest first */
+			int64_t hi = st_floor_test(live - 5, 60) - 60, lo = hi - 119 * 60;
+			bool shuffled = op == 3 && bfm_rand(2);
+
+			for (int i = 0; i < 120; i++) {
+				int k = shuffled ? (int)bfm_rand(120) : i;
+				int64_t t = lo + k * 60;
+				float v = (float)(1000 + round * 1000 + k);
+
+				if (t < T0)
+					continue;
+				xs_store_backfill(s, id, XS_TIER_1M, t, v, v, v, err);
+			}
+		} else if (op == 4) {
+			store_close(&s);
+			s = store_open(1 << 16);
+			fail_unless(s, "reopen");
+			fail_unless(xs_store_find(s, XS_OBJ_VM, "bfm", "cpu0", &id), "series after reopen");
+		} else {
+			fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+		}
+		/* the model: what the store now says, checked for consistency instead of replayed */
+		{
+			static struct xs_point pt[BFM_PERIODS + 8];
+			size_t n = xs_store_read(s, id, XS_TIER_1M, T0, T0 + (BFM_PERIODS - 1) * 60, pt,
+						 BFM_PERIODS + 8);
+			bool asc = true;
+
+			for (size_t i = 1; i < n && i < BFM_PERIODS; i++)
+				asc = asc && pt[i].t > pt[i - 1].t;
+			ok(asc, "round %d: 1 min points strictly ascending (no duplicate period)", round);
+			for (size_t i = 0; i < n && i < BFM_PERIODS; i++) {
+				int p = (int)((pt[i].t - T0) / 60);
+
+				/* a period once filled keeps its first value */
+				if (!isnan(model[p]) && !same(model[p], pt[i].avg))
+					ok(0, "round %d: period %d changed value", round, p);
+				model[p] = pt[i].avg;
+			}
+			if (bfm_check(s, id, model, round))
+				break;
+		}
+	}
+	/* every period a whole archive reached and no live rollup holds is filled */
+	{
+		int64_t hi = st_floor_test(live - 5, 60) - 60;
+		int holes = 0;
+
+		for (int i = 0; i < 120; i++) {
+			int64_t t = hi - 119 * 60 + i * 60;
+			float v = -1;
+
+			if (t < T0)
+				continue;
+			xs_store_backfill(s, id, XS_TIER_1M, t, v, v, v, err);
+		}
+		{
+			static struct xs_point pt[BFM_PERIODS + 8];
+			size_t n = xs_store_read(s, id, XS_TIER_1M, hi - 119 * 60, hi, pt, BFM_PERIODS + 8);
+
+			holes = (int)(120 - n);
+			if (hi - 119 * 60 < T0)
+				holes -= (int)((T0 - (hi - 119 * 60)) / 60);
+		}
+		ok(holes == 0, "a last whole archive leaves %d holes", holes);
+	}
+	store_close(&s);
+	dir_remove();
+}
+
 static void crash_child(int wfd)
 {
 	struct xs_store *s = store_open(64 << 10); /* small wal: frequent checkpoints */
@@ -682,6 +829,7 @@ int main(void)
 	TEST_RUN(test_rollup_hand);
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_backfill);
+	TEST_RUN(test_backfill_model);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);
