@@ -101,6 +101,7 @@ struct st_series {
 	struct xs_block *open[XS_NTIERS]; /* live block being filled */
 	struct xs_block *bf[XS_NTIERS];  /* backfill block being filled */
 	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
+	uint32_t obj_next;               /* next series of the same object; UINT32_MAX: none */
 	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
 };
 
@@ -159,8 +160,10 @@ struct xs_store {
 	uint32_t nser, capser;
 	char *arena;
 	uint64_t arena_len, arena_cap;
-	uint32_t *hash;          /* open addressing of series ids; UINT32_MAX empty */
+	uint64_t *hash;          /* open addressing: series id | hash bits << 32; UINT64_MAX empty */
 	uint64_t hcap;
+	uint32_t *ohash;         /* open addressing of objects: id of its newest series; UINT32_MAX empty */
+	uint64_t ohcap, nobj;
 	int cat_fd;
 	struct st_bytes catbuf;  /* catalog records not yet written */
 	int wal_fd;
@@ -451,18 +454,28 @@ static const char *st_ds(const struct xs_store *s, const struct st_series *se)
 
 static uint64_t st_slot(const struct xs_store *s, unsigned kind, const char *uuid, const char *ds)
 {
-	uint64_t i = st_hash(kind, uuid, ds) & (s->hcap - 1);
+	uint64_t h = st_hash(kind, uuid, ds), i = h & (s->hcap - 1);
+	uint64_t tag = h >> 32;
 
 	for (;; i = (i + 1) & (s->hcap - 1)) {
-		uint32_t id = s->hash[i];
+		uint64_t x = s->hash[i];
 		const struct st_series *se;
 
-		if (id == UINT32_MAX)
+		if (x == UINT64_MAX)
 			return i;
-		se = &s->ser[id];
+		if (x >> 32 != tag) /* most other series differ here: no name is read */
+			continue;
+		se = &s->ser[(uint32_t)x];
 		if (se->kind == kind && !strcmp(st_uuid(s, se), uuid) && !strcmp(st_ds(s, se), ds))
 			return i;
 	}
+}
+
+static uint64_t st_hash_entry(const struct xs_store *s, uint32_t id)
+{
+	const struct st_series *se = &s->ser[id];
+
+	return (st_hash(se->kind, st_uuid(s, se), st_ds(s, se)) >> 32 << 32) | id;
 }
 
 static void st_hash_grow(struct xs_store *s)
@@ -476,8 +489,55 @@ static void st_hash_grow(struct xs_store *s)
 	for (uint32_t id = 0; id < s->nser; id++) {
 		const struct st_series *se = &s->ser[id];
 
-		s->hash[st_slot(s, se->kind, st_uuid(s, se), st_ds(s, se))] = id;
+		s->hash[st_slot(s, se->kind, st_uuid(s, se), st_ds(s, se))] = st_hash_entry(s, id);
 	}
+}
+
+/* ---- objects: (kind, uuid) -> its series, newest first ---- */
+
+static uint64_t st_obj_hash(unsigned kind, const char *uuid)
+{
+	return st_hash(kind, uuid, "");
+}
+
+static uint64_t st_obj_slot(const struct xs_store *s, unsigned kind, const char *uuid)
+{
+	uint64_t i = st_obj_hash(kind, uuid) & (s->ohcap - 1);
+
+	for (;; i = (i + 1) & (s->ohcap - 1)) {
+		uint32_t id = s->ohash[i];
+
+		if (id == UINT32_MAX ||
+		    (s->ser[id].kind == kind && !strcmp(st_uuid(s, &s->ser[id]), uuid)))
+			return i;
+	}
+}
+
+static void st_obj_link(struct xs_store *s, uint32_t id)
+{
+	struct st_series *se = &s->ser[id];
+	uint64_t slot = st_obj_slot(s, se->kind, st_uuid(s, se));
+
+	if (s->ohash[slot] == UINT32_MAX) {
+		se->obj_next = UINT32_MAX;
+		s->nobj++;
+	} else {
+		se->obj_next = s->ohash[slot];
+	}
+	s->ohash[slot] = id;
+}
+
+static void st_obj_grow(struct xs_store *s)
+{
+	uint64_t cap = s->ohcap ? s->ohcap * 2 : 1024;
+
+	free(s->ohash);
+	s->ohash = xs_xmalloc(cap * sizeof(*s->ohash));
+	memset(s->ohash, 0xff, cap * sizeof(*s->ohash));
+	s->ohcap = cap;
+	s->nobj = 0;
+	for (uint32_t id = 0; id < s->nser; id++)
+		st_obj_link(s, id);
 }
 
 /* Adds series nser (the catalog decides ids: dense, in creation order). */
@@ -507,7 +567,11 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	if ((uint64_t)s->nser * 2 > s->hcap)
 		st_hash_grow(s);
 	else
-		s->hash[st_slot(s, kind, uuid, ds)] = s->nser - 1;
+		s->hash[st_slot(s, kind, uuid, ds)] = st_hash_entry(s, s->nser - 1);
+	if ((s->nobj + 1) * 2 > s->ohcap)
+		st_obj_grow(s); /* links every series, the new one included */
+	else
+		st_obj_link(s, s->nser - 1);
 	return s->nser - 1;
 }
 
@@ -1841,6 +1905,7 @@ static void st_free(struct xs_store *s)
 	free(s->ser);
 	free(s->arena);
 	free(s->hash);
+	free(s->ohash);
 	free(s->catbuf.p);
 	free(s->walbuf.p);
 	free(s->rt);
@@ -1877,6 +1942,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 		goto out_free;
 	}
 	st_hash_grow(s);
+	st_obj_grow(s);
 	st_seg_scan(s);
 	e = st_cat_load(s, err);
 	if (!e)
@@ -1919,11 +1985,14 @@ enum xs_err xs_store_series(struct xs_store *s, enum xs_obj_kind kind, const cha
 	if (s->nser == UINT32_MAX - 1)
 		return xs_err_set(err, XS_ERR_TOO_LARGE, "store: too many series");
 	slot = st_slot(s, kind, uuid, ds);
-	i = s->hash[slot];
-	if (i == UINT32_MAX) {
+	if (s->hash[slot] == UINT64_MAX) {
 		i = st_series_add(s, kind, uuid, ds, unit);
 		st_cat_record(s, i, kind, uuid, ds, unit);
-	} else if (strcmp(s->arena + s->ser[i].unit_off, unit)) {
+		*id = i;
+		return XS_OK;
+	}
+	i = (uint32_t)s->hash[slot];
+	if (strcmp(s->arena + s->ser[i].unit_off, unit)) {
 		s->ser[i].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
 		st_cat_record(s, i, kind, uuid, ds, unit);
 	}
@@ -1934,14 +2003,14 @@ enum xs_err xs_store_series(struct xs_store *s, enum xs_obj_kind kind, const cha
 bool xs_store_find(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid, const char *ds,
 		   xs_series_id *id)
 {
-	uint32_t i;
+	uint64_t x;
 
 	if ((unsigned)kind >= XS_NOBJ_KINDS || !uuid || !ds)
 		return false;
-	i = s->hash[st_slot(s, kind, uuid, ds)];
-	if (i == UINT32_MAX)
+	x = s->hash[st_slot(s, kind, uuid, ds)];
+	if (x == UINT64_MAX)
 		return false;
-	*id = i;
+	*id = (uint32_t)x;
 	return true;
 }
 
@@ -2118,12 +2187,12 @@ void xs_store_each_of(const struct xs_store *s, enum xs_obj_kind kind, const cha
 		      void (*cb)(void *arg, xs_series_id id, const char *ds, const char *unit),
 		      void *arg)
 {
-	for (uint32_t i = 0; i < s->nser; i++) {
-		const struct st_series *se = &s->ser[i];
+	uint32_t i;
 
-		if (se->kind == kind && !strcmp(st_uuid(s, se), uuid))
-			cb(arg, i, st_ds(s, se), s->arena + se->unit_off);
-	}
+	if (!s->ohcap)
+		return;
+	for (i = s->ohash[st_obj_slot(s, kind, uuid)]; i != UINT32_MAX; i = s->ser[i].obj_next)
+		cb(arg, i, st_ds(s, &s->ser[i]), s->arena + s->ser[i].unit_off);
 }
 
 void xs_store_each(const struct xs_store *s,

@@ -113,7 +113,8 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err);
 /* Removes what retention no longer keeps at time now (whole segments). */
 enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err);
 
-/* Series of one object: calls cb(arg, id, ds, unit) for each. */
+/* Series of one object: calls cb(arg, id, ds, unit) for each, newest series first; the cost is
+ * that of the object's own series (an index by object), not of the whole catalog. */
 void xs_store_each_of(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
 		      void (*cb)(void *arg, xs_series_id id, const char *ds, const char *unit),
 		      void *arg);

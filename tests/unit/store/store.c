@@ -454,6 +454,66 @@ static void test_backfill_model(void)
 	dir_remove();
 }
 
+struct each_seen {
+	int n;
+	bool bad;
+	const char *uuid;
+};
+
+static void each_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct each_seen *e = arg;
+
+	(void)id;
+	e->n++;
+	if (strncmp(ds, e->uuid, 4) || strcmp(unit, "B"))
+		e->bad = true;
+}
+
+/* xs_store_each_of lists exactly one object's series, across growth and reopen. */
+static void test_each_of(void)
+{
+	struct xs_store *s;
+	char err[XS_ERR_LEN], uuid[32], ds[48];
+	xs_series_id id;
+
+	dir_new();
+	s = store_open(0);
+	fail_unless(s, "open");
+	for (int i = 0; i < 3000; i++) { /* 300 objects x 10 series, interleaved */
+		snprintf(uuid, sizeof(uuid), "o%03d", i % 300);
+		snprintf(ds, sizeof(ds), "%s_ds%d", uuid, i / 300);
+		fail_unless(xs_store_series(s, XS_OBJ_VM, uuid, ds, "B", &id, err) == XS_OK, "%s", err);
+	}
+	xs_store_series(s, XS_OBJ_HOST, "o007", "o007_host", "B", &id, err);
+	for (int pass = 0; pass < 2; pass++) {
+		int bad = 0;
+
+		for (int o = 0; o < 300; o++) {
+			struct each_seen e = { 0, false, uuid };
+
+			snprintf(uuid, sizeof(uuid), "o%03d", o);
+			xs_store_each_of(s, XS_OBJ_VM, uuid, each_cb, &e);
+			bad += e.n != 10 || e.bad;
+		}
+		ok(!bad, "pass %d: %d objects listed wrongly", pass, bad);
+		{
+			struct each_seen e = { 0, false, "o007" };
+
+			xs_store_each_of(s, XS_OBJ_HOST, "o007", each_cb, &e);
+			ok(e.n == 1 && !e.bad, "pass %d: the host of the same uuid has its own list", pass);
+			e.n = 0;
+			xs_store_each_of(s, XS_OBJ_SR, "o007", each_cb, &e);
+			ok(e.n == 0, "pass %d: no SR o007", pass);
+		}
+		store_close(&s);
+		s = store_open(0);
+		fail_unless(s, "reopen");
+	}
+	store_close(&s);
+	dir_remove();
+}
+
 static void crash_child(int wfd)
 {
 	struct xs_store *s = store_open(64 << 10); /* small wal: frequent checkpoints */
@@ -830,6 +890,7 @@ int main(void)
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_backfill);
 	TEST_RUN(test_backfill_model);
+	TEST_RUN(test_each_of);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);
