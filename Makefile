@@ -4,6 +4,7 @@
 #   make check      build and run every test under ASan + UBSan, then a short fuzz run
 #   make bench      measure the figures in docs/BENCHMARKS.md
 #   make fuzz       long fuzzing runs (FUZZ_SECONDS per target, default 600)
+#   make demo       xapi-sim and xapistat serve against it; prints the URL (Ctrl-C stops)
 #
 # Sources are found by wildcard: every src/**/*.c goes into xapistat, every
 # tests/unit/**/*.c is one test program, every fuzz/*.c one libFuzzer target.
@@ -44,7 +45,7 @@ FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 # src/lib/ is held to -Wconversion as well (STYLE.md §33).
 $(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
 
-.PHONY: all check unit fuzz-smoke fuzz bench clean deps-build deps-check deps-bench
+.PHONY: all check unit fuzz-smoke fuzz bench demo clean deps-build deps-check deps-bench
 all: deps-build $(PROGRAMS)
 
 deps-build:
@@ -128,6 +129,9 @@ bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
 	@bash bench/sim_bench.sh --write-docs
 	@bash bench/store_bench.sh --write-docs
 	@bash bench/serve_bench.sh --write-docs
+
+demo: all
+	@bash scripts/demo.sh
 
 clean:
 	rm -rf $(BUILD)

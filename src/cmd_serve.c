@@ -18,20 +18,26 @@
  * a pool without a password or a store that does not open is reported and
  * the daemon does not start (exit 1; 2 for a bad command line).
  * Logs go to stderr through lib/log.h; URLs are logged without user-info or
- * query. The HTTP API (listen) is not served yet: the flag is accepted and
- * kept in the configuration.
+ * query. The HTTP API (serve/api.h) listens on the configured address from
+ * the start, before any pool is loaded (its objects fill in as pools load); a
+ * reload does not move it (a new listen address needs a restart).
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "collect/collector.h"
 #include "lib/evloop.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "query/status.h"
+#include "serve/api.h"
 #include "serve/config.h"
 #include "store/store.h"
 #include "xapi/credentials.h"
@@ -66,7 +72,7 @@ struct xs_daemon {
 	char *flag_pools[SERVE_MAX_FLAG_POOLS]; /* --pool URLs (copies), kept for reloads */
 	size_t nflag_pools;
 	const char *config_file;
-	const char *flag_data, *flag_listen, *flag_level;
+	const char *flag_data, *flag_listen, *flag_level, *flag_web;
 	struct xs_evloop *loop;
 	struct xs_http *http;
 	struct xs_store *store;
@@ -76,8 +82,12 @@ struct xs_daemon {
 	struct serve_pool **retiring;/* removed by a reload, logging out */
 	size_t nretiring;
 	uint64_t sync_timer, expire_timer, signal_timer, stats_timer;
-	struct xs_collect_host_status *status; /* scratch of serve_stats_log */
+	struct xs_collect_host_status *status; /* scratch of serve_stats_log and the API */
 	size_t capstatus;
+	struct xs_api *api;
+	struct xs_estate_pool *epools; /* the API's view of the pools (scratch) */
+	double started;                /* wall clock, for uptime */
+	char *token;                   /* the API token read from token_file, or NULL */
 };
 
 static void serve_usage(FILE *f)
@@ -90,7 +100,9 @@ static void serve_usage(FILE *f)
 		"  --data DIR          the store's directory\n"
 		"  --pool URL          http[s]://[user[:password]@]master[:port] (repeatable); the\n"
 		"                      password may also come from XAPISTAT_PASSWORD\n"
-		"  --listen ADDR:PORT  address of the HTTP API (next release)\n"
+		"  --listen ADDR:PORT  address of the HTTP API (default 127.0.0.1:8080); a\n"
+		"                      non-loopback address needs token_file (docs/CONFIG.md)\n"
+		"  --web DIR           the web UI's files (default: web/dist of the source tree)\n"
 		"  --log-level L       error, warn, info (default) or debug\n"
 		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the pool list from FILE,\n"
 		"SIGUSR1 logs the collector's counters (also logged every minute).\n"
@@ -138,6 +150,8 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 			d->flag_data = argv[++i];
 		} else if (!strcmp(a, "--listen") && has) {
 			d->flag_listen = argv[++i];
+		} else if (!strcmp(a, "--web") && has) {
+			d->flag_web = argv[++i];
 		} else if (!strcmp(a, "--log-level") && has) {
 			d->flag_level = argv[++i];
 		} else if (!strcmp(a, "--pool") && has) {
@@ -205,6 +219,10 @@ static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, 
 	if (d->flag_data) {
 		free(cfg->data_dir);
 		cfg->data_dir = xs_xstrndup(d->flag_data, strlen(d->flag_data));
+	}
+	if (d->flag_web) {
+		free(cfg->web_dir);
+		cfg->web_dir = xs_xstrndup(d->flag_web, strlen(d->flag_web));
 	}
 	if (d->flag_listen && !serve_listen(cfg, d->flag_listen)) {
 		rc = xs_err_set(err, XS_ERR_ARG, "--listen: '%s' is not ADDR:PORT", d->flag_listen);
@@ -438,6 +456,19 @@ static void serve_expire_cb(struct xs_evloop *loop, void *arg)
 	d->expire_timer = xs_evloop_add_timer(loop, SERVE_EXPIRE_SECS, serve_expire_cb, d);
 }
 
+/* The collector's host status into d->status; returns how many. */
+static size_t serve_status(struct xs_daemon *d)
+{
+	size_t n = xs_collector_status(d->co, d->status, d->capstatus);
+
+	if (n > d->capstatus) {
+		d->capstatus = n + 64;
+		d->status = xs_xrealloc(d->status, d->capstatus * sizeof(*d->status));
+		n = xs_collector_status(d->co, d->status, d->capstatus);
+	}
+	return n;
+}
+
 /*
  * One `stats` line: the collector's counters since start, the hosts busy and
  * late, the lag over hosts (max and mean of those with a row stored), the
@@ -457,12 +488,7 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		return;
 	xs_collector_stats(d->co, &cs);
 	xs_store_stats(d->store, &ss);
-	n = xs_collector_status(d->co, d->status, d->capstatus);
-	if (n > d->capstatus) {
-		d->capstatus = n;
-		d->status = xs_xrealloc(d->status, n * sizeof(*d->status));
-		n = xs_collector_status(d->co, d->status, d->capstatus);
-	}
+	n = serve_status(d);
 	for (size_t i = 0; i < n; i++) {
 		double lag = d->status[i].lag;
 
@@ -559,6 +585,7 @@ static int serve_shutdown(struct xs_daemon *d)
 
 	xs_log_info("stopping");
 	serve_stats_log(d, "stop");
+	xs_api_free(&d->api);
 	xs_collector_free(&d->co);
 	for (size_t i = 0; i < d->npools; i++)
 		xs_pool_client_stop(d->pools[i]->pc);
@@ -590,8 +617,14 @@ static void serve_free(struct xs_daemon *d)
 	for (size_t i = 0; i < d->nretiring; i++)
 		serve_pool_free(d->retiring[i]);
 	free(d->retiring);
+	xs_api_free(&d->api);
 	xs_collector_free(&d->co);
 	free(d->status);
+	free(d->epools);
+	if (d->token) {
+		memset(d->token, 0, strlen(d->token));
+		free(d->token);
+	}
 	xs_http_free(&d->http);
 	xs_evloop_free(&d->loop);
 	xs_config_free(&d->cfg);
@@ -599,6 +632,159 @@ static void serve_free(struct xs_daemon *d)
 		memset(d->flag_pools[i], 0, strlen(d->flag_pools[i]));
 		free(d->flag_pools[i]);
 	}
+}
+
+/* --- the HTTP API's view of the daemon --- */
+
+static double serve_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void serve_api_estate(void *arg, struct xs_estate *e)
+{
+	struct xs_daemon *d = arg;
+
+	d->epools = xs_xrealloc(d->epools, (d->npools + 1) * sizeof(*d->epools));
+	for (size_t i = 0; i < d->npools; i++) {
+		d->epools[i].name = d->pools[i]->name;
+		d->epools[i].topo = xs_pool_client_topo(d->pools[i]->pc);
+	}
+	e->store = d->store;
+	e->pools = d->epools;
+	e->npools = d->npools;
+	e->nstatus = serve_status(d);
+	e->status = d->status;
+	e->now = serve_wall();
+}
+
+static uint64_t serve_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size = 0, rss = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return (uint64_t)rss * 4096u;
+}
+
+static void serve_api_self(void *arg, struct xs_prom_self *st)
+{
+	struct xs_daemon *d = arg;
+	struct xs_store_stats ss;
+	struct xs_collector_stats cs;
+	double now = serve_wall();
+	size_t n = serve_status(d);
+
+	xs_store_stats(d->store, &ss);
+	xs_collector_stats(d->co, &cs);
+	st->uptime = now - d->started;
+	st->store_series = ss.series;
+	st->store_bytes = ss.bytes_on_disk;
+	st->samples_total = ss.samples;
+	st->fetches_total = cs.fetches;
+	st->fetch_errors_total = cs.errors;
+	st->backfills_total = cs.backfills;
+	for (size_t i = 0; i < n; i++)
+		switch (xs_status_host_health(&d->status[i], now)) {
+		case XS_HEALTH_COLLECTING:
+			st->hosts_collecting++;
+			break;
+		case XS_HEALTH_LATE:
+			st->hosts_late++;
+			break;
+		case XS_HEALTH_DOWN:
+			st->hosts_down++;
+			break;
+		}
+	st->resident_bytes = serve_rss_bytes();
+}
+
+/* The token in file (surrounding white space removed); NULL with err if unreadable or empty. */
+static char *serve_read_token(const char *file, char *err)
+{
+	char buf[1024];
+	FILE *f = fopen(file, "r");
+	size_t n, a = 0;
+
+	if (!f) {
+		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
+		a++;
+	if (a == n || n - a >= sizeof(buf) - 2) {
+		xs_err_set(err, XS_ERR_ARG, "token_file %s: %s", file,
+			   a == n ? "empty" : "longer than 1 KiB");
+		return NULL;
+	}
+	return xs_xstrndup(buf + a, n - a);
+}
+
+/* The web UI's default directory: web/dist of the tree the binary was built in
+ * (build/xapistat -> ../web/dist), if it exists. */
+static const char *serve_default_web(char *buf, size_t n)
+{
+	ssize_t len = readlink("/proc/self/exe", buf, n - 16);
+	char *slash;
+	struct stat stt;
+
+	if (len <= 0)
+		return NULL;
+	buf[len] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return NULL;
+	snprintf(slash, n - (size_t)(slash - buf), "/web/dist");
+	return stat(buf, &stt) == 0 && S_ISDIR(stt.st_mode) ? buf : NULL;
+}
+
+static int serve_api_start(struct xs_daemon *d)
+{
+	struct xs_api_config ac;
+	struct xs_api_provider p = { serve_api_estate, serve_api_self, d };
+	char err[XS_ERR_LEN], web[4096];
+
+	memset(&ac, 0, sizeof(ac));
+	if (d->cfg.token_file) {
+		d->token = serve_read_token(d->cfg.token_file, err);
+		if (!d->token) {
+			xs_log_error("%s", err);
+			return 1;
+		}
+	}
+	ac.http.host = d->cfg.listen_host;
+	ac.http.port = d->cfg.listen_port;
+	ac.http.token = d->token;
+	ac.http.tls_cert_file = d->cfg.tls_cert_file;
+	ac.http.tls_key_file = d->cfg.tls_key_file;
+	ac.http.static_dir = d->cfg.web_dir ? d->cfg.web_dir : serve_default_web(web, sizeof(web));
+	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
+		ac.retention[t] = d->cfg.retention[t];
+	if (xs_api_start(d->loop, &ac, &p, &d->api, err)) {
+		xs_log_error("api %s:%u: %s", d->cfg.listen_host, (unsigned)d->cfg.listen_port, err);
+		return 1;
+	}
+	xs_log_info("api: http%s://%s%s%s:%u/%s%s", d->cfg.tls_cert_file ? "s" : "",
+		    strchr(d->cfg.listen_host, ':') ? "[" : "", d->cfg.listen_host,
+		    strchr(d->cfg.listen_host, ':') ? "]" : "", (unsigned)xs_api_port(d->api),
+		    ac.http.static_dir ? "" : " (no web UI files: ", ac.http.static_dir ? "" : "API only)");
+	return 0;
 }
 
 /* Opens the store and starts everything; 0, or 1 with the reason logged. */
@@ -628,6 +814,9 @@ static int serve_start(struct xs_daemon *d)
 	}
 	ccfg.log = serve_collect_log;
 	d->co = xs_collector_new(d->loop, d->http, d->store, &ccfg);
+	d->started = serve_wall();
+	if (serve_api_start(d))
+		return 1;
 	serve_expire(d);
 	for (size_t i = 0; i < d->npools; i++)
 		serve_pool_start(d, d->pools[i]);

@@ -52,6 +52,9 @@ static const struct xs_config_key xs_config_top_keys[] = {
 	{ "data", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, data_dir) },
 	{ "log_level", XS_CONFIG_KIND_LOGLEVEL, 0 },
 	{ "token_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, token_file) },
+	{ "tls_cert", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_cert_file) },
+	{ "tls_key", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_key_file) },
+	{ "web", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, web_dir) },
 };
 
 static const struct xs_config_key xs_config_pool_keys[] = {
@@ -139,6 +142,9 @@ void xs_config_free(struct xs_config *cfg)
 	free(cfg->listen_host);
 	free(cfg->data_dir);
 	free(cfg->token_file);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
+	free(cfg->web_dir);
 	free(cfg->source);
 	memset(cfg, 0, sizeof *cfg);
 }
@@ -880,6 +886,11 @@ enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 				  "no data directory: give --data DIR or 'data = DIR' in the configuration");
 	if (!cfg->listen_host || cfg->listen_port == 0)
 		return xs_err_set(err, XS_ERR_ARG, "no listen address: give 'listen = HOST:PORT'");
+	if (!cfg->tls_cert_file != !cfg->tls_key_file)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "%s without %s: HTTPS for the API needs both 'tls_cert' and 'tls_key'",
+				  cfg->tls_cert_file ? "tls_cert" : "tls_key",
+				  cfg->tls_cert_file ? "tls_key" : "tls_cert");
 	if (!xs_config_listen_is_loopback(cfg) && (!cfg->token_file || !cfg->token_file[0]))
 		return xs_err_set(err, XS_ERR_ARG,
 				  "listen address %.64s is not loopback: an API token is required "
@@ -958,6 +969,12 @@ enum xs_err xs_config_format(const struct xs_config *cfg, struct xs_buf *out)
 		rc = xs_buf_printf(out, "log_level = %s\n", xs_log_level_name(cfg->log_level));
 	if (rc == XS_OK && cfg->token_file)
 		rc = xs_config_format_string(out, "token_file", cfg->token_file);
+	if (rc == XS_OK && cfg->tls_cert_file)
+		rc = xs_config_format_string(out, "tls_cert", cfg->tls_cert_file);
+	if (rc == XS_OK && cfg->tls_key_file)
+		rc = xs_config_format_string(out, "tls_key", cfg->tls_key_file);
+	if (rc == XS_OK && cfg->web_dir)
+		rc = xs_config_format_string(out, "web", cfg->web_dir);
 	if (rc == XS_OK)
 		rc = xs_buf_append_str(out, "\n[retention]\n");
 	for (int i = 0; rc == XS_OK && i < XS_CONFIG_TIERS; i++)

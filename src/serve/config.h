@@ -68,6 +68,9 @@ struct xs_config {
 	char *data_dir;      /* NULL until set: required by xs_config_validate() */
 	enum xs_log_level log_level;
 	char *token_file;    /* API bearer token file; required when listen is not loopback */
+	char *tls_cert_file; /* API over HTTPS: PEM certificate and key (both or neither) */
+	char *tls_key_file;
+	char *web_dir;       /* the web UI's files; NULL = the built-in default (see cmd_serve.c) */
 	int64_t retention[XS_CONFIG_TIERS]; /* seconds, > 0, at least the tier's step */
 	struct xs_config_pool *pools; /* npools entries, in file / flag order */
 	size_t npools;

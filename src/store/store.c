@@ -105,11 +105,20 @@ struct st_series {
 	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
 };
 
+/* A sealed block as it will be written: its payload only (no coder state). */
+struct st_sealed {
+	int64_t t0, tlast;
+	uint32_t len;            /* payload bytes */
+	uint16_t n;              /* points */
+	uint8_t flags;
+	uint8_t payload[];
+};
+
 struct st_pend {
 	uint32_t series;
 	uint8_t tier;
 	int32_t next;            /* older block of the same series; -1: none */
-	struct xs_block *b;      /* owned */
+	struct st_sealed *b;     /* owned */
 };
 
 struct st_ent {
@@ -661,10 +670,19 @@ static unsigned st_nch(int tier)
 	return tier == XS_TIER_5S ? 1 : 3;
 }
 
+/* Seals b into pend (a compact copy of its payload); b is left empty for reuse. */
 static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_block *b)
 {
+	size_t len = xs_block_bytes(b);
+	struct st_sealed *sb = xs_xmalloc(sizeof(*sb) + len + 1);
 	struct st_pend *p;
 
+	sb->t0 = b->t0;
+	sb->tlast = b->tlast;
+	sb->len = (uint32_t)len;
+	sb->n = (uint16_t)b->n;
+	sb->flags = (uint8_t)xs_block_flags(b);
+	xs_block_payload(b, sb->payload);
 	if (s->npend == s->cappend) {
 		s->cappend = s->cappend ? s->cappend * 2 : 1024;
 		s->pend = xs_xrealloc(s->pend, s->cappend * sizeof(*s->pend));
@@ -673,22 +691,21 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 	p->series = id;
 	p->tier = (uint8_t)tier;
 	p->next = s->ser[id].pend;
-	p->b = b;
+	p->b = sb;
 	s->ser[id].pend = (int32_t)s->npend++;
-	s->pend_bytes += sizeof(*b) + xs_block_bytes(b);
+	s->pend_bytes += sizeof(*sb) + len;
 }
 
 /* Puts a point into *slot, sealing the block there first if t is outside its window
- * or not after its last point. */
+ * or not after its last point (the block's memory is reused for the next window). */
 static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_block **slot, int64_t t,
 			 const float *v)
 {
 	struct xs_block *b = *slot;
 
 	if (b && (st_floor(t, st_window[tier]) != st_floor(b->t0, st_window[tier]) || t <= b->tlast)) {
-		xs_block_shrink(b);
 		st_pend_add(s, id, tier, b);
-		b = NULL;
+		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
 	}
 	if (!b) {
 		b = xs_xcalloc(1, sizeof(*b));
@@ -1548,8 +1565,12 @@ static void st_read_pend(struct xs_store *s, int32_t p, int tier, int64_t from, 
 	if (p < 0)
 		return;
 	st_read_pend(s, s->pend[p].next, tier, from, to, m);
-	if (s->pend[p].tier == tier)
-		*m = st_read_mem(s, s->pend[p].b, tier, from, to, *m);
+	if (s->pend[p].tier == tier) {
+		const struct st_sealed *sb = s->pend[p].b;
+
+		if (sb->t0 <= to && sb->tlast >= from)
+			*m = st_decode_into(s, *m, sb->payload, sb->len, sb->t0, tier, sb->n, sb->flags);
+	}
 }
 
 size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t from,
@@ -1653,19 +1674,17 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	int ifd = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct xs_block *b = s->pend[ck[i].pend].b;
-		size_t plen = xs_block_bytes(b), at = data.len;
+		const struct st_sealed *b = s->pend[ck[i].pend].b;
+		size_t plen = b->len, at = data.len;
 		uint8_t bh[ST_BLOCK_HDR] = { 0 };
 		uint64_t off = g->data_end + at;
 
 		bh[4] = (uint8_t)b->n;
 		bh[5] = (uint8_t)(b->n >> 8);
 		bh[6] = ck[i].tier;
-		bh[7] = (uint8_t)xs_block_flags(b);
+		bh[7] = b->flags;
 		st_put(&data, bh, sizeof(bh));
-		st_reserve(&data, plen);
-		xs_block_payload(b, data.p + data.len);
-		data.len += plen;
+		st_put(&data, b->payload, plen);
 		st_w32(data.p + at,
 		       st_block_crc(ck[i].series, ck[i].tier, b->t0, data.p + at, ST_BLOCK_HDR + plen));
 		if (i % ST_DIR_STRIDE == 0)
@@ -1787,13 +1806,14 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 
 			if (!b || !b->n)
 				continue;
-			xs_block_shrink(b);
 			st_pend_add(s, id, k, b);
+			xs_block_cleanup(b);
+			free(b);
 			s->ser[id].bf[k] = NULL;
 		}
 	ck = xs_xrealloc(ck, (s->npend + 1) * sizeof(*ck));
 	for (size_t i = 0; i < s->npend; i++) {
-		const struct xs_block *b = s->pend[i].b;
+		const struct st_sealed *b = s->pend[i].b;
 
 		ck[i] = (struct st_ck){ s->pend[i].tier, 0, s->pend[i].series, b->t0, i };
 		ck[i].no = st_floor(b->t0, st_span[ck[i].tier]) / st_span[ck[i].tier];
@@ -1833,7 +1853,6 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	unlinkat(s->dirfd, "ckpt", 0);
 	for (size_t i = 0; i < s->npend; i++) {
 		s->ser[s->pend[i].series].pend = -1;
-		xs_block_cleanup(s->pend[i].b);
 		free(s->pend[i].b);
 	}
 	s->npend = 0;
@@ -1886,7 +1905,6 @@ static void st_free(struct xs_store *s)
 	for (uint32_t i = 0; i < s->nser; i++)
 		st_series_drop_blocks(&s->ser[i]);
 	for (size_t i = 0; i < s->npend; i++) {
-		xs_block_cleanup(s->pend[i].b);
 		free(s->pend[i].b);
 	}
 	for (size_t i = 0; i < s->nsegs; i++)

@@ -1,0 +1,1033 @@
+/*
+ * server.c - libmicrohttpd on the daemon's event loop (see server.h).
+ *
+ * Driving MHD: it runs in "external epoll" mode: its epoll fd is watched for
+ * reading by our loop and MHD_run() is called when it is readable, or when the
+ * timer set from MHD_get_timeout() after every run fires. MHD's ITC (needed
+ * for suspend/resume) is inside that epoll set, so a connection resumed from
+ * any callback wakes the loop by itself.
+ *
+ * One request = one struct xs_http_request, created by the URI log callback
+ * (so it sees the raw target before MHD decodes it, and so even requests that
+ * never reach the handler are completed and freed by NOTIFY_COMPLETED), and
+ * freed on completion. The whole reply decision (414, 413, 401, 400, route,
+ * 404/405, static files) is made on the first access-handler call, before any
+ * body is read; requests with a body are refused, so there is no upload state.
+ *
+ * Streams: MHD pulls the body through a content-reader callback. With
+ * nothing queued the reader suspends the connection (MHD then ignores the
+ * socket and never times it out) and we watch the socket ourselves, only to
+ * notice a client that goes away: a suspended MHD connection would not. A
+ * write resumes the connection. A stream is referenced by the response (freed
+ * by MHD's free callback) and by the request (until completion): it is freed
+ * when both are gone, so neither order of MHD's callbacks can leave a dangling
+ * pointer. The owner's on_close runs from completion, once.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/static_files.h"
+#include "lib/json_out.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define HTTP_STREAM_BLOCK (16u * 1024)    /* bytes MHD asks a stream reader for at most */
+#define HTTP_STREAM_KEEP_MEM (64u * 1024) /* a drained stream queue larger than this is freed */
+#define HTTP_ERROR_CAP (8u * 1024)        /* JSON error body cap (escaped message) */
+#define HTTP_ALLOW_LEN 128                /* bytes of an Allow header */
+#define HTTP_MHD_MSG_LEN 256              /* last MHD log message kept for start errors */
+
+struct http_route {
+	char *method;
+	char *path;
+	size_t path_len;
+	bool prefix;
+	xs_http_handler handler;
+	void *arg;
+};
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+struct xs_http_request {
+	struct xs_http_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;      /* MHD's string, valid for the request */
+	char *target;            /* raw request target; NULL when longer than max_url */
+	size_t target_len;       /* its full length */
+	char *path;              /* decoded path */
+	const char *rest;        /* remainder after a prefix route, or "" */
+	struct xs_qs qs;         /* decoded query */
+	struct http_header hdrs[XS_HTTP_MAX_EXTRA_HEADERS]; /* for the reply */
+	size_t nhdrs;
+	unsigned status;         /* 0 until a reply was queued */
+	bool head;               /* HEAD request: no body goes out */
+	bool seen;               /* the access handler ran once */
+	uint64_t bytes;          /* body bytes handed to MHD */
+	double t0;               /* xs_evloop_now() at the request line */
+	struct xs_http_stream *stream; /* when the reply is a stream */
+};
+
+struct xs_http_stream {
+	struct xs_http_server *srv;
+	struct MHD_Connection *conn;
+	struct xs_http_request *req; /* until completion, then NULL */
+	struct xs_buf q;             /* queued bytes; q.data[off..len) unsent */
+	size_t off;
+	xs_http_stream_close_cb on_close;
+	void *arg;
+	int fd;                      /* the connection's socket */
+	int refs;                    /* response + request */
+	bool suspended;              /* MHD connection suspended by the reader */
+	bool watching;               /* fd registered on the loop */
+	bool owner_closed;           /* owner called close, or on_close ran */
+	bool cut;                    /* queue cap passed */
+	bool gone;                   /* client hung up (or sent bytes) while idle */
+	bool ended;                  /* the request completed */
+	struct xs_http_stream *prev, *next; /* server's list of live streams */
+};
+
+struct xs_http_server {
+	struct xs_evloop *loop;
+	struct MHD_Daemon *mhd;
+	int epfd;                    /* MHD's epoll fd, watched on loop */
+	uint64_t timer;              /* loop timer from MHD_get_timeout, 0 = none */
+	bool in_run;                 /* inside MHD_run (no re-entry) */
+	bool kick;                   /* a connection was resumed: run MHD soon */
+	bool stopping;               /* xs_http_server_free is running */
+	uint16_t port;
+	bool tls;
+	char *token;                 /* NULL = no token */
+	size_t token_len;
+	char *cert, *key;            /* PEM text, kept for MHD's lifetime */
+	size_t max_url, max_params, stream_max_queue;
+	xs_http_access_cb access_cb;
+	void *access_arg;
+	struct xs_static *files;     /* NULL = no static files */
+	struct http_route routes[XS_HTTP_MAX_ROUTES];
+	size_t nroutes;
+	struct xs_http_stats stats;
+	struct xs_http_stream *streams;
+	char mhd_msg[HTTP_MHD_MSG_LEN]; /* last MHD log line (start-up errors) */
+};
+
+/* ---- driving MHD from the loop ---------------------------------------------- */
+
+static void http_run(struct xs_http_server *srv);
+
+static void http_timer_cb(struct xs_evloop *loop, void *arg)
+{
+	struct xs_http_server *srv = arg;
+
+	(void)loop;
+	srv->timer = 0;
+	http_run(srv);
+}
+
+static void http_schedule(struct xs_http_server *srv)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (srv->timer)
+		xs_evloop_cancel_timer(srv->loop, srv->timer);
+	srv->timer = 0;
+	if (srv->kick)
+		ms = 0;
+	else if (MHD_get_timeout(srv->mhd, &ms) != MHD_YES)
+		return;
+	srv->kick = false;
+	srv->timer = xs_evloop_add_timer(srv->loop, (double)ms / 1000.0, http_timer_cb, srv);
+}
+
+static void http_run(struct xs_http_server *srv)
+{
+	if (srv->in_run)
+		return;
+	srv->in_run = true;
+	MHD_run(srv->mhd);
+	srv->in_run = false;
+	http_schedule(srv);
+}
+
+static void http_epoll_cb(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	http_run(arg);
+}
+
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct xs_http_server *srv = cls;
+	va_list ap2;
+	size_t n;
+
+	va_copy(ap2, ap);
+	vsnprintf(srv->mhd_msg, sizeof(srv->mhd_msg), fmt, ap2);
+	va_end(ap2);
+	n = strlen(srv->mhd_msg);
+	while (n && (srv->mhd_msg[n - 1] == '\n' || srv->mhd_msg[n - 1] == '.'))
+		srv->mhd_msg[--n] = '\0';
+	xs_log(XS_LOG_DEBUG, "http: %s", srv->mhd_msg);
+}
+
+/* ---- streams -------------------------------------------------------------- */
+
+static void http_stream_unref(struct xs_http_stream *s)
+{
+	if (--s->refs > 0)
+		return;
+	xs_buf_free(&s->q);
+	free(s);
+}
+
+static void http_stream_unwatch(struct xs_http_stream *s)
+{
+	if (s->watching)
+		xs_evloop_del_fd(s->srv->loop, s->fd);
+	s->watching = false;
+}
+
+static void http_stream_resume(struct xs_http_stream *s)
+{
+	if (!s->suspended)
+		return;
+	http_stream_unwatch(s);
+	s->suspended = false;
+	MHD_resume_connection(s->conn);
+	/* MHD's ITC wakes its epoll fd too; the zero timer makes sure the
+	 * resumed connection is run even when the resume came from outside
+	 * MHD_run and no socket event follows */
+	s->srv->kick = true;
+	if (!s->srv->in_run && !s->srv->stopping)
+		http_schedule(s->srv);
+}
+
+/* The client's socket became readable while the stream was idle: it hung up
+ * (or sent bytes an event-stream client never sends). End the stream. */
+static void http_stream_fd_cb(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	struct xs_http_stream *s = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	s->gone = true;
+	http_stream_resume(s);
+}
+
+static void http_stream_suspend(struct xs_http_stream *s)
+{
+	MHD_suspend_connection(s->conn);
+	s->suspended = true;
+	if (s->fd >= 0 && !s->watching)
+		s->watching = xs_evloop_add_fd(s->srv->loop, s->fd, XS_EV_READ, http_stream_fd_cb, s) == XS_OK;
+}
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct xs_http_stream *s = cls;
+	size_t avail = s->q.len - s->off, n;
+
+	(void)pos;
+	if (s->cut || s->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (avail == 0) {
+		if (s->owner_closed || s->srv->stopping)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		http_stream_suspend(s);
+		return 0;
+	}
+	n = avail < max ? avail : max;
+	memcpy(buf, s->q.data + s->off, n);
+	s->off += n;
+	if (s->off == s->q.len) {
+		s->off = 0;
+		if (s->q.cap > HTTP_STREAM_KEEP_MEM)
+			xs_buf_free(&s->q);
+		else
+			xs_buf_reset(&s->q);
+	}
+	s->srv->stats.bytes_out += n;
+	if (s->req)
+		s->req->bytes += n;
+	return (ssize_t)n;
+}
+
+static void http_stream_response_freed(void *cls)
+{
+	http_stream_unref(cls);
+}
+
+/* The request of s completed (any reason): unlink, tell the owner, drop a ref. */
+static void http_stream_end(struct xs_http_stream *s)
+{
+	struct xs_http_server *srv = s->srv;
+
+	if (s->ended)
+		return;
+	s->ended = true;
+	s->req = NULL;
+	http_stream_unwatch(s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->stats.streams_open--;
+	if (!s->owner_closed) {
+		s->owner_closed = true;
+		if (s->on_close)
+			s->on_close(s, s->arg);
+	}
+	http_stream_unref(s);
+}
+
+enum xs_err xs_http_stream_write(struct xs_http_stream *s, const void *data, size_t len)
+{
+	if (s->ended || s->owner_closed || s->cut || s->gone)
+		return XS_ERR_IO;
+	if (s->off && (s->off >= s->q.len / 2 || s->q.len + len > s->q.limit)) {
+		xs_buf_consume(&s->q, s->off);
+		s->off = 0;
+	}
+	if (xs_buf_append(&s->q, data, len) != XS_OK) {
+		s->cut = true; /* the buffer freed itself */
+		s->off = 0;
+		s->srv->stats.streams_cut++;
+		http_stream_resume(s);
+		return XS_ERR_TOO_LARGE;
+	}
+	http_stream_resume(s);
+	return XS_OK;
+}
+
+size_t xs_http_stream_pending(const struct xs_http_stream *s)
+{
+	return s->q.len - s->off;
+}
+
+void xs_http_stream_close(struct xs_http_stream *s)
+{
+	if (!s || s->owner_closed)
+		return;
+	s->owner_closed = true;
+	http_stream_resume(s);
+}
+
+/* ---- replies ---------------------------------------------------------------- */
+
+static enum xs_err http_queue(struct xs_http_request *req, unsigned status, struct MHD_Response *resp,
+			      const char *ctype, uint64_t bytes)
+{
+	enum MHD_Result ok = MHD_YES;
+
+	if (!resp)
+		return XS_ERR_NOMEM;
+	if (ctype)
+		ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	ok &= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (size_t i = 0; i < req->nhdrs; i++)
+		ok &= MHD_add_response_header(resp, req->hdrs[i].name, req->hdrs[i].value);
+	if (ok == MHD_YES)
+		ok = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	if (ok != MHD_YES)
+		return XS_ERR_NOMEM;
+	req->status = status;
+	req->bytes = req->head ? 0 : bytes;
+	return XS_OK;
+}
+
+/* MHD wants a non-const pointer even for a persistent empty body; never written. */
+static char http_empty[1];
+
+enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const char *content_type,
+			  struct xs_buf *body)
+{
+	struct MHD_Response *resp;
+	size_t len = 0;
+	char *data;
+
+	if (req->status || req->stream) {
+		xs_buf_free(body);
+		return XS_ERR_ARG;
+	}
+	data = body ? xs_buf_take(body, &len) : NULL;
+	if (data)
+		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(0, http_empty, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		free(data);
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, len);
+}
+
+enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, const char *content_type,
+			       const void *data, size_t len)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, len);
+	if (xs_buf_append(&b, data, len) != XS_OK)
+		return XS_ERR_TOO_LARGE;
+	return xs_http_reply(req, status, content_type, &b);
+}
+
+enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned status, const char *fmt, ...)
+{
+	char msg[XS_HTTP_MAX_ERROR_MSG];
+	struct xs_buf b;
+	struct xs_json j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	xs_buf_init(&b, HTTP_ERROR_CAP);
+	xs_json_init(&j, &b);
+	xs_json_obj_begin(&j);
+	xs_json_key(&j, "error");
+	xs_json_str(&j, msg);
+	xs_json_obj_end(&j);
+	if (xs_json_error(&j)) /* cannot happen: 6 x 512 < cap */
+		return xs_http_reply_copy(req, status, XS_HTTP_JSON, "{\"error\":\"?\"}", 13);
+	return xs_http_reply(req, status, XS_HTTP_JSON, &b);
+}
+
+enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, const char *value)
+{
+	if (req->status || req->stream || req->nhdrs >= XS_HTTP_MAX_EXTRA_HEADERS)
+		return XS_ERR_ARG;
+	if (!*name || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+		return XS_ERR_ARG;
+	req->hdrs[req->nhdrs].name = xs_xstrndup(name, strlen(name));
+	req->hdrs[req->nhdrs].value = xs_xstrndup(value, strlen(value));
+	req->nhdrs++;
+	return XS_OK;
+}
+
+struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const char *content_type,
+					    xs_http_stream_close_cb on_close, void *arg)
+{
+	struct xs_http_server *srv = req->srv;
+	const union MHD_ConnectionInfo *ci;
+	struct MHD_Response *resp;
+	struct xs_http_stream *s;
+
+	if (req->status || req->stream)
+		return NULL;
+	s = xs_xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->conn = req->conn;
+	s->req = req;
+	xs_buf_init(&s->q, srv->stream_max_queue);
+	s->on_close = on_close;
+	s->arg = arg;
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
+	s->refs = 1; /* the response's, from here on */
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_stream_read, s,
+						 http_stream_response_freed);
+	if (!resp) {
+		http_stream_unref(s);
+		return NULL;
+	}
+	/* http_queue destroys our handle of resp: if it was not queued, MHD's
+	 * free callback drops the response's ref and s is freed */
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	if (http_queue(req, MHD_HTTP_OK, resp, content_type ? content_type : "text/event-stream", 0))
+		return NULL;
+	s->refs++; /* the request's */
+	req->stream = s;
+	s->next = srv->streams;
+	if (s->next)
+		s->next->prev = s;
+	srv->streams = s;
+	srv->stats.streams_open++;
+	srv->stats.streams_total++;
+	return s;
+}
+
+/* ---- request accessors ---------------------------------------------------- */
+
+const char *xs_http_method(const struct xs_http_request *req) { return req->method; }
+const char *xs_http_path(const struct xs_http_request *req) { return req->path; }
+const char *xs_http_path_rest(const struct xs_http_request *req) { return req->rest ? req->rest : ""; }
+const struct xs_qs *xs_http_params(const struct xs_http_request *req) { return &req->qs; }
+
+const char *xs_http_param(const struct xs_http_request *req, const char *name)
+{
+	return xs_qs_get(&req->qs, name);
+}
+
+const char *xs_http_header(const struct xs_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static bool http_method_matches(const struct http_route *r, const char *method)
+{
+	return !strcmp(r->method, method) || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET"));
+}
+
+/* Adds m to the comma-separated list allow (HTTP_ALLOW_LEN) unless present. */
+static void http_allow_add(char *allow, const char *m)
+{
+	size_t n = strlen(allow), l = strlen(m);
+	const char *p = allow;
+
+	while ((p = strstr(p, m))) {
+		if ((p == allow || p[-1] == ' ') && (p[l] == ',' || p[l] == '\0'))
+			return;
+		p += l;
+	}
+	if (n + l + 3 > HTTP_ALLOW_LEN)
+		return;
+	if (n) {
+		memcpy(allow + n, ", ", 2);
+		n += 2;
+	}
+	memcpy(allow + n, m, l + 1);
+}
+
+/*
+ * Finds the route for req->path: exact routes first, else the longest
+ * prefix. *known tells whether any route has that path (for 405 vs 404), and
+ * allow collects the methods those routes accept.
+ */
+static const struct http_route *http_route_find(const struct xs_http_server *srv, const char *path,
+						const char *method, bool *known, char *allow)
+{
+	const struct http_route *hit = NULL;
+	size_t plen = strlen(path), best = 0;
+
+	*known = false;
+	allow[0] = '\0';
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+
+		if (r->prefix || r->path_len != plen || memcmp(r->path, path, plen))
+			continue;
+		*known = true;
+		http_allow_add(allow, r->method);
+		if (!strcmp(r->method, "GET"))
+			http_allow_add(allow, "HEAD");
+		if (!hit && http_method_matches(r, method))
+			hit = r;
+	}
+	if (*known)
+		return hit;
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+
+		if (r->prefix && r->path_len <= plen && r->path_len > best && !memcmp(r->path, path, r->path_len))
+			best = r->path_len;
+	}
+	for (size_t i = 0; best && i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+
+		if (!r->prefix || r->path_len != best || memcmp(r->path, path, best))
+			continue;
+		*known = true;
+		http_allow_add(allow, r->method);
+		if (!strcmp(r->method, "GET"))
+			http_allow_add(allow, "HEAD");
+		if (!hit && http_method_matches(r, method))
+			hit = r;
+	}
+	return hit;
+}
+
+static bool http_token_ok(const struct xs_http_server *srv, const char *hdr)
+{
+	unsigned char diff;
+	size_t n;
+
+	if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return false;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	n = strlen(hdr);
+	/* constant time in the token: every byte is compared whatever matches */
+	diff = n != srv->token_len;
+	for (size_t i = 0; i < srv->token_len; i++)
+		diff |= (unsigned char)(srv->token[i] ^ (i < n ? hdr[i] : 0));
+	return diff == 0;
+}
+
+static bool http_has_body(const struct xs_http_request *req)
+{
+	const char *cl = xs_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (xs_http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return true;
+	return cl && strspn(cl, "0") != strlen(cl);
+}
+
+static enum xs_err http_serve_static(struct xs_http_request *req)
+{
+	const char *ctype;
+	uint64_t size;
+	int fd;
+
+	if (xs_static_lookup(req->srv->files, req->path, strlen(req->path), &fd, &size, &ctype) != XS_OK)
+		return xs_http_reply_json_error(req, MHD_HTTP_NOT_FOUND, "not found");
+	return http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd), ctype, size);
+}
+
+/* Splits and decodes the target; replies 400 itself on failure (returns false). */
+static bool http_parse_target(struct xs_http_request *req)
+{
+	struct xs_http_server *srv = req->srv;
+	char err[XS_ERR_LEN];
+	size_t plen = strcspn(req->target, "?#"), qlen = 0;
+	const char *q = NULL;
+	long n;
+
+	if (req->target[plen] == '?') {
+		q = req->target + plen + 1;
+		qlen = strcspn(q, "#");
+	}
+	req->path = xs_xmalloc(plen + 1);
+	n = xs_pct_decode(req->path, req->target, plen, false);
+	if (n < 0 || memchr(req->path, '\0', (size_t)n)) {
+		req->path[0] = '\0';
+		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "bad percent-escape or NUL byte in path");
+		return false;
+	}
+	req->path[n] = '\0';
+	if (req->path[0] != '/') {
+		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "request target must be an absolute path");
+		return false;
+	}
+	if (q && xs_qs_parse(&req->qs, q, qlen, srv->max_params, srv->max_url, err) != XS_OK) {
+		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "%s", err);
+		return false;
+	}
+	return true;
+}
+
+static void http_dispatch(struct xs_http_request *req)
+{
+	struct xs_http_server *srv = req->srv;
+	const struct http_route *r;
+	char allow[HTTP_ALLOW_LEN];
+	bool known;
+	enum xs_err rc;
+
+	if (!req->target) {
+		xs_http_reply_json_error(req, MHD_HTTP_URI_TOO_LONG, "request target too long (max %zu bytes)",
+					 srv->max_url);
+		return;
+	}
+	if (http_has_body(req)) {
+		xs_http_reply_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted");
+		return;
+	}
+	if (srv->token && !http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION))) {
+		xs_http_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"xapistat\"");
+		xs_http_reply_json_error(req, MHD_HTTP_UNAUTHORIZED, "a valid Bearer token is required");
+		return;
+	}
+	if (!http_parse_target(req))
+		return;
+	r = http_route_find(srv, req->path, req->method, &known, allow);
+	if (r) {
+		req->rest = r->prefix ? req->path + r->path_len : "";
+		rc = r->handler(req, r->arg);
+		if (!req->status && !req->stream)
+			xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error: %s",
+						 xs_strerror(rc ? rc : XS_ERR_ARG));
+		return;
+	}
+	if (known) {
+		xs_http_set_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+		xs_http_reply_json_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (allowed: %s)",
+					 req->method, allow);
+		return;
+	}
+	if (srv->files && (!strcmp(req->method, "GET") || req->head)) {
+		if (http_serve_static(req) != XS_OK && !req->status)
+			xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot send file");
+		return;
+	}
+	xs_http_reply_json_error(req, MHD_HTTP_NOT_FOUND, "no such path: %s", req->path);
+}
+
+static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct xs_http_server *srv = cls;
+	struct xs_http_request *req = xs_xcalloc(1, sizeof(*req));
+
+	req->srv = srv;
+	req->conn = conn;
+	req->t0 = xs_evloop_now();
+	req->target_len = strlen(uri);
+	if (req->target_len <= srv->max_url)
+		req->target = xs_xstrndup(uri, req->target_len);
+	return req;
+}
+
+static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version, const char *upload_data,
+				      size_t *upload_data_size, void **req_cls)
+{
+	struct xs_http_request *req = *req_cls;
+
+	(void)url;
+	(void)version;
+	(void)upload_data;
+	if (!req) { /* no URI callback (cannot happen): make the context here */
+		req = http_uri_cb(cls, url, conn);
+		*req_cls = req;
+	}
+	if (req->seen) {
+		*upload_data_size = 0; /* a body after the reply: dropped */
+		return MHD_YES;
+	}
+	req->seen = true;
+	req->conn = conn;
+	req->method = method;
+	req->head = !strcmp(method, "HEAD");
+	http_dispatch(req);
+	return req->status ? MHD_YES : MHD_NO;
+}
+
+static void http_request_free(struct xs_http_request *req)
+{
+	for (size_t i = 0; i < req->nhdrs; i++) {
+		free(req->hdrs[i].name);
+		free(req->hdrs[i].value);
+	}
+	xs_qs_free(&req->qs);
+	free(req->path);
+	free(req->target);
+	free(req);
+}
+
+static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct xs_http_server *srv = cls;
+	struct xs_http_request *req = *req_cls;
+	struct xs_http_access a;
+
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	*req_cls = NULL;
+	srv->stats.requests++;
+	if (req->status >= 200 && req->status < 300)
+		srv->stats.status_2xx++;
+	else if (req->status >= 300 && req->status < 400)
+		srv->stats.status_3xx++;
+	else if (req->status >= 400 && req->status < 500)
+		srv->stats.status_4xx++;
+	else if (req->status >= 500)
+		srv->stats.status_5xx++;
+	if (!req->stream)
+		srv->stats.bytes_out += req->bytes;
+	if (srv->access_cb) {
+		a.method = req->method ? req->method : "-";
+		a.target = req->target ? req->target : "(too long)";
+		a.status = req->status;
+		a.bytes = req->bytes;
+		a.seconds = xs_evloop_now() - req->t0;
+		srv->access_cb(&a, srv->access_arg);
+	}
+	if (req->stream)
+		http_stream_end(req->stream);
+	http_request_free(req);
+}
+
+/* ---- routes ------------------------------------------------------------------ */
+
+static enum xs_err http_route_add(struct xs_http_server *srv, const char *method, const char *path,
+				  bool prefix, xs_http_handler handler, void *arg)
+{
+	struct http_route *r;
+
+	if (!method || !*method || !path || path[0] != '/' || !handler || srv->nroutes >= XS_HTTP_MAX_ROUTES)
+		return XS_ERR_ARG;
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		r = &srv->routes[i];
+		if (r->prefix == prefix && !strcmp(r->method, method) && !strcmp(r->path, path))
+			return XS_ERR_ARG;
+	}
+	r = &srv->routes[srv->nroutes++];
+	r->method = xs_xstrndup(method, strlen(method));
+	r->path = xs_xstrndup(path, strlen(path));
+	r->path_len = strlen(path);
+	r->prefix = prefix;
+	r->handler = handler;
+	r->arg = arg;
+	return XS_OK;
+}
+
+enum xs_err xs_http_server_route(struct xs_http_server *srv, const char *method, const char *path,
+				 xs_http_handler handler, void *arg)
+{
+	return http_route_add(srv, method, path, false, handler, arg);
+}
+
+enum xs_err xs_http_server_route_prefix(struct xs_http_server *srv, const char *method, const char *path,
+					xs_http_handler handler, void *arg)
+{
+	return http_route_add(srv, method, path, true, handler, arg);
+}
+
+/* ---- start and stop ------------------------------------------------------------ */
+
+bool xs_http_tls_supported(void)
+{
+	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+/*
+ * Parses the listen host: numeric IPv4, numeric IPv6 (brackets allowed) or
+ * "localhost" (127.0.0.1). Sets *loopback for 127.0.0.0/8, ::1 and
+ * ::ffff:127.0.0.0/104.
+ */
+static enum xs_err http_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+				bool *loopback, char *err)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!host || !*host || !strcasecmp(host, "localhost"))
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+		return XS_OK;
+	}
+	n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(tmp)) {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = '\0';
+		host = tmp;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		const uint8_t *b = s6->sin6_addr.s6_addr;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+			    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127);
+		return XS_OK;
+	}
+	return xs_err_set(err, XS_ERR_ARG,
+			  "listen host '%s': must be a numeric IPv4 or IPv6 address or 'localhost'", host);
+}
+
+static enum xs_err http_read_pem(const char *path, char **out, char *err)
+{
+	struct xs_buf b;
+	ssize_t n;
+	int fd;
+	enum xs_err rc = XS_OK;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return xs_err_set(err, XS_ERR_IO, "TLS file %s: %s", path, strerror(errno));
+	xs_buf_init(&b, XS_HTTP_MAX_TLS_FILE);
+	for (;;) {
+		rc = xs_buf_reserve(&b, 4096);
+		if (rc) {
+			xs_err_set(err, rc, "TLS file %s: larger than %u bytes", path, XS_HTTP_MAX_TLS_FILE);
+			break;
+		}
+		n = read(fd, b.data + b.len, xs_buf_room(&b));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = xs_err_set(err, XS_ERR_IO, "TLS file %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		xs_buf_commit(&b, (size_t)n);
+	}
+	close(fd);
+	if (!rc && b.len == 0)
+		rc = xs_err_set(err, XS_ERR_ARG, "TLS file %s: empty", path);
+	if (rc)
+		xs_buf_free(&b);
+	else
+		*out = xs_buf_take(&b, NULL);
+	return rc;
+}
+
+static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_server_config *cfg,
+			      char *err)
+{
+	enum xs_err rc;
+
+	srv->max_url = cfg->max_url ? cfg->max_url : XS_HTTP_DEFAULT_MAX_URL;
+	srv->max_params = cfg->max_params ? cfg->max_params : XS_HTTP_DEFAULT_MAX_PARAMS;
+	srv->stream_max_queue = cfg->stream_max_queue ? cfg->stream_max_queue : XS_HTTP_DEFAULT_STREAM_QUEUE;
+	srv->access_cb = cfg->access_cb;
+	srv->access_arg = cfg->access_arg;
+	if (cfg->token && *cfg->token) {
+		srv->token_len = strlen(cfg->token);
+		srv->token = xs_xstrndup(cfg->token, srv->token_len);
+	}
+	if (!cfg->tls_cert_file != !cfg->tls_key_file)
+		return xs_err_set(err, XS_ERR_ARG, "TLS needs both a certificate and a key file");
+	if (cfg->tls_cert_file) {
+		if (!xs_http_tls_supported())
+			return xs_err_set(err, XS_ERR_ARG, "this libmicrohttpd was built without TLS");
+		rc = http_read_pem(cfg->tls_cert_file, &srv->cert, err);
+		if (!rc)
+			rc = http_read_pem(cfg->tls_key_file, &srv->key, err);
+		if (rc)
+			return rc;
+		srv->tls = true;
+	}
+	if (cfg->static_dir)
+		return xs_static_open(cfg->static_dir, &srv->files, err);
+	return XS_OK;
+}
+
+static enum xs_err http_start_mhd(struct xs_http_server *srv, const struct xs_http_server_config *cfg,
+				  const struct sockaddr_storage *ss, char *err)
+{
+	struct MHD_OptionItem tls[3] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (srv->tls)
+		flags |= MHD_USE_TLS;
+	srv->mhd = MHD_start_daemon(
+		flags, cfg->port, NULL, NULL, http_access_cb, srv, MHD_OPTION_SOCK_ADDR, ss,
+		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, srv, MHD_OPTION_NOTIFY_COMPLETED, http_done_cb, srv,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)(cfg->max_connections ? cfg->max_connections : XS_HTTP_DEFAULT_MAX_CONNECTIONS),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : XS_HTTP_DEFAULT_TIMEOUT_S),
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
+		MHD_OPTION_END);
+	if (!srv->mhd)
+		return xs_err_set(err, XS_ERR_IO, "cannot listen on %s port %u: %s", cfg->host ? cfg->host : "127.0.0.1",
+				  (unsigned)cfg->port, srv->mhd_msg[0] ? srv->mhd_msg : "libmicrohttpd failed to start");
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info)
+		return xs_err_set(err, XS_ERR_IO, "libmicrohttpd has no epoll fd");
+	srv->epfd = info->epoll_fd;
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : cfg->port;
+	if (xs_evloop_add_fd(srv->loop, srv->epfd, XS_EV_READ, http_epoll_cb, srv) != XS_OK)
+		return xs_err_set(err, XS_ERR_IO, "cannot watch libmicrohttpd's epoll fd");
+	http_schedule(srv);
+	return XS_OK;
+}
+
+enum xs_err xs_http_server_start(struct xs_evloop *loop, const struct xs_http_server_config *cfg,
+				 struct xs_http_server **out, char *err)
+{
+	struct xs_http_server *srv;
+	struct sockaddr_storage ss;
+	bool loopback = false;
+	enum xs_err rc;
+
+	*out = NULL;
+	rc = http_resolve(cfg->host, cfg->port, &ss, &loopback, err);
+	if (rc)
+		return rc;
+	if (!loopback && !(cfg->token && *cfg->token))
+		return xs_err_set(err, XS_ERR_ARG,
+				  "refusing to listen on non-loopback address '%s' without a Bearer token "
+				  "(set a token, or listen on 127.0.0.1)",
+				  cfg->host);
+	srv = xs_xcalloc(1, sizeof(*srv));
+	srv->loop = loop;
+	srv->epfd = -1;
+	rc = http_setup(srv, cfg, err);
+	if (!rc)
+		rc = http_start_mhd(srv, cfg, &ss, err);
+	if (rc) {
+		xs_http_server_free(&srv);
+		return rc;
+	}
+	*out = srv;
+	return XS_OK;
+}
+
+void xs_http_server_free(struct xs_http_server **sp)
+{
+	struct xs_http_server *srv = sp ? *sp : NULL;
+
+	if (!srv)
+		return;
+	srv->stopping = true;
+	/* MHD must not be stopped with suspended connections: resume them all;
+	 * their readers now end the streams. */
+	for (struct xs_http_stream *s = srv->streams; s; s = s->next)
+		http_stream_resume(s);
+	if (srv->timer)
+		xs_evloop_cancel_timer(srv->loop, srv->timer);
+	if (srv->epfd >= 0)
+		xs_evloop_del_fd(srv->loop, srv->epfd);
+	if (srv->mhd)
+		MHD_stop_daemon(srv->mhd);
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		free(srv->routes[i].method);
+		free(srv->routes[i].path);
+	}
+	xs_static_free(&srv->files);
+	free(srv->token);
+	free(srv->cert);
+	free(srv->key);
+	free(srv);
+	*sp = NULL;
+}
+
+uint16_t xs_http_server_port(const struct xs_http_server *srv)
+{
+	return srv->port;
+}
+
+bool xs_http_server_tls(const struct xs_http_server *srv)
+{
+	return srv->tls;
+}
+
+void xs_http_server_stats(const struct xs_http_server *srv, struct xs_http_stats *st)
+{
+	*st = srv->stats;
+}

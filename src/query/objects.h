@@ -1,0 +1,35 @@
+/*
+ * objects.h - the body of GET /api/v1/objects: every pool, host, VM and SR the
+ * estate knows, with names, uuids, relations, power state, tags and per-host
+ * collection status (docs/API.md, "## Objects").
+ *
+ *   {"pools":[{"uuid","name","name_label","master","connected"}],
+ *    "hosts":[{"uuid","name","pool","address","live","enabled","cpus","memory",
+ *              "collection":{"state","health","last_success","last_error","latency","lag"}|null}],
+ *    "vms":[{"uuid","name","pool","host","power_state","tags","vcpus","memory",
+ *            "guest_tools","is_control_domain"}],
+ *    "srs":[{"uuid","name","type","shared","pool","hosts":[...]}]}
+ *
+ * "pool" fields are pool uuids; "name" of a pool is its configured name (the
+ * one /metrics and /status use), "name_label" XAPI's. Templates and snapshots
+ * are left out; control domains are included with is_control_domain true.
+ * Objects come in the topology's order (by uuid) within each pool, pools in
+ * configuration order. A pool never loaded appears with uuid null and
+ * "connected": false, and contributes no other object.
+ */
+#ifndef XS_QUERY_OBJECTS_H
+#define XS_QUERY_OBJECTS_H
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "query/estate.h"
+
+/*
+ * Appends the objects JSON to out (caller-owned, initialised with its cap).
+ * Returns XS_OK, or XS_ERR_TOO_LARGE (out freed, per xs_buf) with err
+ * (XS_ERR_LEN bytes) set. Reads the topologies and e->status only.
+ */
+enum xs_err xs_query_objects(const struct xs_estate *e, struct xs_buf *out, char *err)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,1083 @@
+/*
+ * prom.c - GET /metrics (prom.h): the latest value of every series in
+ * Prometheus text format 0.0.4.
+ *
+ * Two passes, sized for 600k series:
+ *   1. xs_store_each: each fresh series is classified (prom_classify: which
+ *      family, which part of its DS name is a device), its object resolved
+ *      once (a uuid hash of objects; the pool, names and uuids are escaped
+ *      into one label prefix per object), its value converted to base
+ *      units; one fixed-size record per sample goes into an array.
+ *   2. a counting sort by family, then per family HELP, TYPE and its lines:
+ *      name, the object's label prefix, the rule's device labels (looked up
+ *      in the topology's hashes), the value.
+ * No allocation per sample beyond the growing arrays. Strings the store
+ * hands to the catalog callback live in its arena and stay valid for the
+ * call (nothing is appended to the store meanwhile); records keep pointers.
+ *
+ * Invariants of the output: every family has one HELP and one TYPE line and
+ * its samples follow them contiguously; names match [a-zA-Z_:][a-zA-Z0-9_:]*
+ * (DS names are lower-cased and other characters become '_'); label values
+ * are valid UTF-8 (invalid bytes become U+FFFD) with \\, \" and \n escaped;
+ * no NaN; no timestamps.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/num.h"
+#include "lib/xmalloc.h"
+#include "query/prom.h"
+#include "query/status.h"
+
+#define PROM_NAME_MAX 512            /* bytes of a family name (DS names are at most 256) */
+#define PROM_ARENA_LIMIT (1u << 30)  /* working text: names, help, object labels */
+#define PROM_NONE UINT32_MAX
+#define PROM_LINE_GUESS 200          /* bytes of a sample line, to reserve the body at once */
+#define PROM_SR8 8                   /* the SR uuid prefix of per-SR host data sources */
+#define PROM_UUID_LEN 36
+
+/* How a DS name turns into family and labels. */
+enum prom_rule {
+	PROM_GENERIC,      /* xapistat_<kind>_<ds>_<unit>, object labels only */
+	PROM_VM_VCPU,      /* cpuN → vcpu="N" */
+	PROM_VM_VIF,       /* vif_N_rx... → vif="N", network */
+	PROM_VM_VBD,       /* vbd_D_read... → device, vdi, sr, sr_uuid */
+	PROM_HOST_CPU,     /* cpuN, CPUN-avg-freq → cpu="N" */
+	PROM_HOST_CSTATE,  /* cpuN-CK / -PK → cpu="N", state="CK" */
+	PROM_HOST_PIF,     /* pif_D_rx... → device, network */
+	PROM_HOST_SR,      /* read_<sr8>..., sr_<uuid>_cache_* → sr, sr_uuid */
+};
+
+struct prom_class {
+	enum prom_rule rule;
+	const char *stem;          /* family stem after "xapistat_<kind>_"; NULL: generic */
+	uint16_t dev_off, dev_len; /* the device part of the DS name */
+	uint16_t aux_off, aux_len; /* C-/P-state */
+};
+
+struct prom_unit {
+	const char *unit, *suffix; /* as stored (collect/units.c), metric-name suffix */
+	double factor;             /* to base units */
+};
+
+static const struct prom_unit prom_units[] = {
+	{ "", "", 1 },
+	{ "(fraction)", "_ratio", 1 },
+	{ "%", "_ratio", 0.01 },
+	{ "B", "_bytes", 1 },
+	{ "KiB", "_bytes", 1024 },
+	{ "MiB", "_bytes", 1048576 },
+	{ "B/s", "_bytes_per_second", 1 },
+	{ "KiB/s", "_bytes_per_second", 1024 },
+	{ "MiB/s", "_bytes_per_second", 1048576 },
+	{ "\xce\xbcs", "_seconds", 1e-6 }, /* μs, U+03BC as units.c writes it */
+	{ "\xc2\xb5s", "_seconds", 1e-6 }, /* µs, U+00B5 */
+	{ "us", "_seconds", 1e-6 },
+	{ "ms", "_seconds", 1e-3 },
+	{ "s", "_seconds", 1 },
+	{ "s/s", "_seconds_per_second", 1 },
+	{ "err/s", "_errors_per_second", 1 },
+	{ "requests/s", "_requests_per_second", 1 },
+	{ "requests", "_requests", 1 },
+	{ "/s", "_per_second", 1 },
+	{ "Hz", "_hertz", 1 },
+	{ "W", "_watts", 1 },
+};
+
+struct prom_map {
+	const char *from, *to;
+};
+
+/* vbd_<dev><suffix>, longest suffixes first (so _read_latency wins over _read). */
+static const struct prom_map prom_vbd[] = {
+	{ "_io_throughput_write", "disk_io_throughput_write" },
+	{ "_io_throughput_total", "disk_io_throughput" },
+	{ "_io_throughput_read", "disk_io_throughput_read" },
+	{ "_write_latency", "disk_write_latency" },
+	{ "_read_latency", "disk_read_latency" },
+	{ "_iops_write", "disk_write" },
+	{ "_iops_total", "disk" },
+	{ "_iops_read", "disk_read" },
+	{ "_avgqu_sz", "disk_average_queue" },
+	{ "_inflight", "disk_inflight" },
+	{ "_latency", "disk_latency" },
+	{ "_iowait", "disk_iowait" },
+	{ "_write", "disk_write" },
+	{ "_read", "disk_read" },
+};
+
+/* <name>_<sr8> of a host: the same measurements per SR. */
+static const struct prom_map prom_host_sr[] = {
+	{ "io_throughput_write", "sr_io_throughput_write" },
+	{ "io_throughput_total", "sr_io_throughput" },
+	{ "io_throughput_read", "sr_io_throughput_read" },
+	{ "write_latency", "sr_write_latency" },
+	{ "read_latency", "sr_read_latency" },
+	{ "iops_write", "sr_write" },
+	{ "iops_total", "sr" },
+	{ "iops_read", "sr_read" },
+	{ "avgqu_sz", "sr_average_queue" },
+	{ "inflight", "sr_inflight" },
+	{ "latency", "sr_latency" },
+	{ "iowait", "sr_iowait" },
+	{ "write", "sr_write" },
+	{ "read", "sr_read" },
+};
+
+/* vif_/pif_<dev><suffix>; the unit tells bytes from errors. */
+static const struct prom_map prom_net[] = {
+	{ "_rx_errors", "network_receive" },
+	{ "_tx_errors", "network_transmit" },
+	{ "_rx", "network_receive" },
+	{ "_tx", "network_transmit" },
+};
+
+/* sr_<uuid><suffix> of a host (IntelliCache). */
+static const struct prom_map prom_sr_cache[] = {
+	{ "_cache_size", "sr_cache_size" },
+	{ "_cache_hits", "sr_cache_hits" },
+	{ "_cache_misses", "sr_cache_misses" },
+};
+
+static const char *const prom_kind_name[XS_NOBJ_KINDS] = { "host", "vm", "sr" };
+
+struct prom_family {
+	uint32_t name_off, name_len; /* in text */
+	uint32_t help_off, help_len; /* in text */
+	uint32_t count, next;        /* samples; fill position during the sort */
+	uint8_t kind;                /* of its first series: names the rule's labels */
+};
+
+struct prom_object {
+	const char *uuid;            /* the store's string */
+	const struct xs_topo *topo;  /* of its pool; NULL when no pool knows it */
+	uint32_t labels_off, labels_len;
+	uint8_t kind;
+};
+
+struct prom_sample {
+	const char *ds;              /* the store's string */
+	uint32_t family, object;
+	float value;                 /* in base units */
+	uint8_t rule;
+	uint16_t dev_off, dev_len, aux_off, aux_len;
+};
+
+/* Open-addressing index: slot = 1 + index, 0 empty. */
+struct prom_index {
+	uint32_t *slot;
+	size_t cap;                  /* power of two */
+	size_t n;
+};
+
+struct prom_ctx {
+	const struct xs_estate *e;
+	struct xs_buf *out;
+	enum xs_err rc;              /* first error writing out */
+	struct xs_buf text;          /* family names, help texts, object label prefixes */
+	struct prom_family *fam;
+	size_t nfam, capfam;
+	struct prom_index famix;
+	struct prom_object *obj;
+	size_t nobj, capobj;
+	struct prom_index objix;
+	uint32_t last_obj;
+	struct prom_sample *smp;
+	size_t nsmp, capsmp;
+	const char *last_unit;       /* cache of prom_unit_of */
+	const struct prom_unit *last_pu;
+	struct prom_unit unknown;    /* a unit no table entry knows */
+	char unknown_suffix[XS_STORE_MAX_UNIT + 2];
+};
+
+/* ---- output helpers (the one place text is written) ---- */
+
+static void prom_put(struct prom_ctx *c, const char *s, size_t n)
+{
+	if (c->rc == XS_OK)
+		c->rc = xs_buf_append(c->out, s, n);
+}
+
+static void prom_puts(struct prom_ctx *c, const char *s)
+{
+	prom_put(c, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t prom_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * Appends s[0..n) to b escaped for a label value (help = false: \\ \" \n) or a
+ * HELP text (help = true: \\ \n); invalid UTF-8 becomes U+FFFD. Runs of plain
+ * bytes are appended at once.
+ */
+static enum xs_err prom_escape(struct xs_buf *b, const char *s, size_t n, bool help)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+	enum xs_err rc = XS_OK;
+
+	while (i < n && rc == XS_OK) {
+		const char *rep = NULL;
+		size_t l = 1;
+
+		if (u[i] == '\\')
+			rep = "\\\\";
+		else if (u[i] == '\n')
+			rep = "\\n";
+		else if (u[i] == '"' && !help)
+			rep = "\\\"";
+		else if (u[i] >= 0x80 && (l = prom_utf8_len(u + i, n - i)) == 0)
+			rep = "\xef\xbf\xbd";
+		if (rep == NULL) {
+			i += l;
+			continue;
+		}
+		rc = xs_buf_append(b, s + run, i - run);
+		if (rc == XS_OK)
+			rc = xs_buf_append_str(b, rep);
+		i++;
+		run = i;
+	}
+	if (rc == XS_OK)
+		rc = xs_buf_append(b, s + run, n - run);
+	return rc;
+}
+
+/* Appends ,name="value" (escaped) to out. */
+static void prom_label(struct prom_ctx *c, const char *name, const char *v, size_t n)
+{
+	prom_puts(c, name);
+	if (c->rc == XS_OK)
+		c->rc = prom_escape(c->out, v, n, false);
+	prom_put(c, "\"", 1);
+}
+
+static void prom_label_str(struct prom_ctx *c, const char *name, const char *v)
+{
+	prom_label(c, name, v, strlen(v));
+}
+
+/* ---- numbers ---- */
+
+static const double prom_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+static size_t prom_u64(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+static size_t prom_ndigits(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* Writes digits m (no trailing zeros) with decimal exponent e (of its first digit). */
+static size_t prom_digits(char *buf, uint64_t m, int e)
+{
+	char d[24];
+	size_t nd = prom_u64(d, m), n = 0, i;
+
+	if (e >= 0 && e < 16) {
+		for (i = 0; i < nd || (int)i <= e; i++) {
+			if ((int)i == e + 1)
+				buf[n++] = '.';
+			buf[n++] = i < nd ? d[i] : '0';
+		}
+	} else if (e < 0 && e >= -5) {
+		buf[n++] = '0';
+		buf[n++] = '.';
+		for (i = 0; (int)i < -e - 1; i++)
+			buf[n++] = '0';
+		memcpy(buf + n, d, nd);
+		n += nd;
+	} else {
+		buf[n++] = d[0];
+		if (nd > 1) {
+			buf[n++] = '.';
+			memcpy(buf + n, d + 1, nd - 1);
+			n += nd - 1;
+		}
+		n += (size_t)snprintf(buf + n, 8, "e%+03d", e);
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * The shortest decimal that reads back (strtof) as f, into buf (>= 48 bytes);
+ * "+Inf"/"-Inf"; never called with NaN. Integers below 1e16 print as
+ * integers. The candidate of p significant digits is checked in double
+ * arithmetic (exact scale up to 1e22, one rounding each way): a candidate
+ * that fails only costs one more digit; past that range (|f| under about
+ * 1e-14 or over 1e22) snprintf("%.Pg") + strtof find it, slowly.
+ */
+static size_t prom_float(char *buf, float f)
+{
+	double d = f;
+	size_t n = 0;
+	int e10;
+
+	if (isinf(f))
+		return (size_t)snprintf(buf, 8, "%s", f < 0 ? "-Inf" : "+Inf");
+	if (d < 0) {
+		buf[n++] = '-';
+		d = -d;
+		f = -f;
+	}
+	if (d < 1e16 && d == floor(d))
+		return n + prom_u64(buf + n, (uint64_t)d);
+	e10 = (int)floor(log10(d));
+	for (int p = 1; p <= 9; p++) {
+		int k = p - 1 - e10;
+		double m, back;
+
+		if (k > 22 || k < -22)
+			break;
+		m = k >= 0 ? nearbyint(d * prom_pow10[k]) : nearbyint(d / prom_pow10[-k]);
+		back = k >= 0 ? m / prom_pow10[k] : m * prom_pow10[-k];
+		if ((float)back != f)
+			continue;
+		uint64_t mi = (uint64_t)m;
+		int e = (int)prom_ndigits(mi) - 1 - k; /* exact even when log10 was off by one */
+
+		while (mi && mi % 10 == 0)
+			mi /= 10;
+		return n + prom_digits(buf + n, mi, e);
+	}
+	/* beyond 1e±22 of scale (tiny or huge values): the slow, exact way */
+	for (int p = 1; p <= 9; p++) {
+		snprintf(buf + n, 40, "%.*g", p, d);
+		if (strtof(buf + n, NULL) == f)
+			break;
+	}
+	return n + strlen(buf + n);
+}
+
+/* A double (self-metrics): integers as such, else the shortest round-trip %g. */
+static size_t prom_double(char *buf, double d)
+{
+	if (fabs(d) < 1e15 && d == floor(d))
+		return (size_t)snprintf(buf, 32, "%lld", (long long)d);
+	return xs_num_format(buf, XS_NUM_FMT_LEN, d);
+}
+
+/* ---- indexes ---- */
+
+static uint64_t prom_hash(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 1469598103934665603ull ^ seed;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static void prom_index_grow(struct prom_index *ix, uint64_t (*hash)(void *, uint32_t), void *arg)
+{
+	size_t cap = ix->cap ? ix->cap * 2 : 1024;
+	uint32_t *slot = xs_xcalloc(cap, sizeof(*slot));
+
+	for (size_t i = 0; i < ix->cap; i++) {
+		size_t j;
+
+		if (!ix->slot[i])
+			continue;
+		j = (size_t)hash(arg, ix->slot[i] - 1) & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = ix->slot[i];
+	}
+	free(ix->slot);
+	ix->slot = slot;
+	ix->cap = cap;
+}
+
+static uint64_t prom_fam_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+
+	return prom_hash(c->text.data + c->fam[i].name_off, c->fam[i].name_len, 0);
+}
+
+static uint64_t prom_obj_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+
+	return prom_hash(c->obj[i].uuid, strlen(c->obj[i].uuid), c->obj[i].kind);
+}
+
+static void *prom_grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 256;
+	return xs_xrealloc(p, *cap * size);
+}
+
+/* Appends to the working text; returns the offset of what was added. */
+static uint32_t prom_text(struct prom_ctx *c, const char *s, size_t n)
+{
+	size_t off = c->text.len;
+
+	if (c->rc == XS_OK)
+		c->rc = xs_buf_append(&c->text, s, n);
+	return (uint32_t)off;
+}
+
+/* ---- classification ---- */
+
+static bool prom_digits_only(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool prom_hex_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool prom_ends(const char *s, size_t n, const char *suffix, size_t *sl)
+{
+	*sl = strlen(suffix);
+	return n > *sl && !memcmp(s + n - *sl, suffix, *sl);
+}
+
+/* <prefix><dev><suffix> with a table of suffixes: the stem and the device, else false. */
+static bool prom_device(const char *ds, size_t n, const char *prefix, const struct prom_map *m,
+			size_t nm, struct prom_class *cl)
+{
+	size_t pl = strlen(prefix), sl;
+
+	if (n <= pl || memcmp(ds, prefix, pl))
+		return false;
+	for (size_t i = 0; i < nm; i++)
+		if (prom_ends(ds + pl, n - pl, m[i].from, &sl)) {
+			cl->stem = m[i].to;
+			cl->dev_off = (uint16_t)pl;
+			cl->dev_len = (uint16_t)(n - pl - sl);
+			return true;
+		}
+	return false;
+}
+
+static void prom_classify_vm(const char *ds, size_t n, struct prom_class *cl)
+{
+	if (n > 3 && !memcmp(ds, "cpu", 3) && prom_digits_only(ds + 3, n - 3)) {
+		cl->rule = PROM_VM_VCPU;
+		cl->stem = "vcpu_usage";
+		cl->dev_off = 3;
+		cl->dev_len = (uint16_t)(n - 3);
+	} else if (prom_device(ds, n, "vif_", prom_net, sizeof(prom_net) / sizeof(prom_net[0]), cl)) {
+		cl->rule = PROM_VM_VIF;
+	} else if (prom_device(ds, n, "vbd_", prom_vbd, sizeof(prom_vbd) / sizeof(prom_vbd[0]), cl)) {
+		cl->rule = PROM_VM_VBD;
+	}
+}
+
+/* cpuN, cpuN-CK, cpuN-PK, CPUN-avg-freq. */
+static bool prom_classify_host_cpu(const char *ds, size_t n, struct prom_class *cl)
+{
+	size_t i = 3;
+
+	if (n <= 3 || (memcmp(ds, "cpu", 3) && memcmp(ds, "CPU", 3)))
+		return false;
+	while (i < n && ds[i] >= '0' && ds[i] <= '9')
+		i++;
+	if (i == 3)
+		return false;
+	cl->dev_off = 3;
+	cl->dev_len = (uint16_t)(i - 3);
+	if (ds[0] == 'c' && i == n) {
+		cl->rule = PROM_HOST_CPU;
+		cl->stem = "cpu_usage";
+	} else if (ds[0] == 'c' && i + 2 <= n && ds[i] == '-' && (ds[i + 1] == 'C' || ds[i + 1] == 'P') &&
+		   prom_digits_only(ds + i + 2, n - i - 2)) {
+		cl->rule = PROM_HOST_CSTATE;
+		cl->stem = ds[i + 1] == 'C' ? "cpu_cstate_residency" : "cpu_pstate_residency";
+		cl->aux_off = (uint16_t)(i + 1);
+		cl->aux_len = (uint16_t)(n - i - 1);
+	} else if (ds[0] == 'C' && n - i == 9 && !memcmp(ds + i, "-avg-freq", 9)) {
+		cl->rule = PROM_HOST_CPU;
+		cl->stem = "cpu_average_frequency";
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void prom_classify_host(const char *ds, size_t n, struct prom_class *cl)
+{
+	size_t np = sizeof(prom_net) / sizeof(prom_net[0]);
+
+	if (prom_classify_host_cpu(ds, n, cl))
+		return;
+	if (prom_device(ds, n, "pif_", prom_net, np, cl)) {
+		if (cl->dev_len == 4 && !memcmp(ds + 4, "aggr", 4)) { /* pif_aggr_rx: sum of PIFs */
+			cl->stem = !strcmp(cl->stem, "network_receive") ? "network_aggregate_receive"
+									: "network_aggregate_transmit";
+			cl->rule = PROM_GENERIC;
+			cl->dev_len = 0;
+		} else {
+			cl->rule = PROM_HOST_PIF;
+		}
+		return;
+	}
+	if (n > PROM_SR8 + 1 && ds[n - PROM_SR8 - 1] == '_' && prom_hex_lower(ds + n - PROM_SR8, PROM_SR8)) {
+		size_t rl = n - PROM_SR8 - 1;
+
+		for (size_t i = 0; i < sizeof(prom_host_sr) / sizeof(prom_host_sr[0]); i++)
+			if (strlen(prom_host_sr[i].from) == rl && !memcmp(ds, prom_host_sr[i].from, rl)) {
+				cl->rule = PROM_HOST_SR;
+				cl->stem = prom_host_sr[i].to;
+				cl->dev_off = (uint16_t)(n - PROM_SR8);
+				cl->dev_len = PROM_SR8;
+				return;
+			}
+	}
+	if (prom_device(ds, n, "sr_", prom_sr_cache, sizeof(prom_sr_cache) / sizeof(prom_sr_cache[0]),
+			cl) && cl->dev_len == PROM_UUID_LEN)
+		cl->rule = PROM_HOST_SR;
+	else
+		cl->stem = NULL;
+}
+
+static void prom_classify(enum xs_obj_kind kind, const char *ds, size_t n, struct prom_class *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->rule = PROM_GENERIC;
+	if (n >= XS_STORE_MAX_DS)
+		return;
+	if (kind == XS_OBJ_VM)
+		prom_classify_vm(ds, n, cl);
+	else if (kind == XS_OBJ_HOST)
+		prom_classify_host(ds, n, cl);
+	if (cl->rule == PROM_GENERIC && cl->stem == NULL)
+		cl->dev_len = 0;
+}
+
+static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit)
+{
+	size_t i, j = 0;
+
+	if (unit == c->last_unit)
+		return c->last_pu;
+	c->last_unit = unit;
+	for (i = 0; i < sizeof(prom_units) / sizeof(prom_units[0]); i++)
+		if (!strcmp(prom_units[i].unit, unit))
+			return c->last_pu = &prom_units[i];
+	/* unknown: the sanitised unit as suffix, value as is */
+	c->unknown_suffix[j++] = '_';
+	for (i = 0; unit[i] && j < sizeof(c->unknown_suffix) - 1; i++) {
+		char ch = unit[i];
+
+		c->unknown_suffix[j++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
+					 : ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch
+					 : '_';
+	}
+	c->unknown_suffix[j] = '\0';
+	c->unknown = (struct prom_unit){ unit, c->unknown_suffix, 1 };
+	c->last_unit = NULL; /* its suffix buffer is reused: do not cache */
+	return &c->unknown;
+}
+
+/* "xapistat_<kind>_<stem or sanitised ds><unit suffix>" into name; its length. */
+static size_t prom_family_name(char *name, enum xs_obj_kind kind, const struct prom_class *cl,
+			       const char *ds, size_t n, const struct prom_unit *u)
+{
+	size_t len = (size_t)snprintf(name, PROM_NAME_MAX, "xapistat_%s_", prom_kind_name[kind]);
+
+	if (cl->stem != NULL) {
+		size_t sl = strlen(cl->stem);
+
+		memcpy(name + len, cl->stem, sl);
+		len += sl;
+	} else {
+		size_t k, sl;
+
+		/* memory_total_kib in KiB: the unit suffix says bytes already */
+		if (u->factor == 1024 && prom_ends(ds, n, "_kib", &sl))
+			n -= sl;
+		for (k = 0; k < n; k++) {
+			char ch = ds[k];
+
+			name[len++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
+				      : ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch
+				      : '_';
+		}
+	}
+	len += (size_t)snprintf(name + len, PROM_NAME_MAX - len, "%s", u->suffix);
+	return len;
+}
+
+/* The family of name, created (with its HELP) if new. */
+static uint32_t prom_family(struct prom_ctx *c, const char *name, size_t len, enum xs_obj_kind kind,
+			    const struct prom_class *cl, const char *ds, const char *unit)
+{
+	uint64_t h = prom_hash(name, len, 0);
+	size_t j;
+	struct prom_family *f;
+	char help[PROM_NAME_MAX + 128];
+	int hl;
+
+	if (c->famix.n * 2 >= c->famix.cap)
+		prom_index_grow(&c->famix, prom_fam_hash, c);
+	for (j = (size_t)h & (c->famix.cap - 1); c->famix.slot[j]; j = (j + 1) & (c->famix.cap - 1)) {
+		f = &c->fam[c->famix.slot[j] - 1];
+		if (f->name_len == len && !memcmp(c->text.data + f->name_off, name, len))
+			return c->famix.slot[j] - 1;
+	}
+	c->fam = prom_grow(c->fam, &c->capfam, c->nfam, sizeof(*c->fam));
+	f = &c->fam[c->nfam];
+	memset(f, 0, sizeof(*f));
+	f->kind = (uint8_t)kind;
+	f->name_off = prom_text(c, name, len);
+	f->name_len = (uint32_t)len;
+	/* the DS name with its device as a placeholder: "VM data source vif_<dev>_rx" */
+	hl = snprintf(help, sizeof(help), "%s data source %.*s%s%.*s%s%s%s, latest 5 s value in base units",
+		      kind == XS_OBJ_VM ? "VM" : kind == XS_OBJ_HOST ? "Host" : "SR",
+		      cl->dev_len ? (int)cl->dev_off : (int)strlen(ds), ds, cl->dev_len ? "<dev>" : "",
+		      cl->dev_len ? (int)strlen(ds + cl->dev_off + cl->dev_len) : 0,
+		      cl->dev_len ? ds + cl->dev_off + cl->dev_len : "",
+		      *unit ? " (host unit " : "", unit, *unit ? ")" : "");
+	if (cl->rule == PROM_HOST_CSTATE) /* cpu<dev>-C3: one family of every state */
+		hl = snprintf(help, sizeof(help), "Host data source cpu<dev>-%c<k>, residency ratio",
+			      ds[cl->aux_off]);
+	f->help_off = (uint32_t)c->text.len;
+	if (c->rc == XS_OK)
+		c->rc = prom_escape(&c->text, help, hl > 0 ? strlen(help) : 0, true);
+	f->help_len = (uint32_t)(c->text.len - f->help_off);
+	c->famix.slot[j] = (uint32_t)(++c->nfam);
+	c->famix.n++;
+	return (uint32_t)(c->nfam - 1);
+}
+
+/* ---- objects ---- */
+
+/* The pool that knows (kind, uuid), its topology; NULL if none. */
+static const struct xs_topo *prom_pool_of(const struct xs_estate *e, enum xs_obj_kind kind,
+					  const char *uuid, size_t *pool)
+{
+	for (size_t i = 0; i < e->npools; i++) {
+		const struct xs_topo *t = e->pools[i].topo;
+		bool found;
+
+		if (t == NULL)
+			continue;
+		found = kind == XS_OBJ_VM     ? xs_topo_vm_by_uuid(t, uuid) != NULL
+			: kind == XS_OBJ_HOST ? xs_topo_host_by_uuid(t, uuid) != NULL
+					      : xs_topo_sr_by_uuid(t, uuid) != NULL;
+		if (found) {
+			*pool = i;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/* Appends name="value" (first = no leading comma) to the working text. */
+static void prom_text_label(struct prom_ctx *c, const char *name, const char *v)
+{
+	prom_text(c, name, strlen(name));
+	if (c->rc == XS_OK)
+		c->rc = prom_escape(&c->text, v, strlen(v), false);
+	prom_text(c, "\"", 1);
+}
+
+/* The object labels: pool, host, host_uuid, vm, vm_uuid / sr, sr_uuid ("" when unknown). */
+static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
+{
+	const struct xs_topo *t;
+	const char *pool = "", *host = "", *host_uuid = "", *name = "";
+	size_t pi = 0;
+
+	t = prom_pool_of(c->e, (enum xs_obj_kind)o->kind, o->uuid, &pi);
+	o->topo = t;
+	if (t != NULL)
+		pool = c->e->pools[pi].name ? c->e->pools[pi].name : "";
+	if (t != NULL && o->kind == XS_OBJ_HOST) {
+		const struct xs_topo_host *h = xs_topo_host_by_uuid(t, o->uuid);
+
+		host = h->name;
+	} else if (t != NULL && o->kind == XS_OBJ_VM) {
+		const struct xs_topo_vm *vm = xs_topo_vm_by_uuid(t, o->uuid);
+		const struct xs_topo_host *h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
+
+		name = vm->name;
+		if (h != NULL) {
+			host = h->name;
+			host_uuid = h->uuid;
+		}
+	} else if (t != NULL) {
+		name = xs_topo_sr_by_uuid(t, o->uuid)->name;
+	}
+	o->labels_off = (uint32_t)c->text.len;
+	prom_text_label(c, "pool=\"", pool);
+	if (o->kind == XS_OBJ_HOST) {
+		prom_text_label(c, ",host=\"", host);
+		prom_text_label(c, ",host_uuid=\"", o->uuid);
+	} else if (o->kind == XS_OBJ_VM) {
+		prom_text_label(c, ",host=\"", host);
+		prom_text_label(c, ",host_uuid=\"", host_uuid);
+		prom_text_label(c, ",vm=\"", name);
+		prom_text_label(c, ",vm_uuid=\"", o->uuid);
+	} else {
+		prom_text_label(c, ",sr=\"", name);
+		prom_text_label(c, ",sr_uuid=\"", o->uuid);
+	}
+	o->labels_len = (uint32_t)(c->text.len - o->labels_off);
+}
+
+static uint32_t prom_object(struct prom_ctx *c, enum xs_obj_kind kind, const char *uuid)
+{
+	uint64_t h;
+	size_t j;
+	struct prom_object *o;
+
+	if (c->last_obj != PROM_NONE && c->obj[c->last_obj].kind == kind &&
+	    !strcmp(c->obj[c->last_obj].uuid, uuid))
+		return c->last_obj;
+	if (c->objix.n * 2 >= c->objix.cap)
+		prom_index_grow(&c->objix, prom_obj_hash, c);
+	h = prom_hash(uuid, strlen(uuid), kind);
+	for (j = (size_t)h & (c->objix.cap - 1); c->objix.slot[j]; j = (j + 1) & (c->objix.cap - 1)) {
+		o = &c->obj[c->objix.slot[j] - 1];
+		if (o->kind == kind && !strcmp(o->uuid, uuid))
+			return c->last_obj = c->objix.slot[j] - 1;
+	}
+	c->obj = prom_grow(c->obj, &c->capobj, c->nobj, sizeof(*c->obj));
+	o = &c->obj[c->nobj];
+	memset(o, 0, sizeof(*o));
+	o->uuid = uuid;
+	o->kind = (uint8_t)kind;
+	prom_object_labels(c, o);
+	c->objix.slot[j] = (uint32_t)(++c->nobj);
+	c->objix.n++;
+	return c->last_obj = (uint32_t)(c->nobj - 1);
+}
+
+/* ---- pass 1: the catalog ---- */
+
+static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, const char *uuid,
+			 const char *ds, const char *unit)
+{
+	struct prom_ctx *c = arg;
+	struct prom_class cl;
+	const struct prom_unit *u;
+	struct prom_sample *s;
+	char name[PROM_NAME_MAX];
+	size_t n, len;
+	int64_t t;
+	float v;
+
+	if ((unsigned)kind >= XS_NOBJ_KINDS || !xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
+	    (double)t + XS_PROM_STALE_SECONDS < c->e->now || c->rc != XS_OK)
+		return;
+	n = strlen(ds);
+	prom_classify(kind, ds, n, &cl);
+	u = prom_unit_of(c, unit);
+	len = prom_family_name(name, kind, &cl, ds, n, u);
+	c->smp = prom_grow(c->smp, &c->capsmp, c->nsmp, sizeof(*c->smp));
+	s = &c->smp[c->nsmp++];
+	s->ds = ds;
+	s->family = prom_family(c, name, len, kind, &cl, ds, unit);
+	s->object = prom_object(c, kind, uuid);
+	s->value = u->factor == 1 ? v : (float)((double)v * u->factor);
+	s->rule = (uint8_t)cl.rule;
+	s->dev_off = cl.dev_off;
+	s->dev_len = cl.dev_len;
+	s->aux_off = cl.aux_off;
+	s->aux_len = cl.aux_len;
+}
+
+/* ---- pass 2: the lines ---- */
+
+/* The rule's labels after the object's: devices and their names. */
+static void prom_rule_labels(struct prom_ctx *c, const struct prom_sample *s)
+{
+	const struct prom_object *o = &c->obj[s->object];
+	const struct xs_topo_sr *sr = NULL;
+	char dev[XS_STORE_MAX_DS];
+	const char *name;
+
+	memcpy(dev, s->ds + s->dev_off, s->dev_len);
+	dev[s->dev_len] = '\0';
+	switch ((enum prom_rule)s->rule) {
+	case PROM_GENERIC:
+		break;
+	case PROM_VM_VCPU:
+		prom_label_str(c, ",vcpu=\"", dev);
+		break;
+	case PROM_VM_VIF:
+		prom_label_str(c, ",vif=\"", dev);
+		prom_label_str(c, ",network=\"", o->topo ? xs_topo_vif_network(o->topo, o->uuid, dev) : "");
+		break;
+	case PROM_VM_VBD:
+		name = o->topo ? xs_topo_vbd_vdi(o->topo, o->uuid, dev, &sr) : "";
+		prom_label_str(c, ",device=\"", dev);
+		prom_label_str(c, ",vdi=\"", name);
+		prom_label_str(c, ",sr=\"", sr ? sr->name : "");
+		prom_label_str(c, ",sr_uuid=\"", sr ? sr->uuid : "");
+		break;
+	case PROM_HOST_CPU:
+		prom_label_str(c, ",cpu=\"", dev);
+		break;
+	case PROM_HOST_CSTATE:
+		prom_label_str(c, ",cpu=\"", dev);
+		prom_label(c, ",state=\"", s->ds + s->aux_off, s->aux_len);
+		break;
+	case PROM_HOST_PIF:
+		prom_label_str(c, ",device=\"", dev);
+		prom_label_str(c, ",network=\"", o->topo ? xs_topo_pif_network(o->topo, o->uuid, dev) : "");
+		break;
+	case PROM_HOST_SR:
+		/* an 8-character prefix naming no single SR keeps the prefix as its id */
+		if (s->dev_len == PROM_SR8)
+			xs_topo_sr_by_prefix(o->topo, dev, &sr);
+		else
+			sr = o->topo ? xs_topo_sr_by_uuid(o->topo, dev) : NULL;
+		prom_label_str(c, ",sr=\"", sr ? sr->name : "");
+		prom_label_str(c, ",sr_uuid=\"", sr ? sr->uuid : dev);
+		break;
+	}
+}
+
+static void prom_sample_line(struct prom_ctx *c, const struct prom_family *f,
+			     const struct prom_sample *s)
+{
+	const struct prom_object *o = &c->obj[s->object];
+	char num[48];
+	size_t n;
+
+	prom_put(c, c->text.data + f->name_off, f->name_len);
+	prom_put(c, "{", 1);
+	prom_put(c, c->text.data + o->labels_off, o->labels_len);
+	if (s->rule != PROM_GENERIC)
+		prom_rule_labels(c, s);
+	prom_put(c, "} ", 2);
+	n = prom_float(num, s->value);
+	num[n++] = '\n';
+	prom_put(c, num, n);
+}
+
+static void prom_family_head(struct prom_ctx *c, const char *name, size_t len, const char *help,
+			     size_t help_len, const char *type)
+{
+	prom_put(c, "# HELP ", 7);
+	prom_put(c, name, len);
+	prom_put(c, " ", 1);
+	prom_put(c, help, help_len);
+	prom_put(c, "\n# TYPE ", 8);
+	prom_put(c, name, len);
+	prom_put(c, " ", 1);
+	prom_puts(c, type);
+	prom_put(c, "\n", 1);
+}
+
+static void prom_series(struct prom_ctx *c)
+{
+	uint32_t *order;
+	size_t i, pos = 0;
+
+	xs_store_each(c->e->store, prom_collect, c);
+	if (c->rc != XS_OK || c->nsmp == 0)
+		return;
+	/* counting sort by family: each family's samples together, in catalog order */
+	for (i = 0; i < c->nsmp; i++)
+		c->fam[c->smp[i].family].count++;
+	for (i = 0; i < c->nfam; i++) {
+		c->fam[i].next = (uint32_t)pos;
+		pos += c->fam[i].count;
+	}
+	/* one allocation for the body instead of doublings that copy it (within the cap) */
+	pos = c->nsmp * PROM_LINE_GUESS;
+	if (c->rc == XS_OK && pos > c->out->limit - c->out->len)
+		pos = c->out->limit - c->out->len;
+	if (c->rc == XS_OK && pos > xs_buf_room(c->out))
+		c->rc = xs_buf_reserve(c->out, pos);
+	pos = 0;
+	order = xs_xmalloc(c->nsmp * sizeof(*order));
+	for (i = 0; i < c->nsmp; i++)
+		order[c->fam[c->smp[i].family].next++] = (uint32_t)i;
+	pos = 0;
+	for (i = 0; i < c->nfam && c->rc == XS_OK; i++) {
+		const struct prom_family *f = &c->fam[i];
+
+		prom_family_head(c, c->text.data + f->name_off, f->name_len, c->text.data + f->help_off,
+				 f->help_len, "gauge");
+		for (uint32_t k = 0; k < f->count && c->rc == XS_OK; k++)
+			prom_sample_line(c, f, &c->smp[order[pos + k]]);
+		pos += f->count;
+	}
+	free(order);
+}
+
+/* ---- the daemon's own figures and per-host collection ---- */
+
+static void prom_self_one(struct prom_ctx *c, const char *name, const char *type, const char *help,
+			  double v)
+{
+	char num[48];
+	size_t n;
+
+	prom_family_head(c, name, strlen(name), help, strlen(help), type);
+	prom_puts(c, name);
+	prom_put(c, " ", 1);
+	n = prom_double(num, v);
+	num[n++] = '\n';
+	prom_put(c, num, n);
+}
+
+static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
+{
+	prom_self_one(c, "xapistat_uptime_seconds", "gauge", "Seconds since the daemon started",
+		      s->uptime);
+	prom_self_one(c, "xapistat_store_series", "gauge", "Series in the store",
+		      (double)s->store_series);
+	prom_self_one(c, "xapistat_store_disk_usage_bytes", "gauge",
+		      "Bytes the store uses on disk (segments, index, log)", (double)s->store_bytes);
+	prom_self_one(c, "xapistat_store_samples_ingested_total", "counter",
+		      "5 s samples ingested since start", (double)s->samples_total);
+	prom_self_one(c, "xapistat_collector_fetches_total", "counter",
+		      "Host RRD fetches since start", (double)s->fetches_total);
+	prom_self_one(c, "xapistat_collector_fetch_errors_total", "counter",
+		      "Host RRD fetches that failed since start", (double)s->fetch_errors_total);
+	prom_self_one(c, "xapistat_collector_backfills_total", "counter",
+		      "Coarse-archive backfill fetches since start", (double)s->backfills_total);
+	prom_self_one(c, "xapistat_collector_hosts_collecting", "gauge",
+		      "Hosts collected in time", (double)s->hosts_collecting);
+	prom_self_one(c, "xapistat_collector_hosts_late", "gauge",
+		      "Hosts collected with a lag over 10 s", (double)s->hosts_late);
+	prom_self_one(c, "xapistat_collector_hosts_down", "gauge",
+		      "Hosts not collected (not live or failing)", (double)s->hosts_down);
+	prom_self_one(c, "xapistat_http_requests_total", "counter", "HTTP requests served since start",
+		      (double)s->http_requests_total);
+	prom_self_one(c, "xapistat_process_resident_memory_bytes", "gauge",
+		      "Resident memory of the daemon", (double)s->resident_bytes);
+}
+
+enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS };
+
+static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig)
+{
+	static const char *const names[] = { "xapistat_collector_up", "xapistat_collector_lag_seconds",
+					     "xapistat_collector_last_success_timestamp_seconds" };
+	static const char *const helps[] = {
+		"1 when the host is collected (health collecting or late), 0 when down",
+		"Seconds the newest stored row is behind the host's newest (absent when unknown)",
+		"Unix time of the host's last complete fetch (0: never)",
+	};
+	const struct xs_estate *e = c->e;
+	char num[48];
+
+	prom_family_head(c, names[fig], strlen(names[fig]), helps[fig], strlen(helps[fig]), "gauge");
+	for (size_t i = 0; i < e->nstatus && c->rc == XS_OK; i++) {
+		const struct xs_collect_host_status *h = &e->status[i];
+		double v = fig == PROM_UP ? (xs_status_host_health(h, e->now) != XS_HEALTH_DOWN)
+			   : fig == PROM_LAG ? h->lag
+					     : h->last_success;
+		size_t n;
+
+		if (fig == PROM_LAG && !(h->lag >= 0))
+			continue;
+		prom_puts(c, names[fig]);
+		prom_label(c, "{pool=\"", h->pool, strnlen(h->pool, sizeof(h->pool)));
+		prom_label(c, ",host=\"", h->name, strnlen(h->name, sizeof(h->name)));
+		prom_label(c, ",host_uuid=\"", h->uuid, strnlen(h->uuid, sizeof(h->uuid)));
+		prom_put(c, "} ", 2);
+		n = prom_double(num, v);
+		num[n++] = '\n';
+		prom_put(c, num, n);
+	}
+}
+
+static void prom_ctx_cleanup(struct prom_ctx *c)
+{
+	xs_buf_free(&c->text);
+	free(c->fam);
+	free(c->famix.slot);
+	free(c->obj);
+	free(c->objix.slot);
+	free(c->smp);
+}
+
+enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
+			     struct xs_buf *out, char *err)
+{
+	struct prom_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.out = out;
+	c.last_obj = PROM_NONE;
+	xs_buf_init(&c.text, PROM_ARENA_LIMIT);
+	if (self != NULL)
+		prom_self(&c, self);
+	if (e->nstatus > 0) {
+		prom_hosts_family(&c, PROM_UP);
+		prom_hosts_family(&c, PROM_LAG);
+		prom_hosts_family(&c, PROM_LAST_SUCCESS);
+	}
+	if (e->store != NULL)
+		prom_series(&c);
+	prom_ctx_cleanup(&c);
+	if (c.rc != XS_OK)
+		return xs_err_set(err, c.rc, "/metrics: %s (body over %zu bytes, or working text over %u)",
+				  xs_strerror(c.rc), out->limit, PROM_ARENA_LIMIT);
+	return XS_OK;
+}

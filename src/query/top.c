@@ -1,0 +1,430 @@
+/*
+ * top.c - top N VMs or hosts now (top.h).
+ *
+ * One pass over the objects of the topologies computes each one's value from
+ * its newest 5 s samples. Fixed names (cpu_usage, memory, pif_aggr_rx) are
+ * looked up directly (xs_store_find); sums and means over devices walk the
+ * object's own series once (xs_store_each_of, the store's index by object)
+ * and take every device the name rules of series_map.h accept, so a VM by CPU
+ * costs one or two lookups and a VM by disk one walk of its ~30 series,
+ * whatever the size of the store. The values go into one array; a second pass
+ * keeps the N largest of the fresh ones in a bounded min-heap
+ * (O(objects x log N)), which is then sorted for output. Nothing is allocated
+ * per object.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/xmalloc.h"
+#include "query/series_map.h"
+#include "query/top.h"
+#include "query/xo_stats.h"
+
+#define TOP_MIB 1048576.0
+
+enum top_metric { TOP_CPU, TOP_MEMORY, TOP_NETWORK, TOP_DISK };
+
+static const char *const top_metrics[] = { "cpu", "memory", "network", "disk" };
+static const char *const top_units[] = { "%", "B", "B/s", "B/s" };
+
+struct top_item {
+	double value;
+	int64_t t;                 /* newest sample used */
+	const char *uuid, *name, *pool, *host;
+};
+
+/* The newest 5 s sample of series id when it is a number. */
+static bool top_latest_id(const struct xs_store *s, xs_series_id id, int64_t *t, double *v)
+{
+	float f;
+
+	if (!xs_store_latest(s, id, t, &f) || isnan(f))
+		return false;
+	*v = f;
+	return true;
+}
+
+/* The newest 5 s sample of (kind, uuid, ds) when it is a number. */
+static bool top_latest(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+		       const char *ds, int64_t *t, double *v)
+{
+	xs_series_id id;
+
+	return xs_store_find(s, kind, uuid, ds, &id) && top_latest_id(s, id, t, v);
+}
+
+/*
+ * Sum over one object's series whose names are prefix + a device of class
+ * cls + one of two suffixes (s2 may be NULL); *t the newest sample used,
+ * n how many were numbers. Filled by one xs_store_each_of() walk.
+ */
+struct top_sum {
+	const struct xs_store *s;
+	const char *prefix, *s1, *s2;
+	enum xs_smap_dev cls;
+	double v;
+	int64_t t;
+	unsigned n;
+};
+
+static void top_sum_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct top_sum *acc = arg;
+	int64_t t;
+	double v;
+
+	(void)unit;
+	if (!xs_smap_is(ds, acc->prefix, acc->cls, acc->s1) &&
+	    !(acc->s2 && xs_smap_is(ds, acc->prefix, acc->cls, acc->s2)))
+		return;
+	if (!top_latest_id(acc->s, id, &t, &v))
+		return;
+	acc->v += v;
+	acc->n++;
+	if (t > acc->t)
+		acc->t = t;
+}
+
+/* The sum of prefix<dev>s1 (+ prefix<dev>s2) over every device of (kind, uuid); false if
+ * none has a number. */
+static bool top_sum_of(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+		       const char *prefix, enum xs_smap_dev cls, const char *s1, const char *s2,
+		       struct top_sum *acc)
+{
+	*acc = (struct top_sum){ .s = s, .prefix = prefix, .s1 = s1, .s2 = s2, .cls = cls,
+				 .t = INT64_MIN };
+	xs_store_each_of(s, kind, uuid, top_sum_cb, acc);
+	return acc->n > 0;
+}
+
+/* Mean of every cpuN x 100. */
+static bool top_cpu_mean(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
+			 struct top_item *it)
+{
+	struct top_sum acc;
+
+	if (!top_sum_of(s, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
+		return false;
+	it->value = acc.v / acc.n * 100;
+	it->t = acc.t;
+	return true;
+}
+
+static bool top_vm_value(const struct xs_store *s, const struct xs_topo_vm *vm, enum top_metric m,
+			 struct top_item *it)
+{
+	struct top_sum acc;
+	int64_t t, t2;
+	double v, v2;
+
+	switch (m) {
+	case TOP_CPU:
+		if (top_latest(s, XS_OBJ_VM, vm->uuid, "cpu_usage", &t, &v)) {
+			it->value = v * 100;
+			it->t = t;
+			return true;
+		}
+		return top_cpu_mean(s, XS_OBJ_VM, vm->uuid, it);
+	case TOP_MEMORY:
+		if (!top_latest(s, XS_OBJ_VM, vm->uuid, "memory", &t, &v))
+			return false;
+		if (top_latest(s, XS_OBJ_VM, vm->uuid, "memory_internal_free", &t2, &v2) &&
+		    t2 >= t - XS_TOP_STALE)
+			v -= v2 * 1024;
+		it->value = v;
+		it->t = t;
+		return true;
+	case TOP_NETWORK:
+		if (!top_sum_of(s, XS_OBJ_VM, vm->uuid, "vif_", XS_SMAP_DEV_VIF, "_rx", "_tx", &acc))
+			return false;
+		break;
+	case TOP_DISK:
+		if (!top_sum_of(s, XS_OBJ_VM, vm->uuid, "vbd_", XS_SMAP_DEV_VBD, "_read", "_write",
+				&acc))
+			return false;
+		break;
+	default:
+		return false;
+	}
+	it->value = acc.v;
+	it->t = acc.t;
+	return true;
+}
+
+/* pif_aggr_rx + pif_aggr_tx, the host's own sum over its PIFs; false if neither is a number. */
+static bool top_host_aggr(const struct xs_store *s, const char *uuid, struct top_sum *acc)
+{
+	static const char *const names[] = { "pif_aggr_rx", "pif_aggr_tx" };
+
+	*acc = (struct top_sum){ .t = INT64_MIN };
+	for (size_t k = 0; k < 2; k++) {
+		int64_t t;
+		double v;
+
+		if (!top_latest(s, XS_OBJ_HOST, uuid, names[k], &t, &v))
+			continue;
+		acc->v += v;
+		acc->n++;
+		if (t > acc->t)
+			acc->t = t;
+	}
+	return acc->n > 0;
+}
+
+static bool top_host_value(const struct xs_store *s, const struct xs_topo_host *h,
+			   enum top_metric m, struct top_item *it)
+{
+	struct top_sum acc;
+	int64_t t, t2;
+	double v, v2;
+	double scale = 1;
+
+	switch (m) {
+	case TOP_CPU:
+		return top_cpu_mean(s, XS_OBJ_HOST, h->uuid, it);
+	case TOP_MEMORY:
+		if (!top_latest(s, XS_OBJ_HOST, h->uuid, "memory_total_kib", &t, &v) ||
+		    !top_latest(s, XS_OBJ_HOST, h->uuid, "memory_free_kib", &t2, &v2))
+			return false;
+		it->value = (v - v2) * 1024;
+		it->t = t > t2 ? t : t2;
+		return true;
+	case TOP_NETWORK:
+		if (!top_host_aggr(s, h->uuid, &acc) &&
+		    !top_sum_of(s, XS_OBJ_HOST, h->uuid, "pif_", XS_SMAP_DEV_PIF, "_rx", "_tx", &acc))
+			return false;
+		break;
+	case TOP_DISK:
+		scale = TOP_MIB;
+		if (!top_sum_of(s, XS_OBJ_HOST, h->uuid, "io_throughput_total_", XS_SMAP_DEV_SR, "",
+				NULL, &acc))
+			return false;
+		break;
+	default:
+		return false;
+	}
+	it->value = acc.v * scale;
+	it->t = acc.t;
+	return true;
+}
+
+/* ---- selection -------------------------------------------------------------------- */
+
+/* a ranks below b: smaller value, then larger uuid (a stable order for ties). */
+static bool top_below(const struct top_item *a, const struct top_item *b)
+{
+	if (a->value != b->value)
+		return a->value < b->value;
+	return strcmp(a->uuid, b->uuid) > 0;
+}
+
+static void top_sift_down(struct top_item **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct top_item *x;
+
+		if (l < n && top_below(h[l], h[m]))
+			m = l;
+		if (r < n && top_below(h[r], h[m]))
+			m = r;
+		if (m == i)
+			return;
+		x = h[i];
+		h[i] = h[m];
+		h[m] = x;
+		i = m;
+	}
+}
+
+static void top_sift_up(struct top_item **h, size_t i)
+{
+	while (i && top_below(h[i], h[(i - 1) / 2])) {
+		struct top_item *x = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = x;
+		i = (i - 1) / 2;
+	}
+}
+
+/* The k largest fresh items into heap (capacity k), then sorted largest first; returns count. */
+static size_t top_select(struct top_item *items, size_t n, int64_t tmin, struct top_item **heap,
+			 size_t k)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].t < tmin)
+			continue;
+		if (m < k) {
+			heap[m] = &items[i];
+			top_sift_up(heap, m++);
+		} else if (top_below(heap[0], &items[i])) {
+			heap[0] = &items[i];
+			top_sift_down(heap, m, 0);
+		}
+	}
+	for (size_t end = m; end > 1; end--) { /* heap sort: smallest to the back */
+		struct top_item *x = heap[0];
+
+		heap[0] = heap[end - 1];
+		heap[end - 1] = x;
+		top_sift_down(heap, end - 1, 0);
+	}
+	return m;
+}
+
+/* ---- entry ------------------------------------------------------------------------ */
+
+struct top_req {
+	bool vms;
+	enum top_metric metric;
+	size_t n;
+	const char *pool;
+};
+
+static enum xs_err top_parse(const char *kind, const char *metric, long n, const char *pool,
+			     struct top_req *q, char *err)
+{
+	size_t i;
+
+	if (!kind || (strcmp(kind, "vm") && strcmp(kind, "host")))
+		return xs_err_set(err, XS_ERR_ARG, "kind: \"%.16s\" is not vm or host",
+				  kind ? kind : "");
+	q->vms = !strcmp(kind, "vm");
+	for (i = 0; i < 4; i++)
+		if (metric && !strcmp(metric, top_metrics[i]))
+			break;
+	if (i == 4)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "metric: \"%.16s\" is not cpu, memory, network or disk",
+				  metric ? metric : "");
+	q->metric = (enum top_metric)i;
+	if (n < 0 || n > XS_TOP_MAX_N)
+		return xs_err_set(err, XS_ERR_ARG, "n: %ld is not in 1..%d", n, XS_TOP_MAX_N);
+	q->n = n ? (size_t)n : XS_TOP_DEFAULT_N;
+	q->pool = pool && *pool ? pool : NULL;
+	if (q->pool && (strlen(q->pool) > 64 || strspn(q->pool, "0123456789abcdefABCDEF-") !=
+							strlen(q->pool)))
+		return xs_err_set(err, XS_ERR_ARG, "pool: not a uuid");
+	return XS_OK;
+}
+
+/* Values of every VM or host of pool p into items; returns how many. */
+static size_t top_collect(const struct xs_estate *e, const struct top_req *q, size_t p,
+			  struct top_item *items)
+{
+	const struct xs_topo *t = e->pools[p].topo;
+	const struct xs_topo_pool *tp = xs_topo_pool(t);
+	const char *puuid = tp ? tp->uuid : "";
+	size_t n = 0;
+
+	if (q->vms) {
+		for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
+			const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
+			const struct xs_topo_host *h;
+
+			if (!vm || vm->is_template || vm->is_snapshot || vm->is_control_domain ||
+			    !top_vm_value(e->store, vm, q->metric, &items[n]))
+				continue;
+			h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
+			items[n].uuid = vm->uuid;
+			items[n].name = vm->name;
+			items[n].pool = puuid;
+			items[n].host = h ? h->uuid : NULL;
+			n++;
+		}
+		return n;
+	}
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++) {
+		const struct xs_topo_host *h = xs_topo_host_at(t, i);
+
+		if (!h || !top_host_value(e->store, h, q->metric, &items[n]))
+			continue;
+		items[n].uuid = h->uuid;
+		items[n].name = h->name;
+		items[n].pool = puuid;
+		items[n].host = h->uuid;
+		n++;
+	}
+	return n;
+}
+
+static enum xs_err top_write(const char *kind, const struct top_req *q, int64_t tmax,
+			     struct top_item **heap, size_t m, struct xs_buf *out)
+{
+	enum xs_err r = xs_qjson_raw(out, "{\"kind\":");
+
+	r = r ? r : xs_qjson_str(out, kind);
+	r = r ? r : xs_qjson_raw(out, ",\"metric\":");
+	r = r ? r : xs_qjson_str(out, top_metrics[q->metric]);
+	r = r ? r : xs_qjson_raw(out, ",\"unit\":");
+	r = r ? r : xs_qjson_str(out, top_units[q->metric]);
+	r = r ? r : xs_qjson_raw(out, ",\"time\":");
+	if (!r)
+		r = m ? xs_qjson_int(out, tmax) : xs_qjson_raw(out, "null");
+	r = r ? r : xs_qjson_raw(out, ",\"items\":[");
+	for (size_t i = 0; i < m && r == XS_OK; i++) {
+		r = xs_qjson_raw(out, i ? ",{\"uuid\":" : "{\"uuid\":");
+		r = r ? r : xs_qjson_str(out, heap[i]->uuid);
+		r = r ? r : xs_qjson_raw(out, ",\"name\":");
+		r = r ? r : xs_qjson_str(out, heap[i]->name);
+		r = r ? r : xs_qjson_raw(out, ",\"pool\":");
+		r = r ? r : xs_qjson_str(out, heap[i]->pool);
+		r = r ? r : xs_qjson_raw(out, ",\"host\":");
+		r = r ? r : xs_qjson_str(out, heap[i]->host);
+		r = r ? r : xs_qjson_raw(out, ",\"value\":");
+		r = r ? r : xs_qjson_num(out, heap[i]->value);
+		r = r ? r : xs_qjson_raw(out, "}");
+	}
+	return r ? r : xs_qjson_raw(out, "]}");
+}
+
+enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char *metric, long n,
+			 const char *pool, struct xs_buf *out, char *err)
+{
+	struct top_req q = { 0 };
+	struct top_item *items, **heap;
+	size_t total = 0, count = 0, m;
+	int64_t tmax = INT64_MIN;
+	bool pool_seen = false;
+	enum xs_err r;
+
+	*err = '\0';
+	r = top_parse(kind, metric, n, pool, &q, err);
+	if (r)
+		return r;
+	for (size_t p = 0; p < e->npools; p++)
+		if (e->pools[p].topo)
+			total += xs_topo_count(e->pools[p].topo, q.vms ? XS_TOPO_VM : XS_TOPO_HOST);
+	items = xs_xmalloc((total + 1) * sizeof(*items));
+	for (size_t p = 0; p < e->npools; p++) {
+		const struct xs_topo_pool *tp;
+
+		if (!e->pools[p].topo)
+			continue;
+		tp = xs_topo_pool(e->pools[p].topo);
+		if (q.pool && (!tp || strcmp(tp->uuid, q.pool)))
+			continue;
+		pool_seen = true;
+		count += top_collect(e, &q, p, items + count);
+	}
+	if (q.pool && !pool_seen) {
+		free(items);
+		return xs_err_set(err, XS_QUERY_NOT_FOUND, "pool: no pool %s is known", q.pool);
+	}
+	for (size_t i = 0; i < count; i++)
+		if (items[i].t > tmax)
+			tmax = items[i].t;
+	heap = xs_xmalloc((q.n + 1) * sizeof(*heap));
+	m = top_select(items, count, tmax - XS_TOP_STALE, heap, q.n);
+	r = top_write(q.vms ? "vm" : "host", &q, tmax, heap, m, out);
+	free(heap);
+	free(items);
+	if (r)
+		xs_err_set(err, r, "reply: %s", xs_strerror(r));
+	return r;
+}

@@ -1,0 +1,37 @@
+/*
+ * top.h - the top N VMs or hosts of an estate by CPU, memory, network or disk
+ * "now" (docs/API.md "## Top").
+ *
+ * "Now" is each object's newest 5 s sample (xs_store_latest()); objects whose
+ * newest sample is more than XS_TOP_STALE seconds older than the newest of all
+ * objects considered are left out (halted VMs, hosts down). VMs are those of
+ * the topologies: templates, snapshots and control domains are not ranked.
+ */
+#ifndef XS_QUERY_TOP_H
+#define XS_QUERY_TOP_H
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "query/estate.h"
+
+#define XS_TOP_DEFAULT_N 10  /* items when n is 0 */
+#define XS_TOP_MAX_N 1000    /* the most items asked for */
+#define XS_TOP_STALE 60      /* seconds behind the newest sample that still count as now */
+
+/*
+ * Appends to out {"kind", "metric", "unit", "time", "items": [{"uuid", "name",
+ * "pool", "host", "value"}, ...]}, items by value, largest first.
+ *   kind    "vm" | "host"
+ *   metric  "cpu" (%) | "memory" (used bytes) | "network" (rx + tx bytes/s)
+ *           | "disk" (read + write bytes/s)
+ *   n       1..XS_TOP_MAX_N, 0 = XS_TOP_DEFAULT_N
+ *   pool    a pool uuid to rank only its objects, NULL or "" for all
+ * Errors: XS_ERR_ARG naming "kind", "metric", "n" or "pool" (not a uuid);
+ * XS_QUERY_NOT_FOUND (xo_stats.h) for a pool no topology knows;
+ * XS_ERR_TOO_LARGE past out's limit. err: XS_ERR_LEN bytes of detail.
+ */
+enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char *metric, long n,
+			 const char *pool, struct xs_buf *out, char *err)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,559 @@
+/*
+ * xo_stats.c - Xen Orchestra-shaped stats of VMs, hosts, SRs and pools
+ * (xo_stats.h; the reply is documented in docs/API.md "## Stats").
+ *
+ * A reply is a list of leaves (key path + the series feeding it + how they
+ * combine), a window (tier, first and last slot, point count) and one pass per
+ * rendered tree (avg, and min and max for bands). Each pass reads a leaf's
+ * series straight into per-slot accumulators: a request allocates its leaf list
+ * and three arrays of the window's size, never per point. A VM's or host's
+ * series come from the store's per-object index (series_map.c, one walk of
+ * that object's series); an SR's are its hosts' "<ds>_<sr8>", fixed names
+ * looked up directly.
+ *
+ * Times: the store keeps a rollup point at its period's start, XO (and xapi)
+ * stamp a row with its period's end, so endTimestamp = last slot + step on
+ * the rollup tiers; a 5 s sample's time is already xapi's row time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/xmalloc.h"
+#include "query/series_map.h"
+#include "query/xo_stats.h"
+
+#define XQ_UUID_MAX 64 /* bytes of a uuid parameter */
+
+enum xq_pass { XQ_AVG, XQ_MIN, XQ_MAX };
+
+/* One array of the reply: stats.key[.sub][.dev], from the series ids combined. */
+struct xq_leaf {
+	const char *key, *sub;   /* sub NULL: none */
+	const char *dev;         /* "": none */
+	double scale;            /* stored unit -> XO's */
+	bool mean;               /* several ids: mean of those with a value (else sum) */
+	const xs_series_id *ids;
+	size_t nids;
+};
+
+struct xq_window {
+	enum xs_tier tier;
+	int64_t step, first, last; /* slot starts */
+	size_t n;
+	bool bands, partial;
+};
+
+struct xq_ctx {
+	const struct xs_estate *e;
+	const struct xs_stats_request *r;
+	struct xq_window w;
+	struct xs_point *pts;    /* w.n + 1 */
+	double *sum;             /* w.n */
+	unsigned *cnt;           /* w.n */
+};
+
+static const int64_t xq_gran_points[] = { 0, 120, 120, 168, 366 };
+
+enum xs_err xs_stats_granularity_parse(const char *s, enum xs_stats_granularity *g, char *err)
+{
+	static const char *const names[] = { NULL, "seconds", "minutes", "hours", "days" };
+
+	for (int i = XS_STATS_SECONDS; i <= XS_STATS_DAYS; i++)
+		if (s && !strcmp(s, names[i])) {
+			*g = (enum xs_stats_granularity)i;
+			return XS_OK;
+		}
+	return xs_err_set(err, XS_ERR_ARG,
+			  "granularity: \"%.32s\" is not seconds, minutes, hours or days", s ? s : "");
+}
+
+/* ---- window ----------------------------------------------------------------------- */
+
+static int64_t xq_floor(int64_t t, int64_t step)
+{
+	int64_t q = t / step;
+
+	if (t % step < 0)
+		q--;
+	return q * step;
+}
+
+/* Start of the newest point of id at the window's tier (partial included); false if none. */
+static bool xq_newest(const struct xq_ctx *c, xs_series_id id, int64_t *t)
+{
+	struct xs_point p;
+	int64_t last;
+
+	if (c->w.partial && c->w.tier != XS_TIER_5S &&
+	    xs_store_read_partial(c->e->store, id, c->w.tier, &p)) {
+		*t = p.t;
+		return true;
+	}
+	last = xs_store_last(c->e->store, id, c->w.tier);
+	if (!last)
+		return false;
+	*t = last;
+	return true;
+}
+
+static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
+{
+	struct xq_window *w = &c->w;
+	int64_t newest = INT64_MIN, t;
+
+	w->tier = (enum xs_tier)(c->r->granularity - 1);
+	w->step = xs_tier_step[w->tier];
+	w->n = (size_t)xq_gran_points[c->r->granularity];
+	w->partial = !c->r->no_partial;
+	w->bands = false;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < lv[i].nids; k++)
+			if (xq_newest(c, lv[i].ids[k], &t) && t > newest)
+				newest = t;
+	if (newest == INT64_MIN)
+		newest = xq_floor((int64_t)c->e->now, w->step);
+	w->last = xq_floor(newest, w->step);
+	w->first = w->last - (int64_t)(w->n - 1) * w->step;
+}
+
+static enum xs_err xq_window_range(struct xq_ctx *c, char *err)
+{
+	const struct xs_stats_request *r = c->r;
+	struct xq_window *w = &c->w;
+	unsigned budget = r->points ? r->points : XS_STATS_DEFAULT_POINTS;
+	int chosen = -1, fits = -1;
+
+	if (r->points > XS_STATS_MAX_POINTS)
+		return xs_err_set(err, XS_ERR_ARG, "points: %u is over the maximum %d", r->points,
+				  XS_STATS_MAX_POINTS);
+	if (r->from < 0)
+		return xs_err_set(err, XS_ERR_ARG, "from: %lld is negative", (long long)r->from);
+	if (r->to < r->from)
+		return xs_err_set(err, XS_ERR_ARG, "to: %lld is before from (%lld)", (long long)r->to,
+				  (long long)r->from);
+	for (int k = 0; k < XS_NTIERS && chosen < 0; k++) {
+		int64_t step = xs_tier_step[k];
+		int64_t n = (xq_floor(r->to, step) - xq_floor(r->from, step)) / step + 1;
+		int64_t keep = r->retention[k] ? r->retention[k] : xs_tier_default_retention[k];
+
+		if (n > (int64_t)budget)
+			continue;
+		fits = k;
+		if ((double)r->from >= c->e->now - (double)keep)
+			chosen = k;
+	}
+	if (fits < 0)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "points: from..to needs more than %u points even at 1 d", budget);
+	if (chosen < 0)
+		chosen = fits; /* nothing keeps `from` any more: the coarsest that fits */
+	w->tier = (enum xs_tier)chosen;
+	w->step = xs_tier_step[chosen];
+	w->first = xq_floor(r->from, w->step);
+	w->last = xq_floor(r->to, w->step);
+	w->n = (size_t)((w->last - w->first) / w->step + 1);
+	w->partial = !r->no_partial;
+	w->bands = w->tier != XS_TIER_5S;
+	return XS_OK;
+}
+
+/* ---- values ----------------------------------------------------------------------- */
+
+static void xq_add(struct xq_ctx *c, const struct xs_point *p, enum xq_pass pass)
+{
+	const struct xq_window *w = &c->w;
+	float v = pass == XQ_AVG ? p->avg : pass == XQ_MIN ? p->min : p->max;
+	size_t i;
+
+	if (p->t < w->first || p->t > w->last || (p->t - w->first) % w->step || isnan(v))
+		return;
+	i = (size_t)((p->t - w->first) / w->step);
+	c->sum[i] += (double)v;
+	c->cnt[i]++;
+}
+
+static void xq_fill(struct xq_ctx *c, const struct xq_leaf *l, enum xq_pass pass)
+{
+	struct xs_store *s = c->e->store;
+	const struct xq_window *w = &c->w;
+	struct xs_point p;
+
+	memset(c->sum, 0, w->n * sizeof(*c->sum));
+	memset(c->cnt, 0, w->n * sizeof(*c->cnt));
+	for (size_t k = 0; k < l->nids; k++) {
+		size_t m = xs_store_read(s, l->ids[k], w->tier, w->first, w->last, c->pts, w->n + 1);
+
+		if (m > w->n + 1)
+			m = w->n + 1;
+		for (size_t j = 0; j < m; j++)
+			xq_add(c, &c->pts[j], pass);
+		if (w->partial && w->tier != XS_TIER_5S &&
+		    xs_store_read_partial(s, l->ids[k], w->tier, &p))
+			xq_add(c, &p, pass);
+	}
+}
+
+static enum xs_err xq_array(struct xq_ctx *c, const struct xq_leaf *l, enum xq_pass pass,
+			    struct xs_buf *out)
+{
+	enum xs_err r;
+
+	xq_fill(c, l, pass);
+	r = xs_qjson_raw(out, "[");
+	for (size_t i = 0; i < c->w.n && r == XS_OK; i++) {
+		double v = NAN;
+
+		if (c->cnt[i])
+			v = (l->mean ? c->sum[i] / c->cnt[i] : c->sum[i]) * l->scale;
+		if (i)
+			r = xs_buf_append(out, ",", 1);
+		if (r == XS_OK)
+			r = xs_qjson_num(out, v);
+	}
+	return r ? r : xs_qjson_raw(out, "]");
+}
+
+/* ---- rendering -------------------------------------------------------------------- */
+
+struct xq_tree_state {
+	const char *key, *sub;
+	bool open_key, open_sub;  /* the key / sub level is an object */
+	bool first0, first1, first2;
+};
+
+static enum xs_err xq_comma(struct xs_buf *out, bool *first)
+{
+	if (*first) {
+		*first = false;
+		return XS_OK;
+	}
+	return xs_buf_append(out, ",", 1);
+}
+
+static enum xs_err xq_close(struct xs_buf *out, bool *open)
+{
+	if (!*open)
+		return XS_OK;
+	*open = false;
+	return xs_buf_append(out, "}", 1);
+}
+
+/* Opens the levels leaf l needs after the previous leaf's. */
+static enum xs_err xq_open(struct xq_tree_state *st, const struct xq_leaf *l, struct xs_buf *out)
+{
+	bool newkey = !st->key || strcmp(st->key, l->key);
+	enum xs_err r = XS_OK;
+
+	if (newkey) {
+		r = xq_close(out, &st->open_sub);
+		r = r ? r : xq_close(out, &st->open_key);
+		r = r ? r : xq_comma(out, &st->first0);
+		r = r ? r : xs_qjson_key(out, l->key);
+		if (!r && (l->sub || *l->dev)) {
+			r = xs_qjson_raw(out, "{");
+			st->open_key = true;
+			st->first1 = true;
+		}
+		st->key = l->key;
+		st->sub = NULL;
+	}
+	if (!r && l->sub && (!st->sub || strcmp(st->sub, l->sub))) {
+		r = xq_close(out, &st->open_sub);
+		r = r ? r : xq_comma(out, &st->first1);
+		r = r ? r : xs_qjson_key(out, l->sub);
+		if (!r && *l->dev) {
+			r = xs_qjson_raw(out, "{");
+			st->open_sub = true;
+			st->first2 = true;
+		}
+		st->sub = l->sub;
+	}
+	if (!r && *l->dev) {
+		r = xq_comma(out, l->sub ? &st->first2 : &st->first1);
+		r = r ? r : xs_qjson_key(out, l->dev);
+	}
+	return r;
+}
+
+/* {"key": [...], "key": {"sub": {"dev": [...]}}} of one pass. */
+static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
+			   enum xq_pass pass, struct xs_buf *out)
+{
+	struct xq_tree_state st = { .first0 = true };
+	enum xs_err r = xs_qjson_raw(out, "{");
+
+	for (size_t i = 0; i < n && r == XS_OK; i++) {
+		r = xq_open(&st, &lv[i], out);
+		r = r ? r : xq_array(c, &lv[i], pass, out);
+	}
+	r = r ? r : xq_close(out, &st.open_sub);
+	r = r ? r : xq_close(out, &st.open_key);
+	return r ? r : xs_qjson_raw(out, "}");
+}
+
+/* The envelope of one object: window from the leaves, then the trees. */
+static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_request *rq,
+			    const struct xq_leaf *lv, size_t n, struct xs_buf *out, char *err)
+{
+	struct xq_ctx c = { .e = e, .r = rq };
+	enum xs_err r;
+
+	if (rq->granularity == XS_STATS_RANGE) {
+		r = xq_window_range(&c, err);
+		if (r)
+			return r;
+	} else {
+		xq_window_gran(&c, lv, n);
+	}
+	c.pts = xs_xmalloc((c.w.n + 1) * sizeof(*c.pts));
+	c.sum = xs_xmalloc(c.w.n * sizeof(*c.sum));
+	c.cnt = xs_xmalloc(c.w.n * sizeof(*c.cnt));
+	r = xs_qjson_raw(out, "{\"endTimestamp\":");
+	r = r ? r : xs_qjson_int(out, c.w.last + (c.w.tier == XS_TIER_5S ? 0 : c.w.step));
+	r = r ? r : xs_qjson_raw(out, ",\"interval\":");
+	r = r ? r : xs_qjson_int(out, c.w.step);
+	r = r ? r : xs_qjson_raw(out, ",\"stats\":");
+	r = r ? r : xq_tree(&c, lv, n, XQ_AVG, out);
+	if (c.w.bands) {
+		r = r ? r : xs_qjson_raw(out, ",\"statsMin\":");
+		r = r ? r : xq_tree(&c, lv, n, XQ_MIN, out);
+		r = r ? r : xs_qjson_raw(out, ",\"statsMax\":");
+		r = r ? r : xq_tree(&c, lv, n, XQ_MAX, out);
+	}
+	r = r ? r : xs_qjson_raw(out, "}");
+	free(c.pts);
+	free(c.sum);
+	free(c.cnt);
+	if (r)
+		xs_err_set(err, r, "reply: %s", xs_strerror(r));
+	return r;
+}
+
+/* ---- VM and host ------------------------------------------------------------------ */
+
+/* Leaves of a VM or host from its series; returns how many. The caller frees *sl and *lv
+ * (both set, even when there are none). */
+static size_t xq_object_leaves(const struct xs_estate *e, enum xs_obj_kind kind, const char *uuid,
+			       struct xs_smap_leaf **sl, struct xq_leaf **lv)
+{
+	size_t nspec, n = xs_smap_discover(e->store, kind, uuid, sl);
+	const struct xs_smap_spec *specs = xs_smap_specs(kind, &nspec);
+
+	*lv = xs_xcalloc(n ? n : 1, sizeof(**lv));
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_smap_spec *sp = &specs[(*sl)[i].spec];
+
+		(*lv)[i] = (struct xq_leaf){ .key = sp->key, .sub = sp->sub, .dev = (*sl)[i].dev,
+					     .scale = sp->scale, .ids = &(*sl)[i].id, .nids = 1 };
+	}
+	return n;
+}
+
+/* The reply of a VM or host; XS_QUERY_NOT_FOUND when unknown and without series. */
+static enum xs_err xq_object(const struct xs_estate *e, enum xs_obj_kind kind, const char *uuid,
+			     bool known, const struct xs_stats_request *rq, struct xs_buf *out,
+			     char *err)
+{
+	struct xs_smap_leaf *sl = NULL;
+	struct xq_leaf *lv = NULL;
+	size_t n = xq_object_leaves(e, kind, uuid, &sl, &lv);
+	enum xs_err r;
+
+	if (!n && !known)
+		r = xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no %s %s is known or stored",
+			       kind == XS_OBJ_VM ? "VM" : "host", uuid);
+	else
+		r = xq_reply(e, rq, lv, n, out, err);
+	free(sl);
+	free(lv);
+	return r;
+}
+
+static enum xs_err xq_vm(const struct xs_estate *e, const char *uuid,
+			 const struct xs_stats_request *rq, struct xs_buf *out, char *err)
+{
+	size_t pi = 0;
+	enum xs_estate_kind k = xs_estate_find(e, uuid, &pi);
+
+	if (k != XS_ESTATE_VM && k != XS_ESTATE_NONE)
+		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: %s is not a VM", uuid);
+	return xq_object(e, XS_OBJ_VM, uuid, k == XS_ESTATE_VM, rq, out, err);
+}
+
+static enum xs_err xq_host(const struct xs_estate *e, const char *uuid,
+			   const struct xs_stats_request *rq, struct xs_buf *out, char *err)
+{
+	size_t pi = 0;
+	enum xs_estate_kind k = xs_estate_find(e, uuid, &pi);
+
+	if (k != XS_ESTATE_HOST && k != XS_ESTATE_NONE)
+		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: %s is not a host", uuid);
+	return xq_object(e, XS_OBJ_HOST, uuid, k == XS_ESTATE_HOST, rq, out, err);
+}
+
+/* ---- SR --------------------------------------------------------------------------- */
+
+/* Host data sources per SR that an SR reply sums (or averages), XO-STATS.md. */
+static const struct {
+	const char *key, *sub, *prefix;
+	double scale;
+	bool mean;
+} xq_sr_keys[] = {
+	{ "iops", "r", "iops_read_", 1, false },
+	{ "iops", "w", "iops_write_", 1, false },
+	{ "iops", "total", "iops_total_", 1, false },
+	{ "ioThroughput", "r", "io_throughput_read_", 1048576.0, false },
+	{ "ioThroughput", "w", "io_throughput_write_", 1048576.0, false },
+	{ "ioThroughput", "total", "io_throughput_total_", 1048576.0, false },
+	{ "latency", "r", "read_latency_", 0.001, true },
+	{ "latency", "w", "write_latency_", 0.001, true },
+	{ "latency", "total", "latency_", 0.001, true },
+};
+#define XQ_SR_NKEYS (sizeof(xq_sr_keys) / sizeof(xq_sr_keys[0]))
+
+static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
+			 const struct xs_stats_request *rq, struct xs_buf *out, char *err)
+{
+	size_t pi = 0, nh = 0, nl = 0, nid = 0;
+	const struct xs_topo *t;
+	const struct xs_topo_sr *sr;
+	const struct xs_topo_host **hosts;
+	xs_series_id *ids;
+	struct xq_leaf *lv;
+	char ds[XS_STORE_MAX_DS];
+	enum xs_err r;
+
+	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_SR)
+		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no SR %s is known", uuid);
+	t = e->pools[pi].topo;
+	sr = xs_topo_sr_by_uuid(t, uuid);
+	hosts = xs_xcalloc(xs_topo_count(t, XS_TOPO_HOST) + 1, sizeof(*hosts));
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++) {
+		const struct xs_topo_host *h = xs_topo_host_at(t, i);
+
+		if (h && xs_topo_sr_on_host(t, sr, h))
+			hosts[nh++] = h;
+	}
+	ids = xs_xcalloc((XQ_SR_NKEYS + 1) * nh + 1, sizeof(*ids));
+	lv = xs_xcalloc(XQ_SR_NKEYS + nh + 1, sizeof(*lv));
+	for (size_t k = 0; k < XQ_SR_NKEYS; k++) {
+		struct xq_leaf *l = &lv[nl];
+
+		*l = (struct xq_leaf){ .key = xq_sr_keys[k].key, .sub = xq_sr_keys[k].sub, .dev = "",
+				       .scale = xq_sr_keys[k].scale, .mean = xq_sr_keys[k].mean,
+				       .ids = &ids[nid] };
+		snprintf(ds, sizeof(ds), "%s%.8s", xq_sr_keys[k].prefix, uuid);
+		for (size_t h = 0; h < nh; h++)
+			if (xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid])) {
+				nid++;
+				l->nids++;
+			}
+		if (l->nids)
+			nl++;
+	}
+	snprintf(ds, sizeof(ds), "iowait_%.8s", uuid);
+	for (size_t h = 0; h < nh; h++) {
+		if (!xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid]))
+			continue;
+		lv[nl++] = (struct xq_leaf){ .key = "iowait", .dev = hosts[h]->uuid, .scale = 1,
+					     .ids = &ids[nid++], .nids = 1 };
+	}
+	r = xq_reply(e, rq, lv, nl, out, err);
+	free(hosts);
+	free(ids);
+	free(lv);
+	return r;
+}
+
+/* ---- pool ------------------------------------------------------------------------- */
+
+static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
+			   const struct xs_stats_request *rq, struct xs_buf *out, char *err)
+{
+	size_t pi = 0;
+	const struct xs_topo *t;
+	struct xs_buf one;
+	enum xs_err r;
+
+	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_POOL)
+		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no pool %s is known", uuid);
+	t = e->pools[pi].topo;
+	r = xs_qjson_raw(out, "{");
+	xs_buf_init(&one, out->limit);
+	for (size_t i = 0; r == XS_OK && i < xs_topo_count(t, XS_TOPO_HOST); i++) {
+		const struct xs_topo_host *h = xs_topo_host_at(t, i);
+		char herr[XS_ERR_LEN] = "";
+		enum xs_err hr;
+
+		if (!h)
+			continue;
+		xs_buf_reset(&one);
+		hr = xq_object(e, XS_OBJ_HOST, h->uuid, false, rq, &one, herr);
+		if (hr == XS_ERR_TOO_LARGE) {
+			r = xs_err_set(err, hr, "%s", herr);
+			break;
+		}
+		r = i ? xs_buf_append(out, ",", 1) : XS_OK;
+		r = r ? r : xs_qjson_key(out, h->uuid);
+		if (!r && hr == XS_OK) {
+			r = xs_buf_append(out, one.data, one.len);
+		} else if (!r) {
+			r = xs_qjson_raw(out, "{\"error\":");
+			r = r ? r : xs_qjson_str(out, hr == XS_QUERY_NOT_FOUND
+							     ? "no statistics stored for this host"
+							     : herr);
+			r = r ? r : xs_qjson_raw(out, "}");
+		}
+	}
+	xs_buf_free(&one);
+	r = r ? r : xs_qjson_raw(out, "}");
+	if (r && !*err)
+		xs_err_set(err, r, "reply: %s", xs_strerror(r));
+	return r;
+}
+
+/* ---- entry ------------------------------------------------------------------------ */
+
+static bool xq_uuid_ok(const char *u)
+{
+	size_t n = 0;
+
+	if (!u)
+		return false;
+	for (; u[n]; n++)
+		if (n >= XQ_UUID_MAX ||
+		    !((u[n] >= '0' && u[n] <= '9') || (u[n] >= 'a' && u[n] <= 'z') ||
+		      (u[n] >= 'A' && u[n] <= 'Z') || u[n] == '-'))
+			return false;
+	return n > 0;
+}
+
+enum xs_err xs_query_stats(const struct xs_estate *e, const char *kind, const char *uuid,
+			   const struct xs_stats_request *r, struct xs_buf *out, char *err)
+{
+	*err = '\0';
+	if (!kind || (strcmp(kind, "vms") && strcmp(kind, "hosts") && strcmp(kind, "srs") &&
+		      strcmp(kind, "pools")))
+		return xs_err_set(err, XS_ERR_ARG, "kind: \"%.16s\" is not vms, hosts, srs or pools",
+				  kind ? kind : "");
+	if (!xq_uuid_ok(uuid))
+		return xs_err_set(err, XS_ERR_ARG, "uuid: not a uuid");
+	if ((unsigned)r->granularity > XS_STATS_DAYS)
+		return xs_err_set(err, XS_ERR_ARG, "granularity: out of range");
+	if (r->granularity == XS_STATS_RANGE) {
+		struct xq_ctx c = { .e = e, .r = r };
+		enum xs_err v = xq_window_range(&c, err); /* parameters first: 400 before 404 */
+
+		if (v)
+			return v;
+	}
+	if (!strcmp(kind, "vms"))
+		return xq_vm(e, uuid, r, out, err);
+	if (!strcmp(kind, "hosts"))
+		return xq_host(e, uuid, r, out, err);
+	if (!strcmp(kind, "srs"))
+		return xq_sr(e, uuid, r, out, err);
+	return xq_pool(e, uuid, r, out, err);
+}

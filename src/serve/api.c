@@ -1,0 +1,565 @@
+/*
+ * api.c - the routes of the HTTP API and the live stream (see api.h).
+ *
+ * Each handler validates its parameters (an unknown parameter is a 400 naming
+ * it: a typo never silently means "default"), asks the daemon for the estate
+ * view, runs one query into a capped buffer and replies. Query errors map to
+ * statuses in api_fail(): XS_ERR_ARG 400, XS_QUERY_NOT_FOUND 404, the rest 500.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/json_out.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "query/objects.h"
+#include "query/status.h"
+#include "query/top.h"
+#include "query/xo_stats.h"
+#include "serve/api.h"
+
+#define API_STREAM_TICK 0.5        /* seconds between looks for new rows */
+#define API_STREAM_KEEPALIVE 15.0  /* seconds of silence before a comment line */
+#define API_STREAM_BACK 600        /* seconds a reconnecting client may catch up */
+#define API_STREAM_RETRY_MS 2000   /* reconnection delay suggested to clients */
+#define API_UUID_MAX 64
+
+static const char *const api_kinds[] = { "vms", "hosts", "srs", "pools" };
+
+struct api_route {
+	struct xs_api *api;
+	const char *kind;  /* "vms", "hosts", "srs", "pools" */
+};
+
+struct api_sub {
+	char uuid[API_UUID_MAX];
+	enum xs_obj_kind kind;  /* XS_OBJ_VM or XS_OBJ_HOST */
+	int64_t last;           /* newest 5 s time sent */
+};
+
+struct api_stream {
+	struct xs_api *api;
+	struct xs_http_stream *hs;
+	struct api_sub *subs;
+	size_t nsubs;
+	double last_write;
+};
+
+struct xs_api {
+	struct xs_evloop *loop;
+	struct xs_http_server *srv;
+	struct xs_api_provider p;
+	int64_t retention[XS_NTIERS];
+	struct api_route routes[4];
+	struct api_stream **streams;
+	size_t nstreams;
+	uint64_t timer;
+};
+
+/* ---- helpers ---- */
+
+static enum xs_err api_fail(struct xs_http_request *req, enum xs_err rc, const char *err)
+{
+	unsigned status = rc == XS_ERR_ARG ? 400 : rc == XS_QUERY_NOT_FOUND ? 404 : 500;
+
+	return xs_http_reply_json_error(req, status, "%s", err[0] ? err : xs_strerror(rc));
+}
+
+/* 400 for any parameter not in allowed (NULL-terminated); true when all are known. */
+static bool api_params_known(struct xs_http_request *req, const char *const *allowed)
+{
+	const struct xs_qs *qs = xs_http_params(req);
+
+	for (size_t i = 0; qs && i < qs->n; i++) {
+		size_t k = 0;
+
+		while (allowed[k] && strcmp(allowed[k], qs->params[i].name))
+			k++;
+		if (!allowed[k]) {
+			xs_http_reply_json_error(req, 400, "unknown parameter '%.64s'", qs->params[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void api_estate(const struct xs_api *a, struct xs_estate *e)
+{
+	memset(e, 0, sizeof(*e));
+	a->p.estate(a->p.arg, e);
+}
+
+static void api_self(const struct xs_api *a, struct xs_prom_self *st)
+{
+	struct xs_http_stats hs;
+
+	memset(st, 0, sizeof(*st));
+	if (a->p.self)
+		a->p.self(a->p.arg, st);
+	xs_http_server_stats(a->srv, &hs);
+	st->http_requests_total = hs.requests;
+}
+
+static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, struct xs_buf *b,
+				 enum xs_err rc, const char *err)
+{
+	if (rc) {
+		xs_buf_free(b);
+		return api_fail(req, rc, err);
+	}
+	return xs_http_reply(req, 200, type, b);
+}
+
+/* ---- handlers ---- */
+
+static enum xs_err api_objects(struct xs_http_request *req, void *arg)
+{
+	static const char *const allowed[] = { NULL };
+	struct xs_api *a = arg;
+	struct xs_estate e;
+	struct xs_buf b;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	if (!api_params_known(req, allowed))
+		return XS_OK;
+	api_estate(a, &e);
+	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
+	rc = xs_query_objects(&e, &b, err);
+	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+}
+
+static enum xs_err api_status(struct xs_http_request *req, void *arg)
+{
+	static const char *const allowed[] = { NULL };
+	struct xs_api *a = arg;
+	struct xs_prom_self self;
+	struct xs_estate e;
+	struct xs_buf b;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	if (!api_params_known(req, allowed))
+		return XS_OK;
+	api_estate(a, &e);
+	api_self(a, &self);
+	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
+	rc = xs_query_status(&e, &self, &b, err);
+	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+}
+
+static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
+{
+	static const char *const allowed[] = { NULL };
+	struct xs_api *a = arg;
+	struct xs_prom_self self;
+	struct xs_estate e;
+	struct xs_buf b;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	if (!api_params_known(req, allowed))
+		return XS_OK;
+	api_estate(a, &e);
+	api_self(a, &self);
+	xs_buf_init(&b, XS_API_MAX_METRICS_BODY);
+	rc = xs_query_metrics(&e, &self, &b, err);
+	return api_reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", &b, rc, err);
+}
+
+static enum xs_err api_top(struct xs_http_request *req, void *arg)
+{
+	static const char *const allowed[] = { "kind", "metric", "n", "pool", NULL };
+	struct xs_api *a = arg;
+	const char *kind = xs_http_param(req, "kind"), *metric = xs_http_param(req, "metric");
+	struct xs_estate e;
+	struct xs_buf b;
+	char err[XS_ERR_LEN] = "";
+	int64_t n;
+	enum xs_err rc;
+
+	if (!api_params_known(req, allowed))
+		return XS_OK;
+	rc = xs_qs_get_i64(xs_http_params(req), "n", 1, XS_TOP_MAX_N, XS_TOP_DEFAULT_N, &n, err);
+	if (rc)
+		return api_fail(req, rc, err);
+	api_estate(a, &e);
+	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
+	rc = xs_query_top(&e, kind ? kind : "vm", metric ? metric : "cpu", (long)n,
+			  xs_http_param(req, "pool"), &b, err);
+	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+}
+
+/* The stats request of a stats URL's parameters; false once a 400 is sent. */
+static bool api_stats_request(const struct xs_api *a, struct xs_http_request *req,
+			      struct xs_stats_request *r)
+{
+	static const char *const allowed[] = { "granularity", "from", "to", "points", NULL };
+	const struct xs_qs *qs = xs_http_params(req);
+	const char *g = xs_http_param(req, "granularity");
+	bool range = xs_http_param(req, "from") || xs_http_param(req, "to");
+	char err[XS_ERR_LEN] = "";
+	int64_t points = 0;
+
+	if (!api_params_known(req, allowed))
+		return false;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->retention, a->retention, sizeof(r->retention));
+	if (range) {
+		if (g) {
+			xs_http_reply_json_error(req, 400, "give either granularity or from and to, not both");
+			return false;
+		}
+		if (!xs_http_param(req, "from") || !xs_http_param(req, "to")) {
+			xs_http_reply_json_error(req, 400, "parameter '%s' is missing: a range needs from and to",
+						 xs_http_param(req, "from") ? "to" : "from");
+			return false;
+		}
+		r->granularity = XS_STATS_RANGE;
+		if (xs_qs_get_i64(qs, "from", 0, INT64_C(1) << 40, 0, &r->from, err) ||
+		    xs_qs_get_i64(qs, "to", 0, INT64_C(1) << 40, 0, &r->to, err) ||
+		    xs_qs_get_i64(qs, "points", 1, XS_STATS_MAX_POINTS, XS_STATS_DEFAULT_POINTS, &points,
+				  err)) {
+			xs_http_reply_json_error(req, 400, "%s", err);
+			return false;
+		}
+		if (r->from > r->to) {
+			xs_http_reply_json_error(req, 400, "parameter 'from': after 'to'");
+			return false;
+		}
+		r->points = (unsigned)points;
+		return true;
+	}
+	if (xs_http_param(req, "points")) {
+		xs_http_reply_json_error(req, 400, "parameter 'points': only with from and to");
+		return false;
+	}
+	if (xs_stats_granularity_parse(g ? g : "seconds", &r->granularity, err)) {
+		xs_http_reply_json_error(req, 400, "%s", err);
+		return false;
+	}
+	return true;
+}
+
+static enum xs_err api_object(struct xs_http_request *req, void *arg)
+{
+	const struct api_route *rt = arg;
+	const char *rest = xs_http_path_rest(req), *slash = strchr(rest, '/');
+	char uuid[API_UUID_MAX];
+	struct xs_stats_request r;
+	struct xs_estate e;
+	struct xs_buf b;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	if (!slash || slash == rest || (size_t)(slash - rest) >= sizeof(uuid) || strcmp(slash, "/stats"))
+		return xs_http_reply_json_error(req, 404, "no such path: /api/v1/%s/UUID/stats is served",
+						rt->kind);
+	memcpy(uuid, rest, (size_t)(slash - rest));
+	uuid[slash - rest] = '\0';
+	if (!api_stats_request(rt->api, req, &r))
+		return XS_OK;
+	api_estate(rt->api, &e);
+	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
+	rc = xs_query_stats(&e, rt->kind, uuid, &r, &b, err);
+	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+}
+
+/* ---- the live stream ---- */
+
+static void api_stream_drop(struct xs_api *a, struct api_stream *st)
+{
+	for (size_t i = 0; i < a->nstreams; i++)
+		if (a->streams[i] == st) {
+			a->streams[i] = a->streams[--a->nstreams];
+			break;
+		}
+	free(st->subs);
+	free(st);
+	if (!a->nstreams && a->timer) {
+		xs_evloop_cancel_timer(a->loop, a->timer);
+		a->timer = 0;
+	}
+}
+
+static void api_stream_closed(struct xs_http_stream *hs, void *arg)
+{
+	struct api_stream *st = arg;
+
+	(void)hs;
+	api_stream_drop(st->api, st);
+}
+
+struct api_newest {
+	const struct xs_store *store;
+	int64_t t;
+};
+
+static void api_newest_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct api_newest *n = arg;
+	int64_t t;
+	float v;
+
+	(void)ds;
+	(void)unit;
+	if (xs_store_latest(n->store, id, &t, &v) && t > n->t)
+		n->t = t;
+}
+
+/* Newest 5 s time stored of the object; 0 if none. */
+static int64_t api_newest(const struct xs_store *store, const struct api_sub *sub)
+{
+	struct api_newest n = { store, 0 };
+
+	xs_store_each_of(store, sub->kind, sub->uuid, api_newest_cb, &n);
+	return n.t;
+}
+
+/* Sends sub's rows newer than sub->last as one event; false if the stream was cut. */
+static bool api_stream_send(struct api_stream *st, const struct xs_estate *e, struct api_sub *sub,
+			    int64_t newest)
+{
+	struct xs_stats_request r;
+	struct xs_buf body, ev;
+	char err[XS_ERR_LEN] = "";
+	bool alive = true;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.retention, st->api->retention, sizeof(r.retention));
+	r.granularity = XS_STATS_RANGE;
+	r.from = sub->last + 5 > newest - API_STREAM_BACK + 5 ? sub->last + 5
+							      : newest - API_STREAM_BACK + 5;
+	r.to = newest;
+	r.points = XS_STATS_MAX_POINTS;
+	xs_buf_init(&body, XS_API_MAX_STATS_BODY);
+	xs_buf_init(&ev, XS_API_MAX_STATS_BODY + 256);
+	if (xs_query_stats(e, sub->kind == XS_OBJ_VM ? "vms" : "hosts", sub->uuid, &r, &body, err) ||
+	    body.len < 2 || body.data[0] != '{') {
+		xs_log_debug("stream: %s: %s", sub->uuid, err);
+	} else if (xs_buf_printf(&ev, "event: stats\nid: %lld\ndata: {\"uuid\":\"%s\",\"kind\":\"%s\",",
+				 (long long)newest, sub->uuid, sub->kind == XS_OBJ_VM ? "vm" : "host") ||
+		   xs_buf_append(&ev, body.data + 1, body.len - 1) || xs_buf_append_str(&ev, "\n\n")) {
+		xs_log_warn("stream: event for %s too large", sub->uuid);
+	} else {
+		alive = xs_http_stream_write(st->hs, ev.data, ev.len) == XS_OK;
+		st->last_write = xs_evloop_now();
+	}
+	sub->last = newest;
+	xs_buf_free(&body);
+	xs_buf_free(&ev);
+	return alive;
+}
+
+static void api_tick(struct xs_evloop *loop, void *arg)
+{
+	struct xs_api *a = arg;
+	struct xs_estate e;
+	double now = xs_evloop_now();
+
+	(void)loop;
+	a->timer = 0;
+	api_estate(a, &e);
+	for (size_t i = 0; i < a->nstreams; i++) {
+		struct api_stream *st = a->streams[i];
+		bool alive = true;
+
+		for (size_t k = 0; alive && k < st->nsubs; k++) {
+			int64_t newest = api_newest(e.store, &st->subs[k]);
+
+			if (newest > st->subs[k].last)
+				alive = api_stream_send(st, &e, &st->subs[k], newest);
+		}
+		if (alive && now - st->last_write > API_STREAM_KEEPALIVE) {
+			static const char ka[] = ": keep-alive\n\n";
+
+			alive = xs_http_stream_write(st->hs, ka, sizeof(ka) - 1) == XS_OK;
+			st->last_write = now;
+		}
+		/* a cut stream gets its on_close later, from the loop: nothing to do here */
+	}
+	if (a->nstreams)
+		a->timer = xs_evloop_add_timer(a->loop, API_STREAM_TICK, api_tick, a);
+}
+
+/* Parses "uuid,uuid,..." into st->subs (known VMs and hosts); false once a reply is sent. */
+static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate *e, const char *list,
+			    struct api_stream *st)
+{
+	const char *p = list;
+
+	st->subs = xs_xcalloc(XS_API_MAX_STREAM_OBJECTS, sizeof(*st->subs));
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		struct api_sub *sub;
+		enum xs_estate_kind k;
+
+		if (!len || len >= API_UUID_MAX) {
+			xs_http_reply_json_error(req, 400, "parameter 'objects': %s uuid at byte %zu",
+						 len ? "overlong" : "empty", (size_t)(p - list));
+			return false;
+		}
+		if (st->nsubs == XS_API_MAX_STREAM_OBJECTS) {
+			xs_http_reply_json_error(req, 400, "parameter 'objects': more than %d objects",
+						 XS_API_MAX_STREAM_OBJECTS);
+			return false;
+		}
+		sub = &st->subs[st->nsubs];
+		memcpy(sub->uuid, p, len);
+		sub->uuid[len] = '\0';
+		k = xs_estate_find(e, sub->uuid, NULL);
+		if (k == XS_ESTATE_VM || k == XS_ESTATE_HOST) {
+			sub->kind = k == XS_ESTATE_VM ? XS_OBJ_VM : XS_OBJ_HOST;
+		} else if (k != XS_ESTATE_NONE) {
+			xs_http_reply_json_error(req, 400,
+						 "parameter 'objects': %s is not a VM or host (stream "
+						 "the hosts of a pool or SR)", sub->uuid);
+			return false;
+		} else {
+			xs_http_reply_json_error(req, 404, "no object %s", sub->uuid);
+			return false;
+		}
+		st->nsubs++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!st->nsubs) {
+		xs_http_reply_json_error(req, 400, "parameter 'objects' is missing: a list of uuids");
+		return false;
+	}
+	return true;
+}
+
+static enum xs_err api_stream(struct xs_http_request *req, void *arg)
+{
+	static const char *const allowed[] = { "objects", NULL };
+	struct xs_api *a = arg;
+	const char *list = xs_http_param(req, "objects"), *leid = xs_http_header(req, "Last-Event-ID");
+	struct api_stream *st;
+	struct xs_estate e;
+	char hello[64];
+	int n;
+
+	if (!api_params_known(req, allowed))
+		return XS_OK;
+	if (a->nstreams == XS_API_MAX_STREAMS)
+		return xs_http_reply_json_error(req, 503, "too many streams open (%d)", XS_API_MAX_STREAMS);
+	api_estate(a, &e);
+	st = xs_xcalloc(1, sizeof(*st));
+	st->api = a;
+	if (!api_stream_subs(req, &e, list ? list : "", st)) {
+		free(st->subs);
+		free(st);
+		return XS_OK;
+	}
+	for (size_t k = 0; k < st->nsubs; k++) {
+		int64_t newest = api_newest(e.store, &st->subs[k]);
+		char *end;
+		long long id = leid ? strtoll(leid, &end, 10) : 0;
+
+		/* resume after the client's last event; else start with the newest row */
+		st->subs[k].last = leid && *leid && !*end && id > 0 && id <= newest ? id
+				   : newest ? newest - 5 : 0;
+	}
+	st->hs = xs_http_stream_start(req, "text/event-stream", api_stream_closed, st);
+	if (!st->hs) {
+		free(st->subs);
+		free(st);
+		return xs_http_reply_json_error(req, 500, "cannot start the stream");
+	}
+	a->streams = xs_xrealloc(a->streams, (a->nstreams + 1) * sizeof(*a->streams));
+	a->streams[a->nstreams++] = st;
+	n = snprintf(hello, sizeof(hello), "retry: %d\n\n", API_STREAM_RETRY_MS);
+	xs_http_stream_write(st->hs, hello, (size_t)n);
+	st->last_write = xs_evloop_now();
+	if (!a->timer)
+		a->timer = xs_evloop_add_timer(a->loop, 0, api_tick, a);
+	return XS_OK;
+}
+
+/* ---- life ---- */
+
+static void api_access(const struct xs_http_access *acc, void *arg)
+{
+	(void)arg;
+	xs_log_debug("http %s %s %u %llu bytes %.1f ms", acc->method, acc->target, acc->status,
+		     (unsigned long long)acc->bytes, acc->seconds * 1e3);
+}
+
+enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg,
+			 const struct xs_api_provider *p, struct xs_api **out, char *err)
+{
+	struct xs_api *a = xs_xcalloc(1, sizeof(*a));
+	struct xs_http_server_config hc = cfg->http;
+	enum xs_err rc;
+
+	a->loop = loop;
+	a->p = *p;
+	memcpy(a->retention, cfg->retention, sizeof(a->retention));
+	if (!hc.access_cb) {
+		hc.access_cb = api_access;
+		hc.access_arg = a;
+	}
+	rc = xs_http_server_start(loop, &hc, &a->srv, err);
+	if (rc) {
+		free(a);
+		return rc;
+	}
+	for (int k = 0; k < 4; k++) {
+		char path[32];
+
+		a->routes[k] = (struct api_route){ a, api_kinds[k] };
+		snprintf(path, sizeof(path), "/api/v1/%s/", api_kinds[k]);
+		rc = xs_http_server_route_prefix(a->srv, "GET", path, api_object, &a->routes[k]);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		rc = xs_http_server_route(a->srv, "GET", "/api/v1/objects", api_objects, a);
+	if (!rc)
+		rc = xs_http_server_route(a->srv, "GET", "/api/v1/status", api_status, a);
+	if (!rc)
+		rc = xs_http_server_route(a->srv, "GET", "/api/v1/top", api_top, a);
+	if (!rc)
+		rc = xs_http_server_route(a->srv, "GET", "/api/v1/stream", api_stream, a);
+	if (!rc)
+		rc = xs_http_server_route(a->srv, "GET", "/metrics", api_metrics, a);
+	if (rc) {
+		xs_err_set(err, rc, "api: cannot add its routes");
+		xs_api_free(&a);
+		return rc;
+	}
+	*out = a;
+	return XS_OK;
+}
+
+void xs_api_free(struct xs_api **ap)
+{
+	struct xs_api *a = ap ? *ap : NULL;
+
+	if (!a)
+		return;
+	/* the server calls every stream's on_close, which drops it */
+	xs_http_server_free(&a->srv);
+	while (a->nstreams)
+		api_stream_drop(a, a->streams[0]);
+	if (a->timer)
+		xs_evloop_cancel_timer(a->loop, a->timer);
+	free(a->streams);
+	free(a);
+	*ap = NULL;
+}
+
+uint16_t xs_api_port(const struct xs_api *a)
+{
+	return xs_http_server_port(a->srv);
+}
+
+void xs_api_http_stats(const struct xs_api *a, struct xs_http_stats *st)
+{
+	xs_http_server_stats(a->srv, st);
+}

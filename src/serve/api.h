@@ -1,0 +1,66 @@
+/*
+ * api.h - the HTTP API of `xapistat serve` (issue 6): the routes of
+ * docs/API.md on an http/server.h server, answered from the store and the
+ * topologies in memory (no request waits on a host), and the live stream.
+ *
+ *   GET /api/v1/objects                          query/objects.h
+ *   GET /api/v1/status                           query/status.h
+ *   GET /api/v1/{vms,hosts,srs,pools}/UUID/stats query/xo_stats.h
+ *   GET /api/v1/top                              query/top.h
+ *   GET /api/v1/stream?objects=UUID,...          Server-Sent Events (below)
+ *   GET /metrics                                 query/prom.h
+ *   GET /...                                     static files of the web UI
+ *
+ * The stream: every API_STREAM_TICK seconds each subscribed VM or host whose
+ * newest stored 5 s time moved gets one event `stats` whose data is the stats
+ * reply (XO shape, query/xo_stats.h) of exactly its new rows plus "uuid" and
+ * "kind"; the event id is the newest time sent, so a client that reconnects
+ * with Last-Event-ID gets the rows it missed (at most the last 10 minutes).
+ * A comment line keeps idle streams alive.
+ *
+ * The daemon owns the data: before each request the API asks it, through the
+ * callbacks given, for the estate view (query/estate.h) and its own figures.
+ * Single-threaded, on the daemon's loop.
+ */
+#ifndef XS_SERVE_API_H
+#define XS_SERVE_API_H
+
+#include <stdint.h>
+
+#include "http/server.h"
+#include "lib/err.h"
+#include "lib/evloop.h"
+#include "query/estate.h"
+#include "query/prom.h"
+#include "store/store.h"
+
+#define XS_API_MAX_STREAM_OBJECTS 256  /* objects one stream may subscribe to */
+#define XS_API_MAX_STREAMS 512         /* streams open at once */
+#define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
+#define XS_API_MAX_METRICS_BODY (1u << 30)  /* bytes of /metrics (about 200 bytes a series) */
+
+struct xs_api_provider {
+	/* Fills *e for one request (pointers valid until the handler returns). */
+	void (*estate)(void *arg, struct xs_estate *e);
+	/* Fills the daemon's own figures (the HTTP counters are added by the API). */
+	void (*self)(void *arg, struct xs_prom_self *st);
+	void *arg;
+};
+
+struct xs_api_config {
+	struct xs_http_server_config http;  /* host, port, token, TLS, static_dir */
+	int64_t retention[XS_NTIERS];       /* seconds; 0 = the store's default */
+};
+
+struct xs_api;
+
+/* Starts serving; err names the problem (bind, TLS files, non-loopback without a token). */
+enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg,
+			 const struct xs_api_provider *p, struct xs_api **out, char *err);
+/* Closes every connection and stream, frees; *a = NULL. Accepts NULL. */
+void xs_api_free(struct xs_api **a);
+/* The port bound (for tests that listen on port 0). */
+uint16_t xs_api_port(const struct xs_api *a);
+void xs_api_http_stats(const struct xs_api *a, struct xs_http_stats *st);
+
+#endif

@@ -1,0 +1,864 @@
+/*
+ * Tests of src/http/server.c (and static_files.c through it): a server on
+ * 127.0.0.1, port 0, on an xs_evloop in this thread; the client runs in a
+ * second thread with blocking sockets (OpenSSL for TLS) while the loop runs
+ * here until the client is done. Covers routing (exact, prefix, HEAD), the
+ * error replies (400, 404, 405 with Allow, 413, 414, 500) and their JSON
+ * shape, the Bearer token, the refusal to listen on a non-loopback address
+ * without one, static files and path escapes, streams (events at different
+ * loop turns, the queue cap on a client that does not read, the close
+ * callback on hang-up and at server free), counters, the access log, TLS.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "lib/json_out.h"
+#include "test.h"
+
+#define T_RESP_MAX (256 * 1024)
+#define T_TIMEOUT_S 10.0
+
+/* ---- client thread -------------------------------------------------------- */
+
+struct t_client {
+	uint16_t port;
+	bool tls;
+	const char *req;           /* raw request sent as is */
+	void (*fn)(struct t_client *c); /* custom client body, else send + read to EOF */
+	char resp[T_RESP_MAX + 1];
+	size_t resp_len;
+	atomic_int done;
+	atomic_int release;        /* set by the loop side to let fn finish */
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static int t_connect(struct t_client *c)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	if (c->tls) {
+		c->ctx = SSL_CTX_new(TLS_client_method());
+		c->ssl = SSL_new(c->ctx);
+		SSL_set_fd(c->ssl, fd);
+		if (SSL_connect(c->ssl) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+static void t_disconnect(struct t_client *c)
+{
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		SSL_CTX_free(c->ctx);
+	}
+	c->ssl = NULL;
+	c->ctx = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void t_send(struct t_client *c, const char *s, size_t n)
+{
+	if (c->ssl)
+		SSL_write(c->ssl, s, (int)n);
+	else if (send(c->fd, s, n, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static long t_recv(struct t_client *c, char *buf, size_t n)
+{
+	if (c->ssl)
+		return SSL_read(c->ssl, buf, (int)n);
+	return (long)recv(c->fd, buf, n, 0);
+}
+
+/* Reads into resp until EOF (or until `until` appears, when not NULL). */
+static void t_read(struct t_client *c, const char *until)
+{
+	while (c->resp_len < T_RESP_MAX) {
+		long n = t_recv(c, c->resp + c->resp_len, T_RESP_MAX - c->resp_len);
+
+		if (n <= 0)
+			break;
+		c->resp_len += (size_t)n;
+		c->resp[c->resp_len] = '\0';
+		if (until && strstr(c->resp, until))
+			break;
+	}
+}
+
+static void *t_thread(void *arg)
+{
+	struct t_client *c = arg;
+
+	c->fd = -1;
+	if (c->fn) {
+		c->fn(c);
+	} else if (t_connect(c) == 0) {
+		t_send(c, c->req, strlen(c->req));
+		t_read(c, NULL);
+	}
+	t_disconnect(c);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+struct t_wait {
+	struct t_client *c;
+	double deadline;
+	bool (*cond)(void *arg); /* extra condition to wait for, or NULL */
+	void *cond_arg;
+};
+
+static void t_poll(struct xs_evloop *loop, void *arg)
+{
+	struct t_wait *w = arg;
+
+	if ((!w->c || atomic_load(&w->c->done)) && (!w->cond || w->cond(w->cond_arg))) {
+		xs_evloop_stop(loop);
+		return;
+	}
+	if (xs_evloop_now() > w->deadline) {
+		ok(0, "timed out waiting");
+		xs_evloop_stop(loop);
+		return;
+	}
+	xs_evloop_add_timer(loop, 0.002, t_poll, w);
+}
+
+static void t_spawn(struct t_client *c, pthread_t *th)
+{
+	pthread_create(th, NULL, t_thread, c);
+}
+
+/* Runs the loop until the client (if any) is done and cond (if any) holds. */
+static void t_run_until(struct xs_evloop *loop, struct t_client *c, bool (*cond)(void *), void *arg)
+{
+	struct t_wait w = { c, xs_evloop_now() + T_TIMEOUT_S, cond, arg };
+	pthread_t th;
+
+	if (c)
+		pthread_create(&th, NULL, t_thread, c);
+	xs_evloop_add_timer(loop, 0, t_poll, &w);
+	xs_evloop_run(loop, NULL);
+	if (c) {
+		atomic_store(&c->release, 1);
+		pthread_join(th, NULL);
+	}
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static int t_status(const struct t_client *c)
+{
+	int s = 0;
+
+	if (sscanf(c->resp, "HTTP/1.%*d %d", &s) != 1)
+		return -1;
+	return s;
+}
+
+/* The value of header name (case-insensitive) into out, or "" when absent. */
+static const char *t_header(const struct t_client *c, const char *name, char *out, size_t cap)
+{
+	const char *p = strstr(c->resp, "\r\n"), *end = strstr(c->resp, "\r\n\r\n");
+	size_t nl = strlen(name);
+
+	out[0] = '\0';
+	while (p && end && p < end) {
+		p += 2;
+		if (!strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1, *e = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, cap, "%.*s", (int)(e - v), v);
+			return out;
+		}
+		p = strstr(p, "\r\n");
+	}
+	return out;
+}
+
+static const char *t_body(const struct t_client *c)
+{
+	const char *p = strstr(c->resp, "\r\n\r\n");
+
+	return p ? p + 4 : "";
+}
+
+/* ---- the server under test --------------------------------------------------- */
+
+struct t_env {
+	struct xs_evloop *loop;
+	struct xs_http_server *srv;
+	int access_count;
+	unsigned last_status;
+	char last_target[256];
+	struct xs_http_stream *stream;
+	int closed;                 /* on_close calls */
+	int writes;
+	enum xs_err write_rc;
+};
+
+static void t_access(const struct xs_http_access *a, void *arg)
+{
+	struct t_env *e = arg;
+
+	e->access_count++;
+	e->last_status = a->status;
+	snprintf(e->last_target, sizeof(e->last_target), "%s", a->target);
+}
+
+static enum xs_err h_objects(struct xs_http_request *req, void *arg)
+{
+	struct xs_buf b;
+	struct xs_json j;
+
+	(void)arg;
+	xs_buf_init(&b, 1024);
+	xs_json_init(&j, &b);
+	xs_json_obj_begin(&j);
+	xs_json_key(&j, "objects");
+	xs_json_arr_begin(&j);
+	xs_json_arr_end(&j);
+	xs_json_obj_end(&j);
+	return xs_http_reply(req, 200, NULL, &b);
+}
+
+static enum xs_err h_vm(struct xs_http_request *req, void *arg)
+{
+	char out[512];
+	const char *g = xs_http_param(req, "granularity");
+	int64_t n;
+	char err[XS_ERR_LEN];
+
+	(void)arg;
+	if (xs_qs_get_i64(xs_http_params(req), "points", 1, 10000, 1000, &n, err))
+		return xs_http_reply_json_error(req, 400, "%s", err);
+	snprintf(out, sizeof(out), "rest=%s g=%s n=%lld ua=%s", xs_http_path_rest(req), g ? g : "-",
+		 (long long)n, xs_http_header(req, "user-agent") ? xs_http_header(req, "user-agent") : "-");
+	xs_http_set_header(req, "X-Test", "yes");
+	return xs_http_reply_copy(req, 200, "text/plain", out, strlen(out));
+}
+
+static enum xs_err h_vm_exact(struct xs_http_request *req, void *arg)
+{
+	(void)arg;
+	return xs_http_reply_copy(req, 200, "text/plain", "exact", 5);
+}
+
+static enum xs_err h_fail(struct xs_http_request *req, void *arg)
+{
+	(void)req;
+	(void)arg;
+	return XS_ERR_IO; /* no reply: the server answers 500 */
+}
+
+static void t_stream_closed(struct xs_http_stream *s, void *arg)
+{
+	struct t_env *e = arg;
+
+	if (e->stream == s)
+		e->stream = NULL;
+	e->closed++;
+}
+
+static enum xs_err h_stream(struct xs_http_request *req, void *arg)
+{
+	struct t_env *e = arg;
+
+	e->stream = xs_http_stream_start(req, NULL, t_stream_closed, e);
+	if (!e->stream)
+		return XS_ERR_NOMEM;
+	return xs_http_stream_write(e->stream, ": hello\n\n", 9);
+}
+
+static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
+{
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	memset(e, 0, sizeof(*e));
+	e->loop = xs_evloop_new();
+	cfg->access_cb = t_access;
+	cfg->access_arg = e;
+	rc = xs_http_server_start(e->loop, cfg, &e->srv, err);
+	if (!ok(rc == XS_OK, "server starts: %s", err)) {
+		xs_evloop_free(&e->loop);
+		return false;
+	}
+	ok(xs_http_server_port(e->srv) != 0, "a port was bound");
+	rc = xs_http_server_route(e->srv, "GET", "/api/v1/objects", h_objects, e);
+	rc |= xs_http_server_route_prefix(e->srv, "GET", "/api/v1/vms/", h_vm, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/api/v1/vms/special", h_vm_exact, e);
+	rc |= xs_http_server_route(e->srv, "DELETE", "/api/v1/vms/special", h_vm_exact, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/fail", h_fail, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/api/v1/stream", h_stream, e);
+	ok(rc == XS_OK, "routes added");
+	ok(xs_http_server_route(e->srv, "GET", "/api/v1/objects", h_objects, e) == XS_ERR_ARG,
+	   "duplicate route refused");
+	ok(xs_http_server_route(e->srv, "GET", "nopath", h_objects, e) == XS_ERR_ARG, "relative route refused");
+	return true;
+}
+
+static void t_stop(struct t_env *e)
+{
+	xs_http_server_free(&e->srv);
+	ok(e->srv == NULL, "free clears the pointer");
+	xs_evloop_free(&e->loop);
+}
+
+/* One request; the response lands in c. */
+static void t_do(struct t_env *e, struct t_client *c, const char *req)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = xs_http_server_port(e->srv);
+	c->req = req;
+	t_run_until(e->loop, c, NULL, NULL);
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_routes(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	char h[256];
+
+	if (!t_start(&e, &cfg))
+		return;
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "exact route: %d", t_status(&c));
+	ok(!strcmp(t_body(&c), "{\"objects\":[]}"), "exact route body: %s", t_body(&c));
+	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "application/json"), "json type: %s", h);
+	ok(!strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "14"), "content length: %s", h);
+	ok(e.access_count == 1 && e.last_status == 200 && !strcmp(e.last_target, "/api/v1/objects"),
+	   "access log: %d %u %s", e.access_count, e.last_status, e.last_target);
+
+	t_do(&e, &c, "HEAD /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "14"),
+	   "HEAD: 200 with the GET length (%s)", h);
+	ok(*t_body(&c) == '\0', "HEAD: no body");
+
+	t_do(&e, &c, "GET /api/v1/vms/0123-ab%20c/stats?granularity=hours&points=5 HTTP/1.1\r\n"
+		     "Host: x\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "prefix route: %d", t_status(&c));
+	ok(!strcmp(t_body(&c), "rest=0123-ab c/stats g=hours n=5 ua=t/1"), "prefix rest, params, header: %s",
+	   t_body(&c));
+	ok(!strcmp(t_header(&c, "X-Test", h, sizeof(h)), "yes"), "extra header");
+
+	t_do(&e, &c, "GET /api/v1/vms/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(!strcmp(t_body(&c), "exact"), "exact route wins over prefix: %s", t_body(&c));
+
+	t_do(&e, &c, "GET /api/v1/vms/x?points=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "out of range"), "handler's 400: %s", t_body(&c));
+
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 405, "wrong method: %d", t_status(&c));
+	ok(!strcmp(t_header(&c, "Allow", h, sizeof(h)), "GET, HEAD"), "Allow: %s", h);
+	t_do(&e, &c, "PUT /api/v1/vms/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 405 && !strcmp(t_header(&c, "Allow", h, sizeof(h)), "GET, HEAD, DELETE"),
+	   "Allow lists every method: %s", h);
+	t_do(&e, &c, "POST /api/v1/vms/abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 405, "wrong method on a prefix: %d", t_status(&c));
+
+	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 404, "unknown path: %d", t_status(&c));
+	ok(!strcmp(t_body(&c), "{\"error\":\"no such path: /nope\"}"), "404 JSON body: %s", t_body(&c));
+	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "application/json"), "404 is JSON");
+
+	t_do(&e, &c, "GET /fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 500 && strstr(t_body(&c), "\"error\":\"internal error"), "no reply: 500 %s",
+	   t_body(&c));
+
+	xs_http_server_stats(e.srv, &st);
+	ok(st.requests == 10 && st.status_2xx == 4 && st.status_4xx == 5 && st.status_5xx == 1,
+	   "counters: %llu requests, %llu 2xx, %llu 4xx, %llu 5xx", (unsigned long long)st.requests,
+	   (unsigned long long)st.status_2xx, (unsigned long long)st.status_4xx,
+	   (unsigned long long)st.status_5xx);
+	ok(st.bytes_out > 14, "bytes counted: %llu", (unsigned long long)st.bytes_out);
+	t_stop(&e);
+}
+
+/* Sends a request line only, and hangs up. */
+static void c_half_request(struct t_client *c)
+{
+	if (t_connect(c) == 0)
+		t_send(c, "GET /api/v1/objects HTTP/1.1\r\n", 31);
+}
+
+static bool t_requests_done(void *arg)
+{
+	return ((struct t_env *)arg)->access_count >= 9;
+}
+
+static void test_limits(void)
+{
+	struct xs_http_server_config cfg = { .host = "localhost", .max_url = 200, .max_params = 4 };
+	static struct t_client c;
+	static char req[1200];
+	struct t_env e;
+
+	if (!t_start(&e, &cfg))
+		return;
+	snprintf(req, sizeof(req),
+		 "GET /api/v1/objects?x=%0300d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+	t_do(&e, &c, req);
+	ok(t_status(&c) == 414, "long target: %d", t_status(&c));
+	ok(strstr(t_body(&c), "\"error\":\"request target too long"), "414 body: %s", t_body(&c));
+
+	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&c=3&d=4&e=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "too many query parameters"), "too many params: %s",
+	   t_body(&c));
+	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&a=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "'a' given more than once"), "duplicate: %s",
+	   t_body(&c));
+	t_do(&e, &c, "GET /api/v1/objects?ab%zz=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "'ab%zz'"), "bad escape names the parameter: %s",
+	   t_body(&c));
+	t_do(&e, &c, "GET /api/v1/obj%00ects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 400, "NUL in path: %d", t_status(&c));
+
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		     "Connection: close\r\n\r\nhello");
+	ok(t_status(&c) == 413, "body refused: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+	ok(t_status(&c) == 413, "chunked body refused: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "Content-Length: 0 is fine: %d", t_status(&c));
+
+	/* a request line, then a hang-up: the request context is freed (ASan) */
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_half_request;
+	t_run_until(e.loop, &c, t_requests_done, &e);
+	ok(e.access_count == 9, "half request completed and logged (%d)", e.access_count);
+	t_stop(&e);
+}
+
+static void test_token(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .token = "s3cret-token" };
+	struct xs_http_server_config bad = { .host = "0.0.0.0" };
+	struct xs_http_server *srv = (struct xs_http_server *)&bad; /* must be reset to NULL */
+	static struct t_client c;
+	char err[XS_ERR_LEN] = "", h[256];
+	struct xs_evloop *loop = xs_evloop_new();
+	struct t_env e;
+
+	ok(xs_http_server_start(loop, &bad, &srv, err) == XS_ERR_ARG && srv == NULL,
+	   "0.0.0.0 without token refused");
+	ok(strstr(err, "without a Bearer token") != NULL, "message: %s", err);
+	bad.host = "::";
+	ok(xs_http_server_start(loop, &bad, &srv, err) == XS_ERR_ARG, ":: without token refused");
+	bad.host = "192.168.1.10";
+	ok(xs_http_server_start(loop, &bad, &srv, err) == XS_ERR_ARG, "LAN address without token refused");
+	bad.host = "example.com";
+	bad.token = "t";
+	ok(xs_http_server_start(loop, &bad, &srv, err) == XS_ERR_ARG && strstr(err, "numeric"),
+	   "host names refused: %s", err);
+	bad.host = "127.0.0.1";
+	bad.token = NULL;
+	bad.tls_cert_file = "/nonexistent";
+	ok(xs_http_server_start(loop, &bad, &srv, err) == XS_ERR_ARG, "cert without key refused: %s", err);
+	xs_evloop_free(&loop);
+
+	if (!t_start(&e, &cfg))
+		return;
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "no token: %d", t_status(&c));
+	ok(!strncmp(t_header(&c, "WWW-Authenticate", h, sizeof(h)), "Bearer", 6), "WWW-Authenticate: %s", h);
+	ok(!strcmp(t_body(&c), "{\"error\":\"a valid Bearer token is required\"}"), "401 body: %s", t_body(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-tokeN\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "wrong token: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token2\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "longer token: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Basic czNjcmV0\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "other scheme: %d", t_status(&c));
+	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "unknown path without token: 401, not 404 (%d)", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "right token: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: bearer s3cret-token\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "scheme is case-insensitive: %d", t_status(&c));
+	t_stop(&e);
+}
+
+static void test_ipv6(void)
+{
+	struct xs_http_server_config cfg = { .host = "::1" };
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_http_server *srv = NULL;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc = xs_http_server_start(loop, &cfg, &srv, err);
+
+	if (rc == XS_ERR_IO)
+		printf("# IPv6 loopback unavailable here, skipped: %s\n", err);
+	else
+		ok(rc == XS_OK && xs_http_server_port(srv) > 0, "listens on ::1: %s", err);
+	xs_http_server_free(&srv);
+	cfg.host = "[::1]";
+	rc = xs_http_server_start(loop, &cfg, &srv, err);
+	ok(rc == XS_OK || rc == XS_ERR_IO, "[::1] accepted: %s", err);
+	xs_http_server_free(&srv);
+	xs_evloop_free(&loop);
+}
+
+static void t_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_static(void)
+{
+	char dir[] = "/tmp/xs-http-static-XXXXXX", p[512];
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct t_env e;
+	char h[256];
+	int rc = 0;
+
+	fail_unless(mkdtemp(dir), "mkdtemp");
+	snprintf(p, sizeof(p), "%s/index.html", dir);
+	t_write_file(p, "<h1>hi</h1>");
+	snprintf(p, sizeof(p), "%s/app.mjs", dir);
+	t_write_file(p, "export {}");
+	snprintf(p, sizeof(p), "%s/.secret", dir);
+	t_write_file(p, "hidden");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/sub/s.css", dir);
+	t_write_file(p, "a{}");
+	snprintf(p, sizeof(p), "%s/evil", dir);
+	rc |= symlink("/etc/passwd", p);
+	snprintf(p, sizeof(p), "%s/evildir", dir);
+	rc |= symlink("/etc", p);
+	snprintf(p, sizeof(p), "%s/inside", dir);
+	rc |= symlink("sub/s.css", p);
+	ok(rc == 0, "symlinks made");
+	cfg.static_dir = dir;
+	if (!t_start(&e, &cfg))
+		goto out;
+	t_do(&e, &c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "<h1>hi</h1>"), "index: %d %s", t_status(&c), t_body(&c));
+	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/html; charset=utf-8"), "html type: %s", h);
+	t_do(&e, &c, "GET /app.mjs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 &&
+		   !strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/javascript; charset=utf-8"),
+	   "mjs type: %s", h);
+	t_do(&e, &c, "GET /sub/s.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "a{}"), "subdirectory file");
+	t_do(&e, &c, "HEAD /sub/s.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "3") && !*t_body(&c),
+	   "HEAD of a file");
+	t_do(&e, &c, "GET /inside HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "a{}"), "symlink inside the root followed");
+	{
+		static const char *const bad[] = {
+			"/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/sub/../../etc/passwd", "/%2E%2E%2Fetc%2Fpasswd",
+			"/evil", "/evildir/passwd", "/.secret", "/sub/..", "/a%5c..%5cb", "/missing.js", "/sub",
+			"//etc/passwd", "/sub/./s.css",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char req[256];
+
+			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", bad[i]);
+			t_do(&e, &c, req);
+			ok(t_status(&c) == 404 && !strstr(c.resp, "root:"), "%s: 404 (%d)", bad[i], t_status(&c));
+		}
+	}
+	t_do(&e, &c, "POST /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 404, "POST to a static path: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "routes still win");
+	t_stop(&e);
+out:
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	ok(system(p) == 0, "cleanup");
+}
+
+/* ---- streams ------------------------------------------------------------------- */
+
+static void c_stream_two(struct t_client *c)
+{
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	if (t_connect(c))
+		return;
+	t_send(c, get, strlen(get));
+	t_read(c, "data: two");
+}
+
+static void t_ev_one(struct xs_evloop *loop, void *arg)
+{
+	struct t_env *e = arg;
+
+	(void)loop;
+	if (e->stream)
+		e->write_rc |= xs_http_stream_write(e->stream, "data: one\n\n", 11);
+	e->writes++;
+}
+
+static void t_ev_two(struct xs_evloop *loop, void *arg)
+{
+	struct t_env *e = arg;
+
+	(void)loop;
+	if (e->stream)
+		e->write_rc |= xs_http_stream_write(e->stream, "data: two\n\n", 11);
+	e->writes++;
+}
+
+static bool t_closed(void *arg)
+{
+	return ((struct t_env *)arg)->closed > 0;
+}
+
+static void test_stream_events(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	char h[256];
+	const char *one, *two;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_stream_two;
+	xs_evloop_add_timer(e.loop, 0.05, t_ev_one, &e);
+	xs_evloop_add_timer(e.loop, 0.15, t_ev_two, &e);
+	t_run_until(e.loop, &c, NULL, NULL);
+	ok(e.writes == 2 && e.write_rc == XS_OK, "two writes at different turns");
+	ok(t_status(&c) == 200, "stream status %d", t_status(&c));
+	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/event-stream"), "event-stream type: %s", h);
+	ok(!strcmp(t_header(&c, "Cache-Control", h, sizeof(h)), "no-cache"), "no-cache: %s", h);
+	one = strstr(c.resp, "data: one\n\n");
+	two = strstr(c.resp, "data: two\n\n");
+	ok(strstr(c.resp, ": hello\n\n") && one && two && one < two, "both events, in order: %s", c.resp);
+	/* the client has gone (thread closed its socket): on_close follows */
+	t_run_until(e.loop, NULL, t_closed, &e);
+	ok(e.closed == 1 && e.stream == NULL, "on_close after the client left (%d)", e.closed);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.streams_total == 1 && st.streams_open == 0, "stream counters");
+	t_stop(&e);
+}
+
+/* Connects, reads the headers, then reads nothing until released. */
+static void c_stream_stall(struct t_client *c)
+{
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	int small = 4096;
+
+	if (t_connect(c))
+		return;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	t_send(c, get, strlen(get));
+	t_read(c, ": hello\n\n");
+	while (!atomic_load(&c->release))
+		usleep(1000);
+}
+
+static void t_flood(struct xs_evloop *loop, void *arg)
+{
+	static char chunk[16384];
+	struct t_env *e = arg;
+
+	if (!e->stream)
+		return;
+	memset(chunk, 'x', sizeof(chunk));
+	for (int i = 0; i < 64 && e->stream; i++) {
+		enum xs_err rc = xs_http_stream_write(e->stream, chunk, sizeof(chunk));
+
+		e->writes++;
+		if (rc != XS_OK) {
+			e->write_rc = rc;
+			return;
+		}
+	}
+	xs_evloop_add_timer(loop, 0.001, t_flood, e);
+}
+
+static void test_stream_cap(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	pthread_t th;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_stream_stall;
+	xs_evloop_add_timer(e.loop, 0.05, t_flood, &e);
+	/* the client stays connected (not reading) until the stream was cut */
+	t_spawn(&c, &th);
+	t_run_until(e.loop, NULL, t_closed, &e);
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	ok(e.write_rc == XS_ERR_TOO_LARGE, "a write past the cap fails: %d after %d writes", e.write_rc, e.writes);
+	ok(e.closed == 1 && e.stream == NULL, "on_close called for the cut stream");
+	xs_http_server_stats(e.srv, &st);
+	ok(st.streams_cut == 1 && st.streams_open == 0, "cut counted");
+	t_stop(&e);
+}
+
+/* Connects, reads the headers and first comment, hangs up at once. */
+static void c_stream_hangup(struct t_client *c)
+{
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	if (t_connect(c))
+		return;
+	t_send(c, get, strlen(get));
+	t_read(c, ": hello\n\n");
+}
+
+static void test_stream_hangup(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct t_env e;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_stream_hangup;
+	t_run_until(e.loop, &c, t_closed, &e);
+	ok(strstr(c.resp, ": hello"), "client got the first bytes");
+	ok(e.closed == 1 && e.writes == 0, "on_close on hang-up with no write (%d)", e.closed);
+
+	/* a stream open at server free: on_close is called by free */
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_stream_stall;
+	e.closed = 0;
+	{
+		pthread_t th;
+		struct t_wait w;
+
+		t_spawn(&c, &th);
+		w = (struct t_wait){ NULL, xs_evloop_now() + T_TIMEOUT_S, NULL, NULL };
+		while (!e.stream && xs_evloop_now() < w.deadline) {
+			xs_evloop_add_timer(e.loop, 0.01, t_poll, &w);
+			xs_evloop_run(e.loop, NULL);
+		}
+		ok(e.stream != NULL, "second stream open");
+		xs_http_server_free(&e.srv);
+		ok(e.closed == 1 && e.stream == NULL, "server free closes open streams");
+		atomic_store(&c.release, 1);
+		pthread_join(th, NULL);
+	}
+	xs_evloop_free(&e.loop);
+}
+
+/* ---- TLS ------------------------------------------------------------------------ */
+
+static void test_tls(void)
+{
+	char dir[] = "/tmp/xs-http-tls-XXXXXX", cmd[1024], cert[300], key[300];
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct t_env e;
+
+	if (!xs_http_tls_supported()) {
+		printf("# libmicrohttpd without TLS: TLS test skipped\n");
+		return;
+	}
+	fail_unless(mkdtemp(dir), "mkdtemp");
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost "
+		 "-days 1 -keyout '%s' -out '%s' >/dev/null 2>&1",
+		 key, cert);
+	if (system(cmd) != 0) {
+		printf("# openssl command unavailable: TLS test skipped\n");
+		goto out;
+	}
+	cfg.tls_cert_file = cert;
+	cfg.tls_key_file = key;
+	if (!t_start(&e, &cfg))
+		goto out;
+	ok(xs_http_server_tls(e.srv), "server says TLS");
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.tls = true;
+	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	t_run_until(e.loop, &c, NULL, NULL);
+	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "{\"objects\":[]}"), "HTTPS request: %d %s", t_status(&c),
+	   t_body(&c));
+	/* plain HTTP to the TLS port gets no HTTP answer */
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	t_run_until(e.loop, &c, NULL, NULL);
+	ok(t_status(&c) != 200, "plain HTTP on the TLS port refused");
+	t_stop(&e);
+out:
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	TEST_RUN(test_routes);
+	TEST_RUN(test_limits);
+	TEST_RUN(test_token);
+	TEST_RUN(test_ipv6);
+	TEST_RUN(test_static);
+	TEST_RUN(test_stream_events);
+	TEST_RUN(test_stream_cap);
+	TEST_RUN(test_stream_hangup);
+	TEST_RUN(test_tls);
+	return test_summary();
+}

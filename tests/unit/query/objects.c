@@ -1,0 +1,578 @@
+/*
+ * tests/unit/query/objects.c - GET /api/v1/objects (src/query/objects.c) and
+ * GET /api/v1/status (src/query/status.c) on a hand-built topology: the
+ * output parsed back by a strict JSON parser (below) and checked: the keys,
+ * templates and snapshots excluded, control domains flagged, a halted VM
+ * with host null, collection status merged by host uuid, string escaping
+ * (quotes, backslash, newline, control characters, invalid UTF-8), pool
+ * health counts, host health rules, the cap.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/json_scan.h"
+#include "query/objects.h"
+#include "query/status.h"
+#include "test.h"
+
+#define NOW 1700006412.0
+#define H1 "OpaqueRef:host-1"
+#define H1_UUID "aaaaaaaa-0000-0000-0000-000000000001"
+#define H2 "OpaqueRef:host-2"
+#define H2_UUID "aaaaaaaa-0000-0000-0000-000000000002"
+#define H3 "OpaqueRef:host-3"
+#define H3_UUID "aaaaaaaa-0000-0000-0000-000000000003"
+#define POOL_UUID "0f0f0f0f-0000-0000-0000-000000000000"
+#define WEIRD_NAME "we\"ird\\name\nx\x01\xff"
+#define WEIRD_JSON "we\\\"ird\\\\name\\nx\\u0001\\ufffd"
+
+static struct xs_rpc_arena *A;
+
+/* ---- fixture ---- */
+
+static struct xs_rpc_value *S(const char *s)
+{
+	return xs_rpc_cstring(A, s);
+}
+
+static struct xs_rpc_value *B(bool b)
+{
+	return xs_rpc_bool(A, b);
+}
+
+static struct xs_rpc_value *rec(const char *key, ...)
+{
+	struct xs_rpc_value *st = xs_rpc_struct(A);
+	va_list ap;
+
+	va_start(ap, key);
+	for (; key != NULL; key = va_arg(ap, const char *))
+		xs_rpc_struct_cset(A, st, key, va_arg(ap, struct xs_rpc_value *));
+	va_end(ap);
+	return st;
+}
+
+static struct xs_rpc_value *strings(const char *a, const char *b)
+{
+	struct xs_rpc_value *arr = xs_rpc_array(A);
+
+	if (a)
+		xs_rpc_array_push(A, arr, S(a));
+	if (b)
+		xs_rpc_array_push(A, arr, S(b));
+	return arr;
+}
+
+static void put(struct xs_topo *t, enum xs_topo_class c, const char *ref, struct xs_rpc_value *r)
+{
+	char err[XS_ERR_LEN];
+
+	if (xs_topo_apply(t, c, ref, r, err) != XS_OK)
+		fprintf(stderr, "# apply %s: %s\n", ref, err);
+}
+
+static void put_vm(struct xs_topo *t, const char *ref, const char *uuid, const char *name,
+		   const char *power, const char *host, const char *flag)
+{
+	struct xs_rpc_value *r = rec("uuid", S(uuid), "name_label", S(name), "power_state", S(power),
+				     "resident_on", S(host), "VCPUs_at_startup", S("2"),
+				     "memory_static_max", S("2147483648"), NULL);
+
+	if (flag != NULL)
+		xs_rpc_struct_cset(A, r, flag, B(true));
+	put(t, XS_TOPO_VM, ref, r);
+}
+
+static struct xs_topo *world_new(void)
+{
+	struct xs_topo *t = xs_topo_new();
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pool",
+	    rec("uuid", S(POOL_UUID), "name_label", S("Pool A"), "master", S(H1), NULL));
+	put(t, XS_TOPO_HOST, H1,
+	    rec("uuid", S(H1_UUID), "name_label", S("host-1"), "address", S("10.0.0.1"), "enabled",
+		B(true), "metrics", S("OpaqueRef:hm-1"), "host_CPUs", strings("c0", "c1"), NULL));
+	put(t, XS_TOPO_HOST_METRICS, "OpaqueRef:hm-1",
+	    rec("uuid", S("hm1"), "live", B(true), "memory_total", S("68719476736"), NULL));
+	put(t, XS_TOPO_HOST, H2, rec("uuid", S(H2_UUID), "name_label", S("host-2"), NULL));
+	put(t, XS_TOPO_HOST, H3, rec("uuid", S(H3_UUID), "name_label", S("host-3"), NULL));
+	put_vm(t, "OpaqueRef:vm-web", "22222222-0000-0000-0000-000000000002", "web", "Running", H1, NULL);
+	put(t, XS_TOPO_VM, "OpaqueRef:vm-weird",
+	    rec("uuid", S("11111111-0000-0000-0000-000000000001"), "name_label", S(WEIRD_NAME),
+		"power_state", S("Paused"), "resident_on", S(H2), "tags",
+		strings("prod", "a \"quoted\" tag"), "guest_metrics", S("OpaqueRef:gm"), NULL));
+	put(t, XS_TOPO_VM_GUEST_METRICS, "OpaqueRef:gm", rec("uuid", S("gm"), NULL));
+	put_vm(t, "OpaqueRef:vm-halted", "33333333-0000-0000-0000-000000000003", "db", "Halted",
+	       "OpaqueRef:NULL", NULL);
+	put_vm(t, "OpaqueRef:tmpl", "44444444-0000-0000-0000-000000000004", "a template", "Halted",
+	       "OpaqueRef:NULL", "is_a_template");
+	put_vm(t, "OpaqueRef:snap", "55555555-0000-0000-0000-000000000005", "a snapshot", "Halted",
+	       "OpaqueRef:NULL", "is_a_snapshot");
+	put_vm(t, "OpaqueRef:dom0", "00000000-0000-0000-0000-00000000d000", "Control domain on host: host-1",
+	       "Running", H1, "is_control_domain");
+	put(t, XS_TOPO_SR, "OpaqueRef:sr-local",
+	    rec("uuid", S("5e3f2a11-1111-2222-3333-444455556666"), "name_label", S("Local storage"),
+		"type", S("lvm"), NULL));
+	put(t, XS_TOPO_SR, "OpaqueRef:sr-nfs",
+	    rec("uuid", S("99999999-aaaa-bbbb-cccc-dddddddddddd"), "name_label", S("NFS"), "type",
+		S("nfs"), "shared", B(true), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd-1",
+	    rec("uuid", S("p1"), "host", S(H1), "SR", S("OpaqueRef:sr-local"), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd-2",
+	    rec("uuid", S("p2"), "host", S(H1), "SR", S("OpaqueRef:sr-nfs"), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd-3",
+	    rec("uuid", S("p3"), "host", S(H2), "SR", S("OpaqueRef:sr-nfs"), NULL));
+	return t;
+}
+
+static const struct xs_collect_host_status fixture_status[] = {
+	{ .pool = "pool-a", .uuid = H2_UUID, .name = "host-2", .state = XS_COLLECT_DOWN,
+	  .last_success = 0, .lag = -1, .last_error = "not \"live\"", .last_error_time = NOW - 1 },
+	{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
+	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.25, .fetches = 7, .newest = 1700006400 },
+	{ .pool = "never", .uuid = "bbbbbbbb-0000-0000-0000-000000000001", .name = "far",
+	  .state = XS_COLLECT_FETCHING, .lag = -1 },
+};
+
+/* ---- a strict JSON parser, into a small tree ---- */
+
+enum jt { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+	enum jt type;
+	double num;       /* J_NUM, J_BOOL (0/1) */
+	char *str;        /* J_STR (decoded) */
+	struct jv **item; /* J_ARR, J_OBJ */
+	char **key;       /* J_OBJ */
+	size_t n;
+};
+
+static void jv_free(struct jv *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		jv_free(v->item[i]);
+		if (v->key)
+			free(v->key[i]);
+	}
+	free(v->item);
+	free(v->key);
+	free(v->str);
+	free(v);
+}
+
+static void j_ws(const char **p)
+{
+	while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r')
+		(*p)++;
+}
+
+static char *j_string(const char **p)
+{
+	const char *s = ++*p;
+	char *out;
+	ptrdiff_t n;
+
+	while (**p != '"') {
+		if ((unsigned char)**p < 0x20)
+			return NULL;
+		if (**p == '\\')
+			(*p)++;
+		(*p)++;
+	}
+	out = malloc((size_t)(*p - s) * 4 + 1);
+	n = xs_json_unescape(s, (size_t)(*p - s), out, (size_t)(*p - s) * 4);
+	(*p)++;
+	if (n < 0) {
+		free(out);
+		return NULL;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static struct jv *j_value(const char **p);
+
+static bool j_members(struct jv *v, const char **p, bool obj)
+{
+	char close = obj ? '}' : ']';
+
+	(*p)++;
+	j_ws(p);
+	if (**p == close) {
+		(*p)++;
+		return true;
+	}
+	for (;;) {
+		char *k = NULL;
+		struct jv *m;
+
+		j_ws(p);
+		if (obj) {
+			if (**p != '"' || (k = j_string(p)) == NULL)
+				return false;
+			j_ws(p);
+			if (**p != ':') {
+				free(k);
+				return false;
+			}
+			(*p)++;
+		}
+		m = j_value(p);
+		v->item = realloc(v->item, (v->n + 1) * sizeof(*v->item));
+		if (obj)
+			v->key = realloc(v->key, (v->n + 1) * sizeof(*v->key));
+		v->item[v->n] = m;
+		if (obj)
+			v->key[v->n] = k;
+		v->n++;
+		if (m == NULL)
+			return false;
+		j_ws(p);
+		if (**p == close) {
+			(*p)++;
+			return true;
+		}
+		if (**p != ',')
+			return false;
+		(*p)++;
+	}
+}
+
+static struct jv *j_value(const char **p)
+{
+	struct jv *v = calloc(1, sizeof(*v));
+	char *end;
+
+	j_ws(p);
+	if (**p == '{' || **p == '[') {
+		v->type = **p == '{' ? J_OBJ : J_ARR;
+		if (!j_members(v, p, v->type == J_OBJ)) {
+			jv_free(v);
+			return NULL;
+		}
+	} else if (**p == '"') {
+		v->type = J_STR;
+		v->str = j_string(p);
+		if (v->str == NULL) {
+			jv_free(v);
+			return NULL;
+		}
+	} else if (!strncmp(*p, "null", 4)) {
+		*p += 4;
+	} else if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
+		v->type = J_BOOL;
+		v->num = **p == 't';
+		*p += **p == 't' ? 4 : 5;
+	} else if (**p == '-' || (**p >= '0' && **p <= '9')) {
+		v->type = J_NUM;
+		v->num = strtod(*p, &end);
+		*p = end;
+	} else {
+		jv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static struct jv *j_parse(const char *text)
+{
+	const char *p = text;
+	struct jv *v = j_value(&p);
+
+	j_ws(&p);
+	if (v != NULL && *p != '\0') {
+		jv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static const struct jv *jget(const struct jv *o, const char *key)
+{
+	if (o == NULL || o->type != J_OBJ)
+		return NULL;
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->key[i], key))
+			return o->item[i];
+	return NULL;
+}
+
+static const char *jstr(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v && v->type == J_STR ? v->str : NULL;
+}
+
+static bool jis(const struct jv *o, const char *key, const char *want)
+{
+	const char *s = jstr(o, key);
+
+	return s != NULL && !strcmp(s, want);
+}
+
+static bool jnull(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v != NULL && v->type == J_NULL;
+}
+
+static double jnum(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v && (v->type == J_NUM || v->type == J_BOOL) ? v->num : NAN;
+}
+
+/* The element of array arr whose key equals val. */
+static const struct jv *jfind(const struct jv *arr, const char *key, const char *val)
+{
+	if (arr == NULL || arr->type != J_ARR)
+		return NULL;
+	for (size_t i = 0; i < arr->n; i++)
+		if (jis(arr->item[i], key, val))
+			return arr->item[i];
+	return NULL;
+}
+
+/* Exactly these keys, in this order. */
+static bool jkeys(const struct jv *o, const char *const *keys)
+{
+	size_t i;
+
+	if (o == NULL || o->type != J_OBJ)
+		return false;
+	for (i = 0; keys[i] != NULL; i++)
+		if (i >= o->n || strcmp(o->key[i], keys[i]))
+			return false;
+	return i == o->n;
+}
+
+/* ---- objects ---- */
+
+static char *body(enum xs_err (*fn)(const struct xs_estate *, const struct xs_prom_self *,
+				     struct xs_buf *, char *),
+		  const struct xs_estate *e, const struct xs_prom_self *self)
+{
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+
+	xs_buf_init(&out, 1 << 20);
+	ok(fn(e, self, &out, err) == XS_OK, "body: %s", err);
+	return xs_buf_take(&out, NULL);
+}
+
+static enum xs_err objects_fn(const struct xs_estate *e, const struct xs_prom_self *self,
+			      struct xs_buf *out, char *err)
+{
+	(void)self;
+	return xs_query_objects(e, out, err);
+}
+
+static void check_pools_hosts(const struct jv *root)
+{
+	static const char *const pool_keys[] = { "uuid", "name", "name_label", "master", "connected", NULL };
+	static const char *const host_keys[] = { "uuid", "name", "pool", "address", "live", "enabled",
+						 "cpus", "memory", "collection", NULL };
+	static const char *const coll_keys[] = { "state", "health", "last_success", "last_error",
+						 "latency", "lag", NULL };
+	const struct jv *pools = jget(root, "pools"), *hosts = jget(root, "hosts"), *p, *h, *c;
+
+	fail_unless(pools && pools->type == J_ARR && pools->n == 2, "2 pools");
+	p = pools->item[0];
+	ok(jkeys(p, pool_keys) && jis(p, "uuid", POOL_UUID) && jis(p, "name", "pool-a") &&
+		   jis(p, "name_label", "Pool A") && jis(p, "master", H1_UUID) && jnum(p, "connected") == 1,
+	   "pool-a");
+	p = pools->item[1];
+	ok(jnull(p, "uuid") && jis(p, "name", "never") && jnull(p, "master") && jnum(p, "connected") == 0,
+	   "a pool never loaded");
+	fail_unless(hosts && hosts->type == J_ARR && hosts->n == 3, "3 hosts");
+	h = jfind(hosts, "uuid", H1_UUID);
+	ok(jkeys(h, host_keys) && jis(h, "name", "host-1") && jis(h, "pool", POOL_UUID) &&
+		   jis(h, "address", "10.0.0.1") && jnum(h, "live") == 1 && jnum(h, "enabled") == 1 &&
+		   jnum(h, "cpus") == 2 && jnum(h, "memory") == 68719476736.0,
+	   "host-1");
+	c = jget(h, "collection");
+	ok(jkeys(c, coll_keys) && jis(c, "state", "idle") && jis(c, "health", "collecting") &&
+		   jnum(c, "last_success") == NOW - 2 && jnull(c, "last_error") &&
+		   jnum(c, "latency") == 0.25 && jnum(c, "lag") == 1.5,
+	   "host-1 collection merged by uuid");
+	c = jget(jfind(hosts, "uuid", H2_UUID), "collection");
+	ok(jis(c, "state", "down") && jis(c, "health", "down") && jnull(c, "last_success") &&
+		   jis(c, "last_error", "not \"live\"") && jnull(c, "lag"),
+	   "host-2 down");
+	ok(jnull(jfind(hosts, "uuid", H3_UUID), "collection"), "host-3: no status, collection null");
+}
+
+static void check_vms_srs(const struct jv *root, const char *text)
+{
+	static const char *const vm_keys[] = { "uuid", "name", "pool", "host", "power_state", "tags",
+					       "vcpus", "memory", "guest_tools", "is_control_domain",
+					       NULL };
+	const struct jv *vms = jget(root, "vms"), *srs = jget(root, "srs"), *v, *tags, *s, *hs;
+
+	fail_unless(vms && vms->type == J_ARR && vms->n == 4, "4 VMs: no template, no snapshot");
+	ok(!jfind(vms, "name", "a template") && !jfind(vms, "name", "a snapshot"), "excluded");
+	v = jfind(vms, "name", "web");
+	ok(jkeys(v, vm_keys) && jis(v, "host", H1_UUID) && jis(v, "pool", POOL_UUID) &&
+		   jis(v, "power_state", "Running") && jnum(v, "vcpus") == 2 &&
+		   jnum(v, "memory") == 2147483648.0 && jnum(v, "guest_tools") == 0 &&
+		   jnum(v, "is_control_domain") == 0,
+	   "web");
+	v = jfind(vms, "name", "db");
+	ok(v && jnull(v, "host") && jis(v, "power_state", "Halted"), "halted VM: host null");
+	v = jfind(vms, "uuid", "00000000-0000-0000-0000-00000000d000");
+	ok(v && jnum(v, "is_control_domain") == 1, "control domain flagged");
+	v = jfind(vms, "uuid", "11111111-0000-0000-0000-000000000001");
+	ok(v && jis(v, "name", "we\"ird\\name\nx\x01\xef\xbf\xbd") && jis(v, "power_state", "Paused") &&
+		   jis(v, "host", H2_UUID) && jnum(v, "guest_tools") == 1,
+	   "weird name round trip, Paused, tools");
+	ok(strstr(text, "\"" WEIRD_JSON "\"") != NULL, "escaped as %s", WEIRD_JSON);
+	tags = jget(v, "tags");
+	ok(tags && tags->type == J_ARR && tags->n == 2 && !strcmp(tags->item[1]->str, "a \"quoted\" tag"),
+	   "tags");
+	fail_unless(srs && srs->type == J_ARR && srs->n == 2, "2 SRs");
+	s = jfind(srs, "name", "NFS");
+	hs = jget(s, "hosts");
+	ok(jis(s, "type", "nfs") && jnum(s, "shared") == 1 && jis(s, "pool", POOL_UUID) && hs &&
+		   hs->n == 2 && !strcmp(hs->item[0]->str, H1_UUID) && !strcmp(hs->item[1]->str, H2_UUID),
+	   "NFS on two hosts");
+	hs = jget(jfind(srs, "name", "Local storage"), "hosts");
+	ok(hs && hs->n == 1 && !strcmp(hs->item[0]->str, H1_UUID), "local SR on host-1");
+}
+
+static void test_objects(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never" } };
+	struct xs_estate e = { .pools = pools, .npools = 2, .status = fixture_status, .nstatus = 3,
+			       .now = NOW };
+	char *text = body(objects_fn, &e, NULL);
+	struct jv *root = text ? j_parse(text) : NULL;
+	static const char *const top[] = { "pools", "hosts", "vms", "srs", NULL };
+
+	ok(root != NULL, "valid JSON");
+	ok(jkeys(root, top), "top-level keys");
+	if (root != NULL) {
+		check_pools_hosts(root);
+		check_vms_srs(root, text);
+	}
+	jv_free(root);
+	free(text);
+	/* empty estate */
+	e.npools = 0;
+	e.nstatus = 0;
+	text = body(objects_fn, &e, NULL);
+	ok(text && !strcmp(text, "{\"pools\":[],\"hosts\":[],\"vms\":[],\"srs\":[]}"), "empty: %s", text);
+	free(text);
+	xs_topo_free(&t);
+}
+
+/* ---- status ---- */
+
+static void test_health(void)
+{
+	struct xs_collect_host_status h = { .state = XS_COLLECT_IDLE, .last_success = NOW - 5, .lag = 2 };
+
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_COLLECTING, "collecting");
+	h.lag = 10.5;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_LATE, "lag over 10 s: late");
+	h.lag = -1;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_LATE, "lag unknown: late");
+	h.lag = 0;
+	h.last_success = 0;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_LATE, "no fetch yet: late");
+	h.last_success = NOW - 61;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_DOWN, "no success for a minute: down");
+	h.last_success = NOW;
+	h.state = XS_COLLECT_BACKOFF;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_DOWN, "backoff: down");
+	h.state = XS_COLLECT_DOWN;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_DOWN, "not live: down");
+	h.state = XS_COLLECT_BACKFILL;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_COLLECTING, "backfilling collects");
+	ok(!strcmp(xs_status_health_name(XS_HEALTH_LATE), "late"), "names");
+}
+
+static void test_status(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never" } };
+	struct xs_estate e = { .pools = pools, .npools = 2, .status = fixture_status, .nstatus = 3,
+			       .now = NOW };
+	struct xs_prom_self self = { .uptime = 99.5, .store_series = 12, .samples_total = 1000,
+				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096 };
+	static const char *const top[] = { "now", "daemon", "pools", "hosts", NULL };
+	static const char *const pool_keys[] = { "name", "uuid", "connected", "hosts", "collecting",
+						 "late", "down", NULL };
+	char *text = body(xs_query_status, &e, &self);
+	struct jv *root = text ? j_parse(text) : NULL;
+	const struct jv *p, *h, *d;
+
+	ok(root != NULL, "valid JSON");
+	ok(jkeys(root, top) && jnum(root, "now") == NOW, "top-level keys");
+	d = jget(root, "daemon");
+	ok(jnum(d, "uptime") == 99.5 && jnum(d, "store_series") == 12 && jnum(d, "samples_total") == 1000 &&
+		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096,
+	   "daemon figures");
+	p = jfind(jget(root, "pools"), "name", "pool-a");
+	ok(jkeys(p, pool_keys) && jis(p, "uuid", POOL_UUID) && jnum(p, "connected") == 1 &&
+		   jnum(p, "hosts") == 3 && jnum(p, "collecting") == 1 && jnum(p, "late") == 0 &&
+		   jnum(p, "down") == 2,
+	   "pool-a: 3 hosts, 1 collecting, 2 down (one without status)");
+	p = jfind(jget(root, "pools"), "name", "never");
+	ok(p && jnull(p, "uuid") && jnum(p, "connected") == 0 && jnum(p, "hosts") == 1 &&
+		   jnum(p, "late") == 1,
+	   "a pool never loaded: its statuses");
+	h = jfind(jget(root, "hosts"), "uuid", H1_UUID);
+	ok(h && jis(h, "pool", "pool-a") && jis(h, "name", "host-1") && jis(h, "state", "idle") &&
+		   jis(h, "health", "collecting") && jnum(h, "lag") == 1.5 && jnum(h, "fetches") == 7 &&
+		   jnum(h, "newest") == 1700006400 && jnull(h, "last_error"),
+	   "host-1 status");
+	h = jfind(jget(root, "hosts"), "uuid", H2_UUID);
+	ok(h && jis(h, "last_error", "not \"live\"") && jnum(h, "last_error_time") == NOW - 1 &&
+		   jnull(h, "last_success") && jnull(h, "lag") && jis(h, "health", "down"),
+	   "host-2 status");
+	jv_free(root);
+	free(text);
+	text = body(xs_query_status, &e, NULL);
+	root = text ? j_parse(text) : NULL;
+	ok(root && jnull(root, "daemon"), "no self: daemon null");
+	jv_free(root);
+	free(text);
+	xs_topo_free(&t);
+}
+
+static void test_cap(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .status = fixture_status, .nstatus = 3,
+			       .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+
+	xs_buf_init(&out, 100);
+	ok(xs_query_objects(&e, &out, err) == XS_ERR_TOO_LARGE && out.len == 0 && *err, "objects: %s", err);
+	xs_buf_free(&out);
+	*err = '\0';
+	ok(xs_query_status(&e, NULL, &out, err) == XS_ERR_TOO_LARGE && out.len == 0 && *err, "status: %s", err);
+	xs_buf_free(&out);
+	xs_topo_free(&t);
+}
+
+int main(void)
+{
+	A = xs_rpc_arena_new();
+	TEST_RUN(test_objects);
+	TEST_RUN(test_health);
+	TEST_RUN(test_status);
+	TEST_RUN(test_cap);
+	xs_rpc_arena_free(&A);
+	return test_summary();
+}

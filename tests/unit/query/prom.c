@@ -1,0 +1,759 @@
+/*
+ * tests/unit/query/prom.c - GET /metrics (src/query/prom.c): a temporary store
+ * and a hand-built topology, the output parsed back and checked: one HELP and
+ * TYPE per family and its samples contiguous, names and label names valid,
+ * label escaping of a VM named with quotes, a backslash and a newline, unit
+ * conversions (KiB, µs, MiB/s), device labels (vCPU, VIF → network, VBD →
+ * VDI and SR, PIF, per-SR host data sources by prefix), stale and NaN series
+ * skipped, a deleted VM exported by uuid, self-metrics and collector status,
+ * the shortest float formatting, the cap. `promtool check metrics` is run on
+ * the output when /usr/bin/promtool exists.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "query/prom.c"
+#include "test.h"
+
+#define T0 1700006400 /* a multiple of 5 */
+#define NOW (T0 + 12.0)
+
+#define H1 "OpaqueRef:host-1"
+#define H1_UUID "aaaaaaaa-0000-0000-0000-000000000001"
+#define H2 "OpaqueRef:host-2"
+#define H2_UUID "aaaaaaaa-0000-0000-0000-000000000002"
+#define VM_WEIRD_UUID "11111111-0000-0000-0000-000000000001"
+#define VM_WEB_UUID "22222222-0000-0000-0000-000000000002"
+#define VM_GONE_UUID "deadbeef-0000-0000-0000-000000000009"
+#define SR_LOCAL_UUID "5e3f2a11-1111-2222-3333-444455556666"
+#define SR_NFS_UUID "99999999-aaaa-bbbb-cccc-dddddddddddd"
+#define WEIRD_NAME "we\"ird\\name\nx"
+
+static char test_dir[64];
+static struct xs_rpc_arena *A;
+
+/* ---- fixture: topology ---- */
+
+static struct xs_rpc_value *S(const char *s)
+{
+	return xs_rpc_cstring(A, s);
+}
+
+static struct xs_rpc_value *B(bool b)
+{
+	return xs_rpc_bool(A, b);
+}
+
+static struct xs_rpc_value *rec(const char *key, ...)
+{
+	struct xs_rpc_value *st = xs_rpc_struct(A);
+	va_list ap;
+
+	va_start(ap, key);
+	for (; key != NULL; key = va_arg(ap, const char *))
+		xs_rpc_struct_cset(A, st, key, va_arg(ap, struct xs_rpc_value *));
+	va_end(ap);
+	return st;
+}
+
+static void put(struct xs_topo *t, enum xs_topo_class c, const char *ref, struct xs_rpc_value *r)
+{
+	char err[XS_ERR_LEN];
+
+	if (xs_topo_apply(t, c, ref, r, err) != XS_OK)
+		fprintf(stderr, "# apply %s: %s\n", ref, err);
+}
+
+static struct xs_topo *world_new(void)
+{
+	struct xs_topo *t = xs_topo_new();
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pool",
+	    rec("uuid", S("0f0f0f0f-0000-0000-0000-000000000000"), "name_label", S("Pool A"), "master",
+		S(H1), NULL));
+	put(t, XS_TOPO_HOST, H1,
+	    rec("uuid", S(H1_UUID), "name_label", S("host-1"), "address", S("10.0.0.1"), "enabled",
+		B(true), "metrics", S("OpaqueRef:hm-1"), NULL));
+	put(t, XS_TOPO_HOST_METRICS, "OpaqueRef:hm-1",
+	    rec("uuid", S("hm1"), "live", B(true), "memory_total", S("68719476736"), NULL));
+	put(t, XS_TOPO_HOST, H2, rec("uuid", S(H2_UUID), "name_label", S("host-2"), NULL));
+	put(t, XS_TOPO_VM, "OpaqueRef:vm-weird",
+	    rec("uuid", S(VM_WEIRD_UUID), "name_label", S(WEIRD_NAME), "power_state", S("Running"),
+		"resident_on", S(H1), NULL));
+	put(t, XS_TOPO_VM, "OpaqueRef:vm-web",
+	    rec("uuid", S(VM_WEB_UUID), "name_label", S("web"), "power_state", S("Running"),
+		"resident_on", S(H1), NULL));
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-0",
+	    rec("uuid", S("n0"), "name_label", S("Pool-wide network"), NULL));
+	put(t, XS_TOPO_VIF, "OpaqueRef:vif-0",
+	    rec("uuid", S("vif0"), "VM", S("OpaqueRef:vm-web"), "network", S("OpaqueRef:net-0"),
+		"device", S("0"), NULL));
+	put(t, XS_TOPO_SR, "OpaqueRef:sr-local",
+	    rec("uuid", S(SR_LOCAL_UUID), "name_label", S("Local storage"), "type", S("lvm"), NULL));
+	put(t, XS_TOPO_SR, "OpaqueRef:sr-nfs",
+	    rec("uuid", S(SR_NFS_UUID), "name_label", S("NFS"), "type", S("nfs"), "shared", B(true),
+		NULL));
+	put(t, XS_TOPO_VDI, "OpaqueRef:vdi-1",
+	    rec("uuid", S("vdi1"), "name_label", S("web root"), "SR", S("OpaqueRef:sr-local"), NULL));
+	put(t, XS_TOPO_VBD, "OpaqueRef:vbd-1",
+	    rec("uuid", S("vbd1"), "VM", S("OpaqueRef:vm-web"), "VDI", S("OpaqueRef:vdi-1"), "device",
+		S("xvda"), NULL));
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-eth0",
+	    rec("uuid", S("ne0"), "name_label", S("Network 0"), NULL));
+	put(t, XS_TOPO_PIF, "OpaqueRef:pif-eth0",
+	    rec("uuid", S("pif0"), "device", S("eth0"), "host", S(H1), "network",
+		S("OpaqueRef:net-eth0"), "VLAN", S("-1"), NULL));
+	return t;
+}
+
+/* ---- fixture: store ---- */
+
+static void dir_new(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-prom-XXXXXX");
+	if (!mkdtemp(test_dir))
+		abort();
+}
+
+static void dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", test_dir);
+}
+
+static struct xs_store *store_open(void)
+{
+	struct xs_store_options o = { .dir = test_dir };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+
+	ok(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	return s;
+}
+
+/* A series of one sample v at t. */
+static void add(struct xs_store *s, enum xs_obj_kind kind, const char *uuid, const char *ds,
+		const char *unit, int64_t t, float v)
+{
+	char err[XS_ERR_LEN] = "";
+	xs_series_id id;
+
+	if (xs_store_series(s, kind, uuid, ds, unit, &id, err) != XS_OK ||
+	    xs_store_append(s, id, t, v, err) != XS_OK)
+		fprintf(stderr, "# series %s %s: %s\n", uuid, ds, err);
+}
+
+/* The fixture's series, interleaved so that families are not in catalog order. */
+static void fill(struct xs_store *s)
+{
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu_usage", "(fraction)", T0, 0.25f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu0", "(fraction)", T0, 0.5f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "memory", "B", T0, 1073741824.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "memory_internal_free", "KiB", T0, 1000.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx", "B/s", T0, 1234.5f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx_errors", "err/s", T0, 0.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_read_latency", "\xce\xbcs", T0, 1500.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_io_throughput_read", "MiB/s", T0, 2.5f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_read", "B/s", T0, 4096.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_iops_read", "requests/s", T0, 3.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "memory_target", "B", T0 - 1000, 5.0f); /* stale */
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "runstate_fullrun", "(fraction)", T0, NAN);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "memory", "B", T0, 42.0f);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "cpu_usage", "(fraction)", T0, 0.1f);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "cpu1", "(fraction)", T0, 0.75f);
+	add(s, XS_OBJ_VM, VM_GONE_UUID, "memory", "B", T0, 7.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu0", "(fraction)", T0, 0.125f);
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu_avg", "(fraction)", T0, 0.3f);
+	add(s, XS_OBJ_HOST, H1_UUID, "memory_total_kib", "KiB", T0, 100.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "pif_eth0_rx", "B/s", T0, 10.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "pif_aggr_rx", "B/s", T0, 11.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "read_latency_5e3f2a11", "\xce\xbcs", T0, 250.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "iops_read_5e3f2a11", "requests/s", T0, 9.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "iops_read_0badc0de", "requests/s", T0, 1.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu0-C1", "(fraction)", T0, 0.5f);
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu0-P2", "(fraction)", T0, 0.25f);
+	add(s, XS_OBJ_HOST, H1_UUID, "CPU0-avg-freq", "Hz", T0, 2.4e9f);
+	add(s, XS_OBJ_HOST, H1_UUID, "Tapdisks_in_low_memory_mode", "", T0, 0.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "DCMI-power-reading", "W", T0, 180.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "sr_" SR_NFS_UUID "_cache_size", "B", T0, 512.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "odd.name-X", "furlongs", T0, -1.5f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu0", "(fraction)", T0, 0.0625f);
+	add(s, XS_OBJ_SR, SR_NFS_UUID, "size", "B", T0, 1e12f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu1", "(fraction)", T0, 0.0078125f);
+}
+
+static const struct xs_collect_host_status test_status[] = {
+	{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
+	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.02 },
+	{ .pool = "pool-a", .uuid = H2_UUID, .name = "host-2", .state = XS_COLLECT_DOWN,
+	  .last_success = 0, .lag = -1, .last_error = "not live" },
+};
+
+/* ---- a parser of the output ---- */
+
+#define P_MAX_SAMPLES 512
+#define P_MAX_LABELS 12
+#define P_MAX_FAMILIES 256
+
+struct p_sample {
+	char name[PROM_NAME_MAX];
+	char key[P_MAX_LABELS][64];
+	char val[P_MAX_LABELS][256];
+	int nlabels;
+	double value;
+	char text[64]; /* the value as written */
+};
+
+struct p_doc {
+	struct p_sample s[P_MAX_SAMPLES];
+	int n;
+	char fam[P_MAX_FAMILIES][PROM_NAME_MAX];
+	int help[P_MAX_FAMILIES], type[P_MAX_FAMILIES], closed[P_MAX_FAMILIES];
+	int nfam;
+	int errors;
+};
+
+static bool p_name_ok(const char *s, size_t n, bool colon)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
+
+		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+static int p_family(struct p_doc *d, const char *name, size_t n)
+{
+	for (int i = 0; i < d->nfam; i++)
+		if (strlen(d->fam[i]) == n && !memcmp(d->fam[i], name, n))
+			return i;
+	if (d->nfam == P_MAX_FAMILIES || n >= PROM_NAME_MAX)
+		return -1;
+	memcpy(d->fam[d->nfam], name, n);
+	d->fam[d->nfam][n] = '\0';
+	return d->nfam++;
+}
+
+static int p_current = -1; /* the family whose lines are being read */
+
+static void p_enter(struct p_doc *d, int f, const char *line)
+{
+	if (f < 0)
+		return;
+	if (f != p_current) {
+		if (d->closed[f]) {
+			fprintf(stderr, "# family %s not contiguous at: %s\n", d->fam[f], line);
+			d->errors++;
+		}
+		if (p_current >= 0)
+			d->closed[p_current] = 1;
+		p_current = f;
+	}
+}
+
+/* Parses label set at *pp (after '{'); false on a syntax error. */
+static bool p_labels(struct p_sample *s, const char **pp)
+{
+	const char *p = *pp;
+
+	while (*p != '}') {
+		const char *k = p;
+		size_t vn = 0;
+
+		while (*p && *p != '=')
+			p++;
+		if (*p != '=' || p[1] != '"' || s->nlabels == P_MAX_LABELS || (size_t)(p - k) >= 64 ||
+		    !p_name_ok(k, (size_t)(p - k), false))
+			return false;
+		memcpy(s->key[s->nlabels], k, (size_t)(p - k));
+		s->key[s->nlabels][p - k] = '\0';
+		for (p += 2; *p != '"'; p++) {
+			char c = *p;
+
+			if (c == '\0' || c == '\n' || vn + 1 >= 256)
+				return false;
+			if (c == '\\') {
+				p++;
+				c = *p == 'n' ? '\n' : *p == '\\' ? '\\' : *p == '"' ? '"' : 0;
+				if (c == 0)
+					return false;
+			}
+			s->val[s->nlabels][vn++] = c;
+		}
+		s->val[s->nlabels][vn] = '\0';
+		s->nlabels++;
+		p++;
+		if (*p == ',')
+			p++;
+		else if (*p != '}')
+			return false;
+	}
+	*pp = p + 1;
+	return true;
+}
+
+static void p_line(struct p_doc *d, const char *line)
+{
+	const char *p = line, *sp;
+	struct p_sample *s;
+	char *end;
+	int f;
+
+	if (!strncmp(line, "# HELP ", 7) || !strncmp(line, "# TYPE ", 7)) {
+		bool help = line[2] == 'H';
+
+		sp = strchr(line + 7, ' ');
+		f = sp ? p_family(d, line + 7, (size_t)(sp - line - 7)) : -1;
+		if (f < 0 || !p_name_ok(line + 7, (size_t)(sp - line - 7), true)) {
+			fprintf(stderr, "# bad comment: %s\n", line);
+			d->errors++;
+			return;
+		}
+		p_enter(d, f, line);
+		(help ? d->help : d->type)[f]++;
+		if (!help && strcmp(sp + 1, "gauge") && strcmp(sp + 1, "counter"))
+			d->errors++;
+		return;
+	}
+	for (sp = p; *sp && *sp != '{' && *sp != ' '; sp++)
+		;
+	f = p_family(d, p, (size_t)(sp - p));
+	if (f < 0 || d->n == P_MAX_SAMPLES || !p_name_ok(p, (size_t)(sp - p), true)) {
+		fprintf(stderr, "# bad sample name: %s\n", line);
+		d->errors++;
+		return;
+	}
+	p_enter(d, f, line);
+	if (!d->help[f] || !d->type[f]) {
+		fprintf(stderr, "# sample before HELP/TYPE: %s\n", line);
+		d->errors++;
+	}
+	s = &d->s[d->n++];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, p, (size_t)(sp - p));
+	p = sp;
+	if (*p == '{') {
+		p++;
+		if (!p_labels(s, &p)) {
+			fprintf(stderr, "# bad labels: %s\n", line);
+			d->errors++;
+			return;
+		}
+	}
+	if (*p != ' ') {
+		d->errors++;
+		return;
+	}
+	snprintf(s->text, sizeof(s->text), "%s", p + 1);
+	s->value = strtod(p + 1, &end);
+	if (*end != '\0' || isnan(s->value) || strchr(p + 1, ' ')) {
+		fprintf(stderr, "# bad value (or a timestamp): %s\n", line);
+		d->errors++;
+	}
+}
+
+static void p_parse(struct p_doc *d, char *text)
+{
+	char *line = text, *nl;
+
+	memset(d, 0, sizeof(*d));
+	p_current = -1;
+	while ((nl = strchr(line, '\n')) != NULL) {
+		*nl = '\0';
+		if (*line)
+			p_line(d, line);
+		else
+			d->errors++;
+		line = nl + 1;
+	}
+	if (*line)
+		d->errors++; /* the last line ends with a newline */
+}
+
+static const char *p_label(const struct p_sample *s, const char *key)
+{
+	for (int i = 0; i < s->nlabels; i++)
+		if (!strcmp(s->key[i], key))
+			return s->val[i];
+	return NULL;
+}
+
+/* The sample of family name whose labels include key=val (key NULL: the first). */
+static const struct p_sample *p_find(const struct p_doc *d, const char *name, const char *key,
+				     const char *val)
+{
+	for (int i = 0; i < d->n; i++) {
+		const char *v;
+
+		if (strcmp(d->s[i].name, name))
+			continue;
+		v = key ? p_label(&d->s[i], key) : NULL;
+		if (!key || (v && !strcmp(v, val)))
+			return &d->s[i];
+	}
+	return NULL;
+}
+
+static int p_count(const struct p_doc *d, const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->n; i++)
+		n += !strcmp(d->s[i].name, name);
+	return n;
+}
+
+/* ---- tests ---- */
+
+static struct p_doc doc;
+
+static char *run_metrics(struct xs_store *s, struct xs_topo *t, const struct xs_prom_self *self,
+			 size_t *len)
+{
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never", .topo = NULL } };
+	struct xs_estate e = { .store = s, .pools = pools, .npools = 2, .status = test_status,
+			       .nstatus = 2, .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+	enum xs_err rc;
+
+	xs_buf_init(&out, 1 << 24);
+	rc = xs_query_metrics(&e, self, &out, err);
+	ok(rc == XS_OK, "metrics: %s", err);
+	return xs_buf_take(&out, len);
+}
+
+static void check_structure(void)
+{
+	ok(doc.errors == 0, "no parse errors (%d)", doc.errors);
+	for (int f = 0; f < doc.nfam; f++)
+		ok(doc.help[f] == 1 && doc.type[f] == 1, "%s: one HELP (%d) and one TYPE (%d)",
+		   doc.fam[f], doc.help[f], doc.type[f]);
+}
+
+static void check_value(const char *name, const char *key, const char *val, double want)
+{
+	const struct p_sample *s = p_find(&doc, name, key, val);
+
+	/* values are float32 at the source: "0.1" stands for 0.1f */
+	ok(s != NULL && (s->value == want || strtof(s->text, NULL) == (float)want), "%s{%s=%s} = %.17g (got %s)", name, key ? key : "",
+	   val ? val : "", want, s ? s->text : "none");
+}
+
+static void check_vm(void)
+{
+	const struct p_sample *s;
+
+	check_value("xapistat_vm_cpu_usage_ratio", "vm", "web", 0.25);
+	s = p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm", "web");
+	ok(s && !strcmp(p_label(s, "pool"), "pool-a") && !strcmp(p_label(s, "vm_uuid"), VM_WEB_UUID) &&
+		   !strcmp(p_label(s, "host"), "host-1") && !strcmp(p_label(s, "host_uuid"), H1_UUID),
+	   "VM labels");
+	check_value("xapistat_vm_vcpu_usage_ratio", "vcpu", "0", 0.5);
+	check_value("xapistat_vm_vcpu_usage_ratio", "vcpu", "1", 0.75); /* the weird VM's cpu1 */
+	ok(p_count(&doc, "xapistat_vm_vcpu_usage_ratio") == 3, "3 vCPUs");
+	check_value("xapistat_vm_memory_bytes", "vm", "web", 1073741824.0);
+	check_value("xapistat_vm_memory_internal_free_bytes", "vm", "web", 1024000.0); /* KiB */
+	check_value("xapistat_vm_network_receive_bytes_per_second", "vif", "0", 1234.5);
+	s = p_find(&doc, "xapistat_vm_network_receive_bytes_per_second", "vif", "0");
+	ok(s && !strcmp(p_label(s, "network"), "Pool-wide network"), "vif network label");
+	check_value("xapistat_vm_network_receive_errors_per_second", "vif", "0", 0);
+	check_value("xapistat_vm_disk_read_latency_seconds", "device", "xvda", 0.0015); /* µs */
+	s = p_find(&doc, "xapistat_vm_disk_read_latency_seconds", "device", "xvda");
+	ok(s && !strcmp(s->text, "0.0015"), "µs → s written shortest (%s)", s ? s->text : "");
+	ok(s && !strcmp(p_label(s, "vdi"), "web root") && !strcmp(p_label(s, "sr"), "Local storage") &&
+		   !strcmp(p_label(s, "sr_uuid"), SR_LOCAL_UUID),
+	   "vbd labels");
+	check_value("xapistat_vm_disk_io_throughput_read_bytes_per_second", "device", "xvda",
+		    2.5 * 1048576); /* MiB/s */
+	check_value("xapistat_vm_disk_read_bytes_per_second", "device", "xvda", 4096);
+	check_value("xapistat_vm_disk_read_requests_per_second", "device", "xvda", 3);
+	ok(p_find(&doc, "xapistat_vm_memory_target_bytes", NULL, NULL) == NULL, "stale series skipped");
+	ok(p_find(&doc, "xapistat_vm_runstate_fullrun_ratio", NULL, NULL) == NULL, "NaN series skipped");
+	/* escaping: the parser unescapes; the raw text has \" \\ \n */
+	s = p_find(&doc, "xapistat_vm_memory_bytes", "vm_uuid", VM_WEIRD_UUID);
+	ok(s && !strcmp(p_label(s, "vm"), WEIRD_NAME) && s->value == 42, "weird name round trip");
+	check_value("xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEIRD_UUID, (double)0.1f);
+	s = p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEIRD_UUID);
+	ok(s && !strcmp(s->text, "0.1"), "float32 0.1 written as 0.1 (%s)", s ? s->text : "");
+	/* deleted VM: uuid only */
+	s = p_find(&doc, "xapistat_vm_memory_bytes", "vm_uuid", VM_GONE_UUID);
+	ok(s && s->value == 7 && !strcmp(p_label(s, "vm"), "") && !strcmp(p_label(s, "pool"), ""),
+	   "deleted VM by uuid");
+}
+
+static void check_host(void)
+{
+	const struct p_sample *s;
+
+	check_value("xapistat_host_cpu_usage_ratio", "host", "host-1", 0.125);
+	check_value("xapistat_host_cpu_usage_ratio", "host", "host-2", 0.0625);
+	s = p_find(&doc, "xapistat_host_cpu_usage_ratio", "host", "host-1");
+	ok(s && !strcmp(p_label(s, "cpu"), "0") && !strcmp(p_label(s, "host_uuid"), H1_UUID) &&
+		   !strcmp(p_label(s, "pool"), "pool-a"),
+	   "host labels");
+	check_value("xapistat_host_cpu_avg_ratio", NULL, NULL, (double)0.3f);
+	check_value("xapistat_host_memory_total_bytes", NULL, NULL, 102400); /* KiB, _kib dropped */
+	check_value("xapistat_host_network_receive_bytes_per_second", "device", "eth0", 10);
+	s = p_find(&doc, "xapistat_host_network_receive_bytes_per_second", "device", "eth0");
+	ok(s && !strcmp(p_label(s, "network"), "Network 0"), "pif network");
+	check_value("xapistat_host_network_aggregate_receive_bytes_per_second", NULL, NULL, 11);
+	check_value("xapistat_host_sr_read_latency_seconds", "sr_uuid", SR_LOCAL_UUID, 0.00025);
+	s = p_find(&doc, "xapistat_host_sr_read_latency_seconds", "sr_uuid", SR_LOCAL_UUID);
+	ok(s && !strcmp(p_label(s, "sr"), "Local storage"), "per-SR: sr name from the prefix");
+	check_value("xapistat_host_sr_read_requests_per_second", "sr_uuid", SR_LOCAL_UUID, 9);
+	check_value("xapistat_host_sr_read_requests_per_second", "sr_uuid", "0badc0de", 1);
+	check_value("xapistat_host_cpu_cstate_residency_ratio", "state", "C1", 0.5);
+	check_value("xapistat_host_cpu_pstate_residency_ratio", "state", "P2", 0.25);
+	check_value("xapistat_host_cpu_average_frequency_hertz", "cpu", "0", (double)2.4e9f);
+	check_value("xapistat_host_tapdisks_in_low_memory_mode", NULL, NULL, 0);
+	check_value("xapistat_host_dcmi_power_reading_watts", NULL, NULL, 180);
+	check_value("xapistat_host_sr_cache_size_bytes", "sr", "NFS", 512);
+	check_value("xapistat_host_odd_name_x_furlongs", NULL, NULL, -1.5);
+	check_value("xapistat_sr_size_bytes", "sr", "NFS", 1e12f);
+	s = p_find(&doc, "xapistat_sr_size_bytes", "sr", "NFS");
+	ok(s && !strcmp(p_label(s, "sr_uuid"), SR_NFS_UUID) && !strcmp(p_label(s, "pool"), "pool-a"),
+	   "SR labels");
+}
+
+static void check_self(bool with_self)
+{
+	const struct p_sample *s;
+
+	check_value("xapistat_collector_up", "host", "host-1", 1);
+	check_value("xapistat_collector_up", "host", "host-2", 0);
+	check_value("xapistat_collector_lag_seconds", "host", "host-1", 1.5);
+	ok(p_find(&doc, "xapistat_collector_lag_seconds", "host", "host-2") == NULL, "unknown lag");
+	check_value("xapistat_collector_last_success_timestamp_seconds", "host_uuid", H1_UUID, NOW - 2);
+	s = p_find(&doc, "xapistat_uptime_seconds", NULL, NULL);
+	if (!with_self) {
+		ok(s == NULL, "no self-metrics without self");
+		return;
+	}
+	check_value("xapistat_uptime_seconds", NULL, NULL, 12.5);
+	check_value("xapistat_store_samples_ingested_total", NULL, NULL, 123456789);
+	check_value("xapistat_process_resident_memory_bytes", NULL, NULL, 50331648);
+	check_value("xapistat_http_requests_total", NULL, NULL, 3);
+}
+
+static void promtool(const char *text, size_t len)
+{
+	char path[128], cmd[256];
+	FILE *f;
+	int rc;
+
+	if (access("/usr/bin/promtool", X_OK) != 0) {
+		printf("# promtool not installed: skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/metrics.txt", test_dir);
+	f = fopen(path, "w");
+	fail_unless(f != NULL && fwrite(text, 1, len, f) == len, "write %s", path);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/promtool check metrics < '%s' 1>&2", path);
+	rc = system(cmd);
+	ok(rc == 0, "promtool check metrics (exit %d)", rc);
+}
+
+static void test_metrics(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_store *s;
+	struct xs_prom_self self = { .uptime = 12.5, .store_series = 33, .samples_total = 123456789,
+				     .resident_bytes = 50331648, .http_requests_total = 3 };
+	char err[XS_ERR_LEN];
+	char *text;
+	size_t len;
+
+	dir_new();
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	fill(s);
+	text = run_metrics(s, t, &self, &len);
+	fail_unless(text != NULL, "output");
+	ok(strstr(text, "vm=\"we\\\"ird\\\\name\\nx\"") != NULL, "label escaped as \\\" \\\\ \\n");
+	promtool(text, len);
+	p_parse(&doc, text);
+	check_structure();
+	check_vm();
+	check_host();
+	check_self(true);
+	free(text);
+	text = run_metrics(s, t, NULL, &len);
+	p_parse(&doc, text);
+	check_structure();
+	check_self(false);
+	free(text);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	dir_remove();
+	xs_topo_free(&t);
+}
+
+/* The cap: XS_ERR_TOO_LARGE, message set, nothing leaked. */
+static void test_cap(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .status = test_status, .nstatus = 2,
+			       .now = NOW };
+	struct xs_store *s;
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+
+	dir_new();
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	fill(s);
+	e.store = s;
+	xs_buf_init(&out, 1000);
+	ok(xs_query_metrics(&e, NULL, &out, err) == XS_ERR_TOO_LARGE && out.len == 0 && *err,
+	   "over the cap: %s", err);
+	xs_buf_free(&out);
+	e.store = NULL; /* no store: the collector families only */
+	xs_buf_init(&out, 1 << 20);
+	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK && strstr(out.data, "xapistat_collector_up{"),
+	   "no store");
+	xs_buf_free(&out);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	dir_remove();
+	xs_topo_free(&t);
+}
+
+static void check_float(float f, const char *want)
+{
+	char buf[48];
+
+	prom_float(buf, f);
+	ok(!strcmp(buf, want), "%.9g → %s (got %s)", (double)f, want, buf);
+}
+
+static void test_float(void)
+{
+	char buf[48];
+	uint32_t bits = 0x12345678;
+	int bad = 0;
+
+	check_float(0.0f, "0");
+	check_float(-0.0f, "0");
+	check_float(1.0f, "1");
+	check_float(-3.0f, "-3");
+	check_float(0.1f, "0.1");
+	check_float(0.3f, "0.3");
+	check_float(1234.5f, "1234.5");
+	check_float(0.0015f, "0.0015");
+	check_float(1e-10f, "1e-10");
+	check_float(1.5e-5f, "0.000015");
+	check_float(1.5e-6f, "1.5e-06");
+	check_float(1.5e15f, "1500000014041088"); /* integers exactly: bytes stay bytes */
+	check_float(1.5e16f, "1.5e+16");
+	check_float(-1.2298726e+18f, "-1.2298726e+18");
+	check_float(3.4028235e38f, "3.4028235e+38");
+	check_float(1.17549435e-38f, "1.1754944e-38");
+	check_float(1e-45f, "1e-45");
+	check_float(16777216.0f, "16777216");
+	check_float(0.099999994f, "0.099999994");
+	check_float(INFINITY, "+Inf");
+	check_float(-INFINITY, "-Inf");
+	/* random bit patterns: strtof reads every output back to the same float */
+	for (int i = 0; i < 200000; i++) {
+		float f;
+
+		bits ^= bits << 13;
+		bits ^= bits >> 17;
+		bits ^= bits << 5;
+		memcpy(&f, &bits, sizeof(f));
+		if (isnan(f) || isinf(f))
+			continue;
+		prom_float(buf, f);
+		if (strtof(buf, NULL) != f || strlen(buf) > 18) {
+			if (bad++ < 5)
+				fprintf(stderr, "# %.9g → %s\n", (double)f, buf);
+		}
+	}
+	ok(bad == 0, "round trip of random floats (%d bad)", bad);
+}
+
+static void test_escape(void)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, 1024);
+	ok(prom_escape(&b, "a\"b\\c\nd", 7, false) == XS_OK && !strcmp(b.data, "a\\\"b\\\\c\\nd"),
+	   "label: %s", b.data);
+	xs_buf_reset(&b);
+	ok(prom_escape(&b, "a\"b\\c\nd", 7, true) == XS_OK && !strcmp(b.data, "a\"b\\\\c\\nd"),
+	   "help keeps quotes: %s", b.data);
+	xs_buf_reset(&b);
+	ok(prom_escape(&b, "x\xffy\xc3\xa9z\xe2\x82", 9, false) == XS_OK &&
+		   !strcmp(b.data, "x\xef\xbf\xbdy\xc3\xa9z\xef\xbf\xbd\xef\xbf\xbd"),
+	   "invalid UTF-8 → U+FFFD, valid kept");
+	xs_buf_free(&b);
+}
+
+/* Many VMs: every series comes out once, in contiguous families; the time is printed. */
+static void test_many(void)
+{
+	enum { NVM = 2000 };
+	static const char *const ds[] = { "cpu0", "cpu1", "cpu_usage", "memory", "vif_0_rx", "vif_0_tx",
+					  "vbd_xvda_read", "vbd_xvda_write", "vbd_xvda_read_latency" };
+	static const char *const unit[] = { "(fraction)", "(fraction)", "(fraction)", "B", "B/s",
+					    "B/s", "B/s", "B/s", "\xce\xbcs" };
+	struct xs_topo *t = xs_topo_new();
+	struct xs_store *s;
+	struct xs_estate_pool pools[] = { { .name = "big", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "", uuid[64], ref[64];
+	struct timespec a, b;
+	size_t lines = 0;
+
+	dir_new();
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	for (int v = 0; v < NVM; v++) {
+		snprintf(uuid, sizeof(uuid), "%08x-0000-0000-0000-%012d", v * 2654435761u, v);
+		snprintf(ref, sizeof(ref), "OpaqueRef:vm-%d", v);
+		put(t, XS_TOPO_VM, ref, rec("uuid", S(uuid), "name_label", S(ref + 10), NULL));
+		for (size_t k = 0; k < sizeof(ds) / sizeof(ds[0]); k++)
+			add(s, XS_OBJ_VM, uuid, ds[k], unit[k], T0, (float)(v + k));
+	}
+	e.store = s;
+	xs_buf_init(&out, 1u << 30);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("# %d series: %.1f ms, %zu bytes (ASan build)\n", NVM * 9,
+	       (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6, out.len);
+	for (size_t i = 0; i < out.len; i++)
+		lines += (i == 0 || out.data[i - 1] == '\n') && out.data[i] != '#';
+	ok(lines == (size_t)NVM * 9, "every series once (%zu sample lines)", lines);
+	ok(strstr(out.data, "# TYPE xapistat_vm_vcpu_usage_ratio gauge\n") != NULL, "family");
+	xs_buf_free(&out);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	dir_remove();
+	xs_topo_free(&t);
+}
+
+int main(void)
+{
+	A = xs_rpc_arena_new();
+	TEST_RUN(test_float);
+	TEST_RUN(test_escape);
+	TEST_RUN(test_metrics);
+	TEST_RUN(test_cap);
+	TEST_RUN(test_many);
+	xs_rpc_arena_free(&A);
+	return test_summary();
+}

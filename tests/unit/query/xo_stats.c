@@ -1,0 +1,702 @@
+/*
+ * tests/unit/query/xo_stats.c - XO-shaped stats (src/query/xo_stats.c and
+ * series_map.c): a temp store with known values for two VMs (one running, one
+ * halted), a deleted VM, two hosts and an SR on both, under a hand-built
+ * topology; checked: keys, unit conversions, point counts and null padding,
+ * NaN -> null, endTimestamp, granularity vs range tier choice, min/max bands,
+ * halted and deleted history, SR sums with one host missing, the pool's
+ * per-host map with a failing host, bad parameters and unknown objects;
+ * devices found from the object's own series whatever their names (xvdaa,
+ * nvme0n1, vif 70, PIFs eth0.100 and xenbr1, an SR the topology does not
+ * know) in natural order; the name parser and device order as tables;
+ * and the number formatter's float32 round trip.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/series_map.h"
+#include "query/xo_stats.h"
+#include "test.h"
+#include "xapi/rpc_value.h"
+
+#define T0 1700006400 /* a UTC midnight */
+#define TEND (T0 + 7200) /* samples cover [T0, TEND) */
+#define POOL_UUID "99999999-0000-0000-0000-000000000000"
+#define H1_UUID "aaaaaaaa-0000-0000-0000-000000000001"
+#define H2_UUID "aaaaaaaa-0000-0000-0000-000000000002"
+#define H3_UUID "aaaaaaaa-0000-0000-0000-000000000003"
+#define VM1_UUID "11111111-0000-0000-0000-000000000001"
+#define VM2_UUID "11111111-0000-0000-0000-000000000002"
+#define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
+#define SR_UUID "5e3f2a11-1111-2222-3333-444455556666"
+#define SR8 "5e3f2a11"
+
+static char test_dir[64];
+static struct xs_rpc_arena *A;
+
+static struct xs_rpc_value *S(const char *s)
+{
+	return xs_rpc_cstring(A, s);
+}
+
+static struct xs_rpc_value *rec(const char *key, ...)
+{
+	struct xs_rpc_value *st = xs_rpc_struct(A);
+	va_list ap;
+
+	va_start(ap, key);
+	for (; key != NULL; key = va_arg(ap, const char *))
+		xs_rpc_struct_cset(A, st, key, va_arg(ap, struct xs_rpc_value *));
+	va_end(ap);
+	return st;
+}
+
+static struct xs_rpc_value *cpus(int n)
+{
+	struct xs_rpc_value *arr = xs_rpc_array(A);
+
+	for (int i = 0; i < n; i++)
+		xs_rpc_array_push(A, arr, S("OpaqueRef:cpu"));
+	return arr;
+}
+
+static void put(struct xs_topo *t, enum xs_topo_class c, const char *ref, struct xs_rpc_value *r)
+{
+	char err[XS_ERR_LEN];
+
+	ok(xs_topo_apply(t, c, ref, r, err) == XS_OK, "apply %s: %s", ref, err);
+}
+
+static struct xs_topo *topo_build(void)
+{
+	struct xs_topo *t = xs_topo_new();
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pool",
+	    rec("uuid", S(POOL_UUID), "name_label", S("lab"), "master", S("OpaqueRef:h1"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h1",
+	    rec("uuid", S(H1_UUID), "name_label", S("h1"), "host_CPUs", cpus(2), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h2",
+	    rec("uuid", S(H2_UUID), "name_label", S("h2"), "host_CPUs", cpus(2), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h3",
+	    rec("uuid", S(H3_UUID), "name_label", S("h3 (never collected)"), NULL));
+	put(t, XS_TOPO_VM, "OpaqueRef:vm1",
+	    rec("uuid", S(VM1_UUID), "name_label", S("web"), "power_state", S("Running"),
+		"resident_on", S("OpaqueRef:h1"), "VCPUs_at_startup", S("2"), NULL));
+	put(t, XS_TOPO_VM, "OpaqueRef:vm2",
+	    rec("uuid", S(VM2_UUID), "name_label", S("old"), "power_state", S("Halted"), NULL));
+	put(t, XS_TOPO_SR, "OpaqueRef:sr",
+	    rec("uuid", S(SR_UUID), "name_label", S("nfs"), "type", S("nfs"), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd1",
+	    rec("uuid", S("pbd1"), "host", S("OpaqueRef:h1"), "SR", S("OpaqueRef:sr"), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd2",
+	    rec("uuid", S("pbd2"), "host", S("OpaqueRef:h2"), "SR", S("OpaqueRef:sr"), NULL));
+	return t;
+}
+
+/* A series and the value it holds at t (NAN: none, -1: not appended). */
+struct fx_series {
+	enum xs_obj_kind kind;
+	const char *uuid, *ds;
+	float (*value)(int64_t t);
+	xs_series_id id;
+};
+
+static float v_quarter(int64_t t) { (void)t; return 0.25f; }
+static float v_alt(int64_t t) { return (t / 5) % 2 ? 0.4f : 0.2f; }
+static float v_half_nan_last(int64_t t) { return t == TEND - 5 ? NAN : 0.5f; }
+static float v_gib(int64_t t) { (void)t; return 1073741824.0f; }
+static float v_512mib_kib(int64_t t) { (void)t; return 524288.0f; }
+static float v_1000(int64_t t) { (void)t; return 1000.0f; }
+static float v_2048(int64_t t) { (void)t; return 2048.0f; }
+static float v_1_5(int64_t t) { (void)t; return 1.5f; }
+static float v_1500(int64_t t) { (void)t; return 1500.0f; }
+static float v_0_02(int64_t t) { (void)t; return 0.02f; }
+static float v_first_30min(int64_t t) { return t < T0 + 1800 ? 0.75f : -1.0f; }
+static float v_10(int64_t t) { (void)t; return 10.0f; }
+static float v_0_1(int64_t t) { (void)t; return 0.1f; }
+static float v_0_3(int64_t t) { (void)t; return 0.3f; }
+static float v_1gib_kib(int64_t t) { (void)t; return 1048576.0f; }
+static float v_2(int64_t t) { (void)t; return 2.0f; }
+static float v_3000(int64_t t) { (void)t; return 3000.0f; }
+/* host 2: present the first hour only, NaN for one minute of it */
+static float v_h2_iops(int64_t t)
+{
+	if (t >= T0 + 3600)
+		return -1.0f;
+	return t >= T0 + 600 && t < T0 + 660 ? NAN : 4.0f;
+}
+static float v_h2_lat(int64_t t) { return t < T0 + 3600 ? 1000.0f : -1.0f; }
+
+static struct fx_series fx[] = {
+	{ XS_OBJ_VM, VM1_UUID, "cpu0", v_quarter, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "cpu1", v_alt, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "cpu_usage", v_half_nan_last, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "memory", v_gib, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "memory_internal_free", v_512mib_kib, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vif_0_rx", v_1000, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vif_0_tx", v_2048, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvda_read", v_1000, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvda_io_throughput_read", v_1_5, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvda_iowait", v_0_02, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvdaa_write", v_2048, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_hda_read", v_10, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_hda_read_latency", v_1500, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_nvme0n1_read", v_2, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvdb_write", v_10, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vbd_xvda_iops_read", v_3000, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vif_70_rx", v_1_5, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vif_70_rx_errors", v_2, 0 },
+	{ XS_OBJ_VM, VM1_UUID, "vif_x_rx", v_2, 0 },      /* not a VIF number: no key */
+	{ XS_OBJ_VM, VM1_UUID, "cpu_other", v_2, 0 },     /* not cpuN */
+	{ XS_OBJ_VM, VM2_UUID, "cpu0", v_first_30min, 0 },
+	{ XS_OBJ_VM, VM2_UUID, "memory", v_first_30min, 0 },
+	{ XS_OBJ_VM, VM3_UUID, "cpu0", v_first_30min, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "cpu0", v_0_1, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "cpu1", v_0_3, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "loadavg", v_1_5, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "memory_total_kib", v_1gib_kib, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "memory_free_kib", v_512mib_kib, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_eth0_rx", v_1000, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_bond0_tx", v_2048, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_aggr_rx", v_1000, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_eth0.100_rx", v_10, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_eth10_rx", v_2, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_eth2_rx", v_1_5, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_xenbr1_tx", v_3000, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "pif_eth0_rx_errors", v_2, 0 }, /* no such key */
+	{ XS_OBJ_HOST, H1_UUID, "iops_read_0badc0de", v_2, 0 }, /* an SR no topology knows */
+	{ XS_OBJ_HOST, H1_UUID, "iops_read_xyz", v_2, 0 },      /* not an SR prefix */
+	{ XS_OBJ_HOST, H1_UUID, "iops_read_" SR8, v_10, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "io_throughput_total_" SR8, v_2, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "read_latency_" SR8, v_3000, 0 },
+	{ XS_OBJ_HOST, H1_UUID, "iowait_" SR8, v_0_1, 0 },
+	{ XS_OBJ_HOST, H2_UUID, "cpu0", v_h2_lat, 0 },
+	{ XS_OBJ_HOST, H2_UUID, "iops_read_" SR8, v_h2_iops, 0 },
+	{ XS_OBJ_HOST, H2_UUID, "read_latency_" SR8, v_h2_lat, 0 },
+	{ XS_OBJ_HOST, H2_UUID, "iowait_" SR8, v_h2_lat, 0 },
+};
+#define NFX (sizeof(fx) / sizeof(fx[0]))
+
+static struct xs_store *store_fill(void)
+{
+	struct xs_store_options o = { .dir = test_dir };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+
+	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-query-XXXXXX");
+	if (!mkdtemp(test_dir))
+		abort();
+	if (xs_store_open(&o, &s, err) != XS_OK) {
+		fprintf(stderr, "open: %s\n", err);
+		abort();
+	}
+	for (size_t i = 0; i < NFX; i++)
+		ok(xs_store_series(s, fx[i].kind, fx[i].uuid, fx[i].ds, "", &fx[i].id, err) == XS_OK,
+		   "series %s", err);
+	for (int64_t t = T0; t < TEND; t += 5)
+		for (size_t i = 0; i < NFX; i++) {
+			float v = fx[i].value(t);
+
+			if (v != -1.0f && xs_store_append(s, fx[i].id, t, v, err) != XS_OK)
+				fprintf(stderr, "append: %s\n", err);
+		}
+	return s;
+}
+
+static void dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", test_dir);
+}
+
+static struct xs_store *S_store;
+static struct xs_topo *S_topo;
+static struct xs_estate_pool S_pool;
+static struct xs_estate S_e;
+
+/* ---- reply helpers -------------------------------------------------------------------- */
+
+static char *query(const char *kind, const char *uuid, const struct xs_stats_request *r,
+		   enum xs_err *code, char *err)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, 64u << 20);
+	*code = xs_query_stats(&S_e, kind, uuid, r, &b, err);
+	if (*code != XS_OK) {
+		xs_buf_free(&b);
+		return NULL;
+	}
+	return xs_buf_take(&b, NULL);
+}
+
+static char *gran(const char *kind, const char *uuid, enum xs_stats_granularity g)
+{
+	struct xs_stats_request r = { .granularity = g };
+	char err[XS_ERR_LEN];
+	enum xs_err code;
+	char *j = query(kind, uuid, &r, &code, err);
+
+	ok(j != NULL, "%s %s: %s", kind, uuid, err);
+	return j;
+}
+
+/* The array right after the text `path` (the rendered key sequence) as its elements
+ * copied into el (up to max, each up to 31 bytes); returns how many, -1 if not there. */
+static int arr(const char *json, const char *path, char el[][32], int max)
+{
+	const char *p = json ? strstr(json, path) : NULL;
+	int n = 0;
+
+	if (!p)
+		return -1;
+	p += strlen(path);
+	if (*p != '[')
+		return -1;
+	p++;
+	while (*p && *p != ']') {
+		size_t k = strcspn(p, ",]");
+
+		if (n < max)
+			snprintf(el[n], 32, "%.*s", (int)k, p);
+		n++;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+static bool has(const char *json, const char *s)
+{
+	return json && strstr(json, s) != NULL;
+}
+
+static char EL[500][32];
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_vm_seconds(void)
+{
+	char *j = gran("vms", VM1_UUID, XS_STATS_SECONDS);
+	char want[64];
+	int n;
+
+	fail_unless(j, "reply");
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,\"stats\":{", TEND - 5);
+	ok(!strncmp(j, want, strlen(want)), "envelope: %.80s", j);
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "25") && !strcmp(EL[119], "25"), "cpus.0: %d x 25 (%s)", n,
+	   n > 0 ? EL[0] : "");
+	n = arr(j, "],\"1\":", EL, 400);
+	ok(n == 120 && (!strcmp(EL[0], "40") || !strcmp(EL[0], "20")), "cpus.1 in %%: %s", EL[0]);
+	n = arr(j, "\"cpuUsage\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[118], "50") && !strcmp(EL[119], "null"), "NaN -> null (%s %s)",
+	   EL[118], EL[119]);
+	ok(arr(j, "\"memory\":", EL, 400) == 120 && !strcmp(EL[5], "1073741824"), "memory bytes");
+	ok(arr(j, "\"memoryFree\":", EL, 400) == 120 && !strcmp(EL[5], "536870912"),
+	   "memoryFree KiB x 1024 (%s)", EL[5]);
+	ok(!has(j, "memoryTarget") && !has(j, "runstate"), "absent data sources: no key");
+	ok(arr(j, "\"vifs\":{\"rx\":{\"0\":", EL, 400) == 120 && !strcmp(EL[0], "1000"), "vifs.rx.0");
+	ok(arr(j, "\"tx\":{\"0\":", EL, 400) == 120 && !strcmp(EL[0], "2048"), "vifs.tx.0");
+	ok(has(j, "\"xvds\":{\"r\":{\"hda\":[10,") && has(j, "],\"nvme0n1\":[2,") &&
+		   has(j, "],\"xvda\":[1000,") && has(j, "\"w\":{\"xvdb\":[10,") &&
+		   has(j, "],\"xvdaa\":[2048,"),
+	   "xvds: every VBD device (hda, nvme0n1, xvda; xvdb before xvdaa)");
+	ok(has(j, "\"iops\":{\"r\":{\"xvda\":[3000,") && !has(j, "xvda_iops") &&
+		   !has(j, "xvda_io_"),
+	   "vbd_xvda_iops_read is iops.r.xvda, not a device \"xvda_iops\"");
+	ok(has(j, "\"vifs\":{\"rx\":{\"0\":[1000,") && has(j, "],\"70\":[1.5,") &&
+		   has(j, "\"vifErrors\":{\"rx\":{\"70\":[2,") && !has(j, "\"x\":") &&
+		   !has(j, "\"other\""),
+	   "vif 70 found; vif_x and cpu_other are no devices");
+	ok(arr(j, "\"ioThroughput\":{\"r\":{\"xvda\":", EL, 400) == 120 && !strcmp(EL[0], "1572864"),
+	   "MiB/s x 2^20 (%s)", EL[0]);
+	ok(arr(j, "\"vbdLatency\":{\"r\":{\"hda\":", EL, 400) == 120 && !strcmp(EL[0], "1.5"),
+	   "latency us / 1000 (%s)", EL[0]);
+	ok(arr(j, "\"vbdIowait\":{\"xvda\":", EL, 400) == 120 && !strcmp(EL[0], "2"),
+	   "iowait x 100 (%s)", EL[0]);
+	ok(!has(j, "statsMin"), "no bands for granularity requests");
+	free(j);
+}
+
+static void test_vm_coarse(void)
+{
+	struct xs_stats_request r = { .granularity = XS_STATS_MINUTES };
+	char err[XS_ERR_LEN], want[64];
+	enum xs_err code;
+	char *j = gran("vms", VM1_UUID, XS_STATS_MINUTES);
+	int n;
+
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":60,", TEND);
+	ok(j && !strncmp(j, want, strlen(want)), "minutes: the period in progress ends at %d: %.60s",
+	   TEND, j ? j : "");
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[119], "25") && !strcmp(EL[0], "25"), "120 minutes, full");
+	n = arr(j, "\"cpuUsage\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[119], "50"), "a NaN sample leaves the minute's average (%s)",
+	   EL[119]);
+	free(j);
+	r.no_partial = true;
+	j = query("vms", VM1_UUID, &r, &code, err);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":60,", TEND - 60);
+	ok(j && !strncmp(j, want, strlen(want)), "complete periods only: %.60s", j ? j : "");
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "null") && !strcmp(EL[1], "25"),
+	   "null-padded at the old end (%s %s)", EL[0], EL[1]);
+	free(j);
+	j = gran("vms", VM1_UUID, XS_STATS_HOURS);
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":3600,", TEND);
+	ok(j && !strncmp(j, want, strlen(want)) && n == 168 && !strcmp(EL[165], "null") &&
+		   !strcmp(EL[166], "25") && !strcmp(EL[167], "25"),
+	   "hours: 168 points, the last two hours known: %.60s", j ? j : "");
+	free(j);
+	j = gran("vms", VM1_UUID, XS_STATS_DAYS);
+	n = arr(j, "],\"1\":", EL, 400);
+	ok(n == 366 && !strcmp(EL[364], "null") && !strcmp(EL[365], "30.000002"),
+	   "days: 366 points, today in progress (%s)", n > 0 ? EL[365] : "");
+	free(j);
+}
+
+static void test_range(void)
+{
+	struct xs_stats_request r = { .from = T0, .to = TEND - 1, .points = 1000 };
+	char err[XS_ERR_LEN];
+	enum xs_err code;
+	char *j = query("vms", VM1_UUID, &r, &code, err);
+	int n;
+
+	ok(has(j, "\"interval\":60,") && has(j, "\"statsMin\":{") && has(j, "\"statsMax\":{"),
+	   "1440 5 s points > 1000: the 1 min tier, with bands");
+	n = arr(strstr(j ? j : "", "\"stats\":"), "\"1\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "30.000002"), "avg of 0.2/0.4 = float32(100 x 0.3f) (%s, %d)",
+	   EL[0], n);
+	n = arr(strstr(j ? j : "", "\"statsMin\":"), "\"1\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "20"), "min 20 (%s)", EL[0]);
+	n = arr(strstr(j ? j : "", "\"statsMax\":"), "\"1\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[119], "40"), "max 40 (%s)", EL[119]);
+	free(j);
+	r.points = 2000;
+	j = query("vms", VM1_UUID, &r, &code, err);
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	ok(has(j, "\"interval\":5,") && !has(j, "statsMin") && n == 1440, "budget 2000: 5 s (%d)", n);
+	free(j);
+	r = (struct xs_stats_request){ .from = T0, .to = T0 + 600 };
+	j = query("vms", VM1_UUID, &r, &code, err);
+	ok(has(j, "\"interval\":5,") && has(j, "\"endTimestamp\":1700007000,"), "10 min: 5 s, %.40s",
+	   j ? j : "");
+	free(j);
+	r.retention[XS_TIER_5S] = 3600; /* the 5 s tier no longer holds T0 */
+	j = query("vms", VM1_UUID, &r, &code, err);
+	ok(has(j, "\"interval\":60,") && has(j, "\"endTimestamp\":1700007060,") &&
+		   arr(j, "\"cpus\":{\"0\":", EL, 400) == 11,
+	   "retention: the 1 min tier, 11 points, period end (%.40s)", j ? j : "");
+	free(j);
+	r = (struct xs_stats_request){ .from = T0 - 86400 * 400, .to = TEND - 1, .points = 500 };
+	j = query("vms", VM1_UUID, &r, &code, err);
+	n = arr(j, "],\"1\":", EL, 500);
+	ok(has(j, "\"interval\":86400,") && n == 401 && !strcmp(EL[0], "null") &&
+		   !strcmp(EL[400], "30.000002"),
+	   "400 days: 1 d, partial day included (%d)", n);
+	free(j);
+}
+
+static void test_halted_deleted(void)
+{
+	char *j = gran("vms", VM2_UUID, XS_STATS_SECONDS);
+	char want[64];
+	int n;
+
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", T0 + 1795);
+	ok(j && !strncmp(j, want, strlen(want)), "halted: ends at its last sample (%.50s)",
+	   j ? j : "");
+	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[119], "75"), "halted: its history");
+	free(j);
+	j = gran("vms", VM3_UUID, XS_STATS_SECONDS);
+	ok(arr(j, "\"cpus\":{\"0\":", EL, 400) == 120 && !strcmp(EL[0], "75") && !has(j, "memory"),
+	   "deleted VM: served from the store");
+	free(j);
+}
+
+static void test_host(void)
+{
+	char *j = gran("hosts", H1_UUID, XS_STATS_SECONDS);
+
+	ok(arr(j, "\"cpus\":{\"0\":", EL, 400) == 120 && !strcmp(EL[0], "10"), "host cpus.0 (%s)",
+	   EL[0]);
+	ok(arr(j, "],\"1\":", EL, 400) == 120 && !strcmp(EL[0], "30.000002"),
+	   "host cpus.1: float32 of 100 x 0.3f (%s)", EL[0]);
+	ok(arr(j, "\"load\":", EL, 400) == 120 && !strcmp(EL[0], "1.5"), "load");
+	ok(arr(j, "\"memory\":", EL, 400) == 120 && !strcmp(EL[0], "1073741824"), "memory KiB x 1024");
+	ok(arr(j, "\"memoryFree\":", EL, 400) == 120 && !strcmp(EL[0], "536870912"), "memoryFree");
+	ok(has(j, "\"pifs\":{\"rx\":{\"eth0\":[1000,") && has(j, "\"tx\":{\"bond0\":[2048,"),
+	   "pifs by device");
+	ok(has(j, "\"pifs\":{\"rx\":{\"eth0\":[1000,") &&
+		   has(j, "],\"eth0.100\":[10,") && has(j, "],\"eth2\":[1.5,") &&
+		   has(j, "],\"eth10\":[2,") && has(j, "],\"xenbr1\":[3000,") &&
+		   !has(j, "eth0_rx") && !has(j, "errors"),
+	   "every PIF (VLAN, bridge) in natural order: eth0, eth0.100, eth2, eth10; bond0, xenbr1");
+	ok(has(j, "\"pifsAggr\":{\"rx\":[1000,") && !has(j, "\"aggr\""), "pifsAggr, not a PIF");
+	ok(has(j, "\"iops\":{\"r\":{\"0badc0de\":[2,") && has(j, "],\"" SR8 "\":[10,") &&
+		   !has(j, "xyz"),
+	   "iops per sr8, every SR prefix the host has");
+	ok(has(j, "\"ioThroughput\":{\"total\":{\"" SR8 "\":[2097152,"), "throughput x 2^20");
+	ok(has(j, "\"latency\":{\"r\":{\"" SR8 "\":[3,"), "latency ms");
+	ok(has(j, "\"iowait\":{\"" SR8 "\":[0.1,"), "iowait as is");
+	free(j);
+}
+
+static void test_sr(void)
+{
+	char *j = gran("srs", SR_UUID, XS_STATS_SECONDS);
+	int n;
+
+	ok(arr(j, "\"iops\":{\"r\":", EL, 400) == 120 && !strcmp(EL[0], "10"),
+	   "host 2 offline: the sum over host 1 (%s)", EL[0]);
+	ok(!has(j, "\"w\":") && !has(j, "ioThroughput\":{\"r\""), "no host has it: no key");
+	ok(has(j, "\"ioThroughput\":{\"total\":[2097152,"), "throughput summed, x 2^20");
+	ok(has(j, "\"iowait\":{\"" H1_UUID "\":[0.1,") && has(j, "\"" H2_UUID "\":[null,"),
+	   "iowait per host uuid");
+	free(j);
+	j = gran("srs", SR_UUID, XS_STATS_MINUTES);
+	n = arr(j, "\"iops\":{\"r\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "14") && !strcmp(EL[10], "10") && !strcmp(EL[60], "10"),
+	   "minutes: 10 + 4 while both, 10 when host 2 is NaN or gone (%s %s %s)", EL[0], EL[10],
+	   EL[60]);
+	n = arr(j, "\"latency\":{\"r\":", EL, 400);
+	ok(n == 120 && !strcmp(EL[0], "2") && !strcmp(EL[119], "3"), "latency: mean of hosts (%s %s)",
+	   EL[0], EL[119]);
+	free(j);
+}
+
+static void test_pool(void)
+{
+	char *j = gran("pools", POOL_UUID, XS_STATS_SECONDS);
+
+	ok(j && j[0] == '{' && has(j, "{\"" H1_UUID "\":{\"endTimestamp\":") &&
+		   has(j, ",\"" H2_UUID "\":{\"endTimestamp\":") &&
+		   has(j, ",\"" H3_UUID "\":{\"error\":\"no statistics stored for this host\"}}"),
+	   "pool: per-host map, the failing host in its entry: %.200s", j ? j : "");
+	free(j);
+}
+
+static void test_errors(void)
+{
+	struct xs_stats_request r = { .granularity = XS_STATS_SECONDS };
+	char err[XS_ERR_LEN];
+	enum xs_err code;
+	enum xs_stats_granularity g;
+
+	ok(!query("vm", VM1_UUID, &r, &code, err) && code == XS_ERR_ARG && !strncmp(err, "kind:", 5),
+	   "bad kind: %s", err);
+	ok(!query("vms", "", &r, &code, err) && code == XS_ERR_ARG && !strncmp(err, "uuid:", 5),
+	   "empty uuid: %s", err);
+	ok(!query("vms", "../etc", &r, &code, err) && code == XS_ERR_ARG, "odd uuid: %s", err);
+	ok(!query("vms", "12345678-dead-beef-0000-000000000000", &r, &code, err) &&
+		   code == XS_QUERY_NOT_FOUND,
+	   "unknown VM: %s", err);
+	ok(!query("vms", H1_UUID, &r, &code, err) && code == XS_QUERY_NOT_FOUND,
+	   "a host asked as a VM: %s", err);
+	ok(!query("srs", VM1_UUID, &r, &code, err) && code == XS_QUERY_NOT_FOUND, "not an SR");
+	ok(!query("pools", H1_UUID, &r, &code, err) && code == XS_QUERY_NOT_FOUND, "not a pool");
+	ok(!query("hosts", "aaaaaaaa-9999-0000-0000-000000000000", &r, &code, err) &&
+		   code == XS_QUERY_NOT_FOUND,
+	   "unknown host");
+	r = (struct xs_stats_request){ .from = T0, .to = T0 - 1 };
+	ok(!query("vms", VM1_UUID, &r, &code, err) && code == XS_ERR_ARG && !strncmp(err, "to:", 3),
+	   "to before from: %s", err);
+	r = (struct xs_stats_request){ .from = T0, .to = T0 + 60, .points = 10001 };
+	ok(!query("vms", VM1_UUID, &r, &code, err) && code == XS_ERR_ARG &&
+		   !strncmp(err, "points:", 7),
+	   "points over the cap: %s", err);
+	r = (struct xs_stats_request){ .from = 0, .to = TEND, .points = 10 };
+	ok(!query("vms", VM1_UUID, &r, &code, err) && code == XS_ERR_ARG &&
+		   !strncmp(err, "points:", 7),
+	   "54 years in 10 points: %s", err);
+	r = (struct xs_stats_request){ .from = -5, .to = 0 };
+	ok(!query("vms", VM1_UUID, &r, &code, err) && code == XS_ERR_ARG &&
+		   !strncmp(err, "from:", 5),
+	   "negative from: %s", err);
+	r = (struct xs_stats_request){ .from = T0, .to = T0 + 1 };
+	ok(!query("vms", "12345678-dead-beef-0000-000000000000", &r, &code, err) &&
+		   code == XS_QUERY_NOT_FOUND,
+	   "range, unknown VM");
+	ok(xs_stats_granularity_parse("hours", &g, err) == XS_OK && g == XS_STATS_HOURS, "parse");
+	ok(xs_stats_granularity_parse("weeks", &g, err) == XS_ERR_ARG &&
+		   !strncmp(err, "granularity:", 12),
+	   "bad granularity: %s", err);
+	ok(xs_stats_granularity_parse(NULL, &g, err) == XS_ERR_ARG, "no granularity");
+	/* a reply over the buffer's cap */
+	{
+		struct xs_buf b;
+
+		r = (struct xs_stats_request){ .granularity = XS_STATS_DAYS };
+		xs_buf_init(&b, 100);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &b, err) == XS_ERR_TOO_LARGE &&
+			   b.len == 0,
+		   "too large: %s", err);
+		xs_buf_free(&b);
+	}
+}
+
+/* The name parser (series_map.h's device rules) and the device order, as tables. */
+static void test_names(void)
+{
+	static const struct {
+		enum xs_obj_kind kind;
+		const char *ds, *key, *sub, *dev; /* key NULL: no row maps ds */
+	} m[] = {
+		{ XS_OBJ_VM, "cpu12", "cpus", NULL, "12" },
+		{ XS_OBJ_VM, "cpu_usage", "cpuUsage", NULL, "" },
+		{ XS_OBJ_VM, "cpu", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "cpu1x", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "vif_70_tx", "vifs", "tx", "70" },
+		{ XS_OBJ_VM, "vif_3_tx_errors", "vifErrors", "tx", "3" },
+		{ XS_OBJ_VM, "vif__rx", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "vif_eth0_rx", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "vbd_xvdaa_read", "xvds", "r", "xvdaa" },
+		{ XS_OBJ_VM, "vbd_nvme0n1_write", "xvds", "w", "nvme0n1" },
+		{ XS_OBJ_VM, "vbd_sdb_read_latency", "vbdLatency", "r", "sdb" },
+		{ XS_OBJ_VM, "vbd_hda_io_throughput_total", "ioThroughput", "total", "hda" },
+		{ XS_OBJ_VM, "vbd_xvda_iops_write", "iops", "w", "xvda" },
+		{ XS_OBJ_VM, "vbd_xvda_avgqu_sz", "vbdAvgquSz", NULL, "xvda" },
+		{ XS_OBJ_VM, "vbd__read", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "vbd_xvda_foo_read", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "vbd_0123456789012345678901234567890123456789_read", NULL, NULL, NULL },
+		{ XS_OBJ_VM, "memory_internal_free", "memoryFree", NULL, "" },
+		{ XS_OBJ_VM, "pif_eth0_rx", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "pif_eth0.100_rx", "pifs", "rx", "eth0.100" },
+		{ XS_OBJ_HOST, "pif_xenbr1_tx", "pifs", "tx", "xenbr1" },
+		{ XS_OBJ_HOST, "pif_aggr_tx", "pifsAggr", "tx", "" },
+		{ XS_OBJ_HOST, "pif_eth0_rx_errors", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "iops_total_0badc0de", "iops", "total", "0badc0de" },
+		{ XS_OBJ_HOST, "read_latency_5E3F2A11", "latency", "r", "5E3F2A11" },
+		{ XS_OBJ_HOST, "latency_5e3f2a11", "latency", "total", "5e3f2a11" },
+		{ XS_OBJ_HOST, "iowait_5e3f2a1", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "iowait_5e3f2a11x", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "iowait_5e3f2g11", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "cpu3", "cpus", NULL, "3" },
+		{ XS_OBJ_HOST, "cpu_avg", NULL, NULL, NULL },
+		{ XS_OBJ_HOST, "vbd_xvda_read", NULL, NULL, NULL },
+		{ XS_OBJ_SR, "iops_read", NULL, NULL, NULL },
+	};
+	/* each strictly before the next (classes mixed only to check the order is total) */
+	static const char *const order[] = {
+		"0", "1", "2", "10", "100", "eth0", "eth0.100", "eth0.200", "eth1", "eth2", "eth10",
+		"hda", "hdb", "sda", "bond0", "bond1", "nvme0n1", "nvme0n2", "nvme0n10", "nvme1n1",
+		"xvda", "xvdb", "xvdz", "xenbr0", "xenbr1", "xvdaa", "xvdab", "xvdba",
+	};
+	size_t n;
+	const struct xs_smap_spec *sp = xs_smap_specs(XS_OBJ_VM, &n);
+	const struct xs_smap_spec *hp = xs_smap_specs(XS_OBJ_HOST, &n);
+	char dev[XS_SMAP_DEV_LEN];
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		int k = xs_smap_match(m[i].kind, m[i].ds, dev);
+		const struct xs_smap_spec *row = k < 0 ? NULL : m[i].kind == XS_OBJ_VM ? &sp[k] : &hp[k];
+
+		if (!m[i].key) {
+			ok(k < 0, "%s: no key (got %s %s)", m[i].ds, row ? row->key : "", dev);
+			continue;
+		}
+		ok(row && !strcmp(row->key, m[i].key) &&
+			   (m[i].sub ? row->sub && !strcmp(row->sub, m[i].sub) : !row->sub) &&
+			   !strcmp(dev, m[i].dev),
+		   "%s -> %s.%s[%s] (got %s.%s[%s])", m[i].ds, m[i].key, m[i].sub ? m[i].sub : "",
+		   m[i].dev, row ? row->key : "-", row && row->sub ? row->sub : "", row ? dev : "");
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+			int c = xs_smap_dev_cmp(order[i], order[k]);
+			int want = i < k ? -1 : i > k;
+
+			ok(c == want, "dev_cmp(%s, %s) = %d, want %d", order[i], order[k], c, want);
+		}
+	ok(xs_smap_dev_cmp("01", "1") != 0 && xs_smap_dev_cmp("01", "1") == -xs_smap_dev_cmp("1", "01"),
+	   "equal values, different bytes: still ordered");
+	ok(xs_smap_dev_cmp("99999999999999999999999", "100000000000000000000000") < 0,
+	   "long digit runs compare by value without overflow");
+}
+
+/* Every float32 written reads back as the same float32. */
+static void test_numbers(void)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{ 0, "0" },         { -0.0, "0" },         { 25, "25" },       { 1.5, "1.5" },
+		{ 0.1, "0.1" },     { 12.5e-3, "0.0125" }, { -3.25, "-3.25" }, { 1e20, "1e20" },
+		{ 3e-7, "3e-7" },   { NAN, "null" },       { INFINITY, "null" }, { 1e39, "null" },
+		{ 1073741824, "1073741824" }, { 100.0 * 0.3f, "30.000002" },
+	};
+	struct xs_buf b;
+	unsigned bad = 0;
+	uint32_t x = 12345;
+
+	xs_buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		xs_buf_reset(&b);
+		ok(xs_qjson_num(&b, cases[i].v) == XS_OK && !strcmp(b.data, cases[i].want),
+		   "%g -> %s (want %s)", cases[i].v, b.data, cases[i].want);
+	}
+	for (int i = 0; i < 200000; i++) {
+		float f, back;
+
+		x = x * 1664525u + 1013904223u;
+		memcpy(&f, &x, sizeof(f));
+		if (!isfinite(f))
+			continue;
+		xs_buf_reset(&b);
+		if (xs_qjson_num(&b, f) != XS_OK)
+			bad++;
+		back = strtof(b.data, NULL);
+		if (back != f && !(f == 0 && back == 0)) {
+			if (bad++ < 5)
+				fprintf(stderr, "# %.9g -> %s\n", (double)f, b.data);
+		}
+		if (strlen(b.data) > 16)
+			bad++;
+	}
+	ok(bad == 0, "random float32 round trips (%u bad)", bad);
+	xs_buf_reset(&b);
+	ok(xs_qjson_str(&b, "a\"b\\c\n\x01") == XS_OK &&
+		   !strcmp(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\""),
+	   "string escapes: %s", b.data);
+	xs_buf_free(&b);
+}
+
+int main(void)
+{
+	A = xs_rpc_arena_new();
+	S_topo = topo_build();
+	S_store = store_fill();
+	S_pool = (struct xs_estate_pool){ .name = "lab", .topo = S_topo };
+	S_e = (struct xs_estate){ .store = S_store, .pools = &S_pool, .npools = 1, .now = TEND + 2 };
+	TEST_RUN(test_vm_seconds);
+	TEST_RUN(test_vm_coarse);
+	TEST_RUN(test_range);
+	TEST_RUN(test_halted_deleted);
+	TEST_RUN(test_host);
+	TEST_RUN(test_sr);
+	TEST_RUN(test_pool);
+	TEST_RUN(test_errors);
+	TEST_RUN(test_names);
+	TEST_RUN(test_numbers);
+	{
+		char err[XS_ERR_LEN];
+
+		ok(xs_store_close(&S_store, err) == XS_OK, "close: %s", err);
+	}
+	xs_topo_free(&S_topo);
+	xs_rpc_arena_free(&A);
+	dir_remove();
+	return test_summary();
+}
