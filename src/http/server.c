@@ -47,6 +47,7 @@
 #define HTTP_STREAM_BLOCK (16u * 1024)    /* bytes MHD asks a stream reader for at most */
 #define HTTP_STREAM_KEEP_MEM (64u * 1024) /* a drained stream queue larger than this is freed */
 #define HTTP_ERROR_CAP (8u * 1024)        /* JSON error body cap (escaped message) */
+#define HTTP_TOKEN_PARAM "access_token" /* the token as a query parameter */
 #define HTTP_ALLOW_LEN 128                /* bytes of an Allow header */
 #define HTTP_MHD_MSG_LEN 256              /* last MHD log message kept for start errors */
 
@@ -561,22 +562,55 @@ static const struct http_route *http_route_find(const struct xs_http_server *srv
 	return hit;
 }
 
+/* Whether s (len bytes) is the token: constant time in the token, whatever matches. */
+static bool http_token_eq(const struct xs_http_server *srv, const char *s, size_t n)
+{
+	unsigned char diff = n != srv->token_len;
+
+	for (size_t i = 0; i < srv->token_len; i++)
+		diff |= (unsigned char)(srv->token[i] ^ (i < n ? s[i] : 0));
+	return diff == 0;
+}
+
 static bool http_token_ok(const struct xs_http_server *srv, const char *hdr)
 {
-	unsigned char diff;
-	size_t n;
-
 	if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
 		return false;
 	hdr += 7;
 	while (*hdr == ' ')
 		hdr++;
-	n = strlen(hdr);
-	/* constant time in the token: every byte is compared whatever matches */
-	diff = n != srv->token_len;
-	for (size_t i = 0; i < srv->token_len; i++)
-		diff |= (unsigned char)(srv->token[i] ^ (i < n ? hdr[i] : 0));
-	return diff == 0;
+	return http_token_eq(srv, hdr, strlen(hdr));
+}
+
+/*
+ * Whether the request may reach a route: no token configured, the header
+ * "Authorization: Bearer <token>", or the parameter access_token=<token> (for
+ * what cannot send headers: a browser's EventSource, a link). The parameter is
+ * removed so that handlers never see it.
+ */
+static bool http_authorized(struct xs_http_request *req)
+{
+	const struct xs_http_server *srv = req->srv;
+	struct xs_qs *qs = &req->qs;
+	bool ok;
+
+	if (!srv->token)
+		return true;
+	ok = http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
+	for (size_t i = 0; i < qs->n; i++)
+		if (!strcmp(qs->params[i].name, HTTP_TOKEN_PARAM)) {
+			ok = ok || http_token_eq(srv, qs->params[i].value, qs->params[i].value_len);
+			memmove(&qs->params[i], &qs->params[i + 1], (qs->n - i - 1) * sizeof(*qs->params));
+			qs->n--;
+			break;
+		}
+	return ok;
+}
+
+static void http_unauthorized(struct xs_http_request *req)
+{
+	xs_http_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"xapistat\"");
+	xs_http_reply_json_error(req, MHD_HTTP_UNAUTHORIZED, "a valid Bearer token is required");
 }
 
 static bool http_has_body(const struct xs_http_request *req)
@@ -586,17 +620,6 @@ static bool http_has_body(const struct xs_http_request *req)
 	if (xs_http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
 		return true;
 	return cl && strspn(cl, "0") != strlen(cl);
-}
-
-static enum xs_err http_serve_static(struct xs_http_request *req)
-{
-	const char *ctype;
-	uint64_t size;
-	int fd;
-
-	if (xs_static_lookup(req->srv->files, req->path, strlen(req->path), &fd, &size, &ctype) != XS_OK)
-		return xs_http_reply_json_error(req, MHD_HTTP_NOT_FOUND, "not found");
-	return http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd), ctype, size);
 }
 
 /* Splits and decodes the target; replies 400 itself on failure (returns false). */
@@ -648,14 +671,28 @@ static void http_dispatch(struct xs_http_request *req)
 		xs_http_reply_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted");
 		return;
 	}
-	if (srv->token && !http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION))) {
-		xs_http_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"xapistat\"");
-		xs_http_reply_json_error(req, MHD_HTTP_UNAUTHORIZED, "a valid Bearer token is required");
-		return;
-	}
 	if (!http_parse_target(req))
 		return;
 	r = http_route_find(srv, req->path, req->method, &known, allow);
+	/* the web UI's files hold no data: served without the token (the UI asks for it) */
+	if (!r && !known && srv->files && (!strcmp(req->method, "GET") || req->head)) {
+		const char *ctype;
+		uint64_t size;
+		int fd;
+
+		if (xs_static_lookup(srv->files, req->path, strlen(req->path), &fd, &size, &ctype) ==
+		    XS_OK) {
+			if (http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd), ctype,
+				       size) != XS_OK && !req->status)
+				xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+							 "cannot send file");
+			return;
+		}
+	}
+	if (!http_authorized(req)) {
+		http_unauthorized(req);
+		return;
+	}
 	if (r) {
 		req->rest = r->prefix ? req->path + r->path_len : "";
 		rc = r->handler(req, r->arg);
@@ -668,11 +705,6 @@ static void http_dispatch(struct xs_http_request *req)
 		xs_http_set_header(req, MHD_HTTP_HEADER_ALLOW, allow);
 		xs_http_reply_json_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (allowed: %s)",
 					 req->method, allow);
-		return;
-	}
-	if (srv->files && (!strcmp(req->method, "GET") || req->head)) {
-		if (http_serve_static(req) != XS_OK && !req->status)
-			xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot send file");
 		return;
 	}
 	xs_http_reply_json_error(req, MHD_HTTP_NOT_FOUND, "no such path: %s", req->path);

@@ -25,9 +25,11 @@
  *
  * Safety: xs_http_server_start() refuses (XS_ERR_ARG) a listen host that is
  * not loopback (127.0.0.0/8, ::1, "localhost") when no token is set. With a
- * token, every request (static files included) needs the header
- * "Authorization: Bearer <token>", compared in constant time; otherwise 401
- * with "WWW-Authenticate: Bearer".
+ * token, every route needs the header "Authorization: Bearer <token>" or the
+ * parameter access_token=<token> (for a browser's EventSource, which cannot
+ * send headers; the parameter is removed before handlers run), compared in
+ * constant time; otherwise 401 with "WWW-Authenticate: Bearer". Existing
+ * static files (the web UI: code, no data) are served without it.
  *
  * Ownership: the server owns the MHD daemon, its routes and open streams;
  * handler arguments stay the caller's. xs_http_server_free() closes every

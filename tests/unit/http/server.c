@@ -265,8 +265,9 @@ static enum xs_err h_vm(struct xs_http_request *req, void *arg)
 	(void)arg;
 	if (xs_qs_get_i64(xs_http_params(req), "points", 1, 10000, 1000, &n, err))
 		return xs_http_reply_json_error(req, 400, "%s", err);
-	snprintf(out, sizeof(out), "rest=%s g=%s n=%lld ua=%s", xs_http_path_rest(req), g ? g : "-",
-		 (long long)n, xs_http_header(req, "user-agent") ? xs_http_header(req, "user-agent") : "-");
+	snprintf(out, sizeof(out), "rest=%s g=%s n=%lld ua=%s tok=%s", xs_http_path_rest(req), g ? g : "-",
+		 (long long)n, xs_http_header(req, "user-agent") ? xs_http_header(req, "user-agent") : "-",
+		 xs_http_param(req, "access_token") ? xs_http_param(req, "access_token") : "-");
 	xs_http_set_header(req, "X-Test", "yes");
 	return xs_http_reply_copy(req, 200, "text/plain", out, strlen(out));
 }
@@ -375,7 +376,7 @@ static void test_routes(void)
 	t_do(&e, &c, "GET /api/v1/vms/0123-ab%20c/stats?granularity=hours&points=5 HTTP/1.1\r\n"
 		     "Host: x\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "prefix route: %d", t_status(&c));
-	ok(!strcmp(t_body(&c), "rest=0123-ab c/stats g=hours n=5 ua=t/1"), "prefix rest, params, header: %s",
+	ok(!strcmp(t_body(&c), "rest=0123-ab c/stats g=hours n=5 ua=t/1 tok=-"), "prefix rest, params, header: %s",
 	   t_body(&c));
 	ok(!strcmp(t_header(&c, "X-Test", h, sizeof(h)), "yes"), "extra header");
 
@@ -519,6 +520,17 @@ static void test_token(void)
 	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: bearer s3cret-token\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "scheme is case-insensitive: %d", t_status(&c));
+	/* the token as a parameter (EventSource cannot send headers); handlers never see it */
+	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "access_token parameter: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-tokeN HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 401, "wrong access_token parameter: %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && strstr(t_body(&c), "tok=-"), "the parameter is removed: %s",
+	   t_body(&c));
 	t_stop(&e);
 }
 
@@ -655,6 +667,32 @@ static void t_ev_two(struct xs_evloop *loop, void *arg)
 static bool t_closed(void *arg)
 {
 	return ((struct t_env *)arg)->closed > 0;
+}
+
+/* With a token, the UI's files are served without it (they hold no data); the API is not. */
+static void test_token_static(void)
+{
+	char dir[] = "/tmp/xs-http-tokstatic-XXXXXX", p[512];
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .token = "tok" };
+	static struct t_client c;
+	struct t_env e;
+
+	fail_unless(mkdtemp(dir), "mkdtemp");
+	snprintf(p, sizeof(p), "%s/index.html", dir);
+	t_write_file(p, "<h1>ui</h1>");
+	cfg.static_dir = dir;
+	if (t_start(&e, &cfg)) {
+		t_do(&e, &c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		ok(t_status(&c) == 200 && !strcmp(t_body(&c), "<h1>ui</h1>"), "UI without token: %d",
+		   t_status(&c));
+		t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		ok(t_status(&c) == 401, "API still needs it: %d", t_status(&c));
+		t_do(&e, &c, "GET /nothing.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		ok(t_status(&c) == 401, "a missing file without token: 401 (%d)", t_status(&c));
+		t_stop(&e);
+	}
+	unlink(p);
+	rmdir(dir);
 }
 
 static void test_stream_events(void)
@@ -854,6 +892,7 @@ int main(void)
 	TEST_RUN(test_routes);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_token);
+	TEST_RUN(test_token_static);
 	TEST_RUN(test_ipv6);
 	TEST_RUN(test_static);
 	TEST_RUN(test_stream_events);
