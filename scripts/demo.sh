@@ -42,8 +42,10 @@ done < "$run/sim.out"
 
 build/xapistat serve --data "$data" --listen "$listen" "${pools[@]}" 2>"$run/serve.log" &
 serve_pid=$!
+# ready when the API accepts connections (bash's /dev/tcp: no curl needed)
+probe() { (exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null; }
 for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "http://$listen/api/v1/status" 2>/dev/null; then break; fi
+  if probe; then break; fi
   kill -0 "$serve_pid" 2>/dev/null || { tail -n 20 "$run/serve.log" >&2; echo "demo: xapistat serve did not start" >&2; exit 1; }
   sleep 0.1
 done
