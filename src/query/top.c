@@ -32,7 +32,9 @@ static const char *const top_units[] = { "%", "B", "B/s", "B/s" };
 struct top_item {
 	double value;
 	int64_t t;                 /* newest sample used */
-	const char *uuid, *name, *pool, *host;
+	const char *uuid, *name, *pool;
+	const struct xs_topo *topo; /* of a VM: resolves its host once ranked */
+	const char *host;          /* a VM's resident_on ref until then; a host's own uuid */
 };
 
 /* The newest 5 s sample of series id when it is a number. */
@@ -325,16 +327,15 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 	if (q->vms) {
 		for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
 			const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
-			const struct xs_topo_host *h;
 
 			if (!vm || vm->is_template || vm->is_snapshot || vm->is_control_domain ||
 			    !top_vm_value(e->store, vm, q->metric, &items[n]))
 				continue;
-			h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
 			items[n].uuid = vm->uuid;
 			items[n].name = vm->name;
 			items[n].pool = puuid;
-			items[n].host = h ? h->uuid : NULL;
+			items[n].topo = t;
+			items[n].host = vm->resident_on;
 			n++;
 		}
 		return n;
@@ -347,10 +348,22 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 		items[n].uuid = h->uuid;
 		items[n].name = h->name;
 		items[n].pool = puuid;
+		items[n].topo = NULL;
 		items[n].host = h->uuid;
 		n++;
 	}
 	return n;
+}
+
+/* The host uuid an item shows: a VM's resident host is looked up only once it is ranked. */
+static const char *top_host_of(const struct top_item *it)
+{
+	const struct xs_topo_host *h;
+
+	if (!it->topo)
+		return it->host;
+	h = *it->host ? xs_topo_host_by_ref(it->topo, it->host) : NULL;
+	return h ? h->uuid : NULL;
 }
 
 static enum xs_err top_write(const char *kind, const struct top_req *q, int64_t tmax,
@@ -375,7 +388,7 @@ static enum xs_err top_write(const char *kind, const struct top_req *q, int64_t 
 		r = r ? r : xs_qjson_raw(out, ",\"pool\":");
 		r = r ? r : xs_qjson_str(out, heap[i]->pool);
 		r = r ? r : xs_qjson_raw(out, ",\"host\":");
-		r = r ? r : xs_qjson_str(out, heap[i]->host);
+		r = r ? r : xs_qjson_str(out, top_host_of(heap[i]));
 		r = r ? r : xs_qjson_raw(out, ",\"value\":");
 		r = r ? r : xs_qjson_num(out, heap[i]->value);
 		r = r ? r : xs_qjson_raw(out, "}");
