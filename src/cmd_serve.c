@@ -644,7 +644,7 @@ static double serve_wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void serve_api_estate(void *arg, struct xs_estate *e)
+static void serve_api_estate(void *arg, struct xs_estate *e, bool with_status)
 {
 	struct xs_daemon *d = arg;
 
@@ -656,8 +656,8 @@ static void serve_api_estate(void *arg, struct xs_estate *e)
 	e->store = d->store;
 	e->pools = d->epools;
 	e->npools = d->npools;
-	e->nstatus = serve_status(d);
-	e->status = d->status;
+	e->nstatus = with_status ? serve_status(d) : 0;
+	e->status = with_status ? d->status : NULL;
 	e->now = serve_wall();
 }
 

@@ -47,8 +47,19 @@ struct api_stream {
 	double last_write;
 };
 
+#define API_TOP_KEY 128
+
+/* A top-N answer, reused for XS_API_TOP_TTL seconds: "now" moves every 5 s. */
+struct api_top {
+	char key[API_TOP_KEY];
+	double at;            /* loop time it was computed; 0 = empty */
+	struct xs_buf body;
+};
+
 struct xs_api {
 	struct xs_evloop *loop;
+	struct api_top top[XS_API_TOP_CACHE];
+	size_t top_next;      /* the slot the next answer replaces */
 	struct xs_http_server *srv;
 	struct xs_api_provider p;
 	int64_t retention[XS_NTIERS];
@@ -85,10 +96,10 @@ static bool api_params_known(struct xs_http_request *req, const char *const *all
 	return true;
 }
 
-static void api_estate(const struct xs_api *a, struct xs_estate *e)
+static void api_estate(const struct xs_api *a, struct xs_estate *e, bool with_status)
 {
 	memset(e, 0, sizeof(*e));
-	a->p.estate(a->p.arg, e);
+	a->p.estate(a->p.arg, e, with_status);
 }
 
 static void api_self(const struct xs_api *a, struct xs_prom_self *st)
@@ -112,6 +123,32 @@ static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, 
 	return xs_http_reply(req, 200, type, b);
 }
 
+static const struct api_top *api_top_cached(const struct xs_api *a, const char *key)
+{
+	double now = xs_evloop_now();
+
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
+		if (a->top[i].at > 0 && now - a->top[i].at < XS_API_TOP_TTL && !strcmp(a->top[i].key, key))
+			return &a->top[i];
+	return NULL;
+}
+
+/* Keeps a copy of body under key, replacing the oldest entry (round robin). */
+static void api_top_remember(struct xs_api *a, const char *key, const struct xs_buf *body)
+{
+	struct api_top *t = &a->top[a->top_next];
+
+	a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
+	xs_buf_free(&t->body);
+	xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
+	if (xs_buf_append(&t->body, body->data, body->len)) {
+		t->at = 0;
+		return;
+	}
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	t->at = xs_evloop_now();
+}
+
 /* ---- handlers ---- */
 
 static enum xs_err api_objects(struct xs_http_request *req, void *arg)
@@ -125,7 +162,7 @@ static enum xs_err api_objects(struct xs_http_request *req, void *arg)
 
 	if (!api_params_known(req, allowed))
 		return XS_OK;
-	api_estate(a, &e);
+	api_estate(a, &e, true);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	rc = xs_query_objects(&e, &b, err);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
@@ -143,7 +180,7 @@ static enum xs_err api_status(struct xs_http_request *req, void *arg)
 
 	if (!api_params_known(req, allowed))
 		return XS_OK;
-	api_estate(a, &e);
+	api_estate(a, &e, true);
 	api_self(a, &self);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	rc = xs_query_status(&e, &self, &b, err);
@@ -162,7 +199,7 @@ static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
 
 	if (!api_params_known(req, allowed))
 		return XS_OK;
-	api_estate(a, &e);
+	api_estate(a, &e, true);
 	api_self(a, &self);
 	xs_buf_init(&b, XS_API_MAX_METRICS_BODY);
 	rc = xs_query_metrics(&e, &self, &b, err);
@@ -176,7 +213,8 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	const char *kind = xs_http_param(req, "kind"), *metric = xs_http_param(req, "metric");
 	struct xs_estate e;
 	struct xs_buf b;
-	char err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "", key[API_TOP_KEY];
+	const struct api_top *hit;
 	int64_t n;
 	enum xs_err rc;
 
@@ -185,10 +223,17 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	rc = xs_qs_get_i64(xs_http_params(req), "n", 1, XS_TOP_MAX_N, XS_TOP_DEFAULT_N, &n, err);
 	if (rc)
 		return api_fail(req, rc, err);
-	api_estate(a, &e);
+	snprintf(key, sizeof(key), "%.16s|%.16s|%lld|%.64s", kind ? kind : "vm", metric ? metric : "cpu",
+		 (long long)n, xs_http_param(req, "pool") ? xs_http_param(req, "pool") : "");
+	hit = api_top_cached(a, key);
+	if (hit)
+		return xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
+	api_estate(a, &e, false);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	rc = xs_query_top(&e, kind ? kind : "vm", metric ? metric : "cpu", (long)n,
 			  xs_http_param(req, "pool"), &b, err);
+	if (!rc)
+		api_top_remember(a, key, &b);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 
@@ -261,7 +306,7 @@ static enum xs_err api_object(struct xs_http_request *req, void *arg)
 	uuid[slash - rest] = '\0';
 	if (!api_stats_request(rt->api, req, &r))
 		return XS_OK;
-	api_estate(rt->api, &e);
+	api_estate(rt->api, &e, false);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	rc = xs_query_stats(&e, rt->kind, uuid, &r, &b, err);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
@@ -361,7 +406,7 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	a->timer = 0;
-	api_estate(a, &e);
+	api_estate(a, &e, false);
 	for (size_t i = 0; i < a->nstreams; i++) {
 		struct api_stream *st = a->streams[i];
 		bool alive = true;
@@ -448,7 +493,7 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 		return XS_OK;
 	if (a->nstreams == XS_API_MAX_STREAMS)
 		return xs_http_reply_json_error(req, 503, "too many streams open (%d)", XS_API_MAX_STREAMS);
-	api_estate(a, &e);
+	api_estate(a, &e, false);
 	st = xs_xcalloc(1, sizeof(*st));
 	st->api = a;
 	if (!api_stream_subs(req, &e, list ? list : "", st)) {
@@ -553,6 +598,8 @@ void xs_api_free(struct xs_api **ap)
 	if (a->timer)
 		xs_evloop_cancel_timer(a->loop, a->timer);
 	free(a->streams);
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
+		xs_buf_free(&a->top[i].body);
 	free(a);
 	*ap = NULL;
 }

@@ -25,6 +25,7 @@
 #ifndef XS_SERVE_API_H
 #define XS_SERVE_API_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http/server.h"
@@ -38,10 +39,13 @@
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
 #define XS_API_MAX_METRICS_BODY (1u << 30)  /* bytes of /metrics (about 200 bytes a series) */
+#define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
+#define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 
 struct xs_api_provider {
-	/* Fills *e for one request (pointers valid until the handler returns). */
-	void (*estate)(void *arg, struct xs_estate *e);
+	/* Fills *e for one request (pointers valid until the handler returns); the
+	 * per-host collection status only when with_status (it costs every host). */
+	void (*estate)(void *arg, struct xs_estate *e, bool with_status);
 	/* Fills the daemon's own figures (the HTTP counters are added by the API). */
 	void (*self)(void *arg, struct xs_prom_self *st);
 	void *arg;

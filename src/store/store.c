@@ -49,7 +49,7 @@ static const int64_t st_window[XS_NTIERS] = { 600, 1800, 86400, 864000 };
 static const int64_t st_span[XS_NTIERS] = { 86400, 864000, 8640000, 86400000 };
 static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 
-#define ST_WAL_MAX (64u << 20)     /* default wal bytes appended before a checkpoint */
+#define ST_WAL_MAX (256u << 20)    /* default wal bytes appended before a checkpoint */
 #define ST_WAL_CHUNK (4u << 20)    /* bytes of carry records written at once */
 #define ST_PEND_MAX (48u << 20)    /* bytes of sealed blocks held before a checkpoint */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
@@ -63,7 +63,8 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
 #define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
 #define ST_MAGIC_WAL 0x31575358u   /* "XSW1" */
-#define ST_MAGIC_RUN 0x32525358u   /* "XSR2" */
+#define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
+#define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
 
 struct st_acc {
@@ -135,6 +136,7 @@ struct st_run {
 	size_t n;                /* entries */
 	uint64_t at;             /* offset of the first entry in the .idx */
 	uint32_t *dir;           /* per chunk: series of its first entry, CRC of its entries; owned */
+	int64_t tmin, tmax;      /* every block's t0 is in [tmin, tmax] (XSR3; XSR2: the whole span) */
 };
 
 struct st_seg {
@@ -1288,17 +1290,27 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		n = st_le32(h + 4);
 		gen = st_le64(h + 8);
 		data_end = st_le64(h + 16);
-		if (st_le32(h) != ST_MAGIC_RUN || gen > max_gen || n == 0 ||
-		    st_run_bytes(n) > len - pos || data_end < g->data_end)
+		bool ranged = st_le32(h) == ST_MAGIC_RUN;
+		uint32_t crc = xs_crc32c(0, h, 24);
+		int64_t base = g->no * st_span[g->tier], w = st_window[g->tier];
+		int64_t wlo = h[28] | h[29] << 8, whi = h[30] | h[31] << 8;
+
+		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || gen > max_gen || n == 0 ||
+		    st_run_bytes(n) > len - pos || data_end < g->data_end ||
+		    (ranged && (wlo > whi || whi >= st_span[g->tier] / w)))
 			break;
+		if (ranged)
+			crc = xs_crc32c(crc, h + 28, 4);
 		nd = st_dir_chunks(n);
 		dbuf = xs_xmalloc(nd * ST_DIR_ENT);
 		if (pread(fd, dbuf, nd * ST_DIR_ENT, (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) !=
 			    (ssize_t)(nd * ST_DIR_ENT) ||
-		    xs_crc32c(xs_crc32c(0, h, 24), dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
+		    xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
 			free(dbuf);
 			break;
 		}
+		run.tmin = ranged ? base + wlo * w : base;
+		run.tmax = ranged ? base + whi * w + w - 1 : base + st_span[g->tier] - 1;
 		run.gen = gen;
 		run.n = n;
 		run.at = pos + ST_RUN_HDR;
@@ -1492,7 +1504,8 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 		if (!g->nruns || g->ifd < 0 || st_seg_fd(s, g, false) < 0)
 			continue;
 		for (size_t r = 0; r < g->nruns; r++)
-			m = st_read_run(s, g, &g->runs[r], id, wfrom, to, m, &tmp, &tmpcap);
+			if (g->runs[r].tmax >= wfrom && g->runs[r].tmin <= to)
+				m = st_read_run(s, g, &g->runs[r], id, wfrom, to, m, &tmp, &tmpcap);
 	}
 	free(tmp);
 	return m;
@@ -1667,7 +1680,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	struct st_seg *g = st_seg_get(s, ck[0].tier, ck[0].no);
 	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
 	size_t nd = st_dir_chunks(n);
-	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)) };
+	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0 };
 	enum xs_err e = XS_OK;
 	char name[64];
 	uint8_t h[ST_RUN_HDR];
@@ -1701,12 +1714,26 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 		st_put_u32(&dir, run.dir[2 * k + 1]);
 	}
 	st_put(&idx, dir.p, dir.len);
+	{
+		int64_t base = g->no * st_span[g->tier], lo = INT64_MAX, hi = INT64_MIN;
+
+		for (size_t i = 0; i < n; i++) {
+			lo = ck[i].t0 < lo ? ck[i].t0 : lo;
+			hi = ck[i].t0 > hi ? ck[i].t0 : hi;
+		}
+		run.tmin = lo;
+		run.tmax = hi;
+		/* windows of the segment the blocks start in, as u16 each (at most 480) */
+		h[28] = (uint8_t)((lo - base) / st_window[g->tier]);
+		h[29] = (uint8_t)(((lo - base) / st_window[g->tier]) >> 8);
+		h[30] = (uint8_t)((hi - base) / st_window[g->tier]);
+		h[31] = (uint8_t)(((hi - base) / st_window[g->tier]) >> 8);
+	}
 	st_w32(h, ST_MAGIC_RUN);
 	st_w32(h + 4, (uint32_t)n);
 	st_w64(h + 8, gen);
 	st_w64(h + 16, g->data_end + data.len);
-	st_w32(h + 24, xs_crc32c(xs_crc32c(0, h, 24), dir.p, dir.len));
-	st_w32(h + 28, 0);
+	st_w32(h + 24, xs_crc32c(xs_crc32c(xs_crc32c(0, h, 24), h + 28, 4), dir.p, dir.len));
 	st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
 	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0 ||
 	    st_write_all(g->fd, data.p, data.len, g->data_end) || fdatasync(g->fd) < 0) {

@@ -44,7 +44,7 @@ typedef uint32_t xs_series_id;
 struct xs_store_options {
 	const char *dir;                     /* created if missing */
 	int64_t retention[XS_NTIERS];        /* seconds; 0 = the default */
-	uint64_t wal_max;                    /* log bytes between checkpoints; 0 = 64 MiB */
+	uint64_t wal_max;                    /* log bytes between checkpoints; 0 = 256 MiB */
 };
 
 struct xs_point {

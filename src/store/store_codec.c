@@ -61,11 +61,40 @@ static void codec_crc_init(void)
 	codec_crc_ready = 1;
 }
 
-/* Slicing-by-8: about 1.5 GB/s without SSE4.2. */
+#if defined(__x86_64__)
+/* The SSE4.2 instruction: about 10 times the table's speed. */
+__attribute__((target("sse4.2"))) static uint32_t codec_crc32c_hw(uint32_t crc, const uint8_t *s,
+								  size_t len)
+{
+	uint64_t c = ~crc;
+
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		c = __builtin_ia32_crc32di(c, w);
+		s += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *s++);
+	return ~(uint32_t)c;
+}
+#endif
+
+/* Slicing-by-8 (about 1.5 GB/s) where the CPU has no CRC32C instruction. */
 uint32_t xs_crc32c(uint32_t crc, const void *p, size_t len)
 {
 	const uint8_t *s = p;
 
+#if defined(__x86_64__)
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	if (hw)
+		return codec_crc32c_hw(crc, s, len);
+#endif
 	if (!codec_crc_ready)
 		codec_crc_init();
 	crc = ~crc;

@@ -514,6 +514,57 @@ static void test_each_of(void)
 	dir_remove();
 }
 
+/*
+ * Reads that skip index runs by their time range: three hours of 5 s samples and
+ * shuffled 1 min backfill (blocks starting mid-window) over many checkpoints,
+ * reopened, then every 10-minute range and every single backfilled point read.
+ */
+static void test_run_ranges(void)
+{
+	struct xs_store *s;
+	char err[XS_ERR_LEN];
+	xs_series_id a, b;
+	static struct xs_point pt[300];
+	int bad = 0, badb = 0;
+
+	dir_new();
+	s = store_open(1 << 14); /* a checkpoint every few rows: many runs per segment */
+	fail_unless(s, "open");
+	xs_store_series(s, XS_OBJ_VM, "rr", "cpu0", "", &a, err);
+	xs_store_series(s, XS_OBJ_VM, "rr", "bf", "", &b, err);
+	for (int64_t t = T0; t < T0 + 3 * 3600; t += 5) {
+		xs_store_append(s, a, t, (float)(t % 1000), err);
+		if (t % 300 == 0)
+			fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+	}
+	xs_store_append(s, b, T0 + 4 * 3600, 1, err); /* b sums a later period: backfill is older */
+	for (int i = 0; i < 180; i++) {
+		int k = (i * 37) % 180; /* shuffled: blocks seal when a point is not after the last */
+		float v = (float)(5000 + k);
+
+		xs_store_backfill(s, b, XS_TIER_1M, T0 + k * 60, v, v, v, err);
+		if (i % 10 == 9)
+			fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+	}
+	store_close(&s);
+	s = store_open(1 << 14);
+	fail_unless(s, "reopen");
+	for (int64_t w = T0; w + 600 <= T0 + 3 * 3600; w += 300) {
+		size_t n = xs_store_read(s, a, XS_TIER_5S, w, w + 599, pt, 300);
+
+		bad += n != 120 || pt[0].t != w || !same(pt[0].avg, (float)(w % 1000));
+	}
+	ok(!bad, "%d 10-minute ranges read wrong across runs", bad);
+	for (int k = 0; k < 180; k++) {
+		size_t n = xs_store_read(s, b, XS_TIER_1M, T0 + k * 60, T0 + k * 60, pt, 2);
+
+		badb += n != 1 || !same(pt[0].avg, (float)(5000 + k));
+	}
+	ok(!badb, "%d backfilled points not found after reopen", badb);
+	store_close(&s);
+	dir_remove();
+}
+
 static void crash_child(int wfd)
 {
 	struct xs_store *s = store_open(64 << 10); /* small wal: frequent checkpoints */
@@ -891,6 +942,7 @@ int main(void)
 	TEST_RUN(test_backfill);
 	TEST_RUN(test_backfill_model);
 	TEST_RUN(test_each_of);
+	TEST_RUN(test_run_ranges);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);
