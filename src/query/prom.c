@@ -2,18 +2,24 @@
  * prom.c - GET /metrics (prom.h): the latest value of every series in
  * Prometheus text format 0.0.4.
  *
- * Two passes, sized for 600k series:
- *   1. xs_store_each: each fresh series is classified (prom_classify: which
- *      family, which part of its DS name is a device), its object resolved
- *      once (a uuid hash of objects; the pool, names and uuids are escaped
- *      into one label prefix per object), its value converted to base
- *      units; one fixed-size record per sample goes into an array.
- *   2. a counting sort by family, then per family HELP, TYPE and its lines:
- *      name, the object's label prefix, the rule's device labels (looked up
- *      in the topology's hashes), the value.
- * No allocation per sample beyond the growing arrays. Strings the store
- * hands to the catalog callback live in its arena and stay valid for the
- * call (nothing is appended to the store meanwhile); records keep pointers.
+ * Two passes, sized for 660k series:
+ *   1. xs_store_each: each fresh series is looked up by (kind, DS name, unit)
+ *      in a small table that classifies it (prom_classify: which family,
+ *      which part of its DS name is a device), names its family and unit
+ *      factor once per distinct DS name, not once per series. Its object is
+ *      resolved once (the pool, names and uuids escaped into one label
+ *      prefix per object), and its device once per (object, device): the
+ *      topology lookups (VIF → network, VBD → VDI and SR, PIF, SR prefix)
+ *      and escaping are done there and the label text is shared by every
+ *      family of the device. One 16-byte record per sample.
+ *   2. a counting sort by family, the body reserved once at its upper bound,
+ *      then per family HELP, TYPE and its lines, each line copied from the
+ *      precomputed texts straight into the reserved room.
+ * No allocation per sample beyond the growing arrays, no topology lookup per
+ * sample. An object's series are usually adjacent in the catalog, which
+ * prom_dev exploits (see there); any order gives the same output. Strings the
+ * store hands to the catalog callback live in its arena and stay valid for
+ * the call (nothing is appended to the store meanwhile); records keep pointers.
  *
  * Invariants of the output: every family has one HELP and one TYPE line and
  * its samples follow them contiguously; names match [a-zA-Z_:][a-zA-Z0-9_:]*
@@ -35,9 +41,10 @@
 #define PROM_NAME_MAX 512            /* bytes of a family name (DS names are at most 256) */
 #define PROM_ARENA_LIMIT (1u << 30)  /* working text: names, help, object labels */
 #define PROM_NONE UINT32_MAX
-#define PROM_LINE_GUESS 200          /* bytes of a sample line, to reserve the body at once */
 #define PROM_SR8 8                   /* the SR uuid prefix of per-SR host data sources */
 #define PROM_UUID_LEN 36
+#define PROM_NUM_MAX 48              /* room prom_float may use, its NUL included */
+#define PROM_NUM_LONGEST 24          /* the longest number prom_float writes, and its newline */
 
 /* How a DS name turns into family and labels. */
 enum prom_rule {
@@ -154,16 +161,54 @@ struct prom_family {
 struct prom_object {
 	const char *uuid;            /* the store's string */
 	const struct xs_topo *topo;  /* of its pool; NULL when no pool knows it */
-	uint32_t labels_off, labels_len;
+	uint32_t labels_off, labels_len; /* pool="..",host=".." .. in text, no braces */
+	uint32_t devs;               /* its first device entry (list by next); PROM_NONE: none */
 	uint8_t kind;
+	bool scattered;              /* its series were not all adjacent: its devices are indexed */
+};
+
+/*
+ * A device of a rule, whatever the object: vbd "xvda", cpu "0-C3" (the key
+ * runs from the device to the end of the C-/P-state, so cpu0-C3 and cpu0-C6
+ * differ while cpu0 and CPU0-avg-freq, both "0", share one).
+ */
+struct prom_devkey {
+	const char *ds;              /* the store's DS name of its first series */
+	struct prom_class cl;        /* its rule and where the device is in ds */
+	uint16_t key_off, key_len;   /* the key in ds */
+	uint32_t last_obj, last_dev; /* the entry found last: an object's series come together */
+	uint32_t shared;             /* the entry of every object (labels without names); PROM_NONE */
+};
+
+/*
+ * The labels a rule adds for one device of one object (",vif=\"0\",network=\"..\""),
+ * resolved in the topology and escaped once, then shared by every family
+ * of that device (a VBD's 14 disk families, a VIF's 4 network ones).
+ */
+struct prom_dev {
+	uint32_t object, devkey;
+	uint32_t labels_off, labels_len; /* in text */
+	uint32_t next;               /* the object's next device; PROM_NONE: last */
+};
+
+/*
+ * What a (kind, DS name, unit) turns into: classified, named and converted
+ * once, then shared by the same DS of every object (cpu0 of 20,000 VMs).
+ */
+struct prom_kindds {
+	const char *ds, *unit;       /* the store's strings of its first series */
+	uint32_t family;
+	uint32_t devkey;             /* PROM_NONE: no device (PROM_GENERIC) */
+	uint32_t next;               /* the entry of the series that followed last; PROM_NONE */
+	uint16_t ds_len;
+	uint8_t kind;
+	double factor;               /* to base units */
 };
 
 struct prom_sample {
-	const char *ds;              /* the store's string */
 	uint32_t family, object;
+	uint32_t dev;                /* PROM_NONE: the object's labels only */
 	float value;                 /* in base units */
-	uint8_t rule;
-	uint16_t dev_off, dev_len, aux_off, aux_len;
 };
 
 /* Open-addressing index: slot = 1 + index, 0 empty. */
@@ -177,7 +222,7 @@ struct prom_ctx {
 	const struct xs_estate *e;
 	struct xs_buf *out;
 	enum xs_err rc;              /* first error writing out */
-	struct xs_buf text;          /* family names, help texts, object label prefixes */
+	struct xs_buf text;          /* family names, help texts, object and device labels */
 	struct prom_family *fam;
 	size_t nfam, capfam;
 	struct prom_index famix;
@@ -185,6 +230,16 @@ struct prom_ctx {
 	size_t nobj, capobj;
 	struct prom_index objix;
 	uint32_t last_obj;
+	struct prom_devkey *dk;
+	size_t ndk, capdk;
+	struct prom_index dkix;
+	struct prom_dev *dev;
+	size_t ndev, capdev;
+	struct prom_index devix;
+	struct prom_kindds *kds;
+	size_t nkds, capkds;
+	struct prom_index kdsix;
+	uint32_t last_kds;           /* the previous series' entry; PROM_NONE */
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
 	const char *last_unit;       /* cache of prom_unit_of */
@@ -280,11 +335,6 @@ static void prom_label(struct prom_ctx *c, const char *name, const char *v, size
 	if (c->rc == XS_OK)
 		c->rc = prom_escape(c->out, v, n, false);
 	prom_put(c, "\"", 1);
-}
-
-static void prom_label_str(struct prom_ctx *c, const char *name, const char *v)
-{
-	prom_label(c, name, v, strlen(v));
 }
 
 /* ---- numbers ---- */
@@ -470,6 +520,41 @@ static uint32_t prom_text(struct prom_ctx *c, const char *s, size_t n)
 	if (c->rc == XS_OK)
 		c->rc = xs_buf_append(&c->text, s, n);
 	return (uint32_t)off;
+}
+
+static uint64_t prom_kds_key(enum xs_obj_kind kind, const char *ds, size_t n, const char *unit)
+{
+	return prom_hash(unit, strlen(unit), prom_hash(ds, n, kind));
+}
+
+static uint64_t prom_kds_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+	const struct prom_kindds *k = &c->kds[i];
+
+	return prom_kds_key((enum xs_obj_kind)k->kind, k->ds, k->ds_len, k->unit);
+}
+
+static uint64_t prom_dk_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+	const struct prom_devkey *k = &c->dk[i];
+
+	return prom_hash(k->ds + k->key_off, k->key_len, k->cl.rule);
+}
+
+static uint64_t prom_dev_key(uint32_t object, uint32_t devkey)
+{
+	uint64_t h = ((uint64_t)object << 32 | devkey) * 0x9e3779b97f4a7c15ull;
+
+	return h ^ (h >> 31);
+}
+
+static uint64_t prom_dev_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+
+	return prom_dev_key(c->dev[i].object, c->dev[i].devkey);
 }
 
 /* ---- classification ---- */
@@ -709,20 +794,30 @@ static uint32_t prom_family(struct prom_ctx *c, const char *name, size_t len, en
 
 /* ---- objects ---- */
 
-/* The pool that knows (kind, uuid), its topology; NULL if none. */
+/* What a pool's topology knows of an object: one of them is set. */
+struct prom_found {
+	const struct xs_topo_host *host;
+	const struct xs_topo_vm *vm;
+	const struct xs_topo_sr *sr;
+};
+
+/* The pool that knows (kind, uuid), its topology and the object in *f; NULL if none. */
 static const struct xs_topo *prom_pool_of(const struct xs_estate *e, enum xs_obj_kind kind,
-					  const char *uuid, size_t *pool)
+					  const char *uuid, size_t *pool, struct prom_found *f)
 {
+	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; i < e->npools; i++) {
 		const struct xs_topo *t = e->pools[i].topo;
-		bool found;
 
 		if (t == NULL)
 			continue;
-		found = kind == XS_OBJ_VM     ? xs_topo_vm_by_uuid(t, uuid) != NULL
-			: kind == XS_OBJ_HOST ? xs_topo_host_by_uuid(t, uuid) != NULL
-					      : xs_topo_sr_by_uuid(t, uuid) != NULL;
-		if (found) {
+		if (kind == XS_OBJ_VM)
+			f->vm = xs_topo_vm_by_uuid(t, uuid);
+		else if (kind == XS_OBJ_HOST)
+			f->host = xs_topo_host_by_uuid(t, uuid);
+		else
+			f->sr = xs_topo_sr_by_uuid(t, uuid);
+		if (f->vm != NULL || f->host != NULL || f->sr != NULL) {
 			*pool = i;
 			return t;
 		}
@@ -730,13 +825,18 @@ static const struct xs_topo *prom_pool_of(const struct xs_estate *e, enum xs_obj
 	return NULL;
 }
 
-/* Appends name="value" (first = no leading comma) to the working text. */
-static void prom_text_label(struct prom_ctx *c, const char *name, const char *v)
+/* Appends name="value" (name carries the comma and the opening quote) to the working text. */
+static void prom_text_label_n(struct prom_ctx *c, const char *name, const char *v, size_t n)
 {
 	prom_text(c, name, strlen(name));
 	if (c->rc == XS_OK)
-		c->rc = prom_escape(&c->text, v, strlen(v), false);
+		c->rc = prom_escape(&c->text, v, n, false);
 	prom_text(c, "\"", 1);
+}
+
+static void prom_text_label(struct prom_ctx *c, const char *name, const char *v)
+{
+	prom_text_label_n(c, name, v, strlen(v));
 }
 
 /* The object labels: pool, host, host_uuid, vm, vm_uuid / sr, sr_uuid ("" when unknown). */
@@ -744,27 +844,26 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 {
 	const struct xs_topo *t;
 	const char *pool = "", *host = "", *host_uuid = "", *name = "";
+	struct prom_found f;
 	size_t pi = 0;
 
-	t = prom_pool_of(c->e, (enum xs_obj_kind)o->kind, o->uuid, &pi);
+	t = prom_pool_of(c->e, (enum xs_obj_kind)o->kind, o->uuid, &pi, &f);
 	o->topo = t;
 	if (t != NULL)
 		pool = c->e->pools[pi].name ? c->e->pools[pi].name : "";
-	if (t != NULL && o->kind == XS_OBJ_HOST) {
-		const struct xs_topo_host *h = xs_topo_host_by_uuid(t, o->uuid);
+	if (f.host != NULL) {
+		host = f.host->name;
+	} else if (f.vm != NULL) {
+		const char *on = f.vm->resident_on;
+		const struct xs_topo_host *h = *on ? xs_topo_host_by_ref(t, on) : NULL;
 
-		host = h->name;
-	} else if (t != NULL && o->kind == XS_OBJ_VM) {
-		const struct xs_topo_vm *vm = xs_topo_vm_by_uuid(t, o->uuid);
-		const struct xs_topo_host *h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
-
-		name = vm->name;
+		name = f.vm->name;
 		if (h != NULL) {
 			host = h->name;
 			host_uuid = h->uuid;
 		}
-	} else if (t != NULL) {
-		name = xs_topo_sr_by_uuid(t, o->uuid)->name;
+	} else if (f.sr != NULL) {
+		name = f.sr->name;
 	}
 	o->labels_off = (uint32_t)c->text.len;
 	prom_text_label(c, "pool=\"", pool);
@@ -783,6 +882,32 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	o->labels_len = (uint32_t)(c->text.len - o->labels_off);
 }
 
+/* Puts device entry i into the index of (object, device key); its slot must be free. */
+static void prom_dev_index(struct prom_ctx *c, uint32_t i)
+{
+	size_t j;
+
+	if (c->devix.n * 2 >= c->devix.cap)
+		prom_index_grow(&c->devix, prom_dev_hash, c);
+	j = (size_t)prom_dev_key(c->dev[i].object, c->dev[i].devkey) & (c->devix.cap - 1);
+	while (c->devix.slot[j])
+		j = (j + 1) & (c->devix.cap - 1);
+	c->devix.slot[j] = i + 1;
+	c->devix.n++;
+}
+
+/*
+ * o's series resume after another object's: the per-key memory of the last
+ * device (prom_dev) may have moved on, so its devices go into the index.
+ * Objects whose series are adjacent (the usual catalog) never need it.
+ */
+static void prom_object_scatter(struct prom_ctx *c, struct prom_object *o)
+{
+	o->scattered = true;
+	for (uint32_t i = o->devs; i != PROM_NONE; i = c->dev[i].next)
+		prom_dev_index(c, i);
+}
+
 static uint32_t prom_object(struct prom_ctx *c, enum xs_obj_kind kind, const char *uuid)
 {
 	uint64_t h;
@@ -797,31 +922,243 @@ static uint32_t prom_object(struct prom_ctx *c, enum xs_obj_kind kind, const cha
 	h = prom_hash(uuid, strlen(uuid), kind);
 	for (j = (size_t)h & (c->objix.cap - 1); c->objix.slot[j]; j = (j + 1) & (c->objix.cap - 1)) {
 		o = &c->obj[c->objix.slot[j] - 1];
-		if (o->kind == kind && !strcmp(o->uuid, uuid))
-			return c->last_obj = c->objix.slot[j] - 1;
+		if (o->kind == kind && !strcmp(o->uuid, uuid)) {
+			c->last_obj = c->objix.slot[j] - 1;
+			if (!o->scattered)
+				prom_object_scatter(c, o);
+			return c->last_obj;
+		}
 	}
 	c->obj = prom_grow(c->obj, &c->capobj, c->nobj, sizeof(*c->obj));
 	o = &c->obj[c->nobj];
 	memset(o, 0, sizeof(*o));
 	o->uuid = uuid;
 	o->kind = (uint8_t)kind;
+	o->devs = PROM_NONE;
 	prom_object_labels(c, o);
 	c->objix.slot[j] = (uint32_t)(++c->nobj);
 	c->objix.n++;
 	return c->last_obj = (uint32_t)(c->nobj - 1);
 }
 
+/* ---- devices ---- */
+
+/* The device key of a classified DS name: found, or made. */
+static uint32_t prom_devkey(struct prom_ctx *c, const char *ds, const struct prom_class *cl)
+{
+	size_t end = cl->aux_len ? (size_t)cl->aux_off + cl->aux_len : (size_t)cl->dev_off + cl->dev_len;
+	size_t klen = end - cl->dev_off, j;
+	uint64_t h = prom_hash(ds + cl->dev_off, klen, cl->rule);
+	struct prom_devkey *k;
+
+	if (c->dkix.n * 2 >= c->dkix.cap)
+		prom_index_grow(&c->dkix, prom_dk_hash, c);
+	for (j = (size_t)h & (c->dkix.cap - 1); c->dkix.slot[j]; j = (j + 1) & (c->dkix.cap - 1)) {
+		k = &c->dk[c->dkix.slot[j] - 1];
+		if (k->cl.rule == cl->rule && k->key_len == klen &&
+		    !memcmp(k->ds + k->key_off, ds + cl->dev_off, klen))
+			return c->dkix.slot[j] - 1;
+	}
+	c->dk = prom_grow(c->dk, &c->capdk, c->ndk, sizeof(*c->dk));
+	k = &c->dk[c->ndk];
+	memset(k, 0, sizeof(*k));
+	k->ds = ds;
+	k->cl = *cl;
+	k->key_off = cl->dev_off;
+	k->key_len = (uint16_t)klen;
+	k->last_obj = PROM_NONE;
+	k->shared = PROM_NONE;
+	c->dkix.slot[j] = (uint32_t)(++c->ndk);
+	c->dkix.n++;
+	return (uint32_t)(c->ndk - 1);
+}
+
+/* Whether a rule's labels name nothing but the device (the same for every object). */
+static bool prom_rule_shared(enum prom_rule rule)
+{
+	return rule == PROM_VM_VCPU || rule == PROM_HOST_CPU || rule == PROM_HOST_CSTATE;
+}
+
+/*
+ * The rule's labels for device k of object o into d: names looked up in the
+ * topology once. o is NULL for a shared rule.
+ */
+static void prom_dev_labels(struct prom_ctx *c, struct prom_dev *d, const struct prom_devkey *k,
+			    const struct prom_object *o)
+{
+	const struct prom_class *cl = &k->cl;
+	const struct xs_topo_sr *sr = NULL;
+	const char *name;
+	char dev[XS_STORE_MAX_DS];
+
+	memcpy(dev, k->ds + cl->dev_off, cl->dev_len);
+	dev[cl->dev_len] = '\0';
+	d->labels_off = (uint32_t)c->text.len;
+	switch (cl->rule) {
+	case PROM_GENERIC:
+		break;
+	case PROM_VM_VCPU:
+		prom_text_label(c, ",vcpu=\"", dev);
+		break;
+	case PROM_VM_VIF:
+		prom_text_label(c, ",vif=\"", dev);
+		prom_text_label(c, ",network=\"", o->topo ? xs_topo_vif_network(o->topo, o->uuid, dev) : "");
+		break;
+	case PROM_VM_VBD:
+		name = o->topo ? xs_topo_vbd_vdi(o->topo, o->uuid, dev, &sr) : "";
+		prom_text_label(c, ",device=\"", dev);
+		prom_text_label(c, ",vdi=\"", name);
+		prom_text_label(c, ",sr=\"", sr ? sr->name : "");
+		prom_text_label(c, ",sr_uuid=\"", sr ? sr->uuid : "");
+		break;
+	case PROM_HOST_CPU:
+		prom_text_label(c, ",cpu=\"", dev);
+		break;
+	case PROM_HOST_CSTATE:
+		prom_text_label(c, ",cpu=\"", dev);
+		prom_text_label_n(c, ",state=\"", k->ds + cl->aux_off, cl->aux_len);
+		break;
+	case PROM_HOST_PIF:
+		prom_text_label(c, ",device=\"", dev);
+		prom_text_label(c, ",network=\"", o->topo ? xs_topo_pif_network(o->topo, o->uuid, dev) : "");
+		break;
+	case PROM_HOST_SR:
+		/* an 8-character prefix naming no single SR keeps the prefix as its id */
+		if (cl->dev_len == PROM_SR8)
+			xs_topo_sr_by_prefix(o->topo, dev, &sr);
+		else
+			sr = o->topo ? xs_topo_sr_by_uuid(o->topo, dev) : NULL;
+		prom_text_label(c, ",sr=\"", sr ? sr->name : "");
+		prom_text_label(c, ",sr_uuid=\"", sr ? sr->uuid : dev);
+		break;
+	}
+	d->labels_len = (uint32_t)(c->text.len - d->labels_off);
+}
+
+/*
+ * The entry of (object, device key), made with its labels the first time.
+ * While an object's series come one after another, the device key remembers
+ * the entry it gave last, and a key whose memory names another object is new
+ * to this one: no index is needed. A scattered object's devices are indexed.
+ * Labels naming only the device (vCPU, CPU, C-state) are one entry for all.
+ */
+static uint32_t prom_dev(struct prom_ctx *c, uint32_t object, uint32_t devkey)
+{
+	struct prom_devkey *k = &c->dk[devkey];
+	struct prom_object *o = &c->obj[object];
+	struct prom_dev *d;
+	uint32_t i;
+
+	if (k->shared != PROM_NONE)
+		return k->shared;
+	if (k->last_obj == object)
+		return k->last_dev;
+	if (prom_rule_shared(k->cl.rule)) {
+		c->dev = prom_grow(c->dev, &c->capdev, c->ndev, sizeof(*c->dev));
+		i = (uint32_t)c->ndev++;
+		d = &c->dev[i];
+		d->object = PROM_NONE;
+		d->devkey = devkey;
+		d->next = PROM_NONE;
+		prom_dev_labels(c, d, k, NULL);
+		return k->shared = i;
+	}
+	if (o->scattered && c->devix.cap > 0) {
+		size_t j = (size_t)prom_dev_key(object, devkey) & (c->devix.cap - 1);
+
+		for (; c->devix.slot[j]; j = (j + 1) & (c->devix.cap - 1)) {
+			d = &c->dev[c->devix.slot[j] - 1];
+			if (d->object == object && d->devkey == devkey) {
+				k->last_obj = object;
+				k->last_dev = c->devix.slot[j] - 1;
+				return k->last_dev;
+			}
+		}
+	}
+	c->dev = prom_grow(c->dev, &c->capdev, c->ndev, sizeof(*c->dev));
+	i = (uint32_t)c->ndev++;
+	d = &c->dev[i];
+	d->object = object;
+	d->devkey = devkey;
+	d->next = o->devs;
+	o->devs = i;
+	prom_dev_labels(c, d, k, o);
+	if (o->scattered)
+		prom_dev_index(c, i);
+	k->last_obj = object;
+	k->last_dev = i;
+	return i;
+}
+
 /* ---- pass 1: the catalog ---- */
+
+static bool prom_kindds_is(const struct prom_kindds *k, enum xs_obj_kind kind, const char *ds,
+			   size_t n, const char *unit)
+{
+	return k->kind == kind && k->ds_len == n && !memcmp(k->ds, ds, n) && !strcmp(k->unit, unit);
+}
+
+/* The classification, family and factor of (kind, ds, unit): found, or made; its index. */
+static uint32_t prom_kindds_find(struct prom_ctx *c, enum xs_obj_kind kind, const char *ds,
+				 size_t n, const char *unit)
+{
+	uint64_t h = prom_kds_key(kind, ds, n, unit);
+	const struct prom_unit *u;
+	struct prom_kindds *k;
+	struct prom_class cl;
+	char name[PROM_NAME_MAX];
+	size_t j, len;
+
+	if (c->kdsix.n * 2 >= c->kdsix.cap)
+		prom_index_grow(&c->kdsix, prom_kds_hash, c);
+	for (j = (size_t)h & (c->kdsix.cap - 1); c->kdsix.slot[j]; j = (j + 1) & (c->kdsix.cap - 1))
+		if (prom_kindds_is(&c->kds[c->kdsix.slot[j] - 1], kind, ds, n, unit))
+			return c->kdsix.slot[j] - 1;
+	c->kds = prom_grow(c->kds, &c->capkds, c->nkds, sizeof(*c->kds));
+	k = &c->kds[c->nkds];
+	memset(k, 0, sizeof(*k));
+	k->ds = ds;
+	k->unit = unit;
+	k->ds_len = (uint16_t)n;
+	k->kind = (uint8_t)kind;
+	k->next = PROM_NONE;
+	prom_classify(kind, ds, n, &cl);
+	u = prom_unit_of(c, unit);
+	k->factor = u->factor;
+	len = prom_family_name(name, kind, &cl, ds, n, u);
+	k->family = prom_family(c, name, len, kind, &cl, ds, unit);
+	k->devkey = cl.rule == PROM_GENERIC ? PROM_NONE : prom_devkey(c, ds, &cl);
+	c->kdsix.slot[j] = (uint32_t)(++c->nkds);
+	c->kdsix.n++;
+	return (uint32_t)(c->nkds - 1);
+}
+
+/*
+ * As prom_kindds_find, guessing first the entry that followed the previous
+ * series' last time: objects of a kind list their data sources in the same
+ * order, so the guess is usually right and costs one comparison, no hash.
+ */
+static const struct prom_kindds *prom_kindds(struct prom_ctx *c, enum xs_obj_kind kind,
+					     const char *ds, size_t n, const char *unit)
+{
+	uint32_t prev = c->last_kds, i = prev != PROM_NONE ? c->kds[prev].next : PROM_NONE;
+
+	if (i == PROM_NONE || !prom_kindds_is(&c->kds[i], kind, ds, n, unit)) {
+		i = prom_kindds_find(c, kind, ds, n, unit);
+		if (prev != PROM_NONE)
+			c->kds[prev].next = i;
+	}
+	c->last_kds = i;
+	return &c->kds[i];
+}
 
 static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, const char *uuid,
 			 const char *ds, const char *unit)
 {
 	struct prom_ctx *c = arg;
-	struct prom_class cl;
-	const struct prom_unit *u;
+	const struct prom_kindds *k;
 	struct prom_sample *s;
-	char name[PROM_NAME_MAX];
-	size_t n, len;
+	size_t n;
 	int64_t t;
 	float v;
 
@@ -829,86 +1166,55 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	    (double)t + XS_PROM_STALE_SECONDS < c->e->now || c->rc != XS_OK)
 		return;
 	n = strlen(ds);
-	prom_classify(kind, ds, n, &cl);
-	u = prom_unit_of(c, unit);
-	len = prom_family_name(name, kind, &cl, ds, n, u);
+	k = prom_kindds(c, kind, ds, n, unit);
 	c->smp = prom_grow(c->smp, &c->capsmp, c->nsmp, sizeof(*c->smp));
 	s = &c->smp[c->nsmp++];
-	s->ds = ds;
-	s->family = prom_family(c, name, len, kind, &cl, ds, unit);
+	s->family = k->family;
 	s->object = prom_object(c, kind, uuid);
-	s->value = u->factor == 1 ? v : (float)((double)v * u->factor);
-	s->rule = (uint8_t)cl.rule;
-	s->dev_off = cl.dev_off;
-	s->dev_len = cl.dev_len;
-	s->aux_off = cl.aux_off;
-	s->aux_len = cl.aux_len;
+	s->dev = k->devkey == PROM_NONE ? PROM_NONE : prom_dev(c, s->object, k->devkey);
+	s->value = k->factor == 1 ? v : (float)((double)v * k->factor);
 }
 
 /* ---- pass 2: the lines ---- */
 
-/* The rule's labels after the object's: devices and their names. */
-static void prom_rule_labels(struct prom_ctx *c, const struct prom_sample *s)
-{
-	const struct prom_object *o = &c->obj[s->object];
-	const struct xs_topo_sr *sr = NULL;
-	char dev[XS_STORE_MAX_DS];
-	const char *name;
-
-	memcpy(dev, s->ds + s->dev_off, s->dev_len);
-	dev[s->dev_len] = '\0';
-	switch ((enum prom_rule)s->rule) {
-	case PROM_GENERIC:
-		break;
-	case PROM_VM_VCPU:
-		prom_label_str(c, ",vcpu=\"", dev);
-		break;
-	case PROM_VM_VIF:
-		prom_label_str(c, ",vif=\"", dev);
-		prom_label_str(c, ",network=\"", o->topo ? xs_topo_vif_network(o->topo, o->uuid, dev) : "");
-		break;
-	case PROM_VM_VBD:
-		name = o->topo ? xs_topo_vbd_vdi(o->topo, o->uuid, dev, &sr) : "";
-		prom_label_str(c, ",device=\"", dev);
-		prom_label_str(c, ",vdi=\"", name);
-		prom_label_str(c, ",sr=\"", sr ? sr->name : "");
-		prom_label_str(c, ",sr_uuid=\"", sr ? sr->uuid : "");
-		break;
-	case PROM_HOST_CPU:
-		prom_label_str(c, ",cpu=\"", dev);
-		break;
-	case PROM_HOST_CSTATE:
-		prom_label_str(c, ",cpu=\"", dev);
-		prom_label(c, ",state=\"", s->ds + s->aux_off, s->aux_len);
-		break;
-	case PROM_HOST_PIF:
-		prom_label_str(c, ",device=\"", dev);
-		prom_label_str(c, ",network=\"", o->topo ? xs_topo_pif_network(o->topo, o->uuid, dev) : "");
-		break;
-	case PROM_HOST_SR:
-		/* an 8-character prefix naming no single SR keeps the prefix as its id */
-		if (s->dev_len == PROM_SR8)
-			xs_topo_sr_by_prefix(o->topo, dev, &sr);
-		else
-			sr = o->topo ? xs_topo_sr_by_uuid(o->topo, dev) : NULL;
-		prom_label_str(c, ",sr=\"", sr ? sr->name : "");
-		prom_label_str(c, ",sr_uuid=\"", sr ? sr->uuid : dev);
-		break;
-	}
-}
-
+/*
+ * name{object labels,device labels} value: straight into the room reserved
+ * for the body; through the checked appends when the room is short (near the
+ * cap, where the exact XS_ERR_TOO_LARGE comes from).
+ */
 static void prom_sample_line(struct prom_ctx *c, const struct prom_family *f,
 			     const struct prom_sample *s)
 {
 	const struct prom_object *o = &c->obj[s->object];
-	char num[48];
-	size_t n;
+	const char *name = c->text.data + f->name_off, *ol = c->text.data + o->labels_off, *dl = "";
+	size_t dn = 0, n;
+	char num[PROM_NUM_MAX], *p, *p0;
 
-	prom_put(c, c->text.data + f->name_off, f->name_len);
+	if (s->dev != PROM_NONE) {
+		dl = c->text.data + c->dev[s->dev].labels_off;
+		dn = c->dev[s->dev].labels_len;
+	}
+	if (c->rc == XS_OK &&
+	    xs_buf_room(c->out) >= (size_t)f->name_len + o->labels_len + dn + 4 + PROM_NUM_MAX) {
+		p = p0 = c->out->data + c->out->len;
+		memcpy(p, name, f->name_len);
+		p += f->name_len;
+		*p++ = '{';
+		memcpy(p, ol, o->labels_len);
+		p += o->labels_len;
+		memcpy(p, dl, dn);
+		p += dn;
+		*p++ = '}';
+		*p++ = ' ';
+		p += prom_float(p, s->value);
+		*p++ = '\n';
+		xs_buf_commit(c->out, (size_t)(p - p0));
+		return;
+	}
+	prom_put(c, name, f->name_len);
 	prom_put(c, "{", 1);
-	prom_put(c, c->text.data + o->labels_off, o->labels_len);
-	if (s->rule != PROM_GENERIC)
-		prom_rule_labels(c, s);
+	prom_put(c, ol, o->labels_len);
+	prom_put(c, dl, dn);
 	prom_put(c, "} ", 2);
 	n = prom_float(num, s->value);
 	num[n++] = '\n';
@@ -929,6 +1235,23 @@ static void prom_family_head(struct prom_ctx *c, const char *name, size_t len, c
 	prom_put(c, "\n", 1);
 }
 
+/*
+ * Bytes the series part of the body takes at most (numbers at their longest),
+ * so the body is allocated once instead of doubled and copied.
+ */
+static size_t prom_body_bound(const struct prom_ctx *c)
+{
+	size_t total = 0, i;
+
+	for (i = 0; i < c->nfam; i++)
+		total += 2 * (size_t)c->fam[i].name_len + c->fam[i].help_len + 32 +
+			 (size_t)c->fam[i].count * (c->fam[i].name_len + 4 + PROM_NUM_LONGEST);
+	for (i = 0; i < c->nsmp; i++)
+		total += c->obj[c->smp[i].object].labels_len +
+			 (c->smp[i].dev != PROM_NONE ? c->dev[c->smp[i].dev].labels_len : 0);
+	return total;
+}
+
 static void prom_series(struct prom_ctx *c)
 {
 	uint32_t *order;
@@ -944,13 +1267,12 @@ static void prom_series(struct prom_ctx *c)
 		c->fam[i].next = (uint32_t)pos;
 		pos += c->fam[i].count;
 	}
-	/* one allocation for the body instead of doublings that copy it (within the cap) */
-	pos = c->nsmp * PROM_LINE_GUESS;
-	if (c->rc == XS_OK && pos > c->out->limit - c->out->len)
+	/* one allocation for the body (within the cap: past it, the checked appends fail exactly) */
+	pos = prom_body_bound(c) + 1;
+	if (pos > c->out->limit - c->out->len)
 		pos = c->out->limit - c->out->len;
-	if (c->rc == XS_OK && pos > xs_buf_room(c->out))
+	if (pos > xs_buf_room(c->out))
 		c->rc = xs_buf_reserve(c->out, pos);
-	pos = 0;
 	order = xs_xmalloc(c->nsmp * sizeof(*order));
 	for (i = 0; i < c->nsmp; i++)
 		order[c->fam[c->smp[i].family].next++] = (uint32_t)i;
@@ -1053,6 +1375,12 @@ static void prom_ctx_cleanup(struct prom_ctx *c)
 	free(c->famix.slot);
 	free(c->obj);
 	free(c->objix.slot);
+	free(c->dk);
+	free(c->dkix.slot);
+	free(c->dev);
+	free(c->devix.slot);
+	free(c->kds);
+	free(c->kdsix.slot);
 	free(c->smp);
 }
 
@@ -1065,6 +1393,7 @@ enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_sel
 	c.e = e;
 	c.out = out;
 	c.last_obj = PROM_NONE;
+	c.last_kds = PROM_NONE;
 	xs_buf_init(&c.text, PROM_ARENA_LIMIT);
 	if (self != NULL)
 		prom_self(&c, self);

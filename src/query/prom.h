@@ -54,7 +54,9 @@ struct xs_prom_self {
  * XS_ERR_TOO_LARGE when out's limit is reached (out is then freed, per
  * xs_buf), with a message in err (XS_ERR_LEN bytes). Allocates per-call
  * working memory and frees it before returning. Cost: one pass over the
- * store's catalog plus a counting sort: 640k series in about 0.6 s at -O2.
+ * store's catalog plus a counting sort; topology lookups once per object and
+ * per (object, device), not per series: 640k series (155 MB) in about 0.3 s
+ * at -O2, about half of it the kernel faulting in the fresh body buffer.
  */
 enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
 			     struct xs_buf *out, char *err) __attribute__((warn_unused_result));

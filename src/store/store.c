@@ -853,7 +853,7 @@ static bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 	se->tier_last[XS_TIER_5S] = t;
 	for (int k = 1; k < XS_NTIERS; k++) {
 		struct st_acc *a = &se->acc[k];
-		int64_t p = st_floor(t, xs_tier_step[k]);
+		int64_t p = st_floor(t - 5, xs_tier_step[k]); /* a 5 s row covers (t - 5, t] */
 
 		if (a->period != p) {
 			st_acc_emit(s, id, k);
@@ -1921,7 +1921,7 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 	 * then nearly empty). */
 	if (!e && (s->wal_appended > s->wal_max ||
 		   (s->pend_bytes > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
-		   s->pend_bytes > 8 * (uint64_t)ST_PEND_MAX))
+		   s->pend_bytes > 3 * (uint64_t)ST_PEND_MAX))
 		e = st_checkpoint(s, err);
 	s->pend_seen = s->pend_bytes;
 	return e;

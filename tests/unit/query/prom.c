@@ -6,8 +6,9 @@
  * conversions (KiB, µs, MiB/s), device labels (vCPU, VIF → network, VBD →
  * VDI and SR, PIF, per-SR host data sources by prefix), stale and NaN series
  * skipped, a deleted VM exported by uuid, self-metrics and collector status,
- * the shortest float formatting, the cap. `promtool check metrics` is run on
- * the output when /usr/bin/promtool exists.
+ * the shortest float formatting, the cap, a catalog whose objects' series
+ * interleave (device labels still per VM, one entry per device).
+ * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -702,6 +703,100 @@ static void test_escape(void)
 	xs_buf_free(&b);
 }
 
+/* A sample of family name for object vm_uuid whose label key is val. */
+static const struct p_sample *p_find_vm(const char *name, const char *vm_uuid, const char *key,
+					const char *val)
+{
+	for (int i = 0; i < doc.n; i++) {
+		const struct p_sample *x = &doc.s[i];
+		const char *u = p_label(x, "vm_uuid"), *v = p_label(x, key);
+
+		if (!strcmp(x->name, name) && u && !strcmp(u, vm_uuid) && v && !strcmp(v, val))
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * Device labels are resolved once per (object, device) and remembered per
+ * device name for the object seen last; a catalog whose objects' series
+ * interleave (a VIF hot-plugged later, series of two VMs alternating) must
+ * still give each VM its own network and VDI, with one entry per device.
+ */
+static void test_scattered(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .now = NOW };
+	const struct p_sample *x;
+	struct prom_ctx c;
+	struct xs_buf out;
+	struct xs_store *s;
+	char err[XS_ERR_LEN] = "";
+
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-b",
+	    rec("uuid", S("nb"), "name_label", S("Backup network"), NULL));
+	put(t, XS_TOPO_VIF, "OpaqueRef:vif-w0",
+	    rec("uuid", S("vifw0"), "VM", S("OpaqueRef:vm-weird"), "network", S("OpaqueRef:net-b"),
+		"device", S("0"), NULL));
+	put(t, XS_TOPO_VDI, "OpaqueRef:vdi-w",
+	    rec("uuid", S("vdiw"), "name_label", S("weird root"), "SR", S("OpaqueRef:sr-nfs"), NULL));
+	put(t, XS_TOPO_VBD, "OpaqueRef:vbd-w",
+	    rec("uuid", S("vbdw"), "VM", S("OpaqueRef:vm-weird"), "VDI", S("OpaqueRef:vdi-w"),
+		"device", S("xvda"), NULL));
+	dir_new();
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx", "B/s", T0, 1.0f);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "vif_0_rx", "B/s", T0, 2.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_tx", "B/s", T0, 3.0f);   /* web again: scattered */
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "vbd_xvda_read", "B/s", T0, 4.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_read", "B/s", T0, 5.0f);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "vif_0_tx", "B/s", T0, 6.0f); /* weird again */
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "vbd_xvda_write", "B/s", T0, 7.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xvda_write", "B/s", T0, 8.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu0", "(fraction)", T0, 0.5f);
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "cpu0", "(fraction)", T0, 0.25f);
+	e.store = s;
+
+	/* the working state, to count the device entries */
+	memset(&c, 0, sizeof(c));
+	xs_buf_init(&out, 1 << 20);
+	c.e = &e;
+	c.out = &out;
+	c.last_obj = PROM_NONE;
+	c.last_kds = PROM_NONE;
+	xs_buf_init(&c.text, PROM_ARENA_LIMIT);
+	prom_series(&c);
+	ok(c.rc == XS_OK && c.nsmp == 10, "10 samples (%zu)", c.nsmp);
+	ok(c.ndev == 5, "one entry per (VM, device) and one per vCPU name (%zu)", c.ndev);
+	ok(c.nobj == 2 && c.obj[0].scattered && c.obj[1].scattered, "both VMs scattered");
+	prom_ctx_cleanup(&c);
+	p_parse(&doc, out.data);
+	check_structure();
+	for (int i = 0; i < 2; i++) {
+		const char *vm = i ? VM_WEIRD_UUID : VM_WEB_UUID;
+		const char *net = i ? "Backup network" : "Pool-wide network";
+		const char *vdi = i ? "weird root" : "web root", *sr = i ? "NFS" : "Local storage";
+
+		x = p_find_vm("xapistat_vm_network_receive_bytes_per_second", vm, "vif", "0");
+		ok(x && !strcmp(p_label(x, "network"), net) && x->value == (i ? 2 : 1), "rx network %d", i);
+		x = p_find_vm("xapistat_vm_network_transmit_bytes_per_second", vm, "vif", "0");
+		ok(x && !strcmp(p_label(x, "network"), net) && x->value == (i ? 6 : 3), "tx network %d", i);
+		x = p_find_vm("xapistat_vm_disk_read_bytes_per_second", vm, "device", "xvda");
+		ok(x && !strcmp(p_label(x, "vdi"), vdi) && !strcmp(p_label(x, "sr"), sr) &&
+			   x->value == (i ? 4 : 5), "read vdi %d", i);
+		x = p_find_vm("xapistat_vm_disk_write_bytes_per_second", vm, "device", "xvda");
+		ok(x && !strcmp(p_label(x, "vdi"), vdi) && x->value == (i ? 7 : 8), "write vdi %d", i);
+		x = p_find_vm("xapistat_vm_vcpu_usage_ratio", vm, "vcpu", "0");
+		ok(x && x->value == (i ? 0.25 : 0.5), "vcpu %d", i);
+	}
+	xs_buf_free(&out);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	dir_remove();
+	xs_topo_free(&t);
+}
+
 /* Many VMs: every series comes out once, in contiguous families; the time is printed. */
 static void test_many(void)
 {
@@ -753,6 +848,7 @@ int main(void)
 	TEST_RUN(test_escape);
 	TEST_RUN(test_metrics);
 	TEST_RUN(test_cap);
+	TEST_RUN(test_scattered);
 	TEST_RUN(test_many);
 	xs_rpc_arena_free(&A);
 	return test_summary();

@@ -22,7 +22,7 @@
 #include "xapi/rpc_value.h"
 
 #define T0 1700006400 /* a UTC midnight */
-#define TEND (T0 + 7200) /* samples cover [T0, TEND) */
+#define TEND (T0 + 7200) /* samples cover (T0, TEND] */
 #define POOL_UUID "99999999-0000-0000-0000-000000000000"
 #define H1_UUID "aaaaaaaa-0000-0000-0000-000000000001"
 #define H2_UUID "aaaaaaaa-0000-0000-0000-000000000002"
@@ -105,7 +105,7 @@ struct fx_series {
 
 static float v_quarter(int64_t t) { (void)t; return 0.25f; }
 static float v_alt(int64_t t) { return (t / 5) % 2 ? 0.4f : 0.2f; }
-static float v_half_nan_last(int64_t t) { return t == TEND - 5 ? NAN : 0.5f; }
+static float v_half_nan_last(int64_t t) { return t == TEND ? NAN : 0.5f; }
 static float v_gib(int64_t t) { (void)t; return 1073741824.0f; }
 static float v_512mib_kib(int64_t t) { (void)t; return 524288.0f; }
 static float v_1000(int64_t t) { (void)t; return 1000.0f; }
@@ -113,7 +113,7 @@ static float v_2048(int64_t t) { (void)t; return 2048.0f; }
 static float v_1_5(int64_t t) { (void)t; return 1.5f; }
 static float v_1500(int64_t t) { (void)t; return 1500.0f; }
 static float v_0_02(int64_t t) { (void)t; return 0.02f; }
-static float v_first_30min(int64_t t) { return t < T0 + 1800 ? 0.75f : -1.0f; }
+static float v_first_30min(int64_t t) { return t <= T0 + 1800 ? 0.75f : -1.0f; }
 static float v_10(int64_t t) { (void)t; return 10.0f; }
 static float v_0_1(int64_t t) { (void)t; return 0.1f; }
 static float v_0_3(int64_t t) { (void)t; return 0.3f; }
@@ -123,11 +123,11 @@ static float v_3000(int64_t t) { (void)t; return 3000.0f; }
 /* host 2: present the first hour only, NaN for one minute of it */
 static float v_h2_iops(int64_t t)
 {
-	if (t >= T0 + 3600)
+	if (t > T0 + 3600)
 		return -1.0f;
-	return t >= T0 + 600 && t < T0 + 660 ? NAN : 4.0f;
+	return t > T0 + 600 && t <= T0 + 660 ? NAN : 4.0f;
 }
-static float v_h2_lat(int64_t t) { return t < T0 + 3600 ? 1000.0f : -1.0f; }
+static float v_h2_lat(int64_t t) { return t <= T0 + 3600 ? 1000.0f : -1.0f; }
 
 static struct fx_series fx[] = {
 	{ XS_OBJ_VM, VM1_UUID, "cpu0", v_quarter, 0 },
@@ -195,7 +195,7 @@ static struct xs_store *store_fill(void)
 	for (size_t i = 0; i < NFX; i++)
 		ok(xs_store_series(s, fx[i].kind, fx[i].uuid, fx[i].ds, "", &fx[i].id, err) == XS_OK,
 		   "series %s", err);
-	for (int64_t t = T0; t < TEND; t += 5)
+	for (int64_t t = T0 + 5; t <= TEND; t += 5) /* rows cover (t - 5, t]: periods from T0 */
 		for (size_t i = 0; i < NFX; i++) {
 			float v = fx[i].value(t);
 
@@ -288,7 +288,7 @@ static void test_vm_seconds(void)
 	int n;
 
 	fail_unless(j, "reply");
-	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,\"stats\":{", TEND - 5);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,\"stats\":{", TEND);
 	ok(!strncmp(j, want, strlen(want)), "envelope: %.80s", j);
 	n = arr(j, "\"cpus\":{\"0\":", EL, 400);
 	ok(n == 120 && !strcmp(EL[0], "25") && !strcmp(EL[119], "25"), "cpus.0: %d x 25 (%s)", n,
@@ -413,7 +413,7 @@ static void test_halted_deleted(void)
 	char want[64];
 	int n;
 
-	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", T0 + 1795);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", T0 + 1800);
 	ok(j && !strncmp(j, want, strlen(want)), "halted: ends at its last sample (%.50s)",
 	   j ? j : "");
 	n = arr(j, "\"cpus\":{\"0\":", EL, 400);

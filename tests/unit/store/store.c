@@ -98,7 +98,9 @@ static void rollup(uint32_t id, int64_t p, int64_t step, int64_t end, float *avg
 	int n = 0;
 
 	*mn = *mx = NAN;
-	for (int64_t t = p; t < p + step && t < end; t += 5) {
+	for (int64_t t = p + 5; t <= p + step && t < end; t += 5) { /* rows cover (t - 5, t] */
+		if (t < T0)
+			continue;
 		float v = value_of(id, t);
 
 		if (isnan(v))
@@ -129,7 +131,10 @@ static int check_series(struct xs_store *s, uint32_t id, int64_t end)
 			bad++;
 	for (int k = 1; k < XS_NTIERS; k++) {
 		int64_t step = xs_tier_step[k];
-		size_t want = (size_t)((end - 5 - T0) / step); /* periods completed by the last sample */
+		/* a sample at t counts in the period (P, P + step] with P = floor(t - 5): the first
+		 * period starts before T0; the last sample's period is not complete */
+		int64_t p0 = st_floor_test(T0 - 5, step), pl = st_floor_test(end - 10, step);
+		size_t want = (size_t)((pl - p0) / step);
 
 		n = xs_store_read(s, id, (enum xs_tier)k, 0, INT64_MAX, pts, 40000);
 		if (n != want) {
@@ -139,8 +144,8 @@ static int check_series(struct xs_store *s, uint32_t id, int64_t end)
 		for (size_t i = 0; i < n && i < want; i++) {
 			float a, mn, mx;
 
-			rollup(id, T0 + (int64_t)i * step, step, end, &a, &mn, &mx);
-			if (pts[i].t != T0 + (int64_t)i * step || !same(pts[i].avg, a) ||
+			rollup(id, p0 + (int64_t)i * step, step, end, &a, &mn, &mx);
+			if (pts[i].t != p0 + (int64_t)i * step || !same(pts[i].avg, a) ||
 			    !same(pts[i].min, mn) || !same(pts[i].max, mx))
 				bad++;
 		}
@@ -198,14 +203,15 @@ static void test_rollup_hand(void)
 	fail_unless(s, "open");
 	id = series(s, 0);
 	/* minute 0: 1, NaN, 3 (rest missing); minute 1: all NaN; minute 2 skipped; minute 3: -2, 6 */
-	xs_store_append(s, id, T0 + 0, 1.0f, err);
-	xs_store_append(s, id, T0 + 5, NAN, err);
-	xs_store_append(s, id, T0 + 55, 3.0f, err);
-	xs_store_append(s, id, T0 + 60, NAN, err);
-	xs_store_append(s, id, T0 + 115, NAN, err);
-	xs_store_append(s, id, T0 + 180, -2.0f, err);
-	xs_store_append(s, id, T0 + 235, 6.0f, err);
-	xs_store_append(s, id, T0 + 240, 100.0f, err); /* completes minute 3 */
+	/* a 5 s row at t covers (t - 5, t]: minute 0 is (T0, T0 + 60], kept at T0 */
+	xs_store_append(s, id, T0 + 5, 1.0f, err);
+	xs_store_append(s, id, T0 + 10, NAN, err);
+	xs_store_append(s, id, T0 + 60, 3.0f, err);
+	xs_store_append(s, id, T0 + 65, NAN, err);
+	xs_store_append(s, id, T0 + 120, NAN, err);
+	xs_store_append(s, id, T0 + 185, -2.0f, err);
+	xs_store_append(s, id, T0 + 240, 6.0f, err);
+	xs_store_append(s, id, T0 + 245, 100.0f, err); /* completes minute 3 */
 	n = xs_store_read(s, id, XS_TIER_1M, T0, T0 + 3600, p, 8);
 	fail_unless(n == 3, "3 minutes, got %zu", n);
 	ok(p[0].t == T0 && p[0].avg == 2.0f && p[0].min == 1.0f && p[0].max == 3.0f, "minute 0");
@@ -226,13 +232,13 @@ static void test_rollup_hand(void)
 		ok(xs_store_read_partial(s, id, XS_TIER_1H, &q) && q.t == T0, "hour in progress readable");
 		ok(!xs_store_read_partial(s, id, XS_TIER_5S, &q), "no partial 5 s point");
 		ok(xs_store_latest(s, id, &lt, &lv), "latest");
-		ok(xs_store_read_partial(s, id, XS_TIER_1M, &q) && q.t == lt / 60 * 60 &&
+		ok(xs_store_read_partial(s, id, XS_TIER_1M, &q) && q.t == (lt - 5) / 60 * 60 &&
 			   (nm == 0 || r[nm - 1].t < q.t),
 		   "minute in progress after the last complete one");
 		/* its avg/min/max are those of the 5 s samples so far in it */
 		{
 			struct xs_point f[16];
-			size_t nf = xs_store_read(s, id, XS_TIER_5S, q.t, q.t + 59, f, 16);
+			size_t nf = xs_store_read(s, id, XS_TIER_5S, q.t + 5, q.t + 60, f, 16);
 
 			for (size_t i = 0; i < nf && i < 16; i++) {
 				if (isnan(f[i].avg))
@@ -247,16 +253,16 @@ static void test_rollup_hand(void)
 			   "partial minute = its samples so far");
 		}
 	}
-	xs_store_append(s, id, T0 + 3600, 0.0f, err);
+	xs_store_append(s, id, T0 + 3605, 0.0f, err); /* the first row of the next hour */
 	n = xs_store_read(s, id, XS_TIER_1H, 0, INT64_MAX, p, 8);
 	ok(n == 1 && p[0].t == T0 && p[0].min == -2.0f && p[0].max == 100.0f &&
 		   p[0].avg == (1 + 3 - 2 + 6 + 100) / 5.0f,
 	   "hour rollup");
 	/* duplicates and the past are ignored */
-	xs_store_append(s, id, T0 + 3600, 5.0f, err);
+	xs_store_append(s, id, T0 + 3605, 5.0f, err);
 	xs_store_append(s, id, T0 + 10, 5.0f, err);
 	n = xs_store_read(s, id, XS_TIER_5S, 0, INT64_MAX, p, 16);
-	ok(n == 9 && p[8].t == T0 + 3600 && p[8].avg == 0.0f && p[1].t == T0 + 5, "duplicates ignored");
+	ok(n == 9 && p[8].t == T0 + 3605 && p[8].avg == 0.0f && p[1].t == T0 + 10, "duplicates ignored");
 	{
 		struct xs_store_stats st;
 
@@ -281,9 +287,9 @@ static void test_backfill(void)
 	fail_unless(s, "open");
 	id = series(s, 0);
 	/* live data for minutes 0-1, then a gap, then minutes 10-11 */
-	for (int64_t t = T0; t < T0 + 120; t += 5)
+	for (int64_t t = T0 + 5; t <= T0 + 120; t += 5) /* rows of minutes 0-1: (T0, T0 + 120] */
 		xs_store_append(s, id, t, 1.0f, err);
-	for (int64_t t = T0 + 600; t <= T0 + 720; t += 5)
+	for (int64_t t = T0 + 605; t <= T0 + 725; t += 5) /* minutes 10-11, and 12 begun */
 		xs_store_append(s, id, t, 2.0f, err);
 	/* the host's 1 min archive for minutes -2 .. 12 */
 	for (int64_t t = T0 - 120; t <= T0 + 720; t += 60)
