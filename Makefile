@@ -45,8 +45,8 @@ FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 # src/lib/ is held to -Wconversion as well (STYLE.md §33).
 $(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
 
-.PHONY: all check unit fuzz-smoke fuzz bench demo clean deps-build deps-check deps-bench
-all: deps-build $(PROGRAMS)
+.PHONY: all check unit fuzz-smoke fuzz bench demo web clean deps-build deps-check deps-bench
+all: deps-build $(PROGRAMS) web
 
 deps-build:
 	@bash scripts/deps.sh build
@@ -118,8 +118,9 @@ check: deps-check
 	@$(MAKE) --no-print-directory unit-and-fuzz
 
 .PHONY: unit-and-fuzz
-unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat
-	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS)
+unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat web/dist/index.html
+	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS) \
+		-- python3 tests/e2e/api_test.py -- node --test tests/web/
 
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
@@ -129,6 +130,14 @@ bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
 	@bash bench/sim_bench.sh --write-docs
 	@bash bench/store_bench.sh --write-docs
 	@bash bench/serve_bench.sh --write-docs
+
+# The web UI: d3 and playwright-core from npm (web/package-lock.json), built into web/dist.
+WEB_SRC := $(wildcard web/src/*) web/build.mjs
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	node web/build.mjs
+web: web/dist/index.html
 
 demo: all
 	@bash scripts/demo.sh

@@ -6,9 +6,9 @@
 # installed with apt-get; otherwise the script names them and exits 1.
 set -euo pipefail
 
-build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev)
-check_pkgs=("${build_pkgs[@]}" clang libclang-rt-14-dev python3 prometheus)
-bench_pkgs=("${check_pkgs[@]}" libexpat1-dev nodejs wrk)
+build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev nodejs npm)
+check_pkgs=("${build_pkgs[@]}" clang libclang-rt-14-dev python3 prometheus chromium)
+bench_pkgs=("${check_pkgs[@]}" libexpat1-dev wrk)
 fuzz_pkgs=("${check_pkgs[@]}")
 
 case "${1:-}" in
@@ -29,6 +29,10 @@ done
 # a working `node` satisfies the need.
 if [[ " ${missing[*]:-} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
   missing=("${missing[@]/nodejs}")
+fi
+# likewise npm (it comes with such a node)
+if [[ " ${missing[*]:-} " == *" npm "* ]] && command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}")
 fi
 read -r -a missing <<< "${missing[*]:-}"
 [ "${#missing[@]}" -eq 0 ] && exit 0

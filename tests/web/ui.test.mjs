@@ -1,0 +1,300 @@
+// ui.test.mjs - the web UI in Debian's chromium (headless, playwright-core), against
+// xapi-sim and `xapistat serve` started here on loopback.
+//
+//   node web/build.mjs && node --test tests/web/      (binaries: $XS_BIN_DIR, default build/)
+//
+// Checks: every page loads without console errors (screenshots in
+// build/test-output/web/); a chart shows the API's value of a known point (its
+// tooltip and data attributes); drag-to-zoom asks the API for the zoomed range;
+// live mode appends the points the SSE stream pushes (no polling); the token
+// prompt; first paint of the VM page and the render time of a year of hourly points.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CHROMIUM, api, checkPrereqs, chromium, outDir, sleep, startServe, startSim, stopAll, tmp, until, waitCollected,
+} from './harness.mjs';
+
+const missing = checkPrereqs();
+const figures = {};
+
+describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : false }, () => {
+  let sim, serve, browser, objs, vm, out;
+
+  before(async () => {
+    out = outDir();
+    sim = await startSim();
+    serve = await startServe(sim.pools);
+    ({ objs, vm } = await waitCollected(serve.base));
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    await stopAll();
+    writeFileSync(join(outDir(), 'figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    if (Object.keys(figures).length) console.log('# figures', JSON.stringify(figures));
+  });
+
+  // A page at 1280×800 that records console errors and API requests.
+  async function open(opts = {}) {
+    const ctx = await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 800 }, colorScheme: opts.colorScheme || 'light' });
+    const page = await ctx.newPage();
+    page.errors = [];
+    page.requests = [];
+    page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+    page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => page.requests.push(r.url()));
+    return page;
+  }
+  const loads = (page) => page.evaluate(() => +(document.documentElement.dataset.loads || 0));
+  async function go(page, hash) {
+    const before = page.url().startsWith('http') ? await loads(page) : 0;
+    if (page.url().startsWith(serve.base)) await page.evaluate((h) => { location.hash = h; }, hash);
+    else await page.goto(`${serve.base}/${hash}`);
+    await page.waitForFunction((b) => +(document.documentElement.dataset.loads || 0) > b, before, { timeout: 15000 });
+  }
+  const chartAttrs = (page, id) => page.$eval(`svg[data-chart="${id}"]`, (s) => ({ ...s.dataset }));
+
+  test('every page loads without console errors; screenshots', async () => {
+    const page = await open();
+    const host = objs.hosts[0], pool = objs.pools[0], sr = objs.srs.find((s) => s.shared) || objs.srs[0];
+    const pages = [
+      ['dashboard', '#/'], ['pool', `#/pool/${pool.uuid}`], ['host', `#/host/${host.uuid}`],
+      ['vm', `#/vm/${vm.uuid}`], ['sr', `#/sr/${sr.uuid}`],
+    ];
+    for (const [name, hash] of pages) {
+      await go(page, hash);
+      await page.waitForTimeout(150);
+      const n = await page.$$eval('svg.chart', (l) => l.filter((s) => +s.dataset.count > 0).length);
+      assert.ok(n > 0, `${name}: a chart with points`);
+      assert.equal(await page.$$eval('.card.error', (l) => l.length), 0, `${name}: no error card`);
+      if (name === 'dashboard') {
+        assert.ok(await page.$$eval('.top li', (l) => l.length) > 0, 'dashboard: top lists filled');
+        assert.ok(+(await page.$eval('svg[data-heatmap="estate-heat"]', (s) => s.dataset.rows)) >= 2, 'estate heatmap: a row per host');
+      }
+      if (name === 'host') assert.equal(+(await page.$eval('svg[data-heatmap="host-cpus"]', (s) => s.dataset.rows)), host.cpus, 'a heatmap row per pCPU');
+      await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+    }
+    // search by name, then by uuid prefix
+    await page.fill('#search', vm.name);
+    await page.waitForSelector('#results li a');
+    assert.match(await page.textContent('#results'), new RegExp(vm.name));
+    await page.fill('#search', host.uuid.slice(0, 8));
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((u) => location.hash === `#/host/${u}`, host.uuid);
+    // dark theme and phone
+    await page.click('#theme');
+    await go(page, `#/vm/${vm.uuid}`);
+    await page.screenshot({ path: join(out, 'vm-dark.png'), fullPage: true });
+    assert.deepEqual(page.errors, [], 'no console errors');
+    await page.context().close();
+
+    const phone = await open({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    await go(phone, `#/host/${host.uuid}`);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `phone: no horizontal scrolling (${overflow}px)`);
+    await phone.screenshot({ path: join(out, 'host-phone.png'), fullPage: true });
+    await phone.click('#menu');
+    await phone.screenshot({ path: join(out, 'nav-phone.png') });
+    assert.deepEqual(phone.errors, [], 'phone: no console errors');
+    await phone.context().close();
+  });
+
+  test('a chart shows the API value of a known point (tooltip and data attributes)', async () => {
+    const page = await open();
+    await go(page, '#/');
+    await page.click('#presets button[data-preset="10m"]');
+    await go(page, `#/vm/${vm.uuid}`);
+    const a = await chartAttrs(page, 'vm-cpu');
+    assert.equal(+a.interval, 5);
+    const r = await api(serve.base, `/api/v1/vms/${vm.uuid}/stats?granularity=seconds`);
+    const n = r.stats.cpuUsage.length;
+    // a point both the chart and this reply have, with a value, in the middle of the chart
+    let T = null, want = null;
+    for (let i = n - 10; i > 0; i--) {
+      const t = r.endTimestamp - (n - 1 - i) * r.interval;
+      if (t <= +a.last - 60 && t >= +a.first && r.stats.cpuUsage[i] !== null) { T = t; want = r.stats.cpuUsage[i]; break; }
+    }
+    assert.ok(T, 'a common point');
+    const svg = await page.$('svg[data-chart="vm-cpu"]');
+    const box = await svg.boundingBox();
+    const x = box.x + +a.left + ((T - +a.t0) / (+a.t1 - +a.t0)) * +a.plotWidth;
+    await page.mouse.move(x, box.y + box.height / 2);
+    await page.waitForFunction(() => document.querySelector('svg[data-chart="vm-cpu"]').dataset.hoverT);
+    const hover = await chartAttrs(page, 'vm-cpu');
+    assert.equal(+hover.hoverT, T, 'the tooltip is at the known point');
+    assert.equal(JSON.parse(hover.hoverValues).cpuUsage, want, 'the chart holds the API value');
+    const shown = await page.evaluate(async ([v, t]) => {
+      const f = await import('./format.js');
+      return [f.fmt(v, '%'), f.fmtTime(t)];
+    }, [want, T]);
+    const tip = await page.textContent('.chart-card:has(svg[data-chart="vm-cpu"]) .tooltip');
+    assert.ok(tip.includes(shown[0]), `tooltip "${tip}" shows ${shown[0]}`);
+    assert.ok(tip.includes(shown[1]), `tooltip shows the time ${shown[1]}`);
+    assert.ok(await page.evaluate(([t, v]) => document.querySelector('svg[data-chart="vm-cpu"]').__chart.valueAt('cpuUsage', t) === v, [T, want]));
+    // memory in bytes: the chart's newest total is the API's
+    const m = await chartAttrs(page, 'vm-memory');
+    const mi = r.stats.memory.length - 1 - (r.endTimestamp - +m.last) / 5;
+    assert.equal(JSON.parse(m.lastValues).memory, r.stats.memory[mi]);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('drag to zoom fetches the zoomed range at a finer resolution', async () => {
+    const page = await open();
+    await go(page, '#/');
+    await page.click('#presets button[data-preset="2h"]');
+    await go(page, `#/vm/${vm.uuid}`);
+    const a = await chartAttrs(page, 'vm-cpu');
+    assert.equal(+a.interval, 60);
+    const svg = await page.$('svg[data-chart="vm-cpu"]');
+    const box = await svg.boundingBox();
+    const px = (f) => box.x + +a.left + f * +a.plotWidth;
+    const from = +a.t0 + 0.55 * (+a.t1 - +a.t0), to = +a.t0 + 0.8 * (+a.t1 - +a.t0);
+    const before = page.requests.length;
+    const b = await loads(page);
+    await page.mouse.move(px(0.55), box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(px(0.7), box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(px(0.8), box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForFunction((x) => +(document.documentElement.dataset.loads || 0) > x, b);
+    const req = page.requests.slice(before).find((u) => u.includes(`/api/v1/vms/${vm.uuid}/stats?`));
+    assert.ok(req, 'a stats request after the zoom');
+    const q = new URL(req).searchParams;
+    const tol = (+a.t1 - +a.t0) / +a.plotWidth + 1; // a pixel
+    assert.ok(Math.abs(+q.get('from') - from) <= tol, `from ${q.get('from')} ≈ ${from}`);
+    assert.ok(Math.abs(+q.get('to') - to) <= tol, `to ${q.get('to')} ≈ ${to}`);
+    const z = await chartAttrs(page, 'vm-cpu');
+    assert.equal(+z.t0, +q.get('from'));
+    assert.equal(+z.t1, +q.get('to'));
+    assert.equal(+z.interval, 5, 'the zoomed range comes from the 5 s tier');
+    assert.match(await page.textContent('#rangebar'), /Zoomed/);
+    await page.screenshot({ path: join(out, 'vm-zoomed.png'), fullPage: true });
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('live mode appends the points pushed by the SSE stream', async () => {
+    const page = await open();
+    await go(page, `#/host/${objs.hosts[0].uuid}`);
+    await page.click('#live');
+    await page.waitForFunction(() => document.querySelector('svg[data-chart="host-cpu"]')?.dataset.interval === '5');
+    const a = await chartAttrs(page, 'host-cpu');
+    const statsBefore = page.requests.filter((u) => u.includes('/stats?')).length;
+    const ev0 = await page.evaluate(() => +(document.documentElement.dataset.events || 0));
+    await page.waitForFunction((e) => +(document.documentElement.dataset.events || 0) > e, ev0, { timeout: 20000 });
+    await page.waitForFunction((c) => +document.querySelector('svg[data-chart="host-cpu"]').dataset.count > c, +a.count, { timeout: 5000 });
+    const b = await chartAttrs(page, 'host-cpu');
+    assert.ok(+b.last > +a.last, 'newer points');
+    assert.ok(+(await page.$eval('svg[data-heatmap="host-cpus"]', (s) => s.dataset.count)) > 0);
+    assert.equal(page.requests.filter((u) => u.includes('/stats?')).length, statsBefore, 'no polling: points came from the stream');
+    assert.ok(page.requests.some((u) => u.includes('/api/v1/stream?objects=')), 'an EventSource on /api/v1/stream');
+    // the pool page: its hosts' events fetch the new range
+    await go(page, `#/pool/${objs.pools[0].uuid}`);
+    const p0 = await chartAttrs(page, 'pool-cpu');
+    await page.waitForFunction((c) => +document.querySelector('svg[data-chart="pool-cpu"]').dataset.count > c, +p0.count, { timeout: 20000 });
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('token: the UI asks for it and sends it', async () => {
+    const dir = tmp();
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'web-test-token\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'xapistat.conf'), `token_file = ${tokenFile}\n`);
+    const s2 = await startServe(sim.pools, ['-c', join(dir, 'xapistat.conf')], 'serve-token');
+    const page = await open();
+    const auth = [];
+    page.on('request', (r) => { if (r.url().includes('/api/v1/objects')) auth.push(r.headers().authorization || ''); });
+    await page.goto(`${s2.base}/#/`);
+    await page.waitForSelector('#token-dialog[open]');
+    await page.fill('#token-input', 'web-test-token');
+    await page.click('#token-dialog button[type="submit"]');
+    await page.waitForFunction(() => +(document.documentElement.dataset.loads || 0) > 0);
+    await until('the tree', async () => (await page.$$('#tree a[href^="#/pool/"]')).length > 0, 10000);
+    assert.ok(auth.includes('Bearer web-test-token'), 'Authorization: Bearer on fetch');
+    const sse = [];
+    page.on('request', (r) => { if (r.url().includes('/api/v1/stream')) sse.push(r.url()); });
+    await page.click('#live');
+    await until('the stream', () => sse.length > 0, 10000);
+    assert.match(sse[0], /access_token=web-test-token/);
+    // 401s of the first requests are expected console errors; nothing else
+    assert.deepEqual(page.errors.filter((e) => !/401/.test(e)), []);
+    await page.context().close();
+  });
+
+  test('performance: VM page first paint, a year of hourly points', async () => {
+    const page = await open();
+    await page.goto(`${serve.base}/#/vm/${vm.uuid}`);
+    await page.waitForFunction(() => +(document.documentElement.dataset.loads || 0) > 0);
+    const p = await page.evaluate(() => ({
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+      charts: performance.getEntriesByName('xs-charts-drawn')[0]?.startTime,
+    }));
+    figures.vm_first_contentful_paint_ms = Math.round(p.fcp);
+    figures.vm_charts_drawn_ms = Math.round(p.charts);
+    assert.ok(p.charts < 1000, `VM charts drawn at ${p.charts} ms (target < 1 s)`);
+
+    // 8,760 hourly points × 4 series with min/max bands and a gap, in a chart of the page's size
+    const ms = await page.evaluate(async () => {
+      const { TimeChart } = await import('./chart.js');
+      const host = document.createElement('div');
+      host.className = 'grid';
+      host.style.width = '960px';
+      document.getElementById('page').prepend(host);
+      const n = 8760, t0 = 1700000000;
+      const t = Array.from({ length: n }, (_, i) => t0 + i * 3600);
+      const wave = (k) => t.map((_, i) => (i > 4000 && i < 4100 ? null : 50 + 40 * Math.sin(i / (50 + k * 7)) * Math.cos(i / 900)));
+      const series = [0, 1, 2, 3].map((k) => {
+        const v = wave(k);
+        return { key: `s${k}`, label: `series ${k}`, color: ['#4e79a7', '#f28e2b', '#59a14f', '#e15759'][k],
+          v, lo: v.map((x) => (x === null ? null : x - 5)), hi: v.map((x) => (x === null ? null : x + 5)) };
+      });
+      const c = new TimeChart(host, { id: 'bench-year', title: 'a year of hourly points', unit: '%' });
+      const times = [];
+      for (let r = 0; r < 7; r++) {
+        const s = performance.now();
+        c.setData({ t, interval: 3600, domain: null, series: series.map((x) => ({ ...x })) });
+        times.push(performance.now() - s);
+      }
+      // include layout and paint of the last render
+      const s = performance.now();
+      await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+      const frame = performance.now() - s;
+      times.sort((a, b) => a - b);
+      return { median: times[3], max: times[6], frame, points: +document.querySelector('svg[data-chart="bench-year"]').dataset.count };
+    });
+    assert.equal(ms.points, 8760);
+    figures.year_hourly_4_series_render_median_ms = +ms.median.toFixed(1);
+    figures.year_hourly_4_series_render_max_ms = +ms.max.toFixed(1);
+    figures.year_hourly_next_frame_ms = +ms.frame.toFixed(1);
+    assert.ok(ms.median < 50, `a year of hourly points renders in ${ms.median} ms (target < 50 ms)`);
+    await page.screenshot({ path: join(out, 'bench-year.png') });
+
+    // the real API: a year at points=8760 (hourly tier) on the VM page's charts
+    const r = await page.evaluate(async (uuid) => {
+      const api = await import('./api.js');
+      const to = Math.floor(api.now());
+      const s = performance.now();
+      const R = await api.stats('vms', uuid, { from: to - 365 * 86400, to, points: 8784 });
+      const fetched = performance.now() - s;
+      const app = window.xapistat;
+      const s2 = performance.now();
+      for (const w of app.page.widgets) w.set(R, [to - 365 * 86400, to]);
+      return { fetched, render: performance.now() - s2, interval: R.interval, n: R.stats.cpuUsage.length, charts: app.page.widgets.length };
+    }, vm.uuid);
+    assert.equal(r.interval, 3600);
+    figures.vm_page_year_hourly_api_fetch_ms = Math.round(r.fetched);
+    figures.vm_page_year_hourly_render_all_charts_ms = +r.render.toFixed(1);
+    figures.vm_page_year_hourly_points = r.n;
+    figures.vm_page_charts = r.charts;
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+});
+
+void sleep;

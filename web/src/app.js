@@ -1,0 +1,402 @@
+// app.js - the shell of the UI: objects tree, search, routing by location.hash,
+// time range (presets, zoom, live), network unit, theme, token prompt.
+//
+// Routes: #/ dashboard, #/pool/UUID, #/host/UUID, #/vm/UUID, #/sr/UUID.
+// After each page's data is drawn, <html data-loads="N"> counts up and a
+// performance mark "xs-charts-drawn" is set (the first one: first paint of charts).
+
+import * as api from './api.js';
+import { esc, fmtInterval, fmtTime, healthClass, powerClass } from './format.js';
+import { PAGES } from './pages.js';
+
+const $ = (id) => document.getElementById(id);
+
+const PRESETS = {
+  '10m': { span: 600, granularity: 'seconds', label: '10 min' },
+  '2h': { span: 7200, granularity: 'minutes', label: '2 h' },
+  '1d': { span: 86400, label: '1 day' },
+  '1w': { span: 7 * 86400, label: '1 week' },
+  '1M': { span: 30 * 86400, label: '1 month' },
+  '1y': { span: 365 * 86400, label: '1 year' },
+};
+
+class App {
+  constructor() {
+    this.preset = sessionGet('xapistat.preset', '2h');
+    if (!PRESETS[this.preset]) this.preset = '2h';
+    this.custom = null;   // {from, to} after a zoom
+    this.live = false;
+    this.bits = sessionGet('xapistat.bits', '0') === '1';
+    this.objects = { pools: [], hosts: [], vms: [], srs: [] };
+    this.idx = new Map();
+    this.page = null;
+    this.loads = 0;
+    this.es = null;
+    this.zoom = this.zoom.bind(this);
+    this.reset = this.reset.bind(this);
+  }
+
+  async start() {
+    api.onTokenNeeded((msg) => this.askToken(msg));
+    this.bindUi();
+    this.syncControls();
+    try {
+      await Promise.all([this.loadObjects(), api.syncClock().catch(() => null)]);
+    } catch (e) {
+      this.fatal(e);
+    }
+    window.addEventListener('hashchange', () => this.route());
+    this.route();
+  }
+
+  // ---- objects ----
+
+  async loadObjects() {
+    const o = await api.get('/api/v1/objects');
+    this.objects = o;
+    const idx = new Map();
+    for (const p of o.pools) idx.set(p.uuid, { kind: 'pool', o: p });
+    for (const h of o.hosts) idx.set(h.uuid, { kind: 'host', o: h });
+    for (const v of o.vms) idx.set(v.uuid, { kind: 'vm', o: v });
+    for (const s of o.srs) idx.set(s.uuid, { kind: 'sr', o: s });
+    this.idx = idx;
+    this.sr8 = new Map();
+    for (const s of o.srs) {
+      const k = s.uuid.slice(0, 8);
+      this.sr8.set(k, this.sr8.has(k) ? null : s); // null: two SRs share the prefix
+    }
+    this.renderTree();
+  }
+
+  get(uuid) { return this.idx.get(uuid)?.o || null; }
+  hostsOf(pool) { return this.objects.hosts.filter((h) => h.pool === pool); }
+  vmsOf(host) { return this.objects.vms.filter((v) => v.host === host); }
+  srsOf(pool) { return this.objects.srs.filter((s) => s.pool === pool); }
+  poolName(uuid) {
+    const p = this.get(uuid);
+    return p ? p.name_label || p.name || uuid : uuid || '';
+  }
+  srName(sr8) {
+    const s = this.sr8.get(sr8);
+    return s ? s.name : `SR ${sr8}…`;
+  }
+
+  renderTree() {
+    const { pools, hosts, vms, srs } = this.objects;
+    const cur = this.current?.uuid;
+    const vmItem = (v) => `<li><a href="#/vm/${v.uuid}" data-uuid="${v.uuid}" class="${v.uuid === cur ? 'sel' : ''}">` +
+      `<i class="dot ${powerClass(v.power_state)}" title="${esc(v.power_state)}"></i>${esc(v.name)}` +
+      `${v.is_control_domain ? ' <small>dom0</small>' : ''}</a></li>`;
+    let h = `<ul><li><a href="#/" class="${!cur ? 'sel' : ''}"><i class="glyph">▦</i>Dashboard</a></li></ul>`;
+    for (const p of pools) {
+      const ph = hosts.filter((x) => x.pool === p.uuid);
+      const halted = vms.filter((v) => v.pool === p.uuid && !v.host);
+      const psr = srs.filter((s) => s.pool === p.uuid);
+      h += `<details open><summary><a href="#/pool/${p.uuid}" data-uuid="${p.uuid}" class="${p.uuid === cur ? 'sel' : ''}">` +
+        `<i class="dot ${p.connected ? 'ok' : 'bad'}" title="${p.connected ? 'connected' : 'not connected'}"></i>` +
+        `<b>${esc(p.name_label || p.name)}</b></a></summary><div class="kids">`;
+      for (const x of ph) {
+        const hv = vms.filter((v) => v.host === x.uuid).sort((a, b) => a.is_control_domain - b.is_control_domain || a.name.localeCompare(b.name));
+        const health = x.collection?.health || 'unknown';
+        h += `<details ${hv.some((v) => v.uuid === cur) || x.uuid === cur ? 'open' : ''}><summary>` +
+          `<a href="#/host/${x.uuid}" data-uuid="${x.uuid}" class="${x.uuid === cur ? 'sel' : ''}">` +
+          `<i class="dot ${healthClass(health)}" title="collection: ${esc(health)}"></i>${esc(x.name)}` +
+          ` <small>${hv.filter((v) => !v.is_control_domain).length}</small></a></summary><ul>${hv.map(vmItem).join('')}</ul></details>`;
+      }
+      if (psr.length) {
+        h += `<details ${psr.some((s) => s.uuid === cur) ? 'open' : ''}><summary><span class="group">Storage <small>${psr.length}</small></span></summary><ul>` +
+          psr.map((s) => `<li><a href="#/sr/${s.uuid}" data-uuid="${s.uuid}" class="${s.uuid === cur ? 'sel' : ''}">` +
+            `<i class="glyph">⛁</i>${esc(s.name)} <small>${esc(s.type)}</small></a></li>`).join('') + '</ul></details>';
+      }
+      if (halted.length) {
+        h += `<details ${halted.some((v) => v.uuid === cur) ? 'open' : ''}><summary><span class="group">Not running <small>${halted.length}</small></span></summary>` +
+          `<ul>${halted.map(vmItem).join('')}</ul></details>`;
+      }
+      h += '</div></details>';
+    }
+    if (!pools.length) h += '<p class="muted pad">No pool configured.</p>';
+    $('tree').innerHTML = h;
+  }
+
+  // ---- search ----
+
+  search(q) {
+    q = q.trim().toLowerCase();
+    if (!q) return [];
+    const out = [];
+    for (const [uuid, { kind, o }] of this.idx) {
+      const name = (o.name_label || o.name || '').toLowerCase();
+      const score = name === q || uuid === q ? 0 : name.startsWith(q) || uuid.startsWith(q) ? 1
+        : name.includes(q) || uuid.includes(q) ? 2 : -1;
+      if (score >= 0) out.push({ kind, o, uuid, score });
+    }
+    const order = { pool: 0, host: 1, vm: 2, sr: 3 };
+    out.sort((a, b) => a.score - b.score || order[a.kind] - order[b.kind] || (a.o.name || '').localeCompare(b.o.name || ''));
+    return out.slice(0, 30);
+  }
+
+  showResults() {
+    const q = $('search').value;
+    const list = $('results');
+    const res = this.search(q);
+    this.results = res;
+    this.sel = 0;
+    if (!q.trim()) { list.hidden = true; return; }
+    list.innerHTML = res.length ? res.map((r, i) => {
+      const o = r.o;
+      const state = r.kind === 'vm' ? `<i class="dot ${powerClass(o.power_state)}"></i>` :
+        r.kind === 'host' ? `<i class="dot ${healthClass(o.collection?.health)}"></i>` : '';
+      return `<li role="option" class="${i === 0 ? 'sel' : ''}" data-i="${i}"><a href="#/${r.kind}/${r.uuid}">` +
+        `<span class="kind">${r.kind}</span>${state}${esc(o.name_label || o.name)}<small>${r.uuid}</small></a></li>`;
+    }).join('') : '<li class="muted">no match</li>';
+    list.hidden = false;
+  }
+
+  // ---- routing ----
+
+  route() {
+    const m = location.hash.match(/^#\/(vm|host|sr|pool)\/([^/?#]+)/);
+    const r = m ? { kind: m[1], uuid: decodeURIComponent(m[2]) } : { kind: 'dashboard', uuid: null };
+    if (this.page) this.page.destroy();
+    this.closeStream();
+    this.current = r;
+    this.custom = null;
+    document.body.classList.remove('nav-open');
+    const el = $('page');
+    el.innerHTML = '';
+    window.scrollTo(0, 0);
+    this.renderTree();
+    const known = r.uuid ? this.idx.get(r.uuid) : null;
+    if (r.uuid && (!known || known.kind !== r.kind)) {
+      // not in the topology (a deleted VM keeps its history): still ask the API
+      if (!known && r.kind !== 'vm' && r.kind !== 'host') {
+        el.innerHTML = `<div class="card"><h2>Not found</h2><p>No ${esc(r.kind)} ${esc(r.uuid)} is known.</p></div>`;
+        this.page = null;
+        this.markLoaded();
+        return;
+      }
+    }
+    const Page = PAGES[r.kind];
+    this.page = new Page(this, el, r.uuid);
+    this.reload();
+  }
+
+  // ---- time range ----
+
+  // The request for the current range; width: the plot width in px (point budget).
+  request() {
+    if (this.live) return { granularity: 'seconds' };
+    const budget = Math.min(10000, Math.max(1500, Math.round(this.plotWidth() * 2)));
+    if (this.custom) return { from: this.custom.from, to: this.custom.to, points: budget };
+    const p = PRESETS[this.preset];
+    if (p.granularity) return { granularity: p.granularity };
+    const to = Math.ceil(api.now());
+    return { from: to - p.span, to, points: budget };
+  }
+
+  plotWidth() {
+    const el = document.querySelector('.plot');
+    return el ? el.clientWidth : 800;
+  }
+
+  async reload() {
+    const page = this.page;
+    if (!page) return;
+    const req = this.request();
+    this.renderRangebar(req, null);
+    try {
+      const info = await page.load(req);
+      if (page !== this.page) return;
+      this.renderRangebar(req, info);
+      if (this.live) this.openStream();
+      this.markLoaded();
+    } catch (e) {
+      if (e.name === 'AbortError' || page !== this.page) return;
+      page.error(e);
+      this.markLoaded();
+    }
+  }
+
+  markLoaded() {
+    this.loads++;
+    if (this.loads === 1) performance.mark('xs-charts-drawn');
+    document.documentElement.dataset.loads = String(this.loads);
+  }
+
+  zoom(from, to) {
+    this.setLive(false, false);
+    this.custom = { from, to };
+    this.syncControls();
+    this.reload();
+  }
+
+  reset() {
+    if (!this.custom) return;
+    this.custom = null;
+    this.syncControls();
+    this.reload();
+  }
+
+  setPreset(p) {
+    this.preset = p;
+    sessionSet('xapistat.preset', p);
+    this.custom = null;
+    this.setLive(false, false);
+    this.syncControls();
+    this.reload();
+  }
+
+  setLive(on, reload = true) {
+    if (this.live === on) return;
+    this.live = on;
+    if (on) this.custom = null;
+    else this.closeStream();
+    this.syncControls();
+    if (reload) this.reload();
+  }
+
+  renderRangebar(req, info) {
+    const bar = $('rangebar');
+    let what;
+    if (this.live) what = '<b class="live-badge">LIVE</b> last 10 min, new points pushed by the server';
+    else if (this.custom) what = `Zoomed: ${fmtTime(this.custom.from)} → ${fmtTime(this.custom.to)}`;
+    else what = `Last ${PRESETS[this.preset].label}`;
+    let res = '';
+    if (info && info.interval) {
+      res = ` · ${fmtInterval(info.interval)} points`;
+      if (info.bands) res += ' · band: min…max of each point';
+    }
+    if (!info) res = ' · loading…';
+    bar.innerHTML = `<span>${what}${res}</span>` +
+      (this.custom ? ' <button type="button" id="unzoom" class="link">Reset zoom</button>' : '') +
+      (!this.live ? ' <span class="muted hint">drag on a chart to zoom · double-click to reset</span>' : '');
+    const b = $('unzoom');
+    if (b) b.onclick = this.reset;
+  }
+
+  // ---- live stream (SSE, no polling) ----
+
+  openStream() {
+    this.closeStream();
+    const uuids = this.page?.streamObjects() || [];
+    if (!uuids.length) return;
+    const es = new EventSource(api.streamUrl(uuids.slice(0, 256)));
+    const page = this.page;
+    es.addEventListener('stats', (ev) => {
+      if (page !== this.page) return;
+      let d;
+      try { d = JSON.parse(ev.data); } catch { return; }
+      page.onEvent(d);
+      document.documentElement.dataset.events = String(+(document.documentElement.dataset.events || 0) + 1);
+    });
+    es.onopen = () => $('live').classList.remove('broken');
+    es.onerror = () => $('live').classList.add('broken');
+    this.es = es;
+  }
+
+  closeStream() {
+    if (this.es) { this.es.close(); this.es = null; }
+    $('live')?.classList.remove('broken');
+  }
+
+  // ---- controls ----
+
+  syncControls() {
+    for (const b of document.querySelectorAll('#presets button')) {
+      b.setAttribute('aria-pressed', String(!this.live && !this.custom && b.dataset.preset === this.preset));
+    }
+    $('live').setAttribute('aria-pressed', String(this.live));
+    $('unit-bytes').setAttribute('aria-pressed', String(!this.bits));
+    $('unit-bits').setAttribute('aria-pressed', String(this.bits));
+  }
+
+  setBits(on) {
+    this.bits = on;
+    sessionSet('xapistat.bits', on ? '1' : '0');
+    this.syncControls();
+    this.page?.setBits(on);
+  }
+
+  bindUi() {
+    $('presets').addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-preset]');
+      if (b) this.setPreset(b.dataset.preset);
+    });
+    $('live').onclick = () => this.setLive(!this.live);
+    $('unit-bytes').onclick = () => this.setBits(false);
+    $('unit-bits').onclick = () => this.setBits(true);
+    $('theme').onclick = () => {
+      const t = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
+      document.documentElement.dataset.theme = t;
+      try { localStorage.setItem('xapistat.theme', t); } catch { /* ignore */ }
+    };
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', (e) => {
+      let saved = null;
+      try { saved = localStorage.getItem('xapistat.theme'); } catch { /* ignore */ }
+      if (!saved) document.documentElement.dataset.theme = e.matches ? 'dark' : 'light';
+    });
+    $('menu').onclick = () => document.body.classList.toggle('nav-open');
+    $('tree').addEventListener('click', (e) => {
+      if (e.target.closest('a')) document.body.classList.remove('nav-open');
+    });
+    const input = $('search');
+    input.addEventListener('input', () => this.showResults());
+    input.addEventListener('keydown', (e) => {
+      const list = $('results');
+      const n = this.results?.length || 0;
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        if (!n) return;
+        this.sel = (this.sel + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+        list.querySelectorAll('li').forEach((li, i) => li.classList.toggle('sel', i === this.sel));
+      } else if (e.key === 'Enter') {
+        const r = this.results?.[this.sel];
+        if (r) { location.hash = `#/${r.kind}/${r.uuid}`; this.closeSearch(); }
+      } else if (e.key === 'Escape') {
+        this.closeSearch();
+      }
+    });
+    input.addEventListener('blur', () => setTimeout(() => this.closeSearch(false), 200));
+    $('results').addEventListener('click', () => this.closeSearch());
+    document.addEventListener('keydown', (e) => {
+      if (e.key === '/' && document.activeElement !== input && !e.target.closest('input,textarea')) {
+        e.preventDefault();
+        input.focus();
+        input.select();
+      }
+    });
+  }
+
+  closeSearch(clear = true) {
+    $('results').hidden = true;
+    if (clear) { $('search').value = ''; $('search').blur(); }
+  }
+
+  askToken(msg) {
+    const dlg = $('token-dialog');
+    $('token-msg').textContent = `${msg} Enter the bearer token of this xapistat (its token_file).`;
+    $('token-input').value = '';
+    return new Promise((resolve) => {
+      const done = (v) => { dlg.close(); resolve(v); };
+      dlg.querySelector('form').onsubmit = (e) => { e.preventDefault(); done($('token-input').value.trim() || null); };
+      $('token-cancel').onclick = () => done(null);
+      dlg.showModal();
+    });
+  }
+
+  fatal(e) {
+    $('page').innerHTML = `<div class="card error"><h2>Cannot reach the API</h2><p>${esc(e.message)}</p></div>`;
+  }
+}
+
+
+function sessionGet(k, d) {
+  try { return localStorage.getItem(k) ?? d; } catch { return d; }
+}
+function sessionSet(k, v) {
+  try { localStorage.setItem(k, v); } catch { /* ignore */ }
+}
+
+const app = new App();
+window.xapistat = app; // for the console and the browser tests
+app.start();

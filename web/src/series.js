@@ -1,0 +1,132 @@
+// series.js - reading the stats replies: times, device keys, sums over devices and
+// hosts, and the colours of series (a device keeps its colour on every chart).
+
+import { natural } from './format.js';
+
+// Tableau 10: distinct, legible on light and dark backgrounds.
+export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2',
+  '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const ACCENT = 'var(--total)'; // totals and the main series: the text colour of the theme
+export const color = (i) => PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length];
+
+// The leaf at path ('a.b' or ['a','b']) of a stats object, or null.
+export function at(obj, path) {
+  let o = obj;
+  for (const k of Array.isArray(path) ? path : path.split('.')) {
+    if (o === null || o === undefined) return null;
+    o = o[k];
+  }
+  return o === undefined ? null : o;
+}
+
+// Device keys of a map (cpus, vifs.rx, ...) in natural order.
+export function keysOf(stats, path) {
+  const o = at(stats, path);
+  return o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o).sort(natural) : [];
+}
+
+function firstLeafLength(o) {
+  if (!o || typeof o !== 'object') return 0;
+  if (Array.isArray(o)) return o.length;
+  for (const k of Object.keys(o)) {
+    const n = firstLeafLength(o[k]);
+    if (n) return n;
+  }
+  return 0;
+}
+
+// Point times of a reply: point i of n is at endTimestamp - (n-1-i) * interval.
+export function times(R) {
+  if (R.t) return R.t;
+  const n = firstLeafLength(R.stats);
+  const t = new Array(n);
+  for (let i = 0; i < n; i++) t[i] = R.endTimestamp - (n - 1 - i) * R.interval;
+  return t;
+}
+
+// Element-wise reductions over arrays of equal length; nulls skipped, null when all are.
+export function reduce(arrs, op) {
+  arrs = arrs.filter(Boolean);
+  if (!arrs.length) return null;
+  const n = arrs[0].length;
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    let acc = null, cnt = 0;
+    for (const a of arrs) {
+      const v = a[i];
+      if (v === null || v === undefined) continue;
+      cnt++;
+      if (acc === null) acc = v;
+      else if (op === 'min') acc = Math.min(acc, v);
+      else if (op === 'max') acc = Math.max(acc, v);
+      else acc += v;
+    }
+    out[i] = acc !== null && op === 'mean' ? acc / cnt : acc;
+  }
+  return out;
+}
+export const sum = (arrs) => reduce(arrs, 'sum');
+export const mean = (arrs) => reduce(arrs, 'mean');
+export const min = (arrs) => reduce(arrs, 'min');
+export const max = (arrs) => reduce(arrs, 'max');
+
+export function zip(a, b, f) {
+  if (!a || !b) return null;
+  return a.map((x, i) => (x === null || b[i] === null || b[i] === undefined ? null : f(x, b[i])));
+}
+
+// The other bound: the min of (a - b) comes with the max of b.
+export const opposite = (w) => (w === 'statsMin' ? 'statsMax' : w === 'statsMax' ? 'statsMin' : w);
+
+// A series spec reading one leaf path of the reply (stats / statsMin / statsMax).
+export const leaf = (path) => (R, w) => at(R[w], path);
+
+// Pool reply {host uuid: reply | {error}} as one reply over the union of the hosts' times:
+// { t, interval, hosts: { uuid: { stats, statsMin, statsMax } }, errors: { uuid: message } }.
+export function alignPool(P) {
+  const hosts = {}, errors = {};
+  let interval = 0;
+  const all = new Set();
+  const per = [];
+  for (const [uuid, r] of Object.entries(P)) {
+    if (!r || r.error || !r.stats) { errors[uuid] = r?.error || 'no reply'; continue; }
+    const t = times(r);
+    interval = interval || r.interval;
+    t.forEach((x) => all.add(x));
+    per.push([uuid, r, t]);
+  }
+  const t = [...all].sort((a, b) => a - b);
+  const index = new Map(t.map((x, i) => [x, i]));
+  const remap = (o, map) => {
+    if (o === null || o === undefined) return o;
+    if (Array.isArray(o)) {
+      const out = new Array(t.length).fill(null);
+      o.forEach((v, i) => { out[map[i]] = v; });
+      return out;
+    }
+    const r = {};
+    for (const k of Object.keys(o)) r[k] = remap(o[k], map);
+    return r;
+  };
+  for (const [uuid, r, ht] of per) {
+    const map = ht.map((x) => index.get(x));
+    hosts[uuid] = { stats: remap(r.stats, map), statsMin: remap(r.statsMin, map), statsMax: remap(r.statsMax, map) };
+  }
+  return { t, interval, hosts, errors };
+}
+
+// A host's CPU mean over its pCPUs, from one host reply part (stats / statsMin / statsMax).
+export function hostCpuMean(st) {
+  return mean(keysOf(st, 'cpus').map((k) => st.cpus[k]));
+}
+export function hostMemUsed(H, w) {
+  return zip(at(H[w], 'memory'), at(H[opposite(w)], 'memoryFree'), (m, f) => m - f);
+}
+export function hostNet(st) {
+  const rx = at(st, 'pifsAggr.rx'), tx = at(st, 'pifsAggr.tx');
+  if (rx || tx) return sum([rx, tx]);
+  return sum([...keysOf(st, 'pifs.rx').map((k) => st.pifs.rx[k]), ...keysOf(st, 'pifs.tx').map((k) => st.pifs.tx[k])]);
+}
+export function hostDisk(st) {
+  return sum(keysOf(st, 'ioThroughput.total').map((k) => st.ioThroughput.total[k]));
+}
