@@ -125,11 +125,13 @@ unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat web/dist/i
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
 
-bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim
+bench: deps-bench $(BUILD)/xapistat $(BUILD)/xapi-sim web
 	@bash bench/rrd_readers.sh --write-docs
 	@bash bench/sim_bench.sh --write-docs
 	@bash bench/store_bench.sh --write-docs
 	@bash bench/serve_bench.sh --write-docs
+	@bash bench/api_bench.sh --write-docs
+	@bash bench/web_bench.sh --write-docs
 
 # The web UI: d3 and playwright-core from npm (web/package-lock.json), built into web/dist.
 WEB_SRC := $(wildcard web/src/*) web/build.mjs
