@@ -1,6 +1,9 @@
 /*
  * objects.c - GET /api/v1/objects (objects.h): pools, hosts, VMs and SRs of
- * every pool's topology, with per-host collection status merged by host uuid.
+ * every pool's topology, with per-host collection status merged by host uuid,
+ * and the network devices and disks of each VM and host: the devices its
+ * stored series name (one xs_store_each_of() walk per object), named from the
+ * topology.
  *
  * JSON is written by the small oj_* writer below (one place, to be replaced
  * by src/lib/json_out once it exists): commas tracked per nesting level,
@@ -14,7 +17,9 @@
 #include <string.h>
 
 #include "lib/num.h"
+#include "lib/xmalloc.h"
 #include "query/objects.h"
+#include "query/series_map.h"
 #include "query/status.h"
 
 #define OJ_DEPTH 8 /* nesting the bodies here need */
@@ -73,6 +78,12 @@ static size_t oj_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes oj_escaped() passes through as they are: printable ASCII but '"' and '\\'. */
+static bool oj_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void oj_escaped(struct oj *w, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -84,6 +95,10 @@ static void oj_escaped(struct oj *w, const char *s, size_t n)
 		const char *rep = NULL;
 		size_t l = 1;
 
+		if (oj_plain(u[i])) {
+			i++;
+			continue;
+		}
 		if (u[i] == '"')
 			rep = "\\\"";
 		else if (u[i] == '\\')
@@ -97,7 +112,7 @@ static void oj_escaped(struct oj *w, const char *s, size_t n)
 		else if (u[i] < 0x20) {
 			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
 			rep = esc;
-		} else if (u[i] >= 0x80 && (l = oj_utf8_len(u + i, n - i)) == 0) {
+		} else if ((l = oj_utf8_len(u + i, n - i)) == 0) {
 			rep = "\\ufffd";
 		}
 		if (rep == NULL) {
@@ -113,13 +128,16 @@ static void oj_escaped(struct oj *w, const char *s, size_t n)
 	oj_put(w, "\"", 1);
 }
 
-static void oj_key(struct oj *w, const char *k)
+/* A key: k is the literal "\"name\":" (names here never need escaping); see OJ_KEY. */
+static void oj_key_lit(struct oj *w, const char *k, size_t n)
 {
 	oj_value(w);
-	oj_escaped(w, k, strlen(k));
-	oj_put(w, ":", 1);
+	oj_put(w, k, n);
 	w->after_key = true;
 }
+
+/* "name": for a string literal name. */
+#define OJ_KEY(w, name) oj_key_lit((w), "\"" name "\":", sizeof(name) + 2)
 
 /* A string value; NULL writes null. */
 static void oj_str(struct oj *w, const char *s)
@@ -186,6 +204,170 @@ static void oj_close(struct oj *w, char c)
 		w->depth--;
 }
 
+/* ---- devices of an object, from its stored series ---- */
+
+enum objects_dev_class { OBJ_VIF, OBJ_VBD, OBJ_PIF, OBJ_NCLASSES };
+
+typedef char objects_dev_name[XS_SMAP_DEV_LEN];
+
+/* The devices of one object per class; the arrays are reused from object to object. */
+struct objects_devs {
+	objects_dev_name *dev[OBJ_NCLASSES];
+	size_t n[OBJ_NCLASSES], cap[OBJ_NCLASSES];
+};
+
+/* PIF data sources: pif_<dev><suffix> (so a device may hold '_'; longest suffixes first). */
+static const char *const objects_pif_suffix[] = { "_rx_errors", "_tx_errors", "_rx", "_tx" };
+
+static void objects_dev_add(struct objects_devs *d, enum objects_dev_class c, const char *dev,
+			    size_t len)
+{
+	if (len == 0 || len >= XS_SMAP_DEV_LEN)
+		return; /* as series_map.h: a longer device is not shown */
+	/* the series of one device mostly come together: skip a repeat of the last one */
+	if (d->n[c] > 0 && !strncmp(d->dev[c][d->n[c] - 1], dev, len) &&
+	    d->dev[c][d->n[c] - 1][len] == '\0')
+		return;
+	if (d->n[c] == d->cap[c]) {
+		d->cap[c] = d->cap[c] ? 2 * d->cap[c] : 8;
+		d->dev[c] = xs_xrealloc(d->dev[c], d->cap[c] * sizeof(*d->dev[c]));
+	}
+	memcpy(d->dev[c][d->n[c]], dev, len);
+	d->dev[c][d->n[c]][len] = '\0';
+	d->n[c]++;
+}
+
+/* vif_<digits>_... and vbd_<dev without '_'>_... of a VM (as series_map.h parses them). */
+static void objects_vm_series(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct objects_devs *d = arg;
+	enum objects_dev_class c;
+	size_t len = 0;
+
+	(void)id;
+	(void)unit;
+	/* most of a VM's series are neither: decided on the first bytes */
+	if (ds[0] == 'v' && ds[1] == 'i' && ds[2] == 'f' && ds[3] == '_')
+		c = OBJ_VIF;
+	else if (ds[0] == 'v' && ds[1] == 'b' && ds[2] == 'd' && ds[3] == '_')
+		c = OBJ_VBD;
+	else
+		return;
+	ds += 4;
+	if (c == OBJ_VIF)
+		while (ds[len] >= '0' && ds[len] <= '9')
+			len++;
+	else
+		while (ds[len] != '\0' && ds[len] != '_')
+			len++;
+	if (ds[len] == '_' && ds[len + 1] != '\0')
+		objects_dev_add(d, c, ds, len);
+}
+
+/* pif_<dev>_rx / _tx / _rx_errors / _tx_errors of a host, but pif_aggr_* (the sum). */
+static void objects_host_series(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct objects_devs *d = arg;
+	size_t n, sl;
+
+	(void)id;
+	(void)unit;
+	if (ds[0] != 'p' || ds[1] != 'i' || ds[2] != 'f' || ds[3] != '_')
+		return;
+	n = strlen(ds);
+	for (size_t i = 0; i < sizeof(objects_pif_suffix) / sizeof(objects_pif_suffix[0]); i++) {
+		sl = strlen(objects_pif_suffix[i]);
+		if (n > 4 + sl && !memcmp(ds + n - sl, objects_pif_suffix[i], sl)) {
+			if (!(n - 4 - sl == 4 && !memcmp(ds + 4, "aggr", 4)))
+				objects_dev_add(d, OBJ_PIF, ds + 4, n - 4 - sl);
+			return;
+		}
+	}
+	/* another measurement: the device runs to the first '_' */
+	sl = strcspn(ds + 4, "_");
+	if (ds[4 + sl] == '_' && ds[5 + sl] != '\0' && !(sl == 4 && !memcmp(ds + 4, "aggr", 4)))
+		objects_dev_add(d, OBJ_PIF, ds + 4, sl);
+}
+
+static int objects_dev_cmp(const void *a, const void *b)
+{
+	return xs_smap_dev_cmp(a, b);
+}
+
+/* Each device once, in natural order (xs_smap_dev_cmp: vif 2 before 10, eth2 before eth10). */
+static void objects_dev_sort(struct objects_devs *d, enum objects_dev_class c)
+{
+	size_t i, k;
+
+	if (d->n[c] < 2)
+		return;
+	qsort(d->dev[c], d->n[c], sizeof(*d->dev[c]), objects_dev_cmp);
+	for (i = 1, k = 1; i < d->n[c]; i++)
+		if (strcmp(d->dev[c][i], d->dev[c][k - 1]))
+			memmove(d->dev[c][k++], d->dev[c][i], sizeof(*d->dev[c]));
+	d->n[c] = k;
+}
+
+/* The devices of (kind, uuid) from the store's index by object (its ~30 series, not the catalog). */
+static void objects_devs_of(struct objects_devs *d, const struct xs_store *s, enum xs_obj_kind kind,
+			    const char *uuid)
+{
+	for (int c = 0; c < OBJ_NCLASSES; c++)
+		d->n[c] = 0;
+	if (s == NULL)
+		return;
+	xs_store_each_of(s, kind, uuid, kind == XS_OBJ_VM ? objects_vm_series : objects_host_series, d);
+	for (int c = 0; c < OBJ_NCLASSES; c++)
+		objects_dev_sort(d, (enum objects_dev_class)c);
+}
+
+static void objects_devs_free(struct objects_devs *d)
+{
+	for (int c = 0; c < OBJ_NCLASSES; c++)
+		free(d->dev[c]);
+}
+
+/* The VIFs of a VM or the PIFs of a host: [{"device":..,"network":..}]. */
+static void objects_nets(struct oj *w, const struct xs_topo *t, const struct objects_devs *d,
+			 enum objects_dev_class c, const char *owner)
+{
+	oj_open(w, '[');
+	for (size_t i = 0; i < d->n[c]; i++) {
+		const char *dev = d->dev[c][i];
+
+		oj_open(w, '{');
+		OJ_KEY(w, "device");
+		oj_str(w, dev);
+		OJ_KEY(w, "network");
+		oj_str(w, c == OBJ_VIF ? xs_topo_vif_network(t, owner, dev)
+				       : xs_topo_pif_network(t, owner, dev));
+		oj_close(w, '}');
+	}
+	oj_close(w, ']');
+}
+
+/* The VBDs of VM vm_uuid: [{"device":..,"vdi":..,"sr":<uuid>|null}]. */
+static void objects_vbds(struct oj *w, const struct xs_topo *t, const struct objects_devs *d,
+			 const char *vm_uuid)
+{
+	oj_open(w, '[');
+	for (size_t i = 0; i < d->n[OBJ_VBD]; i++) {
+		const struct xs_topo_sr *sr = NULL;
+		const char *dev = d->dev[OBJ_VBD][i];
+		const char *vdi = xs_topo_vbd_vdi(t, vm_uuid, dev, &sr);
+
+		oj_open(w, '{');
+		OJ_KEY(w, "device");
+		oj_str(w, dev);
+		OJ_KEY(w, "vdi");
+		oj_str(w, vdi);
+		OJ_KEY(w, "sr");
+		oj_str(w, sr ? sr->uuid : NULL);
+		oj_close(w, '}');
+	}
+	oj_close(w, ']');
+}
+
 /* ---- the body ---- */
 
 static const char *objects_power_name(enum xs_power p)
@@ -213,46 +395,46 @@ static void objects_pool(struct oj *w, const struct xs_estate_pool *p)
 	const struct xs_topo_host *master = tp ? xs_topo_host_by_ref(p->topo, tp->master) : NULL;
 
 	oj_open(w, '{');
-	oj_key(w, "uuid");
+	OJ_KEY(w, "uuid");
 	oj_str(w, tp ? tp->uuid : NULL);
-	oj_key(w, "name");
+	OJ_KEY(w, "name");
 	oj_str(w, p->name ? p->name : "");
-	oj_key(w, "name_label");
+	OJ_KEY(w, "name_label");
 	oj_str(w, tp ? tp->name : NULL);
-	oj_key(w, "master");
+	OJ_KEY(w, "master");
 	oj_str(w, master ? master->uuid : NULL);
-	oj_key(w, "connected");
+	OJ_KEY(w, "connected");
 	oj_bool(w, p->topo != NULL);
 	oj_close(w, '}');
 }
 
 static void objects_collection(struct oj *w, const struct xs_collect_host_status *st, double now)
 {
-	oj_key(w, "collection");
+	OJ_KEY(w, "collection");
 	if (st == NULL) {
 		oj_null(w);
 		return;
 	}
 	oj_open(w, '{');
-	oj_key(w, "state");
+	OJ_KEY(w, "state");
 	oj_str(w, xs_collect_state_name(st->state));
-	oj_key(w, "health");
+	OJ_KEY(w, "health");
 	oj_str(w, xs_status_health_name(xs_status_host_health(st, now)));
-	oj_key(w, "last_success");
+	OJ_KEY(w, "last_success");
 	if (st->last_success > 0)
 		oj_num(w, st->last_success);
 	else
 		oj_null(w);
-	oj_key(w, "last_error");
+	OJ_KEY(w, "last_error");
 	if (st->last_error[0]) {
 		oj_value(w);
 		oj_escaped(w, st->last_error, strnlen(st->last_error, sizeof(st->last_error)));
 	} else {
 		oj_null(w);
 	}
-	oj_key(w, "latency");
+	OJ_KEY(w, "latency");
 	oj_num(w, st->latency);
-	oj_key(w, "lag");
+	OJ_KEY(w, "lag");
 	if (st->lag >= 0)
 		oj_num(w, st->lag);
 	else
@@ -261,35 +443,39 @@ static void objects_collection(struct oj *w, const struct xs_collect_host_status
 }
 
 static void objects_hosts(struct oj *w, const struct xs_estate *e, const struct xs_topo *t,
-			  const struct xs_status_index *ix)
+			  const struct xs_status_index *ix, struct objects_devs *d)
 {
 	const struct xs_topo_host *h;
 	const char *pool = objects_pool_uuid(t);
 
 	for (size_t i = 0; (h = xs_topo_host_at(t, i)) != NULL; i++) {
 		oj_open(w, '{');
-		oj_key(w, "uuid");
+		OJ_KEY(w, "uuid");
 		oj_str(w, h->uuid);
-		oj_key(w, "name");
+		OJ_KEY(w, "name");
 		oj_str(w, h->name);
-		oj_key(w, "pool");
+		OJ_KEY(w, "pool");
 		oj_str(w, pool);
-		oj_key(w, "address");
+		OJ_KEY(w, "address");
 		oj_str(w, h->address);
-		oj_key(w, "live");
+		OJ_KEY(w, "live");
 		oj_bool(w, h->live);
-		oj_key(w, "enabled");
+		OJ_KEY(w, "enabled");
 		oj_bool(w, h->enabled);
-		oj_key(w, "cpus");
+		OJ_KEY(w, "cpus");
 		oj_u64(w, h->cpus > 0 ? (uint64_t)h->cpus : 0);
-		oj_key(w, "memory");
+		OJ_KEY(w, "memory");
 		oj_u64(w, h->memory_total);
 		objects_collection(w, xs_status_index_find(ix, h->uuid), e->now);
+		objects_devs_of(d, e->store, XS_OBJ_HOST, h->uuid);
+		OJ_KEY(w, "pifs");
+		objects_nets(w, t, d, OBJ_PIF, h->uuid);
 		oj_close(w, '}');
 	}
 }
 
-static void objects_vms(struct oj *w, const struct xs_topo *t)
+static void objects_vms(struct oj *w, const struct xs_store *s, const struct xs_topo *t,
+			struct objects_devs *d)
 {
 	const struct xs_topo_vm *vm;
 	const char *pool = objects_pool_uuid(t);
@@ -301,29 +487,34 @@ static void objects_vms(struct oj *w, const struct xs_topo *t)
 			continue;
 		h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
 		oj_open(w, '{');
-		oj_key(w, "uuid");
+		OJ_KEY(w, "uuid");
 		oj_str(w, vm->uuid);
-		oj_key(w, "name");
+		OJ_KEY(w, "name");
 		oj_str(w, vm->name);
-		oj_key(w, "pool");
+		OJ_KEY(w, "pool");
 		oj_str(w, pool);
-		oj_key(w, "host");
+		OJ_KEY(w, "host");
 		oj_str(w, h ? h->uuid : NULL);
-		oj_key(w, "power_state");
+		OJ_KEY(w, "power_state");
 		oj_str(w, objects_power_name(vm->power));
-		oj_key(w, "tags");
+		OJ_KEY(w, "tags");
 		oj_open(w, '[');
 		for (size_t k = 0; k < vm->ntags; k++)
 			oj_str(w, vm->tags[k]);
 		oj_close(w, ']');
-		oj_key(w, "vcpus");
+		OJ_KEY(w, "vcpus");
 		oj_u64(w, vm->vcpus > 0 ? (uint64_t)vm->vcpus : 0);
-		oj_key(w, "memory");
+		OJ_KEY(w, "memory");
 		oj_u64(w, vm->memory_static_max);
-		oj_key(w, "guest_tools");
+		OJ_KEY(w, "guest_tools");
 		oj_bool(w, vm->guest_tools);
-		oj_key(w, "is_control_domain");
+		OJ_KEY(w, "is_control_domain");
 		oj_bool(w, vm->is_control_domain);
+		objects_devs_of(d, s, XS_OBJ_VM, vm->uuid);
+		OJ_KEY(w, "vifs");
+		objects_nets(w, t, d, OBJ_VIF, vm->uuid);
+		OJ_KEY(w, "vbds");
+		objects_vbds(w, t, d, vm->uuid);
 		oj_close(w, '}');
 	}
 }
@@ -338,17 +529,17 @@ static void objects_srs(struct oj *w, const struct xs_topo *t)
 		const struct xs_topo_host *h;
 
 		oj_open(w, '{');
-		oj_key(w, "uuid");
+		OJ_KEY(w, "uuid");
 		oj_str(w, sr->uuid);
-		oj_key(w, "name");
+		OJ_KEY(w, "name");
 		oj_str(w, sr->name);
-		oj_key(w, "type");
+		OJ_KEY(w, "type");
 		oj_str(w, sr->type);
-		oj_key(w, "shared");
+		OJ_KEY(w, "shared");
 		oj_bool(w, sr->shared);
-		oj_key(w, "pool");
+		OJ_KEY(w, "pool");
 		oj_str(w, pool);
-		oj_key(w, "hosts");
+		OJ_KEY(w, "hosts");
 		oj_open(w, '[');
 		for (size_t k = 0; (h = xs_topo_host_at(t, k)) != NULL; k++)
 			if (xs_topo_sr_on_host(t, sr, h))
@@ -361,29 +552,30 @@ static void objects_srs(struct oj *w, const struct xs_topo *t)
 enum xs_err xs_query_objects(const struct xs_estate *e, struct xs_buf *out, char *err)
 {
 	struct oj w = { .b = out, .first = { true } };
+	struct objects_devs devs = { 0 };
 	struct xs_status_index ix;
 	size_t i;
 
 	xs_status_index_init(&ix, e);
 	oj_open(&w, '{');
-	oj_key(&w, "pools");
+	OJ_KEY(&w, "pools");
 	oj_open(&w, '[');
 	for (i = 0; i < e->npools; i++)
 		objects_pool(&w, &e->pools[i]);
 	oj_close(&w, ']');
-	oj_key(&w, "hosts");
+	OJ_KEY(&w, "hosts");
 	oj_open(&w, '[');
 	for (i = 0; i < e->npools; i++)
 		if (e->pools[i].topo != NULL)
-			objects_hosts(&w, e, e->pools[i].topo, &ix);
+			objects_hosts(&w, e, e->pools[i].topo, &ix, &devs);
 	oj_close(&w, ']');
-	oj_key(&w, "vms");
+	OJ_KEY(&w, "vms");
 	oj_open(&w, '[');
 	for (i = 0; i < e->npools; i++)
 		if (e->pools[i].topo != NULL)
-			objects_vms(&w, e->pools[i].topo);
+			objects_vms(&w, e->store, e->pools[i].topo, &devs);
 	oj_close(&w, ']');
-	oj_key(&w, "srs");
+	OJ_KEY(&w, "srs");
 	oj_open(&w, '[');
 	for (i = 0; i < e->npools; i++)
 		if (e->pools[i].topo != NULL)
@@ -391,6 +583,7 @@ enum xs_err xs_query_objects(const struct xs_estate *e, struct xs_buf *out, char
 	oj_close(&w, ']');
 	oj_close(&w, '}');
 	xs_status_index_cleanup(&ix);
+	objects_devs_free(&devs);
 	if (w.rc != XS_OK)
 		return xs_err_set(err, w.rc, "objects: %s (body over %zu bytes)", xs_strerror(w.rc),
 				  out->limit);

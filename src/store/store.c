@@ -52,6 +52,7 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_WAL_MAX (256u << 20)    /* default wal bytes appended before a checkpoint */
 #define ST_WAL_CHUNK (4u << 20)    /* bytes of carry records written at once */
 #define ST_PEND_MAX (48u << 20)    /* bytes of sealed blocks held before a checkpoint */
+#define ST_BF_BYTES 320            /* what a backfill block being filled holds, about */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
 #define ST_BLOCK_HDR 8             /* bytes of a block header on disk */
@@ -190,6 +191,7 @@ struct xs_store {
 	size_t npend, cappend;
 	uint64_t pend_bytes;     /* memory of the sealed blocks in pend */
 	uint64_t pend_seen;      /* pend_bytes at the previous xs_store_sync */
+	uint64_t nbf;            /* backfill blocks being filled (sealed and freed at checkpoints) */
 	struct st_seg **segs;
 	size_t nsegs;
 	int64_t seg_lo[XS_NTIERS];  /* lowest segment number on disk of each tier */
@@ -713,6 +715,8 @@ static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_bl
 		b = xs_xcalloc(1, sizeof(*b));
 		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
 		*slot = b;
+		if (slot == &s->ser[id].bf[tier])
+			s->nbf++;
 	}
 	xs_block_put(b, t, v);
 }
@@ -1786,6 +1790,8 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 
 		if (buf[pos] >= XS_NTIERS)
 			break;
+		g.tier = buf[pos]; /* the run checks depend on the tier's span and window */
+		g.no = (int64_t)st_le64(buf + pos + 1);
 		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
@@ -1837,6 +1843,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			xs_block_cleanup(b);
 			free(b);
 			s->ser[id].bf[k] = NULL;
+			s->nbf--;
 		}
 	ck = xs_xrealloc(ck, (s->npend + 1) * sizeof(*ck));
 	for (size_t i = 0; i < s->npend; i++) {
@@ -1919,9 +1926,11 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 	 * more were sealed since the last call (a block boundary's wave of seals,
 	 * spread over one round of fetches, is over: the open blocks carried are
 	 * then nearly empty). */
+	uint64_t held = s->pend_bytes + s->nbf * ST_BF_BYTES;
+
 	if (!e && (s->wal_appended > s->wal_max ||
-		   (s->pend_bytes > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
-		   s->pend_bytes > 3 * (uint64_t)ST_PEND_MAX))
+		   (held > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
+		   held > 3 * (uint64_t)ST_PEND_MAX))
 		e = st_checkpoint(s, err);
 	s->pend_seen = s->pend_bytes;
 	return e;

@@ -6,7 +6,8 @@
 // Checks: every page loads without console errors (screenshots in
 // build/test-output/web/); a chart shows the API's value of a known point (its
 // tooltip and data attributes); drag-to-zoom asks the API for the zoomed range;
-// live mode appends the points the SSE stream pushes (no polling); the token
+// live mode appends the points the SSE stream pushes (no polling); device legends
+// named from /api/v1/objects (VIF network, VBD VDI, PIF network); the token
 // prompt; first paint of the VM page and the render time of a year of hourly points.
 
 import assert from 'node:assert/strict';
@@ -139,6 +140,35 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     const m = await chartAttrs(page, 'vm-memory');
     const mi = r.stats.memory.length - 1 - (r.endTimestamp - +m.last) / 5;
     assert.equal(JSON.parse(m.lastValues).memory, r.stats.memory[mi]);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('device legends carry the names of /api/v1/objects (VIF network, VDI, PIF network)', async () => {
+    const page = await open();
+    const o = await api(serve.base, '/api/v1/objects');
+    const v = o.vms.find((x) => x.uuid === vm.uuid);
+    const vif = v.vifs.find((x) => x.network);
+    assert.ok(vif, `a VIF of ${vm.name} with a network name in /api/v1/objects: ${JSON.stringify(v.vifs)}`);
+    await go(page, `#/vm/${vm.uuid}`);
+    const legend = (id) => page.$$eval(`.chart-card:has(svg[data-chart="${id}"]) .legend button span`, (l) => l.map((x) => x.textContent));
+    await page.waitForFunction(() => +(document.querySelector('svg[data-chart="vm-net"]')?.dataset.count || 0) > 0);
+    const net = await legend('vm-net');
+    assert.ok(net.includes(`VIF ${vif.device} · ${vif.network} rx`), `vm-net legend ${JSON.stringify(net)} names VIF ${vif.device} by its network`);
+    const vbd = v.vbds.find((x) => x.vdi);
+    if (vbd) {
+      const disk = await legend('vm-disk');
+      assert.ok(disk.includes(`${vbd.device} · ${vbd.vdi} read`), `vm-disk legend ${JSON.stringify(disk)} names ${vbd.device} by its VDI`);
+    }
+    assert.equal(await page.$$eval('.card p.note', (l) => l.filter((n) => /API does not give/.test(n.textContent)).length), 0, 'no "the API does not give" notes');
+    const host = o.hosts.find((h) => h.pifs.some((x) => x.network));
+    if (host) {
+      const pif = host.pifs.find((x) => x.network);
+      await go(page, `#/host/${host.uuid}`);
+      await page.waitForFunction(() => +(document.querySelector('svg[data-chart="host-pifs"]')?.dataset.count || 0) > 0);
+      const pifs = await legend('host-pifs');
+      assert.ok(pifs.includes(`${pif.device} · ${pif.network} rx`), `host-pifs legend ${JSON.stringify(pifs)} names ${pif.device} by its network`);
+    }
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

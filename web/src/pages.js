@@ -224,6 +224,13 @@ function pairSeries(devs, label, paths, names) {
   return out;
 }
 
+// Legend labels of devices, named from /api/v1/objects: "VIF 0 · <network>", "xvda · <VDI>",
+// "eth0 · <network>"; a device the objects do not name (new since, or unknown) keeps its bare name.
+function deviceLabel(list, field, bare) {
+  const names = new Map((list || []).map((x) => [x.device, x[field]]));
+  return (d) => (names.get(d) ? `${bare(d)} · ${names.get(d)}` : bare(d));
+}
+
 // ---- VM ----
 
 class VmPage extends Page {
@@ -281,32 +288,34 @@ class VmPage extends Page {
         : '<b>Needs guest tools:</b> the guest does not report its free memory, so only the memory allocated to the VM is shown, not what the guest uses.'),
     });
 
+    const vmObj = this.app.get(this.uuid);
+    const vifLabel = deviceLabel(vmObj?.vifs, 'network', (d) => `VIF ${d}`);
+    const vbdLabel = deviceLabel(vmObj?.vbds, 'vdi', (d) => d);
+
     const g2 = this.section('Network');
-    const vifNote = 'VIFs by device number (VIF 0 is the first interface): the API does not give the network of a VIF yet.';
     this.line(g2, {
-      id: 'vm-net', title: 'Network per VIF: receive / transmit (dashed)', unit: 'B/s', net: true, note: vifNote,
-      series: (X) => pairSeries(devices(X.stats, ['vifs.rx', 'vifs.tx']), (d) => `VIF ${d}`, ['vifs.rx', 'vifs.tx'], ['rx', 'tx']),
+      id: 'vm-net', title: 'Network per VIF: receive / transmit (dashed)', unit: 'B/s', net: true,
+      series: (X) => pairSeries(devices(X.stats, ['vifs.rx', 'vifs.tx']), vifLabel, ['vifs.rx', 'vifs.tx'], ['rx', 'tx']),
     });
 
     const g3 = this.section('Disk');
     const vbdsOf = (X) => devices(X.stats, ['xvds.r', 'xvds.w', 'iops.r', 'iops.w', 'vbdLatency.r', 'vbdLatency.w']);
-    const note = 'VBDs by device name (xvda is the first disk): the API does not give the VDI of a VBD yet.';
     this.line(g3, {
-      id: 'vm-disk', title: 'Disk throughput per VBD: read / write (dashed)', unit: 'B/s', note,
-      series: (X) => pairSeries(vbdsOf(X), (d) => d, ['xvds.r', 'xvds.w'], ['read', 'write']),
+      id: 'vm-disk', title: 'Disk throughput per VBD: read / write (dashed)', unit: 'B/s',
+      series: (X) => pairSeries(vbdsOf(X), vbdLabel, ['xvds.r', 'xvds.w'], ['read', 'write']),
     });
     this.line(g3, {
       id: 'vm-iops', title: 'Disk IOPS per VBD: read / write (dashed)', unit: 'IOPS',
-      series: (X) => pairSeries(vbdsOf(X), (d) => d, ['iops.r', 'iops.w'], ['read', 'write']),
+      series: (X) => pairSeries(vbdsOf(X), vbdLabel, ['iops.r', 'iops.w'], ['read', 'write']),
     });
     this.line(g3, {
       id: 'vm-latency', title: 'Disk latency per VBD: read / write (dashed)', unit: 'ms',
-      series: (X) => pairSeries(vbdsOf(X), (d) => d, ['vbdLatency.r', 'vbdLatency.w'], ['read', 'write']),
+      series: (X) => pairSeries(vbdsOf(X), vbdLabel, ['vbdLatency.r', 'vbdLatency.w'], ['read', 'write']),
     });
     if (keysOf(st, 'vbdIowait').length) {
       this.line(g3, {
         id: 'vm-iowait', title: 'I/O wait per VBD', unit: '%',
-        series: (X) => vbdsOf(X).map((d, i) => ({ key: d, label: d, color: color(i), get: leaf(['vbdIowait', d]) })),
+        series: (X) => vbdsOf(X).map((d, i) => ({ key: d, label: vbdLabel(d), color: color(i), get: leaf(['vbdIowait', d]) })),
       });
     }
   }
@@ -386,9 +395,10 @@ class HostPage extends Page {
     });
 
     const g3 = this.section('Network');
+    const pifLabel = deviceLabel(this.app.get(this.uuid)?.pifs, 'network', (d) => d);
     this.line(g3, {
       id: 'host-pifs', title: 'Network per PIF: receive / transmit (dashed)', unit: 'B/s', net: true,
-      series: (X) => pairSeries(devices(X.stats, ['pifs.rx', 'pifs.tx']), (d) => d, ['pifs.rx', 'pifs.tx'], ['rx', 'tx']),
+      series: (X) => pairSeries(devices(X.stats, ['pifs.rx', 'pifs.tx']), pifLabel, ['pifs.rx', 'pifs.tx'], ['rx', 'tx']),
     });
     if (at(st, 'pifsAggr')) {
       this.line(g3, {

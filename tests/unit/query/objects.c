@@ -5,11 +5,14 @@
  * templates and snapshots excluded, control domains flagged, a halted VM
  * with host null, collection status merged by host uuid, string escaping
  * (quotes, backslash, newline, control characters, invalid UTF-8), pool
- * health counts, host health rules, the cap.
+ * health counts, host health rules, the cap; and the devices of VMs and hosts
+ * (vifs, vbds, pifs) found in a store's series and named from the topology:
+ * each device once, natural order, unknown names "", no series: [].
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/json_scan.h"
@@ -27,6 +30,10 @@
 #define POOL_UUID "0f0f0f0f-0000-0000-0000-000000000000"
 #define WEIRD_NAME "we\"ird\\name\nx\x01\xff"
 #define WEIRD_JSON "we\\\"ird\\\\name\\nx\\u0001\\ufffd"
+#define VM_WEB_UUID "22222222-0000-0000-0000-000000000002"
+#define VM_WEIRD_UUID "11111111-0000-0000-0000-000000000001"
+#define VM_DB_UUID "33333333-0000-0000-0000-000000000003"
+#define SR_LOCAL_UUID "5e3f2a11-1111-2222-3333-444455556666"
 
 static struct xs_rpc_arena *A;
 
@@ -329,6 +336,14 @@ static double jnum(const struct jv *o, const char *key)
 	return v && (v->type == J_NUM || v->type == J_BOOL) ? v->num : NAN;
 }
 
+/* Whether o[key] is an empty array. */
+static bool jempty(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v != NULL && v->type == J_ARR && v->n == 0;
+}
+
 /* The element of array arr whose key equals val. */
 static const struct jv *jfind(const struct jv *arr, const char *key, const char *val)
 {
@@ -378,7 +393,7 @@ static void check_pools_hosts(const struct jv *root)
 {
 	static const char *const pool_keys[] = { "uuid", "name", "name_label", "master", "connected", NULL };
 	static const char *const host_keys[] = { "uuid", "name", "pool", "address", "live", "enabled",
-						 "cpus", "memory", "collection", NULL };
+						 "cpus", "memory", "collection", "pifs", NULL };
 	static const char *const coll_keys[] = { "state", "health", "last_success", "last_error",
 						 "latency", "lag", NULL };
 	const struct jv *pools = jget(root, "pools"), *hosts = jget(root, "hosts"), *p, *h, *c;
@@ -407,13 +422,14 @@ static void check_pools_hosts(const struct jv *root)
 		   jis(c, "last_error", "not \"live\"") && jnull(c, "lag"),
 	   "host-2 down");
 	ok(jnull(jfind(hosts, "uuid", H3_UUID), "collection"), "host-3: no status, collection null");
+	ok(jempty(h, "pifs"), "no store: pifs []");
 }
 
 static void check_vms_srs(const struct jv *root, const char *text)
 {
 	static const char *const vm_keys[] = { "uuid", "name", "pool", "host", "power_state", "tags",
 					       "vcpus", "memory", "guest_tools", "is_control_domain",
-					       NULL };
+					       "vifs", "vbds", NULL };
 	const struct jv *vms = jget(root, "vms"), *srs = jget(root, "srs"), *v, *tags, *s, *hs;
 
 	fail_unless(vms && vms->type == J_ARR && vms->n == 4, "4 VMs: no template, no snapshot");
@@ -426,6 +442,7 @@ static void check_vms_srs(const struct jv *root, const char *text)
 	   "web");
 	v = jfind(vms, "name", "db");
 	ok(v && jnull(v, "host") && jis(v, "power_state", "Halted"), "halted VM: host null");
+	ok(jempty(v, "vifs") && jempty(v, "vbds"), "no store: vifs and vbds []");
 	v = jfind(vms, "uuid", "00000000-0000-0000-0000-00000000d000");
 	ok(v && jnum(v, "is_control_domain") == 1, "control domain flagged");
 	v = jfind(vms, "uuid", "11111111-0000-0000-0000-000000000001");
@@ -470,6 +487,180 @@ static void test_objects(void)
 	text = body(objects_fn, &e, NULL);
 	ok(text && !strcmp(text, "{\"pools\":[],\"hosts\":[],\"vms\":[],\"srs\":[]}"), "empty: %s", text);
 	free(text);
+	xs_topo_free(&t);
+}
+
+/* ---- devices: vifs, vbds, pifs ---- */
+
+static char test_dir[64];
+
+static void add(struct xs_store *s, enum xs_obj_kind kind, const char *uuid, const char *ds)
+{
+	char err[XS_ERR_LEN] = "";
+	xs_series_id id;
+
+	if (xs_store_series(s, kind, uuid, ds, "", &id, err) != XS_OK ||
+	    xs_store_append(s, id, 1700006400, 1.0f, err) != XS_OK)
+		fprintf(stderr, "# series %s %s: %s\n", uuid, ds, err);
+}
+
+/* Networks, VIFs, VDIs, VBDs and PIFs on top of world_new(). */
+static void world_devices(struct xs_topo *t)
+{
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-a",
+	    rec("uuid", S("na"), "name_label", S("Pool-wide \"net\""), NULL));
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-w", rec("uuid", S("nw"), "name_label", S(WEIRD_NAME), NULL));
+	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-bond",
+	    rec("uuid", S("nb"), "name_label", S("Bond network"), NULL));
+	put(t, XS_TOPO_VIF, "OpaqueRef:vif-0",
+	    rec("uuid", S("v0"), "VM", S("OpaqueRef:vm-web"), "network", S("OpaqueRef:net-a"), "device",
+		S("0"), NULL));
+	put(t, XS_TOPO_VIF, "OpaqueRef:vif-2",
+	    rec("uuid", S("v2"), "VM", S("OpaqueRef:vm-web"), "network", S("OpaqueRef:net-w"), "device",
+		S("2"), NULL));
+	/* VIF 10 of web: no record; VIF 0 of the weird VM: a record, but no series */
+	put(t, XS_TOPO_VIF, "OpaqueRef:vif-weird",
+	    rec("uuid", S("vw"), "VM", S("OpaqueRef:vm-weird"), "network", S("OpaqueRef:net-a"),
+		"device", S("0"), NULL));
+	put(t, XS_TOPO_VDI, "OpaqueRef:vdi-root",
+	    rec("uuid", S("d1"), "name_label", S("web root"), "SR", S("OpaqueRef:sr-local"), NULL));
+	put(t, XS_TOPO_VDI, "OpaqueRef:vdi-lost",
+	    rec("uuid", S("d2"), "name_label", S("scratch"), "SR", S("OpaqueRef:sr-gone"), NULL));
+	put(t, XS_TOPO_VBD, "OpaqueRef:vbd-a",
+	    rec("uuid", S("b1"), "VM", S("OpaqueRef:vm-web"), "VDI", S("OpaqueRef:vdi-root"), "device",
+		S("xvda"), NULL));
+	put(t, XS_TOPO_VBD, "OpaqueRef:vbd-b",
+	    rec("uuid", S("b2"), "VM", S("OpaqueRef:vm-web"), "VDI", S("OpaqueRef:vdi-lost"), "device",
+		S("xvdb"), NULL));
+	/* xvdaa of web: no VBD */
+	put(t, XS_TOPO_PIF, "OpaqueRef:pif-eth2",
+	    rec("uuid", S("p2"), "device", S("eth2"), "host", S(H1), "network", S("OpaqueRef:net-a"), NULL));
+	put(t, XS_TOPO_PIF, "OpaqueRef:pif-bond0",
+	    rec("uuid", S("pb"), "device", S("bond0"), "host", S(H1), "network",
+		S("OpaqueRef:net-bond"), NULL));
+}
+
+/* Series in an order that is not the answer's: devices interleaved and repeated. */
+static void fill_devices(struct xs_store *s)
+{
+	static const char *const web[] = {
+		"cpu_usage", "vif_10_rx", "vif_2_tx", "vbd_xvdb_read", "vif_2_rx", "vbd_xvdaa_read",
+		"vbd_xvda_write", "vif_10_tx", "vif_0_rx_errors", "vbd_xvda_read_latency",
+		"vbd_xvda_io_throughput_total", "vbd_xvdb_write", "memory", "vif_x_rx", "vif__rx",
+		"vbd_xvdc", "vif_3", "cpu0",
+	};
+	static const char *const host[] = {
+		"pif_eth10_rx", "pif_eth2_tx", "pif_aggr_rx", "pif_eth2_rx", "pif_eth0.100_rx_errors",
+		"cpu0", "pif_bond0_tx", "pif_aggr_tx", "pif_eth10_tx", "memory_free_kib",
+	};
+
+	for (size_t i = 0; i < sizeof(web) / sizeof(web[0]); i++)
+		add(s, XS_OBJ_VM, VM_WEB_UUID, web[i]);
+	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+		add(s, XS_OBJ_HOST, H1_UUID, host[i]);
+	add(s, XS_OBJ_VM, VM_DB_UUID, "vif_0_rx");          /* halted: history only */
+	add(s, XS_OBJ_HOST, H2_UUID, "vif_1_rx");           /* not a PIF */
+	add(s, XS_OBJ_SR, SR_LOCAL_UUID, "vbd_xvda_read");  /* not a VM */
+	add(s, XS_OBJ_HOST, VM_WEIRD_UUID, "vif_0_rx");     /* the weird VM's uuid, as a host */
+}
+
+/* arr's items have exactly keys, and their "device" fields are devs (NULL-terminated). */
+static bool jdevices(const struct jv *arr, const char *const *keys, const char *const *devs)
+{
+	size_t i;
+
+	if (arr == NULL || arr->type != J_ARR)
+		return false;
+	for (i = 0; devs[i] != NULL; i++)
+		if (i >= arr->n || !jkeys(arr->item[i], keys) || !jis(arr->item[i], "device", devs[i]))
+			return false;
+	return i == arr->n;
+}
+
+static void check_devices(const struct jv *root, const char *text)
+{
+	static const char *const net_keys[] = { "device", "network", NULL };
+	static const char *const vbd_keys[] = { "device", "vdi", "sr", NULL };
+	static const char *const vifs_web[] = { "0", "2", "10", NULL };
+	static const char *const vbds_web[] = { "xvda", "xvdb", "xvdaa", NULL };
+	static const char *const pifs_h1[] = { "eth0.100", "eth2", "eth10", "bond0", NULL };
+	static const char *const one[] = { "0", NULL };
+	static const char *const none[] = { NULL };
+	const struct jv *vms = jget(root, "vms"), *hosts = jget(root, "hosts"), *v, *a;
+
+	v = jfind(vms, "uuid", VM_WEB_UUID);
+	a = jget(v, "vifs");
+	ok(jdevices(a, net_keys, vifs_web), "web: vifs 0, 2, 10: each once, digits by value");
+	if (a && a->n == 3)
+		ok(jis(a->item[0], "network", "Pool-wide \"net\"") &&
+			   jis(a->item[1], "network", "we\"ird\\name\nx\x01\xef\xbf\xbd") &&
+			   jis(a->item[2], "network", ""),
+		   "web: VIF networks, unknown VIF \"\"");
+	ok(strstr(text, "\"network\":\"Pool-wide \\\"net\\\"\"") != NULL &&
+		   strstr(text, "\"network\":\"" WEIRD_JSON "\"") != NULL,
+	   "network names escaped");
+	a = jget(v, "vbds");
+	ok(jdevices(a, vbd_keys, vbds_web), "web: vbds xvda, xvdb, xvdaa in natural order");
+	if (a && a->n == 3) {
+		ok(jis(a->item[0], "vdi", "web root") && jis(a->item[0], "sr", SR_LOCAL_UUID),
+		   "xvda: VDI and SR");
+		ok(jis(a->item[1], "vdi", "scratch") && jnull(a->item[1], "sr"), "xvdb: SR unknown, null");
+		ok(jis(a->item[2], "vdi", "") && jnull(a->item[2], "sr"), "xvdaa: no VBD: \"\", null");
+	}
+	v = jfind(vms, "uuid", VM_WEIRD_UUID);
+	ok(jempty(v, "vifs") && jempty(v, "vbds"), "a VM without series: [] (whatever its VIFs)");
+	v = jfind(vms, "uuid", VM_DB_UUID);
+	a = jget(v, "vifs");
+	ok(jdevices(a, net_keys, one) && jis(a->item[0], "network", "") && jempty(v, "vbds"),
+	   "halted VM: its stored VIF, network unknown");
+	v = jfind(vms, "uuid", "00000000-0000-0000-0000-00000000d000");
+	ok(jempty(v, "vifs") && jempty(v, "vbds"), "dom0 without series");
+	a = jget(jfind(hosts, "uuid", H1_UUID), "pifs");
+	ok(jdevices(a, net_keys, pifs_h1), "host-1: pifs in natural order, no aggr");
+	if (a && a->n == 4)
+		ok(jis(a->item[0], "network", "") && jis(a->item[1], "network", "Pool-wide \"net\"") &&
+			   jis(a->item[2], "network", "") && jis(a->item[3], "network", "Bond network"),
+		   "host-1: PIF networks");
+	ok(jdevices(jget(jfind(hosts, "uuid", H2_UUID), "pifs"), net_keys, none),
+	   "host-2: a VM-like series is no PIF");
+	ok(jempty(jfind(hosts, "uuid", H3_UUID), "pifs"), "host-3: no series, []");
+}
+
+static void test_devices(void)
+{
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .now = NOW };
+	struct xs_store_options o = { .dir = test_dir };
+	char err[XS_ERR_LEN] = "", cmd[128];
+	struct xs_store *s = NULL;
+	struct jv *root;
+	char *text;
+
+	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-objects-XXXXXX");
+	fail_unless(mkdtemp(test_dir) != NULL, "mkdtemp");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	world_devices(t);
+	fill_devices(s);
+	e.store = s;
+	text = body(objects_fn, &e, NULL);
+	root = text ? j_parse(text) : NULL;
+	ok(root != NULL, "valid JSON");
+	if (root != NULL)
+		check_devices(root, text);
+	jv_free(root);
+	free(text);
+	/* the same store, no topology: devices, names unknown */
+	pools[0].topo = NULL;
+	text = body(objects_fn, &e, NULL);
+	ok(text && !strcmp(text, "{\"pools\":[{\"uuid\":null,\"name\":\"pool-a\",\"name_label\":null,"
+				 "\"master\":null,\"connected\":false}],\"hosts\":[],\"vms\":[],\"srs\":[]}"),
+	   "no topology: no objects: %s", text);
+	free(text);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", test_dir);
 	xs_topo_free(&t);
 }
 
@@ -570,6 +761,7 @@ int main(void)
 {
 	A = xs_rpc_arena_new();
 	TEST_RUN(test_objects);
+	TEST_RUN(test_devices);
 	TEST_RUN(test_health);
 	TEST_RUN(test_status);
 	TEST_RUN(test_cap);

@@ -146,8 +146,14 @@ static int check_series(struct xs_store *s, uint32_t id, int64_t end)
 
 			rollup(id, p0 + (int64_t)i * step, step, end, &a, &mn, &mx);
 			if (pts[i].t != p0 + (int64_t)i * step || !same(pts[i].avg, a) ||
-			    !same(pts[i].min, mn) || !same(pts[i].max, mx))
+			    !same(pts[i].min, mn) || !same(pts[i].max, mx)) {
+				if (!bad)
+					fprintf(stderr, "# series %u tier %d point %zu: t %lld avg %g min %g max %g, "
+						"want t %lld avg %g min %g max %g\n", id, k, i,
+						(long long)(pts[i].t - T0), pts[i].avg, pts[i].min, pts[i].max,
+						(long long)(p0 + (int64_t)i * step - T0), a, mn, mx);
 				bad++;
+			}
 		}
 	}
 	return bad;
