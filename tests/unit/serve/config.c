@@ -18,6 +18,9 @@ static const char full[] =
 	"data = /var/lib/xapistat\n"
 	"log_level = debug\n"
 	"token_file = /etc/xapistat/token        # API bearer token\n"
+	"tls_cert = /etc/xapistat/cert.pem\n"
+	"tls_key = /etc/xapistat/key.pem\n"
+	"web = /usr/share/xapistat/web\n"
 	"\n"
 	"[retention]\n"
 	"5s = 3d\n"
@@ -66,6 +69,10 @@ static void check_full(const struct xs_config *c, bool masked_format)
 	ok(strcmp(c->data_dir, "/var/lib/xapistat") == 0, "data");
 	ok(c->log_level == XS_LOG_DEBUG, "log_level");
 	ok(strcmp(c->token_file, "/etc/xapistat/token") == 0, "token_file: [%s]", c->token_file);
+	ok(c->tls_cert_file && !strcmp(c->tls_cert_file, "/etc/xapistat/cert.pem") && c->tls_key_file &&
+		   !strcmp(c->tls_key_file, "/etc/xapistat/key.pem"),
+	   "tls_cert, tls_key");
+	ok(c->web_dir && !strcmp(c->web_dir, "/usr/share/xapistat/web"), "web");
 	ok(c->retention[0] == 3 * 86400 && c->retention[1] == 56 * 86400 &&
 		   c->retention[2] == 365 * 86400 && c->retention[3] == 36 * 3600,
 	   "retention");
@@ -85,7 +92,7 @@ static void check_full(const struct xs_config *c, bool masked_format)
 	p = &c->pools[3];
 	ok(strcmp(p->name, "old") == 0 && p->insecure, "insecure");
 	if (!masked_format)
-		ok(c->pools[0].line == 12 && c->pools[1].line == 17 && c->pools[3].line == 23, "lines");
+		ok(c->pools[0].line == 15 && c->pools[1].line == 20 && c->pools[3].line == 26, "lines");
 	ok(xs_config_find_pool(c, "nope") == NULL, "find missing");
 }
 
@@ -442,6 +449,13 @@ static void test_validate(void)
 	   "no data: [%s]", err);
 	c.data_dir = strdup("/d");
 	ok(xs_config_validate(&c, err) == XS_OK, "valid: %s", err);
+	c.tls_cert_file = strdup("/c.pem");
+	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
+		   strcmp(err, "tls_cert without tls_key: HTTPS for the API needs both 'tls_cert' and "
+			       "'tls_key'") == 0,
+	   "cert without key: [%s]", err);
+	c.tls_key_file = strdup("/k.pem");
+	ok(xs_config_validate(&c, err) == XS_OK, "cert and key: %s", err);
 	free(c.listen_host);
 	c.listen_host = strdup("0.0.0.0");
 	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
