@@ -420,6 +420,10 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 			h->need_backfill = true;
 		}
 		h->skip = h->phase > 0;
+		if (!h->refetch && !h->skip)
+			snprintf(h->why, sizeof(h->why),
+				 "asked for the 5 s archive, the host answered its %lld s one",
+				 m->has_step ? (long long)m->step : 0LL);
 		return 1;
 	}
 	if (h->phase == 0 && co_check_start(h, m)) {
