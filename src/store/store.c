@@ -1689,12 +1689,33 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	char name[64];
 	uint8_t h[ST_RUN_HDR];
 	int ifd = -1;
+	uint64_t flushed = 0; /* bytes of data already written after g->data_end */
 
+	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0) {
+		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
+		free(run.dir);
+		return st_errno(err, "write", s, name);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct st_sealed *b = s->pend[ck[i].pend].b;
-		size_t plen = b->len, at = data.len;
+		size_t plen, at;
 		uint8_t bh[ST_BLOCK_HDR] = { 0 };
-		uint64_t off = g->data_end + at;
+		uint64_t off;
+
+		/* the blocks go out ST_WAL_CHUNK at a time: a 5 s segment's new blocks at 658k
+		 * series are 200 MB, never held whole */
+		if (data.len >= ST_WAL_CHUNK) {
+			if (st_write_all(g->fd, data.p, data.len, g->data_end + flushed)) {
+				st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
+				e = st_errno(err, "write", s, name);
+				goto out;
+			}
+			flushed += data.len;
+			data.len = 0;
+		}
+		plen = b->len;
+		at = data.len;
+		off = g->data_end + flushed + at;
 
 		bh[4] = (uint8_t)b->n;
 		bh[5] = (uint8_t)(b->n >> 8);
@@ -1736,11 +1757,10 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	st_w32(h, ST_MAGIC_RUN);
 	st_w32(h + 4, (uint32_t)n);
 	st_w64(h + 8, gen);
-	st_w64(h + 16, g->data_end + data.len);
+	st_w64(h + 16, g->data_end + flushed + data.len);
 	st_w32(h + 24, xs_crc32c(xs_crc32c(xs_crc32c(0, h, 24), h + 28, 4), dir.p, dir.len));
 	st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
-	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0 ||
-	    st_write_all(g->fd, data.p, data.len, g->data_end) || fdatasync(g->fd) < 0) {
+	if (st_write_all(g->fd, data.p, data.len, g->data_end + flushed) || fdatasync(g->fd) < 0) {
 		e = st_errno(err, "write", s, name);
 		goto out;
 	}
@@ -1756,7 +1776,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
 	g->runs[g->nruns++] = run;
 	run.dir = NULL;
-	g->data_end += data.len;
+	g->data_end += flushed + data.len;
 	g->idx_end += sizeof(h) + idx.len;
 	if (g->ifd < 0) { /* the reads' descriptor: the index exists now */
 		g->ifd = ifd;

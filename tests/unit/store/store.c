@@ -618,6 +618,53 @@ static void test_ckpt_recover(void)
 	dir_remove();
 }
 
+/* A checkpoint whose blocks for one segment pass the 4 MiB write chunk: every block
+ * must land where its index entry says, across the chunk boundaries. */
+static void test_big_checkpoint(void)
+{
+	enum { NS = 24000 };
+	struct xs_store *s;
+	char err[XS_ERR_LEN], uuid[32];
+	static xs_series_id ids[NS];
+	static struct xs_point pt[200];
+	int bad = 0;
+
+	dir_new();
+	s = store_open(0);
+	fail_unless(s, "open");
+	for (int i = 0; i < NS; i++) {
+		snprintf(uuid, sizeof(uuid), "big-%05d", i);
+		if (xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "", &ids[i], err) != XS_OK) {
+			ok(0, "series %d: %s", i, err);
+			store_close(&s);
+			dir_remove();
+			return;
+		}
+	}
+	/* noisy values: about 300 bytes a block, 24000 blocks: 7 MB in one segment */
+	for (int64_t t = T0; t <= T0 + 600; t += 5)
+		for (int i = 0; i < NS; i++)
+			xs_store_append(s, ids[i], t, value_of(ids[i], t) * (float)(1 + i % 7), err);
+	store_close(&s);
+	s = store_open(0);
+	fail_unless(s, "reopen");
+	{
+		struct xs_store_stats st;
+
+		xs_store_stats(s, &st);
+		ok(st.bytes_on_disk > (6u << 20), "more than one write chunk on disk: %llu bytes",
+		   (unsigned long long)st.bytes_on_disk);
+	}
+	for (int i = 0; i < NS; i += 97) {
+		size_t n = xs_store_read(s, ids[i], XS_TIER_5S, T0, T0 + 595, pt, 200);
+
+		bad += n != 120 || !same(pt[119].avg, value_of(ids[i], T0 + 595) * (float)(1 + i % 7));
+	}
+	ok(!bad, "%d series read wrong after a checkpoint of several write chunks", bad);
+	store_close(&s);
+	dir_remove();
+}
+
 static void crash_child(int wfd)
 {
 	struct xs_store *s = store_open(64 << 10); /* small wal: frequent checkpoints */
@@ -997,6 +1044,7 @@ int main(void)
 	TEST_RUN(test_each_of);
 	TEST_RUN(test_run_ranges);
 	TEST_RUN(test_ckpt_recover);
+	TEST_RUN(test_big_checkpoint);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);
