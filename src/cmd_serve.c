@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -521,6 +522,8 @@ static void serve_stats_cb(struct xs_evloop *loop, void *arg)
 	struct xs_daemon *d = arg;
 
 	serve_stats_log(d, "timer");
+	/* give the pages of freed blocks (checkpoint waves) back to the system */
+	malloc_trim(0);
 	d->stats_timer = xs_evloop_add_timer(loop, SERVE_STATS_SECS, serve_stats_cb, d);
 }
 
