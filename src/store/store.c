@@ -701,7 +701,7 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 }
 
 /* Puts a point into *slot, sealing the block there first if t is outside its window
- * or not after its last point (the block's memory is reused for the next window). */
+ * or not after its last point. */
 static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_block **slot, int64_t t,
 			 const float *v)
 {
@@ -709,6 +709,9 @@ static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_bl
 
 	if (b && (st_floor(t, st_window[tier]) != st_floor(b->t0, st_window[tier]) || t <= b->tlast)) {
 		st_pend_add(s, id, tier, b);
+		/* the struct is reused; the buffer starts small again (a full window's
+		 * buffer kept by every series would cost more than its reallocations) */
+		xs_block_cleanup(b);
 		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
 	}
 	if (!b) {
