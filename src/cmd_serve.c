@@ -797,6 +797,10 @@ static int serve_start(struct xs_daemon *d)
 	struct xs_collector_config ccfg = { 0 };
 	char err[XS_ERR_LEN];
 
+	/* big transient buffers (checkpoints, documents) straight from mmap, so that
+	 * their pages go back to the system when freed: glibc would otherwise raise
+	 * its mmap threshold after the first one and keep them in the heap */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	d->loop = xs_evloop_new();
 	d->http = d->loop ? xs_http_new(d->loop, err) : NULL;
 	if (!d->http) {

@@ -1953,7 +1953,7 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 
 	if (!e && (s->wal_appended > s->wal_max ||
 		   (held > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
-		   held > 3 * (uint64_t)ST_PEND_MAX))
+		   held > 2 * (uint64_t)ST_PEND_MAX))
 		e = st_checkpoint(s, err);
 	s->pend_seen = s->pend_bytes;
 	return e;
