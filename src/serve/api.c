@@ -151,10 +151,13 @@ static void api_top_remember(struct xs_api *a, const char *key, const struct xs_
 
 /* ---- handlers ---- */
 
-static enum xs_err api_objects(struct xs_http_request *req, void *arg)
+/* The three whole-estate views: no parameters, the estate with its collection status. */
+enum api_view { API_OBJECTS, API_STATUS, API_METRICS };
+
+static enum xs_err api_view(struct xs_http_request *req, struct xs_api *a, enum api_view v)
 {
 	static const char *const allowed[] = { NULL };
-	struct xs_api *a = arg;
+	struct xs_prom_self self;
 	struct xs_estate e;
 	struct xs_buf b;
 	char err[XS_ERR_LEN] = "";
@@ -163,47 +166,32 @@ static enum xs_err api_objects(struct xs_http_request *req, void *arg)
 	if (!api_params_known(req, allowed))
 		return XS_OK;
 	api_estate(a, &e, true);
-	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
-	rc = xs_query_objects(&e, &b, err);
-	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+	if (v != API_OBJECTS)
+		api_self(a, &self);
+	xs_buf_init(&b, v == API_METRICS ? XS_API_MAX_METRICS_BODY : XS_API_MAX_STATS_BODY);
+	if (v == API_OBJECTS)
+		rc = xs_query_objects(&e, &b, err);
+	else if (v == API_STATUS)
+		rc = xs_query_status(&e, &self, &b, err);
+	else
+		rc = xs_query_metrics(&e, &self, &b, err);
+	return api_reply_buf(req, v == API_METRICS ? "text/plain; version=0.0.4; charset=utf-8"
+						 : XS_HTTP_JSON, &b, rc, err);
+}
+
+static enum xs_err api_objects(struct xs_http_request *req, void *arg)
+{
+	return api_view(req, arg, API_OBJECTS);
 }
 
 static enum xs_err api_status(struct xs_http_request *req, void *arg)
 {
-	static const char *const allowed[] = { NULL };
-	struct xs_api *a = arg;
-	struct xs_prom_self self;
-	struct xs_estate e;
-	struct xs_buf b;
-	char err[XS_ERR_LEN] = "";
-	enum xs_err rc;
-
-	if (!api_params_known(req, allowed))
-		return XS_OK;
-	api_estate(a, &e, true);
-	api_self(a, &self);
-	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
-	rc = xs_query_status(&e, &self, &b, err);
-	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
+	return api_view(req, arg, API_STATUS);
 }
 
 static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
 {
-	static const char *const allowed[] = { NULL };
-	struct xs_api *a = arg;
-	struct xs_prom_self self;
-	struct xs_estate e;
-	struct xs_buf b;
-	char err[XS_ERR_LEN] = "";
-	enum xs_err rc;
-
-	if (!api_params_known(req, allowed))
-		return XS_OK;
-	api_estate(a, &e, true);
-	api_self(a, &self);
-	xs_buf_init(&b, XS_API_MAX_METRICS_BODY);
-	rc = xs_query_metrics(&e, &self, &b, err);
-	return api_reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", &b, rc, err);
+	return api_view(req, arg, API_METRICS);
 }
 
 static enum xs_err api_top(struct xs_http_request *req, void *arg)
