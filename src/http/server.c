@@ -1061,5 +1061,9 @@ bool xs_http_server_tls(const struct xs_http_server *srv)
 
 void xs_http_server_stats(const struct xs_http_server *srv, struct xs_http_stats *st)
 {
+	const union MHD_DaemonInfo *info;
+
 	*st = srv->stats;
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	st->connections_open = info ? info->num_connections : 0;
 }

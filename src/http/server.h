@@ -17,7 +17,8 @@
  *   - any request body (Content-Length > 0 or
  *     Transfer-Encoding)                                  → 413
  *   - more than max_connections open connections: MHD refuses the accept;
- *     idle connections close after timeout_s (streams excepted: see below)
+ *     idle connections close after timeout_s (streams excepted: see below);
+ *     a client that hangs up mid-request may be noticed only then
  *   - a stream's unsent bytes past stream_max_queue: the stream is closed.
  * Errors are JSON: {"error":"message"} with Content-Type application/json.
  * Unknown path → 404; known path, other method → 405 with an Allow header;
@@ -108,6 +109,7 @@ struct xs_http_stats {
 	uint64_t streams_open;   /* streams open now */
 	uint64_t streams_total;  /* streams started */
 	uint64_t streams_cut;    /* streams closed because the client did not read */
+	uint64_t connections_open; /* TCP connections open now (MHD's count) */
 };
 
 /* ---- server ------------------------------------------------------------- */

@@ -420,14 +420,20 @@ static void c_half_request(struct t_client *c)
 		t_send(c, "GET /api/v1/objects HTTP/1.1\r\n", 31);
 }
 
-static bool t_requests_done(void *arg)
+/* The server closed every connection (the half request's included). */
+static bool t_no_connections(void *arg)
 {
-	return ((struct t_env *)arg)->access_count >= 9;
+	struct xs_http_stats st;
+
+	xs_http_server_stats(((struct t_env *)arg)->srv, &st);
+	return st.connections_open == 0;
 }
 
 static void test_limits(void)
 {
-	struct xs_http_server_config cfg = { .host = "localhost", .max_url = 200, .max_params = 4 };
+	/* timeout_s: see the half request at the end */
+	struct xs_http_server_config cfg = { .host = "localhost", .max_url = 200, .max_params = 4,
+					     .timeout_s = 2 };
 	static struct t_client c;
 	static char req[1200];
 	struct t_env e;
@@ -461,12 +467,17 @@ static void test_limits(void)
 	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "Content-Length: 0 is fine: %d", t_status(&c));
 
-	/* a request line, then a hang-up: the request context is freed (ASan) */
+	/* A request line, then a hang-up. When the data and the FIN reach MHD in
+	 * one epoll edge, libmicrohttpd 0.9.75 may read the data and miss the EOF
+	 * until the idle timeout (2 s here); either way the connection is closed,
+	 * and a request context, when one was made, is logged and freed (ASan). */
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
 	c.fn = c_half_request;
-	t_run_until(e.loop, &c, t_requests_done, &e);
-	ok(e.access_count == 9, "half request completed and logged (%d)", e.access_count);
+	t_run_until(e.loop, &c, t_no_connections, &e);
+	ok(t_no_connections(&e), "half request: connection closed");
+	ok(e.access_count == 8 || e.access_count == 9, "half request: at most one log line (%d)",
+	   e.access_count);
 	t_stop(&e);
 }
 
