@@ -20,7 +20,10 @@
  * Logs go to stderr through lib/log.h; URLs are logged without user-info or
  * query. The HTTP API (serve/api.h) listens on the configured address from
  * the start, before any pool is loaded (its objects fill in as pools load); a
- * reload does not move it (a new listen address needs a restart).
+ * reload does not move it (a new listen address needs a restart). It runs on
+ * its own thread and loop (serve/api_thread.h): this loop's callbacks hold
+ * its lock for writing, the API's for reading, and the store lets requests
+ * in during its fsyncs and checkpoints.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +42,7 @@
 #include "lib/xmalloc.h"
 #include "query/status.h"
 #include "serve/api.h"
+#include "serve/api_thread.h"
 #include "serve/config.h"
 #include "store/store.h"
 #include "xapi/credentials.h"
@@ -86,6 +90,7 @@ struct xs_daemon {
 	struct xs_collect_host_status *status; /* scratch of serve_stats_log and the API */
 	size_t capstatus;
 	struct xs_api *api;
+	struct xs_api_thread *api_thread; /* the API's thread, loop and lock */
 	struct xs_estate_pool *epools; /* the API's view of the pools (scratch) */
 	double started;                /* wall clock, for uptime */
 	char *token;                   /* the API token read from token_file, or NULL */
@@ -588,6 +593,7 @@ static int serve_shutdown(struct xs_daemon *d)
 
 	xs_log_info("stopping");
 	serve_stats_log(d, "stop");
+	xs_api_thread_stop(d->api_thread);
 	xs_api_free(&d->api);
 	xs_collector_free(&d->co);
 	for (size_t i = 0; i < d->npools; i++)
@@ -620,7 +626,9 @@ static void serve_free(struct xs_daemon *d)
 	for (size_t i = 0; i < d->nretiring; i++)
 		serve_pool_free(d->retiring[i]);
 	free(d->retiring);
+	xs_api_thread_stop(d->api_thread);
 	xs_api_free(&d->api);
+	xs_api_thread_free(&d->api_thread);
 	xs_collector_free(&d->co);
 	free(d->status);
 	free(d->epools);
@@ -779,7 +787,7 @@ static int serve_api_start(struct xs_daemon *d)
 	ac.http.static_dir = d->cfg.web_dir ? d->cfg.web_dir : serve_default_web(web, sizeof(web));
 	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
 		ac.retention[t] = d->cfg.retention[t];
-	if (xs_api_start(d->loop, &ac, &p, &d->api, err)) {
+	if (xs_api_start(xs_api_thread_loop(d->api_thread), &ac, &p, &d->api, err)) {
 		xs_log_error("api %s:%u: %s", d->cfg.listen_host, (unsigned)d->cfg.listen_port, err);
 		return 1;
 	}
@@ -812,7 +820,15 @@ static int serve_start(struct xs_daemon *d)
 		return 1;
 	}
 	d->npools = d->cfg.npools;
+	d->api_thread = xs_api_thread_new(d->loop, err);
+	if (!d->api_thread) {
+		xs_log_error("%s", err);
+		return 1;
+	}
 	so.dir = d->cfg.data_dir;
+	so.io_begin = xs_api_thread_io_begin;
+	so.io_end = xs_api_thread_io_end;
+	so.io_arg = d->api_thread;
 	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
 		so.retention[t] = d->cfg.retention[t];
 	if (xs_store_open(&so, &d->store, err)) {
@@ -831,6 +847,11 @@ static int serve_start(struct xs_daemon *d)
 	d->expire_timer = xs_evloop_add_timer(d->loop, SERVE_EXPIRE_SECS, serve_expire_cb, d);
 	d->signal_timer = xs_evloop_add_timer(d->loop, SERVE_SIGNAL_SECS, serve_signal_cb, d);
 	d->stats_timer = xs_evloop_add_timer(d->loop, SERVE_STATS_SECS, serve_stats_cb, d);
+	/* last: from here on, the API thread reads while this loop's callbacks write */
+	if (xs_api_thread_start(d->api_thread, err)) {
+		xs_log_error("%s", err);
+		return 1;
+	}
 	xs_log_info("serving %zu pools, store %s", d->npools, d->cfg.data_dir);
 	return 0;
 }

@@ -59,6 +59,8 @@ struct xs_evloop {
 	size_t ntimers, timers_cap;
 	uint64_t next_id;            /* id of the next timer */
 	bool stopped;                /* xs_evloop_stop() was called */
+	xs_ev_guard_fn enter, leave; /* around every callback, or NULL */
+	void *guard_arg;
 };
 
 double xs_evloop_now(void)
@@ -304,8 +306,13 @@ static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev
 		events |= XS_EV_READ;
 	if ((ev->events & EPOLLOUT) && (w->events & XS_EV_WRITE))
 		events |= XS_EV_WRITE;
-	if (events)
+	if (events) {
+		if (loop->enter)
+			loop->enter(loop->guard_arg);
 		w->cb(loop, fd, events, w->arg);
+		if (loop->leave)
+			loop->leave(loop->guard_arg);
+	}
 }
 
 /* Fires the timers that are due and older than this turn. */
@@ -319,8 +326,20 @@ static void evloop_run_timers(struct xs_evloop *loop, uint64_t id_limit)
 		if (t.when > now || t.id >= id_limit)
 			break;
 		evloop_heap_remove(loop, 0);
+		if (loop->enter)
+			loop->enter(loop->guard_arg);
 		t.cb(loop, t.arg);
+		if (loop->leave)
+			loop->leave(loop->guard_arg);
 	}
+}
+
+void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,
+			 void *arg)
+{
+	loop->enter = enter;
+	loop->leave = leave;
+	loop->guard_arg = arg;
 }
 
 enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag)

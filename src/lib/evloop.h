@@ -4,6 +4,8 @@
  *
  * Callbacks run on the loop's thread and must do bounded work (STYLE.md §24).
  * A callback may add or remove any watcher or timer, its own included.
+ * A loop is used by one thread only; a process may run one loop per thread,
+ * with a guard (e.g. a lock shared by the loops) entered around every callback.
  */
 #ifndef XS_LIB_EVLOOP_H
 #define XS_LIB_EVLOOP_H
@@ -42,6 +44,12 @@ void xs_evloop_cancel_timer(struct xs_evloop *loop, uint64_t id);
  * handlers; may be NULL). Returns XS_OK, or XS_ERR_IO if epoll fails. */
 enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag);
 void xs_evloop_stop(struct xs_evloop *loop);
+
+/* enter(arg) before and leave(arg) after every callback of loop (NULL: none):
+ * e.g. a lock the loop's thread holds while its callbacks run. */
+typedef void (*xs_ev_guard_fn)(void *arg);
+void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,
+			 void *arg);
 
 /* Seconds on the monotonic clock (the loop's time base). */
 double xs_evloop_now(void);

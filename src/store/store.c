@@ -164,6 +164,9 @@ struct st_rowent {
 
 struct xs_store {
 	char *dir;
+	void (*io_begin)(void *arg); /* xs_store_options' hooks, or NULL */
+	void (*io_end)(void *arg);
+	void *io_arg;
 	int dirfd;
 	int lockfd;
 	int64_t retention[XS_NTIERS];
@@ -1146,11 +1149,16 @@ static bool st_replay_backfill(struct xs_store *s, struct st_cur *c)
 
 /* Creates wal.tmp holding the header of generation gen and the carry records, then
  * renames it over wal. On success s->wal_fd is the new wal. */
-static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
+/*
+ * Writes a wal of generation gen (carry records of every series with data) to
+ * wal.tmp and renames it to wal; its descriptor and size into *fd, *size. The
+ * store's state is only read (see st_wal_swap).
+ */
+static enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *size,
+				char *err)
 {
 	struct st_bytes b = { 0 };
 	uint8_t h[ST_FILE_HDR] = { 0 };
-	enum xs_err e = XS_OK;
 	uint64_t off = 0;
 	int fd;
 
@@ -1171,28 +1179,43 @@ static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
 			st_carry(s, id, &b);
 		if (b.len >= ST_WAL_CHUNK || (id == s->nser && b.len)) {
 			if (st_write_all(fd, b.p, b.len, off)) {
-				e = st_errno(err, "write", s, "wal.tmp");
-				goto out_close;
+				close(fd);
+				free(b.p);
+				return st_errno(err, "write", s, "wal.tmp");
 			}
 			off += b.len;
 			b.len = 0;
 		}
 	}
+	free(b.p);
 	if (fsync(fd) || renameat(s->dirfd, "wal.tmp", s->dirfd, "wal") || fsync(s->dirfd)) {
-		e = st_errno(err, "write", s, "wal");
-		goto out_close;
+		close(fd);
+		return st_errno(err, "write", s, "wal");
 	}
+	*fdp = fd;
+	*size = off;
+	return XS_OK;
+}
+
+/* The wal of generation gen that st_wal_write wrote becomes the store's. */
+static void st_wal_swap(struct xs_store *s, int fd, uint64_t size, uint64_t gen)
+{
 	if (s->wal_fd >= 0)
 		close(s->wal_fd);
 	s->wal_fd = fd;
-	s->wal_size = off;
+	s->wal_size = size;
 	s->gen = gen;
 	s->wal_appended = 0;
-	free(b.p);
-	return XS_OK;
-out_close:
-	close(fd);
-	free(b.p);
+}
+
+static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
+{
+	uint64_t size;
+	int fd;
+	enum xs_err e = st_wal_write(s, gen, &fd, &size, err);
+
+	if (!e)
+		st_wal_swap(s, fd, size, gen);
 	return e;
 }
 
@@ -1680,11 +1703,23 @@ static void st_seg_scan(struct xs_store *s)
 	closedir(d);
 }
 
-/* Appends blocks ck[0..n) (one segment) to the segment and one run to its index. */
-static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size_t n, uint64_t gen,
-				char *err)
+/* What st_seg_write wrote, for st_seg_commit to apply to the segment. */
+struct st_seg_out {
+	struct st_seg *g;
+	struct st_run run;
+	uint64_t data_end, idx_end; /* the segment's new ends */
+	int ifd;                    /* the index, opened for writing (-1 after commit) */
+};
+
+/*
+ * Appends blocks ck[0..n) (one segment, g, its data file open for writing) to
+ * the segment's files and one run to its index, and says what it wrote in *o;
+ * g itself is left as it was (readers on another thread may use it meanwhile:
+ * see xs_store_options.io_begin) until st_seg_commit.
+ */
+static enum xs_err st_seg_write(struct xs_store *s, struct st_seg *g, const struct st_ck *ck,
+				size_t n, uint64_t gen, struct st_seg_out *o, char *err)
 {
-	struct st_seg *g = st_seg_get(s, ck[0].tier, ck[0].no);
 	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
 	size_t nd = st_dir_chunks(n);
 	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0 };
@@ -1694,7 +1729,9 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 	int ifd = -1;
 	uint64_t flushed = 0; /* bytes of data already written after g->data_end */
 
-	if (st_seg_fd(s, g, true) < 0 || ftruncate(g->fd, (off_t)g->data_end) < 0) {
+	o->g = g;
+	o->ifd = -1;
+	if (g->fd < 0 || !g->writable || ftruncate(g->fd, (off_t)g->data_end) < 0) {
 		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
 		free(run.dir);
 		return st_errno(err, "write", s, name);
@@ -1776,16 +1813,12 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck, size
 		goto out;
 	}
 	run.at = g->idx_end + ST_RUN_HDR;
-	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
-	g->runs[g->nruns++] = run;
+	o->run = run;
 	run.dir = NULL;
-	g->data_end += flushed + data.len;
-	g->idx_end += sizeof(h) + idx.len;
-	if (g->ifd < 0) { /* the reads' descriptor: the index exists now */
-		g->ifd = ifd;
-		ifd = -1;
-	}
-	st_seg_range(s, g->tier, g->no);
+	o->data_end = g->data_end + flushed + data.len;
+	o->idx_end = g->idx_end + sizeof(h) + idx.len;
+	o->ifd = ifd;
+	ifd = -1;
 out:
 	if (ifd >= 0)
 		close(ifd);
@@ -1794,6 +1827,24 @@ out:
 	free(idx.p);
 	free(dir.p);
 	return e;
+}
+
+/* Applies what st_seg_write wrote to its segment (owner's thread, readers excluded). */
+static void st_seg_commit(struct xs_store *s, struct st_seg_out *o)
+{
+	struct st_seg *g = o->g;
+
+	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
+	g->runs[g->nruns++] = o->run;
+	o->run.dir = NULL;
+	g->data_end = o->data_end;
+	g->idx_end = o->idx_end;
+	if (g->ifd < 0) /* the reads' descriptor: the index exists now */
+		g->ifd = o->ifd;
+	else
+		close(o->ifd);
+	o->ifd = -1;
+	st_seg_range(s, g->tier, g->no);
 }
 
 /* Removes index runs a checkpoint that did not finish left behind (named by ckpt). */
@@ -1841,15 +1892,35 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 
 static enum xs_err st_sync(struct xs_store *s, char *err);
 
-/* Writes every sealed block to its segment, then replaces the wal by carry records
- * of generation gen + 1 (see the invariants at the top). */
+/* The owner's io_begin / io_end hooks, if any (see xs_store_options). */
+static void st_io_begin(struct xs_store *s)
+{
+	if (s->io_begin)
+		s->io_begin(s->io_arg);
+}
+
+static void st_io_end(struct xs_store *s)
+{
+	if (s->io_end)
+		s->io_end(s->io_arg);
+}
+
+/*
+ * Writes every sealed block to its segment, then replaces the wal by carry records
+ * of generation gen + 1 (see the invariants at the top). Three phases: (1) the
+ * blocks to write are listed and their segments looked up and opened, (2) the
+ * files are written between io_begin and io_end, with the store only read, (3)
+ * the segments' new runs, the new wal and the freed blocks are applied.
+ */
 static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 {
 	struct st_ck *ck = xs_xmalloc((s->npend + 1) * sizeof(*ck));
+	struct st_seg_out *outs = NULL;
 	struct st_bytes list = { 0 };
-	uint64_t gen = s->gen + 1;
+	uint64_t gen = s->gen + 1, wal_size = 0;
+	size_t nout = 0;
 	enum xs_err e;
-	int fd;
+	int fd, wal_fd = -1;
 
 	e = st_sync(s, err);
 	if (e)
@@ -1876,12 +1947,25 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		ck[i].no = st_floor(b->t0, st_span[ck[i].tier]) / st_span[ck[i].tier];
 	}
 	qsort(ck, s->npend, sizeof(*ck), st_ck_cmp);
+	/* one output per segment, looked up and opened for writing now: readers may
+	 * grow the segment cache while the files are written */
+	outs = xs_xcalloc(s->npend + 1, sizeof(*outs));
 	for (size_t i = 0; i < s->npend; i++) {
+		char name[64];
+
 		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
 			continue;
 		st_put_u8(&list, ck[i].tier);
 		st_put_u64(&list, (uint64_t)ck[i].no);
+		outs[nout].g = st_seg_get(s, ck[i].tier, ck[i].no);
+		outs[nout].ifd = -1;
+		if (st_seg_fd(s, outs[nout++].g, true) < 0) {
+			st_seg_name(name, sizeof(name), ck[i].tier, ck[i].no, "seg");
+			e = st_errno(err, "write", s, name);
+			goto out;
+		}
 	}
+	st_io_begin(s);
 	if (list.len) {
 		fd = openat(s->dirfd, "ckpt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0 || st_write_all(fd, list.p, list.len, 0) || fsync(fd) < 0 ||
@@ -1889,24 +1973,25 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			if (fd >= 0)
 				close(fd);
 			e = st_errno(err, "write", s, "ckpt");
-			goto out;
+		} else {
+			close(fd);
 		}
-		close(fd);
 	}
-	for (size_t i = 0, j; i < s->npend; i = j) {
+	for (size_t i = 0, j, k = 0; !e && i < s->npend; i = j, k++) {
 		for (j = i + 1; j < s->npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no; j++)
 			;
-		e = st_seg_write(s, ck + i, j - i, gen, err);
-		if (e)
-			goto out;
+		e = st_seg_write(s, outs[k].g, ck + i, j - i, gen, &outs[k], err);
 	}
-	if (list.len && fsync(s->dirfd) < 0) {
+	if (!e && list.len && fsync(s->dirfd) < 0)
 		e = st_errno(err, "sync", s, ".");
-		goto out;
-	}
-	e = st_wal_rewrite(s, gen, err);
+	if (!e)
+		e = st_wal_write(s, gen, &wal_fd, &wal_size, err);
+	st_io_end(s);
 	if (e)
 		goto out;
+	for (size_t k = 0; k < nout; k++)
+		st_seg_commit(s, &outs[k]);
+	st_wal_swap(s, wal_fd, wal_size, gen);
 	unlinkat(s->dirfd, "ckpt", 0);
 	for (size_t i = 0; i < s->npend; i++) {
 		s->ser[s->pend[i].series].pend = -1;
@@ -1915,6 +2000,13 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	s->npend = 0;
 	s->pend_bytes = s->pend_seen = 0;
 out:
+	/* after a failure nothing was applied: the next checkpoint writes over it */
+	for (size_t k = 0; outs && k < nout; k++) {
+		if (outs[k].ifd >= 0)
+			close(outs[k].ifd);
+		free(outs[k].run.dir);
+	}
+	free(outs);
 	free(list.p);
 	free(ck);
 	return e;
@@ -1924,21 +2016,30 @@ out:
 
 static enum xs_err st_sync(struct xs_store *s, char *err)
 {
+	enum xs_err e = XS_OK;
+
 	st_row_close(s);
+	if (!s->catbuf.len && !s->walbuf.len)
+		return XS_OK;
+	st_io_begin(s);
 	if (s->catbuf.len) {
 		if (write(s->cat_fd, s->catbuf.p, s->catbuf.len) != (ssize_t)s->catbuf.len ||
 		    fdatasync(s->cat_fd) < 0)
-			return st_errno(err, "write", s, "series");
-		s->catbuf.len = 0;
+			e = st_errno(err, "write", s, "series");
+		else
+			s->catbuf.len = 0;
 	}
-	if (s->walbuf.len) {
+	if (!e && s->walbuf.len) {
 		if (st_write_all(s->wal_fd, s->walbuf.p, s->walbuf.len, s->wal_size) ||
-		    fdatasync(s->wal_fd) < 0)
-			return st_errno(err, "write", s, "wal");
-		s->wal_size += s->walbuf.len;
-		s->walbuf.len = 0;
+		    fdatasync(s->wal_fd) < 0) {
+			e = st_errno(err, "write", s, "wal");
+		} else {
+			s->wal_size += s->walbuf.len;
+			s->walbuf.len = 0;
+		}
 	}
-	return XS_OK;
+	st_io_end(s);
+	return e;
 }
 
 enum xs_err xs_store_sync(struct xs_store *s, char *err)
@@ -2007,6 +2108,9 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	for (int k = 0; k < XS_NTIERS; k++)
 		s->retention[k] = o->retention[k] > 0 ? o->retention[k] : xs_tier_default_retention[k];
 	s->wal_max = o->wal_max ? o->wal_max : ST_WAL_MAX;
+	s->io_begin = o->io_begin;
+	s->io_end = o->io_end;
+	s->io_arg = o->io_arg;
 	s->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
 		e = xs_err_set(err, XS_ERR_IO, "open %s: %s", o->dir, strerror(errno));

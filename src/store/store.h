@@ -45,6 +45,19 @@ struct xs_store_options {
 	const char *dir;                     /* created if missing */
 	int64_t retention[XS_NTIERS];        /* seconds; 0 = the default */
 	uint64_t wal_max;                    /* log bytes between checkpoints; 0 = 256 MiB */
+	/*
+	 * Optional, for an owner that lets another thread read: io_begin(io_arg)
+	 * and io_end(io_arg) bracket the store's long file writes and syncs (the
+	 * once-a-second sync of the log, the bulk of a checkpoint), during which
+	 * the store changes nothing the read functions use. Between the two, one
+	 * other thread may call xs_store_read, _read_partial, _find, _latest,
+	 * _last, _each_of, _each and _stats; at any other time the owner must
+	 * keep readers out (e.g. by a lock released in io_begin, taken back in
+	 * io_end). Called from xs_store_sync, _close and _open too.
+	 */
+	void (*io_begin)(void *io_arg);
+	void (*io_end)(void *io_arg);
+	void *io_arg;
 };
 
 struct xs_point {

@@ -1,6 +1,7 @@
 /*
  * Tests of src/lib/evloop.c: timer order and cancelling, fd watchers, and
- * callbacks that add or remove watchers (their own and others) mid-turn.
+ * callbacks that add or remove watchers (their own and others) mid-turn, and
+ * the guard around every callback.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -237,6 +238,50 @@ static void test_stop_flag(void)
 	xs_evloop_free(&loop);
 }
 
+/* Guard: '[' and ']' around every callback, fd and timer alike. */
+static void guard_enter(void *arg) { trace_add(arg, '['); }
+static void guard_leave(void *arg) { trace_add(arg, ']'); }
+
+static void timer_stop_b(struct xs_evloop *loop, void *arg)
+{
+	trace_add(arg, 'b');
+	xs_evloop_stop(loop);
+}
+
+static void fd_read_once(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	char c;
+
+	(void)events;
+	if (read(fd, &c, 1) == 1)
+		trace_add(arg, 'r');
+	xs_evloop_del_fd(loop, fd);
+}
+
+static void test_guard(void)
+{
+	struct xs_evloop *loop = xs_evloop_new();
+	struct trace t = { .n = 0 };
+	int sv[2];
+
+	fail_unless(loop && socketpair_ok(sv), "loop and socketpair");
+	xs_evloop_set_guard(loop, guard_enter, guard_leave, &t);
+	ok(write(sv[1], "x", 1) == 1, "write");
+	ok(xs_evloop_add_fd(loop, sv[0], XS_EV_READ, fd_read_once, &t) == XS_OK, "add");
+	xs_evloop_add_timer(loop, 0.001, timer_a, &t);
+	xs_evloop_add_timer(loop, 0.002, timer_stop_b, &t);
+	ok(xs_evloop_run(loop, NULL) == XS_OK, "run");
+	ok(!strcmp(t.log, "[r][a][b]"), "every callback inside the guard: '%s'", t.log);
+	xs_evloop_set_guard(loop, NULL, NULL, NULL);
+	t.n = 0;
+	t.log[0] = '\0';
+	xs_evloop_add_timer(loop, 0, timer_stop_b, &t);
+	ok(xs_evloop_run(loop, NULL) == XS_OK && !strcmp(t.log, "b"), "guard removed: '%s'", t.log);
+	close(sv[0]);
+	close(sv[1]);
+	xs_evloop_free(&loop);
+}
+
 int main(void)
 {
 	TEST_RUN(test_timer_order);
@@ -245,5 +290,6 @@ int main(void)
 	TEST_RUN(test_remove_mid_turn);
 	TEST_RUN(test_write_mod_hangup);
 	TEST_RUN(test_stop_flag);
+	TEST_RUN(test_guard);
 	return test_summary();
 }

@@ -1034,6 +1034,74 @@ static void test_codec(void)
 	ok(xs_crc32c(0, "123456789", 9) == 0xE3069283u, "crc32c check value");
 }
 
+/* What the io hooks saw: reads made between io_begin and io_end, where another
+ * thread may read while a sync or a checkpoint writes its files. */
+struct io_probe {
+	struct xs_store *s;
+	xs_series_id id;
+	int64_t end;      /* the data appended so far ends before this */
+	int begins, ends; /* hook calls */
+	int depth, max_depth;
+	int bad;          /* points read wrong inside the hooks */
+};
+
+static void io_probe_begin(void *arg)
+{
+	struct io_probe *p = arg;
+
+	p->begins++;
+	p->max_depth = ++p->depth > p->max_depth ? p->depth : p->max_depth;
+	if (p->s)
+		p->bad += check_series(p->s, p->id, p->end);
+}
+
+static void io_probe_end(void *arg)
+{
+	struct io_probe *p = arg;
+
+	p->ends++;
+	p->depth--;
+	/* after the checkpoint's files are written, before they are applied */
+	if (p->s)
+		p->bad += check_series(p->s, p->id, p->end);
+}
+
+/* Syncs and checkpoints call the io hooks in pairs, never nested, and a reader
+ * between them sees every point (blocks written but not yet applied included). */
+static void test_io_hooks(void)
+{
+	struct io_probe p = { 0 };
+	struct xs_store_options o = { .wal_max = 1 << 14, .io_begin = io_probe_begin,
+				      .io_end = io_probe_end, .io_arg = &p };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+	int syncs = 0;
+
+	dir_new();
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	p.id = series(s, 0);
+	p.s = s;
+	for (int64_t t = T0; t < T0 + 4 * 3600; t += 5) {
+		xs_store_append(s, p.id, t, value_of(p.id, t), err);
+		p.end = t + 5;
+		if (t % 120 == 0) {
+			fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+			syncs++;
+		}
+	}
+	ok(p.begins == p.ends && p.max_depth == 1, "hooks paired (%d, %d), never nested (%d)",
+	   p.begins, p.ends, p.max_depth);
+	ok(p.begins > syncs, "checkpoints call them too: %d calls, %d syncs", p.begins, syncs);
+	ok(p.bad == 0, "reads between io_begin and io_end: %d wrong", p.bad);
+	p.s = NULL;
+	store_close(&s);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	ok(check_series(s, p.id, p.end) == 0, "every point after reopen");
+	store_close(&s);
+	dir_remove();
+}
+
 int main(void)
 {
 	TEST_RUN(test_codec);
@@ -1045,6 +1113,7 @@ int main(void)
 	TEST_RUN(test_run_ranges);
 	TEST_RUN(test_ckpt_recover);
 	TEST_RUN(test_big_checkpoint);
+	TEST_RUN(test_io_hooks);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);

@@ -1,0 +1,109 @@
+/*
+ * Tests of src/serve/api_thread.c: while the owner's loop runs a callback the
+ * API's loop runs none, between io_begin and io_end it does, the API thread
+ * has every signal blocked, the io hooks do nothing outside the owner's
+ * callbacks, and stop joins the thread.
+ *
+ * The pauses (100 ms) only give a broken lock the chance to show itself; a
+ * correct one passes however the threads are scheduled.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/api_thread.h"
+#include "test.h"
+
+static atomic_int api_ticks;      /* callbacks run on the API's loop */
+static atomic_int api_sig_blocked = -1;
+
+static void api_tick(struct xs_evloop *loop, void *arg)
+{
+	sigset_t cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	atomic_store(&api_sig_blocked, sigismember(&cur, SIGTERM) && sigismember(&cur, SIGHUP));
+	atomic_fetch_add(&api_ticks, 1);
+	xs_evloop_add_timer(loop, 0.001, api_tick, arg);
+}
+
+struct probe {
+	struct xs_api_thread *t;
+	int while_held;    /* API callbacks during 100 ms of the owner's callback */
+	int while_io;      /* ... between io_begin and io_end (waited for, up to 5 s) */
+	int after_io;      /* ... in 100 ms after io_end */
+};
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void owner_cb(struct xs_evloop *loop, void *arg)
+{
+	struct probe *p = arg;
+	int before = atomic_load(&api_ticks);
+
+	pause_ms(100);
+	p->while_held = atomic_load(&api_ticks) - before;
+	xs_api_thread_io_begin(p->t);
+	before = atomic_load(&api_ticks);
+	for (int i = 0; i < 5000 && atomic_load(&api_ticks) == before; i++)
+		pause_ms(1);
+	p->while_io = atomic_load(&api_ticks) - before;
+	xs_api_thread_io_end(p->t);
+	before = atomic_load(&api_ticks);
+	pause_ms(100);
+	p->after_io = atomic_load(&api_ticks) - before;
+	xs_evloop_stop(loop);
+}
+
+static void test_lock(void)
+{
+	struct xs_evloop *owner = xs_evloop_new();
+	struct probe p = { 0 };
+	char err[XS_ERR_LEN] = "";
+
+	fail_unless(owner, "owner loop");
+	p.t = xs_api_thread_new(owner, err);
+	fail_unless(p.t, "new: %s", err);
+	xs_evloop_add_timer(xs_api_thread_loop(p.t), 0, api_tick, NULL);
+	fail_unless(xs_api_thread_start(p.t, err) == XS_OK, "start: %s", err);
+	for (int i = 0; i < 5000 && atomic_load(&api_ticks) == 0; i++)
+		pause_ms(1);
+	ok(atomic_load(&api_ticks) > 0, "the API's loop runs on its own");
+	ok(atomic_load(&api_sig_blocked) == 1, "signals are blocked in the API's thread");
+
+	/* outside the owner's callbacks the hooks do nothing (no lock is held) */
+	xs_api_thread_io_begin(p.t);
+	xs_api_thread_io_end(p.t);
+
+	xs_evloop_add_timer(owner, 0.01, owner_cb, &p);
+	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
+	ok(p.while_held == 0, "no API callback while the owner's callback holds the lock (%d)",
+	   p.while_held);
+	ok(p.while_io > 0, "API callbacks between io_begin and io_end (%d)", p.while_io);
+	ok(p.after_io == 0, "none after io_end (%d)", p.after_io);
+
+	xs_api_thread_stop(p.t);
+	{
+		int n = atomic_load(&api_ticks);
+
+		pause_ms(20);
+		ok(atomic_load(&api_ticks) == n, "stop joined the thread: no callback after it");
+	}
+	xs_api_thread_free(&p.t);
+	ok(p.t == NULL, "free clears the pointer");
+	xs_api_thread_free(&p.t);
+	xs_evloop_free(&owner);
+}
+
+int main(void)
+{
+	TEST_RUN(test_lock);
+	return test_summary();
+}
