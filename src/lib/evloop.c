@@ -60,6 +60,7 @@ struct xs_evloop {
 	uint64_t next_id;            /* id of the next timer */
 	bool stopped;                /* xs_evloop_stop() was called */
 	xs_ev_guard_fn enter, leave; /* around every callback, or NULL */
+	xs_ev_guard_fn idle;         /* before epoll_wait, or NULL */
 	void *guard_arg;
 };
 
@@ -335,10 +336,11 @@ static void evloop_run_timers(struct xs_evloop *loop, uint64_t id_limit)
 }
 
 void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,
-			 void *arg)
+			 xs_ev_guard_fn idle, void *arg)
 {
 	loop->enter = enter;
 	loop->leave = leave;
+	loop->idle = idle;
 	loop->guard_arg = arg;
 }
 
@@ -349,7 +351,11 @@ enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag)
 
 	while (!loop->stopped && !(stop_flag && *stop_flag)) {
 		uint64_t id_limit = loop->next_id;
-		int n = epoll_wait(loop->epfd, evs, EVLOOP_MAX_EVENTS, evloop_timeout_ms(loop));
+		int n;
+
+		if (loop->idle)
+			loop->idle(loop->guard_arg);
+		n = epoll_wait(loop->epfd, evs, EVLOOP_MAX_EVENTS, evloop_timeout_ms(loop));
 
 		if (n < 0) {
 			if (errno == EINTR)

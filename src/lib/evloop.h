@@ -45,11 +45,12 @@ void xs_evloop_cancel_timer(struct xs_evloop *loop, uint64_t id);
 enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag);
 void xs_evloop_stop(struct xs_evloop *loop);
 
-/* enter(arg) before and leave(arg) after every callback of loop (NULL: none):
- * e.g. a lock the loop's thread holds while its callbacks run. */
+/* enter(arg) before and leave(arg) after every callback of loop, idle(arg)
+ * before the loop waits for events (each may be NULL): e.g. a lock the loop's
+ * thread holds while its callbacks run, released when it goes idle. */
 typedef void (*xs_ev_guard_fn)(void *arg);
 void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,
-			 void *arg);
+			 xs_ev_guard_fn idle, void *arg);
 
 /* Seconds on the monotonic clock (the loop's time base). */
 double xs_evloop_now(void);

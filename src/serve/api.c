@@ -33,6 +33,15 @@ struct api_route {
 	const char *kind;  /* "vms", "hosts", "srs", "pools" */
 };
 
+/* A route's handler, called between the provider's enter and leave. */
+struct api_guarded {
+	struct xs_api *api;
+	xs_http_handler fn;
+	void *arg;
+};
+
+#define API_ROUTES 9
+
 struct api_sub {
 	char uuid[API_UUID_MAX];
 	enum xs_obj_kind kind;  /* XS_OBJ_VM or XS_OBJ_HOST */
@@ -64,12 +73,37 @@ struct xs_api {
 	struct xs_api_provider p;
 	int64_t retention[XS_NTIERS];
 	struct api_route routes[4];
+	struct api_guarded guarded[API_ROUTES];
+	size_t nguarded;
 	struct api_stream **streams;
 	size_t nstreams;
 	uint64_t timer;
 };
 
 /* ---- helpers ---- */
+
+static void api_enter(const struct xs_api *a)
+{
+	if (a->p.enter)
+		a->p.enter(a->p.lock_arg);
+}
+
+static void api_leave(const struct xs_api *a)
+{
+	if (a->p.leave)
+		a->p.leave(a->p.lock_arg);
+}
+
+static enum xs_err api_guarded_cb(struct xs_http_request *req, void *arg)
+{
+	const struct api_guarded *g = arg;
+	enum xs_err rc;
+
+	api_enter(g->api);
+	rc = g->fn(req, g->arg);
+	api_leave(g->api);
+	return rc;
+}
 
 static enum xs_err api_fail(struct xs_http_request *req, enum xs_err rc, const char *err)
 {
@@ -394,6 +428,7 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	a->timer = 0;
+	api_enter(a);
 	api_estate(a, &e, false);
 	for (size_t i = 0; i < a->nstreams; i++) {
 		struct api_stream *st = a->streams[i];
@@ -413,6 +448,7 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 		}
 		/* a cut stream gets its on_close later, from the loop: nothing to do here */
 	}
+	api_leave(a);
 	if (a->nstreams)
 		a->timer = xs_evloop_add_timer(a->loop, API_STREAM_TICK, api_tick, a);
 }
@@ -526,6 +562,20 @@ static void api_access(const struct xs_http_access *acc, void *arg)
 		     (unsigned long long)acc->bytes, acc->seconds * 1e3);
 }
 
+/* Adds a GET route (a prefix one when prefix) whose handler runs between enter and leave. */
+static enum xs_err api_route_add(struct xs_api *a, const char *path, bool prefix, xs_http_handler fn,
+				 void *arg)
+{
+	struct api_guarded *g;
+
+	if (a->nguarded == API_ROUTES)
+		return XS_ERR_ARG;
+	g = &a->guarded[a->nguarded++];
+	*g = (struct api_guarded){ a, fn, arg };
+	return prefix ? xs_http_server_route_prefix(a->srv, "GET", path, api_guarded_cb, g)
+		      : xs_http_server_route(a->srv, "GET", path, api_guarded_cb, g);
+}
+
 enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg,
 			 const struct xs_api_provider *p, struct xs_api **out, char *err)
 {
@@ -550,20 +600,20 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 
 		a->routes[k] = (struct api_route){ a, api_kinds[k] };
 		snprintf(path, sizeof(path), "/api/v1/%s/", api_kinds[k]);
-		rc = xs_http_server_route_prefix(a->srv, "GET", path, api_object, &a->routes[k]);
+		rc = api_route_add(a, path, true, api_object, &a->routes[k]);
 		if (rc)
 			break;
 	}
 	if (!rc)
-		rc = xs_http_server_route(a->srv, "GET", "/api/v1/objects", api_objects, a);
+		rc = api_route_add(a, "/api/v1/objects", false, api_objects, a);
 	if (!rc)
-		rc = xs_http_server_route(a->srv, "GET", "/api/v1/status", api_status, a);
+		rc = api_route_add(a, "/api/v1/status", false, api_status, a);
 	if (!rc)
-		rc = xs_http_server_route(a->srv, "GET", "/api/v1/top", api_top, a);
+		rc = api_route_add(a, "/api/v1/top", false, api_top, a);
 	if (!rc)
-		rc = xs_http_server_route(a->srv, "GET", "/api/v1/stream", api_stream, a);
+		rc = api_route_add(a, "/api/v1/stream", false, api_stream, a);
 	if (!rc)
-		rc = xs_http_server_route(a->srv, "GET", "/metrics", api_metrics, a);
+		rc = api_route_add(a, "/metrics", false, api_metrics, a);
 	if (rc) {
 		xs_err_set(err, rc, "api: cannot add its routes");
 		xs_api_free(&a);

@@ -49,6 +49,11 @@ struct xs_api_provider {
 	/* Fills the daemon's own figures (the HTTP counters are added by the API). */
 	void (*self)(void *arg, struct xs_prom_self *st);
 	void *arg;
+	/* Optional: called before and after every request handler and stream tick
+	 * (everything that reads the store or the estate), e.g. to take a lock. */
+	void (*enter)(void *lock_arg);
+	void (*leave)(void *lock_arg);
+	void *lock_arg;
 };
 
 struct xs_api_config {

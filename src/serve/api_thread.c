@@ -2,10 +2,13 @@
  * api_thread.c - the HTTP API's own thread and loop, and the lock that orders
  * it against the daemon's loop (see api_thread.h).
  *
- * The lock prefers writers (glibc's PREFER_WRITER_NONRECURSIVE): a steady
- * stream of requests cannot starve ingest; a request waits at most for the
- * owner's current callback. Neither side takes it recursively: the loop
- * guards never nest, and the io hooks run inside an owner's callback only.
+ * The lock is a ticket lock (a mutex and a condition variable): whoever asks
+ * first gets it next, so neither thread can starve the other. The owner's
+ * loop guard takes it before a callback if not already held, and after a
+ * callback lets it go only when the API is waiting and the owner has held it
+ * for a slice; the idle hook lets it go before the loop sleeps. Neither side
+ * takes it recursively: guards never nest, the API's enter/leave pairs wrap
+ * handlers that do not nest, and the io hooks run inside an owner's callback.
  */
 #include "serve/api_thread.h"
 
@@ -14,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,40 +26,77 @@
 #define API_THREAD_STOP_CHECK 0.1 /* seconds between looks at the stop flag */
 
 struct xs_api_thread {
-	pthread_rwlock_t lock;
+	pthread_mutex_t m;
+	pthread_cond_t turn;
+	uint64_t next, serving;  /* tickets: handed out, now served (under m) */
+	atomic_int api_waiting;  /* the API thread asked for the lock */
 	struct xs_evloop *owner, *loop;
 	pthread_t thread;
 	bool running;
 	atomic_int stop;
 	/* the owner's thread only: */
-	bool held;     /* it holds the lock for writing (inside a callback) */
-	bool released; /* io_begin released that hold */
+	bool held;      /* it holds the lock */
+	bool released;  /* io_begin let it go inside a callback */
+	double since;   /* when it took it (xs_evloop_now) */
 };
 
-static void at_write_enter(void *arg)
+static void at_lock(struct xs_api_thread *t)
 {
-	struct xs_api_thread *t = arg;
+	uint64_t mine;
 
-	pthread_rwlock_wrlock(&t->lock);
+	pthread_mutex_lock(&t->m);
+	mine = t->next++;
+	while (t->serving != mine)
+		pthread_cond_wait(&t->turn, &t->m);
+	pthread_mutex_unlock(&t->m);
+}
+
+static void at_unlock(struct xs_api_thread *t)
+{
+	pthread_mutex_lock(&t->m);
+	t->serving++;
+	pthread_cond_broadcast(&t->turn);
+	pthread_mutex_unlock(&t->m);
+}
+
+/* ---- the owner's side ---- */
+
+static void at_owner_take(struct xs_api_thread *t)
+{
+	at_lock(t);
 	t->held = true;
+	t->since = xs_evloop_now();
 }
 
-static void at_write_leave(void *arg)
+static void at_owner_drop(struct xs_api_thread *t)
+{
+	t->held = false;
+	at_unlock(t);
+}
+
+static void at_owner_enter(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
-	t->held = false;
-	pthread_rwlock_unlock(&t->lock);
+	if (!t->held)
+		at_owner_take(t);
 }
 
-static void at_read_enter(void *arg)
+static void at_owner_leave(void *arg)
 {
-	pthread_rwlock_rdlock(&((struct xs_api_thread *)arg)->lock);
+	struct xs_api_thread *t = arg;
+
+	if (t->held && atomic_load(&t->api_waiting) &&
+	    (xs_evloop_now() - t->since) * 1000.0 >= XS_API_THREAD_SLICE_MS)
+		at_owner_drop(t);
 }
 
-static void at_read_leave(void *arg)
+static void at_owner_idle(void *arg)
 {
-	pthread_rwlock_unlock(&((struct xs_api_thread *)arg)->lock);
+	struct xs_api_thread *t = arg;
+
+	if (t->held)
+		at_owner_drop(t);
 }
 
 void xs_api_thread_io_begin(void *arg)
@@ -64,7 +105,7 @@ void xs_api_thread_io_begin(void *arg)
 
 	if (t->held) {
 		t->released = true;
-		at_write_leave(t);
+		at_owner_drop(t);
 	}
 }
 
@@ -74,14 +115,31 @@ void xs_api_thread_io_end(void *arg)
 
 	if (t->released) {
 		t->released = false;
-		at_write_enter(t);
+		at_owner_take(t);
 	}
 }
+
+/* ---- the API's side ---- */
+
+void xs_api_thread_enter(void *arg)
+{
+	struct xs_api_thread *t = arg;
+
+	atomic_store(&t->api_waiting, 1);
+	at_lock(t);
+	atomic_store(&t->api_waiting, 0);
+}
+
+void xs_api_thread_leave(void *arg)
+{
+	at_unlock(arg);
+}
+
+/* ---- the thread ---- */
 
 struct xs_api_thread *xs_api_thread_new(struct xs_evloop *owner, char *err)
 {
 	struct xs_api_thread *t = xs_xcalloc(1, sizeof(*t));
-	pthread_rwlockattr_t attr;
 
 	t->loop = xs_evloop_new();
 	if (!t->loop) {
@@ -89,13 +147,10 @@ struct xs_api_thread *xs_api_thread_new(struct xs_evloop *owner, char *err)
 		free(t);
 		return NULL;
 	}
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&t->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&t->m, NULL);
+	pthread_cond_init(&t->turn, NULL);
 	t->owner = owner;
-	xs_evloop_set_guard(owner, at_write_enter, at_write_leave, t);
-	xs_evloop_set_guard(t->loop, at_read_enter, at_read_leave, t);
+	xs_evloop_set_guard(owner, at_owner_enter, at_owner_leave, at_owner_idle, t);
 	return t;
 }
 
@@ -140,7 +195,11 @@ enum xs_err xs_api_thread_start(struct xs_api_thread *t, char *err)
 
 void xs_api_thread_stop(struct xs_api_thread *t)
 {
-	if (!t || !t->running)
+	if (!t)
+		return;
+	if (t->held) /* the owner's loop stopped after a callback: the API may be waiting */
+		at_owner_drop(t);
+	if (!t->running)
 		return;
 	atomic_store(&t->stop, 1);
 	pthread_join(t->thread, NULL);
@@ -154,9 +213,12 @@ void xs_api_thread_free(struct xs_api_thread **tp)
 	if (!t)
 		return;
 	xs_api_thread_stop(t);
-	xs_evloop_set_guard(t->owner, NULL, NULL, NULL);
+	if (t->held)
+		at_owner_drop(t);
+	xs_evloop_set_guard(t->owner, NULL, NULL, NULL, NULL);
 	xs_evloop_free(&t->loop);
-	pthread_rwlock_destroy(&t->lock);
+	pthread_cond_destroy(&t->turn);
+	pthread_mutex_destroy(&t->m);
 	free(t);
 	*tp = NULL;
 }

@@ -3,13 +3,18 @@
  * daemon's loop (a fetch being parsed, the store's fsync or checkpoint).
  *
  * The thread runs a second event loop (xs_api_thread_loop(), where the
- * caller starts its xs_api). One writer-preferring read-write lock orders
- * the two loops: the owner's loop holds it for writing around each of its
- * callbacks (so everything the API reads - the store, the topology, the
- * collector's status - is changed only while the API thread waits), the API
- * loop holds it for reading around each of its callbacks. The store lets
- * readers in during its long file writes through the io hooks below, which
- * release the owner's hold and take it back (see xs_store_options.io_begin).
+ * caller starts its xs_api). One lock orders the two threads: the API takes
+ * it around each request handler and stream tick (xs_api_thread_enter and
+ * _leave, the xs_api provider's hooks; the sockets' work runs outside it),
+ * the owner's loop around its callbacks (so everything the API reads - the
+ * store, the topology, the collector's status - changes only while the API
+ * waits). The lock is fair (first come, first served), and the owner keeps
+ * it across the callbacks of one loop turn unless the API waits and the
+ * owner has held it for XS_API_THREAD_SLICE_MS: a request waits for at most
+ * one slice plus one callback, and ingest keeps its share under a flood of
+ * requests. The store lets the API in during its long file writes through
+ * the io hooks below, which release the owner's hold and take it back (see
+ * xs_store_options.io_begin).
  *
  * Use: _new (guards the owner's loop), start the xs_api on _loop(), _start;
  * at exit _stop (joins the thread), free the xs_api, then _free. Only the
@@ -23,9 +28,11 @@
 #include "lib/err.h"
 #include "lib/evloop.h"
 
+#define XS_API_THREAD_SLICE_MS 2.0 /* the owner's shortest hold when the API waits */
+
 struct xs_api_thread;
 
-/* The lock and the API's loop; owner's loop gets the write guard. NULL with err on failure. */
+/* The lock and the API's loop; the owner's loop gets the guard. NULL with err on failure. */
 struct xs_api_thread *xs_api_thread_new(struct xs_evloop *owner, char *err);
 /* The API's loop (not running until _start). */
 struct xs_evloop *xs_api_thread_loop(struct xs_api_thread *t);
@@ -35,6 +42,10 @@ enum xs_err xs_api_thread_start(struct xs_api_thread *t, char *err);
 void xs_api_thread_stop(struct xs_api_thread *t);
 /* Stops if needed, removes the owner's guard and frees (NULL allowed; *tp = NULL). */
 void xs_api_thread_free(struct xs_api_thread **tp);
+
+/* Around the API's handlers (arg: the xs_api_thread), on the API's thread. */
+void xs_api_thread_enter(void *arg);
+void xs_api_thread_leave(void *arg);
 
 /* The store's io hooks (arg: the xs_api_thread). */
 void xs_api_thread_io_begin(void *arg);

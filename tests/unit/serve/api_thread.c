@@ -1,8 +1,8 @@
 /*
- * Tests of src/serve/api_thread.c: while the owner's loop runs a callback the
- * API's loop runs none, between io_begin and io_end it does, the API thread
- * has every signal blocked, the io hooks do nothing outside the owner's
- * callbacks, and stop joins the thread.
+ * Tests of src/serve/api_thread.c: while the owner's loop runs a callback no
+ * API handler (enter/leave) runs, between io_begin and io_end and while the
+ * owner's loop is idle they do, the API thread has every signal blocked, the
+ * io hooks do nothing outside the owner's callbacks, and stop joins the thread.
  *
  * The pauses (100 ms) only give a broken lock the chance to show itself; a
  * correct one passes however the threads are scheduled.
@@ -19,18 +19,23 @@
 static atomic_int api_ticks;      /* callbacks run on the API's loop */
 static atomic_int api_sig_blocked = -1;
 
+/* What an API handler does: enter, work, leave. */
 static void api_tick(struct xs_evloop *loop, void *arg)
 {
 	sigset_t cur;
 
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	atomic_store(&api_sig_blocked, sigismember(&cur, SIGTERM) && sigismember(&cur, SIGHUP));
+	xs_api_thread_enter(arg);
 	atomic_fetch_add(&api_ticks, 1);
+	xs_api_thread_leave(arg);
 	xs_evloop_add_timer(loop, 0.001, api_tick, arg);
 }
 
 struct probe {
 	struct xs_api_thread *t;
+	int at_first;      /* API callbacks counted by the first owner callback */
+	int while_idle;    /* ... while the owner's loop slept 200 ms */
 	int while_held;    /* API callbacks during 100 ms of the owner's callback */
 	int while_io;      /* ... between io_begin and io_end (waited for, up to 5 s) */
 	int after_io;      /* ... in 100 ms after io_end */
@@ -43,11 +48,20 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static void owner_first(struct xs_evloop *loop, void *arg)
+{
+	struct probe *p = arg;
+
+	(void)loop;
+	p->at_first = atomic_load(&api_ticks);
+}
+
 static void owner_cb(struct xs_evloop *loop, void *arg)
 {
 	struct probe *p = arg;
 	int before = atomic_load(&api_ticks);
 
+	p->while_idle = before - p->at_first;
 	pause_ms(100);
 	p->while_held = atomic_load(&api_ticks) - before;
 	xs_api_thread_io_begin(p->t);
@@ -62,6 +76,48 @@ static void owner_cb(struct xs_evloop *loop, void *arg)
 	xs_evloop_stop(loop);
 }
 
+/* One owner callback of a long turn: 3 ms of work. */
+static int turn_first = -1, turn_last;
+
+static void owner_busy(struct xs_evloop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	if (turn_first < 0)
+		turn_first = atomic_load(&api_ticks);
+	pause_ms(3);
+	turn_last = atomic_load(&api_ticks);
+}
+
+static void owner_end(struct xs_evloop *loop, void *arg)
+{
+	(void)arg;
+	xs_evloop_stop(loop);
+}
+
+/* 40 callbacks due at once run in one turn of the owner's loop; the API, waiting,
+ * gets the lock between them after each slice rather than after the turn. */
+static void test_long_turn(void)
+{
+	struct xs_evloop *owner = xs_evloop_new();
+	struct xs_api_thread *t;
+	char err[XS_ERR_LEN] = "";
+
+	fail_unless(owner, "owner loop");
+	t = xs_api_thread_new(owner, err);
+	fail_unless(t, "new: %s", err);
+	xs_evloop_add_timer(xs_api_thread_loop(t), 0, api_tick, t);
+	fail_unless(xs_api_thread_start(t, err) == XS_OK, "start: %s", err);
+	for (int i = 0; i < 40; i++)
+		xs_evloop_add_timer(owner, 0.05, owner_busy, NULL);
+	xs_evloop_add_timer(owner, 0.05, owner_end, NULL);
+	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
+	ok(turn_last - turn_first >= 10, "API handlers within the owner's 120 ms turn: %d",
+	   turn_last - turn_first);
+	xs_api_thread_free(&t);
+	xs_evloop_free(&owner);
+}
+
 static void test_lock(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
@@ -71,7 +127,7 @@ static void test_lock(void)
 	fail_unless(owner, "owner loop");
 	p.t = xs_api_thread_new(owner, err);
 	fail_unless(p.t, "new: %s", err);
-	xs_evloop_add_timer(xs_api_thread_loop(p.t), 0, api_tick, NULL);
+	xs_evloop_add_timer(xs_api_thread_loop(p.t), 0, api_tick, p.t);
 	fail_unless(xs_api_thread_start(p.t, err) == XS_OK, "start: %s", err);
 	for (int i = 0; i < 5000 && atomic_load(&api_ticks) == 0; i++)
 		pause_ms(1);
@@ -82,8 +138,10 @@ static void test_lock(void)
 	xs_api_thread_io_begin(p.t);
 	xs_api_thread_io_end(p.t);
 
-	xs_evloop_add_timer(owner, 0.01, owner_cb, &p);
+	xs_evloop_add_timer(owner, 0, owner_first, &p);
+	xs_evloop_add_timer(owner, 0.2, owner_cb, &p);
 	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
+	ok(p.while_idle > 0, "API handlers while the owner's loop is idle (%d)", p.while_idle);
 	ok(p.while_held == 0, "no API callback while the owner's callback holds the lock (%d)",
 	   p.while_held);
 	ok(p.while_io > 0, "API callbacks between io_begin and io_end (%d)", p.while_io);
@@ -105,5 +163,6 @@ static void test_lock(void)
 int main(void)
 {
 	TEST_RUN(test_lock);
+	TEST_RUN(test_long_turn);
 	return test_summary();
 }
