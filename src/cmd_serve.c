@@ -527,8 +527,11 @@ static void serve_stats_cb(struct xs_evloop *loop, void *arg)
 	struct xs_daemon *d = arg;
 
 	serve_stats_log(d, "timer");
-	/* give the pages of freed blocks (checkpoint waves) back to the system */
+	/* give the pages of freed blocks (checkpoint waves) back to the system; it
+	 * changes nothing the API reads, so the API may run meanwhile */
+	xs_api_thread_io_begin(d->api_thread);
 	malloc_trim(0);
+	xs_api_thread_io_end(d->api_thread);
 	d->stats_timer = xs_evloop_add_timer(loop, SERVE_STATS_SECS, serve_stats_cb, d);
 }
 

@@ -47,7 +47,9 @@ void xs_api_thread_free(struct xs_api_thread **tp);
 void xs_api_thread_enter(void *arg);
 void xs_api_thread_leave(void *arg);
 
-/* The store's io hooks (arg: the xs_api_thread). */
+/* The store's io hooks (arg: the xs_api_thread): the owner's callback lets the
+ * API run until io_end; also for the owner's own work that changes nothing the
+ * API reads (e.g. malloc_trim). */
 void xs_api_thread_io_begin(void *arg);
 void xs_api_thread_io_end(void *arg);
 

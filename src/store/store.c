@@ -678,6 +678,16 @@ static unsigned st_nch(int tier)
 }
 
 /* Seals b into pend (a compact copy of its payload); b is left empty for reuse. */
+/* The newest sealed block of series id, or -1. A checkpoint empties the pend array
+ * without visiting every series: a head is valid only if it still names id's entry
+ * (entries of one checkpoint's lifetime never change, and chains only point back). */
+static int32_t st_pend_head(const struct xs_store *s, uint32_t id)
+{
+	int32_t h = s->ser[id].pend;
+
+	return h >= 0 && (size_t)h < s->npend && s->pend[h].series == id ? h : -1;
+}
+
 static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_block *b)
 {
 	size_t len = xs_block_bytes(b);
@@ -697,7 +707,7 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 	p = &s->pend[s->npend];
 	p->series = id;
 	p->tier = (uint8_t)tier;
-	p->next = s->ser[id].pend;
+	p->next = st_pend_head(s, id);
 	p->b = sb;
 	s->ser[id].pend = (int32_t)s->npend++;
 	s->pend_bytes += sizeof(*sb) + len;
@@ -1626,7 +1636,7 @@ size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int
 		return 0;
 	se = &s->ser[id];
 	m = st_read_disk(s, id, tier, from, to, 0);
-	st_read_pend(s, se->pend, tier, from, to, &m);
+	st_read_pend(s, st_pend_head(s, id), tier, from, to, &m);
 	m = st_read_mem(s, se->open[tier], tier, from, to, m);
 	m = st_read_mem(s, se->bf[tier], tier, from, to, m);
 	m = st_scratch_sort(s, m);
@@ -1907,18 +1917,19 @@ static void st_io_end(struct xs_store *s)
 
 /*
  * Writes every sealed block to its segment, then replaces the wal by carry records
- * of generation gen + 1 (see the invariants at the top). Three phases: (1) the
- * blocks to write are listed and their segments looked up and opened, (2) the
- * files are written between io_begin and io_end, with the store only read, (3)
- * the segments' new runs, the new wal and the freed blocks are applied.
+ * of generation gen + 1 (see the invariants at the top). Whatever only reads the
+ * store or writes files runs between io_begin and io_end, where readers on another
+ * thread may run: listing and sorting the blocks, the file writes, freeing the
+ * written blocks. Between those: moving backfill blocks to the sealed list,
+ * looking up and opening the segments, and applying the new runs and wal.
  */
 static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 {
-	struct st_ck *ck = xs_xmalloc((s->npend + 1) * sizeof(*ck));
+	struct st_ck *ck = NULL;
 	struct st_seg_out *outs = NULL;
 	struct st_bytes list = { 0 };
 	uint64_t gen = s->gen + 1, wal_size = 0;
-	size_t nout = 0;
+	size_t nout = 0, npend;
 	enum xs_err e;
 	int fd, wal_fd = -1;
 
@@ -1927,7 +1938,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		goto out;
 	/* backfill blocks go to their segments now rather than waiting in memory (and
 	 * in every carry record) for a point of another window */
-	for (uint32_t id = 0; id < s->nser; id++)
+	for (uint32_t id = 0; s->nbf && id < s->nser; id++)
 		for (int k = 1; k < XS_NTIERS; k++) {
 			struct xs_block *b = s->ser[id].bf[k];
 
@@ -1939,27 +1950,34 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			s->ser[id].bf[k] = NULL;
 			s->nbf--;
 		}
-	ck = xs_xrealloc(ck, (s->npend + 1) * sizeof(*ck));
-	for (size_t i = 0; i < s->npend; i++) {
+	npend = s->npend;
+	ck = xs_xmalloc((npend + 1) * sizeof(*ck));
+	outs = xs_xcalloc(npend + 1, sizeof(*outs));
+	st_io_begin(s);
+	for (size_t i = 0; i < npend; i++) {
 		const struct st_sealed *b = s->pend[i].b;
 
 		ck[i] = (struct st_ck){ s->pend[i].tier, 0, s->pend[i].series, b->t0, i };
 		ck[i].no = st_floor(b->t0, st_span[ck[i].tier]) / st_span[ck[i].tier];
 	}
-	qsort(ck, s->npend, sizeof(*ck), st_ck_cmp);
-	/* one output per segment, looked up and opened for writing now: readers may
-	 * grow the segment cache while the files are written */
-	outs = xs_xcalloc(s->npend + 1, sizeof(*outs));
-	for (size_t i = 0; i < s->npend; i++) {
-		char name[64];
-
+	qsort(ck, npend, sizeof(*ck), st_ck_cmp);
+	for (size_t i = 0; i < npend; i++) {
 		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
 			continue;
 		st_put_u8(&list, ck[i].tier);
 		st_put_u64(&list, (uint64_t)ck[i].no);
-		outs[nout].g = st_seg_get(s, ck[i].tier, ck[i].no);
-		outs[nout].ifd = -1;
-		if (st_seg_fd(s, outs[nout++].g, true) < 0) {
+		outs[nout++].ifd = -1;
+	}
+	st_io_end(s);
+	/* the segments, looked up and opened for writing now: readers grow the segment
+	 * cache and open read-only descriptors, so not while they may run */
+	for (size_t i = 0, k = 0; i < npend; i++) {
+		char name[64];
+
+		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
+			continue;
+		outs[k].g = st_seg_get(s, ck[i].tier, ck[i].no);
+		if (st_seg_fd(s, outs[k++].g, true) < 0) {
 			st_seg_name(name, sizeof(name), ck[i].tier, ck[i].no, "seg");
 			e = st_errno(err, "write", s, name);
 			goto out;
@@ -1977,8 +1995,8 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			close(fd);
 		}
 	}
-	for (size_t i = 0, j, k = 0; !e && i < s->npend; i = j, k++) {
-		for (j = i + 1; j < s->npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no; j++)
+	for (size_t i = 0, j, k = 0; !e && i < npend; i = j, k++) {
+		for (j = i + 1; j < npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no; j++)
 			;
 		e = st_seg_write(s, outs[k].g, ck + i, j - i, gen, &outs[k], err);
 	}
@@ -1992,13 +2010,15 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	for (size_t k = 0; k < nout; k++)
 		st_seg_commit(s, &outs[k]);
 	st_wal_swap(s, wal_fd, wal_size, gen);
-	unlinkat(s->dirfd, "ckpt", 0);
-	for (size_t i = 0; i < s->npend; i++) {
-		s->ser[s->pend[i].series].pend = -1;
-		free(s->pend[i].b);
-	}
+	/* the written blocks leave the list (series heads go stale: st_pend_head), and
+	 * are freed where readers may run: they cannot reach them any more */
 	s->npend = 0;
 	s->pend_bytes = s->pend_seen = 0;
+	st_io_begin(s);
+	unlinkat(s->dirfd, "ckpt", 0);
+	for (size_t i = 0; i < npend; i++)
+		free(s->pend[i].b);
+	st_io_end(s);
 out:
 	/* after a failure nothing was applied: the next checkpoint writes over it */
 	for (size_t k = 0; outs && k < nout; k++) {
