@@ -1207,15 +1207,18 @@ static enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint
 	return XS_OK;
 }
 
-/* The wal of generation gen that st_wal_write wrote becomes the store's. */
-static void st_wal_swap(struct xs_store *s, int fd, uint64_t size, uint64_t gen)
+/* The wal of generation gen that st_wal_write wrote becomes the store's; returns the
+ * old one's descriptor, for the caller to close (the last close of the replaced,
+ * unlinked file frees its blocks: tens of milliseconds for a large wal). */
+static int st_wal_swap(struct xs_store *s, int fd, uint64_t size, uint64_t gen)
 {
-	if (s->wal_fd >= 0)
-		close(s->wal_fd);
+	int old = s->wal_fd;
+
 	s->wal_fd = fd;
 	s->wal_size = size;
 	s->gen = gen;
 	s->wal_appended = 0;
+	return old;
 }
 
 static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
@@ -1224,8 +1227,12 @@ static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
 	int fd;
 	enum xs_err e = st_wal_write(s, gen, &fd, &size, err);
 
-	if (!e)
-		st_wal_swap(s, fd, size, gen);
+	if (!e) {
+		int old = st_wal_swap(s, fd, size, gen);
+
+		if (old >= 0)
+			close(old);
+	}
 	return e;
 }
 
@@ -2009,13 +2016,15 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		goto out;
 	for (size_t k = 0; k < nout; k++)
 		st_seg_commit(s, &outs[k]);
-	st_wal_swap(s, wal_fd, wal_size, gen);
+	wal_fd = st_wal_swap(s, wal_fd, wal_size, gen); /* now the old one */
 	/* the written blocks leave the list (series heads go stale: st_pend_head), and
 	 * are freed where readers may run: they cannot reach them any more */
 	s->npend = 0;
 	s->pend_bytes = s->pend_seen = 0;
 	st_io_begin(s);
 	unlinkat(s->dirfd, "ckpt", 0);
+	if (wal_fd >= 0)
+		close(wal_fd);
 	for (size_t i = 0; i < npend; i++)
 		free(s->pend[i].b);
 	st_io_end(s);
