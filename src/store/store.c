@@ -1959,7 +1959,6 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		}
 	npend = s->npend;
 	ck = xs_xmalloc((npend + 1) * sizeof(*ck));
-	outs = xs_xcalloc(npend + 1, sizeof(*outs));
 	st_io_begin(s);
 	for (size_t i = 0; i < npend; i++) {
 		const struct st_sealed *b = s->pend[i].b;
@@ -1973,8 +1972,11 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			continue;
 		st_put_u8(&list, ck[i].tier);
 		st_put_u64(&list, (uint64_t)ck[i].no);
-		outs[nout++].ifd = -1;
+		nout++;
 	}
+	outs = xs_xcalloc(nout + 1, sizeof(*outs)); /* one per segment */
+	for (size_t k = 0; k < nout; k++)
+		outs[k].ifd = -1;
 	st_io_end(s);
 	/* the segments, looked up and opened for writing now: readers grow the segment
 	 * cache and open read-only descriptors, so not while they may run */
