@@ -95,17 +95,20 @@ struct st_known {
 struct st_series {
 	uint64_t name_off;               /* arena: uuid NUL ds NUL */
 	uint64_t unit_off;               /* arena: unit NUL */
-	uint8_t kind;
 	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
 	float last_v;                    /* its value, also the wal XOR base */
+	uint8_t kind;
 	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
-	struct st_acc acc[XS_NTIERS];    /* rollups in progress (1..3) */
+	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(se, k) */
 	struct xs_block *open[XS_NTIERS]; /* live block being filled */
 	struct xs_block *bf[XS_NTIERS];  /* backfill block being filled */
 	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
 	uint32_t obj_next;               /* next series of the same object; UINT32_MAX: none */
 	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
 };
+
+/* The rollup in progress of tier k (1..3) of series se. */
+#define ST_ACC(se, k) (&(se)->acc[(k) - 1])
 
 /* A sealed block as it will be written: its payload only (no coder state). */
 struct st_sealed {
@@ -573,10 +576,10 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	se->unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
 	se->last_t = ST_NONE;
 	se->pend = -1;
-	for (int k = 0; k < XS_NTIERS; k++) {
+	for (int k = 0; k < XS_NTIERS; k++)
 		se->tier_last[k] = ST_NONE;
-		se->acc[k].period = ST_NONE;
-	}
+	for (int k = 1; k < XS_NTIERS; k++)
+		ST_ACC(se, k)->period = ST_NONE;
 	for (int k = 0; k < XS_NTIERS - 1; k++)
 		se->known[k].tracked = true;
 	s->nser++;
@@ -840,7 +843,7 @@ static enum st_verdict st_known_verdict(struct xs_store *s, uint32_t id, int k, 
 static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 {
 	struct st_series *se = &s->ser[id];
-	struct st_acc *a = &se->acc[k];
+	struct st_acc *a = ST_ACC(se, k);
 	float v[3];
 
 	if (a->period == ST_NONE)
@@ -872,7 +875,7 @@ static bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 	se->last_v = v;
 	se->tier_last[XS_TIER_5S] = t;
 	for (int k = 1; k < XS_NTIERS; k++) {
-		struct st_acc *a = &se->acc[k];
+		struct st_acc *a = ST_ACC(se, k);
 		int64_t p = st_floor(t - 5, xs_tier_step[k]); /* a 5 s row covers (t - 5, t] */
 
 		if (a->period != p) {
@@ -1078,17 +1081,18 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 	st_put_u64(&r, (uint64_t)se->last_t);
 	st_put_u32(&r, st_fbits(se->last_v));
 	for (int k = 0; k < XS_NTIERS; k++) {
-		st_put_u64(&r, (uint64_t)se->tier_last[k]);
-		st_put_u64(&r, (uint64_t)se->acc[k].period);
-		{
-			uint64_t u;
+		/* the 5 s tier has no rollup: its fields are written empty */
+		const struct st_acc none = { ST_NONE, 0, 0, 0, 0 };
+		const struct st_acc *a = k ? ST_ACC(se, k) : &none;
+		uint64_t u;
 
-			memcpy(&u, &se->acc[k].sum, 8);
-			st_put_u64(&r, u);
-		}
-		st_put_u32(&r, se->acc[k].count);
-		st_put_u32(&r, st_fbits(se->acc[k].min));
-		st_put_u32(&r, st_fbits(se->acc[k].max));
+		st_put_u64(&r, (uint64_t)se->tier_last[k]);
+		st_put_u64(&r, (uint64_t)a->period);
+		memcpy(&u, &a->sum, 8);
+		st_put_u64(&r, u);
+		st_put_u32(&r, a->count);
+		st_put_u32(&r, st_fbits(a->min));
+		st_put_u32(&r, st_fbits(a->max));
 		st_put_block(&r, se->open[k]);
 		st_put_block(&r, se->bf[k]);
 	}
@@ -1121,15 +1125,16 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 	se->last_t = (int64_t)st_get_u64(c);
 	se->last_v = st_bitsf(st_get_u32(c));
 	for (int k = 0; k < XS_NTIERS; k++) {
+		struct st_acc skip, *a = k ? ST_ACC(se, k) : &skip;
 		uint64_t u;
 
 		se->tier_last[k] = (int64_t)st_get_u64(c);
-		se->acc[k].period = (int64_t)st_get_u64(c);
+		a->period = (int64_t)st_get_u64(c);
 		u = st_get_u64(c);
-		memcpy(&se->acc[k].sum, &u, 8);
-		se->acc[k].count = st_get_u32(c);
-		se->acc[k].min = st_bitsf(st_get_u32(c));
-		se->acc[k].max = st_bitsf(st_get_u32(c));
+		memcpy(&a->sum, &u, 8);
+		a->count = st_get_u32(c);
+		a->min = st_bitsf(st_get_u32(c));
+		a->max = st_bitsf(st_get_u32(c));
 		if (!st_get_block(c, k, &se->open[k]) || !st_get_block(c, k, &se->bf[k]))
 			return false;
 		if (k)
@@ -2256,7 +2261,7 @@ static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, i
 	struct st_series *se = &s->ser[id];
 	struct xs_point p;
 
-	if (se->acc[tier].period != ST_NONE && t >= se->acc[tier].period)
+	if (ST_ACC(se, tier)->period != ST_NONE && t >= ST_ACC(se, tier)->period)
 		return XS_ERR_ABORTED;
 	switch (st_known_verdict(s, id, tier, t)) {
 	case ST_SKIP:
@@ -2315,7 +2320,7 @@ bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_ti
 	if (!s || id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS)
 		return false;
 	se = &s->ser[id];
-	a = &se->acc[tier];
+	a = ST_ACC(se, tier);
 	if (a->period == ST_NONE || (se->tier_last[tier] != ST_NONE && a->period <= se->tier_last[tier]))
 		return false;
 	out->t = a->period;
