@@ -177,7 +177,7 @@ static void codec_shrink(struct xs_bits *w)
 		return;
 	}
 	w->buf = xs_xrealloc(w->buf, need);
-	w->cap = need;
+	w->cap = (uint32_t)need;
 }
 
 void xs_block_shrink(struct xs_block *b)
@@ -209,9 +209,11 @@ void xs_bits_put(struct xs_bits *b, uint64_t v, unsigned n)
 
 		while (((b->nbits + n) >> 3) + 8 > cap)
 			cap += cap / 2;
+		if (cap > UINT32_MAX / 8)
+			abort(); /* 512 MiB in one block: a caller bug, never data */
 		b->buf = xs_xrealloc(b->buf, cap);
 		memset(b->buf + b->cap, 0, cap - b->cap);
-		b->cap = cap;
+		b->cap = (uint32_t)cap;
 	}
 	v &= ((uint64_t)1 << n) - 1;
 	byte = b->nbits >> 3;

@@ -34,9 +34,9 @@ uint32_t xs_crc32c(uint32_t crc, const void *p, size_t len);
 
 /* A growable bit stream, MSB first, kept zeroed beyond nbits. Zero-fill to start. */
 struct xs_bits {
-	uint8_t *buf;  /* owned; free() it */
-	size_t nbits;  /* bits written */
-	size_t cap;    /* bytes allocated */
+	uint8_t *buf;    /* owned; free() it */
+	uint32_t nbits;  /* bits written (a block's stream stays far below 2^32) */
+	uint32_t cap;    /* bytes allocated */
 };
 /* Appends the low n (<= 64) bits of v. Aborts on out-of-memory. */
 void xs_bits_put(struct xs_bits *w, uint64_t v, unsigned n);
@@ -59,16 +59,16 @@ struct xs_block {
 	int64_t tlast;                    /* time of the last point */
 	int64_t dprev;                    /* previous delta in steps (time stream) */
 	int64_t step;                     /* seconds per step of the tier */
+	struct xs_bits bits;              /* the value stream; owned */
+	struct xs_bits tbits;             /* the time stream, empty while regular; owned */
 	uint32_t n;                       /* points so far */
+	uint32_t prev[XS_BLOCK_MAX_CH];   /* previous value bits of each channel */
+	uint32_t ref[XS_BLOCK_MAX_CH];    /* last non-zero value bits: the delta base */
 	uint8_t nch;                      /* channels per point: 1 or 3 */
 	uint8_t w[XS_BLOCK_MAX_CH];       /* bit-length window of each channel's deltas */
 	uint8_t sh[XS_BLOCK_MAX_CH];      /* trailing zero bits the window drops */
 	uint8_t low[XS_BLOCK_MAX_CH];     /* deltas in a row well under the window */
 	uint8_t ctx[XS_BLOCK_MAX_CH];     /* 1: the last code was a delta */
-	uint32_t prev[XS_BLOCK_MAX_CH];   /* previous value bits of each channel */
-	uint32_t ref[XS_BLOCK_MAX_CH];    /* last non-zero value bits: the delta base */
-	struct xs_bits bits;              /* the value stream; owned */
-	struct xs_bits tbits;             /* the time stream, empty while regular; owned */
 };
 
 /* Prepares b for a new block of nch channels at tier step seconds (buffers kept). */
