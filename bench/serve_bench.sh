@@ -354,7 +354,9 @@ head -n 5 "$TMP/check.err" >&2
 
 # window log: warnings and errors
 wlog=$TMP/window.log
-tail -c +"$((log_off0 + 1))" "$LOG" | head -c "$((log_off1 - log_off0))" >"$wlog"
+# (dd, not tail | head: head stopping early would fail the pipeline under pipefail)
+dd if="$LOG" of="$wlog" bs=1M iflag=skip_bytes,count_bytes skip="$log_off0" \
+	count="$((log_off1 - log_off0))" status=none
 WARN_LINES=$(grep -c '^<4>' "$wlog" || true)
 ERR_LINES=$(grep -c '^<3>' "$wlog" || true)
 
