@@ -21,9 +21,9 @@
  * query. The HTTP API (serve/api.h) listens on the configured address from
  * the start, before any pool is loaded (its objects fill in as pools load); a
  * reload does not move it (a new listen address needs a restart). It runs on
- * its own thread and loop (serve/api_thread.h): this loop's callbacks hold
- * its lock for writing, the API's for reading, and the store lets requests
- * in during its fsyncs and checkpoints.
+ * its own thread and loop (serve/api_thread.h): one lock, held by this loop's
+ * callbacks and by each API request, keeps them apart; the store (and
+ * malloc_trim) let requests in during fsyncs and checkpoint writes.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -293,6 +293,13 @@ static int evloop_timeout_ms(const struct xs_evloop *loop)
 	return (int)ms + 1;
 }
 
+/* Calls one of the guard's functions, if set. */
+static void evloop_guard(struct xs_evloop *loop, xs_ev_guard_fn fn)
+{
+	if (fn)
+		fn(loop->guard_arg);
+}
+
 static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev)
 {
 	int fd = (int)(uint32_t)ev->data.u64;
@@ -308,11 +315,9 @@ static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev
 	if ((ev->events & EPOLLOUT) && (w->events & XS_EV_WRITE))
 		events |= XS_EV_WRITE;
 	if (events) {
-		if (loop->enter)
-			loop->enter(loop->guard_arg);
+		evloop_guard(loop, loop->enter);
 		w->cb(loop, fd, events, w->arg);
-		if (loop->leave)
-			loop->leave(loop->guard_arg);
+		evloop_guard(loop, loop->leave);
 	}
 }
 
@@ -327,11 +332,9 @@ static void evloop_run_timers(struct xs_evloop *loop, uint64_t id_limit)
 		if (t.when > now || t.id >= id_limit)
 			break;
 		evloop_heap_remove(loop, 0);
-		if (loop->enter)
-			loop->enter(loop->guard_arg);
+		evloop_guard(loop, loop->enter);
 		t.cb(loop, t.arg);
-		if (loop->leave)
-			loop->leave(loop->guard_arg);
+		evloop_guard(loop, loop->leave);
 	}
 }
 
@@ -353,8 +356,7 @@ enum xs_err xs_evloop_run(struct xs_evloop *loop, volatile int *stop_flag)
 		uint64_t id_limit = loop->next_id;
 		int n;
 
-		if (loop->idle)
-			loop->idle(loop->guard_arg);
+		evloop_guard(loop, loop->idle);
 		n = epoll_wait(loop->epfd, evs, EVLOOP_MAX_EVENTS, evloop_timeout_ms(loop));
 
 		if (n < 0) {

@@ -212,9 +212,7 @@ void xs_api_thread_free(struct xs_api_thread **tp)
 
 	if (!t)
 		return;
-	xs_api_thread_stop(t);
-	if (t->held)
-		at_owner_drop(t);
+	xs_api_thread_stop(t); /* also lets go of the owner's hold */
 	xs_evloop_set_guard(t->owner, NULL, NULL, NULL, NULL);
 	xs_evloop_free(&t->loop);
 	pthread_cond_destroy(&t->turn);

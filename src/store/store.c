@@ -1727,6 +1727,7 @@ static void st_seg_scan(struct xs_store *s)
 
 /* What st_seg_write wrote, for st_seg_commit to apply to the segment. */
 struct st_seg_out {
+	size_t first, n;            /* its blocks: ck[first .. first + n) of the checkpoint */
 	struct st_seg *g;
 	struct st_run run;
 	uint64_t data_end, idx_end; /* the segment's new ends */
@@ -1734,14 +1735,17 @@ struct st_seg_out {
 };
 
 /*
- * Appends blocks ck[0..n) (one segment, g, its data file open for writing) to
- * the segment's files and one run to its index, and says what it wrote in *o;
- * g itself is left as it was (readers on another thread may use it meanwhile:
- * see xs_store_options.io_begin) until st_seg_commit.
+ * Appends the blocks ck[o->first ..] of one segment (o->g, its data file open for
+ * writing) to the segment's files and one run to its index, and says what it
+ * wrote in *o; the segment itself is left as it was (readers on another thread
+ * may use it meanwhile: see xs_store_options.io_begin) until st_seg_commit.
  */
-static enum xs_err st_seg_write(struct xs_store *s, struct st_seg *g, const struct st_ck *ck,
-				size_t n, uint64_t gen, struct st_seg_out *o, char *err)
+static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, uint64_t gen,
+				struct st_seg_out *o, char *err)
 {
+	struct st_seg *g = o->g;
+	const struct st_ck *ck = ck_all + o->first;
+	size_t n = o->n;
 	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
 	size_t nd = st_dir_chunks(n);
 	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0 };
@@ -1751,8 +1755,6 @@ static enum xs_err st_seg_write(struct xs_store *s, struct st_seg *g, const stru
 	int ifd = -1;
 	uint64_t flushed = 0; /* bytes of data already written after g->data_end */
 
-	o->g = g;
-	o->ifd = -1;
 	if (g->fd < 0 || !g->writable || ftruncate(g->fd, (off_t)g->data_end) < 0) {
 		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
 		free(run.dir);
@@ -1972,27 +1974,29 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		ck[i].no = st_floor(b->t0, st_span[ck[i].tier]) / st_span[ck[i].tier];
 	}
 	qsort(ck, npend, sizeof(*ck), st_ck_cmp);
-	for (size_t i = 0; i < npend; i++) {
-		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
-			continue;
+	for (size_t i = 0; i < npend; i++)
+		nout += !i || ck[i].tier != ck[i - 1].tier || ck[i].no != ck[i - 1].no;
+	outs = xs_xcalloc(nout + 1, sizeof(*outs)); /* one per segment */
+	for (size_t i = 0, k = 0; i < npend; k++) {
+		size_t j = i + 1;
+
+		while (j < npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no)
+			j++;
+		outs[k] = (struct st_seg_out){ .first = i, .n = j - i, .ifd = -1 };
 		st_put_u8(&list, ck[i].tier);
 		st_put_u64(&list, (uint64_t)ck[i].no);
-		nout++;
+		i = j;
 	}
-	outs = xs_xcalloc(nout + 1, sizeof(*outs)); /* one per segment */
-	for (size_t k = 0; k < nout; k++)
-		outs[k].ifd = -1;
 	st_io_end(s);
 	/* the segments, looked up and opened for writing now: readers grow the segment
 	 * cache and open read-only descriptors, so not while they may run */
-	for (size_t i = 0, k = 0; i < npend; i++) {
+	for (size_t k = 0; k < nout; k++) {
+		const struct st_ck *c = &ck[outs[k].first];
 		char name[64];
 
-		if (i && ck[i].tier == ck[i - 1].tier && ck[i].no == ck[i - 1].no)
-			continue;
-		outs[k].g = st_seg_get(s, ck[i].tier, ck[i].no);
-		if (st_seg_fd(s, outs[k++].g, true) < 0) {
-			st_seg_name(name, sizeof(name), ck[i].tier, ck[i].no, "seg");
+		outs[k].g = st_seg_get(s, c->tier, c->no);
+		if (st_seg_fd(s, outs[k].g, true) < 0) {
+			st_seg_name(name, sizeof(name), c->tier, c->no, "seg");
 			e = st_errno(err, "write", s, name);
 			goto out;
 		}
@@ -2009,11 +2013,8 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			close(fd);
 		}
 	}
-	for (size_t i = 0, j, k = 0; !e && i < npend; i = j, k++) {
-		for (j = i + 1; j < npend && ck[j].tier == ck[i].tier && ck[j].no == ck[i].no; j++)
-			;
-		e = st_seg_write(s, outs[k].g, ck + i, j - i, gen, &outs[k], err);
-	}
+	for (size_t k = 0; !e && k < nout; k++)
+		e = st_seg_write(s, ck, gen, &outs[k], err);
 	if (!e && list.len && fsync(s->dirfd) < 0)
 		e = st_errno(err, "sync", s, ".");
 	if (!e)
