@@ -478,14 +478,17 @@ static size_t serve_status(struct xs_daemon *d)
 /*
  * One `stats` line: the collector's counters since start, the hosts busy and
  * late, the lag over hosts (max and mean of those with a row stored), the
- * store's series and samples, our CPU seconds so far and the heap the
- * collector holds. why: timer, signal (SIGUSR1) or stop. (Not glibc's
+ * store's series and samples, our CPU seconds so far, the heap the
+ * collector holds, and the API lock's figures (requests that took it, those
+ * that waited 1 and 5 ms or more, the longest wait and this loop's longest
+ * hold since the previous line). why: timer, signal (SIGUSR1) or stop. (Not glibc's
  * mallinfo2: it walks every free chunk, about a second at 1.5 GB of heap.)
  */
 static void serve_stats_log(struct xs_daemon *d, const char *why)
 {
 	struct xs_collector_stats cs;
 	struct xs_store_stats ss;
+	struct xs_api_thread_stats ls = { 0 };
 	struct timespec cpu;
 	size_t n, known = 0, late = 0, backoff = 0;
 	double lag_max = 0, lag_sum = 0;
@@ -506,12 +509,15 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		lag_max = lag > lag_max ? lag : lag_max;
 		late += lag > SERVE_LATE_SECS;
 	}
+	if (d->api_thread)
+		xs_api_thread_stats(d->api_thread, &ls, 1);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	xs_log_info("stats: why=%s hosts=%zu busy=%zu backoff=%zu late=%zu backfilling=%zu "
 		    "backfill_waiting=%zu lag_max=%.1f lag_mean=%.2f "
 		    "fetches=%llu rows=%llu samples=%llu errors=%llu refetches=%llu backfills=%llu "
 		    "backfill_points=%llu series=%llu store_samples=%llu duplicates=%llu cpu_s=%.2f "
-		    "collector_mib=%.1f",
+		    "collector_mib=%.1f api_locks=%llu api_waits_1ms=%llu api_waits_5ms=%llu "
+		    "api_wait_max_ms=%.1f loop_hold_max_ms=%.1f",
 		    why, cs.hosts, cs.busy, backoff, late, cs.backfilling, cs.backfill_waiting, lag_max, known ? lag_sum / (double)known : 0.0,
 		    (unsigned long long)cs.fetches, (unsigned long long)cs.rows,
 		    (unsigned long long)cs.samples, (unsigned long long)cs.errors,
@@ -519,7 +525,8 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		    (unsigned long long)cs.backfill_points, (unsigned long long)ss.series,
 		    (unsigned long long)ss.samples, (unsigned long long)ss.duplicates,
 		    (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9,
-		    (double)cs.bytes / (1 << 20));
+		    (double)cs.bytes / (1 << 20), ls.api_entries, ls.api_waits_1ms, ls.api_waits_5ms,
+		    ls.api_wait_max_ms, ls.owner_hold_max_ms);
 }
 
 static void serve_stats_cb(struct xs_evloop *loop, void *arg)

@@ -38,6 +38,10 @@ struct xs_api_thread {
 	bool held;      /* it holds the lock */
 	bool released;  /* io_begin let it go inside a callback */
 	double since;   /* when it took it (xs_evloop_now) */
+	double hold_max;        /* longest hold since the last reset, seconds */
+	/* the API's figures (under m): */
+	unsigned long long entries, waits_1ms, waits_5ms;
+	double wait_max;        /* seconds, since the last reset */
 };
 
 static void at_lock(struct xs_api_thread *t)
@@ -70,6 +74,10 @@ static void at_owner_take(struct xs_api_thread *t)
 
 static void at_owner_drop(struct xs_api_thread *t)
 {
+	double held = xs_evloop_now() - t->since;
+
+	if (held > t->hold_max)
+		t->hold_max = held;
 	t->held = false;
 	at_unlock(t);
 }
@@ -124,15 +132,39 @@ void xs_api_thread_io_end(void *arg)
 void xs_api_thread_enter(void *arg)
 {
 	struct xs_api_thread *t = arg;
+	double start = xs_evloop_now(), waited;
 
 	atomic_store(&t->api_waiting, 1);
 	at_lock(t);
 	atomic_store(&t->api_waiting, 0);
+	waited = xs_evloop_now() - start;
+	pthread_mutex_lock(&t->m);
+	t->entries++;
+	t->waits_1ms += waited >= 0.001;
+	t->waits_5ms += waited >= 0.005;
+	if (waited > t->wait_max)
+		t->wait_max = waited;
+	pthread_mutex_unlock(&t->m);
 }
 
 void xs_api_thread_leave(void *arg)
 {
 	at_unlock(arg);
+}
+
+void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st, int reset_max)
+{
+	pthread_mutex_lock(&t->m);
+	st->api_entries = t->entries;
+	st->api_waits_1ms = t->waits_1ms;
+	st->api_waits_5ms = t->waits_5ms;
+	st->api_wait_max_ms = t->wait_max * 1000.0;
+	if (reset_max)
+		t->wait_max = 0;
+	pthread_mutex_unlock(&t->m);
+	st->owner_hold_max_ms = t->hold_max * 1000.0;
+	if (reset_max)
+		t->hold_max = 0;
 }
 
 /* ---- the thread ---- */

@@ -43,6 +43,19 @@ void xs_api_thread_stop(struct xs_api_thread *t);
 /* Stops if needed, removes the owner's guard and frees (NULL allowed; *tp = NULL). */
 void xs_api_thread_free(struct xs_api_thread **tp);
 
+/* How long the two sides waited for and held the lock. Counters run from
+ * the start; the maxima are those since the previous call with reset_max. */
+struct xs_api_thread_stats {
+	unsigned long long api_entries;     /* handlers and ticks that took the lock */
+	unsigned long long api_waits_1ms;   /* ... of which waited 1 ms or more */
+	unsigned long long api_waits_5ms;   /* ... of which waited 5 ms or more */
+	double api_wait_max_ms;             /* the API's longest wait */
+	double owner_hold_max_ms;           /* the owner's longest hold (io phases excluded) */
+};
+
+/* The owner's thread only (the API's counters are read under the lock's mutex). */
+void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st, int reset_max);
+
 /* Around the API's handlers (arg: the xs_api_thread), on the API's thread. */
 void xs_api_thread_enter(void *arg);
 void xs_api_thread_leave(void *arg);
