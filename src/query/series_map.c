@@ -351,11 +351,25 @@ static bool smap_unscale(double m, int sh, double *out)
 	return true;
 }
 
+/* floor(log10(a)) for a > 0, from a's binary exponent and the exact powers of ten. */
+static int smap_exp10(double a)
+{
+	int be, e;
+
+	frexp(a, &be); /* a in [2^(be-1), 2^be) */
+	e = (int)floor((be - 1) * 0.30102999566398120); /* floor(log10(2^(be-1))): e or one less */
+	if (e < -SMAP_POW10_MAX || e + 1 > SMAP_POW10_MAX)
+		return (int)floor(log10(a));
+	if (e + 1 >= 0 ? a >= smap_pow10[e + 1] : a * smap_pow10[-(e + 1)] >= 1.0)
+		e++;
+	return e;
+}
+
 /* Digits of |f| (p significant) and the exponent of the first: false if out of fast range. */
 static bool smap_digits(float f, uint64_t *m, int *e10, int *p)
 {
 	double a = fabs((double)f), x, back;
-	int e = (int)floor(log10(a));
+	int e = smap_exp10(a);
 
 	for (int prec = 6; prec <= 9; prec++) {
 		for (int guard = 0; guard < 3; guard++) {

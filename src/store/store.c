@@ -141,6 +141,10 @@ struct st_run {
 	uint64_t at;             /* offset of the first entry in the .idx */
 	uint32_t *dir;           /* per chunk: series of its first entry, CRC of its entries; owned */
 	int64_t tmin, tmax;      /* every block's t0 is in [tmin, tmax] (XSR3; XSR2: the whole span) */
+	uint32_t *last;          /* per chunk: series of its last entry + 1, 0 while unknown (learnt
+				  * when a read loads the chunk, known for runs written since open);
+				  * NULL until needed; owned. A read skips a chunk that ends below
+				  * its series: a run that lacks it costs no pread */
 };
 
 struct st_seg {
@@ -1300,8 +1304,10 @@ static void st_seg_free(struct st_seg *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nruns; i++)
+	for (size_t i = 0; i < g->nruns; i++) {
 		free(g->runs[i].dir);
+		free(g->runs[i].last);
+	}
 	free(g->runs);
 	if (g->fd >= 0)
 		close(g->fd);
@@ -1366,6 +1372,7 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		run.gen = gen;
 		run.n = n;
 		run.at = pos + ST_RUN_HDR;
+		run.last = NULL;
 		run.dir = xs_xmalloc(nd * 2 * sizeof(*run.dir));
 		for (size_t i = 0; i < nd; i++) {
 			run.dir[2 * i] = st_le32(dbuf + i * ST_DIR_ENT);
@@ -1456,24 +1463,42 @@ static uint32_t st_block_crc(uint32_t series, int tier, int64_t t0, const uint8_
 	return xs_crc32c(xs_crc32c(0, key, sizeof(key)), h + 4, len - 4);
 }
 
-static size_t st_read_disk_block(struct xs_store *s, struct st_seg *g, const struct st_ent *e,
-				 uint32_t id, size_t m, uint8_t **tmp, size_t *tmpcap)
+/* Checks one block read into h (its entry e) and decodes it; a corrupt or
+ * misplaced block is dropped, never decoded. */
+static size_t st_read_block_at(struct xs_store *s, const struct st_seg *g, const struct st_ent *e,
+			       uint32_t id, size_t m, const uint8_t *h)
 {
-	uint8_t *h;
-	ssize_t r;
-
-	if (e->len > *tmpcap) {
-		*tmpcap = e->len;
-		*tmp = xs_xrealloc(*tmp, *tmpcap);
-	}
-	h = *tmp;
-	r = pread(g->fd, h, e->len, (off_t)e->off);
-	if (r != (ssize_t)e->len || h[6] != g->tier ||
-	    (h[7] & XS_BLOCK_NCH_MASK) != st_nch(g->tier) ||
+	if (h[6] != g->tier || (h[7] & XS_BLOCK_NCH_MASK) != st_nch(g->tier) ||
 	    st_block_crc(id, g->tier, e->t0, h, e->len) != st_le32(h))
-		return m; /* a corrupt or misplaced block is dropped, never decoded */
+		return m;
 	return st_decode_into(s, m, h + ST_BLOCK_HDR, e->len - ST_BLOCK_HDR, e->t0, g->tier,
 			      (unsigned)(h[4] | h[5] << 8), h[7]);
+}
+
+/* Reads the blocks of entries e[0..n) (one series, ascending t0) with one pread
+ * when they are adjacent in the .seg (the usual case), else one each. */
+static size_t st_read_disk_blocks(struct xs_store *s, struct st_seg *g, const struct st_ent *e,
+				  size_t n, uint32_t id, size_t m, uint8_t **tmp, size_t *tmpcap)
+{
+	uint64_t span = e[0].len;
+	size_t i;
+
+	for (i = 1; i < n && e[i].off == e[i - 1].off + e[i - 1].len; i++)
+		span += e[i].len;
+	if (i < n) { /* not adjacent: one at a time */
+		for (i = 0; i < n; i++)
+			m = st_read_disk_blocks(s, g, &e[i], 1, id, m, tmp, tmpcap);
+		return m;
+	}
+	if (span > *tmpcap) {
+		*tmpcap = span;
+		*tmp = xs_xrealloc(*tmp, *tmpcap);
+	}
+	if (pread(g->fd, *tmp, span, (off_t)e[0].off) != (ssize_t)span)
+		return m;
+	for (i = 0; i < n; i++)
+		m = st_read_block_at(s, g, &e[i], id, m, *tmp + (e[i].off - e[0].off));
+	return m;
 }
 
 /* Loads chunk k of a run into e[] (at most ST_DIR_STRIDE entries); 0 if it is unreadable,
@@ -1509,9 +1534,8 @@ static size_t st_chunk_load(const struct st_seg *g, const struct st_run *run, si
 
 /* Blocks of series id with t0 in [wfrom, to] in one run: the directory names the
  * chunks that can hold the series; only those are read. */
-static size_t st_read_run(struct xs_store *s, struct st_seg *g, const struct st_run *run,
-			  uint32_t id, int64_t wfrom, int64_t to, size_t m, uint8_t **tmp,
-			  size_t *tmpcap)
+static size_t st_read_run(struct xs_store *s, struct st_seg *g, struct st_run *run, uint32_t id,
+			  int64_t wfrom, int64_t to, size_t m, uint8_t **tmp, size_t *tmpcap)
 {
 	struct st_ent e[ST_DIR_STRIDE];
 	size_t nd = st_dir_chunks(run->n), lo = 0, hi = nd;
@@ -1525,12 +1549,26 @@ static size_t st_read_run(struct xs_store *s, struct st_seg *g, const struct st_
 			hi = mid;
 	}
 	for (size_t k = lo ? lo - 1 : 0; k < nd && (k < lo || run->dir[2 * k] <= id); k++) {
-		size_t n = st_chunk_load(g, run, k, e);
+		size_t n, first = 0, cnt = 0;
 
+		if (run->last && run->last[k] && run->last[k] <= id)
+			continue; /* the chunk ends below the series */
+		n = st_chunk_load(g, run, k, e);
+		s->st.index_reads++;
+		if (!n)
+			continue;
+		if (!run->last)
+			run->last = xs_xcalloc(nd, sizeof(*run->last));
+		run->last[k] = e[n - 1].series + 1;
 		for (size_t i = 0; i < n; i++)
-			if (e[i].series == id && e[i].t0 >= wfrom && e[i].t0 <= to)
-				m = st_read_disk_block(s, g, &e[i], id, m, tmp, tmpcap);
-		if (n && e[n - 1].series > id)
+			if (e[i].series == id && e[i].t0 >= wfrom && e[i].t0 <= to) {
+				if (!cnt)
+					first = i;
+				cnt++;
+			}
+		if (cnt)
+			m = st_read_disk_blocks(s, g, e + first, cnt, id, m, tmp, tmpcap);
+		if (e[n - 1].series > id)
 			break;
 	}
 	return m;
@@ -1748,7 +1786,8 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 	size_t n = o->n;
 	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
 	size_t nd = st_dir_chunks(n);
-	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0 };
+	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0,
+			      xs_xmalloc(nd * sizeof(uint32_t)) };
 	enum xs_err e = XS_OK;
 	char name[64];
 	uint8_t h[ST_RUN_HDR];
@@ -1791,6 +1830,8 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 		       st_block_crc(ck[i].series, ck[i].tier, b->t0, data.p + at, ST_BLOCK_HDR + plen));
 		if (i % ST_DIR_STRIDE == 0)
 			run.dir[2 * (i / ST_DIR_STRIDE)] = ck[i].series;
+		if (i % ST_DIR_STRIDE == ST_DIR_STRIDE - 1 || i == n - 1)
+			run.last[i / ST_DIR_STRIDE] = ck[i].series + 1;
 		st_put_u32(&idx, ck[i].series);
 		st_put_u32(&idx, (uint32_t)(b->t0 - g->no * st_span[g->tier]));
 		st_put_u64(&idx, off << ST_LEN_BITS | (ST_BLOCK_HDR + plen));
@@ -1839,6 +1880,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 	run.at = g->idx_end + ST_RUN_HDR;
 	o->run = run;
 	run.dir = NULL;
+	run.last = NULL;
 	o->data_end = g->data_end + flushed + data.len;
 	o->idx_end = g->idx_end + sizeof(h) + idx.len;
 	o->ifd = ifd;
@@ -1847,6 +1889,7 @@ out:
 	if (ifd >= 0)
 		close(ifd);
 	free(run.dir);
+	free(run.last);
 	free(data.p);
 	free(idx.p);
 	free(dir.p);
@@ -1861,6 +1904,7 @@ static void st_seg_commit(struct xs_store *s, struct st_seg_out *o)
 	g->runs = xs_xrealloc(g->runs, (g->nruns + 1) * sizeof(*g->runs));
 	g->runs[g->nruns++] = o->run;
 	o->run.dir = NULL;
+	o->run.last = NULL;
 	g->data_end = o->data_end;
 	g->idx_end = o->idx_end;
 	if (g->ifd < 0) /* the reads' descriptor: the index exists now */
@@ -1899,8 +1943,10 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 			continue;
 		}
 		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g);
-		for (size_t i = 0; i < g.nruns; i++)
+		for (size_t i = 0; i < g.nruns; i++) {
 			free(g.runs[i].dir);
+			free(g.runs[i].last);
+		}
 		free(g.runs);
 		if (keep < (uint64_t)sb.st_size && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
 			close(fd);
@@ -2042,6 +2088,7 @@ out:
 		if (outs[k].ifd >= 0)
 			close(outs[k].ifd);
 		free(outs[k].run.dir);
+		free(outs[k].run.last);
 	}
 	free(outs);
 	free(list.p);

@@ -71,6 +71,7 @@ struct xs_store_stats {
 	uint64_t duplicates;     /* appends ignored: at or before the series' last time */
 	uint64_t bytes_on_disk;  /* data segments, index and log */
 	uint64_t log_bytes;      /* of which the write-ahead log */
+	uint64_t index_reads;    /* 2 KiB index chunks read from disk by xs_store_read since open */
 };
 
 struct xs_store;

@@ -371,7 +371,17 @@ bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out)
 
 	if (n > r->nbits - r->pos)
 		return false;
-	while (n) {
+	if (n && n <= 56 && (r->pos >> 3) + 8 <= (r->nbits + 7) >> 3) {
+		/* 8 whole bytes from the one holding pos: n bits in one big-endian read */
+		uint64_t w;
+
+		memcpy(&w, r->p + (r->pos >> 3), 8);
+		w = __builtin_bswap64(w) << (r->pos & 7);
+		*out = w >> (64 - n);
+		r->pos += n;
+		return true;
+	}
+	while (n) { /* near the end of the stream, or n > 56: a byte at a time */
 		unsigned used = (unsigned)(r->pos & 7);
 		unsigned room = 8 - used;
 		unsigned take = n < room ? n : room;
