@@ -186,15 +186,20 @@ enum xs_err xs_json_arr_end(struct xs_json *j) { return jo_end(j, false); }
 /* ---- strings ------------------------------------------------------------ */
 
 /*
- * Length of the well-formed UTF-8 sequence starting at p (n bytes available,
- * n >= 1, p[0] >= 0x80), or 0 when the lead byte does not start one
- * (Unicode table 3-7: no overlongs, no surrogates, nothing past U+10FFFF).
+ * Unicode table 3-7: the second byte's range depends on the lead byte, which
+ * rules out overlongs (E0, F0), surrogates (ED) and code points past
+ * U+10FFFF (F4) without decoding; C0, C1 and F5..FF never lead.
  */
-static size_t jo_utf8_len(const unsigned char *p, size_t n)
+size_t xs_utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	unsigned char c, lo = 0x80, hi = 0xBF;
 	size_t len;
 
+	if (n == 0)
+		return 0;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
 	if (c >= 0xC2 && c <= 0xDF)
 		len = 2;
 	else if (c >= 0xE0 && c <= 0xEF)
@@ -276,7 +281,7 @@ static size_t jo_str_len(const unsigned char *s, size_t len)
 			i++;
 			break;
 		default:
-			u = jo_utf8_len(s + i, len - i);
+			u = xs_utf8_len(s + i, len - i);
 			out += u ? u : 3; /* U+FFFD is 3 bytes */
 			i += u ? u : 1;
 			break;
@@ -306,7 +311,7 @@ static size_t jo_str_write(char *out, const unsigned char *s, size_t len)
 			i++;
 			continue;
 		}
-		u = jo_utf8_len(s + i, len - i);
+		u = xs_utf8_len(s + i, len - i);
 		if (u) {
 			memcpy(out + o, s + i, u);
 			o += u;

@@ -101,4 +101,15 @@ size_t xs_json_fmt_uint(char *buf, uint64_t v);
 size_t xs_json_fmt_double(char *buf, double v);
 size_t xs_json_fmt_float(char *buf, float v);
 
+/*
+ * Length of the well-formed UTF-8 sequence at p, at most n bytes: 1 for
+ * ASCII, 2..4 for a multi-byte sequence, 0 if the bytes there are not one
+ * (n == 0, a stray continuation byte, a sequence cut short by n, an overlong
+ * form, a surrogate, a code point past U+10FFFF; Unicode table 3-7). Reads at
+ * most n bytes of p. Shared by writers of other text formats that replace
+ * invalid bytes with U+FFFD the same way (one U+FFFD per byte not in a
+ * sequence) but escape differently.
+ */
+size_t xs_utf8_len(const unsigned char *p, size_t n);
+
 #endif

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json_out.h"
 #include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/prom.h"
@@ -261,39 +262,11 @@ static void prom_puts(struct prom_ctx *c, const char *s)
 	prom_put(c, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t prom_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * Appends s[0..n) to b escaped for a label value (help = false: \\ \" \n) or a
- * HELP text (help = true: \\ \n); invalid UTF-8 becomes U+FFFD. Runs of plain
- * bytes are appended at once.
+ * HELP text (help = true: \\ \n); invalid UTF-8 becomes U+FFFD, one per byte
+ * (xs_utf8_len, as the JSON writer does). Runs of plain bytes are appended at
+ * once.
  */
 static enum xs_err prom_escape(struct xs_buf *b, const char *s, size_t n, bool help)
 {
@@ -311,7 +284,7 @@ static enum xs_err prom_escape(struct xs_buf *b, const char *s, size_t n, bool h
 			rep = "\\n";
 		else if (u[i] == '"' && !help)
 			rep = "\\\"";
-		else if (u[i] >= 0x80 && (l = prom_utf8_len(u + i, n - i)) == 0)
+		else if (u[i] >= 0x80 && (l = xs_utf8_len(u + i, n - i)) == 0)
 			rep = "\xef\xbf\xbd";
 		if (rep == NULL) {
 			i += l;

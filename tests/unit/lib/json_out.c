@@ -1,6 +1,7 @@
 /*
  * Tests of src/lib/json_out.c: structure and commas, misuse errors, string
- * escaping and UTF-8 repair (table), integers at the edges, doubles and floats
+ * escaping and UTF-8 repair (table), xs_utf8_len (table, and against a
+ * decoding definition), integers at the edges, doubles and floats
  * read back with strtod / strtof (special values, edges, 400,000 random bit
  * patterns), the shortest-text property on known values, and the buffer cap.
  */
@@ -215,6 +216,99 @@ static void test_strings(void)
 		}
 	}
 	xs_buf_free(&b);
+}
+
+/* The definition, by decoding: the shortest form of a scalar value up to U+10FFFF. */
+static size_t t_utf8_ref(const unsigned char *p, size_t n)
+{
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len;
+	uint32_t cp;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1fu;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0fu;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+static void test_utf8_len(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		size_t want;
+		const char *note;
+	} cases[] = {
+		{ "", 0, 0, "n = 0" },
+		{ "a", 1, 1, "ASCII" },
+		{ "", 1, 1, "NUL is ASCII" },
+		{ "\x7f", 1, 1, "DEL" },
+		{ "\xc3\xa9", 2, 2, "2-byte" },
+		{ "\xc3\xa9", 1, 0, "2-byte cut by n" },
+		{ "\xe2\x82\xac", 3, 3, "3-byte" },
+		{ "\xe2\x82\xac", 2, 0, "3-byte cut by n" },
+		{ "\xf0\x9f\x98\x80", 4, 4, "4-byte" },
+		{ "\xf0\x9f\x98\x80", 3, 0, "4-byte cut by n" },
+		{ "\xc3\xa9x", 3, 2, "only the first sequence" },
+		{ "\x80", 1, 0, "lone continuation" },
+		{ "\xc0\xaf", 2, 0, "overlong 2-byte (C0)" },
+		{ "\xc1\xbf", 2, 0, "overlong 2-byte (C1)" },
+		{ "\xe0\x9f\xbf", 3, 0, "overlong 3-byte" },
+		{ "\xe0\xa0\x80", 3, 3, "U+0800" },
+		{ "\xf0\x8f\xbf\xbf", 4, 0, "overlong 4-byte" },
+		{ "\xf0\x90\x80\x80", 4, 4, "U+10000" },
+		{ "\xed\x9f\xbf", 3, 3, "U+D7FF" },
+		{ "\xed\xa0\x80", 3, 0, "surrogate U+D800" },
+		{ "\xed\xbf\xbf", 3, 0, "surrogate U+DFFF" },
+		{ "\xee\x80\x80", 3, 3, "U+E000" },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, "U+10FFFF" },
+		{ "\xf4\x90\x80\x80", 4, 0, "U+110000" },
+		{ "\xf5\x80\x80\x80", 4, 0, "F5 never leads" },
+		{ "\xff", 1, 0, "FF" },
+		{ "\xe2\x28\xa1", 3, 0, "bad second byte" },
+		{ "\xe2\x82\x28", 3, 0, "bad third byte" },
+		{ "\xf0\x9f\x98\x28", 4, 0, "bad fourth byte" },
+	};
+	static const unsigned char tail[] = { 0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff };
+	size_t bad = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t got = xs_utf8_len((const unsigned char *)cases[i].in, cases[i].n);
+
+		ok(got == cases[i].want, "%s: %zu, want %zu", cases[i].note, got, cases[i].want);
+	}
+	/* every lead and second byte, the later bytes at the range edges, every n */
+	for (unsigned b0 = 0; b0 < 256; b0++)
+		for (unsigned b1 = 0; b1 < 256; b1++)
+			for (size_t t2 = 0; t2 < sizeof(tail); t2++)
+				for (size_t t3 = 0; t3 < sizeof(tail); t3++)
+					for (size_t n = 0; n <= 4; n++) {
+						unsigned char p[4] = { (unsigned char)b0, (unsigned char)b1,
+								       tail[t2], tail[t3] };
+
+						if (xs_utf8_len(p, n) != t_utf8_ref(p, n) && bad++ < 5)
+							ok(0, "%02x %02x %02x %02x n=%zu", b0, b1,
+							   tail[t2], tail[t3], n);
+					}
+	ok(bad == 0, "agrees with decoding (%zu mismatches)", bad);
 }
 
 static void test_ints(void)
@@ -446,6 +540,7 @@ int main(void)
 	TEST_RUN(test_depth);
 	TEST_RUN(test_misuse);
 	TEST_RUN(test_strings);
+	TEST_RUN(test_utf8_len);
 	TEST_RUN(test_ints);
 	TEST_RUN(test_double_edges);
 	TEST_RUN(test_float_edges);

@@ -29,7 +29,7 @@
 #define H3_UUID "aaaaaaaa-0000-0000-0000-000000000003"
 #define POOL_UUID "0f0f0f0f-0000-0000-0000-000000000000"
 #define WEIRD_NAME "we\"ird\\name\nx\x01\xff"
-#define WEIRD_JSON "we\\\"ird\\\\name\\nx\\u0001\\ufffd"
+#define WEIRD_JSON "we\\\"ird\\\\name\\nx\\u0001\xef\xbf\xbd"
 #define VM_WEB_UUID "22222222-0000-0000-0000-000000000002"
 #define VM_WEIRD_UUID "11111111-0000-0000-0000-000000000001"
 #define VM_DB_UUID "33333333-0000-0000-0000-000000000003"
