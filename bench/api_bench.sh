@@ -550,6 +550,7 @@ write_body() {
 	echo "| xapistat CPU over the measurements (${MEASURE_S} s, API load + ingest) | $MEASURE_CPU core |"
 	echo "| xapistat RSS: peak during the measurements / at their end / VmHWM (whole run) | $(mib "$RSS_MAX") / $(mib "$RSS_END") / $(mib "$HWM") MiB |"
 	echo "| ingest during the measurements: fetches / errors / refetches / rows | $(d fetches) / $(d errors) / $(d refetches) / $(d rows) (one fetch per host per ${PERIOD} s: $((NHOSTS * ${MEASURE_S%.*} / PERIOD))) |"
+	echo "| API handlers during the measurements: took the collector's lock / waited >= 1 ms / waited >= 5 ms for it | $(d api_locks) / $(d api_waits_1ms) / $(d api_waits_5ms) |"
 	echo "| lag at the end (max / mean over hosts), hosts late (> ${LATE_S} s) | $(field "$S_B" lag_max) s / $(field "$S_B" lag_mean) s, $(field "$S_B" late) |"
 	echo "| warm-up | ${WARMUP_S} s, $(calc 1 "$WARMUP_CPU") CPU s |"
 	echo "| warnings / errors in the serve log (whole run) | $WARN_LINES / $ERR_LINES |"
