@@ -847,6 +847,8 @@ static int serve_start(struct xs_daemon *d)
 		return 1;
 	}
 	ccfg.log = serve_collect_log;
+	ccfg.yield = xs_api_thread_yield;
+	ccfg.yield_arg = d->api_thread;
 	d->co = xs_collector_new(d->loop, d->http, d->store, &ccfg);
 	d->started = serve_wall();
 	if (serve_api_start(d))

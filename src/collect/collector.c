@@ -433,6 +433,13 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 	return 0;
 }
 
+/* Between two rows being stored: see xs_collector_config.yield. */
+static void co_yield(const struct xs_collector *c)
+{
+	if (c->cfg.yield)
+		c->cfg.yield(c->cfg.yield_arg);
+}
+
 static int co_on_row(void *ctx, int64_t t, const double *values, size_t n)
 {
 	struct co_host *h = ctx;
@@ -492,6 +499,7 @@ static void co_commit_5s(struct co_host *h)
 			if (t > col->obj->last)
 				col->obj->last = t;
 		}
+		co_yield(c);
 	}
 	if (h->nrows) {
 		int64_t oldest = h->times[h->nrows - 1];
@@ -556,6 +564,7 @@ static void co_commit_coarse(struct co_host *h)
 			else
 				h->c->stats.backfill_points++;
 		}
+		co_yield(h->c);
 	}
 	free(g);
 }

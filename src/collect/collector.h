@@ -78,6 +78,11 @@ struct xs_collector_config {
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;
+	/* Called after each row of a reply is stored (may be NULL): a reply of many
+	 * rows (a backfill) lets readers on another thread in between its rows, and
+	 * they never see a row half stored (serve: xs_api_thread_yield). */
+	void (*yield)(void *arg);
+	void *yield_arg;
 };
 
 enum xs_collect_state {

@@ -41,6 +41,7 @@ struct evloop_watcher {
 	void *arg;        /* passed back to cb */
 	unsigned events;  /* XS_EV_READ | XS_EV_WRITE */
 	uint32_t gen;     /* generation of this registration */
+	bool unguarded;   /* XS_EV_UNGUARDED: cb enters the guard itself */
 };
 
 struct evloop_timer {
@@ -48,6 +49,7 @@ struct evloop_timer {
 	uint64_t id;      /* > 0, unique, increasing */
 	xs_ev_timer_cb cb;
 	void *arg;
+	bool unguarded;   /* cb enters the guard itself */
 };
 
 struct xs_evloop {
@@ -150,6 +152,8 @@ enum xs_err xs_evloop_add_fd(struct xs_evloop *loop, int fd, unsigned events, xs
 	w = &loop->w[fd];
 	w->cb = cb;
 	w->arg = arg;
+	w->unguarded = events & XS_EV_UNGUARDED;
+	events &= ~XS_EV_UNGUARDED;
 	w->events = events;
 	w->gen = ++loop->gen;
 	rc = evloop_ctl(loop, EPOLL_CTL_ADD, fd, w);
@@ -164,6 +168,7 @@ enum xs_err xs_evloop_mod_fd(struct xs_evloop *loop, int fd, unsigned events)
 
 	if (!w)
 		return XS_ERR_ARG;
+	events &= ~XS_EV_UNGUARDED; /* set once, at add */
 	if (w->events == events)
 		return XS_OK;
 	w->events = events;
@@ -243,7 +248,8 @@ static void evloop_heap_remove(struct xs_evloop *loop, size_t i)
 	evloop_heap_up(loop, i);
 }
 
-uint64_t xs_evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_cb cb, void *arg)
+static uint64_t evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_cb cb,
+				 void *arg, bool unguarded)
 {
 	struct evloop_timer *t;
 	uint64_t id = loop->next_id++;
@@ -259,8 +265,20 @@ uint64_t xs_evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_c
 	t->id = id;
 	t->cb = cb;
 	t->arg = arg;
+	t->unguarded = unguarded;
 	evloop_heap_up(loop, loop->ntimers - 1); /* moves *t: id is kept aside */
 	return id;
+}
+
+uint64_t xs_evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_cb cb, void *arg)
+{
+	return evloop_add_timer(loop, after, cb, arg, false);
+}
+
+uint64_t xs_evloop_add_timer_unguarded(struct xs_evloop *loop, double after, xs_ev_timer_cb cb,
+				       void *arg)
+{
+	return evloop_add_timer(loop, after, cb, arg, true);
 }
 
 void xs_evloop_cancel_timer(struct xs_evloop *loop, uint64_t id)
@@ -314,7 +332,11 @@ static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev
 		events |= XS_EV_READ;
 	if ((ev->events & EPOLLOUT) && (w->events & XS_EV_WRITE))
 		events |= XS_EV_WRITE;
-	if (events) {
+	if (events && w->unguarded) {
+		evloop_guard(loop, loop->idle); /* its own work runs without the guard */
+		w->cb(loop, fd, events, w->arg);
+		evloop_guard(loop, loop->idle); /* nor what follows its last enter/leave */
+	} else if (events) {
 		evloop_guard(loop, loop->enter);
 		w->cb(loop, fd, events, w->arg);
 		evloop_guard(loop, loop->leave);
@@ -332,10 +354,26 @@ static void evloop_run_timers(struct xs_evloop *loop, uint64_t id_limit)
 		if (t.when > now || t.id >= id_limit)
 			break;
 		evloop_heap_remove(loop, 0);
+		if (t.unguarded) {
+			evloop_guard(loop, loop->idle);
+			t.cb(loop, t.arg);
+			evloop_guard(loop, loop->idle);
+			continue;
+		}
 		evloop_guard(loop, loop->enter);
 		t.cb(loop, t.arg);
 		evloop_guard(loop, loop->leave);
 	}
+}
+
+void xs_evloop_guard_enter(struct xs_evloop *loop)
+{
+	evloop_guard(loop, loop->enter);
+}
+
+void xs_evloop_guard_leave(struct xs_evloop *loop)
+{
+	evloop_guard(loop, loop->leave);
 }
 
 void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,

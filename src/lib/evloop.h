@@ -17,6 +17,12 @@
 
 #define XS_EV_READ 1u  /* fd readable (or hung up / error) */
 #define XS_EV_WRITE 2u /* fd writable */
+/* At xs_evloop_add_fd only: the guard (below) is not entered around this
+ * watcher's callback, which enters it itself (xs_evloop_guard_enter/_leave)
+ * around the parts that touch what the guard protects; any hold is let go
+ * (the idle function) before such a callback and after it. For code that does much work
+ * of its own between short calls into the rest (libcurl's socket handling). */
+#define XS_EV_UNGUARDED 4u
 
 struct xs_evloop;
 
@@ -37,6 +43,9 @@ void xs_evloop_del_fd(struct xs_evloop *loop, int fd);
 
 /* Calls cb once, `after` seconds from now (>= 0). Returns an id > 0 for cancel. */
 uint64_t xs_evloop_add_timer(struct xs_evloop *loop, double after, xs_ev_timer_cb cb, void *arg);
+/* The same for a callback that enters the guard itself (see XS_EV_UNGUARDED). */
+uint64_t xs_evloop_add_timer_unguarded(struct xs_evloop *loop, double after, xs_ev_timer_cb cb,
+				       void *arg);
 /* Cancels a timer that has not fired yet (unknown ids are ignored). */
 void xs_evloop_cancel_timer(struct xs_evloop *loop, uint64_t id);
 
@@ -52,6 +61,10 @@ typedef void (*xs_ev_guard_fn)(void *arg);
 void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,
 			 xs_ev_guard_fn idle, void *arg);
 
+/* The guard's enter / leave, for the callbacks of XS_EV_UNGUARDED watchers and
+ * unguarded timers (they do nothing when no guard is set); pairs never nest. */
+void xs_evloop_guard_enter(struct xs_evloop *loop);
+void xs_evloop_guard_leave(struct xs_evloop *loop);
 /* Seconds on the monotonic clock (the loop's time base). */
 double xs_evloop_now(void);
 

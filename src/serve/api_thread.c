@@ -127,6 +127,17 @@ void xs_api_thread_io_end(void *arg)
 	}
 }
 
+void xs_api_thread_yield(void *arg)
+{
+	struct xs_api_thread *t = arg;
+
+	if (t->held && atomic_load(&t->api_waiting) &&
+	    (xs_evloop_now() - t->since) * 1000.0 >= XS_API_THREAD_SLICE_MS) {
+		at_owner_drop(t);
+		at_owner_take(t);
+	}
+}
+
 /* ---- the API's side ---- */
 
 void xs_api_thread_enter(void *arg)

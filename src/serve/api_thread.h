@@ -8,13 +8,15 @@
  * _leave, the xs_api provider's hooks; the sockets' work runs outside it),
  * the owner's loop around its callbacks (so everything the API reads - the
  * store, the topology, the collector's status - changes only while the API
- * waits). The lock is fair (first come, first served), and the owner keeps
- * it across the callbacks of one loop turn unless the API waits and the
- * owner has held it for XS_API_THREAD_SLICE_MS: a request waits for at most
- * one slice plus one callback, and ingest keeps its share under a flood of
- * requests. The store lets the API in during its long file writes through
- * the io hooks below, which release the owner's hold and take it back (see
- * xs_store_options.io_begin).
+ * waits), except libcurl's socket work, where only the HTTP client's on_data
+ * and on_done take it (XS_EV_UNGUARDED, xapi/http_client.c). The lock is
+ * fair (first come, first served), and the owner keeps it across the
+ * callbacks of one loop turn unless the API waits and the owner has held it
+ * for XS_API_THREAD_SLICE_MS: a request waits for at most one slice plus one
+ * callback, and ingest keeps its share under a flood of requests. Long owner
+ * work lets the API in at points where nothing it reads is half changed: the
+ * store's file writes (the io hooks below, see xs_store_options.io_begin) and
+ * the collector's rows (xs_api_thread_yield, xs_collector_config.yield).
  *
  * Use: _new (guards the owner's loop), start the xs_api on _loop(), _start;
  * at exit _stop (joins the thread), free the xs_api, then _free. Only the
@@ -65,5 +67,11 @@ void xs_api_thread_leave(void *arg);
  * API reads (e.g. malloc_trim). */
 void xs_api_thread_io_begin(void *arg);
 void xs_api_thread_io_end(void *arg);
+
+/* From inside the owner's callbacks, at a point where what the API reads is
+ * consistent (the collector: between the rows of a reply): when the API waits
+ * and the owner has held the lock for a slice, lets the API's handler run,
+ * then takes the lock back. Costs one atomic load otherwise. */
+void xs_api_thread_yield(void *arg);
 
 #endif

@@ -6,6 +6,11 @@
  * to wake it (hc_timer_cb → one evloop timer); every wake-up is one
  * hc_curl->multi_socket_action() followed by reading the finished transfers.
  *
+ * Guard: the loop's callbacks here are XS_EV_UNGUARDED (lib/evloop.h):
+ * libcurl's own socket and protocol work runs without the loop's guard (in
+ * xapistat serve, the lock the API thread waits for), and only on_data and
+ * on_done enter it, when called from those callbacks.
+ *
  * Re-entrancy: user code runs in two places. on_data runs inside
  * hc_curl->multi_socket_action(), where libcurl forbids adding or removing
  * handles, so a submit or cancel made there only marks the request
@@ -100,10 +105,32 @@ struct xs_http {
 	int *fds;                     /* sockets watched for curl */
 	size_t nfds, fds_cap;
 	int in_curl;                  /* > 0 inside hc_curl->multi_socket_action() */
+	bool unguarded;               /* in hc_fd_cb / hc_timer_fire: user code takes the guard */
 	bool deferred;                /* submit/cancel inside curl left work for later */
 };
 
 static void hc_drive(struct xs_http *h, curl_socket_t s, int flags);
+
+/* The loop's callbacks run curl without the loop's guard (XS_EV_UNGUARDED):
+ * only the user's on_data and on_done enter it (hc_user_enter/_leave). */
+static void hc_drive_unguarded(struct xs_http *h, curl_socket_t s, int flags)
+{
+	h->unguarded = true;
+	hc_drive(h, s, flags);
+	h->unguarded = false;
+}
+
+static void hc_user_enter(struct xs_http *h)
+{
+	if (h->unguarded)
+		xs_evloop_guard_enter(h->loop);
+}
+
+static void hc_user_leave(struct xs_http *h)
+{
+	if (h->unguarded)
+		xs_evloop_guard_leave(h->loop);
+}
 
 /* ---- sockets and timers ------------------------------------------------ */
 
@@ -135,7 +162,7 @@ static void hc_fd_cb(struct xs_evloop *loop, int fd, unsigned events, void *arg)
 		flags |= CURL_CSELECT_IN;
 	if (events & XS_EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	hc_drive(arg, fd, flags);
+	hc_drive_unguarded(arg, fd, flags);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: socketp is non-NULL once the socket is watched. */
@@ -158,7 +185,7 @@ static int hc_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
 		events |= XS_EV_WRITE;
 	if (socketp)
 		return xs_evloop_mod_fd(h->loop, s, events) ? -1 : 0;
-	if (xs_evloop_add_fd(h->loop, s, events, hc_fd_cb, h))
+	if (xs_evloop_add_fd(h->loop, s, events | XS_EV_UNGUARDED, hc_fd_cb, h))
 		return -1;
 	hc_fds_add(h, s);
 	hc_curl->multi_assign(h->multi, s, h);
@@ -171,7 +198,7 @@ static void hc_timer_fire(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	h->timer = 0;
-	hc_drive(h, CURL_SOCKET_TIMEOUT, 0);
+	hc_drive_unguarded(h, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* CURLMOPT_TIMERFUNCTION: one timer at a time; -1 removes it. */
@@ -184,7 +211,8 @@ static int hc_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		xs_evloop_cancel_timer(h->loop, h->timer);
 	h->timer = 0;
 	if (timeout_ms >= 0)
-		h->timer = xs_evloop_add_timer(h->loop, (double)timeout_ms / 1000.0, hc_timer_fire, h);
+		h->timer = xs_evloop_add_timer_unguarded(h->loop, (double)timeout_ms / 1000.0,
+							 hc_timer_fire, h);
 	return 0;
 }
 
@@ -586,8 +614,13 @@ static size_t hc_write_cb(char *ptr, size_t size, size_t n, void *arg)
 	if (req->cancelled)
 		return 0;
 	if (hc_streams(req)) {
+		int rc;
+
 		req->streamed = true;
-		if (req->on_data(req->arg, ptr, len) != 0) {
+		hc_user_enter(req->h);
+		rc = req->on_data(req->arg, ptr, len);
+		hc_user_leave(req->h);
+		if (rc != 0) {
 			req->aborted = true;
 			return 0;
 		}
@@ -685,7 +718,9 @@ static void hc_finish(struct xs_http *h, struct hc_req *req, CURLcode cc)
 	/* out of curl before user code runs: on_done may submit or cancel */
 	hc_curl->multi_remove_handle(h->multi, req->easy);
 	req->added = false;
+	hc_user_enter(h);
 	req->on_done(req->arg, &res);
+	hc_user_leave(h);
 	hc_req_free(req);
 }
 

@@ -93,6 +93,9 @@ struct xs_http;
  *   xs_http_submit(). xs_http_free() must not be called from a callback of
  *   the same client.
  * - req and the strings it points to need only live during the submit call.
+ * - The loop's guard (xs_evloop_set_guard) is not entered around libcurl's
+ *   own work, only around on_data and on_done (the client's loop callbacks
+ *   are XS_EV_UNGUARDED).
  */
 
 /* A client on loop; NULL with err on failure (libcurl could not start). */

@@ -653,7 +653,10 @@ def setup(c):
             st = c.api.json("/api/v1/status")
             hosts = st.get("hosts") or []
             last = [(h.get("name"), h.get("health")) for h in hosts]
-            if len(hosts) == len(c.sim_hosts) and all(h.get("health") == "collecting" for h in hosts):
+            # collecting, and each host's first backfill (its coarse archives) stored
+            if len(hosts) == len(c.sim_hosts) and all(
+                    h.get("health") == "collecting" and h.get("backfills", 0) >= 1 and
+                    h.get("state") != "backfill" for h in hosts):
                 s = c.api.stats("vms", c.vm)
                 if newest_value(s["stats"].get("cpuUsage") or []) is not None:
                     c.pool_name = st["pools"][0]["name"]

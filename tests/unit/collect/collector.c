@@ -267,6 +267,13 @@ struct fix {
 };
 
 static int t_fix_serial;
+static unsigned long long t_yields; /* xs_collector_config.yield calls */
+
+static void count_yield(void *arg)
+{
+	(void)arg;
+	t_yields++;
+}
 
 static bool fix_start(struct fix *f, const char *hosts, const char *vms, int base, bool real)
 {
@@ -299,6 +306,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 		return false;
 	}
 	ccfg.manual = !real;
+	ccfg.yield = count_yield;
 	ccfg.timeout = 10;
 	ccfg.backoff_min = 0.2;
 	ccfg.backoff_max = 1;
@@ -548,10 +556,13 @@ static void test_values_and_tiers(void)
 
 	if (!ok(fix_start(&f, "2", "3", 71, false), "fixture"))
 		goto out;
+	t_yields = 0;
 	fail_unless(fix_round(&f), "first round");
 	xs_collector_stats(f.co, &cs);
 	ok(cs.backfills == 2, "both hosts backfilled at first contact: %llu",
 	   (unsigned long long)cs.backfills);
+	ok(t_yields >= cs.rows + 100, "a yield after each row stored, 5 s and coarse: %llu for %llu 5 s rows",
+	   t_yields, (unsigned long long)cs.rows);
 	ok(cs.backfill_points > 1000, "coarse points stored: %llu",
 	   (unsigned long long)cs.backfill_points);
 	for (int i = 0; i < 3; i++) {

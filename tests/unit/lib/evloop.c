@@ -295,6 +295,56 @@ static void test_guard(void)
 	xs_evloop_free(&loop);
 }
 
+/* XS_EV_UNGUARDED: 'u' runs outside the guard and enters it itself around 'w'. */
+static void fd_unguarded(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	char c;
+
+	(void)events;
+	if (read(fd, &c, 1) == 1)
+		trace_add(arg, 'u');
+	xs_evloop_guard_enter(loop);
+	trace_add(arg, 'w');
+	xs_evloop_guard_leave(loop);
+	xs_evloop_del_fd(loop, fd);
+}
+
+static void timer_unguarded(struct xs_evloop *loop, void *arg)
+{
+	(void)loop;
+	trace_add(arg, 'v');
+}
+
+static void test_unguarded(void)
+{
+	struct xs_evloop *loop = xs_evloop_new();
+	struct trace t = { .n = 0 };
+	char calls[sizeof(t.log)];
+	size_t n = 0;
+	int sv[2];
+
+	fail_unless(loop && socketpair_ok(sv), "loop and socketpair");
+	xs_evloop_set_guard(loop, guard_enter, guard_leave, guard_idle, &t);
+	ok(write(sv[1], "x", 1) == 1, "write");
+	ok(xs_evloop_add_fd(loop, sv[0], XS_EV_READ | XS_EV_UNGUARDED, fd_unguarded, &t) == XS_OK,
+	   "add");
+	ok(xs_evloop_mod_fd(loop, sv[0], XS_EV_READ) == XS_OK, "mod keeps the watcher unguarded");
+	xs_evloop_add_timer_unguarded(loop, 0.001, timer_unguarded, &t);
+	xs_evloop_add_timer(loop, 0.002, timer_stop_b, &t);
+	ok(xs_evloop_run(loop, NULL) == XS_OK, "run");
+	for (const char *c = t.log; *c; c++)
+		if (*c != '.')
+			calls[n++] = *c;
+	calls[n] = '\0';
+	ok(!strcmp(calls, "u[w]v[b]"), "no guard around unguarded callbacks: '%s'", t.log);
+	ok(strstr(t.log, ".u[w].") && strstr(t.log, ".v."),
+	   "any hold let go before and after them: '%s'", t.log);
+	xs_evloop_set_guard(loop, NULL, NULL, NULL, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	xs_evloop_free(&loop);
+}
+
 int main(void)
 {
 	TEST_RUN(test_timer_order);
@@ -304,5 +354,6 @@ int main(void)
 	TEST_RUN(test_write_mod_hangup);
 	TEST_RUN(test_stop_flag);
 	TEST_RUN(test_guard);
+	TEST_RUN(test_unguarded);
 	return test_summary();
 }

@@ -1,7 +1,7 @@
 /*
  * Tests of src/serve/api_thread.c: while the owner's loop runs a callback no
  * API handler (enter/leave) runs, between io_begin and io_end and while the
- * owner's loop is idle they do, the API thread has every signal blocked, the
+ * owner's loop is idle they do, at the owner's yields they do, the API thread has every signal blocked, the
  * io hooks do nothing outside the owner's callbacks, and stop joins the thread.
  *
  * The pauses (100 ms) only give a broken lock the chance to show itself; a
@@ -118,6 +118,41 @@ static void test_long_turn(void)
 	xs_evloop_free(&owner);
 }
 
+/* One long owner callback (40 x 3 ms) that yields between its steps: the API,
+ * waiting, runs inside it; without the yields it would not (test_lock). */
+static int yield_ticks = -1;
+
+static void owner_yielding(struct xs_evloop *loop, void *arg)
+{
+	int before = atomic_load(&api_ticks);
+
+	for (int i = 0; i < 40; i++) {
+		pause_ms(3);
+		xs_api_thread_yield(arg);
+	}
+	yield_ticks = atomic_load(&api_ticks) - before;
+	xs_evloop_stop(loop);
+}
+
+static void test_yield(void)
+{
+	struct xs_evloop *owner = xs_evloop_new();
+	struct xs_api_thread *t;
+	char err[XS_ERR_LEN] = "";
+
+	fail_unless(owner, "owner loop");
+	t = xs_api_thread_new(owner, err);
+	fail_unless(t, "new: %s", err);
+	xs_api_thread_yield(t); /* outside the owner's callbacks: nothing */
+	xs_evloop_add_timer(xs_api_thread_loop(t), 0, api_tick, t);
+	fail_unless(xs_api_thread_start(t, err) == XS_OK, "start: %s", err);
+	xs_evloop_add_timer(owner, 0.05, owner_yielding, t);
+	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
+	ok(yield_ticks >= 10, "API handlers at the yields of one 120 ms callback: %d", yield_ticks);
+	xs_api_thread_free(&t);
+	xs_evloop_free(&owner);
+}
+
 static void test_lock(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
@@ -164,5 +199,6 @@ int main(void)
 {
 	TEST_RUN(test_lock);
 	TEST_RUN(test_long_turn);
+	TEST_RUN(test_yield);
 	return test_summary();
 }

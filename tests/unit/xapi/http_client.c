@@ -527,6 +527,70 @@ static void test_streaming(void)
 	run_cleanup(&run);
 }
 
+/* The loop's guard (a lock in xapistat serve): curl's socket work runs outside
+ * it, on_data and on_done inside, entered once each (never nested). */
+static struct {
+	int inside, nested, enters, user_calls, outside;
+} G;
+
+static void g_enter(void *arg)
+{
+	(void)arg;
+	G.nested += G.inside;
+	G.inside = 1;
+	G.enters++;
+}
+
+static void g_leave(void *arg)
+{
+	(void)arg;
+	G.inside = 0; /* as if the other side always waited */
+}
+
+static int g_on_data(void *arg, const char *data, size_t len)
+{
+	G.user_calls++;
+	G.outside += !G.inside;
+	return on_data(arg, data, len);
+}
+
+static void g_on_done(void *arg, const struct xs_http_response *res)
+{
+	G.user_calls++;
+	G.outside += !G.inside;
+	on_done(arg, res);
+}
+
+static void test_guard(void)
+{
+	struct run run;
+	struct result a = { 0 }, b = { 0 };
+	char u[128], u2[128], err[XS_ERR_LEN] = "";
+	struct xs_http_request req = { 0 };
+
+	run_init(&run);
+	fail_unless(run.h, "client");
+	memset(&G, 0, sizeof(G));
+	xs_evloop_set_guard(run.loop, g_enter, g_leave, g_leave, NULL);
+	url(u, sizeof(u), 1, "/size?n=300000");
+	url(u2, sizeof(u2), 2, "/size?n=10");
+	a.run = b.run = &run;
+	req = (struct xs_http_request){ .url = u, .on_data = g_on_data, .on_done = g_on_done,
+					.arg = &a };
+	ok(xs_http_submit(run.h, &req, err) > 0, "submit: %s", err);
+	req.url = u2;
+	req.arg = &b;
+	ok(xs_http_submit(run.h, &req, err) > 0, "submit: %s", err);
+	run.pending = 2;
+	ok(run_loop(&run, 20), "done");
+	ok(a.done == 1 && a.streamed == 300000 && b.done == 1 && b.streamed == 10, "both done");
+	ok(G.user_calls > 2 && G.outside == 0, "on_data / on_done inside the guard: %d of %d outside",
+	   G.outside, G.user_calls);
+	ok(G.nested == 0, "the guard is never entered twice (%d)", G.nested);
+	xs_evloop_set_guard(run.loop, NULL, NULL, NULL, NULL);
+	run_cleanup(&run);
+}
+
 static void test_redirect(void)
 {
 	struct run run;
@@ -911,6 +975,7 @@ int main(void)
 	TEST_RUN(test_basic_auth);
 	TEST_RUN(test_body_cap);
 	TEST_RUN(test_streaming);
+	TEST_RUN(test_guard);
 	TEST_RUN(test_redirect);
 	TEST_RUN(test_refused_and_timeout);
 	TEST_RUN(test_concurrent);
