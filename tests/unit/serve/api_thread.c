@@ -95,19 +95,31 @@ static void owner_end(struct xs_evloop *loop, void *arg)
 	xs_evloop_stop(loop);
 }
 
+/* A started API thread guarding owner, its loop ticking api_tick; NULL (and a
+ * failed check) if it cannot be made or started. */
+static struct xs_api_thread *api_started(struct xs_evloop *owner)
+{
+	char err[XS_ERR_LEN] = "";
+	struct xs_api_thread *t = xs_api_thread_new(owner, err);
+
+	if (!ok(t != NULL, "new: %s", err))
+		return NULL;
+	xs_evloop_add_timer(xs_api_thread_loop(t), 0, api_tick, t);
+	if (!ok(xs_api_thread_start(t, err) == XS_OK, "start: %s", err))
+		xs_api_thread_free(&t);
+	return t;
+}
+
 /* 40 callbacks due at once run in one turn of the owner's loop; the API, waiting,
  * gets the lock between them after each slice rather than after the turn. */
 static void test_long_turn(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
 	struct xs_api_thread *t;
-	char err[XS_ERR_LEN] = "";
 
 	fail_unless(owner, "owner loop");
-	t = xs_api_thread_new(owner, err);
-	fail_unless(t, "new: %s", err);
-	xs_evloop_add_timer(xs_api_thread_loop(t), 0, api_tick, t);
-	fail_unless(xs_api_thread_start(t, err) == XS_OK, "start: %s", err);
+	t = api_started(owner);
+	fail_unless(t, "API thread");
 	for (int i = 0; i < 40; i++)
 		xs_evloop_add_timer(owner, 0.05, owner_busy, NULL);
 	xs_evloop_add_timer(owner, 0.05, owner_end, NULL);
@@ -138,14 +150,11 @@ static void test_yield(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
 	struct xs_api_thread *t;
-	char err[XS_ERR_LEN] = "";
 
 	fail_unless(owner, "owner loop");
-	t = xs_api_thread_new(owner, err);
-	fail_unless(t, "new: %s", err);
+	t = api_started(owner);
+	fail_unless(t, "API thread");
 	xs_api_thread_yield(t); /* outside the owner's callbacks: nothing */
-	xs_evloop_add_timer(xs_api_thread_loop(t), 0, api_tick, t);
-	fail_unless(xs_api_thread_start(t, err) == XS_OK, "start: %s", err);
 	xs_evloop_add_timer(owner, 0.05, owner_yielding, t);
 	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
 	ok(yield_ticks >= 10, "API handlers at the yields of one 120 ms callback: %d", yield_ticks);
@@ -157,13 +166,10 @@ static void test_lock(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
 	struct probe p = { 0 };
-	char err[XS_ERR_LEN] = "";
 
 	fail_unless(owner, "owner loop");
-	p.t = xs_api_thread_new(owner, err);
-	fail_unless(p.t, "new: %s", err);
-	xs_evloop_add_timer(xs_api_thread_loop(p.t), 0, api_tick, p.t);
-	fail_unless(xs_api_thread_start(p.t, err) == XS_OK, "start: %s", err);
+	p.t = api_started(owner);
+	fail_unless(p.t, "API thread");
 	for (int i = 0; i < 5000 && atomic_load(&api_ticks) == 0; i++)
 		pause_ms(1);
 	ok(atomic_load(&api_ticks) > 0, "the API's loop runs on its own");
