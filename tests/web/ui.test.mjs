@@ -178,6 +178,11 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await go(page, '#/');
     await page.click('#presets button[data-preset="2h"]');
     await go(page, `#/vm/${vm.uuid}`);
+    // the dashboard's reload for the preset may be the load go() saw: wait for the VM's chart
+    await page.waitForFunction(() => {
+      const s = document.querySelector('svg[data-chart="vm-cpu"]');
+      return s && s.dataset.interval;
+    }, null, { timeout: 15000 });
     const a = await chartAttrs(page, 'vm-cpu');
     assert.equal(+a.interval, 60);
     const svg = await page.$('svg[data-chart="vm-cpu"]');
