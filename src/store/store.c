@@ -51,7 +51,7 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 
 #define ST_WAL_MAX (256u << 20)    /* default wal bytes appended before a checkpoint */
 #define ST_WAL_CHUNK (4u << 20)    /* bytes of carry records written at once */
-#define ST_PEND_MAX (32u << 20)    /* bytes of sealed blocks held before a checkpoint (twice: forced) */
+#define ST_PEND_MAX (24u << 20)    /* bytes of sealed blocks held before a checkpoint (twice: forced) */
 #define ST_BF_BYTES 320            /* what a backfill block being filled holds, about */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
