@@ -318,6 +318,18 @@ static void evloop_guard(struct xs_evloop *loop, xs_ev_guard_fn fn)
 		fn(loop->guard_arg);
 }
 
+/* Before and after a callback: the guard's enter and leave, or for an unguarded
+ * one (which enters the guard itself) idle, letting go of any hold. */
+static void evloop_before(struct xs_evloop *loop, bool unguarded)
+{
+	evloop_guard(loop, unguarded ? loop->idle : loop->enter);
+}
+
+static void evloop_after(struct xs_evloop *loop, bool unguarded)
+{
+	evloop_guard(loop, unguarded ? loop->idle : loop->leave);
+}
+
 static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev)
 {
 	int fd = (int)(uint32_t)ev->data.u64;
@@ -332,14 +344,12 @@ static void evloop_dispatch(struct xs_evloop *loop, const struct epoll_event *ev
 		events |= XS_EV_READ;
 	if ((ev->events & EPOLLOUT) && (w->events & XS_EV_WRITE))
 		events |= XS_EV_WRITE;
-	if (events && w->unguarded) {
-		evloop_guard(loop, loop->idle); /* its own work runs without the guard */
+	if (events) {
+		bool unguarded = w->unguarded; /* w may be gone after the callback */
+
+		evloop_before(loop, unguarded);
 		w->cb(loop, fd, events, w->arg);
-		evloop_guard(loop, loop->idle); /* nor what follows its last enter/leave */
-	} else if (events) {
-		evloop_guard(loop, loop->enter);
-		w->cb(loop, fd, events, w->arg);
-		evloop_guard(loop, loop->leave);
+		evloop_after(loop, unguarded);
 	}
 }
 
@@ -354,15 +364,9 @@ static void evloop_run_timers(struct xs_evloop *loop, uint64_t id_limit)
 		if (t.when > now || t.id >= id_limit)
 			break;
 		evloop_heap_remove(loop, 0);
-		if (t.unguarded) {
-			evloop_guard(loop, loop->idle);
-			t.cb(loop, t.arg);
-			evloop_guard(loop, loop->idle);
-			continue;
-		}
-		evloop_guard(loop, loop->enter);
+		evloop_before(loop, t.unguarded);
 		t.cb(loop, t.arg);
-		evloop_guard(loop, loop->leave);
+		evloop_after(loop, t.unguarded);
 	}
 }
 

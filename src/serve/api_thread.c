@@ -90,12 +90,18 @@ static void at_owner_enter(void *arg)
 		at_owner_take(t);
 }
 
+/* The owner holds the lock, the API waits for it, and the owner's slice is over. */
+static bool at_owner_should_yield(const struct xs_api_thread *t)
+{
+	return t->held && atomic_load(&t->api_waiting) &&
+	       (xs_evloop_now() - t->since) * 1000.0 >= XS_API_THREAD_SLICE_MS;
+}
+
 static void at_owner_leave(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
-	if (t->held && atomic_load(&t->api_waiting) &&
-	    (xs_evloop_now() - t->since) * 1000.0 >= XS_API_THREAD_SLICE_MS)
+	if (at_owner_should_yield(t))
 		at_owner_drop(t);
 }
 
@@ -131,8 +137,7 @@ void xs_api_thread_yield(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
-	if (t->held && atomic_load(&t->api_waiting) &&
-	    (xs_evloop_now() - t->since) * 1000.0 >= XS_API_THREAD_SLICE_MS) {
+	if (at_owner_should_yield(t)) {
 		at_owner_drop(t);
 		at_owner_take(t);
 	}

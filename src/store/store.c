@@ -1300,14 +1300,21 @@ static void st_seg_name(char *buf, size_t n, int tier, int64_t no, const char *e
 	snprintf(buf, n, "%s-%lld.%s", st_tier_name[tier], (long long)no, ext);
 }
 
+/* Frees what a run owns (its directory and chunk ends); the run may be reused. */
+static void st_run_free(struct st_run *r)
+{
+	free(r->dir);
+	free(r->last);
+	r->dir = NULL;
+	r->last = NULL;
+}
+
 static void st_seg_free(struct st_seg *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nruns; i++) {
-		free(g->runs[i].dir);
-		free(g->runs[i].last);
-	}
+	for (size_t i = 0; i < g->nruns; i++)
+		st_run_free(&g->runs[i]);
 	free(g->runs);
 	if (g->fd >= 0)
 		close(g->fd);
@@ -1796,7 +1803,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 
 	if (g->fd < 0 || !g->writable || ftruncate(g->fd, (off_t)g->data_end) < 0) {
 		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
-		free(run.dir);
+		st_run_free(&run);
 		return st_errno(err, "write", s, name);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1879,7 +1886,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 	}
 	run.at = g->idx_end + ST_RUN_HDR;
 	o->run = run;
-	run.dir = NULL;
+	run.dir = NULL; /* o->run owns them now */
 	run.last = NULL;
 	o->data_end = g->data_end + flushed + data.len;
 	o->idx_end = g->idx_end + sizeof(h) + idx.len;
@@ -1888,8 +1895,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 out:
 	if (ifd >= 0)
 		close(ifd);
-	free(run.dir);
-	free(run.last);
+	st_run_free(&run);
 	free(data.p);
 	free(idx.p);
 	free(dir.p);
@@ -1943,10 +1949,8 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 			continue;
 		}
 		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g);
-		for (size_t i = 0; i < g.nruns; i++) {
-			free(g.runs[i].dir);
-			free(g.runs[i].last);
-		}
+		for (size_t i = 0; i < g.nruns; i++)
+			st_run_free(&g.runs[i]);
 		free(g.runs);
 		if (keep < (uint64_t)sb.st_size && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
 			close(fd);
@@ -2087,8 +2091,7 @@ out:
 	for (size_t k = 0; outs && k < nout; k++) {
 		if (outs[k].ifd >= 0)
 			close(outs[k].ifd);
-		free(outs[k].run.dir);
-		free(outs[k].run.last);
+		st_run_free(&outs[k].run);
 	}
 	free(outs);
 	free(list.p);

@@ -105,21 +105,14 @@ struct xs_http {
 	int *fds;                     /* sockets watched for curl */
 	size_t nfds, fds_cap;
 	int in_curl;                  /* > 0 inside hc_curl->multi_socket_action() */
-	bool unguarded;               /* in hc_fd_cb / hc_timer_fire: user code takes the guard */
+	bool unguarded;               /* in hc_drive (the loop's unguarded callbacks): user code takes the guard */
 	bool deferred;                /* submit/cancel inside curl left work for later */
 };
 
 static void hc_drive(struct xs_http *h, curl_socket_t s, int flags);
 
-/* The loop's callbacks run curl without the loop's guard (XS_EV_UNGUARDED):
- * only the user's on_data and on_done enter it (hc_user_enter/_leave). */
-static void hc_drive_unguarded(struct xs_http *h, curl_socket_t s, int flags)
-{
-	h->unguarded = true;
-	hc_drive(h, s, flags);
-	h->unguarded = false;
-}
-
+/* hc_drive runs from the loop's unguarded callbacks (XS_EV_UNGUARDED): only
+ * the user's on_data and on_done enter the loop's guard. */
 static void hc_user_enter(struct xs_http *h)
 {
 	if (h->unguarded)
@@ -162,7 +155,7 @@ static void hc_fd_cb(struct xs_evloop *loop, int fd, unsigned events, void *arg)
 		flags |= CURL_CSELECT_IN;
 	if (events & XS_EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	hc_drive_unguarded(arg, fd, flags);
+	hc_drive(arg, fd, flags);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: socketp is non-NULL once the socket is watched. */
@@ -198,7 +191,7 @@ static void hc_timer_fire(struct xs_evloop *loop, void *arg)
 
 	(void)loop;
 	h->timer = 0;
-	hc_drive_unguarded(h, CURL_SOCKET_TIMEOUT, 0);
+	hc_drive(h, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* CURLMOPT_TIMERFUNCTION: one timer at a time; -1 removes it. */
@@ -788,12 +781,15 @@ static void hc_after_curl(struct xs_http *h)
 static void hc_drive(struct xs_http *h, curl_socket_t s, int flags)
 {
 	int running = 0;
+	bool was = h->unguarded;
 
+	h->unguarded = true;
 	h->in_curl++;
 	hc_curl->multi_socket_action(h->multi, s, flags, &running);
 	h->in_curl--;
 	if (!h->in_curl)
 		hc_after_curl(h);
+	h->unguarded = was;
 }
 
 /* ---- the API ----------------------------------------------------------- */
