@@ -45,6 +45,7 @@
 #include "lib/xmalloc.h"
 
 #define HTTP_STREAM_BLOCK (16u * 1024)    /* bytes MHD asks a stream reader for at most */
+#define HTTP_PULL_BLOCK (256u * 1024)     /* bytes MHD asks a pulled body for at most */
 #define HTTP_STREAM_KEEP_MEM (64u * 1024) /* a drained stream queue larger than this is freed */
 #define HTTP_ERROR_CAP (8u * 1024)        /* JSON error body cap (escaped message) */
 #define HTTP_TOKEN_PARAM "access_token" /* the token as a query parameter */
@@ -82,6 +83,15 @@ struct xs_http_request {
 	uint64_t bytes;          /* body bytes handed to MHD */
 	double t0;               /* xs_evloop_now() at the request line */
 	struct xs_http_stream *stream; /* when the reply is a stream */
+	struct http_pull *pull;  /* when the reply is a pulled body */
+};
+
+/* A pulled body (xs_http_reply_pull): owned by MHD's response. */
+struct http_pull {
+	xs_http_pull_cb pull;
+	xs_http_pull_free_cb free_arg;
+	void *arg;
+	struct xs_http_request *req; /* for its byte count; NULL after completion */
 };
 
 struct xs_http_stream {
@@ -353,7 +363,7 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 	if (ok != MHD_YES)
 		return XS_ERR_NOMEM;
 	req->status = status;
-	req->bytes = req->head ? 0 : bytes;
+	req->bytes = req->head ? 0 : req->bytes + bytes; /* a pulled body counts as it goes */
 	return XS_OK;
 }
 
@@ -390,6 +400,58 @@ enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, con
 	if (xs_buf_append(&b, data, len) != XS_OK)
 		return XS_ERR_TOO_LARGE;
 	return xs_http_reply(req, status, content_type, &b);
+}
+
+static ssize_t http_pull_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_pull *p = cls;
+	size_t n = 0;
+
+	(void)pos;
+	if (p->pull(p->arg, buf, max, &n) != XS_OK)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (p->req)
+		p->req->bytes += n;
+	return (ssize_t)n;
+}
+
+static void http_pull_freed(void *cls)
+{
+	struct http_pull *p = cls;
+
+	if (p->req)
+		p->req->pull = NULL;
+	p->free_arg(p->arg);
+	free(p);
+}
+
+enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, const char *content_type,
+			       xs_http_pull_cb pull, xs_http_pull_free_cb free_arg, void *arg)
+{
+	struct MHD_Response *resp;
+	struct http_pull *p;
+
+	if (req->status || req->stream) {
+		free_arg(arg);
+		return XS_ERR_ARG;
+	}
+	if (req->head) { /* MHD 0.9.75 would send a chunked body's last chunk to a HEAD */
+		free_arg(arg);
+		return xs_http_reply(req, status, content_type, NULL);
+	}
+	p = xs_xcalloc(1, sizeof(*p));
+	*p = (struct http_pull){ pull, free_arg, arg, req };
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PULL_BLOCK, http_pull_read, p,
+						 http_pull_freed);
+	if (!resp) {
+		http_pull_freed(p);
+		return XS_ERR_NOMEM;
+	}
+	req->pull = p;
+	/* http_queue drops our handle: MHD frees p with the response, queued or not */
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
 }
 
 enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned status, const char *fmt, ...)
@@ -794,6 +856,8 @@ static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 	}
 	if (req->stream)
 		http_stream_end(req->stream);
+	if (req->pull)
+		req->pull->req = NULL;
 	http_request_free(req);
 }
 

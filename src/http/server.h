@@ -191,6 +191,25 @@ enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const ch
 enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, const char *content_type,
 			       const void *data, size_t len);
 
+/*
+ * A body made as it is sent: pull copies the next bytes, at most max, to buf
+ * and sets *n (0 at the end). It runs on the loop thread from MHD's send path,
+ * outside any handler (so outside the API's lock), until the body ends or
+ * the client goes; an error from it closes the connection (the client sees a
+ * cut body). free_arg runs once, when MHD lets go of the reply.
+ */
+typedef enum xs_err (*xs_http_pull_cb)(void *arg, char *buf, size_t max, size_t *n);
+typedef void (*xs_http_pull_free_cb)(void *arg);
+
+/*
+ * Replies with status and a body pulled from pull (chunked on HTTP/1.1, no
+ * Content-Length). arg is taken over: free_arg(arg) runs even when this
+ * fails. A HEAD request gets the headers and an empty body, pull is not called. XS_ERR_ARG if the request was already answered, XS_ERR_NOMEM if MHD
+ * cannot queue it.
+ */
+enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, const char *content_type,
+			       xs_http_pull_cb pull, xs_http_pull_free_cb free_arg, void *arg);
+
 /* Replies {"error":"<message>"} (JSON-escaped) with the given status. */
 enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

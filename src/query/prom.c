@@ -12,9 +12,12 @@
  *      topology lookups (VIF → network, VBD → VDI and SR, PIF, SR prefix)
  *      and escaping are done there and the label text is shared by every
  *      family of the device. One 16-byte record per sample.
- *   2. a counting sort by family, the body reserved once at its upper bound,
- *      then per family HELP, TYPE and its lines, each line copied from the
- *      precomputed texts straight into the reserved room.
+ *   2. a counting sort by family, then per family HELP, TYPE and its lines,
+ *      each line copied from the precomputed texts straight into a chunk of
+ *      PROM_CHUNK bytes reserved once; the next chunk is made when the reader
+ *      has taken this one (struct xs_prom_body), so the body (170 MB at
+ *      20,000 VMs) is never whole in memory and pass 2 needs neither the
+ *      store nor the topologies.
  * No allocation per sample beyond the growing arrays, no topology lookup per
  * sample. An object's series are usually adjacent in the catalog, which
  * prom_dev exploits (see there); any order gives the same output. Strings the
@@ -45,7 +48,9 @@
 #define PROM_SR8 8                   /* the SR uuid prefix of per-SR host data sources */
 #define PROM_UUID_LEN 36
 #define PROM_NUM_MAX 48              /* room prom_float may use, its NUL included */
-#define PROM_NUM_LONGEST 24          /* the longest number prom_float writes, and its newline */
+#define PROM_CHUNK (256u << 10)      /* body bytes made per fill (xs_prom_body_read) */
+#define PROM_LINE_ROOM (64u << 10)   /* room past PROM_CHUNK reserved for the line that crosses it */
+#define PROM_CHUNK_LIMIT (256u << 20) /* a chunk's hard cap: a few lines past PROM_CHUNK at most */
 
 /* How a DS name turns into family and labels. */
 enum prom_rule {
@@ -247,6 +252,23 @@ struct prom_ctx {
 	const struct prom_unit *last_pu;
 	struct prom_unit unknown;    /* a unit no table entry knows */
 	char unknown_suffix[XS_STORE_MAX_UNIT + 2];
+};
+
+/*
+ * The body being made: the head (self and collector families) and the series
+ * lines, made PROM_CHUNK bytes at a time into chunk as the reader asks. After
+ * xs_prom_body_start() nothing here points into the store or the estate: the
+ * lines come from ctx.text and ctx.smp alone.
+ */
+struct xs_prom_body {
+	struct prom_ctx c;           /* c.out = &chunk */
+	struct xs_buf chunk;         /* lines made, chunk.data[off..len) not yet read */
+	size_t off;
+	uint32_t *order;             /* sample indexes, family by family */
+	size_t fam;                  /* the family of the next line */
+	uint32_t k;                  /* its next sample */
+	bool head;                   /* its HELP and TYPE lines are made */
+	size_t pos;                  /* order index of its first sample */
 };
 
 /* ---- output helpers (the one place text is written) ---- */
@@ -1209,57 +1231,24 @@ static void prom_family_head(struct prom_ctx *c, const char *name, size_t len, c
 }
 
 /*
- * Bytes the series part of the body takes at most (numbers at their longest),
- * so the body is allocated once instead of doubled and copied.
+ * After pass 1: the samples of each family together (a counting sort, catalog
+ * order within a family), as indexes into smp.
  */
-static size_t prom_body_bound(const struct prom_ctx *c)
-{
-	size_t total = 0, i;
-
-	for (i = 0; i < c->nfam; i++)
-		total += 2 * (size_t)c->fam[i].name_len + c->fam[i].help_len + 32 +
-			 (size_t)c->fam[i].count * (c->fam[i].name_len + 4 + PROM_NUM_LONGEST);
-	for (i = 0; i < c->nsmp; i++)
-		total += c->obj[c->smp[i].object].labels_len +
-			 (c->smp[i].dev != PROM_NONE ? c->dev[c->smp[i].dev].labels_len : 0);
-	return total;
-}
-
-static void prom_series(struct prom_ctx *c)
+static void prom_sort(struct prom_ctx *c, uint32_t **orderp)
 {
 	uint32_t *order;
 	size_t i, pos = 0;
 
-	xs_store_each(c->e->store, prom_collect, c);
-	if (c->rc != XS_OK || c->nsmp == 0)
-		return;
-	/* counting sort by family: each family's samples together, in catalog order */
 	for (i = 0; i < c->nsmp; i++)
 		c->fam[c->smp[i].family].count++;
 	for (i = 0; i < c->nfam; i++) {
 		c->fam[i].next = (uint32_t)pos;
 		pos += c->fam[i].count;
 	}
-	/* one allocation for the body (within the cap: past it, the checked appends fail exactly) */
-	pos = prom_body_bound(c) + 1;
-	if (pos > c->out->limit - c->out->len)
-		pos = c->out->limit - c->out->len;
-	if (pos > xs_buf_room(c->out))
-		c->rc = xs_buf_reserve(c->out, pos);
-	order = xs_xmalloc(c->nsmp * sizeof(*order));
+	order = xs_xmalloc((c->nsmp ? c->nsmp : 1) * sizeof(*order));
 	for (i = 0; i < c->nsmp; i++)
 		order[c->fam[c->smp[i].family].next++] = (uint32_t)i;
-	pos = 0;
-	for (i = 0; i < c->nfam && c->rc == XS_OK; i++) {
-		const struct prom_family *f = &c->fam[i];
-
-		prom_family_head(c, c->text.data + f->name_off, f->name_len, c->text.data + f->help_off,
-				 f->help_len, "gauge");
-		for (uint32_t k = 0; k < f->count && c->rc == XS_OK; k++)
-			prom_sample_line(c, f, &c->smp[order[pos + k]]);
-		pos += f->count;
-	}
-	free(order);
+	*orderp = order;
 }
 
 /* ---- the daemon's own figures and per-host collection ---- */
@@ -1357,29 +1346,137 @@ static void prom_ctx_cleanup(struct prom_ctx *c)
 	free(c->smp);
 }
 
+/* Pass 2, resumable: lines into b->chunk until it holds PROM_CHUNK bytes or the body ends. */
+static void prom_fill(struct xs_prom_body *b)
+{
+	struct prom_ctx *c = &b->c;
+
+	xs_buf_reset(&b->chunk);
+	b->off = 0;
+	while (b->fam < c->nfam && b->chunk.len < PROM_CHUNK && c->rc == XS_OK) {
+		const struct prom_family *f = &c->fam[b->fam];
+
+		if (!b->head)
+			prom_family_head(c, c->text.data + f->name_off, f->name_len,
+					 c->text.data + f->help_off, f->help_len, "gauge");
+		b->head = true;
+		while (b->k < f->count && b->chunk.len < PROM_CHUNK && c->rc == XS_OK)
+			prom_sample_line(c, f, &c->smp[b->order[b->pos + b->k++]]);
+		if (b->k == f->count) {
+			b->pos += f->count;
+			b->k = 0;
+			b->head = false;
+			b->fam++;
+		}
+	}
+}
+
+static enum xs_err prom_body_fail(struct xs_prom_body **bp, enum xs_err rc, char *err)
+{
+	xs_prom_body_free(bp);
+	return xs_err_set(err, rc, "/metrics: %s (working text over %u bytes)", xs_strerror(rc),
+			  PROM_ARENA_LIMIT);
+}
+
+enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_self *self,
+			       struct xs_prom_body **out, char *err)
+{
+	struct xs_prom_body *b = xs_xcalloc(1, sizeof(*b));
+	struct prom_ctx *c = &b->c;
+
+	*out = NULL;
+	c->e = e;
+	c->out = &b->chunk;
+	c->last_obj = PROM_NONE;
+	c->last_kds = PROM_NONE;
+	xs_buf_init(&c->text, PROM_ARENA_LIMIT);
+	xs_buf_init(&b->chunk, PROM_CHUNK_LIMIT);
+	if (self != NULL)
+		prom_self(c, self);
+	if (e->nstatus > 0) {
+		prom_hosts_family(c, PROM_UP);
+		prom_hosts_family(c, PROM_LAG);
+		prom_hosts_family(c, PROM_LAST_SUCCESS);
+	}
+	if (e->store != NULL && c->rc == XS_OK)
+		xs_store_each(e->store, prom_collect, c);
+	if (c->rc != XS_OK)
+		return prom_body_fail(&b, c->rc, err);
+	prom_sort(c, &b->order);
+	/* room for a chunk and its last line, once: lines then take the direct path */
+	if (xs_buf_reserve(&b->chunk, PROM_CHUNK + PROM_LINE_ROOM) != XS_OK)
+		return prom_body_fail(&b, XS_ERR_TOO_LARGE, err);
+	c->e = NULL; /* not read again: the estate is the caller's only until here */
+	*out = b;
+	return XS_OK;
+}
+
+enum xs_err xs_prom_body_read(struct xs_prom_body *b, char *buf, size_t max, size_t *n)
+{
+	size_t avail;
+
+	*n = 0;
+	if (b->off == b->chunk.len) {
+		if (b->fam == b->c.nfam && b->c.rc == XS_OK) {
+			xs_buf_reset(&b->chunk);
+			b->off = 0;
+			return XS_OK; /* the end */
+		}
+		prom_fill(b);
+		if (b->c.rc != XS_OK)
+			return b->c.rc;
+	}
+	avail = b->chunk.len - b->off;
+	*n = avail < max ? avail : max;
+	memcpy(buf, b->chunk.data + b->off, *n);
+	b->off += *n;
+	return XS_OK;
+}
+
+void xs_prom_body_free(struct xs_prom_body **bp)
+{
+	struct xs_prom_body *b = bp ? *bp : NULL;
+
+	if (!b)
+		return;
+	prom_ctx_cleanup(&b->c);
+	xs_buf_free(&b->chunk);
+	free(b->order);
+	free(b);
+	*bp = NULL;
+}
+
 enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
 			     struct xs_buf *out, char *err)
 {
-	struct prom_ctx c;
+	struct xs_prom_body *b;
+	enum xs_err rc = xs_prom_body_start(e, self, &b, err);
 
-	memset(&c, 0, sizeof(c));
-	c.e = e;
-	c.out = out;
-	c.last_obj = PROM_NONE;
-	c.last_kds = PROM_NONE;
-	xs_buf_init(&c.text, PROM_ARENA_LIMIT);
-	if (self != NULL)
-		prom_self(&c, self);
-	if (e->nstatus > 0) {
-		prom_hosts_family(&c, PROM_UP);
-		prom_hosts_family(&c, PROM_LAG);
-		prom_hosts_family(&c, PROM_LAST_SUCCESS);
+	if (rc) {
+		xs_buf_free(out);
+		return rc;
 	}
-	if (e->store != NULL)
-		prom_series(&c);
-	prom_ctx_cleanup(&c);
-	if (c.rc != XS_OK)
-		return xs_err_set(err, c.rc, "/metrics: %s (body over %zu bytes, or working text over %u)",
-				  xs_strerror(c.rc), out->limit, PROM_ARENA_LIMIT);
+	/* the head first, then each chunk as it is made */
+	for (;;) {
+		if (b->off == b->chunk.len) {
+			if (b->fam == b->c.nfam)
+				break;
+			prom_fill(b);
+			if (b->c.rc != XS_OK) {
+				rc = b->c.rc;
+				break;
+			}
+		}
+		rc = xs_buf_append(out, b->chunk.data + b->off, b->chunk.len - b->off);
+		if (rc)
+			break;
+		b->off = b->chunk.len;
+	}
+	xs_prom_body_free(&b);
+	if (rc) {
+		xs_buf_free(out);
+		return xs_err_set(err, rc, "/metrics: %s (body over %zu bytes)", xs_strerror(rc),
+				  out->limit);
+	}
 	return XS_OK;
 }

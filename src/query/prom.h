@@ -17,8 +17,8 @@
  * them stale itself). A series of an object no pool knows (a deleted VM)
  * is exported with its uuid label and empty name labels.
  *
- * Every family's HELP, TYPE and samples are contiguous. Single-threaded:
- * reads the store and the topologies without changing them.
+ * Every family's HELP, TYPE and samples are contiguous. Reads the store and
+ * the topologies without changing them.
  */
 #ifndef XS_QUERY_PROM_H
 #define XS_QUERY_PROM_H
@@ -49,16 +49,34 @@ struct xs_prom_self {
 };
 
 /*
- * Appends the /metrics body to out (which the caller owns and initialised with
+ * The body made piece by piece, for a reply that streams it:
+ * xs_prom_body_start() does everything that reads the store and the estate
+ * (the first pass over the catalog, the topology lookups: about a third of
+ * the work) and keeps what the lines need; xs_prom_body_read() then makes the
+ * lines as they are asked for, from the body's own memory only, so it needs
+ * no lock on the store and may run on another thread than the start (one
+ * thread at a time). Memory: about 40 bytes per exported series plus the
+ * label texts and one chunk of 256 KiB, whatever the body's size.
+ */
+struct xs_prom_body;
+
+/* XS_OK and *out, or an error with a message in err (*out NULL). self may be NULL. */
+enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_self *self,
+			       struct xs_prom_body **out, char *err) __attribute__((warn_unused_result));
+/* Copies the next bytes, at most max, to buf: *n of them, 0 at the end. XS_OK or an error. */
+enum xs_err xs_prom_body_read(struct xs_prom_body *b, char *buf, size_t max, size_t *n)
+	__attribute__((warn_unused_result));
+/* Frees the body; *b = NULL. Accepts NULL. */
+void xs_prom_body_free(struct xs_prom_body **b);
+
+/*
+ * The whole body appended to out (which the caller owns and initialised with
  * its cap). self may be NULL (no self-metrics). Returns XS_OK, or
  * XS_ERR_TOO_LARGE when out's limit is reached (out is then freed, per
- * xs_buf), with a message in err (XS_ERR_LEN bytes). Allocates per-call
- * working memory and frees it before returning. Cost: one pass over the
+ * xs_buf), with a message in err (XS_ERR_LEN bytes). Cost: one pass over the
  * store's catalog plus a counting sort; topology lookups once per object and
- * per (object, device), not per series: 640k series (155 MB) in about 0.3 s
- * at -O2, about half of it the kernel faulting in the fresh body buffer.
+ * per (object, device), not per series.
  */
 enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
 			     struct xs_buf *out, char *err) __attribute__((warn_unused_result));
-
 #endif

@@ -38,7 +38,6 @@
 #define XS_API_MAX_STREAM_OBJECTS 256  /* objects one stream may subscribe to */
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
-#define XS_API_MAX_METRICS_BODY (1u << 30)  /* bytes of /metrics (about 200 bytes a series) */
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 
@@ -50,7 +49,9 @@ struct xs_api_provider {
 	void (*self)(void *arg, struct xs_prom_self *st);
 	void *arg;
 	/* Optional: called before and after every request handler and stream tick
-	 * (everything that reads the store or the estate), e.g. to take a lock. */
+	 * (everything that reads the store or the estate), e.g. to take a lock.
+	 * Not around what reads neither: a top-N answer remembered for
+	 * XS_API_TOP_TTL, the /metrics lines sent after its first pass. */
 	void (*enter)(void *lock_arg);
 	void (*leave)(void *lock_arg);
 	void *lock_arg;

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -223,9 +224,12 @@ struct t_env {
 	struct xs_http_server *srv;
 	int access_count;
 	unsigned last_status;
+	uint64_t last_bytes;
 	char last_target[256];
 	struct xs_http_stream *stream;
 	int closed;                 /* on_close calls */
+	int pull_frees;             /* pulled bodies let go of */
+	int pull_late;              /* reply_pull after a reply: XS_ERR_ARG, and freed */
 	int writes;
 	enum xs_err write_rc;
 };
@@ -236,6 +240,7 @@ static void t_access(const struct xs_http_access *a, void *arg)
 
 	e->access_count++;
 	e->last_status = a->status;
+	e->last_bytes = a->bytes;
 	snprintf(e->last_target, sizeof(e->last_target), "%s", a->target);
 }
 
@@ -304,6 +309,58 @@ static enum xs_err h_stream(struct xs_http_request *req, void *arg)
 	return xs_http_stream_write(e->stream, ": hello\n\n", 9);
 }
 
+/* A pulled body: T_PULL_LEN bytes of a pattern, at most 1000 a call; fail_at cuts it. */
+#define T_PULL_LEN (200 * 1000)
+
+struct t_pull {
+	struct t_env *env;
+	size_t pos, fail_at;
+};
+
+static char t_pull_byte(size_t i)
+{
+	return (char)('a' + (i * 7 + i / 1000) % 26);
+}
+
+static enum xs_err t_pull_next(void *arg, char *buf, size_t max, size_t *n)
+{
+	struct t_pull *p = arg;
+	size_t k = 0;
+
+	if (p->pos >= p->fail_at)
+		return XS_ERR_IO;
+	while (k < max && k < 1000 && p->pos < T_PULL_LEN)
+		buf[k++] = t_pull_byte(p->pos++);
+	*n = k;
+	return XS_OK;
+}
+
+static void t_pull_free(void *arg)
+{
+	struct t_pull *p = arg;
+
+	p->env->pull_frees++;
+	free(p);
+}
+
+static enum xs_err h_pull(struct xs_http_request *req, void *arg)
+{
+	struct t_pull *p = calloc(1, sizeof(*p));
+
+	p->env = arg;
+	p->fail_at = xs_http_param(req, "fail") ? 50 * 1000 : SIZE_MAX;
+	if (xs_http_param(req, "twice")) {
+		struct t_pull *q = calloc(1, sizeof(*q));
+
+		q->env = arg;
+		xs_http_reply_copy(req, 200, "text/plain", "once", 4);
+		p->env->pull_late = xs_http_reply_pull(req, 200, "text/plain", t_pull_next, t_pull_free, q);
+		free(p);
+		return XS_OK;
+	}
+	return xs_http_reply_pull(req, 200, "text/plain", t_pull_next, t_pull_free, p);
+}
+
 static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 {
 	char err[XS_ERR_LEN] = "";
@@ -325,6 +382,7 @@ static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 	rc |= xs_http_server_route(e->srv, "DELETE", "/api/v1/vms/special", h_vm_exact, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/fail", h_fail, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/api/v1/stream", h_stream, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/pull", h_pull, e);
 	ok(rc == XS_OK, "routes added");
 	ok(xs_http_server_route(e->srv, "GET", "/api/v1/objects", h_objects, e) == XS_ERR_ARG,
 	   "duplicate route refused");
@@ -851,6 +909,73 @@ static void test_stream_hangup(void)
 
 /* ---- TLS ------------------------------------------------------------------------ */
 
+/* The chunked body of c decoded into out (cap bytes); its length, or -1 when cut or malformed. */
+static long t_dechunk(const struct t_client *c, char *out, size_t cap)
+{
+	const char *p = t_body(c), *end = c->resp + c->resp_len;
+	size_t len = 0;
+
+	while (p < end) {
+		char *q;
+		unsigned long n = strtoul(p, &q, 16);
+
+		if (q == p || strncmp(q, "\r\n", 2))
+			return -1;
+		p = q + 2;
+		if (n == 0)
+			return (long)len;
+		if ((size_t)(end - p) < n + 2 || len + n > cap)
+			return -1;
+		memcpy(out + len, p, n);
+		len += n;
+		p += n + 2;
+	}
+	return -1; /* no last chunk */
+}
+
+/* A pulled body: whole, in order, chunked, counted in the log, freed once; cut on error. */
+static void test_pull(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	static char body[T_RESP_MAX];
+	struct t_env e;
+	char h[64];
+	long n;
+	bool same = true;
+
+	if (!t_start(&e, &cfg))
+		return;
+	t_do(&e, &c, "GET /pull HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "pull: status %d", t_status(&c));
+	ok(!strcasecmp(t_header(&c, "Transfer-Encoding", h, sizeof(h)), "chunked"), "pull: chunked (%s)", h);
+	n = t_dechunk(&c, body, sizeof(body));
+	for (long i = 0; i < n && same; i++)
+		same = body[i] == t_pull_byte((size_t)i);
+	ok(n == T_PULL_LEN && same, "pull: the whole body, in order (%ld bytes)", n);
+	t_run_until(e.loop, NULL, NULL, NULL);
+	ok(e.pull_frees == 1, "pull: freed once (%d)", e.pull_frees);
+	ok(e.last_bytes == T_PULL_LEN, "pull: access log counts %llu bytes",
+	   (unsigned long long)e.last_bytes);
+
+	t_do(&e, &c, "GET /pull?fail=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	n = t_dechunk(&c, body, sizeof(body));
+	ok(t_status(&c) == 200 && n == -1 && c.resp_len < 60 * 1000, "pull error: body cut (%zu bytes)",
+	   c.resp_len);
+	t_run_until(e.loop, NULL, NULL, NULL);
+	ok(e.pull_frees == 2, "pull error: freed (%d)", e.pull_frees);
+
+	t_do(&e, &c, "HEAD /pull HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && *t_body(&c) == 0, "pull HEAD: no body (%s)", c.resp);
+	t_run_until(e.loop, NULL, NULL, NULL);
+	ok(e.pull_frees == 3, "pull HEAD: freed (%d)", e.pull_frees);
+
+	t_do(&e, &c, "GET /pull?twice=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(!strcmp(t_body(&c), "once") && e.pull_late == XS_ERR_ARG && e.pull_frees == 4,
+	   "pull after a reply: refused, its body freed (%d, %d)", e.pull_late, e.pull_frees);
+	t_stop(&e);
+}
+
 static void test_tls(void)
 {
 	char dir[] = "/tmp/xs-http-tls-XXXXXX", cmd[1024], cert[300], key[300];
@@ -909,6 +1034,7 @@ int main(void)
 	TEST_RUN(test_stream_events);
 	TEST_RUN(test_stream_cap);
 	TEST_RUN(test_stream_hangup);
+	TEST_RUN(test_pull);
 	TEST_RUN(test_tls);
 	return test_summary();
 }

@@ -729,10 +729,12 @@ static void test_scattered(void)
 	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
 	struct xs_estate e = { .pools = pools, .npools = 1, .now = NOW };
 	const struct p_sample *x;
-	struct prom_ctx c;
+	struct xs_prom_body *b;
+	const struct prom_ctx *c;
 	struct xs_buf out;
 	struct xs_store *s;
-	char err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "", piece[4096];
+	size_t n;
 
 	put(t, XS_TOPO_NETWORK, "OpaqueRef:net-b",
 	    rec("uuid", S("nb"), "name_label", S("Backup network"), NULL));
@@ -760,18 +762,16 @@ static void test_scattered(void)
 	e.store = s;
 
 	/* the working state, to count the device entries */
-	memset(&c, 0, sizeof(c));
+	ok(xs_prom_body_start(&e, NULL, &b, err) == XS_OK, "start: %s", err);
+	c = &b->c;
+	ok(c->rc == XS_OK && c->nsmp == 10, "10 samples (%zu)", c->nsmp);
+	ok(c->ndev == 5, "one entry per (VM, device) and one per vCPU name (%zu)", c->ndev);
+	ok(c->nobj == 2 && c->obj[0].scattered && c->obj[1].scattered, "both VMs scattered");
 	xs_buf_init(&out, 1 << 20);
-	c.e = &e;
-	c.out = &out;
-	c.last_obj = PROM_NONE;
-	c.last_kds = PROM_NONE;
-	xs_buf_init(&c.text, PROM_ARENA_LIMIT);
-	prom_series(&c);
-	ok(c.rc == XS_OK && c.nsmp == 10, "10 samples (%zu)", c.nsmp);
-	ok(c.ndev == 5, "one entry per (VM, device) and one per vCPU name (%zu)", c.ndev);
-	ok(c.nobj == 2 && c.obj[0].scattered && c.obj[1].scattered, "both VMs scattered");
-	prom_ctx_cleanup(&c);
+	while (xs_prom_body_read(b, piece, sizeof(piece), &n) == XS_OK && n > 0 &&
+	       xs_buf_append(&out, piece, n) == XS_OK)
+		;
+	xs_prom_body_free(&b);
 	p_parse(&doc, out.data);
 	check_structure();
 	for (int i = 0; i < 2; i++) {
@@ -798,6 +798,55 @@ static void test_scattered(void)
 }
 
 /* Many VMs: every series comes out once, in contiguous families; the time is printed. */
+/* Every "# HELP name " line of body names a different family. */
+static void check_heads_once(const char *body)
+{
+	int heads = 0, repeated = 0;
+
+	for (const char *p = strstr(body, "# HELP "); p; p = strstr(p + 1, "# HELP ")) {
+		size_t n = strcspn(p + 7, " ") + 8;
+
+		heads++;
+		for (const char *q = strstr(p + 1, "# HELP "); q; q = strstr(q + 1, "# HELP "))
+			repeated += !strncmp(p, q, n);
+	}
+	ok(heads > 0 && repeated == 0, "%d families, each head once (%d repeated)", heads, repeated);
+}
+
+/*
+ * The body read through xs_prom_body_read in pieces of 1 to 4,999 bytes is
+ * want, byte for byte, although the store is closed and the topology freed
+ * before the first read: after the start nothing reads them.
+ */
+static void check_pieces(const struct xs_estate *e, struct xs_store **s, struct xs_topo **t,
+			 const struct xs_buf *want)
+{
+	struct xs_prom_body *b;
+	struct xs_buf got;
+	char err[XS_ERR_LEN] = "", piece[5000];
+	size_t n, max = 1, reads = 0, over = 0;
+	enum xs_err rc;
+
+	ok(xs_prom_body_start(e, NULL, &b, err) == XS_OK, "body start: %s", err);
+	ok(xs_store_close(s, err) == XS_OK, "close: %s", err);
+	xs_topo_free(t);
+	xs_buf_init(&got, 1u << 30);
+	while ((rc = xs_prom_body_read(b, piece, max, &n)) == XS_OK && n > 0) {
+		over += n > max;
+		if (xs_buf_append(&got, piece, n))
+			break;
+		reads++;
+		max = max * 7 % 4999 + 1;
+	}
+	ok(rc == XS_OK && got.len == want->len && !memcmp(got.data, want->data, want->len),
+	   "the same body in %zu pieces (%zu of %zu bytes)", reads, got.len, want->len);
+	ok(over == 0, "no read gives more than asked (%zu did)", over);
+	ok(xs_prom_body_read(b, piece, sizeof(piece), &n) == XS_OK && n == 0, "still at the end");
+	xs_prom_body_free(&b);
+	ok(b == NULL, "free clears the pointer");
+	xs_buf_free(&got);
+}
+
 static void test_many(void)
 {
 	enum { NVM = 2000 };
@@ -835,10 +884,10 @@ static void test_many(void)
 		lines += (i == 0 || out.data[i - 1] == '\n') && out.data[i] != '#';
 	ok(lines == (size_t)NVM * 9, "every series once (%zu sample lines)", lines);
 	ok(strstr(out.data, "# TYPE xapistat_vm_vcpu_usage_ratio gauge\n") != NULL, "family");
+	check_heads_once(out.data);
+	check_pieces(&e, &s, &t, &out);
 	xs_buf_free(&out);
-	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	dir_remove();
-	xs_topo_free(&t);
 }
 
 int main(void)
