@@ -334,7 +334,7 @@ static void check_real_metrics(struct xs_topo *t)
 
 static void test_real_captures(void)
 {
-	struct xs_topo *t = xs_topo_new();
+	struct xs_topo *t;
 	const struct xs_rpc_value *hosts, *vms;
 	char err[XS_ERR_LEN];
 	uint64_t v;
@@ -342,6 +342,7 @@ static void test_real_captures(void)
 	hosts = capture("get_all_hosts.0.host.get_all_records.response.xml");
 	vms = capture("builtin_templates.0.VM.get_all_records.response.xml");
 	fail_unless(hosts != NULL && vms != NULL, "captures not found (XS_SHARED_DIR)");
+	t = xs_topo_new();
 	ok(xs_topo_version(t) == 0 && xs_topo_count(t, XS_TOPO_VM) == 0 && xs_topo_vm_at(t, 0) == NULL,
 	   "empty");
 	ok(xs_topo_load_all(t, XS_TOPO_HOST, hosts, err) == XS_OK, "hosts: %s", err);
