@@ -94,7 +94,8 @@ struct co_host {
 	/* the document in flight */
 	int phase;              /* index in co_phases */
 	int64_t start;          /* start= sent */
-	bool whole;             /* start was relative: the whole archive */
+	bool whole;             /* the whole archive was asked for */
+	int64_t whole_start;    /* its absolute start=, 0: the relative one (co_phases) */
 	int refetches;
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
@@ -193,6 +194,21 @@ static double co_host_now(const struct co_host *h)
 	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
 		off = 0;
 	return co_wall() + off;
+}
+
+/*
+ * An absolute start= for the whole 5 s archive, inside it by twice our doubt
+ * on the host's clock (the rows before it come from the 1 min backfill).
+ * False while the host's clock offset is not known.
+ */
+static bool co_whole_start(const struct co_host *h, int64_t *start)
+{
+	double off;
+
+	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
+		return false;
+	*start = (int64_t)(co_wall() + off) - (CO_ARCHIVE_5S - 2 * CO_CLOCK_MARGIN);
+	return true;
 }
 
 static bool co_kind_of(struct xs_slice s, enum xs_obj_kind *kind)
@@ -415,6 +431,14 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 	if (!m->has_step || m->step != p->interval) {
 		/* the host chose another archive: start did not fall in the one asked for */
 		if (h->phase == 0 && !h->whole && h->refetches < CO_MAX_REFETCH) {
+			h->refetch = true;
+			h->refetch_start = 0;
+			h->need_backfill = true;
+		} else if (h->phase == 0 && h->whole && !h->whole_start &&
+			   h->refetches < CO_MAX_REFETCH && co_whole_start(h, &h->whole_start)) {
+			/* a relative start counts from the oldest last update of the host's
+			 * RRDs (SPEC §1.2): one that lags (a VM that has just started,
+			 * with hours-old rows) pushes it out of the 5 s archive */
 			h->refetch = true;
 			h->refetch_start = 0;
 			h->need_backfill = true;
@@ -862,6 +886,7 @@ static void co_plan_5s(struct co_host *h)
 		need = 0;
 	h->start = need;
 	h->whole = need == 0;
+	h->whole_start = 0;
 }
 
 static void co_fetch(struct co_host *h, int phase)
@@ -895,7 +920,12 @@ static void co_fetch(struct co_host *h, int phase)
 		return;
 	}
 	h->phase = phase;
-	start = phase ? co_phases[phase].whole : (h->whole ? co_phases[0].whole : h->start);
+	if (phase)
+		start = co_phases[phase].whole;
+	else if (h->whole)
+		start = h->whole_start ? h->whole_start : co_phases[0].whole;
+	else
+		start = h->start;
 	snprintf(host, sizeof(host), strchr(h->address, ':') ? "[%s]" : "%s", h->address);
 	if (!co_urlencode(sess, sizeof(sess), session))
 		sess[0] = '\0';

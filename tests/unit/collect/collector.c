@@ -16,6 +16,8 @@
  *   down, then caught up and backfilled;
  * - a malformed reply stores nothing and loses nothing: the next round gets
  *   every row;
+ * - a VM started just before first contact (an RRD with hours-old rows): the
+ *   whole 5 s archive is still stored;
  * - real clock: a new row is fetched within a second of the host making it.
  */
 #include <arpa/inet.h>
@@ -694,6 +696,51 @@ out:
 	fix_stop(&f);
 }
 
+static bool offset_known(void *arg)
+{
+	struct fix *f = arg;
+	double off;
+
+	return xs_pool_client_host_offset(f->pc, fix_host(f, 0)->uuid, &off);
+}
+
+/*
+ * A VM started just before the first round: its RRD's hours-old last update
+ * pushes the relative start= of the whole 5 s archive out of it (the host
+ * answers a coarser archive, SPEC 1.2); the archive is asked again with an
+ * absolute start and stored, with no error.
+ */
+static void test_started_vm(void)
+{
+	struct fix f;
+	struct xs_collector_stats st;
+	const struct xs_topo *t;
+	const struct xs_topo_vm *vm = NULL;
+	char host[64];
+	bool contiguous;
+	size_t n;
+
+	if (!ok(fix_start(&f, "2", "4", 79, false), "fixture"))
+		goto out;
+	t = xs_pool_client_topo(f.pc);
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM) && !vm; i++)
+		if (!xs_topo_vm_at(t, i)->is_control_domain &&
+		    xs_topo_vm_at(t, i)->power == XS_POWER_HALTED)
+			vm = xs_topo_vm_at(t, i);
+	fail_unless(vm, "a halted VM");
+	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
+	fail_unless(tests_wait(offset_known, &f, 10), "the host's clock offset is known");
+	ok(sim_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vm->uuid, host), "VM started");
+	fail_unless(fix_round(&f), "first round");
+	xs_collector_stats(f.co, &st);
+	ok(st.errors == 0 && st.refetches >= 1, "asked again, no error (%llu errors, %llu refetches)",
+	   (unsigned long long)st.errors, (unsigned long long)st.refetches);
+	n = series_points(&f, XS_OBJ_HOST, host, "cpu_avg", f.clock - 595, f.clock, &contiguous);
+	ok(n >= 115 && contiguous, "the host's 5 s archive: %zu rows, every 5 s: %d", n, contiguous);
+out:
+	fix_stop(&f);
+}
+
 /* The index of a host that is not the master (whose address answers /sim/). */
 static size_t fix_member(struct fix *f)
 {
@@ -872,6 +919,7 @@ int main(void)
 	TEST_RUN(test_downtime_backfill);
 	TEST_RUN(test_host_outage);
 	TEST_RUN(test_malformed);
+	TEST_RUN(test_started_vm);
 	TEST_RUN(test_real_clock);
 	xs_http_free(&t_http);
 	xs_evloop_free(&t_loop);
