@@ -77,6 +77,8 @@ struct xs_api {
 	size_t nguarded;
 	struct api_stream **streams;
 	size_t nstreams;
+	unsigned metrics_max;     /* /metrics bodies allowed in flight */
+	unsigned metrics_sending; /* bodies started and not yet let go of by the server */
 	uint64_t timer;
 };
 
@@ -185,34 +187,58 @@ static void api_top_remember(struct xs_api *a, const char *key, const struct xs_
 
 /* ---- handlers ---- */
 
+/* A /metrics body on its way: what the pulled reply owns. */
+struct api_metrics_body {
+	struct xs_api *api;
+	struct xs_prom_body *body;
+};
+
 static enum xs_err api_metrics_pull(void *arg, char *buf, size_t max, size_t *n)
 {
-	return xs_prom_body_read(arg, buf, max, n);
+	struct api_metrics_body *m = arg;
+
+	return xs_prom_body_read(m->body, buf, max, n);
 }
 
 static void api_metrics_free(void *arg)
 {
-	struct xs_prom_body *b = arg;
+	struct api_metrics_body *m = arg;
 
-	xs_prom_body_free(&b);
+	m->api->metrics_sending--;
+	xs_prom_body_free(&m->body);
+	free(m);
 }
 
 /*
  * /metrics: what reads the store and the estate runs here, inside the lock;
  * the lines (about two thirds of the work, 170 MB at 20,000 VMs) are made
- * as the client takes them, outside it (query/prom.h).
+ * as the client takes them, outside it (query/prom.h). A body holds about
+ * 40 bytes per series until its client has read it all, so only
+ * metrics_max of them are sent at once: a client that reads slowly (or not
+ * at all) cannot make the daemon hold one per connection.
  */
-static enum xs_err api_metrics_reply(struct xs_http_request *req, const struct xs_estate *e,
-				     const struct xs_prom_self *self)
+static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api *a,
+				     const struct xs_estate *e, const struct xs_prom_self *self)
 {
-	struct xs_prom_body *body;
+	struct api_metrics_body *m;
 	char err[XS_ERR_LEN] = "";
-	enum xs_err rc = xs_prom_body_start(e, self, &body, err);
+	enum xs_err rc;
 
-	if (rc)
+	if (a->metrics_sending >= a->metrics_max) {
+		xs_http_set_header(req, "Retry-After", "1");
+		return xs_http_reply_json_error(req, 503, "/metrics: %u answers are being sent already",
+						a->metrics_sending);
+	}
+	m = xs_xcalloc(1, sizeof(*m));
+	m->api = a;
+	rc = xs_prom_body_start(e, self, &m->body, err);
+	if (rc) {
+		free(m);
 		return api_fail(req, rc, err);
+	}
+	a->metrics_sending++;
 	return xs_http_reply_pull(req, 200, "text/plain; version=0.0.4; charset=utf-8", api_metrics_pull,
-				  api_metrics_free, body);
+				  api_metrics_free, m);
 }
 
 /* The three whole-estate views: no parameters, the estate with its collection status. */
@@ -233,7 +259,7 @@ static enum xs_err api_view(struct xs_http_request *req, struct xs_api *a, enum 
 	if (v != API_OBJECTS)
 		api_self(a, &self);
 	if (v == API_METRICS)
-		return api_metrics_reply(req, &e, &self);
+		return api_metrics_reply(req, a, &e, &self);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	if (v == API_OBJECTS)
 		rc = xs_query_objects(&e, &b, err);
@@ -621,6 +647,7 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 
 	a->loop = loop;
 	a->p = *p;
+	a->metrics_max = cfg->metrics_in_flight ? cfg->metrics_in_flight : XS_API_METRICS_IN_FLIGHT;
 	memcpy(a->retention, cfg->retention, sizeof(a->retention));
 	if (!hc.access_cb) {
 		hc.access_cb = api_access;

@@ -39,6 +39,7 @@
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
+#define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 
 struct xs_api_provider {
@@ -60,6 +61,7 @@ struct xs_api_provider {
 struct xs_api_config {
 	struct xs_http_server_config http;  /* host, port, token, TLS, static_dir */
 	int64_t retention[XS_NTIERS];       /* seconds; 0 = the store's default */
+	unsigned metrics_in_flight;         /* 0 = XS_API_METRICS_IN_FLIGHT */
 };
 
 struct xs_api;

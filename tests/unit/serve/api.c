@@ -6,13 +6,18 @@
  *   - a top-N answer remembered for XS_API_TOP_TTL is served without the
  *     lock (a hit never waits for the collector); a miss takes it once;
  *   - /metrics takes it once for its first pass and streams the rest;
- *   - a refused parameter never takes it; enter and leave always pair.
+ *   - a refused parameter never takes it; enter and leave always pair;
+ *   - /metrics bodies in flight are capped: while a client that does not
+ *     read holds one, the next /metrics is a 503 with Retry-After; once it
+ *     has read its (whole, chunked) body, /metrics answers again.
  * What the answers hold is tested against xapi-sim in tests/e2e/api_test.py.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 
 #include "serve/api.h"
+#include "store/store.h"
 #include "test.h"
 
 #define T_RESP_MAX (64 * 1024)
@@ -38,10 +44,11 @@ struct t_client {
 	atomic_int done;
 };
 
+/* arg: the store to show, or NULL */
 static void t_estate(void *arg, struct xs_estate *e, bool with_status)
 {
-	(void)arg;
 	(void)with_status;
+	e->store = arg;
 	e->now = (double)time(NULL);
 }
 
@@ -182,8 +189,150 @@ static void test_lock(void)
 	xs_evloop_free(&loop);
 }
 
+/* A client of /metrics with a 4 KiB receive buffer that stops reading after the headers. */
+struct t_slow {
+	uint16_t port;
+	atomic_int headers;   /* the reply's headers came */
+	atomic_int release;   /* read the rest */
+	atomic_int done;
+	size_t len;
+	bool whole;           /* the chunked body ended with its last chunk */
+	char head[512];
+};
+
+static void *t_slow_thread(void *arg)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct t_slow *c = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+	struct timeval tv = { .tv_sec = 10 };
+	int small = 4096, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[65536], tail[5] = "";
+	ssize_t k;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1)) {
+		k = recv(fd, c->head, sizeof(c->head) - 1, 0);
+		c->len = k > 0 ? (size_t)k : 0;
+		atomic_store(&c->headers, 1);
+		while (!atomic_load(&c->release))
+			usleep(1000);
+		while ((k = recv(fd, buf, sizeof(buf), 0)) > 0 || (k < 0 && errno == EINTR)) {
+			if (k <= 0)
+				continue;
+			c->len += (size_t)k;
+			if (k >= 5) {
+				memcpy(tail, buf + k - 5, 5);
+			} else {
+				memmove(tail, tail + k, (size_t)(5 - k));
+				memcpy(tail + 5 - k, buf, (size_t)k);
+			}
+		}
+		c->whole = !memcmp(tail, "0\r\n\r\n", 5);
+	}
+	if (fd >= 0)
+		close(fd);
+	atomic_store(&c->headers, 1);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+struct t_until {
+	atomic_int *flag;
+	double deadline;
+};
+
+static void t_poll_flag(struct xs_evloop *loop, void *arg)
+{
+	struct t_until *u = arg;
+
+	if (atomic_load(u->flag) || xs_evloop_now() > u->deadline) {
+		xs_evloop_stop(loop);
+		return;
+	}
+	xs_evloop_add_timer(loop, 0.002, t_poll_flag, u);
+}
+
+static void t_run_until(struct xs_evloop *loop, atomic_int *flag)
+{
+	struct t_until u = { flag, xs_evloop_now() + T_TIMEOUT_S };
+
+	xs_evloop_add_timer(loop, 0, t_poll_flag, &u);
+	xs_evloop_run(loop, NULL);
+}
+
+/* 150,000 series, one sample each: a /metrics body of about 20 MB. */
+static struct xs_store *t_big_store(const char *dir)
+{
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "", uuid[40], ds[16];
+	int64_t t = (int64_t)time(NULL) / 5 * 5;
+
+	if (xs_store_open(&o, &s, err) != XS_OK)
+		return NULL;
+	for (int v = 0; v < 5000; v++) {
+		snprintf(uuid, sizeof(uuid), "%08d-0000-4000-8000-%012d", v, v);
+		for (int k = 0; k < 30; k++) {
+			xs_series_id id;
+
+			snprintf(ds, sizeof(ds), "cpu%d", k);
+			if (xs_store_series(s, XS_OBJ_VM, uuid, ds, "(fraction)", &id, err) != XS_OK ||
+			    xs_store_append(s, id, t, 0.125f * (float)k, err) != XS_OK)
+				return s;
+		}
+	}
+	return s;
+}
+
+static void test_metrics_in_flight(void)
+{
+	static struct t_client c;
+	static struct t_slow slow;
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], err[XS_ERR_LEN] = "";
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" }, .metrics_in_flight = 1 };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_store *s;
+	struct xs_api *a = NULL;
+	pthread_t th;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	s = t_big_store(dir);
+	fail_unless(s != NULL, "store");
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	memset(&slow, 0, sizeof(slow));
+	slow.port = xs_api_port(a);
+	pthread_create(&th, NULL, t_slow_thread, &slow);
+	t_run_until(loop, &slow.headers);
+	ok(strncmp(slow.head, "HTTP/1.1 200", 12) == 0, "the slow client's reply: %.40s", slow.head);
+
+	ok(t_get(loop, a, &c, "/metrics") == 503 && strstr(c.resp, "Retry-After: 1") &&
+		   strstr(t_body(&c), "being sent"),
+	   "a second /metrics while one is in flight: %.300s", c.resp);
+	ok(t_get(loop, a, &c, "/api/v1/top") == 200, "the rest still answers");
+
+	atomic_store(&slow.release, 1);
+	t_run_until(loop, &slow.done);
+	pthread_join(th, NULL);
+	ok(slow.whole && slow.len > (8u << 20), "the slow client got its whole body (%zu bytes)", slow.len);
+	ok(t_get(loop, a, &c, "/metrics") == 200 && strstr(t_body(&c), "xapistat_uptime_seconds"),
+	   "then /metrics answers again: %.100s", c.resp);
+
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_lock);
+	TEST_RUN(test_metrics_in_flight);
 	return test_summary();
 }
