@@ -6,111 +6,26 @@
  * (exit 1, the password in no output), an unreachable pool (exit 1), usage
  * errors (exit 2), TLS with the right and a wrong pin.
  */
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "support/run_cmd.h"
+#include "support/sim_proc.h"
 #include "test.h"
 
-#define I_START_SECS 30
-
-struct sim {
-	pid_t pid;
-	int out;
-	char url[2][128];
-	char fingerprint[128];
-};
-
-static double i_now(void)
+/* npools pools of 3 hosts on 127.base.x.x, password "pw"; tls: --tls. */
+static bool sim_start(struct sim_proc *s, int npools, bool tls, int base)
 {
-	struct timespec ts;
+	char listen[32], pools[8];
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", pools, "--hosts", "3",
+			       "--vms-per-host", "4", "--listen", listen, "--password", "pw",
+			       tls ? "--tls" : NULL, NULL };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool sim_line(struct sim *s, char *line, size_t cap, double deadline)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		struct pollfd pfd = { s->out, POLLIN, 0 };
-		int left = (int)((deadline - i_now()) * 1000);
-		char c;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
-			return false;
-		if (c == '\n')
-			break;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return true;
-}
-
-static bool sim_start(struct sim *s, int npools, bool tls, int base)
-{
-	char listen[32], line[256], pools[8];
-	double deadline = i_now() + I_START_SECS;
-	int fds[2];
-
-	memset(s, 0, sizeof(*s));
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(pools, sizeof(pools), "%d", npools);
-	if (pipe(fds))
-		return false;
-	s->pid = fork();
-	if (s->pid == 0) {
-		const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", pools, "--hosts", "3",
-				       "--vms-per-host", "4", "--listen", listen, "--password",
-				       "pw", tls ? "--tls" : NULL, NULL };
-
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		run_cmd_exec(argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	s->out = fds[0];
-	if (tls && (!sim_line(s, line, sizeof(line), deadline) ||
-		    sscanf(line, "tls-fingerprint %127s", s->fingerprint) != 1))
-		return false;
-	for (int i = 0; i < npools && i < 2; i++)
-		if (!sim_line(s, line, sizeof(line), deadline) ||
-		    sscanf(line, "pool %*s %127s", s->url[i]) != 1)
-			return false;
-	return true;
-}
-
-static int sim_stop(struct sim *s)
-{
-	double deadline = i_now() + 15;
-	int status;
-
-	if (s->pid <= 0)
-		return -1;
-	kill(s->pid, SIGTERM);
-	for (;;) {
-		pid_t r = waitpid(s->pid, &status, WNOHANG);
-
-		if (r == s->pid)
-			break;
-		if (r < 0 || i_now() > deadline) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &status, 0);
-			s->pid = -1;
-			return -1;
-		}
-		usleep(20000);
-	}
-	s->pid = -1;
-	close(s->out);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return sim_proc_start(s, argv) && sim_proc_ready(s, tls, npools);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -134,7 +49,7 @@ static int inv(const char *const *args, char **out, char **err)
 	return run_cmd(argv, NULL, 0, out, err);
 }
 
-static void test_text_and_json(struct sim *s)
+static void test_text_and_json(struct sim_proc *s)
 {
 	const char *pwf = run_cmd_file("pw", "pw\n", 3);
 	char *out, *err;
@@ -198,7 +113,7 @@ static void test_text_and_json(struct sim *s)
 	}
 }
 
-static void test_failures(struct sim *s)
+static void test_failures(struct sim_proc *s)
 {
 	const char *bad = run_cmd_file("bad", "Wr0ngPassw0rd\n", 14);
 	char *out, *err, url[200];
@@ -259,12 +174,12 @@ static void test_failures(struct sim *s)
 
 static void test_tls(void)
 {
-	struct sim s;
+	struct sim_proc s;
 	char pin[128], *out, *err;
 	int rc;
 
 	if (!ok(sim_start(&s, 1, true, 100 + (int)((getpid() + 31) % 150)), "xapi-sim --tls")) {
-		sim_stop(&s);
+		sim_proc_stop(&s);
 		return;
 	}
 	setenv("XAPISTAT_PASSWORD", "pw", 1);
@@ -295,20 +210,20 @@ static void test_tls(void)
 		free(err);
 	}
 	unsetenv("XAPISTAT_PASSWORD");
-	ok(sim_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
+	ok(sim_proc_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
 }
 
 static void test_on_sim(void)
 {
-	struct sim s;
+	struct sim_proc s;
 
 	if (!ok(sim_start(&s, 2, false, 100 + (int)(getpid() % 150)), "xapi-sim started")) {
-		sim_stop(&s);
+		sim_proc_stop(&s);
 		return;
 	}
 	test_text_and_json(&s);
 	test_failures(&s);
-	ok(sim_stop(&s) == 0, "xapi-sim stopped cleanly");
+	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
 
 int main(void)

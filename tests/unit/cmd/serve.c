@@ -9,94 +9,31 @@
  *   what the simulator serves;
  * - SIGHUP reloads the pool list from the file (a second pool added).
  */
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
 #include "support/run_cmd.h"
+#include "support/sim_proc.h"
 #include "test.h"
 
-#define S_START_SECS 30
 #define S_CLOCK 1750000000LL
 
-struct sim {
-	pid_t pid;
-	int out;
-	char url[2][128];
-	char addr[32];
-	unsigned port;
-};
-
-static double s_now(void)
+/* Two pools of one host on 127.base.x.x, the manual clock at S_CLOCK. */
+static bool sim_start(struct sim_proc *s, int base)
 {
-	struct timespec ts;
+	char listen[32], clock[32];
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", "2", "--hosts", "1",
+			       "--vms-per-host", "2", "--listen", listen, "--user", "root",
+			       "--password", "pw", "--manual-clock", clock, NULL };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool sim_line(struct sim *s, char *line, size_t cap, double deadline)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		struct pollfd pfd = { s->out, POLLIN, 0 };
-		int left = (int)((deadline - s_now()) * 1000);
-		char c;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
-			return false;
-		if (c == '\n')
-			break;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return true;
-}
-
-static bool sim_start(struct sim *s, int base)
-{
-	char listen[32], line[256], name[64], clock[32];
-	const char *bin = run_cmd_bin("xapi-sim");
-	double deadline = s_now() + S_START_SECS;
-	int fds[2];
-
-	memset(s, 0, sizeof(*s));
-	s->pid = -1;
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(clock, sizeof(clock), "%lld", S_CLOCK);
-	if (access(bin, X_OK) != 0 || pipe(fds))
-		return false;
-	s->pid = fork();
-	if (s->pid == 0) {
-		const char *argv[] = { bin, "--pools", "2", "--hosts", "1", "--vms-per-host", "2",
-				       "--listen", listen, "--user", "root", "--password", "pw",
-				       "--manual-clock", clock, NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		run_cmd_exec(argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	s->out = fds[0];
-	for (int i = 0; i < 2; i++)
-		if (!sim_line(s, line, sizeof(line), deadline) ||
-		    sscanf(line, "pool %63s %127s", name, s->url[i]) != 2)
-			return false;
-	return sscanf(strstr(s->url[0], "://") + 3, "%31[0-9.]:%u", s->addr, &s->port) == 2;
+	return sim_proc_start(s, argv) && sim_proc_ready(s, false, 2);
 }
 
 static void proc_stop(pid_t *pid, int sig)
@@ -110,51 +47,14 @@ static void proc_stop(pid_t *pid, int sig)
 	*pid = -1;
 }
 
-static int sim_http(const char *addr, unsigned port, const char *method, const char *target,
-		    char *ans, size_t cap)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { 10, 0 };
-	char head[1024];
-	size_t len = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	const char *sep;
-	ssize_t n;
-
-	ans[0] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto out;
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: text/xml\r\nContent-Length: 0\r\n"
-		 "Connection: close\r\n\r\n",
-		 method, target, addr);
-	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
-		goto out;
-	while (len + 1 < cap && (n = read(fd, ans + len, cap - len - 1)) > 0)
-		len += (size_t)n;
-	ans[len] = '\0';
-	if (sscanf(ans, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-	sep = strstr(ans, "\r\n\r\n");
-	if (sep)
-		memmove(ans, sep + 4, len - (size_t)(sep + 4 - ans) + 1);
-out:
-	close(fd);
-	return status;
-}
-
 /* The uuid of pool-0's host (from /sim/state). */
-static bool sim_host_uuid(struct sim *s, char *uuid)
+static bool sim_host_uuid(struct sim_proc *s, char *uuid)
 {
 	static char ans[1 << 16];
 	const char *h;
 
-	if (sim_http(s->addr, s->port, "GET", "/sim/state", ans, sizeof(ans)) != 200)
+	if (sim_proc_http(s->addr[0], s->port, "GET", "/sim/state", NULL, NULL, ans,
+			  sizeof(ans)) != 200)
 		return false;
 	h = strstr(ans, "\"hosts\":[{\"uuid\":\"");
 	return h && sscanf(h + 18, "%36[0-9a-f-]", uuid) == 1;
@@ -190,40 +90,17 @@ static bool serve_spawn(struct daemon *dm, const char *const *args, const char *
 /* Waits until the daemon's stderr contains text (or secs pass). */
 static bool serve_log_has(struct daemon *dm, const char *text, double secs)
 {
-	double end = s_now() + secs;
+	double end = sim_proc_now() + secs;
 
 	for (;;) {
 		char *log = run_cmd_read(dm->errpath);
 		bool has = strstr(log, text) != NULL;
 
 		free(log);
-		if (has || s_now() > end)
+		if (has || sim_proc_now() > end)
 			return has;
 		usleep(50000);
 	}
-}
-
-static int serve_term(struct daemon *dm)
-{
-	int status;
-	double end = s_now() + 15;
-
-	kill(dm->pid, SIGTERM);
-	for (;;) {
-		pid_t r = waitpid(dm->pid, &status, WNOHANG);
-
-		if (r == dm->pid)
-			break;
-		if (r < 0 || s_now() > end) {
-			kill(dm->pid, SIGKILL);
-			waitpid(dm->pid, &status, 0);
-			dm->pid = -1;
-			return -1;
-		}
-		usleep(20000);
-	}
-	dm->pid = -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* --- configuration errors --- */
@@ -284,9 +161,9 @@ static size_t store_points(struct xs_store *st, const char *host, const char *ds
 
 static void test_kill_restart_reload(void)
 {
-	struct sim s;
+	struct sim_proc s;
 	struct daemon dm = { -1, "" };
-	char dir[256], conf_text[1024], pool_url[200], host[64], ans[256];
+	char dir[256], conf_text[1024], pool_url[200], host[64];
 	const char *conf;
 	struct xs_store *st = NULL;
 	struct xs_store_options so = { 0 };
@@ -297,7 +174,8 @@ static void test_kill_restart_reload(void)
 
 	if (!ok(sim_start(&s, 81), "simulator"))
 		goto out;
-	fail_unless(sim_host_uuid(&s, host), "host uuid");
+	if (!ok(sim_host_uuid(&s, host), "host uuid"))
+		goto out;
 	run_cmd_file("x", "", 0);
 	snprintf(dir, sizeof(dir), "%s/data", run_cmd_dir);
 	snprintf(pool_url, sizeof(pool_url), "http://root:pw@%s", strstr(s.url[0], "://") + 3);
@@ -307,18 +185,19 @@ static void test_kill_restart_reload(void)
 	{
 		const char *args[] = { "-c", conf, NULL };
 
-		fail_unless(serve_spawn(&dm, args, "serve1.err"), "spawn");
+		if (!ok(serve_spawn(&dm, args, "serve1.err"), "spawn"))
+			goto out;
 	}
 	ok(serve_log_has(&dm, "backfilling", 20), "first contact backfills");
 	/* ingest runs: a few seconds of 5 s fetches, then kill -9 */
 	usleep(1500000);
 	proc_stop(&dm.pid, SIGKILL);
-	ok(sim_http(s.addr, s.port, "POST", "/sim/clock/advance?seconds=900", ans,
-		    sizeof(ans)) == 200, "15 min pass");
+	ok(sim_proc_post(&s, "/sim/clock/advance?seconds=900") == 200, "15 min pass");
 	{
 		const char *args[] = { "-c", conf, NULL };
 
-		fail_unless(serve_spawn(&dm, args, "serve2.err"), "respawn");
+		if (!ok(serve_spawn(&dm, args, "serve2.err"), "respawn"))
+			goto out;
 	}
 	ok(serve_log_has(&dm, "serving 1 pools", 20), "restarted: the store opened");
 	ok(serve_log_has(&dm, "backfilling", 20), "the gap is backfilled");
@@ -333,11 +212,12 @@ static void test_kill_restart_reload(void)
 	run_cmd_file("serve.conf", "data = x\nbogus\n", 15);
 	kill(dm.pid, SIGHUP);
 	ok(serve_log_has(&dm, "serve.conf:2:", 10), "a bad reload names FILE:LINE, keeps running");
-	rc = serve_term(&dm);
+	rc = sim_proc_kill(&dm.pid); /* SIGTERM; SIGKILL and -1 after 15 s */
 	ok(rc == 0, "SIGTERM: exit %d", rc);
 	ok(serve_log_has(&dm, "stopped", 1), "stopped cleanly");
 	so.dir = dir;
-	fail_unless(xs_store_open(&so, &st, err) == XS_OK, "store opens after kill -9: %s", err);
+	if (!ok(xs_store_open(&so, &st, err) == XS_OK, "store opens after kill -9: %s", err))
+		goto out;
 	n = store_points(st, host, "cpu_avg", XS_TIER_5S, S_CLOCK + 900 - 595, S_CLOCK + 900,
 			 &contiguous);
 	ok(n == 120 && contiguous, "5 s: the host's archive after the restart, %zu rows", n);
@@ -350,7 +230,7 @@ static void test_kill_restart_reload(void)
 out:
 	if (dm.pid > 0)
 		proc_stop(&dm.pid, SIGKILL);
-	proc_stop(&s.pid, SIGTERM);
+	sim_proc_stop(&s);
 }
 
 int main(void)

@@ -20,187 +20,44 @@
  *   whole 5 s archive is still stored;
  * - real clock: a new row is fetched within a second of the host making it.
  */
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "collect/collector.h"
 #include "rrd/rrd_reader.h"
 #include "store/store.h"
 #include "support/run_cmd.h"
+#include "support/sim_proc.h"
 #include "test.h"
 #include "xapi/pool_client.h"
 
-#define T_START_SECS 30
-#define T_IO_SECS 10
 #define T_ANSWER_CAP (16 << 20)
 #define T_CLOCK 1750000000LL  /* the simulator's manual clock at start */
 #define T_MAX_COLS 4096
 #define T_MAX_ROWS 400
 
-struct sim {
-	pid_t pid;
-	int out;
-	char url[128];
-	char addr[32];
-	unsigned port;
-};
-
 static struct xs_evloop *t_loop;
 static struct xs_http *t_http;
 static char t_dir[128];
 
-static double t_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* --- the simulator process --- */
 
-static bool sim_read_line(struct sim *s, char *line, size_t cap, double deadline)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		struct pollfd pfd = { s->out, POLLIN, 0 };
-		int left = (int)((deadline - t_now()) * 1000);
-		char c;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
-			return false;
-		if (c == '\n')
-			break;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return true;
-}
-
 /* Starts one pool of `hosts` hosts; manual clock at T_CLOCK unless real. */
-static bool sim_start(struct sim *s, const char *hosts, const char *vms, int base, bool real)
+static bool sim_start(struct sim_proc *s, const char *hosts, const char *vms, int base, bool real)
 {
-	char listen[32], line[256], name[64], clock[32];
-	const char *bin = run_cmd_bin("xapi-sim");
-	double deadline = t_now() + T_START_SECS;
-	int fds[2];
+	char listen[32], clock[32];
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", "1", "--hosts", hosts,
+			       "--vms-per-host", vms, "--listen", listen, "--user", "root",
+			       "--password", "pw", "--seed", "5", real ? NULL : "--manual-clock",
+			       clock, NULL };
 
-	memset(s, 0, sizeof(*s));
-	s->pid = -1;
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(clock, sizeof(clock), "%lld", T_CLOCK);
-	if (access(bin, X_OK) != 0 || pipe(fds))
-		return false;
-	s->pid = fork();
-	if (s->pid == 0) {
-		const char *argv[] = { bin, "--pools", "1", "--hosts", hosts, "--vms-per-host", vms,
-				       "--listen", listen, "--user", "root", "--password", "pw",
-				       "--seed", "5", real ? NULL : "--manual-clock", clock, NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no simulator */
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		run_cmd_exec(argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	s->out = fds[0];
-	return sim_read_line(s, line, sizeof(line), deadline) &&
-	       sscanf(line, "pool %63s %127s", name, s->url) == 2 &&
-	       sscanf(strstr(s->url, "://") + 3, "%31[0-9.]:%u", s->addr, &s->port) == 2;
-}
-
-static void sim_stop(struct sim *s)
-{
-	double deadline = t_now() + 15;
-	int status;
-
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, SIGTERM);
-	for (;;) {
-		pid_t r = waitpid(s->pid, &status, WNOHANG);
-
-		if (r == s->pid)
-			break;
-		if (r < 0 || t_now() > deadline) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &status, 0);
-			break;
-		}
-		usleep(20000);
-	}
-	s->pid = -1;
-	close(s->out);
-}
-
-/* One plain-HTTP exchange; returns the status, the body in ans. */
-static int sim_http(const char *addr, unsigned port, const char *method, const char *target,
-		    char *ans, size_t cap)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { T_IO_SECS, 0 };
-	char head[1024];
-	size_t len = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	const char *sep;
-	ssize_t n;
-
-	ans[0] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto out;
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: text/xml\r\nContent-Length: 0\r\n"
-		 "Connection: close\r\n\r\n",
-		 method, target, addr);
-	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
-		goto out;
-	while (len + 1 < cap && (n = read(fd, ans + len, cap - len - 1)) > 0)
-		len += (size_t)n;
-	ans[len] = '\0';
-	if (sscanf(ans, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-	sep = strstr(ans, "\r\n\r\n");
-	if (sep)
-		memmove(ans, sep + 4, len - (size_t)(sep + 4 - ans) + 1);
-out:
-	close(fd);
-	return status;
-}
-
-static bool sim_post(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool sim_post(struct sim *s, const char *fmt, ...)
-{
-	char q[512], ans[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	st = sim_http(s->addr, s->port, "POST", q, ans, sizeof(ans));
-	if (st != 200)
-		fprintf(stderr, "# POST %s: %d %s\n", q, st, ans);
-	return st == 200;
+	return sim_proc_start(s, argv) && sim_proc_ready(s, false, 1);
 }
 
 /* --- the event loop --- */
@@ -219,7 +76,7 @@ static void wait_tick(struct xs_evloop *loop, void *arg)
 	if (w->pred(w->arg)) {
 		w->met = true;
 		xs_evloop_stop(loop);
-	} else if (t_now() > w->deadline) {
+	} else if (sim_proc_now() > w->deadline) {
 		xs_evloop_stop(loop);
 	} else {
 		xs_evloop_add_timer(loop, 0.005, wait_tick, w);
@@ -228,7 +85,7 @@ static void wait_tick(struct xs_evloop *loop, void *arg)
 
 static bool tests_wait(bool (*pred)(void *arg), void *arg, double secs)
 {
-	struct wait_ctx w = { pred, arg, t_now() + secs, false };
+	struct wait_ctx w = { pred, arg, sim_proc_now() + secs, false };
 
 	if (pred(arg))
 		return true;
@@ -261,7 +118,7 @@ static bool is_idle(void *arg)
 /* --- the fixture: simulator, pool client, store, collector --- */
 
 struct fix {
-	struct sim sim;
+	struct sim_proc sim;
 	struct xs_pool_client *pc;
 	struct xs_store *store;
 	struct xs_collector *co;
@@ -288,7 +145,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	f->clock = T_CLOCK;
 	if (!sim_start(&f->sim, hosts, vms, base, real))
 		return false;
-	pcfg.url = f->sim.url;
+	pcfg.url = f->sim.url[0];
 	pcfg.user = "root";
 	pcfg.password = "pw";
 	pcfg.call_timeout = 10;
@@ -330,7 +187,7 @@ static void fix_stop(struct fix *f)
 	}
 	if (f->store)
 		ok(xs_store_close(&f->store, err) == XS_OK, "store closes: %s", err);
-	sim_stop(&f->sim);
+	sim_proc_stop(&f->sim);
 }
 
 /* One round: the events of the pool reach the topology, then every host is fetched. */
@@ -344,7 +201,7 @@ static bool fix_round(struct fix *f)
 
 static bool fix_advance(struct fix *f, int seconds)
 {
-	if (!sim_post(&f->sim, "/sim/clock/advance?seconds=%d", seconds))
+	if (sim_proc_post(&f->sim, "/sim/clock/advance?seconds=%d", seconds) != 200)
 		return false;
 	f->clock += seconds;
 	return true;
@@ -416,7 +273,8 @@ static bool doc_fetch(struct fix *f, const char *host_uuid, const char *params, 
 	memset(d, 0, sizeof(*d));
 	snprintf(q, sizeof(q), "/rrd_updates?%s&session_id=%s", params,
 		 xs_pool_client_session(f->pc));
-	if (h && sim_http(h->address, f->sim.port, "GET", q, ans, T_ANSWER_CAP) == 200) {
+	if (h && sim_proc_http(h->address, f->sim.port, "GET", q, NULL, NULL, ans,
+			       T_ANSWER_CAP) == 200) {
 		r = xs_rrd_reader_new(&doc_sink, d);
 		good = xs_rrd_reader_push(r, ans, strlen(ans)) == XS_OK &&
 		       xs_rrd_reader_finish(r) == XS_OK;
@@ -559,7 +417,8 @@ static void test_values_and_tiers(void)
 	if (!ok(fix_start(&f, "2", "3", 71, false), "fixture"))
 		goto out;
 	t_yields = 0;
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	xs_collector_stats(f.co, &cs);
 	ok(cs.backfills == 2, "both hosts backfilled at first contact: %llu",
 	   (unsigned long long)cs.backfills);
@@ -616,7 +475,8 @@ static void test_migration(void)
 
 	if (!ok(fix_start(&f, "2", "2", 72, false), "fixture"))
 		goto out;
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	t = xs_pool_client_topo(f.pc);
 	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM) && !to; i++) {
 		vm = xs_topo_vm_at(t, i);
@@ -626,12 +486,14 @@ static void test_migration(void)
 			if (strcmp(xs_topo_host_at(t, h)->ref, vm->resident_on))
 				to = xs_topo_host_at(t, h);
 	}
-	fail_unless(to, "a running VM and another host");
+	if (!ok(to, "a running VM and another host"))
+		goto out;
 	snprintf(vm_uuid, sizeof(vm_uuid), "%s", vm->uuid);
 	snprintf(to_ref, sizeof(to_ref), "%s", to->ref);
 	ok(fix_advance(&f, 5) && fix_round(&f), "round before");
 	ok(fix_advance(&f, 5), "advance");
-	ok(sim_post(&f.sim, "/sim/vm/migrate?vm=%s&host=%s", vm_uuid, to->uuid), "migrate");
+	ok(sim_proc_post(&f.sim, "/sim/vm/migrate?vm=%s&host=%s", vm_uuid, to->uuid) == 200,
+	   "migrate");
 	for (int i = 0; i < 4; i++)
 		ok(fix_advance(&f, 5) && fix_round(&f), "round %d after", i);
 	vm = xs_topo_vm_by_uuid(t, vm_uuid);
@@ -664,11 +526,13 @@ static void test_downtime_backfill(void)
 
 	if (!ok(fix_start(&f, "1", "2", 73, false), "fixture"))
 		goto out;
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	stop = f.clock;
 	xs_collector_stats(f.co, &before);
 	ok(fix_advance(&f, 900), "15 min pass");
-	fail_unless(fix_round(&f), "round after the gap");
+	if (!ok(fix_round(&f), "round after the gap"))
+		goto out;
 	xs_collector_stats(f.co, &after);
 	ok(after.backfills == before.backfills + 1, "backfilled after the gap");
 	host = fix_host(&f, 0)->uuid;
@@ -678,7 +542,8 @@ static void test_downtime_backfill(void)
 		struct doc d;
 		struct cmp c = { 0, 0, 0 };
 
-		fail_unless(doc_fetch(&f, host, "start=-7199&host=true&interval=60", &d), "1 min doc");
+		if (!ok(doc_fetch(&f, host, "start=-7199&host=true&interval=60", &d), "1 min doc"))
+			goto out;
 		compare_doc(&f, &d, XS_TIER_1M, stop + 60, f.clock - 600, &c);
 		doc_free(&d);
 		ok(c.compared > 50 && !c.missing && !c.differ,
@@ -727,11 +592,15 @@ static void test_started_vm(void)
 		if (!xs_topo_vm_at(t, i)->is_control_domain &&
 		    xs_topo_vm_at(t, i)->power == XS_POWER_HALTED)
 			vm = xs_topo_vm_at(t, i);
-	fail_unless(vm, "a halted VM");
+	if (!ok(vm, "a halted VM"))
+		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
-	fail_unless(tests_wait(offset_known, &f, 10), "the host's clock offset is known");
-	ok(sim_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vm->uuid, host), "VM started");
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(tests_wait(offset_known, &f, 10), "the host's clock offset is known"))
+		goto out;
+	ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vm->uuid, host) == 200,
+	   "VM started");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	xs_collector_stats(f.co, &st);
 	ok(st.errors == 0 && st.refetches >= 1, "asked again, no error (%llu errors, %llu refetches)",
 	   (unsigned long long)st.errors, (unsigned long long)st.refetches);
@@ -744,7 +613,7 @@ out:
 /* The index of a host that is not the master (whose address answers /sim/). */
 static size_t fix_member(struct fix *f)
 {
-	return strcmp(fix_host(f, 0)->address, f->sim.addr) ? 0 : 1;
+	return strcmp(fix_host(f, 0)->address, f->sim.addr[0]) ? 0 : 1;
 }
 
 static bool host_not_live(void *arg)
@@ -773,16 +642,17 @@ static void test_host_outage(void)
 
 	if (!ok(fix_start(&f, "2", "1", 74, false), "fixture"))
 		goto out;
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, fix_member(&f))->uuid);
-	ok(sim_post(&f.sim, "/sim/host/down?host=%s", host), "host down");
+	ok(sim_proc_post(&f.sim, "/sim/host/down?host=%s", host) == 200, "host down");
 	ok(tests_wait(host_not_live, &f, 5), "the topology has it not live");
 	ok(fix_advance(&f, 900), "15 min pass");
 	ok(fix_round(&f), "round while down");
 	st = fix_status(&f, host);
 	ok(st.state == XS_COLLECT_DOWN, "down host not asked: %s", xs_collect_state_name(st.state));
 	xs_collector_stats(f.co, &before);
-	ok(sim_post(&f.sim, "/sim/host/up?host=%s", host), "host up");
+	ok(sim_proc_post(&f.sim, "/sim/host/up?host=%s", host) == 200, "host up");
 	ok(tests_wait(host_live, &f, 5), "live again");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round after");
 	xs_collector_stats(f.co, &after);
@@ -813,16 +683,17 @@ static void test_malformed(void)
 
 	if (!ok(fix_start(&f, "1", "2", 75, false), "fixture"))
 		goto out;
-	fail_unless(fix_round(&f), "first round");
+	if (!ok(fix_round(&f), "first round"))
+		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
 	xs_store_stats(f.store, &s0);
-	ok(sim_post(&f.sim, "/sim/host/malformed?host=%s&count=1", host), "malformed");
+	ok(sim_proc_post(&f.sim, "/sim/host/malformed?host=%s&count=1", host) == 200, "malformed");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round with garbage");
 	xs_store_stats(f.store, &s1);
 	st = fix_status(&f, host);
 	ok(s1.samples == s0.samples, "nothing stored from garbage");
 	ok(st.last_error[0] && st.errors == 1, "error recorded: '%s'", st.last_error);
-	ok(sim_post(&f.sim, "/sim/host/truncate?host=%s&count=1", host), "truncate");
+	ok(sim_proc_post(&f.sim, "/sim/host/truncate?host=%s&count=1", host) == 200, "truncate");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round with a cut body");
 	st = fix_status(&f, host);
 	ok(st.errors == 2, "second error recorded: '%s'", st.last_error);
@@ -851,7 +722,7 @@ static int64_t sim_newest(struct fix *f, const char *addr)
 
 	snprintf(q, sizeof(q), "/rrd_updates?start=-10&host=true&cf=AVERAGE&interval=5&session_id=%s",
 		 xs_pool_client_session(f->pc));
-	if (sim_http(addr, f->sim.port, "GET", q, ans, sizeof(ans)) != 200)
+	if (sim_proc_http(addr, f->sim.port, "GET", q, NULL, NULL, ans, sizeof(ans)) != 200)
 		return -1;
 	e = strstr(ans, "<end>");
 	return e ? strtoll(e + 5, NULL, 10) : -1;
@@ -880,8 +751,8 @@ static void test_real_clock(void)
 	if (!ok(fix_start(&f, "1", "1", 76, true), "fixture"))
 		goto out;
 	snprintf(addr, sizeof(addr), "%s", fix_host(&f, 0)->address);
-	end = t_now() + 24;
-	while (t_now() < end) {
+	end = sim_proc_now() + 24;
+	while (sim_proc_now() < end) {
 		tests_wait(never, NULL, 0.05);
 		st = fix_status(&f, fix_host(&f, 0)->uuid);
 		if (st.newest > stored_t) {

@@ -17,172 +17,44 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "support/run_cmd.h"
+#include "support/sim_proc.h"
 #include "test.h"
 #include "xapi/pool_client.h"
 #include "xapi/rpc_client.h"
 
-#define T_START_SECS 30
-#define T_IO_SECS 10
 #define T_ANSWER_CAP (1 << 20)
-
-struct sim {
-	pid_t pid;
-	int out;
-	int npools;
-	char url[4][128];          /* master URL of each pool */
-	char addr[4][32];
-	unsigned port;
-	char fingerprint[128];
-};
 
 static struct xs_evloop *t_loop;
 static struct xs_http *t_http;
 
-static double t_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* --- the simulator process --- */
 
-static bool sim_read_line(struct sim *s, char *line, size_t cap, double deadline)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		struct pollfd pfd = { s->out, POLLIN, 0 };
-		int left = (int)((deadline - t_now()) * 1000);
-		char c;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(s->out, &c, 1) != 1)
-			return false;
-		if (c == '\n')
-			break;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return true;
-}
-
-static bool sim_start(struct sim *s, int pools, const char *hosts, const char *vms, bool tls,
+/* pools pools on 127.base.x.x, root / pw, seed 7; tls: --tls. */
+static bool sim_start(struct sim_proc *s, int pools, const char *hosts, const char *vms, bool tls,
 		      int base)
 {
-	char listen[32], npools[8], line[256];
-	const char *bin = run_cmd_bin("xapi-sim");
-	double deadline = t_now() + T_START_SECS;
-	int fds[2];
+	char listen[32], npools[8];
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", npools, "--hosts", hosts,
+			       "--vms-per-host", vms, "--listen", listen, "--user", "root",
+			       "--password", "pw", "--seed", "7", tls ? "--tls" : NULL, NULL };
 
-	memset(s, 0, sizeof(*s));
-	s->pid = -1;
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(npools, sizeof(npools), "%d", pools);
-	if (access(bin, X_OK) != 0 || pipe(fds))
-		return false;
-	s->pid = fork();
-	if (s->pid == 0) {
-		const char *argv[] = { bin, "--pools", npools, "--hosts", hosts, "--vms-per-host",
-				       vms, "--listen", listen, "--user", "root", "--password",
-				       "pw", "--seed", "7", tls ? "--tls" : NULL, NULL };
-
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		run_cmd_exec(argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	s->out = fds[0];
-	if (tls && (!sim_read_line(s, line, sizeof(line), deadline) ||
-		    sscanf(line, "tls-fingerprint %127s", s->fingerprint) != 1))
-		return false;
-	for (int i = 0; i < pools; i++) {
-		char name[64];
-
-		if (!sim_read_line(s, line, sizeof(line), deadline) ||
-		    sscanf(line, "pool %63s %127s", name, s->url[i]) != 2 ||
-		    sscanf(strstr(s->url[i], "://") + 3, "%31[0-9.]:%u", s->addr[i], &s->port) != 2)
-			return false;
-		s->npools++;
-	}
-	return true;
+	return sim_proc_start(s, argv) && sim_proc_ready(s, tls, pools);
 }
 
-static int sim_stop(struct sim *s)
+/* GET target of the control interface of pool 0's master into ans (T_ANSWER_CAP). */
+static int sim_get(struct sim_proc *s, const char *target, char *ans)
 {
-	double deadline = t_now() + 15;
-	int status;
-
-	if (s->pid <= 0)
-		return -1;
-	kill(s->pid, SIGTERM);
-	for (;;) {
-		pid_t r = waitpid(s->pid, &status, WNOHANG);
-
-		if (r == s->pid)
-			break;
-		if (r < 0 || t_now() > deadline) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &status, 0);
-			s->pid = -1;
-			return -1;
-		}
-		usleep(20000);
-	}
-	s->pid = -1;
-	close(s->out);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* One plain-HTTP exchange with the sim's control interface; returns the status. */
-static int sim_http(const char *addr, unsigned port, const char *method, const char *target,
-		    char *ans, size_t cap)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { T_IO_SECS, 0 };
-	char head[512];
-	size_t len = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	const char *sep;
-	ssize_t n;
-
-	ans[0] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto out;
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-		 method, target, addr);
-	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
-		goto out;
-	while (len + 1 < cap && (n = read(fd, ans + len, cap - len - 1)) > 0)
-		len += (size_t)n;
-	ans[len] = '\0';
-	if (sscanf(ans, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-	sep = strstr(ans, "\r\n\r\n");
-	if (sep)
-		memmove(ans, sep + 4, strlen(sep + 4) + 1);
-out:
-	close(fd);
-	return status;
+	return sim_proc_http(s->addr[0], s->port, "GET", target, NULL, NULL, ans, T_ANSWER_CAP);
 }
 
 /* The value of the first `"key":` number after `from` in a JSON text, or -1. */
@@ -212,7 +84,7 @@ static void wait_tick(struct xs_evloop *loop, void *arg)
 	if (w->pred(w->arg)) {
 		w->met = true;
 		xs_evloop_stop(loop);
-	} else if (t_now() > w->deadline) {
+	} else if (sim_proc_now() > w->deadline) {
 		xs_evloop_stop(loop);
 	} else {
 		xs_evloop_add_timer(loop, 0.005, wait_tick, w);
@@ -222,7 +94,7 @@ static void wait_tick(struct xs_evloop *loop, void *arg)
 /* Turns the loop until pred(arg) or `secs` pass; returns whether pred held. */
 static bool tests_wait(bool (*pred)(void *arg), void *arg, double secs)
 {
-	struct wait_ctx w = { pred, arg, t_now() + secs, false };
+	struct wait_ctx w = { pred, arg, sim_proc_now() + secs, false };
 
 	if (pred(arg))
 		return true;
@@ -339,7 +211,7 @@ static bool pick_migration(const struct xs_topo *t, char vm_uuid[64], char host_
 }
 
 /* Migrates a VM through /sim/ and checks the client sees it within 1 s. */
-static void check_migration(struct sim *s, int pool, struct xs_pool_client *pc, const char *what)
+static void check_migration(struct sim_proc *s, int pool, struct xs_pool_client *pc, const char *what)
 {
 	const struct xs_topo *t = xs_pool_client_topo(pc);
 	char vm[64], host[64], ref[128], q[256], *ans = malloc(T_ANSWER_CAP);
@@ -350,25 +222,24 @@ static void check_migration(struct sim *s, int pool, struct xs_pool_client *pc, 
 	if (!ok(pick_migration(t, vm, host, ref), "%s: a VM to migrate", what))
 		goto out;
 	snprintf(q, sizeof(q), "/sim/vm/migrate?vm=%s&host=%s", vm, host);
-	st = sim_http(s->addr[pool], s->port, "POST", q, ans, T_ANSWER_CAP);
-	t0 = t_now();
+	st = sim_proc_http(s->addr[pool], s->port, "POST", q, NULL, NULL, ans, T_ANSWER_CAP);
+	t0 = sim_proc_now();
 	if (!ok(st == 200, "%s: migrate answered %d: %.200s", what, st, ans))
 		goto out;
 	ok(tests_wait(vm_moved, &m, 1.0), "%s: migration seen within 1 s", what);
-	ok(t_now() - t0 < 1.0, "%s: %.3f s", what, t_now() - t0);
+	ok(sim_proc_now() - t0 < 1.0, "%s: %.3f s", what, sim_proc_now() - t0);
 out:
 	free(ans);
 }
 
-static void test_discovery_and_events(struct sim *s)
+static void test_discovery_and_events(struct sim_proc *s)
 {
 	struct xs_pool_client *pc[2] = { NULL, NULL };
 	char *state = malloc(T_ANSWER_CAP), q[256];
 	const char *pools_at[2];
 	struct xs_pool_stats st;
 
-	fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state, T_ANSWER_CAP) == 200,
-		    "sim state");
+	fail_unless(sim_get(s, "/sim/state", state) == 200, "sim state");
 	/* skew pool-1's second host by -120 s before connecting */
 	{
 		const char *p1 = strstr(state, "\"name\":\"pool-1\"");
@@ -378,11 +249,9 @@ static void test_discovery_and_events(struct sim *s)
 		while (u && u > p1 && strncmp(u, "{\"uuid\":\"", 9))
 			u--;
 		fail_unless(u && u > p1, "uuid of xcp-1-02 in the state");
-		snprintf(q, sizeof(q), "/sim/host/skew?host=%.36s&seconds=-120", u + 9);
-		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
-		   "skew: %.200s", state);
-		fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state,
-				     T_ANSWER_CAP) == 200, "sim state");
+		ok(sim_proc_post(s, "/sim/host/skew?host=%.36s&seconds=-120", u + 9) == 200,
+		   "skew: %.200s", s->answer);
+		fail_unless(sim_get(s, "/sim/state", state) == 200, "sim state");
 	}
 	pools_at[0] = strstr(state, "\"name\":\"pool-0\"");
 	pools_at[1] = strstr(state, "\"name\":\"pool-1\"");
@@ -453,14 +322,13 @@ static void test_discovery_and_events(struct sim *s)
 		fail_unless(member, "a member host");
 		hw.t = t;
 		snprintf(hw.uuid, sizeof(hw.uuid), "%s", member->uuid);
-		snprintf(q, sizeof(q), "/sim/host/down?host=%s", hw.uuid);
-		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
-		   "host down: %.200s", state);
+		ok(sim_proc_post(s, "/sim/host/down?host=%s", hw.uuid) == 200, "host down: %.200s",
+		   s->answer);
 		{
-			double t0 = t_now();
+			double t0 = sim_proc_now();
 			bool seen = false;
 
-			while (!seen && t_now() - t0 < 2.0) {
+			while (!seen && sim_proc_now() - t0 < 2.0) {
 				const struct xs_topo_host *h = xs_topo_host_by_uuid(t, hw.uuid);
 
 				seen = h && !h->live;
@@ -471,20 +339,18 @@ static void test_discovery_and_events(struct sim *s)
 		}
 		ok(xs_pool_client_state(pc[0]) == XS_POOL_CONNECTED, "the pool stays connected: %s",
 		   xs_pool_state_name(xs_pool_client_state(pc[0])));
-		snprintf(q, sizeof(q), "/sim/host/up?host=%s", hw.uuid);
-		ok(sim_http(s->addr[0], s->port, "POST", q, state, T_ANSWER_CAP) == 200, "host up");
+		ok(sim_proc_post(s, "/sim/host/up?host=%s", hw.uuid) == 200, "host up");
 	}
 
 	/* session expiry: the next call gets SESSION_INVALID, the client logs in again */
 	{
-		double t0 = t_now();
+		double t0 = sim_proc_now();
 
 		xs_pool_client_stats(pc[0], &st);
 		ok(st.logins == 1, "one login so far: %llu", (unsigned long long)st.logins);
-		ok(sim_http(s->addr[0], s->port, "POST", "/sim/sessions/expire", state,
-			    T_ANSWER_CAP) == 200, "expire sessions");
+		ok(sim_proc_post(s, "/sim/sessions/expire") == 200, "expire sessions");
 		check_migration(s, 0, pc[0], "migration after expiry");
-		while (t_now() - t0 < 8) {
+		while (sim_proc_now() - t0 < 8) {
 			xs_pool_client_stats(pc[0], &st);
 			if (st.logins >= 2)
 				break;
@@ -508,10 +374,11 @@ static void test_discovery_and_events(struct sim *s)
 		fail_unless(newm, "a member of pool-1");
 		snprintf(want, sizeof(want), "http://%s:%u", newm->address, s->port);
 		snprintf(q, sizeof(q), "/sim/pool/master?host=%s", newm->uuid);
-		ok(sim_http(s->addr[1], s->port, "POST", q, state, T_ANSWER_CAP) == 200,
+		ok(sim_proc_http(s->addr[1], s->port, "POST", q, NULL, NULL, state, T_ANSWER_CAP) ==
+			   200,
 		   "master change: %.200s", state);
-		t0 = t_now();
-		while (t_now() - t0 < 10 && (strcmp(xs_pool_client_master_url(pc[1]), want) ||
+		t0 = sim_proc_now();
+		while (sim_proc_now() - t0 < 10 && (strcmp(xs_pool_client_master_url(pc[1]), want) ||
 					     !is_loaded(pc[1])))
 			tests_wait(is_failed, pc[1], 0.02);
 		xs_pool_client_stats(pc[1], &st);
@@ -567,15 +434,14 @@ static bool wait_stats(struct xs_pool_client *pc, uint64_t loads, uint64_t resyn
 }
 
 /* The topology still matches the sim's pool 0 (hosts, guests + control domains, SRs). */
-static void check_topology(struct sim *s, struct xs_pool_client *pc, const char *what)
+static void check_topology(struct sim_proc *s, struct xs_pool_client *pc, const char *what)
 {
 	const struct xs_topo *t = xs_pool_client_topo(pc);
 	char *state = malloc(T_ANSWER_CAP);
 	const char *p0;
 	long guests, dom0s;
 
-	fail_unless(sim_http(s->addr[0], s->port, "GET", "/sim/state", state, T_ANSWER_CAP) == 200,
-		    "sim state");
+	fail_unless(sim_get(s, "/sim/state", state) == 200, "sim state");
 	p0 = strstr(state, "\"name\":\"pool-0\"");
 	guests = json_num_after(p0, "total");
 	dom0s = json_num_after(p0, "control_domains");
@@ -588,13 +454,12 @@ static void check_topology(struct sim *s, struct xs_pool_client *pc, const char 
 }
 
 /* POST target on pool 0's control interface; the number `key` of its answer. */
-static long sim_control(struct sim *s, const char *target, const char *key)
+static long sim_control(struct sim_proc *s, const char *target, const char *key)
 {
-	char ans[1024];
-	int st = sim_http(s->addr[0], s->port, "POST", target, ans, sizeof(ans));
+	int st = sim_proc_post(s, "%s", target);
 
-	ok(st == 200, "%s: %d %.200s", target, st, ans);
-	return json_num_after(ans, key);
+	ok(st == 200, "%s: %d %.200s", target, st, s->answer);
+	return json_num_after(s->answer, key);
 }
 
 /* Lets the client's event.from (or event.next) reach the sim and wait there. */
@@ -603,7 +468,7 @@ static void settle(struct xs_pool_client *pc)
 	tests_wait(is_failed, pc, 0.2);
 }
 
-static void test_events_lost(struct sim *s)
+static void test_events_lost(struct sim_proc *s)
 {
 	struct xs_pool_client *pc = client_new(s->url[0], "pw", NULL, 0);
 	struct xs_pool_stats st;
@@ -642,7 +507,7 @@ static void test_events_lost(struct sim *s)
 	sim_control(s, "/sim/events/legacy?on=0", "woken");
 }
 
-static void test_legacy_events(struct sim *s)
+static void test_legacy_events(struct sim_proc *s)
 {
 	struct xs_pool_client *pc;
 	struct xs_pool_stats st, st2;
@@ -681,7 +546,7 @@ static void test_legacy_events(struct sim *s)
 	sim_control(s, "/sim/events/legacy?on=0", "woken");
 }
 
-static void test_login_refused(struct sim *s)
+static void test_login_refused(struct sim_proc *s)
 {
 	struct xs_pool_client *pc = client_new(s->url[0], "not-the-password", NULL, 0);
 
@@ -695,7 +560,7 @@ static void test_login_refused(struct sim *s)
 	client_stop(&pc);
 }
 
-static void test_unreachable(struct sim *s)
+static void test_unreachable(struct sim_proc *s)
 {
 	char url[128];
 	struct xs_pool_client *pc;
@@ -720,11 +585,11 @@ static void test_unreachable(struct sim *s)
 
 static void test_on_sim(void)
 {
-	struct sim s;
+	struct sim_proc s;
 	int base = 100 + (int)(getpid() % 150);
 
 	if (!ok(sim_start(&s, 2, "3", "4", false, base), "xapi-sim started")) {
-		sim_stop(&s);
+		sim_proc_stop(&s);
 		return;
 	}
 	test_discovery_and_events(&s);
@@ -732,19 +597,19 @@ static void test_on_sim(void)
 	test_legacy_events(&s);
 	test_login_refused(&s);
 	test_unreachable(&s);
-	ok(sim_stop(&s) == 0, "xapi-sim stopped cleanly");
+	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
 
 static void test_tls(void)
 {
-	struct sim s;
+	struct sim_proc s;
 	struct xs_tls_opts tls = { 0 };
 	struct xs_pool_client *pc;
 	int base = 100 + (int)((getpid() + 61) % 150);
 	char *c;
 
 	if (!ok(sim_start(&s, 1, "2", "1", true, base), "xapi-sim --tls started")) {
-		sim_stop(&s);
+		sim_proc_stop(&s);
 		return;
 	}
 	snprintf(tls.pin_sha256, sizeof(tls.pin_sha256), "%.95s", s.fingerprint);
@@ -767,7 +632,7 @@ static void test_tls(void)
 	pc = client_new(s.url[0], "pw", &tls, 1);
 	ok(pc && tests_wait(is_failed, pc, 10), "no pin, self-signed: refused");
 	client_stop(&pc);
-	ok(sim_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
+	ok(sim_proc_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
 }
 
 /* --- the JSON-RPC → XML-RPC fallback, against a tiny in-process server --- */
