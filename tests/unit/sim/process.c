@@ -199,9 +199,9 @@ static void test_bad_flags(void)
 	}
 	{
 		const char *argv[] = { bin, "--hosts", "1", "--vms-per-host", "1", NULL };
+		int status = run_cmd(argv, NULL, 0, &out, &err); /* before ok() reads err */
 
-		ok(run_cmd(argv, NULL, 0, &out, &err) == 2 && strstr(err, "--pools"),
-		   "--pools is required: %s", err);
+		ok(status == 2 && strstr(err, "--pools"), "--pools is required: %s", err);
 		free(out);
 		free(err);
 	}
