@@ -55,6 +55,9 @@
 # 1 when a command failed, a process died, a reply was not 200 or the warm-up
 # never ended; 2 on a usage error.
 set -euo pipefail
+readonly BENCH_NAME=api_bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Issue-6 targets.
 readonly TARGET_STATS_P99_MS=5         # VM stats, any granularity, p99
@@ -70,25 +73,7 @@ readonly HISTORY=1 SEED=1
 readonly USER_NAME=root PASSWORD=password # xapi-sim's defaults (docs/XAPI-SIM.md)
 readonly -a KINDS=(seconds minutes hours days range1h range6h)
 
-die() {
-	echo "api_bench: $*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '7,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-resolve() {
-	case $1 in
-	/*) printf '%s\n' "$1" ;;
-	*/*) printf '%s\n' "$PWD/$1" ;;
-	*) printf '%s\n' "$1" ;;
-	esac
-}
-
-posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 wants a positive integer, not '$2'"; }
+usage() { usage_lines 7 21; }
 
 write_docs=0 PERF_S=0
 DURATION=20 TOP_DURATION=20 METRICS_DURATION=10 METRICS_RUNS=7 MAX_WARMUP=1200
@@ -121,12 +106,7 @@ for v in DURATION TOP_DURATION METRICS_RUNS MAX_WARMUP POOLS HOSTS VMS; do posin
 ((top_set)) && METRICS_DURATION=$TOP_DURATION
 ((METRICS_DURATION > 10)) && METRICS_DURATION=10
 
-XAPI_SIM=$(resolve "${XAPI_SIM:-build/xapi-sim}")
-XAPISTAT=$(resolve "${XAPISTAT:-build/xapistat}")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-XAPI_SIM=${XAPI_SIM#"$ROOT"/}
-XAPISTAT=${XAPISTAT#"$ROOT"/}
+locate_bins
 MAKE=${MAKE:-make}
 WRK=${WRK:-wrk}
 PYTHON=${PYTHON:-python3}
@@ -137,89 +117,21 @@ readonly LOG=$TMP/serve.log
 readonly UUIDS=$TMP/uuids
 readonly LUA=bench/api_bench.lua
 readonly REPORT=$OUT/api_bench.md
-readonly DOCS=docs/BENCHMARKS.md
-readonly MARK_BEGIN='<!-- bench:api:begin -->'
-readonly MARK_END='<!-- bench:api:end -->'
 readonly HEADING='## Issue 6: HTTP API latency'
 readonly NHOSTS=$((POOLS * HOSTS))
 readonly NVMS=$((NHOSTS * VMS))
 
-show_cmd() {
-	local out='' a
-	for a in "$@"; do
-		if [[ $a =~ ^[A-Za-z0-9_./=:+-]+$ ]]; then
-			out+="$a "
-		else
-			out+="$(printf '%q' "$a") "
-		fi
-	done
-	printf '%s\n' "${out% }"
-}
-
-calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-pass_fail() { if holds "$1"; then echo PASS; else echo FAIL; fi; }
-
-field() { # line, key -> value
-	[[ $1 =~ (^| )$2=([^ ]+) ]] || die "no $2= in '$1'"
-	printf '%s\n' "${BASH_REMATCH[2]}"
-}
-
-proc_kib() { # pid, VmHWM|VmRSS -> KiB
-	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
-}
-proc_cpu_s() { # pid -> utime + stime in seconds
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
-}
-mib() { calc 1 "$1 / 1024"; }
 ms() { calc 2 "$1 / 1000"; } # µs -> ms
 
 # --- processes: every one started is stopped on exit ---------------------------------
 
 SIM_PID='' SERVE_PID='' PERF_PID='' RSS_PID='' WRK_PID=''
-cleanup() {
-	local pid
-	for pid in "$WRK_PID" "$PERF_PID" "$RSS_PID" "$SERVE_PID" "$SIM_PID"; do
-		[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "$WRK_PID" "$PERF_PID" "$RSS_PID" "$SERVE_PID" "$SIM_PID"; do
-		[[ -n $pid ]] && wait "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-
-# stats: SIGUSR1 to serve, then its next `stats` line into STATS (not in a
-# subshell: STATS_SEEN must persist between calls)
-STATS_SEEN=0 STATS=''
-stats() {
-	local n t0=$EPOCHREALTIME line
-	kill -USR1 "$SERVE_PID" 2>/dev/null || die "xapistat serve died; see $LOG"
-	while :; do
-		n=$(grep -c 'stats: why=signal ' "$LOG" || true)
-		((n > STATS_SEEN)) && break
-		alive "$SERVE_PID" || die "xapistat serve died; see $LOG"
-		holds "$EPOCHREALTIME - $t0 < 30" || die "no stats line 30 s after SIGUSR1; see $LOG"
-		sleep 0.05
-	done
-	STATS_SEEN=$n
-	line=$(grep 'stats: why=signal ' "$LOG" | tail -n 1)
-	STATS=${line#*stats: why=signal }
-}
+stop_on_exit WRK_PID PERF_PID RSS_PID SERVE_PID SIM_PID
 
 # --- 1. build --------------------------------------------------------------------------
 
 mkdir -p "$OUT" "$TMP"
-mk=()
-for t in "$XAPI_SIM" "$XAPISTAT"; do
-	[[ $t == build/* ]] && mk+=("$t")
-done
-if ((${#mk[@]})); then
-	"$MAKE" --no-print-directory "${mk[@]}" >&2 || die "make ${mk[*]} failed"
-fi
-[[ -x $XAPI_SIM && -x $XAPISTAT ]] || die "no $XAPI_SIM or $XAPISTAT"
+build_bins
 command -v "$WRK" >/dev/null 2>&1 || die "no wrk (bash scripts/deps.sh bench installs it)"
 command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON"
 command -v curl >/dev/null 2>&1 || die "no curl"
@@ -229,44 +141,17 @@ fi
 XAPISTAT_SHA=$(sha256sum "$XAPISTAT" | cut -c1-12)
 
 # Listeners, one connection per host on each side, and the API's clients.
-need_fds=$((3 * NHOSTS + 512))
-if (($(ulimit -n) < need_fds)); then
-	ulimit -n "$need_fds" 2>/dev/null ||
-		die "$NHOSTS hosts need $need_fds descriptors; ulimit -n is $(ulimit -n), hard $(ulimit -Hn)"
-fi
+raise_fds $((3 * NHOSTS + 512))
 
 # --- 2. the simulator -------------------------------------------------------------------
 
-SIM_ARGS=(--pools "$POOLS" --hosts "$HOSTS" --vms-per-host "$VMS" --listen 127.0.0.1 --port 0
-	--seed "$SEED" --history "$HISTORY")
-SIM_CMD=$(show_cmd "$XAPI_SIM" "${SIM_ARGS[@]}")
-SIM_OUT=$TMP/sim.out
-: >"$SIM_OUT"
-"$XAPI_SIM" "${SIM_ARGS[@]}" >"$SIM_OUT" 2>"$TMP/sim.err" &
-SIM_PID=$!
-t0=$EPOCHREALTIME
-until (($(grep -c '^pool ' "$SIM_OUT" || true) >= POOLS)); do
-	alive "$SIM_PID" || die "the simulator exited before it was ready: $(cat "$TMP/sim.err")"
-	holds "$EPOCHREALTIME - $t0 < $READY_TIMEOUT_S" || die "the simulator is not ready after ${READY_TIMEOUT_S}s"
-	sleep 0.01
-done
-echo "api_bench: $SIM_CMD ready in $(calc 2 "$EPOCHREALTIME - $t0") s" >&2
+start_estate_sim
 
 # --- 3. xapistat serve --------------------------------------------------------------------
 
 PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 readonly BASE=http://127.0.0.1:$PORT
-POOL_ARGS=()
-while read -r _ _ url; do
-	POOL_ARGS+=(--pool "${url%%://*}://$USER_NAME:$PASSWORD@${url#*://}")
-done < <(grep '^pool ' "$SIM_OUT")
-rm -rf "$DATA"
-: >"$LOG"
-"$XAPISTAT" serve --data "$DATA" --listen "127.0.0.1:$PORT" "${POOL_ARGS[@]}" 2>"$LOG" >/dev/null &
-SERVE_PID=$!
-SERVE_T0=$EPOCHREALTIME
-SERVE_CMD="$(show_cmd "$XAPISTAT" serve --data "$DATA" --listen "127.0.0.1:$PORT") --pool http://$USER_NAME:$PASSWORD@MASTER:PORT ... (one per pool, $POOLS)"
-echo "api_bench: $SERVE_CMD" >&2
+start_serve --listen "127.0.0.1:$PORT"
 until curl -sf -o /dev/null "$BASE/api/v1/status"; do
 	alive "$SERVE_PID" || die "xapistat serve exited at start; see $LOG"
 	holds "$EPOCHREALTIME - $SERVE_T0 < $API_TIMEOUT_S" || die "the API does not answer on $BASE after ${API_TIMEOUT_S}s"
@@ -282,6 +167,7 @@ RSS_LOG=$TMP/rss.log
 		sleep 1
 	done
 ) &
+# shellcheck disable=SC2034 # stopped on exit (stop_on_exit)
 RSS_PID=$!
 
 # status: GET /api/v1/status -> "hosts_collecting store_series"
@@ -303,9 +189,7 @@ while :; do
 	read -r collecting series < <(status)
 	el=$(calc 0 "$EPOCHREALTIME - $SERVE_T0")
 	echo "api_bench: warm-up ${el}s: collecting=$collecting store_series=$series $line" >&2
-	if (($(field "$line" hosts) == NHOSTS && $(field "$line" backfills) >= NHOSTS &&
-		$(field "$line" backoff) == 0 && $(field "$line" late) == 0)) &&
-		[[ $collecting == "$NHOSTS" && $series == "$prev_series" ]]; then
+	if stats_settled "$line" && [[ $collecting == "$NHOSTS" && $series == "$prev_series" ]]; then
 		ok_in_row=$((ok_in_row + 1))
 	else
 		ok_in_row=0
@@ -451,10 +335,6 @@ grep -E '^<[34]>' "$LOG" | sort | uniq -c | sort -rn | head -n 10 >"$log_tail" |
 
 perf_stats=$OUT/api_perf_stats.txt perf_metrics=$OUT/api_perf_metrics.txt
 rm -f "$perf_stats" "$perf_metrics"
-perf_top() { # data file, output
-	perf report -i "$1" --stdio --no-children -g none --percent-limit 1 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -n 25 >"$2" || true
-}
 if ((PERF_S)); then
 	perf record -g -o "$TMP/perf.stats.data" -p "$SERVE_PID" 2>"$TMP/perf.err" >/dev/null &
 	PERF_PID=$!
@@ -479,10 +359,8 @@ fi
 
 d() { echo $(($(field "$S_B" "$1") - $(field "$S_A" "$1"))); }
 f() { field "${R[$1]}" "$2"; }
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- src bench 2>/dev/null | head -c1 || true)
-[[ -n $dirty ]] && commit+=" + uncommitted changes"
+cpu=$(cpu_model)
+commit=$(commit_label)
 estate="$POOLS pools × $HOSTS hosts × $VMS VMs"
 kind_name() {
 	case $1 in
@@ -584,41 +462,13 @@ write_body() {
 }
 
 body=$TMP/body.md
-write_body >"$body"
-{
-	echo "$HEADING"
-	echo
-	cat "$body"
-} >"$REPORT"
-cat "$REPORT"
+write_report "$body"
 if [[ -s $log_tail ]]; then
 	echo "api_bench: warnings and errors of the serve log (count, line):" >&2
 	cat "$log_tail" >&2
 fi
 
-# Replace what lies between the markers in docs/BENCHMARKS.md; add the section if absent.
-update_docs() {
-	local nb ne
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n%s\n\n%s\n%s\n' "$HEADING" "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
-	awk -v body="$body" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { if (!skip) exit 3; skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" || {
-		rm -f "$DOCS.tmp"
-		die "$DOCS: the end marker comes before the begin marker"
-	}
-	mv "$DOCS.tmp" "$DOCS"
-	echo "api_bench: updated $DOCS" >&2
-}
-
 echo "api_bench: report in $REPORT; wrk output in $WRK_LOG" >&2
 if ((write_docs)); then
-	update_docs
+	update_docs api "$HEADING" "$body"
 fi

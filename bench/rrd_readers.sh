@@ -25,6 +25,9 @@
 # is missed (that shows as FAIL in the table); 1 when a command failed or the
 # outputs disagree; 2 on a usage error.
 set -euo pipefail
+readonly BENCH_NAME=rrd_readers
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Issue-2 targets, and the two tolerances this script chose for "small and
 # constant" stdin memory (the issue gives no number for those).
@@ -37,23 +40,9 @@ readonly TARGET_STDIN_RSS_DRIFT_MIB=1 # doubling the document moves it by at mos
 
 readonly VMS=150 ROWS=366 BIG_VMS=300
 
-die() {
-	echo "rrd_readers: $*" >&2
-	exit 1
-}
-
 usage() {
 	echo "usage: bash bench/rrd_readers.sh [--write-docs] [-n RUNS]" >&2
 	exit 2
-}
-
-# Absolute path of $1 as seen from the caller's directory (bare names stay as they are).
-resolve() {
-	case $1 in
-	/*) printf '%s\n' "$1" ;;
-	*/*) printf '%s\n' "$PWD/$1" ;;
-	*) printf '%s\n' "$1" ;;
-	esac
 }
 
 write_docs=0
@@ -79,7 +68,6 @@ XAPISTAT=$(resolve "${XAPISTAT:-build/xapistat}")
 if [[ -n ${SHARED_DIR:-} ]]; then
 	SHARED_DIR=$(resolve "$SHARED_DIR")
 fi
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 if [[ $XAPISTAT == "$ROOT"/* ]]; then
 	XAPISTAT=${XAPISTAT#"$ROOT"/}
@@ -91,36 +79,7 @@ readonly OUT=build/bench
 readonly DATA=$OUT/data
 readonly GEN=$SHARED_DIR/tools/gen_updates.py
 readonly REPORT=$OUT/rrd_readers.md
-readonly DOCS=docs/BENCHMARKS.md
-readonly MARK_BEGIN='<!-- bench:rrd_readers:begin -->'
-readonly MARK_END='<!-- bench:rrd_readers:end -->'
-
-readonly -a HELPER_CFLAGS=(-std=c17 -O2 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow
-	-Wstrict-prototypes -Wmissing-prototypes)
-
-# One command line, shell-quoted where needed, for the report.
-show_cmd() {
-	local out='' a
-	for a in "$@"; do
-		if [[ $a =~ ^[A-Za-z0-9_./=:+-]+$ ]]; then
-			out+="$a "
-		else
-			out+="$(printf '%q' "$a") "
-		fi
-	done
-	printf '%s\n' "${out% }"
-}
-
-# build_helper NAME [LIBS...]: compile bench/NAME.c into $OUT/NAME when out of date.
-build_helper() {
-	local name=$1
-	shift
-	local src=bench/$name.c bin=$OUT/$name
-	if [[ ! -x $bin || $src -nt $bin || ${BASH_SOURCE[0]} -nt $bin ]]; then
-		echo "rrd_readers: $(show_cmd "$CC" "${HELPER_CFLAGS[@]}" -o "$bin" "$src" "$@")" >&2
-		"$CC" "${HELPER_CFLAGS[@]}" -o "$bin" "$src" "$@" || die "cannot compile $src"
-	fi
-}
+readonly HEADING='## Issue 2: RRD readers'
 
 declare -a GEN_CMDS=()
 # gen_doc OUTFILE ARGS...: run the generator once; the file is cached until it changes.
@@ -134,11 +93,6 @@ gen_doc() {
 		mv "$out.tmp" "$out"
 	fi
 }
-
-# Floating-point helpers (bash has none).
-calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-pass_fail() { if holds "$1"; then echo PASS; else echo FAIL; fi; }
 
 # --- build the helpers and the documents -----------------------------------------
 
@@ -237,15 +191,11 @@ agree 'node vs xapistat on the JSON file' node xs_json
 agree 'xapistat on the XML vs on the JSON (same generator seed)' xs_xml xs_json
 [[ ${SUMMARY[floor]} =~ ^[1-9][0-9]*$ ]] || die "floor_memchr printed '${SUMMARY[floor]}'"
 
-summary_field() { # line, field -> value
-	[[ $1 =~ (^| )$2=([^ ]+) ]] || die "no $2= in '$1'"
-	printf '%s\n' "${BASH_REMATCH[2]}"
-}
 # Cell counts come from the reference readers, not from the reader under test.
 declare -A CELLS
-CELLS[$XML]=$(summary_field "${SUMMARY[expat]}" cells)
-CELLS[$JSON]=$(summary_field "${SUMMARY[node]}" cells)
-CELLS[$BIG]=$(summary_field "${SUMMARY[expat_big]}" cells)
+CELLS[$XML]=$(field "${SUMMARY[expat]}" cells)
+CELLS[$JSON]=$(field "${SUMMARY[node]}" cells)
+CELLS[$BIG]=$(field "${SUMMARY[expat_big]}" cells)
 
 # --- 2. timing --------------------------------------------------------------------
 
@@ -261,9 +211,9 @@ for key in "${KEYS[@]}"; do
 	echo "rrd_readers: time  ${RUNLINE[$key]}" >&2
 	line=$("${rb[@]}") || die "timing failed: ${RUNLINE[$key]}"
 	echo "rrd_readers:       $line" >&2
-	MED[$key]=$(summary_field "$line" median_s)
-	MIN[$key]=$(summary_field "$line" min_s)
-	RSS[$key]=$(summary_field "$line" max_rss_kib)
+	MED[$key]=$(field "$line" median_s)
+	MIN[$key]=$(field "$line" min_s)
+	RSS[$key]=$(field "$line" max_rss_kib)
 done
 
 # --- 3. figures and targets ------------------------------------------------------
@@ -304,7 +254,7 @@ tool_version() { # command... -> first line of its output, or "?"
 	v=$("$@" 2>/dev/null | head -n 1) || true
 	printf '%s\n' "${v:-?}"
 }
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+cpu=$(cpu_model)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 expat_version=$(dpkg-query -W -f='${Version}' libexpat1-dev 2>/dev/null || echo '?')
 
@@ -365,43 +315,12 @@ write_body() {
 }
 
 body=$OUT/rrd_readers.body.md
-write_body >"$body"
-{
-	echo "## Issue 2: RRD readers"
-	echo
-	cat "$body"
-} >"$REPORT"
-cat "$REPORT"
-
-# Replace what lies between the markers in docs/BENCHMARKS.md; add the section if absent.
-update_docs() {
-	local nb ne
-	if [[ ! -f $DOCS ]]; then
-		printf '# Benchmarks\n' >"$DOCS"
-	fi
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n## Issue 2: RRD readers\n\n%s\n%s\n' "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
-	awk -v body="$body" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { if (!skip) exit 3; skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" || {
-		rm -f "$DOCS.tmp"
-		die "$DOCS: the end marker comes before the begin marker"
-	}
-	mv "$DOCS.tmp" "$DOCS"
-	echo "rrd_readers: updated $DOCS" >&2
-}
+write_report "$body"
 
 echo "rrd_readers: report in $REPORT" >&2
 if ((mismatch)); then
 	die "outputs disagree (see above); $DOCS left alone"
 fi
 if ((write_docs)); then
-	update_docs
+	update_docs rrd_readers "$HEADING" "$body"
 fi

@@ -48,6 +48,9 @@
 # 1 when a command failed, a process died or the warm-up never ended; 2 on a
 # usage error.
 set -euo pipefail
+readonly BENCH_NAME=serve_bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Issue-5 targets.
 readonly TARGET_CPU_MAX=0.25           # xapistat CPU seconds per wall second
@@ -62,25 +65,7 @@ readonly READY_TIMEOUT_S=300           # simulator start-up, at most
 readonly HISTORY=1 SEED=1
 readonly USER_NAME=root PASSWORD=password # xapi-sim's defaults (docs/XAPI-SIM.md)
 
-die() {
-	echo "serve_bench: $*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '6,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-resolve() {
-	case $1 in
-	/*) printf '%s\n' "$1" ;;
-	*/*) printf '%s\n' "$PWD/$1" ;;
-	*) printf '%s\n' "$1" ;;
-	esac
-}
-
-posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 wants a positive integer, not '$2'"; }
+usage() { usage_lines 6 22; }
 
 write_docs=0 PERF_S=0
 WINDOW=600 WARMUP=60 MAX_WARMUP=1200 EVERY=1 POOLS=20 HOSTS=50 VMS=20
@@ -110,12 +95,7 @@ for v in WINDOW MAX_WARMUP EVERY POOLS HOSTS VMS; do posint "$v" "${!v}"; done
 [[ $WARMUP =~ ^[0-9]+$ && $PERF_S =~ ^[0-9]+$ ]] || die "--warmup and --perf want integers"
 ((WINDOW >= 2 * PERIOD)) || die "--window is at least $((2 * PERIOD)) s"
 
-XAPI_SIM=$(resolve "${XAPI_SIM:-build/xapi-sim}")
-XAPISTAT=$(resolve "${XAPISTAT:-build/xapistat}")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-XAPI_SIM=${XAPI_SIM#"$ROOT"/}
-XAPISTAT=${XAPISTAT#"$ROOT"/}
+locate_bins
 CC=${CC:-cc}
 MAKE=${MAKE:-make}
 readonly OUT=build/bench
@@ -124,90 +104,21 @@ readonly DATA=$TMP/data
 readonly LOG=$TMP/serve.log
 readonly CHECK=$OUT/serve_check
 readonly REPORT=$OUT/serve_bench.md
-readonly DOCS=docs/BENCHMARKS.md
-readonly MARK_BEGIN='<!-- bench:serve:begin -->'
-readonly MARK_END='<!-- bench:serve:end -->'
 readonly HEADING='## Issue 5: xapistat serve under load'
 readonly NHOSTS=$((POOLS * HOSTS))
 
-readonly -a HELPER_CFLAGS=(-std=c17 -O2 -D_GNU_SOURCE -Isrc -Wall -Wextra -Wpedantic -Wformat=2
+readonly -a CHECK_CFLAGS=(-std=c17 -O2 -D_GNU_SOURCE -Isrc -Wall -Wextra -Wpedantic -Wformat=2
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes)
-
-show_cmd() {
-	local out='' a
-	for a in "$@"; do
-		if [[ $a =~ ^[A-Za-z0-9_./=:+-]+$ ]]; then
-			out+="$a "
-		else
-			out+="$(printf '%q' "$a") "
-		fi
-	done
-	printf '%s\n' "${out% }"
-}
-
-calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-pass_fail() { if holds "$1"; then echo PASS; else echo FAIL; fi; }
-
-field() { # line, key -> value
-	[[ $1 =~ (^| )$2=([^ ]+) ]] || die "no $2= in '$1'"
-	printf '%s\n' "${BASH_REMATCH[2]}"
-}
-
-proc_kib() { # pid, VmHWM|VmRSS -> KiB
-	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
-}
-proc_cpu_s() { # pid -> utime + stime in seconds
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
-}
-mib() { calc 1 "$1 / 1024"; }
 
 # --- processes: every one started is stopped on exit ---------------------------------
 
 SIM_PID='' SERVE_PID='' PERF_PID=''
-cleanup() {
-	local pid
-	for pid in "$PERF_PID" "$SERVE_PID" "$SIM_PID"; do
-		[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "$PERF_PID" "$SERVE_PID" "$SIM_PID"; do
-		[[ -n $pid ]] && wait "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-
-# stats: SIGUSR1 to serve, then its next `stats` line into STATS (not in a
-# subshell: STATS_SEEN must persist between calls)
-STATS_SEEN=0 STATS=''
-stats() {
-	local n t0=$EPOCHREALTIME line
-	kill -USR1 "$SERVE_PID" 2>/dev/null || die "xapistat serve died; see $LOG"
-	while :; do
-		n=$(grep -c 'stats: why=signal ' "$LOG" || true)
-		((n > STATS_SEEN)) && break
-		alive "$SERVE_PID" || die "xapistat serve died; see $LOG"
-		holds "$EPOCHREALTIME - $t0 < 30" || die "no stats line 30 s after SIGUSR1; see $LOG"
-		sleep 0.05
-	done
-	STATS_SEEN=$n
-	line=$(grep 'stats: why=signal ' "$LOG" | tail -n 1)
-	STATS=${line#*stats: why=signal }
-}
+stop_on_exit PERF_PID SERVE_PID SIM_PID
 
 # --- 1. build --------------------------------------------------------------------------
 
 mkdir -p "$OUT" "$TMP"
-mk=()
-for t in "$XAPI_SIM" "$XAPISTAT"; do
-	[[ $t == build/* ]] && mk+=("$t")
-done
-if ((${#mk[@]})); then
-	"$MAKE" --no-print-directory "${mk[@]}" >&2 || die "make ${mk[*]} failed"
-fi
-[[ -x $XAPI_SIM && -x $XAPISTAT ]] || die "no $XAPI_SIM or $XAPISTAT"
+build_bins
 mapfile -t CHECK_SRC < <(ls bench/serve_check.c src/store/*.c src/lib/*.c)
 stale=0
 [[ -x $CHECK ]] || stale=1
@@ -215,8 +126,8 @@ for f in "${CHECK_SRC[@]}" src/store/*.h src/lib/*.h "${BASH_SOURCE[0]}"; do
 	[[ $f -nt $CHECK ]] && stale=1
 done
 if ((stale)); then
-	echo "serve_bench: $(show_cmd "$CC" "${HELPER_CFLAGS[@]}" -o "$CHECK" "${CHECK_SRC[@]}" -lm)" >&2
-	"$CC" "${HELPER_CFLAGS[@]}" -o "$CHECK" "${CHECK_SRC[@]}" -lm ||
+	echo "serve_bench: $(show_cmd "$CC" "${CHECK_CFLAGS[@]}" -o "$CHECK" "${CHECK_SRC[@]}" -lm)" >&2
+	"$CC" "${CHECK_CFLAGS[@]}" -o "$CHECK" "${CHECK_SRC[@]}" -lm ||
 		die "cannot compile bench/serve_check.c"
 fi
 if ((PERF_S)); then
@@ -224,42 +135,16 @@ if ((PERF_S)); then
 fi
 
 # Listeners, and one connection per host on each side.
-need_fds=$((3 * NHOSTS + 512))
-if (($(ulimit -n) < need_fds)); then
-	ulimit -n "$need_fds" 2>/dev/null ||
-		die "$NHOSTS hosts need $need_fds descriptors; ulimit -n is $(ulimit -n), hard $(ulimit -Hn)"
-fi
+raise_fds $((3 * NHOSTS + 512))
 
 # --- 2. the simulator -------------------------------------------------------------------
 
-SIM_ARGS=(--pools "$POOLS" --hosts "$HOSTS" --vms-per-host "$VMS" --listen 127.0.0.1 --port 0
-	--seed "$SEED" --history "$HISTORY")
-SIM_CMD=$(show_cmd "$XAPI_SIM" "${SIM_ARGS[@]}")
-SIM_OUT=$TMP/sim.out
-: >"$SIM_OUT"
-"$XAPI_SIM" "${SIM_ARGS[@]}" >"$SIM_OUT" 2>"$TMP/sim.err" &
-SIM_PID=$!
-t0=$EPOCHREALTIME
-until (($(grep -c '^pool ' "$SIM_OUT" || true) >= POOLS)); do
-	alive "$SIM_PID" || die "the simulator exited before it was ready: $(cat "$TMP/sim.err")"
-	holds "$EPOCHREALTIME - $t0 < $READY_TIMEOUT_S" || die "the simulator is not ready after ${READY_TIMEOUT_S}s"
-	sleep 0.01
-done
-echo "serve_bench: $SIM_CMD ready in $(calc 2 "$EPOCHREALTIME - $t0") s" >&2
+start_estate_sim
 
 # --- 3. xapistat serve --------------------------------------------------------------------
 
-POOL_ARGS=()
-while read -r _ _ url; do
-	POOL_ARGS+=(--pool "${url%%://*}://$USER_NAME:$PASSWORD@${url#*://}")
-done < <(grep '^pool ' "$SIM_OUT")
-rm -rf "$DATA"
-: >"$LOG"
-"$XAPISTAT" serve --data "$DATA" "${POOL_ARGS[@]}" 2>"$LOG" >/dev/null &
-SERVE_PID=$!
-SERVE_T0=$EPOCHREALTIME
-SERVE_CMD="$(show_cmd "$XAPISTAT" serve --data "$DATA") --pool http://$USER_NAME:$PASSWORD@MASTER:PORT ... (one per pool, $POOLS)"
-echo "serve_bench: $SERVE_CMD" >&2
+# shellcheck disable=SC2119 # no arguments before the --pool ones
+start_serve
 
 # --- 4. warm-up ---------------------------------------------------------------------------
 
@@ -271,8 +156,7 @@ while :; do
 	line=$STATS
 	el=$(calc 0 "$EPOCHREALTIME - $SERVE_T0")
 	echo "serve_bench: warm-up ${el}s: $line" >&2
-	if (($(field "$line" hosts) == NHOSTS && $(field "$line" backfills) >= NHOSTS &&
-		$(field "$line" backoff) == 0 && $(field "$line" late) == 0)); then
+	if stats_settled "$line"; then
 		ok_in_row=$((ok_in_row + 1))
 	else
 		ok_in_row=0
@@ -326,8 +210,7 @@ if ((PERF_S)); then
 	PERF_PID=$!
 	wait "$PERF_PID" || die "perf record failed: $(cat "$TMP/perf.err")"
 	PERF_PID=''
-	perf report -i "$TMP/perf.data" --stdio --no-children -g none --percent-limit 1 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -n 25 >"$perf_txt" || true
+	perf_top "$TMP/perf.data" "$perf_txt"
 else
 	sleep "$TAIL_S"
 fi
@@ -365,10 +248,8 @@ ERR_LINES=$(grep -c '^<3>' "$wlog" || true)
 d() { echo $(($(field "$B" "$1") - $(field "$A" "$1"))); }
 MISSED=$(field "$CHECK_LINE" rows_missing)
 SLOTS=$(((TO - FROM) / PERIOD + 1))
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- src bench 2>/dev/null | head -c1 || true)
-[[ -n $dirty ]] && commit+=" + uncommitted changes"
+cpu=$(cpu_model)
+commit=$(commit_label)
 estate="$POOLS pools × $HOSTS hosts × $VMS VMs"
 
 write_body() {
@@ -420,37 +301,9 @@ write_body() {
 }
 
 body=$TMP/body.md
-write_body >"$body"
-{
-	echo "$HEADING"
-	echo
-	cat "$body"
-} >"$REPORT"
-cat "$REPORT"
-
-# Replace what lies between the markers in docs/BENCHMARKS.md; add the section if absent.
-update_docs() {
-	local nb ne
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n%s\n\n%s\n%s\n' "$HEADING" "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
-	awk -v body="$body" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { if (!skip) exit 3; skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" || {
-		rm -f "$DOCS.tmp"
-		die "$DOCS: the end marker comes before the begin marker"
-	}
-	mv "$DOCS.tmp" "$DOCS"
-	echo "serve_bench: updated $DOCS" >&2
-}
+write_report "$body"
 
 echo "serve_bench: report in $REPORT" >&2
 if ((write_docs)); then
-	update_docs
+	update_docs serve "$HEADING" "$body"
 fi

@@ -53,6 +53,9 @@
 # Exit: 0 when every step ran, even if a target is missed (FAIL in the table);
 # 1 when a command failed or the simulator died; 2 on a usage error.
 set -euo pipefail
+readonly BENCH_NAME=sim_bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Issue-3 targets.
 readonly TARGET_CPU_MAX=0.5            # simulator CPU seconds per wall second, under load
@@ -66,25 +69,7 @@ readonly READY_TIMEOUT_S=300           # a start taking longer is a failure
 readonly PERF_MAX_S=20
 readonly USER_NAME=root PASSWORD=pw SEED=1
 
-die() {
-	echo "sim_bench: $*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '6,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-resolve() {
-	case $1 in
-	/*) printf '%s\n' "$1" ;;
-	*/*) printf '%s\n' "$PWD/$1" ;;
-	*) printf '%s\n' "$1" ;;
-	esac
-}
-
-posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 wants a positive integer, not '$2'"; }
+usage() { usage_lines 6 18; }
 
 write_docs=0 perf=0 basic=0
 STARTS=5 POOLS=20 HOSTS=50 VMS=20 HISTORY=7 WARMUP=65 WINDOW=60 IDLE=20 FILL=7200
@@ -116,12 +101,7 @@ for v in STARTS POOLS HOSTS VMS WINDOW IDLE FILL; do posint "$v" "${!v}"; done
 ((FILL <= 86400)) || die "--fill is at most 86400 (one /sim/clock/advance)"
 [[ $HISTORY =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "--history and --warmup want integers"
 
-XAPI_SIM=$(resolve "${XAPI_SIM:-build/xapi-sim}")
-XAPISTAT=$(resolve "${XAPISTAT:-build/xapistat}")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-XAPI_SIM=${XAPI_SIM#"$ROOT"/}
-XAPISTAT=${XAPISTAT#"$ROOT"/}
+locate_bins
 CC=${CC:-cc}
 MAKE=${MAKE:-make}
 PYTHON=${PYTHON:-python3}
@@ -129,35 +109,8 @@ readonly OUT=build/bench
 readonly TMP=$OUT/sim
 readonly LOAD=$OUT/sim_load
 readonly REPORT=$OUT/sim_bench.md
-readonly DOCS=docs/BENCHMARKS.md
-readonly MARK_BEGIN='<!-- bench:xapi_sim:begin -->'
-readonly MARK_END='<!-- bench:xapi_sim:end -->'
 readonly HEADING='## Issue 3: xapi-sim under load'
 readonly NHOSTS=$((POOLS * HOSTS))
-
-readonly -a HELPER_CFLAGS=(-std=c17 -O2 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow
-	-Wstrict-prototypes -Wmissing-prototypes)
-
-show_cmd() {
-	local out='' a
-	for a in "$@"; do
-		if [[ $a =~ ^[A-Za-z0-9_./=:+-]+$ ]]; then
-			out+="$a "
-		else
-			out+="$(printf '%q' "$a") "
-		fi
-	done
-	printf '%s\n' "${out% }"
-}
-
-calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
-holds() { awk "BEGIN { exit !($1) }"; }
-pass_fail() { if holds "$1"; then echo PASS; else echo FAIL; fi; }
-
-field() { # line, key -> value
-	[[ $1 =~ (^| )$2=([^ ]+) ]] || die "no $2= in '$1'"
-	printf '%s\n' "${BASH_REMATCH[2]}"
-}
 
 median() { # numbers... -> the median (lower middle for an even count)
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
@@ -167,25 +120,13 @@ median() { # numbers... -> the median (lower middle for an even count)
 
 declare -a SIMS=() HELPERS=() # simulators, and background sim_load runs
 SIM_PID='' SIM_OUT='' READY_S='' MASTER_URL='' SIM_PORT=''
-
-cleanup() {
-	local pid
-	for pid in "${HELPERS[@]}" "${SIMS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${HELPERS[@]}" "${SIMS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	SIMS=() HELPERS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_on_exit HELPERS SIMS
 
 # start_sim TAG ARGS...: starts the simulator with ARGS, waits for its pool lines;
 # sets SIM_PID, SIM_OUT, READY_S (seconds from launch to the last pool line),
 # MASTER_URL (the first pool's) and SIM_PORT.
 start_sim() {
-	local tag=$1 pools=0 a prev='' t0 t1 n
+	local tag=$1 pools=0 a prev='' t0 t1
 	shift
 	for a in "$@"; do
 		[[ $prev == --pools ]] && pools=$a
@@ -197,17 +138,13 @@ start_sim() {
 	"$XAPI_SIM" "$@" >"$SIM_OUT" 2>"$SIM_OUT.err" &
 	SIM_PID=$!
 	SIMS+=("$SIM_PID")
-	while :; do
-		n=$(grep -c '^pool ' "$SIM_OUT" || true)
-		((n >= pools)) && break
-		if ! kill -0 "$SIM_PID" 2>/dev/null; then
-			cat "$SIM_OUT.err" >&2
-			die "the simulator exited before it was ready: $(show_cmd "$XAPI_SIM" "$@")"
-		fi
-		holds "$EPOCHREALTIME - $t0 < $READY_TIMEOUT_S" ||
-			die "not ready after ${READY_TIMEOUT_S}s: $(show_cmd "$XAPI_SIM" "$@")"
-		sleep 0.005
-	done
+	wait_pool_lines "$SIM_OUT" "$pools" "$SIM_PID" "$t0" 0.005 || case $? in
+	1)
+		cat "$SIM_OUT.err" >&2
+		die "the simulator exited before it was ready: $(show_cmd "$XAPI_SIM" "$@")"
+		;;
+	*) die "not ready after ${READY_TIMEOUT_S}s: $(show_cmd "$XAPI_SIM" "$@")" ;;
+	esac
 	t1=$EPOCHREALTIME
 	READY_S=$(calc 3 "$t1 - $t0")
 	MASTER_URL=$(awk '/^pool /{ print $3; exit }' "$SIM_OUT")
@@ -224,14 +161,6 @@ stop_sim() {
 	SIMS=("${keep[@]}")
 	((rc == 0)) || die "the simulator (pid $pid) exited with status $rc; see $SIM_OUT.err"
 }
-
-proc_kib() { # pid, VmHWM|VmRSS -> KiB
-	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
-}
-proc_cpu_s() { # pid -> utime + stime in seconds
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
-}
-mib() { calc 1 "$1 / 1024"; }
 
 sim_args() { # pools hosts vms history [extra...]
 	local p=$1 h=$2 v=$3 d=$4
@@ -274,28 +203,14 @@ py_http() { "$PYTHON" -c "$PY_HTTP" "$@"; }
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON"
 mkdir -p "$OUT" "$TMP"
-mk=()
-for t in "$XAPI_SIM" "$XAPISTAT"; do
-	[[ $t == build/* ]] && mk+=("$t")
-done
-if ((${#mk[@]})); then
-	"$MAKE" --no-print-directory "${mk[@]}" >&2 || die "make ${mk[*]} failed"
-fi
-[[ -x $XAPI_SIM && -x $XAPISTAT ]] || die "no $XAPI_SIM or $XAPISTAT"
-if [[ ! -x $LOAD || bench/sim_load.c -nt $LOAD || ${BASH_SOURCE[0]} -nt $LOAD ]]; then
-	echo "sim_bench: $(show_cmd "$CC" "${HELPER_CFLAGS[@]}" -o "$LOAD" bench/sim_load.c -lm)" >&2
-	"$CC" "${HELPER_CFLAGS[@]}" -o "$LOAD" bench/sim_load.c -lm || die "cannot compile bench/sim_load.c"
-fi
+build_bins
+build_helper sim_load -lm
 if ((perf)); then
 	command -v perf >/dev/null 2>&1 || die "--perf: no perf"
 fi
 
 # One descriptor per host for the listeners, one per connection on each side.
-need_fds=$((2 * NHOSTS + 512))
-if (($(ulimit -n) < need_fds)); then
-	ulimit -n "$need_fds" 2>/dev/null ||
-		die "$NHOSTS hosts need $need_fds descriptors; ulimit -n is $(ulimit -n), hard $(ulimit -Hn)"
-fi
+raise_fds $((2 * NHOSTS + 512))
 
 # --- 2. start-up ---------------------------------------------------------------------
 
@@ -340,7 +255,7 @@ echo "sim_bench: load $(show_cmd "${load_cmd[@]}") (${WARMUP}s warm-up + ${WINDO
 "${load_cmd[@]}" >"$TMP/load.txt" || die "sim_load failed: $(show_cmd "${load_cmd[@]}")"
 LINE=$(cat "$TMP/load.txt")
 echo "sim_bench:   $LINE" >&2
-kill -0 "$SIM_PID" 2>/dev/null || die "the simulator died under load; see $SIM_OUT.err"
+alive "$SIM_PID" || die "the simulator died under load; see $SIM_OUT.err"
 
 # idle: the RRD step alone
 c0=$(proc_cpu_s "$SIM_PID")
@@ -364,8 +279,7 @@ if ((perf)); then
 		die "perf record failed: $(cat "$TMP/perf.err")"
 	wait "$perf_load_pid" || die "sim_load failed under perf"
 	HELPERS=()
-	perf report -i "$TMP/perf.data" --stdio --no-children -g none --percent-limit 1 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -n 20 >"$perf_txt" || true
+	perf_top "$TMP/perf.data" "$perf_txt" 20
 fi
 stop_sim
 
@@ -431,7 +345,7 @@ ok=$(field "$LINE" ok)
 expected=$((NHOSTS * WINDOW / PERIOD))
 steady_ok=$(field "$STEADY_LINE" ok)
 
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+cpu=$(cpu_model)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 estate="$POOLS pools × $HOSTS hosts × $VMS VMs"
 
@@ -547,40 +461,9 @@ write_body() {
 }
 
 body=$OUT/sim_bench.body.md
-write_body >"$body"
-{
-	echo "$HEADING"
-	echo
-	cat "$body"
-} >"$REPORT"
-cat "$REPORT"
-
-# Replace what lies between the markers in docs/BENCHMARKS.md; add the section if absent.
-update_docs() {
-	local nb ne
-	if [[ ! -f $DOCS ]]; then
-		printf '# Benchmarks\n' >"$DOCS"
-	fi
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n%s\n\n%s\n%s\n' "$HEADING" "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
-	awk -v body="$body" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { if (!skip) exit 3; skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" || {
-		rm -f "$DOCS.tmp"
-		die "$DOCS: the end marker comes before the begin marker"
-	}
-	mv "$DOCS.tmp" "$DOCS"
-	echo "sim_bench: updated $DOCS" >&2
-}
+write_report "$body"
 
 echo "sim_bench: report in $REPORT" >&2
 if ((write_docs)); then
-	update_docs
+	update_docs xapi_sim "$HEADING" "$body"
 fi

@@ -15,6 +15,9 @@
 # ${TMPDIR:-/tmp}, removed at the end.
 # Exit: 0 when the bench ran (a missed target shows as FAIL), 1 on an error, 2 on usage.
 set -euo pipefail
+readonly BENCH_NAME=store_bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly TARGET_BYTES=2       # bytes on disk per 5 s sample, at most
 readonly TARGET_INGEST=5000000 # samples/s per core, at least
@@ -22,10 +25,6 @@ readonly TARGET_READ_MS=1     # one series' day at 5 s, at most
 readonly TARGET_STORE_MIB=600 # store RSS at 1,000 hosts x 20 VMs (the daemon's whole budget is 1 GiB)
 readonly SCALE_HOSTS=1000
 readonly SCALE_HOURS=1
-readonly MARK_BEGIN='<!-- bench:store:begin -->'
-readonly MARK_END='<!-- bench:store:end -->'
-
-die() { echo "store_bench: $*" >&2; exit 1; }
 write_docs=0
 scale=1
 args=()
@@ -40,7 +39,7 @@ done
 HOSTS=${args[0]:-5}
 HOURS=${args[1]:-24}
 
-cd "$(dirname "$0")/.."
+cd "$ROOT"
 CC=${CC:-cc}
 OUT=build/bench
 BIN=$OUT/store_bench
@@ -60,7 +59,6 @@ if ((scale)); then
 		die "scale bench failed"
 fi
 get() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/store_bench.txt"; }
-pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 
 samples=$(get samples)
 bps=$(get bytes_per_sample)
@@ -72,7 +70,7 @@ if ((scale)); then
 	rss=$(get scale_rss_store_mib)
 	scale_rows=$(cat <<MD
 | **scale**: $(get scale_series) series (${SCALE_HOSTS} hosts × 20 VMs), ${SCALE_HOURS} h, sync every 5 s row | | | |
-| — store RSS after ingest (VmRSS minus before open) | $rss MiB | ≤ $TARGET_STORE_MIB MiB | $(pf "$rss <= $TARGET_STORE_MIB") |
+| — store RSS after ingest (VmRSS minus before open) | $rss MiB | ≤ $TARGET_STORE_MIB MiB | $(pass_fail "$rss <= $TARGET_STORE_MIB") |
 | — checkpoints: count, largest new wal (carry), longest sync | $(get scale_checkpoints), $(get scale_ckpt_max_mib) MiB (mean $(get scale_ckpt_mean_mib)), $(get scale_ckpt_max_s) s | | |
 | — ingest, bytes per sample (1 h: open blocks still in the wal) | $(awk -v x="$(get scale_ingest_per_s)" 'BEGIN { printf "%.1fM", x / 1e6 }') samples/s, $(get scale_bytes_per_sample) B | | |
 | — reopen: time, RSS; one series' hour at 5 s after it: time, RSS | $(get scale_reopen_s) s, $(get scale_rss_reopened_mib) MiB; $(get scale_read_ms) ms, $(get scale_rss_after_read_mib) MiB | | |
@@ -92,14 +90,14 @@ then \`xs_store_close\`. Machine: $cpu. Raw output: build/bench/store_bench.txt.
 
 | figure | value | target | |
 |---|---|---|---|
-| ingest, one core (append + sync) | $(awk -v x="$ing" 'BEGIN { printf "%.1fM", x / 1e6 }') samples/s | ≥ 5M/s | $(pf "$ing >= $TARGET_INGEST") |
-| bytes on disk per 5 s sample, all tiers | $bps | ≤ $TARGET_BYTES | $(pf "$bps <= $TARGET_BYTES") |
+| ingest, one core (append + sync) | $(awk -v x="$ing" 'BEGIN { printf "%.1fM", x / 1e6 }') samples/s | ≥ 5M/s | $(pass_fail "$ing >= $TARGET_INGEST") |
+| bytes on disk per 5 s sample, all tiers | $bps | ≤ $TARGET_BYTES | $(pass_fail "$bps <= $TARGET_BYTES") |
 | — of which 5 s segments (.seg + .idx) | $(per "$(get bytes_5s)") | | |
 | — 1 min segments (avg, min, max) | $(per "$(get bytes_1m)") | | |
 | — 1 h + 1 d segments | $(per $(( $(get bytes_1h) + $(get bytes_1d) ))) | | |
 | — wal (carry of open blocks, incl. the 1 h and 1 d ones) + series catalog | $(per $(( $(get bytes_wal) + $(get bytes_series) ))) | | |
-| one series' day at 5 s (17,280 points), cold cache of the store, mean of 50 series | $rd ms (best $(get read_day_ms_best) ms) | < $TARGET_READ_MS ms | $(pf "$rd < $TARGET_READ_MS") |
-| open of a store of 1M series (catalog $(awk -v b="$(get catalog_1m_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MiB) | $(get open_1m_series_s) s | seconds | $(pf "$(get open_1m_series_s) < 10") |
+| one series' day at 5 s (17,280 points), cold cache of the store, mean of 50 series | $rd ms (best $(get read_day_ms_best) ms) | < $TARGET_READ_MS ms | $(pass_fail "$rd < $TARGET_READ_MS") |
+| open of a store of 1M series (catalog $(awk -v b="$(get catalog_1m_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MiB) | $(get open_1m_series_s) s | seconds | $(pass_fail "$(get open_1m_series_s) < 10") |
 $scale_rows
 
 Before this coding (same workload, XOR/Gorilla values, 1 bit of time per point, 32-byte block
@@ -121,19 +119,6 @@ MD
 )
 printf '%s\n' "$body"
 if ((write_docs)); then
-	DOCS=docs/BENCHMARKS.md
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n## Issue 5: store\n\n%s\n%s\n' "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
 	printf '%s\n' "$body" >"$OUT/store_bench.md"
-	awk -v body="$OUT/store_bench.md" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" && mv "$DOCS.tmp" "$DOCS"
-	echo "store_bench: updated $DOCS" >&2
+	update_docs store '## Issue 5: store' "$OUT/store_bench.md"
 fi

@@ -15,8 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly MARK_BEGIN='<!-- bench:web:begin -->'
-readonly MARK_END='<!-- bench:web:end -->'
+readonly BENCH_NAME=web_bench
+. bench/lib.sh
 write_docs=0
 runs=3
 while [ $# -gt 0 ]; do
@@ -27,7 +27,6 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-die() { echo "web_bench: $*" >&2; exit 1; }
 
 make --no-print-directory -s build/xapistat build/xapi-sim web >&2 || die "build failed"
 OUT=build/bench/web
@@ -73,19 +72,6 @@ MD
 )
 printf '%s\n' "$report"
 if ((write_docs)); then
-	DOCS=docs/BENCHMARKS.md
-	nb=$(grep -cxF -- "$MARK_BEGIN" "$DOCS" || true)
-	ne=$(grep -cxF -- "$MARK_END" "$DOCS" || true)
-	if ((nb == 0 && ne == 0)); then
-		printf '\n## Issue 7: web UI\n\n%s\n%s\n' "$MARK_BEGIN" "$MARK_END" >>"$DOCS"
-	elif ((nb != 1 || ne != 1)); then
-		die "$DOCS: want exactly one '$MARK_BEGIN' and one '$MARK_END'"
-	fi
 	printf '%s\n' "$report" >"$OUT/web_bench.md"
-	awk -v body="$OUT/web_bench.md" -v b="$MARK_BEGIN" -v e="$MARK_END" '
-		$0 == b { print; while ((getline l < body) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }
-	' "$DOCS" >"$DOCS.tmp" && mv "$DOCS.tmp" "$DOCS"
-	echo "web_bench: updated $DOCS" >&2
+	update_docs web '## Issue 7: web UI' "$OUT/web_bench.md"
 fi
