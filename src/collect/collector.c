@@ -39,6 +39,7 @@
 #define CO_MAX_REFETCH 3           /* restarts of one fetch after a legend check */
 #define CO_ARCHIVE_5S 600          /* seconds the host's 5 s archive spans (120 rows) */
 #define CO_CLOCK_MARGIN 5          /* seconds of doubt on our estimate of a host's clock */
+#define CO_WHOLE_MARGIN 60         /* seconds an absolute whole-archive start stays inside it */
 #define CO_NPHASES 4
 #define CO_PHASE_CREEP 0.01      /* seconds the row phase is lowered per timely fetch */
 #define CO_DEFAULT_BACKFILLS 16  /* hosts fetching a whole archive at once, per kind of slot */
@@ -197,18 +198,19 @@ static double co_host_now(const struct co_host *h)
 }
 
 /*
- * An absolute start= for the whole 5 s archive, inside it by twice our doubt
- * on the host's clock (the rows before it come from the 1 min backfill).
- * False while the host's clock offset is not known.
+ * An absolute start= for the whole 5 s archive, well inside it: the request
+ * may wait in our transfer queue (tens of seconds when a thousand hosts are
+ * first contacted) and our estimate of the host's clock has its doubt; while
+ * that estimate is not known yet, our own clock with room for minutes of
+ * skew. The rows before it come from the 1 min backfill.
  */
-static bool co_whole_start(const struct co_host *h, int64_t *start)
+static int64_t co_whole_start(const struct co_host *h)
 {
 	double off;
 
 	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
-		return false;
-	*start = (int64_t)(co_wall() + off) - (CO_ARCHIVE_5S - 2 * CO_CLOCK_MARGIN);
-	return true;
+		return (int64_t)co_wall() - CO_ARCHIVE_5S / 2;
+	return (int64_t)(co_wall() + off) - (CO_ARCHIVE_5S - CO_WHOLE_MARGIN);
 }
 
 static bool co_kind_of(struct xs_slice s, enum xs_obj_kind *kind)
@@ -435,10 +437,11 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 			h->refetch_start = 0;
 			h->need_backfill = true;
 		} else if (h->phase == 0 && h->whole && !h->whole_start &&
-			   h->refetches < CO_MAX_REFETCH && co_whole_start(h, &h->whole_start)) {
+			   h->refetches < CO_MAX_REFETCH) {
 			/* a relative start counts from the oldest last update of the host's
 			 * RRDs (SPEC §1.2): one that lags (a VM that has just started,
 			 * with hours-old rows) pushes it out of the 5 s archive */
+			h->whole_start = co_whole_start(h);
 			h->refetch = true;
 			h->refetch_start = 0;
 			h->need_backfill = true;

@@ -573,7 +573,7 @@ static bool offset_known(void *arg)
  * A VM started just before the first round: its RRD's hours-old last update
  * pushes the relative start= of the whole 5 s archive out of it (the host
  * answers a coarser archive, SPEC 1.2); the archive is asked again with an
- * absolute start and stored, with no error.
+ * absolute start a minute inside it and stored, with no error.
  */
 static void test_started_vm(void)
 {
@@ -604,8 +604,9 @@ static void test_started_vm(void)
 	xs_collector_stats(f.co, &st);
 	ok(st.errors == 0 && st.refetches >= 1, "asked again, no error (%llu errors, %llu refetches)",
 	   (unsigned long long)st.errors, (unsigned long long)st.refetches);
+	/* from a minute inside the archive on (CO_WHOLE_MARGIN): 108 of its 120 rows */
 	n = series_points(&f, XS_OBJ_HOST, host, "cpu_avg", f.clock - 595, f.clock, &contiguous);
-	ok(n >= 115 && contiguous, "the host's 5 s archive: %zu rows, every 5 s: %d", n, contiguous);
+	ok(n >= 100 && contiguous, "the host's 5 s archive: %zu rows, every 5 s: %d", n, contiguous);
 out:
 	fix_stop(&f);
 }
