@@ -53,6 +53,7 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_WAL_CHUNK (4u << 20)    /* bytes of carry records written at once */
 #define ST_PEND_MAX (24u << 20)    /* bytes of sealed blocks held before a checkpoint (twice: forced) */
 #define ST_BF_BYTES 320            /* what a backfill block being filled holds, about */
+#define ST_BYTES_KEEP (4u << 20)   /* a written log buffer larger than this is freed */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
 #define ST_BLOCK_HDR 8             /* bytes of a block header on disk */
@@ -2101,6 +2102,18 @@ out:
 
 /* ---- the API ---------------------------------------------------------------------- */
 
+/* A log buffer whose bytes were written: emptied, and freed when a burst (a
+ * thousand hosts' series created at once) grew it past ST_BYTES_KEEP. */
+static void st_bytes_written(struct st_bytes *b)
+{
+	b->len = 0;
+	if (b->cap > ST_BYTES_KEEP) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+}
+
 static enum xs_err st_sync(struct xs_store *s, char *err)
 {
 	enum xs_err e = XS_OK;
@@ -2114,7 +2127,7 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 		    fdatasync(s->cat_fd) < 0)
 			e = st_errno(err, "write", s, "series");
 		else
-			s->catbuf.len = 0;
+			st_bytes_written(&s->catbuf);
 	}
 	if (!e && s->walbuf.len) {
 		if (st_write_all(s->wal_fd, s->walbuf.p, s->walbuf.len, s->wal_size) ||
@@ -2122,7 +2135,7 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 			e = st_errno(err, "write", s, "wal");
 		} else {
 			s->wal_size += s->walbuf.len;
-			s->walbuf.len = 0;
+			st_bytes_written(&s->walbuf);
 		}
 	}
 	st_io_end(s);

@@ -28,6 +28,8 @@
 
 #define XS_BLOCK_MAX_POINTS 4096 /* hard cap a decoder accepts (windows hold 120 or fewer) */
 #define XS_BLOCK_MAX_CH 3        /* avg, min, max */
+#define XS_BLOCK_MAX_STEP 86400  /* seconds per step, at most (the 1 d tier) */
+#define XS_BLOCK_MAX_GAP INT32_MAX /* steps between two points of a block, at most */
 
 /* CRC-32C (Castagnoli) of len bytes, continuing from crc (start with 0). */
 uint32_t xs_crc32c(uint32_t crc, const void *p, size_t len);
@@ -57,25 +59,31 @@ bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out);
 struct xs_block {
 	int64_t t0;                       /* time of the first point */
 	int64_t tlast;                    /* time of the last point */
-	int64_t dprev;                    /* previous delta in steps (time stream) */
-	int64_t step;                     /* seconds per step of the tier */
 	struct xs_bits bits;              /* the value stream; owned */
-	struct xs_bits tbits;             /* the time stream, empty while regular; owned */
-	uint32_t n;                       /* points so far */
+	struct xs_bits *tbits;            /* the time stream, NULL while regular; owned */
+	int32_t dprev;                    /* previous delta in steps (time stream) */
+	int32_t step;                     /* seconds per step of the tier */
+	uint16_t n;                       /* points so far */
+	uint8_t nch;                      /* channels per point: 1 or 3 */
 	uint32_t prev[XS_BLOCK_MAX_CH];   /* previous value bits of each channel */
 	uint32_t ref[XS_BLOCK_MAX_CH];    /* last non-zero value bits: the delta base */
-	uint8_t nch;                      /* channels per point: 1 or 3 */
 	uint8_t w[XS_BLOCK_MAX_CH];       /* bit-length window of each channel's deltas */
 	uint8_t sh[XS_BLOCK_MAX_CH];      /* trailing zero bits the window drops */
 	uint8_t low[XS_BLOCK_MAX_CH];     /* deltas in a row well under the window */
 	uint8_t ctx[XS_BLOCK_MAX_CH];     /* 1: the last code was a delta */
 };
 
-/* Prepares b for a new block of nch channels at tier step seconds (buffers kept). */
+/*
+ * Prepares b for a new block of nch channels at tier step seconds (1 to
+ * XS_BLOCK_MAX_STEP; buffers kept). The struct is 88 bytes: one per open block
+ * of every series, so its size is the store's memory (4 x 660k of them at
+ * 20,000 VMs).
+ */
 void xs_block_init(struct xs_block *b, int64_t step, unsigned nch);
 /* Frees b's buffers (b may be reused after xs_block_init). */
 void xs_block_cleanup(struct xs_block *b);
-/* Appends the point at t (after tlast, a multiple of step) with nch values. */
+/* Appends the point at t (after tlast by a multiple of step, at most
+ * XS_BLOCK_MAX_GAP steps; XS_BLOCK_MAX_POINTS points in all) with nch values. */
 void xs_block_put(struct xs_block *b, int64_t t, const float *v);
 /* Bytes of the payload xs_block_payload writes. */
 size_t xs_block_bytes(const struct xs_block *b);

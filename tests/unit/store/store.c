@@ -1006,6 +1006,67 @@ static float codec_f(uint32_t u)
 	return f;
 }
 
+/* Payload of b decoded, compared with n points at t (1 channel, values v). */
+static bool codec_same(const struct xs_block *b, const int64_t *t, const float *v, unsigned n)
+{
+	static int64_t t2[16];
+	static float v2[16];
+	uint8_t p[256];
+	long got;
+
+	if (xs_block_bytes(b) > sizeof(p))
+		return false;
+	xs_block_payload(b, p);
+	got = xs_block_decode(p, xs_block_bytes(b), t[0], 5, n, xs_block_flags(b), t2, v2, 16);
+	return got == (long)n && !memcmp(t, t2, n * sizeof(*t)) && !memcmp(v, v2, n * sizeof(*v));
+}
+
+/*
+ * One struct, blocks one after another (as a series' open block is reused
+ * at each seal): an irregular block, then a regular one (no time stream is
+ * left over: its flags say regular), then irregular again; the struct's size
+ * (it is most of the store's memory); a gap past XS_BLOCK_MAX_GAP steps in a
+ * payload is refused.
+ */
+static void test_codec_reuse(void)
+{
+	static const int64_t ti[4] = { 1000, 1010, 1015, 1030 }, tr[4] = { 2000, 2005, 2010, 2015 };
+	static const float v[4] = { 1.5f, 2.5f, 0.0f, 7.0f };
+	struct xs_block b = { 0 };
+	uint8_t p[32];
+	int64_t t[4];
+	float f[4];
+	struct xs_bits w = { 0 };
+
+	ok(sizeof(struct xs_block) == 88, "struct xs_block is 88 bytes (%zu)", sizeof(struct xs_block));
+	xs_block_init(&b, 5, 1);
+	for (int i = 0; i < 4; i++)
+		xs_block_put(&b, ti[i], &v[i]);
+	ok((xs_block_flags(&b) & XS_BLOCK_IRREGULAR) && codec_same(&b, ti, v, 4), "irregular block");
+	xs_block_init(&b, 5, 1);
+	for (int i = 0; i < 4; i++)
+		xs_block_put(&b, tr[i], &v[i]);
+	ok(!(xs_block_flags(&b) & XS_BLOCK_IRREGULAR) && codec_same(&b, tr, v, 4),
+	   "then a regular one in the same struct");
+	xs_block_shrink(&b);
+	ok(b.tbits == NULL && codec_same(&b, tr, v, 4), "shrink drops the empty time stream");
+	xs_block_init(&b, 5, 1);
+	for (int i = 0; i < 4; i++)
+		xs_block_put(&b, ti[i], &v[i]);
+	ok((xs_block_flags(&b) & XS_BLOCK_IRREGULAR) && codec_same(&b, ti, v, 4), "then irregular again");
+	xs_block_cleanup(&b);
+	ok(b.tbits == NULL && b.bits.buf == NULL, "cleanup frees both streams");
+
+	/* a time stream whose second delta is 2^31 steps: dod code 15 then 64 bits */
+	xs_bits_put(&w, 15, 4);
+	xs_bits_put(&w, (uint64_t)INT32_MAX, 64); /* d = 1 + (2^31 - 1) */
+	memset(p, 0, sizeof(p));
+	memcpy(p, w.buf, (w.nbits + 7) / 8);
+	ok(xs_block_decode(p, sizeof(p), 0, 1, 2, 1 | XS_BLOCK_IRREGULAR, t, f, 4) < 0,
+	   "a gap of 2^31 steps is refused");
+	free(w.buf);
+}
+
 static void test_codec(void)
 {
 	static int64_t t[XS_BLOCK_MAX_POINTS];
@@ -1079,6 +1140,7 @@ static void test_codec(void)
 		snprintf(what, sizeof(what), "random %d (%u x %u)", round, n, nch);
 		codec_round_trip(what, t, v, n, nch, step, round < 20);
 	}
+	test_codec_reuse();
 	/* a corrupt flags byte is refused */
 	{
 		uint8_t p[8] = { 0 };
