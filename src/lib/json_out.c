@@ -732,3 +732,38 @@ enum xs_err xs_json_raw(struct xs_json *j, const char *json, size_t len)
 		return j->err;
 	return jo_put(j, json, len);
 }
+
+enum xs_err xs_json_field_str(struct xs_json *j, const char *key, const char *s)
+{
+	enum xs_err rc = xs_json_key(j, key);
+
+	return rc ? rc : xs_json_str(j, s);
+}
+
+enum xs_err xs_json_field_int(struct xs_json *j, const char *key, int64_t v)
+{
+	enum xs_err rc = xs_json_key(j, key);
+
+	return rc ? rc : xs_json_int(j, v);
+}
+
+enum xs_err xs_json_field_uint(struct xs_json *j, const char *key, uint64_t v)
+{
+	enum xs_err rc = xs_json_key(j, key);
+
+	return rc ? rc : xs_json_uint(j, v);
+}
+
+enum xs_err xs_json_field_double(struct xs_json *j, const char *key, double v)
+{
+	enum xs_err rc = xs_json_key(j, key);
+
+	return rc ? rc : xs_json_double(j, v);
+}
+
+enum xs_err xs_json_field_bool(struct xs_json *j, const char *key, bool v)
+{
+	enum xs_err rc = xs_json_key(j, key);
+
+	return rc ? rc : xs_json_bool(j, v);
+}

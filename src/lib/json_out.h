@@ -85,6 +85,13 @@ enum xs_err xs_json_float(struct xs_json *j, float v);
 enum xs_err xs_json_bool(struct xs_json *j, bool v);
 enum xs_err xs_json_null(struct xs_json *j);
 
+/* A member: key, then the value, in one call (the first error is returned). */
+enum xs_err xs_json_field_str(struct xs_json *j, const char *key, const char *s);
+enum xs_err xs_json_field_int(struct xs_json *j, const char *key, int64_t v);
+enum xs_err xs_json_field_uint(struct xs_json *j, const char *key, uint64_t v);
+enum xs_err xs_json_field_double(struct xs_json *j, const char *key, double v);
+enum xs_err xs_json_field_bool(struct xs_json *j, const char *key, bool v);
+
 /* Appends len bytes of ready-made JSON as one value. The caller guarantees it
  * is one valid JSON value; it is not checked. */
 enum xs_err xs_json_raw(struct xs_json *j, const char *json, size_t len);

@@ -151,8 +151,7 @@ static void objects_nets(struct xs_json *w, const struct xs_topo *t, const struc
 		const char *dev = d->dev[c][i];
 
 		xs_json_obj_begin(w);
-		xs_json_key(w, "device");
-		xs_json_str(w, dev);
+		xs_json_field_str(w, "device", dev);
 		xs_json_key(w, "network");
 		xs_json_str(w, c == OBJ_VIF ? xs_topo_vif_network(t, owner, dev)
 				       : xs_topo_pif_network(t, owner, dev));
@@ -172,12 +171,9 @@ static void objects_vbds(struct xs_json *w, const struct xs_topo *t, const struc
 		const char *vdi = xs_topo_vbd_vdi(t, vm_uuid, dev, &sr);
 
 		xs_json_obj_begin(w);
-		xs_json_key(w, "device");
-		xs_json_str(w, dev);
-		xs_json_key(w, "vdi");
-		xs_json_str(w, vdi);
-		xs_json_key(w, "sr");
-		xs_json_str(w, sr ? sr->uuid : NULL);
+		xs_json_field_str(w, "device", dev);
+		xs_json_field_str(w, "vdi", vdi);
+		xs_json_field_str(w, "sr", sr ? sr->uuid : NULL);
 		xs_json_obj_end(w);
 	}
 	xs_json_arr_end(w);
@@ -210,16 +206,11 @@ static void objects_pool(struct xs_json *w, const struct xs_estate_pool *p)
 	const struct xs_topo_host *master = tp ? xs_topo_host_by_ref(p->topo, tp->master) : NULL;
 
 	xs_json_obj_begin(w);
-	xs_json_key(w, "uuid");
-	xs_json_str(w, tp ? tp->uuid : NULL);
-	xs_json_key(w, "name");
-	xs_json_str(w, p->name ? p->name : "");
-	xs_json_key(w, "name_label");
-	xs_json_str(w, tp ? tp->name : NULL);
-	xs_json_key(w, "master");
-	xs_json_str(w, master ? master->uuid : NULL);
-	xs_json_key(w, "connected");
-	xs_json_bool(w, p->topo != NULL);
+	xs_json_field_str(w, "uuid", tp ? tp->uuid : NULL);
+	xs_json_field_str(w, "name", p->name ? p->name : "");
+	xs_json_field_str(w, "name_label", tp ? tp->name : NULL);
+	xs_json_field_str(w, "master", master ? master->uuid : NULL);
+	xs_json_field_bool(w, "connected", p->topo != NULL);
 	xs_json_obj_end(w);
 }
 
@@ -232,10 +223,8 @@ static void objects_collection(struct xs_json *w, const struct xs_collect_host_s
 		return;
 	}
 	xs_json_obj_begin(w);
-	xs_json_key(w, "state");
-	xs_json_str(w, xs_collect_state_name(st->state));
-	xs_json_key(w, "health");
-	xs_json_str(w, xs_status_health_name(xs_status_host_health(st, now)));
+	xs_json_field_str(w, "state", xs_collect_state_name(st->state));
+	xs_json_field_str(w, "health", xs_status_health_name(xs_status_host_health(st, now)));
 	xs_json_key(w, "last_success");
 	if (st->last_success > 0)
 		xs_json_double(w, st->last_success);
@@ -246,8 +235,7 @@ static void objects_collection(struct xs_json *w, const struct xs_collect_host_s
 		xs_json_str_n(w, st->last_error, strnlen(st->last_error, sizeof(st->last_error)));
 	else
 		xs_json_null(w);
-	xs_json_key(w, "latency");
-	xs_json_double(w, st->latency);
+	xs_json_field_double(w, "latency", st->latency);
 	xs_json_key(w, "lag");
 	if (st->lag >= 0)
 		xs_json_double(w, st->lag);
@@ -264,22 +252,14 @@ static void objects_hosts(struct xs_json *w, const struct xs_estate *e, const st
 
 	for (size_t i = 0; (h = xs_topo_host_at(t, i)) != NULL; i++) {
 		xs_json_obj_begin(w);
-		xs_json_key(w, "uuid");
-		xs_json_str(w, h->uuid);
-		xs_json_key(w, "name");
-		xs_json_str(w, h->name);
-		xs_json_key(w, "pool");
-		xs_json_str(w, pool);
-		xs_json_key(w, "address");
-		xs_json_str(w, h->address);
-		xs_json_key(w, "live");
-		xs_json_bool(w, h->live);
-		xs_json_key(w, "enabled");
-		xs_json_bool(w, h->enabled);
-		xs_json_key(w, "cpus");
-		xs_json_uint(w, h->cpus > 0 ? (uint64_t)h->cpus : 0);
-		xs_json_key(w, "memory");
-		xs_json_uint(w, h->memory_total);
+		xs_json_field_str(w, "uuid", h->uuid);
+		xs_json_field_str(w, "name", h->name);
+		xs_json_field_str(w, "pool", pool);
+		xs_json_field_str(w, "address", h->address);
+		xs_json_field_bool(w, "live", h->live);
+		xs_json_field_bool(w, "enabled", h->enabled);
+		xs_json_field_uint(w, "cpus", h->cpus > 0 ? (uint64_t)h->cpus : 0);
+		xs_json_field_uint(w, "memory", h->memory_total);
 		objects_collection(w, xs_status_index_find(ix, h->uuid), e->now);
 		objects_devs_of(d, e->store, XS_OBJ_HOST, h->uuid);
 		xs_json_key(w, "pifs");
@@ -301,29 +281,20 @@ static void objects_vms(struct xs_json *w, const struct xs_store *s, const struc
 			continue;
 		h = *vm->resident_on ? xs_topo_host_by_ref(t, vm->resident_on) : NULL;
 		xs_json_obj_begin(w);
-		xs_json_key(w, "uuid");
-		xs_json_str(w, vm->uuid);
-		xs_json_key(w, "name");
-		xs_json_str(w, vm->name);
-		xs_json_key(w, "pool");
-		xs_json_str(w, pool);
-		xs_json_key(w, "host");
-		xs_json_str(w, h ? h->uuid : NULL);
-		xs_json_key(w, "power_state");
-		xs_json_str(w, objects_power_name(vm->power));
+		xs_json_field_str(w, "uuid", vm->uuid);
+		xs_json_field_str(w, "name", vm->name);
+		xs_json_field_str(w, "pool", pool);
+		xs_json_field_str(w, "host", h ? h->uuid : NULL);
+		xs_json_field_str(w, "power_state", objects_power_name(vm->power));
 		xs_json_key(w, "tags");
 		xs_json_arr_begin(w);
 		for (size_t k = 0; k < vm->ntags; k++)
 			xs_json_str(w, vm->tags[k]);
 		xs_json_arr_end(w);
-		xs_json_key(w, "vcpus");
-		xs_json_uint(w, vm->vcpus > 0 ? (uint64_t)vm->vcpus : 0);
-		xs_json_key(w, "memory");
-		xs_json_uint(w, vm->memory_static_max);
-		xs_json_key(w, "guest_tools");
-		xs_json_bool(w, vm->guest_tools);
-		xs_json_key(w, "is_control_domain");
-		xs_json_bool(w, vm->is_control_domain);
+		xs_json_field_uint(w, "vcpus", vm->vcpus > 0 ? (uint64_t)vm->vcpus : 0);
+		xs_json_field_uint(w, "memory", vm->memory_static_max);
+		xs_json_field_bool(w, "guest_tools", vm->guest_tools);
+		xs_json_field_bool(w, "is_control_domain", vm->is_control_domain);
 		objects_devs_of(d, s, XS_OBJ_VM, vm->uuid);
 		xs_json_key(w, "vifs");
 		objects_nets(w, t, d, OBJ_VIF, vm->uuid);
@@ -343,16 +314,11 @@ static void objects_srs(struct xs_json *w, const struct xs_topo *t)
 		const struct xs_topo_host *h;
 
 		xs_json_obj_begin(w);
-		xs_json_key(w, "uuid");
-		xs_json_str(w, sr->uuid);
-		xs_json_key(w, "name");
-		xs_json_str(w, sr->name);
-		xs_json_key(w, "type");
-		xs_json_str(w, sr->type);
-		xs_json_key(w, "shared");
-		xs_json_bool(w, sr->shared);
-		xs_json_key(w, "pool");
-		xs_json_str(w, pool);
+		xs_json_field_str(w, "uuid", sr->uuid);
+		xs_json_field_str(w, "name", sr->name);
+		xs_json_field_str(w, "type", sr->type);
+		xs_json_field_bool(w, "shared", sr->shared);
+		xs_json_field_str(w, "pool", pool);
 		xs_json_key(w, "hosts");
 		xs_json_arr_begin(w);
 		for (size_t k = 0; (h = xs_topo_host_at(t, k)) != NULL; k++)

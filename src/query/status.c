@@ -96,30 +96,18 @@ static void status_daemon(struct xs_json *w, const struct xs_prom_self *s)
 		return;
 	}
 	xs_json_obj_begin(w);
-	xs_json_key(w, "uptime");
-	xs_json_double(w, s->uptime);
-	xs_json_key(w, "store_series");
-	xs_json_uint(w, s->store_series);
-	xs_json_key(w, "store_bytes");
-	xs_json_uint(w, s->store_bytes);
-	xs_json_key(w, "samples_total");
-	xs_json_uint(w, s->samples_total);
-	xs_json_key(w, "fetches_total");
-	xs_json_uint(w, s->fetches_total);
-	xs_json_key(w, "fetch_errors_total");
-	xs_json_uint(w, s->fetch_errors_total);
-	xs_json_key(w, "backfills_total");
-	xs_json_uint(w, s->backfills_total);
-	xs_json_key(w, "hosts_collecting");
-	xs_json_uint(w, s->hosts_collecting);
-	xs_json_key(w, "hosts_late");
-	xs_json_uint(w, s->hosts_late);
-	xs_json_key(w, "hosts_down");
-	xs_json_uint(w, s->hosts_down);
-	xs_json_key(w, "http_requests_total");
-	xs_json_uint(w, s->http_requests_total);
-	xs_json_key(w, "resident_bytes");
-	xs_json_uint(w, s->resident_bytes);
+	xs_json_field_double(w, "uptime", s->uptime);
+	xs_json_field_uint(w, "store_series", s->store_series);
+	xs_json_field_uint(w, "store_bytes", s->store_bytes);
+	xs_json_field_uint(w, "samples_total", s->samples_total);
+	xs_json_field_uint(w, "fetches_total", s->fetches_total);
+	xs_json_field_uint(w, "fetch_errors_total", s->fetch_errors_total);
+	xs_json_field_uint(w, "backfills_total", s->backfills_total);
+	xs_json_field_uint(w, "hosts_collecting", s->hosts_collecting);
+	xs_json_field_uint(w, "hosts_late", s->hosts_late);
+	xs_json_field_uint(w, "hosts_down", s->hosts_down);
+	xs_json_field_uint(w, "http_requests_total", s->http_requests_total);
+	xs_json_field_uint(w, "resident_bytes", s->resident_bytes);
 	xs_json_obj_end(w);
 }
 
@@ -148,20 +136,13 @@ static void status_pool(struct xs_json *w, const struct xs_estate *e,
 			}
 	}
 	xs_json_obj_begin(w);
-	xs_json_key(w, "name");
-	xs_json_str(w, name);
-	xs_json_key(w, "uuid");
-	xs_json_str(w, tp ? tp->uuid : NULL);
-	xs_json_key(w, "connected");
-	xs_json_bool(w, p->topo != NULL);
-	xs_json_key(w, "hosts");
-	xs_json_uint(w, total);
-	xs_json_key(w, "collecting");
-	xs_json_uint(w, n[XS_HEALTH_COLLECTING]);
-	xs_json_key(w, "late");
-	xs_json_uint(w, n[XS_HEALTH_LATE]);
-	xs_json_key(w, "down");
-	xs_json_uint(w, n[XS_HEALTH_DOWN]);
+	xs_json_field_str(w, "name", name);
+	xs_json_field_str(w, "uuid", tp ? tp->uuid : NULL);
+	xs_json_field_bool(w, "connected", p->topo != NULL);
+	xs_json_field_uint(w, "hosts", total);
+	xs_json_field_uint(w, "collecting", n[XS_HEALTH_COLLECTING]);
+	xs_json_field_uint(w, "late", n[XS_HEALTH_LATE]);
+	xs_json_field_uint(w, "down", n[XS_HEALTH_DOWN]);
 	xs_json_obj_end(w);
 }
 
@@ -179,10 +160,8 @@ static void status_host(struct xs_json *w, const struct xs_collect_host_status *
 	status_field(w, "pool", h->pool, sizeof(h->pool));
 	status_field(w, "uuid", h->uuid, sizeof(h->uuid));
 	status_field(w, "name", h->name, sizeof(h->name));
-	xs_json_key(w, "state");
-	xs_json_str(w, xs_collect_state_name(h->state));
-	xs_json_key(w, "health");
-	xs_json_str(w, xs_status_health_name(xs_status_host_health(h, now)));
+	xs_json_field_str(w, "state", xs_collect_state_name(h->state));
+	xs_json_field_str(w, "health", xs_status_health_name(xs_status_host_health(h, now)));
 	xs_json_key(w, "last_success");
 	if (h->last_success > 0)
 		xs_json_double(w, h->last_success);
@@ -198,8 +177,7 @@ static void status_host(struct xs_json *w, const struct xs_collect_host_status *
 		xs_json_double(w, h->last_error_time);
 	else
 		xs_json_null(w);
-	xs_json_key(w, "latency");
-	xs_json_double(w, h->latency);
+	xs_json_field_double(w, "latency", h->latency);
 	xs_json_key(w, "lag");
 	if (h->lag >= 0)
 		xs_json_double(w, h->lag);
@@ -210,18 +188,12 @@ static void status_host(struct xs_json *w, const struct xs_collect_host_status *
 		xs_json_double(w, (double)h->newest);
 	else
 		xs_json_null(w);
-	xs_json_key(w, "failures");
-	xs_json_uint(w, h->failures);
-	xs_json_key(w, "fetches");
-	xs_json_uint(w, h->fetches);
-	xs_json_key(w, "rows");
-	xs_json_uint(w, h->rows);
-	xs_json_key(w, "samples");
-	xs_json_uint(w, h->samples);
-	xs_json_key(w, "errors");
-	xs_json_uint(w, h->errors);
-	xs_json_key(w, "backfills");
-	xs_json_uint(w, h->backfills);
+	xs_json_field_uint(w, "failures", h->failures);
+	xs_json_field_uint(w, "fetches", h->fetches);
+	xs_json_field_uint(w, "rows", h->rows);
+	xs_json_field_uint(w, "samples", h->samples);
+	xs_json_field_uint(w, "errors", h->errors);
+	xs_json_field_uint(w, "backfills", h->backfills);
 	xs_json_obj_end(w);
 }
 

@@ -77,6 +77,32 @@ static void test_structure(void)
 	xs_buf_free(&b);
 }
 
+/* The member helpers write key and value, and refuse a member outside an object. */
+static void test_fields(void)
+{
+	struct xs_buf b;
+	struct xs_json j;
+
+	xs_buf_init(&b, T_CAP);
+	xs_json_init(&j, &b);
+	xs_json_obj_begin(&j);
+	xs_json_field_str(&j, "s", "x\"y");
+	xs_json_field_str(&j, "n", NULL);
+	xs_json_field_int(&j, "i", -3);
+	xs_json_field_uint(&j, "u", 7);
+	xs_json_field_double(&j, "d", 0.5);
+	xs_json_field_bool(&j, "b", true);
+	xs_json_obj_end(&j);
+	ok(xs_json_error(&j) == XS_OK && t_eq(&b, "{\"s\":\"x\\\"y\",\"n\":null,\"i\":-3,\"u\":7,"
+						 "\"d\":0.5,\"b\":true}"),
+	   "members: %s", b.data);
+	xs_buf_reset(&b);
+	xs_json_init(&j, &b);
+	xs_json_arr_begin(&j);
+	ok(xs_json_field_uint(&j, "u", 1) != XS_OK, "a member in an array is refused");
+	xs_buf_free(&b);
+}
+
 static void test_depth(void)
 {
 	struct xs_buf b;
@@ -537,6 +563,7 @@ static void test_cap(void)
 int main(void)
 {
 	TEST_RUN(test_structure);
+	TEST_RUN(test_fields);
 	TEST_RUN(test_depth);
 	TEST_RUN(test_misuse);
 	TEST_RUN(test_strings);
