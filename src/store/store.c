@@ -93,24 +93,6 @@ struct st_known {
 	bool tracked;
 };
 
-struct st_series {
-	uint64_t name_off;               /* arena: uuid NUL ds NUL */
-	uint64_t unit_off;               /* arena: unit NUL */
-	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
-	float last_v;                    /* its value, also the wal XOR base */
-	uint8_t kind;
-	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
-	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(se, k) */
-	struct xs_block *open[XS_NTIERS]; /* live block being filled */
-	struct xs_block *bf[XS_NTIERS];  /* backfill block being filled */
-	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
-	uint32_t obj_next;               /* next series of the same object; UINT32_MAX: none */
-	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
-};
-
-/* The rollup in progress of tier k (1..3) of series se. */
-#define ST_ACC(se, k) (&(se)->acc[(k) - 1])
-
 /* A sealed block as it will be written: its payload only (no coder state). */
 struct st_sealed {
 	int64_t t0, tlast;
@@ -119,6 +101,38 @@ struct st_sealed {
 	uint8_t flags;
 	uint8_t payload[];
 };
+
+/*
+ * The block of one series and tier still being filled (NULL: none). The 5 s and
+ * 1 min tiers keep a live encoder (struct xs_block, 88 bytes, and its growing bit
+ * buffer). The tiers from ST_FROZEN_TIER on take a point an hour or a day: they keep
+ * the payload alone, as a sealed block holds it (24 bytes and the payload), and each
+ * new point decodes it and encodes it again with the store's thaw scratch (a few µs
+ * an hour per series). At 658k series that is ~35 MiB a tier instead of ~80.
+ */
+#define ST_FROZEN_TIER XS_TIER_1H
+union st_open {
+	struct xs_block *live;      /* tier < ST_FROZEN_TIER; owned */
+	struct st_sealed *frozen;   /* tier >= ST_FROZEN_TIER; owned */
+};
+
+struct st_series {
+	uint64_t name_off;               /* arena: uuid NUL ds NUL */
+	uint64_t unit_off;               /* arena: unit NUL */
+	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
+	float last_v;                    /* its value, also the wal XOR base */
+	uint8_t kind;
+	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
+	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(se, k) */
+	union st_open open[XS_NTIERS];   /* live block being filled */
+	union st_open bf[XS_NTIERS];     /* backfill block being filled */
+	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
+	uint32_t obj_next;               /* next series of the same object; UINT32_MAX: none */
+	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
+};
+
+/* The rollup in progress of tier k (1..3) of series se. */
+#define ST_ACC(se, k) (&(se)->acc[(k) - 1])
 
 struct st_pend {
 	uint32_t series;
@@ -209,6 +223,9 @@ struct xs_store {
 	int64_t seg_hi[XS_NTIERS];  /* highest */
 	bool replaying;
 	struct xs_store_stats st;
+	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
+	int64_t *thaw_t;         /* its points (XS_BLOCK_MAX_POINTS), allocated on first use */
+	float *thaw_v;
 	int64_t *rt;             /* read scratch: times */
 	float *rv;               /* read scratch: 3 values per time */
 	size_t rcap;
@@ -685,7 +702,11 @@ static unsigned st_nch(int tier)
 	return tier == XS_TIER_5S ? 1 : 3;
 }
 
-/* Seals b into pend (a compact copy of its payload); b is left empty for reuse. */
+static bool st_frozen(int tier)
+{
+	return tier >= ST_FROZEN_TIER;
+}
+
 /* The newest sealed block of series id, or -1. A checkpoint empties the pend array
  * without visiting every series: a head is valid only if it still names id's entry
  * (entries of one checkpoint's lifetime never change, and chains only point back). */
@@ -696,11 +717,11 @@ static int32_t st_pend_head(const struct xs_store *s, uint32_t id)
 	return h >= 0 && (size_t)h < s->npend && s->pend[h].series == id ? h : -1;
 }
 
-static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_block *b)
+/* A compact copy of b's payload, in *reuse (reallocated) or a new allocation. */
+static struct st_sealed *st_sealed_of(const struct xs_block *b, struct st_sealed *reuse)
 {
 	size_t len = xs_block_bytes(b);
-	struct st_sealed *sb = xs_xmalloc(sizeof(*sb) + len + 1);
-	struct st_pend *p;
+	struct st_sealed *sb = xs_xrealloc(reuse, sizeof(*sb) + len + 1);
 
 	sb->t0 = b->t0;
 	sb->tlast = b->tlast;
@@ -708,6 +729,14 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 	sb->n = (uint16_t)b->n;
 	sb->flags = (uint8_t)xs_block_flags(b);
 	xs_block_payload(b, sb->payload);
+	return sb;
+}
+
+/* Adds the sealed block sb (ownership taken) to pend, newest of series id. */
+static void st_pend_push(struct xs_store *s, uint32_t id, int tier, struct st_sealed *sb)
+{
+	struct st_pend *p;
+
 	if (s->npend == s->cappend) {
 		s->cappend = s->cappend ? s->cappend * 2 : 1024;
 		s->pend = xs_xrealloc(s->pend, s->cappend * sizeof(*s->pend));
@@ -718,31 +747,111 @@ static void st_pend_add(struct xs_store *s, uint32_t id, int tier, struct xs_blo
 	p->next = st_pend_head(s, id);
 	p->b = sb;
 	s->ser[id].pend = (int32_t)s->npend++;
-	s->pend_bytes += sizeof(*sb) + len;
+	s->pend_bytes += sizeof(*sb) + sb->len;
 }
 
-/* Puts a point into *slot, sealing the block there first if t is outside its window
- * or not after its last point. */
-static void st_block_add(struct xs_store *s, uint32_t id, int tier, struct xs_block **slot, int64_t t,
-			 const float *v)
+/* Seals the block in *slot (if it has points) into pend and empties the slot: a
+ * frozen block is moved, a live one copied and its struct freed. */
+static void st_open_seal(struct xs_store *s, uint32_t id, int tier, union st_open *slot)
 {
-	struct xs_block *b = *slot;
-
-	if (b && (st_floor(t, st_window[tier]) != st_floor(b->t0, st_window[tier]) || t <= b->tlast)) {
-		st_pend_add(s, id, tier, b);
-		/* the struct is reused; the buffer starts small again (a full window's
-		 * buffer kept by every series would cost more than its reallocations) */
-		xs_block_cleanup(b);
-		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
+	if (st_frozen(tier)) {
+		if (slot->frozen)
+			st_pend_push(s, id, tier, slot->frozen);
+		slot->frozen = NULL;
+		return;
 	}
+	if (slot->live && slot->live->n)
+		st_pend_push(s, id, tier, st_sealed_of(slot->live, NULL));
+	if (slot->live)
+		xs_block_cleanup(slot->live);
+	free(slot->live);
+	slot->live = NULL;
+}
+
+/* Frees the block in *slot, if any. */
+static void st_open_free(int tier, union st_open *slot)
+{
+	if (st_frozen(tier)) {
+		free(slot->frozen);
+		slot->frozen = NULL;
+		return;
+	}
+	if (slot->live)
+		xs_block_cleanup(slot->live);
+	free(slot->live);
+	slot->live = NULL;
+}
+
+/* Appends a point to a frozen block (tier >= ST_FROZEN_TIER): its points and t go
+ * through the thaw scratch encoder, which gives the same bits a live block would. */
+static void st_frozen_put(struct xs_store *s, int tier, struct st_sealed **fp, int64_t t,
+			  const float *v)
+{
+	struct st_sealed *f = *fp;
+	struct xs_block *b = &s->thaw;
+	unsigned nch = st_nch(tier);
+
+	if (!s->thaw_t) {
+		s->thaw_t = xs_xmalloc(XS_BLOCK_MAX_POINTS * sizeof(*s->thaw_t));
+		s->thaw_v = xs_xmalloc(XS_BLOCK_MAX_POINTS * XS_BLOCK_MAX_CH * sizeof(*s->thaw_v));
+	}
+	xs_block_init(b, xs_tier_step[tier], nch);
+	if (f) {
+		/* the payload came from this encoder, or from a carry record that
+		 * decoded whole when it was replayed: a failure is memory corruption */
+		if (xs_block_decode(f->payload, f->len, f->t0, xs_tier_step[tier], f->n, f->flags,
+				    s->thaw_t, s->thaw_v, XS_BLOCK_MAX_POINTS) != (long)f->n)
+			abort();
+		for (unsigned i = 0; i < f->n; i++)
+			xs_block_put(b, s->thaw_t[i], s->thaw_v + (size_t)i * nch);
+	}
+	xs_block_put(b, t, v);
+	*fp = st_sealed_of(b, f);
+}
+
+/* Appends a point to a live block (tier < ST_FROZEN_TIER). */
+static void st_live_put(struct xs_store *s, uint32_t id, int tier, union st_open *slot, int64_t t,
+			const float *v)
+{
+	struct xs_block *b = slot->live;
+
 	if (!b) {
 		b = xs_xcalloc(1, sizeof(*b));
 		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
-		*slot = b;
+		slot->live = b;
 		if (slot == &s->ser[id].bf[tier])
 			s->nbf++;
 	}
 	xs_block_put(b, t, v);
+}
+
+/* Puts a point into *slot, sealing the block there first if t is outside its window
+ * or not after its last point. */
+static void st_block_add(struct xs_store *s, uint32_t id, int tier, union st_open *slot, int64_t t,
+			 const float *v)
+{
+	int64_t w = st_window[tier];
+
+	if (st_frozen(tier)) {
+		struct st_sealed *f = slot->frozen;
+
+		if (f && (st_floor(t, w) != st_floor(f->t0, w) || t <= f->tlast)) {
+			st_pend_push(s, id, tier, f);
+			slot->frozen = f = NULL;
+		}
+		if (!f && slot == &s->ser[id].bf[tier])
+			s->nbf++;
+		st_frozen_put(s, tier, &slot->frozen, t, v);
+		return;
+	}
+	if (slot->live && (st_floor(t, w) != st_floor(slot->live->t0, w) || t <= slot->live->tlast)) {
+		st_pend_push(s, id, tier, st_sealed_of(slot->live, NULL));
+		/* the struct is reused; the buffer starts small again (a full window's
+		 * buffer kept by every series would cost more than its reallocations) */
+		xs_block_cleanup(slot->live);
+		xs_block_init(slot->live, xs_tier_step[tier], st_nch(tier));
+	}
+	st_live_put(s, id, tier, slot, t, v);
 }
 
 /* ---- what backfill knows without reading (struct st_known) --------------------- */
@@ -1014,28 +1123,34 @@ static bool st_replay_row(struct xs_store *s, struct st_cur *c)
 /* An open block in a carry record: u8 present, then u8 flags, u16 n, i64 t0, u32 payload
  * length and the payload. The encoder state is not stored: replay re-encodes the points,
  * which gives back the same stream and state. */
-static void st_put_block(struct st_bytes *r, const struct xs_block *b)
+static void st_put_block(struct st_bytes *r, int tier, const union st_open *o)
 {
+	const struct xs_block *b = st_frozen(tier) ? NULL : o->live;
+	const struct st_sealed *f = st_frozen(tier) ? o->frozen : NULL;
+	unsigned n = b ? b->n : f ? f->n : 0;
 	size_t len;
 
-	if (!b || !b->n) {
+	if (!n) {
 		st_put_u8(r, 0);
 		return;
 	}
-	len = xs_block_bytes(b);
+	len = b ? xs_block_bytes(b) : f->len;
 	st_put_u8(r, 1);
-	st_put_u8(r, (uint8_t)xs_block_flags(b));
-	st_put_u8(r, (uint8_t)b->n);
-	st_put_u8(r, (uint8_t)(b->n >> 8));
-	st_put_u64(r, (uint64_t)b->t0);
+	st_put_u8(r, (uint8_t)(b ? xs_block_flags(b) : f->flags));
+	st_put_u8(r, (uint8_t)n);
+	st_put_u8(r, (uint8_t)(n >> 8));
+	st_put_u64(r, (uint64_t)(b ? b->t0 : f->t0));
 	st_put_u32(r, (uint32_t)len);
 	if (r->len + len > r->cap)
 		st_reserve(r, len);
-	xs_block_payload(b, r->p + r->len);
+	if (b)
+		xs_block_payload(b, r->p + r->len);
+	else
+		memcpy(r->p + r->len, f->payload, len);
 	r->len += len;
 }
 
-static bool st_get_block(struct st_cur *c, int tier, struct xs_block **out)
+static bool st_get_block(struct st_cur *c, int tier, union st_open *out)
 {
 	unsigned flags, n;
 	int64_t t0;
@@ -1066,7 +1181,13 @@ static bool st_get_block(struct st_cur *c, int tier, struct xs_block **out)
 		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
 		for (unsigned i = 0; i < n; i++)
 			xs_block_put(b, t[i], v + (size_t)i * st_nch(tier));
-		*out = b;
+		if (st_frozen(tier)) {
+			out->frozen = st_sealed_of(b, NULL);
+			xs_block_cleanup(b);
+			free(b);
+		} else {
+			out->live = b;
+		}
 	} else {
 		c->bad = true;
 	}
@@ -1098,8 +1219,8 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 		st_put_u32(&r, a->count);
 		st_put_u32(&r, st_fbits(a->min));
 		st_put_u32(&r, st_fbits(a->max));
-		st_put_block(&r, se->open[k]);
-		st_put_block(&r, se->bf[k]);
+		st_put_block(&r, k, &se->open[k]);
+		st_put_block(&r, k, &se->bf[k]);
 	}
 	st_frame(out, r.p, r.len);
 	free(r.p);
@@ -1108,13 +1229,8 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 static void st_series_drop_blocks(struct st_series *se)
 {
 	for (int k = 0; k < XS_NTIERS; k++) {
-		if (se->open[k])
-			xs_block_cleanup(se->open[k]);
-		if (se->bf[k])
-			xs_block_cleanup(se->bf[k]);
-		free(se->open[k]);
-		free(se->bf[k]);
-		se->open[k] = se->bf[k] = NULL;
+		st_open_free(k, &se->open[k]);
+		st_open_free(k, &se->bf[k]);
 	}
 }
 
@@ -1609,12 +1725,18 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 	return m;
 }
 
-static size_t st_read_mem(struct xs_store *s, const struct xs_block *b, int tier, int64_t from,
+static size_t st_read_mem(struct xs_store *s, const union st_open *o, int tier, int64_t from,
 			  int64_t to, size_t m)
 {
+	const struct xs_block *b = st_frozen(tier) ? NULL : o->live;
+	const struct st_sealed *f = st_frozen(tier) ? o->frozen : NULL;
 	size_t len;
 	uint8_t *p;
 
+	if (f)
+		return f->t0 > to || f->tlast < from
+			       ? m
+			       : st_decode_into(s, m, f->payload, f->len, f->t0, tier, f->n, f->flags);
 	if (!b || !b->n || b->t0 > to || b->tlast < from)
 		return m;
 	len = xs_block_bytes(b);
@@ -1695,8 +1817,8 @@ size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int
 	se = &s->ser[id];
 	m = st_read_disk(s, id, tier, from, to, 0);
 	st_read_pend(s, st_pend_head(s, id), tier, from, to, &m);
-	m = st_read_mem(s, se->open[tier], tier, from, to, m);
-	m = st_read_mem(s, se->bf[tier], tier, from, to, m);
+	m = st_read_mem(s, &se->open[tier], tier, from, to, m);
+	m = st_read_mem(s, &se->bf[tier], tier, from, to, m);
 	m = st_scratch_sort(s, m);
 	for (size_t i = 0; i < m; i++) {
 		if (s->rt[i] < from || s->rt[i] > to)
@@ -2005,14 +2127,11 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	 * in every carry record) for a point of another window */
 	for (uint32_t id = 0; s->nbf && id < s->nser; id++)
 		for (int k = 1; k < XS_NTIERS; k++) {
-			struct xs_block *b = s->ser[id].bf[k];
+			union st_open *o = &s->ser[id].bf[k];
 
-			if (!b || !b->n)
+			if (st_frozen(k) ? !o->frozen : !o->live)
 				continue;
-			st_pend_add(s, id, k, b);
-			xs_block_cleanup(b);
-			free(b);
-			s->ser[id].bf[k] = NULL;
+			st_open_seal(s, id, k, o);
 			s->nbf--;
 		}
 	npend = s->npend;
@@ -2189,6 +2308,9 @@ static void st_free(struct xs_store *s)
 	free(s->walbuf.p);
 	free(s->rt);
 	free(s->rv);
+	xs_block_cleanup(&s->thaw);
+	free(s->thaw_t);
+	free(s->thaw_v);
 	free(s->dir);
 	free(s);
 }

@@ -75,8 +75,8 @@ struct xs_block {
 
 /*
  * Prepares b for a new block of nch channels at tier step seconds (1 to
- * XS_BLOCK_MAX_STEP; buffers kept). The struct is 88 bytes: one per open block
- * of every series, so its size is the store's memory (4 x 660k of them at
+ * XS_BLOCK_MAX_STEP; buffers kept). The struct is 88 bytes: one per open 5 s and
+ * 1 min block of every series, so its size is the store's memory (2 x 660k of them at
  * 20,000 VMs).
  */
 void xs_block_init(struct xs_block *b, int64_t step, unsigned nch);
