@@ -6,6 +6,10 @@
  * daily cycle, plus bursts that switch on for whole 5-minute windows with a
  * seed-dependent probability. Noise comes from hashing (seed, step). Memory
  * figures move in plateaus of a few hours instead.
+ *
+ * sim_workload_value and sim_workload_spread share the helpers that turn a
+ * noise into a value, so the spread's bounds are those very formulas at the
+ * noise's ends and cannot drift from the values served.
  */
 #include "workload.h"
 
@@ -160,31 +164,128 @@ static double wl_plateau(const struct sim_series *s, int64_t t)
 	return s->scale * (0.3 + 0.6 * u);
 }
 
+/* The noise of the step at t, uniform in [-0.5, 0.5). */
+static double wl_noise(const struct sim_series *s, int64_t t)
+{
+	return wl_unit(sim_hash2(s->seed, (uint64_t)t)) - 0.5;
+}
+
+/* Memory free before flooring: the plateau plus 256 KiB of noise. */
+static double wl_free_u(const struct sim_series *s, int64_t t, double noise)
+{
+	return wl_plateau(s, t) + 256.0 * noise;
+}
+
+/* A count before flooring, from the minute's draw u in [0, 1). */
+static double wl_count_u(const struct sim_series *s, double u)
+{
+	return s->scale * (0.5 + u);
+}
+
+/* A noisy value before the clamp: the level with its cycle and burst, times the noise. */
+static double wl_noisy_raw(const struct sim_series *s, int64_t t, double noise)
+{
+	double level = s->scale * wl_base(s) * wl_daily(s, t);
+
+	level *= 1.0 + wl_burst(s, t);
+	level *= 1.0 + 0.4 * noise;
+	if (s->metric == SIM_M_CPU)
+		level = wl_cpu_saturate(level);
+	return level;
+}
+
+double sim_workload_noisy(const struct sim_series *s, int64_t t, double noise)
+{
+	return wl_clamp(wl_noisy_raw(s, t, noise), s->max);
+}
+
 double sim_workload_value(const struct sim_series *s, int64_t t)
 {
-	double noise = wl_unit(sim_hash2(s->seed, (uint64_t)t)) - 0.5;
-	double level;
+	double noise = wl_noise(s, t);
 
 	switch (s->metric) {
 	case SIM_M_MEM_BYTES:
 	case SIM_M_MEM_TOTAL_KIB:
 		return s->scale;
 	case SIM_M_MEM_FREE_KIB:
-		return wl_clamp(floor(wl_plateau(s, t) + 256.0 * noise), s->max);
+		return wl_clamp(floor(wl_free_u(s, t, noise)), s->max);
 	case SIM_M_COUNT:
-		return floor(wl_clamp(s->scale * (0.5 + wl_unit(sim_hash2(s->seed, (uint64_t)t / 60))),
+		return floor(wl_clamp(wl_count_u(s, wl_unit(sim_hash2(s->seed, (uint64_t)t / 60))),
 				      s->max));
 	default:
 		break;
 	}
 	if (wl_gated(s) && !wl_device_busy(s, t))
 		return 0.0; /* an idle disk or NIC reads exactly 0, as xcp-rrdd reports it */
-	level = s->scale * wl_base(s) * wl_daily(s, t);
-	level *= 1.0 + wl_burst(s, t);
-	level *= 1.0 + 0.4 * noise;
-	if (s->metric == SIM_M_CPU)
-		level = wl_cpu_saturate(level);
-	return wl_clamp(level, s->max);
+	return sim_workload_noisy(s, t, noise);
+}
+
+/* Share of [lo, hi) where floor(u) exceeds max, i.e. u >= floor(max) + 1. */
+static double wl_floor_p_max(double lo, double hi, double max)
+{
+	double cut = floor(max) + 1;
+
+	if (!(hi > lo))
+		return floor(lo) > max ? 1.0 : 0.0;
+	if (cut <= lo)
+		return 1.0;
+	return hi > cut ? (hi - cut) / (hi - lo) : 0.0;
+}
+
+/* Share of the noise range whose raw value exceeds max. The raw value grows with
+ * the noise, so the cut is found by bisection; 60 halvings reach the noise's
+ * own resolution. */
+static double wl_noisy_p_max(const struct sim_series *s, int64_t t)
+{
+	double a = -0.5, b = 0.5;
+
+	if (!(wl_noisy_raw(s, t, b) > s->max))
+		return 0.0;
+	if (wl_noisy_raw(s, t, a) > s->max)
+		return 1.0;
+	for (int i = 0; i < 60; i++) {
+		double m = 0.5 * (a + b);
+
+		if (wl_noisy_raw(s, t, m) > s->max)
+			b = m;
+		else
+			a = m;
+	}
+	return 0.5 - b;
+}
+
+void sim_workload_spread(const struct sim_series *s, int64_t t, struct sim_spread *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->p_busy = wl_gated(s) ? wl_activity(s) : 1.0;
+	out->period = 5;
+	switch (s->metric) {
+	case SIM_M_MEM_BYTES:
+	case SIM_M_MEM_TOTAL_KIB:
+		out->kind = SIM_SPREAD_CONST;
+		out->lo = out->hi = s->scale;
+		return;
+	case SIM_M_MEM_FREE_KIB:
+		out->kind = SIM_SPREAD_FLOOR;
+		out->lo = wl_free_u(s, t, -0.5);
+		out->hi = wl_free_u(s, t, 0.5);
+		out->p_max = wl_floor_p_max(out->lo, out->hi, s->max);
+		return;
+	case SIM_M_COUNT:
+		out->kind = SIM_SPREAD_FLOOR;
+		out->lo = wl_count_u(s, 0.0);
+		out->hi = wl_count_u(s, 1.0);
+		out->p_max = wl_floor_p_max(out->lo, out->hi, s->max);
+		out->period = 60;
+		return;
+	default:
+		break;
+	}
+	out->kind = SIM_SPREAD_NOISY;
+	out->lo = sim_workload_noisy(s, t, -0.5);
+	out->hi = sim_workload_noisy(s, t, 0.5);
+	out->p_max = wl_noisy_p_max(s, t);
+	out->affine = s->metric != SIM_M_CPU;
 }
 
 void sim_workload_summary(const struct sim_series *s, int64_t t, int64_t period, double *avg,

@@ -44,6 +44,51 @@ struct sim_series {
 /* The 5 s value at time t (a multiple of 5). */
 double sim_workload_value(const struct sim_series *s, int64_t t);
 
+/* What chance decides in a value, given everything else the model knows. */
+enum sim_spread_kind {
+	SIM_SPREAD_CONST, /* the value is lo (== hi) at every step: memory sizes */
+	SIM_SPREAD_FLOOR, /* floor(u), u uniform on [lo, hi), clamped into [0, max]:
+			   * memory free (a draw per step), counts (a draw per minute) */
+	SIM_SPREAD_NOISY, /* sim_workload_noisy(s, t, noise), noise uniform on [-0.5, 0.5):
+			   * every other metric (level times 1 + 0.4 * noise) */
+};
+
+/* The uncertainty of the value of a series at one step: what a coder that
+ * knows every level, plateau and busy probability of the model still cannot
+ * predict. Filled by sim_workload_spread; plain data, callers keep it on the
+ * stack. */
+struct sim_spread {
+	enum sim_spread_kind kind;
+	double p_busy;  /* probability the step is busy; an idle step of a gated series
+			 * (disk, NIC) reads exactly 0, drawn anew every 5 s step and
+			 * shared by the device's data sources; 1 for ungated series */
+	double lo, hi;  /* CONST: the value. FLOOR: the interval u is uniform on (hi is
+			 * reached only by rounding). NOISY: the busy value at noise -0.5
+			 * and at noise +0.5 (the supremum), after saturation and clamp */
+	double p_max;   /* probability (given busy) that the clamp pins the value at max:
+			 * FLOOR P(floor(u) > max), NOISY the share of the noise range whose
+			 * value would exceed max; 0 when hi stays below max, as in every
+			 * data source of xapi-sim (max is 1 for CPUs, else infinite) */
+	int64_t period; /* seconds one draw lasts: 5, or 60 for counts (aligned minutes) */
+	bool affine;    /* NOISY: the value is affine in the noise, i.e. uniform on [lo, hi)
+			 * up to the clamp; false for CPUs, whose soft saturation packs the
+			 * upper values closer (use sim_workload_noisy for the density) */
+};
+
+/* The spread of the value of s at time t (a multiple of 5) into *out.
+ * sim_workload_value(s, t) is 0 in an idle step, else: CONST lo; FLOOR a whole
+ * number in [floor(lo), floor(hi)] (or max when pinned); NOISY a value in
+ * [lo, hi], equal to sim_workload_noisy(s, t, noise) at the step's own noise.
+ * Consecutive steps are independent given their spreads, except that a count
+ * keeps its value for the whole minute. Costs about two sim_workload_value
+ * calls (one more bisection when the clamp can bite). */
+void sim_workload_spread(const struct sim_series *s, int64_t t, struct sim_spread *out);
+
+/* The busy value of a SIM_SPREAD_NOISY series at time t if the step's noise
+ * were `noise` (in [-0.5, 0.5]): non-decreasing in noise, saturated and
+ * clamped as sim_workload_value does. Meaningless for the other kinds. */
+double sim_workload_noisy(const struct sim_series *s, int64_t t, double noise);
+
 /* A consolidated value for a period [t - period, t): the mean the 5 s values
  * would have, and a believable min and max around it, computed without
  * visiting the steps (for history before the simulator started). */
