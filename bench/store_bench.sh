@@ -9,7 +9,7 @@
 #   --no-scale    skip the 1,000-host run (RSS and checkpoint size at ~650k series)
 #   HOSTS, HOURS  workload size (default 5 hosts x 20 VMs, xapi-sim's data sources,
 #                 24 hours of 5 s rows); the scale run is 1,000 hosts x 1 hour
-# bench/store_bench.c is compiled with cc -O2 together with src/store, src/lib and
+# bench/store_bench.c is compiled with cc -O2 together with bench/estate.c, src/store, src/lib and
 # sim/{workload,world,rrd_model}.c (the estate, its data sources and values) into
 # build/bench/store_bench; the store lives in a mkdtemp directory under
 # ${TMPDIR:-/tmp}, removed at the end.
@@ -44,8 +44,8 @@ CC=${CC:-cc}
 OUT=build/bench
 BIN=$OUT/store_bench
 mkdir -p "$OUT"
-SRCS=(bench/store_bench.c src/store/*.c src/lib/xmalloc.c src/lib/err.c sim/workload.c sim/world.c
-	sim/rrd_model.c)
+SRCS=(bench/store_bench.c bench/estate.c src/store/*.c src/lib/xmalloc.c src/lib/err.c sim/workload.c
+	sim/world.c sim/rrd_model.c)
 CMD=("$CC" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Isim -o "$BIN" "${SRCS[@]}" -lm)
 echo "store_bench: ${CMD[*]}" >&2
 "${CMD[@]}" || die "cannot compile"
