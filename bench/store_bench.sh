@@ -12,7 +12,10 @@
 # bench/store_bench.c is compiled with cc -O2 together with bench/estate.c, src/store, src/lib and
 # sim/{workload,world,rrd_model}.c (the estate, its data sources and values) into
 # build/bench/store_bench; the store lives in a mkdtemp directory under
-# ${TMPDIR:-/tmp}, removed at the end.
+# ${TMPDIR:-/tmp}, removed at the end. bench/store_floor.c (same estate, no store) is
+# compiled into build/bench/store_floor and run on the same HOSTS and HOURS after the
+# store: the oracle floor of the 5 s and 1 min tiers next to the measured bytes
+# (about 20 s at 5 hosts x 24 h; output in build/bench/store_floor.txt).
 # Exit: 0 when the bench ran (a missed target shows as FAIL), 1 on an error, 2 on usage.
 set -euo pipefail
 readonly BENCH_NAME=store_bench
@@ -49,6 +52,13 @@ SRCS=(bench/store_bench.c bench/estate.c src/store/*.c src/lib/xmalloc.c src/lib
 CMD=("$CC" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Isim -o "$BIN" "${SRCS[@]}" -lm)
 echo "store_bench: ${CMD[*]}" >&2
 "${CMD[@]}" || die "cannot compile"
+FLOOR_BIN=$OUT/store_floor
+FLOOR_SRCS=(bench/store_floor.c bench/estate.c sim/workload.c sim/world.c sim/rrd_model.c
+	src/lib/xmalloc.c)
+FLOOR_CMD=("$CC" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Isim -o "$FLOOR_BIN"
+	"${FLOOR_SRCS[@]}" -lm)
+echo "store_bench: ${FLOOR_CMD[*]}" >&2
+"${FLOOR_CMD[@]}" || die "cannot compile store_floor"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/xs-store-bench-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -65,6 +75,21 @@ bps=$(get bytes_per_sample)
 ing=$(get ingest_per_s)
 rd=$(get read_day_ms_mean)
 per() { awk -v b="$1" -v n="$samples" 'BEGIN { printf "%.3f", b / n }'; }
+"$FLOOR_BIN" "$HOSTS" "$HOURS" "$(per "$(get bytes_5s)")" "$(per "$(get bytes_1m)")" "$bps" \
+	>"$OUT/store_floor.txt" || die "store_floor failed"
+fget() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/store_floor.txt"; }
+# a group of metric kinds (a regex of store_floor's kind names): fsum its share of the 5 s
+# floor in B per sample, fbits its bits per sample
+fsum() { awk -v re="^kind_($1)_5s_bytes_per_sample\$" '$1 ~ re { s += $2 } END { printf "%.3f", s }' \
+	"$OUT/store_floor.txt"; }
+fbits() {
+	awk -v re="^kind_($1)_" '$1 !~ re { next } $1 ~ /_series$/ { n = $2; k += n }
+		$1 ~ /_5s_bits_per_sample$/ { b += n * $2 } END { printf "%.1f", b / k }' \
+		"$OUT/store_floor.txt"
+}
+f5=$(fget floor_5s_bytes_per_sample)
+f1=$(fget floor_1m_est_bytes_per_sample)
+fall=$(fget floor_all_est_bytes_per_sample)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 if ((scale)); then
 	rss=$(get scale_rss_store_mib)
@@ -96,6 +121,10 @@ then \`xs_store_close\`. Machine: $cpu. Raw output: build/bench/store_bench.txt.
 | — 1 min segments (avg, min, max) | $(per "$(get bytes_1m)") | | |
 | — 1 h + 1 d segments | $(per $(( $(get bytes_1h) + $(get bytes_1d) ))) | | |
 | — wal (carry of open blocks, incl. the 1 h and 1 d ones) + series catalog | $(per $(( $(get bytes_wal) + $(get bytes_series) ))) | | |
+| oracle floor of the 5 s tier (a coder that knows every level and busy probability) | $f5 | | |
+| — of which busy/idle indicators (per data source; once per device: $(fget floor_5s_busy_idle_shared_bytes_per_sample)) | $(fget floor_5s_busy_idle_bytes_per_sample) | | |
+| oracle floor of the 1 min tier, estimate (avg, min, max of each minute given its level) | $f1 | | |
+| oracle floor, 5 s + 1 min tiers (the measured total is $(fget gap_all_bytes_per_sample) above it) | $fall | | |
 | one series' day at 5 s (17,280 points), cold cache of the store, mean of 50 series | $rd ms (best $(get read_day_ms_best) ms) | < $TARGET_READ_MS ms | $(pass_fail "$rd < $TARGET_READ_MS") |
 | open of a store of 1M series (catalog $(awk -v b="$(get catalog_1m_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MiB) | $(get open_1m_series_s) s | seconds | $(pass_fail "$(get open_1m_series_s) < 10") |
 $scale_rows
@@ -105,16 +134,24 @@ headers and 24-byte index entries): 4.008 B per sample (5 s 3.112, 1 min 0.826);
 the store held 1,194 MiB RSS after an hour and each checkpoint wrote a 280-300 MiB wal of carry
 records; a read after reopen took 75 ms (the day's index loaded whole).
 
-Why 2 B is not reached losslessly: about half of the samples are busy-device, CPU or network values
-with ±20 % uniform noise at full float32 precision. Such a value, given everything before it, is
-uniform over about 2^21-2^22 float32 bit patterns, so no lossless coder can spend less than 21-22 bits
-on it; the delta coding here spends 24 (1 code bit, 23 of ulp distance). Zeros, repeats and
-constants cost 1-3 bits, integer-valued series (counts, KiB) a few bits thanks to the trailing-zero
-shift. The 1 min tier keeps three full-precision floats per minute (the avg is a fresh rounding of a
-sum, min and max are samples), about 0.5 B per 5 s sample by itself. By this estimate (reasoned
-from the mix, not measured) the lossless floor for this workload is about 1.9-2.0 B per sample; what
-separates 2.5 B from it is 2-3 code bits per noisy value, the 1 min tier and the block/index overhead
-(8 + 16 bytes per block: 0.2 B per 5 s sample with 10-minute blocks).
+Why 2 B is not reached losslessly: the floor rows are measured, by bench/store_floor.c (run by this
+script; alone: \`${FLOOR_CMD[*]} && $FLOOR_BIN $HOSTS $HOURS\`, $(fget elapsed_s) s). It sums the
+exact entropy of every stored float32 for an oracle that knows all the simulator knows but its dice
+(\`sim_workload_spread\`: each level, plateau, busy probability and the noise's shape). About half of
+the samples are busy-device, CPU or network values with ±20 % uniform noise at full float32
+precision: $(fbits cpu) bits per CPU sample, $(fbits net) per network sample and $(fbits 'disk|latency|iops|throughput|iowait|queue') per sample of a disk's
+data sources, idle steps (exact 0s) included; memory free $(fbits mem_free_kib) bits (a large figure loses its
+low bits to float32), counts $(fbits count), constants 0. Of the $f5 B per sample of the 5 s tier,
+CPUs take $(fsum cpu), networks $(fsum net), disks and SRs $(fsum 'disk|latency|iops|throughput|iowait|queue'), the rest $(fsum 'load|kib|mem_free_kib|count').
+The delta coding here spends 24 bits on a noisy value (1 code bit, 23 of ulp distance) where the
+oracle needs $(fbits cpu)-$(fbits 'load|kib'), plus the block/index overhead (8 + 16 bytes per block: 0.2 B per 5 s sample
+with 10-minute blocks): $(per "$(get bytes_5s)") B measured. The 1 min tier keeps three full-precision floats per
+minute (the avg a fresh rounding of a sum, min and max samples): about 60 bits a minute for an
+ungated noisy series by the estimate, $f1 B per 5 s sample in all against $(per "$(get bytes_1m)") measured (the
+estimate takes a minute's level as constant and avg, min and max as independent given the busy
+count, which leans about 1 % high). Together $fall B: a lossless store of this workload has
+$(awk -v f="$fall" -v t="$TARGET_BYTES" 'BEGIN { printf "%.2f", t - f }') B per sample left for code bits, framing, the wal and the 1 h and 1 d tiers: 2 B needs a
+coder within $(awk -v f="$fall" -v t="$TARGET_BYTES" 'BEGIN { printf "%.0f", 100 * (t - f) / f }') % of the oracle, everything included.
 MD
 )
 printf '%s\n' "$body"
