@@ -126,7 +126,7 @@ struct xs_http_server {
 	char *token;                 /* NULL = no token */
 	size_t token_len;
 	char *cert, *key;            /* PEM text, kept for MHD's lifetime */
-	size_t max_url, max_params, stream_max_queue;
+	size_t max_url, max_params, stream_max_queue, max_held;
 	xs_http_access_cb access_cb;
 	void *access_arg;
 	struct xs_static *files;     /* NULL = no static files */
@@ -370,25 +370,65 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 /* MHD wants a non-const pointer even for a persistent empty body; never written. */
 static char http_empty[1];
 
-enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const char *content_type,
-			  struct xs_buf *body)
+/* A reply body handed to MHD, counted in held_bytes until MHD frees it (sent,
+ * or its connection closed). */
+struct http_held {
+	struct xs_http_server *srv;
+	char *data;
+	size_t len;
+};
+
+static void http_held_free(void *cls)
 {
+	struct http_held *h = cls;
+
+	h->srv->stats.held_bytes -= h->len;
+	free(h->data);
+	free(h);
+}
+
+static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
+				   const char *content_type, struct xs_buf *body, bool may_refuse)
+{
+	struct xs_http_server *srv = req->srv;
 	struct MHD_Response *resp;
-	size_t len = 0;
+	struct http_held *h;
+	size_t len = body ? body->len : 0;
 	char *data;
 
 	if (req->status || req->stream) {
 		xs_buf_free(body);
 		return XS_ERR_ARG;
 	}
+	if (may_refuse && !req->head && len > XS_HTTP_HELD_SMALL && srv->stats.held_bytes &&
+	    srv->stats.held_bytes + len > srv->max_held) {
+		xs_buf_free(body);
+		srv->stats.held_refused++;
+		xs_http_set_header(req, "Retry-After", "1");
+		return xs_http_reply_json_error(req, 503,
+						"busy: %llu KiB of replies wait for clients to read them "
+						"(at most %zu KiB); retry later",
+						(unsigned long long)(srv->stats.held_bytes >> 10),
+						srv->max_held >> 10);
+	}
 	data = body ? xs_buf_take(body, &len) : NULL;
-	if (data)
-		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	else
+	if (!data) {
 		resp = MHD_create_response_from_buffer(0, http_empty, MHD_RESPMEM_PERSISTENT);
+		return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
+	}
+	h = xs_xmalloc(sizeof(*h));
+	*h = (struct http_held){ srv, data, len };
+	srv->stats.held_bytes += len;
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, data, http_held_free, h);
 	if (!resp)
-		free(data);
+		http_held_free(h);
 	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, len);
+}
+
+enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const char *content_type,
+			  struct xs_buf *body)
+{
+	return http_reply_body(req, status, content_type, body, true);
 }
 
 enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, const char *content_type,
@@ -472,7 +512,7 @@ enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned statu
 	xs_json_obj_end(&j);
 	if (xs_json_error(&j)) /* cannot happen: 6 x 512 < cap */
 		return xs_http_reply_copy(req, status, XS_HTTP_JSON, "{\"error\":\"?\"}", 13);
-	return xs_http_reply(req, status, XS_HTTP_JSON, &b);
+	return http_reply_body(req, status, XS_HTTP_JSON, &b, false);
 }
 
 enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, const char *value)
@@ -992,6 +1032,7 @@ static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_s
 	srv->max_url = cfg->max_url ? cfg->max_url : XS_HTTP_DEFAULT_MAX_URL;
 	srv->max_params = cfg->max_params ? cfg->max_params : XS_HTTP_DEFAULT_MAX_PARAMS;
 	srv->stream_max_queue = cfg->stream_max_queue ? cfg->stream_max_queue : XS_HTTP_DEFAULT_STREAM_QUEUE;
+	srv->max_held = cfg->max_held ? cfg->max_held : XS_HTTP_DEFAULT_MAX_HELD;
 	srv->access_cb = cfg->access_cb;
 	srv->access_arg = cfg->access_arg;
 	if (cfg->token && *cfg->token) {

@@ -20,6 +20,10 @@
  *     idle connections close after timeout_s (streams excepted: see below);
  *     a client that hangs up mid-request may be noticed only then
  *   - a stream's unsent bytes past stream_max_queue: the stream is closed.
+ *   - reply bodies queued and not yet sent (clients that read slowly or not at
+ *     all pin them) past max_held: a new reply body that would pass it is
+ *     refused with 503 and Retry-After: 1 (small bodies, up to
+ *     XS_HTTP_HELD_SMALL, and the first body when nothing is held, never are).
  * Errors are JSON: {"error":"message"} with Content-Type application/json.
  * Unknown path → 404; known path, other method → 405 with an Allow header;
  * HEAD is answered for every GET route (headers only, same Content-Length).
@@ -53,6 +57,8 @@
 #define XS_HTTP_DEFAULT_MAX_CONNECTIONS 1024  /* open connections, streams included */
 #define XS_HTTP_DEFAULT_TIMEOUT_S 30          /* idle connection timeout, seconds */
 #define XS_HTTP_DEFAULT_STREAM_QUEUE (1u << 20) /* unsent bytes per stream before it is cut */
+#define XS_HTTP_DEFAULT_MAX_HELD (64u << 20)  /* reply bytes queued and unsent, all connections */
+#define XS_HTTP_HELD_SMALL (16u * 1024)       /* bodies this small are never refused for it */
 #define XS_HTTP_MAX_ROUTES 128                /* routes per server */
 #define XS_HTTP_MAX_TLS_FILE (1u << 20)       /* bytes of a PEM certificate or key file */
 #define XS_HTTP_MAX_ERROR_MSG 512             /* bytes of an error message in a reply */
@@ -94,6 +100,7 @@ struct xs_http_server_config {
 	unsigned max_connections;  /* 0 = XS_HTTP_DEFAULT_MAX_CONNECTIONS */
 	unsigned timeout_s;        /* 0 = XS_HTTP_DEFAULT_TIMEOUT_S */
 	size_t stream_max_queue;   /* 0 = XS_HTTP_DEFAULT_STREAM_QUEUE */
+	size_t max_held;           /* 0 = XS_HTTP_DEFAULT_MAX_HELD */
 	xs_http_access_cb access_cb; /* NULL = no access log */
 	void *access_arg;
 };
@@ -110,6 +117,8 @@ struct xs_http_stats {
 	uint64_t streams_total;  /* streams started */
 	uint64_t streams_cut;    /* streams closed because the client did not read */
 	uint64_t connections_open; /* TCP connections open now (MHD's count) */
+	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply) */
+	uint64_t held_refused;   /* replies refused with 503 because held_bytes was at max_held */
 };
 
 /* ---- server ------------------------------------------------------------- */

@@ -361,6 +361,25 @@ static enum xs_err h_pull(struct xs_http_request *req, void *arg)
 	return xs_http_reply_pull(req, 200, "text/plain", t_pull_next, t_pull_free, p);
 }
 
+/* GET /big?kib=N: a body of N KiB (default 32 MiB) of 'b'. */
+static enum xs_err h_big(struct xs_http_request *req, void *arg)
+{
+	const char *kib = xs_http_param(req, "kib");
+	size_t len = (kib ? strtoul(kib, NULL, 10) : 32768) * 1024;
+	struct xs_buf b;
+
+	(void)arg;
+	xs_buf_init(&b, len);
+	for (size_t i = 0; i < len; i += 1024) {
+		char k[1024];
+
+		memset(k, 'b', sizeof(k));
+		if (xs_buf_append(&b, k, sizeof(k)) != XS_OK)
+			return XS_ERR_NOMEM;
+	}
+	return xs_http_reply(req, 200, "text/plain", &b);
+}
+
 static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 {
 	char err[XS_ERR_LEN] = "";
@@ -383,6 +402,7 @@ static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 	rc |= xs_http_server_route(e->srv, "GET", "/fail", h_fail, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/api/v1/stream", h_stream, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/pull", h_pull, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/big", h_big, e);
 	ok(rc == XS_OK, "routes added");
 	ok(xs_http_server_route(e->srv, "GET", "/api/v1/objects", h_objects, e) == XS_ERR_ARG,
 	   "duplicate route refused");
@@ -1022,6 +1042,93 @@ out:
 	ok(system(cmd) == 0, "cleanup");
 }
 
+/* GET /big: reads the headers, stops until released, then reads (and counts) the
+ * rest to EOF. The socket buffers on both sides take at most ~10 MB (Linux's
+ * defaults: tcp_rmem and tcp_wmem maxima of 6 and 4 MB), so most of the 32 MiB
+ * stays with the server. (A tiny SO_RCVBUF is no way to stall a client here:
+ * the zero-window probes back off for seconds once it reads again.) */
+static size_t c_big_stalled_bytes;
+
+static void c_big_stall(struct t_client *c)
+{
+	const char *get = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char buf[65536];
+	long n;
+
+	if (t_connect(c))
+		return;
+	t_send(c, get, strlen(get));
+	t_read(c, "\r\n\r\n");
+	c_big_stalled_bytes = c->resp_len - (size_t)(strstr(c->resp, "\r\n\r\n") + 4 - c->resp);
+	while (!atomic_load(&c->release))
+		usleep(1000);
+	while ((n = t_recv(c, buf, sizeof(buf))) > 0)
+		c_big_stalled_bytes += (size_t)n;
+}
+
+static bool t_has_headers(void *arg)
+{
+	const struct t_client *c = arg;
+
+	return strstr(c->resp, "\r\n\r\n") != NULL;
+}
+
+static bool t_nothing_held(void *arg)
+{
+	struct xs_http_stats st;
+
+	xs_http_server_stats(((struct t_env *)arg)->srv, &st);
+	return st.held_bytes == 0;
+}
+
+/* Reply bodies waiting for slow clients are capped: past max_held a big body is
+ * refused (503, Retry-After), small ones and the first one are not. */
+static void test_held(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .max_held = 40u << 20 };
+	static struct t_client slow, c;
+	struct xs_http_stats st;
+	struct t_env e;
+	pthread_t th;
+	char h[64];
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&slow, 0, sizeof(slow));
+	slow.port = xs_http_server_port(e.srv);
+	slow.fn = c_big_stall;
+	t_spawn(&slow, &th);
+	t_run_until(e.loop, NULL, t_has_headers, &slow);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.held_bytes == 32u << 20, "the stalled client's 32 MiB body is held (%llu)",
+	   (unsigned long long)st.held_bytes);
+
+	t_do(&e, &c, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 503, "32 more MiB would pass 40: status %d", t_status(&c));
+	ok(!strcmp(t_header(&c, "Retry-After", h, sizeof(h)), "1"), "Retry-After: %s", h);
+	ok(strstr(t_body(&c), "\"error\":\"busy: 32768 KiB of replies wait") != NULL, "the error says why: %.120s",
+	   t_body(&c));
+	t_do(&e, &c, "GET /big?kib=8000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "8000 KiB more fits: status %d", t_status(&c));
+	t_do(&e, &c, "GET /big?kib=16 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "a small body is never refused: status %d", t_status(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "the rest answers: status %d", t_status(&c));
+	xs_http_server_stats(e.srv, &st);
+	ok(st.held_refused == 1, "one refusal counted (%llu)", (unsigned long long)st.held_refused);
+
+	atomic_store(&slow.release, 1);
+	t_run_until(e.loop, NULL, t_nothing_held, &e);
+	pthread_join(th, NULL);
+	ok(c_big_stalled_bytes == 32u << 20, "the slow client got its whole body (%zu bytes)",
+	   c_big_stalled_bytes);
+	/* nothing held: a body over the whole cap still goes out */
+	t_do(&e, &c, "GET /big?kib=49152 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "48 MiB with nothing held: status %d", t_status(&c));
+	t_run_until(e.loop, NULL, t_nothing_held, &e);
+	t_stop(&e);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1035,6 +1142,7 @@ int main(void)
 	TEST_RUN(test_stream_cap);
 	TEST_RUN(test_stream_hangup);
 	TEST_RUN(test_pull);
+	TEST_RUN(test_held);
 	TEST_RUN(test_tls);
 	return test_summary();
 }
