@@ -835,12 +835,13 @@ static void st_block_add(struct xs_store *s, uint32_t id, int tier, union st_ope
 	if (st_frozen(tier)) {
 		struct st_sealed *f = slot->frozen;
 
-		if (f && (st_floor(t, w) != st_floor(f->t0, w) || t <= f->tlast)) {
-			st_pend_push(s, id, tier, f);
-			slot->frozen = f = NULL;
-		}
+		/* a backfill slot counts once while it holds a block, across its seals */
 		if (!f && slot == &s->ser[id].bf[tier])
 			s->nbf++;
+		if (f && (st_floor(t, w) != st_floor(f->t0, w) || t <= f->tlast)) {
+			st_pend_push(s, id, tier, f);
+			slot->frozen = NULL;
+		}
 		st_frozen_put(s, tier, &slot->frozen, t, v);
 		return;
 	}
@@ -1226,9 +1227,17 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 	free(r.p);
 }
 
-static void st_series_drop_blocks(struct st_series *se)
+/* Whether the slot of tier holds a block. */
+static bool st_open_has(int tier, const union st_open *o)
+{
+	return st_frozen(tier) ? o->frozen != NULL : o->live != NULL;
+}
+
+/* Frees the open and backfill blocks of series se (nbf follows). */
+static void st_series_drop_blocks(struct xs_store *s, struct st_series *se)
 {
 	for (int k = 0; k < XS_NTIERS; k++) {
+		s->nbf -= st_open_has(k, &se->bf[k]);
 		st_open_free(k, &se->open[k]);
 		st_open_free(k, &se->bf[k]);
 	}
@@ -1242,7 +1251,7 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 	if (c->bad || id >= s->nser)
 		return false;
 	se = &s->ser[id];
-	st_series_drop_blocks(se);
+	st_series_drop_blocks(s, se);
 	se->last_t = (int64_t)st_get_u64(c);
 	se->last_v = st_bitsf(st_get_u32(c));
 	for (int k = 0; k < XS_NTIERS; k++) {
@@ -1258,6 +1267,7 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 		a->max = st_bitsf(st_get_u32(c));
 		if (!st_get_block(c, k, &se->open[k]) || !st_get_block(c, k, &se->bf[k]))
 			return false;
+		s->nbf += st_open_has(k, &se->bf[k]);
 		if (k)
 			se->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
 	}
@@ -2129,7 +2139,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		for (int k = 1; k < XS_NTIERS; k++) {
 			union st_open *o = &s->ser[id].bf[k];
 
-			if (st_frozen(k) ? !o->frozen : !o->live)
+			if (!st_open_has(k, o))
 				continue;
 			st_open_seal(s, id, k, o);
 			s->nbf--;
@@ -2283,7 +2293,7 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 static void st_free(struct xs_store *s)
 {
 	for (uint32_t i = 0; i < s->nser; i++)
-		st_series_drop_blocks(&s->ser[i]);
+		st_series_drop_blocks(s, &s->ser[i]);
 	for (size_t i = 0; i < s->npend; i++) {
 		free(s->pend[i].b);
 	}

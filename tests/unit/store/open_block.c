@@ -119,8 +119,9 @@ static void test_same_bits(void)
 	close_store(&s);
 }
 
-/* A frozen backfill block counts in nbf until a checkpoint seals it; a carry record
- * brings the frozen blocks back byte for byte. */
+/* A frozen backfill block counts once in nbf, across its seals and a carry replay,
+ * until a checkpoint seals it; a carry record brings the frozen blocks back byte for
+ * byte. */
 static void test_backfill_and_carry(void)
 {
 	struct xs_store *s = open_store();
@@ -139,11 +140,15 @@ static void test_backfill_and_carry(void)
 	ok(s->ser[id].open[XS_TIER_1H].frozen && s->ser[id].open[XS_TIER_1D].frozen,
 	   "the 1 h and 1 d open blocks are frozen ones");
 	ok(s->nbf == 0, "no backfill block yet");
-	ok(xs_store_backfill(s, id, XS_TIER_1H, T0 - 10800, v[0], v[1], v[2], err) == XS_OK &&
+	/* three days back, then the day before T0: the first block is sealed on the way */
+	ok(xs_store_backfill(s, id, XS_TIER_1H, T0 - 3 * 86400, v[0], v[1], v[2], err) == XS_OK &&
+	   xs_store_backfill(s, id, XS_TIER_1H, T0 - 10800, v[0], v[1], v[2], err) == XS_OK &&
 	   xs_store_backfill(s, id, XS_TIER_1H, T0 - 7200, v[0], v[1], v[2], err) == XS_OK,
 	   "backfill: %s", err);
+	ok(s->npend && s->pend[s->npend - 1].tier == XS_TIER_1H && s->pend[s->npend - 1].b->n == 1 &&
+	   s->pend[s->npend - 1].b->t0 == T0 - 3 * 86400, "the first backfill block sealed");
 	ok(s->nbf == 1 && s->ser[id].bf[XS_TIER_1H].frozen && s->ser[id].bf[XS_TIER_1H].frozen->n == 2,
-	   "two backfilled hours: one frozen backfill block");
+	   "one frozen backfill block of two hours, counted once (nbf %llu)", (unsigned long long)s->nbf);
 
 	st_carry(s, id, &out);
 	open_copy = xs_xmalloc(sizeof(*open_copy) + s->ser[id].open[XS_TIER_1H].frozen->len + 1);
@@ -155,6 +160,7 @@ static void test_backfill_and_carry(void)
 	/* the frame: u32 len, u32 crc, then 'C' and the record */
 	c = (struct st_cur){ out.p + 9, out.len - 9, 0, false };
 	ok(st_replay_carry(s, &c) && !c.bad, "carry replayed");
+	ok(s->nbf == 1, "still one backfill block after the replay (nbf %llu)", (unsigned long long)s->nbf);
 	for (int i = 0; i < 2; i++) {
 		const struct st_sealed *a = i ? s->ser[id].bf[XS_TIER_1H].frozen
 					      : s->ser[id].open[XS_TIER_1H].frozen;
@@ -173,10 +179,11 @@ static void test_backfill_and_carry(void)
 	ok(s->ser[id].open[XS_TIER_1H].frozen != NULL, "the live 1 h block stays open");
 	{
 		struct xs_point pts[8];
-		size_t n = xs_store_read(s, id, XS_TIER_1H, T0 - 10800, T0 - 3601, pts, 8);
+		size_t n = xs_store_read(s, id, XS_TIER_1H, T0 - 3 * 86400, T0 - 3601, pts, 8);
 
-		ok(n == 2 && pts[0].t == T0 - 10800 && pts[1].t == T0 - 7200 && pts[1].avg == 1.5f &&
-		   pts[1].min == 1.0f && pts[1].max == 2.0f, "the backfilled hours read back (%zu)", n);
+		ok(n == 3 && pts[0].t == T0 - 3 * 86400 && pts[1].t == T0 - 10800 && pts[2].t == T0 - 7200 &&
+		   pts[2].avg == 1.5f && pts[2].min == 1.0f && pts[2].max == 2.0f,
+		   "the backfilled hours read back (%zu)", n);
 	}
 	close_store(&s);
 }
