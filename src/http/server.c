@@ -127,6 +127,7 @@ struct xs_http_server {
 	size_t token_len;
 	char *cert, *key;            /* PEM text, kept for MHD's lifetime */
 	size_t max_url, max_params, stream_max_queue, max_held;
+	uint64_t held_big;           /* the part of stats.held_bytes in bodies over XS_HTTP_HELD_SMALL */
 	xs_http_access_cb access_cb;
 	void *access_arg;
 	struct xs_static *files;     /* NULL = no static files */
@@ -370,8 +371,9 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 /* MHD wants a non-const pointer even for a persistent empty body; never written. */
 static char http_empty[1];
 
-/* A reply body handed to MHD, counted in held_bytes until MHD frees it (sent,
- * or its connection closed). */
+/* A reply body handed to MHD, counted in held_bytes (and, when over
+ * XS_HTTP_HELD_SMALL, in held_big) until MHD frees it: sent, or its connection
+ * closed (MHD's 30 s idle timeout included). */
 struct http_held {
 	struct xs_http_server *srv;
 	char *data;
@@ -383,8 +385,20 @@ static void http_held_free(void *cls)
 	struct http_held *h = cls;
 
 	h->srv->stats.held_bytes -= h->len;
+	if (h->len > XS_HTTP_HELD_SMALL)
+		h->srv->held_big -= h->len;
 	free(h->data);
 	free(h);
+}
+
+/* Forgets the headers a handler set for the reply it can no longer send. */
+static void http_drop_headers(struct xs_http_request *req)
+{
+	for (size_t i = 0; i < req->nhdrs; i++) {
+		free(req->hdrs[i].name);
+		free(req->hdrs[i].value);
+	}
+	req->nhdrs = 0;
 }
 
 static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
@@ -400,15 +414,18 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 		xs_buf_free(body);
 		return XS_ERR_ARG;
 	}
-	if (may_refuse && !req->head && len > XS_HTTP_HELD_SMALL && srv->stats.held_bytes &&
-	    srv->stats.held_bytes + len > srv->max_held) {
+	/* only big bodies count against the cap: small ones, never refused, would
+	 * otherwise keep a big reply out whenever any of them is in flight */
+	if (may_refuse && !req->head && len > XS_HTTP_HELD_SMALL && srv->held_big &&
+	    srv->held_big + len > srv->max_held) {
 		xs_buf_free(body);
 		srv->stats.held_refused++;
+		http_drop_headers(req);
 		xs_http_set_header(req, "Retry-After", "1");
 		return xs_http_reply_json_error(req, 503,
 						"busy: %llu KiB of replies wait for clients to read them "
 						"(at most %zu KiB); retry later",
-						(unsigned long long)(srv->stats.held_bytes >> 10),
+						(unsigned long long)(srv->held_big >> 10),
 						srv->max_held >> 10);
 	}
 	data = body ? xs_buf_take(body, &len) : NULL;
@@ -419,6 +436,8 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 	h = xs_xmalloc(sizeof(*h));
 	*h = (struct http_held){ srv, data, len };
 	srv->stats.held_bytes += len;
+	if (len > XS_HTTP_HELD_SMALL)
+		srv->held_big += len;
 	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, data, http_held_free, h);
 	if (!resp)
 		http_held_free(h);
@@ -853,10 +872,7 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 
 static void http_request_free(struct xs_http_request *req)
 {
-	for (size_t i = 0; i < req->nhdrs; i++) {
-		free(req->hdrs[i].name);
-		free(req->hdrs[i].value);
-	}
+	http_drop_headers(req);
 	xs_qs_free(&req->qs);
 	free(req->path);
 	free(req->target);

@@ -21,9 +21,11 @@
  *     a client that hangs up mid-request may be noticed only then
  *   - a stream's unsent bytes past stream_max_queue: the stream is closed.
  *   - reply bodies queued and not yet sent (clients that read slowly or not at
- *     all pin them) past max_held: a new reply body that would pass it is
- *     refused with 503 and Retry-After: 1 (small bodies, up to
- *     XS_HTTP_HELD_SMALL, and the first body when nothing is held, never are).
+ *     all pin them, until MHD's idle timeout): a body over XS_HTTP_HELD_SMALL
+ *     that would take such bodies past max_held is refused with 503 and
+ *     Retry-After: 1. Bodies up to XS_HTTP_HELD_SMALL are never refused and
+ *     not counted against the cap (1,024 connections pin 16 MiB of them at
+ *     most); a big body when no other big one is held is always sent.
  * Errors are JSON: {"error":"message"} with Content-Type application/json.
  * Unknown path → 404; known path, other method → 405 with an Allow header;
  * HEAD is answered for every GET route (headers only, same Content-Length).
@@ -117,7 +119,7 @@ struct xs_http_stats {
 	uint64_t streams_total;  /* streams started */
 	uint64_t streams_cut;    /* streams closed because the client did not read */
 	uint64_t connections_open; /* TCP connections open now (MHD's count) */
-	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply) */
+	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply), all sizes */
 	uint64_t held_refused;   /* replies refused with 503 because held_bytes was at max_held */
 };
 

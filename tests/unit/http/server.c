@@ -1042,19 +1042,22 @@ out:
 	ok(system(cmd) == 0, "cleanup");
 }
 
-/* GET /big: reads the headers, stops until released, then reads (and counts) the
- * rest to EOF. The socket buffers on both sides take at most ~10 MB (Linux's
- * defaults: tcp_rmem and tcp_wmem maxima of 6 and 4 MB), so most of the 32 MiB
- * stays with the server. (A tiny SO_RCVBUF is no way to stall a client here:
- * the zero-window probes back off for seconds once it reads again.) */
+/* GET /big?kib=c_big_stalled_kib: reads the headers, stops until released, then
+ * reads (and counts) the rest to EOF. The socket buffers on both sides take at most
+ * ~10 MB (Linux's defaults: tcp_rmem and tcp_wmem maxima of 6 and 4 MB), so most
+ * of a body of about 32 MiB stays with the server. (A tiny SO_RCVBUF is no way to
+ * stall a client here: the zero-window probes back off for seconds once it reads
+ * again.) */
+static unsigned c_big_stalled_kib;
 static size_t c_big_stalled_bytes;
 
 static void c_big_stall(struct t_client *c)
 {
-	const char *get = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	char buf[65536];
+	char get[128], buf[65536];
 	long n;
 
+	snprintf(get, sizeof(get), "GET /big?kib=%u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		 c_big_stalled_kib);
 	if (t_connect(c))
 		return;
 	t_send(c, get, strlen(get));
@@ -1081,50 +1084,86 @@ static bool t_nothing_held(void *arg)
 	return st.held_bytes == 0;
 }
 
+/* Starts a client that stalls on a body of kib KiB; returns once it has the headers. */
+static void t_stall(struct t_env *e, struct t_client *slow, pthread_t *th, unsigned kib)
+{
+	memset(slow, 0, sizeof(*slow));
+	slow->port = xs_http_server_port(e->srv);
+	slow->fn = c_big_stall;
+	c_big_stalled_kib = kib;
+	t_spawn(slow, th);
+	t_run_until(e->loop, NULL, t_has_headers, slow);
+}
+
+/* Lets the stalled client read its whole body; true when it did. */
+static bool t_unstall(struct t_env *e, struct t_client *slow, pthread_t th)
+{
+	atomic_store(&slow->release, 1);
+	t_run_until(e->loop, NULL, t_nothing_held, e);
+	pthread_join(th, NULL);
+	return c_big_stalled_bytes == c_big_stalled_kib * 1024u;
+}
+
+/* GET (or HEAD) /big?kib=N; the status. */
+static int t_big(struct t_env *e, struct t_client *c, const char *method, unsigned kib)
+{
+	char req[128];
+
+	snprintf(req, sizeof(req), "%s /big?kib=%u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		 method, kib);
+	t_do(e, c, req);
+	return t_status(c);
+}
+
 /* Reply bodies waiting for slow clients are capped: past max_held a big body is
- * refused (503, Retry-After), small ones and the first one are not. */
+ * refused (503, Retry-After), small ones, HEAD and the first big one are not. */
 static void test_held(void)
 {
-	struct xs_http_server_config cfg = { .host = "127.0.0.1", .max_held = 40u << 20 };
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .max_held = 32u << 20 };
 	static struct t_client slow, c;
 	struct xs_http_stats st;
 	struct t_env e;
 	pthread_t th;
 	char h[64];
+	int status;
 
 	if (!t_start(&e, &cfg))
 		return;
-	memset(&slow, 0, sizeof(slow));
-	slow.port = xs_http_server_port(e.srv);
-	slow.fn = c_big_stall;
-	t_spawn(&slow, &th);
-	t_run_until(e.loop, NULL, t_has_headers, &slow);
+	/* 8 KiB of room left */
+	t_stall(&e, &slow, &th, 32760);
 	xs_http_server_stats(e.srv, &st);
-	ok(st.held_bytes == 32u << 20, "the stalled client's 32 MiB body is held (%llu)",
+	ok(st.held_bytes == 32760u * 1024, "the stalled client's body is held (%llu)",
 	   (unsigned long long)st.held_bytes);
-
-	t_do(&e, &c, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	ok(t_status(&c) == 503, "32 more MiB would pass 40: status %d", t_status(&c));
+	status = t_big(&e, &c, "GET", 32768);
+	ok(status == 503, "32 MiB more would pass the cap: status %d", status);
 	ok(!strcmp(t_header(&c, "Retry-After", h, sizeof(h)), "1"), "Retry-After: %s", h);
-	ok(strstr(t_body(&c), "\"error\":\"busy: 32768 KiB of replies wait") != NULL, "the error says why: %.120s",
-	   t_body(&c));
-	t_do(&e, &c, "GET /big?kib=8000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	ok(t_status(&c) == 200, "8000 KiB more fits: status %d", t_status(&c));
-	t_do(&e, &c, "GET /big?kib=16 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	ok(t_status(&c) == 200, "a small body is never refused: status %d", t_status(&c));
+	ok(strstr(t_body(&c), "\"error\":\"busy: 32760 KiB of replies wait") != NULL,
+	   "the error says why: %.120s", t_body(&c));
+	status = t_big(&e, &c, "GET", 24);
+	ok(status == 503, "24 KiB more would pass it: status %d", status);
+	status = t_big(&e, &c, "GET", 16);
+	ok(status == 200, "a 16 KiB body is never refused: status %d", status);
+	status = t_big(&e, &c, "HEAD", 32768);
+	ok(status == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "33554432"),
+	   "HEAD is not refused: status %d, Content-Length %s", status, h);
 	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "the rest answers: status %d", t_status(&c));
 	xs_http_server_stats(e.srv, &st);
-	ok(st.held_refused == 1, "one refusal counted (%llu)", (unsigned long long)st.held_refused);
+	ok(st.held_refused == 2, "two refusals counted (%llu)", (unsigned long long)st.held_refused);
+	ok(t_unstall(&e, &slow, th), "the slow client got its whole body (%zu bytes)", c_big_stalled_bytes);
 
-	atomic_store(&slow.release, 1);
-	t_run_until(e.loop, NULL, t_nothing_held, &e);
-	pthread_join(th, NULL);
-	ok(c_big_stalled_bytes == 32u << 20, "the slow client got its whole body (%zu bytes)",
+	/* 64 KiB of room: a big body that fits goes out */
+	t_stall(&e, &slow, &th, 32704);
+	status = t_big(&e, &c, "GET", 64);
+	ok(status == 200, "64 KiB more fits exactly: status %d", status);
+	status = t_big(&e, &c, "GET", 68);
+	ok(status == 503, "68 KiB does not: status %d", status);
+	ok(t_unstall(&e, &slow, th), "the second slow client got its whole body (%zu bytes)",
 	   c_big_stalled_bytes);
+
 	/* nothing held: a body over the whole cap still goes out */
-	t_do(&e, &c, "GET /big?kib=49152 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	ok(t_status(&c) == 200, "48 MiB with nothing held: status %d", t_status(&c));
+	status = t_big(&e, &c, "GET", 49152);
+	ok(status == 200, "48 MiB with nothing held: status %d", status);
 	t_run_until(e.loop, NULL, t_nothing_held, &e);
 	t_stop(&e);
 }
