@@ -1291,6 +1291,11 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      "Hosts not collected (not live or failing)", (double)s->hosts_down);
 	prom_self_one(c, "xapistat_http_requests_total", "counter", "HTTP requests served since start",
 		      (double)s->http_requests_total);
+	prom_self_one(c, "xapistat_http_held_reply_bytes", "gauge",
+		      "Reply bodies waiting for their clients to read them", (double)s->http_held_bytes);
+	prom_self_one(c, "xapistat_http_busy_refusals_total", "counter",
+		      "Replies refused with 503 because too many reply bytes waited for clients",
+		      (double)s->http_busy_total);
 	prom_self_one(c, "xapistat_process_resident_memory_bytes", "gauge",
 		      "Resident memory of the daemon", (double)s->resident_bytes);
 }

@@ -45,6 +45,8 @@ struct xs_prom_self {
 	uint64_t hosts_late;          /* hosts collected, but lagging */
 	uint64_t hosts_down;          /* hosts not collected (not live, failing) */
 	uint64_t http_requests_total; /* HTTP requests served since start */
+	uint64_t http_held_bytes;     /* reply bodies waiting for their clients to read them */
+	uint64_t http_busy_total;     /* replies refused (503) because too many bytes waited */
 	uint64_t resident_bytes;      /* the process's resident memory (VmRSS) */
 };
 

@@ -107,6 +107,8 @@ static void status_daemon(struct xs_json *w, const struct xs_prom_self *s)
 	xs_json_field_uint(w, "hosts_late", s->hosts_late);
 	xs_json_field_uint(w, "hosts_down", s->hosts_down);
 	xs_json_field_uint(w, "http_requests_total", s->http_requests_total);
+	xs_json_field_uint(w, "http_held_bytes", s->http_held_bytes);
+	xs_json_field_uint(w, "http_busy_total", s->http_busy_total);
 	xs_json_field_uint(w, "resident_bytes", s->resident_bytes);
 	xs_json_obj_end(w);
 }

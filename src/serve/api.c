@@ -147,6 +147,8 @@ static void api_self(const struct xs_api *a, struct xs_prom_self *st)
 		a->p.self(a->p.arg, st);
 	xs_http_server_stats(a->srv, &hs);
 	st->http_requests_total = hs.requests;
+	st->http_held_bytes = hs.held_bytes;
+	st->http_busy_total = hs.held_refused;
 }
 
 static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, struct xs_buf *b,

@@ -547,6 +547,8 @@ static void check_self(bool with_self)
 	check_value("xapistat_store_samples_ingested_total", NULL, NULL, 123456789);
 	check_value("xapistat_process_resident_memory_bytes", NULL, NULL, 50331648);
 	check_value("xapistat_http_requests_total", NULL, NULL, 3);
+	check_value("xapistat_http_held_reply_bytes", NULL, NULL, 65536);
+	check_value("xapistat_http_busy_refusals_total", NULL, NULL, 2);
 }
 
 static void promtool(const char *text, size_t len)
@@ -573,7 +575,8 @@ static void test_metrics(void)
 	struct xs_topo *t = world_new();
 	struct xs_store *s;
 	struct xs_prom_self self = { .uptime = 12.5, .store_series = 33, .samples_total = 123456789,
-				     .resident_bytes = 50331648, .http_requests_total = 3 };
+				     .resident_bytes = 50331648, .http_requests_total = 3,
+				     .http_held_bytes = 65536, .http_busy_total = 2 };
 	char err[XS_ERR_LEN];
 	char *text;
 	size_t len;
