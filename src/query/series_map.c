@@ -436,24 +436,32 @@ static size_t smap_fmt(float f, uint64_t m, int e, char *out)
 	return n;
 }
 
-enum xs_err xs_qjson_num(struct xs_buf *b, double v)
+size_t xs_qjson_num_fmt(char *out, double v)
 {
 	char tmp[48];
 	float f;
 	uint64_t m;
 	int e, p;
+	size_t n = 0;
 
-	if (!isfinite(v))
-		return xs_buf_append(b, "null", 4);
 	f = (float)v;
-	if (!isfinite(f))
-		return xs_buf_append(b, "null", 4);
-	if (f == 0)
-		return xs_buf_append(b, "0", 1);
-	if ((double)f == floor((double)f) && fabs((double)f) < 1e15)
-		return xs_qjson_int(b, (int64_t)f);
+	if (!isfinite(v) || !isfinite(f)) {
+		memcpy(out, "null", 4);
+		return 4;
+	}
+	if (f == 0) {
+		out[0] = '0';
+		return 1;
+	}
+	if ((double)f == floor((double)f) && fabs((double)f) < 1e15) {
+		int64_t i = (int64_t)f;
+
+		if (i < 0)
+			out[n++] = '-';
+		return n + smap_utoa(i < 0 ? 0 - (uint64_t)i : (uint64_t)i, out + n);
+	}
 	if (smap_digits(f, &m, &e, &p))
-		return xs_buf_append(b, tmp, smap_fmt(f, m, e, tmp));
+		return smap_fmt(f, m, e, out);
 	/* subnormal or huge: the slow, always-right way */
 	for (p = 6; p < 9; p++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", p, (double)f);
@@ -462,7 +470,16 @@ enum xs_err xs_qjson_num(struct xs_buf *b, double v)
 	}
 	if (p == 9)
 		snprintf(tmp, sizeof(tmp), "%.9g", (double)f);
-	return xs_buf_append_str(b, tmp);
+	n = strlen(tmp);
+	memcpy(out, tmp, n);
+	return n;
+}
+
+enum xs_err xs_qjson_num(struct xs_buf *b, double v)
+{
+	char tmp[XS_QJSON_NUM_MAX];
+
+	return xs_buf_append(b, tmp, xs_qjson_num_fmt(tmp, v));
 }
 
 enum xs_err xs_qjson_str(struct xs_buf *b, const char *s)

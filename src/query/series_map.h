@@ -107,6 +107,11 @@ int xs_smap_dev_cmp(const char *a, const char *b);
  * significant digits; integers as integers); NaN, infinities and values that
  * overflow float32 -> null. */
 enum xs_err xs_qjson_num(struct xs_buf *b, double v) XS_BUF_WARN_UNUSED;
+/* Bytes xs_qjson_num_fmt() writes at most. */
+#define XS_QJSON_NUM_MAX 32
+/* The same text written to out (room for XS_QJSON_NUM_MAX bytes, no NUL); returns its length.
+ * For arrays of numbers: one xs_buf_reserve() for all of them, then xs_buf_commit(). */
+size_t xs_qjson_num_fmt(char *out, double v);
 /* A JSON string (quotes, escapes of ", \ and control characters). NULL -> null. */
 enum xs_err xs_qjson_str(struct xs_buf *b, const char *s) XS_BUF_WARN_UNUSED;
 /* "key": (a string key and its colon). */

@@ -544,6 +544,28 @@ static void test_errors(void)
 		   "too large: %s", err);
 		xs_buf_free(&b);
 	}
+	/* arrays are written in one reservation, or number by number near the cap:
+	 * the same bytes, and the cap met to the byte */
+	{
+		struct xs_buf big, tight;
+		size_t len;
+
+		r = (struct xs_stats_request){ .granularity = XS_STATS_SECONDS };
+		xs_buf_init(&big, 1 << 24);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &big, err) == XS_OK && big.len > 1000,
+		   "seconds: %s", err);
+		len = big.len;
+		xs_buf_init(&tight, len);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_OK && tight.len == len &&
+			   !memcmp(tight.data, big.data, len),
+		   "a cap of exactly the reply's size: the same %zu bytes (%zu)", len, tight.len);
+		xs_buf_free(&tight);
+		xs_buf_init(&tight, len - 1);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_ERR_TOO_LARGE,
+		   "one byte less is too large: %s", err);
+		xs_buf_free(&tight);
+		xs_buf_free(&big);
+	}
 }
 
 /* The name parser (series_map.h's device rules) and the device order, as tables. */
