@@ -160,7 +160,16 @@ struct st_run {
 				  * when a read loads the chunk, known for runs written since open);
 				  * NULL until needed; owned. A read skips a chunk that ends below
 				  * its series: a run that lacks it costs no pread */
+	uint32_t *rng;           /* for runs written since open: the series it holds, as nrng
+				  * ascending ranges (lo, hi + 1 pairs); NULL when not known or
+				  * not worth it (ST_RNG_MIN entries a range). A read skips a run
+				  * whose ranges miss its series: a first backfill's run holds some
+				  * hosts' series, and the chunk spanning another host's ids would
+				  * be read for nothing; owned */
+	uint32_t nrng;
 };
+
+#define ST_RNG_MIN 8 /* entries a range at the least on average, else a run keeps no ranges */
 
 struct st_seg {
 	int tier;
@@ -1432,8 +1441,29 @@ static void st_run_free(struct st_run *r)
 {
 	free(r->dir);
 	free(r->last);
+	free(r->rng);
 	r->dir = NULL;
 	r->last = NULL;
+	r->rng = NULL;
+	r->nrng = 0;
+}
+
+/* Whether run r may hold series id (true when its ranges are not known). */
+static bool st_run_may_hold(const struct st_run *r, uint32_t id)
+{
+	size_t lo = 0, hi = r->nrng;
+
+	if (!r->rng)
+		return true;
+	while (lo < hi) { /* the first range starting above id */
+		size_t mid = (lo + hi) / 2;
+
+		if (r->rng[2 * mid] <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && id < r->rng[2 * (lo - 1) + 1];
 }
 
 static void st_seg_free(struct st_seg *g)
@@ -1507,6 +1537,8 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		run.n = n;
 		run.at = pos + ST_RUN_HDR;
 		run.last = NULL;
+		run.rng = NULL;
+		run.nrng = 0;
 		run.dir = xs_xmalloc(nd * 2 * sizeof(*run.dir));
 		for (size_t i = 0; i < nd; i++) {
 			run.dir[2 * i] = st_le32(dbuf + i * ST_DIR_ENT);
@@ -1674,6 +1706,8 @@ static size_t st_read_run(struct xs_store *s, struct st_seg *g, struct st_run *r
 	struct st_ent e[ST_DIR_STRIDE];
 	size_t nd = st_dir_chunks(run->n), lo = 0, hi = nd;
 
+	if (!st_run_may_hold(run, id))
+		return m;
 	while (lo < hi) { /* the first chunk whose first series is >= id */
 		size_t mid = (lo + hi) / 2;
 
@@ -1903,6 +1937,25 @@ static void st_seg_scan(struct xs_store *s)
 	closedir(d);
 }
 
+/* The ranges of series of ck[0 .. n) (sorted by series) into r, when worth keeping. */
+static void st_run_ranges(struct st_run *r, const struct st_ck *ck, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += !i || ck[i].series > ck[i - 1].series + 1;
+	if (!k || k > n / ST_RNG_MIN)
+		return;
+	r->rng = xs_xmalloc(2 * k * sizeof(*r->rng));
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!i || ck[i].series > ck[i - 1].series + 1)
+			r->rng[2 * k++] = ck[i].series;
+		r->rng[2 * k - 1] = ck[i].series + 1;
+	}
+	r->nrng = (uint32_t)k;
+}
+
 /* What st_seg_write wrote, for st_seg_commit to apply to the segment. */
 struct st_seg_out {
 	size_t first, n;            /* its blocks: ck[first .. first + n) of the checkpoint */
@@ -1927,7 +1980,7 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 	struct st_bytes data = { 0 }, idx = { 0 }, dir = { 0 };
 	size_t nd = st_dir_chunks(n);
 	struct st_run run = { gen, n, 0, xs_xmalloc(nd * 2 * sizeof(uint32_t)), 0, 0,
-			      xs_xmalloc(nd * sizeof(uint32_t)) };
+			      xs_xmalloc(nd * sizeof(uint32_t)), NULL, 0 };
 	enum xs_err e = XS_OK;
 	char name[64];
 	uint8_t h[ST_RUN_HDR];
@@ -2018,9 +2071,11 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 		goto out;
 	}
 	run.at = g->idx_end + ST_RUN_HDR;
+	st_run_ranges(&run, ck, n);
 	o->run = run;
 	run.dir = NULL; /* o->run owns them now */
 	run.last = NULL;
+	run.rng = NULL;
 	o->data_end = g->data_end + flushed + data.len;
 	o->idx_end = g->idx_end + sizeof(h) + idx.len;
 	o->ifd = ifd;
@@ -2044,6 +2099,7 @@ static void st_seg_commit(struct xs_store *s, struct st_seg_out *o)
 	g->runs[g->nruns++] = o->run;
 	o->run.dir = NULL;
 	o->run.last = NULL;
+	o->run.rng = NULL;
 	g->data_end = o->data_end;
 	g->idx_end = o->idx_end;
 	if (g->ifd < 0) /* the reads' descriptor: the index exists now */

@@ -632,6 +632,52 @@ static void test_index_skip(void)
 	dir_remove();
 }
 
+/* A run that holds some hosts' series (a first backfill's) on both sides of another
+ * host's: reading the other host's series skips the run by its ranges of series, where
+ * the chunk spanning the gap would otherwise be read for nothing. */
+static void test_index_ranges(void)
+{
+	enum { N = 300 };
+	static uint32_t id[N];
+	static struct xs_point pt[200];
+	struct xs_store_stats st;
+	struct xs_store *s;
+	char err[XS_ERR_LEN];
+	uint64_t before;
+	int bad = 0;
+
+	dir_new();
+	s = store_open(1 << 12);
+	fail_unless(s, "open");
+	for (int i = 0; i < N; i++)
+		id[i] = series(s, i);
+	/* run 1: series 0-99 and 200-299; run 2: series 100-199 */
+	for (int run = 0; run < 2; run++) {
+		for (int64_t t = T0; t <= T0 + 600; t += 5)
+			for (int i = 0; i < N; i++)
+				if ((i >= 100 && i < 200) == (run == 1))
+					xs_store_append(s, id[i], t, value_of(id[i], t), err);
+		fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err); /* a checkpoint */
+	}
+	xs_store_stats(s, &st);
+	before = st.index_reads;
+	for (int i = 100; i < 200; i++)
+		bad += xs_store_read(s, id[i], XS_TIER_5S, T0, T0 + 595, pt, 200) != 120 ||
+		       !same(pt[7].avg, value_of(id[i], T0 + 35));
+	xs_store_stats(s, &st);
+	ok(!bad, "%d series read wrong", bad);
+	ok(st.index_reads - before == 100, "%llu index chunks read for 100 series (the other run's "
+	   "chunk across their ids: 200)", (unsigned long long)(st.index_reads - before));
+	before = st.index_reads;
+	for (int i = 0; i < N; i++)
+		bad += xs_store_read(s, id[i], XS_TIER_5S, T0, T0 + 595, pt, 200) != 120;
+	xs_store_stats(s, &st);
+	ok(!bad && st.index_reads - before <= N + 2, "every series reads back, %llu chunks for %d",
+	   (unsigned long long)(st.index_reads - before), N);
+	store_close(&s);
+	dir_remove();
+}
+
 /* A checkpoint interrupted after its list was written: recovery must keep every run of
  * the committed generation, in segments of every tier (it once parsed runs as 5 s ones). */
 static void test_ckpt_recover(void)
@@ -1229,6 +1275,7 @@ int main(void)
 	TEST_RUN(test_each_of);
 	TEST_RUN(test_run_ranges);
 	TEST_RUN(test_index_skip);
+	TEST_RUN(test_index_ranges);
 	TEST_RUN(test_ckpt_recover);
 	TEST_RUN(test_big_checkpoint);
 	TEST_RUN(test_io_hooks);
