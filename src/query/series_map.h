@@ -107,8 +107,9 @@ int xs_smap_dev_cmp(const char *a, const char *b);
  * significant digits; integers as integers); NaN, infinities and values that
  * overflow float32 -> null. */
 enum xs_err xs_qjson_num(struct xs_buf *b, double v) XS_BUF_WARN_UNUSED;
-/* Bytes xs_qjson_num_fmt() writes at most. */
-#define XS_QJSON_NUM_MAX 32
+/* Bytes xs_qjson_num_fmt() writes at most: 16 in fact (a sign and 15 digits, the integers
+ * below 1e15; "-0.0000100003235"), with room to spare. */
+#define XS_QJSON_NUM_MAX 24
 /* The same text written to out (room for XS_QJSON_NUM_MAX bytes, no NUL); returns its length.
  * For arrays of numbers: one xs_buf_reserve() for all of them, then xs_buf_commit(). */
 size_t xs_qjson_num_fmt(char *out, double v);
