@@ -320,18 +320,20 @@ static size_t smap_utoa(uint64_t v, char *out)
 	return n;
 }
 
+/* A signed integer's digits into out (at most 20 bytes); returns their length. */
+static size_t smap_itoa(int64_t v, char *out)
+{
+	if (v >= 0)
+		return smap_utoa((uint64_t)v, out);
+	out[0] = '-';
+	return 1 + smap_utoa(0 - (uint64_t)v, out + 1);
+}
+
 enum xs_err xs_qjson_int(struct xs_buf *b, int64_t v)
 {
 	char tmp[24];
-	size_t n = 0;
-	uint64_t u = (uint64_t)v;
 
-	if (v < 0) {
-		tmp[n++] = '-';
-		u = 0 - u;
-	}
-	n += smap_utoa(u, tmp + n);
-	return xs_buf_append(b, tmp, n);
+	return xs_buf_append(b, tmp, smap_itoa(v, tmp));
 }
 
 /* a x 10^sh and m x 10^-sh with exact powers only; false when |sh| is too large. */
@@ -442,7 +444,7 @@ size_t xs_qjson_num_fmt(char *out, double v)
 	float f;
 	uint64_t m;
 	int e, p;
-	size_t n = 0;
+	size_t n;
 
 	f = (float)v;
 	if (!isfinite(v) || !isfinite(f)) {
@@ -453,13 +455,8 @@ size_t xs_qjson_num_fmt(char *out, double v)
 		out[0] = '0';
 		return 1;
 	}
-	if ((double)f == floor((double)f) && fabs((double)f) < 1e15) {
-		int64_t i = (int64_t)f;
-
-		if (i < 0)
-			out[n++] = '-';
-		return n + smap_utoa(i < 0 ? 0 - (uint64_t)i : (uint64_t)i, out + n);
-	}
+	if ((double)f == floor((double)f) && fabs((double)f) < 1e15)
+		return smap_itoa((int64_t)f, out);
 	if (smap_digits(f, &m, &e, &p))
 		return smap_fmt(f, m, e, out);
 	/* subnormal or huge: the slow, always-right way */

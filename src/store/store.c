@@ -759,24 +759,6 @@ static void st_pend_push(struct xs_store *s, uint32_t id, int tier, struct st_se
 	s->pend_bytes += sizeof(*sb) + sb->len;
 }
 
-/* Seals the block in *slot (if it has points) into pend and empties the slot: a
- * frozen block is moved, a live one copied and its struct freed. */
-static void st_open_seal(struct xs_store *s, uint32_t id, int tier, union st_open *slot)
-{
-	if (st_frozen(tier)) {
-		if (slot->frozen)
-			st_pend_push(s, id, tier, slot->frozen);
-		slot->frozen = NULL;
-		return;
-	}
-	if (slot->live && slot->live->n)
-		st_pend_push(s, id, tier, st_sealed_of(slot->live, NULL));
-	if (slot->live)
-		xs_block_cleanup(slot->live);
-	free(slot->live);
-	slot->live = NULL;
-}
-
 /* Frees the block in *slot, if any. */
 static void st_open_free(int tier, union st_open *slot)
 {
@@ -789,6 +771,21 @@ static void st_open_free(int tier, union st_open *slot)
 		xs_block_cleanup(slot->live);
 	free(slot->live);
 	slot->live = NULL;
+}
+
+/* Seals the block in *slot (if it has points) into pend and empties the slot: a
+ * frozen block is moved, a live one copied and its struct freed. */
+static void st_open_seal(struct xs_store *s, uint32_t id, int tier, union st_open *slot)
+{
+	if (st_frozen(tier)) {
+		if (slot->frozen)
+			st_pend_push(s, id, tier, slot->frozen);
+		slot->frozen = NULL;
+		return;
+	}
+	if (slot->live && slot->live->n)
+		st_pend_push(s, id, tier, st_sealed_of(slot->live, NULL));
+	st_open_free(tier, slot);
 }
 
 /* Appends a point to a frozen block (tier >= ST_FROZEN_TIER): its points and t go
@@ -818,50 +815,47 @@ static void st_frozen_put(struct xs_store *s, int tier, struct st_sealed **fp, i
 	*fp = st_sealed_of(b, f);
 }
 
-/* Appends a point to a live block (tier < ST_FROZEN_TIER). */
-static void st_live_put(struct xs_store *s, uint32_t id, int tier, union st_open *slot, int64_t t,
-			const float *v)
+/* Whether the slot of tier holds a block. */
+static bool st_open_has(int tier, const union st_open *o)
 {
-	struct xs_block *b = slot->live;
+	return st_frozen(tier) ? o->frozen != NULL : o->live != NULL;
+}
 
-	if (!b) {
-		b = xs_xcalloc(1, sizeof(*b));
-		xs_block_init(b, xs_tier_step[tier], st_nch(tier));
-		slot->live = b;
-		if (slot == &s->ser[id].bf[tier])
-			s->nbf++;
-	}
-	xs_block_put(b, t, v);
+/* Whether a point at t cannot join the block of [t0, tlast]: another window, or not later. */
+static bool st_needs_seal(int tier, int64_t t, int64_t t0, int64_t tlast)
+{
+	return st_floor(t, st_window[tier]) != st_floor(t0, st_window[tier]) || t <= tlast;
 }
 
 /* Puts a point into *slot, sealing the block there first if t is outside its window
- * or not after its last point. */
+ * or not after its last point. A backfill slot counts in nbf once while it holds a
+ * block, across its seals. */
 static void st_block_add(struct xs_store *s, uint32_t id, int tier, union st_open *slot, int64_t t,
 			 const float *v)
 {
-	int64_t w = st_window[tier];
-
+	if (!st_open_has(tier, slot) && slot == &s->ser[id].bf[tier])
+		s->nbf++;
 	if (st_frozen(tier)) {
 		struct st_sealed *f = slot->frozen;
 
-		/* a backfill slot counts once while it holds a block, across its seals */
-		if (!f && slot == &s->ser[id].bf[tier])
-			s->nbf++;
-		if (f && (st_floor(t, w) != st_floor(f->t0, w) || t <= f->tlast)) {
+		if (f && st_needs_seal(tier, t, f->t0, f->tlast)) {
 			st_pend_push(s, id, tier, f);
 			slot->frozen = NULL;
 		}
 		st_frozen_put(s, tier, &slot->frozen, t, v);
 		return;
 	}
-	if (slot->live && (st_floor(t, w) != st_floor(slot->live->t0, w) || t <= slot->live->tlast)) {
+	if (!slot->live) {
+		slot->live = xs_xcalloc(1, sizeof(*slot->live));
+		xs_block_init(slot->live, xs_tier_step[tier], st_nch(tier));
+	} else if (st_needs_seal(tier, t, slot->live->t0, slot->live->tlast)) {
 		st_pend_push(s, id, tier, st_sealed_of(slot->live, NULL));
 		/* the struct is reused; the buffer starts small again (a full window's
 		 * buffer kept by every series would cost more than its reallocations) */
 		xs_block_cleanup(slot->live);
 		xs_block_init(slot->live, xs_tier_step[tier], st_nch(tier));
 	}
-	st_live_put(s, id, tier, slot, t, v);
+	xs_block_put(slot->live, t, v);
 }
 
 /* ---- what backfill knows without reading (struct st_known) --------------------- */
@@ -1234,12 +1228,6 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 	}
 	st_frame(out, r.p, r.len);
 	free(r.p);
-}
-
-/* Whether the slot of tier holds a block. */
-static bool st_open_has(int tier, const union st_open *o)
-{
-	return st_frozen(tier) ? o->frozen != NULL : o->live != NULL;
 }
 
 /* Frees the open and backfill blocks of series se (nbf follows). */
