@@ -30,6 +30,7 @@
 #include "collect/collector.h"
 #include "rrd/rrd_reader.h"
 #include "store/store.h"
+#include "support/loop_wait.h"
 #include "support/run_cmd.h"
 #include "support/sim_proc.h"
 #include "test.h"
@@ -60,39 +61,7 @@ static bool sim_start(struct sim_proc *s, const char *hosts, const char *vms, in
 	return sim_proc_start(s, argv) && sim_proc_ready(s, false, 1);
 }
 
-/* --- the event loop --- */
-
-struct wait_ctx {
-	bool (*pred)(void *arg);
-	void *arg;
-	double deadline;
-	bool met;
-};
-
-static void wait_tick(struct xs_evloop *loop, void *arg)
-{
-	struct wait_ctx *w = arg;
-
-	if (w->pred(w->arg)) {
-		w->met = true;
-		xs_evloop_stop(loop);
-	} else if (sim_proc_now() > w->deadline) {
-		xs_evloop_stop(loop);
-	} else {
-		xs_evloop_add_timer(loop, 0.005, wait_tick, w);
-	}
-}
-
-static bool tests_wait(bool (*pred)(void *arg), void *arg, double secs)
-{
-	struct wait_ctx w = { pred, arg, sim_proc_now() + secs, false };
-
-	if (pred(arg))
-		return true;
-	xs_evloop_add_timer(t_loop, 0.005, wait_tick, &w);
-	xs_evloop_run(t_loop, NULL);
-	return w.met;
-}
+/* --- conditions for loop_wait --- */
 
 static bool never(void *arg)
 {
@@ -156,7 +125,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	if (!f->pc)
 		return false;
 	xs_pool_client_start(f->pc);
-	if (!tests_wait(is_loaded, f->pc, 15))
+	if (!loop_wait(t_loop, is_loaded, f->pc, 15))
 		return false;
 	snprintf(dir, sizeof(dir), "%s/store%d", t_dir, ++t_fix_serial);
 	so.dir = dir;
@@ -182,7 +151,7 @@ static void fix_stop(struct fix *f)
 	xs_collector_free(&f->co);
 	if (f->pc) {
 		xs_pool_client_stop(f->pc);
-		tests_wait(is_stopped, f->pc, 6);
+		loop_wait(t_loop, is_stopped, f->pc, 6);
 		xs_pool_client_free(&f->pc);
 	}
 	if (f->store)
@@ -193,10 +162,10 @@ static void fix_stop(struct fix *f)
 /* One round: the events of the pool reach the topology, then every host is fetched. */
 static bool fix_round(struct fix *f)
 {
-	tests_wait(never, NULL, 0.15);
+	loop_wait(t_loop, never, NULL, 0.15);
 	xs_collector_sync(f->co);
 	xs_collector_poll(f->co);
-	return tests_wait(is_idle, f->co, 20);
+	return loop_wait(t_loop, is_idle, f->co, 20);
 }
 
 static bool fix_advance(struct fix *f, int seconds)
@@ -595,7 +564,7 @@ static void test_started_vm(void)
 	if (!ok(vm, "a halted VM"))
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
-	if (!ok(tests_wait(offset_known, &f, 10), "the host's clock offset is known"))
+	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known"))
 		goto out;
 	ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vm->uuid, host) == 200,
 	   "VM started");
@@ -647,14 +616,14 @@ static void test_host_outage(void)
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, fix_member(&f))->uuid);
 	ok(sim_proc_post(&f.sim, "/sim/host/down?host=%s", host) == 200, "host down");
-	ok(tests_wait(host_not_live, &f, 5), "the topology has it not live");
+	ok(loop_wait(t_loop, host_not_live, &f, 5), "the topology has it not live");
 	ok(fix_advance(&f, 900), "15 min pass");
 	ok(fix_round(&f), "round while down");
 	st = fix_status(&f, host);
 	ok(st.state == XS_COLLECT_DOWN, "down host not asked: %s", xs_collect_state_name(st.state));
 	xs_collector_stats(f.co, &before);
 	ok(sim_proc_post(&f.sim, "/sim/host/up?host=%s", host) == 200, "host up");
-	ok(tests_wait(host_live, &f, 5), "live again");
+	ok(loop_wait(t_loop, host_live, &f, 5), "live again");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round after");
 	xs_collector_stats(f.co, &after);
 	ok(after.backfills > before.backfills, "backfilled after the outage");
@@ -754,7 +723,7 @@ static void test_real_clock(void)
 	snprintf(addr, sizeof(addr), "%s", fix_host(&f, 0)->address);
 	end = sim_proc_now() + 24;
 	while (sim_proc_now() < end) {
-		tests_wait(never, NULL, 0.05);
+		loop_wait(t_loop, never, NULL, 0.05);
 		st = fix_status(&f, fix_host(&f, 0)->uuid);
 		if (st.newest > stored_t) {
 			if (!first_t)

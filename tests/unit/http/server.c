@@ -29,6 +29,7 @@
 
 #include "http/server.h"
 #include "lib/json_out.h"
+#include "support/loop_wait.h"
 #include "test.h"
 
 #define T_RESP_MAX (256 * 1024)
@@ -134,26 +135,16 @@ static void *t_thread(void *arg)
 }
 
 struct t_wait {
-	struct t_client *c;
-	double deadline;
+	struct t_client *c;      /* done when its thread has finished, or NULL */
 	bool (*cond)(void *arg); /* extra condition to wait for, or NULL */
 	void *cond_arg;
 };
 
-static void t_poll(struct xs_evloop *loop, void *arg)
+static bool t_waited(void *arg)
 {
 	struct t_wait *w = arg;
 
-	if ((!w->c || atomic_load(&w->c->done)) && (!w->cond || w->cond(w->cond_arg))) {
-		xs_evloop_stop(loop);
-		return;
-	}
-	if (xs_evloop_now() > w->deadline) {
-		ok(0, "timed out waiting");
-		xs_evloop_stop(loop);
-		return;
-	}
-	xs_evloop_add_timer(loop, 0.002, t_poll, w);
+	return (!w->c || atomic_load(&w->c->done)) && (!w->cond || w->cond(w->cond_arg));
 }
 
 static void t_spawn(struct t_client *c, pthread_t *th)
@@ -164,13 +155,13 @@ static void t_spawn(struct t_client *c, pthread_t *th)
 /* Runs the loop until the client (if any) is done and cond (if any) holds. */
 static void t_run_until(struct xs_evloop *loop, struct t_client *c, bool (*cond)(void *), void *arg)
 {
-	struct t_wait w = { c, xs_evloop_now() + T_TIMEOUT_S, cond, arg };
+	struct t_wait w = { c, cond, arg };
 	pthread_t th;
 
 	if (c)
 		pthread_create(&th, NULL, t_thread, c);
-	xs_evloop_add_timer(loop, 0, t_poll, &w);
-	xs_evloop_run(loop, NULL);
+	if (!loop_wait(loop, t_waited, &w, T_TIMEOUT_S))
+		ok(0, "timed out waiting");
 	if (c) {
 		atomic_store(&c->release, 1);
 		pthread_join(th, NULL);
@@ -888,6 +879,11 @@ static void c_stream_hangup(struct t_client *c)
 	t_read(c, ": hello\n\n");
 }
 
+static bool t_stream_open(void *arg)
+{
+	return ((struct t_env *)arg)->stream != NULL;
+}
+
 static void test_stream_hangup(void)
 {
 	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
@@ -910,14 +906,9 @@ static void test_stream_hangup(void)
 	e.closed = 0;
 	{
 		pthread_t th;
-		struct t_wait w;
 
 		t_spawn(&c, &th);
-		w = (struct t_wait){ NULL, xs_evloop_now() + T_TIMEOUT_S, NULL, NULL };
-		while (!e.stream && xs_evloop_now() < w.deadline) {
-			xs_evloop_add_timer(e.loop, 0.01, t_poll, &w);
-			xs_evloop_run(e.loop, NULL);
-		}
+		loop_wait(e.loop, t_stream_open, &e, T_TIMEOUT_S);
 		ok(e.stream != NULL, "second stream open");
 		xs_http_server_free(&e.srv);
 		ok(e.closed == 1 && e.stream == NULL, "server free closes open streams");

@@ -26,6 +26,7 @@
 
 #include "serve/api.h"
 #include "store/store.h"
+#include "support/loop_wait.h"
 #include "test.h"
 
 #define T_RESP_MAX (64 * 1024)
@@ -101,32 +102,20 @@ static void *t_thread(void *arg)
 	return NULL;
 }
 
-struct t_wait {
-	struct t_client *c;
-	double deadline;
-};
-
-static void t_poll(struct xs_evloop *loop, void *arg)
+static bool t_flag_set(void *flag)
 {
-	struct t_wait *w = arg;
-
-	if (atomic_load(&w->c->done) || xs_evloop_now() > w->deadline) {
-		xs_evloop_stop(loop);
-		return;
-	}
-	xs_evloop_add_timer(loop, 0.002, t_poll, w);
+	return atomic_load((atomic_int *)flag) != 0;
 }
 
-static void t_stop(struct xs_evloop *loop, void *arg)
+static bool t_never(void *arg)
 {
 	(void)arg;
-	xs_evloop_stop(loop);
+	return false;
 }
 
 /* One GET of target; the reply lands in c; its status, or -1. */
 static int t_get(struct xs_evloop *loop, struct xs_api *a, struct t_client *c, const char *target)
 {
-	struct t_wait w = { c, xs_evloop_now() + T_TIMEOUT_S };
 	pthread_t th;
 	int status = -1;
 
@@ -134,12 +123,10 @@ static int t_get(struct xs_evloop *loop, struct xs_api *a, struct t_client *c, c
 	c->port = xs_api_port(a);
 	c->target = target;
 	pthread_create(&th, NULL, t_thread, c);
-	xs_evloop_add_timer(loop, 0, t_poll, &w);
-	xs_evloop_run(loop, NULL);
+	loop_wait(loop, t_flag_set, &c->done, T_TIMEOUT_S);
 	pthread_join(th, NULL);
 	/* a little more: the request's completion, after the client's last byte */
-	xs_evloop_add_timer(loop, 0.02, t_stop, NULL);
-	xs_evloop_run(loop, NULL);
+	loop_wait(loop, t_never, NULL, 0.02);
 	if (sscanf(c->resp, "HTTP/1.%*d %d", &status) != 1)
 		return -1;
 	return status;
@@ -240,30 +227,6 @@ static void *t_slow_thread(void *arg)
 	return NULL;
 }
 
-struct t_until {
-	atomic_int *flag;
-	double deadline;
-};
-
-static void t_poll_flag(struct xs_evloop *loop, void *arg)
-{
-	struct t_until *u = arg;
-
-	if (atomic_load(u->flag) || xs_evloop_now() > u->deadline) {
-		xs_evloop_stop(loop);
-		return;
-	}
-	xs_evloop_add_timer(loop, 0.002, t_poll_flag, u);
-}
-
-static void t_run_until(struct xs_evloop *loop, atomic_int *flag)
-{
-	struct t_until u = { flag, xs_evloop_now() + T_TIMEOUT_S };
-
-	xs_evloop_add_timer(loop, 0, t_poll_flag, &u);
-	xs_evloop_run(loop, NULL);
-}
-
 /* 150,000 series, one sample each: a /metrics body of about 20 MB. */
 static struct xs_store *t_big_store(const char *dir)
 {
@@ -308,7 +271,7 @@ static void test_metrics_in_flight(void)
 	memset(&slow, 0, sizeof(slow));
 	slow.port = xs_api_port(a);
 	pthread_create(&th, NULL, t_slow_thread, &slow);
-	t_run_until(loop, &slow.headers);
+	loop_wait(loop, t_flag_set, &slow.headers, T_TIMEOUT_S);
 	ok(strncmp(slow.head, "HTTP/1.1 200", 12) == 0, "the slow client's reply: %.40s", slow.head);
 
 	ok(t_get(loop, a, &c, "/metrics") == 503 && strstr(c.resp, "Retry-After: 1") &&
@@ -317,7 +280,7 @@ static void test_metrics_in_flight(void)
 	ok(t_get(loop, a, &c, "/api/v1/top") == 200, "the rest still answers");
 
 	atomic_store(&slow.release, 1);
-	t_run_until(loop, &slow.done);
+	loop_wait(loop, t_flag_set, &slow.done, T_TIMEOUT_S);
 	pthread_join(th, NULL);
 	ok(slow.whole && slow.len > (8u << 20), "the slow client got its whole body (%zu bytes)", slow.len);
 	ok(t_get(loop, a, &c, "/metrics") == 200 && strstr(t_body(&c), "xapistat_uptime_seconds"),

@@ -11,7 +11,7 @@
  * at connection and in the middle of an event.from wait). The JSON-RPC → XML-RPC fallback (404 and text/xml at /jsonrpc) and a
  * malformed reply are tested against a tiny in-process HTTP server.
  *
- * Everything runs on one event loop; tests_wait() turns it until a
+ * Everything runs on one event loop; loop_wait(t_loop, ) turns it until a
  * condition holds or a deadline passes.
  */
 #include <arpa/inet.h>
@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support/loop_wait.h"
 #include "support/run_cmd.h"
 #include "support/sim_proc.h"
 #include "test.h"
@@ -68,40 +69,7 @@ static long json_num_after(const char *from, const char *key)
 	return at ? strtol(at + strlen(needle), NULL, 10) : -1;
 }
 
-/* --- the event loop --- */
-
-struct wait_ctx {
-	bool (*pred)(void *arg);
-	void *arg;
-	double deadline;
-	bool met;
-};
-
-static void wait_tick(struct xs_evloop *loop, void *arg)
-{
-	struct wait_ctx *w = arg;
-
-	if (w->pred(w->arg)) {
-		w->met = true;
-		xs_evloop_stop(loop);
-	} else if (sim_proc_now() > w->deadline) {
-		xs_evloop_stop(loop);
-	} else {
-		xs_evloop_add_timer(loop, 0.005, wait_tick, w);
-	}
-}
-
-/* Turns the loop until pred(arg) or `secs` pass; returns whether pred held. */
-static bool tests_wait(bool (*pred)(void *arg), void *arg, double secs)
-{
-	struct wait_ctx w = { pred, arg, sim_proc_now() + secs, false };
-
-	if (pred(arg))
-		return true;
-	xs_evloop_add_timer(t_loop, 0.005, wait_tick, &w);
-	xs_evloop_run(t_loop, NULL);
-	return w.met;
-}
+/* --- conditions for loop_wait --- */
 
 static bool is_loaded(void *arg)
 {
@@ -154,7 +122,7 @@ static void client_stop(struct xs_pool_client **pc)
 {
 	if (*pc) {
 		xs_pool_client_stop(*pc);
-		ok(tests_wait(is_stopped, *pc, 6), "stopped after logout");
+		ok(loop_wait(t_loop, is_stopped, *pc, 6), "stopped after logout");
 	}
 	xs_pool_client_free(pc);
 }
@@ -226,7 +194,7 @@ static void check_migration(struct sim_proc *s, int pool, struct xs_pool_client 
 	t0 = sim_proc_now();
 	if (!ok(st == 200, "%s: migrate answered %d: %.200s", what, st, ans))
 		goto out;
-	ok(tests_wait(vm_moved, &m, 1.0), "%s: migration seen within 1 s", what);
+	ok(loop_wait(t_loop, vm_moved, &m, 1.0), "%s: migration seen within 1 s", what);
 	ok(sim_proc_now() - t0 < 1.0, "%s: %.3f s", what, sim_proc_now() - t0);
 out:
 	free(ans);
@@ -258,8 +226,8 @@ static void test_discovery_and_events(struct sim_proc *s)
 	for (int i = 0; i < 2; i++)
 		pc[i] = client_new(s->url[i], "pw", NULL, 0);
 	fail_unless(pc[0] && pc[1], "clients");
-	ok(tests_wait(is_loaded, pc[0], 10), "pool-0 loaded: %s", xs_pool_client_reason(pc[0]));
-	ok(tests_wait(is_loaded, pc[1], 10), "pool-1 loaded: %s", xs_pool_client_reason(pc[1]));
+	ok(loop_wait(t_loop, is_loaded, pc[0], 10), "pool-0 loaded: %s", xs_pool_client_reason(pc[0]));
+	ok(loop_wait(t_loop, is_loaded, pc[1], 10), "pool-1 loaded: %s", xs_pool_client_reason(pc[1]));
 	for (int i = 0; i < 2; i++) {
 		const struct xs_topo *t = xs_pool_client_topo(pc[i]);
 		long guests = json_num_after(pools_at[i], "total");
@@ -295,7 +263,7 @@ static void test_discovery_and_events(struct sim_proc *s)
 			if (all)
 				break;
 			all = true;
-			tests_wait(is_failed, pc[1], 0.02); /* just turn the loop */
+			loop_wait(t_loop, is_failed, pc[1], 0.02); /* just turn the loop */
 		}
 		for (size_t h = 0; h < xs_topo_count(t, XS_TOPO_HOST); h++) {
 			const struct xs_topo_host *host = xs_topo_host_at(t, h);
@@ -333,7 +301,7 @@ static void test_discovery_and_events(struct sim_proc *s)
 
 				seen = h && !h->live;
 				if (!seen)
-					tests_wait(is_failed, pc[0], 0.01);
+					loop_wait(t_loop, is_failed, pc[0], 0.01);
 			}
 			ok(seen, "the down host's live flag is false within 2 s");
 		}
@@ -354,7 +322,7 @@ static void test_discovery_and_events(struct sim_proc *s)
 			xs_pool_client_stats(pc[0], &st);
 			if (st.logins >= 2)
 				break;
-			tests_wait(is_failed, pc[0], 0.02);
+			loop_wait(t_loop, is_failed, pc[0], 0.02);
 		}
 		ok(st.logins >= 2, "logged in again: %llu", (unsigned long long)st.logins);
 		ok(xs_pool_client_state(pc[0]) == XS_POOL_CONNECTED, "connected after re-login");
@@ -380,7 +348,7 @@ static void test_discovery_and_events(struct sim_proc *s)
 		t0 = sim_proc_now();
 		while (sim_proc_now() - t0 < 10 && (strcmp(xs_pool_client_master_url(pc[1]), want) ||
 					     !is_loaded(pc[1])))
-			tests_wait(is_failed, pc[1], 0.02);
+			loop_wait(t_loop, is_failed, pc[1], 0.02);
 		xs_pool_client_stats(pc[1], &st);
 		ok(!strcmp(xs_pool_client_master_url(pc[1]), want), "follows the new master: %s",
 		   xs_pool_client_master_url(pc[1]));
@@ -424,7 +392,7 @@ static bool wait_stats(struct xs_pool_client *pc, uint64_t loads, uint64_t resyn
 {
 	struct stats_wait w = { pc, loads, resyncs, logins, legacy };
 	struct xs_pool_stats st;
-	bool met = tests_wait(stats_reached, &w, 10);
+	bool met = loop_wait(t_loop, stats_reached, &w, 10);
 
 	xs_pool_client_stats(pc, &st);
 	return ok(met, "%s: loads %llu resyncs %llu logins %llu legacy %d (%s)", what,
@@ -465,7 +433,7 @@ static long sim_control(struct sim_proc *s, const char *target, const char *key)
 /* Lets the client's event.from (or event.next) reach the sim and wait there. */
 static void settle(struct xs_pool_client *pc)
 {
-	tests_wait(is_failed, pc, 0.2);
+	loop_wait(t_loop, is_failed, pc, 0.2);
 }
 
 static void test_events_lost(struct sim_proc *s)
@@ -551,7 +519,7 @@ static void test_login_refused(struct sim_proc *s)
 	struct xs_pool_client *pc = client_new(s->url[0], "not-the-password", NULL, 0);
 
 	fail_unless(pc, "client");
-	ok(tests_wait(is_failed, pc, 10), "failed: %s",
+	ok(loop_wait(t_loop, is_failed, pc, 10), "failed: %s",
 	   xs_pool_state_name(xs_pool_client_state(pc)));
 	ok(strstr(xs_pool_client_reason(pc), "SESSION_AUTHENTICATION_FAILED") != NULL,
 	   "reason: %s", xs_pool_client_reason(pc));
@@ -570,10 +538,10 @@ static void test_unreachable(struct sim_proc *s)
 		 (int)(strrchr(s->addr[0], '.') - s->addr[0] - 1), s->addr[0], s->port);
 	pc = client_new(url, "pw", NULL, 3);
 	fail_unless(pc, "client %s", url);
-	ok(tests_wait(is_backoff, pc, 5), "backing off: %s", xs_pool_client_reason(pc));
+	ok(loop_wait(t_loop, is_backoff, pc, 5), "backing off: %s", xs_pool_client_reason(pc));
 	ok(strstr(xs_pool_client_reason(pc), "retrying in") != NULL, "reason: %s",
 	   xs_pool_client_reason(pc));
-	ok(tests_wait(is_failed, pc, 5), "failed after 3 attempts: %s", xs_pool_client_reason(pc));
+	ok(loop_wait(t_loop, is_failed, pc, 5), "failed after 3 attempts: %s", xs_pool_client_reason(pc));
 	{
 		struct xs_pool_stats st;
 
@@ -614,7 +582,7 @@ static void test_tls(void)
 	}
 	snprintf(tls.pin_sha256, sizeof(tls.pin_sha256), "%.95s", s.fingerprint);
 	pc = client_new(s.url[0], "pw", &tls, 1);
-	ok(pc && tests_wait(is_loaded, pc, 10), "the right pin: connected (%s)",
+	ok(pc && loop_wait(t_loop, is_loaded, pc, 10), "the right pin: connected (%s)",
 	   pc ? xs_pool_client_reason(pc) : "");
 	ok(pc && xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 2, "2 hosts over TLS");
 	client_stop(&pc);
@@ -622,7 +590,7 @@ static void test_tls(void)
 	c = tls.pin_sha256;
 	c[0] = c[0] == 'A' ? 'B' : 'A';
 	pc = client_new(s.url[0], "pw", &tls, 1);
-	ok(pc && tests_wait(is_failed, pc, 10), "a wrong pin: failed");
+	ok(pc && loop_wait(t_loop, is_failed, pc, 10), "a wrong pin: failed");
 	ok(pc && !xs_pool_client_loaded(pc), "nothing loaded with a wrong pin");
 	if (pc)
 		fprintf(stderr, "# wrong pin: %s\n", xs_pool_client_reason(pc));
@@ -630,7 +598,7 @@ static void test_tls(void)
 
 	memset(&tls, 0, sizeof(tls));
 	pc = client_new(s.url[0], "pw", &tls, 1);
-	ok(pc && tests_wait(is_failed, pc, 10), "no pin, self-signed: refused");
+	ok(pc && loop_wait(t_loop, is_failed, pc, 10), "no pin, self-signed: refused");
 	client_stop(&pc);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
 }
@@ -762,7 +730,7 @@ static void fallback_case(enum fake_mode mode, const char *what)
 	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_UNKNOWN, "%s: protocol unknown at first", what);
 	id = xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err);
 	ok(id > 0, "%s: call submitted: %s", what, err);
-	ok(tests_wait(call_finished, &o, 5), "%s: call done", what);
+	ok(loop_wait(t_loop, call_finished, &o, 5), "%s: call done", what);
 	if (mode == FAKE_GARBAGE) {
 		ok(o.rc == XS_ERR_PARSE || o.rc == XS_ERR_TRUNCATED, "%s: a decoding error: %s", what,
 		   o.error);
@@ -779,7 +747,7 @@ static void fallback_case(enum fake_mode mode, const char *what)
 	memset(&o, 0, sizeof(o));
 	f.mode = FAKE_404;
 	ok(xs_rpc_call(c, "session.logout", NULL, 5, call_done, &o, err) > 0, "second call");
-	ok(tests_wait(call_finished, &o, 5) && o.ok, "%s: second call ok: %s", what, o.error);
+	ok(loop_wait(t_loop, call_finished, &o, 5) && o.ok, "%s: second call ok: %s", what, o.error);
 	ok(f.json_hits == 1 && f.xml_hits == 2, "%s: second call is XML-RPC only", what);
 	xs_rpc_conn_free(&c);
 	xs_evloop_del_fd(t_loop, f.lfd);
