@@ -97,6 +97,7 @@ struct co_host {
 	int64_t start;          /* start= sent */
 	bool whole;             /* the whole archive was asked for */
 	int64_t whole_start;    /* its absolute start=, 0: the relative one (co_phases) */
+	int64_t coarse_start;   /* absolute start= of the coarse archive asked again, 0: relative */
 	int refetches;
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
@@ -198,19 +199,21 @@ static double co_host_now(const struct co_host *h)
 }
 
 /*
- * An absolute start= for the whole 5 s archive, well inside it: the request
- * may wait in our transfer queue (tens of seconds when a thousand hosts are
- * first contacted) and our estimate of the host's clock has its doubt; while
- * that estimate is not known yet, our own clock with room for minutes of
- * skew. The rows before it come from the 1 min backfill.
+ * An absolute start= for the whole archive of a phase, well inside it: the
+ * request may wait in our transfer queue (tens of seconds when a thousand
+ * hosts are first contacted) and our estimate of the host's clock has its
+ * doubt; while that estimate is not known yet, our own clock with room for
+ * minutes of skew (half the 5 s archive). The rows before it come from the
+ * next coarser archive; those of a coarse archive's first minutes are lost.
  */
-static int64_t co_whole_start(const struct co_host *h)
+static int64_t co_whole_start(const struct co_host *h, int phase)
 {
+	int64_t span = -co_phases[phase].whole + 1;
 	double off;
 
 	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
-		return (int64_t)co_wall() - CO_ARCHIVE_5S / 2;
-	return (int64_t)(co_wall() + off) - (CO_ARCHIVE_5S - CO_WHOLE_MARGIN);
+		return (int64_t)co_wall() - span + CO_ARCHIVE_5S / 2;
+	return (int64_t)(co_wall() + off) - span + CO_WHOLE_MARGIN;
 }
 
 static bool co_kind_of(struct xs_slice s, enum xs_obj_kind *kind)
@@ -441,12 +444,22 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 			/* a relative start counts from the oldest last update of the host's
 			 * RRDs (SPEC §1.2): one that lags (a VM that has just started,
 			 * with hours-old rows) pushes it out of the 5 s archive */
-			h->whole_start = co_whole_start(h);
+			h->whole_start = co_whole_start(h, 0);
 			h->refetch = true;
 			h->refetch_start = 0;
 			h->need_backfill = true;
+		} else if (h->phase > 0 && !h->coarse_start) {
+			/* the same for a coarse archive: asked again from inside it, once */
+			h->coarse_start = co_whole_start(h, h->phase);
+			h->refetch = true;
+		} else if (h->phase > 0) {
+			co_log(h->c, XS_COLLECT_LOG_WARN,
+			       "host %s: asked for its %lld s archive from %lld, it answered its %lld s "
+			       "one: that archive is not backfilled this time", h->name,
+			       (long long)p->interval, (long long)h->coarse_start,
+			       m->has_step ? (long long)m->step : 0LL);
 		}
-		h->skip = h->phase > 0;
+		h->skip = h->phase > 0 && !h->refetch;
 		if (!h->refetch && !h->skip)
 			snprintf(h->why, sizeof(h->why),
 				 "asked for the 5 s archive, the host answered its %lld s one",
@@ -818,11 +831,16 @@ static void co_on_done(void *arg, const struct xs_http_response *res)
 		c->stats.refetches++;
 		h->refetches++;
 		co_doc_reset(h);
+		if (h->phase > 0) {
+			co_fetch(h, h->phase); /* from h->coarse_start */
+			return;
+		}
 		h->start = start;
 		h->whole = start == 0;
 		co_fetch(h, 0);
 		return;
 	}
+	h->coarse_start = 0; /* the next coarse archive is asked relative first */
 	if (rc == XS_ERR_ABORTED && h->skip) {
 		/* a coarse archive of another step: nothing of it is stored */
 		h->nrows = 0;
@@ -924,7 +942,7 @@ static void co_fetch(struct co_host *h, int phase)
 	}
 	h->phase = phase;
 	if (phase)
-		start = co_phases[phase].whole;
+		start = h->coarse_start ? h->coarse_start : co_phases[phase].whole;
 	else if (h->whole)
 		start = h->whole_start ? h->whole_start : co_phases[0].whole;
 	else

@@ -354,6 +354,18 @@ static size_t series_points(struct fix *f, enum xs_obj_kind kind, const char *uu
 	return n;
 }
 
+/* Points of one series' tier in [from, to]. */
+static size_t tier_points(struct fix *f, enum xs_obj_kind kind, const char *uuid, const char *ds,
+			  enum xs_tier tier, int64_t from, int64_t to)
+{
+	static struct xs_point pts[4096];
+	xs_series_id id;
+
+	if (!xs_store_find(f->store, kind, uuid, ds, &id))
+		return 0;
+	return xs_store_read(f->store, id, tier, from, to, pts, 4096);
+}
+
 static const struct xs_topo_host *fix_host(struct fix *f, size_t i)
 {
 	return xs_topo_host_at(xs_pool_client_topo(f->pc), i);
@@ -576,6 +588,17 @@ static void test_started_vm(void)
 	/* from a minute inside the archive on (CO_WHOLE_MARGIN): 108 of its 120 rows */
 	n = series_points(&f, XS_OBJ_HOST, host, "cpu_avg", f.clock - 595, f.clock, &contiguous);
 	ok(n >= 100 && contiguous, "the host's 5 s archive: %zu rows, every 5 s: %d", n, contiguous);
+	/* the coarse archives too: their relative start counts from the VM's old update as well */
+	n = tier_points(&f, XS_OBJ_HOST, host, "cpu_avg", XS_TIER_1M, f.clock - 7200, f.clock - 700);
+	ok(n >= 100, "the host's 1 min archive backfilled: %zu points", n);
+	n = tier_points(&f, XS_OBJ_HOST, host, "cpu_avg", XS_TIER_1H, f.clock - 7 * 86400,
+			f.clock - 7200);
+	ok(n >= 160, "the host's 1 h archive backfilled: %zu points", n);
+	n = tier_points(&f, XS_OBJ_HOST, host, "cpu_avg", XS_TIER_1D, f.clock - 40 * 86400,
+			f.clock - 7 * 86400);
+	ok(n >= 20, "the host's 1 d archive backfilled (30 days of history): %zu points", n);
+	xs_collector_stats(f.co, &st);
+	ok(st.errors == 0, "no error (%llu)", (unsigned long long)st.errors);
 out:
 	fix_stop(&f);
 }
