@@ -55,6 +55,28 @@ static enum xs_err dump_number(const char *s, size_t n, double *out, const char 
 	return XS_OK;
 }
 
+/*
+ * Whole seconds of doubt on a number as written: 0 when it is given to the
+ * second or finer. xapi-rrd's %0.5g era wrote the JSON lastupdate as
+ * "1.7e+09" (SPEC §2.3), which leaves the rows' times unknown by hours.
+ */
+static int dump_coarse_digits(const char *s, size_t n, double v)
+{
+	int sig = 0, lead;
+	bool started = false;
+
+	for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			continue;
+		started = started || s[i] != '0';
+		sig += started;
+	}
+	if (!sig || v < 1)
+		return 0;
+	lead = (int)floor(log10(v));
+	return lead - (sig - 1) > 0 ? lead - (sig - 1) : 0;
+}
+
 static enum xs_err dump_header_field(struct xs_dump_build *b, enum xs_dump_field f,
 				     const char *s, size_t n, uint64_t off, char *err)
 {
@@ -79,6 +101,12 @@ static enum xs_err dump_header_field(struct xs_dump_build *b, enum xs_dump_field
 			return XS_ERR_PARSE;
 		if (!isfinite(v) || v < 0 || v > 1e15)
 			return xs_err_at(err, XS_ERR_PARSE, off, "lastupdate out of range");
+		if (dump_coarse_digits(s, n, v))
+			return xs_err_at(err, XS_ERR_PARSE, off,
+					 "lastupdate \"%.*s\" is given to 1e%d seconds only (xapi-rrd's "
+					 "%%0.5g era): the rows' times would be wrong by hours; use the "
+					 "XML dump, whose lastupdate is an integer",
+					 (int)(n < 32 ? n : 32), s, dump_coarse_digits(s, n, v));
 		b->hdr.lastupdate = v;
 		b->has_lastupdate = true;
 		return XS_OK;

@@ -108,6 +108,14 @@ static const struct rec_case cases[] = {
 	{ "content after the root", HDR DS1 "\"rra\":[]} x", NULL,
 	  "unexpected data after the end of the document" },
 	{ "truncated", HDR DS1 RRA1 "\"database\":[[\"1\"],", NULL, "unexpected end of input" },
+	/* SPEC §2.3: the %0.5g era wrote lastupdate "1.7e+09": row times unknown by hours */
+	{ "lastupdate of the %0.5g era", "{\"version\":\"0003\",\"step\":\"5\",\"lastupdate\":\"1.7e+09\",",
+	  NULL, "lastupdate \"1.7e+09\" is given to 1e8 seconds only" },
+	{ "lastupdate to 5 digits", "{\"step\":5,\"lastupdate\":\"1.6999e+09\",", NULL,
+	  "is given to 1e5 seconds only (xapi-rrd's %0.5g era)" },
+	{ "lastupdate as an exponent to the second",
+	  "{\"version\":\"0003\",\"step\":5,\"lastupdate\":\"1.700000001e+09\"," DS1 "\"rra\":[]}",
+	  "header 0003 5 1700000001\nds 0 x GAUGE NaN NaN NaN NaN NaN NaN\nend dump\n", NULL },
 };
 
 static void test_table(void)
