@@ -1,8 +1,10 @@
 /*
  * cmd_inventory.c - `xapistat inventory --pool URL [--pool URL...] [--user U]
- * [--password-file F] [--json] [--insecure|--ca-file F|--pin SHA256]
+ * [--password-file F] [--json] [--insecure|--ca-file F|--pin SHA256[,SHA256...]]
  * [--timeout S]`: a one-shot listing of pools → hosts (address, live) →
- * resident VMs (power state), halted VMs and SRs.
+ * resident VMs (power state), halted VMs and SRs. --pin takes a pin list
+ * (xapi/tls_pins.h) and may be repeated: every xapi host has its own
+ * certificate, and a member's HOST_IS_SLAVE sends us on to the master.
  *
  * Every pool is one struct xs_pool_client with no_events set and one attempt:
  * the command logs in, loads the topology once, prints it, logs out. All
@@ -27,6 +29,7 @@
 #include "xapi/credentials.h"
 #include "xapi/http_client.h"
 #include "xapi/pool_client.h"
+#include "xapi/tls_pins.h"
 #include "xapi/topology.h"
 
 #define INV_MAX_POOLS 64
@@ -58,7 +61,8 @@ static void inv_usage(FILE *f)
 	fprintf(f,
 		"usage: xapistat inventory --pool URL [--pool URL...] [--user U]\n"
 		"                          [--password-file F] [--json]\n"
-		"                          [--insecure | --ca-file F | --pin SHA256] [--timeout S]\n"
+		"                          [--insecure | --ca-file F | --pin SHA256[,SHA256...]]\n"
+		"                          [--timeout S]\n"
 		"Logs in to each pool master, loads its topology once and prints\n"
 		"pools -> hosts (address, live) -> resident VMs (power state), halted VMs, SRs.\n"
 		"  --pool URL          http[s]://[user[:password]@]master[:port]\n"
@@ -69,8 +73,9 @@ static void inv_usage(FILE *f)
 		"  --json              JSON instead of text\n"
 		"  --insecure          do not verify the TLS certificate\n"
 		"  --ca-file F         verify with the CA bundle F instead of the system CAs\n"
-		"  --pin SHA256        accept exactly the certificate with this SHA-256\n"
-		"                      fingerprint (AB:CD:...)\n"
+		"  --pin SHA256[,...]  accept only TLS certificates with one of these SHA-256\n"
+		"                      fingerprints (AB:CD:...; commas or blanks between them,\n"
+		"                      or --pin again): list every host's, each has its own\n"
 		"  --timeout S         give up after S seconds (default 30)\n"
 		"Exit status: 0 listed, 1 a pool unreachable or login refused, 2 usage error.\n");
 }
@@ -122,11 +127,12 @@ static int inv_parse(struct inv *inv, int argc, char *const *argv)
 			inv->tls.ca_file = argv[++i];
 			tls_modes++;
 		} else if (!strcmp(a, "--pin")) {
-			if (strlen(argv[i + 1]) >= sizeof(inv->tls.pin_sha256) || !argv[i + 1][0])
-				return 1 + inv_usage_error("--pin: '%s' is not a SHA-256 fingerprint",
-							   argv[i + 1]);
-			snprintf(inv->tls.pin_sha256, sizeof(inv->tls.pin_sha256), "%s", argv[++i]);
-			tls_modes++;
+			char why[XS_ERR_LEN];
+
+			tls_modes += !inv->tls.pins[0];
+			i++;
+			if (xs_tls_pins_add(inv->tls.pins, argv[i], strlen(argv[i]), NULL, why))
+				return 1 + inv_usage_error("--pin: %s", why);
 		} else if (!strcmp(a, "--timeout")) {
 			char *end;
 

@@ -264,7 +264,7 @@ static void serve_pool_free(struct serve_pool *p)
 static char *serve_pool_key(const struct xs_config_pool *cp)
 {
 	size_t n = strlen(cp->name) + strlen(cp->url) + 64;
-	const char *parts[] = { cp->user, cp->password_file, cp->ca_file, cp->pin };
+	const char *parts[] = { cp->user, cp->password_file, cp->ca_file, cp->pins };
 	char *k;
 
 	for (size_t i = 0; i < 4; i++)
@@ -272,7 +272,7 @@ static char *serve_pool_key(const struct xs_config_pool *cp)
 	k = xs_xmalloc(n);
 	snprintf(k, n, "%s\n%s\n%s\n%s\n%s\n%s\n%d", cp->name, cp->url, cp->user ? cp->user : "",
 		 cp->password_file ? cp->password_file : "", cp->ca_file ? cp->ca_file : "",
-		 cp->pin ? cp->pin : "", cp->insecure);
+		 cp->pins ? cp->pins : "", cp->insecure);
 	return k;
 }
 
@@ -307,8 +307,9 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 	}
 	p->tls.ca_file = cp->ca_file;
 	p->tls.insecure = cp->insecure;
-	if (cp->pin)
-		snprintf(p->tls.pin_sha256, sizeof(p->tls.pin_sha256), "%s", cp->pin);
+	/* canonical and at most XS_TLS_PINS_MAX fingerprints (config.c): it fits */
+	if (cp->pins)
+		snprintf(p->tls.pins, sizeof(p->tls.pins), "%s", cp->pins);
 	pcfg.name = p->name;
 	pcfg.url = p->url;
 	pcfg.user = p->cred.user;

@@ -8,7 +8,8 @@
  * configuration. Every limit (file, line, value, name, pools) is a named
  * constant in config.h, so a hostile or broken file costs bounded memory.
  * Messages quote names and durations, never a URL's user-info: URLs are
- * quoted through xs_log_url().
+ * quoted through xs_log_url(). Every key is given once per section but
+ * `pin`, whose values add up (a pool has one certificate per host).
  */
 #include "serve/config.h"
 
@@ -22,6 +23,7 @@
 #include <strings.h>
 
 #include "lib/xmalloc.h"
+#include "xapi/tls_pins.h"
 
 #define XS_CONFIG_QUOTE_MAX 48 /* bytes of a bad value quoted back in a message */
 
@@ -36,7 +38,7 @@ enum xs_config_kind {
 	XS_CONFIG_KIND_LISTEN,   /* HOST:PORT or [V6]:PORT */
 	XS_CONFIG_KIND_LOGLEVEL, /* error / warn / info / debug */
 	XS_CONFIG_KIND_URL,      /* http(s)://HOST... */
-	XS_CONFIG_KIND_PIN,      /* SHA-256 fingerprint */
+	XS_CONFIG_KIND_PIN,      /* SHA-256 fingerprints, added to the list (repeatable) */
 	XS_CONFIG_KIND_BOOL,     /* a bool field */
 	XS_CONFIG_KIND_REFUSED,  /* a key we know and refuse (password) */
 };
@@ -62,7 +64,7 @@ static const struct xs_config_key xs_config_pool_keys[] = {
 	{ "user", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, user) },
 	{ "password_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, password_file) },
 	{ "ca_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, ca_file) },
-	{ "pin", XS_CONFIG_KIND_PIN, offsetof(struct xs_config_pool, pin) },
+	{ "pin", XS_CONFIG_KIND_PIN, offsetof(struct xs_config_pool, pins) },
 	{ "insecure", XS_CONFIG_KIND_BOOL, offsetof(struct xs_config_pool, insecure) },
 	{ "password", XS_CONFIG_KIND_REFUSED, 0 },
 };
@@ -128,7 +130,7 @@ static void xs_config_pool_free(struct xs_config_pool *pool)
 	free(pool->user);
 	free(pool->password_file);
 	free(pool->ca_file);
-	free(pool->pin);
+	free(pool->pins);
 	memset(pool, 0, sizeof *pool);
 }
 
@@ -211,22 +213,6 @@ bool xs_config_parse_bool(const char *s, size_t n, bool *out)
 		}
 	}
 	return false;
-}
-
-/* 32 bytes in hex; colons anywhere and either case, as http_client.h takes it. */
-static bool xs_config_pin_valid(const char *s, size_t n)
-{
-	size_t hex = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == ':')
-			continue;
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-		hex++;
-	}
-	return hex == 64;
 }
 
 static bool xs_config_port(const char *s, size_t n, uint16_t *port)
@@ -462,7 +448,7 @@ static enum xs_err xs_config_pool_close(struct xs_config_parser *p)
 	if (!pool->url)
 		return xs_config_fail_at(p, pool->line, XS_ERR_PARSE, "pool '%s' has no url", pool->name);
 	xs_config_url_host(pool->url, strlen(pool->url), &host, &hostlen, &https);
-	if (!https && (pool->ca_file || pool->pin || pool->insecure))
+	if (!https && (pool->ca_file || pool->pins || pool->insecure))
 		return xs_config_fail_at(p, pool->line, XS_ERR_PARSE,
 					 "pool '%s': TLS options (ca_file, pin, insecure) need an https:// url",
 					 pool->name);
@@ -564,6 +550,22 @@ static enum xs_err xs_config_set_url(struct xs_config_parser *p, char **field, c
 	return XS_OK;
 }
 
+/* A `pin` value: its fingerprints are added to the pool's list. */
+static enum xs_err xs_config_add_pins(struct xs_config_parser *p, char **field, const char *v,
+				      size_t n)
+{
+	char list[XS_TLS_PINS_LEN], why[XS_ERR_LEN];
+	enum xs_err rc;
+
+	snprintf(list, sizeof list, "%s", *field ? *field : "");
+	rc = xs_tls_pins_add(list, v, n, NULL, why);
+	if (rc)
+		return xs_config_fail(p, rc == XS_ERR_TOO_LARGE ? rc : XS_ERR_PARSE, "pin: %s", why);
+	free(*field);
+	*field = xs_xstrndup(list, strlen(list));
+	return XS_OK;
+}
+
 /* Sets one key of the table entry k; base is the struct its offset refers to. */
 static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_config_key *k, void *base,
 				 const char *v, size_t n)
@@ -581,11 +583,7 @@ static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_con
 		p->cfg->log_level = level;
 		return XS_OK;
 	case XS_CONFIG_KIND_URL: return xs_config_set_url(p, field, v, n);
-	case XS_CONFIG_KIND_PIN:
-		if (!xs_config_pin_valid(v, n))
-			return xs_config_fail(p, XS_ERR_PARSE,
-					      "pin: expected a SHA-256 fingerprint AB:CD:... (32 bytes in hex)");
-		break;
+	case XS_CONFIG_KIND_PIN: return xs_config_add_pins(p, field, v, n);
 	case XS_CONFIG_KIND_BOOL:
 		if (!xs_config_parse_bool(v, n, (bool *)(void *)((char *)base + k->offset)))
 			return xs_config_fail(p, XS_ERR_PARSE, "%s: expected true or false, got '%.*s'",
@@ -605,7 +603,7 @@ static enum xs_err xs_config_tls_check(struct xs_config_parser *p)
 {
 	const struct xs_config_pool *pool = xs_config_cur_pool(p);
 
-	if ((pool->ca_file != NULL) + (pool->pin != NULL) + pool->insecure > 1)
+	if ((pool->ca_file != NULL) + (pool->pins != NULL) + pool->insecure > 1)
 		return xs_config_fail(p, XS_ERR_PARSE,
 				      "pool '%s': conflicting TLS options: ca_file, pin and insecure = true "
 				      "exclude each other",
@@ -613,7 +611,7 @@ static enum xs_err xs_config_tls_check(struct xs_config_parser *p)
 	return XS_OK;
 }
 
-/* Looks key up in table; sets it unless seen before (bit in *seen). */
+/* Looks key up in table; sets it unless seen before (bit in *seen) and not repeatable. */
 static enum xs_err xs_config_table(struct xs_config_parser *p, const struct xs_config_key *table,
 				   size_t count, unsigned *seen, void *base, const char *key,
 				   const char *v, size_t n)
@@ -621,7 +619,7 @@ static enum xs_err xs_config_table(struct xs_config_parser *p, const struct xs_c
 	for (size_t i = 0; i < count; i++) {
 		if (strcmp(table[i].name, key) != 0)
 			continue;
-		if (*seen & (1u << i))
+		if ((*seen & (1u << i)) && table[i].kind != XS_CONFIG_KIND_PIN)
 			return xs_config_fail(p, XS_ERR_PARSE, "duplicate key '%s'", key);
 		*seen |= 1u << i;
 		return xs_config_set(p, &table[i], base, v, n);
@@ -932,6 +930,20 @@ static enum xs_err xs_config_format_duration(struct xs_buf *out, const char *key
 	return xs_buf_printf(out, "%s = %" PRId64 "s\n", key, secs);
 }
 
+/* One `pin = FP` line per fingerprint: a whole list would pass the line limit. */
+static enum xs_err xs_config_format_pins(struct xs_buf *out, const char *pins)
+{
+	enum xs_err rc = XS_OK;
+
+	for (const char *p = pins; rc == XS_OK && *p;) {
+		size_t len = strcspn(p, ",");
+
+		rc = xs_buf_printf(out, "pin = %.*s\n", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	return rc;
+}
+
 static enum xs_err xs_config_format_pool(struct xs_buf *out, const struct xs_config_pool *pool)
 {
 	char masked[XS_LOG_URL_LEN];
@@ -946,8 +958,8 @@ static enum xs_err xs_config_format_pool(struct xs_buf *out, const struct xs_con
 		rc = xs_config_format_string(out, "password_file", pool->password_file);
 	if (rc == XS_OK && pool->ca_file)
 		rc = xs_config_format_string(out, "ca_file", pool->ca_file);
-	if (rc == XS_OK && pool->pin)
-		rc = xs_config_format_string(out, "pin", pool->pin);
+	if (rc == XS_OK && pool->pins)
+		rc = xs_config_format_pins(out, pool->pins);
 	if (rc == XS_OK && pool->insecure)
 		rc = xs_buf_append_str(out, "insecure = true\n");
 	return rc;

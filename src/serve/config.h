@@ -56,8 +56,9 @@ struct xs_config_pool {
 	char *url;           /* "http(s)://[user[:pass]@]host[:port][/path]", as given */
 	char *user;          /* NULL: the URL's user, else "root" (xapi/credentials.h) */
 	char *password_file; /* NULL: the URL's password or XAPISTAT_PASSWORD */
-	char *ca_file;       /* NULL: system CAs; at most one of ca_file, pin, insecure */
-	char *pin;           /* NULL or SHA-256 fingerprint "AB:CD:..." (32 bytes, validated) */
+	char *ca_file;       /* NULL: system CAs; at most one of ca_file, pins, insecure */
+	char *pins;          /* NULL or the `pin` keys' fingerprints, a canonical list
+			      * (xapi/tls_pins.h: "AB:CD:...,EF:...", at most XS_TLS_PINS_MAX) */
 	bool insecure;       /* no TLS verification at all (explicit opt-in) */
 	unsigned line;       /* line of its [pool NAME] header; 0 when from --pool */
 };
@@ -91,7 +92,7 @@ void xs_config_defaults(struct xs_config *cfg);
  * zero-filled). On error cfg is untouched and err (XS_ERR_LEN) reads
  * "PATH:LINE: problem" (or "PATH: problem" for a file that cannot be read).
  * Errors: XS_ERR_IO (cannot read), XS_ERR_TOO_LARGE (file, line or value too
- * long, too many pools), XS_ERR_PARSE (everything else: unknown key or
+ * long, too many pools or pins), XS_ERR_PARSE (everything else: unknown key or
  * section, bad duration or boolean, duplicate key or pool name, pool without
  * url, conflicting TLS options, ...).
  */

@@ -25,24 +25,24 @@
  * last guard a detail that still contains the password or the query is
  * replaced by curl's generic text for the error code.
  *
- * Pinning (tls->pin_sha256): curl's own chain and name checks are off, and
- * the SHA-256 of the leaf certificate (its DER, as `openssl x509
- * -fingerprint -sha256` prints) is compared twice:
+ * Pinning (tls->pins, a list: xapi/tls_pins.h): curl's own chain and name
+ * checks are off, and the SHA-256 of the leaf certificate (its DER, as
+ * `openssl x509 -fingerprint -sha256` prints) must be one of the request's
+ * pins. It is checked twice:
  *   - at the handshake, by the certificate-verify callback set on the
  *     connection's SSL_CTX (CURLOPT_SSL_CTX_FUNCTION), so a wrong server
  *     fails before a byte of the request is sent;
  *   - before every request, new or reused connection (CURLOPT_PREREQFUNCTION),
  *     because curl matches reusable connections and cached TLS sessions on
- *     its own settings, which are the same for every pin (verification off):
- *     a connection made under another pin, or under `insecure`, must not
- *     carry this request unchecked.
+ *     its own settings, which are the same for every pin list (verification
+ *     off): a connection made under another pin list, or under `insecure`,
+ *     carries this request only if its leaf is in this request's list.
  * The handshake callback keeps a pointer to its request: it runs only while
  * that request owns the connection being set up (renegotiation is disabled,
  * so it cannot run again later on a pooled connection).
  */
 #include "xapi/http_client.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +81,8 @@ struct hc_req {
 	struct xs_buf body;                   /* accumulated response body */
 	size_t max_body;
 	double start;                         /* xs_evloop_now() at submit */
-	char pin[XS_HTTP_FINGERPRINT_LEN];    /* expected leaf fingerprint, "" = none */
-	char peer_fp[XS_HTTP_FINGERPRINT_LEN]; /* the server's, once seen */
+	char *pins;                           /* canonical list of accepted leaves; NULL = no pinning */
+	char peer_fp[XS_TLS_FP_LEN];          /* the server's fingerprint, once seen */
 	char errbuf[CURL_ERROR_SIZE];         /* curl's detail of a failure */
 	int (*on_data)(void *arg, const char *data, size_t len);
 	void (*on_done)(void *arg, const struct xs_http_response *res);
@@ -92,7 +92,7 @@ struct hc_req {
 	bool streamed;                        /* body bytes went to on_data */
 	bool too_large;                       /* body passed max_body */
 	bool aborted;                         /* on_data returned non-zero */
-	bool pin_failed;                      /* the leaf did not match pin */
+	bool pin_failed;                      /* the leaf matched none of pins */
 };
 
 struct xs_http {
@@ -248,6 +248,7 @@ static void hc_req_free(struct hc_req *req)
 	xs_buf_free(&req->body);
 	free(req->safe_url);
 	free(req->query);
+	free(req->pins);
 	if (req->password) {
 		memset(req->password, 0, strlen(req->password));
 		free(req->password);
@@ -266,26 +267,7 @@ static struct hc_req *hc_find(const struct xs_http *h, uint64_t id)
 
 /* ---- TLS pinning ------------------------------------------------------- */
 
-/* "ab:CD..." or 64 bare hex digits → "AB:CD:...". False if not a SHA-256. */
-static bool hc_pin_parse(const char *in, char out[XS_HTTP_FINGERPRINT_LEN])
-{
-	size_t digits = 0, o = 0;
-
-	for (const char *p = in; *p; p++) {
-		if (*p == ':')
-			continue;
-		if (!isxdigit((unsigned char)*p) || digits == 2 * HC_SHA256_LEN)
-			return false;
-		if (digits && digits % 2 == 0)
-			out[o++] = ':';
-		out[o++] = (char)toupper((unsigned char)*p);
-		digits++;
-	}
-	out[o] = '\0';
-	return digits == 2 * HC_SHA256_LEN;
-}
-
-static void hc_fingerprint(X509 *cert, char out[XS_HTTP_FINGERPRINT_LEN])
+static void hc_fingerprint(X509 *cert, char out[XS_TLS_FP_LEN])
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -304,7 +286,7 @@ static void hc_fingerprint(X509 *cert, char out[XS_HTTP_FINGERPRINT_LEN])
 	out[o] = '\0';
 }
 
-/* True if cert is the pinned one; remembers the server's fingerprint either way. */
+/* True if cert is one of the pinned; remembers the server's fingerprint either way. */
 static bool hc_pin_check(struct hc_req *req, X509 *cert)
 {
 	if (!cert) {
@@ -313,7 +295,7 @@ static bool hc_pin_check(struct hc_req *req, X509 *cert)
 		return false;
 	}
 	hc_fingerprint(cert, req->peer_fp);
-	if (strcmp(req->peer_fp, req->pin) != 0) {
+	if (!xs_tls_pins_match(req->pins, req->peer_fp)) {
 		req->pin_failed = true;
 		return false;
 	}
@@ -490,6 +472,20 @@ static enum xs_err hc_headers_setup(struct hc_req *req, const struct xs_http_req
 	return rc;
 }
 
+/* Keeps the canonical form of the pin list in req->pins. */
+static enum xs_err hc_pins_setup(struct hc_req *req, const char *list, char *err)
+{
+	char canon[XS_TLS_PINS_LEN] = "", why[XS_ERR_LEN];
+	size_t len = strnlen(list, XS_TLS_PINS_LEN);
+
+	if (len == XS_TLS_PINS_LEN)
+		return xs_err_set(err, XS_ERR_ARG, "%s: TLS pin list not terminated", req->safe_url);
+	if (xs_tls_pins_add(canon, list, len, NULL, why))
+		return xs_err_set(err, XS_ERR_ARG, "%s: TLS pin list: %s", req->safe_url, why);
+	req->pins = xs_xstrndup(canon, strlen(canon));
+	return XS_OK;
+}
+
 static enum xs_err hc_tls_setup(struct hc_req *req, const struct xs_tls_opts *tls, bool https,
 				char *err)
 {
@@ -501,11 +497,9 @@ static enum xs_err hc_tls_setup(struct hc_req *req, const struct xs_tls_opts *tl
 	if (tls->insecure) {
 		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
 		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
-	} else if (tls->pin_sha256[0]) {
-		if (!hc_pin_parse(tls->pin_sha256, req->pin))
-			return xs_err_set(err, XS_ERR_ARG,
-					  "%s: TLS pin is not a SHA-256 fingerprint (AB:CD:... 32 bytes)",
-					  req->safe_url);
+	} else if (tls->pins[0]) {
+		if (hc_pins_setup(req, tls->pins, err))
+			return XS_ERR_ARG;
 		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
 		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
 		bad |= hc_curl->easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx) != CURLE_OK;

@@ -9,9 +9,11 @@
  * XS_ERR_TOO_LARGE) or streams to an on_data callback (the RRD readers).
  *
  * TLS (issue 4, point 6): verified against the system CAs by default; per
- * request a CA file, or a pin (SHA-256 of the leaf certificate, "AB:CD:..."
- * as `openssl x509 -fingerprint -sha256` prints it and xapi-sim reports; the
- * chain is then not checked, the pin is), or insecure (no check at all).
+ * request a CA file, or a list of pins (SHA-256 fingerprints of leaf
+ * certificates, "AB:CD:..." as `openssl x509 -fingerprint -sha256` prints it
+ * and xapi-sim reports; the chain is then not checked, the leaf must match
+ * one of them: every xapi host has its own self-signed certificate, and one
+ * pool's requests go to all its hosts), or insecure (no check at all).
  * Credentials never appear in errors or logs: messages name the URL without
  * its user-info and query.
  */
@@ -24,12 +26,11 @@
 
 #include "lib/err.h"
 #include "lib/evloop.h"
-
-#define XS_HTTP_FINGERPRINT_LEN 96 /* "AB:CD:...:EF" of SHA-256 and NUL */
+#include "xapi/tls_pins.h"
 
 struct xs_tls_opts {
 	const char *ca_file;       /* PEM bundle to verify with instead of the system CAs */
-	char pin_sha256[XS_HTTP_FINGERPRINT_LEN]; /* "" = no pin */
+	char pins[XS_TLS_PINS_LEN]; /* "" = no pin; else a pin list (xapi/tls_pins.h syntax) */
 	bool insecure;             /* no verification at all (explicit opt-in) */
 };
 
@@ -83,11 +84,12 @@ struct xs_http;
  *   XS_ERR_TOO_LARGE, XS_ERR_ABORTED, XS_ERR_ARG (unreadable ca_file),
  *   XS_ERR_NOMEM. status is filled in whenever a status line arrived.
  * - TLS options apply to https URLs and are ignored for http. insecure wins
- *   over a pin, a pin over ca_file. A pin is "AB:CD:..." (case and colons
- *   are free, 32 bytes); it is checked at every handshake and again before
- *   each request on a reused connection, so nothing is sent to a server
- *   whose certificate does not match; the error then gives the server's
- *   fingerprint.
+ *   over pins, pins over ca_file. pins lists fingerprints "AB:CD:..." (case
+ *   and colons free, 32 bytes) separated by commas and/or blanks; the leaf
+ *   certificate must match one of them. It is checked at every handshake and
+ *   again before each request on a reused connection, so nothing is sent to
+ *   a server whose certificate is not in this request's list; the error then
+ *   gives the server's fingerprint (to add to the list).
  * - Re-entrancy: on_data and on_done may submit new requests and cancel any
  *   request (their own included); on_done is never called from inside
  *   xs_http_submit(). xs_http_free() must not be called from a callback of
@@ -105,7 +107,7 @@ struct xs_http *xs_http_new(struct xs_evloop *loop, char *err);
 void xs_http_free(struct xs_http **h);
 
 /* Starts a request; returns its id (> 0), or 0 with err set (bad URL, method,
- * header value or pin: XS_ERR_ARG cases; nothing is called back then). */
+ * header value or pin list: XS_ERR_ARG cases; nothing is called back then). */
 uint64_t xs_http_submit(struct xs_http *h, const struct xs_http_request *req, char *err);
 /* Cancels a running request: its on_done is not called. Unknown or finished
  * ids are ignored. */

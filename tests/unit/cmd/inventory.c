@@ -4,7 +4,8 @@
  * text and --json listings with the simulator's counts, two pools at once,
  * the password from a file, the URL and the environment, a refused login
  * (exit 1, the password in no output), an unreachable pool (exit 1), usage
- * errors (exit 2), TLS with the right and a wrong pin.
+ * errors (exit 2), TLS with the right and a wrong pin, and a pin list (two
+ * in one --pin, or --pin twice) where the second matches.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -175,7 +176,7 @@ static void test_failures(struct sim_proc *s)
 static void test_tls(void)
 {
 	struct sim_proc s;
-	char pin[128], *out, *err;
+	char pin[128], list[300], *out, *err;
 	int rc;
 
 	if (!ok(sim_start(&s, 1, true, 100 + (int)((getpid() + 31) % 150)), "xapi-sim --tls")) {
@@ -198,6 +199,33 @@ static void test_tls(void)
 		pin[0] = pin[0] == 'A' ? 'B' : 'A';
 		rc = inv(a, &out, &err);
 		ok(rc == 1 && strstr(err, "pin"), "wrong pin: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s.url[0], "--pin", list, NULL };
+
+		snprintf(list, sizeof(list), "%s, %s", pin, s.fingerprint);
+		rc = inv(a, &out, &err);
+		ok(rc == 0 && strstr(out, "15 VMs"), "a list, the second matches: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s.url[0], "--pin", pin, "--pin", s.fingerprint, NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 0 && strstr(out, "15 VMs"), "--pin twice, the second matches: exit %d: %s", rc,
+		   err);
+		free(out);
+		free(err);
+	}
+	{
+		const char *a[] = { "--pool", s.url[0], "--pin", pin, "--pin", "AB:CD", NULL };
+
+		rc = inv(a, &out, &err);
+		ok(rc == 2 && strstr(err, "--pin: 'AB:CD' is not a SHA-256 fingerprint"),
+		   "a bad pin is a usage error naming it: exit %d: %s", rc, err);
 		free(out);
 		free(err);
 	}

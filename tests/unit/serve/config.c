@@ -1,7 +1,8 @@
 /*
  * Tests of src/serve/config.c: defaults, a full file, every error with its
- * line (and cfg untouched after it), limits, --pool URLs and their names,
- * validation, and the format -> load round trip.
+ * line (and cfg untouched after it), limits (XS_TLS_PINS_MAX pins in a pool
+ * over repeated `pin` keys), --pool URLs and their names, validation, and
+ * the format -> load round trip.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,12 @@
 
 #include "serve/config.h"
 #include "test.h"
+#include "xapi/tls_pins.h"
 
 #define PIN "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+#define PIN2 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"
+#define PIN2_BARE "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define PIN3 "FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00:FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00"
 
 static const char full[] =
 	"# xapistat configuration\n"
@@ -34,7 +39,8 @@ static const char full[] =
 	"ca_file = /etc/xapistat/lab-ca.pem     ; the lab CA\n"
 	"  [ pool \"prod-1\" ]  \r\n"
 	"\turl = \"https://prod.example.com:8443/\"\r\n"
-	"pin = " PIN "\n"
+	"pin = " PIN ", " PIN2_BARE "   # two hosts\n"
+	"pin = " PIN3 "\n"
 	"[pool sim]\n"
 	"url = 'http://127.0.0.1:8080'\n"
 	"user = \"a \\\"quoted\\\" # name\"\n"
@@ -81,18 +87,19 @@ static void check_full(const struct xs_config *c, bool masked_format)
 	ok(strcmp(p->name, "lab") == 0 && strcmp(p->url, "https://10.0.0.1") == 0, "lab");
 	ok(strcmp(p->user, "root") == 0 && strcmp(p->password_file, "/etc/xapistat/lab.pw") == 0,
 	   "lab user");
-	ok(strcmp(p->ca_file, "/etc/xapistat/lab-ca.pem") == 0 && !p->pin && !p->insecure, "lab tls");
+	ok(strcmp(p->ca_file, "/etc/xapistat/lab-ca.pem") == 0 && !p->pins && !p->insecure, "lab tls");
 	p = xs_config_find_pool(c, "prod-1");
 	fail_unless(p == &c->pools[1], "prod-1");
 	ok(strcmp(p->url, "https://prod.example.com:8443/") == 0, "quoted url, CRLF");
-	ok(strcmp(p->pin, PIN) == 0 && !p->ca_file && !p->user, "pin");
+	ok(p->pins && strcmp(p->pins, PIN "," PIN2 "," PIN3) == 0 && !p->ca_file && !p->user,
+	   "pins of two lines, canonical: %s", p->pins);
 	p = &c->pools[2];
 	ok(strcmp(p->url, "http://127.0.0.1:8080") == 0, "single quotes");
 	ok(strcmp(p->user, "a \"quoted\" # name") == 0, "escapes: [%s]", p->user);
 	p = &c->pools[3];
 	ok(strcmp(p->name, "old") == 0 && p->insecure, "insecure");
 	if (!masked_format)
-		ok(c->pools[0].line == 15 && c->pools[1].line == 20 && c->pools[3].line == 26, "lines");
+		ok(c->pools[0].line == 15 && c->pools[1].line == 20 && c->pools[3].line == 27, "lines");
 	ok(xs_config_find_pool(c, "nope") == NULL, "find missing");
 }
 
@@ -165,7 +172,18 @@ static const struct bad_case bad[] = {
 	{ "[pool a]\nurl = http://x\nca_file = /ca\n",
 	  "t.conf:1: pool 'a': TLS options (ca_file, pin, insecure) need an https:// url", XS_ERR_PARSE },
 	{ "[pool a]\nurl = https://x\npin = AB:CD\n",
-	  "t.conf:3: pin: expected a SHA-256 fingerprint AB:CD:... (32 bytes in hex)", XS_ERR_PARSE },
+	  "t.conf:3: pin: 'AB:CD' is not a SHA-256 fingerprint (AB:CD:..., 32 bytes in hex)",
+	  XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://x\npin = " PIN "\npin = " PIN2 ",AB:CD\n",
+	  "t.conf:4: pin: 'AB:CD' is not a SHA-256 fingerprint (AB:CD:..., 32 bytes in hex)",
+	  XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://x\npin = ' , '\n", "t.conf:3: pin: no fingerprint given",
+	  XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://x\npin = " PIN "\npin = " PIN2 "\ninsecure = 1\n",
+	  "t.conf:5: pool 'a': conflicting TLS options: ca_file, pin and insecure = true exclude each other",
+	  XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://x\nuser = a\nuser = b\n", "t.conf:4: duplicate key 'user'",
+	  XS_ERR_PARSE },
 	{ "[pool a]\nurl = https://x\ninsecure = maybe\n",
 	  "t.conf:3: insecure: expected true or false, got 'maybe'", XS_ERR_PARSE },
 	{ "[pool a]\nurl = ftp://root:secret@x/?session_id=S\n",
@@ -302,6 +320,40 @@ static void test_limits(void)
 	ok(xs_config_load_file(&c, "/nonexistent/xapistat.conf", err) == XS_ERR_IO &&
 		   strcmp(err, "/nonexistent/xapistat.conf: cannot open: No such file or directory") == 0,
 	   "missing file: [%s]", err);
+	xs_config_free(&c);
+}
+
+/* XS_TLS_PINS_MAX pins over several lines fit and format back; one more does not. */
+static void test_pin_limits(void)
+{
+	char err[XS_ERR_LEN];
+	struct xs_config c, c2;
+	struct xs_buf b, f;
+
+	xs_config_defaults(&c);
+	xs_config_defaults(&c2);
+	xs_buf_init(&b, 1 << 20);
+	xs_buf_init(&f, 1 << 20);
+	ok(xs_buf_append_str(&b, "[pool a]\nurl = https://x\n") == XS_OK, "head");
+	for (int i = 0; i < XS_TLS_PINS_MAX; i++) /* 16 a line */
+		ok(xs_buf_printf(&b, "%s%.93s%02X%s", i % 16 ? ", " : "pin = ", PIN, i,
+				 i % 16 == 15 ? "\n" : "") == XS_OK,
+		   "pin %d", i);
+	ok(xs_config_load_string(&c, b.data, b.len, "t", err) == XS_OK && c.npools == 1 &&
+		   strlen(c.pools[0].pins) == XS_TLS_PINS_LEN - 1,
+	   "%d pins: %s", XS_TLS_PINS_MAX, err);
+	ok(xs_config_format(&c, &f) == XS_OK &&
+		   xs_config_load_string(&c2, f.data, f.len, "f", err) == XS_OK &&
+		   !strcmp(c2.pools[0].pins, c.pools[0].pins),
+	   "%d pins: format and load again: %s", XS_TLS_PINS_MAX, err);
+	ok(xs_buf_append_str(&b, "pin = " PIN "\n") == XS_OK, "one more");
+	ok(xs_config_load_string(&c, b.data, b.len, "t", err) == XS_ERR_TOO_LARGE &&
+		   strcmp(err, "t:11: pin: more than 128 fingerprints") == 0,
+	   "too many pins: [%s]", err);
+	ok(c.npools == 1 && strlen(c.pools[0].pins) == XS_TLS_PINS_LEN - 1, "untouched");
+	xs_buf_free(&f);
+	xs_buf_free(&b);
+	xs_config_free(&c2);
 	xs_config_free(&c);
 }
 
@@ -497,6 +549,7 @@ int main(void)
 	TEST_RUN(test_full_file_and_round_trip);
 	TEST_RUN(test_errors_name_their_line);
 	TEST_RUN(test_limits);
+	TEST_RUN(test_pin_limits);
 	TEST_RUN(test_empty_and_comments);
 	TEST_RUN(test_values);
 	TEST_RUN(test_listen);

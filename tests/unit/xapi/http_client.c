@@ -8,9 +8,10 @@
  * short, streaming and aborting (a non-2xx body is not streamed), a redirect that is reported and not followed, a refused
  * connection, a server that never answers, 50 concurrent requests where one
  * slow host does not hold up the others, cancel and re-entrant callbacks,
- * freeing with requests running, TLS (pin right and wrong, on fresh and
- * reused connections, system CAs, insecure, a CA file), and that no error
- * message carries the password or the query.
+ * freeing with requests running, TLS (pin right and wrong, a list of two
+ * pins whose second matches and one where none does, on fresh and reused
+ * connections, system CAs, insecure, a CA file), and that no error message
+ * carries the password or the query.
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -843,21 +844,28 @@ static void tls_req(struct xs_http_request *req, struct xs_tls_opts *tls, const 
 
 struct pins {
 	struct xs_tls_opts right, wrong, lower, insecure;
+	struct xs_tls_opts second; /* "wrong, right": the second of two matches */
+	struct xs_tls_opts none;   /* "wrong,wrong2": two, neither matches */
 };
 
 static void pins_init(struct pins *p)
 {
 	size_t o = 0;
+	char wrong2[XS_TLS_FP_LEN];
 
 	memset(p, 0, sizeof(*p));
 	p->insecure.insecure = true;
-	snprintf(p->right.pin_sha256, sizeof(p->right.pin_sha256), "%s", cert.fingerprint);
+	snprintf(p->right.pins, sizeof(p->right.pins), "%s", cert.fingerprint);
 	p->wrong = p->right;
-	p->wrong.pin_sha256[0] = p->wrong.pin_sha256[0] == 'A' ? 'B' : 'A';
+	p->wrong.pins[0] = p->wrong.pins[0] == 'A' ? 'B' : 'A';
 	for (const char *c = cert.fingerprint; *c; c++) {
 		if (*c != ':')
-			p->lower.pin_sha256[o++] = (char)tolower((unsigned char)*c);
+			p->lower.pins[o++] = (char)tolower((unsigned char)*c);
 	}
+	snprintf(p->second.pins, sizeof(p->second.pins), "%.95s, %.95s", p->wrong.pins, p->lower.pins);
+	snprintf(wrong2, sizeof(wrong2), "%s", cert.fingerprint);
+	wrong2[1] = wrong2[1] == 'A' ? 'B' : 'A';
+	snprintf(p->none.pins, sizeof(p->none.pins), "%.95s,%.95s", p->wrong.pins, wrong2);
 }
 
 /* A fresh client for every check group: the handshake itself is tested. */
@@ -865,7 +873,7 @@ static void test_tls_fresh(void)
 {
 	struct run run;
 	struct result right = { 0 }, wrong = { 0 }, sys = { 0 }, insecure = { 0 }, ca = { 0 };
-	struct result lower = { 0 };
+	struct result lower = { 0 }, second = { 0 }, none = { 0 };
 	struct pins p;
 	struct xs_tls_opts t_ca = { 0 };
 	struct xs_http_request req;
@@ -893,17 +901,26 @@ static void test_tls_fresh(void)
 	submit(&run, &req, &ca);
 	tls_req(&req, &p.lower, u);
 	submit(&run, &req, &lower);
+	tls_req(&req, &p.second, u);
+	submit(&run, &req, &second);
+	tls_req(&req, &p.none, u);
+	submit(&run, &req, &none);
 	ok(run_loop(&run, 15), "done");
 	ok(right.rc == XS_OK && !strcmp(right.body, "tls=1"), "right pin: %s", right.error);
 	ok(lower.rc == XS_OK, "pin in lower case without colons: %s", lower.error);
 	ok(wrong.rc == XS_ERR_UPSTREAM && strstr(wrong.error, "pin did not match") &&
 		   strstr(wrong.error, cert.fingerprint),
 	   "wrong pin: %s", wrong.error);
+	ok(second.rc == XS_OK && !strcmp(second.body, "tls=1"), "two pins, the second matches: %s",
+	   second.error);
+	ok(none.rc == XS_ERR_UPSTREAM && strstr(none.error, "pin did not match") &&
+		   strstr(none.error, cert.fingerprint),
+	   "two pins, none matches: the error names the server's: %s", none.error);
 	ok(sys.rc == XS_ERR_UPSTREAM && strstr(sys.error, "TLS verification failed"),
 	   "self-signed against the system CAs: %d %s", sys.rc, sys.error);
 	ok(insecure.rc == XS_OK && !strcmp(insecure.body, "tls=1"), "insecure: %s", insecure.error);
 	ok(ca.rc == XS_OK && !strcmp(ca.body, "tls=1"), "CA file: %s", ca.error);
-	ok(atomic_load(&S.tls_requests) - before == 4, "the failed ones sent no request: %d",
+	ok(atomic_load(&S.tls_requests) - before == 5, "the failed ones sent no request: %d",
 	   atomic_load(&S.tls_requests) - before);
 	run_cleanup(&run);
 	unlink(ca_path);
@@ -919,11 +936,13 @@ static void test_tls_fresh(void)
 	run_cleanup(&run);
 }
 
-/* Pooled connections made under the right pin, or insecure, then a wrong pin. */
+/* Pooled connections made under the right pin, or insecure, then a wrong pin,
+ * or another list. */
 static void test_tls_reused(void)
 {
 	struct run run;
 	struct result right = { 0 }, wrong = { 0 }, insecure = { 0 }, wrong2 = { 0 };
+	struct result none = { 0 }, second = { 0 };
 	struct pins p;
 	struct xs_http_request req;
 	char u[128], err[XS_ERR_LEN] = "";
@@ -952,16 +971,29 @@ static void test_tls_reused(void)
 	   "wrong pin after insecure: %s", wrong2.error);
 	ok(atomic_load(&S.tls_requests) - before == 1, "only the insecure one was sent: %d",
 	   atomic_load(&S.tls_requests) - before);
+	/* a connection made under one list carries another list's request only if it matches */
+	tls_req(&req, &p.none, u);
+	submit(&run, &req, &none);
+	ok(run_loop(&run, 5) && none.rc == XS_ERR_UPSTREAM && strstr(none.error, cert.fingerprint),
+	   "a list without the leaf on the pooled connection: %s", none.error);
+	tls_req(&req, &p.second, u);
+	submit(&run, &req, &second);
+	ok(run_loop(&run, 5) && second.rc == XS_OK, "a list with it: %s", second.error);
+	ok(atomic_load(&S.tls_requests) - before == 2, "the one without was not sent: %d",
+	   atomic_load(&S.tls_requests) - before);
 
 	/* bad pins are refused at submit */
-	snprintf(p.wrong.pin_sha256, sizeof(p.wrong.pin_sha256), "AB:CD");
+	snprintf(p.wrong.pins, sizeof(p.wrong.pins), "AB:CD");
 	tls_req(&req, &p.wrong, u);
 	req.on_done = on_done;
 	req.arg = &wrong;
 	ok(xs_http_submit(run.h, &req, err) == 0 && strstr(err, "pin"), "short pin: %s", err);
-	snprintf(p.wrong.pin_sha256, sizeof(p.wrong.pin_sha256), "%s", cert.fingerprint);
-	p.wrong.pin_sha256[1] = 'x';
+	snprintf(p.wrong.pins, sizeof(p.wrong.pins), "%s", cert.fingerprint);
+	p.wrong.pins[1] = 'x';
 	ok(xs_http_submit(run.h, &req, err) == 0 && strstr(err, "pin"), "not hex: %s", err);
+	snprintf(p.wrong.pins, sizeof(p.wrong.pins), "%s,AB:CD", cert.fingerprint);
+	ok(xs_http_submit(run.h, &req, err) == 0 && strstr(err, "pin list: 'AB:CD'"),
+	   "a bad second pin is named: %s", err);
 	run_cleanup(&run);
 }
 

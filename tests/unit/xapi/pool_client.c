@@ -580,14 +580,14 @@ static void test_tls(void)
 		sim_proc_stop(&s);
 		return;
 	}
-	snprintf(tls.pin_sha256, sizeof(tls.pin_sha256), "%.95s", s.fingerprint);
+	snprintf(tls.pins, sizeof(tls.pins), "%.95s", s.fingerprint);
 	pc = client_new(s.url[0], "pw", &tls, 1);
 	ok(pc && loop_wait(t_loop, is_loaded, pc, 10), "the right pin: connected (%s)",
 	   pc ? xs_pool_client_reason(pc) : "");
 	ok(pc && xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 2, "2 hosts over TLS");
 	client_stop(&pc);
 
-	c = tls.pin_sha256;
+	c = tls.pins;
 	c[0] = c[0] == 'A' ? 'B' : 'A';
 	pc = client_new(s.url[0], "pw", &tls, 1);
 	ok(pc && loop_wait(t_loop, is_failed, pc, 10), "a wrong pin: failed");
