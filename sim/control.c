@@ -1,7 +1,7 @@
 /*
  * control.c - the control interface of xapi-sim, under /sim/ on every pool
  * master (routed by route.c): tests and demos change the estate, switch a
- * host's faults or a pool's event faults (kept by rpc.c), move the manual
+ * host's faults or a pool's event and login faults (kept by rpc.c), move the manual
  * clock and read a summary, with plain HTTP.
  *
  * Actions are POST, with their parameters in the query string or in a form
@@ -548,6 +548,25 @@ static int ctl_events_legacy(struct ctl *c)
 	return 0;
 }
 
+/* on=1: the pool's xapi predates XenServer 6.2: a login with an originator
+ * (4 params) answers MESSAGE_PARAMETER_COUNT_MISMATCH. */
+static int ctl_pool_old_login(struct ctl *c)
+{
+	int pool;
+	int64_t on;
+	bool old;
+	unsigned refused;
+
+	if (ctl_pool(c, &pool) || ctl_int(c, "on", 0, 1, 1, &on))
+		return -1;
+	sim_rpc_set_old_login(c->sim, pool, on == 1);
+	sim_rpc_login_faults(c->sim, pool, &old, &refused);
+	sim_json_str(&c->j, "pool", ctl_uuid(c->sim, SIM_POOL, pool));
+	sim_json_bool(&c->j, "old_login", old);
+	sim_json_uint(&c->j, "refused_logins", refused);
+	return 0;
+}
+
 /* --- GET /sim/state --- */
 
 struct ctl_counts {
@@ -627,8 +646,8 @@ static void ctl_state_pool(struct ctl *c, const struct sim_pool *p, bool list_vm
 {
 	const struct sim_host *m = SIM_GET(c->sim->world, SIM_HOST, sim_host, p->master);
 	struct ctl_counts n;
-	unsigned lose;
-	bool legacy;
+	unsigned lose, refused;
+	bool legacy, old_login;
 
 	sim_json_object(&c->j, NULL);
 	sim_json_str(&c->j, "uuid", p->o.uuid);
@@ -655,6 +674,11 @@ static void ctl_state_pool(struct ctl *c, const struct sim_pool *p, bool list_vm
 	sim_json_object(&c->j, "events");
 	sim_json_uint(&c->j, "lose", lose);
 	sim_json_bool(&c->j, "legacy", legacy);
+	sim_json_end(&c->j);
+	sim_rpc_login_faults(c->sim, p->o.index, &old_login, &refused);
+	sim_json_object(&c->j, "login");
+	sim_json_bool(&c->j, "old", old_login);
+	sim_json_uint(&c->j, "refused", refused);
 	sim_json_end(&c->j);
 	if (list_vms)
 		ctl_state_vms(c, p->o.index);
@@ -705,6 +729,7 @@ static const struct ctl_route ctl_routes[] = {
 	{ "/sim/host/malformed", ",host,count,", CTL_FAULT, ctl_host_malformed },
 	{ "/sim/host/skew", ",host,seconds,", CTL_FAULT, ctl_host_skew },
 	{ "/sim/pool/master", ",host,", CTL_WORLD, ctl_pool_master },
+	{ "/sim/pool/old_login", ",pool,on,", CTL_FAULT, ctl_pool_old_login },
 	{ "/sim/sessions/expire", ",", CTL_FAULT, ctl_sessions_expire },
 	{ "/sim/events/lose", ",pool,count,", CTL_FAULT, ctl_events_lose },
 	{ "/sim/events/legacy", ",pool,on,", CTL_FAULT, ctl_events_legacy },

@@ -34,6 +34,11 @@
  * event buffer; "legacy" imitates a xapi older than 6.0 (boston): event.inject
  * and event.from are MESSAGE_METHOD_UNKNOWN, absent from system.listMethods,
  * and event.from calls waiting when it is switched on get that error at once.
+ *
+ * Login fault, per pool: "old_login" imitates a xapi before XenServer 6.2,
+ * whose session.login_with_password has no originator: 4 parameters answer
+ * MESSAGE_PARAMETER_COUNT_MISMATCH [method, 3, 4] (counted, so a test can
+ * tell a client that retries every time from one that remembers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +58,9 @@
 #define RPC_TOKEN_LEN 48         /* "%020llu,%020llu" and NUL */
 #define RPC_NUM_LEN 24
 #define RPC_ALL_CLASSES ((1u << SIM_NCLASSES) - 1)
+#define RPC_LOGIN_MIN_PARAMS 2   /* uname, pwd */
+#define RPC_LOGIN_MAX_PARAMS 4   /* and version, originator (XenServer 6.2 and later) */
+#define RPC_OLD_LOGIN_PARAMS 3   /* before 6.2: no originator */
 
 static const char rpc_html_500[] =
 	"<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; "
@@ -80,10 +88,12 @@ struct rpc_waiter {
 	uint64_t since;                         /* event.from token generation */
 };
 
-/* The event faults of one pool (see the top). */
+/* The event and login faults of one pool (see the top). */
 struct rpc_pool_faults {
 	unsigned lose;                          /* calls still to answer EVENTS_LOST */
 	bool legacy;                            /* no event.inject / event.from */
+	bool old_login;                         /* login_with_password takes 3 params at most */
+	unsigned refused_logins;                /* logins old_login refused */
 };
 
 /* An event.register subscription. */
@@ -642,6 +652,22 @@ void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool 
 	*legacy = pf ? pf->legacy : false;
 }
 
+void sim_rpc_set_old_login(struct sim *sim, int pool, bool on)
+{
+	struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, true);
+
+	if (pf != NULL)
+		pf->old_login = on;
+}
+
+void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsigned *refused)
+{
+	const struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, false);
+
+	*old_login = pf ? pf->old_login : false;
+	*refused = pf ? pf->refused_logins : 0;
+}
+
 /* --- methods --- */
 
 static void rpc_m_list_methods(struct rpc_req *r);
@@ -821,7 +847,7 @@ static void rpc_m_current_id(struct rpc_req *r)
 
 static const struct rpc_method rpc_methods[] = {
 	{ "system.listMethods", rpc_m_list_methods, 0 },
-	{ "session.login_with_password", rpc_m_login, -1 }, /* 2 to 4 */
+	{ "session.login_with_password", rpc_m_login, -1 }, /* RPC_LOGIN_MIN/MAX_PARAMS */
 	{ "session.logout", rpc_m_logout, 1 },
 	{ "event.inject", rpc_m_inject, 3 },
 	{ "event.from", rpc_m_event_from, 4 },
@@ -852,6 +878,23 @@ static void rpc_m_list_methods(struct rpc_req *r)
 
 /* --- dispatch --- */
 
+/* Whether r has as many params as e takes; else fails r with
+ * MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected, given]. */
+static bool rpc_check_count(struct rpc_req *r, const struct rpc_method *e)
+{
+	struct rpc_pool_faults *pf = rpc_faults(r->ctx.sim->rpc, r->ctx.pool, false);
+	bool login = e->nparams < 0, old = login && pf != NULL && pf->old_login;
+	size_t max = old ? RPC_OLD_LOGIN_PARAMS : login ? RPC_LOGIN_MAX_PARAMS : (size_t)e->nparams;
+	size_t min = login ? RPC_LOGIN_MIN_PARAMS : max;
+
+	if (r->nparams >= min && r->nparams <= max)
+		return true;
+	if (old && r->nparams > max && r->nparams <= RPC_LOGIN_MAX_PARAMS)
+		pf->refused_logins++;
+	sim_rpc_fail_count(&r->ctx, &r->reply, e->name, max, r->nparams);
+	return false;
+}
+
 /* The session is params[0] and valid for this pool; else fails r and returns false. */
 static bool rpc_check_session(struct rpc_req *r)
 {
@@ -873,17 +916,13 @@ static void rpc_dispatch(struct rpc_req *r)
 
 	for (size_t i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++) {
 		const struct rpc_method *e = &rpc_methods[i];
-		bool login = e->nparams < 0;
 
 		if (strcmp(m, e->name) != 0)
 			continue;
 		if (rpc_method_hidden(r, m))
 			break; /* MESSAGE_METHOD_UNKNOWN below */
-		if (login ? r->nparams < 2 || r->nparams > 4 : r->nparams != (size_t)e->nparams) {
-			sim_rpc_fail_count(&r->ctx, &r->reply, m, login ? 4 : (size_t)e->nparams,
-					   r->nparams);
+		if (!rpc_check_count(r, e))
 			return;
-		}
 		if (e->nparams > 0 && !rpc_check_session(r))
 			return;
 		e->fn(r);

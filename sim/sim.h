@@ -80,6 +80,15 @@ size_t sim_rpc_lose_events(struct sim *sim, int pool, unsigned count);
 size_t sim_rpc_set_legacy(struct sim *sim, int pool, bool on);
 /* The pool's pending EVENTS_LOST answers and its legacy switch. */
 void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool *legacy);
+/*
+ * Login fault of one pool (index): with on, the pool imitates a xapi before
+ * XenServer 6.2, whose session.login_with_password has no originator: a
+ * login with 4 parameters answers MESSAGE_PARAMETER_COUNT_MISMATCH
+ * [session.login_with_password, 3, 4]. login_faults reads the switch and how
+ * many logins it refused. A bad pool changes nothing.
+ */
+void sim_rpc_set_old_login(struct sim *sim, int pool, bool on);
+void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsigned *refused);
 
 /* /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd (sim/rrd_http.c). */
 void sim_rrd_http_handle(struct sim *sim, const struct sim_http_request *req,

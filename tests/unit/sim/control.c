@@ -6,9 +6,10 @@
  * a manual clock, and a real HTTP server whose listeners are bound (so host
  * down/up can be seen as refused / accepted connections) but whose loop never
  * runs: requests are handed to sim_route() directly. The RPC and RRD handlers
- * are stubs here; sim_rpc_notify counts its calls, and the event faults
+ * are stubs here; sim_rpc_notify counts its calls, the event faults
  * (sim_rpc_lose_events / sim_rpc_set_legacy) are kept per pool by stubs that
- * pretend one call of each pool is waiting.
+ * pretend one call of each pool is waiting, and the login fault
+ * (sim_rpc_set_old_login) by a stub that reports 5 refused logins.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +64,23 @@ void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool 
 	(void)sim;
 	*lose = pool >= 0 && pool < 4 ? t_lose[pool] : 0;
 	*legacy = pool >= 0 && pool < 4 && t_legacy[pool];
+}
+
+static bool t_old_login[4];
+
+void sim_rpc_set_old_login(struct sim *sim, int pool, bool on)
+{
+	(void)sim;
+	t_fault_calls++;
+	if (pool >= 0 && pool < 4)
+		t_old_login[pool] = on;
+}
+
+void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsigned *refused)
+{
+	(void)sim;
+	*old_login = pool >= 0 && pool < 4 && t_old_login[pool];
+	*refused = 5;
 }
 
 void sim_rpc_handle(struct sim *sim, const struct sim_http_request *req,
@@ -511,6 +529,35 @@ static void test_event_faults(void)
 	t_free(t);
 }
 
+static void test_login_fault(void)
+{
+	struct t *t = t_new(true);
+	const struct sim_pool *p1 = SIM_GET(t->sim.world, SIM_POOL, sim_pool, 1);
+	int calls;
+
+	memset(t_old_login, 0, sizeof(t_old_login));
+	fail_unless(t_post(t, 0, "/sim/pool/old_login", "%s", "") == 200, "old_login: %s", t->body);
+	ok(t_old_login[0] && !t_old_login[1] && t_has(t, "\"old_login\":true") &&
+		   t_has(t, "\"refused_logins\":5"),
+	   "on by default, on the master's pool: %s", t->body);
+	fail_unless(t_call(t, 0, "GET", "/sim/state", NULL, NULL) == 200, "state");
+	ok(t_has(t, "\"login\":{\"old\":true,\"refused\":5}") &&
+		   t_has(t, "\"login\":{\"old\":false,\"refused\":5}"),
+	   "state shows each pool's login fault: %s", t->body);
+	ok(t_post(t, 0, "/sim/pool/old_login", "pool=%s&on=1", p1->o.uuid) == 200 && t_old_login[1],
+	   "another pool by uuid: %s", t->body);
+	ok(t_post(t, 0, "/sim/pool/old_login", "on=0") == 200 && !t_old_login[0] &&
+		   t_has(t, "\"old_login\":false"),
+	   "on=0 switches it off: %s", t->body);
+	calls = t_fault_calls;
+	ok(t_post(t, 0, "/sim/pool/old_login", "on=yes") == 400 && t_has(t, "BAD_PARAMETER"),
+	   "on=yes refused: %s", t->body);
+	ok(t_post(t, 0, "/sim/pool/old_login", "count=1") == 400 && t_has(t, "UNKNOWN_PARAMETER"),
+	   "unknown parameter: %s", t->body);
+	ok(t_fault_calls == calls, "refused requests change nothing");
+	t_free(t);
+}
+
 static void test_sessions(void)
 {
 	struct t *t = t_new(true);
@@ -607,6 +654,7 @@ int main(void)
 	TEST_RUN(test_pool_master);
 	TEST_RUN(test_sessions);
 	TEST_RUN(test_event_faults);
+	TEST_RUN(test_login_fault);
 	TEST_RUN(test_clock);
 	return test_summary();
 }

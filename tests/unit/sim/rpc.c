@@ -6,7 +6,8 @@
  * get_by_uuid / getters and their errors, servertime with skew,
  * get_data_sources, event.inject + event.from, EVENTS_LOST, the legacy
  * event.register / event.next, logout, unknown methods and bad bodies, the
- * event faults (EVENTS_LOST on demand, a legacy xapi without event.from).
+ * event faults (EVENTS_LOST on demand, a legacy xapi without event.from),
+ * the login fault (a xapi before 6.2 without the originator parameter).
  * The last tests run a real sim/http server on 127.0.0.x to check that
  * event.from waits until an event arrives, or until its timeout, and that
  * the control interface's event faults answer waiting calls at once.
@@ -720,6 +721,48 @@ static void test_event_faults(void)
 	t_sim_free(sim);
 }
 
+static void test_old_login(void)
+{
+	struct sim *sim = t_sim_new();
+	bool old;
+	unsigned refused;
+
+	t_begin();
+	sim_rpc_set_old_login(sim, 0, true);
+	for (int json = 0; json < 2; json++) {
+		struct xs_rpc_reply r;
+
+		r = t_call(sim, 0, json, "session.login_with_password",
+			   t_strs(T_USER, T_PASS, "1.0", "test", NULL));
+		ok(t_code(&r, "MESSAGE_PARAMETER_COUNT_MISMATCH") &&
+			   !strcmp(t_param(&r, 0), "session.login_with_password") &&
+			   !strcmp(t_param(&r, 1), "3") && !strcmp(t_param(&r, 2), "4"),
+		   "4 params: MESSAGE_PARAMETER_COUNT_MISMATCH [%s, %s, %s]", t_param(&r, 0),
+		   t_param(&r, 1), t_param(&r, 2));
+		r = t_call(sim, 0, json, "session.login_with_password",
+			   t_strs(T_USER, T_PASS, "1.0", NULL));
+		ok(r.ok, "3 params: %s", xs_rpc_reply_code(&r));
+		r = t_call(sim, 0, json, "session.login_with_password", t_strs(T_USER, T_PASS, NULL));
+		ok(r.ok && r.value && r.value->type == XS_RPC_STRING, "2 params: %s",
+		   xs_rpc_reply_code(&r));
+		r = t_call(sim, T_HOSTS, json, "session.login_with_password",
+			   t_strs(T_USER, T_PASS, "1.0", "test", NULL));
+		ok(r.ok, "pool 1 takes 4: %s", xs_rpc_reply_code(&r));
+		r = t_call(sim, 0, json, "session.login_with_password", t_strs(T_USER, NULL));
+		ok(t_code(&r, "MESSAGE_PARAMETER_COUNT_MISMATCH"), "one param still refused");
+	}
+	sim_rpc_login_faults(sim, 0, &old, &refused);
+	ok(old && refused == 2, "on, 2 logins refused for their originator: %u", refused);
+	sim_rpc_login_faults(sim, 1, &old, &refused);
+	ok(!old && refused == 0, "pool 1 untouched");
+	sim_rpc_set_old_login(sim, 0, false);
+	ok(t_call(sim, 0, 0, "session.login_with_password",
+		  t_strs(T_USER, T_PASS, "1.0", "test", NULL)).ok,
+	   "off: 4 params again");
+	sim_rpc_set_old_login(sim, 9, true);
+	t_sim_free(sim);
+}
+
 static void test_bad_bodies(void)
 {
 	struct sim *sim = t_sim_new();
@@ -1074,6 +1117,7 @@ int main(void)
 	TEST_RUN(test_event_from);
 	TEST_RUN(test_events_lost);
 	TEST_RUN(test_legacy);
+	TEST_RUN(test_old_login);
 	TEST_RUN(test_bad_bodies);
 	TEST_RUN(test_event_from_waits);
 	TEST_RUN(test_event_faults);
