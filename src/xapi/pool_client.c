@@ -36,6 +36,8 @@
 #define PC_TOKEN_LEN 128
 #define PC_UUID_LEN 48
 #define PC_JITTER 0.25        /* ± fraction of a backoff delay */
+#define PC_LOGIN_PARAMS 4     /* user, password, version, originator */
+#define PC_SHORT_LOGIN_PARAMS 2 /* user, password: xapi before XenServer 6.2 */
 
 /* The classes the topology keeps: XAPI's name (get_all_records) and event name. */
 static const struct {
@@ -85,6 +87,7 @@ struct xs_pool_client {
 	char warning[XS_POOL_REASON_LEN];
 	struct xs_topo *topo;
 	bool loaded, legacy, stopping;
+	bool short_login;             /* logins send user and password only */
 	enum pc_step step;            /* the chain call in flight */
 	enum pc_step after_login;     /* PC_EVENTS: resume events; else reload */
 	size_t load_index;            /* pc_classes entry being loaded */
@@ -310,7 +313,8 @@ static void pc_login(struct xs_pool_client *pc)
 {
 	const char *args[] = { pc->user, pc->password, XS_POOL_API_VERSION, XS_POOL_ORIGINATOR };
 
-	pc_chain_strs(pc, PC_LOGIN, "session.login_with_password", args, 4, pc->cfg.call_timeout);
+	pc_chain_strs(pc, PC_LOGIN, "session.login_with_password", args,
+		      pc->short_login ? PC_SHORT_LOGIN_PARAMS : PC_LOGIN_PARAMS, pc->cfg.call_timeout);
 }
 
 static void pc_connect(struct xs_pool_client *pc)
@@ -495,6 +499,34 @@ static void pc_on_load(struct xs_pool_client *pc, const struct xs_rpc_value *map
 		pc_loaded(pc);
 }
 
+/* Login faults: retries with user and password only, or gives up (FAILED) when
+ * no retry can succeed. False when code is none of these. */
+static bool pc_login_error(struct xs_pool_client *pc, enum pc_step step, const char *code)
+{
+	char msg[XS_POOL_REASON_LEN];
+
+	if (!strcmp(code, "MESSAGE_PARAMETER_COUNT_MISMATCH") && step == PC_LOGIN &&
+	    !pc->short_login) {
+		/* xapi before XenServer 6.2: no originator parameter; remembered for the pool */
+		pc->short_login = true;
+		pc_login(pc);
+		return true;
+	}
+	if (!strcmp(code, "SESSION_AUTHENTICATION_FAILED"))
+		pc_fmt(msg, sizeof(msg), "login refused for user '%.64s': wrong user name or password (%s)",
+		       pc->user, code);
+	else if (!strcmp(code, "SESSION_AUTHORIZATION_FAILED"))
+		pc_fmt(msg, sizeof(msg),
+		       "login refused for user '%.64s': authenticated, but the user has no role that "
+		       "may use the API; give it an RBAC role, e.g. read-only (%s)",
+		       pc->user, code);
+	else
+		return false;
+	pc->step = PC_IDLE;
+	pc_fail(pc, msg);
+	return true;
+}
+
 /* What an XAPI error of the chain asks for. */
 static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 			   const struct xs_rpc_result *res)
@@ -525,10 +557,7 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 		pc->after_login = step == PC_EVENTS && !pc->legacy ? PC_EVENTS : PC_POOL_REFS;
 		pc_login(pc);
 		return;
-	} else if (!strcmp(code, "SESSION_AUTHENTICATION_FAILED")) {
-		pc_fmt(msg, sizeof(msg), "login refused for user '%.64s' (%s)", pc->user, code);
-		pc->step = PC_IDLE;
-		pc_fail(pc, msg);
+	} else if (pc_login_error(pc, step, code)) {
 		return;
 	} else if (!strcmp(code, "EVENTS_LOST") ||
 		   (!strcmp(code, "SESSION_NOT_REGISTERED") && step == PC_EVENTS)) {
@@ -931,6 +960,11 @@ bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *hos
 bool xs_pool_client_legacy_events(const struct xs_pool_client *pc)
 {
 	return pc->legacy;
+}
+
+bool xs_pool_client_short_login(const struct xs_pool_client *pc)
+{
+	return pc->short_login;
 }
 
 void xs_pool_client_stats(const struct xs_pool_client *pc, struct xs_pool_stats *out)

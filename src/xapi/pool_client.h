@@ -16,9 +16,14 @@
  *   STOPPED     after xs_pool_client_stop() and the logout ended
  *
  * Session handling (SPEC §4.3): login_with_password(user, pwd, "1.0",
- * "xapistat"); HOST_IS_SLAVE [addr] moves to that master (same scheme and
- * port) at once; SESSION_INVALID logs in again and retries the call;
- * SESSION_AUTHENTICATION_FAILED is FAILED (retrying could lock the account).
+ * "xapistat"); a xapi older than XenServer 6.2 has no originator parameter
+ * and answers MESSAGE_PARAMETER_COUNT_MISMATCH: the login is sent again at
+ * once with (user, pwd) only, and every later login of the pool client
+ * sends those two. HOST_IS_SLAVE [addr] moves to that master (same scheme
+ * and port) at once; SESSION_INVALID logs in again and retries the call;
+ * SESSION_AUTHENTICATION_FAILED (wrong user or password: retrying could lock
+ * the account) and SESSION_AUTHORIZATION_FAILED (the user, e.g. from Active
+ * Directory, has no RBAC role) are FAILED: no retry can succeed.
  * After a transport failure with a loaded topology, the retries go round the
  * known hosts' addresses too, so a pool whose master moved while it was
  * unreachable is found again through a member's HOST_IS_SLAVE.
@@ -131,6 +136,9 @@ bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *hos
 				double *offset);
 /* Whether the legacy event.register/next pair is in use. */
 bool xs_pool_client_legacy_events(const struct xs_pool_client *pc);
+/* Whether logins send user and password only (the pool's xapi refused the
+ * originator: older than XenServer 6.2). */
+bool xs_pool_client_short_login(const struct xs_pool_client *pc);
 /* Counters for tests and the status page. */
 struct xs_pool_stats {
 	uint64_t logins, loads, event_batches, events, resyncs, redirects, failures;

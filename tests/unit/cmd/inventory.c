@@ -5,7 +5,8 @@
  * the password from a file, the URL and the environment, a refused login
  * (exit 1, the password in no output), an unreachable pool (exit 1), usage
  * errors (exit 2), TLS with the right and a wrong pin, and a pin list (two
- * in one --pin, or --pin twice) where the second matches.
+ * in one --pin, or --pin twice) where the second matches, and a xapi before
+ * XenServer 6.2 (a login with an originator refused: listed all the same).
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -112,6 +113,25 @@ static void test_text_and_json(struct sim_proc *s)
 		free(out);
 		free(err);
 	}
+}
+
+/* A xapi before 6.2 refuses the originator: inventory logs in without it. */
+static void test_old_login(struct sim_proc *s)
+{
+	const char *a[] = { "--pool", s->url[0], NULL };
+	char *out, *err;
+	int rc;
+
+	ok(sim_proc_post(s, "/sim/pool/old_login?on=1") == 200, "old login on: %s", s->answer);
+	setenv("XAPISTAT_PASSWORD", "pw", 1);
+	rc = inv(a, &out, &err);
+	unsetenv("XAPISTAT_PASSWORD");
+	ok(rc == 0 && strstr(out, "15 VMs"), "listed: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	ok(sim_proc_post(s, "/sim/pool/old_login?on=0") == 200 &&
+		   strstr(s->answer, "\"refused_logins\":1"),
+	   "one login was refused: %s", s->answer);
 }
 
 static void test_failures(struct sim_proc *s)
@@ -251,6 +271,7 @@ static void test_on_sim(void)
 	}
 	test_text_and_json(&s);
 	test_failures(&s);
+	test_old_login(&s);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
 

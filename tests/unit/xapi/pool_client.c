@@ -8,8 +8,11 @@
  * unreachable pool backing off then failing, TLS with the right and a wrong
  * pin, the event faults: EVENTS_LOST (a resync, once or twice in a row) and a
  * xapi without event.from (the legacy event.register/event.next pair, found
- * at connection and in the middle of an event.from wait). The JSON-RPC → XML-RPC fallback (404 and text/xml at /jsonrpc) and a
- * malformed reply are tested against a tiny in-process HTTP server.
+ * at connection and in the middle of an event.from wait), a xapi before 6.2
+ * (a login with an originator refused once, then user and password only,
+ * also after a re-login). The JSON-RPC → XML-RPC fallback (404 and text/xml
+ * at /jsonrpc), a malformed reply and SESSION_AUTHORIZATION_FAILED (FAILED,
+ * not retried) are tested against a tiny in-process HTTP server.
  *
  * Everything runs on one event loop; loop_wait(t_loop, ) turns it until a
  * condition holds or a deadline passes.
@@ -528,6 +531,38 @@ static void test_login_refused(struct sim_proc *s)
 	client_stop(&pc);
 }
 
+/* A xapi before 6.2: the first login is refused for its originator, the
+ * client logs in with user and password and keeps doing so. */
+static void test_old_login(struct sim_proc *s)
+{
+	struct xs_pool_client *pc;
+	struct xs_pool_stats st, st2;
+
+	ok(sim_control(s, "/sim/pool/old_login?on=1", "refused_logins") == 0, "old login on");
+	pc = client_new(s->url[0], "pw", NULL, 1); /* one attempt: the retry is not a failure */
+	fail_unless(pc, "client");
+	fail_unless(wait_stats(pc, 1, 0, 1, false, "old login: loaded"), "loaded");
+	xs_pool_client_stats(pc, &st);
+	ok(xs_pool_client_short_login(pc) && st.failures == 0 && st.logins == 1,
+	   "logged in with 2 params, no failure: %d %llu %llu", xs_pool_client_short_login(pc),
+	   (unsigned long long)st.failures, (unsigned long long)st.logins);
+	ok(sim_control(s, "/sim/pool/old_login?on=1", "refused_logins") == 1,
+	   "one login refused by the sim");
+	check_topology(s, pc, "old login");
+	/* a re-login after expiry sends 2 params at once */
+	settle(pc);
+	sim_control(s, "/sim/sessions/expire", "expired");
+	check_migration(s, 0, pc, "old login: migration right after expiry");
+	wait_stats(pc, st.loads, st.resyncs, st.logins + 1, false, "old login: logged in again");
+	xs_pool_client_stats(pc, &st2);
+	ok(st2.logins == 2 && st2.failures == 0, "re-login, no failure: %llu %llu",
+	   (unsigned long long)st2.logins, (unsigned long long)st2.failures);
+	ok(sim_control(s, "/sim/pool/old_login?on=1", "refused_logins") == 1,
+	   "the re-login was not refused: 2 params remembered");
+	client_stop(&pc);
+	sim_control(s, "/sim/pool/old_login?on=0", "refused_logins");
+}
+
 static void test_unreachable(struct sim_proc *s)
 {
 	char url[128];
@@ -564,6 +599,7 @@ static void test_on_sim(void)
 	test_events_lost(&s);
 	test_legacy_events(&s);
 	test_login_refused(&s);
+	test_old_login(&s);
 	test_unreachable(&s);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
@@ -605,7 +641,15 @@ static void test_tls(void)
 
 /* --- the JSON-RPC → XML-RPC fallback, against a tiny in-process server --- */
 
-enum fake_mode { FAKE_404, FAKE_TEXT_XML, FAKE_GARBAGE };
+enum fake_mode {
+	FAKE_404,        /* /jsonrpc: 404 */
+	FAKE_TEXT_XML,   /* /jsonrpc: 200 text/xml (an XML-RPC reply) */
+	FAKE_HTML,       /* /jsonrpc: 200 text/html */
+	FAKE_NO_CTYPE,   /* /jsonrpc: 200 without a content type */
+	FAKE_JSON,       /* /jsonrpc: 200 application/json, a JSON-RPC reply */
+	FAKE_GARBAGE,    /* /: a cut XML-RPC reply */
+	FAKE_AUTHZ,      /* every reply: SESSION_AUTHORIZATION_FAILED */
+};
 
 struct fake {
 	int lfd;
@@ -620,27 +664,63 @@ static const char fake_xml_ok[] =
 	"<member><name>Value</name><value>OpaqueRef:fake</value></member>"
 	"</struct></value></param></params></methodResponse>";
 
+static const char fake_xml_authz[] =
+	"<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+	"<member><name>Status</name><value>Failure</value></member>"
+	"<member><name>ErrorDescription</name><value><array><data>"
+	"<value>SESSION_AUTHORIZATION_FAILED</value><value>root</value>"
+	"<value>no role</value></data></array></value></member>"
+	"</struct></value></param></params></methodResponse>";
+
+static const char fake_json_ok[] = "{\"jsonrpc\":\"2.0\",\"result\":\"OpaqueRef:fake\",\"id\":1}";
+
+/* What /jsonrpc answers in mode f->mode: status, content type (NULL: none), body. */
+static void fake_jsonrpc(const struct fake *f, const char **status, const char **ctype,
+			 const char **body)
+{
+	switch (f->mode) {
+	case FAKE_404:
+		*status = "404 Not Found";
+		*ctype = "text/plain";
+		*body = "not found";
+		break;
+	case FAKE_HTML:
+		*ctype = "text/html";
+		*body = "<html><body>XenServer</body></html>";
+		break;
+	case FAKE_NO_CTYPE:
+		*ctype = NULL;
+		*body = "XenServer";
+		break;
+	case FAKE_JSON:
+		*ctype = "application/json";
+		*body = fake_json_ok;
+		break;
+	default:
+		break;
+	}
+}
+
 static void fake_answer(struct fake *f, int fd, const char *req)
 {
 	bool json = strstr(req, "POST /jsonrpc ") == req;
-	const char *status = "200 OK", *ctype = "text/xml", *body = fake_xml_ok;
-	char head[256];
+	const char *status = "200 OK", *ctype = "text/xml";
+	const char *body = f->mode == FAKE_AUTHZ ? fake_xml_authz : fake_xml_ok;
+	char head[256], type[64] = "";
 
 	if (json) {
 		f->json_hits++;
-		if (f->mode == FAKE_404) {
-			status = "404 Not Found";
-			ctype = "text/plain";
-			body = "not found";
-		}
+		fake_jsonrpc(f, &status, &ctype, &body);
 	} else {
 		f->xml_hits++;
 		if (f->mode == FAKE_GARBAGE)
 			body = "<methodResponse><params><param><value><struct><member>";
 	}
+	if (ctype)
+		snprintf(type, sizeof(type), "Content-Type: %s\r\n", ctype);
 	snprintf(head, sizeof(head),
-		 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		 status, ctype, strlen(body));
+		 "HTTP/1.1 %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 status, type, strlen(body));
 	if (write(fd, head, strlen(head)) < 0 || write(fd, body, strlen(body)) < 0)
 		fprintf(stderr, "fake: write failed\n");
 }
@@ -761,6 +841,33 @@ static void test_fallback(void)
 	fallback_case(FAKE_GARBAGE, "malformed XML-RPC");
 }
 
+/* SESSION_AUTHORIZATION_FAILED (no RBAC role) is final: FAILED, no retry. */
+static void test_authorization_failed(void)
+{
+	struct fake f = { .mode = FAKE_AUTHZ };
+	struct xs_pool_client *pc;
+	char url[64];
+	unsigned hits;
+
+	fail_unless(fake_start(&f), "fake server");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+	pc = client_new(url, "pw", NULL, 0); /* never gives up on what may pass */
+	fail_unless(pc, "client");
+	ok(loop_wait(t_loop, is_failed, pc, 5), "failed: %s (%s)",
+	   xs_pool_state_name(xs_pool_client_state(pc)), xs_pool_client_reason(pc));
+	ok(strstr(xs_pool_client_reason(pc), "SESSION_AUTHORIZATION_FAILED") &&
+		   strstr(xs_pool_client_reason(pc), "'root'") &&
+		   strstr(xs_pool_client_reason(pc), "RBAC role"),
+	   "the reason names the user and what to do: %s", xs_pool_client_reason(pc));
+	hits = f.xml_hits;
+	loop_wait(t_loop, is_stopped, pc, 0.5); /* a retry would come within backoff_max */
+	ok(xs_pool_client_state(pc) == XS_POOL_FAILED && f.xml_hits == hits && hits == 1,
+	   "not retried: %u login(s)", f.xml_hits);
+	xs_pool_client_free(&pc);
+	xs_evloop_del_fd(t_loop, f.lfd);
+	close(f.lfd);
+}
+
 int main(void)
 {
 	char err[XS_ERR_LEN];
@@ -773,6 +880,7 @@ int main(void)
 		return 1;
 	}
 	TEST_RUN(test_fallback);
+	TEST_RUN(test_authorization_failed);
 	TEST_RUN(test_on_sim);
 	TEST_RUN(test_tls);
 	xs_http_free(&t_http);
