@@ -228,10 +228,19 @@ void xs_rpc_cancel(struct xs_rpc_conn *c, uint64_t id)
 	}
 }
 
-/* Whether a JSON-RPC attempt's answer says "this host speaks XML-RPC only". */
+static bool rpc_is_2xx(long status)
+{
+	return status >= 200 && status < 300;
+}
+
+/* Whether a JSON-RPC attempt's answer says "this host speaks XML-RPC only":
+ * a 404, text/xml, or a 2xx that is not application/json. */
 static bool rpc_wants_xml(const struct xs_http_response *res)
 {
-	return res->status == 404 || rpc_ctype_is(res->content_type, "text/xml");
+	bool json = rpc_ctype_is(res->content_type, "application/json");
+
+	return res->status == 404 || rpc_ctype_is(res->content_type, "text/xml") ||
+	       (rpc_is_2xx(res->status) && !json);
 }
 
 /* Decodes res into out (arena a); the error names the method and URL. */
@@ -298,7 +307,7 @@ static void rpc_on_http(void *arg, const struct xs_http_response *res)
 		a = NULL;
 		goto deliver;
 	}
-	if (p->json_attempt && res->rc == XS_OK && res->status == 200 &&
+	if (p->json_attempt && res->rc == XS_OK && rpc_is_2xx(res->status) &&
 	    rpc_ctype_is(res->content_type, "application/json"))
 		c->proto = XS_RPC_PROTO_JSON;
 	memset(&out, 0, sizeof(out));

@@ -3,11 +3,14 @@
  * asynchronous, on the event loop's struct xs_http.
  *
  * Protocol choice, remembered per connection (one connection per pool):
- * until it is known, a call goes to POST <base>/jsonrpc as JSON-RPC 2.0. An
- * answer with content-type application/json settles JSON-RPC; an answer of
- * text/xml (old hosts answer XML-RPC there), or a 404, settles XML-RPC and
- * the call is sent again to POST <base>/ as XML-RPC. Any other answer
- * (transport error, other status) leaves the choice open.
+ * until it is known, a call goes to POST <base>/jsonrpc as JSON-RPC 2.0. A
+ * 2xx answer with content-type application/json settles JSON-RPC. A 2xx
+ * answer of any other type or none (old hosts answer XML-RPC there, as
+ * text/xml; Xen Orchestra falls back on anything but application/json), a
+ * text/xml answer of any status, or a 404 settles XML-RPC, and the call is
+ * sent again, once, to POST <base>/ as XML-RPC. Any other answer (transport
+ * error, other status) leaves the choice open. The same holds for a
+ * JSON-RPC call on a settled connection (its master moved to an older host).
  *
  * Response bodies are capped (max_body); an HTTP status other than 200, a
  * wrong content type or a body that does not decode is a clear error naming

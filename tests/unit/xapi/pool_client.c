@@ -10,9 +10,11 @@
  * xapi without event.from (the legacy event.register/event.next pair, found
  * at connection and in the middle of an event.from wait), a xapi before 6.2
  * (a login with an originator refused once, then user and password only,
- * also after a re-login). The JSON-RPC → XML-RPC fallback (404 and text/xml
- * at /jsonrpc), a malformed reply and SESSION_AUTHORIZATION_FAILED (FAILED,
- * not retried) are tested against a tiny in-process HTTP server.
+ * also after a re-login). The JSON-RPC → XML-RPC fallback (404 at /jsonrpc,
+ * or a 2xx that is not application/json: text/xml, text/html, no type),
+ * JSON-RPC settled by a 2xx application/json, a malformed reply and
+ * SESSION_AUTHORIZATION_FAILED (FAILED, not retried) are tested against a
+ * tiny in-process HTTP server.
  *
  * Everything runs on one event loop; loop_wait(t_loop, ) turns it until a
  * condition holds or a deadline passes.
@@ -834,11 +836,40 @@ static void fallback_case(enum fake_mode mode, const char *what)
 	close(f.lfd);
 }
 
+/* A 2xx application/json at /jsonrpc settles JSON-RPC: XML-RPC is never tried. */
+static void test_json_settled(void)
+{
+	struct fake f = { .mode = FAKE_JSON };
+	struct xs_rpc_conn *c;
+	struct call_out o = { 0 };
+	char url[64], err[XS_ERR_LEN];
+
+	fail_unless(fake_start(&f), "fake server");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
+	fail_unless(c, "conn: %s", err);
+	ok(xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err) > 0,
+	   "call: %s", err);
+	ok(loop_wait(t_loop, call_finished, &o, 5) && o.ok && !strcmp(o.value, "OpaqueRef:fake"),
+	   "JSON-RPC answer: %s", o.error);
+	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_JSON, "JSON-RPC remembered");
+	memset(&o, 0, sizeof(o));
+	ok(xs_rpc_call(c, "session.logout", NULL, 5, call_done, &o, err) > 0, "second call");
+	ok(loop_wait(t_loop, call_finished, &o, 5) && o.ok, "second call ok: %s", o.error);
+	ok(f.json_hits == 2 && f.xml_hits == 0, "JSON-RPC only: %u %u", f.json_hits, f.xml_hits);
+	xs_rpc_conn_free(&c);
+	xs_evloop_del_fd(t_loop, f.lfd);
+	close(f.lfd);
+}
+
 static void test_fallback(void)
 {
 	fallback_case(FAKE_404, "404 at /jsonrpc");
 	fallback_case(FAKE_TEXT_XML, "text/xml at /jsonrpc");
+	fallback_case(FAKE_HTML, "200 text/html at /jsonrpc");
+	fallback_case(FAKE_NO_CTYPE, "200 without content type at /jsonrpc");
 	fallback_case(FAKE_GARBAGE, "malformed XML-RPC");
+	test_json_settled();
 }
 
 /* SESSION_AUTHORIZATION_FAILED (no RBAC role) is final: FAILED, no retry. */
