@@ -67,6 +67,7 @@ struct serve_pool {
 	char url[XS_CRED_URL_MAX];   /* without user-info */
 	char *key;                   /* what identifies it across reloads */
 	struct xs_cred cred;
+	char *ca_file;               /* tls.ca_file: a copy, the config is freed at a reload */
 	struct xs_tls_opts tls;
 	struct xs_pool_client *pc;
 	enum xs_pool_state last_state;
@@ -257,6 +258,7 @@ static void serve_pool_free(struct serve_pool *p)
 		return;
 	xs_pool_client_free(&p->pc);
 	xs_cred_cleanup(&p->cred);
+	free(p->ca_file);
 	free(p->key);
 	free(p);
 }
@@ -305,7 +307,10 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
 		goto fail;
 	}
-	p->tls.ca_file = cp->ca_file;
+	/* the pool client and the collector copy tls: ca_file must live as long as p */
+	if (cp->ca_file)
+		p->ca_file = xs_xstrndup(cp->ca_file, strlen(cp->ca_file));
+	p->tls.ca_file = p->ca_file;
 	p->tls.insecure = cp->insecure;
 	/* canonical and at most XS_TLS_PINS_MAX fingerprints (config.c): it fits */
 	if (cp->pins)
