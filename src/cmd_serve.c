@@ -644,8 +644,14 @@ static void serve_free(struct xs_daemon *d)
 	free(d->retiring);
 	xs_api_thread_stop(d->api_thread);
 	xs_api_free(&d->api);
-	xs_api_thread_free(&d->api_thread);
 	xs_collector_free(&d->co);
+	if (d->store) { /* a start that failed after opening it (serve_shutdown closes it otherwise) */
+		char err[XS_ERR_LEN];
+
+		if (xs_store_close(&d->store, err)) /* its io hooks use the API thread: freed below */
+			xs_log_error("store: close: %s", err);
+	}
+	xs_api_thread_free(&d->api_thread);
 	free(d->status);
 	free(d->epools);
 	if (d->token) {
