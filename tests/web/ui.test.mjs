@@ -109,6 +109,11 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await go(page, '#/');
     await page.click('#presets button[data-preset="10m"]');
     await go(page, `#/vm/${vm.uuid}`);
+    // the dashboard's reload for the preset may be the load go() saw: wait for the VM's chart
+    await page.waitForFunction(() => {
+      const s = document.querySelector('svg[data-chart="vm-cpu"]');
+      return s && s.dataset.interval;
+    }, null, { timeout: 15000 });
     const a = await chartAttrs(page, 'vm-cpu');
     assert.equal(+a.interval, 5);
     const r = await api(serve.base, `/api/v1/vms/${vm.uuid}/stats?granularity=seconds`);
@@ -120,12 +125,18 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
       if (t <= +a.last - 60 && t >= +a.first && r.stats.cpuUsage[i] !== null) { T = t; want = r.stats.cpuUsage[i]; break; }
     }
     assert.ok(T, 'a common point');
-    const svg = await page.$('svg[data-chart="vm-cpu"]');
-    const box = await svg.boundingBox();
-    const x = box.x + +a.left + ((T - +a.t0) / (+a.t1 - +a.t0)) * +a.plotWidth;
-    await page.mouse.move(x, box.y + box.height / 2);
-    await page.waitForFunction(() => document.querySelector('svg[data-chart="vm-cpu"]').dataset.hoverT);
-    const hover = await chartAttrs(page, 'vm-cpu');
+    // the 10-minute view is live: a new row may shift its time axis between reading it and
+    // moving the mouse, so the pointer is placed again (from the axis as it is then) if so
+    let hover = null;
+    for (let attempt = 0; attempt < 3 && !(hover && +hover.hoverT === T); attempt++) {
+      const ax = await chartAttrs(page, 'vm-cpu');
+      const svg = await page.$('svg[data-chart="vm-cpu"]');
+      const box = await svg.boundingBox();
+      const x = box.x + +ax.left + ((T - +ax.t0) / (+ax.t1 - +ax.t0)) * +ax.plotWidth;
+      await page.mouse.move(x, box.y + box.height / 2 + attempt);
+      await page.waitForFunction(() => document.querySelector('svg[data-chart="vm-cpu"]').dataset.hoverT);
+      hover = await chartAttrs(page, 'vm-cpu');
+    }
     assert.equal(+hover.hoverT, T, 'the tooltip is at the known point');
     assert.equal(JSON.parse(hover.hoverValues).cpuUsage, want, 'the chart holds the API value');
     const shown = await page.evaluate(async ([v, t]) => {
