@@ -34,6 +34,7 @@ struct xq_leaf {
 	const char *dev;         /* "": none */
 	double scale;            /* stored unit -> XO's */
 	bool mean;               /* several ids: mean of those with a value (else sum) */
+	bool empty_map;          /* no array: the device map "key": {} (an SR's iowait without hosts) */
 	const xs_series_id *ids;
 	size_t nids;
 };
@@ -280,7 +281,7 @@ static enum xs_err xq_open(struct xq_tree_state *st, const struct xq_leaf *l, st
 		r = r ? r : xq_close(out, &st->open_key);
 		r = r ? r : xq_comma(out, &st->first0);
 		r = r ? r : xs_qjson_key(out, l->key);
-		if (!r && (l->sub || *l->dev)) {
+		if (!r && (l->sub || *l->dev || l->empty_map)) {
 			r = xs_qjson_raw(out, "{");
 			st->open_key = true;
 			st->first1 = true;
@@ -315,7 +316,8 @@ static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 
 	for (size_t i = 0; i < n && r == XS_OK; i++) {
 		r = xq_open(&st, &lv[i], out);
-		r = r ? r : xq_array(c, &lv[i], pass, out);
+		if (!lv[i].empty_map)
+			r = r ? r : xq_array(c, &lv[i], pass, out);
 	}
 	r = r ? r : xq_close(out, &st.open_sub);
 	r = r ? r : xq_close(out, &st.open_key);
@@ -442,16 +444,53 @@ static const struct {
 };
 #define XQ_SR_NKEYS (sizeof(xq_sr_keys) / sizeof(xq_sr_keys[0]))
 
+/*
+ * Leaves of an SR: the summed and averaged keys of xq_sr_keys, each with its r, w and total
+ * always (from no ids: an array of nulls; XO's web UI reads them unconditionally), then
+ * iowait per host that has it, or an empty map. ids holds (XQ_SR_NKEYS + 1) x nh slots,
+ * lv XQ_SR_NKEYS + nh + 1 leaves; returns the number of leaves.
+ */
+static size_t xq_sr_leaves(const struct xs_estate *e, const char *uuid,
+			   const struct xs_topo_host *const *hosts, size_t nh, xs_series_id *ids,
+			   struct xq_leaf *lv)
+{
+	size_t nl = 0, nid = 0;
+	char ds[XS_STORE_MAX_DS];
+
+	for (size_t k = 0; k < XQ_SR_NKEYS; k++) {
+		struct xq_leaf *l = &lv[nl++];
+
+		*l = (struct xq_leaf){ .key = xq_sr_keys[k].key, .sub = xq_sr_keys[k].sub, .dev = "",
+				       .scale = xq_sr_keys[k].scale, .mean = xq_sr_keys[k].mean,
+				       .ids = &ids[nid] };
+		snprintf(ds, sizeof(ds), "%s%.8s", xq_sr_keys[k].prefix, uuid);
+		for (size_t h = 0; h < nh; h++)
+			if (xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid])) {
+				nid++;
+				l->nids++;
+			}
+	}
+	snprintf(ds, sizeof(ds), "iowait_%.8s", uuid);
+	for (size_t h = 0; h < nh; h++) {
+		if (!xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid]))
+			continue;
+		lv[nl++] = (struct xq_leaf){ .key = "iowait", .dev = hosts[h]->uuid, .scale = 1,
+					     .ids = &ids[nid++], .nids = 1 };
+	}
+	if (nl == XQ_SR_NKEYS)
+		lv[nl++] = (struct xq_leaf){ .key = "iowait", .dev = "", .empty_map = true };
+	return nl;
+}
+
 static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 			 const struct xs_stats_request *rq, struct xs_buf *out, char *err)
 {
-	size_t pi = 0, nh = 0, nl = 0, nid = 0;
+	size_t pi = 0, nh = 0, nl;
 	const struct xs_topo *t;
 	const struct xs_topo_sr *sr;
 	const struct xs_topo_host **hosts;
 	xs_series_id *ids;
 	struct xq_leaf *lv;
-	char ds[XS_STORE_MAX_DS];
 	enum xs_err r;
 
 	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_SR)
@@ -467,28 +506,7 @@ static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 	}
 	ids = xs_xcalloc((XQ_SR_NKEYS + 1) * nh + 1, sizeof(*ids));
 	lv = xs_xcalloc(XQ_SR_NKEYS + nh + 1, sizeof(*lv));
-	for (size_t k = 0; k < XQ_SR_NKEYS; k++) {
-		struct xq_leaf *l = &lv[nl];
-
-		*l = (struct xq_leaf){ .key = xq_sr_keys[k].key, .sub = xq_sr_keys[k].sub, .dev = "",
-				       .scale = xq_sr_keys[k].scale, .mean = xq_sr_keys[k].mean,
-				       .ids = &ids[nid] };
-		snprintf(ds, sizeof(ds), "%s%.8s", xq_sr_keys[k].prefix, uuid);
-		for (size_t h = 0; h < nh; h++)
-			if (xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid])) {
-				nid++;
-				l->nids++;
-			}
-		if (l->nids)
-			nl++;
-	}
-	snprintf(ds, sizeof(ds), "iowait_%.8s", uuid);
-	for (size_t h = 0; h < nh; h++) {
-		if (!xs_store_find(e->store, XS_OBJ_HOST, hosts[h]->uuid, ds, &ids[nid]))
-			continue;
-		lv[nl++] = (struct xq_leaf){ .key = "iowait", .dev = hosts[h]->uuid, .scale = 1,
-					     .ids = &ids[nid++], .nids = 1 };
-	}
+	nl = xq_sr_leaves(e, uuid, hosts, nh, ids, lv);
 	r = xq_reply(e, rq, lv, nl, out, err);
 	free(hosts);
 	free(ids);

@@ -4,7 +4,8 @@
  * halted), a deleted VM, two hosts and an SR on both, under a hand-built
  * topology; checked: keys, unit conversions, point counts and null padding,
  * NaN -> null, endTimestamp, granularity vs range tier choice, min/max bands,
- * halted and deleted history, SR sums with one host missing, the pool's
+ * halted and deleted history, SR sums with one host missing, an SR without
+ * series keeping its fixed keys (nulls, iowait {}), the pool's
  * per-host map with a failing host, bad parameters and unknown objects;
  * devices found from the object's own series whatever their names (xvdaa,
  * nvme0n1, vif 70, PIFs eth0.100 and xenbr1, an SR the topology does not
@@ -32,6 +33,7 @@
 #define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
 #define SR_UUID "5e3f2a11-1111-2222-3333-444455556666"
 #define SR8 "5e3f2a11"
+#define SR2_UUID "7a7a7a7a-1111-2222-3333-444455556666" /* on host 1, no series of it */
 
 static char test_dir[64];
 static struct xs_rpc_arena *A;
@@ -92,6 +94,10 @@ static struct xs_topo *topo_build(void)
 	    rec("uuid", S("pbd1"), "host", S("OpaqueRef:h1"), "SR", S("OpaqueRef:sr"), NULL));
 	put(t, XS_TOPO_PBD, "OpaqueRef:pbd2",
 	    rec("uuid", S("pbd2"), "host", S("OpaqueRef:h2"), "SR", S("OpaqueRef:sr"), NULL));
+	put(t, XS_TOPO_SR, "OpaqueRef:sr2",
+	    rec("uuid", S(SR2_UUID), "name_label", S("local"), "type", S("ext"), NULL));
+	put(t, XS_TOPO_PBD, "OpaqueRef:pbd3",
+	    rec("uuid", S("pbd3"), "host", S("OpaqueRef:h1"), "SR", S("OpaqueRef:sr2"), NULL));
 	return t;
 }
 
@@ -460,8 +466,13 @@ static void test_sr(void)
 
 	ok(arr(j, "\"iops\":{\"r\":", EL, 400) == 120 && !strcmp(EL[0], "10"),
 	   "host 2 offline: the sum over host 1 (%s)", EL[0]);
-	ok(!has(j, "\"w\":") && !has(j, "ioThroughput\":{\"r\""), "no host has it: no key");
-	ok(has(j, "\"ioThroughput\":{\"total\":[2097152,"), "throughput summed, x 2^20");
+	ok(arr(strstr(j ? j : "", "\"iops\":"), "],\"w\":", EL, 400) == 120 && !strcmp(EL[0], "null") &&
+		   !strcmp(EL[119], "null"),
+	   "no host has iops_write: iops.w is 120 nulls, not left out");
+	ok(arr(j, "\"ioThroughput\":{\"r\":", EL, 400) == 120 && !strcmp(EL[0], "null"),
+	   "ioThroughput.r: nulls");
+	ok(has(strstr(j ? j : "", "\"ioThroughput\":{\"r\":["), "],\"total\":[2097152,"),
+	   "throughput summed, x 2^20");
 	ok(has(j, "\"iowait\":{\"" H1_UUID "\":[0.1,") && has(j, "\"" H2_UUID "\":[null,"),
 	   "iowait per host uuid");
 	free(j);
@@ -473,6 +484,35 @@ static void test_sr(void)
 	n = arr(j, "\"latency\":{\"r\":", EL, 400);
 	ok(n == 120 && !strcmp(EL[0], "2") && !strcmp(EL[119], "3"), "latency: mean of hosts (%s %s)",
 	   EL[0], EL[119]);
+	free(j);
+}
+
+/* An SR whose hosts have none of its series: the fixed keys, arrays of nulls, iowait {}. */
+static void test_sr_no_series(void)
+{
+	static const char *const keys[] = { "iops", "ioThroughput", "latency" };
+	struct xs_stats_request r = { .from = T0, .to = TEND - 1, .points = 1000 };
+	char *j = gran("srs", SR2_UUID, XS_STATS_MINUTES), path[64], err[XS_ERR_LEN];
+	enum xs_err code;
+	int bad = 0;
+
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), "\"%s\":{\"r\":", keys[k]);
+		bad += arr(j, path, EL, 400) != 120 || strcmp(EL[0], "null") || strcmp(EL[119], "null");
+		snprintf(path, sizeof(path), "\"%s\":{", keys[k]);
+		bad += arr(strstr(j ? j : "", path), "],\"w\":", EL, 400) != 120;
+		bad += arr(strstr(j ? j : "", path), "],\"total\":", EL, 400) != 120;
+	}
+	ok(bad == 0 && has(j, ",\"iowait\":{}}}"),
+	   "no series: iops, ioThroughput, latency with r, w, total of 120 nulls; iowait {}: %.120s",
+	   j ? j : "");
+	free(j);
+	j = query("srs", SR2_UUID, &r, &code, err);
+	ok(j && has(j, "\"statsMin\":{\"iops\":{\"r\":[null,") &&
+		   has(j, "\"statsMax\":{\"iops\":{\"r\":[null,") &&
+		   has(j, "\"iowait\":{}},\"statsMin\"") && has(j, "\"iowait\":{}},\"statsMax\"") &&
+		   has(j, "\"iowait\":{}}}"),
+	   "range on the 1 min tier: the bands have the same keys: %s", err);
 	free(j);
 }
 
@@ -710,6 +750,7 @@ int main(void)
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
 	TEST_RUN(test_sr);
+	TEST_RUN(test_sr_no_series);
 	TEST_RUN(test_pool);
 	TEST_RUN(test_errors);
 	TEST_RUN(test_names);
