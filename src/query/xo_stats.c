@@ -577,9 +577,52 @@ static bool xq_uuid_ok(const char *u)
 	return n > 0;
 }
 
+/* "64 MiB", "16 KiB" or "100 bytes": a reply cap in an error message. */
+static void xq_size_text(size_t n, char *s, size_t size)
+{
+	if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+		snprintf(s, size, "%zu MiB", n / (1024 * 1024));
+	else if (n >= 1024 && n % 1024 == 0)
+		snprintf(s, size, "%zu KiB", n / 1024);
+	else
+		snprintf(s, size, "%zu bytes", n);
+}
+
+/*
+ * A reply past the body's cap (limit): the client asked for too much, so it is
+ * XS_ERR_ARG (a 400) naming the parameter to ask less of, not a server error.
+ */
+static enum xs_err xq_too_large(const struct xs_stats_request *r, size_t limit, char *err)
+{
+	char size[32];
+
+	xq_size_text(limit, size, sizeof(size));
+	if (r->granularity == XS_STATS_RANGE)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "points: the reply would pass %s; ask fewer points or a shorter range", size);
+	return xs_err_set(err, XS_ERR_ARG,
+			  "granularity: the reply would pass %s; ask a range with fewer points (from, to, "
+			  "points)", size);
+}
+
+static enum xs_err xq_kind(const struct xs_estate *e, const char *kind, const char *uuid,
+			   const struct xs_stats_request *r, struct xs_buf *out, char *err)
+{
+	if (!strcmp(kind, "vms"))
+		return xq_vm(e, uuid, r, out, err);
+	if (!strcmp(kind, "hosts"))
+		return xq_host(e, uuid, r, out, err);
+	if (!strcmp(kind, "srs"))
+		return xq_sr(e, uuid, r, out, err);
+	return xq_pool(e, uuid, r, out, err);
+}
+
 enum xs_err xs_query_stats(const struct xs_estate *e, const char *kind, const char *uuid,
 			   const struct xs_stats_request *r, struct xs_buf *out, char *err)
 {
+	size_t limit = out->limit;
+	enum xs_err rc;
+
 	*err = '\0';
 	if (!kind || (strcmp(kind, "vms") && strcmp(kind, "hosts") && strcmp(kind, "srs") &&
 		      strcmp(kind, "pools")))
@@ -596,11 +639,8 @@ enum xs_err xs_query_stats(const struct xs_estate *e, const char *kind, const ch
 		if (v)
 			return v;
 	}
-	if (!strcmp(kind, "vms"))
-		return xq_vm(e, uuid, r, out, err);
-	if (!strcmp(kind, "hosts"))
-		return xq_host(e, uuid, r, out, err);
-	if (!strcmp(kind, "srs"))
-		return xq_sr(e, uuid, r, out, err);
-	return xq_pool(e, uuid, r, out, err);
+	rc = xq_kind(e, kind, uuid, r, out, err);
+	if (rc == XS_ERR_TOO_LARGE)
+		rc = xq_too_large(r, limit, err);
+	return rc;
 }

@@ -14,11 +14,12 @@
  * On the 1 min / 1 h / 1 d tiers the period in progress is the newest point
  * (the average of the 5 s samples so far; xs_store_read_partial()).
  *
- * Errors: XS_ERR_ARG for a bad parameter (err names it: "kind", "uuid",
- * "granularity", "from", "to", "points"); XS_QUERY_NOT_FOUND for an object
- * no topology knows and the store has no series of; XS_ERR_TOO_LARGE when
- * the reply passes out's limit (out is then freed and empty, see lib/buf.h).
- * On any error nothing useful is in out.
+ * Errors: XS_ERR_ARG for a bad parameter (err starts with its name: "kind:",
+ * "uuid:", "granularity:", "from:", "to:", "points:"), and for a reply that
+ * would pass out's limit (the client asked for too much: err starts with
+ * "points:" for a range, "granularity:" otherwise); XS_QUERY_NOT_FOUND for an
+ * object no topology knows and the store has no series of. On any error
+ * nothing useful is in out.
  */
 #ifndef XS_QUERY_XO_STATS_H
 #define XS_QUERY_XO_STATS_H

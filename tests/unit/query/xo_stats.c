@@ -573,15 +573,34 @@ static void test_errors(void)
 		   !strncmp(err, "granularity:", 12),
 	   "bad granularity: %s", err);
 	ok(xs_stats_granularity_parse(NULL, &g, err) == XS_ERR_ARG, "no granularity");
-	/* a reply over the buffer's cap */
+	/* a reply over the buffer's cap: the client asked for too much, a 400 naming what */
 	{
 		struct xs_buf b;
+		size_t len;
 
 		r = (struct xs_stats_request){ .granularity = XS_STATS_DAYS };
 		xs_buf_init(&b, 100);
-		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &b, err) == XS_ERR_TOO_LARGE &&
-			   b.len == 0,
-		   "too large: %s", err);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &b, err) == XS_ERR_ARG && b.len == 0 &&
+			   !strcmp(err, "granularity: the reply would pass 100 bytes; ask a range with "
+					"fewer points (from, to, points)"),
+		   "too large, granularity: %s", err);
+		xs_buf_free(&b);
+		r = (struct xs_stats_request){ .from = T0, .to = TEND - 1, .points = 2000 };
+		xs_buf_init(&b, 16 << 10);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &b, err) == XS_ERR_ARG &&
+			   !strcmp(err, "points: the reply would pass 16 KiB; ask fewer points or a "
+					"shorter range"),
+		   "too large, range: %s", err);
+		xs_buf_free(&b);
+		r = (struct xs_stats_request){ .granularity = XS_STATS_SECONDS };
+		xs_buf_init(&b, 1 << 20);
+		ok(xs_query_stats(&S_e, "pools", POOL_UUID, &r, &b, err) == XS_OK, "pool: %s", err);
+		len = b.len;
+		xs_buf_free(&b);
+		xs_buf_init(&b, len - 1);
+		ok(xs_query_stats(&S_e, "pools", POOL_UUID, &r, &b, err) == XS_ERR_ARG &&
+			   !strncmp(err, "granularity: the reply would pass ", 34),
+		   "too large, pool (each host fits, not all): %s", err);
 		xs_buf_free(&b);
 	}
 	/* arrays are written in one reservation, or number by number near the cap:
@@ -601,7 +620,8 @@ static void test_errors(void)
 		   "a cap of exactly the reply's size: the same %zu bytes (%zu)", len, tight.len);
 		xs_buf_free(&tight);
 		xs_buf_init(&tight, len - 1);
-		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_ERR_TOO_LARGE,
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_ERR_ARG &&
+			   !strncmp(err, "granularity: the reply would pass", 33),
 		   "one byte less is too large: %s", err);
 		xs_buf_free(&tight);
 		xs_buf_free(&big);

@@ -9,7 +9,8 @@
  *   - a refused parameter never takes it; enter and leave always pair;
  *   - /metrics bodies in flight are capped: while a client that does not
  *     read holds one, the next /metrics is a 503 with Retry-After; once it
- *     has read its (whole, chunked) body, /metrics answers again.
+ *     has read its (whole, chunked) body, /metrics answers again;
+ *   - a stats reply past XS_API_MAX_STATS_BODY is a 400 naming points.
  * What the answers hold is tested against xapi-sim in tests/e2e/api_test.py.
  */
 #include <errno.h>
@@ -251,6 +252,61 @@ static struct xs_store *t_big_store(const char *dir)
 	return s;
 }
 
+/* A host of n cpuN series, one sample each at t. */
+static struct xs_store *t_host_store(const char *dir, const char *uuid, int n, int64_t t)
+{
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "", ds[16];
+
+	if (xs_store_open(&o, &s, err) != XS_OK)
+		return NULL;
+	for (int k = 0; k < n; k++) {
+		xs_series_id id;
+
+		snprintf(ds, sizeof(ds), "cpu%d", k);
+		if (xs_store_series(s, XS_OBJ_HOST, uuid, ds, "(fraction)", &id, err) != XS_OK ||
+		    xs_store_append(s, id, t, 0.5f, err) != XS_OK)
+			break;
+	}
+	return s;
+}
+
+/* A stats reply past XS_API_MAX_STATS_BODY: the client asked too much, a 400 naming points. */
+static void test_stats_too_large(void)
+{
+	static struct t_client c;
+	static const char uuid[] = "aaaaaaaa-0000-4000-8000-000000000001";
+	static const char want[] = "{\"error\":\"points: the reply would pass 64 MiB; ask fewer "
+				   "points or a shorter range\"}";
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[160], err[XS_ERR_LEN] = "";
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5;
+	struct xs_store *s;
+	struct xs_api *a = NULL;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	/* 1,400 arrays of 10,000 5 s points, "null," each: 70 MB */
+	s = t_host_store(dir, uuid, 1400, t);
+	fail_unless(s != NULL, "store");
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	snprintf(target, sizeof(target), "/api/v1/hosts/%s/stats?from=%lld&to=%lld&points=10000", uuid,
+		 (long long)(t - 5 * 9999), (long long)t);
+	ok(t_get(loop, a, &c, target) == 400 && !strcmp(t_body(&c), want), "10,000 points of 1,400 series: %.300s",
+	   c.resp);
+	snprintf(target, sizeof(target), "/api/v1/hosts/%s/stats?from=%lld&to=%lld&points=10000", uuid,
+		 (long long)(t - 5 * 999), (long long)t);
+	ok(t_get(loop, a, &c, target) == 200, "1,000 of them: 200 (%.100s)", c.resp);
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
 static void test_metrics_in_flight(void)
 {
 	static struct t_client c;
@@ -297,5 +353,6 @@ int main(void)
 {
 	TEST_RUN(test_lock);
 	TEST_RUN(test_metrics_in_flight);
+	TEST_RUN(test_stats_too_large);
 	return test_summary();
 }
