@@ -133,12 +133,12 @@ static enum xs_err qs_pair(struct xs_qs *qs, struct xs_qs_param *p, const char *
 	*room += n + 1;
 	for (size_t i = 0; i < qs->n; i++) {
 		if (qs->params[i].name_len == p->name_len && !memcmp(qs->params[i].name, p->name, p->name_len))
-			return xs_err_set(err, XS_ERR_PARSE, "query parameter '%s' given more than once",
+			return xs_err_set(err, XS_ERR_PARSE, "%s: given more than once",
 					  qs_show(show, raw, nlen));
 	}
 	return XS_OK;
 bad:
-	return xs_err_set(err, XS_ERR_PARSE, "query parameter '%s': bad percent-escape or NUL byte",
+	return xs_err_set(err, XS_ERR_PARSE, "%s: bad percent-escape or NUL byte",
 			  qs_show(show, raw, nlen));
 }
 
@@ -222,9 +222,9 @@ enum xs_err xs_qs_get_i64(const struct xs_qs *qs, const char *name, int64_t min,
 		return XS_OK;
 	}
 	if (!qs_i64(v, &x))
-		return xs_err_set(err, XS_ERR_ARG, "parameter '%s': not an integer", name);
+		return xs_err_set(err, XS_ERR_ARG, "%s: not an integer", name);
 	if (x < min || x > max)
-		return xs_err_set(err, XS_ERR_ARG, "parameter '%s': %lld is out of range [%lld, %lld]", name,
+		return xs_err_set(err, XS_ERR_ARG, "%s: %lld is out of range [%lld, %lld]", name,
 				  (long long)x, (long long)min, (long long)max);
 	*out = x;
 	return XS_OK;
@@ -259,7 +259,7 @@ enum xs_err xs_qs_get_choice(const struct xs_qs *qs, const char *name, const cha
 		o += l;
 		list[o] = '\0';
 	}
-	return xs_err_set(err, XS_ERR_ARG, "parameter '%s': must be one of %s", name, list);
+	return xs_err_set(err, XS_ERR_ARG, "%s: must be one of %s", name, list);
 }
 
 enum xs_err xs_qs_get_bool(const struct xs_qs *qs, const char *name, bool def, bool *out, char *err)
@@ -284,5 +284,5 @@ enum xs_err xs_qs_get_bool(const struct xs_qs *qs, const char *name, bool def, b
 			return XS_OK;
 		}
 	}
-	return xs_err_set(err, XS_ERR_ARG, "parameter '%s': must be true or false", name);
+	return xs_err_set(err, XS_ERR_ARG, "%s: must be true or false", name);
 }

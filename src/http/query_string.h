@@ -7,8 +7,9 @@
  * ("a=1&&b=2", a trailing '&') are skipped. Percent escapes are decoded and
  * '+' means a space, in names and values.
  *
- * Rejected, with a message naming the parameter (its raw text, cut to
- * XS_QS_NAME_SHOW bytes, non-printable bytes shown as '?'):
+ * Rejected, with a message that starts with the parameter's name and ": "
+ * (its raw text, cut to XS_QS_NAME_SHOW bytes, non-printable bytes shown as
+ * '?'; "a: given more than once"), except for the empty name and the caps:
  *   - a bad escape ('%' not followed by two hex digits),
  *   - a decoded NUL byte (names and values are C strings),
  *   - an empty name ("=x"),
@@ -66,7 +67,8 @@ const char *xs_qs_get(const struct xs_qs *qs, const char *name);
 /*
  * Typed readers: when `name` is absent, *out = def and XS_OK. Otherwise the
  * value must be a decimal integer (optional '-', no spaces, no '+') within
- * [min, max], else XS_ERR_ARG with "parameter 'name': ..." in err.
+ * [min, max], else XS_ERR_ARG with "name: ..." in err (every reader's
+ * message starts with the parameter's name).
  */
 enum xs_err xs_qs_get_i64(const struct xs_qs *qs, const char *name, int64_t min, int64_t max, int64_t def,
 			  int64_t *out, char *err) __attribute__((warn_unused_result));

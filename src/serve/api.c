@@ -2,7 +2,8 @@
  * api.c - the routes of the HTTP API and the live stream (see api.h).
  *
  * Each handler validates its parameters (an unknown parameter is a 400 naming
- * it: a typo never silently means "default"), asks the daemon for the estate
+ * it: a typo never silently means "default"; every 400 message starts with the
+ * parameter's name and ": ", as docs/API.md promises), asks the daemon for the estate
  * view, runs one query into a capped buffer and replies. Query errors map to
  * statuses in api_fail(): XS_ERR_ARG 400, XS_QUERY_NOT_FOUND 404, the rest 500.
  */
@@ -25,6 +26,7 @@
 #define API_STREAM_BACK 600        /* seconds a reconnecting client may catch up */
 #define API_STREAM_RETRY_MS 2000   /* reconnection delay suggested to clients */
 #define API_UUID_MAX 64
+#define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
 
 static const char *const api_kinds[] = { "vms", "hosts", "srs", "pools" };
 
@@ -114,10 +116,26 @@ static enum xs_err api_fail(struct xs_http_request *req, enum xs_err rc, const c
 	return xs_http_reply_json_error(req, status, "%s", err[0] ? err : xs_strerror(rc));
 }
 
+/* "a, b, c" of allowed (NULL-terminated) into s, or "none". */
+static void api_params_list(const char *const *allowed, char *s, size_t size)
+{
+	size_t o = 0;
+
+	snprintf(s, size, "none");
+	for (size_t k = 0; allowed[k] && o < size; k++) {
+		int n = snprintf(s + o, size - o, "%s%s", k ? ", " : "", allowed[k]);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
 /* 400 for any parameter not in allowed (NULL-terminated); true when all are known. */
 static bool api_params_known(struct xs_http_request *req, const char *const *allowed)
 {
 	const struct xs_qs *qs = xs_http_params(req);
+	char known[API_KNOWN_LEN];
 
 	for (size_t i = 0; qs && i < qs->n; i++) {
 		size_t k = 0;
@@ -125,7 +143,9 @@ static bool api_params_known(struct xs_http_request *req, const char *const *all
 		while (allowed[k] && strcmp(allowed[k], qs->params[i].name))
 			k++;
 		if (!allowed[k]) {
-			xs_http_reply_json_error(req, 400, "unknown parameter '%.64s'", qs->params[i].name);
+			api_params_list(allowed, known, sizeof(known));
+			xs_http_reply_json_error(req, 400, "%.64s: unknown parameter (known: %s)",
+						 qs->params[i].name, known);
 			return false;
 		}
 	}
@@ -340,11 +360,12 @@ static bool api_stats_request(const struct xs_api *a, struct xs_http_request *re
 	memcpy(r->retention, a->retention, sizeof(r->retention));
 	if (range) {
 		if (g) {
-			xs_http_reply_json_error(req, 400, "give either granularity or from and to, not both");
+			xs_http_reply_json_error(req, 400, "granularity: give either granularity or from and to, "
+						 "not both");
 			return false;
 		}
 		if (!xs_http_param(req, "from") || !xs_http_param(req, "to")) {
-			xs_http_reply_json_error(req, 400, "parameter '%s' is missing: a range needs from and to",
+			xs_http_reply_json_error(req, 400, "%s: missing (a range needs from and to)",
 						 xs_http_param(req, "from") ? "to" : "from");
 			return false;
 		}
@@ -357,14 +378,15 @@ static bool api_stats_request(const struct xs_api *a, struct xs_http_request *re
 			return false;
 		}
 		if (r->from > r->to) {
-			xs_http_reply_json_error(req, 400, "parameter 'from': after 'to'");
+			xs_http_reply_json_error(req, 400, "from: %lld is after to (%lld)", (long long)r->from,
+						 (long long)r->to);
 			return false;
 		}
 		r->points = (unsigned)points;
 		return true;
 	}
 	if (xs_http_param(req, "points")) {
-		xs_http_reply_json_error(req, 400, "parameter 'points': only with from and to");
+		xs_http_reply_json_error(req, 400, "points: only with from and to");
 		return false;
 	}
 	if (xs_stats_granularity_parse(g ? g : "seconds", &r->granularity, err)) {
@@ -531,12 +553,12 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 		enum xs_estate_kind k;
 
 		if (!len || len >= API_UUID_MAX) {
-			xs_http_reply_json_error(req, 400, "parameter 'objects': %s uuid at byte %zu",
+			xs_http_reply_json_error(req, 400, "objects: %s uuid at byte %zu",
 						 len ? "overlong" : "empty", (size_t)(p - list));
 			return false;
 		}
 		if (st->nsubs == XS_API_MAX_STREAM_OBJECTS) {
-			xs_http_reply_json_error(req, 400, "parameter 'objects': more than %d objects",
+			xs_http_reply_json_error(req, 400, "objects: more than %d objects",
 						 XS_API_MAX_STREAM_OBJECTS);
 			return false;
 		}
@@ -548,8 +570,8 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 			sub->kind = k == XS_ESTATE_VM ? XS_OBJ_VM : XS_OBJ_HOST;
 		} else if (k != XS_ESTATE_NONE) {
 			xs_http_reply_json_error(req, 400,
-						 "parameter 'objects': %s is not a VM or host (stream "
-						 "the hosts of a pool or SR)", sub->uuid);
+						 "objects: %s is not a VM or host (stream the hosts "
+						 "of a pool or SR)", sub->uuid);
 			return false;
 		} else {
 			xs_http_reply_json_error(req, 404, "no object %s", sub->uuid);
@@ -561,7 +583,7 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 			p++;
 	}
 	if (!st->nsubs) {
-		xs_http_reply_json_error(req, 400, "parameter 'objects' is missing: a list of uuids");
+		xs_http_reply_json_error(req, 400, "objects: missing (a list of VM and host uuids)");
 		return false;
 	}
 	return true;

@@ -10,6 +10,8 @@
  *   - /metrics bodies in flight are capped: while a client that does not
  *     read holds one, the next /metrics is a 503 with Retry-After; once it
  *     has read its (whole, chunked) body, /metrics answers again;
+ *   - every 400 of the stats, top and stream routes starts with the
+ *     parameter's name and ": ";
  *   - a stats reply past XS_API_MAX_STATS_BODY is a 400 naming points.
  * What the answers hold is tested against xapi-sim in tests/e2e/api_test.py.
  */
@@ -252,6 +254,59 @@ static struct xs_store *t_big_store(const char *dir)
 	return s;
 }
 
+/* Every 400 of the stats, top and stream routes starts with the parameter's name and ": ". */
+static void test_param_errors(void)
+{
+	static const struct {
+		const char *target, *want; /* want: how the "error" string starts */
+	} cases[] = {
+		{ "/api/v1/vms/x/stats?granularity=seconds&foo=1",
+		  "foo: unknown parameter (known: granularity, from, to, points)" },
+		{ "/api/v1/vms/x/stats?granularity=hours&from=1&to=2",
+		  "granularity: give either granularity or from and to, not both" },
+		{ "/api/v1/vms/x/stats?from=1", "to: missing (a range needs from and to)" },
+		{ "/api/v1/vms/x/stats?to=1", "from: missing (a range needs from and to)" },
+		{ "/api/v1/vms/x/stats?from=2000&to=1000", "from: 2000 is after to (1000)" },
+		{ "/api/v1/vms/x/stats?from=x&to=1000", "from: not an integer" },
+		{ "/api/v1/vms/x/stats?from=1&to=-5", "to: -5 is out of range [0, " },
+		{ "/api/v1/vms/x/stats?from=1&to=5&points=0", "points: 0 is out of range [1, 10000]" },
+		{ "/api/v1/vms/x/stats?from=0&to=1099511627776&points=10", "points: from..to needs more" },
+		{ "/api/v1/vms/x/stats?points=10", "points: only with from and to" },
+		{ "/api/v1/vms/x/stats?granularity=weeks", "granularity: \\\"weeks\\\" is not seconds" },
+		{ "/api/v1/vms/x/stats?from=1&from=2", "from: given more than once" },
+		{ "/api/v1/vms/x/stats?fr%zzom=1", "fr%zzom: bad percent-escape" },
+		{ "/api/v1/top?kind=vm&limit=3", "limit: unknown parameter (known: kind, metric, n, pool)" },
+		{ "/api/v1/top?n=ten", "n: not an integer" },
+		{ "/api/v1/top?n=0", "n: 0 is out of range [1, 1000]" },
+		{ "/api/v1/top?kind=sr", "kind: " },
+		{ "/api/v1/top?metric=heat", "metric: " },
+		{ "/api/v1/top?pool=..", "pool: " },
+		{ "/api/v1/stream?objects=a&since=1", "since: unknown parameter (known: objects)" },
+		{ "/api/v1/stream", "objects: missing (a list of VM and host uuids)" },
+		{ "/api/v1/stream?objects=,a", "objects: empty uuid at byte 0" },
+		{ "/api/v1/stream?objects=aaaaaaaa-0000-4000-8000-000000000001aaaaaaaa-0000-4000-8000-"
+		  "000000000001", "objects: overlong uuid at byte 0" },
+		{ "/api/v1/objects?x=1", "x: unknown parameter (known: none)" },
+	};
+	static struct t_client c;
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_api *a = NULL;
+	char err[XS_ERR_LEN] = "", want[256];
+
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int status = t_get(loop, a, &c, cases[i].target);
+
+		snprintf(want, sizeof(want), "{\"error\":\"%s", cases[i].want);
+		ok(status == 400 && !strncmp(t_body(&c), want, strlen(want)), "%s: %d %s", cases[i].target,
+		   status, t_body(&c));
+	}
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+}
+
 /* A host of n cpuN series, one sample each at t. */
 static struct xs_store *t_host_store(const char *dir, const char *uuid, int n, int64_t t)
 {
@@ -352,6 +407,7 @@ static void test_metrics_in_flight(void)
 int main(void)
 {
 	TEST_RUN(test_lock);
+	TEST_RUN(test_param_errors);
 	TEST_RUN(test_metrics_in_flight);
 	TEST_RUN(test_stats_too_large);
 	return test_summary();
