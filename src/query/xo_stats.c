@@ -11,6 +11,10 @@
  * that object's series); an SR's are its hosts' "<ds>_<sr8>", fixed names
  * looked up directly.
  *
+ * A pool's reply finds every host's leaves first, for the pool's newest point: a
+ * host that stopped takes the pool's window (xq_window_gran), so clients that chart
+ * hosts point by point see the same times; live hosts keep their own.
+ *
  * Times: the store keeps a rollup point at its period's start, XO (and xapi)
  * stamp a row with its period's end, so endTimestamp = last slot + step on
  * the rollup tiers; a 5 s sample's time is already xapi's row time.
@@ -25,6 +29,7 @@
 #include "query/xo_stats.h"
 
 #define XQ_UUID_MAX 64 /* bytes of a uuid parameter */
+#define XQ_POOL_LAG_MIN 30 /* seconds a pool's host may lag the pool (2 intervals at least) */
 
 enum xq_pass { XQ_AVG, XQ_MIN, XQ_MAX };
 
@@ -99,20 +104,54 @@ static bool xq_newest(const struct xq_ctx *c, xs_series_id id, int64_t *t)
 	return true;
 }
 
-static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
+/* Tier, step, point count of a granularity request; xq_window_gran() sets the end. */
+static void xq_window_tier(struct xq_window *w, const struct xs_stats_request *r)
 {
-	struct xq_window *w = &c->w;
+	w->tier = (enum xs_tier)(r->granularity - 1);
+	w->step = xs_tier_step[w->tier];
+	w->n = (size_t)xq_gran_points[r->granularity];
+	w->partial = !r->no_partial;
+	w->bands = false;
+}
+
+/* Start of the newest point of the leaves' series at the window's tier; INT64_MIN if none. */
+static int64_t xq_leaves_newest(const struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
+{
 	int64_t newest = INT64_MIN, t;
 
-	w->tier = (enum xs_tier)(c->r->granularity - 1);
-	w->step = xs_tier_step[w->tier];
-	w->n = (size_t)xq_gran_points[c->r->granularity];
-	w->partial = !c->r->no_partial;
-	w->bands = false;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < lv[i].nids; k++)
 			if (xq_newest(c, lv[i].ids[k], &t) && t > newest)
 				newest = t;
+	return newest;
+}
+
+/*
+ * Whether a pool's host whose newest point starts at newest (INT64_MIN: none) has
+ * stopped: more than two intervals (XQ_POOL_LAG_MIN seconds at least) behind the
+ * pool's newest. Live hosts' clocks differ by seconds, so they keep their own windows.
+ */
+static bool xq_host_stopped(int64_t newest, int64_t pool_newest, int64_t step)
+{
+	int64_t lag = 2 * step > XQ_POOL_LAG_MIN ? 2 * step : XQ_POOL_LAG_MIN;
+
+	return pool_newest != INT64_MIN && (newest == INT64_MIN || pool_newest - newest > lag);
+}
+
+/*
+ * The window of a granularity request ends at the object's newest point (now when it
+ * has none); for a pool's host that stopped (pool_newest given, INT64_MIN otherwise),
+ * at the pool's newest, so its entry lines up with the others' and ends with nulls.
+ */
+static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n, int64_t pool_newest)
+{
+	struct xq_window *w = &c->w;
+	int64_t newest;
+
+	xq_window_tier(w, c->r);
+	newest = xq_leaves_newest(c, lv, n);
+	if (xq_host_stopped(newest, pool_newest, w->step))
+		newest = pool_newest;
 	if (newest == INT64_MIN)
 		newest = xq_floor((int64_t)c->e->now, w->step);
 	w->last = xq_floor(newest, w->step);
@@ -324,9 +363,11 @@ static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	return r ? r : xs_qjson_raw(out, "}");
 }
 
-/* The envelope of one object: window from the leaves, then the trees. */
+/* The envelope of one object: window from the leaves (pool_newest: see xq_window_gran),
+ * then the trees. */
 static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_request *rq,
-			    const struct xq_leaf *lv, size_t n, struct xs_buf *out, char *err)
+			    const struct xq_leaf *lv, size_t n, int64_t pool_newest, struct xs_buf *out,
+			    char *err)
 {
 	struct xq_ctx c = { .e = e, .r = rq };
 	enum xs_err r;
@@ -336,7 +377,7 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		if (r)
 			return r;
 	} else {
-		xq_window_gran(&c, lv, n);
+		xq_window_gran(&c, lv, n, pool_newest);
 	}
 	c.pts = xs_xmalloc((c.w.n + 1) * sizeof(*c.pts));
 	c.sum = xs_xmalloc(c.w.n * sizeof(*c.sum));
@@ -396,7 +437,7 @@ static enum xs_err xq_object(const struct xs_estate *e, enum xs_obj_kind kind, c
 		r = xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no %s %s is known or stored",
 			       kind == XS_OBJ_VM ? "VM" : "host", uuid);
 	else
-		r = xq_reply(e, rq, lv, n, out, err);
+		r = xq_reply(e, rq, lv, n, INT64_MIN, out, err);
 	free(sl);
 	free(lv);
 	return r;
@@ -507,7 +548,7 @@ static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 	ids = xs_xcalloc((XQ_SR_NKEYS + 1) * nh + 1, sizeof(*ids));
 	lv = xs_xcalloc(XQ_SR_NKEYS + nh + 1, sizeof(*lv));
 	nl = xq_sr_leaves(e, uuid, hosts, nh, ids, lv);
-	r = xq_reply(e, rq, lv, nl, out, err);
+	r = xq_reply(e, rq, lv, nl, INT64_MIN, out, err);
 	free(hosts);
 	free(ids);
 	free(lv);
@@ -516,45 +557,94 @@ static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 
 /* ---- pool ------------------------------------------------------------------------- */
 
+/* A host of a pool reply and its leaves (n 0: nothing stored). */
+struct xq_pool_host {
+	const struct xs_topo_host *h;  /* NULL: no host at this index */
+	struct xs_smap_leaf *sl;       /* its series, as xq_object_leaves() found them */
+	struct xq_leaf *lv;            /* their leaves */
+	size_t n;                      /* leaves; 0: nothing stored, an error entry */
+};
+
+/*
+ * The leaves of t's nh hosts into hs; returns the pool's newest point at a granularity
+ * request's tier (INT64_MIN for a range, whose window every host shares, or when no
+ * host has one). The caller frees each hs[i].sl and .lv.
+ */
+static int64_t xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, size_t nh,
+			      const struct xs_stats_request *rq, struct xq_pool_host *hs)
+{
+	struct xq_ctx c = { .e = e, .r = rq };
+	int64_t newest = INT64_MIN, h;
+
+	if (rq->granularity != XS_STATS_RANGE)
+		xq_window_tier(&c.w, rq);
+	for (size_t i = 0; i < nh; i++) {
+		hs[i].h = xs_topo_host_at(t, i);
+		if (!hs[i].h)
+			continue;
+		hs[i].n = xq_object_leaves(e, XS_OBJ_HOST, hs[i].h->uuid, &hs[i].sl, &hs[i].lv);
+		if (rq->granularity == XS_STATS_RANGE)
+			continue;
+		h = xq_leaves_newest(&c, hs[i].lv, hs[i].n);
+		if (h > newest)
+			newest = h;
+	}
+	return newest;
+}
+
+/* "uuid": <host reply> | {"error": ...} of one host into out (one: scratch, out's limit). */
+static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stats_request *rq,
+				 const struct xq_pool_host *ph, int64_t newest, bool first,
+				 struct xs_buf *one, struct xs_buf *out, char *err)
+{
+	char herr[XS_ERR_LEN] = "";
+	enum xs_err hr = XS_QUERY_NOT_FOUND, r;
+
+	xs_buf_reset(one);
+	if (ph->n)
+		hr = xq_reply(e, rq, ph->lv, ph->n, newest, one, herr);
+	if (hr == XS_ERR_TOO_LARGE)
+		return xs_err_set(err, hr, "%s", herr);
+	r = first ? XS_OK : xs_buf_append(out, ",", 1);
+	r = r ? r : xs_qjson_key(out, ph->h->uuid);
+	if (!r && hr == XS_OK)
+		return xs_buf_append(out, one->data, one->len);
+	r = r ? r : xs_qjson_raw(out, "{\"error\":");
+	r = r ? r : xs_qjson_str(out, ph->n ? herr : "no statistics stored for this host");
+	return r ? r : xs_qjson_raw(out, "}");
+}
+
 static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
 			   const struct xs_stats_request *rq, struct xs_buf *out, char *err)
 {
-	size_t pi = 0;
+	size_t pi = 0, nh;
 	const struct xs_topo *t;
+	struct xq_pool_host *hs;
 	struct xs_buf one;
+	int64_t newest;
+	bool first = true;
 	enum xs_err r;
 
 	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_POOL)
 		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no pool %s is known", uuid);
 	t = e->pools[pi].topo;
+	nh = xs_topo_count(t, XS_TOPO_HOST);
+	hs = xs_xcalloc(nh + 1, sizeof(*hs));
+	newest = xq_pool_leaves(e, t, nh, rq, hs);
 	r = xs_qjson_raw(out, "{");
 	xs_buf_init(&one, out->limit);
-	for (size_t i = 0; r == XS_OK && i < xs_topo_count(t, XS_TOPO_HOST); i++) {
-		const struct xs_topo_host *h = xs_topo_host_at(t, i);
-		char herr[XS_ERR_LEN] = "";
-		enum xs_err hr;
-
-		if (!h)
+	for (size_t i = 0; r == XS_OK && i < nh; i++) {
+		if (!hs[i].h)
 			continue;
-		xs_buf_reset(&one);
-		hr = xq_object(e, XS_OBJ_HOST, h->uuid, false, rq, &one, herr);
-		if (hr == XS_ERR_TOO_LARGE) {
-			r = xs_err_set(err, hr, "%s", herr);
-			break;
-		}
-		r = i ? xs_buf_append(out, ",", 1) : XS_OK;
-		r = r ? r : xs_qjson_key(out, h->uuid);
-		if (!r && hr == XS_OK) {
-			r = xs_buf_append(out, one.data, one.len);
-		} else if (!r) {
-			r = xs_qjson_raw(out, "{\"error\":");
-			r = r ? r : xs_qjson_str(out, hr == XS_QUERY_NOT_FOUND
-							     ? "no statistics stored for this host"
-							     : herr);
-			r = r ? r : xs_qjson_raw(out, "}");
-		}
+		r = xq_pool_entry(e, rq, &hs[i], newest, first, &one, out, err);
+		first = false;
 	}
 	xs_buf_free(&one);
+	for (size_t i = 0; i < nh; i++) {
+		free(hs[i].sl);
+		free(hs[i].lv);
+	}
+	free(hs);
 	r = r ? r : xs_qjson_raw(out, "}");
 	if (r && !*err)
 		xs_err_set(err, r, "reply: %s", xs_strerror(r));

@@ -6,7 +6,8 @@
  * NaN -> null, endTimestamp, granularity vs range tier choice, min/max bands,
  * halted and deleted history, SR sums with one host missing, an SR without
  * series keeping its fixed keys (nulls, iowait {}), the pool's
- * per-host map with a failing host, bad parameters and unknown objects;
+ * per-host map with a failing host, a stopped host on the pool's window and
+ * live ones on their own, bad parameters and unknown objects;
  * devices found from the object's own series whatever their names (xvdaa,
  * nvme0n1, vif 70, PIFs eth0.100 and xenbr1, an SR the topology does not
  * know) in natural order; the name parser and device order as tables;
@@ -28,6 +29,8 @@
 #define H1_UUID "aaaaaaaa-0000-0000-0000-000000000001"
 #define H2_UUID "aaaaaaaa-0000-0000-0000-000000000002"
 #define H3_UUID "aaaaaaaa-0000-0000-0000-000000000003"
+#define H4_UUID "aaaaaaaa-0000-0000-0000-000000000004" /* its samples end 30 s before TEND */
+#define H5_UUID "aaaaaaaa-0000-0000-0000-000000000005" /* 35 s before */
 #define VM1_UUID "11111111-0000-0000-0000-000000000001"
 #define VM2_UUID "11111111-0000-0000-0000-000000000002"
 #define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
@@ -83,6 +86,8 @@ static struct xs_topo *topo_build(void)
 	    rec("uuid", S(H2_UUID), "name_label", S("h2"), "host_CPUs", cpus(2), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h3",
 	    rec("uuid", S(H3_UUID), "name_label", S("h3 (never collected)"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h4", rec("uuid", S(H4_UUID), "name_label", S("h4"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h5", rec("uuid", S(H5_UUID), "name_label", S("h5"), NULL));
 	put(t, XS_TOPO_VM, "OpaqueRef:vm1",
 	    rec("uuid", S(VM1_UUID), "name_label", S("web"), "power_state", S("Running"),
 		"resident_on", S("OpaqueRef:h1"), "VCPUs_at_startup", S("2"), NULL));
@@ -134,6 +139,8 @@ static float v_h2_iops(int64_t t)
 	return t > T0 + 600 && t <= T0 + 660 ? NAN : 4.0f;
 }
 static float v_h2_lat(int64_t t) { return t <= T0 + 3600 ? 1000.0f : -1.0f; }
+static float v_h4(int64_t t) { return t <= TEND - 30 ? 0.5f : -1.0f; }
+static float v_h5(int64_t t) { return t <= TEND - 35 ? 0.5f : -1.0f; }
 
 static struct fx_series fx[] = {
 	{ XS_OBJ_VM, VM1_UUID, "cpu0", v_quarter, 0 },
@@ -182,6 +189,8 @@ static struct fx_series fx[] = {
 	{ XS_OBJ_HOST, H2_UUID, "iops_read_" SR8, v_h2_iops, 0 },
 	{ XS_OBJ_HOST, H2_UUID, "read_latency_" SR8, v_h2_lat, 0 },
 	{ XS_OBJ_HOST, H2_UUID, "iowait_" SR8, v_h2_lat, 0 },
+	{ XS_OBJ_HOST, H4_UUID, "cpu0", v_h4, 0 },
+	{ XS_OBJ_HOST, H5_UUID, "cpu0", v_h5, 0 },
 };
 #define NFX (sizeof(fx) / sizeof(fx[0]))
 
@@ -516,14 +525,101 @@ static void test_sr_no_series(void)
 	free(j);
 }
 
+/* The entry of key uuid in a pool reply (the object after "uuid":), malloc'd; NULL if none. */
+static char *entry(const char *json, const char *uuid)
+{
+	char key[64];
+	const char *p, *q;
+	int depth = 0;
+
+	snprintf(key, sizeof(key), "\"%s\":", uuid);
+	p = json ? strstr(json, key) : NULL;
+	if (!p)
+		return NULL;
+	p += strlen(key);
+	for (q = p; *q; q++) {
+		depth += *q == '{' ? 1 : *q == '}' ? -1 : 0;
+		if (!depth)
+			break;
+	}
+	return *q ? strndup(p, (size_t)(q + 1 - p)) : NULL;
+}
+
+/* The entry of uuid in the pool's reply is the host's own reply. */
+static bool pool_entry_is_own(const char *pool, const char *uuid, enum xs_stats_granularity g)
+{
+	char *own = gran("hosts", uuid, g), *ent = entry(pool, uuid);
+	bool same = own && ent && !strcmp(own, ent);
+
+	free(own);
+	free(ent);
+	return same;
+}
+
 static void test_pool(void)
 {
-	char *j = gran("pools", POOL_UUID, XS_STATS_SECONDS);
+	char *j = gran("pools", POOL_UUID, XS_STATS_SECONDS), *h, want[64];
+	int n;
 
 	ok(j && j[0] == '{' && has(j, "{\"" H1_UUID "\":{\"endTimestamp\":") &&
 		   has(j, ",\"" H2_UUID "\":{\"endTimestamp\":") &&
-		   has(j, ",\"" H3_UUID "\":{\"error\":\"no statistics stored for this host\"}}"),
+		   has(j, ",\"" H3_UUID "\":{\"error\":\"no statistics stored for this host\"}"),
 	   "pool: per-host map, the failing host in its entry: %.200s", j ? j : "");
+	ok(pool_entry_is_own(j, H1_UUID, XS_STATS_SECONDS), "host 1: its own reply");
+	ok(pool_entry_is_own(j, H4_UUID, XS_STATS_SECONDS),
+	   "host 4, 30 s behind: live, its own window (a null at the end of it otherwise)");
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", TEND);
+	h = entry(j, H2_UUID);
+	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
+	ok(h && !strncmp(h, want, strlen(want)) && n == 120 && !strcmp(EL[0], "null") &&
+		   !strcmp(EL[119], "null") && has(h, "\"iowait\":{\"" SR8 "\":[null,"),
+	   "host 2, stopped an hour ago: the pool's window, all null, not its own: %.60s",
+	   h ? h : "");
+	free(h);
+	h = entry(j, H5_UUID);
+	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
+	ok(h && !strncmp(h, want, strlen(want)) && n == 120 && !strcmp(EL[112], "50") &&
+		   !strcmp(EL[113], "null") && !strcmp(EL[119], "null"),
+	   "host 5, 35 s behind: the pool's window, 7 nulls at the end (%.60s %s %s)", h ? h : "",
+	   EL[112], EL[113]);
+	free(h);
+	free(j);
+
+	j = gran("pools", POOL_UUID, XS_STATS_MINUTES);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":60,", TEND);
+	h = entry(j, H2_UUID);
+	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
+	ok(h && !strncmp(h, want, strlen(want)) && n == 120 && !strcmp(EL[0], "100000") &&
+		   !strcmp(EL[58], "100000") && !strcmp(EL[61], "null") && !strcmp(EL[119], "null"),
+	   "minutes, host 2: the pool's end, its first hour then trailing nulls (%.60s %s %s %s)",
+	   h ? h : "", EL[0], EL[58], EL[61]);
+	free(h);
+	ok(pool_entry_is_own(j, H1_UUID, XS_STATS_MINUTES), "minutes, host 1: its own reply");
+	h = gran("hosts", H2_UUID, XS_STATS_MINUTES);
+	ok(h && strncmp(h, want, strlen(want)), "asked alone, host 2 keeps its own window: %.60s",
+	   h ? h : "");
+	free(h);
+	free(j);
+}
+
+/* A range: every host of the pool has the window asked, stopped or not. */
+static void test_pool_range(void)
+{
+	struct xs_stats_request r = { .from = T0 + 605, .to = TEND, .points = 2000 };
+	static const char *const hosts[] = { H1_UUID, H2_UUID, H4_UUID, H5_UUID };
+	char err[XS_ERR_LEN], want[64];
+	enum xs_err code;
+	char *j = query("pools", POOL_UUID, &r, &code, err);
+	int bad = 0;
+
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", TEND);
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		char *h = entry(j, hosts[i]);
+
+		bad += !h || strncmp(h, want, strlen(want)) || arr(h, "\"cpus\":{\"0\":", EL, 400) != 1320;
+		free(h);
+	}
+	ok(j && bad == 0, "range: every host ends at %d with 1320 points (%d bad): %s", TEND, bad, err);
 	free(j);
 }
 
@@ -772,6 +868,7 @@ int main(void)
 	TEST_RUN(test_sr);
 	TEST_RUN(test_sr_no_series);
 	TEST_RUN(test_pool);
+	TEST_RUN(test_pool_range);
 	TEST_RUN(test_errors);
 	TEST_RUN(test_names);
 	TEST_RUN(test_numbers);
