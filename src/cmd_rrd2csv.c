@@ -61,6 +61,7 @@ struct rrd2csv {
 	size_t nblocks;
 	uint64_t held;      /* cells held */
 	bool too_large;
+	const char *path;   /* the input's name, for warnings */
 };
 
 static void rrd2csv_add_name(struct rrd2csv *c, const char *s, size_t n)
@@ -159,6 +160,20 @@ static int on_row(void *ctx, int64_t t, const double *v, size_t n)
 	return rrd2csv_add_row(c, &c->blocks[0], t, v, n);
 }
 
+/* A dump's lastupdate of the %0.5g era: the values are right, the rows' times are not. */
+static int on_dump_header(void *ctx, const struct xs_rrd_dump_header *h)
+{
+	struct rrd2csv *c = ctx;
+
+	if (h->lastupdate_doubt && c->mode != RRD2CSV_SUMMARY)
+		fprintf(stderr,
+			"xapistat rrd2csv: %s: warning: lastupdate is given to 1e%d seconds only "
+			"(a JSON dump of xapi-rrd's %%0.5g era): the rows' times may be off by as "
+			"much; the XML dump's lastupdate is exact\n",
+			c->path, h->lastupdate_doubt);
+	return 0;
+}
+
 static int on_ds(void *ctx, size_t index, const struct xs_rrd_dump_ds *ds)
 {
 	struct rrd2csv *c = ctx;
@@ -220,6 +235,7 @@ static const struct xs_rrd_sink rrd2csv_sink = {
 	.updates_column = on_column,
 	.updates_meta = on_meta,
 	.updates_row = on_row,
+	.dump_header = on_dump_header,
 	.dump_ds = on_ds,
 	.dump_rra_begin = on_rra_begin,
 	.dump_row = on_dump_row,
@@ -414,6 +430,7 @@ static int rrd2csv_read(int fd, const char *path, bool may_map, struct rrd2csv *
 	enum xs_err rc = XS_OK;
 	int status = 0;
 
+	c->path = path;
 	if (!may_map || !rrd2csv_push_mapped(fd, r, &rc)) {
 		int error = rrd2csv_push_read(fd, r, &rc);
 

@@ -56,9 +56,9 @@ static enum xs_err dump_number(const char *s, size_t n, double *out, const char 
 }
 
 /*
- * Whole seconds of doubt on a number as written: 0 when it is given to the
- * second or finer. xapi-rrd's %0.5g era wrote the JSON lastupdate as
- * "1.7e+09" (SPEC §2.3), which leaves the rows' times unknown by hours.
+ * The power of ten of the doubt on a number as written, in whole units: 0 when
+ * it is given to the unit or finer. xapi-rrd's %0.5g era wrote the JSON
+ * lastupdate as "1.7e+09" (SPEC §2.3): 8, the rows' times unknown by hours.
  */
 static int dump_coarse_digits(const char *s, size_t n, double v)
 {
@@ -101,12 +101,7 @@ static enum xs_err dump_header_field(struct xs_dump_build *b, enum xs_dump_field
 			return XS_ERR_PARSE;
 		if (!isfinite(v) || v < 0 || v > 1e15)
 			return xs_err_at(err, XS_ERR_PARSE, off, "lastupdate out of range");
-		if (dump_coarse_digits(s, n, v))
-			return xs_err_at(err, XS_ERR_PARSE, off,
-					 "lastupdate \"%.*s\" is given to 1e%d seconds only (xapi-rrd's "
-					 "%%0.5g era): the rows' times would be wrong by hours; use the "
-					 "XML dump, whose lastupdate is an integer",
-					 (int)(n < 32 ? n : 32), s, dump_coarse_digits(s, n, v));
+		b->hdr.lastupdate_doubt = dump_coarse_digits(s, n, v);
 		b->hdr.lastupdate = v;
 		b->has_lastupdate = true;
 		return XS_OK;

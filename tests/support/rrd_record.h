@@ -114,6 +114,8 @@ static int rec_header(void *ctx, const struct xs_rrd_dump_header *h)
 	rec_printf(r, "header %.*s %" PRId64, (int)h->version.len,
 		   h->version.ptr ? h->version.ptr : "", h->step);
 	rec_num(r, h->lastupdate);
+	if (h->lastupdate_doubt)
+		rec_printf(r, " doubt %d", h->lastupdate_doubt);
 	rec_printf(r, "\n");
 	return rec_tick(r);
 }

@@ -92,6 +92,23 @@ static void test_dump(void)
 	expect("--summary", f, NULL, 0, "series=2 cells=5 nan=0 sum=1.100000000e+01\n", NULL);
 }
 
+/* SPEC §2.3: the %0.5g era's JSON dump says lastupdate "1.7e+09": read, with a warning. */
+static void test_dump_coarse_lastupdate(void)
+{
+	static const char doc[] = "{\"version\":\"0003\",\"step\":\"5\",\"lastupdate\":\"1.7e+09\","
+				  "\"ds\":[{\"name\":\"cpu0\"}],\"rra\":[{\"cf\":\"AVERAGE\","
+				  "\"pdp_per_row\":\"1\",\"database\":[[\"0.5\"]]}]}";
+	const char *f = run_cmd_file("g5.json", doc, strlen(doc));
+	char *out, *err;
+
+	expect("--long", f, NULL, 0, "time,series,value\n1700000000,AVERAGE:5:cpu0,0.5\n",
+	       "g5.json: warning: lastupdate is given to 1e8 seconds only");
+	ok(rrd2csv("--summary", f, NULL, &out, &err) == 0 && !strstr(err, "warning"),
+	   "--summary has no times to doubt: no warning (%s)", err);
+	free(out);
+	free(err);
+}
+
 static void test_errors(void)
 {
 	const char *bad = run_cmd_file("bad.xml", "<xport><meta><rows>x</rows>", 27);
@@ -109,6 +126,7 @@ int main(void)
 	TEST_RUN(test_updates_long_is_ascending);
 	TEST_RUN(test_updates_wide_and_summary);
 	TEST_RUN(test_dump);
+	TEST_RUN(test_dump_coarse_lastupdate);
 	TEST_RUN(test_errors);
 	run_cmd_cleanup();
 	return test_summary();
