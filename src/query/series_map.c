@@ -138,6 +138,11 @@ static const char *smap_split(const char *ds, size_t len, const char *prefix,
 	return ds + lp;
 }
 
+bool xs_smap_cpus_parked(size_t ncpu, size_t ones, int host_cpus)
+{
+	return host_cpus > 0 && ncpu > (size_t)host_cpus && ones == ncpu - (size_t)host_cpus;
+}
+
 bool xs_smap_is(const char *ds, const char *prefix, enum xs_smap_dev cls, const char *suffix)
 {
 	size_t dlen;

@@ -93,6 +93,21 @@ int xs_smap_match(enum xs_obj_kind kind, const char *ds, char *dev);
 bool xs_smap_is(const char *ds, const char *prefix, enum xs_smap_dev cls, const char *suffix);
 
 /*
+ * Whether a host's cpuN series include CPUs that smt=0 parked. Such a host
+ * (Xen's smt=0, the usual mitigation) parks its second threads: xcp-rrdd
+ * still reports a cpuN for every CPU id, and a parked one reads exactly 1
+ * (100 %) in every row (its idle time stands still; host CPUs are 1 - idle),
+ * while host_CPUs counts the CPUs in use - Xen Orchestra's issue 4040: 24 CPUs
+ * charted for 12 cores, the odd ones at 100 %. ncpu: the host's cpuN series,
+ * ones: those of them whose newest value is exactly 1, host_cpus: its
+ * host_CPUs count (0: unknown). True when the cpuN outnumber host_CPUs by
+ * exactly `ones`: then those are the parked ones, to be left out. Anything less
+ * clear (an unknown count, a busy CPU at exactly 1 as well) is false: every cpuN
+ * counts.
+ */
+bool xs_smap_cpus_parked(size_t ncpu, size_t ones, int host_cpus);
+
+/*
  * Natural order of device keys, a total order: names are compared as runs of
  * digits and runs of other bytes, a digit run before another run; digit runs
  * by numeric value, other runs by length then bytes; then fewer runs first,

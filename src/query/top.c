@@ -69,6 +69,7 @@ struct top_sum {
 	double v;
 	int64_t t;
 	unsigned n;
+	unsigned ones;          /* of the n, values exactly 1 (parked CPUs: xs_smap_cpus_parked) */
 };
 
 static void top_sum_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
@@ -85,6 +86,7 @@ static void top_sum_cb(void *arg, xs_series_id id, const char *ds, const char *u
 		return;
 	acc->v += v;
 	acc->n++;
+	acc->ones += v == 1.0;
 	if (t > acc->t)
 		acc->t = t;
 }
@@ -101,14 +103,19 @@ static bool top_sum_of(const struct xs_store *s, enum xs_obj_kind kind, const ch
 	return acc->n > 0;
 }
 
-/* Mean of every cpuN x 100. */
+/* Mean of every cpuN x 100; of a host's (host_cpus: its host_CPUs count, else 0), without the
+ * CPUs smt=0 parked. */
 static bool top_cpu_mean(const struct xs_store *s, enum xs_obj_kind kind, const char *uuid,
-			 struct top_item *it)
+			 int host_cpus, struct top_item *it)
 {
 	struct top_sum acc;
 
 	if (!top_sum_of(s, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
 		return false;
+	if (xs_smap_cpus_parked(acc.n, acc.ones, host_cpus)) {
+		acc.v -= acc.ones; /* each read exactly 1 */
+		acc.n -= acc.ones;
+	}
 	it->value = acc.v / acc.n * 100;
 	it->t = acc.t;
 	return true;
@@ -128,7 +135,7 @@ static bool top_vm_value(const struct xs_store *s, const struct xs_topo_vm *vm, 
 			it->t = t;
 			return true;
 		}
-		return top_cpu_mean(s, XS_OBJ_VM, vm->uuid, it);
+		return top_cpu_mean(s, XS_OBJ_VM, vm->uuid, 0, it);
 	case TOP_MEMORY:
 		if (!top_latest(s, XS_OBJ_VM, vm->uuid, "memory", &t, &v))
 			return false;
@@ -185,7 +192,7 @@ static bool top_host_value(const struct xs_store *s, const struct xs_topo_host *
 
 	switch (m) {
 	case TOP_CPU:
-		return top_cpu_mean(s, XS_OBJ_HOST, h->uuid, it);
+		return top_cpu_mean(s, XS_OBJ_HOST, h->uuid, h->cpus, it);
 	case TOP_MEMORY:
 		if (!top_latest(s, XS_OBJ_HOST, h->uuid, "memory_total_kib", &t, &v) ||
 		    !top_latest(s, XS_OBJ_HOST, h->uuid, "memory_free_kib", &t2, &v2))

@@ -405,6 +405,41 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 
 /* ---- VM and host ------------------------------------------------------------------ */
 
+/* A host's leaves without the cpuN of CPUs smt=0 parked (xs_smap_cpus_parked); returns
+ * how many are left. */
+static size_t xq_drop_parked_cpus(const struct xs_estate *e, const char *uuid,
+				  struct xq_leaf *lv, size_t n)
+{
+	size_t pi = 0, ncpu = 0, nparked = 0, kept = 0;
+	const struct xs_topo_host *h;
+	bool *parked;
+
+	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_HOST)
+		return n;
+	h = xs_topo_host_by_uuid(e->pools[pi].topo, uuid);
+	if (!h || h->cpus <= 0)
+		return n; /* no count to compare with: skip the reads */
+	parked = xs_xcalloc(n ? n : 1, sizeof(*parked));
+	for (size_t i = 0; i < n; i++) {
+		int64_t t;
+		float v;
+
+		if (strcmp(lv[i].key, "cpus"))
+			continue;
+		ncpu++;
+		parked[i] = xs_store_latest(e->store, lv[i].ids[0], &t, &v) && v == 1.0f;
+		nparked += parked[i];
+	}
+	if (xs_smap_cpus_parked(ncpu, nparked, h->cpus)) {
+		for (size_t i = 0; i < n; i++)
+			if (!parked[i])
+				lv[kept++] = lv[i];
+		n = kept;
+	}
+	free(parked);
+	return n;
+}
+
 /* Leaves of a VM or host from its series; returns how many. The caller frees *sl and *lv
  * (both set, even when there are none). */
 static size_t xq_object_leaves(const struct xs_estate *e, enum xs_obj_kind kind, const char *uuid,
@@ -420,7 +455,7 @@ static size_t xq_object_leaves(const struct xs_estate *e, enum xs_obj_kind kind,
 		(*lv)[i] = (struct xq_leaf){ .key = sp->key, .sub = sp->sub, .dev = (*sl)[i].dev,
 					     .scale = sp->scale, .ids = &(*sl)[i].id, .nids = 1 };
 	}
-	return n;
+	return kind == XS_OBJ_HOST ? xq_drop_parked_cpus(e, uuid, *lv, n) : n;
 }
 
 /* The reply of a VM or host; XS_QUERY_NOT_FOUND when unknown and without series. */

@@ -140,7 +140,15 @@ static void test_top(void)
 	put(tb, XS_TOPO_POOL, "OpaqueRef:pb", rec("uuid", S(PB_UUID), "name_label", S("B"), NULL));
 	put(ta, XS_TOPO_HOST, "OpaqueRef:h1", rec("uuid", S(HA "1"), "name_label", S("h1"), NULL));
 	put(ta, XS_TOPO_HOST, "OpaqueRef:h2", rec("uuid", S(HA "2"), "name_label", S("h2"), NULL));
-	put(tb, XS_TOPO_HOST, "OpaqueRef:h3", rec("uuid", S(HA "3"), "name_label", S("h3"), NULL));
+	{
+		/* h3 runs with smt=0: 2 CPUs in use, 4 cpuN of which cpu1 and cpu3 parked */
+		struct xs_rpc_value *cpus = xs_rpc_array(A);
+
+		xs_rpc_array_push(A, cpus, S("OpaqueRef:c0"));
+		xs_rpc_array_push(A, cpus, S("OpaqueRef:c2"));
+		put(tb, XS_TOPO_HOST, "OpaqueRef:h3",
+		    rec("uuid", S(HA "3"), "name_label", S("h3"), "host_CPUs", cpus, NULL));
+	}
 	put(ta, XS_TOPO_SR, "OpaqueRef:sr", rec("uuid", S("5e3f2a11-0000-0000-0000-000000000000"), NULL));
 	put_vm(ta, "OpaqueRef:v1", VA "1", "one \"quoted\"", "OpaqueRef:h1", false);
 	put_vm(ta, "OpaqueRef:v2", VA "2", "two", "OpaqueRef:h2", false);
@@ -177,12 +185,15 @@ static void test_top(void)
 	set(s, XS_OBJ_VM, VA "1", "vbd_nvme0n1_write", T1, 200);
 	set(s, XS_OBJ_VM, VA "1", "vbd_xvdaa_io_throughput_read", T1, 1e6f);
 	set(s, XS_OBJ_VM, VA "1", "vbd_xvdaa_iops_write", T1, 1e6f);
-	/* hosts: cpu means 0.2, 0.4, 0.3; memory; network aggr vs PIFs; disk per SR */
+	/* hosts: cpu means 0.2, 0.4, 0.35; memory; network aggr vs PIFs; disk per SR */
 	set(s, XS_OBJ_HOST, HA "1", "cpu0", T1, 0.2f);
 	set(s, XS_OBJ_HOST, HA "1", "cpu_avg", T1, 0.9f); /* not cpuN */
 	set(s, XS_OBJ_HOST, HA "2", "cpu0", T1, 0.3f);
 	set(s, XS_OBJ_HOST, HA "2", "cpu1", T1, 0.5f);
 	set(s, XS_OBJ_HOST, HA "3", "cpu0", T1, 0.3f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu1", T1, 1.0f); /* parked: exactly 1 */
+	set(s, XS_OBJ_HOST, HA "3", "cpu2", T1, 0.4f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu3", T1, 1.0f);
 	set(s, XS_OBJ_HOST, HA "1", "memory_total_kib", T1, 1000);
 	set(s, XS_OBJ_HOST, HA "1", "memory_free_kib", T1, 250);
 	set(s, XS_OBJ_HOST, HA "1", "pif_aggr_rx", T1, 10);
@@ -237,7 +248,8 @@ static void test_top(void)
 	free(j);
 	j = top("host", "cpu", 10, NULL, &code, err);
 	order(j, o, sizeof(o));
-	ok(!strcmp(o, "231") && strstr(j, "\"value\":40"), "hosts by cpu mean: %s", o);
+	ok(!strcmp(o, "231") && strstr(j, "\"value\":40") && strstr(j, "\"value\":35"),
+	   "hosts by cpu mean; h3 (smt=0) without its 2 parked CPUs: %s", j);
 	free(j);
 	j = top("host", "memory", 10, NULL, &code, err);
 	ok(j && strstr(j, "\"value\":768000}"), "host memory (total - free) x 1024");

@@ -31,6 +31,8 @@
 #define H3_UUID "aaaaaaaa-0000-0000-0000-000000000003"
 #define H4_UUID "aaaaaaaa-0000-0000-0000-000000000004" /* its samples end 30 s before TEND */
 #define H5_UUID "aaaaaaaa-0000-0000-0000-000000000005" /* 35 s before */
+#define H6_UUID "aaaaaaaa-0000-0000-0000-000000000006" /* smt=0: 2 CPUs, cpu1 and cpu3 parked */
+#define H7_UUID "aaaaaaaa-0000-0000-0000-000000000007" /* 2 CPUs, 4 cpuN, 3 of them at 1 */
 #define VM1_UUID "11111111-0000-0000-0000-000000000001"
 #define VM2_UUID "11111111-0000-0000-0000-000000000002"
 #define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
@@ -88,6 +90,10 @@ static struct xs_topo *topo_build(void)
 	    rec("uuid", S(H3_UUID), "name_label", S("h3 (never collected)"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h4", rec("uuid", S(H4_UUID), "name_label", S("h4"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h5", rec("uuid", S(H5_UUID), "name_label", S("h5"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h6",
+	    rec("uuid", S(H6_UUID), "name_label", S("h6"), "host_CPUs", cpus(2), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h7",
+	    rec("uuid", S(H7_UUID), "name_label", S("h7"), "host_CPUs", cpus(2), NULL));
 	put(t, XS_TOPO_VM, "OpaqueRef:vm1",
 	    rec("uuid", S(VM1_UUID), "name_label", S("web"), "power_state", S("Running"),
 		"resident_on", S("OpaqueRef:h1"), "VCPUs_at_startup", S("2"), NULL));
@@ -130,6 +136,7 @@ static float v_0_1(int64_t t) { (void)t; return 0.1f; }
 static float v_0_3(int64_t t) { (void)t; return 0.3f; }
 static float v_1gib_kib(int64_t t) { (void)t; return 1048576.0f; }
 static float v_2(int64_t t) { (void)t; return 2.0f; }
+static float v_1(int64_t t) { (void)t; return 1.0f; }
 static float v_3000(int64_t t) { (void)t; return 3000.0f; }
 /* host 2: present the first hour only, NaN for one minute of it */
 static float v_h2_iops(int64_t t)
@@ -191,6 +198,14 @@ static struct fx_series fx[] = {
 	{ XS_OBJ_HOST, H2_UUID, "iowait_" SR8, v_h2_lat, 0 },
 	{ XS_OBJ_HOST, H4_UUID, "cpu0", v_h4, 0 },
 	{ XS_OBJ_HOST, H5_UUID, "cpu0", v_h5, 0 },
+	{ XS_OBJ_HOST, H6_UUID, "cpu0", v_0_1, 0 },
+	{ XS_OBJ_HOST, H6_UUID, "cpu1", v_1, 0 },
+	{ XS_OBJ_HOST, H6_UUID, "cpu2", v_0_3, 0 },
+	{ XS_OBJ_HOST, H6_UUID, "cpu3", v_1, 0 },
+	{ XS_OBJ_HOST, H7_UUID, "cpu0", v_1, 0 },
+	{ XS_OBJ_HOST, H7_UUID, "cpu1", v_1, 0 },
+	{ XS_OBJ_HOST, H7_UUID, "cpu2", v_1, 0 },
+	{ XS_OBJ_HOST, H7_UUID, "cpu3", v_0_3, 0 },
 };
 #define NFX (sizeof(fx) / sizeof(fx[0]))
 
@@ -556,6 +571,29 @@ static bool pool_entry_is_own(const char *pool, const char *uuid, enum xs_stats_
 	return same;
 }
 
+/* A host with smt=0 (XO-STATS: hyper-threading-off CPU counts): its parked CPUs are left out. */
+static void test_host_smt_off(void)
+{
+	char *j = gran("hosts", H6_UUID, XS_STATS_SECONDS), *p;
+
+	ok(arr(j, "\"cpus\":{\"0\":", EL, 400) == 120 && !strcmp(EL[0], "10") &&
+		   arr(j, "],\"2\":", EL, 400) == 120 && !strcmp(EL[0], "30.000002") &&
+		   !has(j, "\"1\":[") && !has(j, "\"3\":["),
+	   "2 CPUs in use of 4 cpuN: cpus 0 and 2, not the parked 1 and 3: %.120s", j ? j : "");
+	free(j);
+	j = gran("hosts", H7_UUID, XS_STATS_SECONDS);
+	ok(has(j, "\"cpus\":{\"0\":[100,") && has(j, "],\"1\":[100,") &&
+		   has(j, "],\"2\":[100,") && has(j, "],\"3\":[30.000002,"),
+	   "3 at exactly 1 for a surplus of 2: not clear, every cpuN kept: %.120s", j ? j : "");
+	free(j);
+	j = gran("pools", POOL_UUID, XS_STATS_SECONDS);
+	p = entry(j, H6_UUID);
+	ok(p && has(p, "\"cpus\":{\"0\":[10,") && !has(p, "\"3\":["),
+	   "the same in the pool's reply: %.80s", p ? p : "");
+	free(p);
+	free(j);
+}
+
 static void test_pool(void)
 {
 	char *j = gran("pools", POOL_UUID, XS_STATS_SECONDS), *h, want[64];
@@ -865,6 +903,7 @@ int main(void)
 	TEST_RUN(test_range);
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
+	TEST_RUN(test_host_smt_off);
 	TEST_RUN(test_sr);
 	TEST_RUN(test_sr_no_series);
 	TEST_RUN(test_pool);
