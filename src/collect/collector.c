@@ -908,6 +908,16 @@ static void co_plan_5s(struct co_host *h)
 	h->start = need;
 	h->whole = need == 0;
 	h->whole_start = 0;
+	h->coarse_start = 0;
+}
+
+/* A coarse archive that could not be asked for: the backfill starts over after the next 5 s
+ * fetch, each archive asked relative first again. */
+static void co_backfill_lost(struct co_host *h, int phase)
+{
+	h->coarse_start = 0;
+	if (phase > 0)
+		h->need_backfill = true;
 }
 
 static void co_fetch(struct co_host *h, int phase)
@@ -921,6 +931,7 @@ static void co_fetch(struct co_host *h, int phase)
 
 	if (h->req || !h->live || !session[0] || !p->scheme[0]) {
 		if (!h->req) {
+			co_backfill_lost(h, phase);
 			co_slot_release(h);
 			h->state = XS_COLLECT_DOWN;
 		}
@@ -970,6 +981,7 @@ static void co_fetch(struct co_host *h, int phase)
 	h->req = xs_http_submit(c->http, &req, err);
 	if (!h->req) {
 		co_doc_reset(h);
+		co_backfill_lost(h, phase);
 		co_set_error(h, "%s", err);
 		co_backoff(h);
 		return;

@@ -69,6 +69,7 @@ struct top_sum {
 	double v;
 	int64_t t;
 	unsigned n;
+	unsigned all;           /* series matched, a number now or not */
 	unsigned ones;          /* of the n, values exactly 1 (parked CPUs: xs_smap_cpus_parked) */
 };
 
@@ -82,6 +83,7 @@ static void top_sum_cb(void *arg, xs_series_id id, const char *ds, const char *u
 	if (!xs_smap_is(ds, acc->prefix, acc->cls, acc->s1) &&
 	    !(acc->s2 && xs_smap_is(ds, acc->prefix, acc->cls, acc->s2)))
 		return;
+	acc->all++;
 	if (!top_latest_id(acc->s, id, &t, &v))
 		return;
 	acc->v += v;
@@ -112,7 +114,8 @@ static bool top_cpu_mean(const struct xs_store *s, enum xs_obj_kind kind, const 
 
 	if (!top_sum_of(s, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
 		return false;
-	if (xs_smap_cpus_parked(acc.n, acc.ones, host_cpus)) {
+	/* every cpuN counts against host_CPUs, as in the stats replies (xo_stats.c) */
+	if (xs_smap_cpus_parked(acc.all, acc.ones, host_cpus) && acc.n > acc.ones) {
 		acc.v -= acc.ones; /* each read exactly 1 */
 		acc.n -= acc.ones;
 	}
