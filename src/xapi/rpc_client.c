@@ -307,7 +307,8 @@ static void rpc_on_http(void *arg, const struct xs_http_response *res)
 		a = NULL;
 		goto deliver;
 	}
-	if (p->json_attempt && res->rc == XS_OK && rpc_is_2xx(res->status) &&
+	/* settled on a reply rpc_decode() accepts: 200 and JSON */
+	if (p->json_attempt && res->rc == XS_OK && res->status == 200 &&
 	    rpc_ctype_is(res->content_type, "application/json"))
 		c->proto = XS_RPC_PROTO_JSON;
 	memset(&out, 0, sizeof(out));
