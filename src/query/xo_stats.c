@@ -11,9 +11,11 @@
  * that object's series); an SR's are its hosts' "<ds>_<sr8>", fixed names
  * looked up directly.
  *
- * A pool's reply finds every host's leaves first, for the pool's newest point: a
- * host that stopped takes the pool's window (xq_window_gran), so clients that chart
- * hosts point by point see the same times; live hosts keep their own.
+ * In a pool's reply a host that has stopped answering (the collector's status)
+ * gets a window that ends at its clock's now, not at its last row, so clients that
+ * chart hosts point by point see the same times; live hosts keep their own windows
+ * (xq_stopped_end: hosts' clocks differ, so nothing compares one host's times
+ * with another's).
  *
  * Times: the store keeps a rollup point at its period's start, XO (and xapi)
  * stamp a row with its period's end, so endTimestamp = last slot + step on
@@ -29,7 +31,8 @@
 #include "query/xo_stats.h"
 
 #define XQ_UUID_MAX 64 /* bytes of a uuid parameter */
-#define XQ_POOL_LAG_MIN 30 /* seconds a pool's host may lag the pool (2 intervals at least) */
+/* seconds without a complete fetch before a pool's host counts as stopped (2 intervals at least) */
+#define XQ_POOL_LAG_MIN 30
 
 enum xq_pass { XQ_AVG, XQ_MIN, XQ_MAX };
 
@@ -127,31 +130,48 @@ static int64_t xq_leaves_newest(const struct xq_ctx *c, const struct xq_leaf *lv
 }
 
 /*
- * Whether a pool's host whose newest point starts at newest (INT64_MIN: none) has
- * stopped: more than two intervals (XQ_POOL_LAG_MIN seconds at least) behind the
- * pool's newest. Live hosts' clocks differ by seconds, so they keep their own windows.
+ * The end of the window of a pool's host that has stopped answering, in its own
+ * clock: the newest row it served plus our clock's time since its last complete
+ * fetch. INT64_MIN while it answers (its last fetch at most two intervals ago,
+ * XQ_POOL_LAG_MIN seconds at least) or when the collector has no status of it.
+ * A host not fetched since we started and down or failing ends at our clock.
  */
-static bool xq_host_stopped(int64_t newest, int64_t pool_newest, int64_t step)
+static int64_t xq_stopped_end(const struct xs_estate *e, const char *uuid, int64_t step)
 {
-	int64_t lag = 2 * step > XQ_POOL_LAG_MIN ? 2 * step : XQ_POOL_LAG_MIN;
+	double lag = 2 * step > XQ_POOL_LAG_MIN ? 2 * step : XQ_POOL_LAG_MIN, silent;
 
-	return pool_newest != INT64_MIN && (newest == INT64_MIN || pool_newest - newest > lag);
+	for (size_t i = 0; i < e->nstatus; i++) {
+		const struct xs_collect_host_status *st = &e->status[i];
+
+		if (strcmp(st->uuid, uuid))
+			continue;
+		if (st->last_success <= 0)
+			return st->state == XS_COLLECT_DOWN || st->failures ? (int64_t)e->now
+									     : INT64_MIN;
+		silent = e->now - st->last_success;
+		if (silent <= lag)
+			return INT64_MIN;
+		return st->newest > 0 ? st->newest + (int64_t)silent : (int64_t)e->now;
+	}
+	return INT64_MIN;
 }
 
 /*
  * The window of a granularity request ends at the object's newest point (now when it
- * has none); for a pool's host that stopped (pool_newest given, INT64_MIN otherwise),
- * at the pool's newest, so its entry lines up with the others' and ends with nulls.
+ * has none); for a pool's host that stopped (stopped_end: xq_stopped_end, a time,
+ * INT64_MIN otherwise), at the period holding that time, so its entry ends with nulls.
  */
-static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n, int64_t pool_newest)
+static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
+			   int64_t stopped_end)
 {
 	struct xq_window *w = &c->w;
 	int64_t newest;
 
 	xq_window_tier(w, c->r);
-	newest = xq_leaves_newest(c, lv, n);
-	if (xq_host_stopped(newest, pool_newest, w->step))
-		newest = pool_newest;
+	if (stopped_end != INT64_MIN) /* a 5 s row at t is in the rollup period of (t - 5, t] */
+		newest = w->tier == XS_TIER_5S ? stopped_end : stopped_end - XS_COLLECT_PERIOD;
+	else
+		newest = xq_leaves_newest(c, lv, n);
 	if (newest == INT64_MIN)
 		newest = xq_floor((int64_t)c->e->now, w->step);
 	w->last = xq_floor(newest, w->step);
@@ -363,10 +383,10 @@ static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	return r ? r : xs_qjson_raw(out, "}");
 }
 
-/* The envelope of one object: window from the leaves (pool_newest: see xq_window_gran),
+/* The envelope of one object: window from the leaves (stopped_end: see xq_window_gran),
  * then the trees. */
 static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_request *rq,
-			    const struct xq_leaf *lv, size_t n, int64_t pool_newest, struct xs_buf *out,
+			    const struct xq_leaf *lv, size_t n, int64_t stopped_end, struct xs_buf *out,
 			    char *err)
 {
 	struct xq_ctx c = { .e = e, .r = rq };
@@ -377,7 +397,7 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		if (r)
 			return r;
 	} else {
-		xq_window_gran(&c, lv, n, pool_newest);
+		xq_window_gran(&c, lv, n, stopped_end);
 	}
 	c.pts = xs_xmalloc((c.w.n + 1) * sizeof(*c.pts));
 	c.sum = xs_xmalloc(c.w.n * sizeof(*c.sum));
@@ -598,38 +618,35 @@ struct xq_pool_host {
 	struct xs_smap_leaf *sl;       /* its series, as xq_object_leaves() found them */
 	struct xq_leaf *lv;            /* their leaves */
 	size_t n;                      /* leaves; 0: nothing stored, an error entry */
+	int64_t stopped_end;           /* xq_stopped_end(); INT64_MIN: its own window */
 };
 
 /*
- * The leaves of t's nh hosts into hs; returns the pool's newest point at a granularity
- * request's tier (INT64_MIN for a range, whose window every host shares, or when no
- * host has one). The caller frees each hs[i].sl and .lv.
+ * The leaves of t's nh hosts into hs, and for a granularity request where the
+ * window of each host that stopped answering ends (a range's window is the one
+ * asked for, every host's). The caller frees each hs[i].sl and .lv.
  */
-static int64_t xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, size_t nh,
-			      const struct xs_stats_request *rq, struct xq_pool_host *hs)
+static void xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, size_t nh,
+			   const struct xs_stats_request *rq, struct xq_pool_host *hs)
 {
-	struct xq_ctx c = { .e = e, .r = rq };
-	int64_t newest = INT64_MIN, h;
+	struct xq_window w;
 
 	if (rq->granularity != XS_STATS_RANGE)
-		xq_window_tier(&c.w, rq);
+		xq_window_tier(&w, rq);
 	for (size_t i = 0; i < nh; i++) {
 		hs[i].h = xs_topo_host_at(t, i);
+		hs[i].stopped_end = INT64_MIN;
 		if (!hs[i].h)
 			continue;
 		hs[i].n = xq_object_leaves(e, XS_OBJ_HOST, hs[i].h->uuid, &hs[i].sl, &hs[i].lv);
-		if (rq->granularity == XS_STATS_RANGE)
-			continue;
-		h = xq_leaves_newest(&c, hs[i].lv, hs[i].n);
-		if (h > newest)
-			newest = h;
+		if (rq->granularity != XS_STATS_RANGE)
+			hs[i].stopped_end = xq_stopped_end(e, hs[i].h->uuid, w.step);
 	}
-	return newest;
 }
 
 /* "uuid": <host reply> | {"error": ...} of one host into out (one: scratch, out's limit). */
 static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stats_request *rq,
-				 const struct xq_pool_host *ph, int64_t newest, bool first,
+				 const struct xq_pool_host *ph, bool first,
 				 struct xs_buf *one, struct xs_buf *out, char *err)
 {
 	char herr[XS_ERR_LEN] = "";
@@ -637,7 +654,7 @@ static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stat
 
 	xs_buf_reset(one);
 	if (ph->n)
-		hr = xq_reply(e, rq, ph->lv, ph->n, newest, one, herr);
+		hr = xq_reply(e, rq, ph->lv, ph->n, ph->stopped_end, one, herr);
 	if (hr == XS_ERR_TOO_LARGE)
 		return xs_err_set(err, hr, "%s", herr);
 	r = first ? XS_OK : xs_buf_append(out, ",", 1);
@@ -656,7 +673,6 @@ static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
 	const struct xs_topo *t;
 	struct xq_pool_host *hs;
 	struct xs_buf one;
-	int64_t newest;
 	bool first = true;
 	enum xs_err r;
 
@@ -665,13 +681,13 @@ static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
 	t = e->pools[pi].topo;
 	nh = xs_topo_count(t, XS_TOPO_HOST);
 	hs = xs_xcalloc(nh + 1, sizeof(*hs));
-	newest = xq_pool_leaves(e, t, nh, rq, hs);
+	xq_pool_leaves(e, t, nh, rq, hs);
 	r = xs_qjson_raw(out, "{");
 	xs_buf_init(&one, out->limit);
 	for (size_t i = 0; r == XS_OK && i < nh; i++) {
 		if (!hs[i].h)
 			continue;
-		r = xq_pool_entry(e, rq, &hs[i], newest, first, &one, out, err);
+		r = xq_pool_entry(e, rq, &hs[i], first, &one, out, err);
 		first = false;
 	}
 	xs_buf_free(&one);

@@ -414,7 +414,8 @@ static enum xs_err api_object(struct xs_http_request *req, void *arg)
 	uuid[slash - rest] = '\0';
 	if (!api_stats_request(rt->api, req, &r))
 		return XS_OK;
-	api_estate(rt->api, &e, false);
+	/* a pool's reply needs the collector's status: which hosts stopped answering */
+	api_estate(rt->api, &e, !strcmp(rt->kind, "pools"));
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	rc = xs_query_stats(&e, rt->kind, uuid, &r, &b, err);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);

@@ -33,6 +33,7 @@
 #define H5_UUID "aaaaaaaa-0000-0000-0000-000000000005" /* 35 s before */
 #define H6_UUID "aaaaaaaa-0000-0000-0000-000000000006" /* smt=0: 2 CPUs, cpu1 and cpu3 parked */
 #define H7_UUID "aaaaaaaa-0000-0000-0000-000000000007" /* 2 CPUs, 4 cpuN, 3 of them at 1 */
+#define H8_UUID "aaaaaaaa-0000-0000-0000-000000000008" /* live, its clock 60 s behind */
 #define VM1_UUID "11111111-0000-0000-0000-000000000001"
 #define VM2_UUID "11111111-0000-0000-0000-000000000002"
 #define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
@@ -92,6 +93,7 @@ static struct xs_topo *topo_build(void)
 	put(t, XS_TOPO_HOST, "OpaqueRef:h5", rec("uuid", S(H5_UUID), "name_label", S("h5"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h6",
 	    rec("uuid", S(H6_UUID), "name_label", S("h6"), "host_CPUs", cpus(2), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h8", rec("uuid", S(H8_UUID), "name_label", S("h8"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h7",
 	    rec("uuid", S(H7_UUID), "name_label", S("h7"), "host_CPUs", cpus(2), NULL));
 	put(t, XS_TOPO_VM, "OpaqueRef:vm1",
@@ -148,6 +150,7 @@ static float v_h2_iops(int64_t t)
 static float v_h2_lat(int64_t t) { return t <= T0 + 3600 ? 1000.0f : -1.0f; }
 static float v_h4(int64_t t) { return t <= TEND - 30 ? 0.5f : -1.0f; }
 static float v_h5(int64_t t) { return t <= TEND - 35 ? 0.5f : -1.0f; }
+static float v_h8(int64_t t) { return t <= TEND - 60 ? 0.5f : -1.0f; }
 
 static struct fx_series fx[] = {
 	{ XS_OBJ_VM, VM1_UUID, "cpu0", v_quarter, 0 },
@@ -198,6 +201,7 @@ static struct fx_series fx[] = {
 	{ XS_OBJ_HOST, H2_UUID, "iowait_" SR8, v_h2_lat, 0 },
 	{ XS_OBJ_HOST, H4_UUID, "cpu0", v_h4, 0 },
 	{ XS_OBJ_HOST, H5_UUID, "cpu0", v_h5, 0 },
+	{ XS_OBJ_HOST, H8_UUID, "cpu0", v_h8, 0 },
 	{ XS_OBJ_HOST, H6_UUID, "cpu0", v_0_1, 0 },
 	{ XS_OBJ_HOST, H6_UUID, "cpu1", v_1, 0 },
 	{ XS_OBJ_HOST, H6_UUID, "cpu2", v_0_3, 0 },
@@ -248,6 +252,18 @@ static struct xs_store *S_store;
 static struct xs_topo *S_topo;
 static struct xs_estate_pool S_pool;
 static struct xs_estate S_e;
+/* The collector's view (our clock: S_e.now = TEND + 2; newest in each host's clock): h2
+ * stopped an hour ago, h4 fetched 30 s ago (live), h5 35 s ago (stopped), h8 live with
+ * its clock 60 s behind ours; the others have no status (their own windows). */
+static const struct xs_collect_host_status S_status[] = {
+	{ .uuid = H2_UUID, .state = XS_COLLECT_BACKOFF, .last_success = TEND + 2 - 3600,
+	  .newest = T0 + 3600, .failures = 700 },
+	{ .uuid = H4_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND + 2 - 30,
+	  .newest = TEND - 30 },
+	{ .uuid = H5_UUID, .state = XS_COLLECT_BACKOFF, .last_success = TEND + 2 - 35,
+	  .newest = TEND - 35, .failures = 3 },
+	{ .uuid = H8_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND, .newest = TEND - 60 },
+};
 
 /* ---- reply helpers -------------------------------------------------------------------- */
 
@@ -605,7 +621,10 @@ static void test_pool(void)
 	   "pool: per-host map, the failing host in its entry: %.200s", j ? j : "");
 	ok(pool_entry_is_own(j, H1_UUID, XS_STATS_SECONDS), "host 1: its own reply");
 	ok(pool_entry_is_own(j, H4_UUID, XS_STATS_SECONDS),
-	   "host 4, 30 s behind: live, its own window (a null at the end of it otherwise)");
+	   "host 4, fetched 30 s ago: live, its own window (a null at the end of it otherwise)");
+	ok(pool_entry_is_own(j, H8_UUID, XS_STATS_SECONDS) &&
+		   pool_entry_is_own(j, H1_UUID, XS_STATS_SECONDS),
+	   "host 8, live with its clock 60 s behind: its own window; nor does it move host 1's");
 	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", TEND);
 	h = entry(j, H2_UUID);
 	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
@@ -897,7 +916,8 @@ int main(void)
 	S_topo = topo_build();
 	S_store = store_fill();
 	S_pool = (struct xs_estate_pool){ .name = "lab", .topo = S_topo };
-	S_e = (struct xs_estate){ .store = S_store, .pools = &S_pool, .npools = 1, .now = TEND + 2 };
+	S_e = (struct xs_estate){ .store = S_store, .pools = &S_pool, .npools = 1, .now = TEND + 2,
+				  .status = S_status, .nstatus = sizeof(S_status) / sizeof(S_status[0]) };
 	TEST_RUN(test_vm_seconds);
 	TEST_RUN(test_vm_coarse);
 	TEST_RUN(test_range);
