@@ -25,6 +25,7 @@
 #include "lib/xmalloc.h"
 
 #define PC_CALL_TIMEOUT 30.0
+#define PC_CALL_TIMEOUT_GROWTH 10.0 /* the call timeout grows to at most this many times the set one */
 #define PC_EVENT_TIMEOUT 30.0
 #define PC_BACKOFF_MIN 1.0
 #define PC_BACKOFF_MAX 300.0
@@ -79,6 +80,9 @@ struct xs_pool_client {
 	char scheme[8];               /* "http" / "https" */
 	char port[8];                 /* ":443" or "" */
 	char master[XS_RPC_URL_LEN];  /* the master's base URL as last known */
+	double call_timeout;          /* ordinary calls' timeout now: cfg.call_timeout, doubled after
+				       * each call that ran out of it (a large pool's get_all_records
+				       * on a slow master), up to PC_CALL_TIMEOUT_GROWTH times it */
 	char session[PC_REF_LEN];
 	char pool_ref[PC_REF_LEN];
 	char token[PC_TOKEN_LEN];
@@ -314,7 +318,7 @@ static void pc_login(struct xs_pool_client *pc)
 	const char *args[] = { pc->user, pc->password, XS_POOL_API_VERSION, XS_POOL_ORIGINATOR };
 
 	pc_chain_strs(pc, PC_LOGIN, "session.login_with_password", args,
-		      pc->short_login ? PC_SHORT_LOGIN_PARAMS : PC_LOGIN_PARAMS, pc->cfg.call_timeout);
+		      pc->short_login ? PC_SHORT_LOGIN_PARAMS : PC_LOGIN_PARAMS, pc->call_timeout);
 }
 
 static void pc_connect(struct xs_pool_client *pc)
@@ -333,7 +337,7 @@ static void pc_begin_load(struct xs_pool_client *pc)
 
 	if (pc->state != XS_POOL_CONNECTING)
 		pc_set_state(pc, XS_POOL_CONNECTING, NULL);
-	pc_chain_strs(pc, PC_POOL_REFS, "pool.get_all", args, 1, pc->cfg.call_timeout);
+	pc_chain_strs(pc, PC_POOL_REFS, "pool.get_all", args, 1, pc->call_timeout);
 }
 
 static void pc_load_next(struct xs_pool_client *pc)
@@ -342,7 +346,7 @@ static void pc_load_next(struct xs_pool_client *pc)
 	char method[64];
 
 	snprintf(method, sizeof(method), "%s.get_all_records", pc_classes[pc->load_index].api);
-	pc_chain_strs(pc, PC_LOAD, method, args, 1, pc->cfg.call_timeout);
+	pc_chain_strs(pc, PC_LOAD, method, args, 1, pc->call_timeout);
 }
 
 static struct xs_rpc_value *pc_event_classes(struct xs_rpc_arena *a)
@@ -363,11 +367,11 @@ static void pc_start_events(struct xs_pool_client *pc)
 	xs_rpc_array_push(a, params, xs_rpc_cstring(a, pc->session));
 	if (pc->legacy) {
 		xs_rpc_array_push(a, params, pc_event_classes(a));
-		pc_chain_call(pc, PC_REGISTER, "event.register", params, pc->cfg.call_timeout);
+		pc_chain_call(pc, PC_REGISTER, "event.register", params, pc->call_timeout);
 	} else {
 		xs_rpc_array_push(a, params, xs_rpc_cstring(a, "pool"));
 		xs_rpc_array_push(a, params, xs_rpc_cstring(a, pc->pool_ref));
-		pc_chain_call(pc, PC_INJECT, "event.inject", params, pc->cfg.call_timeout);
+		pc_chain_call(pc, PC_INJECT, "event.inject", params, pc->call_timeout);
 	}
 	xs_rpc_arena_free(&a);
 }
@@ -577,6 +581,30 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 	pc_backoff(pc, msg);
 }
 
+/*
+ * An ordinary call that ran out of time (no answer, or an answer still coming, after
+ * the whole timeout) doubles the timeout of the calls after it: with a fixed one, a
+ * pool whose get_all_records takes longer (tens of thousands of VMs, a slow master)
+ * would time out, back off and start over for ever. Growth stops at
+ * PC_CALL_TIMEOUT_GROWTH times the configured timeout.
+ */
+static void pc_grow_timeout(struct xs_pool_client *pc, enum pc_step step,
+			    const struct xs_rpc_result *res)
+{
+	double max = pc->cfg.call_timeout * PC_CALL_TIMEOUT_GROWTH;
+
+	if (step == PC_EVENTS || step == PC_LOGOUT || res->rc == XS_OK ||
+	    res->seconds < 0.9 * pc->call_timeout || pc->call_timeout >= max)
+		return;
+	pc->call_timeout = 2 * pc->call_timeout < max ? 2 * pc->call_timeout : max;
+}
+
+/* The timeout ordinary calls run with now (see pc_grow_timeout). */
+double xs_pool_client_call_timeout(const struct xs_pool_client *pc)
+{
+	return pc->call_timeout;
+}
+
 static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 {
 	struct xs_pool_client *pc = arg;
@@ -597,6 +625,7 @@ static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 		return;
 	}
 	if (res->rc != XS_OK || !res->reply.ok) {
+		pc_grow_timeout(pc, step, res);
 		pc_chain_error(pc, step, res);
 		return;
 	}
@@ -795,6 +824,7 @@ struct xs_pool_client *xs_pool_client_new(struct xs_evloop *loop, struct xs_http
 	pc->cfg.password = NULL; /* only pc->password holds it */
 	if (pc->cfg.call_timeout <= 0)
 		pc->cfg.call_timeout = PC_CALL_TIMEOUT;
+	pc->call_timeout = pc->cfg.call_timeout;
 	if (pc->cfg.event_timeout <= 0)
 		pc->cfg.event_timeout = PC_EVENT_TIMEOUT;
 	if (pc->cfg.backoff_min <= 0)

@@ -83,7 +83,7 @@ struct xs_pool_config {
 	const char *url;            /* "http[s]://host[:port]" without user-info (credentials.h) */
 	const char *user, *password;/* copied */
 	struct xs_tls_opts tls;     /* copied */
-	double call_timeout;        /* one ordinary call, seconds (0 = 30) */
+	double call_timeout;        /* one ordinary call, seconds (0 = 30); grows after timeouts */
 	double event_timeout;       /* event.from wait, seconds (0 = 30) */
 	double backoff_min;         /* first retry delay, seconds (0 = 1) */
 	double backoff_max;         /* cap of the delay (0 = 300) */
@@ -144,5 +144,8 @@ struct xs_pool_stats {
 	uint64_t logins, loads, event_batches, events, resyncs, redirects, failures;
 };
 void xs_pool_client_stats(const struct xs_pool_client *pc, struct xs_pool_stats *out);
+/* The timeout of ordinary calls now: call_timeout, doubled after each call that ran out of it,
+ * up to 10 times it (a large pool's loads on a slow master). */
+double xs_pool_client_call_timeout(const struct xs_pool_client *pc);
 
 #endif

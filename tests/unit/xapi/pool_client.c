@@ -98,8 +98,9 @@ static bool is_stopped(void *arg)
 	return xs_pool_client_state(arg) == XS_POOL_STOPPED;
 }
 
-static struct xs_pool_client *client_new(const char *url, const char *password,
-					  const struct xs_tls_opts *tls, unsigned attempts)
+static struct xs_pool_client *client_new_timeout(const char *url, const char *password,
+						  const struct xs_tls_opts *tls, unsigned attempts,
+						  double call_timeout)
 {
 	struct xs_pool_config cfg = { 0 };
 	char err[XS_ERR_LEN];
@@ -110,7 +111,7 @@ static struct xs_pool_client *client_new(const char *url, const char *password,
 	cfg.password = password;
 	if (tls)
 		cfg.tls = *tls;
-	cfg.call_timeout = 10;
+	cfg.call_timeout = call_timeout;
 	cfg.event_timeout = 5;
 	cfg.backoff_min = 0.05;
 	cfg.backoff_max = 0.2;
@@ -121,6 +122,12 @@ static struct xs_pool_client *client_new(const char *url, const char *password,
 	else
 		fprintf(stderr, "client_new: %s\n", err);
 	return pc;
+}
+
+static struct xs_pool_client *client_new(const char *url, const char *password,
+					  const struct xs_tls_opts *tls, unsigned attempts)
+{
+	return client_new_timeout(url, password, tls, attempts, 10);
 }
 
 static void client_stop(struct xs_pool_client **pc)
@@ -565,6 +572,40 @@ static void test_old_login(struct sim_proc *s)
 	sim_control(s, "/sim/pool/old_login?on=0", "refused_logins");
 }
 
+static bool is_loaded_any(void *arg)
+{
+	return xs_pool_client_loaded(arg);
+}
+
+/* A master that answers each call after 0.7 s, calls given 0.4 s: the timeout doubles after
+ * the first call that ran out of it, and the pool loads (with a fixed one it never would). */
+static void test_slow_master(struct sim_proc *s)
+{
+	struct xs_pool_client *pc = client_new(s->url[0], "pw", NULL, 0);
+	const struct xs_topo *t;
+	char master[64] = "";
+
+	if (!ok(pc && loop_wait(t_loop, is_loaded, pc, 10), "loaded")) {
+		client_stop(&pc);
+		return;
+	}
+	t = xs_pool_client_topo(pc);
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++)
+		if (xs_topo_host_at(t, i) && !strcmp(xs_topo_host_at(t, i)->address, s->addr[0]))
+			snprintf(master, sizeof(master), "%s", xs_topo_host_at(t, i)->uuid);
+	client_stop(&pc);
+	fail_unless(master[0], "the master's uuid");
+	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=700", master) == 200, "master slow");
+	pc = client_new_timeout(s->url[0], "pw", NULL, 0, 0.4);
+	fail_unless(pc, "client");
+	ok(loop_wait(t_loop, is_loaded_any, pc, 20), "loaded from a slow master: %s",
+	   xs_pool_client_reason(pc));
+	ok(xs_pool_client_call_timeout(pc) >= 0.8 && xs_pool_client_call_timeout(pc) <= 4.0,
+	   "timeout grew from 0.4 s to %.1f s (at most 10 x)", xs_pool_client_call_timeout(pc));
+	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=0", master) == 200, "master fast again");
+	client_stop(&pc);
+}
+
 static void test_unreachable(struct sim_proc *s)
 {
 	char url[128];
@@ -602,6 +643,7 @@ static void test_on_sim(void)
 	test_legacy_events(&s);
 	test_login_refused(&s);
 	test_old_login(&s);
+	test_slow_master(&s);
 	test_unreachable(&s);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
