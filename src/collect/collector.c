@@ -911,11 +911,13 @@ static void co_plan_5s(struct co_host *h)
 	h->coarse_start = 0;
 }
 
-/* A coarse archive that could not be asked for: the backfill starts over after the next 5 s
- * fetch, each archive asked relative first again. */
+/* An archive that could not be asked for: the next fetch plans its start afresh (no
+ * absolute start kept for a refetch), and a lost coarse archive restarts the backfill. */
 static void co_backfill_lost(struct co_host *h, int phase)
 {
 	h->coarse_start = 0;
+	h->whole_start = 0;
+	h->refetches = 0;
 	if (phase > 0)
 		h->need_backfill = true;
 }

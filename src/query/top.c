@@ -115,7 +115,9 @@ static bool top_cpu_mean(const struct xs_store *s, enum xs_obj_kind kind, const 
 	if (!top_sum_of(s, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
 		return false;
 	/* every cpuN counts against host_CPUs, as in the stats replies (xo_stats.c) */
-	if (xs_smap_cpus_parked(acc.all, acc.ones, host_cpus) && acc.n > acc.ones) {
+	if (xs_smap_cpus_parked(acc.all, acc.ones, host_cpus)) {
+		if (acc.n == acc.ones)
+			return false; /* only parked CPUs have a number now */
 		acc.v -= acc.ones; /* each read exactly 1 */
 		acc.n -= acc.ones;
 	}

@@ -130,28 +130,32 @@ static int64_t xq_leaves_newest(const struct xq_ctx *c, const struct xq_leaf *lv
 }
 
 /*
- * The end of the window of a pool's host that has stopped answering, in its own
- * clock: the newest row it served plus our clock's time since its last complete
- * fetch. INT64_MIN while it answers (its last fetch at most two intervals ago,
- * XQ_POOL_LAG_MIN seconds at least) or when the collector has no status of it.
- * A host not fetched since we started and down or failing ends at our clock.
+ * The end of the window of a pool's host that has stopped (in its own clock),
+ * or INT64_MIN while it goes on (or the collector has no status of it). Stopped:
+ * no complete fetch for more than two intervals (XQ_POOL_LAG_MIN seconds at
+ * least) unless it is backfilling (a chain of archives, no 5 s fetch meanwhile),
+ * or fetches that bring no new row (its rows that far behind what it should
+ * have made: the collector's lag). The end: its newest row plus whichever is
+ * longer, our clock's time since that fetch or that lag. A host not fetched
+ * since we started, down or failing, ends at our clock.
  */
 static int64_t xq_stopped_end(const struct xs_estate *e, const char *uuid, int64_t step)
 {
-	double lag = 2 * step > XQ_POOL_LAG_MIN ? 2 * step : XQ_POOL_LAG_MIN, silent;
+	double lag = 2 * step > XQ_POOL_LAG_MIN ? 2 * step : XQ_POOL_LAG_MIN, silent, behind;
 
 	for (size_t i = 0; i < e->nstatus; i++) {
 		const struct xs_collect_host_status *st = &e->status[i];
 
 		if (strcmp(st->uuid, uuid))
 			continue;
-		if (st->last_success <= 0)
+		if (st->last_success <= 0 || st->newest <= 0)
 			return st->state == XS_COLLECT_DOWN || st->failures ? (int64_t)e->now
 									     : INT64_MIN;
-		silent = e->now - st->last_success;
-		if (silent <= lag)
+		silent = st->state == XS_COLLECT_BACKFILL ? 0 : e->now - st->last_success;
+		behind = st->lag > silent ? st->lag : silent;
+		if (behind <= lag)
 			return INT64_MIN;
-		return st->newest > 0 ? st->newest + (int64_t)silent : (int64_t)e->now;
+		return st->newest + (int64_t)behind;
 	}
 	return INT64_MIN;
 }
@@ -168,8 +172,11 @@ static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	int64_t newest;
 
 	xq_window_tier(w, c->r);
-	if (stopped_end != INT64_MIN) /* a 5 s row at t is in the rollup period of (t - 5, t] */
-		newest = w->tier == XS_TIER_5S ? stopped_end : stopped_end - XS_COLLECT_PERIOD;
+	if (stopped_end != INT64_MIN && w->tier == XS_TIER_5S)
+		newest = stopped_end;
+	else if (stopped_end != INT64_MIN) /* a 5 s row at t is in the rollup period of (t - 5, t] */
+		newest = xq_floor(stopped_end - XS_COLLECT_PERIOD, w->step) -
+			 (w->partial ? 0 : w->step); /* without the period in progress */
 	else
 		newest = xq_leaves_newest(c, lv, n);
 	if (newest == INT64_MIN)
@@ -629,7 +636,7 @@ struct xq_pool_host {
 static void xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, size_t nh,
 			   const struct xs_stats_request *rq, struct xq_pool_host *hs)
 {
-	struct xq_window w;
+	struct xq_window w = { 0 };
 
 	if (rq->granularity != XS_STATS_RANGE)
 		xq_window_tier(&w, rq);

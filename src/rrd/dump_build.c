@@ -58,19 +58,23 @@ static enum xs_err dump_number(const char *s, size_t n, double *out, const char 
 /*
  * The power of ten of the doubt on a number as written, in whole units: 0 when
  * it is given to the unit or finer. xapi-rrd's %0.5g era wrote the JSON
- * lastupdate as "1.7e+09" (SPEC §2.3): 8, the rows' times unknown by hours.
+ * lastupdate as "1.7e+09" (SPEC §2.3): 5 significant digits, 10^5 s (a day).
  */
 static int dump_coarse_digits(const char *s, size_t n, double v)
 {
 	int sig = 0, lead;
 	bool started = false;
+	size_t i;
 
-	for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+	for (i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			continue;
 		started = started || s[i] != '0';
 		sig += started;
 	}
+	/* %g drops trailing zeros: "1.7e+09" of %0.5g is 1.7000e+09, 5 digits */
+	if (i < n && sig < 5)
+		sig = 5;
 	if (!sig || v < 1)
 		return 0;
 	lead = (int)floor(log10(v));

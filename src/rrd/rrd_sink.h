@@ -70,7 +70,7 @@ struct xs_rrd_dump_header {
 	double lastupdate;       /* integer in XML, may have a fraction in JSON */
 	int lastupdate_doubt;    /* known to 10^doubt seconds only, 0: to the second or better; the
 				  * JSON dump of xapi-rrd's %0.5g era writes "1.7e+09" (SPEC §2.3),
-				  * and its rows' times are off by as much */
+				  * (5 digits: 5), and its rows' times are off by as much */
 };
 
 struct xs_rrd_dump_ds {

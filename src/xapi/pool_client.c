@@ -80,9 +80,8 @@ struct xs_pool_client {
 	char scheme[8];               /* "http" / "https" */
 	char port[8];                 /* ":443" or "" */
 	char master[XS_RPC_URL_LEN];  /* the master's base URL as last known */
-	double call_timeout;          /* ordinary calls' timeout now: cfg.call_timeout, doubled after
-				       * each call that ran out of it (a large pool's get_all_records
-				       * on a slow master), up to PC_CALL_TIMEOUT_GROWTH times it */
+	double call_timeout;          /* ordinary calls' timeout now: see pc_grow_timeout */
+	double slowest;               /* the slowest ordinary call answered since the last load */
 	char session[PC_REF_LEN];
 	char pool_ref[PC_REF_LEN];
 	char token[PC_TOKEN_LEN];
@@ -451,10 +450,49 @@ static void pc_on_events(struct xs_pool_client *pc, const struct xs_rpc_value *v
 		pc_events_next(pc);
 }
 
+/*
+ * The timeout of ordinary calls adapts to the master: a call that ran out of
+ * time (no answer, or one still coming, after the whole timeout) doubles it for
+ * the calls after it, so a pool whose get_all_records takes longer than the
+ * configured timeout (tens of thousands of VMs, a slow master) loads instead of
+ * timing out and starting over for ever; once a load completes it comes back
+ * to twice the slowest call since the previous load (the configured one at
+ * least), so a master that later hangs is given up on as soon as before. Always
+ * between the configured timeout and PC_CALL_TIMEOUT_GROWTH times it.
+ */
+static double pc_clamp_timeout(const struct xs_pool_client *pc, double t)
+{
+	double max = pc->cfg.call_timeout * PC_CALL_TIMEOUT_GROWTH;
+
+	return t < pc->cfg.call_timeout ? pc->cfg.call_timeout : t > max ? max : t;
+}
+
+static void pc_grow_timeout(struct xs_pool_client *pc, enum pc_step step,
+			    const struct xs_rpc_result *res)
+{
+	if (step == PC_EVENTS || step == PC_LOGOUT)
+		return;
+	if (res->rc == XS_OK) {
+		if (res->seconds > pc->slowest)
+			pc->slowest = res->seconds;
+		return;
+	}
+	if (res->seconds >= 0.9 * pc->call_timeout)
+		pc->call_timeout = pc_clamp_timeout(pc, 2 * pc->call_timeout);
+}
+
+/* The timeout ordinary calls run with now (see pc_grow_timeout). */
+double xs_pool_client_call_timeout(const struct xs_pool_client *pc)
+{
+	return pc->call_timeout;
+}
+
 static void pc_loaded(struct xs_pool_client *pc)
 {
 	pc->loaded = true;
 	pc->stats.loads++;
+	pc->call_timeout = pc_clamp_timeout(pc, 2 * pc->slowest);
+	pc->slowest = 0;
 	/* a retry may have reached the master through a member's address */
 	snprintf(pc->master, sizeof(pc->master), "%s", xs_rpc_conn_base(pc->conn));
 	pc->attempts = 0;
@@ -581,30 +619,6 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 	pc_backoff(pc, msg);
 }
 
-/*
- * An ordinary call that ran out of time (no answer, or an answer still coming, after
- * the whole timeout) doubles the timeout of the calls after it: with a fixed one, a
- * pool whose get_all_records takes longer (tens of thousands of VMs, a slow master)
- * would time out, back off and start over for ever. Growth stops at
- * PC_CALL_TIMEOUT_GROWTH times the configured timeout.
- */
-static void pc_grow_timeout(struct xs_pool_client *pc, enum pc_step step,
-			    const struct xs_rpc_result *res)
-{
-	double max = pc->cfg.call_timeout * PC_CALL_TIMEOUT_GROWTH;
-
-	if (step == PC_EVENTS || step == PC_LOGOUT || res->rc == XS_OK ||
-	    res->seconds < 0.9 * pc->call_timeout || pc->call_timeout >= max)
-		return;
-	pc->call_timeout = 2 * pc->call_timeout < max ? 2 * pc->call_timeout : max;
-}
-
-/* The timeout ordinary calls run with now (see pc_grow_timeout). */
-double xs_pool_client_call_timeout(const struct xs_pool_client *pc)
-{
-	return pc->call_timeout;
-}
-
 static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 {
 	struct xs_pool_client *pc = arg;
@@ -624,8 +638,8 @@ static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 		pc_events_next(pc);
 		return;
 	}
+	pc_grow_timeout(pc, step, res);
 	if (res->rc != XS_OK || !res->reply.ok) {
-		pc_grow_timeout(pc, step, res);
 		pc_chain_error(pc, step, res);
 		return;
 	}

@@ -102,7 +102,7 @@ static void test_dump_coarse_lastupdate(void)
 	char *out, *err;
 
 	expect("--long", f, NULL, 0, "time,series,value\n1700000000,AVERAGE:5:cpu0,0.5\n",
-	       "g5.json: warning: lastupdate is given to 1e8 seconds only");
+	       "g5.json: warning: lastupdate is given to 1e5 seconds only");
 	ok(rrd2csv("--summary", f, NULL, &out, &err) == 0 && !strstr(err, "warning"),
 	   "--summary has no times to doubt: no warning (%s)", err);
 	free(out);

@@ -253,16 +253,18 @@ static struct xs_topo *S_topo;
 static struct xs_estate_pool S_pool;
 static struct xs_estate S_e;
 /* The collector's view (our clock: S_e.now = TEND + 2; newest in each host's clock): h2
- * stopped an hour ago, h4 fetched 30 s ago (live), h5 35 s ago (stopped), h8 live with
- * its clock 60 s behind ours; the others have no status (their own windows). */
+ * stopped answering an hour ago; h4 backfilling for a minute (its 5 s fetch waits: not
+ * stopped); h5 answering but its rows 37 s behind what it should have made (stopped); h8
+ * live with its clock 60 s behind ours; the others have no status (their own windows). */
 static const struct xs_collect_host_status S_status[] = {
 	{ .uuid = H2_UUID, .state = XS_COLLECT_BACKOFF, .last_success = TEND + 2 - 3600,
-	  .newest = T0 + 3600, .failures = 700 },
-	{ .uuid = H4_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND + 2 - 30,
-	  .newest = TEND - 30 },
-	{ .uuid = H5_UUID, .state = XS_COLLECT_BACKOFF, .last_success = TEND + 2 - 35,
-	  .newest = TEND - 35, .failures = 3 },
-	{ .uuid = H8_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND, .newest = TEND - 60 },
+	  .newest = T0 + 3600, .failures = 700, .lag = -1 },
+	{ .uuid = H4_UUID, .state = XS_COLLECT_BACKFILL, .last_success = TEND + 2 - 60,
+	  .newest = TEND - 30, .lag = 0 },
+	{ .uuid = H5_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND, .newest = TEND - 35,
+	  .lag = 37 },
+	{ .uuid = H8_UUID, .state = XS_COLLECT_IDLE, .last_success = TEND, .newest = TEND - 60,
+	  .lag = 0 },
 };
 
 /* ---- reply helpers -------------------------------------------------------------------- */
@@ -621,10 +623,10 @@ static void test_pool(void)
 	   "pool: per-host map, the failing host in its entry: %.200s", j ? j : "");
 	ok(pool_entry_is_own(j, H1_UUID, XS_STATS_SECONDS), "host 1: its own reply");
 	ok(pool_entry_is_own(j, H4_UUID, XS_STATS_SECONDS),
-	   "host 4, fetched 30 s ago: live, its own window (a null at the end of it otherwise)");
+	   "host 4, backfilling for a minute: not stopped, its own window");
 	ok(pool_entry_is_own(j, H8_UUID, XS_STATS_SECONDS) &&
 		   pool_entry_is_own(j, H1_UUID, XS_STATS_SECONDS),
-	   "host 8, live with its clock 60 s behind: its own window; nor does it move host 1's");
+	   "host 8, live with its clock 60 s behind: its own window (host 1's too)");
 	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,", TEND);
 	h = entry(j, H2_UUID);
 	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
@@ -637,7 +639,7 @@ static void test_pool(void)
 	n = arr(h, "\"cpus\":{\"0\":", EL, 400);
 	ok(h && !strncmp(h, want, strlen(want)) && n == 120 && !strcmp(EL[112], "50") &&
 		   !strcmp(EL[113], "null") && !strcmp(EL[119], "null"),
-	   "host 5, 35 s behind: the pool's window, 7 nulls at the end (%.60s %s %s)", h ? h : "",
+	   "host 5, answering with rows 37 s behind: stopped, 7 nulls at the end (%.60s %s %s)", h ? h : "",
 	   EL[112], EL[113]);
 	free(h);
 	free(j);

@@ -111,7 +111,7 @@ static const struct rec_case cases[] = {
 	/* SPEC §2.3: the %0.5g era wrote lastupdate "1.7e+09": row times unknown by hours */
 	{ "lastupdate of the %0.5g era",
 	  "{\"version\":\"0003\",\"step\":\"5\",\"lastupdate\":\"1.7e+09\"," DS1 "\"rra\":[]}",
-	  "header 0003 5 1700000000 doubt 8\nds 0 x GAUGE NaN NaN NaN NaN NaN NaN\nend dump\n", NULL },
+	  "header 0003 5 1700000000 doubt 5\nds 0 x GAUGE NaN NaN NaN NaN NaN NaN\nend dump\n", NULL },
 	{ "lastupdate to 5 digits",
 	  "{\"version\":\"0003\",\"step\":5,\"lastupdate\":\"1.6999e+09\"," DS1 "\"rra\":[]}",
 	  "header 0003 5 1699900000 doubt 5\nds 0 x GAUGE NaN NaN NaN NaN NaN NaN\nend dump\n", NULL },

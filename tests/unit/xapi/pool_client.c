@@ -572,6 +572,11 @@ static void test_old_login(struct sim_proc *s)
 	sim_control(s, "/sim/pool/old_login?on=0", "refused_logins");
 }
 
+static bool timeout_configured(void *arg)
+{
+	return xs_pool_client_call_timeout(arg) == 0.4;
+}
+
 static bool is_loaded_any(void *arg)
 {
 	return xs_pool_client_loaded(arg);
@@ -602,7 +607,12 @@ static void test_slow_master(struct sim_proc *s)
 	   xs_pool_client_reason(pc));
 	ok(xs_pool_client_call_timeout(pc) >= 0.8 && xs_pool_client_call_timeout(pc) <= 4.0,
 	   "timeout grew from 0.4 s to %.1f s (at most 10 x)", xs_pool_client_call_timeout(pc));
+	/* fast again: the next load brings it back to the configured 0.4 s */
 	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=0", master) == 200, "master fast again");
+	settle(pc);
+	sim_proc_post(s, "/sim/events/lose");
+	ok(loop_wait(t_loop, timeout_configured, pc, 20), "after a fast load: %.1f s",
+	   xs_pool_client_call_timeout(pc));
 	client_stop(&pc);
 }
 
