@@ -701,6 +701,7 @@ enum fake_mode {
 	FAKE_HTML,       /* /jsonrpc: 200 text/html */
 	FAKE_NO_CTYPE,   /* /jsonrpc: 200 without a content type */
 	FAKE_JSON,       /* /jsonrpc: 200 application/json, a JSON-RPC reply */
+	FAKE_JSON_201,   /* /jsonrpc: 201 application/json, a JSON-RPC reply */
 	FAKE_GARBAGE,    /* /: a cut XML-RPC reply */
 	FAKE_AUTHZ,      /* every reply: SESSION_AUTHORIZATION_FAILED */
 };
@@ -747,6 +748,11 @@ static void fake_jsonrpc(const struct fake *f, const char **status, const char *
 		*body = "XenServer";
 		break;
 	case FAKE_JSON:
+		*ctype = "application/json";
+		*body = fake_json_ok;
+		break;
+	case FAKE_JSON_201:
+		*status = "201 Created";
 		*ctype = "application/json";
 		*body = fake_json_ok;
 		break;
@@ -914,6 +920,29 @@ static void test_json_settled(void)
 	close(f.lfd);
 }
 
+/* A JSON reply with a status other than 200 is an error, and settles nothing: the next call
+ * asks JSON-RPC again. */
+static void test_json_not_200(void)
+{
+	struct fake f = { .mode = FAKE_JSON_201 };
+	struct xs_rpc_conn *c;
+	struct call_out o = { 0 };
+	char url[64], err[XS_ERR_LEN];
+
+	fail_unless(fake_start(&f), "fake server");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
+	fail_unless(c, "conn: %s", err);
+	ok(xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err) > 0,
+	   "call: %s", err);
+	ok(loop_wait(t_loop, call_finished, &o, 5) && !o.ok && strstr(o.error, "HTTP 201"),
+	   "201 JSON: an error naming it: %s", o.error);
+	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_UNKNOWN, "nothing settled: %d", xs_rpc_conn_proto(c));
+	xs_rpc_conn_free(&c);
+	xs_evloop_del_fd(t_loop, f.lfd);
+	close(f.lfd);
+}
+
 static void test_fallback(void)
 {
 	fallback_case(FAKE_404, "404 at /jsonrpc");
@@ -922,6 +951,7 @@ static void test_fallback(void)
 	fallback_case(FAKE_NO_CTYPE, "200 without content type at /jsonrpc");
 	fallback_case(FAKE_GARBAGE, "malformed XML-RPC");
 	test_json_settled();
+	test_json_not_200();
 }
 
 /* SESSION_AUTHORIZATION_FAILED (no RBAC role) is final: FAILED, no retry. */
