@@ -684,7 +684,10 @@ static void serve_api_estate(void *arg, struct xs_estate *e, bool with_status)
 	d->epools = xs_xrealloc(d->epools, (d->npools + 1) * sizeof(*d->epools));
 	for (size_t i = 0; i < d->npools; i++) {
 		d->epools[i].name = d->pools[i]->name;
-		d->epools[i].topo = xs_pool_client_topo(d->pools[i]->pc);
+		/* NULL until the first load (estate.h): a pool never reached is not "connected" */
+		d->epools[i].topo = xs_pool_client_loaded(d->pools[i]->pc)
+					    ? xs_pool_client_topo(d->pools[i]->pc)
+					    : NULL;
 	}
 	e->store = d->store;
 	e->pools = d->epools;

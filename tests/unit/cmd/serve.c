@@ -190,6 +190,34 @@ static void test_listen_taken(void)
 	close(fd);
 }
 
+/* A pool never reached: the daemon serves, and its status and objects say not connected. */
+static void test_unreached_pool(void)
+{
+	static char ans[1 << 14];
+	struct daemon dm = { .pid = -1 };
+	char dir[300], listen_at[64];
+	const char *args[] = { "--data", dir, "--listen", listen_at, "--pool",
+			       "http://root:pw@127.84.0.2:1", NULL };
+	int port = 20000 + (int)(getpid() % 20000);
+	int st = 0;
+
+	snprintf(dir, sizeof(dir), "%s/data-unreached", run_cmd_dir);
+	snprintf(listen_at, sizeof(listen_at), "127.84.0.1:%d", port);
+	if (!ok(serve_spawn(&dm, args, "unreached.err") && serve_log_has(&dm, "serving", 10),
+		"serving"))
+		goto out;
+	st = sim_proc_http("127.84.0.1", (unsigned)port, "GET", "/api/v1/status", NULL, NULL, ans,
+			   sizeof(ans));
+	ok(st == 200 && strstr(ans, "\"connected\":false") && !strstr(ans, "\"connected\":true"),
+	   "status: not connected (%d %.300s)", st, ans);
+	st = sim_proc_http("127.84.0.1", (unsigned)port, "GET", "/api/v1/objects", NULL, NULL, ans,
+			   sizeof(ans));
+	ok(st == 200 && strstr(ans, "\"connected\":false"), "objects: not connected (%d %.300s)",
+	   st, ans);
+out:
+	proc_stop(&dm.pid, SIGTERM);
+}
+
 /* --- the daemon against the simulator --- */
 
 /* Counts the 5 s points of (host, ds) in [from, to] and checks they are every 5 s. */
@@ -329,6 +357,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	TEST_RUN(test_config_errors);
 	TEST_RUN(test_listen_taken);
+	TEST_RUN(test_unreached_pool);
 	TEST_RUN(test_kill_restart_reload);
 	TEST_RUN(test_reload_keeps_tls);
 	run_cmd_cleanup();
