@@ -124,8 +124,12 @@ static int inv_parse(struct inv *inv, int argc, char *const *argv)
 		} else if (!strcmp(a, "--password-file")) {
 			inv->password_file = argv[++i];
 		} else if (!strcmp(a, "--ca-file")) {
+			char why[XS_ERR_LEN];
+
 			inv->tls.ca_file = argv[++i];
 			tls_modes++;
+			if (xs_tls_ca_file_check(inv->tls.ca_file, why))
+				return 1 + inv_usage_error("--ca-file %s", why);
 		} else if (!strcmp(a, "--pin")) {
 			char why[XS_ERR_LEN];
 

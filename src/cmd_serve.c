@@ -307,6 +307,10 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
 		goto fail;
 	}
+	if (cp->ca_file && xs_tls_ca_file_check(cp->ca_file, why)) {
+		xs_err_set(err, XS_ERR_ARG, "pool %s: ca_file %s", cp->name, why);
+		goto fail;
+	}
 	/* the pool client and the collector copy tls: ca_file must live as long as p */
 	if (cp->ca_file)
 		p->ca_file = xs_xstrndup(cp->ca_file, strlen(cp->ca_file));

@@ -43,11 +43,14 @@
  */
 #include "xapi/http_client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -263,6 +266,24 @@ static struct hc_req *hc_find(const struct xs_http *h, uint64_t id)
 			return r->cancelled ? NULL : r;
 	}
 	return NULL;
+}
+
+/* ---- TLS files ---------------------------------------------------------- */
+
+enum xs_err xs_tls_ca_file_check(const char *path, char *err)
+{
+	FILE *f = fopen(path, "r");
+	X509 *cert;
+
+	if (!f)
+		return xs_err_set(err, XS_ERR_ARG, "%s: %s", path, strerror(errno));
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!cert)
+		return xs_err_set(err, XS_ERR_ARG, "%s: no PEM certificate in it", path);
+	X509_free(cert);
+	return XS_OK;
 }
 
 /* ---- TLS pinning ------------------------------------------------------- */

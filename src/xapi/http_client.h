@@ -34,6 +34,10 @@ struct xs_tls_opts {
 	bool insecure;             /* no verification at all (explicit opt-in) */
 };
 
+/* Whether path is a readable PEM file holding at least one certificate, as ca_file must
+ * be: XS_OK, or an error (errno's text, "no PEM certificate in it") in err. */
+enum xs_err xs_tls_ca_file_check(const char *path, char *err);
+
 struct xs_http_response {
 	enum xs_err rc;            /* XS_OK when an HTTP response was received (any status) */
 	char error[XS_ERR_LEN];    /* what failed when rc != XS_OK */

@@ -181,6 +181,7 @@ static void test_failures(struct sim_proc *s)
 			{ "--pool", "http://h", "--insecure", "--pin", "AB", NULL },
 			{ "--pool", "h:80", NULL },
 			{ "--pool", "http://h", NULL }, /* no password anywhere */
+			{ "--pool", "https://root:pw@h", "--ca-file", "/nonexistent/ca.pem", NULL },
 		};
 
 		for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
