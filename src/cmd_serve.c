@@ -142,6 +142,18 @@ static void serve_signals(void)
 
 /* --- command line and configuration --- */
 
+/* Whether a is a flag of serve that takes a value. */
+static bool serve_takes_value(const char *a)
+{
+	static const char *const flags[] = { "-c", "--data", "--listen", "--web", "--log-level",
+					     "--pool" };
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(a, flags[i]))
+			return true;
+	return false;
+}
+
 static int serve_args(struct xs_daemon *d, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -171,7 +183,7 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 			i++;
 		} else {
 			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
-				has || a[0] != '-' ? "unknown argument" : "missing value after", a);
+				serve_takes_value(a) ? "missing value after" : "unknown argument", a);
 			serve_usage(stderr);
 			return 2;
 		}
@@ -205,19 +217,26 @@ static bool serve_listen(struct xs_config *cfg, const char *s)
 
 /*
  * The configuration: defaults, the file, then the flags; validated. On error
- * err says why (a file error reads "FILE:LINE: problem") and cfg is freed.
+ * err says why (a file error reads "FILE:LINE: problem"), cfg is freed and
+ * *flag_error (may be NULL) tells whether a flag's value was the problem (a
+ * usage error, exit status 2).
  */
-static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, char *err)
+static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, char *err,
+			      bool *flag_error)
 {
 	enum xs_err rc = XS_OK;
 	enum xs_log_level level;
 
+	if (flag_error)
+		*flag_error = false;
 	xs_config_defaults(cfg);
 	if (d->config_file) {
 		rc = xs_config_load_file(cfg, d->config_file, err);
 		if (rc)
 			goto out;
 	}
+	if (flag_error)
+		*flag_error = true;
 	for (size_t i = 0; i < d->nflag_pools; i++) {
 		rc = xs_config_add_pool_url(cfg, d->flag_pools[i], err);
 		if (rc)
@@ -243,6 +262,8 @@ static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, 
 		}
 		cfg->log_level = level;
 	}
+	if (flag_error)
+		*flag_error = false;
 	rc = xs_config_validate(cfg, err);
 out:
 	if (rc)
@@ -396,7 +417,7 @@ static void serve_reload(struct xs_daemon *d)
 	size_t kept = 0, added = 0, removed = 0;
 	char err[XS_ERR_LEN];
 
-	if (serve_load(d, &ncfg, err)) {
+	if (serve_load(d, &ncfg, err, NULL)) {
 		xs_log_error("reload: %s (configuration kept)", err);
 		return;
 	}
@@ -892,6 +913,7 @@ static int serve_run(int argc, char **argv)
 {
 	struct xs_daemon d;
 	char err[XS_ERR_LEN];
+	bool flag_error = false;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -899,8 +921,9 @@ static int serve_run(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (serve_load(&d, &d.cfg, err)) {
+	if (serve_load(&d, &d.cfg, err, &flag_error)) {
 		fprintf(stderr, "xapistat serve: %s\n", err);
+		rc = flag_error ? 2 : 1; /* a flag's value: a usage error */
 		goto out;
 	}
 	for (int i = 1; i < argc; i++)

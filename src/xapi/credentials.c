@@ -180,8 +180,9 @@ enum xs_err xs_cred_resolve(const char *url, const char *user, const char *passw
 		c->password = xs_xstrndup(env, strlen(env));
 	} else {
 		rc = xs_err_set(err, XS_ERR_ARG,
-				"no password: use --password-file F or the environment variable "
-				XS_CRED_ENV);
+				"no password: give it in the URL (https://USER:PASSWORD@HOST), a "
+				"password file (password_file in the configuration, --password-file "
+				"for inventory) or the environment variable " XS_CRED_ENV);
 		goto out;
 	}
 	if (user) {

@@ -159,9 +159,32 @@ static void test_config_errors(void)
 	free(out);
 	free(err);
 	rc = run_cmd(argv4, NULL, 0, &out, &err);
-	ok(rc == 2, "unknown flag: exit %d", rc);
+	ok(rc == 2 && strstr(err, "unknown argument '--frobnicate'"), "unknown flag: exit %d: %s", rc,
+	   err);
 	free(out);
 	free(err);
+	{
+		/* usage errors, exit 2: a flag without its value, a flag's bad value */
+		static const char *const cases[][9] = {
+			{ "--data", NULL },
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "foo", NULL },
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--log-level", "loud", NULL },
+			{ "--data", "/tmp/x", "--pool", "ftp://h", NULL },
+		};
+		static const char *const want[] = { "missing value after '--data'", "--listen: 'foo'",
+						     "--log-level: 'loud'", "ftp://h" };
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *argv[12] = { run_cmd_bin("xapistat"), "serve" };
+
+			for (size_t k = 0; cases[i][k]; k++)
+				argv[2 + k] = cases[i][k];
+			rc = run_cmd(argv, NULL, 0, &out, &err);
+			ok(rc == 2 && strstr(err, want[i]), "usage %zu: exit %d: %s", i, rc, err);
+			free(out);
+			free(err);
+		}
+	}
 	{
 		/* a CA file that is missing or holds no certificate stops the start */
 		const char *notpem = run_cmd_file("notpem.txt", "hello\n", 6);
