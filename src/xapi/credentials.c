@@ -8,6 +8,7 @@
  */
 #include "xapi/credentials.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,8 @@ enum xs_err xs_cred_split_url(const char *url, char *clean, size_t cap, char **u
 		return xs_err_set(err, XS_ERR_ARG, "the pool URL has no host");
 	memcpy(clean, url, head);
 	memcpy(clean + head, auth_end ? auth_end + 1 : host, rest + 1);
+	for (size_t i = 0; i + 3 < head; i++) /* a scheme is case-free: "HTTPS://" is https */
+		clean[i] = (char)tolower((unsigned char)clean[i]);
 	if (auth_end == NULL)
 		return XS_OK;
 	colon = memchr(host, ':', (size_t)(auth_end - host));

@@ -22,6 +22,7 @@ static void test_split(void)
 		{ "http://ro%6Ft:p%40ss%3Aw@h", "http://h", "root", "p@ss:w", XS_OK },
 		{ "http://u:p@ss@h/x", "http://h/x", "u", "p@ss", XS_OK },
 		{ "http://u:@h", "http://h", "u", "", XS_OK },
+		{ "HTTPS://u:p@Host", "https://Host", "u", "p", XS_OK }, /* the scheme is case-free */
 		{ "http://u:p%4@h", "", NULL, NULL, XS_ERR_ARG },
 		{ "http://u:p%00@h", "", NULL, NULL, XS_ERR_ARG },
 		{ "host:80", "", NULL, NULL, XS_ERR_ARG },
