@@ -14,6 +14,7 @@
 #include "serve/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -334,11 +335,61 @@ const struct xs_config_pool *xs_config_find_pool(const struct xs_config *cfg, co
 	return NULL;
 }
 
+/*
+ * Where an http(s) URL leads, as a comparable key into out (cap bytes):
+ * "https://host:443/path", the scheme and host in lower case, the default port
+ * written out, the user info dropped and a path of "/" taken as none, so
+ * http://h, HTTP://root@H:80/ and http://h/ are one pool. False when url is not
+ * one (the caller compares the texts then).
+ */
+static bool xs_config_url_key(const char *url, char *out, size_t cap)
+{
+	size_t n = strlen(url), hostlen, pathlen, o;
+	const char *auth, *auth_end, *host, *path;
+	uint16_t port = 0;
+	bool https;
+
+	if (!xs_config_url_host(url, n, &host, &hostlen, &https))
+		return false;
+	auth = url + (https ? 8 : 7);
+	auth_end = auth;
+	while (*auth_end && !strchr("/?#", *auth_end))
+		auth_end++;
+	for (const char *p = auth; p < auth_end; p++)
+		if (*p == '@')
+			auth = p + 1;
+	if (!xs_config_split_hostport(auth, (size_t)(auth_end - auth), false, &host, &hostlen, &port))
+		return false;
+	path = auth_end;
+	pathlen = strlen(path);
+	if (pathlen == 1 && path[0] == '/')
+		pathlen = 0;
+	o = (size_t)snprintf(out, cap, "%s://", https ? "https" : "http");
+	if (o + hostlen + 16 + pathlen >= cap)
+		return false;
+	for (size_t i = 0; i < hostlen && o + 1 < cap; i++)
+		out[o++] = (char)tolower((unsigned char)host[i]);
+	if (o < cap)
+		snprintf(out + o, cap - o, ":%u%.*s", port ? port : https ? 443u : 80u, (int)pathlen,
+			 path);
+	return true;
+}
+
+static bool xs_config_same_url(const char *a, const char *b)
+{
+	char ka[XS_CONFIG_VALUE_MAX + 16], kb[XS_CONFIG_VALUE_MAX + 16];
+
+	if (xs_config_url_key(a, ka, sizeof(ka)) && xs_config_url_key(b, kb, sizeof(kb)))
+		return strcmp(ka, kb) == 0;
+	return strcmp(a, b) == 0;
+}
+
 static const struct xs_config_pool *xs_config_find_url(const struct xs_config *cfg, const char *url,
 						       const struct xs_config_pool *except)
 {
 	for (size_t i = 0; i < cfg->npools; i++) {
-		if (&cfg->pools[i] != except && cfg->pools[i].url && strcmp(cfg->pools[i].url, url) == 0)
+		if (&cfg->pools[i] != except && cfg->pools[i].url &&
+		    xs_config_same_url(cfg->pools[i].url, url))
 			return &cfg->pools[i];
 	}
 	return NULL;

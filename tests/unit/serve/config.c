@@ -194,6 +194,11 @@ static const struct bad_case bad[] = {
 	  "t.conf:2: url: expected http(s)://HOST[:PORT][/PATH], got 'https://x:99999/'", XS_ERR_PARSE },
 	{ "[pool a]\nurl = http://x\n[pool b]\nurl = http://x\n", "t.conf:4: url already used by pool 'a'",
 	  XS_ERR_PARSE },
+	/* the same pool written differently: trailing slash, default port, case, user info */
+	{ "[pool a]\nurl = http://x:1\n[pool b]\nurl = http://x:1/\n",
+	  "t.conf:4: url already used by pool 'a'", XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://x\n[pool b]\nurl = HTTPS://root@X:443/\n",
+	  "t.conf:4: url already used by pool 'a'", XS_ERR_PARSE },
 	{ "[pool a]\nurl = http://x\npassword = hunter2\n",
 	  "t.conf:3: passwords are not accepted in the configuration: use password_file", XS_ERR_PARSE },
 	{ "[pool a]\nurl = http://x\nlisten = 1.2.3.4:1\n",
