@@ -145,7 +145,7 @@ static int inv_parse(struct inv *inv, int argc, char *const *argv)
 			if (errno || end == argv[i] || *end || !(inv->timeout > 0) ||
 			    inv->timeout > INV_MAX_TIMEOUT)
 				return 1 + inv_usage_error("--timeout: '%s' is not a number of seconds "
-							   "from 0 to 86400",
+							   "above 0, at most 86400",
 							   argv[i]);
 		} else {
 			return 1 + inv_usage_error("unknown argument '%s'", a);

@@ -575,7 +575,7 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 						 "of a pool or SR)", sub->uuid);
 			return false;
 		} else {
-			xs_http_reply_json_error(req, 404, "no object %s", sub->uuid);
+			xs_http_reply_json_error(req, 404, "objects: no object %s is known", sub->uuid);
 			return false;
 		}
 		st->nsubs++;

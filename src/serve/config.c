@@ -793,6 +793,10 @@ static enum xs_err xs_config_parse(struct xs_config_parser *p, const char *text,
 					      XS_CONFIG_LINE_MAX);
 		if (memchr(s, '\0', (size_t)(e - s)))
 			return xs_config_fail(p, XS_ERR_PARSE, "NUL byte");
+		if (memchr(s, '\r', (size_t)(e - s)))
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "carriage return without a line feed (lines end with "
+					      "\\n or \\r\\n)");
 		rc = xs_config_line(p, s, e);
 		if (rc)
 			return rc;

@@ -130,6 +130,10 @@ enum xs_err xs_cred_read_file(const char *path, char **password, char *err)
 	}
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
+	if (memchr(buf, '\0', n)) {
+		rc = xs_err_set(err, XS_ERR_ARG, "password file %s: a NUL byte in the password", path);
+		goto out;
+	}
 	if (n > XS_CRED_MAX) {
 		rc = xs_err_set(err, XS_ERR_TOO_LARGE,
 				"password file %s: the first line is longer than %d bytes", path,

@@ -218,6 +218,9 @@ static const struct bad_case bad[] = {
 	{ "just words\n", "t.conf:1: expected KEY = VALUE, [retention] or [pool NAME]", XS_ERR_PARSE },
 	{ "= x\n", "t.conf:1: expected KEY = VALUE, [retention] or [pool NAME]", XS_ERR_PARSE },
 	{ "data = a\0b\n", "t.conf:1: NUL byte", XS_ERR_PARSE },
+	{ "data = /x\r[pool a]\rurl = http://h\r\n",
+	  "t.conf:1: carriage return without a line feed (lines end with \\n or \\r\\n)",
+	  XS_ERR_PARSE },
 };
 
 /* The text of a case: its length runs to the last '\n' (cases may hold a NUL). */

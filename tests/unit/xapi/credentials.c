@@ -71,6 +71,9 @@ static void test_file(void)
 	   "too long: %s", err);
 	ok(xs_cred_read_file("/nonexistent/pw", &pw, err) == XS_ERR_IO && strstr(err, "/nonexistent/pw"),
 	   "missing file named: %s", err);
+	ok(xs_cred_read_file(run_cmd_file("pw5", "ab\0cd\n", 6), &pw, err) == XS_ERR_ARG && !pw &&
+		   strstr(err, "NUL"),
+	   "a NUL byte is refused, not a password cut short: %s", err);
 }
 
 static void test_resolve(void)
