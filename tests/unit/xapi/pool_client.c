@@ -894,30 +894,53 @@ static void fallback_case(enum fake_mode mode, const char *what)
 	close(f.lfd);
 }
 
+/* Starts the fake server f, a connection to it, and a login call; waits for its answer in o.
+ * NULL (nothing left open) when the server or the connection cannot be made. */
+static struct xs_rpc_conn *fake_login(struct fake *f, struct call_out *o)
+{
+	struct xs_rpc_conn *c;
+	char url[64], err[XS_ERR_LEN];
+
+	if (!ok(fake_start(f), "fake server"))
+		return NULL;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->port);
+	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
+	if (!ok(c != NULL, "conn: %s", err)) {
+		xs_evloop_del_fd(t_loop, f->lfd);
+		close(f->lfd);
+		return NULL;
+	}
+	ok(xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, o, err) > 0,
+	   "call: %s", err);
+	loop_wait(t_loop, call_finished, o, 5);
+	return c;
+}
+
+static void fake_close(struct fake *f, struct xs_rpc_conn **c)
+{
+	xs_rpc_conn_free(c);
+	xs_evloop_del_fd(t_loop, f->lfd);
+	close(f->lfd);
+}
+
 /* A 2xx application/json at /jsonrpc settles JSON-RPC: XML-RPC is never tried. */
 static void test_json_settled(void)
 {
 	struct fake f = { .mode = FAKE_JSON };
-	struct xs_rpc_conn *c;
 	struct call_out o = { 0 };
-	char url[64], err[XS_ERR_LEN];
+	struct xs_rpc_conn *c = fake_login(&f, &o);
+	char err[XS_ERR_LEN];
 
-	fail_unless(fake_start(&f), "fake server");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
-	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
-	fail_unless(c, "conn: %s", err);
-	ok(xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err) > 0,
-	   "call: %s", err);
-	ok(loop_wait(t_loop, call_finished, &o, 5) && o.ok && !strcmp(o.value, "OpaqueRef:fake"),
-	   "JSON-RPC answer: %s", o.error);
+	if (!c)
+		return;
+	ok(call_finished(&o) && o.ok && !strcmp(o.value, "OpaqueRef:fake"), "JSON-RPC answer: %s",
+	   o.error);
 	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_JSON, "JSON-RPC remembered");
 	memset(&o, 0, sizeof(o));
 	ok(xs_rpc_call(c, "session.logout", NULL, 5, call_done, &o, err) > 0, "second call");
 	ok(loop_wait(t_loop, call_finished, &o, 5) && o.ok, "second call ok: %s", o.error);
 	ok(f.json_hits == 2 && f.xml_hits == 0, "JSON-RPC only: %u %u", f.json_hits, f.xml_hits);
-	xs_rpc_conn_free(&c);
-	xs_evloop_del_fd(t_loop, f.lfd);
-	close(f.lfd);
+	fake_close(&f, &c);
 }
 
 /* A JSON reply with a status other than 200 is an error, and settles nothing: the next call
@@ -925,22 +948,15 @@ static void test_json_settled(void)
 static void test_json_not_200(void)
 {
 	struct fake f = { .mode = FAKE_JSON_201 };
-	struct xs_rpc_conn *c;
 	struct call_out o = { 0 };
-	char url[64], err[XS_ERR_LEN];
+	struct xs_rpc_conn *c = fake_login(&f, &o);
 
-	fail_unless(fake_start(&f), "fake server");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
-	c = xs_rpc_conn_new(t_http, url, NULL, 0, err);
-	fail_unless(c, "conn: %s", err);
-	ok(xs_rpc_call(c, "session.login_with_password", NULL, 5, call_done, &o, err) > 0,
-	   "call: %s", err);
-	ok(loop_wait(t_loop, call_finished, &o, 5) && !o.ok && strstr(o.error, "HTTP 201"),
+	if (!c)
+		return;
+	ok(call_finished(&o) && !o.ok && strstr(o.error, "HTTP 201"),
 	   "201 JSON: an error naming it: %s", o.error);
 	ok(xs_rpc_conn_proto(c) == XS_RPC_PROTO_UNKNOWN, "nothing settled: %d", xs_rpc_conn_proto(c));
-	xs_rpc_conn_free(&c);
-	xs_evloop_del_fd(t_loop, f.lfd);
-	close(f.lfd);
+	fake_close(&f, &c);
 }
 
 static void test_fallback(void)
