@@ -84,6 +84,7 @@ struct xs_config_parser {
 	enum xs_config_section section;
 	unsigned top_seen;               /* bit i: xs_config_top_keys[i] given */
 	unsigned retention_seen;         /* bit i: tier i given */
+	unsigned retention_line;         /* line of the [retention] header, 0: none yet */
 	unsigned pool_seen;              /* bit i: xs_config_pool_keys[i] given in this pool */
 	char *err;                       /* XS_ERR_LEN, caller's */
 };
@@ -558,6 +559,11 @@ static enum xs_err xs_config_section(struct xs_config_parser *p, const char *s, 
 	while (n > 0 && xs_config_is_space(name[n - 1]))
 		n--;
 	if (n == 9 && memcmp(name, "retention", 9) == 0) {
+		if (p->retention_line)
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "duplicate section [retention] (first on line %u)",
+					      p->retention_line);
+		p->retention_line = p->line;
 		p->section = XS_CONFIG_SEC_RETENTION;
 		return XS_OK;
 	}

@@ -218,6 +218,8 @@ static const struct bad_case bad[] = {
 	{ "just words\n", "t.conf:1: expected KEY = VALUE, [retention] or [pool NAME]", XS_ERR_PARSE },
 	{ "= x\n", "t.conf:1: expected KEY = VALUE, [retention] or [pool NAME]", XS_ERR_PARSE },
 	{ "data = a\0b\n", "t.conf:1: NUL byte", XS_ERR_PARSE },
+	{ "[retention]\n5s = 1d\n[retention]\n1m = 30d\n",
+	  "t.conf:3: duplicate section [retention] (first on line 1)", XS_ERR_PARSE },
 	{ "data = /x\r[pool a]\rurl = http://h\r\n",
 	  "t.conf:1: carriage return without a line feed (lines end with \\n or \\r\\n)",
 	  XS_ERR_PARSE },
