@@ -434,17 +434,13 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 
 /* A host's leaves without the cpuN of CPUs smt=0 parked (xs_smap_cpus_parked); returns
  * how many are left. */
-static size_t xq_drop_parked_cpus(const struct xs_estate *e, const char *uuid,
-				  struct xq_leaf *lv, size_t n)
+static size_t xq_drop_parked_cpus(const struct xs_estate *e, int host_cpus, struct xq_leaf *lv,
+				  size_t n)
 {
-	size_t pi = 0, ncpu = 0, nparked = 0, kept = 0;
-	const struct xs_topo_host *h;
+	size_t ncpu = 0, nparked = 0, kept = 0;
 	bool *parked;
 
-	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_HOST)
-		return n;
-	h = xs_topo_host_by_uuid(e->pools[pi].topo, uuid);
-	if (!h || h->cpus <= 0)
+	if (host_cpus <= 0)
 		return n; /* no count to compare with: skip the reads */
 	parked = xs_xcalloc(n ? n : 1, sizeof(*parked));
 	for (size_t i = 0; i < n; i++) {
@@ -457,7 +453,7 @@ static size_t xq_drop_parked_cpus(const struct xs_estate *e, const char *uuid,
 		parked[i] = xs_store_latest(e->store, lv[i].ids[0], &t, &v) && v == 1.0f;
 		nparked += parked[i];
 	}
-	if (xs_smap_cpus_parked(ncpu, nparked, h->cpus)) {
+	if (xs_smap_cpus_parked(ncpu, nparked, host_cpus)) {
 		for (size_t i = 0; i < n; i++)
 			if (!parked[i])
 				lv[kept++] = lv[i];
@@ -467,10 +463,11 @@ static size_t xq_drop_parked_cpus(const struct xs_estate *e, const char *uuid,
 	return n;
 }
 
-/* Leaves of a VM or host from its series; returns how many. The caller frees *sl and *lv
- * (both set, even when there are none). */
+/* Leaves of a VM or host from its series; returns how many. host_cpus: a host's host_CPUs
+ * count (0: unknown, or a VM). The caller frees *sl and *lv (both set, even when there are
+ * none). */
 static size_t xq_object_leaves(const struct xs_estate *e, enum xs_obj_kind kind, const char *uuid,
-			       struct xs_smap_leaf **sl, struct xq_leaf **lv)
+			       int host_cpus, struct xs_smap_leaf **sl, struct xq_leaf **lv)
 {
 	size_t nspec, n = xs_smap_discover(e->store, kind, uuid, sl);
 	const struct xs_smap_spec *specs = xs_smap_specs(kind, &nspec);
@@ -482,17 +479,17 @@ static size_t xq_object_leaves(const struct xs_estate *e, enum xs_obj_kind kind,
 		(*lv)[i] = (struct xq_leaf){ .key = sp->key, .sub = sp->sub, .dev = (*sl)[i].dev,
 					     .scale = sp->scale, .ids = &(*sl)[i].id, .nids = 1 };
 	}
-	return kind == XS_OBJ_HOST ? xq_drop_parked_cpus(e, uuid, *lv, n) : n;
+	return kind == XS_OBJ_HOST ? xq_drop_parked_cpus(e, host_cpus, *lv, n) : n;
 }
 
 /* The reply of a VM or host; XS_QUERY_NOT_FOUND when unknown and without series. */
 static enum xs_err xq_object(const struct xs_estate *e, enum xs_obj_kind kind, const char *uuid,
-			     bool known, const struct xs_stats_request *rq, struct xs_buf *out,
-			     char *err)
+			     bool known, int host_cpus, const struct xs_stats_request *rq,
+			     struct xs_buf *out, char *err)
 {
 	struct xs_smap_leaf *sl = NULL;
 	struct xq_leaf *lv = NULL;
-	size_t n = xq_object_leaves(e, kind, uuid, &sl, &lv);
+	size_t n = xq_object_leaves(e, kind, uuid, host_cpus, &sl, &lv);
 	enum xs_err r;
 
 	if (!n && !known)
@@ -513,7 +510,7 @@ static enum xs_err xq_vm(const struct xs_estate *e, const char *uuid,
 
 	if (k != XS_ESTATE_VM && k != XS_ESTATE_NONE)
 		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: %s is not a VM", uuid);
-	return xq_object(e, XS_OBJ_VM, uuid, k == XS_ESTATE_VM, rq, out, err);
+	return xq_object(e, XS_OBJ_VM, uuid, k == XS_ESTATE_VM, 0, rq, out, err);
 }
 
 static enum xs_err xq_host(const struct xs_estate *e, const char *uuid,
@@ -521,10 +518,13 @@ static enum xs_err xq_host(const struct xs_estate *e, const char *uuid,
 {
 	size_t pi = 0;
 	enum xs_estate_kind k = xs_estate_find(e, uuid, &pi);
+	const struct xs_topo_host *h = NULL;
 
 	if (k != XS_ESTATE_HOST && k != XS_ESTATE_NONE)
 		return xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: %s is not a host", uuid);
-	return xq_object(e, XS_OBJ_HOST, uuid, k == XS_ESTATE_HOST, rq, out, err);
+	if (k == XS_ESTATE_HOST)
+		h = xs_topo_host_by_uuid(e->pools[pi].topo, uuid);
+	return xq_object(e, XS_OBJ_HOST, uuid, h != NULL, h ? h->cpus : 0, rq, out, err);
 }
 
 /* ---- SR --------------------------------------------------------------------------- */
@@ -645,7 +645,8 @@ static void xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, s
 		hs[i].stopped_end = INT64_MIN;
 		if (!hs[i].h)
 			continue;
-		hs[i].n = xq_object_leaves(e, XS_OBJ_HOST, hs[i].h->uuid, &hs[i].sl, &hs[i].lv);
+		hs[i].n = xq_object_leaves(e, XS_OBJ_HOST, hs[i].h->uuid, hs[i].h->cpus, &hs[i].sl,
+					   &hs[i].lv);
 		if (rq->granularity != XS_STATS_RANGE)
 			hs[i].stopped_end = xq_stopped_end(e, hs[i].h->uuid, w.step);
 	}

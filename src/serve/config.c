@@ -278,12 +278,12 @@ static bool xs_config_split_hostport(const char *s, size_t n, bool want_port, co
 	return xs_config_port(rest + 1, restlen - 1, port);
 }
 
-/* Finds the host of an http(s) URL; false when it is not one. */
-static bool xs_config_url_host(const char *url, size_t n, const char **host, size_t *hostlen,
-			       bool *https)
+/* The parts of an http(s) URL: host, port (0: none given), path (from the '/', '?' or '#' on,
+ * to url + n); false when it is not one. */
+static bool xs_config_url_parts(const char *url, size_t n, const char **host, size_t *hostlen,
+				bool *https, uint16_t *port, const char **path)
 {
 	const char *auth, *auth_end, *at;
-	uint16_t port = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)url[i];
@@ -310,7 +310,19 @@ static bool xs_config_url_host(const char *url, size_t n, const char **host, siz
 	}
 	if (at)
 		auth = at + 1;
-	return xs_config_split_hostport(auth, (size_t)(auth_end - auth), false, host, hostlen, &port);
+	*port = 0;
+	*path = auth_end;
+	return xs_config_split_hostport(auth, (size_t)(auth_end - auth), false, host, hostlen, port);
+}
+
+/* Finds the host of an http(s) URL; false when it is not one. */
+static bool xs_config_url_host(const char *url, size_t n, const char **host, size_t *hostlen,
+			       bool *https)
+{
+	const char *path;
+	uint16_t port;
+
+	return xs_config_url_parts(url, n, host, hostlen, https, &port, &path);
 }
 
 static bool xs_config_name_valid(const char *s, size_t n)
@@ -346,23 +358,13 @@ const struct xs_config_pool *xs_config_find_pool(const struct xs_config *cfg, co
 static bool xs_config_url_key(const char *url, char *out, size_t cap)
 {
 	size_t n = strlen(url), hostlen, pathlen, o;
-	const char *auth, *auth_end, *host, *path;
-	uint16_t port = 0;
+	const char *host, *path;
+	uint16_t port;
 	bool https;
 
-	if (!xs_config_url_host(url, n, &host, &hostlen, &https))
+	if (!xs_config_url_parts(url, n, &host, &hostlen, &https, &port, &path))
 		return false;
-	auth = url + (https ? 8 : 7);
-	auth_end = auth;
-	while (*auth_end && !strchr("/?#", *auth_end))
-		auth_end++;
-	for (const char *p = auth; p < auth_end; p++)
-		if (*p == '@')
-			auth = p + 1;
-	if (!xs_config_split_hostport(auth, (size_t)(auth_end - auth), false, &host, &hostlen, &port))
-		return false;
-	path = auth_end;
-	pathlen = strlen(path);
+	pathlen = (size_t)(url + n - path);
 	if (pathlen == 1 && path[0] == '/')
 		pathlen = 0;
 	o = (size_t)snprintf(out, cap, "%s://", https ? "https" : "http");
