@@ -314,22 +314,27 @@ static void serve_on_change(void *arg, struct xs_pool_client *pc, unsigned what)
 		xs_log_info("pool %s: %s", p->name, xs_pool_state_name(s));
 }
 
-/* A pool client for cp, not started; NULL with err (no password, bad URL). */
-static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_config_pool *cp,
-					 char *err)
+/* A pool client for cp, a pool of cfg, not started; NULL with err (no password,
+ * bad URL, unreadable CA file), which names the configuration line when cp
+ * comes from a file. */
+static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_config *cfg,
+					 const struct xs_config_pool *cp, char *err)
 {
 	struct serve_pool *p = xs_xcalloc(1, sizeof(*p));
 	struct xs_pool_config pcfg = { 0 };
-	char why[XS_ERR_LEN];
+	char why[XS_ERR_LEN], where[XS_ERR_LEN];
 
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	if (xs_cred_resolve(cp->url, cp->user, cp->password_file, getenv(XS_CRED_ENV), p->url,
 			    sizeof(p->url), &p->cred, why)) {
-		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
+		xs_config_where(cfg, cp->password_file ? cp->password_file_line : cp->line, where,
+				sizeof(where));
+		xs_err_set(err, XS_ERR_ARG, "%spool %s: %s", where, cp->name, why);
 		goto fail;
 	}
 	if (cp->ca_file && xs_tls_ca_file_check(cp->ca_file, why)) {
-		xs_err_set(err, XS_ERR_ARG, "pool %s: ca_file %s", cp->name, why);
+		xs_config_where(cfg, cp->ca_file_line, where, sizeof(where));
+		xs_err_set(err, XS_ERR_ARG, "%spool %s: ca_file %s", where, cp->name, why);
 		goto fail;
 	}
 	/* the pool client and the collector copy tls: ca_file must live as long as p */
@@ -376,7 +381,7 @@ static enum xs_err serve_pools_new(struct xs_daemon *d, const struct xs_config *
 	struct serve_pool **ps = xs_xcalloc(cfg->npools + 1, sizeof(*ps));
 
 	for (size_t i = 0; i < cfg->npools; i++) {
-		ps[i] = serve_pool_new(d, &cfg->pools[i], err);
+		ps[i] = serve_pool_new(d, cfg, &cfg->pools[i], err);
 		if (!ps[i]) {
 			for (size_t j = 0; j < i; j++)
 				serve_pool_free(ps[j]);
@@ -826,7 +831,8 @@ static int serve_api_start(struct xs_daemon *d)
 	if (d->cfg.token_file) {
 		d->token = serve_read_token(d->cfg.token_file, err);
 		if (!d->token) {
-			xs_log_error("%s", err);
+			xs_log_error("%s%s", xs_config_where(&d->cfg, d->cfg.token_file_line, web,
+							     sizeof(web)), err);
 			return 1;
 		}
 	}

@@ -48,26 +48,30 @@ struct xs_config_key {
 	const char *name;
 	enum xs_config_kind kind;
 	size_t offset; /* of the field in struct xs_config or struct xs_config_pool */
+	size_t line_offset; /* of an unsigned field the key's line goes to; 0: none */
 };
 
 static const struct xs_config_key xs_config_top_keys[] = {
-	{ "listen", XS_CONFIG_KIND_LISTEN, 0 },
-	{ "data", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, data_dir) },
-	{ "log_level", XS_CONFIG_KIND_LOGLEVEL, 0 },
-	{ "token_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, token_file) },
-	{ "tls_cert", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_cert_file) },
-	{ "tls_key", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_key_file) },
-	{ "web", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, web_dir) },
+	{ "listen", XS_CONFIG_KIND_LISTEN, 0, 0 },
+	{ "data", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, data_dir), 0 },
+	{ "log_level", XS_CONFIG_KIND_LOGLEVEL, 0, 0 },
+	{ "token_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, token_file),
+	  offsetof(struct xs_config, token_file_line) },
+	{ "tls_cert", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_cert_file), 0 },
+	{ "tls_key", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_key_file), 0 },
+	{ "web", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, web_dir), 0 },
 };
 
 static const struct xs_config_key xs_config_pool_keys[] = {
-	{ "url", XS_CONFIG_KIND_URL, offsetof(struct xs_config_pool, url) },
-	{ "user", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, user) },
-	{ "password_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, password_file) },
-	{ "ca_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, ca_file) },
-	{ "pin", XS_CONFIG_KIND_PIN, offsetof(struct xs_config_pool, pins) },
-	{ "insecure", XS_CONFIG_KIND_BOOL, offsetof(struct xs_config_pool, insecure) },
-	{ "password", XS_CONFIG_KIND_REFUSED, 0 },
+	{ "url", XS_CONFIG_KIND_URL, offsetof(struct xs_config_pool, url), 0 },
+	{ "user", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, user), 0 },
+	{ "password_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, password_file),
+	  offsetof(struct xs_config_pool, password_file_line) },
+	{ "ca_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, ca_file),
+	  offsetof(struct xs_config_pool, ca_file_line) },
+	{ "pin", XS_CONFIG_KIND_PIN, offsetof(struct xs_config_pool, pins), 0 },
+	{ "insecure", XS_CONFIG_KIND_BOOL, offsetof(struct xs_config_pool, insecure), 0 },
+	{ "password", XS_CONFIG_KIND_REFUSED, 0, 0 },
 };
 
 /* Keys of [retention], by tier, and each tier's step in seconds. */
@@ -653,6 +657,8 @@ static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_con
 				      "passwords are not accepted in the configuration: use password_file");
 	case XS_CONFIG_KIND_STRING: break;
 	}
+	if (k->line_offset)
+		*(unsigned *)(void *)((char *)base + k->line_offset) = p->line;
 	free(*field);
 	*field = xs_xstrndup(v, n);
 	return XS_OK;
@@ -915,6 +921,15 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 	pool = xs_config_pool_push(cfg, name, strlen(name));
 	pool->url = xs_xstrndup(url, n);
 	return XS_OK;
+}
+
+const char *xs_config_where(const struct xs_config *cfg, unsigned line, char *buf, size_t n)
+{
+	if (line && cfg->source)
+		snprintf(buf, n, "%s:%u: ", cfg->source, line);
+	else
+		buf[0] = '\0';
+	return buf;
 }
 
 bool xs_config_listen_is_loopback(const struct xs_config *cfg)

@@ -61,6 +61,7 @@ struct xs_config_pool {
 			      * (xapi/tls_pins.h: "AB:CD:...,EF:...", at most XS_TLS_PINS_MAX) */
 	bool insecure;       /* no TLS verification at all (explicit opt-in) */
 	unsigned line;       /* line of its [pool NAME] header; 0 when from --pool */
+	unsigned password_file_line, ca_file_line; /* their keys' lines; 0: not in the file */
 };
 
 struct xs_config {
@@ -72,6 +73,7 @@ struct xs_config {
 	char *tls_cert_file; /* API over HTTPS: PEM certificate and key (both or neither) */
 	char *tls_key_file;
 	char *web_dir;       /* the web UI's files; NULL = the built-in default (see cmd_serve.c) */
+	unsigned token_file_line; /* its key's line; 0: not in the file */
 	int64_t retention[XS_CONFIG_TIERS]; /* seconds, > 0, at least the tier's step */
 	struct xs_config_pool *pools; /* npools entries, in file / flag order */
 	size_t npools;
@@ -124,6 +126,14 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
  */
 enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 	__attribute__((warn_unused_result));
+
+/*
+ * Where a file named by the configuration was given, for the error of
+ * reading it later: "SOURCE:LINE: " when line (a *_line field above) is
+ * not 0 and cfg was loaded from a file, "" otherwise (a flag, a --pool URL).
+ * Written to buf (n bytes, at least 1); returns buf.
+ */
+const char *xs_config_where(const struct xs_config *cfg, unsigned line, char *buf, size_t n);
 
 /* True for "localhost", 127.0.0.0/8 and ::1. */
 bool xs_config_listen_is_loopback(const struct xs_config *cfg);

@@ -203,13 +203,43 @@ static void test_config_errors(void)
 			const char *a2[] = { run_cmd_bin("xapistat"), "serve", "-c", c2, NULL };
 
 			rc = run_cmd(a1, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "pool a: ca_file /nonexistent/ca.pem: No such file"),
-			   "missing ca_file: exit %d: %s", rc, err);
+			ok(rc == 1 && strstr(err, "ca1.conf:4: pool a: ca_file /nonexistent/ca.pem: No such file"),
+			   "missing ca_file: exit %d, names FILE:LINE: %s", rc, err);
 			free(out);
 			free(err);
 			rc = run_cmd(a2, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "no PEM certificate in it"),
+			ok(rc == 1 && strstr(err, "ca2.conf:4: pool a: ca_file") &&
+			   strstr(err, "no PEM certificate in it"),
 			   "ca_file without a certificate: exit %d: %s", rc, err);
+			free(out);
+			free(err);
+		}
+	}
+	{
+		/* files read after parsing: their errors name the line that gave them */
+		char conf_text[400];
+		const char *c3, *c4;
+
+		snprintf(conf_text, sizeof(conf_text), "data = %s/data-pw\n[pool b]\n"
+			 "url = https://127.85.0.3:1\n\npassword_file = /nonexistent/pw\n",
+			 run_cmd_dir);
+		c3 = run_cmd_file("pw.conf", conf_text, strlen(conf_text));
+		snprintf(conf_text, sizeof(conf_text), "data = %s/data-tok\n# the API's token\n"
+			 "token_file = /nonexistent/token\n[pool c]\nurl = http://root:pw@127.85.0.4:1\n",
+			 run_cmd_dir);
+		c4 = run_cmd_file("tok.conf", conf_text, strlen(conf_text));
+		{
+			const char *a3[] = { run_cmd_bin("xapistat"), "serve", "-c", c3, NULL };
+			const char *a4[] = { run_cmd_bin("xapistat"), "serve", "-c", c4, NULL };
+
+			rc = run_cmd(a3, NULL, 0, &out, &err);
+			ok(rc == 1 && strstr(err, "pw.conf:5: pool b: ") && strstr(err, "/nonexistent/pw"),
+			   "missing password_file: exit %d, names FILE:LINE: %s", rc, err);
+			free(out);
+			free(err);
+			rc = run_cmd(a4, NULL, 0, &out, &err);
+			ok(rc == 1 && strstr(err, "tok.conf:3: token_file /nonexistent/token: No such file"),
+			   "missing token_file: exit %d, names FILE:LINE: %s", rc, err);
 			free(out);
 			free(err);
 		}
