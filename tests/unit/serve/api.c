@@ -303,6 +303,16 @@ static void test_param_errors(void)
 		ok(status == 400 && !strncmp(t_body(&c), want, strlen(want)), "%s: %d %s", cases[i].target,
 		   status, t_body(&c));
 	}
+	{
+		/* a well-formed uuid nobody knows: 404, still named after the parameter */
+		static const char target[] = "/api/v1/stream?objects=aaaaaaaa-0000-4000-8000-000000000009";
+		static const char want404[] = "{\"error\":\"objects: no object "
+					      "aaaaaaaa-0000-4000-8000-000000000009 is known\"}";
+		int status = t_get(loop, a, &c, target);
+
+		ok(status == 404 && !strcmp(t_body(&c), want404), "%s: %d %s", target, status,
+		   t_body(&c));
+	}
 	xs_api_free(&a);
 	xs_evloop_free(&loop);
 }
