@@ -211,6 +211,7 @@ struct xs_store {
 	uint32_t *ohash;         /* open addressing of objects: id of its newest series; UINT32_MAX empty */
 	uint64_t ohcap, nobj;
 	int cat_fd;
+	uint64_t cat_size;       /* bytes of the catalog written and synced: the next write's offset */
 	struct st_bytes catbuf;  /* catalog records not yet written */
 	int wal_fd;
 	uint64_t gen;            /* committed generation (the wal's) */
@@ -385,6 +386,8 @@ static enum xs_err st_write_all(int fd, const void *p, size_t n, uint64_t off)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO; /* no progress and no reason given: st_errno must not name a stale one */
 		if (w <= 0)
 			return XS_ERR_IO;
 		q += w;
@@ -394,7 +397,10 @@ static enum xs_err st_write_all(int fd, const void *p, size_t n, uint64_t off)
 	return XS_OK;
 }
 
-/* Reads a whole file into *out (caller frees); a missing file reads as empty. */
+/* Reads a whole file into *out (caller frees); a missing file reads as empty. A read
+ * error (or a file shorter than fstat said) is XS_ERR_IO with errno set, never a
+ * short read: the loaders truncate files at what they read, so a transient EIO
+ * taken for a torn tail would destroy what follows it. */
 static enum xs_err st_read_file(int dirfd, const char *name, uint8_t **out, size_t *len)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -415,8 +421,15 @@ static enum xs_err st_read_file(int dirfd, const char *name, uint8_t **out, size
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			break;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+
+			close(fd);
+			free(*out);
+			*out = NULL;
+			errno = e;
+			return XS_ERR_IO;
+		}
 		got += (size_t)r;
 	}
 	close(fd);
@@ -699,8 +712,9 @@ static enum xs_err st_cat_load(struct xs_store *s, char *err)
 			return st_errno(err, "write", s, "series");
 		pos = ST_FILE_HDR;
 	}
-	if (ftruncate(s->cat_fd, (off_t)pos) < 0 || lseek(s->cat_fd, (off_t)pos, SEEK_SET) < 0)
+	if (ftruncate(s->cat_fd, (off_t)pos) < 0)
 		return st_errno(err, "truncate", s, "series");
+	s->cat_size = pos;
 	return XS_OK;
 }
 
@@ -2297,11 +2311,21 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 		return XS_OK;
 	st_io_begin(s);
 	if (s->catbuf.len) {
-		if (write(s->cat_fd, s->catbuf.p, s->catbuf.len) != (ssize_t)s->catbuf.len ||
-		    fdatasync(s->cat_fd) < 0)
+		/* at the synced size, so a retry after a short write (disk full) writes the
+		 * same records at the same place instead of after a half frame */
+		if (st_write_all(s->cat_fd, s->catbuf.p, s->catbuf.len, s->cat_size) ||
+		    fdatasync(s->cat_fd) < 0) {
+			int saved = errno;
+
+			if (ftruncate(s->cat_fd, (off_t)s->cat_size) < 0) {
+				/* the retry overwrites the partial bytes anyway */
+			}
+			errno = saved;
 			e = st_errno(err, "write", s, "series");
-		else
+		} else {
+			s->cat_size += s->catbuf.len;
 			st_bytes_written(&s->catbuf);
+		}
 	}
 	if (!e && s->walbuf.len) {
 		if (st_write_all(s->wal_fd, s->walbuf.p, s->walbuf.len, s->wal_size) ||
