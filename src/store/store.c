@@ -68,6 +68,7 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
+#define ST_EXPIRE_SLACK 86400      /* expire: now is at most this past the newest data (s) */
 
 struct st_acc {
 	int64_t period;  /* start of the period being summed; ST_NONE: none */
@@ -2630,17 +2631,50 @@ static bool st_seg_parse(const char *name, int *tier, int64_t *no)
 	return false;
 }
 
+/* The newest time the store holds data at, or after: the newest point any series knows
+ * (every tier) and the start of the newest segment file of any tier. */
+static int64_t st_newest(struct xs_store *s, DIR *d)
+{
+	int64_t newest = INT64_MIN;
+	struct dirent *de;
+
+	for (uint32_t i = 0; i < s->nser; i++) {
+		const struct st_series *se = &s->ser[i];
+
+		if (se->last_t != ST_NONE && se->last_t > newest)
+			newest = se->last_t;
+		for (int t = 0; t < XS_NTIERS; t++)
+			if (se->tier_last[t] != ST_NONE && se->tier_last[t] > newest)
+				newest = se->tier_last[t];
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		int tier;
+		int64_t no;
+
+		if (st_seg_parse(de->d_name, &tier, &no) && no * st_span[tier] > newest)
+			newest = no * st_span[tier];
+	}
+	return newest;
+}
+
 enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err)
 {
 	int fd = dup(s->dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
+	int64_t newest;
 
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
 		return st_errno(err, "list", s, ".");
 	}
+	/* a clock far ahead (a wrong RTC at boot, a bad NTP step) must not delete what the
+	 * data's own times still keep: now is at most a day past the newest data */
+	newest = st_newest(s, d);
+	if (newest != INT64_MIN && now > newest + ST_EXPIRE_SLACK)
+		now = newest + ST_EXPIRE_SLACK;
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		int tier;

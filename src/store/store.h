@@ -124,7 +124,9 @@ bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_ti
 
 /* Makes every append so far durable (write-ahead log fsync). */
 enum xs_err xs_store_sync(struct xs_store *s, char *err);
-/* Removes what retention no longer keeps at time now (whole segments). */
+/* Removes what retention no longer keeps at time now (whole segments). now is taken
+ * as at most a day past the newest data the store holds, so a clock far ahead of
+ * the data (a wrong clock at boot) removes nothing the data's own times keep. */
 enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err);
 
 /* Series of one object: calls cb(arg, id, ds, unit) for each, newest series first; the cost is
