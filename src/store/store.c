@@ -56,6 +56,9 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_BYTES_KEEP (4u << 20)   /* a written catalog buffer larger than this is freed */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
+#ifndef ST_ROW_MAX_ENTRIES           /* (a test sets a small one) */
+#define ST_ROW_MAX_ENTRIES 500000    /* samples of a row per wal record: at most 15 bytes each */
+#endif
 #define ST_BLOCK_HDR 8             /* bytes of a block header on disk */
 #define ST_RUN_HDR 32              /* bytes of an index run header */
 #define ST_ENT 16                  /* bytes of an index entry */
@@ -1065,18 +1068,15 @@ static bool st_zz_get(struct xs_bitr *r, int64_t *d)
 
 /* Closes the row being collected into one wal record:
  * 'R', i64 t, u32 n, bits: per sample the id delta - 1 (zigzag) and the XOR. */
-static void st_row_close(struct xs_store *s)
+/* One 'R' record of row entries [from, to): each record starts its id deltas afresh,
+ * so a row may be cut anywhere. */
+static void st_row_record(struct xs_store *s, size_t from, size_t to)
 {
 	struct xs_bits w = { 0 };
 	struct st_bytes r = { 0 };
 	int64_t prev = -1;
 
-	if (!s->row_open)
-		return;
-	s->row_open = false;
-	if (!s->nrow)
-		return;
-	for (size_t i = 0; i < s->nrow; i++) {
+	for (size_t i = from; i < to; i++) {
 		uint32_t x = s->row[i].x;
 
 		st_zz_put(&w, (int64_t)s->row[i].id - prev - 1);
@@ -1095,12 +1095,24 @@ static void st_row_close(struct xs_store *s)
 	}
 	st_put_u8(&r, 'R');
 	st_put_u64(&r, (uint64_t)s->row_t);
-	st_put_u32(&r, (uint32_t)s->nrow);
+	st_put_u32(&r, (uint32_t)(to - from));
 	st_put(&r, w.buf, (w.nbits + 7) / 8);
 	st_frame(&s->walbuf, r.p, r.len);
 	s->wal_appended += r.len + 8;
 	free(r.p);
 	free(w.buf);
+}
+
+/* Writes the open row to the wal buffer, in records of at most ST_ROW_MAX_ENTRIES
+ * entries: a record over ST_MAX_RECORD would be refused at replay, and the wal cut
+ * there. */
+static void st_row_close(struct xs_store *s)
+{
+	if (!s->row_open)
+		return;
+	s->row_open = false;
+	for (size_t i = 0; i < s->nrow; i += ST_ROW_MAX_ENTRIES)
+		st_row_record(s, i, s->nrow - i > ST_ROW_MAX_ENTRIES ? i + ST_ROW_MAX_ENTRIES : s->nrow);
 	s->nrow = 0;
 }
 

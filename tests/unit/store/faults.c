@@ -5,7 +5,11 @@
  * lost: a short write is retried in place, a read error refuses the open
  * instead of being taken for a torn tail and truncated away.
  *
- * store.c is included so that its pread can be made to fail once (fault_pread).
+ * Also: a row of more samples than a wal record may hold is cut into several
+ * records that replay whole.
+ *
+ * store.c is included so that its pread can be made to fail once (fault_pread)
+ * and its rows cut in records of 7 samples (ST_ROW_MAX_ENTRIES).
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +46,7 @@ static ssize_t fault_pread(int fd, void *buf, size_t n, off_t off)
 	return pread(fd, buf, n, off);
 }
 
+#define ST_ROW_MAX_ENTRIES 7 /* rows cut in records of 7 samples: test_row_records */
 #define pread fault_pread
 #include "store/store.c"
 #undef pread
@@ -243,10 +248,79 @@ static void test_read_error_catalog(void)
 	test_read_error("/series");
 }
 
+/* 'R' records in the wal of test_dir (frames after the 16-byte header). */
+static int faults_row_records(void)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, pos = ST_FILE_HDR;
+	struct st_cur rec;
+	int dirfd = open(test_dir, O_RDONLY | O_DIRECTORY), rows = 0;
+
+	if (dirfd < 0 || st_read_file(dirfd, "wal", &buf, &len) != XS_OK) {
+		if (dirfd >= 0)
+			close(dirfd);
+		return -1;
+	}
+	close(dirfd);
+	while (buf && len >= ST_FILE_HDR && st_unframe(buf, len, &pos, &rec))
+		rows += rec.len && rec.p[0] == 'R';
+	free(buf);
+	return rows;
+}
+
+/*
+ * Two rows of 50 samples, synced, then kill -9: with 7 samples a record, 8
+ * records a row (a row past 16 MiB, ~1M series, would otherwise be refused at
+ * replay and the wal cut there); the reopen replays every sample of both.
+ */
+static void test_row_records(void)
+{
+	char err[XS_ERR_LEN];
+	struct xs_store *s;
+	int status = 0;
+	pid_t pid;
+
+	dir_new();
+	pid = fork();
+	fail_unless(pid >= 0, "fork");
+	if (pid == 0) {
+		s = faults_open(err);
+		if (!s)
+			_exit(10);
+		for (int i = 0; i < 50; i++)
+			faults_series(s, i);
+		for (int64_t t = T0; t <= T0 + 5; t += 5)
+			for (xs_series_id i = 0; i < 50; i++)
+				xs_store_append(s, i, t, (float)i + (float)(t - T0) / 8, err);
+		_exit(xs_store_sync(s, err) == XS_OK ? 0 : 11);
+	}
+	waitpid(pid, &status, 0);
+	fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child wrote the store");
+	ok(faults_row_records() == 16, "2 rows of 50 samples: %d records of at most 7 (want 16)",
+	   faults_row_records());
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	{
+		bool all = true;
+		xs_series_id i;
+
+		for (i = 0; i < 50 && all; i++) {
+			static struct xs_point p[4];
+
+			all = xs_store_read(s, i, XS_TIER_5S, T0, T0 + 5, p, 4) == 2 &&
+			      p[0].avg == (float)i && p[1].avg == (float)i + 0.625f;
+		}
+		ok(all, "every sample of both rows replayed (first wrong: series %u)", i - 1);
+	}
+	xs_store_close(&s, err);
+	dir_remove();
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
 	TEST_RUN(test_read_error_wal);
 	TEST_RUN(test_read_error_catalog);
+	TEST_RUN(test_row_records);
 	return test_summary();
 }
