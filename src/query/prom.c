@@ -171,6 +171,7 @@ struct prom_object {
 	uint32_t devs;               /* its first device entry (list by next); PROM_NONE: none */
 	uint8_t kind;
 	bool scattered;              /* its series were not all adjacent: its devices are indexed */
+	int64_t fresh_from;          /* its series whose newest sample is older are not exported */
 };
 
 /*
@@ -248,6 +249,7 @@ struct prom_ctx {
 	uint32_t last_kds;           /* the previous series' entry; PROM_NONE */
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
+	const struct xs_collect_host_status **hosts; /* e->status by uuid, for bsearch */
 	const char *last_unit;       /* cache of prom_unit_of */
 	const struct prom_unit *last_pu;
 	struct prom_unit unknown;    /* a unit no table entry knows */
@@ -834,6 +836,54 @@ static void prom_text_label(struct prom_ctx *c, const char *name, const char *v)
 	prom_text_label_n(c, name, v, strlen(v));
 }
 
+/* ---- freshness: which series are current ---- */
+
+static int prom_status_cmp(const void *a, const void *b)
+{
+	const struct xs_collect_host_status *const *x = a, *const *y = b;
+
+	return strcmp((*x)->uuid, (*y)->uuid);
+}
+
+/* The collected hosts by uuid (c->hosts, e->nstatus entries). */
+static void prom_hosts_index(struct prom_ctx *c)
+{
+	c->hosts = xs_xmalloc((c->e->nstatus ? c->e->nstatus : 1) * sizeof(*c->hosts));
+	for (size_t i = 0; i < c->e->nstatus; i++)
+		c->hosts[i] = &c->e->status[i];
+	qsort(c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_cmp);
+}
+
+/* Without a host to go by (an SR, an object no topology knows): our clock. */
+static int64_t prom_fresh_default(const struct prom_ctx *c)
+{
+	return (int64_t)ceil(c->e->now) - XS_PROM_STALE_SECONDS;
+}
+
+/*
+ * The oldest sample time still current for the series a host serves (its own
+ * and its resident VMs'), on the host's clock: its newest stored row less
+ * XS_PROM_FRESH_GRACE, so a VM that halted, a VIF or VBD removed, stop at once
+ * and a host whose clock is behind ours still exports; nothing when the host
+ * has not been fetched for XS_PROM_STALE_SECONDS of our clock. The default
+ * rule when the host is not collected or has no row yet.
+ */
+static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid)
+{
+	struct xs_collect_host_status key, *kp = &key;
+	const struct xs_collect_host_status *const *hit;
+
+	if (!c->e->nstatus)
+		return prom_fresh_default(c);
+	snprintf(key.uuid, sizeof(key.uuid), "%s", host_uuid);
+	hit = bsearch(&kp, c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_cmp);
+	if (hit == NULL || (*hit)->newest <= 0 || (*hit)->last_success <= 0)
+		return prom_fresh_default(c);
+	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS)
+		return INT64_MAX;
+	return (*hit)->newest - XS_PROM_FRESH_GRACE;
+}
+
 /* The object labels: pool, host, host_uuid, vm, vm_uuid / sr, sr_uuid ("" when unknown). */
 static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 {
@@ -846,8 +896,10 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	o->topo = t;
 	if (t != NULL)
 		pool = c->e->pools[pi].name ? c->e->pools[pi].name : "";
+	o->fresh_from = prom_fresh_default(c);
 	if (f.host != NULL) {
 		host = f.host->name;
+		o->fresh_from = prom_fresh_from(c, o->uuid);
 	} else if (f.vm != NULL) {
 		const char *on = f.vm->resident_on;
 		const struct xs_topo_host *h = *on ? xs_topo_host_by_ref(t, on) : NULL;
@@ -857,6 +909,10 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 			host = h->name;
 			host_uuid = h->uuid;
 		}
+		/* halted or suspended: its last values are not current */
+		o->fresh_from = f.vm->power == XS_POWER_HALTED || f.vm->power == XS_POWER_SUSPENDED
+				? INT64_MAX
+				: h != NULL ? prom_fresh_from(c, h->uuid) : prom_fresh_default(c);
 	} else if (f.sr != NULL) {
 		name = f.sr->name;
 	}
@@ -1157,15 +1213,21 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	int64_t t;
 	float v;
 
+	uint32_t object;
+
+	/* a day behind our clock is past any host clock's excuse: no object made for it */
 	if ((unsigned)kind >= XS_NOBJ_KINDS || !xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
-	    (double)t + XS_PROM_STALE_SECONDS < c->e->now || c->rc != XS_OK)
+	    (double)t + XS_PROM_STALE_MAX < c->e->now || c->rc != XS_OK)
+		return;
+	object = prom_object(c, kind, uuid);
+	if (t < c->obj[object].fresh_from)
 		return;
 	n = strlen(ds);
 	k = prom_kindds(c, kind, ds, n, unit);
 	c->smp = prom_grow(c->smp, &c->capsmp, c->nsmp, sizeof(*c->smp));
 	s = &c->smp[c->nsmp++];
 	s->family = k->family;
-	s->object = prom_object(c, kind, uuid);
+	s->object = object;
 	s->dev = k->devkey == PROM_NONE ? PROM_NONE : prom_dev(c, s->object, k->devkey);
 	s->value = k->factor == 1 ? v : (float)((double)v * k->factor);
 }
@@ -1349,6 +1411,7 @@ static void prom_ctx_cleanup(struct prom_ctx *c)
 	free(c->kds);
 	free(c->kdsix.slot);
 	free(c->smp);
+	free(c->hosts);
 }
 
 /* Pass 2, resumable: lines into b->chunk until it holds PROM_CHUNK bytes or the body ends. */
@@ -1403,6 +1466,7 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 		prom_hosts_family(c, PROM_LAG);
 		prom_hosts_family(c, PROM_LAST_SUCCESS);
 	}
+	prom_hosts_index(c);
 	if (e->store != NULL && c->rc == XS_OK)
 		xs_store_each(e->store, prom_collect, c);
 	if (c->rc != XS_OK)

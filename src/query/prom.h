@@ -29,8 +29,19 @@
 #include "lib/err.h"
 #include "query/estate.h"
 
-/* A series whose newest sample is older than this (seconds before e->now) is not exported. */
+/*
+ * Which series are exported (the latest value of each, no timestamps, so a
+ * value kept after its source stopped would be read as current): those of a
+ * collected host and its resident VMs whose newest sample is at most
+ * XS_PROM_FRESH_GRACE older than the host's newest stored row (host clock; a
+ * halted VM, a removed device stop at once), none of a host not fetched for
+ * XS_PROM_STALE_SECONDS; the rest (SRs, objects no topology knows, hosts with
+ * no row yet) while their newest sample is at most XS_PROM_STALE_SECONDS
+ * before e->now. Nothing more than XS_PROM_STALE_MAX before e->now.
+ */
 #define XS_PROM_STALE_SECONDS 300
+#define XS_PROM_FRESH_GRACE 10
+#define XS_PROM_STALE_MAX 86400
 
 /* The daemon's own figures, filled by the daemon before each call (zero-fill what it lacks). */
 struct xs_prom_self {

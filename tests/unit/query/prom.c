@@ -850,6 +850,67 @@ static void check_pieces(const struct xs_estate *e, struct xs_store **s, struct 
 	xs_buf_free(&got);
 }
 
+/*
+ * Which series are current, by each host's own clock: host-1's clock is 400 s
+ * behind ours (its rows still export), a VIF of the web VM removed a minute
+ * before the host's newest row does not, nor the series of a VM the topology
+ * says is halted though its last sample is recent; host-2, not fetched for
+ * 400 s of our clock, exports nothing though its clock says its sample is new.
+ */
+static void test_fresh(void)
+{
+	const int64_t behind = 400, hnew = (int64_t)NOW - 400 - 2; /* host-1's newest row */
+	struct xs_collect_host_status status[] = {
+		{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
+		  .last_success = NOW - 2, .lag = 0, .newest = hnew },
+		{ .pool = "pool-a", .uuid = H2_UUID, .name = "host-2", .state = XS_COLLECT_DOWN,
+		  .last_success = NOW - behind, .lag = -1, .newest = T0 - 5 },
+	};
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .status = status, .nstatus = 2,
+			       .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s;
+	char *text;
+
+	put(t, XS_TOPO_VM, "OpaqueRef:vm-off",
+	    rec("uuid", S(VM_GONE_UUID), "name_label", S("off"), "power_state", S("Halted"), NULL));
+	dir_new();
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu0", "(fraction)", hnew, 0.125f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu_usage", "(fraction)", hnew, 0.25f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx", "B/s", hnew - 60, 1234.5f); /* VIF removed */
+	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "cpu_usage", "(fraction)", hnew - 5, 0.5f); /* in grace */
+	add(s, XS_OBJ_VM, VM_GONE_UUID, "cpu_usage", "(fraction)", T0 - 5, 0.75f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu0", "(fraction)", T0 - 5, 0.0625f);
+	add(s, XS_OBJ_SR, SR_NFS_UUID, "size", "B", T0 - 280, 1e12f); /* our clock: 292 s */
+	add(s, XS_OBJ_SR, SR_LOCAL_UUID, "size", "B", T0 - 300, 2e12f); /* 312 s */
+	e.store = s;
+	xs_buf_init(&out, 1 << 24);
+	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	text = xs_buf_take(&out, NULL);
+	p_parse(&doc, text);
+	check_value("xapistat_host_cpu_usage_ratio", "host", "host-1", 0.125);
+	check_value("xapistat_vm_cpu_usage_ratio", "vm", "web", 0.25);
+	check_value("xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEIRD_UUID, 0.5);
+	ok(!p_find(&doc, "xapistat_vm_network_receive_bytes_per_second", NULL, NULL),
+	   "a VIF a minute older than its host's newest row is not exported");
+	ok(!p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_GONE_UUID),
+	   "a halted VM's recent sample is not exported");
+	ok(!p_find(&doc, "xapistat_host_cpu_usage_ratio", "host", "host-2"),
+	   "a host not fetched for %lld s exports nothing", (long long)behind);
+	ok(p_find(&doc, "xapistat_sr_size_bytes", "sr_uuid", SR_NFS_UUID) &&
+		   !p_find(&doc, "xapistat_sr_size_bytes", "sr_uuid", SR_LOCAL_UUID),
+	   "an SR goes by our clock: 292 s old exported, 312 s not");
+	free(text);
+	xs_store_close(&s, err);
+	xs_topo_free(&t);
+	dir_remove();
+}
+
 static void test_many(void)
 {
 	enum { NVM = 2000 };
@@ -902,6 +963,7 @@ int main(void)
 	TEST_RUN(test_cap);
 	TEST_RUN(test_scattered);
 	TEST_RUN(test_many);
+	TEST_RUN(test_fresh);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }
