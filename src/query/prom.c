@@ -896,7 +896,10 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	o->topo = t;
 	if (t != NULL)
 		pool = c->e->pools[pi].name ? c->e->pools[pi].name : "";
-	o->fresh_from = prom_fresh_default(c);
+	/* an object no topology knows (deleted; new or any before its pool's topology is
+	 * loaded) would be exported with empty name labels, then again under its names as
+	 * another series: not exported */
+	o->fresh_from = t == NULL ? INT64_MAX : prom_fresh_default(c);
 	if (f.host != NULL) {
 		host = f.host->name;
 		o->fresh_from = prom_fresh_from(c, o->uuid);
