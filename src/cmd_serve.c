@@ -892,6 +892,15 @@ static int serve_start(struct xs_daemon *d)
 		xs_log_error("store %s: %s", d->cfg.data_dir, err);
 		return 1;
 	}
+	{
+		struct xs_store_stats ss;
+
+		xs_store_stats(d->store, &ss);
+		if (ss.lost_series)
+			xs_log_warn("store %s: series catalog damaged: %llu series lost their names "
+				    "(kept as lost-series-ID; the rest is intact)",
+				    d->cfg.data_dir, (unsigned long long)ss.lost_series);
+	}
 	ccfg.log = serve_collect_log;
 	ccfg.yield = xs_api_thread_yield;
 	ccfg.yield_arg = d->api_thread;

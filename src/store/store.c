@@ -56,6 +56,8 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_BYTES_KEEP (4u << 20)   /* a written catalog buffer larger than this is freed */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
+#define ST_CAT_MIN_RECORD 16       /* bytes of the smallest catalog record, framed */
+#define ST_CAT_MAX_RECORD 1024     /* bytes a catalog record's payload never passes */
 #ifndef ST_ROW_MAX_ENTRIES           /* (a test sets a small one) */
 #define ST_ROW_MAX_ENTRIES 500000    /* samples of a row per wal record: at most 15 bytes each */
 #endif
@@ -215,6 +217,7 @@ struct xs_store {
 	uint32_t *ohash;         /* open addressing of objects: id of its newest series; UINT32_MAX empty */
 	uint64_t ohcap, nobj;
 	int cat_fd;
+	uint64_t lost_series;    /* placeholders for series of damaged catalog records */
 	uint64_t cat_size;       /* bytes of the catalog written and synced: the next write's offset */
 	struct st_bytes catbuf;  /* catalog records not yet written */
 	int wal_fd;
@@ -672,10 +675,60 @@ static const char *st_get_str(struct st_cur *c, size_t max)
 	return p;
 }
 
+/* One catalog record at rec: a new series (id == nser) or a unit change (id < nser);
+ * false if it is neither or does not parse. */
+static bool st_cat_apply(struct xs_store *s, struct st_cur *rec)
+{
+	uint32_t id = st_get_u32(rec);
+	unsigned kind = st_get_u8(rec);
+	const char *uuid = st_get_str(rec, ST_MAX_UUID);
+	const char *ds = st_get_str(rec, XS_STORE_MAX_DS);
+	const char *unit = st_get_str(rec, XS_STORE_MAX_UNIT);
+
+	if (rec->bad || kind >= XS_NOBJ_KINDS || id > s->nser)
+		return false;
+	if (id == s->nser)
+		st_series_add(s, kind, uuid, ds, unit);
+	else
+		s->ser[id].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+	return true;
+}
+
+/*
+ * After a damaged catalog record at buf[from..): the next offset holding a valid
+ * record (CRC, and an id the damaged bytes could have held: at most one series per
+ * ST_CAT_MIN_RECORD bytes skipped); 0 if none (a torn tail). The ids skipped get
+ * placeholder series ("lost-series-ID"), so that no id is handed out again and the
+ * log's rows of the lost series go to them, not to a later series.
+ */
+static size_t st_cat_resync(struct xs_store *s, const uint8_t *buf, size_t len, size_t from)
+{
+	for (size_t q = from + 1; q + 8 <= len; q++) {
+		size_t at = q;
+		struct st_cur rec;
+		uint32_t id;
+
+		if (st_le32(buf + q) > ST_CAT_MAX_RECORD || !st_unframe(buf, len, &at, &rec))
+			continue;
+		id = st_get_u32(&rec);
+		if (rec.bad || id < s->nser || id - s->nser > (q - from) / ST_CAT_MIN_RECORD)
+			continue;
+		while (s->nser < id) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "lost-series-%u", s->nser);
+			st_series_add(s, XS_OBJ_VM, name, "lost", "");
+			s->lost_series++;
+		}
+		return q;
+	}
+	return 0;
+}
+
 static enum xs_err st_cat_load(struct xs_store *s, char *err)
 {
 	uint8_t *buf;
-	size_t len, pos = ST_FILE_HDR;
+	size_t len, pos = ST_FILE_HDR, end;
 	struct st_cur rec;
 
 	if (st_read_file(s->dirfd, "series", &buf, &len))
@@ -687,22 +740,22 @@ static enum xs_err st_cat_load(struct xs_store *s, char *err)
 		}
 		pos = 0; /* new (or torn while being created): start it over */
 	}
-	while (pos && st_unframe(buf, len, &pos, &rec)) {
-		uint32_t id = st_get_u32(&rec);
-		unsigned kind = st_get_u8(&rec);
-		const char *uuid = st_get_str(&rec, ST_MAX_UUID);
-		const char *ds = st_get_str(&rec, XS_STORE_MAX_DS);
-		const char *unit = st_get_str(&rec, XS_STORE_MAX_UNIT);
+	/* records up to the torn tail; a damaged one with valid records after it is
+	 * skipped (st_cat_resync), and the file is cut after the last valid record */
+	end = pos;
+	while (pos && pos < len) {
+		size_t at = pos, next;
 
-		if (rec.bad || kind >= XS_NOBJ_KINDS || id > s->nser) {
-			pos -= rec.len + 8;
-			break;
+		if (st_unframe(buf, len, &at, &rec) && st_cat_apply(s, &rec)) {
+			pos = end = at;
+			continue;
 		}
-		if (id == s->nser)
-			st_series_add(s, kind, uuid, ds, unit);
-		else
-			s->ser[id].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+		next = st_cat_resync(s, buf, len, pos);
+		if (!next)
+			break;
+		pos = next;
 	}
+	pos = end;
 	free(buf);
 	s->cat_fd = openat(s->dirfd, "series", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->cat_fd < 0)
@@ -2745,6 +2798,7 @@ void xs_store_stats(const struct xs_store *s, struct xs_store_stats *st)
 
 	*st = s->st;
 	st->series = s->nser;
+	st->lost_series = s->lost_series;
 	st->bytes_on_disk = 0;
 	st->log_bytes = 0;
 	if (!d) {
