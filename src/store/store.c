@@ -1559,13 +1559,20 @@ static uint64_t st_run_bytes(size_t n)
 	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
 }
 
-/* Parses the run headers and directories of an index file read by fd (size len),
- * stopping at the first torn, corrupt or uncommitted one (gen above max_gen).
- * Returns the bytes of the valid prefix. Entries are not read: each chunk is
- * checked against its directory CRC when a read loads it. */
+/*
+ * Parses the run headers and directories of an index file read by fd (size
+ * len) into g; returns the end of the last valid run (where the next run goes:
+ * what follows is a torn or uncommitted tail). A run whose header has its
+ * shape (magic, a count that fits) but fails its CRC is damage: skipped, and
+ * the runs after it still load (a later checkpoint would otherwise cut them
+ * away with their blocks). Parsing stops at a header without that shape, or a
+ * valid run of a generation above max_gen (a checkpoint not committed).
+ * Entries are not read: each chunk is checked against its directory CRC when
+ * a read loads it.
+ */
 static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g)
 {
-	uint64_t pos = 0;
+	uint64_t pos = 0, good_end = 0;
 	uint8_t h[ST_RUN_HDR];
 
 	while (len - pos >= ST_RUN_HDR) {
@@ -1585,17 +1592,24 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		int64_t base = g->no * st_span[g->tier], w = st_window[g->tier];
 		int64_t wlo = h[28] | h[29] << 8, whi = h[30] | h[31] << 8;
 
-		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || gen > max_gen || n == 0 ||
-		    st_run_bytes(n) > len - pos || data_end < g->data_end ||
-		    (ranged && (wlo > whi || whi >= st_span[g->tier] / w)))
+		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos)
 			break;
 		if (ranged)
 			crc = xs_crc32c(crc, h + 28, 4);
 		nd = st_dir_chunks(n);
 		dbuf = xs_xmalloc(nd * ST_DIR_ENT);
 		if (pread(fd, dbuf, nd * ST_DIR_ENT, (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) !=
-			    (ssize_t)(nd * ST_DIR_ENT) ||
-		    xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
+		    (ssize_t)(nd * ST_DIR_ENT)) {
+			free(dbuf);
+			break;
+		}
+		if (xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
+			free(dbuf); /* its blocks are lost; the runs after it are not */
+			pos += st_run_bytes(n);
+			continue;
+		}
+		if (gen > max_gen || data_end < g->data_end ||
+		    (ranged && (wlo > whi || whi >= st_span[g->tier] / w))) {
 			free(dbuf);
 			break;
 		}
@@ -1617,8 +1631,9 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		g->runs[g->nruns++] = run;
 		g->data_end = data_end;
 		pos += st_run_bytes(n);
+		good_end = pos;
 	}
-	return pos;
+	return good_end;
 }
 
 /* The segment (tier, no), loaded into the cache on first use. */

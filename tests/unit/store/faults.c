@@ -7,7 +7,7 @@
  *
  * Also: a row of more samples than a wal record may hold is cut into several
  * records that replay whole; a damaged catalog record in the middle loses only
- * its own series' name.
+ * its own series' name, a damaged index run only its own blocks.
  *
  * store.c is included so that its pread can be made to fail once (fault_pread)
  * and its rows cut in records of 7 samples (ST_ROW_MAX_ENTRIES).
@@ -412,6 +412,90 @@ static void test_catalog_damage(void)
 	dir_remove();
 }
 
+/* Windows (10 min, from the segment's start) of series 0 that read whole: bit w set. */
+static uint64_t faults_windows(struct xs_store *s)
+{
+	static struct xs_point p[2000];
+	uint64_t got = 0;
+
+	for (int w = 0; w < 12; w++) {
+		int64_t from = T0 + (int64_t)w * 600;
+
+		if (xs_store_read(s, 0, XS_TIER_5S, from, from + 595, p, 2000) == 120)
+			got |= 1ull << w;
+	}
+	return got;
+}
+
+/*
+ * 4 series, 2 h of rows, a checkpoint every 4 KiB of wal: several index runs in
+ * the day's .idx. One byte of the 2nd run's directory flipped: its windows are
+ * lost, the windows of every other run still read, and still do after more
+ * rows and another checkpoint (before, the runs after the damaged one were not
+ * loaded and the next checkpoint cut them and their blocks away).
+ */
+static void test_index_damage(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s = NULL;
+	uint64_t others = 0, pos = 0, all;
+	uint8_t h[ST_RUN_HDR];
+	int fd, runs = 0;
+
+	dir_new();
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	for (int i = 0; i < 4; i++)
+		faults_series(s, i);
+	for (int64_t t = T0; t < T0 + 7200; t += 5) {
+		for (xs_series_id i = 0; i < 4; i++)
+			xs_store_append(s, i, t, (float)(t - T0), err);
+		xs_store_sync(s, err);
+	}
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	/* the runs' windows; damage the 2nd run's directory */
+	snprintf(path, sizeof(path), "%s/5s-19676.idx", test_dir);
+	fd = open(path, O_RDWR);
+	fail_unless(fd >= 0, "%s", path);
+	while (pread(fd, h, sizeof(h), (off_t)pos) == (ssize_t)sizeof(h)) {
+		uint32_t n = st_le32(h + 4);
+		uint64_t lo = h[28] | h[29] << 8, hi = h[30] | h[31] << 8;
+
+		if (runs == 1) {
+			uint8_t c;
+			off_t at = (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT);
+
+			if (pread(fd, &c, 1, at) == 1) {
+				c ^= 0x40;
+				if (pwrite(fd, &c, 1, at) != 1)
+					break;
+			}
+		} else {
+			for (uint64_t w = lo; w <= hi && w < 12; w++)
+				others |= 1ull << w;
+		}
+		runs++;
+		pos += st_run_bytes(n);
+	}
+	close(fd);
+	fail_unless(runs >= 3, "a run after the damaged one (%d runs)", runs);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	all = faults_windows(s);
+	ok((all & others) == others, "the other runs' windows read (%#llx of %#llx)",
+	   (unsigned long long)all, (unsigned long long)others);
+	for (int64_t t = T0 + 7200; t < T0 + 7800; t += 5)
+		for (xs_series_id i = 0; i < 4; i++)
+			xs_store_append(s, i, t, (float)(t - T0), err);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	all = faults_windows(s);
+	ok((all & others) == others, "and after another checkpoint (%#llx of %#llx)",
+	   (unsigned long long)all, (unsigned long long)others);
+	xs_store_close(&s, err);
+	dir_remove();
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -419,5 +503,6 @@ int main(void)
 	TEST_RUN(test_read_error_catalog);
 	TEST_RUN(test_row_records);
 	TEST_RUN(test_catalog_damage);
+	TEST_RUN(test_index_damage);
 	return test_summary();
 }
