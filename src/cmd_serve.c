@@ -896,6 +896,12 @@ static int serve_start(struct xs_daemon *d)
 		struct xs_store_stats ss;
 
 		xs_store_stats(d->store, &ss);
+		if (ss.wal_dropped_bytes)
+			xs_log_warn("store %s: %llu bytes at the end of the write-ahead log did not "
+				    "replay (the last unsynced rows of a crash, or damage): kept in "
+				    "%s/wal.dropped",
+				    d->cfg.data_dir, (unsigned long long)ss.wal_dropped_bytes,
+				    d->cfg.data_dir);
 		if (ss.lost_series)
 			xs_log_warn("store %s: series catalog damaged: %llu series lost their names "
 				    "(kept as lost-series-ID; the rest is intact)",

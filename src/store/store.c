@@ -1449,6 +1449,26 @@ static enum xs_err st_wal_rewrite(struct xs_store *s, uint64_t gen, char *err)
 	return e;
 }
 
+/*
+ * The wal's bytes that did not replay (a torn tail after a crash, or damage with
+ * records after it: rows after a bad one cannot be replayed, their values are
+ * coded against the rows before) are copied to wal.dropped (replacing an older
+ * one) before the wal is cut, and counted in the stats: never lost unseen. Best
+ * effort: a failure to copy does not stop the open.
+ */
+static void st_wal_keep_dropped(struct xs_store *s, const uint8_t *p, size_t n)
+{
+	int fd = openat(s->dirfd, "wal.dropped", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	s->st.wal_dropped_bytes = n;
+	if (fd < 0)
+		return;
+	if (st_write_all(fd, p, n, 0) != XS_OK || fsync(fd) < 0) {
+		/* kept what could be: the count still says how much did not replay */
+	}
+	close(fd);
+}
+
 static enum xs_err st_wal_load(struct xs_store *s, char *err)
 {
 	uint8_t *buf;
@@ -1485,6 +1505,8 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 			pos = start;
 	}
 	s->replaying = false;
+	if (pos < len)
+		st_wal_keep_dropped(s, buf + pos, len - pos);
 	free(buf);
 	s->wal_fd = openat(s->dirfd, "wal", O_RDWR | O_CLOEXEC);
 	if (s->wal_fd < 0)
