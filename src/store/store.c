@@ -1469,6 +1469,48 @@ static void st_wal_keep_dropped(struct xs_store *s, const uint8_t *p, size_t n)
 	close(fd);
 }
 
+static bool st_seg_parse(const char *name, int *tier, int64_t *no);
+static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g);
+static void st_seg_free(struct st_seg *g);
+
+/* The highest generation of a valid index run in any .idx of the store (0: none). */
+static uint64_t st_runs_max_gen(struct xs_store *s)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	uint64_t gen = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	rewinddir(d); /* the dup shares the directory offset another scan left at its end */
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		struct st_seg *g;
+		struct stat sb;
+		int tier;
+		int64_t no;
+
+		if (l < 4 || strcmp(de->d_name + l - 4, ".idx") || !st_seg_parse(de->d_name, &tier, &no))
+			continue;
+		g = xs_xcalloc(1, sizeof(*g));
+		g->tier = tier;
+		g->no = no;
+		g->fd = -1;
+		g->ifd = openat(s->dirfd, de->d_name, O_RDONLY | O_CLOEXEC);
+		if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
+			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g);
+		for (size_t i = 0; i < g->nruns; i++)
+			gen = g->runs[i].gen > gen ? g->runs[i].gen : gen;
+		st_seg_free(g);
+	}
+	closedir(d);
+	return gen;
+}
+
 static enum xs_err st_wal_load(struct xs_store *s, char *err)
 {
 	uint8_t *buf;
@@ -1480,7 +1522,10 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 		return st_errno(err, "read", s, "wal");
 	if (len < ST_FILE_HDR) {
 		free(buf);
-		return st_wal_rewrite(s, 0, err);
+		/* a new store, or a wal lost or cut to nothing: its generation is at least
+		 * that of every valid run on disk, or those runs would read as uncommitted
+		 * and the next checkpoint would cut them and their blocks away */
+		return st_wal_rewrite(s, st_runs_max_gen(s), err);
 	}
 	if (st_le32(buf) != ST_MAGIC_WAL) {
 		free(buf);

@@ -571,6 +571,53 @@ static void test_wal_dropped(void)
 	dir_remove();
 }
 
+/*
+ * The wal lost (deleted by mistake, or a file system that lost it) after several
+ * checkpoints: the reopen starts a new wal at the generation of the runs on disk,
+ * so every window in the segments still reads (the open block of the last one
+ * lived in the wal), and still does after another
+ * checkpoint (before, the new wal took generation 0, every run read as
+ * uncommitted, and the next checkpoint cut them all away).
+ */
+static void test_wal_lost(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s = NULL;
+	uint64_t before, after;
+
+	dir_new();
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	for (int i = 0; i < 4; i++)
+		faults_series(s, i);
+	for (int64_t t = T0; t < T0 + 7200; t += 5) {
+		for (xs_series_id i = 0; i < 4; i++)
+			xs_store_append(s, i, t, (float)(t - T0), err);
+		xs_store_sync(s, err);
+	}
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	before = faults_windows(s);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	fail_unless(unlink(path) == 0, "remove %s", path);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open without a wal: %s", err);
+	after = faults_windows(s);
+	/* the last window's block was still open: it lived in the wal, lost with it */
+	ok(before == 0xfff && after == 0x7ff, "every window in the segments still reads (%#llx of %#llx)",
+	   (unsigned long long)after, (unsigned long long)before);
+	for (int64_t t = T0 + 7200; t < T0 + 7800; t += 5)
+		for (xs_series_id i = 0; i < 4; i++)
+			xs_store_append(s, i, t, (float)(t - T0), err);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	after = faults_windows(s);
+	ok((after & 0x7ff) == 0x7ff, "and after another checkpoint (%#llx)", (unsigned long long)after);
+	xs_store_close(&s, err);
+	dir_remove();
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -580,5 +627,6 @@ int main(void)
 	TEST_RUN(test_catalog_damage);
 	TEST_RUN(test_index_damage);
 	TEST_RUN(test_wal_dropped);
+	TEST_RUN(test_wal_lost);
 	return test_summary();
 }
