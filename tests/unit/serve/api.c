@@ -31,6 +31,8 @@
 #include "store/store.h"
 #include "support/loop_wait.h"
 #include "test.h"
+#include "xapi/rpc_value.h"
+#include "xapi/topology.h"
 
 #define T_RESP_MAX (64 * 1024)
 #define T_TIMEOUT_S 10.0
@@ -48,12 +50,21 @@ struct t_client {
 	atomic_int done;
 };
 
+/* The topology of the one pool the estate shows, when a test sets it. */
+static struct xs_topo *t_topo;
+static struct xs_estate_pool t_pool = { .name = "pool-t" };
+
 /* arg: the store to show, or NULL */
 static void t_estate(void *arg, struct xs_estate *e, bool with_status)
 {
 	(void)with_status;
 	e->store = arg;
 	e->now = (double)time(NULL);
+	if (t_topo) {
+		t_pool.topo = t_topo;
+		e->pools = &t_pool;
+		e->npools = 1;
+	}
 }
 
 static void t_self(void *arg, struct xs_prom_self *st)
@@ -230,6 +241,29 @@ static void *t_slow_thread(void *arg)
 	return NULL;
 }
 
+/* A topology of t_big_store's 5,000 running VMs: /metrics exports only what a
+ * topology knows. */
+static struct xs_topo *t_big_topo(void)
+{
+	struct xs_rpc_arena *arena = xs_rpc_arena_new();
+	struct xs_topo *t = xs_topo_new();
+	char err[XS_ERR_LEN], uuid[40], ref[40];
+
+	for (int v = 0; v < 5000; v++) {
+		struct xs_rpc_value *r = xs_rpc_struct(arena);
+
+		snprintf(uuid, sizeof(uuid), "%08d-0000-4000-8000-%012d", v, v);
+		snprintf(ref, sizeof(ref), "OpaqueRef:vm-%d", v);
+		xs_rpc_struct_cset(arena, r, "uuid", xs_rpc_cstring(arena, uuid));
+		xs_rpc_struct_cset(arena, r, "name_label", xs_rpc_cstring(arena, ref + 10));
+		xs_rpc_struct_cset(arena, r, "power_state", xs_rpc_cstring(arena, "Running"));
+		if (xs_topo_apply(t, XS_TOPO_VM, ref, r, err) != XS_OK)
+			fprintf(stderr, "# apply %s: %s\n", ref, err);
+	}
+	xs_rpc_arena_free(&arena);
+	return t;
+}
+
 /* 150,000 series, one sample each: a /metrics body of about 20 MB. */
 static struct xs_store *t_big_store(const char *dir)
 {
@@ -387,6 +421,7 @@ static void test_metrics_in_flight(void)
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	s = t_big_store(dir);
 	fail_unless(s != NULL, "store");
+	t_topo = t_big_topo();
 	p.arg = s;
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
 	memset(&slow, 0, sizeof(slow));
@@ -409,6 +444,7 @@ static void test_metrics_in_flight(void)
 
 	xs_api_free(&a);
 	xs_evloop_free(&loop);
+	xs_topo_free(&t_topo);
 	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ok(system(cmd) == 0, "removed %s", dir);
