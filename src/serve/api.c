@@ -25,6 +25,7 @@
 #define API_STREAM_KEEPALIVE 15.0  /* seconds of silence before a comment line */
 #define API_STREAM_BACK 600        /* seconds a reconnecting client may catch up */
 #define API_STREAM_RETRY_MS 2000   /* reconnection delay suggested to clients */
+#define API_STREAM_BUSY_RETRY_MS 5000 /* the same, to a client turned away (too many streams) */
 #define API_UUID_MAX 64
 #define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
 
@@ -47,6 +48,7 @@ struct api_guarded {
 struct api_sub {
 	char uuid[API_UUID_MAX];
 	enum xs_obj_kind kind;  /* XS_OBJ_VM or XS_OBJ_HOST */
+	bool gone;              /* nobody knows it: told once with `event: gone`, never sent */
 	int64_t last;           /* newest 5 s time sent */
 };
 
@@ -463,13 +465,33 @@ static void api_newest_cb(void *arg, xs_series_id id, const char *ds, const char
 		n->t = t;
 }
 
-/* Newest 5 s time stored of the object; 0 if none. */
+/* Newest 5 s time stored of the object; 0 if none (or gone). */
 static int64_t api_newest(const struct xs_store *store, const struct api_sub *sub)
 {
 	struct api_newest n = { store, 0 };
 
-	xs_store_each_of(store, sub->kind, sub->uuid, api_newest_cb, &n);
+	if (store && !sub->gone)
+		xs_store_each_of(store, sub->kind, sub->uuid, api_newest_cb, &n);
 	return n.t;
+}
+
+static void api_count_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	(void)id;
+	(void)ds;
+	(void)unit;
+	(*(size_t *)arg)++;
+}
+
+/* Whether the store holds series of uuid as kind (a VM deleted from the topology, a
+ * host before its pool's topology is loaded). */
+static bool api_stored(const struct xs_store *store, enum xs_obj_kind kind, const char *uuid)
+{
+	size_t n = 0;
+
+	if (store)
+		xs_store_each_of(store, kind, uuid, api_count_cb, &n);
+	return n > 0;
 }
 
 /* Sends sub's rows newer than sub->last as one event; false if the stream was cut. */
@@ -540,7 +562,48 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 		a->timer = xs_evloop_add_timer(a->loop, API_STREAM_TICK, api_tick, a);
 }
 
-/* Parses "uuid,uuid,..." into st->subs (known VMs and hosts); false once a reply is sent. */
+/* The offset of the first byte of uuid[0, len) that no uuid has (letters, digits
+ * and '-', as the stats routes accept), or len. */
+static size_t api_uuid_bad(const char *uuid, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && ((uuid[i] >= '0' && uuid[i] <= '9') || (uuid[i] >= 'a' && uuid[i] <= 'z') ||
+			   (uuid[i] >= 'A' && uuid[i] <= 'Z') || uuid[i] == '-'))
+		i++;
+	return i;
+}
+
+/*
+ * What sub->uuid is: a VM or host of a topology, else one the store holds series
+ * of (as the stats routes accept it), else gone; false once a 400 is sent (a pool
+ * or an SR). A uuid nobody knows is no error: the stream is a browser's
+ * EventSource, which any status but 200 stops for good (WHATWG HTML, "fail the
+ * connection"), so the other objects would stop with it.
+ */
+static bool api_stream_sub_kind(struct xs_http_request *req, const struct xs_estate *e,
+				struct api_sub *sub)
+{
+	enum xs_estate_kind k = xs_estate_find(e, sub->uuid, NULL);
+
+	if (k == XS_ESTATE_VM || k == XS_ESTATE_HOST) {
+		sub->kind = k == XS_ESTATE_VM ? XS_OBJ_VM : XS_OBJ_HOST;
+	} else if (k != XS_ESTATE_NONE) {
+		xs_http_reply_json_error(req, 400,
+					 "objects: %s is not a VM or host (stream the hosts "
+					 "of a pool or SR)", sub->uuid);
+		return false;
+	} else if (api_stored(e->store, XS_OBJ_VM, sub->uuid)) {
+		sub->kind = XS_OBJ_VM;
+	} else if (api_stored(e->store, XS_OBJ_HOST, sub->uuid)) {
+		sub->kind = XS_OBJ_HOST;
+	} else {
+		sub->gone = true;
+	}
+	return true;
+}
+
+/* Parses "uuid,uuid,..." into st->subs; false once a reply is sent. */
 static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate *e, const char *list,
 			    struct api_stream *st)
 {
@@ -549,13 +612,18 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 	st->subs = xs_xcalloc(XS_API_MAX_STREAM_OBJECTS, sizeof(*st->subs));
 	while (*p) {
 		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
+		size_t len = end ? (size_t)(end - p) : strlen(p), bad;
 		struct api_sub *sub;
-		enum xs_estate_kind k;
 
 		if (!len || len >= API_UUID_MAX) {
 			xs_http_reply_json_error(req, 400, "objects: %s uuid at byte %zu",
 						 len ? "overlong" : "empty", (size_t)(p - list));
+			return false;
+		}
+		bad = api_uuid_bad(p, len);
+		if (bad < len) {
+			xs_http_reply_json_error(req, 400, "objects: bad character at byte %zu (a uuid "
+						 "has letters, digits and '-')", (size_t)(p - list) + bad);
 			return false;
 		}
 		if (st->nsubs == XS_API_MAX_STREAM_OBJECTS) {
@@ -566,18 +634,8 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 		sub = &st->subs[st->nsubs];
 		memcpy(sub->uuid, p, len);
 		sub->uuid[len] = '\0';
-		k = xs_estate_find(e, sub->uuid, NULL);
-		if (k == XS_ESTATE_VM || k == XS_ESTATE_HOST) {
-			sub->kind = k == XS_ESTATE_VM ? XS_OBJ_VM : XS_OBJ_HOST;
-		} else if (k != XS_ESTATE_NONE) {
-			xs_http_reply_json_error(req, 400,
-						 "objects: %s is not a VM or host (stream the hosts "
-						 "of a pool or SR)", sub->uuid);
+		if (!api_stream_sub_kind(req, e, sub))
 			return false;
-		} else {
-			xs_http_reply_json_error(req, 404, "objects: no object %s is known", sub->uuid);
-			return false;
-		}
 		st->nsubs++;
 		p += len;
 		if (*p == ',')
@@ -588,6 +646,46 @@ static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate 
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Past XS_API_MAX_STREAMS: a 200 that says when to come back and ends, for the
+ * same reason as api_stream_sub_kind (a 503 would stop the browser for good;
+ * an ended stream makes it reconnect after `retry`).
+ */
+static enum xs_err api_stream_busy(struct xs_http_request *req)
+{
+	struct xs_http_stream *hs = xs_http_stream_start(req, "text/event-stream", NULL, NULL);
+	char msg[128];
+	int n;
+
+	if (!hs) {
+		if (!strcmp(xs_http_method(req), "HEAD"))
+			return XS_OK;
+		xs_http_set_header(req, "Retry-After", "5");
+		return xs_http_reply_json_error(req, 503, "too many streams open (%d)", XS_API_MAX_STREAMS);
+	}
+	n = snprintf(msg, sizeof(msg), "retry: %d\n: too many streams open (%d)\n\n", API_STREAM_BUSY_RETRY_MS,
+		     XS_API_MAX_STREAMS);
+	xs_http_stream_write(hs, msg, (size_t)n);
+	xs_http_stream_close(hs);
+	return XS_OK;
+}
+
+/* Tells the client, once, which of its objects nobody knows. */
+static void api_stream_gone(struct api_stream *st)
+{
+	char ev[API_UUID_MAX + 64];
+
+	for (size_t k = 0; k < st->nsubs; k++) {
+		int n;
+
+		if (!st->subs[k].gone)
+			continue;
+		n = snprintf(ev, sizeof(ev), "event: gone\ndata: {\"uuid\":\"%s\"}\n\n", st->subs[k].uuid);
+		if (xs_http_stream_write(st->hs, ev, (size_t)n) != XS_OK)
+			return;
+	}
 }
 
 static enum xs_err api_stream(struct xs_http_request *req, void *arg)
@@ -603,7 +701,7 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 	if (!api_params_known(req, allowed))
 		return XS_OK;
 	if (a->nstreams == XS_API_MAX_STREAMS)
-		return xs_http_reply_json_error(req, 503, "too many streams open (%d)", XS_API_MAX_STREAMS);
+		return api_stream_busy(req);
 	api_estate(a, &e, false);
 	st = xs_xcalloc(1, sizeof(*st));
 	st->api = a;
@@ -631,6 +729,7 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 	a->streams[a->nstreams++] = st;
 	n = snprintf(hello, sizeof(hello), "retry: %d\n\n", API_STREAM_RETRY_MS);
 	xs_http_stream_write(st->hs, hello, (size_t)n);
+	api_stream_gone(st);
 	st->last_write = xs_evloop_now();
 	if (!a->timer)
 		a->timer = xs_evloop_add_timer(a->loop, 0, api_tick, a);

@@ -16,7 +16,13 @@
  * reply (XO shape, query/xo_stats.h) of exactly its new rows plus "uuid" and
  * "kind"; the event id is the newest time sent, so a client that reconnects
  * with Last-Event-ID gets the rows it missed (at most the last 10 minutes).
- * A comment line keeps idle streams alive.
+ * A comment line keeps idle streams alive. The stream answers 200 whatever its
+ * objects (a browser's EventSource gives up for good on any other status):
+ * a VM or host a topology knows, or one the store holds series of, is
+ * streamed; a well-formed uuid nobody knows gets one `event: gone`, data
+ * {"uuid":"..."}, and nothing more. Past XS_API_MAX_STREAMS the reply is a
+ * `retry:` and a comment, and ends (the browser comes back after it). Only a
+ * malformed request is a 400.
  *
  * The daemon owns the data: before each request the API asks it, through the
  * callbacks given, for the estate view (query/estate.h) and its own figures.

@@ -1106,6 +1106,8 @@ def check_errors(c):
          must=lambda e: e.startswith("granularity: "))
     want("/api/v1/top?n=many", 400, must=lambda e: e.startswith("n: "))
     want("/api/v1/stream?objects=%s&x=1" % c.vm, 400, must=lambda e: e.startswith("x: unknown parameter"))
+    want("/api/v1/stream?objects=%s,a%%22b" % c.vm, 400,
+         must=lambda e: e.startswith("objects: bad character at byte %d" % (len(c.vm) + 2)))
     # HEAD: 200, headers, no body (raw socket: http.client would hide a body)
     s = socket.create_connection(("127.0.0.1", c.port), timeout=10)
     try:
@@ -1194,8 +1196,19 @@ def check_stream(c):
         expect(cpu == full[120 - k - want_n:120 - k], "reconnect rows %r, stats %r" % (cpu, full[120 - k - want_n:120 - k]))
     finally:
         s.close()
-    r = c.api.get("/api/v1/stream?objects=00000000-0000-4000-8000-000000000000")
-    expect(r.status == 404, "stream of an unknown uuid -> %r" % r)
+    # a uuid nobody knows: 200 (a browser gives up on any other status) and `event: gone`
+    nobody = "00000000-0000-4000-8000-000000000000"
+    s = SSE(c.port, "/api/v1/stream?objects=%s,%s" % (nobody, c.vm))
+    try:
+        expect(s.status == 200, "stream of an unknown uuid and a VM -> %d" % s.status)
+        e = s.next_event(7)
+        expect(e is not None and e["event"] == "gone" and json.loads(e["data"]) == {"uuid": nobody},
+               "first event %r, not gone for %s" % (e, nobody))
+        e = s.next_event(7)
+        expect(e is not None and e["event"] == "stats" and json.loads(e["data"]).get("uuid") == c.vm,
+               "then the VM's stats: %r" % (e and e["data"][:200]))
+    finally:
+        s.close()
 
 
 # ---- 11. /metrics
