@@ -546,6 +546,37 @@ enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, co
 	return XS_OK;
 }
 
+static ssize_t http_head_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * The headers of a stream and no content (RFC 9110 §9.3.2). MHD 0.9.75 ends a
+ * chunked reply to a HEAD with its last chunk, and a reply of known size would
+ * claim Content-Length: 0; an unknown length without chunks (the connection
+ * closes after it) says neither.
+ */
+static enum xs_err http_stream_head(struct xs_http_request *req, const char *content_type)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_head_read, NULL,
+						 NULL);
+	if (!resp)
+		return XS_ERR_NOMEM;
+	if (MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return XS_ERR_NOMEM;
+	}
+	return http_queue(req, MHD_HTTP_OK, resp, content_type, 0);
+}
+
 struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const char *content_type,
 					    xs_http_stream_close_cb on_close, void *arg)
 {
@@ -556,6 +587,10 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 
 	if (req->status || req->stream)
 		return NULL;
+	if (req->head) {
+		http_stream_head(req, content_type ? content_type : "text/event-stream");
+		return NULL;
+	}
 	s = xs_xcalloc(1, sizeof(*s));
 	s->srv = srv;
 	s->conn = req->conn;

@@ -240,8 +240,10 @@ typedef void (*xs_http_stream_close_cb)(struct xs_http_stream *s, void *arg);
  * "Cache-Control: no-cache" and a body of unknown length that the owner
  * writes later (chunked on HTTP/1.1). Returns the stream, or NULL if the
  * request was already answered or MHD failed (then nothing was sent; the
- * handler may still reply with an error). A HEAD request gets the headers and
- * the stream ends at once (on_close is called from the loop, later).
+ * handler may still reply with an error). A HEAD request is answered here
+ * with the headers alone (no Content-Length, no body; the connection closes
+ * after them) and no stream starts: NULL, on_close is never called, and the
+ * handler, which can tell by xs_http_method(), returns XS_OK.
  *
  * The stream stays open until the owner closes it or on_close is called.
  * While it has nothing to send, the connection is suspended and its socket is

@@ -710,6 +710,15 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 		free(st);
 		return XS_OK;
 	}
+	st->hs = xs_http_stream_start(req, "text/event-stream", api_stream_closed, st);
+	if (!st->hs) {
+		free(st->subs);
+		free(st);
+		/* a HEAD got the headers alone (RFC 9110 §9.3.2): no stream to run */
+		if (!strcmp(xs_http_method(req), "HEAD"))
+			return XS_OK;
+		return xs_http_reply_json_error(req, 500, "cannot start the stream");
+	}
 	for (size_t k = 0; k < st->nsubs; k++) {
 		int64_t newest = api_newest(e.store, &st->subs[k]);
 		char *end;
@@ -718,12 +727,6 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 		/* resume after the client's last event; else start with the newest row */
 		st->subs[k].last = leid && *leid && !*end && id > 0 && id <= newest ? id
 				   : newest ? newest - 5 : 0;
-	}
-	st->hs = xs_http_stream_start(req, "text/event-stream", api_stream_closed, st);
-	if (!st->hs) {
-		free(st->subs);
-		free(st);
-		return xs_http_reply_json_error(req, 500, "cannot start the stream");
 	}
 	a->streams = xs_xrealloc(a->streams, (a->nstreams + 1) * sizeof(*a->streams));
 	a->streams[a->nstreams++] = st;

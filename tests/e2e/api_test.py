@@ -1108,24 +1108,26 @@ def check_errors(c):
     want("/api/v1/stream?objects=%s&x=1" % c.vm, 400, must=lambda e: e.startswith("x: unknown parameter"))
     want("/api/v1/stream?objects=%s,a%%22b" % c.vm, 400,
          must=lambda e: e.startswith("objects: bad character at byte %d" % (len(c.vm) + 2)))
-    # HEAD: 200, headers, no body (raw socket: http.client would hide a body)
-    s = socket.create_connection(("127.0.0.1", c.port), timeout=10)
-    try:
-        s.sendall(b"HEAD /api/v1/objects HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        data = b""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        bad.append("HEAD /api/v1/objects -> %r" % head[:80])
-    if rest:
-        bad.append("HEAD /api/v1/objects sent %d body bytes" % len(rest))
+    # HEAD: 200, headers, no body (raw socket: http.client would hide a body); a stream's
+    # HEAD starts no stream and sends no last chunk either
+    for path in ("/api/v1/objects", "/api/v1/stream?objects=%s" % c.vm):
+        s = socket.create_connection(("127.0.0.1", c.port), timeout=10)
+        try:
+            s.sendall(b"HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path.encode())
+            data = b""
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            bad.append("HEAD %s -> %r" % (path, head[:80]))
+        if rest:
+            bad.append("HEAD %s sent %d body bytes" % (path, len(rest)))
     report(bad, "errors")
 
 

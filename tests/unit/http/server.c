@@ -296,7 +296,7 @@ static enum xs_err h_stream(struct xs_http_request *req, void *arg)
 
 	e->stream = xs_http_stream_start(req, NULL, t_stream_closed, e);
 	if (!e->stream)
-		return XS_ERR_NOMEM;
+		return strcmp(xs_http_method(req), "HEAD") ? XS_ERR_NOMEM : XS_OK;
 	return xs_http_stream_write(e->stream, ": hello\n\n", 9);
 }
 
@@ -804,6 +804,20 @@ static void test_stream_events(void)
 	ok(e.closed == 1 && e.stream == NULL, "on_close after the client left (%d)", e.closed);
 	xs_http_server_stats(e.srv, &st);
 	ok(st.streams_total == 1 && st.streams_open == 0, "stream counters");
+
+	/* HEAD: the headers, no content (no last chunk either), no stream */
+	t_do(&e, &c, "HEAD /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/event-stream"),
+	   "HEAD of a stream: 200, its type (%s)", c.resp);
+	ok(!strcmp(t_header(&c, "Cache-Control", h, sizeof(h)), "no-cache"), "HEAD: no-cache: %s", h);
+	ok(!*t_header(&c, "Content-Length", h, sizeof(h)) && !*t_header(&c, "Transfer-Encoding", h, sizeof(h)),
+	   "HEAD: neither a length nor chunks announced");
+	ok(strstr(c.resp, "\r\n\r\n") && *t_body(&c) == '\0', "HEAD: no content after the headers (%zu bytes)",
+	   strlen(t_body(&c)));
+	t_run_until(e.loop, NULL, NULL, NULL);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.streams_total == 1 && st.streams_open == 0 && e.closed == 1, "HEAD: no stream (%llu, %d)",
+	   (unsigned long long)st.streams_total, e.closed);
 	t_stop(&e);
 }
 

@@ -15,7 +15,8 @@
  *   - a stats reply past XS_API_MAX_STATS_BODY is a 400 naming points;
  *   - the stream: an object only the store knows is streamed, one nobody
  *     knows gets `event: gone` (200, the others kept), past
- *     XS_API_MAX_STREAMS a 200 with `retry:` that ends.
+ *     XS_API_MAX_STREAMS a 200 with `retry:` that ends; a HEAD of it is its
+ *     headers alone (no chunk either) and starts no stream.
  * What the answers hold is tested against xapi-sim in tests/e2e/api_test.py.
  */
 #include <errno.h>
@@ -702,6 +703,52 @@ static void test_stream_gone(void)
 	ok(system(cmd) == 0, "removed %s", dir);
 }
 
+/* HEAD of a stream: its headers, no content, no stream started; a bad one is the GET's 400. */
+static void test_stream_head(void)
+{
+	static struct t_sse c;
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "";
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5;
+	struct xs_http_stats st;
+	struct xs_store *s;
+	struct xs_api *a = NULL;
+	const char *body;
+	int status;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	s = t_host_store(dir, t_h1, 1, t);
+	fail_unless(s != NULL, "store");
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	snprintf(target, sizeof(target), "/api/v1/stream?objects=%s", t_h1);
+	c = (struct t_sse){ .seconds = 3 };
+	status = t_sse_run(loop, a, &c, "HEAD", target, NULL);
+	body = strstr(c.resp, "\r\n\r\n");
+	ok(status == 200 && strstr(c.resp, "Content-Type: text/event-stream\r\n"), "HEAD: 200, its type: %s",
+	   c.resp);
+	ok(body && !body[4] && c.eof, "HEAD: the headers alone, then the end (%zu bytes after them)",
+	   body ? strlen(body + 4) : 0);
+	ok(!strstr(c.resp, "Transfer-Encoding") && !strstr(c.resp, "Content-Length"),
+	   "HEAD: neither chunks nor a length announced");
+	loop_wait(loop, t_never, NULL, 0.6); /* a tick would write to a stream */
+	xs_api_http_stats(a, &st);
+	ok(st.streams_total == 0 && st.streams_open == 0, "HEAD: no stream started (%llu)",
+	   (unsigned long long)st.streams_total);
+	status = t_sse_run(loop, a, &c, "HEAD", "/api/v1/stream?objects=a%22", NULL);
+	ok(status == 400 && !strstr(c.resp, "\"error\""), "HEAD of a bad stream: 400, no body: %s", c.resp);
+	free(c.resp);
+	c.resp = NULL;
+
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
 /* XS_API_MAX_STREAMS clients that connect and wait. */
 struct t_crowd {
 	uint16_t port;
@@ -806,5 +853,6 @@ int main(void)
 	TEST_RUN(test_stats_too_large);
 	TEST_RUN(test_stream_gone);
 	TEST_RUN(test_stream_busy);
+	TEST_RUN(test_stream_head);
 	return test_summary();
 }
