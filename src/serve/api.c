@@ -26,6 +26,10 @@
 #define API_STREAM_BACK 600        /* seconds a reconnecting client may catch up */
 #define API_STREAM_RETRY_MS 2000   /* reconnection delay suggested to clients */
 #define API_STREAM_BUSY_RETRY_MS 5000 /* the same, to a client turned away (too many streams) */
+#define API_CURSOR_MAX_TIME (INT64_C(1) << 40) /* largest time a cursor holds: 8 base-36 digits */
+#define API_CURSOR_DIGITS 8        /* base-36 digits of a number of a cursor, at most */
+/* bytes of a cursor: "v1.", the base, a "." and a delta per object, the NUL */
+#define API_CURSOR_LEN (3 + (API_CURSOR_DIGITS + 1) * (XS_API_MAX_STREAM_OBJECTS + 1) + 1)
 #define API_UUID_MAX 64
 #define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
 
@@ -494,13 +498,121 @@ static bool api_stored(const struct xs_store *store, enum xs_obj_kind kind, cons
 	return n > 0;
 }
 
+/*
+ * The cursor: a stream's event id. A browser keeps one "last event ID" per
+ * EventSource (the id of the newest event it got) and sends it back alone when it
+ * reconnects, but each object has its own newest time sent (hosts fetched at
+ * different moments, clocks apart), so the id holds them all, in the order of
+ * the objects list: "v1.<base>.<delta>...", base 36, base the smallest time and
+ * each delta an object's time less it. 256 objects a few seconds apart take a
+ * few hundred bytes.
+ */
+static void api_cursor_num(char *out, size_t *o, int64_t v)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	char tmp[API_CURSOR_DIGITS];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = digits[v % 36];
+		v /= 36;
+	} while (v && n < sizeof(tmp));
+	while (n)
+		out[(*o)++] = tmp[--n];
+}
+
+static int64_t api_cursor_time(int64_t t)
+{
+	return t < 0 ? 0 : t > API_CURSOR_MAX_TIME ? API_CURSOR_MAX_TIME : t;
+}
+
+/* Writes the cursor of st's subs into out (API_CURSOR_LEN bytes). */
+static void api_cursor_format(const struct api_stream *st, char *out)
+{
+	int64_t base = API_CURSOR_MAX_TIME;
+	size_t o = 3;
+
+	for (size_t k = 0; k < st->nsubs; k++)
+		if (api_cursor_time(st->subs[k].last) < base)
+			base = api_cursor_time(st->subs[k].last);
+	memcpy(out, "v1.", 3);
+	api_cursor_num(out, &o, base);
+	for (size_t k = 0; k < st->nsubs; k++) {
+		out[o++] = '.';
+		api_cursor_num(out, &o, api_cursor_time(st->subs[k].last) - base);
+	}
+	out[o] = '\0';
+}
+
+/* One base-36 number of 1..API_CURSOR_DIGITS digits at *p, at most API_CURSOR_MAX_TIME. */
+static bool api_cursor_read(const char **p, int64_t *v)
+{
+	size_t n = 0;
+
+	*v = 0;
+	for (;; n++) {
+		char c = (*p)[n];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
+
+		if (d < 0)
+			break;
+		if (n == API_CURSOR_DIGITS)
+			return false;
+		*v = *v * 36 + d;
+	}
+	*p += n;
+	return n > 0 && *v <= API_CURSOR_MAX_TIME;
+}
+
+/* The times of a cursor of exactly n objects into last; false when id is not one. */
+static bool api_cursor_parse(const char *id, size_t n, int64_t *last)
+{
+	const char *p = id;
+	int64_t base, d;
+
+	if (strncmp(p, "v1.", 3))
+		return false;
+	p += 3;
+	if (!api_cursor_read(&p, &base))
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		if (*p++ != '.' || !api_cursor_read(&p, &d))
+			return false;
+		last[k] = base + d;
+	}
+	return n > 0 && !*p;
+}
+
+/* Sets every sub's last: after the client's last event, or (none, or an id that
+ * means nothing here) before the object's newest row. */
+static void api_stream_resume(struct api_stream *st, const struct xs_store *store, const char *leid)
+{
+	int64_t *cur = xs_xcalloc(st->nsubs, sizeof(*cur));
+	bool cursor = leid && api_cursor_parse(leid, st->nsubs, cur);
+	char *end = NULL;
+	long long id = leid && !cursor ? strtoll(leid, &end, 10) : 0;
+
+	for (size_t k = 0; k < st->nsubs; k++) {
+		int64_t newest = api_newest(store, &st->subs[k]);
+
+		if (cursor) /* what this client has, even past what the store holds now */
+			st->subs[k].last = cur[k];
+		else if (end && end != leid && !*end && id > 0 && id <= newest)
+			st->subs[k].last = id; /* an integer id (older daemons): one time for all */
+		else
+			st->subs[k].last = newest ? newest - 5 : 0;
+	}
+	free(cur);
+}
+
 /* Sends sub's rows newer than sub->last as one event; false if the stream was cut. */
 static bool api_stream_send(struct api_stream *st, const struct xs_estate *e, struct api_sub *sub,
 			    int64_t newest)
 {
 	struct xs_stats_request r;
 	struct xs_buf body, ev;
-	char err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "", id[API_CURSOR_LEN];
+	int64_t last = sub->last;
 	bool alive = true;
 
 	memset(&r, 0, sizeof(r));
@@ -511,19 +623,20 @@ static bool api_stream_send(struct api_stream *st, const struct xs_estate *e, st
 	r.to = newest;
 	r.points = XS_STATS_MAX_POINTS;
 	xs_buf_init(&body, XS_API_MAX_STATS_BODY);
-	xs_buf_init(&ev, XS_API_MAX_STATS_BODY + 256);
+	xs_buf_init(&ev, XS_API_MAX_STATS_BODY + API_CURSOR_LEN + 256);
+	sub->last = newest; /* the id tells what the client has once this event is in */
+	api_cursor_format(st, id);
 	if (xs_query_stats(e, sub->kind == XS_OBJ_VM ? "vms" : "hosts", sub->uuid, &r, &body, err) ||
 	    body.len < 2 || body.data[0] != '{') {
 		xs_log_debug("stream: %s: %s", sub->uuid, err);
-	} else if (xs_buf_printf(&ev, "event: stats\nid: %lld\ndata: {\"uuid\":\"%s\",\"kind\":\"%s\",",
-				 (long long)newest, sub->uuid, sub->kind == XS_OBJ_VM ? "vm" : "host") ||
+	} else if (xs_buf_printf(&ev, "event: stats\nid: %s\ndata: {\"uuid\":\"%s\",\"kind\":\"%s\",", id,
+				 sub->uuid, sub->kind == XS_OBJ_VM ? "vm" : "host") ||
 		   xs_buf_append(&ev, body.data + 1, body.len - 1) || xs_buf_append_str(&ev, "\n\n")) {
-		xs_log_warn("stream: event for %s too large", sub->uuid);
+		xs_log_warn("stream: event for %s (rows after %lld) too large", sub->uuid, (long long)last);
 	} else {
 		alive = xs_http_stream_write(st->hs, ev.data, ev.len) == XS_OK;
 		st->last_write = xs_evloop_now();
 	}
-	sub->last = newest;
 	xs_buf_free(&body);
 	xs_buf_free(&ev);
 	return alive;
@@ -719,15 +832,7 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 			return XS_OK;
 		return xs_http_reply_json_error(req, 500, "cannot start the stream");
 	}
-	for (size_t k = 0; k < st->nsubs; k++) {
-		int64_t newest = api_newest(e.store, &st->subs[k]);
-		char *end;
-		long long id = leid ? strtoll(leid, &end, 10) : 0;
-
-		/* resume after the client's last event; else start with the newest row */
-		st->subs[k].last = leid && *leid && !*end && id > 0 && id <= newest ? id
-				   : newest ? newest - 5 : 0;
-	}
+	api_stream_resume(st, e.store, leid);
 	a->streams = xs_xrealloc(a->streams, (a->nstreams + 1) * sizeof(*a->streams));
 	a->streams[a->nstreams++] = st;
 	n = snprintf(hello, sizeof(hello), "retry: %d\n\n", API_STREAM_RETRY_MS);

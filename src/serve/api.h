@@ -14,8 +14,12 @@
  * The stream: every API_STREAM_TICK seconds each subscribed VM or host whose
  * newest stored 5 s time moved gets one event `stats` whose data is the stats
  * reply (XO shape, query/xo_stats.h) of exactly its new rows plus "uuid" and
- * "kind"; the event id is the newest time sent, so a client that reconnects
- * with Last-Event-ID gets the rows it missed (at most the last 10 minutes).
+ * "kind". The event id is a cursor, opaque to clients, of the newest time sent
+ * of every object of the stream (a browser sends back only the last id it
+ * saw), so a client that reconnects with Last-Event-ID gets, per object, the
+ * rows after the ones it has (at most the last 10 minutes); an id that is no
+ * cursor of this objects list starts afresh, an integer (older daemons' id)
+ * is taken as one time for every object.
  * A comment line keeps idle streams alive. The stream answers 200 whatever its
  * objects (a browser's EventSource gives up for good on any other status):
  * a VM or host a topology knows, or one the store holds series of, is

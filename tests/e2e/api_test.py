@@ -1144,12 +1144,12 @@ def check_stream(c):
         e1 = s.next_event(7)
         expect(e1 is not None, "no event within 7 s")
         expect(e1["event"] == "stats", "event %r" % e1["event"])
-        expect(e1["id"] and e1["id"].isdigit(), "id %r" % e1["id"])
+        # the id is a cursor of every object's newest time sent (opaque to clients)
+        expect(e1["id"] and e1["id"].startswith("v1."), "id %r" % e1["id"])
         d1 = json.loads(e1["data"])
         expect(d1.get("uuid") == c.vm and d1.get("kind") == "vm" and isinstance(d1.get("stats"), dict)
                and d1["stats"], "first event data %r" % e1["data"][:300])
-        id1 = int(e1["id"])
-        expect(d1.get("endTimestamp") == id1, "endTimestamp %r, id %d" % (d1.get("endTimestamp"), id1))
+        id1 = d1["endTimestamp"]
         # the next row: when does the store have it, when does the event come?
         t_store = None
         e2 = None
@@ -1162,10 +1162,11 @@ def check_stream(c):
                 t_store = time.monotonic()
         expect(e2 is not None, "no second event within 15 s of the first")
         after = c.api.stats("vms", c.vm)
-        id2 = int(e2["id"])
         d2 = json.loads(e2["data"])
-        expect(id2 > id1, "second id %d not after %d" % (id2, id1))
-        expect(id2 == after["endTimestamp"], "second event id %d, stats endTimestamp right after %d"
+        id2 = d2["endTimestamp"]
+        cursor2 = e2["id"]
+        expect(id2 > id1, "second event's endTimestamp %d not after %d" % (id2, id1))
+        expect(id2 == after["endTimestamp"], "second event endTimestamp %d, stats endTimestamp right after %d"
                % (id2, after["endTimestamp"]))
         delay = 0.0 if t_store is None else e2["time"] - t_store
         expect(delay <= 1.0, "event %.2f s after the row was in the store" % delay)
@@ -1178,7 +1179,7 @@ def check_stream(c):
         report(bad, "second event (id %d, %d new rows)" % (id2, n_new))
     finally:
         s.close()
-    # reconnection: the rows after Last-Event-ID
+    # reconnection with an integer Last-Event-ID (what older daemons sent): the rows after it
     since = id2 - 15
     s = SSE(c.port, path, {"Last-Event-ID": str(since)})
     try:
@@ -1187,15 +1188,27 @@ def check_stream(c):
         expect(e is not None, "reconnect: no event within 7 s")
         d = json.loads(e["data"])
         now = c.api.stats("vms", c.vm)
-        newest = int(e["id"])
+        newest = d["endTimestamp"]
         want_n = (newest - since) // 5
         cpu = d["stats"].get("cpuUsage") or []
         expect(want_n >= 3 and len(cpu) == want_n,
                "reconnect with Last-Event-ID %d: id %d, %d points (expected %d)" % (since, newest, len(cpu), want_n))
-        expect(d["endTimestamp"] == newest, "reconnect endTimestamp %r id %d" % (d["endTimestamp"], newest))
         k = (now["endTimestamp"] - newest) // 5
         full = now["stats"]["cpuUsage"]
         expect(cpu == full[120 - k - want_n:120 - k], "reconnect rows %r, stats %r" % (cpu, full[120 - k - want_n:120 - k]))
+    finally:
+        s.close()
+    # reconnection with the cursor of the last event seen: the rows right after that event's
+    s = SSE(c.port, path, {"Last-Event-ID": cursor2})
+    try:
+        expect(s.status == 200, "reconnect with a cursor -> %d" % s.status)
+        e = s.next_event(7)
+        expect(e is not None, "reconnect with a cursor: no event within 7 s")
+        d = json.loads(e["data"])
+        n = len(d["stats"].get("cpuUsage") or [])
+        expect(n >= 1 and d["endTimestamp"] - STEP * (n - 1) == id2 + STEP,
+               "reconnect with the cursor of the event ending at %d: %d rows ending at %d"
+               % (id2, n, d["endTimestamp"]))
     finally:
         s.close()
     # a uuid nobody knows: 200 (a browser gives up on any other status) and `event: gone`

@@ -13,6 +13,10 @@
  *   - every 400 of the stats, top and stream routes starts with the
  *     parameter's name and ": ";
  *   - a stats reply past XS_API_MAX_STATS_BODY is a 400 naming points;
+ *   - the stream's event id, a cursor of every object's last time sent:
+ *     its parser refuses what it did not write; a client reconnecting with
+ *     the last id it saw gets, per object, the rows after the ones it has,
+ *     whichever object's event came last; an integer id means what it did;
  *   - the stream: an object only the store knows is streamed, one nobody
  *     knows gets `event: gone` (200, the others kept), past
  *     XS_API_MAX_STREAMS a 200 with `retry:` that ends; a HEAD of it is its
@@ -32,7 +36,7 @@
 #include <unistd.h>
 
 #include "lib/xmalloc.h"
-#include "serve/api.h"
+#include "serve/api.c" /* the cursor's static functions */
 #include "store/store.h"
 #include "support/loop_wait.h"
 #include "test.h"
@@ -649,6 +653,7 @@ static bool t_host_rows(struct xs_store *s, const char *uuid, int n, int64_t t0,
 }
 
 static const char t_h1[] = "aaaaaaaa-0000-4000-8000-000000000001";
+static const char t_h2[] = "aaaaaaaa-0000-4000-8000-000000000002";
 static const char t_nobody[] = "aaaaaaaa-0000-4000-8000-000000000009";
 
 /*
@@ -739,6 +744,210 @@ static void test_stream_head(void)
 	   (unsigned long long)st.streams_total);
 	status = t_sse_run(loop, a, &c, "HEAD", "/api/v1/stream?objects=a%22", NULL);
 	ok(status == 400 && !strstr(c.resp, "\"error\""), "HEAD of a bad stream: 400, no body: %s", c.resp);
+	free(c.resp);
+	c.resp = NULL;
+
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
+/* The cursor's parser: a table of ids and the times they hold (or none), and round trips. */
+static void test_cursor(void)
+{
+	static const struct {
+		const char *id;
+		size_t n;
+		bool ok;
+		int64_t last[3];
+		const char *note;
+	} cases[] = {
+		{ "v1.0.0", 1, true, { 0 }, "one object at 0" },
+		{ "v1.1a.0.5", 2, true, { 46, 51 }, "base 36" },
+		{ "v1.s44we8.0.u.2s", 3, true, { 1700000000, 1700000030, 1700000100 }, "times of 2023" },
+		{ "v1.1a.5.0", 2, true, { 51, 46 }, "any object may hold the base" },
+		{ "v1.1a.0", 2, false, { 0 }, "fewer times than objects" },
+		{ "v1.1a.0.5.6", 2, false, { 0 }, "more times than objects" },
+		{ "v1.1a.0.5.", 2, false, { 0 }, "a trailing dot" },
+		{ "v1.1a.0.5 ", 2, false, { 0 }, "a trailing space" },
+		{ "v1..0.5", 2, false, { 0 }, "an empty base" },
+		{ "v1.1a..5", 2, false, { 0 }, "an empty delta" },
+		{ "v1.1A.0.5", 2, false, { 0 }, "upper case" },
+		{ "v1.-1.0.5", 2, false, { 0 }, "a sign" },
+		{ "v2.1a.0.5", 2, false, { 0 }, "another version" },
+		{ "v1.1a", 1, false, { 0 }, "a base alone" },
+		{ "v1.", 1, false, { 0 }, "nothing" },
+		{ "", 1, false, { 0 }, "empty" },
+		{ "1700000000", 1, false, { 0 }, "an integer id is not a cursor" },
+		{ "v1.0.0", 0, false, { 0 }, "no objects" },
+		{ "v1.e13wu1oh.0", 1, false, { 0 }, "a base past 2^40" },
+		{ "v1.0.e13wu1oh", 1, false, { 0 }, "a delta past 2^40" },
+		{ "v1.000000000.0", 1, false, { 0 }, "nine digits" },
+		{ "v1.e13wu1og.e13wu1og", 1, true, { INT64_C(1) << 41 }, "the largest base and delta" },
+	};
+	struct api_stream st = { .nsubs = 3 };
+	struct api_sub subs[3];
+	char id[API_CURSOR_LEN];
+	int64_t last[3];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got;
+
+		memset(last, 0, sizeof(last));
+		got = api_cursor_parse(cases[i].id, cases[i].n, last);
+		ok(got == cases[i].ok && (!got || !memcmp(last, cases[i].last, cases[i].n * sizeof(*last))),
+		   "%s: \"%s\" of %zu objects: %d (%lld %lld %lld)", cases[i].note, cases[i].id, cases[i].n,
+		   got, (long long)last[0], (long long)last[1], (long long)last[2]);
+	}
+	st.subs = subs;
+	for (int r = 0; r < 4; r++) {
+		static const int64_t times[4][3] = { { 1700000000, 1700000030, 1699999000 },
+						     { 0, 1700000000, 5 },
+						     { 7, 7, 7 },
+						     { INT64_C(1) << 40, 0, 1 } };
+
+		memset(subs, 0, sizeof(subs));
+		for (int k = 0; k < 3; k++)
+			subs[k].last = times[r][k];
+		api_cursor_format(&st, id);
+		ok(api_cursor_parse(id, 3, last) && !memcmp(last, times[r], sizeof(last)),
+		   "round trip %d: %s", r, id);
+	}
+	{
+		/* the longest: 256 objects, 0 and 2^40 */
+		static struct api_sub many[XS_API_MAX_STREAM_OBJECTS];
+		static int64_t back[XS_API_MAX_STREAM_OBJECTS];
+		static char big[API_CURSOR_LEN];
+
+		for (int k = 0; k < XS_API_MAX_STREAM_OBJECTS; k++)
+			many[k].last = k % 2 ? 0 : INT64_C(1) << 40;
+		st.subs = many;
+		st.nsubs = XS_API_MAX_STREAM_OBJECTS;
+		api_cursor_format(&st, big);
+		ok(strlen(big) < API_CURSOR_LEN && api_cursor_parse(big, st.nsubs, back) &&
+		   back[0] == INT64_C(1) << 40 && back[1] == 0 && back[255] == 0,
+		   "256 objects far apart: %zu bytes", strlen(big));
+	}
+}
+
+struct t_seen {
+	const char *uuid;
+	int64_t first, last; /* rows received, first and last time; 0 = none */
+	int rows;
+	bool contiguous;     /* each event's rows came right after the previous ones */
+};
+
+/* Adds the rows of c's stats events to seen[0..n); the id of the last event into id. */
+static size_t t_take(struct t_sse *c, struct t_seen *seen, size_t n, char *id, size_t size)
+{
+	static struct t_event ev[T_SSE_EVENTS];
+	size_t ne = t_events(c, ev, T_SSE_EVENTS), got = 0;
+
+	for (size_t i = 0; i < ne; i++) {
+		char uuid[64];
+		int64_t end;
+		int rows;
+
+		if (!t_rows(&ev[i], uuid, sizeof(uuid), &end, &rows))
+			continue;
+		got++;
+		snprintf(id, size, "%s", ev[i].id);
+		for (size_t k = 0; k < n; k++) {
+			if (strcmp(uuid, seen[k].uuid))
+				continue;
+			if (seen[k].last && end - 5 * (rows - 1) != seen[k].last + 5)
+				seen[k].contiguous = false;
+			if (!seen[k].first)
+				seen[k].first = end - 5 * (rows - 1);
+			seen[k].last = end;
+			seen[k].rows += rows;
+		}
+	}
+	return got;
+}
+
+/*
+ * Two hosts whose newest rows differ (the second's clock 30 s behind): the
+ * client reconnects with the last id it saw and gets, per host, the rows right
+ * after the ones it has, whichever host's event came last (both orders).
+ */
+static void test_stream_resume(void)
+{
+	static struct t_sse c;
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "", id[T_ID_MAX];
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5 - 300, t1 = t, t2 = t - 30;
+	struct xs_store *s;
+	struct xs_api *a = NULL;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	s = t_host_store(dir, t_h1, 2, t1 - 20);
+	fail_unless(s != NULL && t_host_rows(s, t_h1, 2, t1 - 15, t1) && t_host_rows(s, t_h2, 2, t2 - 20, t2),
+		    "store");
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	for (int order = 0; order < 2; order++) {
+		const char *first = order ? t_h2 : t_h1, *second = order ? t_h1 : t_h2;
+		struct t_seen seen[2] = { { first, 0, 0, 0, true }, { second, 0, 0, 0, true } };
+		int64_t had[2];
+		size_t got;
+		int status;
+
+		snprintf(target, sizeof(target), "/api/v1/stream?objects=%s,%s", first, second);
+		c = (struct t_sse){ .until = "event: stats", .until_n = 2, .seconds = 5, .resp = c.resp };
+		status = t_sse_run(loop, a, &c, "GET", target, NULL);
+		got = t_take(&c, seen, 2, id, sizeof(id));
+		ok(status == 200 && got == 2 && seen[0].rows == 1 && seen[1].rows == 1 && !strncmp(id, "v1.", 3),
+		   "order %d: a fresh stream, the newest row of each (%d, %d), id %s", order, seen[0].rows,
+		   seen[1].rows, id);
+		had[0] = seen[0].last;
+		had[1] = seen[1].last;
+		/* while the client is away, three rows each */
+		ok(t_host_rows(s, t_h1, 2, t1 + 5, t1 + 15) && t_host_rows(s, t_h2, 2, t2 + 5, t2 + 15),
+		   "rows added");
+		t1 += 15;
+		t2 += 15;
+		memset(seen, 0, sizeof(seen));
+		seen[0] = (struct t_seen){ first, 0, had[0], 0, true };
+		seen[1] = (struct t_seen){ second, 0, had[1], 0, true };
+		status = t_sse_run(loop, a, &c, "GET", target, id);
+		got = t_take(&c, seen, 2, id, sizeof(id));
+		ok(status == 200 && got == 2, "order %d: reconnected: %zu events", order, got);
+		for (int k = 0; k < 2; k++)
+			ok(seen[k].contiguous && seen[k].rows == 3 && seen[k].last == had[k] + 15,
+			   "order %d, %s: the 3 rows after %lld, no repeat, no gap (%d rows from %lld to %lld)",
+			   order, seen[k].uuid, (long long)had[k], seen[k].rows, (long long)seen[k].first,
+			   (long long)seen[k].last);
+	}
+	{
+		/* an id that is no cursor of this list: a fresh start, the newest row of each */
+		struct t_seen seen[2] = { { t_h1, 0, 0, 0, true }, { t_h2, 0, 0, 0, true } };
+		size_t got;
+		int status;
+
+		snprintf(target, sizeof(target), "/api/v1/stream?objects=%s,%s", t_h1, t_h2);
+		status = t_sse_run(loop, a, &c, "GET", target, "v1.0.0");
+		got = t_take(&c, seen, 2, id, sizeof(id));
+		ok(status == 200 && got == 2 && seen[0].rows == 1 && seen[0].last == t1 && seen[1].rows == 1 &&
+		   seen[1].last == t2,
+		   "a cursor of one object for two: the newest rows (%d, %d)", seen[0].rows, seen[1].rows);
+
+		/* an integer id (an older daemon's) keeps its meaning: one time for every object,
+		 * an object that has nothing after it starts with its newest row */
+		snprintf(cmd, sizeof(cmd), "%lld", (long long)(t1 - 10));
+		memset(seen, 0, sizeof(seen));
+		seen[0] = (struct t_seen){ t_h1, 0, 0, 0, true };
+		seen[1] = (struct t_seen){ t_h2, 0, 0, 0, true };
+		status = t_sse_run(loop, a, &c, "GET", target, cmd);
+		got = t_take(&c, seen, 2, id, sizeof(id));
+		ok(status == 200 && got == 2 && seen[0].rows == 2 && seen[0].last == t1 && seen[1].rows == 1 &&
+		   seen[1].last == t2,
+		   "an integer id: rows after it (%d, %d)", seen[0].rows, seen[1].rows);
+	}
 	free(c.resp);
 	c.resp = NULL;
 
@@ -854,5 +1063,7 @@ int main(void)
 	TEST_RUN(test_stream_gone);
 	TEST_RUN(test_stream_busy);
 	TEST_RUN(test_stream_head);
+	TEST_RUN(test_cursor);
+	TEST_RUN(test_stream_resume);
 	return test_summary();
 }
