@@ -336,6 +336,29 @@ size_t xs_http_stream_pending(const struct xs_http_stream *s)
 	return s->q.len - s->off;
 }
 
+size_t xs_http_stream_room(const struct xs_http_stream *s)
+{
+	if (s->ended || s->owner_closed || s->cut || s->gone)
+		return 0;
+	return s->q.limit - (s->q.len - s->off);
+}
+
+void xs_http_stream_cut(struct xs_http_stream *s)
+{
+	if (s->ended || s->owner_closed || s->cut || s->gone)
+		return;
+	s->cut = true;
+	xs_buf_free(&s->q);
+	s->off = 0;
+	s->srv->stats.streams_cut++;
+	/* MHD asks the reader (which ends the reply) only once the socket takes more,
+	 * which a client that reads nothing never lets happen: the socket's own
+	 * error ends the connection instead (MHD still closes the fd) */
+	if (s->fd >= 0)
+		shutdown(s->fd, SHUT_RDWR);
+	http_stream_resume(s);
+}
+
 void xs_http_stream_close(struct xs_http_stream *s)
 {
 	if (!s || s->owner_closed)

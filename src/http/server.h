@@ -19,7 +19,9 @@
  *   - more than max_connections open connections: MHD refuses the accept;
  *     idle connections close after timeout_s (streams excepted: see below);
  *     a client that hangs up mid-request may be noticed only then
- *   - a stream's unsent bytes past stream_max_queue: the stream is closed.
+ *   - a stream's unsent bytes past stream_max_queue: the stream is closed
+ *     (an owner that keeps within xs_http_stream_room() cuts a client that
+ *     reads nothing itself: xs_http_stream_cut()).
  *   - reply bodies queued and not yet sent (clients that read slowly or not at
  *     all pin them, until MHD's idle timeout): a body over XS_HTTP_HELD_SMALL
  *     that would take such bodies past max_held is refused with 503 and
@@ -264,6 +266,18 @@ enum xs_err xs_http_stream_write(struct xs_http_stream *s, const void *data, siz
 
 /* Bytes queued and not yet handed to MHD. */
 size_t xs_http_stream_pending(const struct xs_http_stream *s);
+
+/* Bytes one xs_http_stream_write() may queue now without cutting the stream:
+ * stream_max_queue less the bytes pending (0 once the stream is ending). An
+ * owner with more to say than that keeps it for later. */
+size_t xs_http_stream_room(const struct xs_http_stream *s);
+
+/*
+ * The owner gives up on a client that does not read: as a write past
+ * stream_max_queue does, drops the queued bytes, closes the connection and
+ * counts the stream in streams_cut; on_close follows from the loop.
+ */
+void xs_http_stream_cut(struct xs_http_stream *s);
 
 /*
  * The owner ends the stream: queued bytes are still sent, then the response

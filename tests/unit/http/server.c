@@ -222,6 +222,7 @@ struct t_env {
 	int pull_frees;             /* pulled bodies let go of */
 	int pull_late;              /* reply_pull after a reply: XS_ERR_ARG, and freed */
 	int writes;
+	int room_wrong;             /* writes whose fate xs_http_stream_room() did not tell */
 	enum xs_err write_rc;
 };
 
@@ -845,8 +846,10 @@ static void t_flood(struct xs_evloop *loop, void *arg)
 		return;
 	memset(chunk, 'x', sizeof(chunk));
 	for (int i = 0; i < 64 && e->stream; i++) {
+		size_t room = xs_http_stream_room(e->stream);
 		enum xs_err rc = xs_http_stream_write(e->stream, chunk, sizeof(chunk));
 
+		e->room_wrong += (rc == XS_OK) != (sizeof(chunk) <= room);
 		e->writes++;
 		if (rc != XS_OK) {
 			e->write_rc = rc;
@@ -876,6 +879,8 @@ static void test_stream_cap(void)
 	atomic_store(&c.release, 1);
 	pthread_join(th, NULL);
 	ok(e.write_rc == XS_ERR_TOO_LARGE, "a write past the cap fails: %d after %d writes", e.write_rc, e.writes);
+	ok(e.room_wrong == 0, "each write fitted exactly when xs_http_stream_room() said so (%d wrong)",
+	   e.room_wrong);
 	ok(e.closed == 1 && e.stream == NULL, "on_close called for the cut stream");
 	xs_http_server_stats(e.srv, &st);
 	ok(st.streams_cut == 1 && st.streams_open == 0, "cut counted");
@@ -930,6 +935,41 @@ static void test_stream_hangup(void)
 		pthread_join(th, NULL);
 	}
 	xs_evloop_free(&e.loop);
+}
+
+/* The owner cuts a stream whose client reads nothing: nothing more goes in, on_close follows. */
+static void test_stream_owner_cut(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 };
+	static struct t_client c;
+	static char chunk[40000];
+	struct xs_http_stream *s;
+	struct xs_http_stats st;
+	struct t_env e;
+	pthread_t th;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_stream_stall;
+	t_spawn(&c, &th);
+	loop_wait(e.loop, t_stream_open, &e, T_TIMEOUT_S);
+	s = e.stream;
+	fail_unless(s != NULL, "stream open");
+	memset(chunk, 'x', sizeof(chunk));
+	ok(xs_http_stream_write(s, chunk, sizeof(chunk)) == XS_OK && xs_http_stream_room(s) <= 64 * 1024 - sizeof(chunk),
+	   "a write within the cap, room %zu", xs_http_stream_room(s));
+	xs_http_stream_cut(s);
+	ok(xs_http_stream_room(s) == 0 && xs_http_stream_write(s, "x", 1) == XS_ERR_IO,
+	   "once cut: no room, no write");
+	t_run_until(e.loop, NULL, t_closed, &e);
+	ok(e.closed == 1 && e.stream == NULL, "on_close after the cut (%d)", e.closed);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.streams_cut == 1 && st.streams_open == 0, "counted as cut (%llu)", (unsigned long long)st.streams_cut);
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	t_stop(&e);
 }
 
 /* ---- TLS ------------------------------------------------------------------------ */
@@ -1185,6 +1225,7 @@ int main(void)
 	TEST_RUN(test_stream_events);
 	TEST_RUN(test_stream_cap);
 	TEST_RUN(test_stream_hangup);
+	TEST_RUN(test_stream_owner_cut);
 	TEST_RUN(test_pull);
 	TEST_RUN(test_held);
 	TEST_RUN(test_tls);
