@@ -26,6 +26,8 @@
 #define API_STREAM_BACK 600        /* seconds a reconnecting client may catch up */
 #define API_STREAM_RETRY_MS 2000   /* reconnection delay suggested to clients */
 #define API_STREAM_BUSY_RETRY_MS 5000 /* the same, to a client turned away (too many streams) */
+#define API_STREAM_EVENT_ROWS 12   /* 5 s rows of one object in one event, at most (a minute) */
+#define API_STREAM_TICK_BYTES (256u * 1024) /* event bytes a stream queues in one tick, about */
 #define API_CURSOR_MAX_TIME (INT64_C(1) << 40) /* largest time a cursor holds: 8 base-36 digits */
 #define API_CURSOR_DIGITS 8        /* base-36 digits of a number of a cursor, at most */
 /* bytes of a cursor: "v1.", the base, a "." and a delta per object, the NUL */
@@ -54,6 +56,7 @@ struct api_sub {
 	enum xs_obj_kind kind;  /* XS_OBJ_VM or XS_OBJ_HOST */
 	bool gone;              /* nobody knows it: told once with `event: gone`, never sent */
 	int64_t last;           /* newest 5 s time sent */
+	int64_t newest;         /* newest 5 s time stored, as of this tick */
 };
 
 struct api_stream {
@@ -61,7 +64,11 @@ struct api_stream {
 	struct xs_http_stream *hs;
 	struct api_sub *subs;
 	size_t nsubs;
+	size_t next;            /* the sub served first next tick */
 	double last_write;
+	double waiting;         /* loop time since an event waits for room and nothing was read; 0 = none */
+	size_t wait_pending;    /* the bytes pending then */
+	bool cut;               /* cut (a write failed, or it stalled): on_close comes from the loop */
 };
 
 #define API_TOP_KEY 128
@@ -87,6 +94,7 @@ struct xs_api {
 	size_t nstreams;
 	unsigned metrics_max;     /* /metrics bodies allowed in flight */
 	unsigned metrics_sending; /* bodies started and not yet let go of by the server */
+	double stream_stall;      /* seconds a stream may wait on a client that reads nothing */
 	uint64_t timer;
 };
 
@@ -605,45 +613,157 @@ static void api_stream_resume(struct api_stream *st, const struct xs_store *stor
 	free(cur);
 }
 
-/* Sends sub's rows newer than sub->last as one event; false if the stream was cut. */
-static bool api_stream_send(struct api_stream *st, const struct xs_estate *e, struct api_sub *sub,
-			    int64_t newest)
+/*
+ * The event of sub's rows from..to into ev (its limit: the stream's whole queue),
+ * its id the cursor with sub->last = to (what the client has once it got it);
+ * sub->last itself is left as it was. XS_ERR_TOO_LARGE past ev's limit, or the
+ * query's error.
+ */
+static enum xs_err api_stream_event(struct api_stream *st, const struct xs_estate *e, struct api_sub *sub,
+				    int64_t from, int64_t to, struct xs_buf *ev, char *err)
 {
 	struct xs_stats_request r;
-	struct xs_buf body, ev;
-	char err[XS_ERR_LEN] = "", id[API_CURSOR_LEN];
+	struct xs_buf body;
+	char id[API_CURSOR_LEN];
 	int64_t last = sub->last;
-	bool alive = true;
+	enum xs_err rc;
 
 	memset(&r, 0, sizeof(r));
 	memcpy(r.retention, st->api->retention, sizeof(r.retention));
 	r.granularity = XS_STATS_RANGE;
-	r.from = sub->last + 5 > newest - API_STREAM_BACK + 5 ? sub->last + 5
-							      : newest - API_STREAM_BACK + 5;
-	r.to = newest;
+	r.from = from;
+	r.to = to;
 	r.points = XS_STATS_MAX_POINTS;
-	xs_buf_init(&body, XS_API_MAX_STATS_BODY);
-	xs_buf_init(&ev, XS_API_MAX_STATS_BODY + API_CURSOR_LEN + 256);
-	sub->last = newest; /* the id tells what the client has once this event is in */
+	xs_buf_init(&body, ev->limit);
+	sub->last = to;
 	api_cursor_format(st, id);
-	if (xs_query_stats(e, sub->kind == XS_OBJ_VM ? "vms" : "hosts", sub->uuid, &r, &body, err) ||
-	    body.len < 2 || body.data[0] != '{') {
-		xs_log_debug("stream: %s: %s", sub->uuid, err);
-	} else if (xs_buf_printf(&ev, "event: stats\nid: %s\ndata: {\"uuid\":\"%s\",\"kind\":\"%s\",", id,
-				 sub->uuid, sub->kind == XS_OBJ_VM ? "vm" : "host") ||
-		   xs_buf_append(&ev, body.data + 1, body.len - 1) || xs_buf_append_str(&ev, "\n\n")) {
-		xs_log_warn("stream: event for %s (rows after %lld) too large", sub->uuid, (long long)last);
-	} else {
-		alive = xs_http_stream_write(st->hs, ev.data, ev.len) == XS_OK;
-		st->last_write = xs_evloop_now();
-	}
+	sub->last = last;
+	rc = xs_query_stats(e, sub->kind == XS_OBJ_VM ? "vms" : "hosts", sub->uuid, &r, &body, err);
+	if (!rc && (body.len < 2 || body.data[0] != '{'))
+		rc = xs_err_set(err, XS_ERR_PARSE, "not an object");
+	if (!rc && (xs_buf_printf(ev, "event: stats\nid: %s\ndata: {\"uuid\":\"%s\",\"kind\":\"%s\",", id,
+				  sub->uuid, sub->kind == XS_OBJ_VM ? "vm" : "host") ||
+		    xs_buf_append(ev, body.data + 1, body.len - 1) || xs_buf_append_str(ev, "\n\n")))
+		rc = xs_err_set(err, XS_ERR_TOO_LARGE, "the event would pass %zu bytes", ev->limit);
 	xs_buf_free(&body);
+	return rc;
+}
+
+enum api_sent { API_SENT, API_WAIT, API_CUT };
+
+/*
+ * Queues sub's next event: its rows after sub->last, at most
+ * API_STREAM_EVENT_ROWS of them, so a catch-up of many rows goes in several
+ * events, each moving the client's cursor. API_WAIT when the queue has no room
+ * for it yet (the next tick builds it again); an event that could never fit
+ * even the empty queue (one row too large) is left out, and the client is
+ * told nothing of those rows but a gap in times.
+ */
+static enum api_sent api_stream_send(struct api_stream *st, const struct xs_estate *e, struct api_sub *sub,
+				     size_t *sent)
+{
+	size_t room = xs_http_stream_room(st->hs), cap = room + xs_http_stream_pending(st->hs);
+	int64_t from = sub->last + 5 > sub->newest - API_STREAM_BACK + 5 ? sub->last + 5
+									 : sub->newest - API_STREAM_BACK + 5;
+	int64_t rows = API_STREAM_EVENT_ROWS, to;
+	char err[XS_ERR_LEN] = "";
+	enum api_sent res = API_SENT;
+	struct xs_buf ev;
+	enum xs_err rc;
+
+	if (!room)
+		return API_WAIT; /* a full queue, or a stream ending */
+	for (;;) {
+		to = from + 5 * (rows - 1) < sub->newest ? from + 5 * (rows - 1) : sub->newest;
+		xs_buf_init(&ev, cap);
+		rc = api_stream_event(st, e, sub, from, to, &ev, err);
+		if (!rc || rows == 1)
+			break;
+		rows = 1; /* too large a minute, or a query error: try the first row alone */
+	}
+	if (rc) {
+		xs_log_warn("stream: %s: rows %lld to %lld left out: %s", sub->uuid, (long long)from,
+			    (long long)to, err);
+	} else if (ev.len > room) {
+		res = API_WAIT;
+	} else {
+		res = xs_http_stream_write(st->hs, ev.data, ev.len) == XS_OK ? API_SENT : API_CUT;
+		st->last_write = xs_evloop_now();
+		st->waiting = 0;
+		*sent += ev.len;
+	}
+	if (res != API_WAIT)
+		sub->last = to;
 	xs_buf_free(&ev);
-	return alive;
+	return res;
+}
+
+/*
+ * An event of st waits for room: a client that has read nothing for
+ * stream_stall seconds since is cut (it would hold its queue and its slot of
+ * XS_API_MAX_STREAMS for good; a browser reconnects, and its cursor resumes
+ * it). True if it was cut.
+ */
+static bool api_stream_stalled(struct api_stream *st)
+{
+	size_t pending = xs_http_stream_pending(st->hs);
+	double now = xs_evloop_now();
+
+	if (!st->waiting || pending < st->wait_pending) {
+		st->waiting = now;
+		st->wait_pending = pending;
+		return false;
+	}
+	if (now - st->waiting <= st->api->stream_stall)
+		return false;
+	xs_log_info("stream: cut, its client read nothing for %.0f s", now - st->waiting);
+	xs_http_stream_cut(st->hs);
+	st->cut = true;
+	return true;
+}
+
+/*
+ * One tick of a stream: one event per object that has new rows, round after
+ * round while some have more (a catch-up), until the queue has no room or
+ * API_STREAM_TICK_BYTES went out; the object that waited goes first next tick,
+ * so every object gets its turn. False if the stream was cut.
+ */
+static bool api_stream_tick(struct api_stream *st, const struct xs_estate *e)
+{
+	size_t sent = 0, k0 = st->next;
+	bool more = true;
+
+	for (size_t k = 0; k < st->nsubs; k++)
+		st->subs[k].newest = api_newest(e->store, &st->subs[k]);
+	while (more && sent < API_STREAM_TICK_BYTES) {
+		more = false;
+		for (size_t i = 0; i < st->nsubs && sent < API_STREAM_TICK_BYTES; i++) {
+			size_t k = (k0 + i) % st->nsubs;
+			struct api_sub *sub = &st->subs[k];
+			enum api_sent res;
+
+			if (sub->newest <= sub->last)
+				continue;
+			res = api_stream_send(st, e, sub, &sent);
+			if (res == API_CUT) {
+				st->cut = true;
+				return false;
+			}
+			if (res == API_WAIT) {
+				st->next = k;
+				return !api_stream_stalled(st);
+			}
+			more |= sub->newest > sub->last;
+			st->next = (k + 1) % st->nsubs;
+		}
+		k0 = st->next;
+	}
+	return true;
 }
 
 static void api_tick(struct xs_evloop *loop, void *arg)
 {
+	static const char ka[] = ": keep-alive\n\n";
 	struct xs_api *a = arg;
 	struct xs_estate e;
 	double now = xs_evloop_now();
@@ -654,21 +774,13 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 	api_estate(a, &e, false);
 	for (size_t i = 0; i < a->nstreams; i++) {
 		struct api_stream *st = a->streams[i];
-		bool alive = true;
 
-		for (size_t k = 0; alive && k < st->nsubs; k++) {
-			int64_t newest = api_newest(e.store, &st->subs[k]);
-
-			if (newest > st->subs[k].last)
-				alive = api_stream_send(st, &e, &st->subs[k], newest);
-		}
-		if (alive && now - st->last_write > API_STREAM_KEEPALIVE) {
-			static const char ka[] = ": keep-alive\n\n";
-
-			alive = xs_http_stream_write(st->hs, ka, sizeof(ka) - 1) == XS_OK;
+		/* a cut stream gets its on_close later, from the loop: nothing to do here */
+		if (!st->cut && api_stream_tick(st, &e) && now - st->last_write > API_STREAM_KEEPALIVE &&
+		    xs_http_stream_room(st->hs) >= sizeof(ka) - 1) {
+			xs_http_stream_write(st->hs, ka, sizeof(ka) - 1);
 			st->last_write = now;
 		}
-		/* a cut stream gets its on_close later, from the loop: nothing to do here */
 	}
 	api_leave(a);
 	if (a->nstreams)
@@ -880,6 +992,7 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	a->loop = loop;
 	a->p = *p;
 	a->metrics_max = cfg->metrics_in_flight ? cfg->metrics_in_flight : XS_API_METRICS_IN_FLIGHT;
+	a->stream_stall = cfg->stream_stall > 0 ? cfg->stream_stall : XS_API_STREAM_STALL;
 	memcpy(a->retention, cfg->retention, sizeof(a->retention));
 	if (!hc.access_cb) {
 		hc.access_cb = api_access;

@@ -19,7 +19,11 @@
  * saw), so a client that reconnects with Last-Event-ID gets, per object, the
  * rows after the ones it has (at most the last 10 minutes); an id that is no
  * cursor of this objects list starts afresh, an integer (older daemons' id)
- * is taken as one time for every object.
+ * is taken as one time for every object. A catch-up goes out in events of at
+ * most a minute of rows each (every one moves the cursor), only as the stream's
+ * queue (http/server.h stream_max_queue) has room, over as many ticks as the
+ * client needs to read it; a client that reads nothing for stream_stall
+ * seconds while an event waits is cut (a browser reconnects and resumes).
  * A comment line keeps idle streams alive. The stream answers 200 whatever its
  * objects (a browser's EventSource gives up for good on any other status):
  * a VM or host a topology knows, or one the store holds series of, is
@@ -51,6 +55,8 @@
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
 #define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
+#define XS_API_STREAM_STALL 60.0            /* seconds a stream's client may read nothing while
+						 * an event waits for room; then the stream is cut */
 
 struct xs_api_provider {
 	/* Fills *e for one request (pointers valid until the handler returns); the
@@ -72,6 +78,7 @@ struct xs_api_config {
 	struct xs_http_server_config http;  /* host, port, token, TLS, static_dir */
 	int64_t retention[XS_NTIERS];       /* seconds; 0 = the store's default */
 	unsigned metrics_in_flight;         /* 0 = XS_API_METRICS_IN_FLIGHT */
+	double stream_stall;                /* seconds; 0 = XS_API_STREAM_STALL */
 };
 
 struct xs_api;

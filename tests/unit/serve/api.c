@@ -17,6 +17,9 @@
  *     its parser refuses what it did not write; a client reconnecting with
  *     the last id it saw gets, per object, the rows after the ones it has,
  *     whichever object's event came last; an integer id means what it did;
+ *   - a catch-up past the stream's queue goes out over several ticks as the
+ *     client reads, in events of at most 12 rows; a client that reads
+ *     nothing is cut after stream_stall;
  *   - the stream: an object only the store knows is streamed, one nobody
  *     knows gets `event: gone` (200, the others kept), past
  *     XS_API_MAX_STREAMS a 200 with `retry:` that ends; a HEAD of it is its
@@ -652,6 +655,22 @@ static bool t_host_rows(struct xs_store *s, const char *uuid, int n, int64_t t0,
 	return true;
 }
 
+static bool t_streams_full(void *arg)
+{
+	struct xs_http_stats st;
+
+	xs_api_http_stats(arg, &st);
+	return st.streams_open == XS_API_MAX_STREAMS;
+}
+
+static bool t_streams_none(void *arg)
+{
+	struct xs_http_stats st;
+
+	xs_api_http_stats(arg, &st);
+	return st.streams_open == 0;
+}
+
 static const char t_h1[] = "aaaaaaaa-0000-4000-8000-000000000001";
 static const char t_h2[] = "aaaaaaaa-0000-4000-8000-000000000002";
 static const char t_nobody[] = "aaaaaaaa-0000-4000-8000-000000000009";
@@ -958,6 +977,186 @@ static void test_stream_resume(void)
 	ok(system(cmd) == 0, "removed %s", dir);
 }
 
+#define T_CATCHUP_HOSTS 24
+#define T_CATCHUP_SERIES 12
+
+/* A client that reads the reply's head, then nothing until released. */
+struct t_stall {
+	uint16_t port;
+	char req[4096];
+	atomic_int head, release, done;
+};
+
+static void *t_stall_thread(void *arg)
+{
+	struct t_stall *c = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+	int small = 4096, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[256];
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    send(fd, c->req, strlen(c->req), MSG_NOSIGNAL) == (ssize_t)strlen(c->req) &&
+	    recv(fd, buf, sizeof(buf), 0) > 0)
+		atomic_store(&c->head, 1);
+	while (!atomic_load(&c->release))
+		usleep(1000);
+	if (fd >= 0)
+		close(fd);
+	atomic_store(&c->head, 1);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+/*
+ * A catch-up larger than the stream's queue (here 32 KiB: 24 hosts reconnecting
+ * 590 s back, about 200 KB of rows) goes out over several ticks, in events of at
+ * most 12 rows, as the client reads: every host gets all its rows, in order, and
+ * the stream is never cut.
+ */
+static void test_stream_catchup(void)
+{
+	static struct t_sse c;
+	static char uuids[T_CATCHUP_HOSTS][40];
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[64 * T_CATCHUP_HOSTS], err[XS_ERR_LEN] = "";
+	char id[T_ID_MAX];
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 32 * 1024 } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5;
+	struct t_seen seen[T_CATCHUP_HOSTS];
+	struct xs_store_options o = { .dir = dir };
+	struct xs_http_stats st;
+	struct xs_store *s = NULL;
+	struct xs_api *a = NULL;
+	size_t o_len = 0, got;
+	int status, whole = 0;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "store: %s", err);
+	o_len = (size_t)snprintf(target, sizeof(target), "/api/v1/stream?objects=");
+	for (int h = 0; h < T_CATCHUP_HOSTS; h++) {
+		snprintf(uuids[h], sizeof(uuids[h]), "bbbbbbbb-0000-4000-8000-%012d", h);
+		fail_unless(t_host_rows(s, uuids[h], T_CATCHUP_SERIES, t - 595, t), "rows of host %d", h);
+		o_len += (size_t)snprintf(target + o_len, sizeof(target) - o_len, "%s%s", h ? "," : "",
+					  uuids[h]);
+		seen[h] = (struct t_seen){ uuids[h], 0, 0, 0, true };
+	}
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+
+	snprintf(cmd, sizeof(cmd), "%lld", (long long)(t - 590));
+	/* 118 rows each: 9 events of 12 rows and one of 10 */
+	c = (struct t_sse){ .until = "event: stats", .until_n = 10 * T_CATCHUP_HOSTS, .seconds = 30 };
+	status = t_sse_run(loop, a, &c, "GET", target, cmd);
+	got = t_take(&c, seen, T_CATCHUP_HOSTS, id, sizeof(id));
+	ok(status == 200 && got == 10 * T_CATCHUP_HOSTS, "%d hosts 590 s back: %zu events (%zu bytes)",
+	   T_CATCHUP_HOSTS, got, c.len);
+	for (int h = 0; h < T_CATCHUP_HOSTS; h++)
+		whole += seen[h].contiguous && seen[h].rows == 118 && seen[h].first == t - 585 && seen[h].last == t;
+	ok(whole == T_CATCHUP_HOSTS, "every host got its 118 rows, in order (%d of %d; the first: %d rows, "
+	   "%lld to %lld)", whole, T_CATCHUP_HOSTS, seen[0].rows, (long long)seen[0].first,
+	   (long long)seen[0].last);
+	xs_api_http_stats(a, &st);
+	ok(st.streams_cut == 0 && st.streams_open == 0, "the stream was never cut (%llu)",
+	   (unsigned long long)st.streams_cut);
+
+	free(c.resp);
+	c.resp = NULL;
+
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
+static bool t_first_sent(void *arg)
+{
+	const struct api_stream *st = arg;
+
+	return st->subs[0].last == st->subs[0].newest && st->subs[0].last > 0;
+}
+
+static bool t_stall_gone(void *arg)
+{
+	struct xs_http_stats st;
+
+	xs_api_http_stats(arg, &st);
+	return st.streams_cut == 1 && st.streams_open == 0;
+}
+
+/*
+ * A client that reads nothing: once its queue is full (the kernel's buffers
+ * first, then the stream's, filled here with comments) and an event has waited
+ * stream_stall (1 s here) for room, the stream is cut, as the queue's cap cut
+ * it before events waited for room.
+ */
+static void test_stream_stall(void)
+{
+	static struct t_stall stall;
+	static char fill[16 * 1024];
+	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], err[XS_ERR_LEN] = "";
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 },
+				     .stream_stall = 1.0 };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5;
+	struct xs_http_stream *hs;
+	struct xs_http_stats st;
+	struct xs_store *s;
+	struct xs_api *a = NULL;
+	uint64_t out = 0;
+	double t0;
+	int still = 0;
+	pthread_t th;
+
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	s = t_host_store(dir, t_h1, 1, t);
+	fail_unless(s != NULL, "store");
+	p.arg = s;
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	memset(&stall, 0, sizeof(stall));
+	stall.port = xs_api_port(a);
+	snprintf(stall.req, sizeof(stall.req), "GET /api/v1/stream?objects=%s HTTP/1.1\r\nHost: x\r\n\r\n", t_h1);
+	pthread_create(&th, NULL, t_stall_thread, &stall);
+	loop_wait(loop, t_flag_set, &stall.head, T_TIMEOUT_S);
+	fail_unless(a->nstreams == 1, "the stream is open");
+	loop_wait(loop, t_first_sent, a->streams[0], T_TIMEOUT_S);
+	fail_unless(a->streams[0]->subs[0].last == t, "its first event is out");
+	hs = a->streams[0]->hs;
+	/* fill the kernel's buffers (until nothing more goes out for 0.3 s), then the queue */
+	memset(fill, 'x', sizeof(fill));
+	fill[0] = ':';
+	fill[sizeof(fill) - 1] = '\n';
+	for (int i = 0; i < 2000 && still < 6; i++) {
+		while (xs_http_stream_room(hs) >= sizeof(fill))
+			xs_http_stream_write(hs, fill, sizeof(fill));
+		loop_wait(loop, t_never, NULL, 0.05);
+		xs_api_http_stats(a, &st);
+		still = st.bytes_out == out ? still + 1 : 0;
+		out = st.bytes_out;
+	}
+	fail_unless(still >= 6, "the client's buffers are full (%llu bytes out)", (unsigned long long)out);
+	xs_http_stream_write(hs, fill + sizeof(fill) - xs_http_stream_room(hs), xs_http_stream_room(hs));
+	xs_api_http_stats(a, &st);
+	ok(xs_http_stream_room(hs) == 0 && st.streams_cut == 0, "the queue is full, the stream open");
+
+	ok(t_host_rows(s, t_h1, 1, t + 5, t + 5), "a new row");
+	t0 = xs_evloop_now();
+	ok(loop_wait(loop, t_stall_gone, a, T_TIMEOUT_S) && xs_evloop_now() - t0 >= 1.0,
+	   "its event waits 1 s, then the stream is cut (after %.1f s)", xs_evloop_now() - t0);
+	atomic_store(&stall.release, 1);
+	pthread_join(th, NULL);
+
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
 /* XS_API_MAX_STREAMS clients that connect and wait. */
 struct t_crowd {
 	uint16_t port;
@@ -988,22 +1187,6 @@ static void *t_crowd_thread(void *arg)
 			close(c->fds[i]);
 	atomic_store(&c->done, 1);
 	return NULL;
-}
-
-static bool t_streams_full(void *arg)
-{
-	struct xs_http_stats st;
-
-	xs_api_http_stats(arg, &st);
-	return st.streams_open == XS_API_MAX_STREAMS;
-}
-
-static bool t_streams_none(void *arg)
-{
-	struct xs_http_stats st;
-
-	xs_api_http_stats(arg, &st);
-	return st.streams_open == 0;
 }
 
 /* Past XS_API_MAX_STREAMS: a 200 that says `retry:` and ends, so a browser comes back. */
@@ -1065,5 +1248,7 @@ int main(void)
 	TEST_RUN(test_stream_head);
 	TEST_RUN(test_cursor);
 	TEST_RUN(test_stream_resume);
+	TEST_RUN(test_stream_catchup);
+	TEST_RUN(test_stream_stall);
 	return test_summary();
 }
