@@ -11,10 +11,10 @@
  *   GET /metrics                                 query/prom.h
  *   GET /...                                     static files of the web UI
  *
- * The stream: every API_STREAM_TICK seconds each subscribed VM or host whose
- * newest stored 5 s time moved gets one event `stats` whose data is the stats
- * reply (XO shape, query/xo_stats.h) of exactly its new rows plus "uuid" and
- * "kind". The event id is a cursor, opaque to clients, of the newest time sent
+ * The stream (docs/API.md "Stream"): every API_STREAM_TICK seconds each
+ * subscribed VM or host whose newest stored 5 s time moved gets an event
+ * `stats` whose data is the stats reply (XO shape, query/xo_stats.h) of exactly
+ * its new rows plus "uuid" and "kind". The event id is a cursor, opaque to clients, of the newest time sent
  * of every object of the stream (a browser sends back only the last id it
  * saw), so a client that reconnects with Last-Event-ID gets, per object, the
  * rows after the ones it has (at most the last 10 minutes); an id that is no
