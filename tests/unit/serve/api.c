@@ -835,6 +835,19 @@ static void test_cursor(void)
 		   "round trip %d: %s", r, id);
 	}
 	{
+		/* every truncation of a cursor is refused, but where it still reads as a
+		 * cursor of three (a last delta cut shorter: "v1.0.rs.0.1" of "...1a") */
+		static const char whole[] = "v1.0.rs.0.1a";
+		int taken = 0;
+
+		for (size_t n = 0; n < sizeof(whole) - 1; n++) {
+			snprintf(id, sizeof(id), "%.*s", (int)n, whole);
+			taken += api_cursor_parse(id, 3, last);
+		}
+		ok(taken == 1 && api_cursor_parse(whole, 3, last) && last[2] == 46,
+		   "truncations of %s: %d taken", whole, taken);
+	}
+	{
 		/* the longest: 256 objects, 0 and 2^40 */
 		static struct api_sub many[XS_API_MAX_STREAM_OBJECTS];
 		static int64_t back[XS_API_MAX_STREAM_OBJECTS];
