@@ -509,6 +509,39 @@ static void http_pull_freed(void *cls)
 	free(p);
 }
 
+static ssize_t http_head_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * The headers of a reply whose length is not known in advance (a stream, a
+ * pulled body) and no content, for a HEAD: neither chunks (MHD 0.9.75 would
+ * send the last one) nor a Content-Length (0 would be false, RFC 9110 §8.6);
+ * the connection closes after it. no_cache adds Cache-Control: no-cache.
+ */
+static enum xs_err http_head_unsized(struct xs_http_request *req, unsigned status,
+				     const char *content_type, bool no_cache)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_head_read, NULL,
+						 NULL);
+	if (!resp)
+		return XS_ERR_NOMEM;
+	if (MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) != MHD_YES ||
+	    (no_cache &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return XS_ERR_NOMEM;
+	}
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
+}
+
 enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, const char *content_type,
 			       xs_http_pull_cb pull, xs_http_pull_free_cb free_arg, void *arg)
 {
@@ -519,9 +552,9 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 		free_arg(arg);
 		return XS_ERR_ARG;
 	}
-	if (req->head) { /* MHD 0.9.75 would send a chunked body's last chunk to a HEAD */
+	if (req->head) { /* headers only, of unknown length: http_head_unsized */
 		free_arg(arg);
-		return xs_http_reply(req, status, content_type, NULL);
+		return http_head_unsized(req, status, content_type, false);
 	}
 	p = xs_xcalloc(1, sizeof(*p));
 	*p = (struct http_pull){ pull, free_arg, arg, req };
@@ -557,6 +590,11 @@ enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned statu
 	return http_reply_body(req, status, XS_HTTP_JSON, &b, false);
 }
 
+bool xs_http_is_head(const struct xs_http_request *req)
+{
+	return req->head;
+}
+
 enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, const char *value)
 {
 	if (req->status || req->stream || req->nhdrs >= XS_HTTP_MAX_EXTRA_HEADERS)
@@ -569,15 +607,6 @@ enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, co
 	return XS_OK;
 }
 
-static ssize_t http_head_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	(void)cls;
-	(void)pos;
-	(void)buf;
-	(void)max;
-	return MHD_CONTENT_READER_END_OF_STREAM;
-}
-
 /*
  * The headers of a stream and no content (RFC 9110 §9.3.2). MHD 0.9.75 ends a
  * chunked reply to a HEAD with its last chunk, and a reply of known size would
@@ -586,18 +615,7 @@ static ssize_t http_head_read(void *cls, uint64_t pos, char *buf, size_t max)
  */
 static enum xs_err http_stream_head(struct xs_http_request *req, const char *content_type)
 {
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_head_read, NULL,
-						 NULL);
-	if (!resp)
-		return XS_ERR_NOMEM;
-	if (MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
-		MHD_destroy_response(resp);
-		return XS_ERR_NOMEM;
-	}
-	return http_queue(req, MHD_HTTP_OK, resp, content_type, 0);
+	return http_head_unsized(req, MHD_HTTP_OK, content_type, true);
 }
 
 struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const char *content_type,

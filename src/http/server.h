@@ -30,7 +30,8 @@
  *     most); a big body when no other big one is held is always sent.
  * Errors are JSON: {"error":"message"} with Content-Type application/json.
  * Unknown path → 404; known path, other method → 405 with an Allow header;
- * HEAD is answered for every GET route (headers only, same Content-Length).
+ * HEAD is answered for every GET route (headers only: the same Content-Length,
+ * none for a body of unknown length, a stream or a pulled one).
  *
  * Safety: xs_http_server_start() refuses (XS_ERR_ARG) a listen host that is
  * not loopback (127.0.0.0/8, ::1, "localhost") when no token is set. With a
@@ -181,6 +182,10 @@ const char *xs_http_path_rest(const struct xs_http_request *req);
 const char *xs_http_param(const struct xs_http_request *req, const char *name);
 /* All parameters, for the typed readers of query_string.h. */
 const struct xs_qs *xs_http_params(const struct xs_http_request *req);
+/* Whether the request is a HEAD (the reply's body is not sent: a handler may skip
+ * making it). */
+bool xs_http_is_head(const struct xs_http_request *req);
+
 /* A request header (case-insensitive name), or NULL. */
 const char *xs_http_header(const struct xs_http_request *req, const char *name);
 

@@ -267,6 +267,11 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	}
 	m = xs_xcalloc(1, sizeof(*m));
 	m->api = a;
+	if (xs_http_is_head(req)) { /* the headers alone: no body to make */
+		a->metrics_sending++;
+		return xs_http_reply_pull(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+					  api_metrics_pull, api_metrics_free, m);
+	}
 	rc = xs_prom_body_start(e, self, &m->body, err);
 	if (rc) {
 		free(m);

@@ -727,7 +727,8 @@ static void test_stream_gone(void)
 	ok(system(cmd) == 0, "removed %s", dir);
 }
 
-/* HEAD of a stream: its headers, no content, no stream started; a bad one is the GET's 400. */
+/* HEAD of a stream: its headers, no content, no stream started; a bad one is the GET's 400;
+ * HEAD of /metrics likewise. */
 static void test_stream_head(void)
 {
 	static struct t_sse c;
@@ -763,6 +764,17 @@ static void test_stream_head(void)
 	   (unsigned long long)st.streams_total);
 	status = t_sse_run(loop, a, &c, "HEAD", "/api/v1/stream?objects=a%22", NULL);
 	ok(status == 400 && !strstr(c.resp, "\"error\""), "HEAD of a bad stream: 400, no body: %s", c.resp);
+	free(c.resp);
+	c.resp = NULL;
+	/* /metrics, a pulled body of unknown length: the same (it claimed Content-Length: 0) */
+	c = (struct t_sse){ .seconds = 3 };
+	status = t_sse_run(loop, a, &c, "HEAD", "/metrics", NULL);
+	body = c.resp ? strstr(c.resp, "\r\n\r\n") : NULL;
+	ok(status == 200 && strstr(c.resp, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n") &&
+		   body && !body[4] && c.eof,
+	   "HEAD /metrics: 200, its type, the headers alone: %s", c.resp);
+	ok(!strstr(c.resp, "Transfer-Encoding") && !strstr(c.resp, "Content-Length"),
+	   "HEAD /metrics: neither chunks nor a length announced");
 	free(c.resp);
 	c.resp = NULL;
 
