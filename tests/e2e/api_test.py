@@ -1109,8 +1109,9 @@ def check_errors(c):
     want("/api/v1/stream?objects=%s,a%%22b" % c.vm, 400,
          must=lambda e: e.startswith("objects: bad character at byte %d" % (len(c.vm) + 2)))
     # HEAD: 200, headers, no body (raw socket: http.client would hide a body); a stream's
-    # HEAD starts no stream and sends no last chunk either
-    for path in ("/api/v1/objects", "/api/v1/stream?objects=%s" % c.vm):
+    # HEAD starts no stream and sends no last chunk either, nor /metrics (pulled), which
+    # announces no length it does not send
+    for path in ("/api/v1/objects", "/api/v1/stream?objects=%s" % c.vm, "/metrics"):
         s = socket.create_connection(("127.0.0.1", c.port), timeout=10)
         try:
             s.sendall(b"HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path.encode())
@@ -1128,6 +1129,8 @@ def check_errors(c):
             bad.append("HEAD %s -> %r" % (path, head[:80]))
         if rest:
             bad.append("HEAD %s sent %d body bytes" % (path, len(rest)))
+        if path == "/metrics" and b"content-length: 0" in head.lower():
+            bad.append("HEAD /metrics announced Content-Length: 0")
     report(bad, "errors")
 
 
