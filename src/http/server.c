@@ -607,17 +607,6 @@ enum xs_err xs_http_set_header(struct xs_http_request *req, const char *name, co
 	return XS_OK;
 }
 
-/*
- * The headers of a stream and no content (RFC 9110 §9.3.2). MHD 0.9.75 ends a
- * chunked reply to a HEAD with its last chunk, and a reply of known size would
- * claim Content-Length: 0; an unknown length without chunks (the connection
- * closes after it) says neither.
- */
-static enum xs_err http_stream_head(struct xs_http_request *req, const char *content_type)
-{
-	return http_head_unsized(req, MHD_HTTP_OK, content_type, true);
-}
-
 struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const char *content_type,
 					    xs_http_stream_close_cb on_close, void *arg)
 {
@@ -628,8 +617,8 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 
 	if (req->status || req->stream)
 		return NULL;
-	if (req->head) {
-		http_stream_head(req, content_type ? content_type : "text/event-stream");
+	if (req->head) { /* the headers alone (RFC 9110 §9.3.2): http_head_unsized */
+		http_head_unsized(req, MHD_HTTP_OK, content_type ? content_type : "text/event-stream", true);
 		return NULL;
 	}
 	s = xs_xcalloc(1, sizeof(*s));

@@ -250,7 +250,7 @@ typedef void (*xs_http_stream_close_cb)(struct xs_http_stream *s, void *arg);
  * handler may still reply with an error). A HEAD request is answered here
  * with the headers alone (no Content-Length, no body; the connection closes
  * after them) and no stream starts: NULL, on_close is never called, and the
- * handler, which can tell by xs_http_method(), returns XS_OK.
+ * handler, which can tell by xs_http_is_head(), returns XS_OK.
  *
  * The stream stays open until the owner closes it or on_close is called.
  * While it has nothing to send, the connection is suspended and its socket is

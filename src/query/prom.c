@@ -845,6 +845,14 @@ static int prom_status_cmp(const void *a, const void *b)
 	return strcmp((*x)->uuid, (*y)->uuid);
 }
 
+/* bsearch: a host uuid against an entry of c->hosts. */
+static int prom_status_key_cmp(const void *key, const void *b)
+{
+	const struct xs_collect_host_status *const *y = b;
+
+	return strcmp(key, (*y)->uuid);
+}
+
 /* The collected hosts by uuid (c->hosts, e->nstatus entries). */
 static void prom_hosts_index(struct prom_ctx *c)
 {
@@ -870,13 +878,11 @@ static int64_t prom_fresh_default(const struct prom_ctx *c)
  */
 static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid)
 {
-	struct xs_collect_host_status key, *kp = &key;
 	const struct xs_collect_host_status *const *hit;
 
 	if (!c->e->nstatus)
 		return prom_fresh_default(c);
-	snprintf(key.uuid, sizeof(key.uuid), "%s", host_uuid);
-	hit = bsearch(&kp, c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_cmp);
+	hit = bsearch(host_uuid, c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_key_cmp);
 	if (hit == NULL || (*hit)->newest <= 0 || (*hit)->last_success <= 0)
 		return prom_fresh_default(c);
 	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS)

@@ -890,7 +890,7 @@ static enum xs_err api_stream_busy(struct xs_http_request *req)
 	int n;
 
 	if (!hs) {
-		if (!strcmp(xs_http_method(req), "HEAD"))
+		if (xs_http_is_head(req))
 			return XS_OK;
 		xs_http_set_header(req, "Retry-After", "5");
 		return xs_http_reply_json_error(req, 503, "too many streams open (%d)", XS_API_MAX_STREAMS);
@@ -945,7 +945,7 @@ static enum xs_err api_stream(struct xs_http_request *req, void *arg)
 		free(st->subs);
 		free(st);
 		/* a HEAD got the headers alone (RFC 9110 §9.3.2): no stream to run */
-		if (!strcmp(xs_http_method(req), "HEAD"))
+		if (xs_http_is_head(req))
 			return XS_OK;
 		return xs_http_reply_json_error(req, 500, "cannot start the stream");
 	}

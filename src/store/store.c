@@ -2779,11 +2779,10 @@ static bool st_seg_parse(const char *name, int *tier, int64_t *no)
 }
 
 /* The newest time the store holds data at, or after: the newest point any series knows
- * (every tier) and the start of the newest segment file of any tier. */
-static int64_t st_newest(struct xs_store *s, DIR *d)
+ * (every tier) and the start of the newest segment of any tier (seg_hi). */
+static int64_t st_newest(const struct xs_store *s)
 {
 	int64_t newest = INT64_MIN;
-	struct dirent *de;
 
 	for (uint32_t i = 0; i < s->nser; i++) {
 		const struct st_series *se = &s->ser[i];
@@ -2794,14 +2793,9 @@ static int64_t st_newest(struct xs_store *s, DIR *d)
 			if (se->tier_last[t] != ST_NONE && se->tier_last[t] > newest)
 				newest = se->tier_last[t];
 	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		int tier;
-		int64_t no;
-
-		if (st_seg_parse(de->d_name, &tier, &no) && no * st_span[tier] > newest)
-			newest = no * st_span[tier];
-	}
+	for (int k = 0; k < XS_NTIERS; k++)
+		if (s->seg_hi[k] != INT64_MIN && s->seg_hi[k] * st_span[k] > newest)
+			newest = s->seg_hi[k] * st_span[k];
 	return newest;
 }
 
@@ -2819,7 +2813,7 @@ enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err)
 	}
 	/* a clock far ahead (a wrong RTC at boot, a bad NTP step) must not delete what the
 	 * data's own times still keep: now is at most a day past the newest data */
-	newest = st_newest(s, d);
+	newest = st_newest(s);
 	if (newest != INT64_MIN && now > newest + ST_EXPIRE_SLACK)
 		now = newest + ST_EXPIRE_SLACK;
 	rewinddir(d);
