@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "query/prom.c"
+#include "support/tmp_dir.h"
 #include "test.h"
 
 #define T0 1700006400 /* a multiple of 5 */
@@ -34,7 +35,7 @@
 #define SR_NFS_UUID "99999999-aaaa-bbbb-cccc-dddddddddddd"
 #define WEIRD_NAME "we\"ird\\name\nx"
 
-static char test_dir[64];
+static char test_dir[TMP_DIR_LEN];
 static struct xs_rpc_arena *A;
 
 /* ---- fixture: topology ---- */
@@ -112,22 +113,6 @@ static struct xs_topo *world_new(void)
 }
 
 /* ---- fixture: store ---- */
-
-static void dir_new(void)
-{
-	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-prom-XXXXXX");
-	if (!mkdtemp(test_dir))
-		abort();
-}
-
-static void dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", test_dir);
-}
 
 static struct xs_store *store_open(void)
 {
@@ -580,7 +565,7 @@ static void test_metrics(void)
 	char *text;
 	size_t len;
 
-	dir_new();
+	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
 	fill(s);
@@ -600,7 +585,7 @@ static void test_metrics(void)
 	check_self(false);
 	free(text);
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 	xs_topo_free(&t);
 }
 
@@ -615,7 +600,7 @@ static void test_cap(void)
 	struct xs_buf out;
 	char err[XS_ERR_LEN] = "";
 
-	dir_new();
+	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
 	fill(s);
@@ -630,7 +615,7 @@ static void test_cap(void)
 	   "no store");
 	xs_buf_free(&out);
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 	xs_topo_free(&t);
 }
 
@@ -748,7 +733,7 @@ static void test_scattered(void)
 	put(t, XS_TOPO_VBD, "OpaqueRef:vbd-w",
 	    rec("uuid", S("vbdw"), "VM", S("OpaqueRef:vm-weird"), "VDI", S("OpaqueRef:vdi-w"),
 		"device", S("xvda"), NULL));
-	dir_new();
+	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx", "B/s", T0, 1.0f);
@@ -795,7 +780,7 @@ static void test_scattered(void)
 	}
 	xs_buf_free(&out);
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 	xs_topo_free(&t);
 }
 
@@ -876,7 +861,7 @@ static void test_fresh(void)
 
 	put(t, XS_TOPO_VM, "OpaqueRef:vm-off",
 	    rec("uuid", S(VM_GONE_UUID), "name_label", S("off"), "power_state", S("Halted"), NULL));
-	dir_new();
+	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
 	add(s, XS_OBJ_HOST, H1_UUID, "cpu0", "(fraction)", hnew, 0.125f);
@@ -907,7 +892,7 @@ static void test_fresh(void)
 	free(text);
 	xs_store_close(&s, err);
 	xs_topo_free(&t);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void test_many(void)
@@ -926,7 +911,7 @@ static void test_many(void)
 	struct timespec a, b;
 	size_t lines = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
 	for (int v = 0; v < NVM; v++) {
@@ -950,7 +935,7 @@ static void test_many(void)
 	check_heads_once(out.data);
 	check_pieces(&e, &s, &t, &out);
 	xs_buf_free(&out);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 
 #include "query/series_map.h"
 #include "query/xo_stats.h"
+#include "support/tmp_dir.h"
 #include "test.h"
 #include "xapi/rpc_value.h"
 
@@ -41,7 +42,7 @@
 #define SR8 "5e3f2a11"
 #define SR2_UUID "7a7a7a7a-1111-2222-3333-444455556666" /* on host 1, no series of it */
 
-static char test_dir[64];
+static char test_dir[TMP_DIR_LEN];
 static struct xs_rpc_arena *A;
 
 static struct xs_rpc_value *S(const char *s)
@@ -219,9 +220,7 @@ static struct xs_store *store_fill(void)
 	struct xs_store *s = NULL;
 	char err[XS_ERR_LEN] = "";
 
-	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-query-XXXXXX");
-	if (!mkdtemp(test_dir))
-		abort();
+	tmp_dir_new(test_dir, "query");
 	if (xs_store_open(&o, &s, err) != XS_OK) {
 		fprintf(stderr, "open: %s\n", err);
 		abort();
@@ -237,15 +236,6 @@ static struct xs_store *store_fill(void)
 				fprintf(stderr, "append: %s\n", err);
 		}
 	return s;
-}
-
-static void dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", test_dir);
 }
 
 static struct xs_store *S_store;
@@ -940,6 +930,6 @@ int main(void)
 	}
 	xs_topo_free(&S_topo);
 	xs_rpc_arena_free(&A);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 	return test_summary();
 }

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/tmp_dir.h"
 #include "test.h"
 
 static const char *fault_file; /* the next pread of a file whose path ends so fails with EIO */
@@ -55,23 +56,7 @@ static ssize_t fault_pread(int fd, void *buf, size_t n, off_t off)
 
 #define T0 1700006400 /* a UTC midnight */
 
-static char test_dir[64];
-
-static void dir_new(void)
-{
-	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-faults-XXXXXX");
-	if (!mkdtemp(test_dir))
-		abort();
-}
-
-static void dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", test_dir);
-}
+static char test_dir[TMP_DIR_LEN];
 
 static struct xs_store *faults_open(char *err)
 {
@@ -91,6 +76,55 @@ static xs_series_id faults_series(struct xs_store *s, int i)
 	if (xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "(fraction)", &id, err) != XS_OK)
 		fprintf(stderr, "# series %d: %s\n", i, err);
 	return id;
+}
+
+/* A sample's value: seconds since T0, the series' index, or the index + seconds / 8. */
+enum faults_value { FAULTS_SECONDS, FAULTS_SERIES, FAULTS_BOTH };
+
+static float faults_value(enum faults_value how, xs_series_id i, int64_t t)
+{
+	return how == FAULTS_SECONDS ? (float)(t - T0)
+	       : how == FAULTS_SERIES ? (float)i
+				       : (float)i + (float)(t - T0) / 8;
+}
+
+/* Rows of series 0..n-1 (made when new) for t in [from, to), 5 s apart, synced after
+ * every row when sync_each; false when a sync fails. */
+static bool faults_rows(struct xs_store *s, int n, int64_t from, int64_t to, enum faults_value how,
+			bool sync_each)
+{
+	char err[XS_ERR_LEN];
+
+	for (int i = 0; i < n; i++)
+		faults_series(s, i);
+	for (int64_t t = from; t < to; t += 5) {
+		for (xs_series_id i = 0; i < (xs_series_id)n; i++)
+			xs_store_append(s, i, t, faults_value(how, i, t), err);
+		if (sync_each && xs_store_sync(s, err) != XS_OK)
+			return false;
+	}
+	return true;
+}
+
+/* A child process opens the store, writes rows of n series over [T0, T0 + span)
+ * (faults_rows; one sync at the end unless sync_each) and dies without closing,
+ * as kill -9 after its last sync does; false if it failed. */
+static bool faults_killed_after(int n, int64_t span, enum faults_value how, bool sync_each)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char err[XS_ERR_LEN];
+		struct xs_store *s = faults_open(err);
+
+		_exit(s && faults_rows(s, n, T0, T0 + span, how, sync_each) &&
+				      xs_store_sync(s, err) == XS_OK
+			      ? 0
+			      : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
 }
 
 static off_t faults_size(const char *name)
@@ -116,7 +150,7 @@ static void test_catalog_short_write(void)
 	int status = 0;
 	pid_t pid;
 
-	dir_new();
+	tmp_dir_new(test_dir, "faults");
 	pid = fork();
 	fail_unless(pid >= 0, "fork");
 	if (pid == 0) {
@@ -179,7 +213,7 @@ static void test_catalog_short_write(void)
 		   (long long)(t - T0), (double)v);
 	}
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /*
@@ -191,28 +225,9 @@ static void test_read_error(const char *file)
 {
 	char err[XS_ERR_LEN];
 	struct xs_store *s;
-	int status = 0;
-	pid_t pid;
 
-	dir_new();
-	pid = fork();
-	fail_unless(pid >= 0, "fork");
-	if (pid == 0) {
-		s = faults_open(err);
-		if (!s)
-			_exit(10);
-		for (int i = 0; i < 50; i++)
-			faults_series(s, i);
-		for (int64_t t = T0; t < T0 + 1800; t += 5) {
-			for (xs_series_id i = 0; i < 50; i++)
-				xs_store_append(s, i, t, (float)(t - T0), err);
-			if (xs_store_sync(s, err) != XS_OK)
-				_exit(11);
-		}
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child wrote the store");
+	tmp_dir_new(test_dir, "faults");
+	fail_unless(faults_killed_after(50, 1800, FAULTS_SECONDS, true), "child wrote the store");
 	fault_file = file;
 	s = faults_open(err);
 	ok(!s && strstr(err, file) && strstr(err, strerror(EIO)),
@@ -237,7 +252,7 @@ static void test_read_error(const char *file)
 		   file, (unsigned long long)st.series);
 	}
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void test_read_error_wal(void)
@@ -279,25 +294,9 @@ static void test_row_records(void)
 {
 	char err[XS_ERR_LEN];
 	struct xs_store *s;
-	int status = 0;
-	pid_t pid;
 
-	dir_new();
-	pid = fork();
-	fail_unless(pid >= 0, "fork");
-	if (pid == 0) {
-		s = faults_open(err);
-		if (!s)
-			_exit(10);
-		for (int i = 0; i < 50; i++)
-			faults_series(s, i);
-		for (int64_t t = T0; t <= T0 + 5; t += 5)
-			for (xs_series_id i = 0; i < 50; i++)
-				xs_store_append(s, i, t, (float)i + (float)(t - T0) / 8, err);
-		_exit(xs_store_sync(s, err) == XS_OK ? 0 : 11);
-	}
-	waitpid(pid, &status, 0);
-	fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child wrote the store");
+	tmp_dir_new(test_dir, "faults");
+	fail_unless(faults_killed_after(50, 10, FAULTS_BOTH, false), "child wrote the store");
 	ok(faults_row_records() == 16, "2 rows of 50 samples: %d records of at most 7 (want 16)",
 	   faults_row_records());
 	s = faults_open(err);
@@ -315,7 +314,7 @@ static void test_row_records(void)
 		ok(all, "every sample of both rows replayed (first wrong: series %u)", i - 1);
 	}
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* Flips one byte of the payload of catalog record k (from 0): false if there is none. */
@@ -353,26 +352,9 @@ static void test_catalog_damage(void)
 {
 	char err[XS_ERR_LEN];
 	struct xs_store *s;
-	int status = 0;
-	pid_t pid;
 
-	dir_new();
-	pid = fork();
-	fail_unless(pid >= 0, "fork");
-	if (pid == 0) {
-		s = faults_open(err);
-		if (!s)
-			_exit(10);
-		for (int i = 0; i < 10; i++)
-			faults_series(s, i);
-		for (int64_t t = T0; t < T0 + 1200; t += 5) {
-			for (xs_series_id i = 0; i < 10; i++)
-				xs_store_append(s, i, t, (float)i, err);
-		}
-		_exit(xs_store_sync(s, err) == XS_OK ? 0 : 11);
-	}
-	waitpid(pid, &status, 0);
-	fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child wrote the store");
+	tmp_dir_new(test_dir, "faults");
+	fail_unless(faults_killed_after(10, 1200, FAULTS_SERIES, false), "child wrote the store");
 	fail_unless(faults_damage_record(5), "damage record 5");
 	for (int round = 0; round < 2; round++) {
 		struct xs_store_stats st;
@@ -410,7 +392,7 @@ static void test_catalog_damage(void)
 		xs_store_sync(s, err);
 		xs_store_close(&s, err);
 	}
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* Windows (10 min, from the segment's start) of series 0 that read whole: bit w set. */
@@ -444,16 +426,10 @@ static void test_index_damage(void)
 	uint8_t h[ST_RUN_HDR];
 	int fd, runs = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "faults");
 	o.dir = test_dir;
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	for (int i = 0; i < 4; i++)
-		faults_series(s, i);
-	for (int64_t t = T0; t < T0 + 7200; t += 5) {
-		for (xs_series_id i = 0; i < 4; i++)
-			xs_store_append(s, i, t, (float)(t - T0), err);
-		xs_store_sync(s, err);
-	}
+	fail_unless(faults_rows(s, 4, T0, T0 + 7200, FAULTS_SECONDS, true), "2 h of rows");
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	/* the runs' windows; damage the 2nd run's directory */
 	snprintf(path, sizeof(path), "%s/5s-19676.idx", test_dir);
@@ -485,16 +461,14 @@ static void test_index_damage(void)
 	all = faults_windows(s);
 	ok((all & others) == others, "the other runs' windows read (%#llx of %#llx)",
 	   (unsigned long long)all, (unsigned long long)others);
-	for (int64_t t = T0 + 7200; t < T0 + 7800; t += 5)
-		for (xs_series_id i = 0; i < 4; i++)
-			xs_store_append(s, i, t, (float)(t - T0), err);
+	faults_rows(s, 4, T0 + 7200, T0 + 7800, FAULTS_SECONDS, false);
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	all = faults_windows(s);
 	ok((all & others) == others, "and after another checkpoint (%#llx of %#llx)",
 	   (unsigned long long)all, (unsigned long long)others);
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /*
@@ -506,31 +480,13 @@ static void test_wal_dropped(void)
 {
 	char err[XS_ERR_LEN], path[128];
 	struct xs_store *s;
-	int status = 0, dirfd;
+	int dirfd;
 	uint8_t *before = NULL, *kept = NULL, h[8];
 	size_t blen = 0, klen = 0;
 	off_t off = ST_FILE_HDR;
-	pid_t pid;
 
-	dir_new();
-	pid = fork();
-	fail_unless(pid >= 0, "fork");
-	if (pid == 0) {
-		s = faults_open(err);
-		if (!s)
-			_exit(10);
-		for (int i = 0; i < 3; i++)
-			faults_series(s, i);
-		for (int64_t t = T0; t < T0 + 600; t += 5) {
-			for (xs_series_id i = 0; i < 3; i++)
-				xs_store_append(s, i, t, (float)(t - T0), err);
-			if (xs_store_sync(s, err) != XS_OK)
-				_exit(11);
-		}
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child wrote the store");
+	tmp_dir_new(test_dir, "faults");
+	fail_unless(faults_killed_after(3, 600, FAULTS_SECONDS, true), "child wrote the store");
 	snprintf(path, sizeof(path), "%s/wal", test_dir);
 	{
 		int fd = open(path, O_RDWR);
@@ -568,7 +524,7 @@ static void test_wal_dropped(void)
 	free(kept);
 	close(dirfd);
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /*
@@ -586,16 +542,10 @@ static void test_wal_lost(void)
 	struct xs_store *s = NULL;
 	uint64_t before, after;
 
-	dir_new();
+	tmp_dir_new(test_dir, "faults");
 	o.dir = test_dir;
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	for (int i = 0; i < 4; i++)
-		faults_series(s, i);
-	for (int64_t t = T0; t < T0 + 7200; t += 5) {
-		for (xs_series_id i = 0; i < 4; i++)
-			xs_store_append(s, i, t, (float)(t - T0), err);
-		xs_store_sync(s, err);
-	}
+	fail_unless(faults_rows(s, 4, T0, T0 + 7200, FAULTS_SECONDS, true), "2 h of rows");
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	before = faults_windows(s);
@@ -607,15 +557,13 @@ static void test_wal_lost(void)
 	/* the last window's block was still open: it lived in the wal, lost with it */
 	ok(before == 0xfff && after == 0x7ff, "every window in the segments still reads (%#llx of %#llx)",
 	   (unsigned long long)after, (unsigned long long)before);
-	for (int64_t t = T0 + 7200; t < T0 + 7800; t += 5)
-		for (xs_series_id i = 0; i < 4; i++)
-			xs_store_append(s, i, t, (float)(t - T0), err);
+	faults_rows(s, 4, T0 + 7200, T0 + 7800, FAULTS_SECONDS, false);
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	after = faults_windows(s);
 	ok((after & 0x7ff) == 0x7ff, "and after another checkpoint (%#llx)", (unsigned long long)after);
 	xs_store_close(&s, err);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 int main(void)

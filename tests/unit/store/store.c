@@ -15,31 +15,16 @@
 
 #include "store/store.h"
 #include "store/store_codec.h"
+#include "support/tmp_dir.h"
 #include "test.h"
 
 #define T0 1700006400 /* a UTC midnight */
 
-static char test_dir[64];
+static char test_dir[TMP_DIR_LEN];
 
 static int64_t st_floor_test(int64_t t, int64_t m)
 {
 	return t - ((t % m) + m) % m;
-}
-
-static void dir_new(void)
-{
-	snprintf(test_dir, sizeof(test_dir), "/tmp/xs-store-XXXXXX");
-	if (!mkdtemp(test_dir))
-		abort();
-}
-
-static void dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", test_dir);
 }
 
 static struct xs_store *store_open(uint64_t wal_max)
@@ -168,7 +153,7 @@ static void test_round_trip(void)
 	int64_t lt;
 	float lv;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 20);
 	fail_unless(s, "open");
 	for (int i = 0; i < 8; i++)
@@ -193,7 +178,7 @@ static void test_round_trip(void)
 	ok(xs_store_last(s, ids[0], XS_TIER_5S) == end - 5, "last 5s after reopen");
 	/* rollups in progress survived: the next sample completes the hour and the day */
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void test_rollup_hand(void)
@@ -204,7 +189,7 @@ static void test_rollup_hand(void)
 	xs_series_id id;
 	size_t n;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(0);
 	fail_unless(s, "open");
 	id = series(s, 0);
@@ -277,7 +262,7 @@ static void test_rollup_hand(void)
 	}
 	ok(xs_store_append(s, id, T0 + 3603, 1, err) == XS_ERR_ARG, "time not a multiple of 5");
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void test_backfill(void)
@@ -288,7 +273,7 @@ static void test_backfill(void)
 	xs_series_id id;
 	size_t n;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(0);
 	fail_unless(s, "open");
 	id = series(s, 0);
@@ -318,7 +303,7 @@ static void test_backfill(void)
 		   xs_store_read(s, id, XS_TIER_1M, T0 + 60, T0 + 60, p, 1) == 1 && p[0].avg == 1.0f,
 	   "no overwrite after reopen");
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 #define CRASH_SERIES 50
@@ -374,7 +359,7 @@ static void test_backfill_model(void)
 	uint32_t id;
 	int64_t live = T0; /* next 5 s sample time */
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 16); /* small wal: checkpoints happen along the way */
 	fail_unless(xs_store_series(s, XS_OBJ_VM, "bfm", "cpu0", "", &id, err) == XS_OK, "%s", err);
 	for (int p = 0; p < BFM_PERIODS; p++)
@@ -463,7 +448,7 @@ static void test_backfill_model(void)
 		ok(holes == 0, "a last whole archive leaves %d holes", holes);
 	}
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 struct each_seen {
@@ -489,7 +474,7 @@ static void test_each_of(void)
 	char err[XS_ERR_LEN], uuid[32], ds[48];
 	xs_series_id id;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(0);
 	fail_unless(s, "open");
 	for (int i = 0; i < 3000; i++) { /* 300 objects x 10 series, interleaved */
@@ -523,7 +508,7 @@ static void test_each_of(void)
 		fail_unless(s, "reopen");
 	}
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /*
@@ -539,7 +524,7 @@ static void test_run_ranges(void)
 	static struct xs_point pt[300];
 	int bad = 0, badb = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 14); /* a checkpoint every few rows: many runs per segment */
 	fail_unless(s, "open");
 	xs_store_series(s, XS_OBJ_VM, "rr", "cpu0", "", &a, err);
@@ -574,7 +559,7 @@ static void test_run_ranges(void)
 	}
 	ok(!badb, "%d backfilled points not found after reopen", badb);
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /*
@@ -597,7 +582,7 @@ static void test_index_skip(void)
 	uint64_t before;
 	int bad;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 12);
 	fail_unless(s, "open");
 	for (int i = 0; i < N; i++)
@@ -629,7 +614,7 @@ static void test_index_skip(void)
 		   (unsigned long long)(st.index_reads - before), N);
 	}
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* A run that holds some hosts' series (a first backfill's) on both sides of another
@@ -646,7 +631,7 @@ static void test_index_ranges(void)
 	uint64_t before;
 	int bad = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 12);
 	fail_unless(s, "open");
 	for (int i = 0; i < N; i++)
@@ -675,7 +660,7 @@ static void test_index_ranges(void)
 	ok(!bad && st.index_reads - before <= N + 2, "every series reads back, %llu chunks for %d",
 	   (unsigned long long)(st.index_reads - before), N);
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* A checkpoint interrupted after its list was written: recovery must keep every run of
@@ -689,7 +674,7 @@ static void test_ckpt_recover(void)
 	FILE *f;
 	int bad;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(1 << 14);
 	fail_unless(s, "open");
 	id = series(s, 0);
@@ -716,7 +701,7 @@ static void test_ckpt_recover(void)
 	bad = check_series(s, id, T0 + 6 * 3600);
 	ok(bad == 0, "every tier intact after recovery (%d bad)", bad);
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* A checkpoint whose blocks for one segment pass the 4 MiB write chunk: every block
@@ -730,7 +715,7 @@ static void test_big_checkpoint(void)
 	static struct xs_point pt[200];
 	int bad = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(0);
 	fail_unless(s, "open");
 	for (int i = 0; i < NS; i++) {
@@ -738,7 +723,7 @@ static void test_big_checkpoint(void)
 		if (xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "", &ids[i], err) != XS_OK) {
 			ok(0, "series %d: %s", i, err);
 			store_close(&s);
-			dir_remove();
+			tmp_dir_remove(test_dir);
 			return;
 		}
 	}
@@ -763,7 +748,7 @@ static void test_big_checkpoint(void)
 	}
 	ok(!bad, "%d series read wrong after a checkpoint of several write chunks", bad);
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void crash_child(int wfd)
@@ -793,7 +778,7 @@ static void test_crash(void)
 {
 	int64_t synced = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	srand((unsigned)time(NULL));
 	for (int it = 0; it < 12; it++) {
 		int fds[2];
@@ -837,7 +822,7 @@ static void test_crash(void)
 		   (long long)(synced - T0));
 		store_close(&s);
 	}
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* Flips count bytes of name, 37 apart, from off_from_end before its end; false when
@@ -896,7 +881,7 @@ static void test_corrupt(void)
 			char err[XS_ERR_LEN];
 			int bad = 0;
 
-			dir_new();
+			tmp_dir_new(test_dir, "store");
 			s = store_open(32 << 10);
 			fail_unless(s, "open");
 			for (int i = 0; i < 4; i++)
@@ -910,7 +895,7 @@ static void test_corrupt(void)
 			xs_store_sync(s, err);
 			store_close(&s);
 			if (!ok(flip(files[f], where, 3), "%s exists to be damaged", files[f])) {
-				dir_remove();
+				tmp_dir_remove(test_dir);
 				continue;
 			}
 			s = NULL;
@@ -930,7 +915,7 @@ static void test_corrupt(void)
 			ok(bad == 0, "%s flipped at -%ld: %d wrong points", files[f], where, bad);
 			if (s)
 				store_close(&s);
-			dir_remove();
+			tmp_dir_remove(test_dir);
 		}
 	}
 }
@@ -944,7 +929,7 @@ static void test_retention(void)
 	struct xs_store_stats st1, st2;
 	xs_series_id id;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	o.dir = test_dir;
 	o.retention[XS_TIER_5S] = 86400; /* 1 day */
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
@@ -971,7 +956,7 @@ static void test_retention(void)
 	ok(xs_store_read(s, id, XS_TIER_1M, T0, T0 + 60, p, 4) == 2,
 	   "and the 1 min tier (60 days)");
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 static void test_million(void)
@@ -983,7 +968,7 @@ static void test_million(void)
 	double secs;
 	int n = 1000000;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	s = store_open(0);
 	fail_unless(s, "open");
 	for (int i = 0; i < n; i++) {
@@ -1003,7 +988,7 @@ static void test_million(void)
 	snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", 777777 / 25, 777777 / 25);
 	ok(xs_store_find(s, XS_OBJ_VM, uuid, "vbd_xvdb_r2", &id) && id == 777777, "find 777777");
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 /* Encodes n points of nch channels (times t, values v), decodes, compares bit for bit;
@@ -1258,7 +1243,7 @@ static void test_io_hooks(void)
 	char err[XS_ERR_LEN] = "";
 	int syncs = 0;
 
-	dir_new();
+	tmp_dir_new(test_dir, "store");
 	o.dir = test_dir;
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
 	p.id = series(s, 0);
@@ -1280,7 +1265,7 @@ static void test_io_hooks(void)
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	ok(check_series(s, p.id, p.end) == 0, "every point after reopen");
 	store_close(&s);
-	dir_remove();
+	tmp_dir_remove(test_dir);
 }
 
 int main(void)
