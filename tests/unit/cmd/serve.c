@@ -129,6 +129,19 @@ static bool serve_log_after(struct daemon *dm, const char *marker, const char *t
 	}
 }
 
+/* `serve -c NAME` with text as NAME (in run_cmd_dir): its exit status; its stderr in *err
+ * (the caller frees it). */
+static int serve_with_conf(const char *name, const char *text, char **err)
+{
+	const char *conf = run_cmd_file(name, text, strlen(text));
+	const char *argv[] = { run_cmd_bin("xapistat"), "serve", "-c", conf, NULL };
+	char *out = NULL;
+	int rc = run_cmd(argv, NULL, 0, &out, err);
+
+	free(out);
+	return rc;
+}
+
 /* --- configuration errors --- */
 
 static void test_config_errors(void)
@@ -186,63 +199,39 @@ static void test_config_errors(void)
 		}
 	}
 	{
-		/* a CA file that is missing or holds no certificate stops the start */
+		/* a CA file that is missing or holds no certificate stops the start; files read
+		 * after parsing (CA, password, token) name the line that gave them */
 		const char *notpem = run_cmd_file("notpem.txt", "hello\n", 6);
 		char conf_text[400];
-		const char *c1, *c2;
 
 		snprintf(conf_text, sizeof(conf_text), "data = %s/data-ca\n[pool a]\n"
 			 "url = https://root:pw@127.85.0.2:1\nca_file = /nonexistent/ca.pem\n",
 			 run_cmd_dir);
-		c1 = run_cmd_file("ca1.conf", conf_text, strlen(conf_text));
+		rc = serve_with_conf("ca1.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "ca1.conf:4: pool a: ca_file /nonexistent/ca.pem: No such file"),
+		   "missing ca_file: exit %d, names FILE:LINE: %s", rc, err);
+		free(err);
 		snprintf(conf_text, sizeof(conf_text), "data = %s/data-ca\n[pool a]\n"
 			 "url = https://root:pw@127.85.0.2:1\nca_file = %s\n", run_cmd_dir, notpem);
-		c2 = run_cmd_file("ca2.conf", conf_text, strlen(conf_text));
-		{
-			const char *a1[] = { run_cmd_bin("xapistat"), "serve", "-c", c1, NULL };
-			const char *a2[] = { run_cmd_bin("xapistat"), "serve", "-c", c2, NULL };
-
-			rc = run_cmd(a1, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "ca1.conf:4: pool a: ca_file /nonexistent/ca.pem: No such file"),
-			   "missing ca_file: exit %d, names FILE:LINE: %s", rc, err);
-			free(out);
-			free(err);
-			rc = run_cmd(a2, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "ca2.conf:4: pool a: ca_file") &&
-			   strstr(err, "no PEM certificate in it"),
-			   "ca_file without a certificate: exit %d: %s", rc, err);
-			free(out);
-			free(err);
-		}
-	}
-	{
-		/* files read after parsing: their errors name the line that gave them */
-		char conf_text[400];
-		const char *c3, *c4;
-
+		rc = serve_with_conf("ca2.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "ca2.conf:4: pool a: ca_file") &&
+		   strstr(err, "no PEM certificate in it"),
+		   "ca_file without a certificate: exit %d: %s", rc, err);
+		free(err);
 		snprintf(conf_text, sizeof(conf_text), "data = %s/data-pw\n[pool b]\n"
 			 "url = https://127.85.0.3:1\n\npassword_file = /nonexistent/pw\n",
 			 run_cmd_dir);
-		c3 = run_cmd_file("pw.conf", conf_text, strlen(conf_text));
+		rc = serve_with_conf("pw.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "pw.conf:5: pool b: ") && strstr(err, "/nonexistent/pw"),
+		   "missing password_file: exit %d, names FILE:LINE: %s", rc, err);
+		free(err);
 		snprintf(conf_text, sizeof(conf_text), "data = %s/data-tok\n# the API's token\n"
 			 "token_file = /nonexistent/token\n[pool c]\nurl = http://root:pw@127.85.0.4:1\n",
 			 run_cmd_dir);
-		c4 = run_cmd_file("tok.conf", conf_text, strlen(conf_text));
-		{
-			const char *a3[] = { run_cmd_bin("xapistat"), "serve", "-c", c3, NULL };
-			const char *a4[] = { run_cmd_bin("xapistat"), "serve", "-c", c4, NULL };
-
-			rc = run_cmd(a3, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "pw.conf:5: pool b: ") && strstr(err, "/nonexistent/pw"),
-			   "missing password_file: exit %d, names FILE:LINE: %s", rc, err);
-			free(out);
-			free(err);
-			rc = run_cmd(a4, NULL, 0, &out, &err);
-			ok(rc == 1 && strstr(err, "tok.conf:3: token_file /nonexistent/token: No such file"),
-			   "missing token_file: exit %d, names FILE:LINE: %s", rc, err);
-			free(out);
-			free(err);
-		}
+		rc = serve_with_conf("tok.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "tok.conf:3: token_file /nonexistent/token: No such file"),
+		   "missing token_file: exit %d, names FILE:LINE: %s", rc, err);
+		free(err);
 	}
 }
 

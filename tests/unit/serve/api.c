@@ -375,6 +375,18 @@ static struct xs_store *t_host_store(const char *dir, const char *uuid, int n, i
 	return s;
 }
 
+/* The end of a test that started an API on a store in dir: both stopped, dir removed. */
+static void t_teardown(struct xs_api **a, struct xs_evloop **loop, struct xs_store **s, const char *dir)
+{
+	char cmd[64], err[XS_ERR_LEN] = "";
+
+	xs_api_free(a);
+	xs_evloop_free(loop);
+	ok(xs_store_close(s, err) == XS_OK, "store closes: %s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
+}
+
 /* A stats reply past XS_API_MAX_STATS_BODY: the client asked too much, a 400 naming points. */
 static void test_stats_too_large(void)
 {
@@ -382,7 +394,7 @@ static void test_stats_too_large(void)
 	static const char uuid[] = "aaaaaaaa-0000-4000-8000-000000000001";
 	static const char want[] = "{\"error\":\"points: the reply would pass 64 MiB; ask fewer "
 				   "points or a shorter range\"}";
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[160], err[XS_ERR_LEN] = "";
+	char dir[] = "/tmp/xs-api-XXXXXX", target[160], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
@@ -403,11 +415,7 @@ static void test_stats_too_large(void)
 	snprintf(target, sizeof(target), "/api/v1/hosts/%s/stats?from=%lld&to=%lld&points=10000", uuid,
 		 (long long)(t - 5 * 999), (long long)t);
 	ok(t_get(loop, a, &c, target) == 200, "1,000 of them: 200 (%.100s)", c.resp);
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 static void test_metrics_in_flight(void)
@@ -720,11 +728,7 @@ static void test_stream_gone(void)
 	free(c.resp);
 	c.resp = NULL;
 
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 /* HEAD of a stream: its headers, no content, no stream started; a bad one is the GET's 400;
@@ -732,7 +736,7 @@ static void test_stream_gone(void)
 static void test_stream_head(void)
 {
 	static struct t_sse c;
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "";
+	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
@@ -778,11 +782,7 @@ static void test_stream_head(void)
 	free(c.resp);
 	c.resp = NULL;
 
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 /* The cursor's parser: a table of ids and the times they hold (or none), and round trips. */
@@ -995,11 +995,7 @@ static void test_stream_resume(void)
 	free(c.resp);
 	c.resp = NULL;
 
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 #define T_CATCHUP_HOSTS 24
@@ -1090,11 +1086,7 @@ static void test_stream_catchup(void)
 	free(c.resp);
 	c.resp = NULL;
 
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 static bool t_first_sent(void *arg)
@@ -1122,7 +1114,7 @@ static void test_stream_stall(void)
 {
 	static struct t_stall stall;
 	static char fill[16 * 1024];
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], err[XS_ERR_LEN] = "";
+	char dir[] = "/tmp/xs-api-XXXXXX", err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 },
 				     .stream_stall = 1.0 };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
@@ -1175,11 +1167,7 @@ static void test_stream_stall(void)
 	atomic_store(&stall.release, 1);
 	pthread_join(th, NULL);
 
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 /* XS_API_MAX_STREAMS clients that connect and wait. */
@@ -1219,7 +1207,7 @@ static void test_stream_busy(void)
 {
 	static struct t_crowd crowd;
 	static struct t_sse c;
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "";
+	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
@@ -1255,11 +1243,7 @@ static void test_stream_busy(void)
 	loop_wait(loop, t_flag_set, &crowd.done, T_TIMEOUT_S);
 	pthread_join(th, NULL);
 	ok(loop_wait(loop, t_streams_none, a, T_TIMEOUT_S), "then every stream closes");
-	xs_api_free(&a);
-	xs_evloop_free(&loop);
-	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	t_teardown(&a, &loop, &s, dir);
 }
 
 int main(void)
