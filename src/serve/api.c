@@ -20,6 +20,7 @@
 #include "query/top.h"
 #include "query/xo_stats.h"
 #include "serve/api.h"
+#include "serve/stream_request.h"
 
 #define API_STREAM_TICK 0.5        /* seconds between looks for new rows */
 #define API_STREAM_KEEPALIVE 15.0  /* seconds of silence before a comment line */
@@ -28,11 +29,8 @@
 #define API_STREAM_BUSY_RETRY_MS 5000 /* the same, to a client turned away (too many streams) */
 #define API_STREAM_EVENT_ROWS 12   /* 5 s rows of one object in one event, at most (a minute) */
 #define API_STREAM_TICK_BYTES (256u * 1024) /* event bytes a stream queues in one tick, about */
-#define API_CURSOR_MAX_TIME (INT64_C(1) << 40) /* largest time a cursor holds: 8 base-36 digits */
-#define API_CURSOR_DIGITS 8        /* base-36 digits of a number of a cursor, at most */
-/* bytes of a cursor: "v1.", the base, a "." and a delta per object, the NUL */
-#define API_CURSOR_LEN (3 + (API_CURSOR_DIGITS + 1) * (XS_API_MAX_STREAM_OBJECTS + 1) + 1)
-#define API_UUID_MAX 64
+#define API_CURSOR_LEN XS_STREAM_CURSOR_LEN(XS_API_MAX_STREAM_OBJECTS)
+#define API_UUID_MAX XS_STREAM_UUID_MAX
 #define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
 
 static const char *const api_kinds[] = { "vms", "hosts", "srs", "pools" };
@@ -511,89 +509,14 @@ static bool api_stored(const struct xs_store *store, enum xs_obj_kind kind, cons
 	return n > 0;
 }
 
-/*
- * The cursor: a stream's event id. A browser keeps one "last event ID" per
- * EventSource (the id of the newest event it got) and sends it back alone when it
- * reconnects, but each object has its own newest time sent (hosts fetched at
- * different moments, clocks apart), so the id holds them all, in the order of
- * the objects list: "v1.<base>.<delta>...", base 36, base the smallest time and
- * each delta an object's time less it. 256 objects a few seconds apart take a
- * few hundred bytes.
- */
-static void api_cursor_num(char *out, size_t *o, int64_t v)
-{
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	char tmp[API_CURSOR_DIGITS];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = digits[v % 36];
-		v /= 36;
-	} while (v && n < sizeof(tmp));
-	while (n)
-		out[(*o)++] = tmp[--n];
-}
-
-static int64_t api_cursor_time(int64_t t)
-{
-	return t < 0 ? 0 : t > API_CURSOR_MAX_TIME ? API_CURSOR_MAX_TIME : t;
-}
-
-/* Writes the cursor of st's subs into out (API_CURSOR_LEN bytes). */
+/* The stream's cursor (stream_request.h) of st's subs into out (API_CURSOR_LEN bytes). */
 static void api_cursor_format(const struct api_stream *st, char *out)
 {
-	int64_t base = API_CURSOR_MAX_TIME;
-	size_t o = 3;
+	int64_t last[XS_API_MAX_STREAM_OBJECTS];
 
 	for (size_t k = 0; k < st->nsubs; k++)
-		if (api_cursor_time(st->subs[k].last) < base)
-			base = api_cursor_time(st->subs[k].last);
-	memcpy(out, "v1.", 3);
-	api_cursor_num(out, &o, base);
-	for (size_t k = 0; k < st->nsubs; k++) {
-		out[o++] = '.';
-		api_cursor_num(out, &o, api_cursor_time(st->subs[k].last) - base);
-	}
-	out[o] = '\0';
-}
-
-/* One base-36 number of 1..API_CURSOR_DIGITS digits at *p, at most API_CURSOR_MAX_TIME. */
-static bool api_cursor_read(const char **p, int64_t *v)
-{
-	size_t n = 0;
-
-	*v = 0;
-	for (;; n++) {
-		char c = (*p)[n];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			break;
-		if (n == API_CURSOR_DIGITS)
-			return false;
-		*v = *v * 36 + d;
-	}
-	*p += n;
-	return n > 0 && *v <= API_CURSOR_MAX_TIME;
-}
-
-/* The times of a cursor of exactly n objects into last; false when id is not one. */
-static bool api_cursor_parse(const char *id, size_t n, int64_t *last)
-{
-	const char *p = id;
-	int64_t base, d;
-
-	if (strncmp(p, "v1.", 3))
-		return false;
-	p += 3;
-	if (!api_cursor_read(&p, &base))
-		return false;
-	for (size_t k = 0; k < n; k++) {
-		if (*p++ != '.' || !api_cursor_read(&p, &d))
-			return false;
-		last[k] = base + d;
-	}
-	return n > 0 && !*p;
+		last[k] = st->subs[k].last;
+	xs_stream_cursor_format(last, st->nsubs, out);
 }
 
 /* Sets every sub's last: after the client's last event, or (none, or an id that
@@ -601,16 +524,16 @@ static bool api_cursor_parse(const char *id, size_t n, int64_t *last)
 static void api_stream_resume(struct api_stream *st, const struct xs_store *store, const char *leid)
 {
 	int64_t *cur = xs_xcalloc(st->nsubs, sizeof(*cur));
-	bool cursor = leid && api_cursor_parse(leid, st->nsubs, cur);
-	char *end = NULL;
-	long long id = leid && !cursor ? strtoll(leid, &end, 10) : 0;
+	bool cursor = leid && xs_stream_cursor_parse(leid, st->nsubs, cur);
+	int64_t id = 0;
+	bool integer = leid && !cursor && xs_stream_id_integer(leid, &id);
 
 	for (size_t k = 0; k < st->nsubs; k++) {
 		int64_t newest = api_newest(store, &st->subs[k]);
 
 		if (cursor) /* what this client has, even past what the store holds now */
 			st->subs[k].last = cur[k];
-		else if (end && end != leid && !*end && id > 0 && id <= newest)
+		else if (integer && id <= newest)
 			st->subs[k].last = id; /* an integer id (older daemons): one time for all */
 		else
 			st->subs[k].last = newest ? newest - 5 : 0;
@@ -792,18 +715,6 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 		a->timer = xs_evloop_add_timer(a->loop, API_STREAM_TICK, api_tick, a);
 }
 
-/* The offset of the first byte of uuid[0, len) that no uuid has (letters, digits
- * and '-', as the stats routes accept), or len. */
-static size_t api_uuid_bad(const char *uuid, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && ((uuid[i] >= '0' && uuid[i] <= '9') || (uuid[i] >= 'a' && uuid[i] <= 'z') ||
-			   (uuid[i] >= 'A' && uuid[i] <= 'Z') || uuid[i] == '-'))
-		i++;
-	return i;
-}
-
 /*
  * What sub->uuid is: a VM or host of a topology, else one the store holds series
  * of (as the stats routes accept it), else gone; false once a 400 is sent (a pool
@@ -837,45 +748,21 @@ static bool api_stream_sub_kind(struct xs_http_request *req, const struct xs_est
 static bool api_stream_subs(struct xs_http_request *req, const struct xs_estate *e, const char *list,
 			    struct api_stream *st)
 {
-	const char *p = list;
+	char (*uuids)[XS_STREAM_UUID_MAX] = xs_xcalloc(XS_API_MAX_STREAM_OBJECTS, sizeof(*uuids));
+	char err[XS_ERR_LEN];
+	size_t n;
+	bool ok = xs_stream_objects_parse(list, uuids, XS_API_MAX_STREAM_OBJECTS, &n, err);
 
+	if (!ok)
+		xs_http_reply_json_error(req, 400, "%s", err);
 	st->subs = xs_xcalloc(XS_API_MAX_STREAM_OBJECTS, sizeof(*st->subs));
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p), bad;
-		struct api_sub *sub;
-
-		if (!len || len >= API_UUID_MAX) {
-			xs_http_reply_json_error(req, 400, "objects: %s uuid at byte %zu",
-						 len ? "overlong" : "empty", (size_t)(p - list));
-			return false;
-		}
-		bad = api_uuid_bad(p, len);
-		if (bad < len) {
-			xs_http_reply_json_error(req, 400, "objects: bad character at byte %zu (a uuid "
-						 "has letters, digits and '-')", (size_t)(p - list) + bad);
-			return false;
-		}
-		if (st->nsubs == XS_API_MAX_STREAM_OBJECTS) {
-			xs_http_reply_json_error(req, 400, "objects: more than %d objects",
-						 XS_API_MAX_STREAM_OBJECTS);
-			return false;
-		}
-		sub = &st->subs[st->nsubs];
-		memcpy(sub->uuid, p, len);
-		sub->uuid[len] = '\0';
-		if (!api_stream_sub_kind(req, e, sub))
-			return false;
-		st->nsubs++;
-		p += len;
-		if (*p == ',')
-			p++;
+	for (size_t k = 0; ok && k < n; k++) {
+		memcpy(st->subs[k].uuid, uuids[k], sizeof(uuids[k]));
+		ok = api_stream_sub_kind(req, e, &st->subs[k]);
+		st->nsubs += ok;
 	}
-	if (!st->nsubs) {
-		xs_http_reply_json_error(req, 400, "objects: missing (a list of VM and host uuids)");
-		return false;
-	}
-	return true;
+	free(uuids);
+	return ok;
 }
 
 /*

@@ -13,8 +13,8 @@
  *   - every 400 of the stats, top and stream routes starts with the
  *     parameter's name and ": ";
  *   - a stats reply past XS_API_MAX_STATS_BODY is a 400 naming points;
- *   - the stream's event id, a cursor of every object's last time sent:
- *     its parser refuses what it did not write; a client reconnecting with
+ *   - the stream's event id, a cursor of every object's last time sent
+ *     (its parser: tests/unit/serve/stream_request.c): a client reconnecting with
  *     the last id it saw gets, per object, the rows after the ones it has,
  *     whichever object's event came last; an integer id means what it did;
  *   - a catch-up past the stream's queue goes out over several ticks as the
@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "lib/xmalloc.h"
-#include "serve/api.c" /* the cursor's static functions */
+#include "serve/api.c" /* the stream's structs and counters */
 #include "store/store.h"
 #include "support/loop_wait.h"
 #include "test.h"
@@ -785,97 +785,6 @@ static void test_stream_head(void)
 	t_teardown(&a, &loop, &s, dir);
 }
 
-/* The cursor's parser: a table of ids and the times they hold (or none), and round trips. */
-static void test_cursor(void)
-{
-	static const struct {
-		const char *id;
-		size_t n;
-		bool ok;
-		int64_t last[3];
-		const char *note;
-	} cases[] = {
-		{ "v1.0.0", 1, true, { 0 }, "one object at 0" },
-		{ "v1.1a.0.5", 2, true, { 46, 51 }, "base 36" },
-		{ "v1.s44we8.0.u.2s", 3, true, { 1700000000, 1700000030, 1700000100 }, "times of 2023" },
-		{ "v1.1a.5.0", 2, true, { 51, 46 }, "any object may hold the base" },
-		{ "v1.1a.0", 2, false, { 0 }, "fewer times than objects" },
-		{ "v1.1a.0.5.6", 2, false, { 0 }, "more times than objects" },
-		{ "v1.1a.0.5.", 2, false, { 0 }, "a trailing dot" },
-		{ "v1.1a.0.5 ", 2, false, { 0 }, "a trailing space" },
-		{ "v1..0.5", 2, false, { 0 }, "an empty base" },
-		{ "v1.1a..5", 2, false, { 0 }, "an empty delta" },
-		{ "v1.1A.0.5", 2, false, { 0 }, "upper case" },
-		{ "v1.-1.0.5", 2, false, { 0 }, "a sign" },
-		{ "v2.1a.0.5", 2, false, { 0 }, "another version" },
-		{ "v1.1a", 1, false, { 0 }, "a base alone" },
-		{ "v1.", 1, false, { 0 }, "nothing" },
-		{ "", 1, false, { 0 }, "empty" },
-		{ "1700000000", 1, false, { 0 }, "an integer id is not a cursor" },
-		{ "v1.0.0", 0, false, { 0 }, "no objects" },
-		{ "v1.e13wu1oh.0", 1, false, { 0 }, "a base past 2^40" },
-		{ "v1.0.e13wu1oh", 1, false, { 0 }, "a delta past 2^40" },
-		{ "v1.000000000.0", 1, false, { 0 }, "nine digits" },
-		{ "v1.e13wu1og.e13wu1og", 1, true, { INT64_C(1) << 41 }, "the largest base and delta" },
-	};
-	struct api_stream st = { .nsubs = 3 };
-	struct api_sub subs[3];
-	char id[API_CURSOR_LEN];
-	int64_t last[3];
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		bool got;
-
-		memset(last, 0, sizeof(last));
-		got = api_cursor_parse(cases[i].id, cases[i].n, last);
-		ok(got == cases[i].ok && (!got || !memcmp(last, cases[i].last, cases[i].n * sizeof(*last))),
-		   "%s: \"%s\" of %zu objects: %d (%lld %lld %lld)", cases[i].note, cases[i].id, cases[i].n,
-		   got, (long long)last[0], (long long)last[1], (long long)last[2]);
-	}
-	st.subs = subs;
-	for (int r = 0; r < 4; r++) {
-		static const int64_t times[4][3] = { { 1700000000, 1700000030, 1699999000 },
-						     { 0, 1700000000, 5 },
-						     { 7, 7, 7 },
-						     { INT64_C(1) << 40, 0, 1 } };
-
-		memset(subs, 0, sizeof(subs));
-		for (int k = 0; k < 3; k++)
-			subs[k].last = times[r][k];
-		api_cursor_format(&st, id);
-		ok(api_cursor_parse(id, 3, last) && !memcmp(last, times[r], sizeof(last)),
-		   "round trip %d: %s", r, id);
-	}
-	{
-		/* every truncation of a cursor is refused, but where it still reads as a
-		 * cursor of three (a last delta cut shorter: "v1.0.rs.0.1" of "...1a") */
-		static const char whole[] = "v1.0.rs.0.1a";
-		int taken = 0;
-
-		for (size_t n = 0; n < sizeof(whole) - 1; n++) {
-			snprintf(id, sizeof(id), "%.*s", (int)n, whole);
-			taken += api_cursor_parse(id, 3, last);
-		}
-		ok(taken == 1 && api_cursor_parse(whole, 3, last) && last[2] == 46,
-		   "truncations of %s: %d taken", whole, taken);
-	}
-	{
-		/* the longest: 256 objects, 0 and 2^40 */
-		static struct api_sub many[XS_API_MAX_STREAM_OBJECTS];
-		static int64_t back[XS_API_MAX_STREAM_OBJECTS];
-		static char big[API_CURSOR_LEN];
-
-		for (int k = 0; k < XS_API_MAX_STREAM_OBJECTS; k++)
-			many[k].last = k % 2 ? 0 : INT64_C(1) << 40;
-		st.subs = many;
-		st.nsubs = XS_API_MAX_STREAM_OBJECTS;
-		api_cursor_format(&st, big);
-		ok(strlen(big) < API_CURSOR_LEN && api_cursor_parse(big, st.nsubs, back) &&
-		   back[0] == INT64_C(1) << 40 && back[1] == 0 && back[255] == 0,
-		   "256 objects far apart: %zu bytes", strlen(big));
-	}
-}
-
 struct t_seen {
 	const char *uuid;
 	int64_t first, last; /* rows received, first and last time; 0 = none */
@@ -1255,7 +1164,6 @@ int main(void)
 	TEST_RUN(test_stream_gone);
 	TEST_RUN(test_stream_busy);
 	TEST_RUN(test_stream_head);
-	TEST_RUN(test_cursor);
 	TEST_RUN(test_stream_resume);
 	TEST_RUN(test_stream_catchup);
 	TEST_RUN(test_stream_stall);
