@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/xmalloc.h"
@@ -74,6 +75,11 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
 #define ST_EXPIRE_SLACK 86400      /* expire: now is at most this past the newest data (s) */
+#define ST_RETIRE_DATA 86400       /* retire: a series' newest sample this far behind the newest (s) */
+#define ST_RETIRE_IDLE 60          /* ... and no sample for this many minutes of this process */
+#ifndef ST_NOW_MINUTES             /* (a test sets its own clock) */
+#define ST_NOW_MINUTES() st_mono_minutes()
+#endif
 
 struct st_acc {
 	int64_t period;  /* start of the period being summed; ST_NONE: none */
@@ -128,6 +134,7 @@ struct st_series {
 	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
 	float last_v;                    /* its value, also the wal XOR base */
 	uint8_t kind;
+	uint16_t seen;                   /* now_min of its last sample (or of its load), mod 2^16 */
 	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
 	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(se, k) */
 	union st_open open[XS_NTIERS];   /* live block being filled */
@@ -238,6 +245,8 @@ struct xs_store {
 	size_t nsegs;
 	int64_t seg_lo[XS_NTIERS];  /* lowest segment number on disk of each tier */
 	int64_t seg_hi[XS_NTIERS];  /* highest */
+	uint16_t now_min;        /* this process's monotonic clock in minutes, mod 2^16, as of the
+				  * last sync (ST_NOW_MINUTES) */
 	bool replaying;
 	struct xs_store_stats st;
 	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
@@ -327,6 +336,15 @@ static float st_bitsf(uint32_t u)
 
 	memcpy(&f, &u, 4);
 	return f;
+}
+
+/* This process's monotonic clock in minutes, mod 2^16 (differences of up to 45 days hold). */
+static inline uint16_t st_mono_minutes(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint16_t)(ts.tv_sec / 60);
 }
 
 static int64_t st_floor(int64_t t, int64_t m)
@@ -623,6 +641,7 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	se = &s->ser[s->nser];
 	memset(se, 0, sizeof(*se));
 	se->kind = (uint8_t)kind;
+	se->seen = s->now_min;
 	se->name_off = st_arena_add(s, uuid, strlen(uuid), ds, strlen(ds));
 	se->unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
 	se->last_t = ST_NONE;
@@ -1060,6 +1079,7 @@ static bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 		return false;
 	}
 	st_block_add(s, id, XS_TIER_5S, &se->open[XS_TIER_5S], t, &v);
+	se->seen = s->now_min;
 	se->last_t = t;
 	se->last_v = v;
 	se->tier_last[XS_TIER_5S] = t;
@@ -2326,6 +2346,54 @@ static void st_io_end(struct xs_store *s)
  * written blocks. Between those: moving backfill blocks to the sealed list,
  * looking up and opening the segments, and applying the new runs and wal.
  */
+/*
+ * Retires the series that stopped: no sample for ST_RETIRE_IDLE minutes of this
+ * process's clock, and a newest sample ST_RETIRE_DATA behind the newest any
+ * series holds (a VM halted or deleted, a VIF unplugged, a host gone). Their
+ * rollup periods in progress are emitted (a later sample would have done it) and
+ * their open blocks sealed into pend, so that they hold no memory, no carry
+ * record carries their points, and retention removes their last blocks with
+ * their segments. A series that resumes starts new blocks and periods, as
+ * after a gap. Both tests: a live host whose clock lags the others by days
+ * still sends every 5 s, and a halted VM still "idle" after a restart of this
+ * process has data as old as before. Returns the series retired.
+ */
+static uint64_t st_retire(struct xs_store *s)
+{
+	int64_t newest = ST_NONE;
+	uint64_t n = 0;
+
+	for (uint32_t id = 0; id < s->nser; id++)
+		if (s->ser[id].last_t > newest)
+			newest = s->ser[id].last_t;
+	if (newest == ST_NONE)
+		return 0;
+	for (uint32_t id = 0; id < s->nser; id++) {
+		struct st_series *se = &s->ser[id];
+		bool open = false;
+
+		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA ||
+		    (uint16_t)(s->now_min - se->seen) < ST_RETIRE_IDLE)
+			continue;
+		for (int k = 0; k < XS_NTIERS; k++)
+			open |= st_open_has(k, &se->open[k]) || st_open_has(k, &se->bf[k]) ||
+				(k && ST_ACC(se, k)->period != ST_NONE);
+		if (!open)
+			continue;
+		for (int k = 1; k < XS_NTIERS; k++) {
+			st_acc_emit(s, id, k);
+			*ST_ACC(se, k) = (struct st_acc){ ST_NONE, 0, 0, 0, 0 };
+		}
+		for (int k = 0; k < XS_NTIERS; k++) {
+			s->nbf -= st_open_has(k, &se->bf[k]);
+			st_open_seal(s, id, k, &se->open[k]);
+			st_open_seal(s, id, k, &se->bf[k]);
+		}
+		n++;
+	}
+	return n;
+}
+
 static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 {
 	struct st_ck *ck = NULL;
@@ -2339,6 +2407,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	e = st_sync(s, err);
 	if (e)
 		goto out;
+	s->st.retired += st_retire(s);
 	/* backfill blocks go to their segments now rather than waiting in memory (and
 	 * in every carry record) for a point of another window */
 	for (uint32_t id = 0; s->nbf && id < s->nser; id++)
@@ -2455,6 +2524,7 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 	enum xs_err e = XS_OK;
 
 	st_row_close(s);
+	s->now_min = ST_NOW_MINUTES();
 	if (!s->catbuf.len && !s->walbuf.len)
 		return XS_OK;
 	st_io_begin(s);
@@ -2571,6 +2641,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 			       o->dir, strerror(errno));
 		goto out_free;
 	}
+	s->now_min = ST_NOW_MINUTES();
 	st_hash_grow(s);
 	st_obj_grow(s);
 	st_seg_scan(s);

@@ -74,6 +74,9 @@ struct xs_store_stats {
 	uint64_t index_reads;    /* 2 KiB index chunks read from disk by xs_store_read since open */
 	uint64_t wal_dropped_bytes; /* bytes at the end of the wal that did not replay at open (a
 				     * torn tail, or damage): copied to DIR/wal.dropped, then cut */
+	uint64_t retired;        /* series retired since open: stopped (no sample for an hour of the
+				  * daemon's clock, a day behind the newest data), their rollups
+				  * in progress emitted and open blocks written out */
 	uint64_t lost_series;    /* series whose catalog record was found damaged at open: kept as
 				  * placeholders "lost-series-ID" (kind VM, ds "lost") so that no id
 				  * is reused; their data is no longer reachable by name */
