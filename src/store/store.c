@@ -196,6 +196,23 @@ struct st_seg {
 	bool writable;           /* fd is open for writing */
 };
 
+/*
+ * A decoded index chunk kept for the next reads (struct xs_store.chunks): the
+ * series of one object have neighbouring ids, so the reads of a VM's twenty
+ * series need the same chunk of each run, which is read and checked once
+ * instead of twenty times. Committed runs never change; a slot names its
+ * segment by address, so the slots of a segment are emptied when it is freed
+ * (st_chunks_forget).
+ */
+#define ST_CHUNK_SLOTS 256 /* direct-mapped; about 3 KiB each, allocated on first read */
+struct st_chunk_slot {
+	const struct st_seg *g;  /* NULL: empty */
+	uint64_t at;             /* its run's first entry in the .idx */
+	size_t k;                /* chunk of the run */
+	size_t n;                /* entries */
+	struct st_ent e[ST_DIR_STRIDE];
+};
+
 struct st_bytes {
 	uint8_t *p;
 	size_t len, cap;
@@ -252,6 +269,7 @@ struct xs_store {
 	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
 	int64_t *thaw_t;         /* its points (XS_BLOCK_MAX_POINTS), allocated on first use */
 	float *thaw_v;
+	struct st_chunk_slot *chunks; /* read cache of index chunks (ST_CHUNK_SLOTS); NULL until a read */
 	int64_t *rt;             /* read scratch: times */
 	float *rv;               /* read scratch: 3 values per time */
 	size_t rcap;
@@ -1868,12 +1886,44 @@ static size_t st_chunk_load(const struct st_seg *g, const struct st_run *run, si
 	return n;
 }
 
+/* Chunk k of run in segment g, decoded: from the read cache, else read, checked and
+ * kept. *n its entries (0: unreadable or damaged, not kept). */
+static const struct st_ent *st_chunk_get(struct xs_store *s, const struct st_seg *g,
+					 const struct st_run *run, size_t k, size_t *n)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)g >> 4) ^ (run->at / ST_ENT) ^ ((uint64_t)k << 7);
+	struct st_chunk_slot *c;
+
+	if (!s->chunks)
+		s->chunks = xs_xcalloc(ST_CHUNK_SLOTS, sizeof(*s->chunks));
+	h *= 0x9e3779b97f4a7c15ull;
+	c = &s->chunks[h >> 56 & (ST_CHUNK_SLOTS - 1)];
+	if (c->g == g && c->at == run->at && c->k == k) {
+		s->st.index_cached++;
+		*n = c->n;
+		return c->e;
+	}
+	s->st.index_reads++;
+	c->n = *n = st_chunk_load(g, run, k, c->e);
+	c->g = *n ? g : NULL;
+	c->at = run->at;
+	c->k = k;
+	return c->e;
+}
+
+/* Empties the read cache's slots of segment g, before g is freed. */
+static void st_chunks_forget(struct xs_store *s, const struct st_seg *g)
+{
+	for (size_t i = 0; s->chunks && i < ST_CHUNK_SLOTS; i++)
+		if (s->chunks[i].g == g)
+			s->chunks[i].g = NULL;
+}
+
 /* Blocks of series id with t0 in [wfrom, to] in one run: the directory names the
  * chunks that can hold the series; only those are read. */
 static size_t st_read_run(struct xs_store *s, struct st_seg *g, struct st_run *run, uint32_t id,
 			  int64_t wfrom, int64_t to, size_t m, uint8_t **tmp, size_t *tmpcap)
 {
-	struct st_ent e[ST_DIR_STRIDE];
 	size_t nd = st_dir_chunks(run->n), lo = 0, hi = nd;
 
 	if (!st_run_may_hold(run, id))
@@ -1887,12 +1937,12 @@ static size_t st_read_run(struct xs_store *s, struct st_seg *g, struct st_run *r
 			hi = mid;
 	}
 	for (size_t k = lo ? lo - 1 : 0; k < nd && (k < lo || run->dir[2 * k] <= id); k++) {
+		const struct st_ent *e;
 		size_t n, first = 0, cnt = 0;
 
 		if (run->last && run->last[k] && run->last[k] <= id)
 			continue; /* the chunk ends below the series */
-		n = st_chunk_load(g, run, k, e);
-		s->st.index_reads++;
+		e = st_chunk_get(s, g, run, k, &n);
 		if (!n)
 			continue;
 		if (!run->last)
@@ -2585,6 +2635,7 @@ static void st_free(struct xs_store *s)
 	}
 	for (size_t i = 0; i < s->nsegs; i++)
 		st_seg_free(s->segs[i]);
+	free(s->chunks);
 	if (s->cat_fd >= 0)
 		close(s->cat_fd);
 	if (s->wal_fd >= 0)
@@ -2898,6 +2949,7 @@ enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err)
 		for (size_t i = 0; i < s->nsegs; i++) {
 			if (s->segs[i]->tier != tier || s->segs[i]->no != no)
 				continue;
+			st_chunks_forget(s, s->segs[i]);
 			st_seg_free(s->segs[i]);
 			s->segs[i] = s->segs[--s->nsegs];
 			break;
