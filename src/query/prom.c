@@ -247,7 +247,6 @@ struct prom_ctx {
 	size_t nkds, capkds;
 	struct prom_index kdsix;
 	uint32_t last_kds;           /* the previous series' entry; PROM_NONE */
-	size_t last_pool;            /* pool of the previous object found: asked first */
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
 	const struct xs_collect_host_status **hosts; /* e->status by uuid, for bsearch */
@@ -799,15 +798,12 @@ struct prom_found {
 	const struct xs_topo_sr *sr;
 };
 
-/* The pool that knows (kind, uuid), its topology and the object in *f; NULL if none.
- * Pool `first` is asked first: the store lists the series of one host's objects
- * together, so the previous object's pool nearly always knows the next one. */
+/* The pool that knows (kind, uuid), its topology and the object in *f; NULL if none. */
 static const struct xs_topo *prom_pool_of(const struct xs_estate *e, enum xs_obj_kind kind,
-					  const char *uuid, size_t first, size_t *pool, struct prom_found *f)
+					  const char *uuid, size_t *pool, struct prom_found *f)
 {
 	memset(f, 0, sizeof(*f));
-	for (size_t j = 0; j < e->npools; j++) {
-		size_t i = (first + j) % e->npools;
+	for (size_t i = 0; i < e->npools; i++) {
 		const struct xs_topo *t = e->pools[i].topo;
 
 		if (t == NULL)
@@ -902,12 +898,10 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	struct prom_found f;
 	size_t pi = 0;
 
-	t = prom_pool_of(c->e, (enum xs_obj_kind)o->kind, o->uuid, c->last_pool, &pi, &f);
+	t = prom_pool_of(c->e, (enum xs_obj_kind)o->kind, o->uuid, &pi, &f);
 	o->topo = t;
-	if (t != NULL) {
+	if (t != NULL)
 		pool = c->e->pools[pi].name ? c->e->pools[pi].name : "";
-		c->last_pool = pi;
-	}
 	/* an object no topology knows (deleted; new or any before its pool's topology is
 	 * loaded) would be exported with empty name labels, then again under its names as
 	 * another series: not exported */
