@@ -6,15 +6,17 @@
  * (1..256); the rest up to the first newline is the objects list, what
  * follows it the id (both NUL-terminated copies, as the server hands them).
  *
- * Invariants: a refused list leaves a message that starts with "objects: "
- * and fits XS_ERR_LEN; a taken one gives 1..cap uuids of 1..63 bytes of
- * letters, digits and '-' that, joined by commas, are the list (less one
- * trailing comma). A cursor taken holds times in [0, 2^41]; written again
+ * Invariants: a list is taken exactly when it is 1..cap runs of 1..63 bytes
+ * of letters, digits and '-' between commas (one trailing comma allowed), as
+ * this file decides on its own; a refused list leaves a message that starts
+ * with "objects: " and fits XS_ERR_LEN; a taken one gives uuids that, joined
+ * by commas, are the list (less one trailing comma). A cursor taken holds times in [0, 2^41]; written again
  * (clamped to 2^40) it fits XS_STREAM_CURSOR_LEN(n) and reads back as the
  * clamped times. An integer id taken is positive and prints as the id (less
  * leading zeros). Any
  * other outcome aborts.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +30,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Whether list is 1..FUZZ_CAP runs of 1..63 uuid bytes between commas, one trailing comma allowed. */
+static bool fuzz_list_valid(const char *list)
+{
+	size_t runs = 0, len = strlen(list), i = 0;
+
+	while (i < len) {
+		size_t r = strspn(list + i, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
+
+		if (r < 1 || r >= XS_STREAM_UUID_MAX || ++runs > FUZZ_CAP)
+			return false;
+		i += r;
+		if (i < len && list[i] != ',')
+			return false;
+		i += i < len;
+	}
+	return runs > 0;
+}
+
 static void fuzz_objects(const char *list)
 {
 	char uuids[FUZZ_CAP][XS_STREAM_UUID_MAX], err[XS_ERR_LEN] = "", *joined;
 	size_t n = 0, o = 0, len = strlen(list);
+	bool taken = xs_stream_objects_parse(list, uuids, FUZZ_CAP, &n, err);
 
-	if (!xs_stream_objects_parse(list, uuids, FUZZ_CAP, &n, err)) {
+	if (taken != fuzz_list_valid(list))
+		abort();
+	if (!taken) {
 		if (strncmp(err, "objects: ", 9) || strnlen(err, XS_ERR_LEN) == XS_ERR_LEN)
 			abort();
 		return;

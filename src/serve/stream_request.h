@@ -32,8 +32,8 @@
  * at most cap of them. A uuid is 1 to XS_STREAM_UUID_MAX - 1 bytes of letters,
  * digits and '-' (what the stats routes accept); nothing more is checked here.
  * Returns false with a message in err (XS_ERR_LEN bytes) that starts with
- * "objects: " and names the byte: an empty or overlong uuid, a bad character,
- * more than cap uuids, or none at all.
+ * "objects: ": an empty or overlong uuid, or a bad character (each with its
+ * byte), more than cap uuids, or none at all.
  */
 bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX], size_t cap, size_t *n,
 			     char *err);

@@ -263,7 +263,7 @@ struct xs_store {
 	int64_t seg_lo[XS_NTIERS];  /* lowest segment number on disk of each tier */
 	int64_t seg_hi[XS_NTIERS];  /* highest */
 	uint16_t now_min;        /* this process's monotonic clock in minutes, mod 2^16, as of the
-				  * last sync (ST_NOW_MINUTES) */
+				  * last sync or new row (ST_NOW_MINUTES) */
 	bool replaying;
 	struct xs_store_stats st;
 	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
@@ -2389,24 +2389,20 @@ static void st_io_end(struct xs_store *s)
 }
 
 /*
- * Writes every sealed block to its segment, then replaces the wal by carry records
- * of generation gen + 1 (see the invariants at the top). Whatever only reads the
- * store or writes files runs between io_begin and io_end, where readers on another
- * thread may run: listing and sorting the blocks, the file writes, freeing the
- * written blocks. Between those: moving backfill blocks to the sealed list,
- * looking up and opening the segments, and applying the new runs and wal.
- */
-/*
  * Retires the series that stopped: no sample for ST_RETIRE_IDLE minutes of this
  * process's clock, and a newest sample ST_RETIRE_DATA behind the newest any
- * series holds (a VM halted or deleted, a VIF unplugged, a host gone). Their
- * rollup periods in progress are emitted (a later sample would have done it) and
- * their open blocks sealed into pend, so that they hold no memory, no carry
- * record carries their points, and retention removes their last blocks with
- * their segments. A series that resumes starts new blocks and periods, as
- * after a gap. Both tests: a live host whose clock lags the others by days
- * still sends every 5 s, and a halted VM still "idle" after a restart of this
- * process has data as old as before. Returns the series retired.
+ * series holds (a VM halted or deleted, a VIF unplugged, a host gone). Their open
+ * blocks are sealed into pend, so that they hold no memory, no carry record
+ * carries their points, and retention removes their last blocks with their
+ * segments. A rollup period in progress is emitted (as a later sample would have
+ * done) once the series has been idle for the period's length of this process's
+ * clock (the minute's and the hour's at retirement, the day's a day later, at a
+ * later checkpoint): the host's clock has then passed its end too, so a sample
+ * that resumes the series cannot fall into it. Both tests: a live host whose
+ * clock lags the others by days still sends every 5 s, and a halted VM still
+ * "idle" after a restart of this process has data as old as before. Backfill
+ * blocks are not looked at: every checkpoint seals them. Returns the series whose
+ * open blocks were sealed.
  */
 static uint64_t st_retire(struct xs_store *s)
 {
@@ -2420,30 +2416,36 @@ static uint64_t st_retire(struct xs_store *s)
 		return 0;
 	for (uint32_t id = 0; id < s->nser; id++) {
 		struct st_series *se = &s->ser[id];
+		unsigned idle = (uint16_t)(s->now_min - se->seen);
 		bool open = false;
 
-		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA ||
-		    (uint16_t)(s->now_min - se->seen) < ST_RETIRE_IDLE)
+		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA || idle < ST_RETIRE_IDLE)
 			continue;
 		for (int k = 0; k < XS_NTIERS; k++)
-			open |= st_open_has(k, &se->open[k]) || st_open_has(k, &se->bf[k]) ||
-				(k && ST_ACC(se, k)->period != ST_NONE);
-		if (!open)
-			continue;
+			open |= st_open_has(k, &se->open[k]);
 		for (int k = 1; k < XS_NTIERS; k++) {
+			struct st_acc *a = ST_ACC(se, k);
+
+			if (a->period == ST_NONE || idle < xs_tier_step[k] / 60)
+				continue;
 			st_acc_emit(s, id, k);
-			*ST_ACC(se, k) = (struct st_acc){ ST_NONE, 0, 0, 0, 0 };
+			*a = (struct st_acc){ ST_NONE, 0, 0, 0, 0 };
 		}
-		for (int k = 0; k < XS_NTIERS; k++) {
-			s->nbf -= st_open_has(k, &se->bf[k]);
+		for (int k = 0; k < XS_NTIERS; k++)
 			st_open_seal(s, id, k, &se->open[k]);
-			st_open_seal(s, id, k, &se->bf[k]);
-		}
-		n++;
+		n += open;
 	}
 	return n;
 }
 
+/*
+ * Writes every sealed block to its segment, then replaces the wal by carry records
+ * of generation gen + 1 (see the invariants at the top). Whatever only reads the
+ * store or writes files runs between io_begin and io_end, where readers on another
+ * thread may run: listing and sorting the blocks, the file writes, freeing the
+ * written blocks. Between those: moving backfill blocks to the sealed list,
+ * looking up and opening the segments, and applying the new runs and wal.
+ */
 static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 {
 	struct st_ck *ck = NULL;
@@ -2774,6 +2776,8 @@ enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, floa
 		return xs_err_set(err, XS_ERR_ARG, "store: bad series %u or time %lld", id,
 				  (long long)t);
 	x = st_fbits(v) ^ st_fbits(s->ser[id].last_v);
+	if (!s->row_open || s->row_t != t)
+		s->now_min = ST_NOW_MINUTES(); /* once a row: what st_append_core marks as seen */
 	if (!st_append_core(s, id, t, v))
 		return XS_OK;
 	if (!s->row_open || s->row_t != t) {

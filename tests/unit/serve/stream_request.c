@@ -2,7 +2,8 @@
  * Tests of src/serve/stream_request.c, what a stream client sends:
  *   - the objects list: uuids split at commas (one trailing comma allowed),
  *     each 1..63 bytes of letters, digits and '-', at most the cap of them;
- *     every refusal a message that starts with "objects: " and names the byte;
+ *     every refusal a message that starts with "objects: " (with the byte, for
+ *     an empty or overlong uuid and a bad character);
  *   - the cursor (Last-Event-ID): a table of ids and the times they hold (or
  *     none), round trips, truncations, the longest one; times out of range
  *     are clamped when written;
