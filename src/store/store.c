@@ -265,6 +265,7 @@ struct xs_store {
 	uint16_t now_min;        /* this process's monotonic clock in minutes, mod 2^16, as of the
 				  * last sync or new row (ST_NOW_MINUTES) */
 	bool replaying;
+	bool dir_unsynced;       /* the wal's rename awaits a directory fsync that failed */
 	struct xs_store_stats st;
 	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
 	int64_t *thaw_t;         /* its points (XS_BLOCK_MAX_POINTS), allocated on first use */
@@ -1449,10 +1450,14 @@ static enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint
 		}
 	}
 	free(b.p);
-	if (fsync(fd) || renameat(s->dirfd, "wal.tmp", s->dirfd, "wal") || fsync(s->dirfd)) {
+	if (fsync(fd) || renameat(s->dirfd, "wal.tmp", s->dirfd, "wal")) {
 		close(fd);
 		return st_errno(err, "write", s, "wal");
 	}
+	/* renamed, it is the wal whatever comes next: rows must go to it, not to the old
+	 * one's unlinked inode. The directory's fsync (for a power cut) is retried by the
+	 * next syncs until it succeeds. */
+	s->dir_unsynced = fsync(s->dirfd) != 0;
 	*fdp = fd;
 	*size = off;
 	return XS_OK;
@@ -2577,7 +2582,7 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 
 	st_row_close(s);
 	s->now_min = ST_NOW_MINUTES();
-	if (!s->catbuf.len && !s->walbuf.len)
+	if (!s->catbuf.len && !s->walbuf.len && !s->dir_unsynced)
 		return XS_OK;
 	st_io_begin(s);
 	if (s->catbuf.len) {
@@ -2605,6 +2610,13 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 			s->wal_size += s->walbuf.len;
 			s->walbuf.len = 0; /* kept: every row's records go through it */
 		}
+	}
+	/* after the rows, which a failing directory must not hold back */
+	if (s->dir_unsynced) {
+		if (fsync(s->dirfd) == 0)
+			s->dir_unsynced = false;
+		else if (!e)
+			e = st_errno(err, "sync", s, ".");
 	}
 	st_io_end(s);
 	return e;

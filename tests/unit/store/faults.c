@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -49,10 +50,39 @@ static ssize_t fault_pread(int fd, void *buf, size_t n, off_t off)
 	return pread(fd, buf, n, off);
 }
 
+/* Armed: the first fsync of a directory after a successful rename fails with EIO,
+ * once (test_wal_dir_fsync). */
+static bool fault_dir_fsync;
+static bool fault_renamed;
+
+static int fault_renameat(int from_dir, const char *from, int to_dir, const char *to)
+{
+	int r = renameat(from_dir, from, to_dir, to);
+
+	fault_renamed = fault_dir_fsync && r == 0;
+	return r;
+}
+
+static int fault_fsync(int fd)
+{
+	struct stat sb;
+
+	if (fault_renamed && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fault_renamed = fault_dir_fsync = false;
+		errno = EIO;
+		return -1;
+	}
+	return fsync(fd);
+}
+
 #define ST_ROW_MAX_ENTRIES 7 /* rows cut in records of 7 samples: test_row_records */
 #define pread fault_pread
+#define renameat fault_renameat
+#define fsync fault_fsync
 #include "store/store.c"
 #undef pread
+#undef renameat
+#undef fsync
 
 #define T0 1700006400 /* a UTC midnight */
 
@@ -566,6 +596,72 @@ static void test_wal_lost(void)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * The directory's fsync fails right after the checkpoint renamed its new wal into
+ * place: the new wal is the store's all the same (the checkpoint is done, its sync
+ * succeeds), rows go to it and not to the old one's unlinked inode, and the next
+ * syncs retry the directory's fsync. A child does this, then syncs more rows and
+ * dies without closing: reopened, every row is there.
+ */
+static void test_wal_dir_fsync(void)
+{
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s;
+	int status = 0;
+	pid_t pid;
+
+	tmp_dir_new(test_dir, "faults");
+	pid = fork();
+	fail_unless(pid >= 0, "fork");
+	if (pid == 0) {
+		struct xs_store_options o = { .dir = test_dir, .wal_max = 4 << 10 };
+		struct stat before, after;
+		char path[128];
+		int rc = 0;
+
+		snprintf(path, sizeof(path), "%s/wal", test_dir);
+		if (xs_store_open(&o, &s, err) != XS_OK)
+			_exit(10);
+		if (!faults_rows(s, 4, T0, T0 + 600, FAULTS_SECONDS, true) || stat(path, &before))
+			_exit(11);
+		fault_dir_fsync = true;
+		for (int64_t t = T0 + 600; !rc && fault_dir_fsync && t < T0 + 1800; t += 5) {
+			for (xs_series_id i = 0; i < 4; i++)
+				xs_store_append(s, i, t, faults_value(FAULTS_SECONDS, i, t), err);
+			if (xs_store_sync(s, err) != XS_OK)
+				rc = 12; /* the checkpoint whose directory fsync failed must count */
+		}
+		if (!rc && (fault_dir_fsync || stat(path, &after) || after.st_ino == before.st_ino))
+			rc = 13; /* no checkpoint happened: the test would prove nothing */
+		if (!rc && (!s->dir_unsynced || s->wal_appended > o.wal_max))
+			rc = 14; /* the failure went unnoted, or the wal is not the new one */
+		if (!rc && (xs_store_sync(s, err) != XS_OK || s->dir_unsynced))
+			rc = 16; /* the next sync did not retry the directory's fsync */
+		if (!rc && !faults_rows(s, 4, T0 + 1800, T0 + 1900, FAULTS_SECONDS, true))
+			rc = 15;
+		_exit(rc); /* no close: as kill -9 after the sync */
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "child: a failed directory fsync after the wal's rename does not fail the checkpoint (exit %d)",
+	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	{
+		bool all = true;
+
+		for (xs_series_id i = 0; i < 4 && all; i++) {
+			int64_t t = 0;
+			float v = 0;
+
+			all = xs_store_latest(s, i, &t, &v) && t == T0 + 1895 && v == 1895.0f;
+		}
+		ok(all, "reopened after kill -9: every series has its last synced row");
+	}
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -576,5 +672,6 @@ int main(void)
 	TEST_RUN(test_index_damage);
 	TEST_RUN(test_wal_dropped);
 	TEST_RUN(test_wal_lost);
+	TEST_RUN(test_wal_dir_fsync);
 	return test_summary();
 }
