@@ -675,6 +675,10 @@ static void prom_classify_host(const char *ds, size_t n, struct prom_class *cl)
 	if (prom_device(ds, n, "sr_", prom_sr_cache, sizeof(prom_sr_cache) / sizeof(prom_sr_cache[0]),
 			cl) && cl->dev_len == PROM_UUID_LEN)
 		cl->rule = PROM_HOST_SR;
+	else if (n == 18 && !memcmp(ds, "pool_session_count", n)) /* the master's, SPEC §3.2 */
+		cl->stem = "pool_sessions";
+	else if (n == 15 && !memcmp(ds, "pool_task_count", n))
+		cl->stem = "pool_tasks";
 	else
 		cl->stem = NULL;
 }
@@ -722,15 +726,14 @@ static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit
 static size_t prom_family_name(char *name, enum xs_obj_kind kind, const struct prom_class *cl,
 			       const char *ds, size_t n, const struct prom_unit *u)
 {
-	size_t len = (size_t)snprintf(name, PROM_NAME_MAX, "xapistat_%s_", prom_kind_name[kind]);
+	size_t len = (size_t)snprintf(name, PROM_NAME_MAX, "xapistat_%s_", prom_kind_name[kind]), sl;
 
 	if (cl->stem != NULL) {
-		size_t sl = strlen(cl->stem);
-
+		sl = strlen(cl->stem);
 		memcpy(name + len, cl->stem, sl);
 		len += sl;
 	} else {
-		size_t k, sl;
+		size_t k;
 
 		/* memory_total_kib in KiB: the unit suffix says bytes already */
 		if (u->factor == 1024 && prom_ends(ds, n, "_kib", &sl))
@@ -744,6 +747,13 @@ static size_t prom_family_name(char *name, enum xs_obj_kind kind, const struct p
 		}
 	}
 	len += (size_t)snprintf(name + len, PROM_NAME_MAX - len, "%s", u->suffix);
+	/* _count, _sum and _bucket end only histograms' and summaries' series (promtool check
+	 * metrics): a gauge that would end so gets _value */
+	if ((prom_ends(name, len, "_count", &sl) || prom_ends(name, len, "_sum", &sl) ||
+	     prom_ends(name, len, "_bucket", &sl)) && len + 7 < PROM_NAME_MAX) {
+		memcpy(name + len, "_value", 7);
+		len += 6;
+	}
 	return len;
 }
 

@@ -7,7 +7,8 @@
  * VDI and SR, PIF, per-SR host data sources by prefix), stale and NaN series
  * skipped, a deleted VM exported by uuid, self-metrics and collector status,
  * the shortest float formatting, the cap, a catalog whose objects' series
- * interleave (device labels still per VM, one entry per device).
+ * interleave (device labels still per VM, one entry per device), no gauge
+ * named as a histogram's series (_count, _sum, _bucket).
  * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
 #include <math.h>
@@ -170,6 +171,10 @@ static void fill(struct xs_store *s)
 	add(s, XS_OBJ_HOST, H1_UUID, "DCMI-power-reading", "W", T0, 180.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "sr_" SR_NFS_UUID "_cache_size", "B", T0, 512.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "odd.name-X", "furlongs", T0, -1.5f);
+	add(s, XS_OBJ_HOST, H1_UUID, "pool_session_count", "", T0, 12.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "pool_task_count", "", T0, 3.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "gc_count", "", T0, 7.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "wait_sum", "s", T0, 2.0f);
 	add(s, XS_OBJ_HOST, H2_UUID, "cpu0", "(fraction)", T0, 0.0625f);
 	add(s, XS_OBJ_SR, SR_NFS_UUID, "size", "B", T0, 1e12f);
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu1", "(fraction)", T0, 0.0078125f);
@@ -507,6 +512,11 @@ static void check_host(void)
 	check_value("xapistat_host_dcmi_power_reading_watts", NULL, NULL, 180);
 	check_value("xapistat_host_sr_cache_size_bytes", "sr", "NFS", 512);
 	check_value("xapistat_host_odd_name_x_furlongs", NULL, NULL, -1.5);
+	/* _count, _sum, _bucket end histograms' series only (promtool) */
+	check_value("xapistat_host_pool_sessions", NULL, NULL, 12);
+	check_value("xapistat_host_pool_tasks", NULL, NULL, 3);
+	check_value("xapistat_host_gc_count_value", NULL, NULL, 7);
+	check_value("xapistat_host_wait_sum_seconds", NULL, NULL, 2);
 	check_value("xapistat_sr_size_bytes", "sr", "NFS", 1e12f);
 	s = p_find(&doc, "xapistat_sr_size_bytes", "sr", "NFS");
 	ok(s && !strcmp(p_label(s, "sr_uuid"), SR_NFS_UUID) && !strcmp(p_label(s, "pool"), "pool-a"),
