@@ -40,6 +40,7 @@
 #include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/prom.h"
+#include "query/series_map.h"
 #include "query/status.h"
 
 #define PROM_NAME_MAX 512            /* bytes of a family name (DS names are at most 256) */
@@ -162,6 +163,7 @@ struct prom_family {
 	uint32_t help_off, help_len; /* in text */
 	uint32_t count, next;        /* samples; fill position during the sort */
 	uint8_t kind;                /* of its first series: names the rule's labels */
+	bool host_cpu;               /* xapistat_host_cpu_usage_ratio: a host's cpuN */
 };
 
 struct prom_object {
@@ -172,6 +174,8 @@ struct prom_object {
 	uint8_t kind;
 	bool scattered;              /* its series were not all adjacent: its devices are indexed */
 	int64_t fresh_from;          /* its series whose newest sample is older are not exported */
+	int host_cpus;               /* a host's host_CPUs count; 0: unknown or not a host */
+	uint32_t ncpu, ones;         /* a host's cpuN samples, those of them exactly 1 */
 };
 
 /*
@@ -918,6 +922,7 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	o->fresh_from = t == NULL ? INT64_MAX : prom_fresh_default(c);
 	if (f.host != NULL) {
 		host = f.host->name;
+		o->host_cpus = f.host->cpus;
 		o->fresh_from = prom_fresh_from(c, o->uuid);
 	} else if (f.vm != NULL) {
 		const char *on = f.vm->resident_on;
@@ -1197,6 +1202,8 @@ static uint32_t prom_kindds_find(struct prom_ctx *c, enum xs_obj_kind kind, cons
 	k->factor = u->factor;
 	len = prom_family_name(name, kind, &cl, ds, n, u);
 	k->family = prom_family(c, name, len, kind, &cl, ds, unit);
+	if (cl.rule == PROM_HOST_CPU && cl.stem != NULL && !strcmp(cl.stem, "cpu_usage"))
+		c->fam[k->family].host_cpu = true;
 	k->devkey = cl.rule == PROM_GENERIC ? PROM_NONE : prom_devkey(c, ds, &cl);
 	c->kdsix.slot[j] = (uint32_t)(++c->nkds);
 	c->kdsix.n++;
@@ -1249,6 +1256,31 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	s->object = object;
 	s->dev = k->devkey == PROM_NONE ? PROM_NONE : prom_dev(c, s->object, k->devkey);
 	s->value = k->factor == 1 ? v : (float)((double)v * k->factor);
+	if (c->fam[k->family].host_cpu) {
+		c->obj[object].ncpu++;
+		c->obj[object].ones += v == 1.0f;
+	}
+}
+
+/*
+ * Leaves out the cpuN of CPUs smt=0 parked (xs_smap_cpus_parked: a host whose
+ * cpuN outnumber its host_CPUs by exactly those reading 1), as the stats and
+ * top routes do: they would read 100 % for ever.
+ */
+static void prom_drop_parked(struct prom_ctx *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->nsmp; i++) {
+		const struct prom_sample *s = &c->smp[i];
+		const struct prom_object *o = &c->obj[s->object];
+
+		if (c->fam[s->family].host_cpu && s->value == 1.0f &&
+		    xs_smap_cpus_parked(o->ncpu, o->ones, o->host_cpus))
+			continue;
+		c->smp[kept++] = *s;
+	}
+	c->nsmp = kept;
 }
 
 /* ---- pass 2: the lines ---- */
@@ -1490,6 +1522,7 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 		xs_store_each(e->store, prom_collect, c);
 	if (c->rc != XS_OK)
 		return prom_body_fail(&b, c->rc, err);
+	prom_drop_parked(c);
 	prom_sort(c, &b->order);
 	/* room for a chunk and its last line, once: lines then take the direct path */
 	if (xs_buf_reserve(&b->chunk, PROM_CHUNK + PROM_LINE_ROOM) != XS_OK)

@@ -7,7 +7,8 @@
  * VDI and SR, PIF, per-SR host data sources by prefix), stale and NaN series
  * skipped, a deleted VM exported by uuid, self-metrics and collector status,
  * the shortest float formatting, the cap, a catalog whose objects' series
- * interleave (device labels still per VM, one entry per device), no gauge
+ * interleave (device labels still per VM, one entry per device), a host's
+ * CPUs parked by smt=0 left out as the stats routes do, no gauge
  * named as a histogram's series (_count, _sum, _bucket).
  * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
@@ -71,6 +72,15 @@ static void put(struct xs_topo *t, enum xs_topo_class c, const char *ref, struct
 		fprintf(stderr, "# apply %s: %s\n", ref, err);
 }
 
+static struct xs_rpc_value *refs(int n)
+{
+	struct xs_rpc_value *arr = xs_rpc_array(A);
+
+	for (int i = 0; i < n; i++)
+		xs_rpc_array_push(A, arr, S("OpaqueRef:cpu"));
+	return arr;
+}
+
 static struct xs_topo *world_new(void)
 {
 	struct xs_topo *t = xs_topo_new();
@@ -83,7 +93,9 @@ static struct xs_topo *world_new(void)
 		B(true), "metrics", S("OpaqueRef:hm-1"), NULL));
 	put(t, XS_TOPO_HOST_METRICS, "OpaqueRef:hm-1",
 	    rec("uuid", S("hm1"), "live", B(true), "memory_total", S("68719476736"), NULL));
-	put(t, XS_TOPO_HOST, H2, rec("uuid", S(H2_UUID), "name_label", S("host-2"), NULL));
+	/* host-2 has smt=0: 2 CPUs in use, cpu1 and cpu3 parked (they read 1) */
+	put(t, XS_TOPO_HOST, H2,
+	    rec("uuid", S(H2_UUID), "name_label", S("host-2"), "host_CPUs", refs(2), NULL));
 	put(t, XS_TOPO_VM, "OpaqueRef:vm-weird",
 	    rec("uuid", S(VM_WEIRD_UUID), "name_label", S(WEIRD_NAME), "power_state", S("Running"),
 		"resident_on", S(H1), NULL));
@@ -176,6 +188,10 @@ static void fill(struct xs_store *s)
 	add(s, XS_OBJ_HOST, H1_UUID, "gc_count", "", T0, 7.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "wait_sum", "s", T0, 2.0f);
 	add(s, XS_OBJ_HOST, H2_UUID, "cpu0", "(fraction)", T0, 0.0625f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu1", "(fraction)", T0, 1.0f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu2", "(fraction)", T0, 0.5f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu3", "(fraction)", T0, 1.0f);
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu1", "(fraction)", T0, 1.0f); /* host_CPUs unknown: kept */
 	add(s, XS_OBJ_SR, SR_NFS_UUID, "size", "B", T0, 1e12f);
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu1", "(fraction)", T0, 0.0078125f);
 }
@@ -490,6 +506,23 @@ static void check_host(void)
 
 	check_value("xapistat_host_cpu_usage_ratio", "host", "host-1", 0.125);
 	check_value("xapistat_host_cpu_usage_ratio", "host", "host-2", 0.0625);
+	{
+		int h1 = 0, h2 = 0;
+		bool parked = false;
+
+		for (int i = 0; i < doc.n; i++) {
+			const char *h = p_label(&doc.s[i], "host"), *cpu = p_label(&doc.s[i], "cpu");
+
+			if (strcmp(doc.s[i].name, "xapistat_host_cpu_usage_ratio") || !h || !cpu)
+				continue;
+			h1 += !strcmp(h, "host-1");
+			h2 += !strcmp(h, "host-2");
+			parked |= !strcmp(h, "host-2") && (!strcmp(cpu, "1") || !strcmp(cpu, "3"));
+		}
+		ok(h2 == 2 && !parked && h1 == 2,
+		   "smt=0: host-2's parked cpu1 and cpu3 left out (%d CPUs, parked %d); host-1 without "
+		   "host_CPUs keeps its 2 (%d)", h2, parked, h1);
+	}
 	s = p_find(&doc, "xapistat_host_cpu_usage_ratio", "host", "host-1");
 	ok(s && !strcmp(p_label(s, "cpu"), "0") && !strcmp(p_label(s, "host_uuid"), H1_UUID) &&
 		   !strcmp(p_label(s, "pool"), "pool-a"),
