@@ -63,6 +63,7 @@ enum prom_rule {
 	PROM_HOST_CSTATE,  /* cpuN-CK / -PK → cpu="N", state="CK" */
 	PROM_HOST_PIF,     /* pif_D_rx... → device, network */
 	PROM_HOST_SR,      /* read_<sr8>..., sr_<uuid>_cache_* → sr, sr_uuid */
+	PROM_HOST_STATEFILE, /* statefile/<vdi uuid>/latency (HA) → vdi_uuid */
 };
 
 struct prom_class {
@@ -679,7 +680,13 @@ static void prom_classify_host(const char *ds, size_t n, struct prom_class *cl)
 	if (prom_device(ds, n, "sr_", prom_sr_cache, sizeof(prom_sr_cache) / sizeof(prom_sr_cache[0]),
 			cl) && cl->dev_len == PROM_UUID_LEN)
 		cl->rule = PROM_HOST_SR;
-	else if (n == 18 && !memcmp(ds, "pool_session_count", n)) /* the master's, SPEC §3.2 */
+	else if (n > 18 && !memcmp(ds, "statefile/", 10) && !memcmp(ds + n - 8, "/latency", 8) &&
+		 !memchr(ds + 10, '/', n - 18)) { /* HA's statefile, one per pool (SPEC §2.4) */
+		cl->rule = PROM_HOST_STATEFILE;
+		cl->stem = "ha_statefile_latency";
+		cl->dev_off = 10;
+		cl->dev_len = (uint16_t)(n - 18);
+	} else if (n == 18 && !memcmp(ds, "pool_session_count", n)) /* the master's, SPEC §3.2 */
 		cl->stem = "pool_sessions";
 	else if (n == 15 && !memcmp(ds, "pool_task_count", n))
 		cl->stem = "pool_tasks";
@@ -1051,7 +1058,8 @@ static uint32_t prom_devkey(struct prom_ctx *c, const char *ds, const struct pro
 /* Whether a rule's labels name nothing but the device (the same for every object). */
 static bool prom_rule_shared(enum prom_rule rule)
 {
-	return rule == PROM_VM_VCPU || rule == PROM_HOST_CPU || rule == PROM_HOST_CSTATE;
+	return rule == PROM_VM_VCPU || rule == PROM_HOST_CPU || rule == PROM_HOST_CSTATE ||
+	       rule == PROM_HOST_STATEFILE;
 }
 
 /*
@@ -1096,6 +1104,9 @@ static void prom_dev_labels(struct prom_ctx *c, struct prom_dev *d, const struct
 	case PROM_HOST_PIF:
 		prom_text_label(c, ",device=\"", dev);
 		prom_text_label(c, ",network=\"", o->topo ? xs_topo_pif_network(o->topo, o->uuid, dev) : "");
+		break;
+	case PROM_HOST_STATEFILE:
+		prom_text_label(c, ",vdi_uuid=\"", dev);
 		break;
 	case PROM_HOST_SR:
 		/* an 8-character prefix naming no single SR keeps the prefix as its id */

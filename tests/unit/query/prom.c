@@ -8,7 +8,8 @@
  * skipped, a deleted VM exported by uuid, self-metrics and collector status,
  * the shortest float formatting, the cap, a catalog whose objects' series
  * interleave (device labels still per VM, one entry per device), a host's
- * CPUs parked by smt=0 left out as the stats routes do, no gauge
+ * CPUs parked by smt=0 left out as the stats routes do, HA's statefile
+ * latency with its VDI as a label (not in the name), no gauge
  * named as a histogram's series (_count, _sum, _bucket).
  * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
@@ -36,6 +37,7 @@
 #define SR_LOCAL_UUID "5e3f2a11-1111-2222-3333-444455556666"
 #define SR_NFS_UUID "99999999-aaaa-bbbb-cccc-dddddddddddd"
 #define WEIRD_NAME "we\"ird\\name\nx"
+#define STATEFILE_UUID "5a7ef11e-0000-4000-8000-00000000000f"
 
 static char test_dir[TMP_DIR_LEN];
 static struct xs_rpc_arena *A;
@@ -183,6 +185,7 @@ static void fill(struct xs_store *s)
 	add(s, XS_OBJ_HOST, H1_UUID, "DCMI-power-reading", "W", T0, 180.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "sr_" SR_NFS_UUID "_cache_size", "B", T0, 512.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "odd.name-X", "furlongs", T0, -1.5f);
+	add(s, XS_OBJ_HOST, H1_UUID, "statefile/" STATEFILE_UUID "/latency", "s", T0, 0.004f);
 	add(s, XS_OBJ_HOST, H1_UUID, "pool_session_count", "", T0, 12.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "pool_task_count", "", T0, 3.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "gc_count", "", T0, 7.0f);
@@ -546,6 +549,7 @@ static void check_host(void)
 	check_value("xapistat_host_sr_cache_size_bytes", "sr", "NFS", 512);
 	check_value("xapistat_host_odd_name_x_furlongs", NULL, NULL, -1.5);
 	/* _count, _sum, _bucket end histograms' series only (promtool) */
+	check_value("xapistat_host_ha_statefile_latency_seconds", "vdi_uuid", STATEFILE_UUID, (double)0.004f);
 	check_value("xapistat_host_pool_sessions", NULL, NULL, 12);
 	check_value("xapistat_host_pool_tasks", NULL, NULL, 3);
 	check_value("xapistat_host_gc_count_value", NULL, NULL, 7);
