@@ -191,6 +191,8 @@ struct st_seg {
 	size_t nruns;
 	uint64_t data_end;       /* committed bytes of the .seg */
 	uint64_t idx_end;        /* committed bytes of the .idx */
+	bool idx_unread;         /* a read error stopped the .idx's parse: its runs past that point are
+				  * unknown, so it is parsed again before a write (st_seg_reparse) */
 	int fd;                  /* .seg, opened on demand; -1 */
 	int ifd;                 /* .idx, opened for reading on demand; -1 */
 	bool writable;           /* fd is open for writing */
@@ -1513,7 +1515,8 @@ static void st_wal_keep_dropped(struct xs_store *s, const uint8_t *p, size_t n)
 }
 
 static bool st_seg_parse(const char *name, int *tier, int64_t *no);
-static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g);
+static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
+			     bool *read_error);
 static void st_seg_free(struct st_seg *g);
 
 /* The highest generation of a valid index run in any .idx of the store (0: none). */
@@ -1545,7 +1548,7 @@ static uint64_t st_runs_max_gen(struct xs_store *s)
 		g->fd = -1;
 		g->ifd = openat(s->dirfd, de->d_name, O_RDONLY | O_CLOEXEC);
 		if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
-			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g);
+			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g, &(bool){ false });
 		for (size_t i = 0; i < g->nruns; i++)
 			gen = g->runs[i].gen > gen ? g->runs[i].gen : gen;
 		st_seg_free(g);
@@ -1680,7 +1683,8 @@ static uint64_t st_run_bytes(size_t n)
  * Entries are not read: each chunk is checked against its directory CRC when
  * a read loads it.
  */
-static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g)
+static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
+			     bool *read_error)
 {
 	uint64_t pos = 0, good_end = 0;
 	uint8_t h[ST_RUN_HDR];
@@ -1692,8 +1696,10 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		uint8_t *dbuf;
 		struct st_run run;
 
-		if (pread(fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h))
+		if (pread(fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h)) {
+			*read_error = true; /* the file's size says the bytes are there */
 			break;
+		}
 		n = st_le32(h + 4);
 		gen = st_le64(h + 8);
 		data_end = st_le64(h + 16);
@@ -1711,6 +1717,7 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		if (pread(fd, dbuf, nd * ST_DIR_ENT, (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) !=
 		    (ssize_t)(nd * ST_DIR_ENT)) {
 			free(dbuf);
+			*read_error = true;
 			break;
 		}
 		if (xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
@@ -1763,10 +1770,47 @@ static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
 	st_seg_name(name, sizeof(name), tier, no, "idx");
 	g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
-		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g);
+		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &g->idx_unread);
 	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
 	s->segs[s->nsegs++] = g;
 	return g;
+}
+
+/*
+ * Parses g's .idx again after a read error stopped its first parse: the runs after
+ * that point hold committed blocks, and a write at the short end would cut them
+ * away. 0, or -1 with errno when the .idx still cannot be read (the caller's
+ * checkpoint fails and is retried). Only where no reader runs (the read cache's
+ * slots stay valid: a run's chunks at the same place are the same bytes).
+ */
+static int st_seg_reparse(struct xs_store *s, struct st_seg *g)
+{
+	char name[64];
+	struct stat sb;
+	bool unread = false;
+	uint64_t end;
+
+	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
+	if (g->ifd < 0)
+		g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
+		return -1;
+	for (size_t i = 0; i < g->nruns; i++)
+		st_run_free(&g->runs[i]);
+	g->nruns = 0;
+	g->data_end = 0;
+	end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
+	if (unread) {
+		int saved = errno;
+
+		g->idx_unread = true;
+		g->idx_end = end;
+		errno = saved;
+		return -1;
+	}
+	g->idx_unread = false;
+	g->idx_end = end;
+	return 0;
 }
 
 static int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create)
@@ -1984,6 +2028,9 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 	for (int64_t no = nlo; no <= nhi; no++) {
 		struct st_seg *g = st_seg_get(s, tier, no);
 
+		if (g->idx_unread) /* a read error cut its parse short: try again (not a segment a
+				    * checkpoint writes now: those were parsed whole before) */
+			st_seg_reparse(s, g);
 		if (!g->nruns || g->ifd < 0 || st_seg_fd(s, g, false) < 0)
 			continue;
 		for (size_t r = 0; r < g->nruns; r++)
@@ -2347,6 +2394,7 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 		struct st_seg g = { .fd = -1, .ifd = -1 };
 		char name[64];
 		uint64_t keep;
+		bool unread = false;
 		struct stat sb;
 		int fd;
 
@@ -2362,10 +2410,18 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 			close(fd);
 			continue;
 		}
-		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g);
+		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread);
 		for (size_t i = 0; i < g.nruns; i++)
 			st_run_free(&g.runs[i]);
 		free(g.runs);
+		if (unread) { /* not a torn end: truncating there would cut committed runs */
+			int saved = errno;
+
+			close(fd);
+			free(buf);
+			errno = saved;
+			return st_errno(err, "read", s, name);
+		}
 		if (keep < (uint64_t)sb.st_size && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
 			close(fd);
 			free(buf);
@@ -2507,6 +2563,11 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		char name[64];
 
 		outs[k].g = st_seg_get(s, c->tier, c->no);
+		if (outs[k].g->idx_unread && st_seg_reparse(s, outs[k].g) < 0) {
+			st_seg_name(name, sizeof(name), c->tier, c->no, "idx");
+			e = st_errno(err, "read", s, name);
+			goto out;
+		}
 		if (st_seg_fd(s, outs[k].g, true) < 0) {
 			st_seg_name(name, sizeof(name), c->tier, c->no, "seg");
 			e = st_errno(err, "write", s, name);

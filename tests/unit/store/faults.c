@@ -5,6 +5,10 @@
  * lost: a short write is retried in place, a read error refuses the open
  * instead of being taken for a torn tail and truncated away.
  *
+ * A read error on a segment's index, at first use or while an interrupted
+ * checkpoint is recovered, is not taken for its end (a write there would cut
+ * the runs after it).
+ *
  * Also: a row of more samples than a wal record may hold is cut into several
  * records that replay whole; a damaged catalog record in the middle loses only
  * its own series' name, a damaged index run only its own blocks, and wal
@@ -662,6 +666,86 @@ static void test_wal_dir_fsync(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* Points of series 0..3 at 5 s over [from, to]: their sum. */
+static size_t faults_points(struct xs_store *s, int64_t from, int64_t to)
+{
+	static struct xs_point pt[2000];
+	size_t n = 0;
+
+	for (xs_series_id i = 0; i < 4; i++)
+		n += xs_store_read(s, i, XS_TIER_5S, from, to, pt, 2000);
+	return n;
+}
+
+/*
+ * A read error on a segment's .idx, the first time it is parsed: the parse stops
+ * there, but the runs after it are committed data. The checkpoint that next
+ * writes to the segment parses it again (the error was once) and appends after
+ * every run, where it used to cut the file at the error and lose them; a
+ * reopen then reads every point. Rows of an hour, a checkpoint every few rows
+ * (several runs in the day's 5 s segment), then 10 more minutes after a reopen.
+ */
+static void test_idx_read_error(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s = NULL;
+	size_t before, after;
+
+	tmp_dir_new(test_dir, "faults");
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	before = faults_points(s, T0, T0 + 3595);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	fault_file = "/5s-19676.idx"; /* T0's day */
+	fail_unless(faults_rows(s, 4, T0 + 3600, T0 + 4200, FAULTS_SECONDS, true), "10 more minutes");
+	ok(fault_file == NULL, "the .idx read failed once");
+	fault_file = NULL;
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	after = faults_points(s, T0, T0 + 4195);
+	ok(before == 4 * 720 && after == 4 * 840, "every point of the hour before and the 10 minutes after (%zu of %d, "
+	   "%zu of %d)", before, 4 * 720, after, 4 * 840);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
+/* The same error while open() recovers an interrupted checkpoint (a `ckpt` file names
+ * the segment): the open is refused, naming the .idx, instead of cutting it at the
+ * error; the next open recovers and keeps every run. */
+static void test_idx_read_error_recover(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s = NULL;
+	uint8_t list[9] = { XS_TIER_5S };
+	FILE *f;
+
+	tmp_dir_new(test_dir, "faults");
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	st_w64(list + 1, T0 / 86400);
+	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
+	f = fopen(path, "wb");
+	fail_unless(f && fwrite(list, 1, sizeof(list), f) == sizeof(list) && fclose(f) == 0, "write ckpt");
+	fault_file = "/5s-19676.idx";
+	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
+	   "a read error while recovering refuses the open: %s", err);
+	fault_file = NULL;
+	if (s)
+		xs_store_close(&s, err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	ok(faults_points(s, T0, T0 + 3595) == 4 * 720, "then every point is there");
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -673,5 +757,7 @@ int main(void)
 	TEST_RUN(test_wal_dropped);
 	TEST_RUN(test_wal_lost);
 	TEST_RUN(test_wal_dir_fsync);
+	TEST_RUN(test_idx_read_error);
+	TEST_RUN(test_idx_read_error_recover);
 	return test_summary();
 }
