@@ -1519,24 +1519,28 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 			     bool *read_error);
 static void st_seg_free(struct st_seg *g);
 
-/* The highest generation of a valid index run in any .idx of the store (0: none). */
-static uint64_t st_runs_max_gen(struct xs_store *s)
+/* The highest generation of a valid index run in any .idx of the store (0: none) into
+ * *gen; an error naming the file when one cannot be listed, opened or read (a run hidden
+ * by it might hold a higher generation, whose runs would then be cut as uncommitted). */
+static enum xs_err st_runs_max_gen(struct xs_store *s, uint64_t *gen, char *err)
 {
 	int fd = dup(s->dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	uint64_t gen = 0;
+	enum xs_err e = XS_OK;
 
+	*gen = 0;
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return st_errno(err, "list", s, ".");
 	}
 	rewinddir(d); /* the dup shares the directory offset another scan left at its end */
-	while ((de = readdir(d))) {
+	while (!e && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		struct st_seg *g;
 		struct stat sb;
+		bool unread = false;
 		int tier;
 		int64_t no;
 
@@ -1547,14 +1551,18 @@ static uint64_t st_runs_max_gen(struct xs_store *s)
 		g->no = no;
 		g->fd = -1;
 		g->ifd = openat(s->dirfd, de->d_name, O_RDONLY | O_CLOEXEC);
-		if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
-			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g, &(bool){ false });
+		if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
+			unread = true;
+		else
+			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g, &unread);
+		if (unread)
+			e = st_errno(err, "read", s, de->d_name);
 		for (size_t i = 0; i < g->nruns; i++)
-			gen = g->runs[i].gen > gen ? g->runs[i].gen : gen;
+			*gen = g->runs[i].gen > *gen ? g->runs[i].gen : *gen;
 		st_seg_free(g);
 	}
 	closedir(d);
-	return gen;
+	return e;
 }
 
 static enum xs_err st_wal_load(struct xs_store *s, char *err)
@@ -1571,7 +1579,9 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 		/* a new store, or a wal lost or cut to nothing: its generation is at least
 		 * that of every valid run on disk, or those runs would read as uncommitted
 		 * and the next checkpoint would cut them and their blocks away */
-		return st_wal_rewrite(s, st_runs_max_gen(s), err);
+		uint64_t gen;
+
+		return st_runs_max_gen(s, &gen, err) ? XS_ERR_IO : st_wal_rewrite(s, gen, err);
 	}
 	if (st_le32(buf) != ST_MAGIC_WAL) {
 		free(buf);
@@ -1683,6 +1693,16 @@ static uint64_t st_run_bytes(size_t n)
  * Entries are not read: each chunk is checked against its directory CRC when
  * a read loads it.
  */
+/* n bytes at off, all of them; false with errno set (EIO for a short read) otherwise. */
+static bool st_pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pread(fd, buf, n, (off_t)off);
+
+	if (r >= 0 && (size_t)r != n)
+		errno = EIO;
+	return r >= 0 && (size_t)r == n;
+}
+
 static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 			     bool *read_error)
 {
@@ -1696,7 +1716,7 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 		uint8_t *dbuf;
 		struct st_run run;
 
-		if (pread(fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h)) {
+		if (!st_pread_all(fd, h, sizeof(h), pos)) {
 			*read_error = true; /* the file's size says the bytes are there */
 			break;
 		}
@@ -1714,8 +1734,7 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 			crc = xs_crc32c(crc, h + 28, 4);
 		nd = st_dir_chunks(n);
 		dbuf = xs_xmalloc(nd * ST_DIR_ENT);
-		if (pread(fd, dbuf, nd * ST_DIR_ENT, (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) !=
-		    (ssize_t)(nd * ST_DIR_ENT)) {
+		if (!st_pread_all(fd, dbuf, nd * ST_DIR_ENT, pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) {
 			free(dbuf);
 			*read_error = true;
 			break;
@@ -1771,6 +1790,8 @@ static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
 	g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
 		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &g->idx_unread);
+	else if (g->ifd >= 0 || errno != ENOENT)
+		g->idx_unread = true; /* there may be runs (EMFILE, EIO, ...): not an empty segment */
 	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
 	s->segs[s->nsegs++] = g;
 	return g;
@@ -1780,37 +1801,33 @@ static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
  * Parses g's .idx again after a read error stopped its first parse: the runs after
  * that point hold committed blocks, and a write at the short end would cut them
  * away. 0, or -1 with errno when the .idx still cannot be read (the caller's
- * checkpoint fails and is retried). Only where no reader runs (the read cache's
- * slots stay valid: a run's chunks at the same place are the same bytes).
+ * checkpoint fails and is retried). By the owner where no reader runs, or by the
+ * reader, never on a segment a checkpoint is writing (those were parsed again
+ * before its io phase). The read cache's slots stay valid: a run's chunks at the
+ * same place are the same bytes.
  */
 static int st_seg_reparse(struct xs_store *s, struct st_seg *g)
 {
 	char name[64];
 	struct stat sb;
 	bool unread = false;
-	uint64_t end;
 
-	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
-	if (g->ifd < 0)
-		g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
-		return -1;
 	for (size_t i = 0; i < g->nruns; i++)
 		st_run_free(&g->runs[i]);
 	g->nruns = 0;
-	g->data_end = 0;
-	end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
-	if (unread) {
-		int saved = errno;
-
-		g->idx_unread = true;
-		g->idx_end = end;
-		errno = saved;
-		return -1;
+	g->data_end = g->idx_end = 0;
+	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
+	if (g->ifd < 0)
+		g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (g->ifd < 0 && errno == ENOENT) { /* gone since: an empty segment */
+		g->idx_unread = false;
+		return 0;
 	}
-	g->idx_unread = false;
-	g->idx_end = end;
-	return 0;
+	if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
+		return -1;
+	g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
+	g->idx_unread = unread;
+	return unread ? -1 : 0;
 }
 
 static int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create)
@@ -2603,7 +2620,8 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	s->npend = 0;
 	s->pend_bytes = s->pend_seen = 0;
 	st_io_begin(s);
-	unlinkat(s->dirfd, "ckpt", 0);
+	if (!s->dir_unsynced) /* else kept until the rename is known to be on disk (st_sync) */
+		unlinkat(s->dirfd, "ckpt", 0);
 	if (wal_fd >= 0)
 		close(wal_fd);
 	for (size_t i = 0; i < npend; i++)
@@ -2674,9 +2692,10 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 	}
 	/* after the rows, which a failing directory must not hold back */
 	if (s->dir_unsynced) {
-		if (fsync(s->dirfd) == 0)
+		if (fsync(s->dirfd) == 0) {
 			s->dir_unsynced = false;
-		else if (!e)
+			unlinkat(s->dirfd, "ckpt", 0); /* the checkpoint's rename is on disk now */
+		} else if (!e)
 			e = st_errno(err, "sync", s, ".");
 	}
 	st_io_end(s);

@@ -18,7 +18,9 @@
  * and its rows cut in records of 7 samples (ST_ROW_MAX_ENTRIES).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -79,14 +81,37 @@ static int fault_fsync(int fd)
 	return fsync(fd);
 }
 
+static const char *fault_open_file; /* the next read-only openat of a path ending so fails, EMFILE */
+
+static int fault_openat(int dir, const char *path, int flags, ...)
+{
+	size_t n = strlen(path), want = fault_open_file ? strlen(fault_open_file) : 0;
+	mode_t mode = 0;
+	va_list ap;
+
+	if (fault_open_file && (flags & O_ACCMODE) == O_RDONLY && n >= want &&
+	    !strcmp(path + n - want, fault_open_file)) {
+		fault_open_file = NULL;
+		errno = EMFILE;
+		return -1;
+	}
+	va_start(ap, flags);
+	if (flags & O_CREAT)
+		mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	return openat(dir, path, flags, mode);
+}
+
 #define ST_ROW_MAX_ENTRIES 7 /* rows cut in records of 7 samples: test_row_records */
 #define pread fault_pread
 #define renameat fault_renameat
 #define fsync fault_fsync
+#define openat fault_openat
 #include "store/store.c"
 #undef pread
 #undef renameat
 #undef fsync
+#undef openat
 
 #define T0 1700006400 /* a UTC midnight */
 
@@ -604,8 +629,8 @@ static void test_wal_lost(void)
  * The directory's fsync fails right after the checkpoint renamed its new wal into
  * place: the new wal is the store's all the same (the checkpoint is done, its sync
  * succeeds), rows go to it and not to the old one's unlinked inode, and the next
- * syncs retry the directory's fsync. A child does this, then syncs more rows and
- * dies without closing: reopened, every row is there.
+ * syncs retry the directory's fsync; `ckpt` stays until that succeeds. A child does
+ * this, then syncs more rows and dies without closing: reopened, every row is there.
  */
 static void test_wal_dir_fsync(void)
 {
@@ -639,8 +664,12 @@ static void test_wal_dir_fsync(void)
 			rc = 13; /* no checkpoint happened: the test would prove nothing */
 		if (!rc && (!s->dir_unsynced || s->wal_appended > o.wal_max))
 			rc = 14; /* the failure went unnoted, or the wal is not the new one */
+		if (!rc && faults_size("ckpt") < 0)
+			rc = 17; /* ckpt must stay while the rename may not be on disk */
 		if (!rc && (xs_store_sync(s, err) != XS_OK || s->dir_unsynced))
 			rc = 16; /* the next sync did not retry the directory's fsync */
+		if (!rc && faults_size("ckpt") >= 0)
+			rc = 18; /* ... and removes ckpt once it is */
 		if (!rc && !faults_rows(s, 4, T0 + 1800, T0 + 1900, FAULTS_SECONDS, true))
 			rc = 15;
 		_exit(rc); /* no close: as kill -9 after the sync */
@@ -746,6 +775,72 @@ static void test_idx_read_error_recover(void)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * The .idx of a segment cannot be opened at its first use (EMFILE: the API's
+ * connections hold the descriptors): the segment is not taken for an empty one.
+ * The read that met the error opens it again, and a checkpoint that meets it
+ * appends after its runs (it cut both files to nothing, losing the hour before).
+ */
+static void test_idx_open_error(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s = NULL;
+	size_t first, after;
+
+	tmp_dir_new(test_dir, "faults");
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	fault_open_file = "5s-19676.idx";
+	first = faults_points(s, T0, T0 + 3595);
+	ok(fault_open_file == NULL && first == 4 * 720,
+	   "a read whose .idx could not be opened at first tries again: %zu of %d points", first, 4 * 720);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	fault_open_file = "5s-19676.idx"; /* now at the checkpoint's first use */
+	fail_unless(faults_rows(s, 4, T0 + 3600, T0 + 4200, FAULTS_SECONDS, true), "10 more minutes");
+	fault_open_file = NULL;
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	after = faults_points(s, T0, T0 + 4195);
+	ok(after == 4 * 840, "every point of the hour before and the 10 minutes after: %zu of %d", after,
+	   4 * 840);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
+/* A lost wal: the store restarts at the highest run generation on disk; a read error
+ * on an .idx then refuses the open (a run it hides might hold a higher generation,
+ * and runs above the one chosen would be cut as uncommitted). */
+static void test_idx_read_error_wal_lost(void)
+{
+	struct xs_store_options o = { .wal_max = 4 << 10 };
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s = NULL;
+
+	tmp_dir_new(test_dir, "faults");
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	fail_unless(unlink(path) == 0, "remove %s", path);
+	fault_file = "/5s-19676.idx";
+	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
+	   "without a wal, a read error on an .idx refuses the open: %s", err);
+	fault_file = NULL;
+	if (s)
+		xs_store_close(&s, err);
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	ok(faults_points(s, T0, T0 + 3595) >= 4 * 600, "the segments' points are there (%zu)",
+	   faults_points(s, T0, T0 + 3595));
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -759,5 +854,7 @@ int main(void)
 	TEST_RUN(test_wal_dir_fsync);
 	TEST_RUN(test_idx_read_error);
 	TEST_RUN(test_idx_read_error_recover);
+	TEST_RUN(test_idx_open_error);
+	TEST_RUN(test_idx_read_error_wal_lost);
 	return test_summary();
 }
