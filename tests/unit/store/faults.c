@@ -186,6 +186,28 @@ static bool faults_killed_after(int n, int64_t span, enum faults_value how, bool
 	       WEXITSTATUS(status) == 0;
 }
 
+/* Whether series 0..n-1 all have their newest sample at t, as faults_rows wrote it
+ * (FAULTS_SECONDS). */
+static bool faults_all_latest(struct xs_store *s, int n, int64_t t)
+{
+	for (xs_series_id i = 0; i < (xs_series_id)n; i++) {
+		int64_t lt = 0;
+		float v = 0;
+
+		if (!xs_store_latest(s, i, &lt, &v) || lt != t || v != faults_value(FAULTS_SECONDS, i, t))
+			return false;
+	}
+	return true;
+}
+
+/* The exit code of child pid, waited for; -1 when it did not exit (a signal). */
+static int faults_child_exit(pid_t pid)
+{
+	int status = 0;
+
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static off_t faults_size(const char *name)
 {
 	char path[128];
@@ -244,10 +266,9 @@ static void test_catalog_short_write(void)
 			rc = 15;
 		_exit(rc); /* no close: as kill -9 after the sync */
 	}
-	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "child: a full disk fails the sync naming the catalog, the syncs after it succeed (exit %d)",
-	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	status = faults_child_exit(pid);
+	ok(status == 0, "child: a full disk fails the sync naming the catalog, the syncs after it succeed (exit %d)",
+	   status);
 	s = faults_open(err);
 	fail_unless(s != NULL, "reopen: %s", err);
 	{
@@ -298,17 +319,11 @@ static void test_read_error(const char *file)
 	fail_unless(s != NULL, "reopen: %s", err);
 	{
 		struct xs_store_stats st;
-		bool all = true;
 
 		xs_store_stats(s, &st);
-		for (xs_series_id i = 0; i < 50 && all; i++) {
-			int64_t t = 0;
-			float v = 0;
-
-			all = xs_store_latest(s, i, &t, &v) && t == T0 + 1795 && v == 1795.0f;
-		}
-		ok(st.series == 50 && all, "%s: then every series and its last synced row (%llu series)",
-		   file, (unsigned long long)st.series);
+		ok(st.series == 50 && faults_all_latest(s, 50, T0 + 1795),
+		   "%s: then every series and its last synced row (%llu series)", file,
+		   (unsigned long long)st.series);
 	}
 	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
@@ -674,23 +689,12 @@ static void test_wal_dir_fsync(void)
 			rc = 15;
 		_exit(rc); /* no close: as kill -9 after the sync */
 	}
-	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "child: a failed directory fsync after the wal's rename does not fail the checkpoint (exit %d)",
-	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	status = faults_child_exit(pid);
+	ok(status == 0, "child: a failed directory fsync after the wal's rename does not fail the checkpoint (exit %d)",
+	   status);
 	s = faults_open(err);
 	fail_unless(s != NULL, "reopen: %s", err);
-	{
-		bool all = true;
-
-		for (xs_series_id i = 0; i < 4 && all; i++) {
-			int64_t t = 0;
-			float v = 0;
-
-			all = xs_store_latest(s, i, &t, &v) && t == T0 + 1895 && v == 1895.0f;
-		}
-		ok(all, "reopened after kill -9: every series has its last synced row");
-	}
+	ok(faults_all_latest(s, 4, T0 + 1895), "reopened after kill -9: every series has its last synced row");
 	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
 }
@@ -706,40 +710,85 @@ static size_t faults_points(struct xs_store *s, int64_t from, int64_t to)
 	return n;
 }
 
+/* A set-up step of a helper that returns a value: a failure is recorded, then the test
+ * program stops (what follows would prove nothing). */
+#define faults_require(cond, ...)                \
+	do {                                     \
+		if (!ok(cond, __VA_ARGS__))      \
+			abort();                 \
+	} while (0)
+
+static struct xs_store *faults_reopen(const struct xs_store_options *o)
+{
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s = NULL;
+
+	faults_require(xs_store_open(o, &s, err) == XS_OK, "reopen: %s", err);
+	return s;
+}
+
+static void faults_close(struct xs_store **s)
+{
+	char err[XS_ERR_LEN] = "";
+
+	faults_require(xs_store_close(s, err) == XS_OK, "close: %s", err);
+}
+
+/* A new store (*o) of 4 series with an hour of rows from T0, a checkpoint every few
+ * rows (several runs in the day's 5 s segment), closed. */
+static void faults_hour(struct xs_store_options *o)
+{
+	struct xs_store *s;
+
+	tmp_dir_new(test_dir, "faults");
+	*o = (struct xs_store_options){ .dir = test_dir, .wal_max = 4 << 10 };
+	s = faults_reopen(o);
+	faults_require(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
+	faults_close(&s);
+}
+
+/* Reopens, arms *fault with name (the next read or open of T0's .idx fails once), writes
+ * 10 more minutes, closes and reopens: the points of [T0, T0 + 4195] then (4 x 840 when
+ * nothing was lost). *armed: whether the fault was met. */
+static size_t faults_ten_more(const struct xs_store_options *o, const char **fault, const char *name,
+			      bool *armed)
+{
+	struct xs_store *s = faults_reopen(o);
+	size_t n;
+
+	*fault = name;
+	faults_require(faults_rows(s, 4, T0 + 3600, T0 + 4200, FAULTS_SECONDS, true), "10 more minutes");
+	*armed = *fault == NULL;
+	*fault = NULL;
+	faults_close(&s);
+	s = faults_reopen(o);
+	n = faults_points(s, T0, T0 + 4195);
+	faults_close(&s);
+	return n;
+}
+
 /*
  * A read error on a segment's .idx, the first time it is parsed: the parse stops
  * there, but the runs after it are committed data. The checkpoint that next
  * writes to the segment parses it again (the error was once) and appends after
  * every run, where it used to cut the file at the error and lose them; a
- * reopen then reads every point. Rows of an hour, a checkpoint every few rows
- * (several runs in the day's 5 s segment), then 10 more minutes after a reopen.
+ * reopen then reads every point.
  */
 static void test_idx_read_error(void)
 {
-	struct xs_store_options o = { .wal_max = 4 << 10 };
-	char err[XS_ERR_LEN] = "";
-	struct xs_store *s = NULL;
+	struct xs_store_options o;
+	struct xs_store *s;
 	size_t before, after;
+	bool met;
 
-	tmp_dir_new(test_dir, "faults");
-	o.dir = test_dir;
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	faults_hour(&o);
+	s = faults_reopen(&o);
 	before = faults_points(s, T0, T0 + 3595);
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
-	fault_file = "/5s-19676.idx"; /* T0's day */
-	fail_unless(faults_rows(s, 4, T0 + 3600, T0 + 4200, FAULTS_SECONDS, true), "10 more minutes");
-	ok(fault_file == NULL, "the .idx read failed once");
-	fault_file = NULL;
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
-	after = faults_points(s, T0, T0 + 4195);
-	ok(before == 4 * 720 && after == 4 * 840, "every point of the hour before and the 10 minutes after (%zu of %d, "
+	faults_close(&s);
+	after = faults_ten_more(&o, &fault_file, "/5s-19676.idx", &met); /* T0's day */
+	ok(met && before == 4 * 720 && after == 4 * 840,
+	   "a read error once: every point of the hour before and the 10 minutes after (%zu of %d, "
 	   "%zu of %d)", before, 4 * 720, after, 4 * 840);
-	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
 }
 
@@ -748,17 +797,13 @@ static void test_idx_read_error(void)
  * error; the next open recovers and keeps every run. */
 static void test_idx_read_error_recover(void)
 {
-	struct xs_store_options o = { .wal_max = 4 << 10 };
+	struct xs_store_options o;
 	char err[XS_ERR_LEN] = "", path[128];
 	struct xs_store *s = NULL;
 	uint8_t list[9] = { XS_TIER_5S };
 	FILE *f;
 
-	tmp_dir_new(test_dir, "faults");
-	o.dir = test_dir;
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	faults_hour(&o);
 	st_w64(list + 1, T0 / 86400);
 	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
 	f = fopen(path, "wb");
@@ -768,10 +813,10 @@ static void test_idx_read_error_recover(void)
 	   "a read error while recovering refuses the open: %s", err);
 	fault_file = NULL;
 	if (s)
-		xs_store_close(&s, err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+		faults_close(&s);
+	s = faults_reopen(&o);
 	ok(faults_points(s, T0, T0 + 3595) == 4 * 720, "then every point is there");
-	xs_store_close(&s, err);
+	faults_close(&s);
 	tmp_dir_remove(test_dir);
 }
 
@@ -783,32 +828,21 @@ static void test_idx_read_error_recover(void)
  */
 static void test_idx_open_error(void)
 {
-	struct xs_store_options o = { .wal_max = 4 << 10 };
-	char err[XS_ERR_LEN] = "";
-	struct xs_store *s = NULL;
+	struct xs_store_options o;
+	struct xs_store *s;
 	size_t first, after;
+	bool met;
 
-	tmp_dir_new(test_dir, "faults");
-	o.dir = test_dir;
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	faults_hour(&o);
+	s = faults_reopen(&o);
 	fault_open_file = "5s-19676.idx";
 	first = faults_points(s, T0, T0 + 3595);
 	ok(fault_open_file == NULL && first == 4 * 720,
 	   "a read whose .idx could not be opened at first tries again: %zu of %d points", first, 4 * 720);
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
-	fault_open_file = "5s-19676.idx"; /* now at the checkpoint's first use */
-	fail_unless(faults_rows(s, 4, T0 + 3600, T0 + 4200, FAULTS_SECONDS, true), "10 more minutes");
-	fault_open_file = NULL;
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
-	after = faults_points(s, T0, T0 + 4195);
-	ok(after == 4 * 840, "every point of the hour before and the 10 minutes after: %zu of %d", after,
+	faults_close(&s);
+	after = faults_ten_more(&o, &fault_open_file, "5s-19676.idx", &met); /* at the checkpoint's first use */
+	ok(met && after == 4 * 840, "every point of the hour before and the 10 minutes after: %zu of %d", after,
 	   4 * 840);
-	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
 }
 
@@ -817,15 +851,12 @@ static void test_idx_open_error(void)
  * and runs above the one chosen would be cut as uncommitted). */
 static void test_idx_read_error_wal_lost(void)
 {
-	struct xs_store_options o = { .wal_max = 4 << 10 };
+	struct xs_store_options o;
 	char err[XS_ERR_LEN] = "", path[128];
 	struct xs_store *s = NULL;
+	size_t n;
 
-	tmp_dir_new(test_dir, "faults");
-	o.dir = test_dir;
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	fail_unless(faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows");
-	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	faults_hour(&o);
 	snprintf(path, sizeof(path), "%s/wal", test_dir);
 	fail_unless(unlink(path) == 0, "remove %s", path);
 	fault_file = "/5s-19676.idx";
@@ -833,11 +864,12 @@ static void test_idx_read_error_wal_lost(void)
 	   "without a wal, a read error on an .idx refuses the open: %s", err);
 	fault_file = NULL;
 	if (s)
-		xs_store_close(&s, err);
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
-	ok(faults_points(s, T0, T0 + 3595) >= 4 * 600, "the segments' points are there (%zu)",
-	   faults_points(s, T0, T0 + 3595));
-	xs_store_close(&s, err);
+		faults_close(&s);
+	s = faults_reopen(&o);
+	n = faults_points(s, T0, T0 + 3595);
+	/* the last window's blocks were still open: they lived in the wal, lost with it */
+	ok(n == 4 * 600, "the segments' points are there (%zu of %d)", n, 4 * 600);
+	faults_close(&s);
 	tmp_dir_remove(test_dir);
 }
 
