@@ -2756,6 +2756,37 @@ static void st_free(struct xs_store *s)
 	free(s);
 }
 
+/* fsync of the directory that holds path (a new store's directory, made by mkdir: its
+ * entry must survive a power cut as the files in it will); 0, or -1 with errno. */
+static int st_fsync_parent(const char *path)
+{
+	size_t n = strlen(path);
+	char *parent;
+	int fd, rc;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	parent = n ? xs_xstrndup(path, n) : xs_xstrndup(".", 1);
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(parent);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (rc < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **out, char *err)
 {
 	struct xs_store *s;
@@ -2764,8 +2795,13 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	*out = NULL;
 	if (!o || !o->dir || !*o->dir)
 		return xs_err_set(err, XS_ERR_ARG, "store: no directory");
-	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(o->dir, 0755) == 0) {
+		if (st_fsync_parent(o->dir) < 0)
+			return xs_err_set(err, XS_ERR_IO, "sync the directory holding %s: %s", o->dir,
+					  strerror(errno));
+	} else if (errno != EEXIST) {
 		return xs_err_set(err, XS_ERR_IO, "mkdir %s: %s", o->dir, strerror(errno));
+	}
 	s = xs_xcalloc(1, sizeof(*s));
 	s->dir = xs_xstrndup(o->dir, strlen(o->dir));
 	s->cat_fd = s->wal_fd = s->lockfd = -1;

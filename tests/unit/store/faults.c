@@ -69,6 +69,9 @@ static int fault_renameat(int from_dir, const char *from, int to_dir, const char
 	return r;
 }
 
+static ino_t fault_watch_ino;   /* fsyncs of the file with this inode are counted */
+static int fault_watch_fsyncs;
+
 static int fault_fsync(int fd)
 {
 	struct stat sb;
@@ -78,6 +81,8 @@ static int fault_fsync(int fd)
 		errno = EIO;
 		return -1;
 	}
+	if (fault_watch_ino && fstat(fd, &sb) == 0 && sb.st_ino == fault_watch_ino)
+		fault_watch_fsyncs++;
 	return fsync(fd);
 }
 
@@ -873,6 +878,27 @@ static void test_idx_read_error_wal_lost(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* A new store's directory is made by open(), and the directory holding it is fsynced, so
+ * that its entry survives a power cut as the files in it will. */
+static void test_new_dir_synced(void)
+{
+	char err[XS_ERR_LEN] = "", dir[TMP_DIR_LEN + 16];
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	struct stat sb;
+
+	tmp_dir_new(test_dir, "faults");
+	snprintf(dir, sizeof(dir), "%s/store", test_dir);
+	fail_unless(stat(test_dir, &sb) == 0, "stat %s", test_dir);
+	fault_watch_ino = sb.st_ino;
+	fault_watch_fsyncs = 0;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	ok(fault_watch_fsyncs >= 1, "the directory holding a new store was synced (%d)", fault_watch_fsyncs);
+	fault_watch_ino = 0;
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_catalog_short_write);
@@ -888,5 +914,6 @@ int main(void)
 	TEST_RUN(test_idx_read_error_recover);
 	TEST_RUN(test_idx_open_error);
 	TEST_RUN(test_idx_read_error_wal_lost);
+	TEST_RUN(test_new_dir_synced);
 	return test_summary();
 }
