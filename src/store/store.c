@@ -1896,7 +1896,8 @@ static size_t st_read_block_at(struct xs_store *s, const struct st_seg *g, const
 }
 
 /* Reads the blocks of entries e[0..n) (one series, ascending t0) with one pread
- * when they are adjacent in the .seg (the usual case), else one each. */
+ * when they are adjacent in the .seg (the usual case), else, or when that pread
+ * comes short, one each. */
 static size_t st_read_disk_blocks(struct xs_store *s, struct st_seg *g, const struct st_ent *e,
 				  size_t n, uint32_t id, size_t m, uint8_t **tmp, size_t *tmpcap)
 {
@@ -1914,8 +1915,12 @@ static size_t st_read_disk_blocks(struct xs_store *s, struct st_seg *g, const st
 		*tmpcap = span;
 		*tmp = xs_xrealloc(*tmp, *tmpcap);
 	}
-	if (pread(g->fd, *tmp, span, (off_t)e[0].off) != (ssize_t)span)
+	if (pread(g->fd, *tmp, span, (off_t)e[0].off) != (ssize_t)span) {
+		/* a .seg cut short (or a read error): the blocks before the cut still read */
+		for (i = 0; n > 1 && i < n; i++)
+			m = st_read_disk_blocks(s, g, &e[i], 1, id, m, tmp, tmpcap);
 		return m;
+	}
 	for (i = 0; i < n; i++)
 		m = st_read_block_at(s, g, &e[i], id, m, *tmp + (e[i].off - e[0].off));
 	return m;

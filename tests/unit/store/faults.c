@@ -878,6 +878,42 @@ static void test_idx_read_error_wal_lost(void)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * A .seg cut short (a disk that lost its tail): the blocks of one series in one run
+ * are read with one pread, which then comes short; the blocks before the cut still
+ * read, one by one (the whole group was dropped). An hour of 4 series, one
+ * checkpoint at close (its run holds each series' first five 10-minute blocks, in
+ * series order; the sixth is carried in the wal), then 10 bytes cut off the .seg:
+ * the last series loses its fifth block only.
+ */
+static void test_seg_cut(void)
+{
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s;
+	size_t n[4];
+	off_t size;
+
+	tmp_dir_new(test_dir, "faults");
+	s = faults_open(err);
+	fail_unless(s && faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, false), "an hour of rows: %s", err);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	size = faults_size("5s-19676.seg");
+	snprintf(path, sizeof(path), "%s/5s-19676.seg", test_dir);
+	fail_unless(size > 10 && truncate(path, size - 10) == 0, "cut %s", path);
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	for (xs_series_id i = 0; i < 4; i++) {
+		static struct xs_point pt[1000];
+
+		n[i] = xs_store_read(s, i, XS_TIER_5S, T0, T0 + 3595, pt, 1000);
+	}
+	ok(n[0] == 720 && n[1] == 720 && n[2] == 720 && n[3] == 600,
+	   "the last series loses the cut block only: %zu %zu %zu %zu points (720 720 720 600)", n[0], n[1],
+	   n[2], n[3]);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 /* A new store's directory is made by open(), and the directory holding it is fsynced, so
  * that its entry survives a power cut as the files in it will. */
 static void test_new_dir_synced(void)
@@ -915,5 +951,6 @@ int main(void)
 	TEST_RUN(test_idx_open_error);
 	TEST_RUN(test_idx_read_error_wal_lost);
 	TEST_RUN(test_new_dir_synced);
+	TEST_RUN(test_seg_cut);
 	return test_summary();
 }
