@@ -10,7 +10,9 @@
  *   <tier>-<n>.seg    sealed blocks of one tier and time span n
  *   <tier>-<n>.idx    sorted runs of (series, t0, offset, length), one run per
  *                     checkpoint that wrote to the segment, tagged with its G
- *   ckpt              present only while a checkpoint writes segments
+ *   ckpt              the segments a checkpoint writes: present while it does, after
+ *                     it failed, and until the directory fsync of its wal's rename
+ *                     succeeded
  *
  * Invariants:
  *   - Everything accepted since the last checkpoint is in the wal (or in the
@@ -80,6 +82,10 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #ifndef ST_NOW_MINUTES             /* (a test sets its own clock) */
 #define ST_NOW_MINUTES() st_mono_minutes()
 #endif
+#ifndef ST_NOW_SECONDS             /* the same, in seconds: the checkpoints' back-off */
+#define ST_NOW_SECONDS() st_mono_seconds()
+#endif
+#define ST_CKPT_BACKOFF_MAX 300    /* seconds between tries of a checkpoint that keeps failing */
 
 struct st_acc {
 	int64_t period;  /* start of the period being summed; ST_NONE: none */
@@ -268,6 +274,8 @@ struct xs_store {
 				  * last sync or new row (ST_NOW_MINUTES) */
 	bool replaying;
 	bool dir_unsynced;       /* the wal's rename awaits a directory fsync that failed */
+	unsigned ckpt_fails;     /* checkpoints failed in a row (xs_store_sync backs off) */
+	int64_t ckpt_next;       /* ST_NOW_SECONDS before which xs_store_sync tries none again */
 	struct xs_store_stats st;
 	struct xs_block thaw;    /* write scratch: a frozen block being appended to */
 	int64_t *thaw_t;         /* its points (XS_BLOCK_MAX_POINTS), allocated on first use */
@@ -357,6 +365,15 @@ static float st_bitsf(uint32_t u)
 
 	memcpy(&f, &u, 4);
 	return f;
+}
+
+/* This process's monotonic clock in seconds. */
+static inline int64_t st_mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 /* This process's monotonic clock in minutes, mod 2^16 (differences of up to 45 days hold). */
@@ -2426,11 +2443,16 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 		g.no = (int64_t)st_le64(buf + pos + 1);
 		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &sb) < 0) {
-			close(fd);
-			continue;
+		if (fd < 0 && errno == ENOENT)
+			continue; /* never written: nothing to cut */
+		if (fd < 0 || fstat(fd, &sb) < 0) { /* its uncommitted runs would stay */
+			int saved = errno;
+
+			if (fd >= 0)
+				close(fd);
+			free(buf);
+			errno = saved;
+			return st_errno(err, "open", s, name);
 		}
 		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread);
 		for (size_t i = 0; i < g.nruns; i++)
@@ -2719,8 +2741,25 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 
 	if (!e && (s->wal_appended > s->wal_max ||
 		   (held > ST_PEND_MAX && s->pend_bytes == s->pend_seen) ||
-		   held > 2 * (uint64_t)ST_PEND_MAX))
-		e = st_checkpoint(s, err);
+		   held > 2 * (uint64_t)ST_PEND_MAX)) {
+		/* a checkpoint that failed (an .idx that cannot be read, a full disk) is tried
+		 * again after 2, 4, ... up to ST_CKPT_BACKOFF_MAX seconds, not at every sync:
+		 * each try lists and sorts every sealed block */
+		int64_t now = ST_NOW_SECONDS();
+
+		if (!s->ckpt_fails || now >= s->ckpt_next) {
+			e = st_checkpoint(s, err);
+			if (e) {
+				unsigned k = s->ckpt_fails < 8 ? s->ckpt_fails + 1 : 9;
+				int64_t wait = (int64_t)1 << k;
+
+				s->ckpt_fails++;
+				s->ckpt_next = now + (wait < ST_CKPT_BACKOFF_MAX ? wait : ST_CKPT_BACKOFF_MAX);
+			} else {
+				s->ckpt_fails = 0;
+			}
+		}
+	}
 	s->pend_seen = s->pend_bytes;
 	return e;
 }

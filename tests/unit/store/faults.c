@@ -33,6 +33,8 @@
 #include "test.h"
 
 static const char *fault_file; /* the next pread of a file whose path ends so fails with EIO */
+static bool fault_sticky;      /* ... and every one after it, counted in fault_hits */
+static int fault_hits;
 
 static ssize_t fault_pread(int fd, void *buf, size_t n, off_t off)
 {
@@ -47,7 +49,9 @@ static ssize_t fault_pread(int fd, void *buf, size_t n, off_t off)
 
 			path[k] = '\0';
 			if ((size_t)k >= want && !strcmp(path + k - want, fault_file)) {
-				fault_file = NULL;
+				if (!fault_sticky)
+					fault_file = NULL;
+				fault_hits++;
 				errno = EIO;
 				return -1;
 			}
@@ -86,7 +90,8 @@ static int fault_fsync(int fd)
 	return fsync(fd);
 }
 
-static const char *fault_open_file; /* the next read-only openat of a path ending so fails, EMFILE */
+static const char *fault_open_file; /* the next openat of a path ending so fails, EMFILE */
+static int fault_open_mode = O_RDONLY; /* ... opened with this access mode */
 
 static int fault_openat(int dir, const char *path, int flags, ...)
 {
@@ -94,7 +99,7 @@ static int fault_openat(int dir, const char *path, int flags, ...)
 	mode_t mode = 0;
 	va_list ap;
 
-	if (fault_open_file && (flags & O_ACCMODE) == O_RDONLY && n >= want &&
+	if (fault_open_file && (flags & O_ACCMODE) == fault_open_mode && n >= want &&
 	    !strcmp(path + n - want, fault_open_file)) {
 		fault_open_file = NULL;
 		errno = EMFILE;
@@ -106,6 +111,9 @@ static int fault_openat(int dir, const char *path, int flags, ...)
 	va_end(ap);
 	return openat(dir, path, flags, mode);
 }
+
+static int64_t fault_now = 1000; /* the store's clock in seconds (the checkpoints' back-off) */
+#define ST_NOW_SECONDS() fault_now
 
 #define ST_ROW_MAX_ENTRIES 7 /* rows cut in records of 7 samples: test_row_records */
 #define pread fault_pread
@@ -914,6 +922,76 @@ static void test_seg_cut(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* A `ckpt` names a segment whose .idx exists but cannot be opened for writing (EIO):
+ * the open is refused, naming it (its uncommitted runs would have stayed, unnamed);
+ * the next open recovers and keeps every point. */
+static void test_ckpt_recover_open_error(void)
+{
+	struct xs_store_options o;
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s = NULL;
+	uint8_t list[9] = { XS_TIER_5S };
+	FILE *f;
+
+	faults_hour(&o);
+	st_w64(list + 1, T0 / 86400);
+	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
+	f = fopen(path, "wb");
+	fail_unless(f && fwrite(list, 1, sizeof(list), f) == sizeof(list) && fclose(f) == 0, "write ckpt");
+	fault_open_mode = O_RDWR;
+	fault_open_file = "5s-19676.idx";
+	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && fault_open_file == NULL,
+	   "a listed .idx that cannot be opened refuses the open: %s", err);
+	fault_open_file = NULL;
+	fault_open_mode = O_RDONLY;
+	if (s)
+		faults_close(&s);
+	s = faults_reopen(&o);
+	ok(faults_points(s, T0, T0 + 3595) == 4 * 720, "then every point is there");
+	faults_close(&s);
+	tmp_dir_remove(test_dir);
+}
+
+/*
+ * A checkpoint that keeps failing (an .idx that cannot be read) is tried again after
+ * a back-off (2, 4, ... s), not at every sync: 400 syncs in the same second (the
+ * log passes wal_max early on) try it once. Once the clock passes the back-off and
+ * the disk reads again, it succeeds, and every point is there after a reopen.
+ */
+static void test_ckpt_backoff(void)
+{
+	struct xs_store_options o;
+	struct xs_store *s;
+	char err[XS_ERR_LEN] = "";
+	int tries;
+
+	faults_hour(&o);
+	s = faults_reopen(&o);
+	fault_file = "/5s-19676.idx";
+	fault_sticky = true;
+	fault_hits = 0;
+	for (int64_t t = T0 + 3600; t < T0 + 5600; t += 5) { /* 400 rows, a sync each */
+		for (xs_series_id i = 0; i < 4; i++)
+			xs_store_append(s, i, t, faults_value(FAULTS_SECONDS, i, t), err);
+		xs_store_sync(s, err);
+	}
+	tries = fault_hits;
+	fault_file = NULL;
+	fault_sticky = false;
+	ok(tries >= 1 && tries <= 2, "400 syncs, one checkpoint try (%d reads of the .idx failed)", tries);
+	ok(s->ckpt_fails == 1 && s->npend > 0, "it failed once; the sealed blocks wait (%u, %zu)", s->ckpt_fails,
+	   s->npend);
+	fault_now += 3;
+	ok(xs_store_sync(s, err) == XS_OK && s->ckpt_fails == 0 && s->npend == 0,
+	   "after the back-off it succeeds: %s", err);
+	faults_close(&s);
+	s = faults_reopen(&o);
+	ok(faults_points(s, T0, T0 + 5595) == 4 * 1120, "every point is there (%zu)",
+	   faults_points(s, T0, T0 + 5595));
+	faults_close(&s);
+	tmp_dir_remove(test_dir);
+}
+
 /* A new store's directory is made by open(), and the directory holding it is fsynced, so
  * that its entry survives a power cut as the files in it will. */
 static void test_new_dir_synced(void)
@@ -952,5 +1030,7 @@ int main(void)
 	TEST_RUN(test_idx_read_error_wal_lost);
 	TEST_RUN(test_new_dir_synced);
 	TEST_RUN(test_seg_cut);
+	TEST_RUN(test_ckpt_recover_open_error);
+	TEST_RUN(test_ckpt_backoff);
 	return test_summary();
 }
