@@ -376,6 +376,15 @@ static struct xs_store *t_host_store(const char *dir, const char *uuid, int n, i
 }
 
 /* The end of a test that started an API on a store in dir: both stopped, dir removed. */
+/* Starts the API on loop with cfg, its provider the test's estate over store s. */
+static enum xs_err t_api_on(struct xs_evloop *loop, const struct xs_api_config *cfg, struct xs_store *s,
+			    struct xs_api **a, char *err)
+{
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .arg = s };
+
+	return xs_api_start(loop, cfg, &p, a, err);
+}
+
 static void t_teardown(struct xs_api **a, struct xs_evloop **loop, struct xs_store **s, const char *dir)
 {
 	char cmd[64], err[XS_ERR_LEN] = "";
@@ -396,7 +405,6 @@ static void test_stats_too_large(void)
 				   "points or a shorter range\"}";
 	char dir[] = "/tmp/xs-api-XXXXXX", target[160], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_store *s;
@@ -406,8 +414,7 @@ static void test_stats_too_large(void)
 	/* 1,400 arrays of 10,000 5 s points, "null," each: 70 MB */
 	s = t_host_store(dir, uuid, 1400, t);
 	fail_unless(s != NULL, "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	snprintf(target, sizeof(target), "/api/v1/hosts/%s/stats?from=%lld&to=%lld&points=10000", uuid,
 		 (long long)(t - 5 * 9999), (long long)t);
 	ok(t_get(loop, a, &c, target) == 400 && !strcmp(t_body(&c), want), "10,000 points of 1,400 series: %.300s",
@@ -424,7 +431,6 @@ static void test_metrics_in_flight(void)
 	static struct t_slow slow;
 	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" }, .metrics_in_flight = 1 };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_store *s;
 	struct xs_api *a = NULL;
@@ -434,8 +440,7 @@ static void test_metrics_in_flight(void)
 	s = t_big_store(dir);
 	fail_unless(s != NULL, "store");
 	t_topo = t_big_topo();
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	memset(&slow, 0, sizeof(slow));
 	slow.port = xs_api_port(a);
 	pthread_create(&th, NULL, t_slow_thread, &slow);
@@ -694,7 +699,6 @@ static void test_stream_gone(void)
 	static struct t_event ev[8];
 	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "", uuid[64];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5, end = 0;
 	struct xs_store *s;
@@ -705,8 +709,7 @@ static void test_stream_gone(void)
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	s = t_host_store(dir, t_h1, 2, t - 10);
 	fail_unless(s != NULL && t_host_rows(s, t_h1, 2, t - 5, t), "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 
 	snprintf(target, sizeof(target), "/api/v1/stream?objects=%s,%s", t_nobody, t_h1);
 	c = (struct t_sse){ .until = "event: stats", .until_n = 1, .seconds = 5 };
@@ -738,7 +741,6 @@ static void test_stream_head(void)
 	static struct t_sse c;
 	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_http_stats st;
@@ -750,8 +752,7 @@ static void test_stream_head(void)
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	snprintf(target, sizeof(target), "/api/v1/stream?objects=%s", t_h1);
 	c = (struct t_sse){ .seconds = 3 };
 	status = t_sse_run(loop, a, &c, "HEAD", target, NULL);
@@ -831,7 +832,6 @@ static void test_stream_resume(void)
 	static struct t_sse c;
 	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "", id[T_ID_MAX];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5 - 300, t1 = t, t2 = t - 30;
 	struct xs_store *s;
@@ -841,8 +841,7 @@ static void test_stream_resume(void)
 	s = t_host_store(dir, t_h1, 2, t1 - 20);
 	fail_unless(s != NULL && t_host_rows(s, t_h1, 2, t1 - 15, t1) && t_host_rows(s, t_h2, 2, t2 - 20, t2),
 		    "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	for (int order = 0; order < 2; order++) {
 		const char *first = order ? t_h2 : t_h1, *second = order ? t_h1 : t_h2;
 		struct t_seen seen[2] = { { first, 0, 0, 0, true }, { second, 0, 0, 0, true } };
@@ -952,7 +951,6 @@ static void test_stream_catchup(void)
 	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[64 * T_CATCHUP_HOSTS], err[XS_ERR_LEN] = "";
 	char id[T_ID_MAX];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 32 * 1024 } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct t_seen seen[T_CATCHUP_HOSTS];
@@ -973,8 +971,7 @@ static void test_stream_catchup(void)
 					  uuids[h]);
 		seen[h] = (struct t_seen){ uuids[h], 0, 0, 0, true };
 	}
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 
 	snprintf(cmd, sizeof(cmd), "%lld", (long long)(t - 590));
 	/* 118 rows each: 9 events of 12 rows and one of 10 */
@@ -1026,7 +1023,6 @@ static void test_stream_stall(void)
 	char dir[] = "/tmp/xs-api-XXXXXX", err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 },
 				     .stream_stall = 1.0 };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_http_stream *hs;
@@ -1041,8 +1037,7 @@ static void test_stream_stall(void)
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	memset(&stall, 0, sizeof(stall));
 	stall.port = xs_api_port(a);
 	snprintf(stall.req, sizeof(stall.req), "GET /api/v1/stream?objects=%s HTTP/1.1\r\nHost: x\r\n\r\n", t_h1);
@@ -1118,7 +1113,6 @@ static void test_stream_busy(void)
 	static struct t_sse c;
 	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_store *s;
@@ -1129,8 +1123,7 @@ static void test_stream_busy(void)
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
-	p.arg = s;
-	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	snprintf(target, sizeof(target), "/api/v1/stream?objects=%s", t_h1);
 	memset(&crowd, 0, sizeof(crowd));
 	crowd.port = xs_api_port(a);

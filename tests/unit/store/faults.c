@@ -780,6 +780,36 @@ static size_t faults_ten_more(const struct xs_store_options *o, const char **fau
 	return n;
 }
 
+/* faults_hour, then a `ckpt` naming T0's 5 s segment, as a checkpoint interrupted
+ * after writing it leaves. */
+static void faults_hour_ckpt(struct xs_store_options *o)
+{
+	uint8_t list[9] = { XS_TIER_5S };
+	char path[128];
+	FILE *f;
+
+	faults_hour(o);
+	st_w64(list + 1, T0 / 86400);
+	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
+	f = fopen(path, "wb");
+	faults_require(f && fwrite(list, 1, sizeof(list), f) == sizeof(list) && fclose(f) == 0, "write ckpt");
+}
+
+/* After an open that had to be refused (*s closed if it opened all the same): the next
+ * open reads `want` points of the hour; then the store's directory is removed. */
+static void faults_then_points(const struct xs_store_options *o, struct xs_store **s, size_t want)
+{
+	size_t n;
+
+	if (*s)
+		faults_close(s);
+	*s = faults_reopen(o);
+	n = faults_points(*s, T0, T0 + 3595);
+	ok(n == want, "then every point is there (%zu of %zu)", n, want);
+	faults_close(s);
+	tmp_dir_remove(test_dir);
+}
+
 /*
  * A read error on a segment's .idx, the first time it is parsed: the parse stops
  * there, but the runs after it are committed data. The checkpoint that next
@@ -811,26 +841,15 @@ static void test_idx_read_error(void)
 static void test_idx_read_error_recover(void)
 {
 	struct xs_store_options o;
-	char err[XS_ERR_LEN] = "", path[128];
+	char err[XS_ERR_LEN] = "";
 	struct xs_store *s = NULL;
-	uint8_t list[9] = { XS_TIER_5S };
-	FILE *f;
 
-	faults_hour(&o);
-	st_w64(list + 1, T0 / 86400);
-	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
-	f = fopen(path, "wb");
-	fail_unless(f && fwrite(list, 1, sizeof(list), f) == sizeof(list) && fclose(f) == 0, "write ckpt");
+	faults_hour_ckpt(&o);
 	fault_file = "/5s-19676.idx";
 	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
 	   "a read error while recovering refuses the open: %s", err);
 	fault_file = NULL;
-	if (s)
-		faults_close(&s);
-	s = faults_reopen(&o);
-	ok(faults_points(s, T0, T0 + 3595) == 4 * 720, "then every point is there");
-	faults_close(&s);
-	tmp_dir_remove(test_dir);
+	faults_then_points(&o, &s, 4 * 720);
 }
 
 /*
@@ -867,7 +886,6 @@ static void test_idx_read_error_wal_lost(void)
 	struct xs_store_options o;
 	char err[XS_ERR_LEN] = "", path[128];
 	struct xs_store *s = NULL;
-	size_t n;
 
 	faults_hour(&o);
 	snprintf(path, sizeof(path), "%s/wal", test_dir);
@@ -876,14 +894,8 @@ static void test_idx_read_error_wal_lost(void)
 	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
 	   "without a wal, a read error on an .idx refuses the open: %s", err);
 	fault_file = NULL;
-	if (s)
-		faults_close(&s);
-	s = faults_reopen(&o);
-	n = faults_points(s, T0, T0 + 3595);
 	/* the last window's blocks were still open: they lived in the wal, lost with it */
-	ok(n == 4 * 600, "the segments' points are there (%zu of %d)", n, 4 * 600);
-	faults_close(&s);
-	tmp_dir_remove(test_dir);
+	faults_then_points(&o, &s, 4 * 600);
 }
 
 /*
@@ -928,28 +940,17 @@ static void test_seg_cut(void)
 static void test_ckpt_recover_open_error(void)
 {
 	struct xs_store_options o;
-	char err[XS_ERR_LEN] = "", path[128];
+	char err[XS_ERR_LEN] = "";
 	struct xs_store *s = NULL;
-	uint8_t list[9] = { XS_TIER_5S };
-	FILE *f;
 
-	faults_hour(&o);
-	st_w64(list + 1, T0 / 86400);
-	snprintf(path, sizeof(path), "%s/ckpt", test_dir);
-	f = fopen(path, "wb");
-	fail_unless(f && fwrite(list, 1, sizeof(list), f) == sizeof(list) && fclose(f) == 0, "write ckpt");
+	faults_hour_ckpt(&o);
 	fault_open_mode = O_RDWR;
 	fault_open_file = "5s-19676.idx";
 	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && fault_open_file == NULL,
 	   "a listed .idx that cannot be opened refuses the open: %s", err);
 	fault_open_file = NULL;
 	fault_open_mode = O_RDONLY;
-	if (s)
-		faults_close(&s);
-	s = faults_reopen(&o);
-	ok(faults_points(s, T0, T0 + 3595) == 4 * 720, "then every point is there");
-	faults_close(&s);
-	tmp_dir_remove(test_dir);
+	faults_then_points(&o, &s, 4 * 720);
 }
 
 /*
