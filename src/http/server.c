@@ -321,10 +321,7 @@ enum xs_err xs_http_stream_write(struct xs_http_stream *s, const void *data, siz
 		s->off = 0;
 	}
 	if (xs_buf_append(&s->q, data, len) != XS_OK) {
-		s->cut = true; /* the buffer freed itself */
-		s->off = 0;
-		s->srv->stats.streams_cut++;
-		http_stream_resume(s);
+		xs_http_stream_cut(s); /* past stream_max_queue: a client that does not read */
 		return XS_ERR_TOO_LARGE;
 	}
 	http_stream_resume(s);

@@ -1281,7 +1281,13 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 static void prom_drop_parked(struct prom_ctx *c)
 {
 	size_t kept = 0;
+	bool any = false;
 
+	/* most estates have no such host: the samples are then not walked */
+	for (size_t i = 0; i < c->nobj && !any; i++)
+		any = c->obj[i].ncpu && xs_smap_cpus_parked(c->obj[i].ncpu, c->obj[i].ones, c->obj[i].host_cpus);
+	if (!any)
+		return;
 	for (size_t i = 0; i < c->nsmp; i++) {
 		const struct prom_sample *s = &c->smp[i];
 		const struct prom_object *o = &c->obj[s->object];

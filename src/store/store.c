@@ -198,7 +198,7 @@ struct st_seg {
 	uint64_t data_end;       /* committed bytes of the .seg */
 	uint64_t idx_end;        /* committed bytes of the .idx */
 	bool idx_unread;         /* a read error stopped the .idx's parse: its runs past that point are
-				  * unknown, so it is parsed again before a write (st_seg_reparse) */
+				  * unknown, so it is parsed again before a write (st_seg_load) */
 	int fd;                  /* .seg, opened on demand; -1 */
 	int ifd;                 /* .idx, opened for reading on demand; -1 */
 	bool writable;           /* fd is open for writing */
@@ -379,10 +379,7 @@ static inline int64_t st_mono_seconds(void)
 /* This process's monotonic clock in minutes, mod 2^16 (differences of up to 45 days hold). */
 static inline uint16_t st_mono_minutes(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint16_t)(ts.tv_sec / 60);
+	return (uint16_t)(st_mono_seconds() / 60);
 }
 
 static int64_t st_floor(int64_t t, int64_t m)
@@ -1789,41 +1786,18 @@ static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_s
 	return good_end;
 }
 
-/* The segment (tier, no), loaded into the cache on first use. */
-static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
-{
-	char name[64];
-	struct st_seg *g;
-	struct stat sb;
-
-	for (size_t i = 0; i < s->nsegs; i++)
-		if (s->segs[i]->tier == tier && s->segs[i]->no == no)
-			return s->segs[i];
-	g = xs_xcalloc(1, sizeof(*g));
-	g->tier = tier;
-	g->no = no;
-	g->fd = g->ifd = -1;
-	st_seg_name(name, sizeof(name), tier, no, "idx");
-	g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (g->ifd >= 0 && fstat(g->ifd, &sb) == 0)
-		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &g->idx_unread);
-	else if (g->ifd >= 0 || errno != ENOENT)
-		g->idx_unread = true; /* there may be runs (EMFILE, EIO, ...): not an empty segment */
-	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
-	s->segs[s->nsegs++] = g;
-	return g;
-}
-
 /*
- * Parses g's .idx again after a read error stopped its first parse: the runs after
- * that point hold committed blocks, and a write at the short end would cut them
- * away. 0, or -1 with errno when the .idx still cannot be read (the caller's
- * checkpoint fails and is retried). By the owner where no reader runs, or by the
- * reader, never on a segment a checkpoint is writing (those were parsed again
- * before its io phase). The read cache's slots stay valid: a run's chunks at the
- * same place are the same bytes.
+ * (Re)loads g's runs from its .idx: on first use, and again after a read error
+ * (or an .idx that exists but could not be opened: EMFILE, EIO, ...) cut that
+ * short (idx_unread): the runs past it hold committed blocks, and a write at the
+ * short end would cut them away. 0 (no .idx: an empty segment), or -1 with
+ * errno and idx_unread set (a checkpoint that must write g fails, and is tried
+ * again). Again by the owner where no reader runs, or by the reader, never on a
+ * segment a checkpoint is writing (those were loaded whole before its io
+ * phase). The read cache's slots stay valid: a run's chunks at the same place
+ * are the same bytes.
  */
-static int st_seg_reparse(struct xs_store *s, struct st_seg *g)
+static int st_seg_load(struct xs_store *s, struct st_seg *g)
 {
 	char name[64];
 	struct stat sb;
@@ -1836,15 +1810,34 @@ static int st_seg_reparse(struct xs_store *s, struct st_seg *g)
 	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
 	if (g->ifd < 0)
 		g->ifd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (g->ifd < 0 && errno == ENOENT) { /* gone since: an empty segment */
+	if (g->ifd < 0 && errno == ENOENT) {
 		g->idx_unread = false;
 		return 0;
 	}
 	if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
-		return -1;
-	g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
+		unread = true;
+	else
+		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
 	g->idx_unread = unread;
 	return unread ? -1 : 0;
+}
+
+/* The segment (tier, no), loaded into the cache on first use. */
+static struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no)
+{
+	struct st_seg *g;
+
+	for (size_t i = 0; i < s->nsegs; i++)
+		if (s->segs[i]->tier == tier && s->segs[i]->no == no)
+			return s->segs[i];
+	g = xs_xcalloc(1, sizeof(*g));
+	g->tier = tier;
+	g->no = no;
+	g->fd = g->ifd = -1;
+	st_seg_load(s, g);
+	s->segs = xs_xrealloc(s->segs, (s->nsegs + 1) * sizeof(*s->segs));
+	s->segs[s->nsegs++] = g;
+	return g;
 }
 
 static int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create)
@@ -2069,7 +2062,7 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 
 		if (g->idx_unread) /* a read error cut its parse short: try again (not a segment a
 				    * checkpoint writes now: those were parsed whole before) */
-			st_seg_reparse(s, g);
+			st_seg_load(s, g);
 		if (!g->nruns || g->ifd < 0 || st_seg_fd(s, g, false) < 0)
 			continue;
 		for (size_t r = 0; r < g->nruns; r++)
@@ -2607,7 +2600,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		char name[64];
 
 		outs[k].g = st_seg_get(s, c->tier, c->no);
-		if (outs[k].g->idx_unread && st_seg_reparse(s, outs[k].g) < 0) {
+		if (outs[k].g->idx_unread && st_seg_load(s, outs[k].g) < 0) {
 			st_seg_name(name, sizeof(name), c->tier, c->no, "idx");
 			e = st_errno(err, "read", s, name);
 			goto out;
