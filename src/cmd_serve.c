@@ -551,7 +551,7 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 	xs_log_info("stats: why=%s hosts=%zu busy=%zu backoff=%zu late=%zu backfilling=%zu "
 		    "backfill_waiting=%zu lag_max=%.1f lag_mean=%.2f "
 		    "fetches=%llu rows=%llu samples=%llu errors=%llu refetches=%llu backfills=%llu "
-		    "backfill_points=%llu series=%llu store_samples=%llu duplicates=%llu retired=%llu cpu_s=%.2f "
+		    "backfill_points=%llu series=%llu store_samples=%llu duplicates=%llu retired=%llu dormant=%llu cpu_s=%.2f "
 		    "collector_mib=%.1f api_locks=%llu api_waits_1ms=%llu api_waits_5ms=%llu "
 		    "api_wait_max_ms=%.1f loop_hold_max_ms=%.1f",
 		    why, cs.hosts, cs.busy, backoff, late, cs.backfilling, cs.backfill_waiting, lag_max, known ? lag_sum / (double)known : 0.0,
@@ -560,7 +560,8 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		    (unsigned long long)cs.refetches, (unsigned long long)cs.backfills,
 		    (unsigned long long)cs.backfill_points, (unsigned long long)ss.series,
 		    (unsigned long long)ss.samples, (unsigned long long)ss.duplicates,
-		    (unsigned long long)ss.retired, (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9,
+		    (unsigned long long)ss.retired, (unsigned long long)ss.dormant,
+		    (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9,
 		    (double)cs.bytes / (1 << 20), ls.api_entries, ls.api_waits_1ms, ls.api_waits_5ms,
 		    ls.api_wait_max_ms, ls.owner_hold_max_ms);
 }

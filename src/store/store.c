@@ -72,7 +72,8 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_LEN_BITS 24             /* index entry: block length bits below the offset */
 #define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
 #define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
-#define ST_MAGIC_WAL 0x31575358u   /* "XSW1" */
+#define ST_MAGIC_WAL 0x32575358u   /* "XSW2": may hold 'D' records, which "XSW1" readers lack */
+#define ST_MAGIC_WAL1 0x31575358u  /* "XSW1": read, never written */
 #define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
@@ -134,24 +135,45 @@ union st_open {
 	struct st_sealed *frozen;   /* tier >= ST_FROZEN_TIER; owned */
 };
 
+/*
+ * What a series needs only while it takes points (224 bytes): its rollups in
+ * progress, its open and backfill blocks, its newest sealed unwritten block and
+ * what backfill knows. A series with none of these (never written since open, or
+ * retired with every rollup emitted and every block written: st_retire) is
+ * dormant: it holds no st_active, its carry record is its times alone ('D'), and
+ * the first point that reaches it takes one from the store's pool again
+ * (st_act). That is what a stopped series costs an estate that creates and
+ * deletes VMs by the thousand: its struct st_series (72 bytes), its catalog
+ * names and a 30-byte carry record per checkpoint, where it kept all 296 bytes
+ * and a 177-byte record. The pool's pages (ST_ACT_PAGE each) never move: a
+ * pointer to an st_active stays valid until the series is made dormant.
+ */
+struct st_active {
+	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(a, k) */
+	union st_open open[XS_NTIERS];   /* live block being filled */
+	union st_open bf[XS_NTIERS];     /* backfill block being filled */
+	int32_t pend;                    /* newest sealed, unwritten block; -1: none (in the
+					  * pool's free list: the next free one, as uint32_t) */
+	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
+};
+
+#define ST_ACT_PAGE 4096          /* st_active per page of the pool */
+#define ST_DORMANT UINT32_MAX     /* st_series.act of a series holding none */
+
 struct st_series {
 	uint64_t name_off;               /* arena: uuid NUL ds NUL */
 	uint64_t unit_off;               /* arena: unit NUL */
 	int64_t last_t;                  /* newest 5 s sample; ST_NONE: none */
-	float last_v;                    /* its value, also the wal XOR base */
-	uint8_t kind;
-	uint16_t seen;                   /* now_min of its last sample (or of its load), mod 2^16 */
 	int64_t tier_last[XS_NTIERS];    /* newest point of each tier; ST_NONE: none */
-	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(se, k) */
-	union st_open open[XS_NTIERS];   /* live block being filled */
-	union st_open bf[XS_NTIERS];     /* backfill block being filled */
-	int32_t pend;                    /* newest sealed, unwritten block; -1: none */
+	float last_v;                    /* its value, also the wal XOR base */
 	uint32_t obj_next;               /* next series of the same object; UINT32_MAX: none */
-	struct st_known known[XS_NTIERS - 1]; /* of tiers 1 m, 1 h, 1 d: see st_known */
+	uint32_t act;                    /* its st_active in the pool; ST_DORMANT: none */
+	uint16_t seen;                   /* now_min of its last sample (or of its load), mod 2^16 */
+	uint8_t kind;
 };
 
-/* The rollup in progress of tier k (1..3) of series se. */
-#define ST_ACC(se, k) (&(se)->acc[(k) - 1])
+/* The rollup in progress of tier k (1..3) of a series' st_active a. */
+#define ST_ACC(a, k) (&(a)->acc[(k) - 1])
 
 struct st_pend {
 	uint32_t series;
@@ -242,6 +264,11 @@ struct xs_store {
 	uint64_t wal_max;        /* wal bytes appended before a checkpoint */
 	struct st_series *ser;
 	uint32_t nser, capser;
+	struct st_active **act_pages; /* the pool of st_active: pages of ST_ACT_PAGE, never moved */
+	uint32_t act_npages;
+	uint32_t act_used;       /* handed out at least once: the pool's high-water mark */
+	uint32_t act_free;       /* head of the released ones, linked through .pend; ST_DORMANT: none */
+	uint32_t act_live;       /* series holding one */
 	char *arena;
 	uint64_t arena_len, arena_cap;
 	uint64_t *hash;          /* open addressing: series id | hash bits << 32; UINT64_MAX empty */
@@ -663,6 +690,61 @@ static void st_obj_grow(struct xs_store *s)
 		st_obj_link(s, id);
 }
 
+/* ---- the pool of st_active ---------------------------------------------------- */
+
+static struct st_active *st_act_at(const struct xs_store *s, uint32_t i)
+{
+	return &s->act_pages[i / ST_ACT_PAGE][i % ST_ACT_PAGE];
+}
+
+/* What a dormant series holds: nothing (read through st_peek, never written). */
+static const struct st_active st_dormant_state = {
+	.acc = { { ST_NONE, 0, 0, 0, 0 }, { ST_NONE, 0, 0, 0, 0 }, { ST_NONE, 0, 0, 0, 0 } },
+	.pend = -1,
+};
+
+/* Series id's st_active to read: its own, or the empty one while it is dormant. */
+static const struct st_active *st_peek(const struct xs_store *s, uint32_t id)
+{
+	uint32_t a = s->ser[id].act;
+
+	return a == ST_DORMANT ? &st_dormant_state : st_act_at(s, a);
+}
+
+/* Series id's st_active to change, taken from the pool while it is dormant: no
+ * rollup in progress, no block, and backfill knows what a series loaded from disk
+ * knows (a tier that holds points is scanned at its first backfill at or before
+ * them). Aborts on out-of-memory. */
+static struct st_active *st_act(struct xs_store *s, uint32_t id)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_active *a;
+	uint32_t i;
+
+	if (se->act != ST_DORMANT)
+		return st_act_at(s, se->act);
+	if (s->act_free != ST_DORMANT) {
+		i = s->act_free;
+		s->act_free = (uint32_t)st_act_at(s, i)->pend;
+	} else {
+		if (s->act_used == (uint64_t)s->act_npages * ST_ACT_PAGE) {
+			if (s->act_used >= ST_DORMANT - ST_ACT_PAGE)
+				abort(); /* more series than ids */
+			s->act_pages = xs_xrealloc(s->act_pages,
+						   (s->act_npages + 1) * sizeof(*s->act_pages));
+			s->act_pages[s->act_npages++] = xs_xmalloc(ST_ACT_PAGE * sizeof(struct st_active));
+		}
+		i = s->act_used++;
+	}
+	a = st_act_at(s, i);
+	*a = st_dormant_state;
+	for (int k = 1; k < XS_NTIERS; k++)
+		a->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
+	se->act = i;
+	s->act_live++;
+	return a;
+}
+
 /* Adds series nser (the catalog decides ids: dense, in creation order). */
 static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uuid, const char *ds,
 			      const char *unit)
@@ -680,13 +762,9 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	se->name_off = st_arena_add(s, uuid, strlen(uuid), ds, strlen(ds));
 	se->unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
 	se->last_t = ST_NONE;
-	se->pend = -1;
+	se->act = ST_DORMANT; /* until its first point */
 	for (int k = 0; k < XS_NTIERS; k++)
 		se->tier_last[k] = ST_NONE;
-	for (int k = 1; k < XS_NTIERS; k++)
-		ST_ACC(se, k)->period = ST_NONE;
-	for (int k = 0; k < XS_NTIERS - 1; k++)
-		se->known[k].tracked = true;
 	s->nser++;
 	if ((uint64_t)s->nser * 2 > s->hcap)
 		st_hash_grow(s);
@@ -846,7 +924,7 @@ static bool st_frozen(int tier)
  * (entries of one checkpoint's lifetime never change, and chains only point back). */
 static int32_t st_pend_head(const struct xs_store *s, uint32_t id)
 {
-	int32_t h = s->ser[id].pend;
+	int32_t h = st_peek(s, id)->pend;
 
 	return h >= 0 && (size_t)h < s->npend && s->pend[h].series == id ? h : -1;
 }
@@ -880,7 +958,7 @@ static void st_pend_push(struct xs_store *s, uint32_t id, int tier, struct st_se
 	p->tier = (uint8_t)tier;
 	p->next = st_pend_head(s, id);
 	p->b = sb;
-	s->ser[id].pend = (int32_t)s->npend++;
+	st_act(s, id)->pend = (int32_t)s->npend++;
 	s->pend_bytes += sizeof(*sb) + sb->len;
 }
 
@@ -958,7 +1036,7 @@ static bool st_needs_seal(int tier, int64_t t, int64_t t0, int64_t tlast)
 static void st_block_add(struct xs_store *s, uint32_t id, int tier, union st_open *slot, int64_t t,
 			 const float *v)
 {
-	if (!st_open_has(tier, slot) && slot == &s->ser[id].bf[tier])
+	if (!st_open_has(tier, slot) && slot == &st_act(s, id)->bf[tier])
 		s->nbf++;
 	if (st_frozen(tier)) {
 		struct st_sealed *f = slot->frozen;
@@ -992,10 +1070,11 @@ static int32_t st_period(int64_t t, int tier)
 	return (int32_t)(t / xs_tier_step[tier]);
 }
 
-/* Notes a point added at time t of coarse tier k, before tier_last moves. */
-static void st_known_add(struct st_series *se, int k, int64_t t)
+/* Notes a point added at time t of coarse tier k of series se (its st_active a),
+ * before tier_last moves. */
+static void st_known_add(const struct st_series *se, struct st_active *a, int k, int64_t t)
 {
-	struct st_known *kn = &se->known[k - 1];
+	struct st_known *kn = &a->known[k - 1];
 	int32_t p = st_period(t, k), last;
 
 	if (!kn->tracked)
@@ -1035,7 +1114,7 @@ static void st_known_add(struct st_series *se, int k, int64_t t)
 static void st_known_scan(struct xs_store *s, uint32_t id, int k)
 {
 	struct st_series *se = &s->ser[id];
-	struct st_known *kn = &se->known[k - 1];
+	struct st_known *kn = &st_act(s, id)->known[k - 1]; /* the read below moves no st_active */
 	int64_t step = xs_tier_step[k], last = se->tier_last[k];
 	struct xs_point *pt = xs_xmalloc(ST_SCAN_PERIODS * sizeof(*pt));
 	size_t n = xs_store_read(s, id, (enum xs_tier)k, last - (ST_SCAN_PERIODS - 1) * step, last,
@@ -1070,7 +1149,7 @@ enum st_verdict { ST_TAKE, ST_SKIP, ST_LOOK };
 static enum st_verdict st_known_verdict(struct xs_store *s, uint32_t id, int k, int64_t t)
 {
 	struct st_series *se = &s->ser[id];
-	struct st_known *kn = &se->known[k - 1];
+	struct st_known *kn = &st_act(s, id)->known[k - 1];
 	int32_t p = st_period(t, k);
 
 	if (se->tier_last[k] == ST_NONE || t > se->tier_last[k])
@@ -1086,7 +1165,8 @@ static enum st_verdict st_known_verdict(struct xs_store *s, uint32_t id, int k, 
 static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 {
 	struct st_series *se = &s->ser[id];
-	struct st_acc *a = ST_ACC(se, k);
+	struct st_active *act = st_act(s, id);
+	struct st_acc *a = ST_ACC(act, k);
 	float v[3];
 
 	if (a->period == ST_NONE)
@@ -1100,26 +1180,28 @@ static void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 	} else {
 		v[0] = v[1] = v[2] = NAN;
 	}
-	st_block_add(s, id, k, &se->open[k], a->period, v);
-	st_known_add(se, k, a->period);
+	st_block_add(s, id, k, &act->open[k], a->period, v);
+	st_known_add(se, act, k, a->period);
 	se->tier_last[k] = a->period;
 }
 
 static bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 {
 	struct st_series *se = &s->ser[id];
+	struct st_active *act;
 
 	if (se->last_t != ST_NONE && t <= se->last_t) {
 		s->st.duplicates++;
 		return false;
 	}
-	st_block_add(s, id, XS_TIER_5S, &se->open[XS_TIER_5S], t, &v);
+	act = st_act(s, id);
+	st_block_add(s, id, XS_TIER_5S, &act->open[XS_TIER_5S], t, &v);
 	se->seen = s->now_min;
 	se->last_t = t;
 	se->last_v = v;
 	se->tier_last[XS_TIER_5S] = t;
 	for (int k = 1; k < XS_NTIERS; k++) {
-		struct st_acc *a = ST_ACC(se, k);
+		struct st_acc *a = ST_ACC(act, k);
 		int64_t p = st_floor(t - 5, xs_tier_step[k]); /* a 5 s row covers (t - 5, t] */
 
 		if (a->period != p) {
@@ -1335,12 +1417,74 @@ static bool st_get_block(struct st_cur *c, int tier, union st_open *out)
 	return !c->bad;
 }
 
-/* 'C': the state of one series at a checkpoint. */
+/* An unsigned LEB128 number (at most 10 bytes). */
+static void st_put_uvar(struct st_bytes *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		st_put_u8(b, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	st_put_u8(b, (uint8_t)v);
+}
+
+static uint64_t st_get_uvar(struct st_cur *c)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t x = st_get_u8(c);
+
+		if (c->bad)
+			return 0;
+		v |= (uint64_t)(x & 0x7f) << shift;
+		if (!(x & 0x80))
+			return v;
+	}
+	c->bad = true; /* an 11th byte: not a number this writer makes */
+	return 0;
+}
+
+/*
+ * 'D': the state of a dormant series at a checkpoint: u32 id, i64 last_t, u32
+ * last_v's bits, u8 mask of the tiers holding a point, then for each of those
+ * the zig-zag LEB128 of tier_last - last_t (mod 2^64). About 30 bytes, where a
+ * 'C' record is 169.
+ */
+static void st_carry_dormant(const struct xs_store *s, uint32_t id, struct st_bytes *out)
+{
+	const struct st_series *se = &s->ser[id];
+	struct st_bytes r = { 0 };
+	uint8_t mask = 0;
+
+	st_put_u8(&r, 'D');
+	st_put_u32(&r, id);
+	st_put_u64(&r, (uint64_t)se->last_t);
+	st_put_u32(&r, st_fbits(se->last_v));
+	for (int k = 0; k < XS_NTIERS; k++)
+		mask |= (uint8_t)((se->tier_last[k] != ST_NONE) << k);
+	st_put_u8(&r, mask);
+	for (int k = 0; k < XS_NTIERS; k++) {
+		uint64_t d = (uint64_t)se->tier_last[k] - (uint64_t)se->last_t;
+
+		if (mask & 1u << k)
+			st_put_uvar(&r, d << 1 ^ (uint64_t)((int64_t)d >> 63));
+	}
+	st_frame(out, r.p, r.len);
+	free(r.p);
+}
+
+/* 'C': the state of one series at a checkpoint ('D' for a dormant one). */
 static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 {
 	struct st_series *se = &s->ser[id];
+	const struct st_active *act;
 	struct st_bytes r = { 0 };
 
+	if (se->act == ST_DORMANT) {
+		st_carry_dormant(s, id, out);
+		return;
+	}
+	act = st_peek(s, id);
 	st_put_u8(&r, 'C');
 	st_put_u32(&r, id);
 	st_put_u64(&r, (uint64_t)se->last_t);
@@ -1348,7 +1492,7 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 	for (int k = 0; k < XS_NTIERS; k++) {
 		/* the 5 s tier has no rollup: its fields are written empty */
 		const struct st_acc none = { ST_NONE, 0, 0, 0, 0 };
-		const struct st_acc *a = k ? ST_ACC(se, k) : &none;
+		const struct st_acc *a = k ? ST_ACC(act, k) : &none;
 		uint64_t u;
 
 		st_put_u64(&r, (uint64_t)se->tier_last[k]);
@@ -1358,36 +1502,73 @@ static void st_carry(struct xs_store *s, uint32_t id, struct st_bytes *out)
 		st_put_u32(&r, a->count);
 		st_put_u32(&r, st_fbits(a->min));
 		st_put_u32(&r, st_fbits(a->max));
-		st_put_block(&r, k, &se->open[k]);
-		st_put_block(&r, k, &se->bf[k]);
+		st_put_block(&r, k, &act->open[k]);
+		st_put_block(&r, k, &act->bf[k]);
 	}
 	st_frame(out, r.p, r.len);
 	free(r.p);
 }
 
-/* Frees the open and backfill blocks of series se (nbf follows). */
-static void st_series_drop_blocks(struct xs_store *s, struct st_series *se)
+/* Frees the open and backfill blocks of a series' st_active a (nbf follows). */
+static void st_series_drop_blocks(struct xs_store *s, struct st_active *a)
 {
 	for (int k = 0; k < XS_NTIERS; k++) {
-		s->nbf -= st_open_has(k, &se->bf[k]);
-		st_open_free(k, &se->open[k]);
-		st_open_free(k, &se->bf[k]);
+		s->nbf -= st_open_has(k, &a->bf[k]);
+		st_open_free(k, &a->open[k]);
+		st_open_free(k, &a->bf[k]);
 	}
+}
+
+/* Makes series id dormant: its st_active (blocks freed, if any) goes back to the
+ * pool. Sealed blocks still in pend stay there: callers release only series
+ * whose pend head is gone (st_act_idle), or replay, before any block is sealed. */
+static void st_act_release(struct xs_store *s, uint32_t id)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_active *a;
+
+	if (se->act == ST_DORMANT)
+		return;
+	a = st_act_at(s, se->act);
+	st_series_drop_blocks(s, a);
+	a->pend = (int32_t)s->act_free;
+	s->act_free = se->act;
+	se->act = ST_DORMANT;
+	s->act_live--;
+}
+
+/* Whether series id's st_active holds nothing a checkpoint must keep: no block open or
+ * sealed and unwritten, no rollup in progress. */
+static bool st_act_idle(const struct xs_store *s, uint32_t id)
+{
+	const struct st_active *a = st_peek(s, id);
+
+	if (st_pend_head(s, id) >= 0)
+		return false;
+	for (int k = 0; k < XS_NTIERS; k++)
+		if (st_open_has(k, &a->open[k]) || st_open_has(k, &a->bf[k]))
+			return false;
+	for (int k = 1; k < XS_NTIERS; k++)
+		if (ST_ACC(a, k)->period != ST_NONE)
+			return false;
+	return true;
 }
 
 static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 {
 	uint32_t id = st_get_u32(c);
 	struct st_series *se;
+	struct st_active *act;
 
 	if (c->bad || id >= s->nser)
 		return false;
 	se = &s->ser[id];
-	st_series_drop_blocks(s, se);
+	act = st_act(s, id);
+	st_series_drop_blocks(s, act);
 	se->last_t = (int64_t)st_get_u64(c);
 	se->last_v = st_bitsf(st_get_u32(c));
 	for (int k = 0; k < XS_NTIERS; k++) {
-		struct st_acc skip, *a = k ? ST_ACC(se, k) : &skip;
+		struct st_acc skip, *a = k ? ST_ACC(act, k) : &skip;
 		uint64_t u;
 
 		se->tier_last[k] = (int64_t)st_get_u64(c);
@@ -1397,13 +1578,36 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 		a->count = st_get_u32(c);
 		a->min = st_bitsf(st_get_u32(c));
 		a->max = st_bitsf(st_get_u32(c));
-		if (!st_get_block(c, k, &se->open[k]) || !st_get_block(c, k, &se->bf[k]))
+		if (!st_get_block(c, k, &act->open[k]) || !st_get_block(c, k, &act->bf[k]))
 			return false;
-		s->nbf += st_open_has(k, &se->bf[k]);
+		s->nbf += st_open_has(k, &act->bf[k]);
 		if (k)
-			se->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
+			act->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
 	}
 	return !c->bad;
+}
+
+/* 'D' (st_carry_dormant): the series is dormant, with these times. */
+static bool st_replay_dormant(struct xs_store *s, struct st_cur *c)
+{
+	uint32_t id = st_get_u32(c);
+	int64_t last_t = (int64_t)st_get_u64(c), tier_last[XS_NTIERS];
+	uint32_t last_v = st_get_u32(c);
+	unsigned mask = st_get_u8(c);
+
+	for (int k = 0; k < XS_NTIERS; k++) {
+		uint64_t z = mask & 1u << k ? st_get_uvar(c) : 0;
+		uint64_t d = z >> 1 ^ (uint64_t)-(int64_t)(z & 1);
+
+		tier_last[k] = mask & 1u << k ? (int64_t)((uint64_t)last_t + d) : ST_NONE;
+	}
+	if (c->bad || id >= s->nser || mask >> XS_NTIERS || c->pos != c->len)
+		return false;
+	st_act_release(s, id); /* a wal names a series once, before its rows: nothing to lose */
+	s->ser[id].last_t = last_t;
+	s->ser[id].last_v = st_bitsf(last_v);
+	memcpy(s->ser[id].tier_last, tier_last, sizeof(tier_last));
+	return true;
 }
 
 static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t t,
@@ -1444,7 +1648,7 @@ static enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint
 	if (fd < 0)
 		return st_errno(err, "create", s, "wal.tmp");
 	st_w32(h, ST_MAGIC_WAL);
-	st_w32(h + 4, 1);
+	st_w32(h + 4, 2);
 	st_w64(h + 8, gen);
 	st_put(&b, h, sizeof(h));
 	/* written ST_WAL_CHUNK at a time: the carry records of a million series are
@@ -1597,7 +1801,7 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 
 		return st_runs_max_gen(s, &gen, err) ? XS_ERR_IO : st_wal_rewrite(s, gen, err);
 	}
-	if (st_le32(buf) != ST_MAGIC_WAL) {
+	if (st_le32(buf) != ST_MAGIC_WAL && st_le32(buf) != ST_MAGIC_WAL1) {
 		free(buf);
 		return xs_err_set(err, XS_ERR_PARSE, "%s/wal: not a write-ahead log", s->dir);
 	}
@@ -1613,6 +1817,7 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 		switch (st_get_u8(&rec)) {
 		case 'R': good = st_replay_row(s, &rec); break;
 		case 'C': good = st_replay_carry(s, &rec); break;
+		case 'D': good = st_replay_dormant(s, &rec); break;
 		case 'B': good = st_replay_backfill(s, &rec); break;
 		default: good = false; break;
 		}
@@ -2157,16 +2362,16 @@ static void st_read_pend(struct xs_store *s, int32_t p, int tier, int64_t from, 
 size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t from,
 		     int64_t to, struct xs_point *out, size_t cap)
 {
-	const struct st_series *se;
+	const struct st_active *a;
 	size_t m, n = 0;
 
 	if (!s || id >= s->nser || (unsigned)tier >= XS_NTIERS || from > to)
 		return 0;
-	se = &s->ser[id];
+	a = st_peek(s, id);
 	m = st_read_disk(s, id, tier, from, to, 0);
 	st_read_pend(s, st_pend_head(s, id), tier, from, to, &m);
-	m = st_read_mem(s, &se->open[tier], tier, from, to, m);
-	m = st_read_mem(s, &se->bf[tier], tier, from, to, m);
+	m = st_read_mem(s, &a->open[tier], tier, from, to, m);
+	m = st_read_mem(s, &a->bf[tier], tier, from, to, m);
 	m = st_scratch_sort(s, m);
 	for (size_t i = 0; i < m; i++) {
 		if (s->rt[i] < from || s->rt[i] > to)
@@ -2499,8 +2704,9 @@ static void st_io_end(struct xs_store *s)
  * that resumes the series cannot fall into it. Both tests: a live host whose
  * clock lags the others by days still sends every 5 s, and a halted VM still
  * "idle" after a restart of this process has data as old as before. Backfill
- * blocks are not looked at: every checkpoint seals them. Returns the series whose
- * open blocks were sealed.
+ * blocks are not looked at: every checkpoint seals them. A retired series whose
+ * st_active holds nothing any more (its blocks written by an earlier checkpoint,
+ * its day emitted) goes dormant. Returns the series whose open blocks were sealed.
  */
 static uint64_t st_retire(struct xs_store *s)
 {
@@ -2515,14 +2721,21 @@ static uint64_t st_retire(struct xs_store *s)
 	for (uint32_t id = 0; id < s->nser; id++) {
 		struct st_series *se = &s->ser[id];
 		unsigned idle = (uint16_t)(s->now_min - se->seen);
+		struct st_active *act;
 		bool open = false;
 
-		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA || idle < ST_RETIRE_IDLE)
+		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA || idle < ST_RETIRE_IDLE ||
+		    se->act == ST_DORMANT)
 			continue;
+		if (st_act_idle(s, id)) { /* retired at an earlier checkpoint, all written since */
+			st_act_release(s, id);
+			continue;
+		}
+		act = st_act(s, id);
 		for (int k = 0; k < XS_NTIERS; k++)
-			open |= st_open_has(k, &se->open[k]);
+			open |= st_open_has(k, &act->open[k]);
 		for (int k = 1; k < XS_NTIERS; k++) {
-			struct st_acc *a = ST_ACC(se, k);
+			struct st_acc *a = ST_ACC(act, k);
 
 			if (a->period == ST_NONE || idle < xs_tier_step[k] / 60)
 				continue;
@@ -2530,7 +2743,7 @@ static uint64_t st_retire(struct xs_store *s)
 			*a = (struct st_acc){ ST_NONE, 0, 0, 0, 0 };
 		}
 		for (int k = 0; k < XS_NTIERS; k++)
-			st_open_seal(s, id, k, &se->open[k]);
+			st_open_seal(s, id, k, &act->open[k]);
 		n += open;
 	}
 	return n;
@@ -2561,8 +2774,8 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	/* backfill blocks go to their segments now rather than waiting in memory (and
 	 * in every carry record) for a point of another window */
 	for (uint32_t id = 0; s->nbf && id < s->nser; id++)
-		for (int k = 1; k < XS_NTIERS; k++) {
-			union st_open *o = &s->ser[id].bf[k];
+		for (int k = 1; k < XS_NTIERS && s->ser[id].act != ST_DORMANT; k++) {
+			union st_open *o = &st_act(s, id)->bf[k];
 
 			if (!st_open_has(k, o))
 				continue;
@@ -2760,7 +2973,10 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err)
 static void st_free(struct xs_store *s)
 {
 	for (uint32_t i = 0; i < s->nser; i++)
-		st_series_drop_blocks(s, &s->ser[i]);
+		st_act_release(s, i);
+	for (uint32_t i = 0; i < s->act_npages; i++)
+		free(s->act_pages[i]);
+	free(s->act_pages);
 	for (size_t i = 0; i < s->npend; i++) {
 		free(s->pend[i].b);
 	}
@@ -2842,6 +3058,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	s = xs_xcalloc(1, sizeof(*s));
 	s->dir = xs_xstrndup(o->dir, strlen(o->dir));
 	s->cat_fd = s->wal_fd = s->lockfd = -1;
+	s->act_free = ST_DORMANT;
 	for (int k = 0; k < XS_NTIERS; k++)
 		s->retention[k] = o->retention[k] > 0 ? o->retention[k] : xs_tier_default_retention[k];
 	s->wal_max = o->wal_max ? o->wal_max : ST_WAL_MAX;
@@ -2963,9 +3180,10 @@ static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, i
 				    const float *v)
 {
 	struct st_series *se = &s->ser[id];
+	struct st_active *act;
 	struct xs_point p;
 
-	if (ST_ACC(se, tier)->period != ST_NONE && t >= ST_ACC(se, tier)->period)
+	if (ST_ACC(st_peek(s, id), tier)->period != ST_NONE && t >= ST_ACC(st_peek(s, id), tier)->period)
 		return XS_ERR_ABORTED;
 	switch (st_known_verdict(s, id, tier, t)) {
 	case ST_SKIP:
@@ -2977,8 +3195,9 @@ static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, i
 	case ST_TAKE:
 		break;
 	}
-	st_block_add(s, id, tier, &se->bf[tier], t, v);
-	st_known_add(se, tier, t);
+	act = st_act(s, id);
+	st_block_add(s, id, tier, &act->bf[tier], t, v);
+	st_known_add(se, act, tier, t);
 	if (se->tier_last[tier] == ST_NONE || t > se->tier_last[tier])
 		se->tier_last[tier] = t;
 	return XS_OK;
@@ -3024,7 +3243,7 @@ bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_ti
 	if (!s || id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS)
 		return false;
 	se = &s->ser[id];
-	a = ST_ACC(se, tier);
+	a = ST_ACC(st_peek(s, id), tier);
 	if (a->period == ST_NONE || (se->tier_last[tier] != ST_NONE && a->period <= se->tier_last[tier]))
 		return false;
 	out->t = a->period;
@@ -3166,6 +3385,7 @@ void xs_store_stats(const struct xs_store *s, struct xs_store_stats *st)
 
 	*st = s->st;
 	st->series = s->nser;
+	st->dormant = s->nser - s->act_live;
 	st->lost_series = s->lost_series;
 	st->bytes_on_disk = 0;
 	st->log_bytes = 0;

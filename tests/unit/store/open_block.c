@@ -83,7 +83,7 @@ static void test_same_bits(void)
 	for (size_t k = 0; k < sizeof(tiers) / sizeof(tiers[0]); k++) {
 		int tier = tiers[k];
 		int64_t step = xs_tier_step[tier], w = st_window[tier], t = T0;
-		union st_open *slot = &s->ser[id].open[tier];
+		union st_open *slot = &st_act(s, id)->open[tier];
 		struct xs_block live = { 0 };
 		unsigned bad = 0, seals = 0, moved = 0;
 
@@ -137,7 +137,7 @@ static void test_backfill_and_carry(void)
 				    "", &id, err) == XS_OK, "series: %s", err);
 	for (int64_t t = T0; t <= T0 + 3 * 86400; t += 5)
 		xs_store_append(s, id, t, (float)(t % 7), err);
-	ok(s->ser[id].open[XS_TIER_1H].frozen && s->ser[id].open[XS_TIER_1D].frozen,
+	ok(st_peek(s, id)->open[XS_TIER_1H].frozen && st_peek(s, id)->open[XS_TIER_1D].frozen,
 	   "the 1 h and 1 d open blocks are frozen ones");
 	ok(s->nbf == 0, "no backfill block yet");
 	/* three days back, then the day before T0: the first block is sealed on the way */
@@ -147,23 +147,23 @@ static void test_backfill_and_carry(void)
 	   "backfill: %s", err);
 	ok(s->npend && s->pend[s->npend - 1].tier == XS_TIER_1H && s->pend[s->npend - 1].b->n == 1 &&
 	   s->pend[s->npend - 1].b->t0 == T0 - 3 * 86400, "the first backfill block sealed");
-	ok(s->nbf == 1 && s->ser[id].bf[XS_TIER_1H].frozen && s->ser[id].bf[XS_TIER_1H].frozen->n == 2,
+	ok(s->nbf == 1 && st_peek(s, id)->bf[XS_TIER_1H].frozen && st_peek(s, id)->bf[XS_TIER_1H].frozen->n == 2,
 	   "one frozen backfill block of two hours, counted once (nbf %llu)", (unsigned long long)s->nbf);
 
 	st_carry(s, id, &out);
-	open_copy = xs_xmalloc(sizeof(*open_copy) + s->ser[id].open[XS_TIER_1H].frozen->len + 1);
-	memcpy(open_copy, s->ser[id].open[XS_TIER_1H].frozen,
-	       sizeof(*open_copy) + s->ser[id].open[XS_TIER_1H].frozen->len);
-	bf_copy = xs_xmalloc(sizeof(*bf_copy) + s->ser[id].bf[XS_TIER_1H].frozen->len + 1);
-	memcpy(bf_copy, s->ser[id].bf[XS_TIER_1H].frozen,
-	       sizeof(*bf_copy) + s->ser[id].bf[XS_TIER_1H].frozen->len);
+	open_copy = xs_xmalloc(sizeof(*open_copy) + st_peek(s, id)->open[XS_TIER_1H].frozen->len + 1);
+	memcpy(open_copy, st_peek(s, id)->open[XS_TIER_1H].frozen,
+	       sizeof(*open_copy) + st_peek(s, id)->open[XS_TIER_1H].frozen->len);
+	bf_copy = xs_xmalloc(sizeof(*bf_copy) + st_peek(s, id)->bf[XS_TIER_1H].frozen->len + 1);
+	memcpy(bf_copy, st_peek(s, id)->bf[XS_TIER_1H].frozen,
+	       sizeof(*bf_copy) + st_peek(s, id)->bf[XS_TIER_1H].frozen->len);
 	/* the frame: u32 len, u32 crc, then 'C' and the record */
 	c = (struct st_cur){ out.p + 9, out.len - 9, 0, false };
 	ok(st_replay_carry(s, &c) && !c.bad, "carry replayed");
 	ok(s->nbf == 1, "still one backfill block after the replay (nbf %llu)", (unsigned long long)s->nbf);
 	for (int i = 0; i < 2; i++) {
-		const struct st_sealed *a = i ? s->ser[id].bf[XS_TIER_1H].frozen
-					      : s->ser[id].open[XS_TIER_1H].frozen;
+		const struct st_sealed *a = i ? st_peek(s, id)->bf[XS_TIER_1H].frozen
+					      : st_peek(s, id)->open[XS_TIER_1H].frozen;
 		const struct st_sealed *b = i ? bf_copy : open_copy;
 
 		ok(a && a->t0 == b->t0 && a->tlast == b->tlast && a->n == b->n && a->flags == b->flags &&
@@ -175,8 +175,8 @@ static void test_backfill_and_carry(void)
 	free(out.p);
 
 	ok(st_checkpoint(s, err) == XS_OK, "checkpoint: %s", err);
-	ok(s->nbf == 0 && !s->ser[id].bf[XS_TIER_1H].frozen, "the checkpoint sealed the backfill block");
-	ok(s->ser[id].open[XS_TIER_1H].frozen != NULL, "the live 1 h block stays open");
+	ok(s->nbf == 0 && !st_peek(s, id)->bf[XS_TIER_1H].frozen, "the checkpoint sealed the backfill block");
+	ok(st_peek(s, id)->open[XS_TIER_1H].frozen != NULL, "the live 1 h block stays open");
 	{
 		struct xs_point pts[8];
 		size_t n = xs_store_read(s, id, XS_TIER_1H, T0 - 3 * 86400, T0 - 3601, pts, 8);

@@ -90,7 +90,7 @@ static void retire_tick(struct xs_store *s, unsigned m, xs_series_id c, int64_t 
 static bool retire_sealed(const struct xs_store *s, xs_series_id id)
 {
 	for (int k = 0; k < XS_NTIERS; k++)
-		if (st_open_has(k, &s->ser[id].open[k]))
+		if (st_open_has(k, &st_peek(s, id)->open[k]))
 			return false;
 	return true;
 }
@@ -137,7 +137,7 @@ static void retire_check_a(struct xs_store *s, xs_series_id a, bool day, const c
 		   "%s: 1 d: %zu point, with its avg, min, max (%g %g %g)", when, n, n ? pt[0].avg : 0.0f,
 		   n ? pt[0].min : 0.0f, n ? pt[0].max : 0.0f);
 	else
-		ok(n == 0 && ST_ACC(&s->ser[a], XS_TIER_1D)->period == T0,
+		ok(n == 0 && ST_ACC(st_peek(s, a), XS_TIER_1D)->period == T0,
 		   "%s: 1 d: the day still in progress (%zu points)", when, n);
 }
 
@@ -177,7 +177,7 @@ static void test_retire(void)
 	xs_store_stats(s, &st);
 	ok(st.retired == 2 && retire_sealed(s, a) && retire_sealed(s, d),
 	   "idle an hour, a day behind: both stopped series retired (%llu)", (unsigned long long)st.retired);
-	ok(!retire_sealed(s, c) && ST_ACC(&s->ser[c], XS_TIER_1M)->period != ST_NONE,
+	ok(!retire_sealed(s, c) && ST_ACC(st_peek(s, c), XS_TIER_1M)->period != ST_NONE,
 	   "a live series three days behind keeps its open blocks and rollups");
 	ok(!retire_sealed(s, b), "the newest series keeps its open blocks");
 	retire_check_a(s, a, false, "retired");
@@ -228,8 +228,177 @@ static void test_retire(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* ---- dormant series ------------------------------------------------------------- */
+
+#define DORMANT_N 40 /* stopped series */
+
+/* Counts the wal's carry records: 'D' ones (and the largest), 'C' ones. */
+static void dormant_wal_records(struct xs_store *s, size_t *nd, size_t *dmax, size_t *nc)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, pos = ST_FILE_HDR;
+	struct st_cur rec;
+
+	*nd = *dmax = *nc = 0;
+	fail_unless(st_read_file(s->dirfd, "wal", &buf, &len) == XS_OK && len >= ST_FILE_HDR, "read the wal");
+	ok(st_le32(buf) == ST_MAGIC_WAL, "the wal is an XSW2 one");
+	while (st_unframe(buf, len, &pos, &rec)) {
+		if (rec.p[0] == 'D') {
+			(*nd)++;
+			*dmax = rec.len > *dmax ? rec.len : *dmax;
+		}
+		*nc += rec.p[0] == 'C';
+	}
+	free(buf);
+}
+
+/* Series i's value at t: a ramp, so that a lost or misplaced point shows. */
+static float dormant_value(size_t i, int64_t t)
+{
+	return (float)i + (float)((t - T0) / 5) / 1024.0f;
+}
+
+/* Whether stopped series ids[i] still reads its hour of 5 s points, minutes, hour and day. */
+static bool dormant_reads(struct xs_store *s, const xs_series_id *ids, size_t i)
+{
+	static struct xs_point pt[800];
+	size_t n = xs_store_read(s, ids[i], XS_TIER_5S, T0, T0 + 3600, pt, 800), bad = 0;
+
+	for (size_t j = 0; j < n; j++)
+		bad += pt[j].t != T0 + 5 * (int64_t)(j + 1) || pt[j].avg != dormant_value(i, pt[j].t);
+	return n == 720 && !bad && xs_store_read(s, ids[i], XS_TIER_1M, T0, T0 + 3600, pt, 800) == 60 &&
+	       xs_store_read(s, ids[i], XS_TIER_1H, T0, T0 + 3600, pt, 800) == 1 &&
+	       xs_store_read(s, ids[i], XS_TIER_1D, T0, T0 + 3600, pt, 800) == 1;
+}
+
+/*
+ * Series that stopped a day ago go dormant once retired with every rollup emitted
+ * and every block written: they give their st_active back to the pool (a new series
+ * reuses it), their carry record is a short 'D' one, and after a reopen they still
+ * reject a point at or before their last one, take a later one, keep what backfill
+ * must not overwrite, and read every point back.
+ */
+static void test_dormant(void)
+{
+	struct xs_store *s;
+	xs_series_id ids[DORMANT_N], live, fresh;
+	int64_t lt = T0 + 2 * 86400, tl[XS_NTIERS];
+	size_t nd, dmax, nc, dormant = 0, reads = 0;
+	uint32_t used;
+	struct xs_store_stats st;
+	struct xs_point p;
+	char err[XS_ERR_LEN] = "", name[16];
+
+	tmp_dir_new(test_dir, "dormant");
+	test_minutes = 1000;
+	s = retire_open();
+	for (size_t i = 0; i < DORMANT_N; i++) {
+		snprintf(name, sizeof(name), "s%zu", i);
+		ids[i] = retire_series(s, name);
+		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+			retire_append(s, ids[i], t, dormant_value(i, t));
+	}
+	live = retire_series(s, "live");
+	retire_append(s, live, lt, 1.0f);
+	retire_sync(s);
+	retire_tick(s, 1061, live, &lt); /* retired: blocks sealed, minute and hour emitted */
+	ok(s->ser[ids[0]].act != ST_DORMANT, "retired, its day still in progress: not dormant");
+	retire_tick(s, 1061 + 1440, live, &lt); /* the day emitted and written */
+	ok(s->ser[ids[0]].act != ST_DORMANT, "its day written at this checkpoint: not dormant yet");
+	retire_tick(s, 1061 + 1441, live, &lt);
+	for (size_t i = 0; i < DORMANT_N; i++)
+		dormant += s->ser[ids[i]].act == ST_DORMANT;
+	ok(dormant == DORMANT_N && s->act_live == 1, "every stopped series is dormant (%zu), the live one not (%u held)",
+	   dormant, s->act_live);
+	xs_store_stats(s, &st);
+	ok(st.dormant == DORMANT_N, "stats count them dormant (%llu)", (unsigned long long)st.dormant);
+	dormant_wal_records(s, &nd, &dmax, &nc);
+	ok(nd == DORMANT_N && dmax <= 32 && nc == 1, "the wal carries %zu 'D' records of at most %zu bytes, %zu 'C'",
+	   nd, dmax, nc);
+	for (size_t i = 0; i < DORMANT_N; i++)
+		reads += dormant_reads(s, ids, i);
+	ok(reads == DORMANT_N, "dormant: %zu of %d series read every point back", reads, DORMANT_N);
+	used = s->act_used;
+	fresh = retire_series(s, "fresh");
+	retire_append(s, fresh, lt + 5, 2.0f);
+	ok(s->act_used == used && s->ser[fresh].act != ST_DORMANT,
+	   "a new series takes a released st_active (pool %u, was %u)", s->act_used, used);
+	memcpy(tl, s->ser[ids[1]].tier_last, sizeof(tl));
+
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	s = retire_open();
+	fail_unless(s != NULL, "reopen");
+	dormant = reads = 0;
+	for (size_t i = 0; i < DORMANT_N; i++) {
+		dormant += s->ser[ids[i]].act == ST_DORMANT;
+		reads += dormant_reads(s, ids, i);
+	}
+	ok(dormant == DORMANT_N && reads == DORMANT_N, "reopened: %zu dormant, %zu read every point back", dormant,
+	   reads);
+	ok(!memcmp(tl, s->ser[ids[1]].tier_last, sizeof(tl)) && s->ser[ids[1]].last_t == T0 + 3600 &&
+		   s->ser[ids[1]].last_v == dormant_value(1, T0 + 3600),
+	   "reopened: its last times and value are the ones before");
+
+	/* backfill: a period it holds is not overwritten, an empty one is taken */
+	ok(xs_store_backfill(s, ids[2], XS_TIER_1M, T0 + 60, 9.0f, 9.0f, 9.0f, err) == XS_OK &&
+		   xs_store_backfill(s, ids[2], XS_TIER_1M, T0 - 60, 7.0f, 7.0f, 7.0f, err) == XS_OK,
+	   "backfill: %s", err);
+	ok(xs_store_read(s, ids[2], XS_TIER_1M, T0 + 60, T0 + 60, &p, 1) == 1 && p.avg != 9.0f,
+	   "a dormant series' minute is not overwritten by backfill (%g)", p.avg);
+	ok(xs_store_read(s, ids[2], XS_TIER_1M, T0 - 60, T0 - 60, &p, 1) == 1 && p.avg == 7.0f,
+	   "an empty minute before it is backfilled (%g)", p.avg);
+
+	xs_store_stats(s, &st);
+	retire_append(s, ids[3], T0 + 3600, 5.0f);
+	ok(s->st.duplicates == st.duplicates + 1 && s->ser[ids[3]].act == ST_DORMANT,
+	   "a point at its last time is a duplicate, and wakes nothing");
+	retire_append(s, ids[3], lt + 5, 5.0f);
+	ok(s->ser[ids[3]].act != ST_DORMANT && xs_store_read(s, ids[3], XS_TIER_5S, lt, lt + 5, &p, 1) == 1 &&
+		   p.avg == 5.0f,
+	   "a later point wakes it and reads back");
+	ok(dormant_reads(s, ids, 3), "woken, it still reads its old points");
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
+/* A wal written before 'D' records ("XSW1", 'C' records only) still opens. */
+static void test_wal_v1(void)
+{
+	struct xs_store *s;
+	xs_series_id id;
+	char err[XS_ERR_LEN] = "";
+	struct xs_point pt[10];
+	int fd;
+
+	tmp_dir_new(test_dir, "walv1");
+	s = retire_open();
+	id = retire_series(s, "a");
+	for (int64_t t = T0 + 5; t <= T0 + 50; t += 5)
+		retire_append(s, id, t, (float)t);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fd = openat(AT_FDCWD, test_dir, O_RDONLY | O_DIRECTORY);
+	fail_unless(fd >= 0, "open %s", test_dir);
+	{
+		uint8_t magic[4];
+		int wfd = openat(fd, "wal", O_RDWR);
+
+		fail_unless(wfd >= 0 && pread(wfd, magic, 4, 0) == 4 && st_le32(magic) == ST_MAGIC_WAL, "wal");
+		st_w32(magic, ST_MAGIC_WAL1);
+		fail_unless(pwrite(wfd, magic, 4, 0) == 4, "patch the wal");
+		close(wfd);
+	}
+	close(fd);
+	s = retire_open();
+	ok(s && xs_store_read(s, id, XS_TIER_5S, T0, T0 + 50, pt, 10) == 10 && pt[9].avg == (float)(T0 + 50),
+	   "an XSW1 wal replays");
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_retire);
+	TEST_RUN(test_dormant);
+	TEST_RUN(test_wal_v1);
 	return test_summary();
 }
