@@ -753,6 +753,7 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	xs_collector_stats(d->co, &cs);
 	st->uptime = now - d->started;
 	st->store_series = ss.series;
+	st->store_dormant = ss.dormant;
 	st->store_bytes = ss.bytes_on_disk;
 	st->samples_total = ss.samples;
 	st->fetches_total = cs.fetches;

@@ -1403,6 +1403,9 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      s->uptime);
 	prom_self_one(c, "xapistat_store_series", "gauge", "Series in the store",
 		      (double)s->store_series);
+	prom_self_one(c, "xapistat_store_dormant_series", "gauge",
+		      "Series in the store that stopped and hold no write state (dormant)",
+		      (double)s->store_dormant);
 	prom_self_one(c, "xapistat_store_disk_usage_bytes", "gauge",
 		      "Bytes the store uses on disk (segments, index, log)", (double)s->store_bytes);
 	prom_self_one(c, "xapistat_store_samples_ingested_total", "counter",

@@ -1434,21 +1434,23 @@ static uint64_t st_get_uvar(struct st_cur *c)
 	for (unsigned shift = 0; shift < 64; shift += 7) {
 		uint8_t x = st_get_u8(c);
 
-		if (c->bad)
+		if (c->bad || (shift == 63 && x > 1)) { /* past 64 bits: not this writer's */
+			c->bad = true;
 			return 0;
+		}
 		v |= (uint64_t)(x & 0x7f) << shift;
 		if (!(x & 0x80))
 			return v;
 	}
-	c->bad = true; /* an 11th byte: not a number this writer makes */
+	c->bad = true; /* an 11th byte */
 	return 0;
 }
 
 /*
  * 'D': the state of a dormant series at a checkpoint: u32 id, i64 last_t, u32
  * last_v's bits, u8 mask of the tiers holding a point, then for each of those
- * the zig-zag LEB128 of tier_last - last_t (mod 2^64). About 30 bytes, where a
- * 'C' record is 169.
+ * the zig-zag LEB128 of tier_last - last_t (mod 2^64). About 24 bytes (32 with its
+ * frame), where a 'C' record takes 169 (177).
  */
 static void st_carry_dormant(const struct xs_store *s, uint32_t id, struct st_bytes *out)
 {
@@ -2704,9 +2706,10 @@ static void st_io_end(struct xs_store *s)
  * that resumes the series cannot fall into it. Both tests: a live host whose
  * clock lags the others by days still sends every 5 s, and a halted VM still
  * "idle" after a restart of this process has data as old as before. Backfill
- * blocks are not looked at: every checkpoint seals them. A retired series whose
- * st_active holds nothing any more (its blocks written by an earlier checkpoint,
- * its day emitted) goes dormant. Returns the series whose open blocks were sealed.
+ * blocks are not looked at: every checkpoint seals them. Any series whose st_active
+ * holds nothing any more goes dormant (a retired one once its blocks were written by an
+ * earlier checkpoint and its day emitted; one that had backfill points only, once
+ * they were written). Returns the series whose open blocks were sealed.
  */
 static uint64_t st_retire(struct xs_store *s)
 {
@@ -2716,21 +2719,23 @@ static uint64_t st_retire(struct xs_store *s)
 	for (uint32_t id = 0; id < s->nser; id++)
 		if (s->ser[id].last_t > newest)
 			newest = s->ser[id].last_t;
-	if (newest == ST_NONE)
-		return 0;
 	for (uint32_t id = 0; id < s->nser; id++) {
 		struct st_series *se = &s->ser[id];
 		unsigned idle = (uint16_t)(s->now_min - se->seen);
 		struct st_active *act;
 		bool open = false;
 
-		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA || idle < ST_RETIRE_IDLE ||
-		    se->act == ST_DORMANT)
+		if (se->act == ST_DORMANT)
 			continue;
-		if (st_act_idle(s, id)) { /* retired at an earlier checkpoint, all written since */
+		/* nothing to keep: retired at an earlier checkpoint and all written since, woken
+		 * by backfill points that were all written (or not taken), or backfilled only
+		 * (no 5 s sample: never retired); dormant, such a series replays the same */
+		if (st_act_idle(s, id)) {
 			st_act_release(s, id);
 			continue;
 		}
+		if (se->last_t == ST_NONE || se->last_t > newest - ST_RETIRE_DATA || idle < ST_RETIRE_IDLE)
+			continue;
 		act = st_act(s, id);
 		for (int k = 0; k < XS_NTIERS; k++)
 			open |= st_open_has(k, &act->open[k]);

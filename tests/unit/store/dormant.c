@@ -1,0 +1,582 @@
+/*
+ * tests/unit/store/dormant.c - dormant series (docs/STORE.md, Dormant series): a
+ * series whose write state holds nothing at a checkpoint (retired, its blocks and
+ * day written; or backfilled only) gives it back to the store's pool and carries a
+ * short 'D' record in the wal:
+ *   - not before its day is written (nor at the retry of a failed checkpoint that
+ *     writes it), and a new series reuses the released state;
+ *   - the 'D' record round-trips every time value and refuses damage;
+ *   - after a reopen it is still dormant with the same times and value, rejects a
+ *     point at or before its last one, takes a later one (woken), and reads every
+ *     point back; backfill does not overwrite what it holds and fills what it lacks;
+ *   - kill -9 (a copy of the directory) after 'D' records, with rows and backfills
+ *     reaching dormant series, replays to the same state and points;
+ *   - an "XSW1" wal (before 'D' records) still opens.
+ * store.c is included for its process clock (ST_NOW_MINUTES, set here) and to look
+ * at a series' state.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
+#define ST_NOW_MINUTES() test_minutes
+#include "store/store.c"
+
+#include "support/tmp_dir.h"
+#include "test.h"
+
+#define T0 1700006400 /* a UTC midnight */
+
+static char test_dir[TMP_DIR_LEN];
+
+static struct xs_store *r_open(const char *dir)
+{
+	struct xs_store_options o = { .dir = dir, .wal_max = 1 };
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+
+	ok(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	return s;
+}
+
+static xs_series_id r_series(struct xs_store *s, const char *uuid)
+{
+	char err[XS_ERR_LEN] = "";
+	xs_series_id id = UINT32_MAX;
+
+	ok(xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "", &id, err) == XS_OK, "series %s: %s", uuid, err);
+	return id;
+}
+
+static void r_append(struct xs_store *s, xs_series_id id, int64_t t, float v)
+{
+	char err[XS_ERR_LEN] = "";
+
+	if (xs_store_append(s, id, t, v, err) != XS_OK)
+		ok(0, "append: %s", err);
+}
+
+static void r_sync(struct xs_store *s)
+{
+	char err[XS_ERR_LEN] = "";
+
+	ok(xs_store_sync(s, err) == XS_OK, "sync at %u: %s", test_minutes, err);
+}
+
+/* The clock moves to minute m, the live series c takes its next sample at *ct and a sync
+ * makes a checkpoint. */
+static void r_tick(struct xs_store *s, unsigned m, xs_series_id c, int64_t *ct)
+{
+	test_minutes = (uint16_t)m;
+	*ct += 5;
+	r_append(s, c, *ct, 0.5f);
+	r_sync(s);
+}
+
+#define DORMANT_N 40 /* stopped series */
+
+/* Counts the wal's carry records: 'D' ones (and the largest), 'C' ones. */
+static void dormant_wal_records(struct xs_store *s, size_t *nd, size_t *dmax, size_t *nc)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, pos = ST_FILE_HDR;
+	struct st_cur rec;
+
+	*nd = *dmax = *nc = 0;
+	fail_unless(st_read_file(s->dirfd, "wal", &buf, &len) == XS_OK && len >= ST_FILE_HDR, "read the wal");
+	ok(st_le32(buf) == ST_MAGIC_WAL, "the wal is an XSW2 one");
+	while (st_unframe(buf, len, &pos, &rec)) {
+		if (rec.p[0] == 'D') {
+			(*nd)++;
+			*dmax = rec.len > *dmax ? rec.len : *dmax;
+		}
+		*nc += rec.p[0] == 'C';
+	}
+	free(buf);
+}
+
+/* Series i's value at t: a ramp, so that a lost or misplaced point shows. */
+static float dormant_value(size_t i, int64_t t)
+{
+	return (float)i + (float)((t - T0) / 5) / 1024.0f;
+}
+
+/* Whether stopped series ids[i] still reads its hour of 5 s points, minutes, hour and day. */
+static bool dormant_reads(struct xs_store *s, const xs_series_id *ids, size_t i)
+{
+	static struct xs_point pt[800];
+	size_t n = xs_store_read(s, ids[i], XS_TIER_5S, T0, T0 + 3600, pt, 800), bad = 0;
+
+	for (size_t j = 0; j < n; j++)
+		bad += pt[j].t != T0 + 5 * (int64_t)(j + 1) || pt[j].avg != dormant_value(i, pt[j].t);
+	return n == 720 && !bad && xs_store_read(s, ids[i], XS_TIER_1M, T0, T0 + 3600, pt, 800) == 60 &&
+	       xs_store_read(s, ids[i], XS_TIER_1H, T0, T0 + 3600, pt, 800) == 1 &&
+	       xs_store_read(s, ids[i], XS_TIER_1D, T0, T0 + 3600, pt, 800) == 1;
+}
+
+/*
+ * Series that stopped a day ago go dormant once retired with every rollup emitted
+ * and every block written: they give their st_active back to the pool (a new series
+ * reuses it), their carry record is a short 'D' one, and after a reopen they still
+ * reject a point at or before their last one, take a later one, keep what backfill
+ * must not overwrite, and read every point back.
+ */
+static void test_dormant(void)
+{
+	struct xs_store *s;
+	xs_series_id ids[DORMANT_N], live, fresh;
+	int64_t lt = T0 + 2 * 86400, tl[XS_NTIERS];
+	size_t nd, dmax, nc, dormant = 0, reads = 0;
+	uint32_t used;
+	struct xs_store_stats st;
+	struct xs_point p;
+	char err[XS_ERR_LEN] = "", name[16];
+
+	tmp_dir_new(test_dir, "dormant");
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	for (size_t i = 0; i < DORMANT_N; i++) {
+		snprintf(name, sizeof(name), "s%zu", i);
+		ids[i] = r_series(s, name);
+		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+			r_append(s, ids[i], t, dormant_value(i, t));
+	}
+	live = r_series(s, "live");
+	r_append(s, live, lt, 1.0f);
+	r_sync(s);
+	r_tick(s, 1061, live, &lt); /* retired: blocks sealed, minute and hour emitted */
+	ok(s->ser[ids[0]].act != ST_DORMANT, "retired, its day still in progress: not dormant");
+	r_tick(s, 1061 + 1440, live, &lt); /* the day emitted and written */
+	ok(s->ser[ids[0]].act != ST_DORMANT, "its day written at this checkpoint: not dormant yet");
+	r_tick(s, 1061 + 1441, live, &lt);
+	for (size_t i = 0; i < DORMANT_N; i++)
+		dormant += s->ser[ids[i]].act == ST_DORMANT;
+	ok(dormant == DORMANT_N && s->act_live == 1, "every stopped series is dormant (%zu), the live one not (%u held)",
+	   dormant, s->act_live);
+	dormant_wal_records(s, &nd, &dmax, &nc);
+	ok(nd == DORMANT_N && dmax <= 32 && nc == 1, "the wal carries %zu 'D' records of at most %zu bytes, %zu 'C'",
+	   nd, dmax, nc);
+	for (size_t i = 0; i < DORMANT_N; i++)
+		reads += dormant_reads(s, ids, i);
+	ok(reads == DORMANT_N, "dormant: %zu of %d series read every point back", reads, DORMANT_N);
+	used = s->act_used;
+	fresh = r_series(s, "fresh");
+	r_append(s, fresh, lt + 5, 2.0f);
+	ok(s->act_used == used && s->ser[fresh].act != ST_DORMANT,
+	   "a new series takes a released st_active (pool %u, was %u)", s->act_used, used);
+	memcpy(tl, s->ser[ids[1]].tier_last, sizeof(tl));
+
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	s = r_open(test_dir);
+	fail_unless(s != NULL, "reopen");
+	dormant = reads = 0;
+	for (size_t i = 0; i < DORMANT_N; i++) {
+		dormant += s->ser[ids[i]].act == ST_DORMANT;
+		reads += dormant_reads(s, ids, i);
+	}
+	ok(dormant == DORMANT_N && reads == DORMANT_N, "reopened: %zu dormant, %zu read every point back", dormant,
+	   reads);
+	ok(!memcmp(tl, s->ser[ids[1]].tier_last, sizeof(tl)) && s->ser[ids[1]].last_t == T0 + 3600 &&
+		   s->ser[ids[1]].last_v == dormant_value(1, T0 + 3600),
+	   "reopened: its last times and value are the ones before");
+
+	/* backfill: a period it holds is not overwritten, an empty one is taken */
+	ok(xs_store_backfill(s, ids[2], XS_TIER_1M, T0 + 60, 9.0f, 9.0f, 9.0f, err) == XS_OK &&
+		   xs_store_backfill(s, ids[2], XS_TIER_1M, T0 - 60, 7.0f, 7.0f, 7.0f, err) == XS_OK,
+	   "backfill: %s", err);
+	ok(xs_store_read(s, ids[2], XS_TIER_1M, T0 + 60, T0 + 60, &p, 1) == 1 && p.avg != 9.0f,
+	   "a dormant series' minute is not overwritten by backfill (%g)", p.avg);
+	ok(xs_store_read(s, ids[2], XS_TIER_1M, T0 - 60, T0 - 60, &p, 1) == 1 && p.avg == 7.0f,
+	   "an empty minute before it is backfilled (%g)", p.avg);
+
+	xs_store_stats(s, &st);
+	r_append(s, ids[3], T0 + 3600, 5.0f);
+	ok(s->st.duplicates == st.duplicates + 1 && s->ser[ids[3]].act == ST_DORMANT,
+	   "a point at its last time is a duplicate, and wakes nothing");
+	r_append(s, ids[3], lt + 5, 5.0f);
+	ok(s->ser[ids[3]].act != ST_DORMANT && xs_store_read(s, ids[3], XS_TIER_5S, lt, lt + 5, &p, 1) == 1 &&
+		   p.avg == 5.0f,
+	   "a later point wakes it and reads back");
+	ok(dormant_reads(s, ids, 3), "woken, it still reads its old points");
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
+/* A wal written before 'D' records ("XSW1", 'C' records only) still opens. */
+static void test_wal_v1(void)
+{
+	struct xs_store *s;
+	xs_series_id id;
+	char err[XS_ERR_LEN] = "";
+	struct xs_point pt[10];
+	int fd;
+
+	tmp_dir_new(test_dir, "walv1");
+	s = r_open(test_dir);
+	id = r_series(s, "a");
+	for (int64_t t = T0 + 5; t <= T0 + 50; t += 5)
+		r_append(s, id, t, (float)t);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	fd = openat(AT_FDCWD, test_dir, O_RDONLY | O_DIRECTORY);
+	fail_unless(fd >= 0, "open %s", test_dir);
+	{
+		uint8_t magic[4];
+		int wfd = openat(fd, "wal", O_RDWR);
+
+		fail_unless(wfd >= 0 && pread(wfd, magic, 4, 0) == 4 && st_le32(magic) == ST_MAGIC_WAL, "wal");
+		st_w32(magic, ST_MAGIC_WAL1);
+		fail_unless(pwrite(wfd, magic, 4, 0) == 4, "patch the wal");
+		close(wfd);
+	}
+	close(fd);
+	s = r_open(test_dir);
+	ok(s && xs_store_read(s, id, XS_TIER_5S, T0, T0 + 50, pt, 10) == 10 && pt[9].avg == (float)(T0 + 50),
+	   "an XSW1 wal replays");
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
+/* The 'D' record round-trips every int64 value, ST_NONE included; a number past 64 bits
+ * is refused. */
+static void test_codec(void)
+{
+	static const int64_t v[] = { ST_NONE, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 0, -1, 1, T0, -T0,
+				     (int64_t)1 << 62, -((int64_t)1 << 62), 63, 64, -64, -65 };
+	size_t nv = sizeof(v) / sizeof(v[0]), bad = 0, n = 0;
+	struct xs_store *s;
+	xs_series_id id;
+
+	tmp_dir_new(test_dir, "drv-codec");
+	s = r_open(test_dir);
+	id = r_series(s, "a");
+	for (size_t i = 0; i < nv; i++)
+		for (size_t j = 0; j < nv; j++)
+			for (size_t k = 0; k < nv; k += 3) {
+				struct st_bytes out = { 0 };
+				struct st_cur c;
+				int64_t tl[XS_NTIERS] = { v[j], v[k], ST_NONE, v[(j + k) % nv] };
+				size_t pos = 0;
+
+				s->ser[id].last_t = v[i];
+				s->ser[id].last_v = (float)i;
+				memcpy(s->ser[id].tier_last, tl, sizeof(tl));
+				st_carry_dormant(s, id, &out);
+				s->ser[id].last_t = 12345;
+				for (int q = 0; q < XS_NTIERS; q++)
+					s->ser[id].tier_last[q] = 777;
+				if (!st_unframe(out.p, out.len, &pos, &c) || st_get_u8(&c) != 'D' ||
+				    !st_replay_dormant(s, &c) || s->ser[id].last_t != v[i] ||
+				    memcmp(s->ser[id].tier_last, tl, sizeof(tl)) || s->ser[id].last_v != (float)i)
+					bad++;
+				n++;
+				free(out.p);
+			}
+	ok(bad == 0, "'D' round trip: %zu of %zu bad", bad, n);
+
+	/* malformed: a 10-byte LEB128 whose last byte has bits above bit 63 */
+	{
+		uint8_t rec[64];
+		size_t len = 0;
+		struct st_cur c;
+		bool accepted;
+
+		rec[len++] = 'D';
+		st_w32(rec + len, id); len += 4;
+		st_w64(rec + len, (uint64_t)T0); len += 8;
+		st_w32(rec + len, 0); len += 4;
+		rec[len++] = 1; /* mask: tier 0 */
+		for (int q = 0; q < 9; q++)
+			rec[len++] = 0x80;
+		rec[len++] = 0x7e; /* bits 64..69: do not fit */
+		c = (struct st_cur){ rec + 1, len - 1, 0, false };
+		accepted = st_replay_dormant(s, &c);
+		ok(!accepted, "a varint overflowing 64 bits is rejected (accepted: %d, tier_last[0] %lld)", accepted,
+		   (long long)s->ser[id].tier_last[0]);
+	}
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+/* A series that only ever got backfill (no 5 s sample: never retired) goes dormant. */
+static void test_backfill_only(void)
+{
+	struct xs_store *s;
+	xs_series_id a, live;
+	int64_t lt = T0 + 3 * 86400;
+	char err[XS_ERR_LEN] = "";
+
+	tmp_dir_new(test_dir, "drv-bfonly");
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	a = r_series(s, "bf-only");
+	live = r_series(s, "live");
+	r_append(s, live, lt, 1.0f);
+	for (int64_t t = T0; t < T0 + 3600; t += 60)
+		ok(xs_store_backfill(s, a, XS_TIER_1M, t, 1, 1, 1, err) == XS_OK, "bf %s", err);
+	r_sync(s);
+	for (unsigned m = 1061; m < 1061 + 3 * 1441; m += 720)
+		r_tick(s, m, live, &lt);
+	ok(s->ser[a].act == ST_DORMANT, "a backfill-only series, stopped 3 days, is dormant (act %u, live %u)",
+	   s->ser[a].act, s->act_live);
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+/* A backfill point that a dormant series already holds (nothing stored) wakes it until
+ * the next checkpoint only, after a reopen too (its process clock then starts again). */
+static void test_skip_wakes(void)
+{
+	struct xs_store *s;
+	xs_series_id a, live;
+	int64_t lt = T0 + 2 * 86400;
+	char err[XS_ERR_LEN] = "";
+	uint32_t live0;
+
+	tmp_dir_new(test_dir, "drv-skip");
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	a = r_series(s, "a");
+	live = r_series(s, "live");
+	for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+		r_append(s, a, t, 1.0f);
+	r_append(s, live, lt, 1.0f);
+	r_sync(s);
+	r_tick(s, 1061, live, &lt);
+	r_tick(s, 1061 + 1440, live, &lt);
+	r_tick(s, 1061 + 1441, live, &lt);
+	ok(s->ser[a].act == ST_DORMANT, "dormant");
+	live0 = s->act_live;
+	ok(xs_store_backfill(s, a, XS_TIER_1M, T0 + 600, 9, 9, 9, err) == XS_OK, "bf: %s", err);
+	ok(s->act_live == live0 + 1, "a backfill point it already holds wakes it (act_live %u, was %u)",
+	   s->act_live, live0);
+	r_tick(s, 1061 + 1442, live, &lt);
+	ok(s->ser[a].act == ST_DORMANT, "released again at the next checkpoint (act %u)", s->ser[a].act);
+	xs_store_close(&s, NULL);
+	test_minutes = 5000;
+	s = r_open(test_dir);
+	ok(s->ser[a].act == ST_DORMANT, "reopened: dormant");
+	ok(xs_store_backfill(s, a, XS_TIER_1M, T0 + 600, 9, 9, 9, err) == XS_OK, "bf: %s", err);
+	r_tick(s, 5001, live, &lt);
+	ok(s->ser[a].act == ST_DORMANT, "after a reopen, a skipped backfill point: dormant at the next checkpoint (act %u)", s->ser[a].act);
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+
+/* A series' whole state, dormant or not, as bytes (a rollup's sum, min, max only when it counts). */
+static void r_state(struct xs_store *s, xs_series_id id, struct st_bytes *r)
+{
+	const struct st_series *se = &s->ser[id];
+	const struct st_active *a = st_peek(s, id);
+
+	st_put_u64(r, (uint64_t)se->last_t);
+	st_put_u32(r, st_fbits(se->last_v));
+	for (int k = 0; k < XS_NTIERS; k++) {
+		st_put_u64(r, (uint64_t)se->tier_last[k]);
+		if (k) {
+			const struct st_acc *c = ST_ACC(a, k);
+			uint64_t u;
+
+			st_put_u64(r, (uint64_t)c->period);
+			memcpy(&u, &c->sum, 8);
+			st_put_u64(r, c->count ? u : 0);
+			st_put_u32(r, c->count);
+			st_put_u32(r, c->count ? st_fbits(c->min) : 0);
+			st_put_u32(r, c->count ? st_fbits(c->max) : 0);
+		}
+		st_put_block(r, k, &a->open[k]);
+		st_put_block(r, k, &a->bf[k]);
+	}
+}
+
+static size_t r_points(struct xs_store *s, xs_series_id id, struct st_bytes *r)
+{
+	static struct xs_point pt[4000];
+	size_t tot = 0;
+
+	for (int k = 0; k < XS_NTIERS; k++) {
+		size_t n = xs_store_read(s, id, (enum xs_tier)k, T0 - 10 * 86400, T0 + 10 * 86400, pt, 4000);
+
+		st_put(r, pt, n * sizeof(*pt));
+		tot += n;
+	}
+	return tot;
+}
+
+static void r_compare(struct xs_store *s, size_t nser, const char *what)
+{
+	char copy[TMP_DIR_LEN + 8], cmd[3 * TMP_DIR_LEN + 64];
+	struct xs_store *c;
+	size_t bad_state = 0, bad_pts = 0;
+
+	snprintf(copy, sizeof(copy), "%s-copy", test_dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'; cp -a '%s' '%s'", copy, test_dir, copy);
+	fail_unless(system(cmd) == 0, "copy");
+	c = r_open(copy);
+	fail_unless(c != NULL, "open the copy");
+	for (xs_series_id id = 0; id < nser; id++) {
+		struct st_bytes a = { 0 }, b = { 0 };
+
+		r_state(s, id, &a);
+		r_state(c, id, &b);
+		if (a.len != b.len || memcmp(a.p, b.p, a.len)) {
+			bad_state++;
+			fprintf(stderr, "# %s: series %u state differs (act %u / %u)\n", what, id, s->ser[id].act, c->ser[id].act);
+		}
+		a.len = b.len = 0;
+		r_points(s, id, &a);
+		r_points(c, id, &b);
+		if (a.len != b.len || memcmp(a.p, b.p, a.len)) {
+			bad_pts++;
+			fprintf(stderr, "# %s: series %u points differ (%zu / %zu bytes)\n", what, id, a.len, b.len);
+		}
+		free(a.p);
+		free(b.p);
+	}
+	ok(!bad_state && !bad_pts, "%s: replay after kill -9 gives the same state (%zu bad) and points (%zu bad)",
+	   what, bad_state, bad_pts);
+	xs_store_close(&c, NULL);
+	tmp_dir_remove(copy);
+}
+
+#define EQ_N 6
+
+/* kill -9 after a checkpoint that wrote 'D' records (fail: the release checkpoint
+ * fails), then rows and backfills reaching dormant series: the replay gives the
+ * same state and points. */
+static void eq_run(bool fail)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	char err[XS_ERR_LEN] = "", path[TMP_DIR_LEN + 16];
+
+	tmp_dir_new(test_dir, "drv-eq");
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	for (int i = 0; i < EQ_N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "a%d", i);
+		a[i] = r_series(s, name);
+		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+			r_append(s, a[i], t, (float)i + (float)(t % 37));
+	}
+	live = r_series(s, "live");
+	r_append(s, live, lt, 1.0f);
+	r_sync(s);
+	r_tick(s, 1061, live, &lt);
+	r_tick(s, 1061 + 1440, live, &lt);
+	snprintf(path, sizeof(path), "%s/wal.tmp", test_dir);
+	if (fail)
+		fail_unless(mkdir(path, 0755) == 0, "mkdir wal.tmp");
+	test_minutes = 1061 + 1441;
+	lt += 5;
+	r_append(s, live, lt, 0.5f);
+	ok((xs_store_sync(s, err) != XS_OK) == fail, "release checkpoint %s: %s", fail ? "fails" : "ok", err);
+	if (fail)
+		rmdir(path);
+	ok(s->ser[a[0]].act == ST_DORMANT, "dormant");
+	s->wal_max = UINT64_MAX; /* no checkpoint from now on: the wal keeps what follows */
+	/* a0 resumes */
+	for (int64_t t = lt - 600; t <= lt; t += 5)
+		r_append(s, a[0], t, 3.25f + (float)(t % 11));
+	/* a1: backfill a held minute (skipped), an empty one before (taken) */
+	xs_store_backfill(s, a[1], XS_TIER_1M, T0 + 600, 9, 9, 9, err);
+	xs_store_backfill(s, a[1], XS_TIER_1M, T0 - 600, 7, 6, 8, err);
+	/* a2: backfill after its last hour */
+	xs_store_backfill(s, a[2], XS_TIER_1H, T0 + 5 * 3600, 4, 3, 5, err);
+	/* a3: backfill then samples */
+	xs_store_backfill(s, a[3], XS_TIER_1D, T0 - 86400, 2, 1, 3, err);
+	for (int64_t t = lt - 300; t <= lt; t += 5)
+		r_append(s, a[3], t, 1.5f);
+	lt += 5;
+	r_append(s, live, lt, 0.5f);
+	r_sync(s);
+	{
+		struct xs_point q;
+
+		ok(xs_store_read(s, a[1], XS_TIER_1M, T0 - 600, T0 - 600, &q, 1) == 1 && q.avg == 7 &&
+			   xs_store_read(s, a[1], XS_TIER_1M, T0 + 600, T0 + 600, &q, 1) == 1 && q.avg != 9 &&
+			   xs_store_read(s, a[2], XS_TIER_1H, T0 + 5 * 3600, T0 + 5 * 3600, &q, 1) == 1 &&
+			   xs_store_read(s, a[3], XS_TIER_1D, T0 - 86400, T0 - 86400, &q, 1) == 1,
+		   "backfills taken / skipped");
+	}
+	r_compare(s, EQ_N + 1, fail ? "failed release checkpoint" : "release checkpoint");
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+static void test_equiv(void)
+{
+	eq_run(false);
+	eq_run(true);
+}
+
+
+/* The checkpoint that writes the day fails: the series stays active with its day in
+ * pend, is not released at the retry that writes it, is released after; then kill -9. */
+static void test_day_ckpt_fails(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	char err[XS_ERR_LEN] = "", path[TMP_DIR_LEN + 16];
+	struct xs_point q;
+	size_t good = 0;
+
+	tmp_dir_new(test_dir, "drv-dayf");
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	for (int i = 0; i < EQ_N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "a%d", i % 10);
+		a[i] = r_series(s, name);
+		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+			r_append(s, a[i], t, (float)i + (float)(t % 37));
+	}
+	live = r_series(s, "live");
+	r_append(s, live, lt, 1.0f);
+	r_sync(s);
+	r_tick(s, 1061, live, &lt);
+	snprintf(path, sizeof(path), "%s/wal.tmp", test_dir);
+	fail_unless(mkdir(path, 0755) == 0, "mkdir wal.tmp");
+	test_minutes = 1061 + 1440;
+	lt += 5;
+	r_append(s, live, lt, 0.5f);
+	ok(xs_store_sync(s, err) != XS_OK, "the day's checkpoint fails: %s", err);
+	rmdir(path);
+	ok(s->ser[a[0]].act != ST_DORMANT && st_pend_head(s, a[0]) >= 0, "its day waits in pend");
+	s->ckpt_next = 0;
+	r_tick(s, 1061 + 1441, live, &lt); /* retry: writes the day */
+	ok(s->ser[a[0]].act != ST_DORMANT, "not released at the retry");
+	r_tick(s, 1061 + 1442, live, &lt);
+	ok(s->ser[a[0]].act == ST_DORMANT, "released after");
+	for (int i = 0; i < EQ_N; i++)
+		good += xs_store_read(s, a[i], XS_TIER_1D, T0, T0, &q, 1) == 1;
+	ok(good == EQ_N, "every day reads back (%zu)", good);
+	s->wal_max = UINT64_MAX;
+	for (int64_t t = lt - 600; t <= lt; t += 5)
+		r_append(s, a[0], t, 3.25f + (float)(t % 11));
+	r_sync(s);
+	r_compare(s, EQ_N + 1, "day ckpt failed");
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+int main(void)
+{
+	TEST_RUN(test_dormant);
+	TEST_RUN(test_wal_v1);
+	TEST_RUN(test_codec);
+	TEST_RUN(test_backfill_only);
+	TEST_RUN(test_skip_wakes);
+	TEST_RUN(test_equiv);
+	TEST_RUN(test_day_ckpt_fails);
+	return test_summary();
+}
