@@ -143,50 +143,50 @@ static void serve_signals(void)
 /* --- command line and configuration --- */
 
 /* Whether a is a flag of serve that takes a value. */
-static bool serve_takes_value(const char *a)
+/* Where flag a keeps its value: a field of d, or *pool for --pool (a list); NULL when a
+ * takes no value (or is unknown). The one table of the flags that take a value. */
+static const char **serve_value_slot(struct xs_daemon *d, const char *a, const char **pool)
 {
-	static const char *const flags[] = { "-c", "--data", "--listen", "--web", "--log-level",
-					     "--pool" };
-
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(a, flags[i]))
-			return true;
-	return false;
+	if (!strcmp(a, "-c"))
+		return &d->config_file;
+	if (!strcmp(a, "--data"))
+		return &d->flag_data;
+	if (!strcmp(a, "--listen"))
+		return &d->flag_listen;
+	if (!strcmp(a, "--web"))
+		return &d->flag_web;
+	if (!strcmp(a, "--log-level"))
+		return &d->flag_level;
+	if (!strcmp(a, "--pool"))
+		return pool;
+	return NULL;
 }
 
 static int serve_args(struct xs_daemon *d, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		bool has = i + 1 < argc;
+		const char *a = argv[i], *pool = NULL;
+		const char **slot = serve_value_slot(d, a, &pool);
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			serve_usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "-c") && has) {
-			d->config_file = argv[++i];
-		} else if (!strcmp(a, "--data") && has) {
-			d->flag_data = argv[++i];
-		} else if (!strcmp(a, "--listen") && has) {
-			d->flag_listen = argv[++i];
-		} else if (!strcmp(a, "--web") && has) {
-			d->flag_web = argv[++i];
-		} else if (!strcmp(a, "--log-level") && has) {
-			d->flag_level = argv[++i];
-		} else if (!strcmp(a, "--pool") && has) {
-			if (d->nflag_pools == SERVE_MAX_FLAG_POOLS) {
-				fprintf(stderr, "xapistat serve: too many --pool flags\n");
-				return 2;
-			}
-			/* a copy: argv's password is masked once read, reloads need it */
-			d->flag_pools[d->nflag_pools++] = xs_xstrndup(argv[i + 1], strlen(argv[i + 1]));
-			i++;
-		} else {
+		}
+		if (!slot || i + 1 == argc) {
 			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
-				serve_takes_value(a) ? "missing value after" : "unknown argument", a);
+				slot ? "missing value after" : "unknown argument", a);
 			serve_usage(stderr);
 			return 2;
 		}
+		*slot = argv[++i];
+		if (slot != &pool)
+			continue;
+		if (d->nflag_pools == SERVE_MAX_FLAG_POOLS) {
+			fprintf(stderr, "xapistat serve: too many --pool flags\n");
+			return 2;
+		}
+		/* a copy: argv's password is masked once read, reloads need it */
+		d->flag_pools[d->nflag_pools++] = xs_xstrndup(pool, strlen(pool));
 	}
 	return -1;
 }
