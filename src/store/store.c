@@ -1631,8 +1631,12 @@ static bool st_replay_backfill(struct xs_store *s, struct st_cur *c)
 	return true;
 }
 
-/* Creates wal.tmp holding the header of generation gen and the carry records, then
- * renames it over wal. On success s->wal_fd is the new wal. */
+/* The CRC-32C of an XSW2 wal header's magic and generation (bytes 0..4, 8..16). */
+static uint32_t st_wal_hdr_crc(const uint8_t *h)
+{
+	return xs_crc32c(xs_crc32c(0, h, 4), h + 8, 8);
+}
+
 /*
  * Writes a wal of generation gen (carry records of every series with data) to
  * wal.tmp and renames it to wal; its descriptor and size into *fd, *size. The
@@ -1650,8 +1654,8 @@ static enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint
 	if (fd < 0)
 		return st_errno(err, "create", s, "wal.tmp");
 	st_w32(h, ST_MAGIC_WAL);
-	st_w32(h + 4, 2);
 	st_w64(h + 8, gen);
+	st_w32(h + 4, st_wal_hdr_crc(h));
 	st_put(&b, h, sizeof(h));
 	/* written ST_WAL_CHUNK at a time: the carry records of a million series are
 	 * hundreds of megabytes, never held whole */
@@ -1806,6 +1810,16 @@ static enum xs_err st_wal_load(struct xs_store *s, char *err)
 	if (st_le32(buf) != ST_MAGIC_WAL && st_le32(buf) != ST_MAGIC_WAL1) {
 		free(buf);
 		return xs_err_set(err, XS_ERR_PARSE, "%s/wal: not a write-ahead log", s->dir);
+	}
+	if (st_le32(buf) == ST_MAGIC_WAL && st_le32(buf + 4) != st_wal_hdr_crc(buf)) {
+		/* a wrong generation would take committed runs for uncommitted ones (cut at
+		 * the next checkpoint) or the reverse: nothing is guessed */
+		free(buf);
+		return xs_err_set(err, XS_ERR_PARSE,
+				  "%s/wal: header damaged (checksum mismatch); moving the file away "
+				  "opens the store from its segments, without the rows since the last "
+				  "checkpoint",
+				  s->dir);
 	}
 	s->gen = st_le64(buf + 8);
 	if (st_ckpt_recover(s, err)) {

@@ -11,7 +11,8 @@
  *     point back; backfill does not overwrite what it holds and fills what it lacks;
  *   - kill -9 (a copy of the directory) after 'D' records, with rows and backfills
  *     reaching dormant series, replays to the same state and points;
- *   - an "XSW1" wal (before 'D' records) still opens.
+ *   - an "XSW1" wal (before 'D' records) still opens; an "XSW2" one whose header
+ *     (generation, checksum) is damaged refuses the open and is left as it was.
  * store.c is included for its process clock (ST_NOW_MINUTES, set here) and to look
  * at a series' state.
  */
@@ -237,6 +238,78 @@ static void test_wal_v1(void)
 	ok(s && xs_store_read(s, id, XS_TIER_5S, T0, T0 + 50, pt, 10) == 10 && pt[9].avg == (float)(T0 + 50),
 	   "an XSW1 wal replays");
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
+/* Flips bit `bit` of byte `at` of DIR/wal. */
+static void wal_flip(size_t at, unsigned bit)
+{
+	char path[TMP_DIR_LEN + 8];
+	uint8_t x;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	fd = open(path, O_RDWR);
+	fail_unless(fd >= 0 && pread(fd, &x, 1, (off_t)at) == 1, "read %s", path);
+	x ^= (uint8_t)(1u << bit);
+	fail_unless(pwrite(fd, &x, 1, (off_t)at) == 1, "write %s", path);
+	close(fd);
+}
+
+/* The wal header's generation decides which index runs are committed: a damaged header
+ * (generation or checksum) refuses the open and leaves the file as it was; moved away,
+ * the store opens from its segments. */
+static void test_wal_header(void)
+{
+	struct xs_store_options o = { .dir = NULL };
+	struct xs_store *s;
+	xs_series_id id;
+	char err[XS_ERR_LEN] = "", path[TMP_DIR_LEN + 8], moved[TMP_DIR_LEN + 16];
+	static struct xs_point pt[200];
+	uint8_t *before = NULL, *after = NULL;
+	size_t nb = 0, na = 0, n, bad = 0;
+	int dfd;
+
+	tmp_dir_new(test_dir, "walhdr");
+	o.dir = test_dir;
+	s = r_open(test_dir);
+	id = r_series(s, "a");
+	for (int64_t t = T0 + 5; t <= T0 + 650; t += 5) /* the first 10-minute block is sealed */
+		r_append(s, id, t, (float)(t - T0));
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	dfd = open(test_dir, O_RDONLY | O_DIRECTORY);
+	fail_unless(dfd >= 0 && st_read_file(dfd, "wal", &before, &nb) == XS_OK, "read the wal");
+	for (int k = 0; k < 2; k++) {
+		size_t at = k ? 4 : 8; /* the checksum, the generation */
+
+		wal_flip(at, 3);
+		err[0] = 0;
+		s = NULL;
+		ok(xs_store_open(&o, &s, err) == XS_ERR_PARSE && !s && strstr(err, "/wal: header damaged"),
+		   "a bit flipped in the wal header's %s refuses the open: %s", k ? "checksum" : "generation", err);
+		if (s) /* opened all the same: closed, so that the next open is not refused by its lock */
+			xs_store_close(&s, NULL);
+		fail_unless(st_read_file(dfd, "wal", &after, &na) == XS_OK, "read the wal");
+		before[at] ^= 1u << 3;
+		ok(na == nb && !memcmp(after, before, nb), "... and leaves the wal as it was");
+		before[at] ^= 1u << 3;
+		free(after);
+		wal_flip(at, 3);
+	}
+	s = r_open(test_dir);
+	ok(s && xs_store_read(s, id, XS_TIER_5S, T0, T0 + 650, pt, 200) == 130, "repaired: every point");
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	snprintf(moved, sizeof(moved), "%s/wal.bad", test_dir);
+	fail_unless(rename(path, moved) == 0, "move the wal away");
+	s = r_open(test_dir);
+	n = s ? xs_store_read(s, id, XS_TIER_5S, T0, T0 + 650, pt, 200) : 0;
+	for (size_t i = 0; i < n; i++)
+		bad += pt[i].t != T0 + 5 * (int64_t)(i + 1) || pt[i].avg != (float)(pt[i].t - T0);
+	ok(n >= 119 && !bad, "the wal moved away: the sealed block's points read back (%zu, %zu wrong)", n, bad);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	free(before);
+	close(dfd);
 	tmp_dir_remove(test_dir);
 }
 
@@ -573,6 +646,7 @@ int main(void)
 {
 	TEST_RUN(test_dormant);
 	TEST_RUN(test_wal_v1);
+	TEST_RUN(test_wal_header);
 	TEST_RUN(test_codec);
 	TEST_RUN(test_backfill_only);
 	TEST_RUN(test_skip_wakes);
