@@ -374,6 +374,22 @@ static void test_codec(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* A new store in test_dir (named name) with the clock at minute 1000, series a (named an)
+ * and live: the test's stopped and live series. */
+static struct xs_store *r_two(const char *name, const char *an, xs_series_id *a, xs_series_id *live)
+{
+	struct xs_store *s;
+
+	tmp_dir_new(test_dir, name);
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	if (!s)
+		abort(); /* r_open reported it; nothing below could run */
+	*a = r_series(s, an);
+	*live = r_series(s, "live");
+	return s;
+}
+
 /* A series that only ever got backfill (no 5 s sample: never retired) goes dormant. */
 static void test_backfill_only(void)
 {
@@ -382,11 +398,7 @@ static void test_backfill_only(void)
 	int64_t lt = T0 + 3 * 86400;
 	char err[XS_ERR_LEN] = "";
 
-	tmp_dir_new(test_dir, "drv-bfonly");
-	test_minutes = 1000;
-	s = r_open(test_dir);
-	a = r_series(s, "bf-only");
-	live = r_series(s, "live");
+	s = r_two("drv-bfonly", "bf-only", &a, &live);
 	r_append(s, live, lt, 1.0f);
 	for (int64_t t = T0; t < T0 + 3600; t += 60)
 		ok(xs_store_backfill(s, a, XS_TIER_1M, t, 1, 1, 1, err) == XS_OK, "bf %s", err);
@@ -409,11 +421,7 @@ static void test_skip_wakes(void)
 	char err[XS_ERR_LEN] = "";
 	uint32_t live0;
 
-	tmp_dir_new(test_dir, "drv-skip");
-	test_minutes = 1000;
-	s = r_open(test_dir);
-	a = r_series(s, "a");
-	live = r_series(s, "live");
+	s = r_two("drv-skip", "a", &a, &live);
 	for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
 		r_append(s, a, t, 1.0f);
 	r_append(s, live, lt, 1.0f);
@@ -518,6 +526,32 @@ static void r_compare(struct xs_store *s, size_t nser, const char *what)
 
 #define EQ_N 6
 
+/* In test_dir, a store with the clock at minute 1000, EQ_N series a[] with an hour of
+ * samples from T0 and a live one two days later, then a checkpoint at minute 1061 that
+ * retires a[] (sealed; their day still in progress). */
+static struct xs_store *r_stopped_hour(xs_series_id *a, xs_series_id *live, int64_t *lt)
+{
+	struct xs_store *s;
+
+	test_minutes = 1000;
+	s = r_open(test_dir);
+	if (!s)
+		abort(); /* r_open reported it; nothing below could run */
+	for (int i = 0; i < EQ_N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "a%d", i);
+		a[i] = r_series(s, name);
+		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
+			r_append(s, a[i], t, (float)i + (float)(t % 37));
+	}
+	*live = r_series(s, "live");
+	r_append(s, *live, *lt, 1.0f);
+	r_sync(s);
+	r_tick(s, 1061, *live, lt);
+	return s;
+}
+
 /* kill -9 after a checkpoint that wrote 'D' records (fail: the release checkpoint
  * fails), then rows and backfills reaching dormant series: the replay gives the
  * same state and points. */
@@ -529,20 +563,7 @@ static void eq_run(bool fail)
 	char err[XS_ERR_LEN] = "", path[TMP_DIR_LEN + 16];
 
 	tmp_dir_new(test_dir, "drv-eq");
-	test_minutes = 1000;
-	s = r_open(test_dir);
-	for (int i = 0; i < EQ_N; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "a%d", i);
-		a[i] = r_series(s, name);
-		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
-			r_append(s, a[i], t, (float)i + (float)(t % 37));
-	}
-	live = r_series(s, "live");
-	r_append(s, live, lt, 1.0f);
-	r_sync(s);
-	r_tick(s, 1061, live, &lt);
+	s = r_stopped_hour(a, &live, &lt);
 	r_tick(s, 1061 + 1440, live, &lt);
 	snprintf(path, sizeof(path), "%s/wal.tmp", test_dir);
 	if (fail)
@@ -603,20 +624,7 @@ static void test_day_ckpt_fails(void)
 	size_t good = 0;
 
 	tmp_dir_new(test_dir, "drv-dayf");
-	test_minutes = 1000;
-	s = r_open(test_dir);
-	for (int i = 0; i < EQ_N; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "a%d", i % 10);
-		a[i] = r_series(s, name);
-		for (int64_t t = T0 + 5; t <= T0 + 3600; t += 5)
-			r_append(s, a[i], t, (float)i + (float)(t % 37));
-	}
-	live = r_series(s, "live");
-	r_append(s, live, lt, 1.0f);
-	r_sync(s);
-	r_tick(s, 1061, live, &lt);
+	s = r_stopped_hour(a, &live, &lt);
 	snprintf(path, sizeof(path), "%s/wal.tmp", test_dir);
 	fail_unless(mkdir(path, 0755) == 0, "mkdir wal.tmp");
 	test_minutes = 1061 + 1440;
