@@ -4,9 +4,10 @@
  *
  * Files under the store directory:
  *   series            catalog: one CRC'd record per series (and per unit change)
- *   wal               write-ahead log of generation G: carry records (the open
- *                     state of every series at the last checkpoint), then rows
- *                     of samples and backfilled points appended since
+ *   wal               write-ahead log of generation G (in a CRC'd header): carry
+ *                     records (the open state of every series at the last
+ *                     checkpoint; a dormant one's times alone), then rows of
+ *                     samples and backfilled points appended since
  *   <tier>-<n>.seg    sealed blocks of one tier and time span n
  *   <tier>-<n>.idx    sorted runs of (series, t0, offset, length), one run per
  *                     checkpoint that wrote to the segment, tagged with its G
@@ -72,7 +73,7 @@ static const char *const st_tier_name[XS_NTIERS] = { "5s", "1m", "1h", "1d" };
 #define ST_LEN_BITS 24             /* index entry: block length bits below the offset */
 #define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
 #define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
-#define ST_MAGIC_WAL 0x32575358u   /* "XSW2": may hold 'D' records, which "XSW1" readers lack */
+#define ST_MAGIC_WAL 0x32575358u   /* "XSW2": a header CRC, 'D' records ("XSW1" readers lack both) */
 #define ST_MAGIC_WAL1 0x31575358u  /* "XSW1": read, never written */
 #define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
@@ -138,14 +139,14 @@ union st_open {
 /*
  * What a series needs only while it takes points (224 bytes): its rollups in
  * progress, its open and backfill blocks, its newest sealed unwritten block and
- * what backfill knows. A series with none of these (never written since open, or
- * retired with every rollup emitted and every block written: st_retire) is
- * dormant: it holds no st_active, its carry record is its times alone ('D'), and
- * the first point that reaches it takes one from the store's pool again
- * (st_act). That is what a stopped series costs an estate that creates and
- * deletes VMs by the thousand: its struct st_series (72 bytes), its catalog
- * names and a 30-byte carry record per checkpoint, where it kept all 296 bytes
- * and a 177-byte record. The pool's pages (ST_ACT_PAGE each) never move: a
+ * what backfill knows. A series never written since open, or whose st_active holds
+ * none of these at a checkpoint (retired, every rollup emitted and every block
+ * written; or backfilled only: st_retire) is dormant: it holds no st_active, its
+ * carry record is its times alone ('D'), and the first point that reaches it takes
+ * one from the store's pool again (st_act). That is what a stopped series costs an
+ * estate that creates and deletes VMs by the thousand: its struct st_series (72
+ * bytes), its catalog names and a 32-byte carry record (with its frame) per
+ * checkpoint, where it kept all 296 bytes and a 177-byte record. The pool's pages (ST_ACT_PAGE each) never move: a
  * pointer to an st_active stays valid until the series is made dormant.
  */
 struct st_active {
