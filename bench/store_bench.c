@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "estate.h"
+#include "proc_status.h"
 #include "store/store.h"
 #include "workload.h"
 
@@ -44,21 +45,6 @@ static void bench_die(const char *what, const char *err)
 {
 	fprintf(stderr, "store_bench: %s: %s\n", what, err);
 	exit(1);
-}
-
-/* A line of /proc/self/status in KiB ("VmRSS", "VmHWM"). */
-static long bench_status_kib(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
-			v = strtol(line + strlen(key) + 1, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
 }
 
 /* Bytes of the files of dir whose name starts with prefix ("" for all). */

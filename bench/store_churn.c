@@ -30,6 +30,8 @@ static uint16_t churn_minutes = 1000; /* the store's process clock */
 #define ST_NOW_MINUTES() churn_minutes
 #include "store/store.c"
 
+#include "proc_status.h"
+
 #define CHURN_T0 1700006400   /* a UTC midnight */
 #define CHURN_DS 30           /* data sources per VM */
 #define CHURN_ROWS 720        /* an hour of 5 s rows per generation */
@@ -39,20 +41,6 @@ static void churn_die(const char *what, const char *err)
 {
 	fprintf(stderr, "store_churn: %s: %s\n", what, err);
 	exit(1);
-}
-
-static long churn_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
 }
 
 static void churn_sync(struct xs_store *s)
@@ -117,7 +105,7 @@ int main(int argc, char **argv)
 		churn_sync(s);
 		xs_store_stats(s, &st);
 		malloc_trim(0); /* what the store holds, not what malloc kept of what it freed */
-		rss[g] = churn_rss_kib();
+		rss[g] = bench_status_kib("VmRSS");
 		wal[g] = st.log_bytes;
 		printf("gen %zu series_total %zu rss_kib %ld wal_bytes %llu\n", g, total, rss[g],
 		       (unsigned long long)wal[g]);

@@ -142,7 +142,6 @@ static void serve_signals(void)
 
 /* --- command line and configuration --- */
 
-/* Whether a is a flag of serve that takes a value. */
 /* Where flag a keeps its value: a field of d, or *pool for --pool (a list); NULL when a
  * takes no value (or is unknown). The one table of the flags that take a value. */
 static const char **serve_value_slot(struct xs_daemon *d, const char *a, const char **pool)

@@ -177,6 +177,7 @@ struct prom_object {
 	int64_t fresh_from;          /* its series whose newest sample is older are not exported */
 	int host_cpus;               /* a host's host_CPUs count; 0: unknown or not a host */
 	uint32_t ncpu, ones;         /* a host's cpuN samples, those of them exactly 1 */
+	bool parked;                 /* its cpuN reading 1 are parked CPUs, left out (prom_drop_parked) */
 };
 
 /*
@@ -1283,17 +1284,18 @@ static void prom_drop_parked(struct prom_ctx *c)
 	size_t kept = 0;
 	bool any = false;
 
-	/* most estates have no such host: the samples are then not walked */
-	for (size_t i = 0; i < c->nobj && !any; i++)
-		any = c->obj[i].ncpu && xs_smap_cpus_parked(c->obj[i].ncpu, c->obj[i].ones, c->obj[i].host_cpus);
-	if (!any)
+	for (size_t i = 0; i < c->nobj; i++) {
+		struct prom_object *o = &c->obj[i];
+
+		o->parked = o->ncpu && xs_smap_cpus_parked(o->ncpu, o->ones, o->host_cpus);
+		any |= o->parked;
+	}
+	if (!any) /* most estates have no such host: the samples are then not walked */
 		return;
 	for (size_t i = 0; i < c->nsmp; i++) {
 		const struct prom_sample *s = &c->smp[i];
-		const struct prom_object *o = &c->obj[s->object];
 
-		if (c->fam[s->family].host_cpu && s->value == 1.0f &&
-		    xs_smap_cpus_parked(o->ncpu, o->ones, o->host_cpus))
+		if (c->fam[s->family].host_cpu && s->value == 1.0f && c->obj[s->object].parked)
 			continue;
 		c->smp[kept++] = *s;
 	}

@@ -146,8 +146,9 @@ union st_open {
  * one from the store's pool again (st_act). That is what a stopped series costs an
  * estate that creates and deletes VMs by the thousand: its struct st_series (72
  * bytes), its catalog names and a 32-byte carry record (with its frame) per
- * checkpoint, where it kept all 296 bytes and a 177-byte record. The pool's pages (ST_ACT_PAGE each) never move: a
- * pointer to an st_active stays valid until the series is made dormant.
+ * checkpoint, where it kept all 296 bytes and a 177-byte record. The pool's pages
+ * (ST_ACT_PAGE each) never move: a pointer to an st_active stays valid until the
+ * series is made dormant.
  */
 struct st_active {
 	struct st_acc acc[XS_NTIERS - 1]; /* rollups in progress of tiers 1..3: ST_ACC(a, k) */
@@ -1918,6 +1919,16 @@ static uint64_t st_run_bytes(size_t n)
 	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
 }
 
+/* n bytes at off, all of them; false with errno set (EIO for a short read) otherwise. */
+static bool st_pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pread(fd, buf, n, (off_t)off);
+
+	if (r >= 0 && (size_t)r != n)
+		errno = EIO;
+	return r >= 0 && (size_t)r == n;
+}
+
 /*
  * Parses the run headers and directories of an index file read by fd (size
  * len) into g; returns the end of the last valid run (where the next run goes:
@@ -1929,16 +1940,6 @@ static uint64_t st_run_bytes(size_t n)
  * Entries are not read: each chunk is checked against its directory CRC when
  * a read loads it.
  */
-/* n bytes at off, all of them; false with errno set (EIO for a short read) otherwise. */
-static bool st_pread_all(int fd, void *buf, size_t n, uint64_t off)
-{
-	ssize_t r = pread(fd, buf, n, (off_t)off);
-
-	if (r >= 0 && (size_t)r != n)
-		errno = EIO;
-	return r >= 0 && (size_t)r == n;
-}
-
 static uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 			     bool *read_error)
 {
@@ -2647,6 +2648,7 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 	for (size_t pos = 0; buf && pos + 9 <= len; pos += 9) {
 		struct st_seg g = { .fd = -1, .ifd = -1 };
 		char name[64];
+		const char *fail = NULL; /* what failed on name */
 		uint64_t keep;
 		bool unread = false;
 		struct stat sb;
@@ -2660,31 +2662,27 @@ static enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
 			continue; /* never written: nothing to cut */
-		if (fd < 0 || fstat(fd, &sb) < 0) { /* its uncommitted runs would stay */
+		if (fd < 0 || fstat(fd, &sb) < 0) {
+			fail = "open"; /* its uncommitted runs would stay */
+		} else {
+			keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread);
+			for (size_t i = 0; i < g.nruns; i++)
+				st_run_free(&g.runs[i]);
+			free(g.runs);
+			if (unread) /* not a torn end: truncating there would cut committed runs */
+				fail = "read";
+			else if (keep < (uint64_t)sb.st_size &&
+				 (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0))
+				fail = "truncate";
+		}
+		if (fail) {
 			int saved = errno;
 
 			if (fd >= 0)
 				close(fd);
 			free(buf);
 			errno = saved;
-			return st_errno(err, "open", s, name);
-		}
-		keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread);
-		for (size_t i = 0; i < g.nruns; i++)
-			st_run_free(&g.runs[i]);
-		free(g.runs);
-		if (unread) { /* not a torn end: truncating there would cut committed runs */
-			int saved = errno;
-
-			close(fd);
-			free(buf);
-			errno = saved;
-			return st_errno(err, "read", s, name);
-		}
-		if (keep < (uint64_t)sb.st_size && (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0)) {
-			close(fd);
-			free(buf);
-			return st_errno(err, "truncate", s, name);
+			return st_errno(err, fail, s, name);
 		}
 		close(fd);
 	}
@@ -2793,8 +2791,10 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	s->st.retired += st_retire(s);
 	/* backfill blocks go to their segments now rather than waiting in memory (and
 	 * in every carry record) for a point of another window */
-	for (uint32_t id = 0; s->nbf && id < s->nser; id++)
-		for (int k = 1; k < XS_NTIERS && s->ser[id].act != ST_DORMANT; k++) {
+	for (uint32_t id = 0; s->nbf && id < s->nser; id++) {
+		if (s->ser[id].act == ST_DORMANT)
+			continue;
+		for (int k = 1; k < XS_NTIERS; k++) {
 			union st_open *o = &st_act(s, id)->bf[k];
 
 			if (!st_open_has(k, o))
@@ -2802,6 +2802,7 @@ static enum xs_err st_checkpoint(struct xs_store *s, char *err)
 			st_open_seal(s, id, k, o);
 			s->nbf--;
 		}
+	}
 	npend = s->npend;
 	ck = xs_xmalloc((npend + 1) * sizeof(*ck));
 	st_io_begin(s);
@@ -3035,7 +3036,7 @@ static int st_fsync_parent(const char *path)
 {
 	size_t n = strlen(path);
 	char *parent;
-	int fd, rc;
+	int fd, rc, saved;
 
 	while (n > 1 && path[n - 1] == '/')
 		n--;
@@ -3049,15 +3050,10 @@ static int st_fsync_parent(const char *path)
 	if (fd < 0)
 		return -1;
 	rc = fsync(fd);
-	if (rc < 0) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	saved = errno;
 	close(fd);
-	return 0;
+	errno = saved;
+	return rc < 0 ? -1 : 0;
 }
 
 enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **out, char *err)
@@ -3200,10 +3196,11 @@ static enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, i
 				    const float *v)
 {
 	struct st_series *se = &s->ser[id];
+	const struct st_acc *acc = ST_ACC(st_peek(s, id), tier);
 	struct st_active *act;
 	struct xs_point p;
 
-	if (ST_ACC(st_peek(s, id), tier)->period != ST_NONE && t >= ST_ACC(st_peek(s, id), tier)->period)
+	if (acc->period != ST_NONE && t >= acc->period)
 		return XS_ERR_ABORTED;
 	switch (st_known_verdict(s, id, tier, t)) {
 	case ST_SKIP:

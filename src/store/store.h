@@ -79,8 +79,9 @@ struct xs_store_stats {
 				  * daemon's clock, a day behind the newest data), their rollups
 				  * in progress emitted and open blocks written out */
 	uint64_t dormant;        /* series holding no in-memory state but their names and times:
-				  * never written since open, or retired with every rollup emitted
-				  * and every block written (docs/STORE.md, Retention) */
+				  * never written since open, retired with every rollup emitted and
+				  * every block written, or backfilled only and written
+				  * (docs/STORE.md, Dormant series) */
 	uint64_t lost_series;    /* series whose catalog record was found damaged at open: kept as
 				  * placeholders "lost-series-ID" (kind VM, ds "lost") so that no id
 				  * is reused; their data is no longer reachable by name */

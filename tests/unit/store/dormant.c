@@ -34,49 +34,7 @@ static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
 
 static char test_dir[TMP_DIR_LEN];
 
-static struct xs_store *r_open(const char *dir)
-{
-	struct xs_store_options o = { .dir = dir, .wal_max = 1 };
-	struct xs_store *s = NULL;
-	char err[XS_ERR_LEN] = "";
-
-	ok(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	return s;
-}
-
-static xs_series_id r_series(struct xs_store *s, const char *uuid)
-{
-	char err[XS_ERR_LEN] = "";
-	xs_series_id id = UINT32_MAX;
-
-	ok(xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "", &id, err) == XS_OK, "series %s: %s", uuid, err);
-	return id;
-}
-
-static void r_append(struct xs_store *s, xs_series_id id, int64_t t, float v)
-{
-	char err[XS_ERR_LEN] = "";
-
-	if (xs_store_append(s, id, t, v, err) != XS_OK)
-		ok(0, "append: %s", err);
-}
-
-static void r_sync(struct xs_store *s)
-{
-	char err[XS_ERR_LEN] = "";
-
-	ok(xs_store_sync(s, err) == XS_OK, "sync at %u: %s", test_minutes, err);
-}
-
-/* The clock moves to minute m, the live series c takes its next sample at *ct and a sync
- * makes a checkpoint. */
-static void r_tick(struct xs_store *s, unsigned m, xs_series_id c, int64_t *ct)
-{
-	test_minutes = (uint16_t)m;
-	*ct += 5;
-	r_append(s, c, *ct, 0.5f);
-	r_sync(s);
-}
+#include "clock_store.h"
 
 #define DORMANT_N 40 /* stopped series */
 

@@ -835,20 +835,28 @@ static void test_idx_read_error(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* Opens o's store while every read of 5s-19676.idx fails with EIO: the open must be
+ * refused, naming the file and the error (what: the check's message). */
+static void faults_open_eio(struct xs_store_options *o, struct xs_store **s, const char *what)
+{
+	char err[XS_ERR_LEN] = "";
+
+	fault_file = "/5s-19676.idx";
+	ok(xs_store_open(o, s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
+	   "%s: %s", what, err);
+	fault_file = NULL;
+}
+
 /* The same error while open() recovers an interrupted checkpoint (a `ckpt` file names
  * the segment): the open is refused, naming the .idx, instead of cutting it at the
  * error; the next open recovers and keeps every run. */
 static void test_idx_read_error_recover(void)
 {
 	struct xs_store_options o;
-	char err[XS_ERR_LEN] = "";
 	struct xs_store *s = NULL;
 
 	faults_hour_ckpt(&o);
-	fault_file = "/5s-19676.idx";
-	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
-	   "a read error while recovering refuses the open: %s", err);
-	fault_file = NULL;
+	faults_open_eio(&o, &s, "a read error while recovering refuses the open");
 	faults_then_points(&o, &s, 4 * 720);
 }
 
@@ -884,16 +892,13 @@ static void test_idx_open_error(void)
 static void test_idx_read_error_wal_lost(void)
 {
 	struct xs_store_options o;
-	char err[XS_ERR_LEN] = "", path[128];
+	char path[128];
 	struct xs_store *s = NULL;
 
 	faults_hour(&o);
 	snprintf(path, sizeof(path), "%s/wal", test_dir);
 	fail_unless(unlink(path) == 0, "remove %s", path);
-	fault_file = "/5s-19676.idx";
-	ok(xs_store_open(&o, &s, err) != XS_OK && strstr(err, "5s-19676.idx") && strstr(err, strerror(EIO)),
-	   "without a wal, a read error on an .idx refuses the open: %s", err);
-	fault_file = NULL;
+	faults_open_eio(&o, &s, "without a wal, a read error on an .idx refuses the open");
 	/* the last window's blocks were still open: they lived in the wal, lost with it */
 	faults_then_points(&o, &s, 4 * 600);
 }

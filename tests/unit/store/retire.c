@@ -36,54 +36,11 @@ static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
 
 static char test_dir[TMP_DIR_LEN];
 
-static struct xs_store *retire_open(void)
-{
-	struct xs_store_options o = { .dir = test_dir, .wal_max = 1 }; /* a checkpoint at each sync */
-	struct xs_store *s = NULL;
-	char err[XS_ERR_LEN] = "";
-
-	ok(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
-	return s;
-}
-
-static xs_series_id retire_series(struct xs_store *s, const char *uuid)
-{
-	char err[XS_ERR_LEN] = "";
-	xs_series_id id = UINT32_MAX;
-
-	ok(xs_store_series(s, XS_OBJ_VM, uuid, "cpu0", "(fraction)", &id, err) == XS_OK, "series %s: %s", uuid,
-	   err);
-	return id;
-}
+#include "clock_store.h"
 
 static float a_value(int64_t t)
 {
 	return (float)((t - T0) % 97) / 100.0f;
-}
-
-static void retire_append(struct xs_store *s, xs_series_id id, int64_t t, float v)
-{
-	char err[XS_ERR_LEN] = "";
-
-	if (xs_store_append(s, id, t, v, err) != XS_OK)
-		ok(0, "append %lld: %s", (long long)t, err);
-}
-
-static void retire_sync(struct xs_store *s)
-{
-	char err[XS_ERR_LEN] = "";
-
-	ok(xs_store_sync(s, err) == XS_OK, "sync at minute %u: %s", test_minutes, err);
-}
-
-/* The clock moves to minute m, the live series c takes its next sample at *ct (a new
- * row: the store reads its clock) and a sync makes a checkpoint. */
-static void retire_tick(struct xs_store *s, unsigned m, xs_series_id c, int64_t *ct)
-{
-	test_minutes = (uint16_t)m;
-	*ct += 5;
-	retire_append(s, c, *ct, 0.5f);
-	retire_sync(s);
 }
 
 /* Whether series id holds no open block (backfill ones aside). */
@@ -153,27 +110,27 @@ static void test_retire(void)
 	size_t n;
 
 	tmp_dir_new(test_dir, "retire");
-	s = retire_open();
-	a = retire_series(s, "a");
-	b = retire_series(s, "b");
-	c = retire_series(s, "c");
-	d = retire_series(s, "d");
+	s = r_open(test_dir);
+	a = r_series(s, "a");
+	b = r_series(s, "b");
+	c = r_series(s, "c");
+	d = r_series(s, "d");
 	for (int64_t t = T0; t <= A_END; t += 5)
-		retire_append(s, a, t, a_value(t));
+		r_append(s, a, t, a_value(t));
 	for (int64_t t = T0; t <= B_END; t += 60)
-		retire_append(s, b, t, 1.0f);
+		r_append(s, b, t, 1.0f);
 	for (int64_t t = D0; t <= D0 + 600; t += 5) /* live, on a clock three days behind */
-		retire_append(s, c, t, 0.5f);
+		r_append(s, c, t, 0.5f);
 	for (int64_t t = D0 + 5; t <= D0 + 3600; t += 5) /* 00:00-01:00 of its clock, then stops */
-		retire_append(s, d, t, 1.0f);
-	retire_sync(s);
-	retire_tick(s, 1059, c, &ct);
+		r_append(s, d, t, 1.0f);
+	r_sync(s);
+	r_tick(s, 1059, c, &ct);
 	xs_store_stats(s, &st);
 	ok(st.retired == 0 && !retire_sealed(s, a), "idle 59 minutes: not retired (%llu)",
 	   (unsigned long long)st.retired);
 	ok(xs_store_read(s, a, XS_TIER_1H, T0, A_END, pt, 10) == 1, "its hour in progress is not read yet");
 
-	retire_tick(s, 1061, c, &ct);
+	r_tick(s, 1061, c, &ct);
 	xs_store_stats(s, &st);
 	ok(st.retired == 2 && retire_sealed(s, a) && retire_sealed(s, d),
 	   "idle an hour, a day behind: both stopped series retired (%llu)", (unsigned long long)st.retired);
@@ -184,8 +141,8 @@ static void test_retire(void)
 
 	/* d resumes two hours later on its clock, the same day: its day holds both parts */
 	for (int64_t t = D0 + 7205; t <= D0 + 10800; t += 5)
-		retire_append(s, d, t, 3.0f);
-	retire_append(s, d, D0 + 86400 + 5, 3.0f); /* the next day: the day period ends */
+		r_append(s, d, t, 3.0f);
+	r_append(s, d, D0 + 86400 + 5, 3.0f); /* the next day: the day period ends */
 	n = xs_store_read(s, d, XS_TIER_1D, D0, D0, pt, 10);
 	ok(n == 1 && pt[0].avg == 2.0f && pt[0].min == 1.0f && pt[0].max == 3.0f,
 	   "resumed the same day: the day averages both parts (%zu: %g %g %g)", n, n ? pt[0].avg : 0.0f,
@@ -195,21 +152,21 @@ static void test_retire(void)
 	   "its hours: 00:00 at 1 (emitted at retirement), none at 01:00, 02:00 at 3 (%zu)", n);
 
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
-	s = retire_open();
+	s = r_open(test_dir);
 	ok(s && retire_sealed(s, a), "reopened: still nothing open");
 	retire_check_a(s, a, false, "reopened");
 
-	retire_tick(s, 1061 + 1439, c, &ct);
+	r_tick(s, 1061 + 1439, c, &ct);
 	xs_store_stats(s, &st);
 	ok(st.retired == 1 && retire_sealed(s, d), "d, stopped again, retired since the reopen (%llu)",
 	   (unsigned long long)st.retired);
 	retire_check_a(s, a, false, "idle 1439 minutes since the reopen");
-	retire_tick(s, 1061 + 1440, c, &ct);
+	r_tick(s, 1061 + 1440, c, &ct);
 	retire_check_a(s, a, true, "idle a day since the reopen");
 	xs_store_stats(s, &st);
 	ok(st.retired == 1, "emitting a's day retires nothing again (%llu)", (unsigned long long)st.retired);
 	ok(xs_store_backfill(s, a, XS_TIER_1M, T0 - 3600, 0.5f, 0.5f, 0.5f, err) == XS_OK, "backfill: %s", err);
-	retire_tick(s, 1061 + 1441, c, &ct);
+	r_tick(s, 1061 + 1441, c, &ct);
 	xs_store_stats(s, &st);
 	ok(st.retired == 1, "a backfill point does not count it retired again (%llu)",
 	   (unsigned long long)st.retired);
@@ -221,7 +178,7 @@ static void test_retire(void)
 	n = xs_store_read(s, a, XS_TIER_1M, T0, A_END, pt, 100);
 	ok(n == 78, "the 1 min tier keeps its points: %zu", n);
 
-	retire_append(s, a, B_END + 5, 0.25f);
+	r_append(s, a, B_END + 5, 0.25f);
 	n = xs_store_read(s, a, XS_TIER_5S, B_END, B_END + 5, pt, 100);
 	ok(n == 1 && pt[0].avg == 0.25f, "resumed: the new point reads back (%zu)", n);
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
