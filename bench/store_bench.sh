@@ -16,7 +16,7 @@
 # compiled into build/bench/store_floor and run on the same HOSTS and HOURS after the
 # store: the oracle floor of the 5 s and 1 min tiers next to the measured bytes
 # (about 20 s at 5 hosts x 24 h; output in build/bench/store_floor.txt).
-# bench/store_churn.c (src/store/store.c included for its clock hook) is compiled into
+# bench/store_churn.c (the store included whole, src/store/store_whole.h, for its clock hook) is compiled into
 # build/bench/store_churn and run last: 15 generations of 30,000 series that run an
 # hour and stop, a day apart (about 2 minutes; output in build/bench/store_churn.txt):
 # the memory and the carry bytes per checkpoint that each stopped series keeps.

@@ -2,7 +2,7 @@
  * tests/unit/store/clock_store.h - helpers of the store tests that drive the
  * store's process clock (retire.c, dormant.c). The including file first
  * defines `static uint16_t test_minutes`, makes ST_NOW_MINUTES() read it,
- * includes store/store.c and test.h, and defines `T0`; the helpers report
+ * includes store/store_whole.h and test.h, and defines `T0`; the helpers report
  * through ok(). A store here checkpoints at every sync (wal_max 1).
  */
 #ifndef XS_TEST_CLOCK_STORE_H

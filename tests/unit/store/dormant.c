@@ -13,8 +13,8 @@
  *     reaching dormant series, replays to the same state and points;
  *   - an "XSW1" wal (before 'D' records) still opens; an "XSW2" one whose header
  *     (generation, checksum) is damaged refuses the open and is left as it was.
- * store.c is included for its process clock (ST_NOW_MINUTES, set here) and to look
- * at a series' state.
+ * The store is included whole (store_whole.h) for its process clock
+ * (ST_NOW_MINUTES, set here) and to look at a series' state.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -25,7 +25,7 @@
 
 static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
 #define ST_NOW_MINUTES() test_minutes
-#include "store/store.c"
+#include "store/store_whole.h"
 
 #include "support/tmp_dir.h"
 #include "test.h"

@@ -14,8 +14,9 @@
  * its own series' name, a damaged index run only its own blocks, and wal
  * bytes that do not replay are kept aside.
  *
- * store.c is included so that its pread can be made to fail once (fault_pread)
- * and its rows cut in records of 7 samples (ST_ROW_MAX_ENTRIES).
+ * The store is included whole (store_whole.h) so that its pread can be made to
+ * fail once (fault_pread) and its rows cut in records of 7 samples
+ * (ST_ROW_MAX_ENTRIES).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +121,7 @@ static int64_t fault_now = 1000; /* the store's clock in seconds (the checkpoint
 #define renameat fault_renameat
 #define fsync fault_fsync
 #define openat fault_openat
-#include "store/store.c"
+#include "store/store_whole.h"
 #undef pread
 #undef renameat
 #undef fsync

@@ -1,6 +1,6 @@
 /*
  * tests/unit/store/open_block.c - the open blocks of the slow tiers (1 h, 1 d),
- * which the store keeps frozen (payload only, union st_open in store.c): every
+ * which the store keeps frozen (payload only, union st_open in store_internal.h): every
  * point appended that way gives the bytes a live encoder would, a block leaves
  * for the sealed list without a copy, backfill blocks are counted, and a carry
  * record brings a frozen block back byte for byte.
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store.c"
+#include "store/store_whole.h"
 #include "test.h"
 
 #define T0 1700006400 /* a UTC midnight */

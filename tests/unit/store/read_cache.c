@@ -1,19 +1,19 @@
 /*
  * tests/unit/store/read_cache.c - the read cache of decoded index chunks
- * (struct st_chunk_slot in store.c):
+ * (struct st_chunk_slot in store_internal.h):
  *   - the twenty series of one object, read one after the other, read each
  *     run's chunk from disk once, and every value is right;
  *   - a segment removed by retention leaves no slot naming it, and a segment
  *     of the same day written again afterwards reads its own blocks, not the
  *     removed one's (a slot names its segment by address, which malloc may
  *     give again).
- * store.c is included to look at the slots.
+ * The store is included whole (store_whole.h) to look at the slots.
  */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "store/store.c"
+#include "store/store_whole.h"
 
 #include "support/tmp_dir.h"
 #include "test.h"

@@ -16,8 +16,8 @@
  *     was readable for ever);
  *   - a retired series that resumes takes new points; a backfill point does not
  *     count it retired again.
- * store.c is included for its process clock (ST_NOW_MINUTES, set here) and to
- * look at a series' open blocks.
+ * The store is included whole (store_whole.h) for its process clock
+ * (ST_NOW_MINUTES, set here) and to look at a series' open blocks.
  */
 #include <math.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 
 static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
 #define ST_NOW_MINUTES() test_minutes
-#include "store/store.c"
+#include "store/store_whole.h"
 
 #include "support/tmp_dir.h"
 #include "test.h"
