@@ -40,6 +40,7 @@ static void st_free(struct xs_store *s)
 	free(s->row);
 	free(s->ser);
 	free(s->arena);
+	free(s->strhash);
 	free(s->hash);
 	free(s->ohash);
 	free(s->catbuf.p);

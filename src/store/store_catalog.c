@@ -17,39 +17,74 @@ static uint64_t st_hash(unsigned kind, const char *uuid, const char *ds)
 	return h ^ (h >> 29);
 }
 
-static uint64_t st_arena_add(struct xs_store *s, const char *a, size_t na, const char *b, size_t nb)
+static uint64_t st_str_hash(const char *str)
 {
-	uint64_t off = s->arena_len;
-	uint64_t need = na + 1 + (b ? nb + 1 : 0);
+	return st_hash(0, str, "");
+}
 
-	if (s->arena_len + need > s->arena_cap) {
+/* The slot of strhash holding str, or the empty one where it would go. */
+static uint32_t st_str_slot(const struct xs_store *s, const char *str)
+{
+	uint32_t i = (uint32_t)st_str_hash(str) & (s->strhcap - 1);
+
+	while (s->strhash[i] != UINT32_MAX && strcmp(s->arena + s->strhash[i], str))
+		i = (i + 1) & (s->strhcap - 1);
+	return i;
+}
+
+static void st_str_grow(struct xs_store *s)
+{
+	uint32_t cap = s->strhcap ? s->strhcap * 2 : 1024;
+
+	free(s->strhash);
+	s->strhash = xs_xmalloc(cap * sizeof(*s->strhash));
+	memset(s->strhash, 0xff, cap * sizeof(*s->strhash));
+	s->strhcap = cap;
+	/* the strings are the arena's, one after the other */
+	for (uint32_t off = 0; off < s->arena_len; off += (uint32_t)strlen(s->arena + off) + 1)
+		s->strhash[st_str_slot(s, s->arena + off)] = off;
+}
+
+/* The arena offset of str, added if it is not there yet. Aborts past 4 GiB of
+ * distinct names: tens of millions of objects, beyond what series ids and
+ * memory allow anyway. */
+static uint32_t st_intern(struct xs_store *s, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	uint32_t slot, off;
+
+	if ((s->nstr + 1) * 2 > s->strhcap)
+		st_str_grow(s);
+	slot = st_str_slot(s, str);
+	if (s->strhash[slot] != UINT32_MAX)
+		return s->strhash[slot];
+	if (n > UINT32_MAX - s->arena_len)
+		abort();
+	if (s->arena_len + n > s->arena_cap) {
 		uint64_t cap = s->arena_cap ? s->arena_cap : 1 << 16;
 
-		while (cap < s->arena_len + need)
+		while (cap < s->arena_len + n)
 			cap *= 2;
+		cap = cap > UINT32_MAX ? UINT32_MAX : cap;
 		s->arena = xs_xrealloc(s->arena, cap);
-		s->arena_cap = cap;
+		s->arena_cap = (uint32_t)cap;
 	}
-	memcpy(s->arena + off, a, na);
-	s->arena[off + na] = 0;
-	if (b) {
-		memcpy(s->arena + off + na + 1, b, nb);
-		s->arena[off + na + 1 + nb] = 0;
-	}
-	s->arena_len += need;
+	off = s->arena_len;
+	memcpy(s->arena + off, str, n);
+	s->arena_len += (uint32_t)n;
+	s->strhash[slot] = off;
+	s->nstr++;
 	return off;
 }
 
 static const char *st_uuid(const struct xs_store *s, const struct st_series *se)
 {
-	return s->arena + se->name_off;
+	return s->arena + se->uuid_off;
 }
 
 static const char *st_ds(const struct xs_store *s, const struct st_series *se)
 {
-	const char *u = s->arena + se->name_off;
-
-	return u + strlen(u) + 1;
+	return s->arena + se->ds_off;
 }
 
 static uint64_t st_slot(const struct xs_store *s, unsigned kind, const char *uuid, const char *ds)
@@ -156,8 +191,9 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	memset(se, 0, sizeof(*se));
 	se->kind = (uint8_t)kind;
 	se->seen = s->now_min;
-	se->name_off = st_arena_add(s, uuid, strlen(uuid), ds, strlen(ds));
-	se->unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+	se->uuid_off = st_intern(s, uuid);
+	se->ds_off = st_intern(s, ds);
+	se->unit_off = st_intern(s, unit);
 	se->last_t = ST_NONE;
 	se->act = ST_DORMANT; /* until its first point */
 	for (int k = 0; k < XS_NTIERS; k++)
@@ -219,7 +255,7 @@ static bool st_cat_apply(struct xs_store *s, struct st_cur *rec)
 	if (id == s->nser)
 		st_series_add(s, kind, uuid, ds, unit);
 	else
-		s->ser[id].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+		s->ser[id].unit_off = st_intern(s, unit);
 	return true;
 }
 
@@ -331,7 +367,7 @@ enum xs_err xs_store_series(struct xs_store *s, enum xs_obj_kind kind, const cha
 	}
 	i = (uint32_t)s->hash[slot];
 	if (strcmp(s->arena + s->ser[i].unit_off, unit)) {
-		s->ser[i].unit_off = st_arena_add(s, unit, strlen(unit), NULL, 0);
+		s->ser[i].unit_off = st_intern(s, unit);
 		st_cat_record(s, i, kind, uuid, ds, unit);
 	}
 	*id = i;
