@@ -4,7 +4,7 @@
  *
  * Two passes, sized for 660k series:
  *   1. xs_store_each: each fresh series is looked up by (kind, DS name, unit)
- *      in a small table that classifies it (prom_classify: which family,
+ *      in a small table that classifies it (prom_classify.c: which family,
  *      which part of its DS name is a device), names its family and unit
  *      factor once per distinct DS name, not once per series. Its object is
  *      resolved once (the pool, names and uuids escaped into one label
@@ -40,124 +40,17 @@
 #include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/prom.h"
+#include "query/prom_classify.h"
+#include "query/prom_number.h"
 #include "query/series_map.h"
 #include "query/status.h"
 
-#define PROM_NAME_MAX 512            /* bytes of a family name (DS names are at most 256) */
 #define PROM_ARENA_LIMIT (1u << 30)  /* working text: names, help, object labels */
 #define PROM_NONE UINT32_MAX
-#define PROM_SR8 8                   /* the SR uuid prefix of per-SR host data sources */
-#define PROM_UUID_LEN 36
-#define PROM_NUM_MAX 48              /* room prom_float may use, its NUL included */
 #define PROM_CHUNK (256u << 10)      /* body bytes made per fill (xs_prom_body_read) */
 #define PROM_LINE_ROOM (64u << 10)   /* room past PROM_CHUNK reserved for the line that crosses it */
 #define PROM_CHUNK_LIMIT (256u << 20) /* a chunk's hard cap: a few lines past PROM_CHUNK at most */
 
-/* How a DS name turns into family and labels. */
-enum prom_rule {
-	PROM_GENERIC,      /* xapistat_<kind>_<ds>_<unit>, object labels only */
-	PROM_VM_VCPU,      /* cpuN → vcpu="N" */
-	PROM_VM_VIF,       /* vif_N_rx... → vif="N", network */
-	PROM_VM_VBD,       /* vbd_D_read... → device, vdi, sr, sr_uuid */
-	PROM_HOST_CPU,     /* cpuN, CPUN-avg-freq → cpu="N" */
-	PROM_HOST_CSTATE,  /* cpuN-CK / -PK → cpu="N", state="CK" */
-	PROM_HOST_PIF,     /* pif_D_rx... → device, network */
-	PROM_HOST_SR,      /* read_<sr8>..., sr_<uuid>_cache_* → sr, sr_uuid */
-	PROM_HOST_STATEFILE, /* statefile/<vdi uuid>/latency (HA) → vdi_uuid */
-};
-
-struct prom_class {
-	enum prom_rule rule;
-	const char *stem;          /* family stem after "xapistat_<kind>_"; NULL: generic */
-	uint16_t dev_off, dev_len; /* the device part of the DS name */
-	uint16_t aux_off, aux_len; /* C-/P-state */
-};
-
-struct prom_unit {
-	const char *unit, *suffix; /* as stored (collect/units.c), metric-name suffix */
-	double factor;             /* to base units */
-};
-
-static const struct prom_unit prom_units[] = {
-	{ "", "", 1 },
-	{ "(fraction)", "_ratio", 1 },
-	{ "%", "_ratio", 0.01 },
-	{ "B", "_bytes", 1 },
-	{ "KiB", "_bytes", 1024 },
-	{ "MiB", "_bytes", 1048576 },
-	{ "B/s", "_bytes_per_second", 1 },
-	{ "KiB/s", "_bytes_per_second", 1024 },
-	{ "MiB/s", "_bytes_per_second", 1048576 },
-	{ "\xce\xbcs", "_seconds", 1e-6 }, /* μs, U+03BC as units.c writes it */
-	{ "\xc2\xb5s", "_seconds", 1e-6 }, /* µs, U+00B5 */
-	{ "us", "_seconds", 1e-6 },
-	{ "ms", "_seconds", 1e-3 },
-	{ "s", "_seconds", 1 },
-	{ "s/s", "_seconds_per_second", 1 },
-	{ "err/s", "_errors_per_second", 1 },
-	{ "requests/s", "_requests_per_second", 1 },
-	{ "requests", "_requests", 1 },
-	{ "/s", "_per_second", 1 },
-	{ "Hz", "_hertz", 1 },
-	{ "W", "_watts", 1 },
-};
-
-struct prom_map {
-	const char *from, *to;
-};
-
-/* vbd_<dev><suffix>, longest suffixes first (so _read_latency wins over _read). */
-static const struct prom_map prom_vbd[] = {
-	{ "_io_throughput_write", "disk_io_throughput_write" },
-	{ "_io_throughput_total", "disk_io_throughput" },
-	{ "_io_throughput_read", "disk_io_throughput_read" },
-	{ "_write_latency", "disk_write_latency" },
-	{ "_read_latency", "disk_read_latency" },
-	{ "_iops_write", "disk_write" },
-	{ "_iops_total", "disk" },
-	{ "_iops_read", "disk_read" },
-	{ "_avgqu_sz", "disk_average_queue" },
-	{ "_inflight", "disk_inflight" },
-	{ "_latency", "disk_latency" },
-	{ "_iowait", "disk_iowait" },
-	{ "_write", "disk_write" },
-	{ "_read", "disk_read" },
-};
-
-/* <name>_<sr8> of a host: the same measurements per SR. */
-static const struct prom_map prom_host_sr[] = {
-	{ "io_throughput_write", "sr_io_throughput_write" },
-	{ "io_throughput_total", "sr_io_throughput" },
-	{ "io_throughput_read", "sr_io_throughput_read" },
-	{ "write_latency", "sr_write_latency" },
-	{ "read_latency", "sr_read_latency" },
-	{ "iops_write", "sr_write" },
-	{ "iops_total", "sr" },
-	{ "iops_read", "sr_read" },
-	{ "avgqu_sz", "sr_average_queue" },
-	{ "inflight", "sr_inflight" },
-	{ "latency", "sr_latency" },
-	{ "iowait", "sr_iowait" },
-	{ "write", "sr_write" },
-	{ "read", "sr_read" },
-};
-
-/* vif_/pif_<dev><suffix>; the unit tells bytes from errors. */
-static const struct prom_map prom_net[] = {
-	{ "_rx_errors", "network_receive" },
-	{ "_tx_errors", "network_transmit" },
-	{ "_rx", "network_receive" },
-	{ "_tx", "network_transmit" },
-};
-
-/* sr_<uuid><suffix> of a host (IntelliCache). */
-static const struct prom_map prom_sr_cache[] = {
-	{ "_cache_size", "sr_cache_size" },
-	{ "_cache_hits", "sr_cache_hits" },
-	{ "_cache_misses", "sr_cache_misses" },
-};
-
-static const char *const prom_kind_name[XS_NOBJ_KINDS] = { "host", "vm", "sr" };
 
 struct prom_family {
 	uint32_t name_off, name_len; /* in text */
@@ -340,128 +233,6 @@ static void prom_label(struct prom_ctx *c, const char *name, const char *v, size
 	prom_put(c, "\"", 1);
 }
 
-/* ---- numbers ---- */
-
-static const double prom_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-
-static size_t prom_u64(char *buf, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	buf[n] = '\0';
-	return n;
-}
-
-static size_t prom_ndigits(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		n++;
-	}
-	return n;
-}
-
-/* Writes digits m (no trailing zeros) with decimal exponent e (of its first digit). */
-static size_t prom_digits(char *buf, uint64_t m, int e)
-{
-	char d[24];
-	size_t nd = prom_u64(d, m), n = 0, i;
-
-	if (e >= 0 && e < 16) {
-		for (i = 0; i < nd || (int)i <= e; i++) {
-			if ((int)i == e + 1)
-				buf[n++] = '.';
-			buf[n++] = i < nd ? d[i] : '0';
-		}
-	} else if (e < 0 && e >= -5) {
-		buf[n++] = '0';
-		buf[n++] = '.';
-		for (i = 0; (int)i < -e - 1; i++)
-			buf[n++] = '0';
-		memcpy(buf + n, d, nd);
-		n += nd;
-	} else {
-		buf[n++] = d[0];
-		if (nd > 1) {
-			buf[n++] = '.';
-			memcpy(buf + n, d + 1, nd - 1);
-			n += nd - 1;
-		}
-		n += (size_t)snprintf(buf + n, 8, "e%+03d", e);
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-/*
- * The shortest decimal that reads back (strtof) as f, into buf (>= 48 bytes);
- * "+Inf"/"-Inf"; never called with NaN. Integers below 1e16 print as
- * integers. The candidate of p significant digits is checked in double
- * arithmetic (exact scale up to 1e22, one rounding each way): a candidate
- * that fails only costs one more digit; past that range (|f| under about
- * 1e-14 or over 1e22) snprintf("%.Pg") + strtof find it, slowly.
- */
-static size_t prom_float(char *buf, float f)
-{
-	double d = f;
-	size_t n = 0;
-	int e10;
-
-	if (isinf(f))
-		return (size_t)snprintf(buf, 8, "%s", f < 0 ? "-Inf" : "+Inf");
-	if (d < 0) {
-		buf[n++] = '-';
-		d = -d;
-		f = -f;
-	}
-	if (d < 1e16 && d == floor(d))
-		return n + prom_u64(buf + n, (uint64_t)d);
-	e10 = (int)floor(log10(d));
-	for (int p = 1; p <= 9; p++) {
-		int k = p - 1 - e10;
-		double m, back;
-
-		if (k > 22 || k < -22)
-			break;
-		m = k >= 0 ? nearbyint(d * prom_pow10[k]) : nearbyint(d / prom_pow10[-k]);
-		back = k >= 0 ? m / prom_pow10[k] : m * prom_pow10[-k];
-		if ((float)back != f)
-			continue;
-		uint64_t mi = (uint64_t)m;
-		int e = (int)prom_ndigits(mi) - 1 - k; /* exact even when log10 was off by one */
-
-		while (mi && mi % 10 == 0)
-			mi /= 10;
-		return n + prom_digits(buf + n, mi, e);
-	}
-	/* beyond 1e±22 of scale (tiny or huge values): the slow, exact way */
-	for (int p = 1; p <= 9; p++) {
-		snprintf(buf + n, 40, "%.*g", p, d);
-		if (strtof(buf + n, NULL) == f)
-			break;
-	}
-	return n + strlen(buf + n);
-}
-
-/* A double (self-metrics): integers as such, else the shortest round-trip %g. */
-static size_t prom_double(char *buf, double d)
-{
-	if (fabs(d) < 1e15 && d == floor(d))
-		return (size_t)snprintf(buf, 32, "%lld", (long long)d);
-	return xs_num_format(buf, XS_NUM_FMT_LEN, d);
-}
-
 /* ---- indexes ---- */
 
 static uint64_t prom_hash(const char *s, size_t n, uint64_t seed)
@@ -560,155 +331,6 @@ static uint64_t prom_dev_hash(void *arg, uint32_t i)
 	return prom_dev_key(c->dev[i].object, c->dev[i].devkey);
 }
 
-/* ---- classification ---- */
-
-static bool prom_digits_only(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static bool prom_hex_lower(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool prom_ends(const char *s, size_t n, const char *suffix, size_t *sl)
-{
-	*sl = strlen(suffix);
-	return n > *sl && !memcmp(s + n - *sl, suffix, *sl);
-}
-
-/* <prefix><dev><suffix> with a table of suffixes: the stem and the device, else false. */
-static bool prom_device(const char *ds, size_t n, const char *prefix, const struct prom_map *m,
-			size_t nm, struct prom_class *cl)
-{
-	size_t pl = strlen(prefix), sl;
-
-	if (n <= pl || memcmp(ds, prefix, pl))
-		return false;
-	for (size_t i = 0; i < nm; i++)
-		if (prom_ends(ds + pl, n - pl, m[i].from, &sl)) {
-			cl->stem = m[i].to;
-			cl->dev_off = (uint16_t)pl;
-			cl->dev_len = (uint16_t)(n - pl - sl);
-			return true;
-		}
-	return false;
-}
-
-static void prom_classify_vm(const char *ds, size_t n, struct prom_class *cl)
-{
-	if (n > 3 && !memcmp(ds, "cpu", 3) && prom_digits_only(ds + 3, n - 3)) {
-		cl->rule = PROM_VM_VCPU;
-		cl->stem = "vcpu_usage";
-		cl->dev_off = 3;
-		cl->dev_len = (uint16_t)(n - 3);
-	} else if (prom_device(ds, n, "vif_", prom_net, sizeof(prom_net) / sizeof(prom_net[0]), cl)) {
-		cl->rule = PROM_VM_VIF;
-	} else if (prom_device(ds, n, "vbd_", prom_vbd, sizeof(prom_vbd) / sizeof(prom_vbd[0]), cl)) {
-		cl->rule = PROM_VM_VBD;
-	}
-}
-
-/* cpuN, cpuN-CK, cpuN-PK, CPUN-avg-freq. */
-static bool prom_classify_host_cpu(const char *ds, size_t n, struct prom_class *cl)
-{
-	size_t i = 3;
-
-	if (n <= 3 || (memcmp(ds, "cpu", 3) && memcmp(ds, "CPU", 3)))
-		return false;
-	while (i < n && ds[i] >= '0' && ds[i] <= '9')
-		i++;
-	if (i == 3)
-		return false;
-	cl->dev_off = 3;
-	cl->dev_len = (uint16_t)(i - 3);
-	if (ds[0] == 'c' && i == n) {
-		cl->rule = PROM_HOST_CPU;
-		cl->stem = "cpu_usage";
-	} else if (ds[0] == 'c' && i + 2 <= n && ds[i] == '-' && (ds[i + 1] == 'C' || ds[i + 1] == 'P') &&
-		   prom_digits_only(ds + i + 2, n - i - 2)) {
-		cl->rule = PROM_HOST_CSTATE;
-		cl->stem = ds[i + 1] == 'C' ? "cpu_cstate_residency" : "cpu_pstate_residency";
-		cl->aux_off = (uint16_t)(i + 1);
-		cl->aux_len = (uint16_t)(n - i - 1);
-	} else if (ds[0] == 'C' && n - i == 9 && !memcmp(ds + i, "-avg-freq", 9)) {
-		cl->rule = PROM_HOST_CPU;
-		cl->stem = "cpu_average_frequency";
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static void prom_classify_host(const char *ds, size_t n, struct prom_class *cl)
-{
-	size_t np = sizeof(prom_net) / sizeof(prom_net[0]);
-
-	if (prom_classify_host_cpu(ds, n, cl))
-		return;
-	if (prom_device(ds, n, "pif_", prom_net, np, cl)) {
-		if (cl->dev_len == 4 && !memcmp(ds + 4, "aggr", 4)) { /* pif_aggr_rx: sum of PIFs */
-			cl->stem = !strcmp(cl->stem, "network_receive") ? "network_aggregate_receive"
-									: "network_aggregate_transmit";
-			cl->rule = PROM_GENERIC;
-			cl->dev_len = 0;
-		} else {
-			cl->rule = PROM_HOST_PIF;
-		}
-		return;
-	}
-	if (n > PROM_SR8 + 1 && ds[n - PROM_SR8 - 1] == '_' && prom_hex_lower(ds + n - PROM_SR8, PROM_SR8)) {
-		size_t rl = n - PROM_SR8 - 1;
-
-		for (size_t i = 0; i < sizeof(prom_host_sr) / sizeof(prom_host_sr[0]); i++)
-			if (strlen(prom_host_sr[i].from) == rl && !memcmp(ds, prom_host_sr[i].from, rl)) {
-				cl->rule = PROM_HOST_SR;
-				cl->stem = prom_host_sr[i].to;
-				cl->dev_off = (uint16_t)(n - PROM_SR8);
-				cl->dev_len = PROM_SR8;
-				return;
-			}
-	}
-	if (prom_device(ds, n, "sr_", prom_sr_cache, sizeof(prom_sr_cache) / sizeof(prom_sr_cache[0]),
-			cl) && cl->dev_len == PROM_UUID_LEN)
-		cl->rule = PROM_HOST_SR;
-	else if (n > 18 && !memcmp(ds, "statefile/", 10) && !memcmp(ds + n - 8, "/latency", 8) &&
-		 !memchr(ds + 10, '/', n - 18)) { /* HA's statefile, one per pool (SPEC §2.4) */
-		cl->rule = PROM_HOST_STATEFILE;
-		cl->stem = "ha_statefile_latency";
-		cl->dev_off = 10;
-		cl->dev_len = (uint16_t)(n - 18);
-	} else if (n == 18 && !memcmp(ds, "pool_session_count", n)) /* the master's, SPEC §3.2 */
-		cl->stem = "pool_sessions";
-	else if (n == 15 && !memcmp(ds, "pool_task_count", n))
-		cl->stem = "pool_tasks";
-	else
-		cl->stem = NULL;
-}
-
-static void prom_classify(enum xs_obj_kind kind, const char *ds, size_t n, struct prom_class *cl)
-{
-	memset(cl, 0, sizeof(*cl));
-	cl->rule = PROM_GENERIC;
-	if (n >= XS_STORE_MAX_DS)
-		return;
-	if (kind == XS_OBJ_VM)
-		prom_classify_vm(ds, n, cl);
-	else if (kind == XS_OBJ_HOST)
-		prom_classify_host(ds, n, cl);
-	if (cl->rule == PROM_GENERIC && cl->stem == NULL)
-		cl->dev_len = 0;
-}
-
 static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit)
 {
 	size_t i, j = 0;
@@ -716,9 +338,8 @@ static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit
 	if (unit == c->last_unit)
 		return c->last_pu;
 	c->last_unit = unit;
-	for (i = 0; i < sizeof(prom_units) / sizeof(prom_units[0]); i++)
-		if (!strcmp(prom_units[i].unit, unit))
-			return c->last_pu = &prom_units[i];
+	if ((c->last_pu = prom_unit_known(unit)) != NULL)
+		return c->last_pu;
 	/* unknown: the sanitised unit as suffix, value as is */
 	c->unknown_suffix[j++] = '_';
 	for (i = 0; unit[i] && j < sizeof(c->unknown_suffix) - 1; i++) {
@@ -732,41 +353,6 @@ static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit
 	c->unknown = (struct prom_unit){ unit, c->unknown_suffix, 1 };
 	c->last_unit = NULL; /* its suffix buffer is reused: do not cache */
 	return &c->unknown;
-}
-
-/* "xapistat_<kind>_<stem or sanitised ds><unit suffix>" into name; its length. */
-static size_t prom_family_name(char *name, enum xs_obj_kind kind, const struct prom_class *cl,
-			       const char *ds, size_t n, const struct prom_unit *u)
-{
-	size_t len = (size_t)snprintf(name, PROM_NAME_MAX, "xapistat_%s_", prom_kind_name[kind]), sl;
-
-	if (cl->stem != NULL) {
-		sl = strlen(cl->stem);
-		memcpy(name + len, cl->stem, sl);
-		len += sl;
-	} else {
-		size_t k;
-
-		/* memory_total_kib in KiB: the unit suffix says bytes already */
-		if (u->factor == 1024 && prom_ends(ds, n, "_kib", &sl))
-			n -= sl;
-		for (k = 0; k < n; k++) {
-			char ch = ds[k];
-
-			name[len++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
-				      : ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch
-				      : '_';
-		}
-	}
-	len += (size_t)snprintf(name + len, PROM_NAME_MAX - len, "%s", u->suffix);
-	/* _count, _sum and _bucket end only histograms' and summaries' series (promtool check
-	 * metrics): a gauge that would end so gets _value */
-	if ((prom_ends(name, len, "_count", &sl) || prom_ends(name, len, "_sum", &sl) ||
-	     prom_ends(name, len, "_bucket", &sl)) && len + 7 < PROM_NAME_MAX) {
-		memcpy(name + len, "_value", 7);
-		len += 6;
-	}
-	return len;
 }
 
 /* The family of name, created (with its HELP) if new. */

@@ -1,5 +1,5 @@
 /*
- * tests/unit/query/prom.c - GET /metrics (src/query/prom.c): a temporary store
+ * tests/unit/query/prom.c - GET /metrics (src/query/prom.c, prom_classify.c, prom_number.c): a temporary store
  * and a hand-built topology, the output parsed back and checked: one HELP and
  * TYPE per family and its samples contiguous, names and label names valid,
  * label escaping of a VM named with quotes, a backslash and a newline, unit
