@@ -1,7 +1,8 @@
 /*
- * tests/unit/query/prom.c - GET /metrics (src/query/prom.c, prom_classify.c, prom_number.c): a temporary store
- * and a hand-built topology, the output parsed back and checked: one HELP and
- * TYPE per family and its samples contiguous, names and label names valid,
+ * tests/unit/query/prom.c - GET /metrics (src/query/prom.c, prom_classify.c,
+ * prom_number.c): a temporary store and a hand-built topology, the output
+ * parsed back and checked: one HELP and TYPE per family and its samples
+ * contiguous, names and label names valid,
  * label escaping of a VM named with quotes, a backslash and a newline, unit
  * conversions (KiB, µs, MiB/s), device labels (vCPU, VIF → network, VBD →
  * VDI and SR, PIF, per-SR host data sources by prefix), stale and NaN series
