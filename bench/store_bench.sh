@@ -145,13 +145,15 @@ $scale_rows
 | **churn**: $CHURN_GENS generations of $(cget churn_series_per_generation) series (1,000 VMs × 30 data sources) that run an hour and stop, a day apart (\`$CHURN_BIN DIR $CHURN_SERIES $CHURN_GENS\`) | | | |
 | — memory each stopped series keeps (VmRSS after malloc_trim, slope from generation $((CHURN_GENS / 3))) | $(cget churn_rss_bytes_per_series) B | | |
 | — carry bytes each stopped series adds to every checkpoint's wal | $(cget churn_carry_bytes_per_series) B | | |
+| — bytes each stopped series adds to the dormant file, once | $(cget churn_dormant_bytes_per_series) B | | |
 
 Before this coding (same workload, XOR/Gorilla values, 1 bit of time per point, 32-byte block
 headers and 24-byte index entries): 4.008 B per sample (5 s 3.112, 1 min 0.826); at 658,343 series
 the store held 1,194 MiB RSS after an hour and each checkpoint wrote a 280-300 MiB wal of carry
 records; a read after reopen took 75 ms (the day's index loaded whole).
 Before dormant series (commit e6df645, the same churn run): each stopped series kept 341 B of
-memory and added 177 B to every checkpoint's wal, for ever.
+memory and added 177 B to every checkpoint's wal, for ever; before the dormant file (commit
+25e3963), 92 B of memory and 32 B of every checkpoint's wal.
 
 Why 2 B is not reached losslessly: the floor rows are measured, by bench/store_floor.c (run by this
 script; alone: \`${FLOOR_CMD[*]} && $FLOOR_BIN $HOSTS $HOURS\`, $(fget elapsed_s) s). It sums the

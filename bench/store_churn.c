@@ -15,11 +15,12 @@
  * and one more ends each generation with no row after it: the wal's size is
  * then the checkpoint's carry records alone.
  *
- * Printed per generation ("gen G series_total rss_kib wal_bytes catalog_bytes"),
+ * Printed per generation ("gen G series_total rss_kib wal_bytes dormant_bytes"),
  * then the slopes from generation GENERATIONS / 3 on (the first ones fill the
- * pools): RSS and carry bytes per series created. Only the store's public API
- * and its clock hook are used, so the same file measures an older store (one
- * that was a single src/store/store.c: include that instead of store_whole.h).
+ * pools): RSS, carry bytes and dormant file bytes per series created. Only the
+ * store's public API and its clock hook are used, so the same file measures an
+ * older store (one that was a single src/store/store.c: include that instead of
+ * store_whole.h; before the dormant file, drop dormant_bytes).
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 	xs_series_id live, *ids;
 	size_t n, gens, total = 0, from;
 	long *rss;
-	uint64_t *wal;
+	uint64_t *wal, *dorm;
 
 	if (argc != 4 || (n = strtoul(argv[2], NULL, 10)) < CHURN_DS || (gens = strtoul(argv[3], NULL, 10)) < 3) {
 		fprintf(stderr, "usage: store_churn DIR SERIES GENERATIONS (SERIES >= %d, GENERATIONS >= 3)\n",
@@ -78,7 +79,8 @@ int main(int argc, char **argv)
 	ids = malloc(n * sizeof(*ids));
 	rss = malloc(gens * sizeof(*rss));
 	wal = malloc(gens * sizeof(*wal));
-	if (!ids || !rss || !wal)
+	dorm = malloc(gens * sizeof(*dorm));
+	if (!ids || !rss || !wal || !dorm)
 		churn_die("malloc", "out of memory");
 	for (size_t g = 0; g < gens; g++) {
 		int64_t day = CHURN_T0 + (int64_t)g * 86400;
@@ -108,8 +110,9 @@ int main(int argc, char **argv)
 		malloc_trim(0); /* what the store holds, not what malloc kept of what it freed */
 		rss[g] = bench_status_kib("VmRSS");
 		wal[g] = st.log_bytes;
-		printf("gen %zu series_total %zu rss_kib %ld wal_bytes %llu\n", g, total, rss[g],
-		       (unsigned long long)wal[g]);
+		dorm[g] = st.dormant_bytes;
+		printf("gen %zu series_total %zu rss_kib %ld wal_bytes %llu dormant_bytes %llu\n", g, total,
+		       rss[g], (unsigned long long)wal[g], (unsigned long long)dorm[g]);
 		fflush(stdout);
 	}
 	from = gens / 3;
@@ -118,6 +121,8 @@ int main(int argc, char **argv)
 	       (double)(rss[gens - 1] - rss[from]) * 1024 / (double)((gens - 1 - from) * n));
 	printf("churn_carry_bytes_per_series %.1f\n",
 	       (double)(wal[gens - 1] - wal[from]) / (double)((gens - 1 - from) * n));
+	printf("churn_dormant_bytes_per_series %.1f\n",
+	       (double)(dorm[gens - 1] - dorm[from]) / (double)((gens - 1 - from) * n));
 	printf("churn_wal_last_bytes %llu\nchurn_rss_last_kib %ld\n", (unsigned long long)wal[gens - 1],
 	       rss[gens - 1]);
 	if (xs_store_close(&s, err) != XS_OK)
@@ -125,5 +130,6 @@ int main(int argc, char **argv)
 	free(ids);
 	free(rss);
 	free(wal);
+	free(dorm);
 	return 0;
 }

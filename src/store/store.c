@@ -31,6 +31,8 @@ static void st_free(struct xs_store *s)
 		close(s->cat_fd);
 	if (s->wal_fd >= 0)
 		close(s->wal_fd);
+	if (s->dormant_fd >= 0)
+		close(s->dormant_fd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	if (s->lockfd >= 0)
@@ -71,7 +73,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	}
 	s = xs_xcalloc(1, sizeof(*s));
 	s->dir = xs_xstrndup(o->dir, strlen(o->dir));
-	s->cat_fd = s->wal_fd = s->lockfd = -1;
+	s->cat_fd = s->wal_fd = s->dormant_fd = s->lockfd = -1;
 	s->act_free = ST_DORMANT;
 	for (int k = 0; k < XS_NTIERS; k++)
 		s->retention[k] = o->retention[k] > 0 ? o->retention[k] : xs_tier_default_retention[k];
@@ -95,6 +97,8 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	st_obj_grow(s);
 	st_seg_scan(s);
 	e = st_cat_load(s, err);
+	if (!e)
+		e = st_dormant_load(s, err);
 	if (!e)
 		e = st_wal_load(s, err);
 	if (e)
@@ -192,6 +196,7 @@ void xs_store_stats(const struct xs_store *s, struct xs_store_stats *st)
 	st->series = s->nser;
 	st->dormant = s->nser - s->act_live;
 	st->lost_series = s->lost_series;
+	st->dormant_bytes = s->dormant_size;
 	st->bytes_on_disk = 0;
 	st->log_bytes = 0;
 	if (!d) {

@@ -82,6 +82,11 @@ struct xs_store_stats {
 				  * never written since open, retired with every rollup emitted and
 				  * every block written, or backfilled only and written
 				  * (docs/STORE.md, Dormant series) */
+	uint64_t dormant_bytes;  /* of bytes_on_disk, the dormant file: their times, a record each */
+	uint64_t dormant_damaged; /* its records found damaged at open (skipped: those series open
+				   * without their times) */
+	uint64_t dormant_compactions; /* rewrites of it without its stale records, since open */
+	uint64_t dormant_compact_failures; /* ... that failed (the old file kept, as valid) */
 	uint64_t lost_series;    /* series whose catalog record was found damaged at open: kept as
 				  * placeholders "lost-series-ID" (kind VM, ds "lost") so that no id
 				  * is reused; their data is no longer reachable by name */

@@ -196,6 +196,7 @@ static uint32_t st_series_add(struct xs_store *s, unsigned kind, const char *uui
 	se->unit_off = st_intern(s, unit);
 	se->last_t = ST_NONE;
 	se->act = ST_DORMANT; /* until its first point */
+	se->times_saved = true; /* it has none */
 	for (int k = 0; k < XS_NTIERS; k++)
 		se->tier_last[k] = ST_NONE;
 	s->nser++;

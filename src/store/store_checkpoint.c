@@ -331,7 +331,7 @@ enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	struct st_ck *ck = NULL;
 	struct st_seg_out *outs = NULL;
 	struct st_bytes list = { 0 };
-	uint64_t gen = s->gen + 1, wal_size = 0;
+	uint64_t gen = s->gen + 1, wal_size = 0, live = 0;
 	size_t nout = 0, npend;
 	enum xs_err e;
 	int fd, wal_fd = -1;
@@ -412,6 +412,8 @@ enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		e = st_seg_write(s, ck, gen, &outs[k], err);
 	if (!e && list.len && fsync(s->dirfd) < 0)
 		e = st_errno(err, "sync", s, ".");
+	if (!e) /* before the wal that no longer carries their times */
+		e = st_dormant_append(s, &live, err);
 	if (!e)
 		e = st_wal_write(s, gen, &wal_fd, &wal_size, err);
 	st_io_end(s);
@@ -431,6 +433,7 @@ enum xs_err st_checkpoint(struct xs_store *s, char *err)
 		close(wal_fd);
 	for (size_t i = 0; i < npend; i++)
 		free(s->pend[i].b);
+	st_dormant_compact(s, live);
 	st_io_end(s);
 out:
 	/* after a failure nothing was applied: the next checkpoint writes over it */

@@ -10,12 +10,14 @@
  * Files under the store directory:
  *   series            catalog: one CRC'd record per series (and per unit change)
  *   wal               write-ahead log of generation G (in a CRC'd header): carry
- *                     records (the open state of every series at the last
- *                     checkpoint; a dormant one's times alone), then rows of
+ *                     records (the open state of every series awake at the last
+ *                     checkpoint), then rows of
  *                     samples and backfilled points appended since
  *   <tier>-<n>.seg    sealed blocks of one tier and time span n
  *   <tier>-<n>.idx    sorted runs of (series, t0, offset, length), one run per
  *                     checkpoint that wrote to the segment, tagged with its G
+ *   dormant           the times of dormant series, a CRC'd record each, appended when
+ *                     they go dormant (the wal carries none of them)
  *   ckpt              the segments a checkpoint writes: present while it does, after
  *                     it failed, and until the directory fsync of its wal's rename
  *                     succeeded
@@ -39,6 +41,7 @@
  *   store_catalog.c     the series catalog: ids, names, the hashes, the public lookups
  *   store_write.c       append and backfill: st_active, open blocks, rollups, st_known
  *   store_wal.c         the wal: row and backfill records, carry records, replay
+ *   store_dormant.c     the dormant file: dormant series' times, appended, compacted
  *   store_segment.c     .seg and .idx files: index runs, their parse, the chunk cache
  *   store_read.c        xs_store_read and friends: segments, pend and open blocks merged
  *   store_checkpoint.c  syncs, checkpoints, their recovery, retirement
@@ -88,8 +91,13 @@ extern const char *const st_tier_name[XS_NTIERS];
 #define ST_LEN_BITS 24             /* index entry: block length bits below the offset */
 #define ST_FILE_HDR 16             /* bytes of the catalog and wal headers */
 #define ST_MAGIC_CAT 0x31435358u   /* "XSC1" */
-#define ST_MAGIC_WAL 0x32575358u   /* "XSW2": a header CRC, 'D' records ("XSW1" readers lack both) */
-#define ST_MAGIC_WAL1 0x31575358u  /* "XSW1": read, never written */
+#define ST_MAGIC_WAL 0x33575358u   /* "XSW3": a dormant series' times are in "dormant", not here */
+#define ST_MAGIC_WAL2 0x32575358u  /* "XSW2": a header CRC, 'D' records; read, never written */
+#define ST_MAGIC_WAL1 0x31575358u  /* "XSW1": neither; read, never written */
+#define ST_MAGIC_DORMANT 0x31445358u /* "XSD1" */
+#ifndef ST_DORMANT_SLACK            /* (a test sets a small one) */
+#define ST_DORMANT_SLACK 65536      /* stale records the dormant file may hold beyond as many as live */
+#endif
 #define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
@@ -188,6 +196,8 @@ struct st_series {
 	uint32_t act;                    /* its st_active in the pool; ST_DORMANT: none */
 	uint16_t seen;                   /* now_min of its last sample (or of its load), mod 2^16 */
 	uint8_t kind;
+	bool times_saved;                /* while dormant: its times are in the dormant file (or it
+					  * has none), so the wal carries no record of it */
 };
 
 /* The rollup in progress of tier k (1..3) of a series' st_active a. */
@@ -301,6 +311,9 @@ struct xs_store {
 	uint64_t lost_series;    /* placeholders for series of damaged catalog records */
 	uint64_t cat_size;       /* bytes of the catalog written and synced: the next write's offset */
 	struct st_bytes catbuf;  /* catalog records not yet written */
+	int dormant_fd;          /* "dormant" (store_dormant.c) */
+	uint64_t dormant_size;   /* its bytes written and synced: the next write's offset */
+	uint64_t dormant_records; /* records in it, stale ones included */
 	int wal_fd;
 	uint64_t gen;            /* committed generation (the wal's) */
 	uint64_t wal_appended;   /* bytes of rows and backfill since the checkpoint */
@@ -523,6 +536,15 @@ static inline bool st_open_has(int tier, const union st_open *o)
 	return st_frozen(tier) ? o->frozen != NULL : o->live != NULL;
 }
 
+/* Whether series se holds a point in some tier (a carry record is written for it). */
+static inline bool st_has_times(const struct st_series *se)
+{
+	for (int k = 0; k < XS_NTIERS; k++)
+		if (se->tier_last[k] != ST_NONE)
+			return true;
+	return false;
+}
+
 /* store_io.c */
 enum xs_err st_errno(char *err, const char *what, const struct xs_store *s, const char *file);
 enum xs_err st_write_all(int fd, const void *p, size_t n, uint64_t off);
@@ -553,6 +575,8 @@ enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t 
 			     const float *v);
 
 /* store_wal.c */
+void st_carry_dormant(const struct xs_store *s, uint32_t id, struct st_bytes *out);
+bool st_replay_dormant(struct xs_store *s, struct st_cur *c, bool saved);
 void st_row_close(struct xs_store *s);
 enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *size,
 			 char *err);
@@ -577,6 +601,11 @@ void st_chunks_forget(struct xs_store *s, const struct st_seg *g);
 void st_seg_range(struct xs_store *s, int tier, int64_t no);
 void st_seg_scan(struct xs_store *s);
 bool st_seg_parse(const char *name, int *tier, int64_t *no);
+
+/* store_dormant.c */
+enum xs_err st_dormant_load(struct xs_store *s, char *err);
+enum xs_err st_dormant_append(struct xs_store *s, uint64_t *live, char *err);
+void st_dormant_compact(struct xs_store *s, uint64_t live);
 
 /* store_checkpoint.c */
 enum xs_err st_ckpt_recover(struct xs_store *s, char *err);

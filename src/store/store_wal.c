@@ -232,7 +232,7 @@ static uint64_t st_get_uvar(struct st_cur *c)
  * the zig-zag LEB128 of tier_last - last_t (mod 2^64). About 24 bytes (32 with its
  * frame), where a 'C' record takes 169 (177).
  */
-static void st_carry_dormant(const struct xs_store *s, uint32_t id, struct st_bytes *out)
+void st_carry_dormant(const struct xs_store *s, uint32_t id, struct st_bytes *out)
 {
 	const struct st_series *se = &s->ser[id];
 	struct st_bytes r = { 0 };
@@ -324,8 +324,10 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 	return !c->bad;
 }
 
-/* 'D' (st_carry_dormant): the series is dormant, with these times. */
-static bool st_replay_dormant(struct xs_store *s, struct st_cur *c)
+/* 'D' (st_carry_dormant): the series is dormant, with these times; saved: read from the
+ * dormant file (a wal's 'D' record, of an XSW2 wal, must go to the file at the next
+ * checkpoint). */
+bool st_replay_dormant(struct xs_store *s, struct st_cur *c, bool saved)
 {
 	uint32_t id = st_get_u32(c);
 	int64_t last_t = (int64_t)st_get_u64(c), tier_last[XS_NTIERS];
@@ -344,6 +346,7 @@ static bool st_replay_dormant(struct xs_store *s, struct st_cur *c)
 	s->ser[id].last_t = last_t;
 	s->ser[id].last_v = st_bitsf(last_v);
 	memcpy(s->ser[id].tier_last, tier_last, sizeof(tier_last));
+	s->ser[id].times_saved = saved;
 	return true;
 }
 
@@ -391,10 +394,8 @@ enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *s
 	/* written ST_WAL_CHUNK at a time: the carry records of a million series are
 	 * hundreds of megabytes, never held whole */
 	for (uint32_t id = 0; id <= s->nser; id++) {
-		if (id < s->nser && (s->ser[id].tier_last[XS_TIER_5S] != ST_NONE ||
-				     s->ser[id].tier_last[1] != ST_NONE ||
-				     s->ser[id].tier_last[2] != ST_NONE ||
-				     s->ser[id].tier_last[3] != ST_NONE))
+		if (id < s->nser && st_has_times(&s->ser[id]) &&
+		    !(s->ser[id].act == ST_DORMANT && s->ser[id].times_saved))
 			st_carry(s, id, &b);
 		if (b.len >= ST_WAL_CHUNK || (id == s->nser && b.len)) {
 			if (st_write_all(fd, b.p, b.len, off)) {
@@ -533,11 +534,12 @@ enum xs_err st_wal_load(struct xs_store *s, char *err)
 
 		return st_runs_max_gen(s, &gen, err) ? XS_ERR_IO : st_wal_rewrite(s, gen, err);
 	}
-	if (st_le32(buf) != ST_MAGIC_WAL && st_le32(buf) != ST_MAGIC_WAL1) {
+	if (st_le32(buf) != ST_MAGIC_WAL && st_le32(buf) != ST_MAGIC_WAL2 &&
+	    st_le32(buf) != ST_MAGIC_WAL1) {
 		free(buf);
 		return xs_err_set(err, XS_ERR_PARSE, "%s/wal: not a write-ahead log", s->dir);
 	}
-	if (st_le32(buf) == ST_MAGIC_WAL && st_le32(buf + 4) != st_wal_hdr_crc(buf)) {
+	if (st_le32(buf) != ST_MAGIC_WAL1 && st_le32(buf + 4) != st_wal_hdr_crc(buf)) {
 		/* a wrong generation would take committed runs for uncommitted ones (cut at
 		 * the next checkpoint) or the reverse: nothing is guessed */
 		free(buf);
@@ -559,7 +561,7 @@ enum xs_err st_wal_load(struct xs_store *s, char *err)
 		switch (st_get_u8(&rec)) {
 		case 'R': good = st_replay_row(s, &rec); break;
 		case 'C': good = st_replay_carry(s, &rec); break;
-		case 'D': good = st_replay_dormant(s, &rec); break;
+		case 'D': good = st_replay_dormant(s, &rec, false); break;
 		case 'B': good = st_replay_backfill(s, &rec); break;
 		default: good = false; break;
 		}

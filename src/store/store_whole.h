@@ -13,6 +13,7 @@
 #include "store/store_catalog.c"
 #include "store/store_write.c"
 #include "store/store_wal.c"
+#include "store/store_dormant.c"
 #include "store/store_segment.c"
 #include "store/store_read.c"
 #include "store/store_checkpoint.c"

@@ -41,6 +41,7 @@ struct st_active *st_act(struct xs_store *s, uint32_t id)
 	}
 	a = st_act_at(s, i);
 	*a = st_dormant_state;
+	se->times_saved = false; /* its record in the dormant file, if any, is stale from now on */
 	for (int k = 1; k < XS_NTIERS; k++)
 		a->known[k - 1].tracked = se->tier_last[k] == ST_NONE;
 	se->act = i;

@@ -12,7 +12,11 @@
  *   - kill -9 (a copy of the directory) after 'D' records, with rows and backfills
  *     reaching dormant series, replays to the same state and points;
  *   - an "XSW1" wal (before 'D' records) still opens; an "XSW2" one whose header
- *     (generation, checksum) is damaged refuses the open and is left as it was.
+ *     (generation, checksum) is damaged refuses the open and is left as it was;
+ *   - the dormant file: a series' record is written once, not at every checkpoint,
+ *     and again only when it wakes and sleeps; stale records are compacted away;
+ *     a damaged record loses that series' times only, a torn tail is cut; an
+ *     "XSW2" wal's 'D' records (a store of before the file) move to it.
  * The store is included whole (store_whole.h) for its process clock
  * (ST_NOW_MINUTES, set here) and to look at a series' state.
  */
@@ -25,6 +29,7 @@
 
 static uint16_t test_minutes = 1000; /* the store's clock, in minutes */
 #define ST_NOW_MINUTES() test_minutes
+#define ST_DORMANT_SLACK 4 /* the dormant file is compacted within these tests' few records */
 #include "store/store_whole.h"
 
 #include "support/tmp_dir.h"
@@ -38,16 +43,19 @@ static char test_dir[TMP_DIR_LEN];
 
 #define DORMANT_N 40 /* stopped series */
 
-/* Counts the wal's carry records: 'D' ones (and the largest), 'C' ones. */
-static void dormant_wal_records(struct xs_store *s, size_t *nd, size_t *dmax, size_t *nc)
+/* Counts the carry records of file name (the wal, or the dormant file): 'D' ones (and the
+ * largest), 'C' ones. */
+static void dormant_records(struct xs_store *s, const char *name, size_t *nd, size_t *dmax, size_t *nc)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0, pos = ST_FILE_HDR;
 	struct st_cur rec;
+	bool wal = !strcmp(name, "wal");
 
 	*nd = *dmax = *nc = 0;
-	fail_unless(st_read_file(s->dirfd, "wal", &buf, &len) == XS_OK && len >= ST_FILE_HDR, "read the wal");
-	ok(st_le32(buf) == ST_MAGIC_WAL, "the wal is an XSW2 one");
+	fail_unless(st_read_file(s->dirfd, name, &buf, &len) == XS_OK && len >= ST_FILE_HDR, "read %s", name);
+	ok(st_le32(buf) == (wal ? ST_MAGIC_WAL : ST_MAGIC_DORMANT), "%s: an %s one", name,
+	   wal ? "XSW3" : "XSD1");
 	while (st_unframe(buf, len, &pos, &rec)) {
 		if (rec.p[0] == 'D') {
 			(*nd)++;
@@ -116,9 +124,11 @@ static void test_dormant(void)
 		dormant += s->ser[ids[i]].act == ST_DORMANT;
 	ok(dormant == DORMANT_N && s->act_live == 1, "every stopped series is dormant (%zu), the live one not (%u held)",
 	   dormant, s->act_live);
-	dormant_wal_records(s, &nd, &dmax, &nc);
-	ok(nd == DORMANT_N && dmax <= 32 && nc == 1, "the wal carries %zu 'D' records of at most %zu bytes, %zu 'C'",
-	   nd, dmax, nc);
+	dormant_records(s, "wal", &nd, &dmax, &nc);
+	ok(nd == 0 && nc == 1, "the wal carries no 'D' record (%zu), one 'C' (%zu)", nd, nc);
+	dormant_records(s, "dormant", &nd, &dmax, &nc);
+	ok(nd == DORMANT_N && dmax <= 24 && nc == 0,
+	   "the dormant file holds %zu 'D' records of at most %zu bytes (24 with the frame: 32)", nd, dmax);
 	for (size_t i = 0; i < DORMANT_N; i++)
 		reads += dormant_reads(s, ids, i);
 	ok(reads == DORMANT_N, "dormant: %zu of %d series read every point back", reads, DORMANT_N);
@@ -300,7 +310,7 @@ static void test_codec(void)
 				for (int q = 0; q < XS_NTIERS; q++)
 					s->ser[id].tier_last[q] = 777;
 				if (!st_unframe(out.p, out.len, &pos, &c) || st_get_u8(&c) != 'D' ||
-				    !st_replay_dormant(s, &c) || s->ser[id].last_t != v[i] ||
+				    !st_replay_dormant(s, &c, false) || s->ser[id].last_t != v[i] ||
 				    memcmp(s->ser[id].tier_last, tl, sizeof(tl)) || s->ser[id].last_v != (float)i)
 					bad++;
 				n++;
@@ -324,7 +334,7 @@ static void test_codec(void)
 			rec[len++] = 0x80;
 		rec[len++] = 0x7e; /* bits 64..69: do not fit */
 		c = (struct st_cur){ rec + 1, len - 1, 0, false };
-		accepted = st_replay_dormant(s, &c);
+		accepted = st_replay_dormant(s, &c, false);
 		ok(!accepted, "a varint overflowing 64 bits is rejected (accepted: %d, tier_last[0] %lld)", accepted,
 		   (long long)s->ser[id].tier_last[0]);
 	}
@@ -608,6 +618,193 @@ static void test_day_ckpt_fails(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* In test_dir, r_stopped_hour's series, dormant: their day written (two more checkpoints). */
+static struct xs_store *r_dormant_six(xs_series_id *a, xs_series_id *live, int64_t *lt)
+{
+	struct xs_store *s = r_stopped_hour(a, live, lt);
+	size_t dormant = 0;
+
+	r_tick(s, 1061 + 1440, *live, lt);
+	r_tick(s, 1061 + 1441, *live, lt);
+	for (int i = 0; i < EQ_N; i++)
+		dormant += s->ser[a[i]].act == ST_DORMANT;
+	ok(dormant == EQ_N, "%zu of %d dormant", dormant, EQ_N);
+	return s;
+}
+
+/*
+ * A dormant series' record is written once: more checkpoints add nothing to the
+ * dormant file and no 'D' record to the wal. Woken and asleep again (a backfill point
+ * it holds), it adds one; when stale records pass twice the live ones and
+ * ST_DORMANT_SLACK, a checkpoint rewrites the file with the live ones alone, and a
+ * kill -9 then replays every series' state and points.
+ */
+static void test_file_once(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	uint64_t size0, records0;
+	size_t nd, dmax, nc;
+	unsigned m = 1061 + 1442;
+	char err[XS_ERR_LEN] = "";
+	struct stat sb;
+	char path[TMP_DIR_LEN + 16];
+
+	tmp_dir_new(test_dir, "drv-once");
+	s = r_dormant_six(a, &live, &lt);
+	size0 = s->dormant_size;
+	records0 = s->dormant_records;
+	ok(records0 == EQ_N, "one record a series (%llu)", (unsigned long long)records0);
+	for (int k = 0; k < 5; k++)
+		r_tick(s, m++, live, &lt);
+	dormant_records(s, "wal", &nd, &dmax, &nc);
+	ok(s->dormant_size == size0 && s->dormant_records == records0 && nd == 0,
+	   "5 checkpoints later: the file as it was (%llu bytes, was %llu), no 'D' in the wal (%zu)",
+	   (unsigned long long)s->dormant_size, (unsigned long long)size0, nd);
+	for (int k = 0; k < 12; k++) {
+		ok(xs_store_backfill(s, a[k % 2], XS_TIER_1M, T0 + 600, 9, 9, 9, err) == XS_OK, "bf: %s", err);
+		r_tick(s, m++, live, &lt);
+		if (k == 0)
+			ok(s->dormant_records == records0 + 1 && s->ser[a[0]].act == ST_DORMANT,
+			   "woken and asleep again: one record more (%llu)",
+			   (unsigned long long)s->dormant_records);
+	}
+	ok(s->st.dormant_compactions >= 1 && s->dormant_records <= 2 * EQ_N + ST_DORMANT_SLACK,
+	   "compacted (%llu times): %llu records", (unsigned long long)s->st.dormant_compactions,
+	   (unsigned long long)s->dormant_records);
+	snprintf(path, sizeof(path), "%s/dormant", test_dir);
+	ok(stat(path, &sb) == 0 && (uint64_t)sb.st_size == s->dormant_size,
+	   "the file's size is the one kept (%lld, %llu)", (long long)sb.st_size,
+	   (unsigned long long)s->dormant_size);
+	dormant_records(s, "dormant", &nd, &dmax, &nc);
+	ok(nd == s->dormant_records, "it holds them (%zu)", nd);
+	r_compare(s, EQ_N + 1, "after compactions");
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+/* Reads DIR/name whole into *buf (caller frees); its length. */
+static size_t r_slurp(const char *name, uint8_t **buf)
+{
+	int dfd = open(test_dir, O_RDONLY | O_DIRECTORY);
+	size_t len = 0;
+
+	*buf = NULL;
+	if (dfd < 0 || st_read_file(dfd, name, buf, &len) != XS_OK)
+		ok(0, "read %s", name);
+	if (dfd >= 0)
+		close(dfd);
+	return len;
+}
+
+/* Writes buf (n bytes) as DIR/name. */
+static void r_spill(const char *name, const uint8_t *buf, size_t n)
+{
+	char path[TMP_DIR_LEN + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ok(fd >= 0 && st_write_all(fd, buf, n, 0) == XS_OK, "write %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A record of the dormant file that fails its CRC is skipped and counted: its series opens
+ * without its times (its points still read back), the others with theirs; a torn tail
+ * is cut and costs nothing. */
+static void test_file_damage(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	uint8_t *buf;
+	size_t len, pos = ST_FILE_HDR, at = 0, good = 0;
+	struct st_cur rec;
+	struct xs_store_stats st;
+	static struct xs_point pt[800];
+
+	tmp_dir_new(test_dir, "drv-damage");
+	s = r_dormant_six(a, &live, &lt);
+	xs_store_close(&s, NULL);
+	len = r_slurp("dormant", &buf);
+	for (int i = 0; i < 3 && st_unframe(buf, len, &pos, &rec); i++)
+		if (i == 2)
+			at = (size_t)(rec.p - buf) + 6; /* the third record's last_t */
+	fail_unless(at, "three records");
+	buf[at] ^= 0x10;
+	buf = xs_xrealloc(buf, len + 5);
+	memcpy(buf + len, "\x09\0\0\0D", 5); /* a torn frame */
+	r_spill("dormant", buf, len + 5);
+	s = r_open(test_dir);
+	fail_unless(s, "reopen");
+	xs_store_stats(s, &st);
+	ok(st.dormant_damaged == 1, "one damaged record counted (%llu)", (unsigned long long)st.dormant_damaged);
+	for (int i = 0; i < EQ_N; i++)
+		good += s->ser[a[i]].last_t == T0 + 3600;
+	ok(s->ser[a[2]].last_t == ST_NONE && good == EQ_N - 1,
+	   "the damaged one has no times, the %zu others theirs", good);
+	ok(xs_store_read(s, a[2], XS_TIER_5S, T0, T0 + 3600, pt, 800) == 720, "its points still read back");
+	ok(s->dormant_size == len, "the torn tail is cut (%llu, %zu)", (unsigned long long)s->dormant_size, len);
+	xs_store_close(&s, NULL);
+	free(buf);
+	tmp_dir_remove(test_dir);
+}
+
+/* A store of before the dormant file: an "XSW2" wal carrying 'D' records and no "dormant".
+ * It opens with every dormant series' times, and its next checkpoint moves them to the
+ * dormant file (the wal keeps none). */
+static void test_wal_v2(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400, tl[XS_NTIERS];
+	uint8_t *wal, *dorm, *old;
+	size_t nw, ndm, nd, dmax, nc, good = 0;
+	char path[TMP_DIR_LEN + 16];
+
+	tmp_dir_new(test_dir, "drv-walv2");
+	s = r_dormant_six(a, &live, &lt);
+	memcpy(tl, s->ser[a[1]].tier_last, sizeof(tl));
+	xs_store_close(&s, NULL);
+	nw = r_slurp("wal", &wal);
+	ndm = r_slurp("dormant", &dorm);
+	fail_unless(nw >= ST_FILE_HDR && ndm >= ST_FILE_HDR, "wal and dormant");
+	old = xs_xmalloc(nw + ndm);
+	memcpy(old, wal, ST_FILE_HDR);
+	st_w32(old, ST_MAGIC_WAL2);
+	st_w32(old + 4, st_wal_hdr_crc(old));
+	memcpy(old + ST_FILE_HDR, dorm + ST_FILE_HDR, ndm - ST_FILE_HDR); /* 'D' first, as XSW2 wrote */
+	memcpy(old + ndm, wal + ST_FILE_HDR, nw - ST_FILE_HDR);
+	r_spill("wal", old, nw + ndm - ST_FILE_HDR);
+	snprintf(path, sizeof(path), "%s/dormant", test_dir);
+	fail_unless(unlink(path) == 0, "unlink %s", path);
+	test_minutes = 1061 + 1441;
+	s = r_open(test_dir);
+	fail_unless(s, "open the XSW2 store");
+	for (int i = 0; i < EQ_N; i++)
+		good += s->ser[a[i]].act == ST_DORMANT && s->ser[a[i]].last_t == T0 + 3600 &&
+			!s->ser[a[i]].times_saved;
+	ok(good == EQ_N && !memcmp(tl, s->ser[a[1]].tier_last, sizeof(tl)),
+	   "the XSW2 wal's dormant series, with their times (%zu), not yet in the file", good);
+	r_tick(s, 1061 + 1442, live, &lt);
+	dormant_records(s, "dormant", &nd, &dmax, &nc);
+	ok(nd == EQ_N, "the next checkpoint writes them to the dormant file (%zu)", nd);
+	dormant_records(s, "wal", &nd, &dmax, &nc);
+	ok(nd == 0, "and the new wal (XSW3) none (%zu)", nd);
+	xs_store_close(&s, NULL);
+	s = r_open(test_dir);
+	fail_unless(s, "reopen");
+	ok(!memcmp(tl, s->ser[a[1]].tier_last, sizeof(tl)) && s->ser[a[1]].last_t == T0 + 3600,
+	   "reopened: the times are the ones before");
+	xs_store_close(&s, NULL);
+	free(wal);
+	free(dorm);
+	free(old);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_dormant);
@@ -618,5 +815,8 @@ int main(void)
 	TEST_RUN(test_skip_wakes);
 	TEST_RUN(test_equiv);
 	TEST_RUN(test_day_ckpt_fails);
+	TEST_RUN(test_file_once);
+	TEST_RUN(test_file_damage);
+	TEST_RUN(test_wal_v2);
 	return test_summary();
 }
