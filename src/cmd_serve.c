@@ -903,6 +903,16 @@ static int serve_start(struct xs_daemon *d)
 				    "%s/wal.dropped",
 				    d->cfg.data_dir, (unsigned long long)ss.wal_dropped_bytes,
 				    d->cfg.data_dir);
+		if (ss.dormant_damaged)
+			xs_log_warn("store %s: dormant file damaged: %llu records skipped (those "
+				    "stopped series open with an older record's last times, or none; "
+				    "their points stay readable)",
+				    d->cfg.data_dir, (unsigned long long)ss.dormant_damaged);
+		if (ss.dormant_lost)
+			xs_log_warn("store %s: dormant file missing beside the write-ahead log: the "
+				    "series stopped before the last checkpoint open without their last "
+				    "times (their points stay readable)",
+				    d->cfg.data_dir);
 		if (ss.lost_series)
 			xs_log_warn("store %s: series catalog damaged: %llu series lost their names "
 				    "(kept as lost-series-ID; the rest is intact)",

@@ -87,6 +87,8 @@ struct xs_store_stats {
 				   * without their times) */
 	uint64_t dormant_compactions; /* rewrites of it without its stale records, since open */
 	uint64_t dormant_compact_failures; /* ... that failed (the old file kept, as valid) */
+	uint64_t dormant_lost;   /* 1: the dormant file was missing beside a wal that has one (the
+				  * series dormant since their last checkpoint lost their times) */
 	uint64_t lost_series;    /* series whose catalog record was found damaged at open: kept as
 				  * placeholders "lost-series-ID" (kind VM, ds "lost") so that no id
 				  * is reused; their data is no longer reachable by name */

@@ -45,6 +45,32 @@ static enum xs_err st_dormant_create(struct xs_store *s, const char *name, int *
 	return XS_OK;
 }
 
+#define ST_DORMANT_MAX_RECORD 64 /* bytes of a 'D' record at most (58) */
+
+/* Whether a whole 'D' frame with a valid CRC starts at buf[at]. */
+static bool st_frame_at(const uint8_t *buf, size_t len, size_t at)
+{
+	struct st_cur rec;
+
+	return len - at >= 8 && st_le32(buf + at) <= ST_DORMANT_MAX_RECORD && st_unframe(buf, len, &at, &rec);
+}
+
+/* The frames that lead from buf[from] to buf[to] exactly by their lengths; 0 if they do not. */
+static size_t st_frames_between(const uint8_t *buf, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	while (from < to) {
+		uint32_t len = to - from >= 8 ? st_le32(buf + from) : 0;
+
+		if (!len || len > to - from - 8)
+			return 0;
+		from += 8 + len;
+		n++;
+	}
+	return n;
+}
+
 /* Applies the 'D' record rec of the dormant file; false if it does not parse or names
  * no series of the catalog. */
 static bool st_dormant_apply(struct xs_store *s, struct st_cur *rec)
@@ -62,17 +88,22 @@ enum xs_err st_dormant_load(struct xs_store *s, char *err)
 		return st_errno(err, "read", s, "dormant");
 	if (len >= ST_FILE_HDR && st_le32(buf) != ST_MAGIC_DORMANT) {
 		free(buf);
-		return xs_err_set(err, XS_ERR_PARSE, "%s/dormant: not a dormant series file", s->dir);
+		return xs_err_set(err, XS_ERR_PARSE,
+				  "%s/dormant: not a dormant series file (header damaged); moving the "
+				  "file away opens the store, the series dormant since their last sample "
+				  "without their last times (their points stay readable)",
+				  s->dir);
 	}
 	if (len < ST_FILE_HDR) { /* none yet (a store of an older version), or torn at creation */
 		free(buf);
 		s->dormant_size = ST_FILE_HDR;
+		s->dormant_made = true; /* st_wal_load: lost, if the wal is of a version that has one */
 		if (st_dormant_create(s, "dormant", &s->dormant_fd, err))
 			return XS_ERR_IO;
 		return fsync(s->dirfd) < 0 ? st_errno(err, "sync", s, ".") : XS_OK;
 	}
 	while (pos < len) {
-		size_t at = pos;
+		size_t at = pos, n;
 
 		if (st_unframe(buf, len, &at, &rec)) {
 			s->dormant_records++;
@@ -81,16 +112,21 @@ enum xs_err st_dormant_load(struct xs_store *s, char *err)
 			pos = end = at;
 			continue;
 		}
-		/* damage, or the torn tail: the next offset where a whole frame checks */
-		for (at = pos + 1; at + 8 <= len; at++) {
-			size_t q = at;
-
-			if (st_unframe(buf, len, &q, &rec))
-				break;
-		}
+		/* damage or the torn tail: reading goes on at the next valid frame, searched for
+		 * byte by byte; the records skipped are counted by their lengths when these lead
+		 * to it exactly, else as one. Nothing valid after it: a tail whose frames are all
+		 * there is damage (its last records), one cut short the torn tail of an append;
+		 * either way it is cut. */
+		for (at = pos + 1; at + 8 <= len && !st_frame_at(buf, len, at); at++)
+			;
 		if (at + 8 > len)
+			at = len;
+		n = st_frames_between(buf, pos, at);
+		if (at == len) {
+			s->st.dormant_damaged += n;
 			break;
-		s->st.dormant_damaged++;
+		}
+		s->st.dormant_damaged += n ? n : 1;
 		pos = at;
 	}
 	free(buf);
@@ -126,12 +162,14 @@ enum xs_err st_dormant_append(struct xs_store *s, uint64_t *live, char *err)
 	}
 	if (!b.len)
 		return XS_OK;
-	if (st_write_all(s->dormant_fd, b.p, b.len, s->dormant_size) || fdatasync(s->dormant_fd) < 0) {
+	if (st_write_all(s->dormant_fd, b.p, b.len, s->dormant_size) || fdatasync(s->dormant_fd) < 0 ||
+	    (s->dormant_tail && ftruncate(s->dormant_fd, (off_t)(s->dormant_size + b.len)) < 0)) {
 		e = st_errno(err, "write", s, "dormant");
-		if (ftruncate(s->dormant_fd, (off_t)s->dormant_size) < 0) {
-			/* the next append overwrites the partial bytes anyway */
-		}
+		/* whole frames of this try left past the end would come after a later, shorter
+		 * append's and win at open: cut them, or at the next append that succeeds */
+		s->dormant_tail = ftruncate(s->dormant_fd, (off_t)s->dormant_size) < 0;
 	} else {
+		s->dormant_tail = false;
 		s->dormant_size += b.len;
 		s->dormant_records += n;
 		for (uint32_t id = 0; id < s->nser; id++)

@@ -314,6 +314,8 @@ struct xs_store {
 	int dormant_fd;          /* "dormant" (store_dormant.c) */
 	uint64_t dormant_size;   /* its bytes written and synced: the next write's offset */
 	uint64_t dormant_records; /* records in it, stale ones included */
+	bool dormant_tail;       /* a failed append left bytes past dormant_size (cut at the next) */
+	bool dormant_made;       /* st_dormant_load made it: none was there */
 	int wal_fd;
 	uint64_t gen;            /* committed generation (the wal's) */
 	uint64_t wal_appended;   /* bytes of rows and backfill since the checkpoint */

@@ -342,7 +342,10 @@ bool st_replay_dormant(struct xs_store *s, struct st_cur *c, bool saved)
 	}
 	if (c->bad || id >= s->nser || mask >> XS_NTIERS || c->pos != c->len)
 		return false;
-	st_act_release(s, id); /* a wal names a series once, before its rows: nothing to lose */
+	/* a 'D' record comes before any record that wakes the series (a carry record, or the
+	 * wake of a dormant one), or after a failed checkpoint released it idle: releasing
+	 * loses nothing */
+	st_act_release(s, id);
 	s->ser[id].last_t = last_t;
 	s->ser[id].last_v = st_bitsf(last_v);
 	memcpy(s->ser[id].tier_last, tier_last, sizeof(tier_last));
@@ -550,6 +553,7 @@ enum xs_err st_wal_load(struct xs_store *s, char *err)
 				  s->dir);
 	}
 	s->gen = st_le64(buf + 8);
+	s->st.dormant_lost = s->dormant_made && st_le32(buf) == ST_MAGIC_WAL;
 	if (st_ckpt_recover(s, err)) {
 		free(buf);
 		return XS_ERR_IO;

@@ -41,6 +41,16 @@ struct st_active *st_act(struct xs_store *s, uint32_t id)
 	}
 	a = st_act_at(s, i);
 	*a = st_dormant_state;
+	if (se->times_saved && !s->replaying && st_has_times(se)) {
+		/* its rows in the wal are coded against its last value, and its backfills
+		 * decided by its times: the wal gets them too, so that its replay does not
+		 * depend on the dormant file (a damaged record there would corrupt every
+		 * row of it, where a damaged wal record stops the replay) */
+		size_t before = s->walbuf.len;
+
+		st_carry_dormant(s, id, &s->walbuf);
+		s->wal_appended += s->walbuf.len - before;
+	}
 	se->times_saved = false; /* its record in the dormant file, if any, is stale from now on */
 	for (int k = 1; k < XS_NTIERS; k++)
 		a->known[k - 1].tracked = se->tier_last[k] == ST_NONE;

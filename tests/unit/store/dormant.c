@@ -15,8 +15,10 @@
  *     (generation, checksum) is damaged refuses the open and is left as it was;
  *   - the dormant file: a series' record is written once, not at every checkpoint,
  *     and again only when it wakes and sleeps; stale records are compacted away;
- *     a damaged record loses that series' times only, a torn tail is cut; an
- *     "XSW2" wal's 'D' records (a store of before the file) move to it.
+ *     a damaged record loses that series' times only (the last one too, not taken
+ *     for a torn tail, which is cut), a series woken since the last checkpoint
+ *     replays from the wal alone, a missing file is reported; an "XSW2" wal's
+ *     'D' records (a store of before the file) move to it.
  * The store is included whole (store_whole.h) for its process clock
  * (ST_NOW_MINUTES, set here) and to look at a series' state.
  */
@@ -456,17 +458,59 @@ static size_t r_points(struct xs_store *s, xs_series_id id, struct st_bytes *r)
 	return tot;
 }
 
-static void r_compare(struct xs_store *s, size_t nser, const char *what)
+/* Flips a bit of the last_t of series id's last record in DIR/dormant; false if it has none. */
+static bool r_damage_record(const char *dir, xs_series_id id)
+{
+	char path[TMP_DIR_LEN + 16];
+	uint8_t *buf = NULL;
+	size_t len = 0, pos = ST_FILE_HDR, at = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY), fd;
+
+	if (dfd < 0 || st_read_file(dfd, "dormant", &buf, &len) != XS_OK) {
+		if (dfd >= 0)
+			close(dfd);
+		return false;
+	}
+	close(dfd);
+	/* by the frames' lengths, not their CRCs: a record damaged before still counts */
+	while (pos + 8 <= len && st_le32(buf + pos) >= 5 && st_le32(buf + pos) <= len - pos - 8) {
+		if (buf[pos + 8] == 'D' && st_le32(buf + pos + 9) == id)
+			at = pos + 8 + 6;
+		pos += 8 + st_le32(buf + pos);
+	}
+	snprintf(path, sizeof(path), "%s/dormant", dir);
+	fd = at ? open(path, O_WRONLY) : -1;
+	if (fd >= 0) {
+		buf[at] ^= 0x10;
+		if (pwrite(fd, buf + at, 1, (off_t)at) != 1)
+			at = 0;
+		close(fd);
+	}
+	free(buf);
+	return at != 0;
+}
+
+/* kill -9 now (a copy of test_dir), the dormant file's records of dmg[0..ndmg) then
+ * damaged: the copy opens to the same state and points of every series, and counts the
+ * damage. */
+static void r_compare_damaged(struct xs_store *s, size_t nser, const char *what, const xs_series_id *dmg,
+			      size_t ndmg)
 {
 	char copy[TMP_DIR_LEN + 8], cmd[3 * TMP_DIR_LEN + 64];
 	struct xs_store *c;
+	struct xs_store_stats st;
 	size_t bad_state = 0, bad_pts = 0;
 
 	snprintf(copy, sizeof(copy), "%s-copy", test_dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'; cp -a '%s' '%s'", copy, test_dir, copy);
 	fail_unless(system(cmd) == 0, "copy");
+	for (size_t i = 0; i < ndmg; i++)
+		fail_unless(r_damage_record(copy, dmg[i]), "damage series %u's record", dmg[i]);
 	c = r_open(copy);
 	fail_unless(c != NULL, "open the copy");
+	xs_store_stats(c, &st);
+	ok(st.dormant_damaged == ndmg, "%s: %llu damaged records counted, %zu made", what,
+	   (unsigned long long)st.dormant_damaged, ndmg);
 	for (xs_series_id id = 0; id < nser; id++) {
 		struct st_bytes a = { 0 }, b = { 0 };
 
@@ -490,6 +534,11 @@ static void r_compare(struct xs_store *s, size_t nser, const char *what)
 	   what, bad_state, bad_pts);
 	xs_store_close(&c, NULL);
 	tmp_dir_remove(copy);
+}
+
+static void r_compare(struct xs_store *s, size_t nser, const char *what)
+{
+	r_compare_damaged(s, nser, what, NULL, 0);
 }
 
 #define EQ_N 6
@@ -752,6 +801,68 @@ static void test_file_damage(void)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * Series woken since the last checkpoint (a[0] by rows, a[1] by a backfill point taken, a[2]
+ * by one it already holds) replay from the wal alone: with their records in the dormant
+ * file damaged, a kill -9 still replays every value (rows are coded against the last
+ * value, which the wal carries from the wake on) and every series' state.
+ */
+static void test_file_damage_woken(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	char err[XS_ERR_LEN] = "";
+
+	tmp_dir_new(test_dir, "drv-dmgwoken");
+	s = r_dormant_six(a, &live, &lt);
+	s->wal_max = UINT64_MAX; /* no checkpoint from now on: the wal keeps what follows */
+	for (int64_t t = lt - 600; t <= lt; t += 5)
+		r_append(s, a[0], t, 3.25f + (float)(t % 11));
+	ok(xs_store_backfill(s, a[1], XS_TIER_1H, T0 + 5 * 3600, 4, 3, 5, err) == XS_OK &&
+		   xs_store_backfill(s, a[2], XS_TIER_1M, T0 + 600, 9, 9, 9, err) == XS_OK,
+	   "backfill: %s", err);
+	lt += 5;
+	r_append(s, live, lt, 0.5f);
+	r_sync(s);
+	r_compare_damaged(s, EQ_N + 1, "woken series, records damaged", a, 3);
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
+/* The dormant file's last record damaged (all its bytes there) is counted, not taken for a
+ * torn tail; a missing dormant file beside an XSW3 wal is reported (dormant_lost). */
+static void test_file_damage_last(void)
+{
+	struct xs_store *s;
+	xs_series_id a[EQ_N], live;
+	int64_t lt = T0 + 2 * 86400;
+	struct xs_store_stats st;
+	char path[TMP_DIR_LEN + 16];
+
+	tmp_dir_new(test_dir, "drv-dmglast");
+	s = r_dormant_six(a, &live, &lt);
+	xs_store_close(&s, NULL);
+	fail_unless(r_damage_record(test_dir, a[EQ_N - 1]), "damage the last record");
+	s = r_open(test_dir);
+	fail_unless(s, "reopen");
+	xs_store_stats(s, &st);
+	ok(st.dormant_damaged == 1 && s->ser[a[EQ_N - 1]].last_t == ST_NONE && s->ser[a[0]].last_t == T0 + 3600,
+	   "the last record damaged: counted (%llu), its series without times",
+	   (unsigned long long)st.dormant_damaged);
+	ok(st.dormant_lost == 0, "the file is there (dormant_lost %llu)", (unsigned long long)st.dormant_lost);
+	xs_store_close(&s, NULL);
+	snprintf(path, sizeof(path), "%s/dormant", test_dir);
+	fail_unless(unlink(path) == 0, "unlink %s", path);
+	s = r_open(test_dir);
+	fail_unless(s, "open without the dormant file");
+	xs_store_stats(s, &st);
+	ok(st.dormant_lost == 1 && s->ser[a[0]].last_t == ST_NONE,
+	   "a missing dormant file beside an XSW3 wal is reported (%llu)", (unsigned long long)st.dormant_lost);
+	xs_store_close(&s, NULL);
+	tmp_dir_remove(test_dir);
+}
+
 /* A store of before the dormant file: an "XSW2" wal carrying 'D' records and no "dormant".
  * It opens with every dormant series' times, and its next checkpoint moves them to the
  * dormant file (the wal keeps none). */
@@ -788,6 +899,7 @@ static void test_wal_v2(void)
 			!s->ser[a[i]].times_saved;
 	ok(good == EQ_N && !memcmp(tl, s->ser[a[1]].tier_last, sizeof(tl)),
 	   "the XSW2 wal's dormant series, with their times (%zu), not yet in the file", good);
+	ok(s->st.dormant_lost == 0, "no dormant file beside an XSW2 wal is no loss");
 	r_tick(s, 1061 + 1442, live, &lt);
 	dormant_records(s, "dormant", &nd, &dmax, &nc);
 	ok(nd == EQ_N, "the next checkpoint writes them to the dormant file (%zu)", nd);
@@ -817,6 +929,8 @@ int main(void)
 	TEST_RUN(test_day_ckpt_fails);
 	TEST_RUN(test_file_once);
 	TEST_RUN(test_file_damage);
+	TEST_RUN(test_file_damage_woken);
+	TEST_RUN(test_file_damage_last);
 	TEST_RUN(test_wal_v2);
 	return test_summary();
 }
