@@ -71,13 +71,15 @@ struct co_obj {
 	uint64_t mark;          /* serial of the last document that listed it */
 };
 
+/* 32 bytes: a host has ~660 columns, a thousand hosts 660k (see co_on_row's trim). */
 struct co_col {
 	uint64_t key;           /* co_entry_key() of the legend text this column had */
-	size_t len;             /* its length; 0 = never resolved */
-	bool valid;             /* a series of a known kind */
-	enum co_cf cf;
-	xs_series_id id;
 	struct co_obj *obj;
+	xs_series_id id;
+	uint32_t len;           /* its length (mod 2^32: a mismatch only resolves it again); 0 =
+				 * never resolved */
+	uint8_t cf;             /* enum co_cf */
+	bool valid;             /* a series of a known kind */
 };
 
 struct co_pool;
@@ -329,10 +331,10 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 	enum xs_obj_kind kind;
 
 	col->key = co_entry_key(e->entry);
-	col->len = e->entry.len;
+	col->len = (uint32_t)e->entry.len;
 	col->valid = false;
 	col->obj = NULL;
-	col->cf = co_cf_of(e->cf);
+	col->cf = (uint8_t)co_cf_of(e->cf);
 	if (col->cf == CO_CF_OTHER || !co_kind_of(e->kind, &kind) || e->uuid.len >= sizeof(uuid) ||
 	    !e->uuid.len || e->ds.len >= sizeof(ds) || !e->ds.len)
 		return;
@@ -488,6 +490,11 @@ static int co_on_row(void *ctx, int64_t t, const double *values, size_t n)
 		snprintf(h->why, sizeof(h->why), "a row of %zu values, the legend has %zu", n,
 			 h->ncols);
 		return 1;
+	}
+	if (!h->nrows && h->ncols && h->capcols - h->ncols > h->ncols / 8) {
+		/* the legend is whole: the cache keeps no doubling slack (22 MiB at 1,000 hosts) */
+		h->cols = xs_xrealloc(h->cols, h->ncols * sizeof(*h->cols));
+		h->capcols = h->ncols;
 	}
 	if ((h->nrows + 1) * (n ? n : 1) > XS_COLLECT_MAX_VALUES) {
 		h->too_large = true;

@@ -76,6 +76,7 @@ extern const char *const st_tier_name[XS_NTIERS];
 #define ST_PEND_MAX (24u << 20)    /* bytes of sealed blocks held before a checkpoint (twice: forced) */
 #define ST_BF_BYTES 320            /* what a backfill block being filled holds, about */
 #define ST_BYTES_KEEP (4u << 20)   /* a written catalog buffer larger than this is freed */
+#define ST_WALBUF_KEEP (16u << 20) /* ... and a written wal buffer (a first backfill grew it to 64 MiB) */
 #define ST_MAX_UUID 128            /* bytes of a uuid */
 #define ST_MAX_RECORD (16u << 20)  /* largest wal or catalog record */
 #define ST_CAT_MIN_RECORD 16       /* bytes of the smallest catalog record, framed */

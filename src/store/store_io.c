@@ -123,7 +123,8 @@ void st_io_end(struct xs_store *s)
 
 /* The catalog buffer after its bytes were written: emptied, and freed when a
  * burst (a thousand hosts' series created at once) grew it past ST_BYTES_KEEP.
- * Not for the wal's buffer: every row fills it again, about 3 MB at 658k series. */
+ * Not for the wal's buffer: every row fills it again, about 3 MB at 658k series (st_sync
+ * frees it past ST_WALBUF_KEEP). */
 void st_bytes_written(struct st_bytes *b)
 {
 	b->len = 0;
