@@ -15,6 +15,7 @@
  * identities, so a longer ref is refused rather than cut.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,30 @@ bool xs_topo_class_of(const char *name, enum xs_topo_class *c)
 }
 
 /* ---- building one object ---- */
+
+/* Bytes of an object of class c: the common part and its own member of the union
+ * alone (a VBD, VIF, VDI or VM_metrics needs 16-24 of the 136 a VM does: 17 MiB at
+ * 20,000 VMs). Nothing copies or compares whole objects, only their class's fields. */
+static size_t topo_obj_size(enum xs_topo_class c)
+{
+	static const size_t member[XS_TOPO_NCLASSES] = {
+		[XS_TOPO_POOL] = sizeof(struct xs_topo_pool),
+		[XS_TOPO_HOST] = sizeof(struct topo_host),
+		[XS_TOPO_HOST_METRICS] = sizeof(struct topo_host_metrics),
+		[XS_TOPO_VM] = sizeof(struct topo_vm),
+		[XS_TOPO_VM_METRICS] = sizeof(struct topo_vm_metrics),
+		[XS_TOPO_VM_GUEST_METRICS] = 0, /* its uuid alone, in the common part */
+		[XS_TOPO_SR] = sizeof(struct xs_topo_sr),
+		[XS_TOPO_PBD] = sizeof(struct topo_pbd),
+		[XS_TOPO_VDI] = sizeof(struct topo_vdi),
+		[XS_TOPO_VBD] = sizeof(struct topo_vbd),
+		[XS_TOPO_VIF] = sizeof(struct topo_vif),
+		[XS_TOPO_PIF] = sizeof(struct topo_pif),
+		[XS_TOPO_NETWORK] = sizeof(struct topo_network),
+	};
+
+	return offsetof(struct topo_obj, u) + member[c];
+}
 
 struct topo_build {
 	struct topo_obj *o;
@@ -457,7 +482,7 @@ static void topo_build_finish(struct topo_build *b)
 	struct topo_obj *o = b->o;
 	size_t i;
 
-	o->strs = b->buf;
+	o->strs = xs_xrealloc(b->buf, b->len ? b->len : 1); /* no growth slack kept */
 	o->ref = o->strs + b->refoff;
 	for (i = 0; i < b->d->nfields; i++) {
 		const struct topo_field *f = &b->d->fields[i];
@@ -499,7 +524,7 @@ enum xs_err topo_record_parse(enum xs_topo_class c, const char *ref,
 	b.d = &topo_classes[c];
 	if (record == NULL || record->type != XS_RPC_STRUCT)
 		return xs_err_set(err, XS_ERR_PARSE, "%s %.80s: not a record (a struct)", b.d->name, ref);
-	b.o = xs_xcalloc(1, sizeof(*b.o));
+	b.o = xs_xcalloc(1, topo_obj_size(c));
 	b.o->cls = c;
 	b.o->epoch = UINT64_MAX;
 	topo_build_defaults(&b);
