@@ -824,8 +824,9 @@ static const char *serve_default_web(char *buf, size_t n)
 static int serve_api_start(struct xs_daemon *d)
 {
 	struct xs_api_config ac;
-	struct xs_api_provider p = { serve_api_estate, serve_api_self, d, xs_api_thread_enter,
-				     xs_api_thread_leave, d->api_thread };
+	struct xs_api_provider p = { .estate = serve_api_estate, .self = serve_api_self, .arg = d,
+				     .enter = xs_api_thread_enter, .leave = xs_api_thread_leave,
+				     .lock_arg = d->api_thread, .try_enter = xs_api_thread_try_enter };
 	char err[XS_ERR_LEN], web[4096];
 
 	memset(&ac, 0, sizeof(ac));

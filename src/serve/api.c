@@ -193,12 +193,13 @@ static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, 
 	return xs_http_reply(req, 200, type, b);
 }
 
-static const struct api_top *api_top_cached(const struct xs_api *a, const char *key)
+/* The answer remembered for key if younger than age seconds, else NULL. */
+static const struct api_top *api_top_cached(const struct xs_api *a, const char *key, double age)
 {
 	double now = xs_evloop_now();
 
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
-		if (a->top[i].at > 0 && now - a->top[i].at < XS_API_TOP_TTL && !strcmp(a->top[i].key, key))
+		if (a->top[i].at > 0 && now - a->top[i].at < age && !strcmp(a->top[i].key, key))
 			return &a->top[i];
 	return NULL;
 }
@@ -346,11 +347,20 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 		return api_fail(req, rc, err);
 	snprintf(key, sizeof(key), "%.16s|%.16s|%lld|%.64s", kind ? kind : "vm", metric ? metric : "cpu",
 		 (long long)n, xs_http_param(req, "pool") ? xs_http_param(req, "pool") : "");
-	hit = api_top_cached(a, key);
+	hit = api_top_cached(a, key, XS_API_TOP_TTL);
+	if (!hit && a->p.try_enter) {
+		/* an answer of the last few seconds rather than a wait behind the collector */
+		hit = api_top_cached(a, key, XS_API_TOP_STALE);
+		if (hit && a->p.try_enter(a->p.lock_arg))
+			hit = NULL; /* entered: a new answer */
+		else if (!hit)
+			api_enter(a);
+	} else if (!hit) {
+		api_enter(a);
+	}
 	if (hit)
 		return xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
-	api_enter(a);
 	api_estate(a, &e, false);
 	rc = xs_query_top(&e, kind ? kind : "vm", metric ? metric : "cpu", (long)n,
 			  xs_http_param(req, "pool"), &b, err);

@@ -53,6 +53,7 @@
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
+#define XS_API_TOP_STALE 5.0                /* ... and served while the lock is busy (a row's period) */
 #define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 #define XS_API_STREAM_STALL 60.0            /* seconds a stream's client may read nothing while
@@ -72,6 +73,10 @@ struct xs_api_provider {
 	void (*enter)(void *lock_arg);
 	void (*leave)(void *lock_arg);
 	void *lock_arg;
+	/* Optional: enter if nobody holds the lock or waits for it, else false at once. A
+	 * top-N answer past XS_API_TOP_TTL but within XS_API_TOP_STALE is served again
+	 * rather than waiting for the lock (the collector may hold it for tens of ms). */
+	bool (*try_enter)(void *lock_arg);
 };
 
 struct xs_api_config {

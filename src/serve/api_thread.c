@@ -163,6 +163,21 @@ void xs_api_thread_enter(void *arg)
 	pthread_mutex_unlock(&t->m);
 }
 
+bool xs_api_thread_try_enter(void *arg)
+{
+	struct xs_api_thread *t = arg;
+	bool free;
+
+	pthread_mutex_lock(&t->m);
+	free = t->serving == t->next; /* nobody holds it, nobody waits: the next ticket is served */
+	if (free) {
+		t->next++;
+		t->entries++;
+	}
+	pthread_mutex_unlock(&t->m);
+	return free;
+}
+
 void xs_api_thread_leave(void *arg)
 {
 	at_unlock(arg);

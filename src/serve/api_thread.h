@@ -61,6 +61,8 @@ void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st
 /* Around the API's handlers (arg: the xs_api_thread), on the API's thread. */
 void xs_api_thread_enter(void *arg);
 void xs_api_thread_leave(void *arg);
+/* Enters if the lock is free and nobody waits for it; false at once otherwise. */
+bool xs_api_thread_try_enter(void *arg);
 
 /* The store's io hooks (arg: the xs_api_thread): the owner's callback lets the
  * API run until io_end; also for the owner's own work that changes nothing the

@@ -50,8 +50,9 @@
 #define T_TIMEOUT_S 10.0
 
 struct t_lock {
-	int enters, leaves;
+	int enters, leaves, tries;
 	bool inside, nested;
+	bool busy;              /* try_enter: someone else holds it */
 };
 
 struct t_client {
@@ -92,6 +93,19 @@ static void t_enter(void *arg)
 	l->nested |= l->inside;
 	l->inside = true;
 	l->enters++;
+}
+
+static void t_enter(void *arg);
+
+static bool t_try_enter(void *arg)
+{
+	struct t_lock *l = arg;
+
+	l->tries++;
+	if (l->busy)
+		return false;
+	t_enter(l);
+	return true;
 }
 
 static void t_leave(void *arg)
@@ -199,6 +213,48 @@ static void test_lock(void)
 	   lock.enters, lock.leaves);
 	xs_api_free(&a);
 	ok(a == NULL, "free clears the pointer");
+	xs_evloop_free(&loop);
+}
+
+/* A top-N answer past XS_API_TOP_TTL is served again while the lock is busy (try_enter
+ * fails), for XS_API_TOP_STALE seconds; a free lock, a new question or an older answer
+ * takes the lock as before. */
+static void test_top_stale(void)
+{
+	static struct t_client c;
+	static char first[T_RESP_MAX + 1];
+	struct t_lock lock = { 0 };
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
+				     .leave = t_leave, .lock_arg = &lock, .try_enter = t_try_enter };
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_api *a = NULL;
+	char err[XS_ERR_LEN] = "";
+
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 1 && lock.tries == 0,
+	   "top, first time: the lock, no try (%d, %d)", lock.enters, lock.tries);
+	snprintf(first, sizeof(first), "%s", t_body(&c));
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	lock.busy = true;
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && !strcmp(t_body(&c), first) &&
+		   lock.enters == 1 && lock.tries == 1,
+	   "past its TTL, the lock busy: the answer again, no wait (enters %d, tries %d)", lock.enters,
+	   lock.tries);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=memory") == 200 && lock.enters == 2 &&
+		   lock.tries == 1,
+	   "a new question, the lock busy: it waits for the lock (enters %d, tries %d)", lock.enters,
+	   lock.tries);
+	lock.busy = false;
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 3 && lock.tries == 2,
+	   "the lock free: a new answer (enters %d, tries %d)", lock.enters, lock.tries);
+	loop_wait(loop, t_never, NULL, XS_API_TOP_STALE + 0.1);
+	lock.busy = true;
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 4 && lock.tries == 2,
+	   "past XS_API_TOP_STALE, the lock busy: it waits (enters %d, tries %d)", lock.enters, lock.tries);
+	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
+	   lock.enters, lock.leaves);
+	xs_api_free(&a);
 	xs_evloop_free(&loop);
 }
 
@@ -1151,6 +1207,7 @@ static void test_stream_busy(void)
 int main(void)
 {
 	TEST_RUN(test_lock);
+	TEST_RUN(test_top_stale);
 	TEST_RUN(test_param_errors);
 	TEST_RUN(test_metrics_in_flight);
 	TEST_RUN(test_stats_too_large);

@@ -162,6 +162,40 @@ static void test_yield(void)
 	xs_evloop_free(&owner);
 }
 
+static int owner_try; /* try_enter's answer inside an owner callback: 1, 0; -1 not run */
+
+static void owner_trying(struct xs_evloop *loop, void *arg)
+{
+	owner_try = xs_api_thread_try_enter(arg);
+	if (owner_try)
+		xs_api_thread_leave(arg);
+	xs_evloop_stop(loop);
+}
+
+/* try_enter takes the lock only when nobody holds it: not while the API side holds it,
+ * not inside an owner callback; then it pairs with leave like enter. */
+static void test_try_enter(void)
+{
+	struct xs_evloop *owner = xs_evloop_new();
+	struct xs_api_thread *t;
+	char err[XS_ERR_LEN] = "";
+
+	fail_unless(owner, "owner loop");
+	t = xs_api_thread_new(owner, err); /* not started: no API handler competes */
+	fail_unless(t, "new: %s", err);
+	ok(xs_api_thread_try_enter(t), "free: taken");
+	ok(!xs_api_thread_try_enter(t), "held: refused at once");
+	xs_api_thread_leave(t);
+	ok(xs_api_thread_try_enter(t), "left: taken again");
+	xs_api_thread_leave(t);
+	owner_try = -1;
+	xs_evloop_add_timer(owner, 0, owner_trying, t);
+	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
+	ok(owner_try == 0, "inside an owner callback (the owner holds it): refused (%d)", owner_try);
+	xs_api_thread_free(&t);
+	xs_evloop_free(&owner);
+}
+
 static void test_lock(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
@@ -206,5 +240,6 @@ int main(void)
 	TEST_RUN(test_lock);
 	TEST_RUN(test_long_turn);
 	TEST_RUN(test_yield);
+	TEST_RUN(test_try_enter);
 	return test_summary();
 }
