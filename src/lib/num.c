@@ -294,3 +294,17 @@ size_t xs_num_format(char *buf, size_t cap, double v)
 	}
 	return n < 0 ? 0 : (size_t)n;
 }
+
+size_t xs_num_utoa(uint64_t v, char *out)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}

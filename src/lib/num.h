@@ -47,4 +47,7 @@ bool xs_num_i64_from_slice(const char *s, size_t n, int64_t *out);
  */
 size_t xs_num_format(char *buf, size_t cap, double v);
 
+/* The decimal digits of v into out (at most 20 bytes, no NUL); returns their length. */
+size_t xs_num_utoa(uint64_t v, char *out);
+
 #endif

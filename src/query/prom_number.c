@@ -15,17 +15,11 @@ static const double prom_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
 				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
+/* v's digits and a NUL. */
 static size_t prom_u64(char *buf, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0, i;
+	size_t n = xs_num_utoa(v, buf);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
 	buf[n] = '\0';
 	return n;
 }

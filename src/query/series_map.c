@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/series_map.h"
 
@@ -311,27 +312,13 @@ enum xs_err xs_qjson_raw(struct xs_buf *b, const char *s)
 	return xs_buf_append_str(b, s);
 }
 
-static size_t smap_utoa(uint64_t v, char *out)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
 /* A signed integer's digits into out (at most 20 bytes); returns their length. */
 static size_t smap_itoa(int64_t v, char *out)
 {
 	if (v >= 0)
-		return smap_utoa((uint64_t)v, out);
+		return xs_num_utoa((uint64_t)v, out);
 	out[0] = '-';
-	return 1 + smap_utoa(0 - (uint64_t)v, out + 1);
+	return 1 + xs_num_utoa(0 - (uint64_t)v, out + 1);
 }
 
 enum xs_err xs_qjson_int(struct xs_buf *b, int64_t v)
@@ -407,7 +394,7 @@ static bool smap_digits(float f, uint64_t *m, int *e10, int *p)
 static size_t smap_fmt(float f, uint64_t m, int e, char *out)
 {
 	char dg[24];
-	size_t k = smap_utoa(m, dg), n = 0;
+	size_t k = xs_num_utoa(m, dg), n = 0;
 
 	while (k > 1 && dg[k - 1] == '0')
 		k--;
@@ -438,7 +425,7 @@ static size_t smap_fmt(float f, uint64_t m, int e, char *out)
 		out[n++] = 'e';
 		if (e < 0)
 			out[n++] = '-';
-		n += smap_utoa((uint64_t)(e < 0 ? -e : e), out + n);
+		n += xs_num_utoa((uint64_t)(e < 0 ? -e : e), out + n);
 	}
 	return n;
 }

@@ -348,15 +348,15 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	snprintf(key, sizeof(key), "%.16s|%.16s|%lld|%.64s", kind ? kind : "vm", metric ? metric : "cpu",
 		 (long long)n, xs_http_param(req, "pool") ? xs_http_param(req, "pool") : "");
 	hit = api_top_cached(a, key, XS_API_TOP_TTL);
-	if (!hit && a->p.try_enter) {
+	if (!hit) {
 		/* an answer of the last few seconds rather than a wait behind the collector */
-		hit = api_top_cached(a, key, XS_API_TOP_STALE);
-		if (hit && a->p.try_enter(a->p.lock_arg))
-			hit = NULL; /* entered: a new answer */
-		else if (!hit)
+		const struct api_top *stale =
+			a->p.try_enter ? api_top_cached(a, key, XS_API_TOP_STALE) : NULL;
+
+		if (!stale)
 			api_enter(a);
-	} else if (!hit) {
-		api_enter(a);
+		else if (!a->p.try_enter(a->p.lock_arg))
+			hit = stale;
 	}
 	if (hit)
 		return xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
