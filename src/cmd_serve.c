@@ -826,7 +826,7 @@ static int serve_api_start(struct xs_daemon *d)
 	struct xs_api_config ac;
 	struct xs_api_provider p = { .estate = serve_api_estate, .self = serve_api_self, .arg = d,
 				     .enter = xs_api_thread_enter, .leave = xs_api_thread_leave,
-				     .lock_arg = d->api_thread, .try_enter = xs_api_thread_try_enter };
+				     .lock_arg = d->api_thread, .defer = xs_api_thread_defer };
 	char err[XS_ERR_LEN], web[4096];
 
 	memset(&ac, 0, sizeof(ac));

@@ -8,6 +8,7 @@
  * statuses in api_fail(): XS_ERR_ARG 400, XS_QUERY_NOT_FOUND 404, the rest 500.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,15 +72,26 @@ struct api_stream {
 
 #define API_TOP_KEY 128
 
+/* A top-N question, as asked (kind and metric are short names when valid). */
+struct api_top_q {
+	char kind[17], metric[17], pool[65];
+	long n;
+};
+
 /* A top-N answer, reused for XS_API_TOP_TTL seconds: "now" moves every 5 s. */
 struct api_top {
 	char key[API_TOP_KEY];
+	struct api_top_q q;
 	double at;            /* loop time it was computed; 0 = empty */
+	bool wanted;          /* a new answer is asked of the provider's defer */
 	struct xs_buf body;
 };
 
 struct xs_api {
 	struct xs_evloop *loop;
+	/* The remembered top-N answers: read by the API's thread, written by it and
+	 * by the deferred refresh on the provider's thread, under top_mu. */
+	pthread_mutex_t top_mu;
 	struct api_top top[XS_API_TOP_CACHE];
 	size_t top_next;      /* the slot the next answer replaces */
 	struct xs_http_server *srv;
@@ -193,31 +205,84 @@ static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, 
 	return xs_http_reply(req, 200, type, b);
 }
 
-/* The answer remembered for key if younger than age seconds, else NULL. */
-static const struct api_top *api_top_cached(const struct xs_api *a, const char *key, double age)
+/* The answer remembered for key, or NULL; under top_mu. */
+static struct api_top *api_top_find(struct xs_api *a, const char *key)
 {
-	double now = xs_evloop_now();
-
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
-		if (a->top[i].at > 0 && now - a->top[i].at < age && !strcmp(a->top[i].key, key))
+		if (a->top[i].at > 0 && !strcmp(a->top[i].key, key))
 			return &a->top[i];
 	return NULL;
 }
 
-/* Keeps a copy of body under key, replacing the oldest entry (round robin). */
-static void api_top_remember(struct xs_api *a, const char *key, const struct xs_buf *body)
+/* Keeps a copy of body as the answer to q (key), in key's slot if it has one, else
+ * in place of the oldest entry (round robin); body NULL forgets key's answer. */
+static void api_top_remember(struct xs_api *a, const char *key, const struct api_top_q *q,
+			     const struct xs_buf *body)
 {
-	struct api_top *t = &a->top[a->top_next];
+	struct api_top *t;
 
-	a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
-	xs_buf_free(&t->body);
-	xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
-	if (xs_buf_append(&t->body, body->data, body->len)) {
-		t->at = 0;
-		return;
+	pthread_mutex_lock(&a->top_mu);
+	t = api_top_find(a, key);
+	if (!t && body) {
+		t = &a->top[a->top_next];
+		a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
 	}
-	snprintf(t->key, sizeof(t->key), "%s", key);
-	t->at = xs_evloop_now();
+	if (t) {
+		t->at = 0;
+		t->wanted = false;
+		xs_buf_free(&t->body);
+		xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
+	}
+	if (t && body && !xs_buf_append(&t->body, body->data, body->len)) {
+		snprintf(t->key, sizeof(t->key), "%s", key);
+		t->q = *q;
+		t->at = xs_evloop_now();
+	}
+	pthread_mutex_unlock(&a->top_mu);
+}
+
+static void api_top_key(const struct api_top_q *q, char key[API_TOP_KEY])
+{
+	snprintf(key, API_TOP_KEY, "%s|%s|%ld|%s", q->kind, q->metric, q->n, q->pool);
+}
+
+/* The answer into b under the lock (the caller's); *b initialized here. */
+static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const char *metric, long n,
+				   const char *pool, struct xs_buf *b, char *err)
+{
+	struct xs_estate e;
+
+	xs_buf_init(b, XS_API_MAX_STATS_BODY);
+	api_estate(a, &e, false);
+	return xs_query_top(&e, kind, metric, n, pool && *pool ? pool : NULL, b, err);
+}
+
+/*
+ * The provider's deferred work (its thread, inside the lock): a new answer to each
+ * question a request found past XS_API_TOP_TTL. One that fails now is forgotten,
+ * so that the next request asks it afresh and gets the error.
+ */
+static void api_top_refresh(void *arg)
+{
+	struct xs_api *a = arg;
+	struct api_top_q wanted[XS_API_TOP_CACHE];
+	size_t n = 0;
+
+	pthread_mutex_lock(&a->top_mu);
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
+		if (a->top[i].at > 0 && a->top[i].wanted)
+			wanted[n++] = a->top[i].q;
+	pthread_mutex_unlock(&a->top_mu);
+	for (size_t i = 0; i < n; i++) {
+		char key[API_TOP_KEY], err[XS_ERR_LEN] = "";
+		struct xs_buf b;
+		const struct api_top_q *q = &wanted[i];
+		enum xs_err rc = api_top_compute(a, q->kind, q->metric, q->n, q->pool, &b, err);
+
+		api_top_key(&wanted[i], key);
+		api_top_remember(a, key, &wanted[i], rc ? NULL : &b);
+		xs_buf_free(&b);
+	}
 }
 
 /* ---- handlers ---- */
@@ -325,18 +390,23 @@ static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
 
 /*
  * Runs outside the lock (registered unguarded): a remembered answer is the
- * API's own memory, so a hit never waits for the collector; a miss takes
- * the lock for the query.
+ * API's own memory, so a hit never waits for the collector. Past
+ * XS_API_TOP_TTL, with a provider that defers, the answer is served again for
+ * up to XS_API_TOP_STALE while a new one is computed on the provider's thread
+ * (over 20,000 VMs that takes ~10 ms, which would hold up every other request
+ * here); otherwise, or past that, the request takes the lock and computes it.
  */
 static enum xs_err api_top(struct xs_http_request *req, void *arg)
 {
 	static const char *const allowed[] = { "kind", "metric", "n", "pool", NULL };
 	struct xs_api *a = arg;
 	const char *kind = xs_http_param(req, "kind"), *metric = xs_http_param(req, "metric");
-	struct xs_estate e;
+	const char *pool = xs_http_param(req, "pool");
+	struct api_top_q q = { 0 };
+	struct api_top *hit;
 	struct xs_buf b;
 	char err[XS_ERR_LEN] = "", key[API_TOP_KEY];
-	const struct api_top *hit;
+	bool ask = false;
 	int64_t n;
 	enum xs_err rc;
 
@@ -345,28 +415,43 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	rc = xs_qs_get_i64(xs_http_params(req), "n", 1, XS_TOP_MAX_N, XS_TOP_DEFAULT_N, &n, err);
 	if (rc)
 		return api_fail(req, rc, err);
-	snprintf(key, sizeof(key), "%.16s|%.16s|%lld|%.64s", kind ? kind : "vm", metric ? metric : "cpu",
-		 (long long)n, xs_http_param(req, "pool") ? xs_http_param(req, "pool") : "");
-	hit = api_top_cached(a, key, XS_API_TOP_TTL);
-	if (!hit) {
-		/* an answer of the last few seconds rather than a wait behind the collector */
-		const struct api_top *stale =
-			a->p.try_enter ? api_top_cached(a, key, XS_API_TOP_STALE) : NULL;
-
-		if (!stale)
-			api_enter(a);
-		else if (!a->p.try_enter(a->p.lock_arg))
-			hit = stale;
+	kind = kind ? kind : "vm";
+	metric = metric ? metric : "cpu";
+	pool = pool ? pool : "";
+	/* a question too long for q is no valid one: answered (its error) but not remembered */
+	if (strlen(kind) < sizeof(q.kind) && strlen(metric) < sizeof(q.metric) &&
+	    strlen(pool) < sizeof(q.pool)) {
+		snprintf(q.kind, sizeof(q.kind), "%s", kind);
+		snprintf(q.metric, sizeof(q.metric), "%s", metric);
+		snprintf(q.pool, sizeof(q.pool), "%s", pool);
+		q.n = (long)n;
+		api_top_key(&q, key);
+	} else {
+		*key = '\0';
 	}
-	if (hit)
-		return xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
-	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
-	api_estate(a, &e, false);
-	rc = xs_query_top(&e, kind ? kind : "vm", metric ? metric : "cpu", (long)n,
-			  xs_http_param(req, "pool"), &b, err);
+	pthread_mutex_lock(&a->top_mu);
+	hit = *key ? api_top_find(a, key) : NULL;
+	if (hit) {
+		double age = xs_evloop_now() - hit->at;
+
+		if (age >= XS_API_TOP_TTL && !(a->p.defer && age < XS_API_TOP_STALE))
+			hit = NULL;
+		else if (age >= XS_API_TOP_TTL && !hit->wanted)
+			ask = hit->wanted = true;
+	}
+	if (hit) {
+		rc = xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
+		pthread_mutex_unlock(&a->top_mu);
+		if (ask)
+			a->p.defer(a->p.lock_arg, api_top_refresh, a);
+		return rc;
+	}
+	pthread_mutex_unlock(&a->top_mu);
+	api_enter(a);
+	rc = api_top_compute(a, kind, metric, (long)n, pool, &b, err);
 	api_leave(a);
-	if (!rc)
-		api_top_remember(a, key, &b);
+	if (!rc && *key)
+		api_top_remember(a, key, &q, &b);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 
@@ -892,6 +977,7 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	enum xs_err rc;
 
 	a->loop = loop;
+	pthread_mutex_init(&a->top_mu, NULL);
 	a->p = *p;
 	a->metrics_max = cfg->metrics_in_flight ? cfg->metrics_in_flight : XS_API_METRICS_IN_FLIGHT;
 	a->stream_stall = cfg->stream_stall > 0 ? cfg->stream_stall : XS_API_STREAM_STALL;
@@ -939,6 +1025,8 @@ void xs_api_free(struct xs_api **ap)
 
 	if (!a)
 		return;
+	if (a->p.defer) /* a refresh asked for and not yet run would find a freed a */
+		a->p.defer(a->p.lock_arg, NULL, NULL);
 	/* the server calls every stream's on_close, which drops it */
 	xs_http_server_free(&a->srv);
 	while (a->nstreams)
@@ -948,6 +1036,7 @@ void xs_api_free(struct xs_api **ap)
 	free(a->streams);
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
 		xs_buf_free(&a->top[i].body);
+	pthread_mutex_destroy(&a->top_mu);
 	free(a);
 	*ap = NULL;
 }

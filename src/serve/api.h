@@ -34,7 +34,10 @@
  *
  * The daemon owns the data: before each request the API asks it, through the
  * callbacks given, for the estate view (query/estate.h) and its own figures.
- * Single-threaded, on the daemon's loop.
+ * Everything runs on the loop given to xs_api_start (the API's thread in
+ * serve), except the deferred top-N refresh (the provider's defer hook), which
+ * runs on the provider's thread and shares only the remembered answers, under
+ * their own mutex.
  */
 #ifndef XS_SERVE_API_H
 #define XS_SERVE_API_H
@@ -53,7 +56,7 @@
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
-#define XS_API_TOP_STALE 5.0                /* ... and served while the lock is busy (a row's period) */
+#define XS_API_TOP_STALE 5.0                /* ... and served while a new one is computed (a row's period) */
 #define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 #define XS_API_STREAM_STALL 60.0            /* seconds a stream's client may read nothing while
@@ -73,10 +76,13 @@ struct xs_api_provider {
 	void (*enter)(void *lock_arg);
 	void (*leave)(void *lock_arg);
 	void *lock_arg;
-	/* Optional: enter if nobody holds the lock or waits for it, else false at once. A
-	 * top-N answer past XS_API_TOP_TTL but within XS_API_TOP_STALE is served again
-	 * rather than waiting for the lock (the collector may hold it for tens of ms). */
-	bool (*try_enter)(void *lock_arg);
+	/* Optional: runs fn(fn_arg) soon on another thread, inside the lock (enter and
+	 * leave are not called around it); fn NULL cancels what was asked and did not
+	 * run yet (xs_api_free does). With it, a top-N answer past XS_API_TOP_TTL is
+	 * served again for up to XS_API_TOP_STALE while fn computes a new one, so that
+	 * the API's own thread never spends the ~10 ms of a question over 20,000 VMs
+	 * while other requests wait. */
+	void (*defer)(void *lock_arg, void (*fn)(void *fn_arg), void *fn_arg);
 };
 
 struct xs_api_config {

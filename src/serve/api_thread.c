@@ -9,6 +9,10 @@
  * for a slice; the idle hook lets it go before the loop sleeps. Neither side
  * takes it recursively: guards never nest, the API's enter/leave pairs wrap
  * handlers that do not nest, and the io hooks run inside an owner's callback.
+ *
+ * Deferred work (xs_api_thread_defer): one slot (fn, arg) under the mutex and
+ * an eventfd the owner's loop watches; its callback is guarded, so fn runs
+ * inside the lock, on the owner's thread.
  */
 #include "serve/api_thread.h"
 
@@ -20,6 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "lib/xmalloc.h"
 
@@ -42,6 +48,10 @@ struct xs_api_thread {
 	/* the API's figures (under m): */
 	unsigned long long entries, waits_1ms, waits_5ms;
 	double wait_max;        /* seconds, since the last reset */
+	/* deferred work (under m), and the eventfd that wakes the owner's loop for it */
+	void (*work_fn)(void *arg);
+	void *work_arg;
+	int work_fd;
 };
 
 static void at_lock(struct xs_api_thread *t)
@@ -163,24 +173,45 @@ void xs_api_thread_enter(void *arg)
 	pthread_mutex_unlock(&t->m);
 }
 
-bool xs_api_thread_try_enter(void *arg)
-{
-	struct xs_api_thread *t = arg;
-	bool free;
-
-	pthread_mutex_lock(&t->m);
-	free = t->serving == t->next; /* nobody holds it, nobody waits: the next ticket is served */
-	if (free) {
-		t->next++;
-		t->entries++;
-	}
-	pthread_mutex_unlock(&t->m);
-	return free;
-}
-
 void xs_api_thread_leave(void *arg)
 {
 	at_unlock(arg);
+}
+
+void xs_api_thread_defer(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
+{
+	struct xs_api_thread *t = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&t->m);
+	t->work_fn = fn;
+	t->work_arg = fn_arg;
+	pthread_mutex_unlock(&t->m);
+	/* EAGAIN (a counter at 2^64 - 2) cannot happen: each wake-up reads it back to 0 */
+	if (fn && write(t->work_fd, &one, sizeof(one)) < 0)
+		abort();
+}
+
+/* The owner's loop, inside the lock: runs the deferred work, if any is left. */
+static void at_work_cb(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	struct xs_api_thread *t = arg;
+	void (*fn)(void *);
+	void *fn_arg;
+	uint64_t n;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		abort();
+	pthread_mutex_lock(&t->m);
+	fn = t->work_fn;
+	fn_arg = t->work_arg;
+	t->work_fn = NULL;
+	t->work_arg = NULL;
+	pthread_mutex_unlock(&t->m);
+	if (fn)
+		fn(fn_arg);
 }
 
 void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st, int reset_max)
@@ -207,6 +238,15 @@ struct xs_api_thread *xs_api_thread_new(struct xs_evloop *owner, char *err)
 	t->loop = xs_evloop_new();
 	if (!t->loop) {
 		xs_err_set(err, XS_ERR_IO, "cannot make the API's event loop: %s", strerror(errno));
+		free(t);
+		return NULL;
+	}
+	t->work_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->work_fd < 0 || xs_evloop_add_fd(owner, t->work_fd, XS_EV_READ, at_work_cb, t)) {
+		xs_err_set(err, XS_ERR_IO, "cannot make the API's wake-up eventfd: %s", strerror(errno));
+		if (t->work_fd >= 0)
+			close(t->work_fd);
+		xs_evloop_free(&t->loop);
 		free(t);
 		return NULL;
 	}
@@ -277,6 +317,8 @@ void xs_api_thread_free(struct xs_api_thread **tp)
 		return;
 	xs_api_thread_stop(t); /* also lets go of the owner's hold */
 	xs_evloop_set_guard(t->owner, NULL, NULL, NULL, NULL);
+	xs_evloop_del_fd(t->owner, t->work_fd);
+	close(t->work_fd);
 	xs_evloop_free(&t->loop);
 	pthread_cond_destroy(&t->turn);
 	pthread_mutex_destroy(&t->m);

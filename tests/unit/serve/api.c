@@ -5,6 +5,8 @@
  * with a blocking socket while the loop runs here.
  *   - a top-N answer remembered for XS_API_TOP_TTL is served without the
  *     lock (a hit never waits for the collector); a miss takes it once;
+ *     with a provider that defers, an answer past its TTL is served again
+ *     while the provider's thread computes the next (test_top_refresh);
  *   - /metrics takes it once for its first pass and streams the rest;
  *   - a refused parameter never takes it; enter and leave always pair;
  *   - /metrics bodies in flight are capped: while a client that does not
@@ -50,9 +52,12 @@
 #define T_TIMEOUT_S 10.0
 
 struct t_lock {
-	int enters, leaves, tries;
+	int enters, leaves;
 	bool inside, nested;
-	bool busy;              /* try_enter: someone else holds it */
+	/* the defer hook: what it was given last, how often, how often with NULL */
+	void (*fn)(void *);
+	void *fn_arg;
+	int defers, cancels;
 };
 
 struct t_client {
@@ -67,10 +72,13 @@ struct t_client {
 static struct xs_topo *t_topo;
 static struct xs_estate_pool t_pool = { .name = "pool-t" };
 
+static int t_estates; /* estate views asked for */
+
 /* arg: the store to show, or NULL */
 static void t_estate(void *arg, struct xs_estate *e, bool with_status)
 {
 	(void)with_status;
+	t_estates++;
 	e->store = arg;
 	e->now = (double)time(NULL);
 	if (t_topo) {
@@ -95,17 +103,30 @@ static void t_enter(void *arg)
 	l->enters++;
 }
 
-static void t_enter(void *arg);
-
-static bool t_try_enter(void *arg)
+/* The provider's defer: kept for the test to run as the collector's thread would. */
+static void t_defer(void *arg, void (*fn)(void *), void *fn_arg)
 {
 	struct t_lock *l = arg;
 
-	l->tries++;
-	if (l->busy)
-		return false;
-	t_enter(l);
-	return true;
+	l->fn = fn;
+	l->fn_arg = fn_arg;
+	if (fn)
+		l->defers++;
+	else
+		l->cancels++;
+}
+
+/* Runs what was deferred, inside the lock as the provider's thread does. */
+static void t_run_deferred(struct t_lock *l)
+{
+	void (*fn)(void *) = l->fn;
+
+	l->fn = NULL;
+	l->nested |= l->inside;
+	l->inside = true;
+	if (fn)
+		fn(l->fn_arg);
+	l->inside = false;
 }
 
 static void t_leave(void *arg)
@@ -216,45 +237,92 @@ static void test_lock(void)
 	xs_evloop_free(&loop);
 }
 
-/* A top-N answer past XS_API_TOP_TTL is served again while the lock is busy (try_enter
- * fails), for XS_API_TOP_STALE seconds; a free lock, a new question or an older answer
- * takes the lock as before. */
-static void test_top_stale(void)
+/* A topology of one pool, uuid pool_uuid. */
+static struct xs_topo *t_pool_topo(void)
+{
+	struct xs_rpc_arena *arena = xs_rpc_arena_new();
+	struct xs_topo *t = xs_topo_new();
+	struct xs_rpc_value *r = xs_rpc_struct(arena);
+	char err[XS_ERR_LEN];
+
+	xs_rpc_struct_cset(arena, r, "uuid", xs_rpc_cstring(arena, "bbbbbbbb-0000-4000-8000-000000000001"));
+	xs_rpc_struct_cset(arena, r, "name_label", xs_rpc_cstring(arena, "p"));
+	if (xs_topo_apply(t, XS_TOPO_POOL, "OpaqueRef:pool-1", r, err) != XS_OK)
+		fprintf(stderr, "# apply pool: %s\n", err);
+	xs_rpc_arena_free(&arena);
+	return t;
+}
+
+/*
+ * With a provider that defers: a top-N answer past XS_API_TOP_TTL is served
+ * again at once (no lock, no estate) and a new one asked of the provider's
+ * thread, once; that refresh replaces it (the next request a fresh hit); a
+ * refresh that fails forgets the answer, so the next request gets the error; a
+ * new question, or an answer past XS_API_TOP_STALE, is computed by the request
+ * under the lock; xs_api_free cancels what is deferred.
+ */
+static void test_top_refresh(void)
 {
 	static struct t_client c;
 	static char first[T_RESP_MAX + 1];
+	static const char pooled[] = "/api/v1/top?kind=vm&pool=bbbbbbbb-0000-4000-8000-000000000001";
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
-				     .leave = t_leave, .lock_arg = &lock, .try_enter = t_try_enter };
+				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer };
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
 	char err[XS_ERR_LEN] = "";
+	int estates;
 
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 1 && lock.tries == 0,
-	   "top, first time: the lock, no try (%d, %d)", lock.enters, lock.tries);
+	t_topo = t_pool_topo();
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 1 &&
+		   lock.defers == 0,
+	   "top, first time: the lock, nothing deferred (%d, %d)", lock.enters, lock.defers);
 	snprintf(first, sizeof(first), "%s", t_body(&c));
+	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2, "top of a pool: the lock (%d): %s",
+	   lock.enters, t_body(&c));
 	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
-	lock.busy = true;
+	estates = t_estates;
 	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && !strcmp(t_body(&c), first) &&
-		   lock.enters == 1 && lock.tries == 1,
-	   "past its TTL, the lock busy: the answer again, no wait (enters %d, tries %d)", lock.enters,
-	   lock.tries);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=memory") == 200 && lock.enters == 2 &&
-		   lock.tries == 1,
-	   "a new question, the lock busy: it waits for the lock (enters %d, tries %d)", lock.enters,
-	   lock.tries);
-	lock.busy = false;
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 3 && lock.tries == 2,
-	   "the lock free: a new answer (enters %d, tries %d)", lock.enters, lock.tries);
+		   lock.enters == 2 && t_estates == estates && lock.defers == 1,
+	   "past its TTL: the answer again, no lock, a refresh deferred (enters %d, estates +%d, defers %d)",
+	   lock.enters, t_estates - estates, lock.defers);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 2 &&
+		   lock.defers == 1,
+	   "again before the refresh ran: the answer, the refresh asked once (enters %d, defers %d)",
+	   lock.enters, lock.defers);
+	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2 && lock.defers == 2,
+	   "the pool's question past its TTL: a refresh deferred too (enters %d, defers %d)", lock.enters,
+	   lock.defers);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=memory") == 200 && lock.enters == 3,
+	   "a new question: computed under the lock (%d)", lock.enters);
+
+	xs_topo_free(&t_topo); /* the pool is gone: its refresh fails */
+	estates = t_estates;
+	t_run_deferred(&lock);
+	ok(t_estates == estates + 2 && lock.enters == 3 && !lock.nested,
+	   "the refresh: both questions, inside the provider's hold (estates +%d, enters %d)",
+	   t_estates - estates, lock.enters);
+	estates = t_estates;
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 3 &&
+		   lock.defers == 2 && t_estates == estates,
+	   "after the refresh: a fresh answer (enters %d, defers %d, estates +%d)", lock.enters,
+	   lock.defers, t_estates - estates);
+	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 4,
+	   "a refresh that failed forgot its answer: the request computes, 404 (enters %d): %s",
+	   lock.enters, t_body(&c));
+
 	loop_wait(loop, t_never, NULL, XS_API_TOP_STALE + 0.1);
-	lock.busy = true;
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 4 && lock.tries == 2,
-	   "past XS_API_TOP_STALE, the lock busy: it waits (enters %d, tries %d)", lock.enters, lock.tries);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 5 &&
+		   lock.defers == 2,
+	   "past XS_API_TOP_STALE: computed under the lock, nothing deferred (enters %d, defers %d)",
+	   lock.enters, lock.defers);
 	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
 	   lock.enters, lock.leaves);
 	xs_api_free(&a);
+	ok(lock.cancels == 1 && lock.fn == NULL, "free cancels the deferred work (%d)", lock.cancels);
 	xs_evloop_free(&loop);
 }
 
@@ -1207,7 +1275,7 @@ static void test_stream_busy(void)
 int main(void)
 {
 	TEST_RUN(test_lock);
-	TEST_RUN(test_top_stale);
+	TEST_RUN(test_top_refresh);
 	TEST_RUN(test_param_errors);
 	TEST_RUN(test_metrics_in_flight);
 	TEST_RUN(test_stats_too_large);

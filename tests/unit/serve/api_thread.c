@@ -2,7 +2,8 @@
  * Tests of src/serve/api_thread.c: while the owner's loop runs a callback no
  * API handler (enter/leave) runs, between io_begin and io_end and while the
  * owner's loop is idle they do, at the owner's yields they do, the API thread has every signal blocked, the
- * io hooks do nothing outside the owner's callbacks, and stop joins the thread.
+ * io hooks do nothing outside the owner's callbacks, stop joins the thread, and
+ * deferred work runs once on the owner's thread inside the lock.
  *
  * The pauses (100 ms) only give a broken lock the chance to show itself; a
  * correct one passes however the threads are scheduled.
@@ -162,37 +163,85 @@ static void test_yield(void)
 	xs_evloop_free(&owner);
 }
 
-static int owner_try; /* try_enter's answer inside an owner callback: 1, 0; -1 not run */
+/* What a deferred fn saw: run on the owner's thread, the API kept out while it ran. */
+struct deferred {
+	struct xs_api_thread *t;
+	struct xs_evloop *owner;
+	pthread_t owner_thread;
+	int runs, which;       /* times run; the last fn_arg's tag */
+	bool on_owner;         /* it ran on the owner's thread */
+	int ticks_during;      /* API callbacks while it ran (100 ms) */
+};
 
-static void owner_trying(struct xs_evloop *loop, void *arg)
+struct deferred_arg {
+	struct deferred *d;
+	int tag;
+};
+
+static void deferred_fn(void *arg)
 {
-	owner_try = xs_api_thread_try_enter(arg);
-	if (owner_try)
-		xs_api_thread_leave(arg);
+	struct deferred_arg *da = arg;
+	struct deferred *d = da->d;
+	int before = atomic_load(&api_ticks);
+
+	pause_ms(100);
+	d->ticks_during = atomic_load(&api_ticks) - before;
+	d->on_owner = pthread_equal(pthread_self(), d->owner_thread);
+	d->runs++;
+	d->which = da->tag;
+	xs_evloop_stop(d->owner);
+}
+
+static struct deferred_arg da_one, da_two;
+
+/* Another thread asks twice: the second replaces the first. */
+static void *defer_thread(void *arg)
+{
+	struct deferred *d = arg;
+
+	xs_api_thread_defer(d->t, deferred_fn, &da_one);
+	xs_api_thread_defer(d->t, deferred_fn, &da_two);
+	return NULL;
+}
+
+static void owner_stop(struct xs_evloop *loop, void *arg)
+{
+	(void)arg;
 	xs_evloop_stop(loop);
 }
 
-/* try_enter takes the lock only when nobody holds it: not while the API side holds it,
- * not inside an owner callback; then it pairs with leave like enter. */
-static void test_try_enter(void)
+/* xs_api_thread_defer from another thread: fn runs once on the owner's thread,
+ * inside the lock (no API callback meanwhile); a second call before it ran
+ * replaces the first; fn NULL cancels. */
+static void test_defer(void)
 {
 	struct xs_evloop *owner = xs_evloop_new();
-	struct xs_api_thread *t;
-	char err[XS_ERR_LEN] = "";
+	struct deferred d = { .owner = owner, .owner_thread = pthread_self() };
+	pthread_t th;
+	uint64_t stop;
 
 	fail_unless(owner, "owner loop");
-	t = xs_api_thread_new(owner, err); /* not started: no API handler competes */
-	fail_unless(t, "new: %s", err);
-	ok(xs_api_thread_try_enter(t), "free: taken");
-	ok(!xs_api_thread_try_enter(t), "held: refused at once");
-	xs_api_thread_leave(t);
-	ok(xs_api_thread_try_enter(t), "left: taken again");
-	xs_api_thread_leave(t);
-	owner_try = -1;
-	xs_evloop_add_timer(owner, 0, owner_trying, t);
+	d.t = api_started(owner);
+	fail_unless(d.t, "API thread");
+	da_one = (struct deferred_arg){ .d = &d, .tag = 1 };
+	da_two = (struct deferred_arg){ .d = &d, .tag = 2 };
+	for (int i = 0; i < 5000 && atomic_load(&api_ticks) == 0; i++)
+		pause_ms(1);
+	fail_unless(pthread_create(&th, NULL, defer_thread, &d) == 0, "thread");
+	pthread_join(th, NULL);
+	stop = xs_evloop_add_timer(owner, 5.0, owner_stop, NULL);
 	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
-	ok(owner_try == 0, "inside an owner callback (the owner holds it): refused (%d)", owner_try);
-	xs_api_thread_free(&t);
+	xs_evloop_cancel_timer(owner, stop);
+	ok(d.runs == 1 && d.which == 2, "the second ask ran, once (runs %d, which %d)", d.runs, d.which);
+	ok(d.on_owner, "on the owner's thread");
+	ok(d.ticks_during == 0, "inside the lock: no API callback while it ran (%d)", d.ticks_during);
+
+	xs_api_thread_defer(d.t, deferred_fn, &da_one);
+	xs_api_thread_defer(d.t, NULL, NULL);
+	xs_evloop_add_timer(owner, 0.2, owner_stop, NULL);
+	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran again");
+	ok(d.runs == 1, "cancelled: not run (runs %d)", d.runs);
+	xs_api_thread_free(&d.t);
 	xs_evloop_free(&owner);
 }
 
@@ -240,6 +289,6 @@ int main(void)
 	TEST_RUN(test_lock);
 	TEST_RUN(test_long_turn);
 	TEST_RUN(test_yield);
-	TEST_RUN(test_try_enter);
+	TEST_RUN(test_defer);
 	return test_summary();
 }
