@@ -92,7 +92,10 @@ struct xs_daemon {
 	size_t capstatus;
 	struct xs_api *api;
 	struct xs_api_thread *api_thread; /* the API's thread, loop and lock */
-	struct xs_estate_pool *epools; /* the API's view of the pools (scratch) */
+	/* The API's view of the pools (scratch), grown only: a deferred top-N keeps a
+	 * pointer to it while, at its yields, the API's thread asks for the view again. */
+	struct xs_estate_pool *epools;
+	size_t epools_cap;
 	double started;                /* wall clock, for uptime */
 	char *token;                   /* the API token read from token_file, or NULL */
 };
@@ -711,7 +714,10 @@ static void serve_api_estate(void *arg, struct xs_estate *e, bool with_status)
 {
 	struct xs_daemon *d = arg;
 
-	d->epools = xs_xrealloc(d->epools, (d->npools + 1) * sizeof(*d->epools));
+	if (d->npools + 1 > d->epools_cap) {
+		d->epools_cap = d->npools + 1;
+		d->epools = xs_xrealloc(d->epools, d->epools_cap * sizeof(*d->epools));
+	}
 	for (size_t i = 0; i < d->npools; i++) {
 		d->epools[i].name = d->pools[i]->name;
 		/* NULL until the first load (estate.h): a pool never reached is not "connected" */
@@ -826,7 +832,8 @@ static int serve_api_start(struct xs_daemon *d)
 	struct xs_api_config ac;
 	struct xs_api_provider p = { .estate = serve_api_estate, .self = serve_api_self, .arg = d,
 				     .enter = xs_api_thread_enter, .leave = xs_api_thread_leave,
-				     .lock_arg = d->api_thread, .defer = xs_api_thread_defer };
+				     .lock_arg = d->api_thread, .defer = xs_api_thread_defer,
+				     .yield = xs_api_thread_yield };
 	char err[XS_ERR_LEN], web[4096];
 
 	memset(&ac, 0, sizeof(ac));

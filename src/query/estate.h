@@ -12,7 +12,9 @@
  * iowait_<sr8>) are stored under the HOST that served them.
  * Times are host unix seconds; a rollup point's t is its period's START.
  *
- * Single-threaded, like everything on the daemon's event loop.
+ * Read under the daemon's lock by one thread at a time: the API's, or the
+ * collector's for a deferred top-N (serve/api.h), whose yield lets the API's
+ * thread read the same view meanwhile.
  */
 #ifndef XS_QUERY_ESTATE_H
 #define XS_QUERY_ESTATE_H
@@ -36,7 +38,14 @@ struct xs_estate {
 	const struct xs_collect_host_status *status; /* one per collected host */
 	size_t nstatus;
 	double now;                    /* our clock, unix seconds */
+	/* Optional: a query over every object (top-N) calls yield(yield_arg) every
+	 * XS_ESTATE_YIELD_EVERY objects; the daemon may let other readers of this
+	 * view run meanwhile, never a writer (nothing here changes across it). */
+	void (*yield)(void *yield_arg);
+	void *yield_arg;
 };
+
+#define XS_ESTATE_YIELD_EVERY 256
 
 enum xs_estate_kind { XS_ESTATE_NONE, XS_ESTATE_POOL, XS_ESTATE_HOST, XS_ESTATE_VM,
 		      XS_ESTATE_SR };

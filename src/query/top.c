@@ -340,6 +340,9 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 		for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
 			const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
 
+			if (e->yield && i % XS_ESTATE_YIELD_EVERY == XS_ESTATE_YIELD_EVERY - 1)
+				e->yield(e->yield_arg);
+
 			if (!vm || vm->is_template || vm->is_snapshot || vm->is_control_domain ||
 			    !top_vm_value(e->store, vm, q->metric, &items[n]))
 				continue;

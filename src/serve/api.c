@@ -246,14 +246,19 @@ static void api_top_key(const struct api_top_q *q, char key[API_TOP_KEY])
 	snprintf(key, API_TOP_KEY, "%s|%s|%ld|%s", q->kind, q->metric, q->n, q->pool);
 }
 
-/* The answer into b under the lock (the caller's); *b initialized here. */
+/* The answer into b under the lock (the caller's); *b initialized here. deferred: on the
+ * provider's thread, which may let the API's handlers run now and then (its yield). */
 static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const char *metric, long n,
-				   const char *pool, struct xs_buf *b, char *err)
+				   const char *pool, bool deferred, struct xs_buf *b, char *err)
 {
 	struct xs_estate e;
 
 	xs_buf_init(b, XS_API_MAX_STATS_BODY);
 	api_estate(a, &e, false);
+	if (deferred) {
+		e.yield = a->p.yield;
+		e.yield_arg = a->p.lock_arg;
+	}
 	return xs_query_top(&e, kind, metric, n, pool && *pool ? pool : NULL, b, err);
 }
 
@@ -277,7 +282,7 @@ static void api_top_refresh(void *arg)
 		char key[API_TOP_KEY], err[XS_ERR_LEN] = "";
 		struct xs_buf b;
 		const struct api_top_q *q = &wanted[i];
-		enum xs_err rc = api_top_compute(a, q->kind, q->metric, q->n, q->pool, &b, err);
+		enum xs_err rc = api_top_compute(a, q->kind, q->metric, q->n, q->pool, true, &b, err);
 
 		api_top_key(&wanted[i], key);
 		api_top_remember(a, key, &wanted[i], rc ? NULL : &b);
@@ -448,7 +453,7 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	}
 	pthread_mutex_unlock(&a->top_mu);
 	api_enter(a);
-	rc = api_top_compute(a, kind, metric, (long)n, pool, &b, err);
+	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
 	if (!rc && *key)
 		api_top_remember(a, key, &q, &b);

@@ -83,6 +83,10 @@ struct xs_api_provider {
 	 * the API's own thread never spends the ~10 ms of a question over 20,000 VMs
 	 * while other requests wait. */
 	void (*defer)(void *lock_arg, void (*fn)(void *fn_arg), void *fn_arg);
+	/* Optional, with defer: called by fn between objects (every
+	 * XS_ESTATE_YIELD_EVERY VMs of a top-N), on the provider's thread; it may
+	 * let the API's handlers run meanwhile, which only read. */
+	void (*yield)(void *lock_arg);
 };
 
 struct xs_api_config {

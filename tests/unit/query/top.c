@@ -6,8 +6,9 @@
  * nvme0n1, PIFs eth0.100 and xenbr1, an SR the topology does not know; names
  * that only look like devices left out), stale objects left out, templates not ranked, n
  * bounds and default, the pool filter, bad parameters; then 20,000 VMs
- * x 30 series: top-10 by CPU and one VM's stats timed (printed; bounds kept
- * loose here because this build runs under ASan).
+ * x 30 series: top-10 by CPU (and the estate's yield called every
+ * XS_ESTATE_YIELD_EVERY VMs, the answer unchanged) and one VM's stats, their
+ * times printed for information (this build runs under ASan).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -297,6 +298,13 @@ static double now_ms(void)
 #define BIG_ROWS 12
 
 /* 20,000 VMs x 30 series, BIG_ROWS rows each: top-10 by CPU and a VM's stats, timed. */
+static int yields;
+
+static void count_yield(void *arg)
+{
+	++*(int *)arg;
+}
+
 static void test_scale(void)
 {
 	static const char *const ds[30] = {
@@ -343,6 +351,20 @@ static void test_scale(void)
 			best_top = now_ms() - t0;
 	}
 	ok(code == XS_OK && strstr(b.data, "\"value\":99.9"), "top-10 over 20,000 VMs: %s", err);
+	{
+		struct xs_buf y;
+
+		xs_buf_init(&y, 64u << 20);
+		E.yield = count_yield;
+		E.yield_arg = &yields;
+		code = xs_query_top(&E, "vm", "cpu", 10, NULL, &y, err);
+		E.yield = NULL;
+		ok(code == XS_OK && yields == BIG_VMS / XS_ESTATE_YIELD_EVERY && y.len == b.len &&
+			   !memcmp(y.data, b.data, b.len),
+		   "with a yield: called every %d VMs (%d times), the same answer", XS_ESTATE_YIELD_EVERY,
+		   yields);
+		xs_buf_free(&y);
+	}
 	for (int i = 0; i < 20 && !code; i++) {
 		struct xs_stats_request rq = { .granularity = (enum xs_stats_granularity)(1 + i % 4) };
 
@@ -355,9 +377,9 @@ static void test_scale(void)
 			best_stats = now_ms() - t0;
 	}
 	ok(code == XS_OK, "VM stats at 20,000 VMs: %s", err);
+	/* information only: speed is the benchmarks' (docs/BENCHMARKS.md) */
 	printf("# 20,000 VMs x 30 series (ASan build): top-10 by cpu %.2f ms, VM stats %.2f ms\n",
 	       best_top, best_stats);
-	ok(best_top < 500 && best_stats < 100, "loose bounds under ASan");
 	xs_buf_free(&b);
 	xs_topo_free(&t);
 	store_done(&s);

@@ -58,6 +58,7 @@ struct t_lock {
 	void (*fn)(void *);
 	void *fn_arg;
 	int defers, cancels;
+	int yields;             /* the yield hook, called inside the hold */
 };
 
 struct t_client {
@@ -114,6 +115,14 @@ static void t_defer(void *arg, void (*fn)(void *), void *fn_arg)
 		l->defers++;
 	else
 		l->cancels++;
+}
+
+static void t_yield(void *arg)
+{
+	struct t_lock *l = arg;
+
+	l->yields += l->inside;
+	l->nested |= !l->inside; /* outside a hold: counted as a fault */
 }
 
 /* Runs what was deferred, inside the lock as the provider's thread does. */
@@ -237,7 +246,10 @@ static void test_lock(void)
 	xs_evloop_free(&loop);
 }
 
-/* A topology of one pool, uuid pool_uuid. */
+static struct xs_topo *t_big_topo(void);
+static struct xs_store *t_host_store(const char *dir, const char *uuid, int n, int64_t t);
+
+/* A topology of one pool, uuid bbbbbbbb-...-1. */
 static struct xs_topo *t_pool_topo(void)
 {
 	struct xs_rpc_arena *arena = xs_rpc_arena_new();
@@ -269,12 +281,16 @@ static void test_top_refresh(void)
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
-				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer };
+				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer,
+				     .yield = t_yield };
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
-	char err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "", dir[] = "/tmp/xs-api-XXXXXX", cmd[64];
 	int estates;
 
+	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	p.arg = t_host_store(dir, "aaaaaaaa-0000-4000-8000-000000000001", 0, 0); /* empty */
+	fail_unless(p.arg != NULL, "store");
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
 	t_topo = t_pool_topo();
 	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 1 &&
@@ -319,11 +335,32 @@ static void test_top_refresh(void)
 		   lock.defers == 2,
 	   "past XS_API_TOP_STALE: computed under the lock, nothing deferred (enters %d, defers %d)",
 	   lock.enters, lock.defers);
+
+	/* 5,000 VMs: the refresh yields every XS_ESTATE_YIELD_EVERY of them, a request never */
+	xs_topo_free(&t_topo);
+	t_topo = t_big_topo();
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=network") == 200 && lock.yields == 0,
+	   "5,000 VMs, computed by the request: no yield (%d)", lock.yields);
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=network") == 200 && lock.defers == 3,
+	   "past its TTL: deferred (%d)", lock.defers);
+	t_run_deferred(&lock);
+	ok(lock.yields == 5000 / XS_ESTATE_YIELD_EVERY, "the refresh yielded %d times, inside the hold",
+	   lock.yields);
+	xs_topo_free(&t_topo);
+
 	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
 	   lock.enters, lock.leaves);
 	xs_api_free(&a);
 	ok(lock.cancels == 1 && lock.fn == NULL, "free cancels the deferred work (%d)", lock.cancels);
 	xs_evloop_free(&loop);
+	{
+		struct xs_store *s = p.arg;
+
+		ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "removed %s", dir);
 }
 
 /* A client of /metrics with a 4 KiB receive buffer that stops reading after the headers. */
