@@ -38,9 +38,10 @@ struct xs_estate {
 	const struct xs_collect_host_status *status; /* one per collected host */
 	size_t nstatus;
 	double now;                    /* our clock, unix seconds */
-	/* Optional: a query over every object (top-N) calls yield(yield_arg) every
-	 * XS_ESTATE_YIELD_EVERY objects; the daemon may let other readers of this
-	 * view run meanwhile, never a writer (nothing here changes across it). */
+	/* Optional: a query over every VM or host (top-N) calls yield(yield_arg) once
+	 * every XS_ESTATE_YIELD_EVERY of them, counted over all pools; the daemon may
+	 * let other readers of this view run meanwhile, never a writer (nothing here
+	 * changes across it). */
 	void (*yield)(void *yield_arg);
 	void *yield_arg;
 };

@@ -327,9 +327,10 @@ static enum xs_err top_parse(const char *kind, const char *metric, long n, const
 	return XS_OK;
 }
 
-/* Values of every VM or host of pool p into items; returns how many. */
+/* Values of every VM or host of pool p into items; returns how many. *seen counts the
+ * objects of every pool so far, for e->yield. */
 static size_t top_collect(const struct xs_estate *e, const struct top_req *q, size_t p,
-			  struct top_item *items)
+			  struct top_item *items, size_t *seen)
 {
 	const struct xs_topo *t = e->pools[p].topo;
 	const struct xs_topo_pool *tp = xs_topo_pool(t);
@@ -340,7 +341,7 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 		for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
 			const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
 
-			if (e->yield && i % XS_ESTATE_YIELD_EVERY == XS_ESTATE_YIELD_EVERY - 1)
+			if (e->yield && ++*seen % XS_ESTATE_YIELD_EVERY == 0)
 				e->yield(e->yield_arg);
 
 			if (!vm || vm->is_template || vm->is_snapshot || vm->is_control_domain ||
@@ -358,6 +359,8 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++) {
 		const struct xs_topo_host *h = xs_topo_host_at(t, i);
 
+		if (e->yield && ++*seen % XS_ESTATE_YIELD_EVERY == 0)
+			e->yield(e->yield_arg);
 		if (!h || !top_host_value(e->store, h, q->metric, &items[n]))
 			continue;
 		items[n].uuid = h->uuid;
@@ -416,7 +419,7 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 {
 	struct top_req q = { 0 };
 	struct top_item *items, **heap;
-	size_t total = 0, count = 0, m;
+	size_t total = 0, count = 0, seen = 0, m;
 	int64_t tmax = INT64_MIN;
 	bool pool_seen = false;
 	enum xs_err r;
@@ -438,7 +441,7 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 		if (q.pool && (!tp || strcmp(tp->uuid, q.pool)))
 			continue;
 		pool_seen = true;
-		count += top_collect(e, &q, p, items + count);
+		count += top_collect(e, &q, p, items + count, &seen);
 	}
 	if (q.pool && !pool_seen) {
 		free(items);

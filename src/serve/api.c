@@ -78,11 +78,13 @@ struct api_top_q {
 	long n;
 };
 
-/* A top-N answer, reused for XS_API_TOP_TTL seconds: "now" moves every 5 s. */
+/* A top-N answer, reused for XS_API_TOP_TTL seconds, and for up to XS_API_TOP_STALE
+ * while the provider's thread computes the next one (api_top). */
 struct api_top {
 	char key[API_TOP_KEY];
 	struct api_top_q q;
-	double at;            /* loop time it was computed; 0 = empty */
+	double at;            /* loop time it was stored; 0 = empty */
+	double asked;         /* loop time of the latest request for it */
 	bool wanted;          /* a new answer is asked of the provider's defer */
 	struct xs_buf body;
 };
@@ -214,18 +216,20 @@ static struct api_top *api_top_find(struct xs_api *a, const char *key)
 	return NULL;
 }
 
-/* Keeps a copy of body as the answer to q (key), in key's slot if it has one, else
- * in place of the oldest entry (round robin); body NULL forgets key's answer. */
+/* Keeps a copy of body as the answer to q (key) in key's slot, or if it has none and
+ * insert, in place of the oldest entry (round robin; asked now); body NULL forgets
+ * key's answer. */
 static void api_top_remember(struct xs_api *a, const char *key, const struct api_top_q *q,
-			     const struct xs_buf *body)
+			     const struct xs_buf *body, bool insert)
 {
 	struct api_top *t;
 
 	pthread_mutex_lock(&a->top_mu);
 	t = api_top_find(a, key);
-	if (!t && body) {
+	if (!t && body && insert) {
 		t = &a->top[a->top_next];
 		a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
+		t->asked = xs_evloop_now();
 	}
 	if (t) {
 		t->at = 0;
@@ -263,31 +267,39 @@ static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const cha
 }
 
 /*
- * The provider's deferred work (its thread, inside the lock): a new answer to each
- * question a request found past XS_API_TOP_TTL. One that fails now is forgotten,
- * so that the next request asks it afresh and gets the error.
+ * The provider's deferred work (its thread, inside the lock): a new answer to one
+ * question a request found past XS_API_TOP_TTL, then asked again for the next
+ * such question, if any, so that the provider's own work runs in between. An
+ * answer whose slot was taken meanwhile is dropped; one that fails now is
+ * forgotten, so that the next request asks it afresh and gets the error.
  */
 static void api_top_refresh(void *arg)
 {
 	struct xs_api *a = arg;
-	struct api_top_q wanted[XS_API_TOP_CACHE];
-	size_t n = 0;
+	struct api_top_q q;
+	char key[API_TOP_KEY], err[XS_ERR_LEN] = "";
+	struct xs_buf b;
+	size_t i, more = 0;
+	enum xs_err rc;
 
 	pthread_mutex_lock(&a->top_mu);
-	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
-		if (a->top[i].at > 0 && a->top[i].wanted)
-			wanted[n++] = a->top[i].q;
+	for (i = 0; i < XS_API_TOP_CACHE && !(a->top[i].at > 0 && a->top[i].wanted); i++)
+		;
+	if (i < XS_API_TOP_CACHE)
+		q = a->top[i].q;
 	pthread_mutex_unlock(&a->top_mu);
-	for (size_t i = 0; i < n; i++) {
-		char key[API_TOP_KEY], err[XS_ERR_LEN] = "";
-		struct xs_buf b;
-		const struct api_top_q *q = &wanted[i];
-		enum xs_err rc = api_top_compute(a, q->kind, q->metric, q->n, q->pool, true, &b, err);
-
-		api_top_key(&wanted[i], key);
-		api_top_remember(a, key, &wanted[i], rc ? NULL : &b);
-		xs_buf_free(&b);
-	}
+	if (i == XS_API_TOP_CACHE)
+		return;
+	rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
+	api_top_key(&q, key);
+	api_top_remember(a, key, &q, rc ? NULL : &b, false);
+	xs_buf_free(&b);
+	pthread_mutex_lock(&a->top_mu);
+	for (i = 0; i < XS_API_TOP_CACHE; i++)
+		more += a->top[i].at > 0 && a->top[i].wanted;
+	pthread_mutex_unlock(&a->top_mu);
+	if (more)
+		a->p.defer(a->p.lock_arg, api_top_refresh, a);
 }
 
 /* ---- handlers ---- */
@@ -396,10 +408,13 @@ static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
 /*
  * Runs outside the lock (registered unguarded): a remembered answer is the
  * API's own memory, so a hit never waits for the collector. Past
- * XS_API_TOP_TTL, with a provider that defers, the answer is served again for
- * up to XS_API_TOP_STALE while a new one is computed on the provider's thread
- * (over 20,000 VMs that takes ~10 ms, which would hold up every other request
- * here); otherwise, or past that, the request takes the lock and computes it.
+ * XS_API_TOP_TTL, a busy question (asked again within XS_API_TOP_TTL of the
+ * previous request for it) with a provider that defers is answered with the
+ * same answer for up to XS_API_TOP_STALE while a new one is computed on the
+ * provider's thread: over 20,000 VMs that takes ~12 ms, which would hold up
+ * every other request here, every second. Otherwise (a first question, one
+ * asked less often, an answer past that) the request takes the lock and
+ * computes it, so an occasional poller always gets a fresh answer.
  */
 static enum xs_err api_top(struct xs_http_request *req, void *arg)
 {
@@ -437,9 +452,11 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	pthread_mutex_lock(&a->top_mu);
 	hit = *key ? api_top_find(a, key) : NULL;
 	if (hit) {
-		double age = xs_evloop_now() - hit->at;
+		double now = xs_evloop_now(), age = now - hit->at;
+		bool busy = now - hit->asked < XS_API_TOP_TTL;
 
-		if (age >= XS_API_TOP_TTL && !(a->p.defer && age < XS_API_TOP_STALE))
+		hit->asked = now;
+		if (age >= XS_API_TOP_TTL && !(a->p.defer && busy && age < XS_API_TOP_STALE))
 			hit = NULL;
 		else if (age >= XS_API_TOP_TTL && !hit->wanted)
 			ask = hit->wanted = true;
@@ -456,7 +473,7 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
 	if (!rc && *key)
-		api_top_remember(a, key, &q, &b);
+		api_top_remember(a, key, &q, &b, true);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 
@@ -993,6 +1010,7 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	}
 	rc = xs_http_server_start(loop, &hc, &a->srv, err);
 	if (rc) {
+		pthread_mutex_destroy(&a->top_mu);
 		free(a);
 		return rc;
 	}

@@ -36,8 +36,8 @@
  * callbacks given, for the estate view (query/estate.h) and its own figures.
  * Everything runs on the loop given to xs_api_start (the API's thread in
  * serve), except the deferred top-N refresh (the provider's defer hook), which
- * runs on the provider's thread and shares only the remembered answers, under
- * their own mutex.
+ * runs on the provider's thread inside its lock (the estate view, the store),
+ * and shares the remembered answers with the API's thread under their own mutex.
  */
 #ifndef XS_SERVE_API_H
 #define XS_SERVE_API_H
@@ -56,7 +56,7 @@
 #define XS_API_MAX_STREAMS 512         /* streams open at once */
 #define XS_API_MAX_STATS_BODY (64u << 20)   /* bytes of one stats / top / objects reply */
 #define XS_API_TOP_TTL 1.0                  /* seconds a top-N answer is reused (rows come every 5 s) */
-#define XS_API_TOP_STALE 5.0                /* ... and served while a new one is computed (a row's period) */
+#define XS_API_TOP_STALE 5.0                /* ... and to a busy question while a new one is computed */
 #define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
 #define XS_API_STREAM_STALL 60.0            /* seconds a stream's client may read nothing while
@@ -78,14 +78,16 @@ struct xs_api_provider {
 	void *lock_arg;
 	/* Optional: runs fn(fn_arg) soon on another thread, inside the lock (enter and
 	 * leave are not called around it); fn NULL cancels what was asked and did not
-	 * run yet (xs_api_free does). With it, a top-N answer past XS_API_TOP_TTL is
-	 * served again for up to XS_API_TOP_STALE while fn computes a new one, so that
-	 * the API's own thread never spends the ~10 ms of a question over 20,000 VMs
-	 * while other requests wait. */
+	 * run yet (xs_api_free does). With it, a busy top-N question (asked again
+	 * within XS_API_TOP_TTL) past XS_API_TOP_TTL gets the same answer for up to
+	 * XS_API_TOP_STALE while fn computes a new one, so that the API's own thread
+	 * does not spend the ~12 ms of a question over 20,000 VMs every second while
+	 * other requests wait. */
 	void (*defer)(void *lock_arg, void (*fn)(void *fn_arg), void *fn_arg);
 	/* Optional, with defer: called by fn between objects (every
-	 * XS_ESTATE_YIELD_EVERY VMs of a top-N), on the provider's thread; it may
-	 * let the API's handlers run meanwhile, which only read. */
+	 * XS_ESTATE_YIELD_EVERY VMs or hosts of a top-N, query/estate.h), on the
+	 * provider's thread; it may let the API's handlers run meanwhile, which only
+	 * read. */
 	void (*yield)(void *lock_arg);
 };
 

@@ -15,8 +15,9 @@
  * for XS_API_THREAD_SLICE_MS: a request waits for at most one slice plus one
  * callback, and ingest keeps its share under a flood of requests. Long owner
  * work lets the API in at points where nothing it reads is half changed: the
- * store's file writes (the io hooks below, see xs_store_options.io_begin) and
- * the collector's rows (xs_api_thread_yield, xs_collector_config.yield).
+ * store's file writes (the io hooks below, see xs_store_options.io_begin), the
+ * collector's rows (xs_api_thread_yield, xs_collector_config.yield) and the
+ * objects of a deferred top-N (xs_api_thread_defer, the API provider's yield).
  *
  * Use: _new (guards the owner's loop), start the xs_api on _loop(), _start;
  * at exit _stop (joins the thread), free the xs_api, then _free. Only the

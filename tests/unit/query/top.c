@@ -385,11 +385,43 @@ static void test_scale(void)
 	store_done(&s);
 }
 
+/* Three pools of 200 VMs: the yield counts VMs over every pool, not per pool. */
+static void test_yield_pools(void)
+{
+	struct xs_store *s = store_open();
+	struct xs_estate_pool pools[3];
+	struct xs_topo *t[3];
+	char uuid[64], ref[64], err[XS_ERR_LEN];
+	struct xs_buf b;
+	int n = 0;
+
+	for (int p = 0; p < 3; p++) {
+		t[p] = xs_topo_new();
+		for (int v = 0; v < 200; v++) {
+			snprintf(uuid, sizeof(uuid), "%08d-0000-0000-0000-%012d", p, v);
+			snprintf(ref, sizeof(ref), "OpaqueRef:v%d", v);
+			put_vm(t[p], ref, uuid, "vm", "OpaqueRef:h", false);
+		}
+		pools[p] = (struct xs_estate_pool){ .name = "P", .topo = t[p] };
+	}
+	E = (struct xs_estate){ .store = s, .pools = pools, .npools = 3, .now = T1 + 60,
+				.yield = count_yield, .yield_arg = &n };
+	xs_buf_init(&b, 1u << 20);
+	ok(xs_query_top(&E, "vm", "cpu", 10, NULL, &b, err) == XS_OK && n == 600 / XS_ESTATE_YIELD_EVERY,
+	   "600 VMs in pools of 200: %d yields", n);
+	xs_buf_free(&b);
+	E = (struct xs_estate){ 0 };
+	for (int p = 0; p < 3; p++)
+		xs_topo_free(&t[p]);
+	store_done(&s);
+}
+
 int main(void)
 {
 	A = xs_rpc_arena_new();
 	TEST_RUN(test_top);
 	TEST_RUN(test_scale);
+	TEST_RUN(test_yield_pools);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }

@@ -265,19 +265,36 @@ static struct xs_topo *t_pool_topo(void)
 	return t;
 }
 
+/* Runs what was deferred until nothing is; returns how many runs. */
+static int t_run_all_deferred(struct t_lock *l)
+{
+	int runs = 0;
+
+	for (; l->fn && runs < 100; runs++)
+		t_run_deferred(l);
+	return runs;
+}
+
+#define T_HALF_TTL (XS_API_TOP_TTL * 0.55) /* two of these apart: past the TTL, asked within it */
+
 /*
- * With a provider that defers: a top-N answer past XS_API_TOP_TTL is served
- * again at once (no lock, no estate) and a new one asked of the provider's
- * thread, once; that refresh replaces it (the next request a fresh hit); a
- * refresh that fails forgets the answer, so the next request gets the error; a
- * new question, or an answer past XS_API_TOP_STALE, is computed by the request
- * under the lock; xs_api_free cancels what is deferred.
+ * With a provider that defers: a busy top-N question (asked again within
+ * XS_API_TOP_TTL) past its TTL gets the same answer at once (no lock, no
+ * estate) and a new one is asked of the provider's thread, once; the refresh
+ * computes one question per run and asks again for the next; it replaces the
+ * answer (the next request a fresh hit); one that fails forgets the answer, so
+ * the next request gets the error. A first question, one not asked within the
+ * TTL, or an answer past XS_API_TOP_STALE is computed by the request under the
+ * lock. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request never;
+ * xs_api_free cancels what is deferred.
  */
 static void test_top_refresh(void)
 {
 	static struct t_client c;
 	static char first[T_RESP_MAX + 1];
+	static const char cpu[] = "/api/v1/top?kind=vm&metric=cpu";
 	static const char pooled[] = "/api/v1/top?kind=vm&pool=bbbbbbbb-0000-4000-8000-000000000001";
+	static const char net[] = "/api/v1/top?kind=vm&metric=network";
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
@@ -286,67 +303,83 @@ static void test_top_refresh(void)
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
 	char err[XS_ERR_LEN] = "", dir[] = "/tmp/xs-api-XXXXXX", cmd[64];
-	int estates;
+	int estates, runs, served_stale = 0;
+	double t0;
 
 	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
 	p.arg = t_host_store(dir, "aaaaaaaa-0000-4000-8000-000000000001", 0, 0); /* empty */
 	fail_unless(p.arg != NULL, "store");
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
 	t_topo = t_pool_topo();
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 1 &&
-		   lock.defers == 0,
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 1 && lock.defers == 0,
 	   "top, first time: the lock, nothing deferred (%d, %d)", lock.enters, lock.defers);
 	snprintf(first, sizeof(first), "%s", t_body(&c));
 	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2, "top of a pool: the lock (%d): %s",
 	   lock.enters, t_body(&c));
-	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	loop_wait(loop, t_never, NULL, T_HALF_TTL);
+	ok(t_get(loop, a, &c, cpu) == 200 && t_get(loop, a, &c, pooled) == 200 && lock.enters == 2,
+	   "both again within the TTL: remembered (%d)", lock.enters);
+	loop_wait(loop, t_never, NULL, T_HALF_TTL);
 	estates = t_estates;
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && !strcmp(t_body(&c), first) &&
-		   lock.enters == 2 && t_estates == estates && lock.defers == 1,
-	   "past its TTL: the answer again, no lock, a refresh deferred (enters %d, estates +%d, defers %d)",
-	   lock.enters, t_estates - estates, lock.defers);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 2 &&
-		   lock.defers == 1,
+	ok(t_get(loop, a, &c, cpu) == 200 && !strcmp(t_body(&c), first) && lock.enters == 2 &&
+		   t_estates == estates && lock.defers == 1,
+	   "busy, past its TTL: the answer again, no lock, a refresh deferred (enters %d, estates +%d, "
+	   "defers %d)", lock.enters, t_estates - estates, lock.defers);
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 2 && lock.defers == 1,
 	   "again before the refresh ran: the answer, the refresh asked once (enters %d, defers %d)",
 	   lock.enters, lock.defers);
 	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2 && lock.defers == 2,
-	   "the pool's question past its TTL: a refresh deferred too (enters %d, defers %d)", lock.enters,
+	   "the pool's question, busy too: a refresh deferred (enters %d, defers %d)", lock.enters,
 	   lock.defers);
 	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=memory") == 200 && lock.enters == 3,
 	   "a new question: computed under the lock (%d)", lock.enters);
 
 	xs_topo_free(&t_topo); /* the pool is gone: its refresh fails */
 	estates = t_estates;
-	t_run_deferred(&lock);
-	ok(t_estates == estates + 2 && lock.enters == 3 && !lock.nested,
-	   "the refresh: both questions, inside the provider's hold (estates +%d, enters %d)",
-	   t_estates - estates, lock.enters);
+	runs = t_run_all_deferred(&lock);
+	ok(runs == 2 && t_estates == estates + 2 && lock.enters == 3 && lock.defers == 3 && !lock.nested,
+	   "the refresh: one question per run, asked again for the other, inside the provider's hold "
+	   "(runs %d, estates +%d, enters %d, defers %d)", runs, t_estates - estates, lock.enters,
+	   lock.defers);
 	estates = t_estates;
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 3 &&
-		   lock.defers == 2 && t_estates == estates,
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 3 && lock.defers == 3 && t_estates == estates,
 	   "after the refresh: a fresh answer (enters %d, defers %d, estates +%d)", lock.enters,
 	   lock.defers, t_estates - estates);
 	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 4,
 	   "a refresh that failed forgot its answer: the request computes, 404 (enters %d): %s",
 	   lock.enters, t_body(&c));
 
-	loop_wait(loop, t_never, NULL, XS_API_TOP_STALE + 0.1);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=cpu") == 200 && lock.enters == 5 &&
-		   lock.defers == 2,
-	   "past XS_API_TOP_STALE: computed under the lock, nothing deferred (enters %d, defers %d)",
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 5 && lock.defers == 3,
+	   "not asked within the TTL: computed by the request, nothing deferred (enters %d, defers %d)",
 	   lock.enters, lock.defers);
+	/* busy from now on, the refresh never run: same answer until XS_API_TOP_STALE */
+	t0 = xs_evloop_now();
+	while (lock.enters == 5 && xs_evloop_now() - t0 < XS_API_TOP_STALE + 2) {
+		loop_wait(loop, t_never, NULL, T_HALF_TTL);
+		if (t_get(loop, a, &c, cpu) != 200)
+			break;
+		served_stale += lock.enters == 5 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
+	}
+	ok(lock.enters == 6 && lock.defers == 4 && served_stale >= 5 &&
+		   xs_evloop_now() - t0 >= XS_API_TOP_STALE,
+	   "busy, the refresh not done: the answer again %d times, computed by the request past "
+	   "XS_API_TOP_STALE (after %.1f s; enters %d, defers %d)", served_stale,
+	   xs_evloop_now() - t0, lock.enters, lock.defers);
+	lock.fn = NULL; /* as if the provider had cancelled it */
 
 	/* 5,000 VMs: the refresh yields every XS_ESTATE_YIELD_EVERY of them, a request never */
-	xs_topo_free(&t_topo);
 	t_topo = t_big_topo();
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=network") == 200 && lock.yields == 0,
+	ok(t_get(loop, a, &c, net) == 200 && lock.yields == 0,
 	   "5,000 VMs, computed by the request: no yield (%d)", lock.yields);
-	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=network") == 200 && lock.defers == 3,
-	   "past its TTL: deferred (%d)", lock.defers);
-	t_run_deferred(&lock);
-	ok(lock.yields == 5000 / XS_ESTATE_YIELD_EVERY, "the refresh yielded %d times, inside the hold",
-	   lock.yields);
+	loop_wait(loop, t_never, NULL, T_HALF_TTL);
+	ok(t_get(loop, a, &c, net) == 200, "asked again");
+	loop_wait(loop, t_never, NULL, T_HALF_TTL);
+	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 5, "busy, past its TTL: deferred (%d)",
+	   lock.defers);
+	runs = t_run_all_deferred(&lock);
+	ok(runs == 1 && lock.yields == 5000 / XS_ESTATE_YIELD_EVERY,
+	   "the refresh (%d run) yielded %d times, inside the hold", runs, lock.yields);
 	xs_topo_free(&t_topo);
 
 	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
