@@ -385,6 +385,49 @@ static void test_scale(void)
 	store_done(&s);
 }
 
+/*
+ * Two VMs of 600 network series: vif_K_rx (1 each, counted) and vif_K_rx_errors (5
+ * each, not traffic), K < 300: more distinct names than the per-query memo of name
+ * matches holds, so its slots collide and fill; the second VM reads the memo. Both
+ * sums must be exactly 300.
+ */
+static void test_name_memo(void)
+{
+	struct xs_store *s = store_open();
+	struct xs_topo *t = xs_topo_new();
+	char uuid[64], ref[64], ds[32], err[XS_ERR_LEN];
+	struct xs_buf b;
+	enum xs_err rc = XS_OK;
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:p", rec("uuid", S(PA_UUID), NULL));
+	for (int v = 0; v < 2 && !rc; v++) {
+		snprintf(uuid, sizeof(uuid), "0000000%d-0000-0000-0000-000000000000", v);
+		snprintf(ref, sizeof(ref), "OpaqueRef:v%d", v);
+		put_vm(t, ref, uuid, "vm", "OpaqueRef:h", false);
+		for (int k = 0; k < 600 && !rc; k++) {
+			xs_series_id id;
+
+			snprintf(ds, sizeof(ds), k % 2 ? "vif_%d_rx_errors" : "vif_%d_rx", k / 2);
+			rc = xs_store_series(s, XS_OBJ_VM, uuid, ds, "B/s", &id, err);
+			rc = rc ? rc : xs_store_append(s, id, T1, k % 2 ? 5.0f : 1.0f, err);
+		}
+	}
+	fail_unless(rc == XS_OK, "store: %s", err);
+	PP[0] = (struct xs_estate_pool){ .name = "A", .topo = t };
+	E = (struct xs_estate){ .store = s, .pools = PP, .npools = 1, .now = T1 + 60 };
+	xs_buf_init(&b, 1u << 20);
+	rc = xs_query_top(&E, "vm", "network", 10, NULL, &b, err);
+	ok(rc == XS_OK && strstr(b.data, "00000000-0000-0000-0000-000000000000\",\"name\":\"vm\","
+					 "\"pool\":\"" PA_UUID "\",\"host\":null,\"value\":300}") &&
+		   strstr(b.data, "00000001-0000-0000-0000-000000000000\",\"name\":\"vm\","
+				  "\"pool\":\"" PA_UUID "\",\"host\":null,\"value\":300}"),
+	   "600 names, 300 of them traffic, twice: %s", rc ? err : b.data);
+	xs_buf_free(&b);
+	E = (struct xs_estate){ 0 };
+	xs_topo_free(&t);
+	store_done(&s);
+}
+
 /* Three pools of 200 VMs: the yield counts VMs over every pool, not per pool. */
 static void test_yield_pools(void)
 {
@@ -422,6 +465,7 @@ int main(void)
 	TEST_RUN(test_top);
 	TEST_RUN(test_scale);
 	TEST_RUN(test_yield_pools);
+	TEST_RUN(test_name_memo);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }
