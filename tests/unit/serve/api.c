@@ -117,12 +117,38 @@ static void t_defer(void *arg, void (*fn)(void *), void *fn_arg)
 		l->cancels++;
 }
 
+static struct xs_api *t_evict_api; /* set: the next yield fills its top-N cache */
+
+/* 16 new answers in the API's top-N cache, as API requests at a yield would store them. */
+static void t_fill_top_cache(struct xs_api *a)
+{
+	struct xs_buf body;
+
+	xs_buf_init(&body, 64);
+	if (!ok(xs_buf_append(&body, "{}", 2) == XS_OK, "a body for the cache")) {
+		xs_buf_free(&body);
+		return;
+	}
+	for (long i = 0; i < XS_API_TOP_CACHE; i++) {
+		struct api_top_q q = { .kind = "vm", .metric = "cpu", .n = 100 + i };
+		char key[API_TOP_KEY];
+
+		api_top_key(&q, key);
+		api_top_remember(a, key, &q, &body, true);
+	}
+	xs_buf_free(&body);
+}
+
 static void t_yield(void *arg)
 {
 	struct t_lock *l = arg;
 
 	l->yields += l->inside;
 	l->nested |= !l->inside; /* outside a hold: counted as a fault */
+	if (t_evict_api) {
+		t_fill_top_cache(t_evict_api);
+		t_evict_api = NULL;
+	}
 }
 
 /* Runs what was deferred, inside the lock as the provider's thread does. */
@@ -286,7 +312,8 @@ static int t_run_all_deferred(struct t_lock *l)
  * the next request gets the error. A first question, one not asked within the
  * TTL, or an answer past XS_API_TOP_STALE is computed by the request under the
  * lock. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request never;
- * xs_api_free cancels what is deferred.
+ * an answer whose slot other answers took at a yield is dropped, evicting none
+ * of them; xs_api_free cancels what is deferred.
  */
 static void test_top_refresh(void)
 {
@@ -377,9 +404,26 @@ static void test_top_refresh(void)
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
 	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 5, "busy, past its TTL: deferred (%d)",
 	   lock.defers);
+	t_evict_api = a; /* at its first yield, 16 other answers take every slot */
 	runs = t_run_all_deferred(&lock);
 	ok(runs == 1 && lock.yields == 5000 / XS_ESTATE_YIELD_EVERY,
 	   "the refresh (%d run) yielded %d times, inside the hold", runs, lock.yields);
+	{
+		struct api_top_q q = { .kind = "vm", .metric = "network", .n = 10 };
+		char key[API_TOP_KEY];
+		int kept = 0;
+
+		api_top_key(&q, key);
+		pthread_mutex_lock(&a->top_mu);
+		ok(api_top_find(a, key) == NULL, "its slot taken meanwhile: the refreshed answer dropped");
+		for (long i = 0; i < XS_API_TOP_CACHE; i++) {
+			q = (struct api_top_q){ .kind = "vm", .metric = "cpu", .n = 100 + i };
+			api_top_key(&q, key);
+			kept += api_top_find(a, key) != NULL;
+		}
+		pthread_mutex_unlock(&a->top_mu);
+		ok(kept == XS_API_TOP_CACHE, "... and no other answer evicted by it (%d of 16 kept)", kept);
+	}
 	xs_topo_free(&t_topo);
 
 	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
