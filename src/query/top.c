@@ -67,11 +67,13 @@ static bool top_latest(const struct xs_store *s, enum xs_obj_kind kind, const ch
  * over 20,000 VMs). Open addressing over TOP_MEMO slots, a few probes; a name
  * that finds no slot is matched every time.
  */
-#define TOP_MEMO 256   /* a power of 2; distinct names a VM's walk meets: ~40 */
+#define TOP_MEMO_BITS 8
+#define TOP_MEMO (1u << TOP_MEMO_BITS) /* slots; distinct names a VM's walk meets: ~40 */
 #define TOP_MEMO_PROBES 8
 
 struct top_memo {
-	const char *prefix, *s1; /* the question the answers are for (call sites' literals) */
+	const char *prefix, *s1, *s2; /* the question the answers are for (call sites' literals) */
+	enum xs_smap_dev cls;
 	const char *ds[TOP_MEMO];
 	bool match[TOP_MEMO];
 };
@@ -100,12 +102,15 @@ static bool top_name_matches(const struct top_sum *acc, const char *ds)
 	bool match;
 
 	if (m) {
-		if (m->prefix != acc->prefix || m->s1 != acc->s1) { /* another question */
+		if (m->prefix != acc->prefix || m->s1 != acc->s1 || m->s2 != acc->s2 ||
+		    m->cls != acc->cls) { /* another question */
 			memset(m->ds, 0, sizeof(m->ds));
 			m->prefix = acc->prefix;
 			m->s1 = acc->s1;
+			m->s2 = acc->s2;
+			m->cls = acc->cls;
 		}
-		i = (size_t)(((uint64_t)(uintptr_t)ds * 0x9E3779B97F4A7C15ull) >> 32) & (TOP_MEMO - 1);
+		i = (size_t)(((uint64_t)(uintptr_t)ds * 0x9E3779B97F4A7C15ull) >> (64 - TOP_MEMO_BITS));
 		for (k = 0; k < TOP_MEMO_PROBES && m->ds[i]; k++, i = (i + 1) & (TOP_MEMO - 1))
 			if (m->ds[i] == ds)
 				return m->match[i];

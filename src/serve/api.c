@@ -472,8 +472,8 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	api_enter(a);
 	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
-	if (!rc && *key)
-		api_top_remember(a, key, &q, &b, true);
+	if (*key) /* a failure forgets the old answer: never served again after an error */
+		api_top_remember(a, key, &q, rc ? NULL : &b, !rc);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 

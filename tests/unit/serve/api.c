@@ -309,7 +309,7 @@ static int t_run_all_deferred(struct t_lock *l)
  * estate) and a new one is asked of the provider's thread, once; the refresh
  * computes one question per run and asks again for the next; it replaces the
  * answer (the next request a fresh hit); one that fails forgets the answer, so
- * the next request gets the error. A first question, one not asked within the
+ * the next request gets the error, and so does a request that computes and fails. A first question, one not asked within the
  * TTL, or an answer past XS_API_TOP_STALE is computed by the request under the
  * lock. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request never;
  * an answer whose slot other answers took at a yield is dropped, evicting none
@@ -376,19 +376,30 @@ static void test_top_refresh(void)
 	   "a refresh that failed forgot its answer: the request computes, 404 (enters %d): %s",
 	   lock.enters, t_body(&c));
 
+	/* a request that computes and fails forgets the old answer too */
+	t_topo = t_pool_topo();
+	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 5, "the pool again: 200 (%d)", lock.enters);
 	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
-	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 5 && lock.defers == 3,
+	xs_topo_free(&t_topo);
+	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 6,
+	   "not busy, the pool gone: computed, 404 (%d)", lock.enters);
+	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 7 && lock.defers == 3,
+	   "at once again (busy now): 404 again, not the old answer (enters %d, defers %d): %s",
+	   lock.enters, lock.defers, t_body(&c));
+
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 8 && lock.defers == 3,
 	   "not asked within the TTL: computed by the request, nothing deferred (enters %d, defers %d)",
 	   lock.enters, lock.defers);
 	/* busy from now on, the refresh never run: same answer until XS_API_TOP_STALE */
 	t0 = xs_evloop_now();
-	while (lock.enters == 5 && xs_evloop_now() - t0 < XS_API_TOP_STALE + 2) {
+	while (lock.enters == 8 && xs_evloop_now() - t0 < XS_API_TOP_STALE + 2) {
 		loop_wait(loop, t_never, NULL, T_HALF_TTL);
 		if (t_get(loop, a, &c, cpu) != 200)
 			break;
-		served_stale += lock.enters == 5 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
+		served_stale += lock.enters == 8 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
 	}
-	ok(lock.enters == 6 && lock.defers == 4 && served_stale >= 5 &&
+	ok(lock.enters == 9 && lock.defers == 4 && served_stale >= 5 &&
 		   xs_evloop_now() - t0 >= XS_API_TOP_STALE,
 	   "busy, the refresh not done: the answer again %d times, computed by the request past "
 	   "XS_API_TOP_STALE (after %.1f s; enters %d, defers %d)", served_stale,
