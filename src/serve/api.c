@@ -70,8 +70,6 @@ struct api_stream {
 	bool cut;               /* cut (a write failed, or it stalled): on_close comes from the loop */
 };
 
-#define API_TOP_KEY 128
-
 /* A top-N question, as asked (kind and metric are short names when valid). */
 struct api_top_q {
 	char kind[17], metric[17], pool[65];
@@ -81,8 +79,7 @@ struct api_top_q {
 /* A top-N answer, reused for XS_API_TOP_TTL seconds, and for up to XS_API_TOP_STALE
  * while the provider's thread computes the next one (api_top). */
 struct api_top {
-	char key[API_TOP_KEY];
-	struct api_top_q q;
+	struct api_top_q q;   /* the question it answers */
 	double at;            /* loop time it was stored; 0 = empty */
 	double asked;         /* loop time of the latest request for it */
 	bool wanted;          /* a new answer is asked of the provider's defer */
@@ -207,25 +204,28 @@ static enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, 
 	return xs_http_reply(req, 200, type, b);
 }
 
-/* The answer remembered for key, or NULL; under top_mu. */
-static struct api_top *api_top_find(struct xs_api *a, const char *key)
+/* The answer remembered for q, or NULL; under top_mu. */
+static struct api_top *api_top_find(struct xs_api *a, const struct api_top_q *q)
 {
-	for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
-		if (a->top[i].at > 0 && !strcmp(a->top[i].key, key))
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
+		const struct api_top_q *t = &a->top[i].q;
+
+		if (a->top[i].at > 0 && t->n == q->n && !strcmp(t->kind, q->kind) &&
+		    !strcmp(t->metric, q->metric) && !strcmp(t->pool, q->pool))
 			return &a->top[i];
+	}
 	return NULL;
 }
 
-/* Keeps a copy of body as the answer to q (key) in key's slot, or if it has none and
- * insert, in place of the oldest entry (round robin; asked now); body NULL forgets
- * key's answer. */
-static void api_top_remember(struct xs_api *a, const char *key, const struct api_top_q *q,
-			     const struct xs_buf *body, bool insert)
+/* Keeps a copy of body as the answer to q in q's slot, or if it has none and insert,
+ * in place of the oldest entry (round robin; asked now); body NULL forgets q's answer. */
+static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const struct xs_buf *body,
+			     bool insert)
 {
 	struct api_top *t;
 
 	pthread_mutex_lock(&a->top_mu);
-	t = api_top_find(a, key);
+	t = api_top_find(a, q);
 	if (!t && body && insert) {
 		t = &a->top[a->top_next];
 		a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
@@ -238,16 +238,10 @@ static void api_top_remember(struct xs_api *a, const char *key, const struct api
 		xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
 	}
 	if (t && body && !xs_buf_append(&t->body, body->data, body->len)) {
-		snprintf(t->key, sizeof(t->key), "%s", key);
 		t->q = *q;
 		t->at = xs_evloop_now();
 	}
 	pthread_mutex_unlock(&a->top_mu);
-}
-
-static void api_top_key(const struct api_top_q *q, char key[API_TOP_KEY])
-{
-	snprintf(key, API_TOP_KEY, "%s|%s|%ld|%s", q->kind, q->metric, q->n, q->pool);
 }
 
 /* The answer into b under the lock (the caller's); *b initialized here. deferred: on the
@@ -277,7 +271,7 @@ static void api_top_refresh(void *arg)
 {
 	struct xs_api *a = arg;
 	struct api_top_q q;
-	char key[API_TOP_KEY], err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "";
 	struct xs_buf b;
 	size_t i, more = 0;
 	enum xs_err rc;
@@ -291,8 +285,7 @@ static void api_top_refresh(void *arg)
 	if (i == XS_API_TOP_CACHE)
 		return;
 	rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
-	api_top_key(&q, key);
-	api_top_remember(a, key, &q, rc ? NULL : &b, false);
+	api_top_remember(a, &q, rc ? NULL : &b, false);
 	xs_buf_free(&b);
 	pthread_mutex_lock(&a->top_mu);
 	for (i = 0; i < XS_API_TOP_CACHE; i++)
@@ -425,8 +418,8 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	struct api_top_q q = { 0 };
 	struct api_top *hit;
 	struct xs_buf b;
-	char err[XS_ERR_LEN] = "", key[API_TOP_KEY];
-	bool ask = false;
+	char err[XS_ERR_LEN] = "";
+	bool ask = false, cacheable;
 	int64_t n;
 	enum xs_err rc;
 
@@ -439,18 +432,16 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	metric = metric ? metric : "cpu";
 	pool = pool ? pool : "";
 	/* a question too long for q is no valid one: answered (its error) but not remembered */
-	if (strlen(kind) < sizeof(q.kind) && strlen(metric) < sizeof(q.metric) &&
-	    strlen(pool) < sizeof(q.pool)) {
+	cacheable = strlen(kind) < sizeof(q.kind) && strlen(metric) < sizeof(q.metric) &&
+		    strlen(pool) < sizeof(q.pool);
+	if (cacheable) {
 		snprintf(q.kind, sizeof(q.kind), "%s", kind);
 		snprintf(q.metric, sizeof(q.metric), "%s", metric);
 		snprintf(q.pool, sizeof(q.pool), "%s", pool);
 		q.n = (long)n;
-		api_top_key(&q, key);
-	} else {
-		*key = '\0';
 	}
 	pthread_mutex_lock(&a->top_mu);
-	hit = *key ? api_top_find(a, key) : NULL;
+	hit = cacheable ? api_top_find(a, &q) : NULL;
 	if (hit) {
 		double now = xs_evloop_now(), age = now - hit->at;
 		bool busy = now - hit->asked < XS_API_TOP_TTL;
@@ -472,8 +463,8 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	api_enter(a);
 	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
-	if (*key) /* a failure forgets the old answer: never served again after an error */
-		api_top_remember(a, key, &q, rc ? NULL : &b, !rc);
+	if (cacheable) /* a failure forgets the old answer: never served again after an error */
+		api_top_remember(a, &q, rc ? NULL : &b, !rc);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 

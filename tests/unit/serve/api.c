@@ -44,6 +44,7 @@
 #include "serve/api.c" /* the stream's structs and counters */
 #include "store/store.h"
 #include "support/loop_wait.h"
+#include "support/tmp_dir.h"
 #include "test.h"
 #include "xapi/rpc_value.h"
 #include "xapi/topology.h"
@@ -131,10 +132,8 @@ static void t_fill_top_cache(struct xs_api *a)
 	}
 	for (long i = 0; i < XS_API_TOP_CACHE; i++) {
 		struct api_top_q q = { .kind = "vm", .metric = "cpu", .n = 100 + i };
-		char key[API_TOP_KEY];
 
-		api_top_key(&q, key);
-		api_top_remember(a, key, &q, &body, true);
+		api_top_remember(a, &q, &body, true);
 	}
 	xs_buf_free(&body);
 }
@@ -329,11 +328,11 @@ static void test_top_refresh(void)
 				     .yield = t_yield };
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
-	char err[XS_ERR_LEN] = "", dir[] = "/tmp/xs-api-XXXXXX", cmd[64];
+	char err[XS_ERR_LEN] = "", dir[TMP_DIR_LEN];
 	int estates, runs, served_stale = 0;
 	double t0;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	p.arg = t_host_store(dir, "aaaaaaaa-0000-4000-8000-000000000001", 0, 0); /* empty */
 	fail_unless(p.arg != NULL, "store");
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
@@ -421,16 +420,13 @@ static void test_top_refresh(void)
 	   "the refresh (%d run) yielded %d times, inside the hold", runs, lock.yields);
 	{
 		struct api_top_q q = { .kind = "vm", .metric = "network", .n = 10 };
-		char key[API_TOP_KEY];
 		int kept = 0;
 
-		api_top_key(&q, key);
 		pthread_mutex_lock(&a->top_mu);
-		ok(api_top_find(a, key) == NULL, "its slot taken meanwhile: the refreshed answer dropped");
+		ok(api_top_find(a, &q) == NULL, "its slot taken meanwhile: the refreshed answer dropped");
 		for (long i = 0; i < XS_API_TOP_CACHE; i++) {
 			q = (struct api_top_q){ .kind = "vm", .metric = "cpu", .n = 100 + i };
-			api_top_key(&q, key);
-			kept += api_top_find(a, key) != NULL;
+			kept += api_top_find(a, &q) != NULL;
 		}
 		pthread_mutex_unlock(&a->top_mu);
 		ok(kept == XS_API_TOP_CACHE, "... and no other answer evicted by it (%d of 16 kept)", kept);
@@ -447,8 +443,7 @@ static void test_top_refresh(void)
 
 		ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	tmp_dir_remove(dir);
 }
 
 /* A client of /metrics with a 4 KiB receive buffer that stops reading after the headers. */
