@@ -273,25 +273,25 @@ static void api_top_refresh(void *arg)
 	struct api_top_q q;
 	char err[XS_ERR_LEN] = "";
 	struct xs_buf b;
-	size_t i, more = 0;
+	size_t wanted = 0;
 	enum xs_err rc;
 
+	/* the first wanted question, and whether others wait (one wanted later comes with
+	 * its own defer) */
 	pthread_mutex_lock(&a->top_mu);
-	for (i = 0; i < XS_API_TOP_CACHE && !(a->top[i].at > 0 && a->top[i].wanted); i++)
-		;
-	if (i < XS_API_TOP_CACHE)
-		q = a->top[i].q;
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
+		if (!(a->top[i].at > 0 && a->top[i].wanted))
+			continue;
+		if (wanted++ == 0)
+			q = a->top[i].q;
+	}
 	pthread_mutex_unlock(&a->top_mu);
-	if (i == XS_API_TOP_CACHE)
+	if (!wanted)
 		return;
 	rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
 	api_top_remember(a, &q, rc ? NULL : &b, false);
 	xs_buf_free(&b);
-	pthread_mutex_lock(&a->top_mu);
-	for (i = 0; i < XS_API_TOP_CACHE; i++)
-		more += a->top[i].at > 0 && a->top[i].wanted;
-	pthread_mutex_unlock(&a->top_mu);
-	if (more)
+	if (wanted > 1)
 		a->p.defer(a->p.lock_arg, api_top_refresh, a);
 }
 
