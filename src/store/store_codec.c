@@ -389,7 +389,8 @@ void xs_block_put(struct xs_block *b, int64_t t, const float *v)
 		codec_put_value(b, c, codec_fbits(v[c]), avg);
 	b->n++;
 }
-bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out)
+/* xs_bitr_get without moving on (peek) or with (take); inline for the decoder's loop. */
+static inline bool codec_peek(const struct xs_bitr *r, unsigned n, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -402,21 +403,33 @@ bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out)
 		memcpy(&w, r->p + (r->pos >> 3), 8);
 		w = __builtin_bswap64(w) << (r->pos & 7);
 		*out = w >> (64 - n);
-		r->pos += n;
 		return true;
 	}
-	while (n) { /* near the end of the stream, or n > 56: a byte at a time */
-		unsigned used = (unsigned)(r->pos & 7);
+	for (size_t pos = r->pos; n;) { /* near the end of the stream, or n > 56: a byte at a time */
+		unsigned used = (unsigned)(pos & 7);
 		unsigned room = 8 - used;
 		unsigned take = n < room ? n : room;
-		unsigned byte = r->p[r->pos >> 3];
+		unsigned byte = r->p[pos >> 3];
 
 		v = (v << take) | ((byte >> (room - take)) & ((1u << take) - 1));
-		r->pos += take;
+		pos += take;
 		n -= take;
 	}
 	*out = v;
 	return true;
+}
+
+static inline bool codec_take(struct xs_bitr *r, unsigned n, uint64_t *out)
+{
+	if (!codec_peek(r, n, out))
+		return false;
+	r->pos += n;
+	return true;
+}
+
+bool xs_bitr_get(struct xs_bitr *r, unsigned n, uint64_t *out)
+{
+	return codec_take(r, n, out);
 }
 
 /* Sign-extends the low n bits of v. */
@@ -434,7 +447,7 @@ static bool codec_get_dod(struct xs_bitr *r, int64_t *dod)
 	unsigned k = 0;
 
 	for (;;) {
-		if (!xs_bitr_get(r, 1, &bit))
+		if (!codec_take(r, 1, &bit))
 			return false;
 		if (!bit)
 			break;
@@ -445,7 +458,7 @@ static bool codec_get_dod(struct xs_bitr *r, int64_t *dod)
 		*dod = 0;
 		return true;
 	}
-	if (!xs_bitr_get(r, widths[k - 1], &v))
+	if (!codec_take(r, widths[k - 1], &v))
 		return false;
 	*dod = widths[k - 1] == 64 ? (int64_t)v : codec_sext(v, widths[k - 1]);
 	return true;
@@ -463,10 +476,10 @@ static bool codec_get_delta(struct xs_bitr *r, struct codec_ch *ch, bool escape)
 	uint32_t q;
 
 	if (escape) {
-		if (!xs_bitr_get(r, 5, &len) || !xs_bitr_get(r, 5, &shift))
+		if (!codec_take(r, 5, &len) || !codec_take(r, 5, &shift))
 			return false;
 		len++;
-		if (!xs_bitr_get(r, (unsigned)len - 1, &z))
+		if (!codec_take(r, (unsigned)len - 1, &z))
 			return false;
 		z |= (uint64_t)1 << (len - 1);
 		sh = (unsigned)shift;
@@ -476,7 +489,7 @@ static bool codec_get_delta(struct xs_bitr *r, struct codec_ch *ch, bool escape)
 		}
 		ch->low = 0;
 	} else {
-		if (!ch->w || !xs_bitr_get(r, ch->w, &z) || !z)
+		if (!ch->w || !codec_take(r, ch->w, &z) || !z)
 			return false;
 		len = 64 - (unsigned)__builtin_clzll(z);
 		if (len + 2 <= ch->w && ++ch->low == CODEC_LOW_RUN) {
@@ -493,39 +506,54 @@ static bool codec_get_delta(struct xs_bitr *r, struct codec_ch *ch, bool escape)
 	return true;
 }
 
+/* The 1s a value's code begins with, before its 0 or at most 4 ('1111' has no 0),
+ * read with one peek; false when the stream ends first. */
+static inline bool codec_get_ones(struct xs_bitr *r, unsigned *ones)
+{
+	static const uint8_t lead[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 4 };
+	size_t left = r->nbits - r->pos;
+	unsigned k = left < 4 ? (unsigned)left : 4;
+	uint64_t w;
+
+	if (!k || !codec_peek(r, k, &w))
+		return false;
+	*ones = lead[(w << (4 - k)) & 15];
+	if (*ones >= k && k < 4) /* 1s up to the end: the code is cut */
+		return false;
+	r->pos += *ones < 4 ? *ones + 1 : 4;
+	return true;
+}
+
 static bool codec_get_value(struct xs_bitr *r, unsigned c, struct codec_ch *ch, uint32_t avg)
 {
-	uint64_t b1, b2;
+	uint64_t b1;
+	unsigned ones;
 
-	if (!xs_bitr_get(r, 1, &b1))
+	if (!codec_get_ones(r, &ones))
 		return false;
-	if (!b1) /* '0': the first of the context; a repeat keeps ctx 0 */
+	switch (ones) {
+	case 0: /* '0': the first of the context; a repeat keeps ctx 0 */
 		return ch->ctx ? codec_get_delta(r, ch, false) : true;
-	if (!xs_bitr_get(r, 1, &b2))
-		return false;
-	if (!b2) { /* '10': the second */
+	case 1: /* '10': the second */
 		if (!ch->ctx)
 			return codec_get_delta(r, ch, false);
 		ch->ctx = 0;
 		return true;
-	}
-	if (!xs_bitr_get(r, 1, &b1))
-		return false;
-	if (!b1) { /* '110' */
+	case 2: /* '110' */
 		ch->prev = 0;
 		ch->ctx = 0;
 		return true;
-	}
-	if (!xs_bitr_get(r, 1, &b1))
-		return false;
-	if (!b1) /* '1110' */
+	case 3: /* '1110' */
 		return codec_get_delta(r, ch, true);
+	default:
+		break;
+	}
 	ch->ctx = 0;
 	if (!c) { /* '1111' */
 		ch->prev = ch->ref;
 		return ch->prev != 0;
 	}
-	if (!xs_bitr_get(r, 1, &b1))
+	if (!codec_take(r, 1, &b1))
 		return false;
 	ch->prev = b1 ? avg : ch->ref;
 	ch->ref = ch->prev;
