@@ -22,6 +22,12 @@
  * by MHD's free callback) and by the request (until completion): it is freed
  * when both are gone, so neither order of MHD's callbacks can leave a dangling
  * pointer. The owner's on_close runs from completion, once.
+ *
+ * Parked requests (xs_http_park): the handler suspends the connection and the
+ * request goes on the server's list; xs_http_unpark() takes it off, resumes
+ * the connection and marks it, so that MHD's next access-handler call for it
+ * calls the route's handler again. The request is freed on completion as any
+ * other; the server's free resumes what is still parked before stopping MHD.
  */
 #include "http/server.h"
 
@@ -80,6 +86,11 @@ struct xs_http_request {
 	unsigned status;         /* 0 until a reply was queued */
 	bool head;               /* HEAD request: no body goes out */
 	bool seen;               /* the access handler ran once */
+	bool parked;             /* xs_http_park(): suspended, no reply yet, on srv->parked */
+	bool unparked;           /* xs_http_unpark() ran: xs_http_unparked(), no second park */
+	bool call_again;         /* ... and its handler is not yet called again */
+	const struct http_route *route; /* the route that answers it */
+	struct xs_http_request *hprev, *hnext; /* srv->parked, while parked */
 	uint64_t bytes;          /* body bytes handed to MHD */
 	double t0;               /* xs_evloop_now() at the request line */
 	struct xs_http_stream *stream; /* when the reply is a stream */
@@ -135,6 +146,7 @@ struct xs_http_server {
 	size_t nroutes;
 	struct xs_http_stats stats;
 	struct xs_http_stream *streams;
+	struct xs_http_request *parked; /* requests parked by their handlers (xs_http_park) */
 	char mhd_msg[HTTP_MHD_MSG_LEN]; /* last MHD log line (start-up errors) */
 };
 
@@ -837,13 +849,22 @@ static bool http_parse_target(struct xs_http_request *req)
 	return true;
 }
 
+/* Calls req's route handler: the first time, or again after xs_http_unpark(). */
+static void http_call(struct xs_http_request *req)
+{
+	enum xs_err rc = req->route->handler(req, req->route->arg);
+
+	if (!req->status && !req->stream && !req->parked)
+		xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error: %s",
+					 xs_strerror(rc ? rc : XS_ERR_ARG));
+}
+
 static void http_dispatch(struct xs_http_request *req)
 {
 	struct xs_http_server *srv = req->srv;
 	const struct http_route *r;
 	char allow[HTTP_ALLOW_LEN];
 	bool known;
-	enum xs_err rc;
 
 	if (!req->target) {
 		xs_http_reply_json_error(req, MHD_HTTP_URI_TOO_LONG, "request target too long (max %zu bytes)",
@@ -878,10 +899,8 @@ static void http_dispatch(struct xs_http_request *req)
 	}
 	if (r) {
 		req->rest = r->prefix ? req->path + r->path_len : "";
-		rc = r->handler(req, r->arg);
-		if (!req->status && !req->stream)
-			xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error: %s",
-						 xs_strerror(rc ? rc : XS_ERR_ARG));
+		req->route = r;
+		http_call(req);
 		return;
 	}
 	if (known) {
@@ -920,6 +939,14 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		req = http_uri_cb(cls, url, conn);
 		*req_cls = req;
 	}
+	if (req->seen && req->call_again && !req->status && !req->stream) {
+		/* unparked: its handler again, which must reply now */
+		req->call_again = false;
+		if (req->srv->stopping)
+			return MHD_NO;
+		http_call(req);
+		return req->status || req->stream ? MHD_YES : MHD_NO;
+	}
 	if (req->seen) {
 		*upload_data_size = 0; /* a body after the reply: dropped */
 		return MHD_YES;
@@ -929,11 +956,65 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 	req->method = method;
 	req->head = !strcmp(method, "HEAD");
 	http_dispatch(req);
-	return req->status ? MHD_YES : MHD_NO;
+	return req->status || req->parked ? MHD_YES : MHD_NO;
+}
+
+/* Takes req off the server's list of parked requests. */
+static void http_unlink_parked(struct xs_http_request *req)
+{
+	if (!req->parked)
+		return;
+	if (req->hprev)
+		req->hprev->hnext = req->hnext;
+	else
+		req->srv->parked = req->hnext;
+	if (req->hnext)
+		req->hnext->hprev = req->hprev;
+	req->hprev = req->hnext = NULL;
+	req->parked = false;
+}
+
+enum xs_err xs_http_park(struct xs_http_request *req)
+{
+	struct xs_http_server *srv = req->srv;
+
+	if (req->status || req->stream || req->parked || !req->route || req->unparked)
+		return XS_ERR_ARG;
+	MHD_suspend_connection(req->conn);
+	req->parked = true;
+	req->hprev = NULL;
+	req->hnext = srv->parked;
+	if (srv->parked)
+		srv->parked->hprev = req;
+	srv->parked = req;
+	return XS_OK;
+}
+
+void xs_http_unpark(struct xs_http_request *req)
+{
+	struct xs_http_server *srv = req->srv;
+
+	if (!req->parked)
+		return;
+	http_unlink_parked(req);
+	req->unparked = true;
+	req->call_again = true;
+	MHD_resume_connection(req->conn);
+	/* as for a stream: the zero timer runs the unparked connection even when no
+	 * socket event follows */
+	srv->kick = true;
+	if (!srv->in_run && !srv->stopping)
+		http_schedule(srv);
+}
+
+bool xs_http_unparked(const struct xs_http_request *req)
+{
+	return req->unparked;
 }
 
 static void http_request_free(struct xs_http_request *req)
 {
+	http_unlink_parked(req);
 	http_drop_headers(req);
 	xs_qs_free(&req->qs);
 	free(req->path);
@@ -1214,6 +1295,8 @@ void xs_http_server_free(struct xs_http_server **sp)
 	 * their readers now end the streams. */
 	for (struct xs_http_stream *s = srv->streams; s; s = s->next)
 		http_stream_resume(s);
+	while (srv->parked) /* completed unanswered: their handlers are not called again */
+		xs_http_unpark(srv->parked);
 	if (srv->timer)
 		xs_evloop_cancel_timer(srv->loop, srv->timer);
 	if (srv->epfd >= 0)

@@ -76,8 +76,8 @@ struct xs_http_stream;
 
 /*
  * A handler answers one request: it calls exactly one of xs_http_reply(),
- * xs_http_reply_json_error() or xs_http_stream_start() before returning, and
- * returns XS_OK. If it returns without replying, the client gets a 500 JSON
+ * xs_http_reply_json_error(), xs_http_stream_start() or xs_http_park() (the
+ * reply comes later: see there) before returning, and returns XS_OK. If it returns without replying, the client gets a 500 JSON
  * error naming xs_strerror() of the returned code. The request is only valid
  * during the call.
  */
@@ -208,6 +208,22 @@ enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const ch
 /* Replies with a copy of len bytes at data. As xs_http_reply(). */
 enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, const char *content_type,
 			       const void *data, size_t len);
+
+/*
+ * Parks the request instead of replying: the handler returns XS_OK without a
+ * reply, MHD leaves the connection alone (no timeout either), and the request
+ * stays valid until its owner calls xs_http_unpark(req) on the loop thread.
+ * Then the route's handler is called again with the same request,
+ * xs_http_unparked() true, and must reply that time: a request is parked once
+ * at most. XS_ERR_ARG after a reply or a stream, outside a route's handler, or
+ * on the second call. A client that hangs up while parked is noticed after
+ * the unpark. xs_http_server_free() lets parked requests complete unanswered,
+ * their handlers not called again: their owner must forget them by then.
+ */
+enum xs_err xs_http_park(struct xs_http_request *req);
+void xs_http_unpark(struct xs_http_request *req);
+/* Whether the handler runs again, after xs_http_unpark(). */
+bool xs_http_unparked(const struct xs_http_request *req);
 
 /*
  * A body made as it is sent: pull copies the next bytes, at most max, to buf

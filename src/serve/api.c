@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -33,6 +35,9 @@
 #define API_CURSOR_LEN XS_STREAM_CURSOR_LEN(XS_API_MAX_STREAM_OBJECTS)
 #define API_UUID_MAX XS_STREAM_UUID_MAX
 #define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
+#define API_TOP_PARKED_MAX 64      /* top-N requests parked at once; past it, computed by the request */
+#define API_TOP_PARK_MAX 1.0       /* seconds a parked top-N request waits for its answer at most */
+#define API_TOP_PARK_CHECK 0.25    /* seconds between looks at parked requests' time */
 
 static const char *const api_kinds[] = { "vms", "hosts", "srs", "pools" };
 
@@ -76,14 +81,22 @@ struct api_top_q {
 	long n;
 };
 
-/* A top-N answer, reused for XS_API_TOP_TTL seconds, and for up to XS_API_TOP_STALE
- * while the provider's thread computes the next one (api_top). */
+/* A top-N question and its answer, reused for XS_API_TOP_TTL seconds, and for up to
+ * XS_API_TOP_STALE while the provider's thread computes the next one (api_top). */
 struct api_top {
-	struct api_top_q q;   /* the question it answers */
-	double at;            /* loop time it was stored; 0 = empty */
+	struct api_top_q q;   /* the question */
+	bool used;            /* the slot holds q (with an answer or waiting for one) */
+	double at;            /* loop time the answer was stored; 0 = none yet */
 	double asked;         /* loop time of the latest request for it */
 	bool wanted;          /* a new answer is asked of the provider's defer */
 	struct xs_buf body;
+};
+
+/* A top-N request parked until the provider's thread has answered its question. */
+struct api_top_parked {
+	struct xs_http_request *req;
+	struct api_top_q q;
+	double since;         /* loop time it was parked */
 };
 
 struct xs_api {
@@ -93,6 +106,13 @@ struct xs_api {
 	pthread_mutex_t top_mu;
 	struct api_top top[XS_API_TOP_CACHE];
 	size_t top_next;      /* the slot the next answer replaces */
+	/* top-N requests waiting for the provider's thread (the API's thread only), the
+	 * eventfd that thread writes once it stored or forgot an answer, a timer while
+	 * any waits */
+	struct api_top_parked parked[API_TOP_PARKED_MAX];
+	size_t nparked;
+	int top_fd;
+	uint64_t park_timer;
 	struct xs_http_server *srv;
 	struct xs_api_provider p;
 	int64_t retention[XS_NTIERS];
@@ -210,15 +230,30 @@ static struct api_top *api_top_find(struct xs_api *a, const struct api_top_q *q)
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
 		const struct api_top_q *t = &a->top[i].q;
 
-		if (a->top[i].at > 0 && t->n == q->n && !strcmp(t->kind, q->kind) &&
+		if (a->top[i].used && t->n == q->n && !strcmp(t->kind, q->kind) &&
 		    !strcmp(t->metric, q->metric) && !strcmp(t->pool, q->pool))
 			return &a->top[i];
 	}
 	return NULL;
 }
 
+/* The slot that takes a new question, in place of the oldest (round robin): emptied,
+ * asked now; under top_mu. */
+static struct api_top *api_top_take_slot(struct xs_api *a)
+{
+	struct api_top *t = &a->top[a->top_next];
+
+	a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
+	t->used = t->wanted = false;
+	t->at = 0;
+	t->asked = xs_evloop_now();
+	xs_buf_free(&t->body);
+	xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
+	return t;
+}
+
 /* Keeps a copy of body as the answer to q in q's slot, or if it has none and insert,
- * in place of the oldest entry (round robin; asked now); body NULL forgets q's answer. */
+ * in a slot taken for it (api_top_take_slot); body NULL forgets q (slot and answer). */
 static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const struct xs_buf *body,
 			     bool insert)
 {
@@ -226,19 +261,17 @@ static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const 
 
 	pthread_mutex_lock(&a->top_mu);
 	t = api_top_find(a, q);
-	if (!t && body && insert) {
-		t = &a->top[a->top_next];
-		a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
-		t->asked = xs_evloop_now();
-	}
+	if (!t && body && insert)
+		t = api_top_take_slot(a);
 	if (t) {
+		t->used = t->wanted = false;
 		t->at = 0;
-		t->wanted = false;
 		xs_buf_free(&t->body);
 		xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
 	}
 	if (t && body && !xs_buf_append(&t->body, body->data, body->len)) {
 		t->q = *q;
+		t->used = true;
 		t->at = xs_evloop_now();
 	}
 	pthread_mutex_unlock(&a->top_mu);
@@ -262,10 +295,12 @@ static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const cha
 
 /*
  * The provider's deferred work (its thread, inside the lock): a new answer to one
- * question a request found past XS_API_TOP_TTL, then asked again for the next
- * such question, if any, so that the provider's own work runs in between. An
- * answer whose slot was taken meanwhile is dropped; one that fails now is
- * forgotten, so that the next request asks it afresh and gets the error.
+ * wanted question (a request parked for it, or one that found its answer past
+ * XS_API_TOP_TTL), then asked again for the next such question, if any, so that
+ * the provider's own work runs in between. An answer whose slot was taken
+ * meanwhile is dropped; one that fails now is forgotten, so that the next
+ * request asks it afresh and gets the error. Then the API's thread is woken to
+ * let parked requests go (api_top_woken).
  */
 static void api_top_refresh(void *arg)
 {
@@ -280,7 +315,7 @@ static void api_top_refresh(void *arg)
 	 * its own defer) */
 	pthread_mutex_lock(&a->top_mu);
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
-		if (!(a->top[i].at > 0 && a->top[i].wanted))
+		if (!(a->top[i].used && a->top[i].wanted))
 			continue;
 		if (wanted++ == 0)
 			q = a->top[i].q;
@@ -293,6 +328,79 @@ static void api_top_refresh(void *arg)
 	xs_buf_free(&b);
 	if (wanted > 1)
 		a->p.defer(a->p.lock_arg, api_top_refresh, a);
+	if (a->top_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(a->top_fd, &one, sizeof(one)); /* EAGAIN: a wake-up is pending */
+
+		(void)w;
+	}
+}
+
+/*
+ * Lets parked requests go whose question is no longer wanted (answered, failed
+ * or its slot taken: the handler, called again, serves the answer or computes
+ * it) or that waited API_TOP_PARK_MAX (all of them when all). The API's thread.
+ */
+static void api_top_unpark(struct xs_api *a, bool all)
+{
+	struct xs_http_request *go[API_TOP_PARKED_MAX];
+	double now = xs_evloop_now();
+	size_t ngo = 0, keep = 0;
+
+	pthread_mutex_lock(&a->top_mu);
+	for (size_t i = 0; i < a->nparked; i++) {
+		const struct api_top *t = api_top_find(a, &a->parked[i].q);
+
+		if (!all && t && t->wanted && now - a->parked[i].since < API_TOP_PARK_MAX)
+			a->parked[keep++] = a->parked[i];
+		else
+			go[ngo++] = a->parked[i].req;
+	}
+	a->nparked = keep;
+	pthread_mutex_unlock(&a->top_mu);
+	for (size_t i = 0; i < ngo; i++)
+		xs_http_unpark(go[i]);
+}
+
+static void api_top_woken(struct xs_evloop *loop, int fd, unsigned events, void *arg)
+{
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof(n)); /* EAGAIN: read by an earlier wake-up */
+
+	(void)loop;
+	(void)events;
+	(void)r;
+	api_top_unpark(arg, false);
+}
+
+static void api_top_park_timer(struct xs_evloop *loop, void *arg)
+{
+	struct xs_api *a = arg;
+
+	a->park_timer = 0;
+	api_top_unpark(a, false);
+	if (a->nparked)
+		a->park_timer = xs_evloop_add_timer(loop, API_TOP_PARK_CHECK, api_top_park_timer, a);
+}
+
+/* Parks req until the provider's thread has answered q (asking it when ask); false
+ * when it cannot be parked (then the request computes the answer itself). */
+static bool api_top_park(struct xs_api *a, struct xs_http_request *req, const struct api_top_q *q,
+			 bool ask)
+{
+	bool parked = a->nparked < API_TOP_PARKED_MAX && xs_http_park(req) == XS_OK;
+
+	if (parked) {
+		pthread_mutex_lock(&a->top_mu);
+		a->parked[a->nparked++] = (struct api_top_parked){ req, *q, xs_evloop_now() };
+		pthread_mutex_unlock(&a->top_mu);
+		if (!a->park_timer)
+			a->park_timer = xs_evloop_add_timer(a->loop, API_TOP_PARK_CHECK,
+							    api_top_park_timer, a);
+	}
+	if (ask) /* even when not parked: the question is marked wanted */
+		a->p.defer(a->p.lock_arg, api_top_refresh, a);
+	return parked;
 }
 
 /* ---- handlers ---- */
@@ -400,14 +508,20 @@ static enum xs_err api_metrics(struct xs_http_request *req, void *arg)
 
 /*
  * Runs outside the lock (registered unguarded): a remembered answer is the
- * API's own memory, so a hit never waits for the collector. Past
- * XS_API_TOP_TTL, a busy question (asked again within XS_API_TOP_TTL of the
- * previous request for it) with a provider that defers is answered with the
- * same answer for up to XS_API_TOP_STALE while a new one is computed on the
- * provider's thread: over 20,000 VMs that takes ~12 ms, which would hold up
- * every other request here, every second. Otherwise (a first question, one
- * asked less often, an answer past that) the request takes the lock and
- * computes it, so an occasional poller always gets a fresh answer.
+ * API's own memory, so a hit never waits for the collector. With a provider
+ * that defers, no ranking runs on this thread (over 20,000 VMs one takes
+ * 14-40 ms, during which every other request would wait):
+ *   - an answer under XS_API_TOP_TTL old is served;
+ *   - past that, a busy question (asked again within XS_API_TOP_TTL of the
+ *     previous request for it) gets the same answer for up to
+ *     XS_API_TOP_STALE while a new one is computed on the provider's thread;
+ *   - otherwise (a first question, one asked less often, an answer past
+ *     that) the request is parked while the provider's thread computes the
+ *     answer, and served it then, so an occasional poller always gets a
+ *     fresh answer. It computes the answer itself only when called again
+ *     without one (the computation failed, or its slot was taken), after
+ *     API_TOP_PARK_MAX, or with API_TOP_PARKED_MAX requests parked already.
+ * Without defer, the request computes the answer under the lock.
  */
 static enum xs_err api_top(struct xs_http_request *req, void *arg)
 {
@@ -416,10 +530,10 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 	const char *kind = xs_http_param(req, "kind"), *metric = xs_http_param(req, "metric");
 	const char *pool = xs_http_param(req, "pool");
 	struct api_top_q q = { 0 };
-	struct api_top *hit;
+	struct api_top *slot;
 	struct xs_buf b;
 	char err[XS_ERR_LEN] = "";
-	bool ask = false, cacheable;
+	bool ask = false, serve = false, park, cacheable;
 	int64_t n;
 	enum xs_err rc;
 
@@ -441,25 +555,37 @@ static enum xs_err api_top(struct xs_http_request *req, void *arg)
 		q.n = (long)n;
 	}
 	pthread_mutex_lock(&a->top_mu);
-	hit = cacheable ? api_top_find(a, &q) : NULL;
-	if (hit) {
-		double now = xs_evloop_now(), age = now - hit->at;
-		bool busy = now - hit->asked < XS_API_TOP_TTL;
+	slot = cacheable ? api_top_find(a, &q) : NULL;
+	if (slot) {
+		double now = xs_evloop_now(), age = now - slot->at;
+		bool busy = now - slot->asked < XS_API_TOP_TTL;
 
-		hit->asked = now;
-		if (age >= XS_API_TOP_TTL && !(a->p.defer && busy && age < XS_API_TOP_STALE))
-			hit = NULL;
-		else if (age >= XS_API_TOP_TTL && !hit->wanted)
-			ask = hit->wanted = true;
+		slot->asked = now;
+		serve = slot->at > 0 &&
+			(age < XS_API_TOP_TTL || (a->p.defer && busy && age < XS_API_TOP_STALE));
+		if (serve && age >= XS_API_TOP_TTL && !slot->wanted)
+			ask = slot->wanted = true;
 	}
-	if (hit) {
-		rc = xs_http_reply_copy(req, 200, XS_HTTP_JSON, hit->body.data, hit->body.len);
+	if (serve) {
+		rc = xs_http_reply_copy(req, 200, XS_HTTP_JSON, slot->body.data, slot->body.len);
 		pthread_mutex_unlock(&a->top_mu);
 		if (ask)
 			a->p.defer(a->p.lock_arg, api_top_refresh, a);
 		return rc;
 	}
+	park = cacheable && a->p.defer && !xs_http_unparked(req) && a->nparked < API_TOP_PARKED_MAX;
+	if (park) {
+		if (!slot) {
+			slot = api_top_take_slot(a);
+			slot->q = q;
+			slot->used = true;
+		}
+		if (!slot->wanted)
+			ask = slot->wanted = true;
+	}
 	pthread_mutex_unlock(&a->top_mu);
+	if (park && api_top_park(a, req, &q, ask))
+		return XS_OK;
 	api_enter(a);
 	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
@@ -990,6 +1116,7 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	enum xs_err rc;
 
 	a->loop = loop;
+	a->top_fd = -1;
 	pthread_mutex_init(&a->top_mu, NULL);
 	a->p = *p;
 	a->metrics_max = cfg->metrics_in_flight ? cfg->metrics_in_flight : XS_API_METRICS_IN_FLIGHT;
@@ -1004,6 +1131,14 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 		pthread_mutex_destroy(&a->top_mu);
 		free(a);
 		return rc;
+	}
+	if (a->p.defer) { /* the provider's thread wakes this one when it answered a top-N */
+		a->top_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (a->top_fd < 0 || xs_evloop_add_fd(loop, a->top_fd, XS_EV_READ, api_top_woken, a)) {
+			xs_err_set(err, XS_ERR_IO, "api: cannot make its eventfd");
+			xs_api_free(&a);
+			return XS_ERR_IO;
+		}
 	}
 	for (int k = 0; k < 4; k++) {
 		char path[32];
@@ -1041,8 +1176,16 @@ void xs_api_free(struct xs_api **ap)
 		return;
 	if (a->p.defer) /* a refresh asked for and not yet run would find a freed a */
 		a->p.defer(a->p.lock_arg, NULL, NULL);
-	/* the server calls every stream's on_close, which drops it */
+	/* the server calls every stream's on_close, which drops it, and lets parked
+	 * requests complete */
 	xs_http_server_free(&a->srv);
+	a->nparked = 0;
+	if (a->park_timer)
+		xs_evloop_cancel_timer(a->loop, a->park_timer);
+	if (a->top_fd >= 0) {
+		xs_evloop_del_fd(a->loop, a->top_fd);
+		close(a->top_fd);
+	}
 	while (a->nstreams)
 		api_stream_drop(a, a->streams[0]);
 	if (a->timer)

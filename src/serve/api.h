@@ -78,11 +78,12 @@ struct xs_api_provider {
 	void *lock_arg;
 	/* Optional: runs fn(fn_arg) soon on another thread, inside the lock (enter and
 	 * leave are not called around it); fn NULL cancels what was asked and did not
-	 * run yet (xs_api_free does). With it, a busy top-N question (asked again
+	 * run yet (xs_api_free does). With it, top-N answers are computed by fn,
+	 * not on the API's own thread, which would spend 14-40 ms on a question
+	 * over 20,000 VMs while other requests wait: a busy question (asked again
 	 * within XS_API_TOP_TTL) past XS_API_TOP_TTL gets the same answer for up to
-	 * XS_API_TOP_STALE while fn computes a new one, so that the API's own thread
-	 * does not spend the ~12 ms of a question over 20,000 VMs every second while
-	 * other requests wait. */
+	 * XS_API_TOP_STALE meanwhile, other requests are parked until fn answers
+	 * (api.c, api_top). */
 	void (*defer)(void *lock_arg, void (*fn)(void *fn_arg), void *fn_arg);
 	/* Optional, with defer: called by fn between objects (every
 	 * XS_ESTATE_YIELD_EVERY VMs or hosts of a top-N, query/estate.h), on the

@@ -7,7 +7,8 @@
  * shape, the Bearer token, the refusal to listen on a non-loopback address
  * without one, static files and path escapes, streams (events at different
  * loop turns, the queue cap on a client that does not read, the close
- * callback on hang-up and at server free), counters, the access log, TLS.
+ * callback on hang-up and at server free), parked requests (test_park),
+ * counters, the access log, TLS.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -224,6 +225,9 @@ struct t_env {
 	int writes;
 	int room_wrong;             /* writes whose fate xs_http_stream_room() did not tell */
 	enum xs_err write_rc;
+	struct xs_http_request *parked; /* h_park's request while parked */
+	int park_calls;             /* h_park's calls */
+	enum xs_err park_rc, park_again_rc; /* its first xs_http_park, and the one after the unpark */
 };
 
 static void t_access(const struct xs_http_access *a, void *arg)
@@ -372,6 +376,23 @@ static enum xs_err h_big(struct xs_http_request *req, void *arg)
 	return xs_http_reply(req, 200, "text/plain", &b);
 }
 
+/* Parks the request the first time; called again after the unpark, replies (and
+ * tries to park it again). */
+static enum xs_err h_park(struct xs_http_request *req, void *arg)
+{
+	struct t_env *e = arg;
+
+	e->park_calls++;
+	if (!xs_http_unparked(req)) {
+		e->park_rc = xs_http_park(req);
+		e->parked = req;
+		return XS_OK;
+	}
+	e->parked = NULL;
+	e->park_again_rc = xs_http_park(req);
+	return xs_http_reply_copy(req, 200, NULL, "{\"late\":true}", 13);
+}
+
 static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 {
 	char err[XS_ERR_LEN] = "";
@@ -395,6 +416,7 @@ static bool t_start(struct t_env *e, struct xs_http_server_config *cfg)
 	rc |= xs_http_server_route(e->srv, "GET", "/api/v1/stream", h_stream, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/pull", h_pull, e);
 	rc |= xs_http_server_route(e->srv, "GET", "/big", h_big, e);
+	rc |= xs_http_server_route(e->srv, "GET", "/park", h_park, e);
 	ok(rc == XS_OK, "routes added");
 	ok(xs_http_server_route(e->srv, "GET", "/api/v1/objects", h_objects, e) == XS_ERR_ARG,
 	   "duplicate route refused");
@@ -937,6 +959,68 @@ static void test_stream_hangup(void)
 	xs_evloop_free(&e.loop);
 }
 
+static bool t_never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+static bool t_parked(void *arg)
+{
+	return ((struct t_env *)arg)->parked != NULL;
+}
+
+/*
+ * A parked request: no reply, no timeout while parked, other requests served
+ * meanwhile; after the unpark its handler runs again (xs_http_unparked, no
+ * second park) and its reply goes out; one still parked at server free
+ * completes unanswered, its handler not called again.
+ */
+static void test_park(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .timeout_s = 1 };
+	static struct t_client c, other;
+	struct t_env e;
+	pthread_t th;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.req = "GET /park HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	e.park_again_rc = XS_OK;
+	t_spawn(&c, &th);
+	ok(loop_wait(e.loop, t_parked, &e, T_TIMEOUT_S) && e.park_rc == XS_OK && e.park_calls == 1,
+	   "the handler parked the request (%d calls)", e.park_calls);
+	ok(xs_http_park(e.parked) == XS_ERR_ARG, "parked already: a second park refused");
+	loop_wait(e.loop, t_never, NULL, 1.5); /* past the idle timeout of 1 s */
+	ok(!atomic_load(&c.done) && e.park_calls == 1, "parked past the idle timeout: no reply, no call");
+	t_do(&e, &other, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ok(t_status(&other) == 200, "another request served meanwhile (%d)", t_status(&other));
+	xs_http_unpark(e.parked);
+	ok(loop_wait(e.loop, t_waited, &(struct t_wait){ &c, NULL, NULL }, T_TIMEOUT_S) &&
+		   t_status(&c) == 200 && !strcmp(t_body(&c), "{\"late\":true}"),
+	   "unparked: the handler's reply (%d %s)", t_status(&c), t_body(&c));
+	ok(e.park_calls == 2 && e.park_again_rc == XS_ERR_ARG,
+	   "the handler called again, once; parking it again refused (%d calls)", e.park_calls);
+	pthread_join(th, NULL);
+	ok(e.last_status == 200 && !strcmp(e.last_target, "/park"), "the access log has it: %u %s",
+	   e.last_status, e.last_target);
+
+	/* parked at server free */
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.req = "GET /park HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	e.parked = NULL;
+	t_spawn(&c, &th);
+	ok(loop_wait(e.loop, t_parked, &e, T_TIMEOUT_S) && e.park_calls == 3, "parked again");
+	xs_http_server_free(&e.srv);
+	pthread_join(th, NULL);
+	ok(e.park_calls == 3 && c.resp_len == 0, "server free: completed unanswered, no call (%d, %zu bytes)",
+	   e.park_calls, c.resp_len);
+	xs_evloop_free(&e.loop);
+}
+
 /* The owner cuts a stream whose client reads nothing: nothing more goes in, on_close follows. */
 static void test_stream_owner_cut(void)
 {
@@ -1227,6 +1311,7 @@ int main(void)
 	TEST_RUN(test_stream_hangup);
 	TEST_RUN(test_stream_owner_cut);
 	TEST_RUN(test_pull);
+	TEST_RUN(test_park);
 	TEST_RUN(test_held);
 	TEST_RUN(test_tls);
 	return test_summary();

@@ -5,8 +5,10 @@
  * with a blocking socket while the loop runs here.
  *   - a top-N answer remembered for XS_API_TOP_TTL is served without the
  *     lock (a hit never waits for the collector); a miss takes it once;
- *     with a provider that defers, an answer past its TTL is served again
- *     while the provider's thread computes the next (test_top_refresh);
+ *     with a provider that defers, no request computes one while the
+ *     provider answers: an answer past its TTL is served again to a busy
+ *     question while the provider's thread computes the next, any other
+ *     request is parked until it has (test_top_refresh, test_top_parked);
  *   - /metrics takes it once for its first pass and streams the rest;
  *   - a refused parameter never takes it; enter and leave always pair;
  *   - /metrics bodies in flight are capped: while a client that does not
@@ -302,17 +304,60 @@ static int t_run_all_deferred(struct t_lock *l)
 
 #define T_HALF_TTL (XS_API_TOP_TTL * 0.55) /* two of these apart: past the TTL, asked within it */
 
+struct t_deferring {
+	struct t_lock *lock;
+	struct t_client *c;
+	int runs;             /* deferred runs made while waiting */
+};
+
+/* The client's done; meanwhile what is deferred runs, as the provider's thread would. */
+static bool t_done_deferring(void *arg)
+{
+	struct t_deferring *d = arg;
+
+	if (d->lock->fn) {
+		t_run_deferred(d->lock);
+		d->runs++;
+	}
+	return atomic_load(&d->c->done) != 0;
+}
+
+/* t_get, running what is deferred while the request waits; *runs: how many runs. */
+static int t_get_deferring(struct xs_evloop *loop, struct xs_api *a, struct t_client *c,
+			   const char *target, struct t_lock *lock, int *runs)
+{
+	struct t_deferring d = { lock, c, 0 };
+	pthread_t th;
+	int status = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->port = xs_api_port(a);
+	c->target = target;
+	pthread_create(&th, NULL, t_thread, c);
+	loop_wait(loop, t_done_deferring, &d, T_TIMEOUT_S);
+	pthread_join(th, NULL);
+	loop_wait(loop, t_never, NULL, 0.02);
+	*runs = d.runs;
+	if (sscanf(c->resp, "HTTP/1.%*d %d", &status) != 1)
+		return -1;
+	return status;
+}
+
 /*
- * With a provider that defers: a busy top-N question (asked again within
- * XS_API_TOP_TTL) past its TTL gets the same answer at once (no lock, no
- * estate) and a new one is asked of the provider's thread, once; the refresh
- * computes one question per run and asks again for the next; it replaces the
- * answer (the next request a fresh hit); one that fails forgets the answer, so
- * the next request gets the error, and so does a request that computes and fails. A first question, one not asked within the
- * TTL, or an answer past XS_API_TOP_STALE is computed by the request under the
- * lock. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request never;
- * an answer whose slot other answers took at a yield is dropped, evicting none
- * of them; xs_api_free cancels what is deferred.
+ * With a provider that defers, no request computes a ranking while the
+ * provider answers in time: a first question, one not asked within
+ * XS_API_TOP_TTL, or an answer past XS_API_TOP_STALE parks the request, the
+ * provider's thread computes the answer (one deferred run) and the request is
+ * served it. A busy question (asked again within XS_API_TOP_TTL) past its TTL
+ * gets the same answer at once (no lock, no estate) and a new one is asked
+ * of the provider's thread, once; the refresh computes one question per run
+ * and asks again for the next; it replaces the answer (the next request a
+ * fresh hit); one that fails forgets the answer, so the next request, parked
+ * and called again without an answer, computes it and gets the error. A
+ * parked request whose answer has not come after API_TOP_PARK_MAX computes
+ * it itself. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request
+ * never; an answer whose slot other answers took at a yield is dropped,
+ * evicting none of them; xs_api_free cancels what is deferred.
  */
 static void test_top_refresh(void)
 {
@@ -329,7 +374,7 @@ static void test_top_refresh(void)
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
 	char err[XS_ERR_LEN] = "", dir[TMP_DIR_LEN];
-	int estates, runs, served_stale = 0;
+	int estates, runs = 0, served_stale = 0, status;
 	double t0;
 
 	tmp_dir_new(dir, "api");
@@ -337,82 +382,107 @@ static void test_top_refresh(void)
 	fail_unless(p.arg != NULL, "store");
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
 	t_topo = t_pool_topo();
-	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 1 && lock.defers == 0,
-	   "top, first time: the lock, nothing deferred (%d, %d)", lock.enters, lock.defers);
+	estates = t_estates;
+	status = t_get_deferring(loop, a, &c, cpu, &lock, &runs);
+	ok(status == 200 && lock.enters == 0 && lock.defers == 1 && runs == 1 &&
+		   t_estates == estates + 1 && !lock.nested,
+	   "top, first time: parked, computed once by the deferred run, served (%d; enters %d, "
+	   "defers %d, runs %d, estates +%d)", status, lock.enters, lock.defers, runs,
+	   t_estates - estates);
 	snprintf(first, sizeof(first), "%s", t_body(&c));
-	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2, "top of a pool: the lock (%d): %s",
-	   lock.enters, t_body(&c));
-	loop_wait(loop, t_never, NULL, T_HALF_TTL);
-	ok(t_get(loop, a, &c, cpu) == 200 && t_get(loop, a, &c, pooled) == 200 && lock.enters == 2,
-	   "both again within the TTL: remembered (%d)", lock.enters);
+	status = t_get_deferring(loop, a, &c, pooled, &lock, &runs);
+	ok(status == 200 && lock.enters == 0 && lock.defers == 2 && runs == 1,
+	   "top of a pool, first time: parked, deferred (%d; enters %d, defers %d): %s", status,
+	   lock.enters, lock.defers, t_body(&c));
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
 	estates = t_estates;
-	ok(t_get(loop, a, &c, cpu) == 200 && !strcmp(t_body(&c), first) && lock.enters == 2 &&
-		   t_estates == estates && lock.defers == 1,
+	ok(t_get(loop, a, &c, cpu) == 200 && t_get(loop, a, &c, pooled) == 200 && lock.defers == 2 &&
+		   t_estates == estates,
+	   "both again within the TTL: remembered (defers %d, estates +%d)", lock.defers,
+	   t_estates - estates);
+	loop_wait(loop, t_never, NULL, T_HALF_TTL);
+	ok(t_get(loop, a, &c, cpu) == 200 && !strcmp(t_body(&c), first) && lock.enters == 0 &&
+		   t_estates == estates && lock.defers == 3,
 	   "busy, past its TTL: the answer again, no lock, a refresh deferred (enters %d, estates +%d, "
 	   "defers %d)", lock.enters, t_estates - estates, lock.defers);
-	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 2 && lock.defers == 1,
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 0 && lock.defers == 3,
 	   "again before the refresh ran: the answer, the refresh asked once (enters %d, defers %d)",
 	   lock.enters, lock.defers);
-	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 2 && lock.defers == 2,
+	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 0 && lock.defers == 4,
 	   "the pool's question, busy too: a refresh deferred (enters %d, defers %d)", lock.enters,
 	   lock.defers);
-	ok(t_get(loop, a, &c, "/api/v1/top?kind=vm&metric=memory") == 200 && lock.enters == 3,
-	   "a new question: computed under the lock (%d)", lock.enters);
 
 	xs_topo_free(&t_topo); /* the pool is gone: its refresh fails */
 	estates = t_estates;
 	runs = t_run_all_deferred(&lock);
-	ok(runs == 2 && t_estates == estates + 2 && lock.enters == 3 && lock.defers == 3 && !lock.nested,
+	ok(runs == 2 && t_estates == estates + 2 && lock.enters == 0 && lock.defers == 5 && !lock.nested,
 	   "the refresh: one question per run, asked again for the other, inside the provider's hold "
 	   "(runs %d, estates +%d, enters %d, defers %d)", runs, t_estates - estates, lock.enters,
 	   lock.defers);
 	estates = t_estates;
-	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 3 && lock.defers == 3 && t_estates == estates,
+	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 0 && lock.defers == 5 && t_estates == estates,
 	   "after the refresh: a fresh answer (enters %d, defers %d, estates +%d)", lock.enters,
 	   lock.defers, t_estates - estates);
-	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 4,
-	   "a refresh that failed forgot its answer: the request computes, 404 (enters %d): %s",
-	   lock.enters, t_body(&c));
+	status = t_get_deferring(loop, a, &c, pooled, &lock, &runs);
+	ok(status == 404 && lock.enters == 1 && lock.defers == 6 && runs == 1,
+	   "a refresh that failed forgot its answer: parked, its refresh fails again, the request "
+	   "then computes: 404 (%d; enters %d, defers %d, runs %d): %s", status, lock.enters,
+	   lock.defers, runs, t_body(&c));
 
-	/* a request that computes and fails forgets the old answer too */
+	/* an answer that goes bad is never served again after the error */
 	t_topo = t_pool_topo();
-	ok(t_get(loop, a, &c, pooled) == 200 && lock.enters == 5, "the pool again: 200 (%d)", lock.enters);
+	ok(t_get_deferring(loop, a, &c, pooled, &lock, &runs) == 200 && lock.enters == 1 &&
+		   lock.defers == 7,
+	   "the pool again: 200, from the provider's run (enters %d, defers %d)", lock.enters,
+	   lock.defers);
 	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
 	xs_topo_free(&t_topo);
-	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 6,
-	   "not busy, the pool gone: computed, 404 (%d)", lock.enters);
-	ok(t_get(loop, a, &c, pooled) == 404 && lock.enters == 7 && lock.defers == 3,
-	   "at once again (busy now): 404 again, not the old answer (enters %d, defers %d): %s",
-	   lock.enters, lock.defers, t_body(&c));
+	ok(t_get_deferring(loop, a, &c, pooled, &lock, &runs) == 404 && lock.enters == 2 &&
+		   lock.defers == 8,
+	   "not busy, the pool gone: parked, the refresh fails, the request computes: 404 (enters %d, "
+	   "defers %d)", lock.enters, lock.defers);
+	t0 = xs_evloop_now();
+	status = t_get(loop, a, &c, pooled);
+	ok(status == 404 && lock.enters == 3 && lock.defers == 9 &&
+		   xs_evloop_now() - t0 >= API_TOP_PARK_MAX,
+	   "at once again, the provider never answering: parked for API_TOP_PARK_MAX, then computed by "
+	   "the request: 404, not the old answer (%d after %.2f s; enters %d, defers %d): %s", status,
+	   xs_evloop_now() - t0, lock.enters, lock.defers, t_body(&c));
+	lock.fn = NULL; /* as if the provider had cancelled it */
 
 	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
-	ok(t_get(loop, a, &c, cpu) == 200 && lock.enters == 8 && lock.defers == 3,
-	   "not asked within the TTL: computed by the request, nothing deferred (enters %d, defers %d)",
-	   lock.enters, lock.defers);
-	/* busy from now on, the refresh never run: same answer until XS_API_TOP_STALE */
+	estates = t_estates;
+	status = t_get_deferring(loop, a, &c, cpu, &lock, &runs);
+	ok(status == 200 && lock.enters == 3 && lock.defers == 10 && runs == 1 &&
+		   t_estates == estates + 1,
+	   "not asked within the TTL: parked, a fresh answer from the provider's run (enters %d, "
+	   "defers %d, runs %d)", lock.enters, lock.defers, runs);
+	/* busy from now on, the refresh never run: same answer until XS_API_TOP_STALE, then
+	 * parked, and computed by the request after API_TOP_PARK_MAX */
 	t0 = xs_evloop_now();
-	while (lock.enters == 8 && xs_evloop_now() - t0 < XS_API_TOP_STALE + 2) {
+	while (lock.enters == 3 && xs_evloop_now() - t0 < XS_API_TOP_STALE + API_TOP_PARK_MAX + 2) {
 		loop_wait(loop, t_never, NULL, T_HALF_TTL);
 		if (t_get(loop, a, &c, cpu) != 200)
 			break;
-		served_stale += lock.enters == 8 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
+		served_stale += lock.enters == 3 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
 	}
-	ok(lock.enters == 9 && lock.defers == 4 && served_stale >= 5 &&
+	ok(lock.enters == 4 && lock.defers == 11 && served_stale >= 5 &&
 		   xs_evloop_now() - t0 >= XS_API_TOP_STALE,
-	   "busy, the refresh not done: the answer again %d times, computed by the request past "
-	   "XS_API_TOP_STALE (after %.1f s; enters %d, defers %d)", served_stale,
+	   "busy, the refresh not done: the answer again %d times, then parked and computed by the "
+	   "request past XS_API_TOP_STALE (after %.1f s; enters %d, defers %d)", served_stale,
 	   xs_evloop_now() - t0, lock.enters, lock.defers);
-	lock.fn = NULL; /* as if the provider had cancelled it */
+	lock.fn = NULL;
 
 	/* 5,000 VMs: the refresh yields every XS_ESTATE_YIELD_EVERY of them, a request never */
 	t_topo = t_big_topo();
-	ok(t_get(loop, a, &c, net) == 200 && lock.yields == 0,
-	   "5,000 VMs, computed by the request: no yield (%d)", lock.yields);
+	ok(t_get(loop, a, &c, net) == 200 && lock.yields == 0 && lock.enters == 5,
+	   "5,000 VMs, parked, no run in API_TOP_PARK_MAX: computed by the request, no yield (%d, "
+	   "enters %d)", lock.yields, lock.enters);
+	lock.fn = NULL;
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
 	ok(t_get(loop, a, &c, net) == 200, "asked again");
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
-	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 5, "busy, past its TTL: deferred (%d)",
+	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 13, "busy, past its TTL: deferred (%d)",
 	   lock.defers);
 	t_evict_api = a; /* at its first yield, 16 other answers take every slot */
 	runs = t_run_all_deferred(&lock);
@@ -444,6 +514,62 @@ static void test_top_refresh(void)
 		ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
 	}
 	tmp_dir_remove(dir);
+}
+
+static bool t_parked_two(void *arg)
+{
+	return ((struct xs_api *)arg)->nparked == 2;
+}
+
+/*
+ * Two requests for the same new question while the provider's thread is busy:
+ * both parked, one run deferred; /api/v1/status is served meanwhile; one run
+ * answers both with the same body, its wake-up letting them go (the timer that
+ * bounds their wait cancelled).
+ */
+static void test_top_parked(void)
+{
+	static struct t_client c1, c2, st;
+	static const char mem[] = "/api/v1/top?kind=vm&metric=memory&n=3";
+	struct t_lock lock = { 0 };
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
+				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer,
+				     .yield = t_yield };
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_api *a = NULL;
+	char err[XS_ERR_LEN] = "";
+	pthread_t th1, th2;
+	int estates, s1 = -1, s2 = -1;
+
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	t_topo = t_pool_topo();
+	c1 = (struct t_client){ .port = xs_api_port(a), .target = mem };
+	c2 = c1;
+	pthread_create(&th1, NULL, t_thread, &c1);
+	pthread_create(&th2, NULL, t_thread, &c2);
+	ok(loop_wait(loop, t_parked_two, a, T_TIMEOUT_S) && lock.defers == 1 && lock.enters == 0,
+	   "both parked, one run deferred, no lock (defers %d, enters %d)", lock.defers, lock.enters);
+	ok(t_get(loop, a, &st, "/api/v1/status") == 200 && !atomic_load(&c1.done) &&
+		   !atomic_load(&c2.done),
+	   "status served while they wait: %.60s", t_body(&st));
+	estates = t_estates;
+	xs_evloop_cancel_timer(loop, a->park_timer); /* only the provider's wake-up lets them go */
+	a->park_timer = 0;
+	t_run_deferred(&lock);
+	loop_wait(loop, t_flag_set, &c1.done, T_TIMEOUT_S);
+	loop_wait(loop, t_flag_set, &c2.done, T_TIMEOUT_S);
+	pthread_join(th1, NULL);
+	pthread_join(th2, NULL);
+	sscanf(c1.resp, "HTTP/1.%*d %d", &s1);
+	sscanf(c2.resp, "HTTP/1.%*d %d", &s2);
+	ok(s1 == 200 && s2 == 200 && !strcmp(t_body(&c1), t_body(&c2)) && t_estates == estates + 1 &&
+		   lock.enters == 1 && lock.fn == NULL && a->nparked == 0,
+	   "one run answered both (%d %d, estates +%d, enters %d = status's)", s1, s2,
+	   t_estates - estates, lock.enters);
+	xs_topo_free(&t_topo);
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
 }
 
 /* A client of /metrics with a 4 KiB receive buffer that stops reading after the headers. */
@@ -1396,6 +1522,7 @@ int main(void)
 {
 	TEST_RUN(test_lock);
 	TEST_RUN(test_top_refresh);
+	TEST_RUN(test_top_parked);
 	TEST_RUN(test_param_errors);
 	TEST_RUN(test_metrics_in_flight);
 	TEST_RUN(test_stats_too_large);
