@@ -42,8 +42,11 @@
 #      5 s tier, 720 points); a range of six hours ending 0..18 h ago (1 min
 #      tier, 360 points with bands); at -t1 -c1 and -t2 -c32. Then
 #      /api/v1/top?kind=vm&metric=cpu&n=10 at the same two settings, and
-#      /metrics at -t1 -c1 (--timeout 30s). p50/p99/max are wrk's (µs, printed
-#      by the script's done()); any reply above 399 or socket error fails the run.
+#      /metrics at -t1 -c1 (--timeout 30s). Before /metrics: granularity=seconds
+#      and minutes at -t1 -c1 again while a second client plays the web UI's
+#      overview (its 8 top-N questions at once every 4 s, curl -Z; each must be
+#      a 200). p50/p99/max are wrk's (µs, printed by the script's done()); any
+#      reply above 399 or socket error fails the run.
 #      Then N full GETs of /metrics with curl (time_total, body size, samples =
 #      lines not starting with '#'). xapistat's utime + stime (/proc/PID/stat)
 #      around each run, VmRSS once a second, VmHWM at the end; the `stats` line
@@ -125,8 +128,8 @@ ms() { calc 2 "$1 / 1000"; } # µs -> ms
 
 # --- processes: every one started is stopped on exit ---------------------------------
 
-SIM_PID='' SERVE_PID='' PERF_PID='' RSS_PID='' WRK_PID=''
-stop_on_exit WRK_PID PERF_PID RSS_PID SERVE_PID SIM_PID
+SIM_PID='' SERVE_PID='' PERF_PID='' RSS_PID='' WRK_PID='' UI_PID=''
+stop_on_exit WRK_PID UI_PID PERF_PID RSS_PID SERVE_PID SIM_PID
 
 # --- 1. build --------------------------------------------------------------------------
 
@@ -296,6 +299,39 @@ for k in "${KINDS[@]}"; do
 done
 run top/1 1 1 "$TOP_DURATION" "$TOP_PATH" fixed
 run top/32 2 32 "$TOP_DURATION" "$TOP_PATH" fixed
+
+# The web UI's overview open: its top cards ask 8 questions at once (vm and host x
+# the 4 metrics, n=10) every UI_PERIOD s (web/src/pages.js). VM stats at 1 connection
+# meanwhile; each question's time_total into UI_TIMES.
+readonly UI_PERIOD=4
+UI_TIMES=$TMP/ui_times.txt
+: >"$UI_TIMES"
+ui_poll() {
+	local -a args=()
+	local k m
+	for k in vm host; do
+		for m in cpu memory network disk; do
+			args+=(-o /dev/null -w '%{http_code} %{time_total}\n' "$BASE/api/v1/top?kind=$k&metric=$m&n=10")
+		done
+	done
+	while :; do
+		curl -s -Z --no-progress-meter --max-time 30 "${args[@]}" >>"$UI_TIMES" || true
+		sleep "$UI_PERIOD"
+	done
+}
+for k in seconds minutes; do
+	ui_poll &
+	UI_PID=$!
+	run "ui-$k/1" 1 1 "$DURATION" / "$k"
+	kill "$UI_PID" 2>/dev/null || true
+	wait "$UI_PID" 2>/dev/null || true
+	UI_PID=''
+done
+UI_N=$(wc -l <"$UI_TIMES")
+UI_BAD=$(awk '$1 != 200' "$UI_TIMES" | wc -l)
+((UI_N > 0 && UI_BAD == 0)) || die "the web UI's top questions: $UI_BAD of $UI_N not 200"
+UI_MED=$(awk '{ print $2 }' "$UI_TIMES" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+UI_MAX=$(awk '{ print $2 }' "$UI_TIMES" | sort -g | tail -n 1)
 run metrics/1 1 1 "$METRICS_DURATION" /metrics fixed
 
 # full GETs of /metrics with curl
@@ -380,6 +416,8 @@ worst() { # conns -> "p99_us name"
 }
 read -r W1 W1K < <(worst 1)
 read -r W32 W32K < <(worst 32)
+WUI=$(f ui-seconds/1 p99_us) WUIK=seconds
+if (($(f ui-minutes/1 p99_us) > WUI)); then WUI=$(f ui-minutes/1 p99_us) WUIK=minutes; fi
 
 write_body() {
 	echo "Measured $(date -u +%Y-%m-%d) at commit \`$commit\` (xapistat sha256 \`$XAPISTAT_SHA…\`) on ${cpu:-an unknown CPU}," \
@@ -394,6 +432,7 @@ write_body() {
 	echo "|---|---|---:|---|"
 	echo "| VM stats, any granularity or range, 1 connection (worst p99) | < $TARGET_STATS_P99_MS ms | $(ms "$W1") ms ($W1K) | $(pass_fail "$W1 < $TARGET_STATS_P99_MS * 1000") |"
 	echo "| VM stats, any granularity or range, 32 connections (worst p99) | < $TARGET_STATS_P99_MS ms | $(ms "$W32") ms ($W32K) | $(pass_fail "$W32 < $TARGET_STATS_P99_MS * 1000") |"
+	echo "| VM stats, 1 connection, while the web UI's top cards poll (worst p99) | < $TARGET_STATS_P99_MS ms | $(ms "$WUI") ms ($WUIK) | $(pass_fail "$WUI < $TARGET_STATS_P99_MS * 1000") |"
 	echo "| top-10 VMs by CPU, 1 connection (p99) | < $TARGET_TOP_MS ms | $(ms "$(f top/1 p99_us)") ms | $(pass_fail "$(f top/1 p99_us) < $TARGET_TOP_MS * 1000") |"
 	echo "| top-10 VMs by CPU, 32 connections (p99) | < $TARGET_TOP_MS ms | $(ms "$(f top/32 p99_us)") ms | $(pass_fail "$(f top/32 p99_us) < $TARGET_TOP_MS * 1000") |"
 	echo "| /metrics for $NVMS VMs, full GET (slowest of $METRICS_RUNS) | < $TARGET_METRICS_S s | $(calc 3 "$METRICS_MAX") s | $(pass_fail "$METRICS_MAX < $TARGET_METRICS_S") |"
@@ -405,7 +444,7 @@ write_body() {
 	echo "| Request | Conns | req/s | mean ms | p50 ms | p90 ms | p99 ms | max ms | bytes/reply | xapistat CPU |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	local k c name
-	for k in "${KINDS[@]}" top metrics; do
+	for k in "${KINDS[@]}" ui-seconds ui-minutes top metrics; do
 		for c in 1 32; do
 			name=$k/$c
 			[[ -n ${R[$name]:-} ]] || continue
@@ -413,6 +452,7 @@ write_body() {
 			case $k in
 			top) label="\`$TOP_PATH\`" ;;
 			metrics) label='`/metrics`' ;;
+			ui-*) label="VM stats, $(kind_name "${k#ui-}"), while the web UI's top cards poll" ;;
 			*) label="VM stats, $(kind_name "$k")" ;;
 			esac
 			echo "| $label | $c | ${RPS[$name]} | $(calc 2 "$c * $(f "$name" duration_us) / $(f "$name" requests) / 1000") | $(ms "$(f "$name" p50_us)") | $(ms "$(f "$name" p90_us)") |" \
@@ -424,6 +464,7 @@ write_body() {
 	echo "| Figure | Value |"
 	echo "|---|---|"
 	echo "| /metrics, full GET with curl ($METRICS_RUNS runs): min / median / max | $(calc 3 "$METRICS_MIN") / $(calc 3 "$METRICS_MED") / $(calc 3 "$METRICS_MAX") s |"
+	echo "| the web UI's top cards meanwhile: 8 questions at once every ${UI_PERIOD} s; time per question, median / max ($UI_N asked) | $(calc 1 "$UI_MED * 1000") / $(calc 1 "$UI_MAX * 1000") ms |"
 	echo "| /metrics body | $(calc 1 "$METRICS_BYTES / 1000000") MB, $METRICS_SAMPLES samples, $METRICS_FAMILIES families, $METRICS_VM_UUIDS VM uuids |"
 	echo "| xapistat CPU over the measurements (${MEASURE_S} s, API load + ingest) | $MEASURE_CPU core |"
 	echo "| xapistat RSS: peak during the measurements / at their end / VmHWM (whole run) | $(mib "$RSS_MAX") / $(mib "$RSS_END") / $(mib "$HWM") MiB |"
@@ -456,6 +497,7 @@ write_body() {
 	echo "wrk -t1 -c1 -d${DURATION}s --timeout 30s --latency -s $LUA $BASE/ -- KIND $UUIDS   # KIND: ${KINDS[*]}"
 	echo "wrk -t2 -c32 -d${DURATION}s --timeout 30s --latency -s $LUA $BASE/ -- KIND $UUIDS"
 	echo "wrk -t1 -c1 -d${TOP_DURATION}s --timeout 30s --latency -s $LUA '$BASE$TOP_PATH' -- fixed   # and -t2 -c32"
+	echo "curl -s -Z -o /dev/null -w '%{http_code} %{time_total}\\n' '$BASE/api/v1/top?kind=vm&metric=cpu&n=10' ...   # the 8 questions of the web UI (vm, host x cpu, memory, network, disk) every ${UI_PERIOD} s, during the seconds and minutes runs at 1 connection"
 	echo "wrk -t1 -c1 -d${METRICS_DURATION}s --timeout 30s --latency -s $LUA $BASE/metrics -- fixed"
 	echo "curl -s -o metrics.txt -w '%{http_code} %{time_total} %{size_download}' $BASE/metrics   # $METRICS_RUNS times"
 	echo '```'
