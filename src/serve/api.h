@@ -83,7 +83,7 @@ struct xs_api_provider {
 	 * over 20,000 VMs while other requests wait: a busy question (asked again
 	 * within XS_API_TOP_TTL) past XS_API_TOP_TTL gets the same answer for up to
 	 * XS_API_TOP_STALE meanwhile, other requests are parked until fn answers
-	 * (api.c, api_top). */
+	 * (api_top.c). */
 	void (*defer)(void *lock_arg, void (*fn)(void *fn_arg), void *fn_arg);
 	/* Optional, with defer: called by fn between objects (every
 	 * XS_ESTATE_YIELD_EVERY VMs or hosts of a top-N, query/estate.h), on the

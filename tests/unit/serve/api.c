@@ -43,7 +43,9 @@
 #include <unistd.h>
 
 #include "lib/xmalloc.h"
-#include "serve/api.c" /* the stream's structs and counters */
+#include "serve/api.c" /* the internals: the answers, the parked list, the streams */
+#include "serve/api_stream.c"
+#include "serve/api_top.c"
 #include "store/store.h"
 #include "support/loop_wait.h"
 #include "support/tmp_dir.h"
