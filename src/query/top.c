@@ -377,6 +377,14 @@ static enum xs_err top_parse(const char *kind, const char *metric, long n, const
 	return XS_OK;
 }
 
+enum xs_err xs_query_top_check(const char *kind, const char *metric, long n, const char *pool,
+			       char *err)
+{
+	struct top_req q;
+
+	return top_parse(kind, metric, n, pool, &q, err);
+}
+
 /* Values of every VM or host of pool p into items; returns how many. *seen counts the
  * objects of every pool so far, for e->yield. */
 static size_t top_collect(const struct xs_estate *e, const struct top_req *q, size_t p,

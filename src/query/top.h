@@ -34,4 +34,9 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 			 const char *pool, struct xs_buf *out, char *err)
 	__attribute__((warn_unused_result));
 
+/* The XS_ERR_ARG checks of xs_query_top() alone (no estate needed): XS_OK when the
+ * question is well formed, whether or not its pool exists. */
+enum xs_err xs_query_top_check(const char *kind, const char *metric, long n, const char *pool,
+			       char *err) __attribute__((warn_unused_result));
+
 #endif

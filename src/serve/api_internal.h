@@ -81,6 +81,7 @@ struct api_top {
 	double at;            /* loop time the answer was stored; 0 = none yet */
 	double asked;         /* loop time of the latest request for it */
 	bool wanted;          /* a new answer is asked of the provider's defer */
+	double wanted_since;  /* loop time it became wanted */
 	struct xs_buf body;
 };
 
@@ -97,7 +98,6 @@ struct xs_api {
 	 * by the deferred refresh on the provider's thread, under top_mu. */
 	pthread_mutex_t top_mu;
 	struct api_top top[XS_API_TOP_CACHE];
-	size_t top_next;      /* the slot the next answer replaces */
 	/* top-N requests waiting for the provider's thread (the API's thread only), the
 	 * eventfd that thread writes once it stored or forgot an answer, a timer while
 	 * any waits */

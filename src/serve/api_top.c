@@ -5,9 +5,14 @@
  *
  * Threads: the handler, the parking and the unparking run on the API's thread;
  * api_top_refresh runs on the provider's thread inside its lock (the provider's
- * defer hook) and wakes the API's thread through top_fd when it is done. The
- * answers (a->top) are shared under top_mu; the parked list is the API
- * thread's alone.
+ * defer hook) and wakes the API's thread through top_fd each time it ran. The
+ * answers (a->top) are shared under top_mu; the parked list (a->parked) is
+ * the API thread's alone.
+ *
+ * A slot being computed or waited for (wanted) is never given to another
+ * question, so a request parked for it is never left to compute it itself
+ * because other questions came; with every slot wanted, a new question is
+ * computed by its request (more than XS_API_TOP_CACHE questions at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +37,25 @@ static struct api_top *api_top_find(struct xs_api *a, const struct api_top_q *q)
 	return NULL;
 }
 
-/* The slot that takes a new question, in place of the oldest (round robin): emptied,
- * asked now; under top_mu. */
+/* The slot that takes a new question: an empty one, else the one asked longest ago
+ * of those not wanted; emptied, asked now. NULL when every slot is wanted. Under
+ * top_mu. */
 static struct api_top *api_top_take_slot(struct xs_api *a)
 {
-	struct api_top *t = &a->top[a->top_next];
+	struct api_top *t = NULL;
 
-	a->top_next = (a->top_next + 1) % XS_API_TOP_CACHE;
+	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
+		struct api_top *c = &a->top[i];
+
+		if (!c->used) {
+			t = c;
+			break;
+		}
+		if (!c->wanted && (!t || c->asked < t->asked))
+			t = c;
+	}
+	if (!t)
+		return NULL;
 	t->used = t->wanted = false;
 	t->at = 0;
 	t->asked = xs_evloop_now();
@@ -48,7 +65,8 @@ static struct api_top *api_top_take_slot(struct xs_api *a)
 }
 
 /* Keeps a copy of body as the answer to q in q's slot, or if it has none and insert,
- * in a slot taken for it (api_top_take_slot); body NULL forgets q (slot and answer). */
+ * in a slot taken for it (api_top_take_slot: none when all are wanted); body NULL
+ * forgets q (slot and answer). */
 static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const struct xs_buf *body,
 			     bool insert)
 {
@@ -89,38 +107,43 @@ static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const cha
 }
 
 /*
- * The provider's deferred work (its thread, inside the lock): a new answer to one
- * wanted question (a request parked for it, or one that found its answer past
- * XS_API_TOP_TTL), then asked again for the next such question, if any, so that
- * the provider's own work runs in between. An answer whose slot was taken
- * meanwhile is dropped; one that fails now is forgotten, so that the next
- * request asks it afresh and gets the error. Then the API's thread is woken to
- * let parked requests go (api_top_woken).
+ * The provider's deferred work (its thread, inside the lock): a new answer to the
+ * question wanted longest (a request parked for it, or one that found its answer
+ * past XS_API_TOP_TTL), then asked again for the next such question, if any, so
+ * that the provider's own work runs in between. An answer whose slot is gone
+ * meanwhile (a request computed it and failed) is dropped; one that fails now is
+ * forgotten, so that the next request asks it afresh and gets the error. Then,
+ * even when nothing was wanted any more, the API's thread is woken to let parked
+ * requests go (api_top_woken).
  */
 static void api_top_refresh(void *arg)
 {
 	struct xs_api *a = arg;
+	const struct api_top *first = NULL;
 	struct api_top_q q;
 	char err[XS_ERR_LEN] = "";
 	struct xs_buf b;
 	size_t wanted = 0;
 	enum xs_err rc;
 
-	/* the first wanted question, and whether others wait (one wanted later comes with
-	 * its own defer) */
+	/* the question wanted longest, and whether others wait (one wanted later comes
+	 * with its own defer) */
 	pthread_mutex_lock(&a->top_mu);
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
 		if (!(a->top[i].used && a->top[i].wanted))
 			continue;
-		if (wanted++ == 0)
-			q = a->top[i].q;
+		wanted++;
+		if (!first || a->top[i].wanted_since < first->wanted_since)
+			first = &a->top[i];
 	}
+	if (first)
+		q = first->q;
 	pthread_mutex_unlock(&a->top_mu);
-	if (!wanted)
-		return;
-	rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
-	api_top_remember(a, &q, rc ? NULL : &b, false);
-	xs_buf_free(&b);
+	if (wanted) {
+		rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
+		api_top_remember(a, &q, rc ? NULL : &b, false);
+		xs_buf_free(&b);
+	}
 	if (wanted > 1)
 		a->p.defer(a->p.lock_arg, api_top_refresh, a);
 	if (a->top_fd >= 0) {
@@ -132,11 +155,11 @@ static void api_top_refresh(void *arg)
 }
 
 /*
- * Lets parked requests go whose question is no longer wanted (answered, failed
- * or its slot taken: the handler, called again, serves the answer or computes
- * it) or that waited API_TOP_PARK_MAX (all of them when all). The API's thread.
+ * Lets parked requests go whose question is no longer wanted (answered, or
+ * failed: the handler, called again, serves the answer or computes it, and
+ * gets the error) or that waited API_TOP_PARK_MAX. The API's thread.
  */
-static void api_top_unpark(struct xs_api *a, bool all)
+static void api_top_unpark(struct xs_api *a)
 {
 	struct xs_http_request *go[API_TOP_PARKED_MAX];
 	double now = xs_evloop_now();
@@ -146,7 +169,7 @@ static void api_top_unpark(struct xs_api *a, bool all)
 	for (size_t i = 0; i < a->nparked; i++) {
 		const struct api_top *t = api_top_find(a, &a->parked[i].q);
 
-		if (!all && t && t->wanted && now - a->parked[i].since < API_TOP_PARK_MAX)
+		if (t && t->wanted && now - a->parked[i].since < API_TOP_PARK_MAX)
 			a->parked[keep++] = a->parked[i];
 		else
 			go[ngo++] = a->parked[i].req;
@@ -165,7 +188,7 @@ static void api_top_woken(struct xs_evloop *loop, int fd, unsigned events, void 
 	(void)loop;
 	(void)events;
 	(void)r;
-	api_top_unpark(arg, false);
+	api_top_unpark(arg);
 }
 
 static void api_top_park_timer(struct xs_evloop *loop, void *arg)
@@ -173,7 +196,7 @@ static void api_top_park_timer(struct xs_evloop *loop, void *arg)
 	struct xs_api *a = arg;
 
 	a->park_timer = 0;
-	api_top_unpark(a, false);
+	api_top_unpark(a);
 	if (a->nparked)
 		a->park_timer = xs_evloop_add_timer(loop, API_TOP_PARK_CHECK, api_top_park_timer, a);
 }
@@ -186,9 +209,7 @@ static bool api_top_park(struct xs_api *a, struct xs_http_request *req, const st
 	bool parked = a->nparked < API_TOP_PARKED_MAX && xs_http_park(req) == XS_OK;
 
 	if (parked) {
-		pthread_mutex_lock(&a->top_mu);
 		a->parked[a->nparked++] = (struct api_top_parked){ req, *q, xs_evloop_now() };
-		pthread_mutex_unlock(&a->top_mu);
 		if (!a->park_timer)
 			a->park_timer = xs_evloop_add_timer(a->loop, API_TOP_PARK_CHECK,
 							    api_top_park_timer, a);
@@ -210,9 +231,12 @@ static bool api_top_park(struct xs_api *a, struct xs_http_request *req, const st
  *   - otherwise (a first question, one asked less often, an answer past
  *     that) the request is parked while the provider's thread computes the
  *     answer, and served it then, so an occasional poller always gets a
- *     fresh answer. It computes the answer itself only when called again
- *     without one (the computation failed, or its slot was taken), after
- *     API_TOP_PARK_MAX, or with API_TOP_PARKED_MAX requests parked already.
+ *     fresh answer. Let go after API_TOP_PARK_MAX without a new answer, it
+ *     gets the last one if under XS_API_TOP_STALE old. It computes the
+ *     answer itself only when called again without one (the computation
+ *     failed), with API_TOP_PARKED_MAX requests parked already, or with every
+ *     slot wanted by other questions.
+ * A malformed question is a 400 at once (xs_query_top_check), taking no slot.
  * Without defer, the request computes the answer under the lock.
  */
 enum xs_err api_top(struct xs_http_request *req, void *arg)
@@ -237,6 +261,9 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	kind = kind ? kind : "vm";
 	metric = metric ? metric : "cpu";
 	pool = pool ? pool : "";
+	rc = xs_query_top_check(kind, metric, (long)n, pool, err);
+	if (rc)
+		return api_fail(req, rc, err);
 	/* a question too long for q is no valid one: answered (its error) but not remembered */
 	cacheable = strlen(kind) < sizeof(q.kind) && strlen(metric) < sizeof(q.metric) &&
 		    strlen(pool) < sizeof(q.pool);
@@ -254,9 +281,12 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 
 		slot->asked = now;
 		serve = slot->at > 0 &&
-			(age < XS_API_TOP_TTL || (a->p.defer && busy && age < XS_API_TOP_STALE));
-		if (serve && age >= XS_API_TOP_TTL && !slot->wanted)
+			(age < XS_API_TOP_TTL ||
+			 (a->p.defer && (busy || xs_http_unparked(req)) && age < XS_API_TOP_STALE));
+		if (serve && age >= XS_API_TOP_TTL && !slot->wanted) {
 			ask = slot->wanted = true;
+			slot->wanted_since = now;
+		}
 	}
 	if (serve) {
 		rc = xs_http_reply_copy(req, 200, XS_HTTP_JSON, slot->body.data, slot->body.len);
@@ -266,14 +296,17 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 		return rc;
 	}
 	park = cacheable && a->p.defer && !xs_http_unparked(req) && a->nparked < API_TOP_PARKED_MAX;
-	if (park) {
-		if (!slot) {
-			slot = api_top_take_slot(a);
+	if (park && !slot) {
+		slot = api_top_take_slot(a);
+		if (slot) {
 			slot->q = q;
 			slot->used = true;
 		}
-		if (!slot->wanted)
-			ask = slot->wanted = true;
+	}
+	park = park && slot;
+	if (park && !slot->wanted) {
+		ask = slot->wanted = true;
+		slot->wanted_since = xs_evloop_now();
 	}
 	pthread_mutex_unlock(&a->top_mu);
 	if (park && api_top_park(a, req, &q, ask))
@@ -283,6 +316,8 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	api_leave(a);
 	if (cacheable) /* a failure forgets the old answer: never served again after an error */
 		api_top_remember(a, &q, rc ? NULL : &b, !rc);
+	if (a->nparked) /* others parked for the same question: theirs is settled now */
+		api_top_unpark(a);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);
 }
 

@@ -356,10 +356,11 @@ static int t_get_deferring(struct xs_evloop *loop, struct xs_api *a, struct t_cl
  * and asks again for the next; it replaces the answer (the next request a
  * fresh hit); one that fails forgets the answer, so the next request, parked
  * and called again without an answer, computes it and gets the error. A
- * parked request whose answer has not come after API_TOP_PARK_MAX computes
- * it itself. The refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request
- * never; an answer whose slot other answers took at a yield is dropped,
- * evicting none of them; xs_api_free cancels what is deferred.
+ * parked request whose answer has not come after API_TOP_PARK_MAX gets the
+ * last answer under XS_API_TOP_STALE old, else computes it itself. The
+ * refresh yields every XS_ESTATE_YIELD_EVERY VMs, a request never; a slot
+ * being computed is not given to the answers stored at a yield, so the
+ * refreshed answer is kept; xs_api_free cancels what is deferred.
  */
 static void test_top_refresh(void)
 {
@@ -459,6 +460,22 @@ static void test_top_refresh(void)
 		   t_estates == estates + 1,
 	   "not asked within the TTL: parked, a fresh answer from the provider's run (enters %d, "
 	   "defers %d, runs %d)", lock.enters, lock.defers, runs);
+	snprintf(first, sizeof(first), "%s", t_body(&c));
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	t0 = xs_evloop_now();
+	status = t_get(loop, a, &c, cpu);
+	ok(status == 200 && !strcmp(t_body(&c), first) && lock.enters == 3 && lock.defers == 11 &&
+		   xs_evloop_now() - t0 >= API_TOP_PARK_MAX,
+	   "again, the provider never answering: parked for API_TOP_PARK_MAX, then the last answer "
+	   "(under XS_API_TOP_STALE), not computed (%d after %.2f s; enters %d, defers %d)", status,
+	   xs_evloop_now() - t0, lock.enters, lock.defers);
+	runs = t_run_all_deferred(&lock); /* the provider's run, late */
+	ok(runs == 1 && lock.enters == 3, "the late run computes it (runs %d)", runs);
+	loop_wait(loop, t_never, NULL, XS_API_TOP_TTL + 0.1);
+	ok(t_get_deferring(loop, a, &c, cpu, &lock, &runs) == 200 && lock.enters == 3 &&
+		   lock.defers == 12 && runs == 1,
+	   "and again: a fresh answer from the provider's run (enters %d, defers %d, runs %d)",
+	   lock.enters, lock.defers, runs);
 	/* busy from now on, the refresh never run: same answer until XS_API_TOP_STALE, then
 	 * parked, and computed by the request after API_TOP_PARK_MAX */
 	t0 = xs_evloop_now();
@@ -468,7 +485,7 @@ static void test_top_refresh(void)
 			break;
 		served_stale += lock.enters == 3 && xs_evloop_now() - t0 > XS_API_TOP_TTL;
 	}
-	ok(lock.enters == 4 && lock.defers == 11 && served_stale >= 5 &&
+	ok(lock.enters == 4 && lock.defers == 13 && served_stale >= 5 &&
 		   xs_evloop_now() - t0 >= XS_API_TOP_STALE,
 	   "busy, the refresh not done: the answer again %d times, then parked and computed by the "
 	   "request past XS_API_TOP_STALE (after %.1f s; enters %d, defers %d)", served_stale,
@@ -477,31 +494,36 @@ static void test_top_refresh(void)
 
 	/* 5,000 VMs: the refresh yields every XS_ESTATE_YIELD_EVERY of them, a request never */
 	t_topo = t_big_topo();
-	ok(t_get(loop, a, &c, net) == 200 && lock.yields == 0 && lock.enters == 5,
+	ok(t_get(loop, a, &c, net) == 200 && lock.yields == 0 && lock.enters == 5 && lock.defers == 14,
 	   "5,000 VMs, parked, no run in API_TOP_PARK_MAX: computed by the request, no yield (%d, "
 	   "enters %d)", lock.yields, lock.enters);
 	lock.fn = NULL;
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
 	ok(t_get(loop, a, &c, net) == 200, "asked again");
 	loop_wait(loop, t_never, NULL, T_HALF_TTL);
-	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 13, "busy, past its TTL: deferred (%d)",
+	ok(t_get(loop, a, &c, net) == 200 && lock.defers == 15, "busy, past its TTL: deferred (%d)",
 	   lock.defers);
-	t_evict_api = a; /* at its first yield, 16 other answers take every slot */
+	t_evict_api = a; /* at its first yield, 16 new answers ask for every slot */
 	runs = t_run_all_deferred(&lock);
 	ok(runs == 1 && lock.yields == 5000 / XS_ESTATE_YIELD_EVERY,
 	   "the refresh (%d run) yielded %d times, inside the hold", runs, lock.yields);
 	{
 		struct api_top_q q = { .kind = "vm", .metric = "network", .n = 10 };
+		const struct api_top *t;
 		int kept = 0;
 
 		pthread_mutex_lock(&a->top_mu);
-		ok(api_top_find(a, &q) == NULL, "its slot taken meanwhile: the refreshed answer dropped");
+		t = api_top_find(a, &q);
+		ok(t && t->at > 0 && !t->wanted,
+		   "its slot, wanted, not given to the 16 answers stored meanwhile: the refreshed "
+		   "answer kept");
 		for (long i = 0; i < XS_API_TOP_CACHE; i++) {
 			q = (struct api_top_q){ .kind = "vm", .metric = "cpu", .n = 100 + i };
 			kept += api_top_find(a, &q) != NULL;
 		}
 		pthread_mutex_unlock(&a->top_mu);
-		ok(kept == XS_API_TOP_CACHE, "... and no other answer evicted by it (%d of 16 kept)", kept);
+		ok(kept == XS_API_TOP_CACHE - 1, "... which took the 15 other slots (%d of 16 kept)",
+		   kept);
 	}
 	xs_topo_free(&t_topo);
 
@@ -527,7 +549,10 @@ static bool t_parked_two(void *arg)
  * Two requests for the same new question while the provider's thread is busy:
  * both parked, one run deferred; /api/v1/status is served meanwhile; one run
  * answers both with the same body, its wake-up letting them go (the timer that
- * bounds their wait cancelled).
+ * bounds their wait cancelled). A malformed question is a 400 at once and takes
+ * no slot; with every slot wanted by other questions, a new one is computed by
+ * its request. The refresh answers the question wanted longest first, and wakes
+ * the API's thread even when it finds nothing wanted.
  */
 static void test_top_parked(void)
 {
@@ -569,6 +594,59 @@ static void test_top_parked(void)
 		   lock.enters == 1 && lock.fn == NULL && a->nparked == 0,
 	   "one run answered both (%d %d, estates +%d, enters %d = status's)", s1, s2,
 	   t_estates - estates, lock.enters);
+
+	/* a malformed question: a 400 at once, no slot taken, nothing deferred */
+	{
+		int used = 0;
+
+		ok(t_get(loop, a, &st, "/api/v1/top?kind=vm&metric=cpuu") == 400 &&
+			   strstr(t_body(&st), "metric:") && lock.defers == 1 && lock.enters == 1,
+		   "a malformed question: 400, not parked, no lock (defers %d): %s", lock.defers,
+		   t_body(&st));
+		for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
+			used += a->top[i].used;
+		ok(used == 1, "... and no slot taken (%d used)", used);
+	}
+
+	/* every slot wanted by other questions: a new one is computed by its request */
+	pthread_mutex_lock(&a->top_mu);
+	for (long i = 0; i < XS_API_TOP_CACHE; i++) {
+		struct api_top *t = &a->top[i];
+
+		t->q = (struct api_top_q){ .kind = "vm", .metric = "disk", .n = 200 + i };
+		t->used = t->wanted = true;
+		t->at = 0;
+	}
+	pthread_mutex_unlock(&a->top_mu);
+	ok(t_get(loop, a, &st, "/api/v1/top?kind=host&metric=cpu") == 200 && lock.enters == 2 &&
+		   lock.defers == 1 && a->nparked == 0,
+	   "every slot wanted: computed by the request, not parked (enters %d, defers %d)",
+	   lock.enters, lock.defers);
+
+	/* the refresh takes the question wanted longest, whatever its slot */
+	pthread_mutex_lock(&a->top_mu);
+	a->top[5].wanted_since = a->top[0].wanted_since - 1;
+	for (long i = 0; i < XS_API_TOP_CACHE; i++)
+		a->top[i].wanted = i == 0 || i == 5;
+	pthread_mutex_unlock(&a->top_mu);
+	t_run_deferred(&(struct t_lock){ .fn = api_top_refresh, .fn_arg = a });
+	ok(a->top[5].at > 0 && !a->top[5].wanted && a->top[0].wanted && lock.defers == 2,
+	   "the refresh answered the question wanted longest (slot 5), asked again for the other");
+	lock.fn = NULL;
+	{
+		uint64_t n = 0;
+
+		while (read(a->top_fd, &n, sizeof(n)) > 0) /* the wake-ups so far */
+			;
+		pthread_mutex_lock(&a->top_mu);
+		for (long i = 0; i < XS_API_TOP_CACHE; i++)
+			a->top[i].wanted = false;
+		pthread_mutex_unlock(&a->top_mu);
+		n = 0;
+		api_top_refresh(a);
+		ok(read(a->top_fd, &n, sizeof(n)) == sizeof(n) && n == 1,
+		   "a refresh that finds nothing wanted (settled on the API's thread) still wakes it");
+	}
 	xs_topo_free(&t_topo);
 	xs_api_free(&a);
 	xs_evloop_free(&loop);
