@@ -78,6 +78,12 @@ struct top_memo {
 	bool match[TOP_MEMO];
 };
 
+/* What one ranking reads with: the store, and its name memo (allocated per query). */
+struct top_ctx {
+	const struct xs_store *s;
+	struct top_memo memo;
+};
+
 /*
  * Sum over one object's series whose names are prefix + a device of class
  * cls + one of two suffixes (s2 may be NULL); *t the newest sample used,
@@ -145,24 +151,24 @@ static void top_sum_cb(void *arg, xs_series_id id, const char *ds, const char *u
 
 /* The sum of prefix<dev>s1 (+ prefix<dev>s2) over every device of (kind, uuid); false if
  * none has a number. */
-static bool top_sum_of(const struct xs_store *s, struct top_memo *memo, enum xs_obj_kind kind,
-		       const char *uuid, const char *prefix, enum xs_smap_dev cls, const char *s1,
-		       const char *s2, struct top_sum *acc)
+static bool top_sum_of(struct top_ctx *c, enum xs_obj_kind kind, const char *uuid,
+		       const char *prefix, enum xs_smap_dev cls, const char *s1, const char *s2,
+		       struct top_sum *acc)
 {
-	*acc = (struct top_sum){ .s = s, .memo = memo, .prefix = prefix, .s1 = s1, .s2 = s2,
+	*acc = (struct top_sum){ .s = c->s, .memo = &c->memo, .prefix = prefix, .s1 = s1, .s2 = s2,
 				 .cls = cls, .t = INT64_MIN };
-	xs_store_each_of(s, kind, uuid, top_sum_cb, acc);
+	xs_store_each_of(c->s, kind, uuid, top_sum_cb, acc);
 	return acc->n > 0;
 }
 
 /* Mean of every cpuN x 100; of a host's (host_cpus: its host_CPUs count, else 0), without the
  * CPUs smt=0 parked. */
-static bool top_cpu_mean(const struct xs_store *s, struct top_memo *memo, enum xs_obj_kind kind,
-			 const char *uuid, int host_cpus, struct top_item *it)
+static bool top_cpu_mean(struct top_ctx *c, enum xs_obj_kind kind, const char *uuid, int host_cpus,
+			 struct top_item *it)
 {
 	struct top_sum acc;
 
-	if (!top_sum_of(s, memo, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
+	if (!top_sum_of(c, kind, uuid, "cpu", XS_SMAP_DEV_CPU, "", NULL, &acc))
 		return false;
 	/* every cpuN counts against host_CPUs, as in the stats replies (xo_stats.c) */
 	if (xs_smap_cpus_parked(acc.all, acc.ones, host_cpus)) {
@@ -176,9 +182,10 @@ static bool top_cpu_mean(const struct xs_store *s, struct top_memo *memo, enum x
 	return true;
 }
 
-static bool top_vm_value(const struct xs_store *s, struct top_memo *memo,
-			 const struct xs_topo_vm *vm, enum top_metric m, struct top_item *it)
+static bool top_vm_value(struct top_ctx *c, const struct xs_topo_vm *vm, enum top_metric m,
+			 struct top_item *it)
 {
+	const struct xs_store *s = c->s;
 	struct top_sum acc;
 	int64_t t, t2;
 	double v, v2;
@@ -190,7 +197,7 @@ static bool top_vm_value(const struct xs_store *s, struct top_memo *memo,
 			it->t = t;
 			return true;
 		}
-		return top_cpu_mean(s, memo, XS_OBJ_VM, vm->uuid, 0, it);
+		return top_cpu_mean(c, XS_OBJ_VM, vm->uuid, 0, it);
 	case TOP_MEMORY:
 		if (!top_latest(s, XS_OBJ_VM, vm->uuid, "memory", &t, &v))
 			return false;
@@ -201,12 +208,11 @@ static bool top_vm_value(const struct xs_store *s, struct top_memo *memo,
 		it->t = t;
 		return true;
 	case TOP_NETWORK:
-		if (!top_sum_of(s, memo, XS_OBJ_VM, vm->uuid, "vif_", XS_SMAP_DEV_VIF, "_rx", "_tx", &acc))
+		if (!top_sum_of(c, XS_OBJ_VM, vm->uuid, "vif_", XS_SMAP_DEV_VIF, "_rx", "_tx", &acc))
 			return false;
 		break;
 	case TOP_DISK:
-		if (!top_sum_of(s, memo, XS_OBJ_VM, vm->uuid, "vbd_", XS_SMAP_DEV_VBD, "_read", "_write",
-				&acc))
+		if (!top_sum_of(c, XS_OBJ_VM, vm->uuid, "vbd_", XS_SMAP_DEV_VBD, "_read", "_write", &acc))
 			return false;
 		break;
 	default:
@@ -237,9 +243,10 @@ static bool top_host_aggr(const struct xs_store *s, const char *uuid, struct top
 	return acc->n > 0;
 }
 
-static bool top_host_value(const struct xs_store *s, struct top_memo *memo,
-			   const struct xs_topo_host *h, enum top_metric m, struct top_item *it)
+static bool top_host_value(struct top_ctx *c, const struct xs_topo_host *h, enum top_metric m,
+			   struct top_item *it)
 {
+	const struct xs_store *s = c->s;
 	struct top_sum acc;
 	int64_t t, t2;
 	double v, v2;
@@ -247,7 +254,7 @@ static bool top_host_value(const struct xs_store *s, struct top_memo *memo,
 
 	switch (m) {
 	case TOP_CPU:
-		return top_cpu_mean(s, memo, XS_OBJ_HOST, h->uuid, h->cpus, it);
+		return top_cpu_mean(c, XS_OBJ_HOST, h->uuid, h->cpus, it);
 	case TOP_MEMORY:
 		if (!top_latest(s, XS_OBJ_HOST, h->uuid, "memory_total_kib", &t, &v) ||
 		    !top_latest(s, XS_OBJ_HOST, h->uuid, "memory_free_kib", &t2, &v2))
@@ -257,13 +264,13 @@ static bool top_host_value(const struct xs_store *s, struct top_memo *memo,
 		return true;
 	case TOP_NETWORK:
 		if (!top_host_aggr(s, h->uuid, &acc) &&
-		    !top_sum_of(s, memo, XS_OBJ_HOST, h->uuid, "pif_", XS_SMAP_DEV_PIF, "_rx", "_tx", &acc))
+		    !top_sum_of(c, XS_OBJ_HOST, h->uuid, "pif_", XS_SMAP_DEV_PIF, "_rx", "_tx", &acc))
 			return false;
 		break;
 	case TOP_DISK:
 		scale = TOP_MIB;
-		if (!top_sum_of(s, memo, XS_OBJ_HOST, h->uuid, "io_throughput_total_", XS_SMAP_DEV_SR, "",
-				NULL, &acc))
+		if (!top_sum_of(c, XS_OBJ_HOST, h->uuid, "io_throughput_total_", XS_SMAP_DEV_SR, "", NULL,
+				&acc))
 			return false;
 		break;
 	default:
@@ -388,7 +395,7 @@ enum xs_err xs_query_top_check(const char *kind, const char *metric, long n, con
 /* Values of every VM or host of pool p into items; returns how many. *seen counts the
  * objects of every pool so far, for e->yield. */
 static size_t top_collect(const struct xs_estate *e, const struct top_req *q, size_t p,
-			  struct top_memo *memo, struct top_item *items, size_t *seen)
+			  struct top_ctx *c, struct top_item *items, size_t *seen)
 {
 	const struct xs_topo *t = e->pools[p].topo;
 	const struct xs_topo_pool *tp = xs_topo_pool(t);
@@ -403,7 +410,7 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 				e->yield(e->yield_arg);
 
 			if (!vm || vm->is_template || vm->is_snapshot || vm->is_control_domain ||
-			    !top_vm_value(e->store, memo, vm, q->metric, &items[n]))
+			    !top_vm_value(c, vm, q->metric, &items[n]))
 				continue;
 			items[n].uuid = vm->uuid;
 			items[n].name = vm->name;
@@ -419,7 +426,7 @@ static size_t top_collect(const struct xs_estate *e, const struct top_req *q, si
 
 		if (e->yield && ++*seen % XS_ESTATE_YIELD_EVERY == 0)
 			e->yield(e->yield_arg);
-		if (!h || !top_host_value(e->store, memo, h, q->metric, &items[n]))
+		if (!h || !top_host_value(c, h, q->metric, &items[n]))
 			continue;
 		items[n].uuid = h->uuid;
 		items[n].name = h->name;
@@ -477,7 +484,7 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 {
 	struct top_req q = { 0 };
 	struct top_item *items, **heap;
-	struct top_memo *memo;
+	struct top_ctx *ctx;
 	size_t total = 0, count = 0, seen = 0, m;
 	int64_t tmax = INT64_MIN;
 	bool pool_seen = false;
@@ -491,7 +498,8 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 		if (e->pools[p].topo)
 			total += xs_topo_count(e->pools[p].topo, q.vms ? XS_TOPO_VM : XS_TOPO_HOST);
 	items = xs_xmalloc((total + 1) * sizeof(*items));
-	memo = xs_xcalloc(1, sizeof(*memo));
+	ctx = xs_xcalloc(1, sizeof(*ctx)); /* the memo (about 2.3 KiB) zeroed: empty */
+	ctx->s = e->store;
 	for (size_t p = 0; p < e->npools; p++) {
 		const struct xs_topo_pool *tp;
 
@@ -501,11 +509,11 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 		if (q.pool && (!tp || strcmp(tp->uuid, q.pool)))
 			continue;
 		pool_seen = true;
-		count += top_collect(e, &q, p, memo, items + count, &seen);
+		count += top_collect(e, &q, p, ctx, items + count, &seen);
 	}
 	if (q.pool && !pool_seen) {
 		free(items);
-		free(memo);
+		free(ctx);
 		return xs_err_set(err, XS_QUERY_NOT_FOUND, "pool: no pool %s is known", q.pool);
 	}
 	for (size_t i = 0; i < count; i++)
@@ -516,7 +524,7 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 	r = top_write(q.vms ? "vm" : "host", &q, tmax, heap, m, out);
 	free(heap);
 	free(items);
-	free(memo);
+	free(ctx);
 	if (r)
 		xs_err_set(err, r, "reply: %s", xs_strerror(r));
 	return r;

@@ -837,13 +837,12 @@ static enum xs_err t_api_on(struct xs_evloop *loop, const struct xs_api_config *
 
 static void t_teardown(struct xs_api **a, struct xs_evloop **loop, struct xs_store **s, const char *dir)
 {
-	char cmd[64], err[XS_ERR_LEN] = "";
+	char err[XS_ERR_LEN] = "";
 
 	xs_api_free(a);
 	xs_evloop_free(loop);
 	ok(xs_store_close(s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	tmp_dir_remove(dir);
 }
 
 /* A stats reply past XS_API_MAX_STATS_BODY: the client asked too much, a 400 naming points. */
@@ -853,14 +852,14 @@ static void test_stats_too_large(void)
 	static const char uuid[] = "aaaaaaaa-0000-4000-8000-000000000001";
 	static const char want[] = "{\"error\":\"points: the reply would pass 64 MiB; ask fewer "
 				   "points or a shorter range\"}";
-	char dir[] = "/tmp/xs-api-XXXXXX", target[160], err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], target[160], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_store *s;
 	struct xs_api *a = NULL;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	/* 1,400 arrays of 10,000 5 s points, "null," each: 70 MB */
 	s = t_host_store(dir, uuid, 1400, t);
 	fail_unless(s != NULL, "store");
@@ -879,14 +878,14 @@ static void test_metrics_in_flight(void)
 {
 	static struct t_client c;
 	static struct t_slow slow;
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" }, .metrics_in_flight = 1 };
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_store *s;
 	struct xs_api *a = NULL;
 	pthread_t th;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_big_store(dir);
 	fail_unless(s != NULL, "store");
 	t_topo = t_big_topo();
@@ -913,8 +912,7 @@ static void test_metrics_in_flight(void)
 	xs_evloop_free(&loop);
 	xs_topo_free(&t_topo);
 	ok(xs_store_close(&s, err) == XS_OK, "store closes: %s", err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "removed %s", dir);
+	tmp_dir_remove(dir);
 }
 
 /* ---- the stream ---- */
@@ -1147,7 +1145,7 @@ static void test_stream_gone(void)
 {
 	static struct t_sse c;
 	static struct t_event ev[8];
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "", uuid[64];
+	char dir[TMP_DIR_LEN], cmd[64], target[256], err[XS_ERR_LEN] = "", uuid[64];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5, end = 0;
@@ -1156,7 +1154,7 @@ static void test_stream_gone(void)
 	size_t n;
 	int rows = 0, status;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_host_store(dir, t_h1, 2, t - 10);
 	fail_unless(s != NULL && t_host_rows(s, t_h1, 2, t - 5, t), "store");
 	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
@@ -1189,7 +1187,7 @@ static void test_stream_gone(void)
 static void test_stream_head(void)
 {
 	static struct t_sse c;
-	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
@@ -1199,7 +1197,7 @@ static void test_stream_head(void)
 	const char *body;
 	int status;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
 	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
@@ -1280,14 +1278,14 @@ static size_t t_take(struct t_sse *c, struct t_seen *seen, size_t n, char *id, s
 static void test_stream_resume(void)
 {
 	static struct t_sse c;
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[256], err[XS_ERR_LEN] = "", id[T_ID_MAX];
+	char dir[TMP_DIR_LEN], cmd[64], target[256], err[XS_ERR_LEN] = "", id[T_ID_MAX];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5 - 300, t1 = t, t2 = t - 30;
 	struct xs_store *s;
 	struct xs_api *a = NULL;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_host_store(dir, t_h1, 2, t1 - 20);
 	fail_unless(s != NULL && t_host_rows(s, t_h1, 2, t1 - 15, t1) && t_host_rows(s, t_h2, 2, t2 - 20, t2),
 		    "store");
@@ -1398,7 +1396,7 @@ static void test_stream_catchup(void)
 {
 	static struct t_sse c;
 	static char uuids[T_CATCHUP_HOSTS][40];
-	char dir[] = "/tmp/xs-api-XXXXXX", cmd[64], target[64 * T_CATCHUP_HOSTS], err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], cmd[64], target[64 * T_CATCHUP_HOSTS], err[XS_ERR_LEN] = "";
 	char id[T_ID_MAX];
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 32 * 1024 } };
 	struct xs_evloop *loop = xs_evloop_new();
@@ -1411,7 +1409,7 @@ static void test_stream_catchup(void)
 	size_t o_len = 0, got;
 	int status, whole = 0;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "store: %s", err);
 	o_len = (size_t)snprintf(target, sizeof(target), "/api/v1/stream?objects=");
 	for (int h = 0; h < T_CATCHUP_HOSTS; h++) {
@@ -1470,7 +1468,7 @@ static void test_stream_stall(void)
 {
 	static struct t_stall stall;
 	static char fill[16 * 1024];
-	char dir[] = "/tmp/xs-api-XXXXXX", err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 64 * 1024 },
 				     .stream_stall = 1.0 };
 	struct xs_evloop *loop = xs_evloop_new();
@@ -1484,7 +1482,7 @@ static void test_stream_stall(void)
 	int still = 0;
 	pthread_t th;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
 	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
@@ -1561,7 +1559,7 @@ static void test_stream_busy(void)
 {
 	static struct t_crowd crowd;
 	static struct t_sse c;
-	char dir[] = "/tmp/xs-api-XXXXXX", target[256], err[XS_ERR_LEN] = "";
+	char dir[TMP_DIR_LEN], target[256], err[XS_ERR_LEN] = "";
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
@@ -1570,7 +1568,7 @@ static void test_stream_busy(void)
 	pthread_t th;
 	int status;
 
-	fail_unless(mkdtemp(dir) != NULL, "temporary directory");
+	tmp_dir_new(dir, "api");
 	s = t_host_store(dir, t_h1, 1, t);
 	fail_unless(s != NULL, "store");
 	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
