@@ -540,6 +540,11 @@ static void test_top_refresh(void)
 	tmp_dir_remove(dir);
 }
 
+static bool t_parked_one(void *arg)
+{
+	return ((struct xs_api *)arg)->nparked == 1;
+}
+
 static bool t_parked_two(void *arg)
 {
 	return ((struct xs_api *)arg)->nparked == 2;
@@ -549,7 +554,8 @@ static bool t_parked_two(void *arg)
  * Two requests for the same new question while the provider's thread is busy:
  * both parked, one run deferred; /api/v1/status is served meanwhile; one run
  * answers both with the same body, its wake-up letting them go (the timer that
- * bounds their wait cancelled). A malformed question is a 400 at once and takes
+ * bounds their wait cancelled). With API_TOP_PARKED_MAX parked, a new question
+ * is computed by its request. A malformed question is a 400 at once and takes
  * no slot; with every slot wanted by other questions, a new one is computed by
  * its request. The refresh answers the question wanted longest first, and wakes
  * the API's thread even when it finds nothing wanted.
@@ -595,17 +601,40 @@ static void test_top_parked(void)
 	   "one run answered both (%d %d, estates +%d, enters %d = status's)", s1, s2,
 	   t_estates - estates, lock.enters);
 
+	/* API_TOP_PARKED_MAX parked: the next new question is computed by its request
+	 * (the list filled with copies of one real parked request, unparked once) */
+	{
+		static struct t_client held;
+		pthread_t th;
+
+		held = (struct t_client){ .port = xs_api_port(a),
+					  .target = "/api/v1/top?kind=vm&metric=network&n=4" };
+		pthread_create(&th, NULL, t_thread, &held);
+		ok(loop_wait(loop, t_parked_one, a, T_TIMEOUT_S) && lock.defers == 2,
+		   "one more question parked (defers %d)", lock.defers);
+		while (a->nparked < API_TOP_PARKED_MAX)
+			a->parked[a->nparked++] = a->parked[0];
+		ok(t_get(loop, a, &st, "/api/v1/top?kind=vm&metric=disk&n=4") == 200 &&
+			   lock.enters == 2 && lock.defers == 2 && a->nparked == API_TOP_PARKED_MAX,
+		   "%d parked: a new question computed by its request (enters %d, defers %d)",
+		   API_TOP_PARKED_MAX, lock.enters, lock.defers);
+		t_run_all_deferred(&lock);
+		loop_wait(loop, t_flag_set, &held.done, T_TIMEOUT_S);
+		pthread_join(th, NULL);
+		ok(strstr(held.resp, "HTTP/1.1 200") && a->nparked == 0, "the parked one answered");
+	}
+
 	/* a malformed question: a 400 at once, no slot taken, nothing deferred */
 	{
 		int used = 0;
 
 		ok(t_get(loop, a, &st, "/api/v1/top?kind=vm&metric=cpuu") == 400 &&
-			   strstr(t_body(&st), "metric:") && lock.defers == 1 && lock.enters == 1,
+			   strstr(t_body(&st), "metric:") && lock.defers == 2 && lock.enters == 2,
 		   "a malformed question: 400, not parked, no lock (defers %d): %s", lock.defers,
 		   t_body(&st));
 		for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
 			used += a->top[i].used;
-		ok(used == 1, "... and no slot taken (%d used)", used);
+		ok(used == 3, "... and no slot taken (%d used)", used);
 	}
 
 	/* every slot wanted by other questions: a new one is computed by its request */
@@ -618,8 +647,8 @@ static void test_top_parked(void)
 		t->at = 0;
 	}
 	pthread_mutex_unlock(&a->top_mu);
-	ok(t_get(loop, a, &st, "/api/v1/top?kind=host&metric=cpu") == 200 && lock.enters == 2 &&
-		   lock.defers == 1 && a->nparked == 0,
+	ok(t_get(loop, a, &st, "/api/v1/top?kind=host&metric=cpu") == 200 && lock.enters == 3 &&
+		   lock.defers == 2 && a->nparked == 0,
 	   "every slot wanted: computed by the request, not parked (enters %d, defers %d)",
 	   lock.enters, lock.defers);
 
@@ -630,7 +659,7 @@ static void test_top_parked(void)
 		a->top[i].wanted = i == 0 || i == 5;
 	pthread_mutex_unlock(&a->top_mu);
 	t_run_deferred(&(struct t_lock){ .fn = api_top_refresh, .fn_arg = a });
-	ok(a->top[5].at > 0 && !a->top[5].wanted && a->top[0].wanted && lock.defers == 2,
+	ok(a->top[5].at > 0 && !a->top[5].wanted && a->top[0].wanted && lock.defers == 3,
 	   "the refresh answered the question wanted longest (slot 5), asked again for the other");
 	lock.fn = NULL;
 	{
