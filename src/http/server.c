@@ -926,18 +926,6 @@ static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn
 	return req;
 }
 
-/* Whether the client of a request that was parked hung up meanwhile (MHD does not
- * watch a suspended connection): its socket reads as ended. Only a peek: bytes
- * waiting (a pipelined request, a TLS alert) are left to MHD. */
-static bool http_client_gone(const struct xs_http_request *req)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	char b;
-
-	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
 static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version, const char *upload_data,
 				      size_t *upload_data_size, void **req_cls)
@@ -952,9 +940,9 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		*req_cls = req;
 	}
 	if (req->seen && req->call_again && !req->status && !req->stream) {
-		/* unparked: its handler again, which must reply now, unless nobody waits */
+		/* unparked: its handler again, which must reply now */
 		req->call_again = false;
-		if (req->srv->stopping || http_client_gone(req))
+		if (req->srv->stopping)
 			return MHD_NO;
 		http_call(req);
 		return req->status || req->stream ? MHD_YES : MHD_NO;

@@ -216,9 +216,8 @@ enum xs_err xs_http_reply_copy(struct xs_http_request *req, unsigned status, con
  * Then the route's handler is called again with the same request,
  * xs_http_unparked() true, and must reply that time: a request is parked once
  * at most. XS_ERR_ARG after a reply or a stream, outside a route's handler, or
- * on the second call. A client that hung up while parked (its socket reads
- * as ended at the unpark) is closed without the second call.
- * xs_http_server_free() lets parked requests complete unanswered,
+ * on the second call. A client that hangs up while parked is noticed after
+ * the unpark. xs_http_server_free() lets parked requests complete unanswered,
  * their handlers not called again: their owner must forget them by then.
  */
 enum xs_err xs_http_park(struct xs_http_request *req);
