@@ -555,7 +555,8 @@ static bool t_parked_two(void *arg)
  * both parked, one run deferred; /api/v1/status is served meanwhile; one run
  * answers both with the same body, its wake-up letting them go (the timer that
  * bounds their wait cancelled). With API_TOP_PARKED_MAX parked, a new question
- * is computed by its request. A malformed question is a 400 at once and takes
+ * is computed by its request, and so is a parked one's question, which then
+ * lets the parked one go with that answer. A malformed question is a 400 at once and takes
  * no slot; with every slot wanted by other questions, a new one is computed by
  * its request. The refresh answers the question wanted longest first, and wakes
  * the API's thread even when it finds nothing wanted.
@@ -618,10 +619,20 @@ static void test_top_parked(void)
 			   lock.enters == 2 && lock.defers == 2 && a->nparked == API_TOP_PARKED_MAX,
 		   "%d parked: a new question computed by its request (enters %d, defers %d)",
 		   API_TOP_PARKED_MAX, lock.enters, lock.defers);
-		t_run_all_deferred(&lock);
+		/* the parked one's own question, computed by a request: it lets the parked
+		 * one go (the timer that bounds its wait cancelled, the provider's run not
+		 * made) */
+		xs_evloop_cancel_timer(loop, a->park_timer);
+		a->park_timer = 0;
+		ok(t_get(loop, a, &st, held.target) == 200 && lock.enters == 3 && lock.fn != NULL,
+		   "the parked one's question, asked with %d parked: computed by its request "
+		   "(enters %d)", API_TOP_PARKED_MAX, lock.enters);
 		loop_wait(loop, t_flag_set, &held.done, T_TIMEOUT_S);
 		pthread_join(th, NULL);
-		ok(strstr(held.resp, "HTTP/1.1 200") && a->nparked == 0, "the parked one answered");
+		ok(strstr(held.resp, "HTTP/1.1 200") && a->nparked == 0 && lock.fn != NULL &&
+			   !strcmp(t_body(&held), t_body(&st)),
+		   "... which let the parked one go with that answer, before the provider's run");
+		t_run_all_deferred(&lock);
 	}
 
 	/* a malformed question: a 400 at once, no slot taken, nothing deferred */
@@ -629,7 +640,7 @@ static void test_top_parked(void)
 		int used = 0;
 
 		ok(t_get(loop, a, &st, "/api/v1/top?kind=vm&metric=cpuu") == 400 &&
-			   strstr(t_body(&st), "metric:") && lock.defers == 2 && lock.enters == 2,
+			   strstr(t_body(&st), "metric:") && lock.defers == 2 && lock.enters == 3,
 		   "a malformed question: 400, not parked, no lock (defers %d): %s", lock.defers,
 		   t_body(&st));
 		for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
@@ -647,7 +658,7 @@ static void test_top_parked(void)
 		t->at = 0;
 	}
 	pthread_mutex_unlock(&a->top_mu);
-	ok(t_get(loop, a, &st, "/api/v1/top?kind=host&metric=cpu") == 200 && lock.enters == 3 &&
+	ok(t_get(loop, a, &st, "/api/v1/top?kind=host&metric=cpu") == 200 && lock.enters == 4 &&
 		   lock.defers == 2 && a->nparked == 0,
 	   "every slot wanted: computed by the request, not parked (enters %d, defers %d)",
 	   lock.enters, lock.defers);
