@@ -20,7 +20,7 @@
 #define NUM_EXACT_MANTISSA (1ULL << 53) /* largest integer every double holds exactly */
 #define NUM_MAX_EXP_DIGITS 6          /* exponents beyond 10^999999 are saturated */
 
-static const double num_pow10[] = {
+const double xs_num_pow10[XS_NUM_POW10_MAX + 1] = {
 	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -209,12 +209,12 @@ const char *xs_num_parse(const char *p, const char *end, double *out)
 			return s;
 		}
 		if (exp10 >= -22 && exp10 <= 22) {
-			v = exp10 < 0 ? v / num_pow10[-exp10] : v * num_pow10[exp10];
+			v = exp10 < 0 ? v / xs_num_pow10[-exp10] : v * xs_num_pow10[exp10];
 			*out = neg ? -v : v;
 			return s;
 		}
 		if (exp10 > 22 && exp10 <= 22 + 15) {
-			double w = v * num_pow10[exp10 - 22]; /* exact while below 2^53 */
+			double w = v * xs_num_pow10[exp10 - 22]; /* exact while below 2^53 */
 			if (w <= (double)NUM_EXACT_MANTISSA) {
 				w *= 1e22;
 				*out = neg ? -w : w;

@@ -50,4 +50,9 @@ size_t xs_num_format(char *buf, size_t cap, double v);
 /* The decimal digits of v into out (at most 20 bytes, no NUL); returns their length. */
 size_t xs_num_utoa(uint64_t v, char *out);
 
+/* The powers of ten a double holds exactly, 10^0 .. 10^XS_NUM_POW10_MAX: scaling by
+ * one of them is a single rounding. */
+#define XS_NUM_POW10_MAX 22
+extern const double xs_num_pow10[XS_NUM_POW10_MAX + 1];
+
 #endif

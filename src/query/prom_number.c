@@ -11,10 +11,6 @@
 #include "lib/num.h"
 #include "query/prom_number.h"
 
-static const double prom_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-
 /* v's digits and a NUL. */
 static size_t prom_u64(char *buf, uint64_t v)
 {
@@ -95,10 +91,10 @@ size_t prom_float(char *buf, float f)
 		int k = p - 1 - e10;
 		double m, back;
 
-		if (k > 22 || k < -22)
+		if (k > XS_NUM_POW10_MAX || k < -XS_NUM_POW10_MAX)
 			break;
-		m = k >= 0 ? nearbyint(d * prom_pow10[k]) : nearbyint(d / prom_pow10[-k]);
-		back = k >= 0 ? m / prom_pow10[k] : m * prom_pow10[-k];
+		m = k >= 0 ? nearbyint(d * xs_num_pow10[k]) : nearbyint(d / xs_num_pow10[-k]);
+		back = k >= 0 ? m / xs_num_pow10[k] : m * xs_num_pow10[-k];
 		if ((float)back != f)
 			continue;
 		uint64_t mi = (uint64_t)m;

@@ -302,10 +302,6 @@ size_t xs_smap_discover(const struct xs_store *s, enum xs_obj_kind kind, const c
 
 /* ---- JSON output ------------------------------------------------------------------ */
 
-static const double smap_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-#define SMAP_POW10_MAX 22
 
 enum xs_err xs_qjson_raw(struct xs_buf *b, const char *s)
 {
@@ -331,17 +327,17 @@ enum xs_err xs_qjson_int(struct xs_buf *b, int64_t v)
 /* a x 10^sh and m x 10^-sh with exact powers only; false when |sh| is too large. */
 static bool smap_scale(double a, int sh, double *out)
 {
-	if (sh > SMAP_POW10_MAX || sh < -SMAP_POW10_MAX)
+	if (sh > XS_NUM_POW10_MAX || sh < -XS_NUM_POW10_MAX)
 		return false;
-	*out = sh >= 0 ? a * smap_pow10[sh] : a / smap_pow10[-sh];
+	*out = sh >= 0 ? a * xs_num_pow10[sh] : a / xs_num_pow10[-sh];
 	return true;
 }
 
 static bool smap_unscale(double m, int sh, double *out)
 {
-	if (sh > SMAP_POW10_MAX || sh < -SMAP_POW10_MAX)
+	if (sh > XS_NUM_POW10_MAX || sh < -XS_NUM_POW10_MAX)
 		return false;
-	*out = sh >= 0 ? m / smap_pow10[sh] : m * smap_pow10[-sh];
+	*out = sh >= 0 ? m / xs_num_pow10[sh] : m * xs_num_pow10[-sh];
 	return true;
 }
 
@@ -352,9 +348,9 @@ static int smap_exp10(double a)
 
 	frexp(a, &be); /* a in [2^(be-1), 2^be) */
 	e = (int)floor((be - 1) * 0.30102999566398120); /* floor(log10(2^(be-1))): e or one less */
-	if (e < -SMAP_POW10_MAX || e + 1 > SMAP_POW10_MAX)
+	if (e < -XS_NUM_POW10_MAX || e + 1 > XS_NUM_POW10_MAX)
 		return (int)floor(log10(a));
-	if (e + 1 >= 0 ? a >= smap_pow10[e + 1] : a * smap_pow10[-(e + 1)] >= 1.0)
+	if (e + 1 >= 0 ? a >= xs_num_pow10[e + 1] : a * xs_num_pow10[-(e + 1)] >= 1.0)
 		e++;
 	return e;
 }
@@ -372,9 +368,9 @@ static bool smap_digits(float f, uint64_t *m, int *e10, int *p)
 			if (!smap_scale(a, sh, &x))
 				return false;
 			x = nearbyint(x);
-			if (x >= smap_pow10[prec])
+			if (x >= xs_num_pow10[prec])
 				e++;
-			else if (x < smap_pow10[prec - 1])
+			else if (x < xs_num_pow10[prec - 1])
 				e--;
 			else
 				break;
