@@ -228,19 +228,25 @@ static void http_stream_unwatch(struct xs_http_stream *s)
 	s->watching = false;
 }
 
+/* Resumes a suspended connection (a stream's or a parked request's). */
+static void http_resume(struct xs_http_server *srv, struct MHD_Connection *conn)
+{
+	MHD_resume_connection(conn);
+	/* MHD's ITC wakes its epoll fd too; the zero timer makes sure the
+	 * resumed connection is run even when the resume came from outside
+	 * MHD_run and no socket event follows */
+	srv->kick = true;
+	if (!srv->in_run && !srv->stopping)
+		http_schedule(srv);
+}
+
 static void http_stream_resume(struct xs_http_stream *s)
 {
 	if (!s->suspended)
 		return;
 	http_stream_unwatch(s);
 	s->suspended = false;
-	MHD_resume_connection(s->conn);
-	/* MHD's ITC wakes its epoll fd too; the zero timer makes sure the
-	 * resumed connection is run even when the resume came from outside
-	 * MHD_run and no socket event follows */
-	s->srv->kick = true;
-	if (!s->srv->in_run && !s->srv->stopping)
-		http_schedule(s->srv);
+	http_resume(s->srv, s->conn);
 }
 
 /* The client's socket became readable while the stream was idle: it hung up
@@ -992,19 +998,12 @@ enum xs_err xs_http_park(struct xs_http_request *req)
 
 void xs_http_unpark(struct xs_http_request *req)
 {
-	struct xs_http_server *srv = req->srv;
-
 	if (!req->parked)
 		return;
 	http_unlink_parked(req);
 	req->unparked = true;
 	req->call_again = true;
-	MHD_resume_connection(req->conn);
-	/* as for a stream: the zero timer runs the unparked connection even when no
-	 * socket event follows */
-	srv->kick = true;
-	if (!srv->in_run && !srv->stopping)
-		http_schedule(srv);
+	http_resume(req->srv, req->conn);
 }
 
 bool xs_http_unparked(const struct xs_http_request *req)

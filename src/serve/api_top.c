@@ -37,6 +37,26 @@ static struct api_top *api_top_find(struct xs_api *a, const struct api_top_q *q)
 	return NULL;
 }
 
+/* Empties slot t: no question, no answer. Under top_mu. */
+static void api_top_clear(struct api_top *t)
+{
+	t->used = t->wanted = false;
+	t->at = 0;
+	xs_buf_free(&t->body);
+	xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
+}
+
+/* Marks slot t wanted at now; true when it was not (then a refresh must be asked).
+ * Under top_mu. */
+static bool api_top_want(struct api_top *t, double now)
+{
+	if (t->wanted)
+		return false;
+	t->wanted = true;
+	t->wanted_since = now;
+	return true;
+}
+
 /* The slot that takes a new question: an empty one, else the one asked longest ago
  * of those not wanted; emptied, asked now. NULL when every slot is wanted. Under
  * top_mu. */
@@ -56,11 +76,8 @@ static struct api_top *api_top_take_slot(struct xs_api *a)
 	}
 	if (!t)
 		return NULL;
-	t->used = t->wanted = false;
-	t->at = 0;
+	api_top_clear(t);
 	t->asked = xs_evloop_now();
-	xs_buf_free(&t->body);
-	xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
 	return t;
 }
 
@@ -76,12 +93,8 @@ static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const 
 	t = api_top_find(a, q);
 	if (!t && body && insert)
 		t = api_top_take_slot(a);
-	if (t) {
-		t->used = t->wanted = false;
-		t->at = 0;
-		xs_buf_free(&t->body);
-		xs_buf_init(&t->body, XS_API_MAX_STATS_BODY);
-	}
+	if (t)
+		api_top_clear(t);
 	if (t && body && !xs_buf_append(&t->body, body->data, body->len)) {
 		t->q = *q;
 		t->used = true;
@@ -103,7 +116,7 @@ static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const cha
 		e.yield = a->p.yield;
 		e.yield_arg = a->p.lock_arg;
 	}
-	return xs_query_top(&e, kind, metric, n, pool && *pool ? pool : NULL, b, err);
+	return xs_query_top(&e, kind, metric, n, pool, b, err); /* pool "": every pool */
 }
 
 /*
@@ -249,7 +262,7 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	struct api_top *slot;
 	struct xs_buf b;
 	char err[XS_ERR_LEN] = "";
-	bool ask = false, serve = false, park, cacheable;
+	bool ask = false, serve = false, park;
 	int64_t n;
 	enum xs_err rc;
 
@@ -264,17 +277,13 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	rc = xs_query_top_check(kind, metric, (long)n, pool, err);
 	if (rc)
 		return api_fail(req, rc, err);
-	/* a question too long for q is no valid one: answered (its error) but not remembered */
-	cacheable = strlen(kind) < sizeof(q.kind) && strlen(metric) < sizeof(q.metric) &&
-		    strlen(pool) < sizeof(q.pool);
-	if (cacheable) {
-		snprintf(q.kind, sizeof(q.kind), "%s", kind);
-		snprintf(q.metric, sizeof(q.metric), "%s", metric);
-		snprintf(q.pool, sizeof(q.pool), "%s", pool);
-		q.n = (long)n;
-	}
+	/* well formed, it fits q: a kind or metric name, a pool uuid of 64 bytes at most */
+	snprintf(q.kind, sizeof(q.kind), "%s", kind);
+	snprintf(q.metric, sizeof(q.metric), "%s", metric);
+	snprintf(q.pool, sizeof(q.pool), "%s", pool);
+	q.n = (long)n;
 	pthread_mutex_lock(&a->top_mu);
-	slot = cacheable ? api_top_find(a, &q) : NULL;
+	slot = api_top_find(a, &q);
 	if (slot) {
 		double now = xs_evloop_now(), age = now - slot->at;
 		bool busy = now - slot->asked < XS_API_TOP_TTL;
@@ -283,10 +292,8 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 		serve = slot->at > 0 &&
 			(age < XS_API_TOP_TTL ||
 			 (a->p.defer && (busy || xs_http_unparked(req)) && age < XS_API_TOP_STALE));
-		if (serve && age >= XS_API_TOP_TTL && !slot->wanted) {
-			ask = slot->wanted = true;
-			slot->wanted_since = now;
-		}
+		if (serve && age >= XS_API_TOP_TTL)
+			ask = api_top_want(slot, now);
 	}
 	if (serve) {
 		rc = xs_http_reply_copy(req, 200, XS_HTTP_JSON, slot->body.data, slot->body.len);
@@ -295,7 +302,7 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 			a->p.defer(a->p.lock_arg, api_top_refresh, a);
 		return rc;
 	}
-	park = cacheable && a->p.defer && !xs_http_unparked(req) && a->nparked < API_TOP_PARKED_MAX;
+	park = a->p.defer && !xs_http_unparked(req) && a->nparked < API_TOP_PARKED_MAX;
 	if (park && !slot) {
 		slot = api_top_take_slot(a);
 		if (slot) {
@@ -304,18 +311,16 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 		}
 	}
 	park = park && slot;
-	if (park && !slot->wanted) {
-		ask = slot->wanted = true;
-		slot->wanted_since = xs_evloop_now();
-	}
+	if (park)
+		ask = api_top_want(slot, xs_evloop_now());
 	pthread_mutex_unlock(&a->top_mu);
 	if (park && api_top_park(a, req, &q, ask))
 		return XS_OK;
 	api_enter(a);
 	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
 	api_leave(a);
-	if (cacheable) /* a failure forgets the old answer: never served again after an error */
-		api_top_remember(a, &q, rc ? NULL : &b, !rc);
+	/* a failure forgets the old answer: never served again after an error */
+	api_top_remember(a, &q, rc ? NULL : &b, !rc);
 	if (a->nparked) /* others parked for the same question: theirs is settled now */
 		api_top_unpark(a);
 	return api_reply_buf(req, XS_HTTP_JSON, &b, rc, err);

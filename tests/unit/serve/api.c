@@ -304,6 +304,14 @@ static int t_run_all_deferred(struct t_lock *l)
 	return runs;
 }
 
+/* A provider with the lock, defer and yield hooks of lock (arg: no store). */
+static struct xs_api_provider t_deferring_provider(struct t_lock *lock)
+{
+	return (struct xs_api_provider){ .estate = t_estate, .self = t_self, .enter = t_enter,
+					 .leave = t_leave, .lock_arg = lock, .defer = t_defer,
+					 .yield = t_yield };
+}
+
 #define T_HALF_TTL (XS_API_TOP_TTL * 0.55) /* two of these apart: past the TTL, asked within it */
 
 struct t_deferring {
@@ -371,9 +379,7 @@ static void test_top_refresh(void)
 	static const char net[] = "/api/v1/top?kind=vm&metric=network";
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
-				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer,
-				     .yield = t_yield };
+	struct xs_api_provider p = t_deferring_provider(&lock);
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
 	char err[XS_ERR_LEN] = "", dir[TMP_DIR_LEN];
@@ -567,9 +573,7 @@ static void test_top_parked(void)
 	static const char mem[] = "/api/v1/top?kind=vm&metric=memory&n=3";
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
-	struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
-				     .leave = t_leave, .lock_arg = &lock, .defer = t_defer,
-				     .yield = t_yield };
+	struct xs_api_provider p = t_deferring_provider(&lock);
 	struct xs_evloop *loop = xs_evloop_new();
 	struct xs_api *a = NULL;
 	char err[XS_ERR_LEN] = "";
