@@ -8,7 +8,8 @@
  * and take every device the name rules of series_map.h accept (each distinct
  * name matched once per query, struct top_memo), so a VM by CPU
  * costs one or two lookups and a VM by disk one walk of its ~30 series,
- * whatever the size of the store. The values go into one array; a second pass
+ * whatever the size of the store. The values go into one array; the stale ones
+ * are marked against their own host's clock (top_mark_stale); a second pass
  * keeps the N largest of the fresh ones in a bounded min-heap
  * (O(objects x log N)), which is then sorted for output. Nothing is allocated
  * per object.
@@ -37,6 +38,7 @@ struct top_item {
 	const char *uuid, *name, *pool;
 	const struct xs_topo *topo; /* of a VM: resolves its host once ranked */
 	const char *host;          /* a VM's resident_on ref until then; a host's own uuid */
+	bool stale;                /* not "now" (top_mark_stale) */
 };
 
 /* The newest 5 s sample of series id when it is a number. */
@@ -322,13 +324,12 @@ static void top_sift_up(struct top_item **h, size_t i)
 }
 
 /* The k largest fresh items into heap (capacity k), then sorted largest first; returns count. */
-static size_t top_select(struct top_item *items, size_t n, int64_t tmin, struct top_item **heap,
-			 size_t k)
+static size_t top_select(struct top_item *items, size_t n, struct top_item **heap, size_t k)
 {
 	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (items[i].t < tmin)
+		if (items[i].stale)
 			continue;
 		if (m < k) {
 			heap[m] = &items[i];
@@ -449,6 +450,52 @@ static const char *top_host_of(const struct top_item *it)
 	return h ? h->uuid : NULL;
 }
 
+/* ---- freshness -------------------------------------------------------------------- */
+
+/* A collected host's clock now, estimated: its newest row plus our time since that fetch. */
+struct top_clock {
+	const char *uuid;
+	int64_t now;
+};
+
+static int top_clock_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct top_clock *)a)->uuid, ((const struct top_clock *)b)->uuid);
+}
+
+/*
+ * Marks the items that are not "now": older than XS_TOP_STALE behind their host's clock
+ * (the collector's status of that host: its newest row plus our time since that fetch,
+ * so a host that stopped answering goes stale with its VMs), or, for an object without
+ * such a host (a halted VM, a host the collector has no row of), behind the newest sample
+ * of all (tmax). Hosts' clocks differ, by minutes when NTP is off: comparing one host's
+ * times with another's would leave out every object of the hosts behind the fastest clock.
+ */
+static void top_mark_stale(const struct xs_estate *e, struct top_item *items, size_t n,
+			   int64_t tmax)
+{
+	struct top_clock *clocks = xs_xmalloc((e->nstatus + 1) * sizeof(*clocks));
+	size_t nc = 0;
+
+	for (size_t i = 0; i < e->nstatus; i++) {
+		const struct xs_collect_host_status *st = &e->status[i];
+		double since = st->last_success > 0 && e->now > st->last_success
+				       ? e->now - st->last_success : 0;
+
+		if (st->newest > 0)
+			clocks[nc++] = (struct top_clock){ st->uuid, st->newest + (int64_t)since };
+	}
+	qsort(clocks, nc, sizeof(*clocks), top_clock_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct top_clock key = { nc ? top_host_of(&items[i]) : NULL, 0 };
+		const struct top_clock *c =
+			key.uuid ? bsearch(&key, clocks, nc, sizeof(*clocks), top_clock_cmp) : NULL;
+
+		items[i].stale = items[i].t < (c ? c->now : tmax) - XS_TOP_STALE;
+	}
+	free(clocks);
+}
+
 static enum xs_err top_write(const char *kind, const struct top_req *q, int64_t tmax,
 			     struct top_item **heap, size_t m, struct xs_buf *out)
 {
@@ -519,8 +566,9 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 	for (size_t i = 0; i < count; i++)
 		if (items[i].t > tmax)
 			tmax = items[i].t;
+	top_mark_stale(e, items, count, tmax);
 	heap = xs_xmalloc((q.n + 1) * sizeof(*heap));
-	m = top_select(items, count, tmax - XS_TOP_STALE, heap, q.n);
+	m = top_select(items, count, heap, q.n);
 	r = top_write(q.vms ? "vm" : "host", &q, tmax, heap, m, out);
 	free(heap);
 	free(items);

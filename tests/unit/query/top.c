@@ -4,7 +4,8 @@
  * (cpu_usage or the mean of cpuN, memory with and without guest tools,
  * network and disk sums over every device the object has: vif 70, xvdaa,
  * nvme0n1, PIFs eth0.100 and xenbr1, an SR the topology does not know; names
- * that only look like devices left out), stale objects left out, templates not ranked, n
+ * that only look like devices left out), stale objects left out (each against its
+ * own host's clock: one host minutes ahead leaves out no other's), templates not ranked, n
  * bounds and default, the pool filter, bad parameters; then 20,000 VMs
  * x 30 series: top-10 by CPU (and the estate's yield called every
  * XS_ESTATE_YIELD_EVERY VMs, the answer unchanged) and one VM's stats, their
@@ -12,6 +13,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -459,6 +461,71 @@ static void test_yield_pools(void)
 	store_done(&s);
 }
 
+/*
+ * Hosts' clocks differ: h2 runs 300 s ahead of h1, h3 stopped answering 10 minutes
+ * ago (the collector's status). Each object is "now" against its own host's clock:
+ * h1's VMs are not left out because of h2's, h3 and its VM are, and so is a halted VM
+ * (on no host) whose last sample is old by the newest of all.
+ */
+static void test_clock_skew(void)
+{
+	struct xs_store *s = store_open();
+	struct xs_topo *t = xs_topo_new();
+	struct xs_collect_host_status st[3] = { 0 };
+	double now = T1 + 3;
+	char err[XS_ERR_LEN], o[32];
+	enum xs_err code;
+	char *j;
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pa", rec("uuid", S(PA_UUID), "name_label", S("A"), NULL));
+	for (int i = 1; i <= 3; i++) {
+		char ref[32], uuid[64], name[16];
+
+		snprintf(ref, sizeof(ref), "OpaqueRef:h%d", i);
+		snprintf(uuid, sizeof(uuid), HA "%d", i);
+		snprintf(name, sizeof(name), "h%d", i);
+		put(t, XS_TOPO_HOST, ref, rec("uuid", S(uuid), "name_label", S(name), NULL));
+		snprintf(st[i - 1].uuid, sizeof(st[i - 1].uuid), "%s", uuid);
+		st[i - 1].last_success = now - 2;
+		st[i - 1].newest = T1;
+	}
+	st[1].newest = T1 + 300;         /* h2: 5 minutes ahead */
+	st[2].last_success = now - 600; /* h3: no fetch for 10 minutes */
+	put_vm(t, "OpaqueRef:v1", VA "1", "one", "OpaqueRef:h1", false);
+	put_vm(t, "OpaqueRef:v2", VA "2", "two", "OpaqueRef:h2", false);
+	put_vm(t, "OpaqueRef:v3", VA "3", "three", "OpaqueRef:h1", false);
+	put_vm(t, "OpaqueRef:v4", VA "4", "four", "OpaqueRef:h3", false);
+	put_vm(t, "OpaqueRef:v5", VA "5", "five", "OpaqueRef:NULL", false);
+	set(s, XS_OBJ_VM, VA "1", "cpu_usage", T1, 0.5f);
+	set(s, XS_OBJ_VM, VA "2", "cpu_usage", T1 + 300, 0.7f);
+	set(s, XS_OBJ_VM, VA "3", "cpu_usage", T1 - 65, 0.9f); /* stale on h1's clock */
+	set(s, XS_OBJ_VM, VA "4", "cpu_usage", T1, 0.8f);      /* its host stopped */
+	set(s, XS_OBJ_VM, VA "5", "cpu_usage", T1, 0.6f);      /* halted, on no host */
+	set(s, XS_OBJ_HOST, HA "1", "cpu0", T1, 0.2f);
+	set(s, XS_OBJ_HOST, HA "2", "cpu0", T1 + 300, 0.3f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu0", T1, 0.9f);
+	PP[0] = (struct xs_estate_pool){ .name = "A", .topo = t };
+	E = (struct xs_estate){ .store = s, .pools = PP, .npools = 1, .status = st, .nstatus = 3,
+				.now = now };
+	j = top("vm", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "21"), "VMs of h1 and of h2 (300 s ahead); stale, stopped host, halted out: %s",
+	   o);
+	free(j);
+	j = top("host", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "21"), "hosts h2 and h1; h3 (stopped answering) out: %s", o);
+	free(j);
+	/* without the collector's status: the newest sample of all decides, as before */
+	E.nstatus = 0;
+	j = top("vm", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "2"), "no status: against the newest of all: %s", o);
+	free(j);
+	xs_topo_free(&t);
+	store_done(&s);
+}
+
 int main(void)
 {
 	A = xs_rpc_arena_new();
@@ -466,6 +533,7 @@ int main(void)
 	TEST_RUN(test_scale);
 	TEST_RUN(test_yield_pools);
 	TEST_RUN(test_name_memo);
+	TEST_RUN(test_clock_skew);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }
