@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json_out.h"
 #include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/series_map.h"
@@ -480,6 +481,19 @@ enum xs_err xs_qjson_str(struct xs_buf *b, const char *s)
 		unsigned char ch = (unsigned char)*s;
 		char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
 
+		if (ch >= 0x80) { /* a well-formed sequence as is, else U+FFFD for the byte */
+			size_t u = xs_utf8_len((const unsigned char *)s, 4); /* stops at the NUL */
+
+			if (u) {
+				s += u - 1;
+				continue;
+			}
+			r = xs_buf_append(b, run, (size_t)(s - run));
+			if (r == XS_OK)
+				r = xs_buf_append(b, "\xEF\xBF\xBD", 3);
+			run = s + 1;
+			continue;
+		}
 		if (ch >= 0x20 && ch != '"' && ch != '\\')
 			continue;
 		r = xs_buf_append(b, run, (size_t)(s - run));

@@ -128,7 +128,8 @@ enum xs_err xs_qjson_num(struct xs_buf *b, double v) XS_BUF_WARN_UNUSED;
 /* The same text written to out (room for XS_QJSON_NUM_MAX bytes, no NUL); returns its length.
  * For arrays of numbers: one xs_buf_reserve() for all of them, then xs_buf_commit(). */
 size_t xs_qjson_num_fmt(char *out, double v);
-/* A JSON string (quotes, escapes of ", \ and control characters). NULL -> null. */
+/* A JSON string (quotes, escapes of ", \ and control characters; each byte not in a
+ * well-formed UTF-8 sequence becomes U+FFFD, as lib/json_out.h does). NULL -> null. */
 enum xs_err xs_qjson_str(struct xs_buf *b, const char *s) XS_BUF_WARN_UNUSED;
 /* "key": (a string key and its colon). */
 enum xs_err xs_qjson_key(struct xs_buf *b, const char *key) XS_BUF_WARN_UNUSED;

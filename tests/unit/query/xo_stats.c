@@ -899,6 +899,15 @@ static void test_numbers(void)
 	ok(xs_qjson_str(&b, "a\"b\\c\n\x01") == XS_OK &&
 		   !strcmp(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\""),
 	   "string escapes: %s", b.data);
+	xs_buf_reset(&b);
+	/* é and U+10000 as they are; 0xff, a stray continuation, a cut sequence, an overlong
+	 * and a surrogate each a U+FFFD per byte */
+	ok(xs_qjson_str(&b, "\xc3\xa9\xf0\x90\x80\x80|\xff|\x80|\xe2\x82|\xc0\xaf|\xed\xa0\x80") ==
+			   XS_OK &&
+		   !strcmp(b.data, "\"\xc3\xa9\xf0\x90\x80\x80|\xef\xbf\xbd|\xef\xbf\xbd|"
+				   "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|"
+				   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
+	   "not UTF-8: U+FFFD per byte: %s", b.data);
 	xs_buf_free(&b);
 }
 
