@@ -288,9 +288,12 @@ static enum xs_err api_object(struct xs_http_request *req, void *arg)
 	char err[XS_ERR_LEN] = "";
 	enum xs_err rc;
 
-	if (!slash || slash == rest || (size_t)(slash - rest) >= sizeof(uuid) || strcmp(slash, "/stats"))
+	if (!slash || slash == rest || strcmp(slash, "/stats"))
 		return xs_http_reply_json_error(req, 404, "no such path: /api/v1/%s/UUID/stats is served",
 						rt->kind);
+	if ((size_t)(slash - rest) >= sizeof(uuid))
+		return xs_http_reply_json_error(req, 400, "uuid: %zu bytes, over the %zu a uuid may have",
+						(size_t)(slash - rest), sizeof(uuid) - 1);
 	memcpy(uuid, rest, (size_t)(slash - rest));
 	uuid[slash - rest] = '\0';
 	if (!api_stats_request(rt->api, req, &r))

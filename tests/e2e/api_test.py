@@ -1094,6 +1094,8 @@ def check_errors(c):
 
     want("/api/v1/vms/00000000-0000-4000-8000-000000000000/stats", 404)
     want("/api/v1/hosts/%s/stats" % c.vm, 404)  # a VM asked as a host
+    want("/api/v1/vms/%s/stats" % ("a" * 64), 400, must=lambda e: e.startswith("uuid: "))
+    want("/api/v1/vms/%s/stats" % ("a" * 63), 404, must=lambda e: e.startswith("uuid: "))
     want("/api/v1/nope", 404)
     r = want("/api/v1/objects", 405, "POST")
     if r.status == 405 and "GET" not in r.headers.get("allow", ""):
