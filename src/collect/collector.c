@@ -45,6 +45,10 @@
 #define CO_DEFAULT_BACKFILLS 16  /* hosts fetching a whole archive at once, per kind of slot */
 #define CO_KEEP_VALUES 16384     /* floats a host keeps between documents (a few 5 s rows) */
 #define CO_SLOT_WAIT 0.5         /* seconds before a host waiting for a backfill slot asks again */
+/* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
+ * of text from a busy host) may take this long in all, as long as bytes keep coming: it
+ * ends after cfg.timeout without one (the stall timeout). */
+#define CO_ARCHIVE_TIMEOUT 600.0
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
 
@@ -979,6 +983,10 @@ static void co_fetch(struct co_host *h, int phase)
 	req.tls = &p->tls;
 	req.connect_timeout = c->cfg.timeout < CO_CONNECT_TIMEOUT ? c->cfg.timeout : CO_CONNECT_TIMEOUT;
 	req.timeout = c->cfg.timeout;
+	if (phase || h->whole) {
+		req.timeout = c->cfg.timeout > CO_ARCHIVE_TIMEOUT ? c->cfg.timeout : CO_ARCHIVE_TIMEOUT;
+		req.stall_timeout = c->cfg.timeout;
+	}
 	req.max_body = CO_ERROR_BODY;
 	req.on_data = co_on_data;
 	req.on_done = co_on_done;

@@ -71,7 +71,8 @@ typedef void (*xs_collect_log_cb)(void *arg, enum xs_collect_log level, const ch
 struct xs_collector_config {
 	double delay;          /* after the row is expected, seconds (0 = 0.1) */
 	double retry;          /* retry of an early fetch, seconds (0 = 0.3) */
-	double timeout;        /* one request, seconds (0 = 10) */
+	double timeout;        /* one 5 s fetch, seconds (0 = 10); an archive (backfill) ends
+				* after this long without a byte, or after 600 s in all */
 	double backoff_min;    /* first retry after a failure (0 = 1) */
 	double backoff_max;    /* cap of the retry delay (0 = 60) */
 	unsigned backfills;    /* hosts fetching whole 5 s archives at once, and coarse ones (0 = 16 each) */

@@ -44,6 +44,7 @@
 #include "xapi/http_client.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,6 +570,12 @@ static enum xs_err hc_common_setup(struct hc_req *req, const struct xs_http_requ
 				hc_ms(r->connect_timeout, HC_DEFAULT_CONNECT_TIMEOUT)) != CURLE_OK;
 	bad |= hc_curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, hc_ms(r->timeout, HC_DEFAULT_TIMEOUT)) !=
 	       CURLE_OK;
+	if (r->stall_timeout > 0) { /* under 1 byte a second for that long (curl counts whole seconds) */
+		double st = r->stall_timeout < HC_MAX_TIMEOUT ? ceil(r->stall_timeout) : HC_MAX_TIMEOUT;
+
+		bad |= hc_curl->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK;
+		bad |= hc_curl->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)st) != CURLE_OK;
+	}
 	bad |= hc_curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, hc_write_cb) != CURLE_OK;
 	bad |= hc_curl->easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK;
 	/* refuse early when Content-Length already says the body will not fit */

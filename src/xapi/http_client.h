@@ -60,6 +60,9 @@ struct xs_http_request {
 	const struct xs_tls_opts *tls; /* NULL = verify with the system CAs */
 	double connect_timeout;    /* seconds, 0 = 10 */
 	double timeout;            /* whole request, seconds, 0 = 60 */
+	double stall_timeout;      /* seconds without a byte received that end the request
+				    * ("timed out" too), whole seconds, rounded up; 0 = none:
+				    * a long download then needs a long timeout, not a dead peer */
 	size_t max_body;           /* cap on an accumulated body, 0 = 64 MiB */
 	/* Streaming: when set, body bytes go here as they arrive (nothing accumulates);
 	 * return non-zero to abort the request (rc XS_ERR_ABORTED). Only a 2xx body

@@ -6,7 +6,8 @@
  * client runs on the main thread's loop. Covered: GET/POST round trips with
  * headers and bodies, Basic auth from the URL, the body cap, a body cut
  * short, streaming and aborting (a non-2xx body is not streamed), a redirect that is reported and not followed, a refused
- * connection, a server that never answers, 50 concurrent requests where one
+ * connection, a server that never answers (the whole timeout, and the stall
+ * timeout long before it), 50 concurrent requests where one
  * slow host does not hold up the others, cancel and re-entrant callbacks,
  * freeing with requests running, TLS (pin right and wrong, a list of two
  * pins whose second matches and one where none does, on fresh and reused
@@ -617,7 +618,7 @@ static void test_redirect(void)
 static void test_refused_and_timeout(void)
 {
 	struct run run;
-	struct result refused = { 0 }, never = { 0 };
+	struct result refused = { 0 }, never = { 0 }, stalled = { 0 };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	char u[256];
@@ -640,6 +641,9 @@ static void test_refused_and_timeout(void)
 		 S.port[2]);
 	req = (struct xs_http_request){ .url = u, .timeout = 0.5 };
 	submit(&run, &req, &never);
+	/* no byte for a second ends a request whose whole timeout is far off */
+	req = (struct xs_http_request){ .url = u, .timeout = 60, .stall_timeout = 0.4 };
+	submit(&run, &req, &stalled);
 	ok(run_loop(&run, 10), "done");
 	ok(refused.done == 1 && refused.rc == XS_ERR_IO && refused.seconds < 1 &&
 		   strstr(refused.error, "GET http://127.0.0.8:") && strstr(refused.error, "/x: "),
@@ -649,6 +653,10 @@ static void test_refused_and_timeout(void)
 		   strstr(never.error, "timed out"),
 	   "timed out (%.3f s): %s", never.seconds, never.error);
 	ok(no_secrets(never.error), "no password or query: %s", never.error);
+	ok(stalled.done == 1 && stalled.rc == XS_ERR_IO && stalled.seconds >= 0.9 &&
+		   stalled.seconds < 5 && strstr(stalled.error, "too slow"),
+	   "stalled for 1 s (0.4 rounded up), ended at %.3f s: %s", stalled.seconds, stalled.error);
+	ok(no_secrets(stalled.error), "no password or query: %s", stalled.error);
 	run_cleanup(&run);
 }
 
