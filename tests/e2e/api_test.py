@@ -5,7 +5,7 @@ Python 3 standard library only. Starts build/asan/xapi-sim (1 pool, 2 hosts,
 3 VMs per host, 1 day of history) and `xapistat serve` collecting it, then
 checks every route against the simulator's own XML-RPC and /rrd_updates:
 objects, stats of VMs / hosts / SRs / pools at each granularity and by range,
-top, errors, the SSE stream, /metrics (and a real Prometheus scrape of it),
+top (also with one host's clock 300 s ahead), errors, the SSE stream, /metrics (and a real Prometheus scrape of it),
 the halted-VM behaviour and the listen / token refusals.
 
 Binaries: $XS_BIN_DIR/xapistat and $XS_BIN_DIR/xapi-sim (default build/asan
@@ -1068,6 +1068,31 @@ def check_top(c):
                "item %r vs object %r" % (it, v))
 
 
+def check_top_skew(c):
+    """One host's clock 5 minutes ahead (NTP off) takes no other host's VMs out of the
+    top-N: each VM is "now" against its own host's clock. Runs last: the skew stays."""
+    objs = c.api.json("/api/v1/objects")
+    running = {v["uuid"]: v["host"] for v in objs["vms"]
+               if v["power_state"] == "Running" and not v["is_control_domain"]}
+    hosts = sorted(set(running.values()))
+    expect(len(hosts) >= 2, "running VMs on %d hosts" % len(hosts))
+    fast = hosts[0]
+    c.sim.control("/sim/host/skew", host=fast, seconds=300)
+    deadline, t = time.monotonic() + 40, {}
+    while time.monotonic() < deadline:
+        time.sleep(1.5)  # not a "busy" question: each answer is fresh
+        t = c.api.json("/api/v1/top?kind=vm&metric=cpu&n=1000")
+        if (t.get("time") or 0) > time.time() + 200:
+            break
+    else:
+        raise CheckFail("no row of the host 300 s ahead reached the ranking: %r" % t.get("time"))
+    items = {it["uuid"]: it["host"] for it in t.get("items") or []}
+    expect(set(items) == set(running),
+           "ranked %d VMs, %d running; missing: %r" % (len(items), len(running),
+                                                      sorted(set(running) - set(items))))
+    expect(set(items.values()) == set(hosts), "hosts ranked %r, want %r" % (sorted(set(items.values())), hosts))
+
+
 # ---- 9. errors
 
 def check_errors(c):
@@ -1481,6 +1506,7 @@ def main():
             ("7b halted VM keeps its history", check_halted_history),
             ("13a --listen 0.0.0.0 without token_file refused", check_refuse_public),
             ("13b token_file: 401 without the bearer token, 200 with", check_token),
+            ("8c top with one host's clock 300 s ahead: every running VM ranked", check_top_skew),
             ("serve stops cleanly on SIGTERM (exit 0, no sanitizer report)", check_clean_stop),
         ]
         for name, fn in checks:
