@@ -349,6 +349,7 @@ static void ctl_host_answer(struct ctl *c, const struct sim_host *h, const char 
 	sim_json_uint(&c->j, "fail", h->faults.http500);
 	sim_json_uint(&c->j, "truncate", h->faults.truncate);
 	sim_json_uint(&c->j, "malformed", h->faults.malformed);
+	sim_json_int(&c->j, "spoil_interval", h->faults.spoil_interval);
 	sim_json_int(&c->j, "skew", h->faults.skew);
 	sim_json_end(&c->j);
 }
@@ -421,10 +422,13 @@ enum ctl_counter { CTL_FAIL, CTL_TRUNCATE, CTL_MALFORMED };
 static int ctl_host_count(struct ctl *c, enum ctl_counter which)
 {
 	struct sim_host *h;
-	int64_t n;
+	int64_t n, iv = 0;
 
-	if (ctl_host(c, &h) || ctl_int(c, "count", 0, SIM_CONTROL_MAX_COUNT, 1, &n))
+	if (ctl_host(c, &h) || ctl_int(c, "count", 0, SIM_CONTROL_MAX_COUNT, 1, &n) ||
+	    (which != CTL_FAIL && ctl_int(c, "interval", 0, 86400, 0, &iv)))
 		return -1;
+	if (which != CTL_FAIL)
+		h->faults.spoil_interval = iv;
 	if (which == CTL_FAIL)
 		h->faults.http500 = (unsigned)n;
 	else if (which == CTL_TRUNCATE)
@@ -725,8 +729,8 @@ static const struct ctl_route ctl_routes[] = {
 	{ "/sim/host/up", ",host,", CTL_WORLD, ctl_host_up },
 	{ "/sim/host/slow", ",host,ms,", CTL_FAULT, ctl_host_slow },
 	{ "/sim/host/fail", ",host,count,", CTL_FAULT, ctl_host_fail },
-	{ "/sim/host/truncate", ",host,count,", CTL_FAULT, ctl_host_truncate },
-	{ "/sim/host/malformed", ",host,count,", CTL_FAULT, ctl_host_malformed },
+	{ "/sim/host/truncate", ",host,count,interval,", CTL_FAULT, ctl_host_truncate },
+	{ "/sim/host/malformed", ",host,count,interval,", CTL_FAULT, ctl_host_malformed },
 	{ "/sim/host/skew", ",host,seconds,", CTL_FAULT, ctl_host_skew },
 	{ "/sim/pool/master", ",host,", CTL_WORLD, ctl_pool_master },
 	{ "/sim/pool/old_login", ",pool,on,", CTL_FAULT, ctl_pool_old_login },

@@ -98,9 +98,13 @@ static void rrd_http_garble(struct xs_buf *body)
 	free(doc);
 }
 
-/* The truncate and malformed faults, on a 200 RRD body. */
-static void rrd_http_body_faults(struct sim_host *h, struct sim_http_response *res)
+/* The truncate and malformed faults, on a 200 RRD body (interval: of an /rrd_updates
+ * reply, 0 for a dump). */
+static void rrd_http_body_faults(struct sim_host *h, struct sim_http_response *res,
+				 int64_t interval)
 {
+	if (h->faults.spoil_interval && h->faults.spoil_interval != interval)
+		return;
 	if (h->faults.malformed > 0) {
 		h->faults.malformed--;
 		rrd_http_garble(&res->body);
@@ -305,7 +309,7 @@ static void rrd_http_updates(struct rrd_http_ctx *x)
 	rrd_http_header(res, "Access-Control-Allow-Origin: *\r\n"
 			     "Access-Control-Allow-Headers: X-Requested-With\r\n");
 	res->close = true; /* xapi marks the request close before handing it to rrdd */
-	rrd_http_body_faults(x->h, res);
+	rrd_http_body_faults(x->h, res, q->interval);
 out_free:
 	free(parts);
 	free(q);
@@ -341,7 +345,7 @@ static void rrd_http_dump(struct rrd_http_ctx *x, const struct sim_rrd *r, bool 
 					    : "Content-Type: text/xml\r\n");
 	if (x->accept_rule || acao)
 		rrd_http_header(res, "Access-Control-Allow-Origin: *\r\n");
-	rrd_http_body_faults(x->h, res);
+	rrd_http_body_faults(x->h, res, 0);
 }
 
 /* 302 to host `target`, same path and query (SPEC §1.3). xapi always says

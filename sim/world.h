@@ -61,6 +61,8 @@ struct sim_host_faults {
 	unsigned http500;          /* the next N HTTP requests get 500 */
 	unsigned truncate;         /* the next N RRD bodies are cut in half */
 	unsigned malformed;        /* the next N RRD bodies are garbage */
+	int64_t spoil_interval;    /* truncate / malformed spoil only /rrd_updates bodies of this
+				    * interval (0: every RRD body) */
 	int64_t skew;              /* seconds added to this host's clock */
 };
 

@@ -49,6 +49,8 @@
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
 #define CO_ARCHIVE_TIMEOUT 600.0
+#define CO_DEFAULT_BACKFILL_RETRY 30.0
+#define CO_BACKFILL_RETRY_MAX 1800.0 /* under the 2 h the 1 min archive spans */
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
 
@@ -108,6 +110,9 @@ struct co_host {
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
 	bool need_backfill;
+	double backfill_after;  /* loop time before which no coarse archive is asked (one failed) */
+	double backfill_wait;   /* the wait after the next failure; 0: none failed since the last
+				 * complete backfill */
 	enum co_slot slot;      /* the collector's slot it holds, if any */
 	char why[96];           /* why we stopped the transfer ("" = the reader's error) */
 	double began;
@@ -781,7 +786,10 @@ static int co_done_ok(struct co_host *h, double secs)
 
 	if (h->phase > 0) {
 		co_commit_coarse(h);
-		return h->phase + 1 < CO_NPHASES ? h->phase + 1 : -1;
+		if (h->phase + 1 < CO_NPHASES)
+			return h->phase + 1;
+		h->backfill_wait = 0; /* complete: the next failure waits the shortest again */
+		return -1;
 	}
 	co_commit_5s(h);
 	h->st.fetches++;
@@ -792,7 +800,8 @@ static int co_done_ok(struct co_host *h, double secs)
 	h->backoff = 0;
 	h->st.lag = co_lag(h);
 	c->stats.fetches++;
-	if (!h->need_backfill || !co_slot_acquire(h, CO_SLOT_COARSE))
+	if (!h->need_backfill || xs_evloop_now() < h->backfill_after ||
+	    !co_slot_acquire(h, CO_SLOT_COARSE))
 		return -1;
 	h->need_backfill = false;
 	h->st.backfills++;
@@ -818,9 +827,19 @@ static void co_done_error(struct co_host *h, const struct xs_http_response *res)
 		co_set_error(h, "reply over %u values", XS_COLLECT_MAX_VALUES);
 	else
 		co_set_error(h, "bad RRD reply: %s", xs_rrd_reader_error(h->reader));
-	/* a failed coarse archive: the 5 s rows are stored; the backfill starts over next time */
-	if (h->phase > 0)
+	/* a failed coarse archive: the 5 s rows are stored; the backfill starts over, not
+	 * before backfill_after: an archive that fails for good (too large for the
+	 * host, a reply we refuse) is not asked again after every 5 s fetch */
+	if (h->phase > 0) {
 		h->need_backfill = true;
+		h->backfill_wait = h->backfill_wait > 0 ? 2 * h->backfill_wait
+							: h->c->cfg.backfill_retry;
+		if (h->backfill_wait > CO_BACKFILL_RETRY_MAX)
+			h->backfill_wait = CO_BACKFILL_RETRY_MAX;
+		h->backfill_after = xs_evloop_now() + h->backfill_wait;
+		co_log(h->c, XS_COLLECT_LOG_INFO, "host %s: backfill asked again in %.0f s", h->name,
+		       h->backfill_wait);
+	}
 }
 
 static void co_on_done(void *arg, const struct xs_http_response *res)
@@ -1164,6 +1183,8 @@ struct xs_collector *xs_collector_new(struct xs_evloop *loop, struct xs_http *ht
 		c->cfg.backoff_min = CO_DEFAULT_BACKOFF_MIN;
 	if (!c->cfg.backfills)
 		c->cfg.backfills = CO_DEFAULT_BACKFILLS;
+	if (!(c->cfg.backfill_retry > 0))
+		c->cfg.backfill_retry = CO_DEFAULT_BACKFILL_RETRY;
 	if (c->cfg.backoff_max < c->cfg.backoff_min)
 		c->cfg.backoff_max = c->cfg.backoff_min > CO_DEFAULT_BACKOFF_MAX
 					     ? c->cfg.backoff_min

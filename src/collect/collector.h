@@ -76,6 +76,9 @@ struct xs_collector_config {
 	double backoff_min;    /* first retry after a failure (0 = 1) */
 	double backoff_max;    /* cap of the retry delay (0 = 60) */
 	unsigned backfills;    /* hosts fetching whole 5 s archives at once, and coarse ones (0 = 16 each) */
+	double backfill_retry; /* a coarse archive that failed is asked again after this (0 = 30 s),
+				* doubled at each failure in a row up to 1800 s (the 1 min archive
+				* spans 2 h); the 5 s fetches go on meanwhile */
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;

@@ -12,6 +12,8 @@
  *   once;
  * - 15 minutes without polling (daemon down): the 5 s archive's rows are
  *   stored, the hole is backfilled at 1 min;
+ * - a coarse archive that keeps failing: asked again after a wait that doubles,
+ *   not after every 5 s fetch; the hole filled once it reads;
  * - host outage (/sim/host/down, 15 min, up): the host is skipped while
  *   down, then caught up and backfilled;
  * - a malformed reply stores nothing and loses nothing: the next round gets
@@ -40,6 +42,7 @@
 #define T_CLOCK 1750000000LL  /* the simulator's manual clock at start */
 #define T_MAX_COLS 4096
 #define T_MAX_ROWS 400
+#define T_BACKFILL_RETRY 3.0  /* seconds before a failed coarse archive is asked again */
 
 static struct xs_evloop *t_loop;
 static struct xs_http *t_http;
@@ -138,6 +141,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	ccfg.timeout = 10;
 	ccfg.backoff_min = 0.2;
 	ccfg.backoff_max = 1;
+	ccfg.backfill_retry = T_BACKFILL_RETRY;
 	f->co = xs_collector_new(t_loop, t_http, f->store, &ccfg);
 	xs_collector_add_pool(f->co, f->pc, NULL);
 	xs_collector_sync(f->co);
@@ -542,6 +546,98 @@ out:
 	fix_stop(&f);
 }
 
+/* Rounds 5 s apart for `secs` of our time; true if each ran to its end. */
+static bool fix_rounds_for(struct fix *f, double secs)
+{
+	double end = xs_evloop_now() + secs;
+	bool fine = true;
+
+	while (fine && xs_evloop_now() < end)
+		fine = fix_advance(f, 5) && fix_round(f);
+	return fine;
+}
+
+/* Rounds 5 s apart until the collector has asked for one more backfill than `before`, for
+ * at most `secs`; the loop time it was seen at, or -1. */
+static double fix_rounds_until_backfill(struct fix *f, uint64_t before, double secs)
+{
+	double end = xs_evloop_now() + secs;
+	struct xs_collector_stats st;
+
+	while (xs_evloop_now() < end) {
+		if (!fix_advance(f, 5) || !fix_round(f))
+			return -1;
+		xs_collector_stats(f->co, &st);
+		if (st.backfills > before)
+			return xs_evloop_now();
+	}
+	return -1;
+}
+
+/*
+ * A coarse archive that keeps failing (the 1 min archive garbage, as a reply we refuse
+ * for good would be) is asked again after T_BACKFILL_RETRY, then after twice that, not
+ * after every 5 s fetch; the 5 s rows go on meanwhile; once it reads, the hole is filled.
+ */
+static void test_backfill_retry(void)
+{
+	struct fix f;
+	struct xs_collector_stats s0, s1;
+	const char *host;
+	int64_t stop;
+	double failed, again;
+	bool contiguous;
+	size_t n;
+
+	if (!ok(fix_start(&f, "1", "2", 78, false), "fixture") || !ok(fix_round(&f), "first round"))
+		goto out;
+	host = fix_host(&f, 0)->uuid;
+	stop = f.clock;
+	ok(fix_advance(&f, 900), "15 min pass");
+	ok(sim_proc_post(&f.sim, "/sim/host/malformed?host=%s&count=1000&interval=60", host) == 200,
+	   "every 1 min archive garbage");
+	xs_collector_stats(f.co, &s0);
+	if (!ok(fix_round(&f), "round after the gap"))
+		goto out;
+	failed = xs_evloop_now();
+	xs_collector_stats(f.co, &s1);
+	ok(s1.backfills == s0.backfills + 1 && s1.errors == s0.errors + 1,
+	   "the backfill was asked and failed (backfills +%llu, errors +%llu)",
+	   (unsigned long long)(s1.backfills - s0.backfills),
+	   (unsigned long long)(s1.errors - s0.errors));
+	ok(fix_rounds_for(&f, T_BACKFILL_RETRY - 1.0), "5 s rounds");
+	xs_collector_stats(f.co, &s0);
+	ok(s0.backfills == s1.backfills, "not asked again within %.0f s (+%llu)",
+	   T_BACKFILL_RETRY - 1.0, (unsigned long long)(s0.backfills - s1.backfills));
+	n = series_points(&f, XS_OBJ_HOST, host, "cpu_avg", f.clock - 595, f.clock, &contiguous);
+	ok(n == 120 && contiguous, "the 5 s rows go on: %zu", n);
+	again = fix_rounds_until_backfill(&f, s0.backfills, T_BACKFILL_RETRY + 3);
+	ok(again >= failed + T_BACKFILL_RETRY, "asked again %.1f s after (fails again)",
+	   again - failed);
+	xs_collector_stats(f.co, &s0);
+	ok(fix_rounds_for(&f, 2 * T_BACKFILL_RETRY - 1.0), "rounds");
+	xs_collector_stats(f.co, &s1);
+	ok(s1.backfills == s0.backfills, "the second wait is twice as long: none within %.0f s (+%llu)",
+	   2 * T_BACKFILL_RETRY - 1.0, (unsigned long long)(s1.backfills - s0.backfills));
+	ok(sim_proc_post(&f.sim, "/sim/host/malformed?host=%s&count=0", host) == 200, "fault off");
+	ok(fix_rounds_until_backfill(&f, s1.backfills, 2 * T_BACKFILL_RETRY + 3) >= 0,
+	   "asked once more");
+	{
+		struct doc d;
+		struct cmp c = { 0, 0, 0 };
+
+		if (!ok(doc_fetch(&f, host, "start=-7199&host=true&interval=60", &d), "1 min doc"))
+			goto out;
+		compare_doc(&f, &d, XS_TIER_1M, stop + 60, stop + 240, &c); /* 5 s rows from stop + 305 */
+		doc_free(&d);
+		ok(c.compared > 5 && !c.missing && !c.differ,
+		   "1 min points in the hole: %zu compared, %zu missing, %zu differ", c.compared,
+		   c.missing, c.differ);
+	}
+out:
+	fix_stop(&f);
+}
+
 static bool offset_known(void *arg)
 {
 	struct fix *f = arg;
@@ -781,6 +877,7 @@ int main(void)
 	TEST_RUN(test_values_and_tiers);
 	TEST_RUN(test_migration);
 	TEST_RUN(test_downtime_backfill);
+	TEST_RUN(test_backfill_retry);
 	TEST_RUN(test_host_outage);
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);

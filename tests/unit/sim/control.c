@@ -419,7 +419,17 @@ static void test_host_faults(void)
 	fail_unless(t_call(t, 0, "POST", "/sim/host/truncate", NULL, form) == 200, "truncate (form)");
 	ok(h->faults.truncate == 3, "truncate set from a form body");
 	fail_unless(t_post(t, 0, "/sim/host/malformed", "host=%s", h->o.uuid) == 200, "malformed");
-	ok(h->faults.malformed == 1, "malformed defaults to 1");
+	ok(h->faults.malformed == 1 && h->faults.spoil_interval == 0,
+	   "malformed defaults to 1, any interval");
+	fail_unless(t_post(t, 0, "/sim/host/malformed", "host=%s&count=2&interval=60", h->o.uuid) ==
+			    200,
+		    "malformed, interval 60: %s", t->body);
+	ok(h->faults.malformed == 2 && h->faults.spoil_interval == 60, "malformed with an interval");
+	ok(t_post(t, 0, "/sim/host/truncate", "host=%s&interval=-5", h->o.uuid) != 200 &&
+		   h->faults.spoil_interval == 60 && h->faults.truncate == 3,
+	   "a bad interval changes nothing: %s", t->body);
+	fail_unless(t_post(t, 0, "/sim/host/malformed", "host=%s", h->o.uuid) == 200, "malformed");
+	ok(h->faults.spoil_interval == 0, "interval back to any");
 	fail_unless(t_post(t, 0, "/sim/host/skew", "host=%s&seconds=-30", h->o.uuid) == 200,
 		    "skew: %s", t->body);
 	ok(h->faults.skew == -30, "skew set");

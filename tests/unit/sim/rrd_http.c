@@ -1142,6 +1142,25 @@ static void test_faults(void)
 	if (d)
 		doc_free(d);
 	res_free(&res);
+	/* spoil_interval: only /rrd_updates of that interval count (a coarse archive) */
+	h->faults.malformed = 1;
+	h->faults.spoil_interval = 60;
+	d = updates(&s, 0, "start=-60&host=true&interval=5", NULL, &res);
+	ok(d != NULL && h->faults.malformed == 1, "spoil_interval 60: a 5 s reply is whole");
+	if (d)
+		doc_free(d);
+	res_free(&res);
+	get(&s, 0, "/host_rrd", "", NULL, &res);
+	ok(res.status == 200 && h->faults.malformed == 1, "spoil_interval 60: a dump is whole");
+	res_free(&res);
+	get(&s, 0, "/rrd_updates", "start=-7199&host=true&interval=60", NULL, &res);
+	d = res_doc(&res);
+	ok(res.status == 200 && d == NULL && h->faults.malformed == 0,
+	   "spoil_interval 60: the 60 s reply is garbage");
+	if (d)
+		doc_free(d);
+	res_free(&res);
+	h->faults.spoil_interval = 0;
 
 	/* skew: host times move, the cells stay */
 	d0 = updates(&s, 0, "start=-600&host=true", NULL, &plain);
