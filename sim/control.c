@@ -34,6 +34,7 @@
 #define SIM_CONTROL_VAL_LEN 128               /* longest parameter value kept */
 #define SIM_CONTROL_MSG_LEN 256
 #define SIM_CONTROL_MAX_SLOW_MS 600000u        /* /sim/host/slow: 10 minutes */
+#define SIM_CONTROL_MAX_PACE_MS 60000u         /* /sim/host/pace: a minute per 4 KiB */
 #define SIM_CONTROL_MAX_COUNT 1000000u         /* fail / truncate / malformed */
 #define SIM_CONTROL_MAX_SKEW (10LL * 366 * 86400) /* seconds either way */
 #define SIM_CONTROL_MAX_ADVANCE 86400.0        /* seconds per /sim/clock/advance:
@@ -346,6 +347,7 @@ static void ctl_host_answer(struct ctl *c, const struct sim_host *h, const char 
 	sim_json_object(&c->j, "faults");
 	sim_json_bool(&c->j, "down", h->faults.down);
 	sim_json_uint(&c->j, "slow_ms", h->faults.slow_ms);
+	sim_json_uint(&c->j, "pace_ms", h->faults.pace_ms);
 	sim_json_uint(&c->j, "fail", h->faults.http500);
 	sim_json_uint(&c->j, "truncate", h->faults.truncate);
 	sim_json_uint(&c->j, "malformed", h->faults.malformed);
@@ -412,6 +414,18 @@ static int ctl_host_slow(struct ctl *c)
 	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, SIM_CONTROL_MAX_SLOW_MS, 1000, &ms))
 		return -1;
 	h->faults.slow_ms = (unsigned)ms;
+	ctl_host_answer(c, h, "host");
+	return 0;
+}
+
+static int ctl_host_pace(struct ctl *c)
+{
+	struct sim_host *h;
+	int64_t ms;
+
+	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, SIM_CONTROL_MAX_PACE_MS, 200, &ms))
+		return -1;
+	h->faults.pace_ms = (unsigned)ms;
 	ctl_host_answer(c, h, "host");
 	return 0;
 }
@@ -728,6 +742,7 @@ static const struct ctl_route ctl_routes[] = {
 	{ "/sim/host/down", ",host,", CTL_WORLD, ctl_host_down },
 	{ "/sim/host/up", ",host,", CTL_WORLD, ctl_host_up },
 	{ "/sim/host/slow", ",host,ms,", CTL_FAULT, ctl_host_slow },
+	{ "/sim/host/pace", ",host,ms,", CTL_FAULT, ctl_host_pace },
 	{ "/sim/host/fail", ",host,count,", CTL_FAULT, ctl_host_fail },
 	{ "/sim/host/truncate", ",host,count,interval,", CTL_FAULT, ctl_host_truncate },
 	{ "/sim/host/malformed", ",host,count,interval,", CTL_FAULT, ctl_host_malformed },

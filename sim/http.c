@@ -67,6 +67,7 @@
 
 #define SIM_HTTP_READ_CHUNK (64 * 1024)      /* bytes read per recv */
 #define SIM_HTTP_WRITE_BUDGET (1024 * 1024)  /* bytes written per callback */
+#define SIM_HTTP_PACE_BYTES 4096             /* body bytes per step of a paced answer */
 #define SIM_HTTP_ACCEPT_BUDGET 16            /* connections accepted per callback */
 #define SIM_HTTP_MAX_CONNS 4096              /* open connections per server */
 #define SIM_HTTP_DRAIN_SECS 2.0              /* how long a closing connection is drained */
@@ -113,7 +114,9 @@ struct http_conn {
 	int minor;                  /* the pending request's HTTP minor version */
 	struct xs_buf head;         /* status line and headers to send */
 	struct xs_buf body;         /* body to send (moved from the response) */
-	size_t body_send;           /* body bytes to send (cut_at, or 0 for HEAD) */
+	size_t body_send;           /* body bytes to send so far (a paced body grows it step by step) */
+	size_t body_end;            /* body bytes to send in all (cut_at, or 0 for HEAD) */
+	unsigned pace_ms;           /* between steps of a paced body, 0 = not paced */
 	size_t sent;                /* bytes of head + body sent */
 	bool close_after;           /* end the connection after this response */
 	bool abrupt;                /* the body was cut: no TLS close_notify */
@@ -639,6 +642,19 @@ static void http_conn_delay_done(struct xs_evloop *loop, void *arg)
 	http_conn_set_state(c, HTTP_WRITE);
 }
 
+/* The next SIM_HTTP_PACE_BYTES of a paced body. */
+static void http_conn_pace_step(struct xs_evloop *loop, void *arg)
+{
+	struct http_conn *c = arg;
+
+	(void)loop;
+	c->timer = 0;
+	c->body_send = c->body_end - c->body_send > SIM_HTTP_PACE_BYTES
+			       ? c->body_send + SIM_HTTP_PACE_BYTES
+			       : c->body_end;
+	http_conn_set_state(c, HTTP_WRITE);
+}
+
 /* Takes over res (its body is moved to c) and starts sending it. */
 static void http_respond(struct http_conn *c, struct sim_http_response *res, bool keepalive,
 			 bool head_only, int minor)
@@ -664,7 +680,10 @@ static void http_respond(struct http_conn *c, struct sim_http_response *res, boo
 	c->body = res->body; /* moved, not copied: it may be a large RRD dump */
 	xs_buf_init(&res->body, 0);
 	http_response_cleanup(res);
-	c->body_send = head_only ? 0 : send;
+	c->body_end = head_only ? 0 : send;
+	c->pace_ms = res->pace_ms;
+	c->body_send = c->pace_ms && c->body_end > SIM_HTTP_PACE_BYTES ? SIM_HTTP_PACE_BYTES
+									 : c->body_end;
 	c->sent = 0;
 	c->close_after = close;
 	if (res->delay_ms) {
@@ -838,8 +857,14 @@ static void http_conn_write(struct http_conn *c)
 		c->sent += (size_t)w;
 		budget -= (size_t)w < budget ? (size_t)w : budget;
 	}
-	if (c->sent == total)
-		http_conn_done(c);
+	if (c->sent < total)
+		return;
+	if (c->body_send < c->body_end) { /* paced: the next step after pace_ms */
+		c->timer = xs_evloop_add_timer(c->s->loop, c->pace_ms / 1000.0, http_conn_pace_step, c);
+		http_conn_set_state(c, HTTP_DELAY);
+		return;
+	}
+	http_conn_done(c);
 }
 
 /* One read into `in`: processed in READ, only buffered in DEFER. */

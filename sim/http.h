@@ -55,6 +55,8 @@ struct sim_http_response {
 	bool http10;                    /* "HTTP/1.0", no Content-Length, close after the body */
 	bool close;                     /* close after this response */
 	unsigned delay_ms;              /* wait this long before writing anything */
+	unsigned pace_ms;               /* > 0: the body goes out SIM_HTTP_PACE_BYTES at a time,
+					 * this long apart (a slow link or a slow producer) */
 	size_t cut_at;                  /* > 0: write only this many body bytes, then close */
 };
 

@@ -8,8 +8,9 @@
  *   /sim/...   (pool masters only)           sim_control_handle
  *   anything else                            404
  *
- * Faults applied here: slow_ms (a delay before the answer) and http500 (the
- * next N requests answer 500 without reaching a handler). The RRD-body faults
+ * Faults applied here: slow_ms (a delay before the answer), pace_ms (the body
+ * in 4 KiB steps) and http500 (the next N requests answer 500 without reaching
+ * a handler). The RRD-body faults
  * (truncate, malformed) belong to sim_rrd_http_handle, which knows where the
  * body is. The control interface is exempt from every fault, so a test can
  * always switch them off again. A host that is down (faults.down) is not
@@ -78,4 +79,6 @@ void sim_route(void *ctx, const struct sim_http_request *req, struct sim_http_re
 	}
 	if (h && h->faults.slow_ms > res->delay_ms)
 		res->delay_ms = h->faults.slow_ms;
+	if (h && h->faults.pace_ms)
+		res->pace_ms = h->faults.pace_ms;
 }

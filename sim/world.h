@@ -58,6 +58,7 @@ struct sim_pool {
 struct sim_host_faults {
 	bool down;                 /* not listening: connections refused */
 	unsigned slow_ms;          /* delay before every answer */
+	unsigned pace_ms;          /* every answer's body in 4 KiB steps this long apart */
 	unsigned http500;          /* the next N HTTP requests get 500 */
 	unsigned truncate;         /* the next N RRD bodies are cut in half */
 	unsigned malformed;        /* the next N RRD bodies are garbage */

@@ -12,6 +12,8 @@
  *   once;
  * - 15 minutes without polling (daemon down): the 5 s archive's rows are
  *   stored, the hole is backfilled at 1 min;
+ * - a slow link: archives that take longer than the fetch timeout are stored,
+ *   one whose host sends nothing for that long is given up;
  * - a coarse archive that keeps failing: asked again after a wait that doubles,
  *   not after every 5 s fetch; the hole filled once it reads;
  * - host outage (/sim/host/down, 15 min, up): the host is skipped while
@@ -98,6 +100,7 @@ struct fix {
 };
 
 static int t_fix_serial;
+static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 
 static void count_yield(void *arg)
@@ -138,7 +141,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	}
 	ccfg.manual = !real;
 	ccfg.yield = count_yield;
-	ccfg.timeout = 10;
+	ccfg.timeout = t_fetch_timeout;
 	ccfg.backoff_min = 0.2;
 	ccfg.backoff_max = 1;
 	ccfg.backfill_retry = T_BACKFILL_RETRY;
@@ -638,6 +641,51 @@ out:
 	fix_stop(&f);
 }
 
+/*
+ * A host that sends nothing: its first contact's whole 5 s archive (an archive: no
+ * total timeout to speak of) is given up once nothing came for the fetch timeout (0.5 s
+ * here, rounded up to 1 s). A slow link (the simulator's pace: 4 KiB every 10 ms) then
+ * makes the whole 5 s archive and the coarse ones take longer than the fetch timeout:
+ * they are stored all the same, bytes coming all the while.
+ */
+static void test_slow_archive(void)
+{
+	struct fix f;
+	struct xs_collector_stats s0, s1;
+	struct xs_collect_host_status st;
+	const char *host;
+	bool contiguous;
+	size_t n;
+
+	t_fetch_timeout = 0.5;
+	if (!ok(fix_start(&f, "1", "2", 70, false), "fixture"))
+		goto out;
+	host = fix_host(&f, 0)->uuid;
+	ok(sim_proc_post(&f.sim, "/sim/host/slow?host=%s&ms=3000", host) == 200,
+	   "a host that answers 3 s late");
+	ok(fix_round(&f), "first round");
+	st = fix_status(&f, host);
+	ok(st.errors == 1 && strstr(st.last_error, "too slow"), "the archive given up: %s",
+	   st.last_error);
+	ok(sim_proc_post(&f.sim, "/sim/host/slow?host=%s&ms=0", host) == 200 &&
+		   sim_proc_post(&f.sim, "/sim/host/pace?host=%s&ms=10", host) == 200,
+	   "answers again, over a slow link");
+	xs_collector_stats(f.co, &s0);
+	if (!ok(fix_round(&f), "round over the slow link"))
+		goto out;
+	xs_collector_stats(f.co, &s1);
+	st = fix_status(&f, host);
+	ok(!st.last_error[0] && s1.backfills == s0.backfills + 1, "no error, one backfill: %s",
+	   st.last_error);
+	n = series_points(&f, XS_OBJ_HOST, host, "cpu_avg", f.clock - 595, f.clock, &contiguous);
+	ok(n == 120 && contiguous, "the whole 5 s archive (over 0.5 s to come): %zu rows", n);
+	n = tier_points(&f, XS_OBJ_HOST, host, "cpu_avg", XS_TIER_1M, f.clock - 7200, f.clock);
+	ok(n >= 100, "the 1 min archive (over 1 s to come): %zu points", n);
+out:
+	fix_stop(&f);
+	t_fetch_timeout = 10;
+}
+
 static bool offset_known(void *arg)
 {
 	struct fix *f = arg;
@@ -878,6 +926,7 @@ int main(void)
 	TEST_RUN(test_migration);
 	TEST_RUN(test_downtime_backfill);
 	TEST_RUN(test_backfill_retry);
+	TEST_RUN(test_slow_archive);
 	TEST_RUN(test_host_outage);
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);

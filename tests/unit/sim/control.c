@@ -410,6 +410,17 @@ static void test_host_faults(void)
 	   "third succeeds, slowly");
 	ok(h->faults.http500 == 0, "counter used up");
 	ok(t_call(t, 0, "POST", "/", NULL, "x") == 200 && t->res.delay_ms == 0, "host 0 is fast");
+	fail_unless(t_post(t, 0, "/sim/host/pace", "host=%s&ms=50", t_host(t, 0)->o.uuid) == 200,
+		    "pace: %s", t->body);
+	ok(t_host(t, 0)->faults.pace_ms == 50 && t_call(t, 0, "POST", "/", NULL, "x") == 200 &&
+		   t->res.pace_ms == 50,
+	   "pace: every answer paced");
+	ok(t_post(t, 0, "/sim/host/pace", "host=%s&ms=600001", t_host(t, 0)->o.uuid) != 200 &&
+		   t_host(t, 0)->faults.pace_ms == 50,
+	   "pace over a minute refused, unchanged");
+	fail_unless(t_post(t, 0, "/sim/host/pace", "host=%s&ms=0", t_host(t, 0)->o.uuid) == 200,
+		    "pace off");
+	ok(t_call(t, 0, "POST", "/", NULL, "x") == 200 && t->res.pace_ms == 0, "pace off: not paced");
 
 	fail_unless(t_post(t, 0, "/sim/host/fail", "host=%s", t_host(t, 0)->o.uuid) == 200, "fail 0");
 	ok(t_call(t, 0, "GET", "/sim/state", NULL, NULL) == 200, "control is exempt from faults");

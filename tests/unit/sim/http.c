@@ -29,6 +29,7 @@
 #include "test.h"
 
 #define BIG_BODY (4u << 20) /* /big: more than the socket buffers hold, so writes block */
+#define PACED_BODY 10000    /* /paced: 3 steps of SIM_HTTP_PACE_BYTES, 100 ms apart */
 
 struct srv {
 	struct xs_evloop *loop;
@@ -127,6 +128,10 @@ static void srv_handler(void *ctx, const struct sim_http_request *req, struct si
 	} else if (http_slice_eq(req->path, "/delay")) {
 		res->delay_ms = 200;
 		rc = xs_buf_append_str(&res->body, "late");
+	} else if (http_slice_eq(req->path, "/paced")) {
+		for (int i = 0; i < PACED_BODY && !rc; i++)
+			rc = xs_buf_append(&res->body, "p", 1);
+		res->pace_ms = 100;
 	} else if (http_slice_eq(req->path, "/cut")) {
 		for (int i = 0; i < 1000 && !rc; i++)
 			rc = xs_buf_append(&res->body, "x", 1);
@@ -375,6 +380,24 @@ static void test_faults(void)
 	ok(cli_response(fd, buf, sizeof(buf), &eof) > 0 && eof, "cut response ends in EOF");
 	ok(strstr(buf, "Content-Length: 1000\r\n") && strlen(body_of(buf)) == 100,
 	   "Content-Length 1000 but 100 bytes (%zu)", strlen(body_of(buf)));
+	close(fd);
+
+	fd = cli_connect("127.0.0.2", port);
+	{
+		static char paced[PACED_BODY + 1024];
+
+		t0 = xs_evloop_now();
+		ok(cli_send(fd, "GET /paced HTTP/1.1\r\n\r\n"), "send /paced");
+		ok(cli_response(fd, paced, sizeof(paced), &eof) > 0 &&
+			   strspn(body_of(paced), "p") == PACED_BODY && !eof,
+		   "paced body whole (%zu bytes), connection kept",
+		   strspn(body_of(paced), "p"));
+		ok(xs_evloop_now() - t0 >= 0.19, "two pauses of 100 ms (%.3f s)",
+		   xs_evloop_now() - t0);
+	}
+	ok(cli_send(fd, "GET /hello HTTP/1.1\r\n\r\n") &&
+		   cli_response(fd, buf, sizeof(buf), &eof) > 0 && !strncmp(body_of(buf), "hello", 5),
+	   "the next request on that connection: %s", body_of(buf));
 	close(fd);
 
 	fd = cli_connect("127.0.0.2", port);
