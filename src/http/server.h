@@ -57,7 +57,8 @@
 #include "lib/err.h"
 #include "lib/evloop.h"
 
-#define XS_HTTP_DEFAULT_MAX_URL 4096          /* bytes of request target (path and query) */
+#define XS_HTTP_DEFAULT_MAX_URL 16384 /* bytes of request target (path and query): a stream's
+					* 256 uuids and a token fit */
 #define XS_HTTP_DEFAULT_MAX_PARAMS 64         /* query parameters per request */
 #define XS_HTTP_DEFAULT_MAX_CONNECTIONS 1024  /* open connections, streams included */
 #define XS_HTTP_DEFAULT_TIMEOUT_S 30          /* idle connection timeout, seconds */

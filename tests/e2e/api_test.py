@@ -1120,6 +1120,9 @@ def check_errors(c):
     want("/api/v1/vms/00000000-0000-4000-8000-000000000000/stats", 404)
     want("/api/v1/hosts/%s/stats" % c.vm, 404)  # a VM asked as a host
     want("/api/v1/vms/%s/stats" % ("a" * 64), 400, must=lambda e: e.startswith("uuid: "))
+    # the request target cap is 16,384 bytes: a stream's 256 uuids (9.7 KB) fit
+    want("/api/v1/status?%s=1" % ("a" * 12000), 400, must=lambda e: e.startswith("a"))
+    want("/api/v1/status?%s=1" % ("a" * 17000), 414)
     want("/api/v1/vms/%s/stats" % ("a" * 63), 404, must=lambda e: e.startswith("uuid: "))
     want("/api/v1/nope", 404)
     r = want("/api/v1/objects", 405, "POST")

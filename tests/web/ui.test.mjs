@@ -8,7 +8,11 @@
 // tooltip and data attributes); drag-to-zoom asks the API for the zoomed range;
 // live mode appends the points the SSE stream pushes (no polling); device legends
 // named from /api/v1/objects (VIF network, VBD VDI, PIF network); the token
-// prompt; first paint of the VM page and the render time of a year of hourly points.
+// prompt; a live pool page fetching new points however often events come, with the
+// stream's uuids comma separated; a slow reply of an earlier range not drawn over a
+// later one; a failed first read of the objects said and tried again; the objects
+// read again (a VM stopped); first paint of the VM page and the render time of a
+// year of hourly points.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -273,6 +277,66 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await page.context().close();
   });
 
+  test('live pool page: a fetch at least every 0.7 s however often events come; commas kept', async () => {
+    const page = await open();
+    await go(page, `#/pool/${objs.pools[0].uuid}`);
+    await page.click('#live');
+    await page.waitForFunction(() => document.querySelector('svg[data-chart="pool-cpu"]')?.dataset.interval === '5');
+    const stream = page.requests.filter((u) => u.includes('/api/v1/stream?objects=')).at(-1) || '';
+    assert.ok(stream.includes(',') && !stream.includes('%2C'), `the hosts' uuids, comma separated: ${stream}`);
+    const fetches = () => page.requests.filter((u) => u.includes('/stats?from=')).length;
+    const n0 = fetches();
+    // an event every 0.3 s for 3 s, as from dozens of hosts ticking at their own moments
+    await page.evaluate(async (host) => {
+      const p = window.xapistat.page;
+      for (let i = 0; i < 10; i++) {
+        p.onEvent({ uuid: host, endTimestamp: (p.lastT || 0) + 5 });
+        await new Promise((res) => setTimeout(res, 300));
+      }
+    }, objs.hosts[0].uuid);
+    assert.ok(fetches() - n0 >= 3, `${fetches() - n0} fetches of new points in 3 s of events 0.3 s apart`);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('a slow reply of an earlier range never draws over a later one', async () => {
+    const page = await open();
+    await go(page, `#/host/${objs.hosts[0].uuid}`);
+    let delayed = 0;
+    await page.route('**/stats?from=*', async (route) => {
+      delayed++;
+      await sleep(1500);
+      await route.continue().catch(() => {}); // aborted meanwhile
+    });
+    const before = await loads(page);
+    await page.click('#presets button[data-preset="1w"]');
+    await page.click('#presets button[data-preset="10m"]');
+    await page.waitForFunction((b) => +(document.documentElement.dataset.loads || 0) > b, before, { timeout: 15000 });
+    await sleep(2500); // the week's reply would have come by now
+    assert.ok(delayed >= 1, 'the week was asked for');
+    const a = await chartAttrs(page, 'host-cpu');
+    assert.equal(a.interval, '5', `10 min at 5 s points, not the week's ${a.interval} s`);
+    await page.unroute('**/stats?from=*');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('a failed first read of the objects is said, then tried again', async () => {
+    const page = await open();
+    let n = 0;
+    await page.route('**/api/v1/objects', (route) => (n++ === 0
+      ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"busy: retry later"}' })
+      : route.continue()));
+    await page.goto(`${serve.base}/#/`);
+    await page.waitForSelector('[data-fatal]');
+    assert.match(await page.textContent('[data-fatal]'), /busy: retry later/);
+    await until('the tree after the retry', async () => (await page.$$('#tree a[href^="#/pool/"]')).length > 0, 15000);
+    await page.waitForFunction(() => +(document.documentElement.dataset.loads || 0) > 0);
+    assert.equal(await page.$('[data-fatal]'), null, 'the error card gone once it worked');
+    assert.deepEqual(page.errors.filter((e) => !/503/.test(e)), []); // the 503 itself is logged
+    await page.context().close();
+  });
+
   test('performance: VM page first paint, a year of hourly points', async () => {
     const page = await open();
     await page.goto(`${serve.base}/#/vm/${vm.uuid}`);
@@ -338,6 +402,27 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     figures.vm_page_year_hourly_render_all_charts_ms = +r.render.toFixed(1);
     figures.vm_page_year_hourly_points = r.n;
     figures.vm_page_charts = r.charts;
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  // last: it stops a VM of the shared estate
+  test('the objects are read again: a VM stopped shows as not running in the tree', async () => {
+    const page = await open();
+    await go(page, '#/');
+    const v = objs.vms.find((x) => x.power_state === 'Running' && !x.is_control_domain && x.uuid !== vm.uuid);
+    const dot = () => page.$eval(`#tree a[data-uuid="${v.uuid}"] i.dot`, (i) => i.className);
+    const running = await dot();
+    const master = new URL(sim.pools[0].url);
+    const r = await fetch(`http://${master.host}/sim/vm/stop`, { method: 'POST', body: new URLSearchParams({ vm: v.uuid }) });
+    assert.equal(r.status, 200, 'the simulator stops the VM');
+    await until('the API to list it halted', async () => (await api(serve.base, '/api/v1/objects')).vms
+      .find((x) => x.uuid === v.uuid).power_state === 'Halted', 30000, 250);
+    assert.equal(await dot(), running, 'not yet read again');
+    await page.evaluate(() => window.xapistat.refreshObjects()); // what the 30 s timer calls
+    assert.notEqual(await dot(), running, 'its dot changed');
+    assert.ok(await page.$eval(`#tree a[data-uuid="${v.uuid}"]`, (a) => /Not running/.test(a.closest('details').textContent)),
+      'listed under Not running');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

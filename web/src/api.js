@@ -51,10 +51,22 @@ export async function get(path, { signal } = {}) {
   }
 }
 
+// The commas stay commas: URLSearchParams would send each as %2C, 3 bytes more per uuid,
+// and 256 uuids would pass the API's request-target cap (docs/API.md, Limits).
 export function streamUrl(uuids) {
-  const q = new URLSearchParams({ objects: uuids.join(',') });
-  if (memToken) q.set('access_token', memToken);
-  return `/api/v1/stream?${q}`;
+  let u = `/api/v1/stream?objects=${uuids.map(encodeURIComponent).join(',')}`;
+  if (memToken) u += `&access_token=${encodeURIComponent(memToken)}`;
+  return u;
+}
+
+// The point budget of a range request (points=): `width` px of plot, two points a px,
+// shared by the `hosts` hosts of one reply (a pool's reply holds each of its hosts': at
+// a day of 1 min points with bands, about 2.5 MB a host, and the API refuses a reply
+// over 64 MiB). At least 100, so a coarser tier is chosen rather than none.
+export const POOL_POINTS = 36000;
+export function pointBudget(width, hosts = 1) {
+  const mine = Math.min(10000, Math.max(1500, Math.round(width * 2)));
+  return Math.max(100, Math.min(mine, Math.floor(POOL_POINTS / Math.max(1, hosts))));
 }
 
 // Stats of one object. range: {granularity} or {from, to, points}.

@@ -2,14 +2,18 @@
 // time range (presets, zoom, live), network unit, theme, token prompt.
 //
 // Routes: #/ dashboard, #/pool/UUID, #/host/UUID, #/vm/UUID, #/sr/UUID.
+// The objects (tree, names, hosts' collection health) are read again every
+// OBJECTS_REFRESH_MS; until a first read succeeds the page says why and retries.
 // After each page's data is drawn, <html data-loads="N"> counts up and a
 // performance mark "xs-charts-drawn" is set (the first one: first paint of charts).
 
 import * as api from './api.js';
-import { esc, fmtInterval, fmtTime, healthClass, powerClass } from './format.js';
+import { esc, fmtInterval, fmtTime, healthClass, natural, powerClass } from './format.js';
 import { PAGES } from './pages.js';
 
 const $ = (id) => document.getElementById(id);
+const OBJECTS_REFRESH_MS = 30000; // the tree, power states and host health
+const OBJECTS_RETRY_MS = 5000;    // after a failed first read of the objects
 
 const PRESETS = {
   '10m': { span: 600, granularity: 'seconds', label: '10 min' },
@@ -32,6 +36,8 @@ class App {
     this.page = null;
     this.loads = 0;
     this.es = null;
+    this.seq = 0;         // loads started: a reply of an older one is not drawn
+    this.byPool = new Map(); this.byHost = new Map(); this.haltedByPool = new Map(); this.srsByPool = new Map();
     this.zoom = this.zoom.bind(this);
     this.reset = this.reset.bind(this);
   }
@@ -40,13 +46,31 @@ class App {
     api.onTokenNeeded((msg) => this.askToken(msg));
     this.bindUi();
     this.syncControls();
-    try {
-      await Promise.all([this.loadObjects(), api.syncClock().catch(() => null)]);
-    } catch (e) {
-      this.fatal(e);
+    for (;;) {
+      try {
+        await Promise.all([this.loadObjects(), api.syncClock().catch(() => null)]);
+        break;
+      } catch (e) {
+        this.fatal(e); // says why and when it tries again; the page stays on it
+        await new Promise((res) => setTimeout(res, OBJECTS_RETRY_MS));
+      }
     }
     window.addEventListener('hashchange', () => this.route());
     this.route();
+    setInterval(() => this.refreshObjects(), OBJECTS_REFRESH_MS);
+  }
+
+  // The objects again: tree, power states, host health, the page's head. A failure keeps
+  // what is shown (the next refresh tries again).
+  async refreshObjects() {
+    try {
+      await this.loadObjects();
+    } catch (e) {
+      console.warn('xapistat: objects not refreshed:', e.message);
+      return;
+    }
+    this.selectInTree();
+    this.page?.header();
   }
 
   // ---- objects ----
@@ -60,6 +84,22 @@ class App {
     for (const v of o.vms) idx.set(v.uuid, { kind: 'vm', o: v });
     for (const s of o.srs) idx.set(s.uuid, { kind: 'sr', o: s });
     this.idx = idx;
+    // children by parent, built once a read: a tree of 1,000 hosts and 20,000 VMs
+    // must not filter every VM for every host
+    const group = (list, key) => {
+      const m = new Map();
+      for (const x of list) {
+        const k = key(x);
+        if (k === undefined) continue;
+        if (!m.has(k)) m.set(k, []);
+        m.get(k).push(x);
+      }
+      return m;
+    };
+    this.byPool = group(o.hosts, (h) => h.pool);
+    this.byHost = group(o.vms, (v) => v.host || undefined);
+    this.haltedByPool = group(o.vms, (v) => (v.host ? undefined : v.pool));
+    this.srsByPool = group(o.srs, (s) => s.pool);
     this.sr8 = new Map();
     for (const s of o.srs) {
       const k = s.uuid.slice(0, 8);
@@ -69,9 +109,9 @@ class App {
   }
 
   get(uuid) { return this.idx.get(uuid)?.o || null; }
-  hostsOf(pool) { return this.objects.hosts.filter((h) => h.pool === pool); }
-  vmsOf(host) { return this.objects.vms.filter((v) => v.host === host); }
-  srsOf(pool) { return this.objects.srs.filter((s) => s.pool === pool); }
+  hostsOf(pool) { return this.byPool.get(pool) || []; }
+  vmsOf(host) { return this.byHost.get(host) || []; }
+  srsOf(pool) { return this.srsByPool.get(pool) || []; }
   poolName(uuid) {
     const p = this.get(uuid);
     return p ? p.name_label || p.name || uuid : uuid || '';
@@ -82,21 +122,21 @@ class App {
   }
 
   renderTree() {
-    const { pools, hosts, vms, srs } = this.objects;
+    const { pools } = this.objects;
     const cur = this.current?.uuid;
     const vmItem = (v) => `<li><a href="#/vm/${v.uuid}" data-uuid="${v.uuid}" class="${v.uuid === cur ? 'sel' : ''}">` +
       `<i class="dot ${powerClass(v.power_state)}" title="${esc(v.power_state)}"></i>${esc(v.name)}` +
       `${v.is_control_domain ? ' <small>dom0</small>' : ''}</a></li>`;
     let h = `<ul><li><a href="#/" class="${!cur ? 'sel' : ''}"><i class="glyph">▦</i>Dashboard</a></li></ul>`;
     for (const p of pools) {
-      const ph = hosts.filter((x) => x.pool === p.uuid);
-      const halted = vms.filter((v) => v.pool === p.uuid && !v.host);
-      const psr = srs.filter((s) => s.pool === p.uuid);
+      const ph = [...this.hostsOf(p.uuid)].sort((a, b) => natural(a.name, b.name));
+      const halted = this.haltedByPool.get(p.uuid) || [];
+      const psr = this.srsOf(p.uuid);
       h += `<details open><summary><a href="#/pool/${p.uuid}" data-uuid="${p.uuid}" class="${p.uuid === cur ? 'sel' : ''}">` +
         `<i class="dot ${p.connected ? 'ok' : 'bad'}" title="${p.connected ? 'connected' : 'not connected'}"></i>` +
         `<b>${esc(p.name_label || p.name)}</b></a></summary><div class="kids">`;
       for (const x of ph) {
-        const hv = vms.filter((v) => v.host === x.uuid).sort((a, b) => a.is_control_domain - b.is_control_domain || a.name.localeCompare(b.name));
+        const hv = [...this.vmsOf(x.uuid)].sort((a, b) => a.is_control_domain - b.is_control_domain || a.name.localeCompare(b.name));
         const health = x.collection?.health || 'unknown';
         h += `<details ${hv.some((v) => v.uuid === cur) || x.uuid === cur ? 'open' : ''}><summary>` +
           `<a href="#/host/${x.uuid}" data-uuid="${x.uuid}" class="${x.uuid === cur ? 'sel' : ''}">` +
@@ -116,6 +156,17 @@ class App {
     }
     if (!pools.length) h += '<p class="muted pad">No pool configured.</p>';
     $('tree').innerHTML = h;
+  }
+
+  // Marks the current object in the tree (and opens its branches) without building it again.
+  selectInTree() {
+    const tree = $('tree');
+    const cur = this.current?.uuid;
+    for (const a of tree.querySelectorAll('a.sel')) a.classList.remove('sel');
+    const a = cur ? tree.querySelector(`a[data-uuid="${CSS.escape(cur)}"]`) : tree.querySelector('a[href="#/"]');
+    if (!a) return;
+    a.classList.add('sel');
+    for (let d = a.closest('details'); d; d = d.parentElement?.closest('details')) d.open = true;
   }
 
   // ---- search ----
@@ -156,7 +207,9 @@ class App {
 
   route() {
     const m = location.hash.match(/^#\/(vm|host|sr|pool)\/([^/?#]+)/);
-    const r = m ? { kind: m[1], uuid: decodeURIComponent(m[2]) } : { kind: 'dashboard', uuid: null };
+    let uuid = null;
+    try { uuid = m ? decodeURIComponent(m[2]) : null; } catch { uuid = m[2]; } // a bad escape: as typed
+    const r = m ? { kind: m[1], uuid } : { kind: 'dashboard', uuid: null };
     if (this.page) this.page.destroy();
     this.closeStream();
     this.current = r;
@@ -165,7 +218,7 @@ class App {
     const el = $('page');
     el.innerHTML = '';
     window.scrollTo(0, 0);
-    this.renderTree();
+    this.selectInTree();
     const known = r.uuid ? this.idx.get(r.uuid) : null;
     if (r.uuid && (!known || known.kind !== r.kind)) {
       // not in the topology (a deleted VM keeps its history): still ask the API
@@ -186,7 +239,7 @@ class App {
   // The request for the current range; width: the plot width in px (point budget).
   request() {
     if (this.live) return { granularity: 'seconds' };
-    const budget = Math.min(10000, Math.max(1500, Math.round(this.plotWidth() * 2)));
+    const budget = api.pointBudget(this.plotWidth(), this.page?.replyHosts() || 1);
     if (this.custom) return { from: this.custom.from, to: this.custom.to, points: budget };
     const p = PRESETS[this.preset];
     if (p.granularity) return { granularity: p.granularity };
@@ -202,16 +255,18 @@ class App {
   async reload() {
     const page = this.page;
     if (!page) return;
+    const seq = ++this.seq;
     const req = this.request();
     this.renderRangebar(req, null);
+    page.newLoad(); // a load of an older range still running is aborted: it never draws
     try {
       const info = await page.load(req);
-      if (page !== this.page) return;
+      if (page !== this.page || seq !== this.seq) return;
       this.renderRangebar(req, info);
       if (this.live) this.openStream();
       this.markLoaded();
     } catch (e) {
-      if (e.name === 'AbortError' || page !== this.page) return;
+      if (e.name === 'AbortError' || page !== this.page || seq !== this.seq) return;
       page.error(e);
       this.markLoaded();
     }
@@ -385,7 +440,8 @@ class App {
   }
 
   fatal(e) {
-    $('page').innerHTML = `<div class="card error"><h2>Cannot reach the API</h2><p>${esc(e.message)}</p></div>`;
+    $('page').innerHTML = `<div class="card error" data-fatal="1"><h2>Cannot read the estate</h2><p>${esc(e.message)}</p>` +
+      `<p class="muted">Trying again in ${OBJECTS_RETRY_MS / 1000} s.</p></div>`;
   }
 }
 

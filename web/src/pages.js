@@ -13,6 +13,7 @@ import {
 } from './series.js';
 
 const HEAT_CPUS = 8; // more CPUs than this: a heatmap per CPU instead of a line each
+const LIVE_FETCH_MS = 700; // an aggregate page's new points: one fetch at most this often
 
 // ---- widgets: a chart fed from a reply through series specs ----
 // spec: { key, label, color, dash, width, get(R, 'stats'|'statsMin'|'statsMax') -> array|null }
@@ -127,6 +128,19 @@ class Page {
 
   get signal() { return this.ctrl.signal; }
 
+  // A new load (another range): what the page still fetches for the previous one is
+  // aborted, so an older reply never draws over a newer one.
+  newLoad() {
+    this.ctrl.abort();
+    this.ctrl = new AbortController();
+    clearTimeout(this._inc);
+    this._inc = null;
+  }
+
+  // Hosts whose data one reply of this page holds (a pool's: all of them): shares the
+  // point budget (api.pointBudget).
+  replyHosts() { return 1; }
+
   header() {}
 
   section(title, extra = '') {
@@ -168,13 +182,19 @@ class Page {
     this.after(ev, true);
   }
 
-  // aggregate pages: an event of one of the hosts fetches the new points
+  // aggregate pages: an event of one of the hosts fetches the new points, at most one
+  // fetch every LIVE_FETCH_MS however often events come (hosts tick at their own
+  // moments: with dozens of them some event comes every 0.5 s, and a wait restarted at
+  // each would never end)
   scheduleIncrement(ev) {
     this.newest = Math.max(this.newest || 0, ev.endTimestamp || 0);
-    clearTimeout(this._inc);
-    this._inc = setTimeout(() => this.increment().catch((e) => {
-      if (e.name !== 'AbortError') console.warn('xapistat: live update failed:', e.message);
-    }), 700);
+    if (this._inc) return;
+    this._inc = setTimeout(() => {
+      this._inc = null;
+      this.increment().catch((e) => {
+        if (e.name !== 'AbortError') console.warn('xapistat: live update failed:', e.message);
+      });
+    }, LIVE_FETCH_MS);
   }
 
   async increment() {
@@ -460,6 +480,7 @@ class SrPage extends Page {
   }
 
   streamObjects() { return this.app.get(this.uuid)?.hosts || []; }
+  replyHosts() { return this.app.get(this.uuid)?.hosts?.length || 1; }
   onEvent(ev) { this.scheduleIncrement(ev); }
 
   build() {
@@ -539,6 +560,7 @@ class PoolPage extends Page {
   }
 
   streamObjects() { return this.app.hostsOf(this.uuid).map((h) => h.uuid); }
+  replyHosts() { return this.app.hostsOf(this.uuid).length || 1; }
   onEvent(ev) { this.scheduleIncrement(ev); }
 
   hostName(u) { return this.app.get(u)?.name || u.slice(0, 8); }
@@ -638,6 +660,8 @@ class DashboardPage extends Page {
   }
 
   streamObjects() { return this.app.objects.hosts.map((h) => h.uuid); }
+  // one reply per pool: the largest pool's hosts share its budget
+  replyHosts() { return Math.max(1, ...this.app.objects.pools.map((p) => this.app.hostsOf(p.uuid).length)); }
 
   fetch() { throw new Error('unused'); }
 
@@ -656,14 +680,19 @@ class DashboardPage extends Page {
       this.built = true;
     }
     const pools = app.objects.pools.filter((p) => p.connected);
+    const failed = [];
     const [tops, replies] = await Promise.all([
       this.loadTops(),
       Promise.all(pools.map((p) => api.stats('pools', p.uuid, req, { signal: this.signal }).catch((e) => {
         if (e.name === 'AbortError') throw e;
+        failed.push(`${p.name_label || p.name}: ${e.message}`);
         return {};
       }))),
     ]);
     void tops;
+    // a pool whose reply failed is said, not shown as an empty heatmap
+    this.msg.innerHTML = failed.length
+      ? `<div class="card error" data-failed="${failed.length}"><b>Not shown:</b> ${failed.map(esc).join('; ')}</div>` : '';
     const R = this.merge(pools, replies);
     const domain = req.from !== undefined ? [req.from, req.to] : null;
     for (const w of this.widgets) w.set(R, domain);
@@ -709,8 +738,9 @@ class DashboardPage extends Page {
 
   onEvent(ev) {
     this.newest = Math.max(this.newest || 0, ev.endTimestamp || 0);
-    clearTimeout(this._inc);
+    if (this._inc) return; // at most one fetch every LIVE_FETCH_MS (scheduleIncrement)
     this._inc = setTimeout(async () => {
+      this._inc = null;
       try {
         const now = Date.now();
         if (!this._topsAt || now - this._topsAt > 4000) { this._topsAt = now; this.loadTops(); }
@@ -724,7 +754,7 @@ class DashboardPage extends Page {
       } catch (e) {
         if (e.name !== 'AbortError') console.warn('xapistat: live update failed:', e.message);
       }
-    }, 700);
+    }, LIVE_FETCH_MS);
   }
 }
 

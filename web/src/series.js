@@ -81,27 +81,35 @@ export const opposite = (w) => (w === 'statsMin' ? 'statsMax' : w === 'statsMax'
 // A series spec reading one leaf path of the reply (stats / statsMin / statsMax).
 export const leaf = (path) => (R, w) => at(R[w], path);
 
-// Pool reply {host uuid: reply | {error}} as one reply over the union of the hosts' times:
+// Pool reply {host uuid: reply | {error}} as one reply over the hosts' times:
 // { t, interval, hosts: { uuid: { stats, statsMin, statsMax } }, errors: { uuid: message } }.
+// The times are those every host's window covers (the API gives each host its own
+// window, on its own clock): past the newest time of the host whose window ends first,
+// or before the oldest of the one that starts last, a sum would hold only some hosts and
+// drop off a cliff. A host that stopped answering still has a window to its clock's now
+// (with nulls), so it cuts nothing. With no common time, the union.
 export function alignPool(P) {
   const hosts = {}, errors = {};
   let interval = 0;
   const all = new Set();
   const per = [];
+  let lo = -Infinity, hi = Infinity;
   for (const [uuid, r] of Object.entries(P)) {
     if (!r || r.error || !r.stats) { errors[uuid] = r?.error || 'no reply'; continue; }
     const t = times(r);
     interval = interval || r.interval;
     t.forEach((x) => all.add(x));
     per.push([uuid, r, t]);
+    if (t.length) { lo = Math.max(lo, t[0]); hi = Math.min(hi, t[t.length - 1]); }
   }
-  const t = [...all].sort((a, b) => a - b);
+  let t = [...all].sort((a, b) => a - b);
+  if (per.length > 1 && lo <= hi) t = t.filter((x) => x >= lo && x <= hi);
   const index = new Map(t.map((x, i) => [x, i]));
   const remap = (o, map) => {
     if (o === null || o === undefined) return o;
     if (Array.isArray(o)) {
       const out = new Array(t.length).fill(null);
-      o.forEach((v, i) => { out[map[i]] = v; });
+      o.forEach((v, i) => { if (map[i] !== undefined) out[map[i]] = v; });
       return out;
     }
     const r = {};
