@@ -50,6 +50,7 @@
 #include "xapi/pool_client.h"
 
 #define SERVE_SYNC_SECS 1.0
+#define SERVE_SYNC_LOG_SECS 60 /* a sync that keeps failing (a full disk) is logged once a minute */
 #define SERVE_EXPIRE_SECS 3600.0
 #define SERVE_SIGNAL_SECS 0.2       /* how often SIGHUP and SIGUSR1 are looked for */
 #define SERVE_STATS_SECS 60.0       /* period of the `stats` log line */
@@ -98,6 +99,7 @@ struct xs_daemon {
 	size_t epools_cap;
 	double started;                /* wall clock, for uptime */
 	char *token;                   /* the API token read from token_file, or NULL */
+	struct xs_log_limit sync_log;  /* failed syncs: one line a SERVE_SYNC_LOG_SECS */
 };
 
 static void serve_usage(FILE *f)
@@ -416,30 +418,133 @@ static void serve_reap(struct xs_daemon *d)
 	}
 }
 
-/* SIGHUP: the new pool list replaces the old; unchanged pools keep running. */
+/* Whether the running pool old goes on as fresh: the same configuration, the same
+ * credentials (a password file's content may have changed) and not given up (a
+ * refused login is final for a pool client: a reload is how it is tried again). */
+static bool serve_pool_same(const struct serve_pool *fresh, const struct serve_pool *old)
+{
+	return !strcmp(fresh->key, old->key) && !strcmp(fresh->cred.user, old->cred.user) &&
+	       !strcmp(fresh->cred.password, old->cred.password) &&
+	       xs_pool_client_state(old->pc) != XS_POOL_FAILED;
+}
+
+/* The token in file (surrounding white space removed); NULL with err if unreadable or empty. */
+static char *serve_read_token(const char *file, char *err)
+{
+	char buf[1024];
+	FILE *f = fopen(file, "r");
+	size_t n, a = 0;
+
+	if (!f) {
+		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
+		a++;
+	if (a == n || n - a >= sizeof(buf) - 2) {
+		xs_err_set(err, XS_ERR_ARG, "token_file %s: %s", file,
+			   a == n ? "empty" : "longer than 1 KiB");
+		return NULL;
+	}
+	return xs_xstrndup(buf + a, n - a);
+}
+
+static bool serve_str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The settings a reload cannot change, each named in a warning when it differs. */
+static void serve_reload_warn(const struct xs_config *o, const struct xs_config *n)
+{
+	bool retention = false;
+
+	if (strcmp(n->data_dir, o->data_dir))
+		xs_log_warn("reload: data_dir changes only at restart");
+	if (strcmp(n->listen_host, o->listen_host) || n->listen_port != o->listen_port)
+		xs_log_warn("reload: listen changes only at restart");
+	if (!serve_str_same(n->tls_cert_file, o->tls_cert_file) ||
+	    !serve_str_same(n->tls_key_file, o->tls_key_file))
+		xs_log_warn("reload: tls_cert_file / tls_key_file change only at restart");
+	if (!serve_str_same(n->web_dir, o->web_dir))
+		xs_log_warn("reload: web changes only at restart");
+	for (int t = 0; t < XS_CONFIG_TIERS; t++)
+		retention = retention || n->retention[t] != o->retention[t];
+	if (retention)
+		xs_log_warn("reload: [retention] changes only at restart");
+}
+
+/* The API token of cfg into *token (NULL: no token_file); false with err naming the line. */
+static bool serve_reload_token(const struct xs_config *cfg, char **token, char *err)
+{
+	char why[XS_ERR_LEN], where[XS_ERR_LEN];
+
+	*token = NULL;
+	if (!cfg->token_file)
+		return true;
+	*token = serve_read_token(cfg->token_file, why);
+	if (*token)
+		return true;
+	xs_err_set(err, XS_ERR_ARG, "%s%s",
+		   xs_config_where(cfg, cfg->token_file_line, where, sizeof(where)), why);
+	return false;
+}
+
+static void serve_token_free(char **token)
+{
+	if (*token) {
+		memset(*token, 0, strlen(*token));
+		free(*token);
+		*token = NULL;
+	}
+}
+
+/*
+ * SIGHUP: the new pool list replaces the old (unchanged pools keep running), the API
+ * token is read again and used from now on; the log level too. All or nothing: a
+ * configuration, password, CA or token file that cannot be read keeps the old one.
+ * What only a restart changes is named in a warning (serve_reload_warn).
+ */
 static void serve_reload(struct xs_daemon *d)
 {
 	struct xs_config ncfg;
 	struct serve_pool **fresh = NULL;
 	size_t kept = 0, added = 0, removed = 0;
 	char err[XS_ERR_LEN];
+	char *token = NULL;
 
 	if (serve_load(d, &ncfg, err, NULL)) {
 		xs_log_error("reload: %s (configuration kept)", err);
 		return;
 	}
-	if (serve_pools_new(d, &ncfg, &fresh, err)) {
+	if (!serve_reload_token(&ncfg, &token, err) || serve_pools_new(d, &ncfg, &fresh, err)) {
 		xs_log_error("reload: %s (configuration kept)", err);
+		serve_token_free(&token);
 		xs_config_free(&ncfg);
 		return;
 	}
-	if (strcmp(ncfg.data_dir, d->cfg.data_dir))
-		xs_log_warn("reload: data_dir changes only at restart");
+	if (d->api && xs_api_set_token(d->api, token, err)) {
+		xs_log_error("reload: %s (configuration kept)", err);
+		for (size_t j = 0; j < ncfg.npools; j++)
+			serve_pool_free(fresh[j]);
+		free(fresh);
+		serve_token_free(&token);
+		xs_config_free(&ncfg);
+		return;
+	}
+	serve_token_free(&d->token);
+	d->token = token;
+	serve_reload_warn(&d->cfg, &ncfg);
 	for (size_t i = 0; i < d->npools; i++) {
 		bool stays = false;
 
 		for (size_t j = 0; j < ncfg.npools && !stays; j++) {
-			if (fresh[j] && !strcmp(fresh[j]->key, d->pools[i]->key)) {
+			if (fresh[j] && serve_pool_same(fresh[j], d->pools[i])) {
 				serve_pool_free(fresh[j]);
 				fresh[j] = d->pools[i];
 				stays = true;
@@ -478,8 +583,8 @@ static void serve_sync_cb(struct xs_evloop *loop, void *arg)
 	struct xs_daemon *d = arg;
 	char err[XS_ERR_LEN];
 
-	if (xs_store_sync(d->store, err))
-		xs_log_error("store: sync: %s", err);
+	if (xs_store_sync(d->store, err)) /* a full disk: once a minute, with the count */
+		xs_log_every(&d->sync_log, SERVE_SYNC_LOG_SECS, XS_LOG_ERROR, "store: sync: %s", err);
 	serve_reap(d);
 	d->sync_timer = xs_evloop_add_timer(loop, SERVE_SYNC_SECS, serve_sync_cb, d);
 }
@@ -779,32 +884,6 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	st->resident_bytes = serve_rss_bytes();
 }
 
-/* The token in file (surrounding white space removed); NULL with err if unreadable or empty. */
-static char *serve_read_token(const char *file, char *err)
-{
-	char buf[1024];
-	FILE *f = fopen(file, "r");
-	size_t n, a = 0;
-
-	if (!f) {
-		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
-		return NULL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-		buf[--n] = '\0';
-	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
-		a++;
-	if (a == n || n - a >= sizeof(buf) - 2) {
-		xs_err_set(err, XS_ERR_ARG, "token_file %s: %s", file,
-			   a == n ? "empty" : "longer than 1 KiB");
-		return NULL;
-	}
-	return xs_xstrndup(buf + a, n - a);
-}
-
 /* The web UI's default directory: web/dist of the tree the binary was built in
  * (build/xapistat -> ../web/dist), if it exists. */
 static const char *serve_default_web(char *buf, size_t n)
@@ -962,8 +1041,13 @@ static int serve_run(int argc, char **argv)
 		goto out;
 	rc = 1;
 	if (serve_load(&d, &d.cfg, err, &flag_error)) {
-		fprintf(stderr, "xapistat serve: %s\n", err);
-		rc = flag_error ? 2 : 1; /* a flag's value: a usage error */
+		/* a flag's value is a usage error, on the terminal that typed it; anything else
+		 * (the file) is logged like every other line, so journald gets its priority */
+		if (flag_error)
+			fprintf(stderr, "xapistat serve: %s\n", err);
+		else
+			xs_log_error("%s", err);
+		rc = flag_error ? 2 : 1;
 		goto out;
 	}
 	for (int i = 1; i < argc; i++)

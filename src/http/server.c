@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +135,11 @@ struct xs_http_server {
 	bool stopping;               /* xs_http_server_free is running */
 	uint16_t port;
 	bool tls;
-	char *token;                 /* NULL = no token */
+	char *token;                 /* NULL = no token; under token_mu (a reload replaces it from
+				      * another thread, xs_http_server_set_token) */
 	size_t token_len;
+	pthread_mutex_t token_mu;
+	bool loopback;               /* listening on a loopback address: a token may be removed */
 	char *cert, *key;            /* PEM text, kept for MHD's lifetime */
 	size_t max_url, max_params, stream_max_queue, max_held;
 	uint64_t held_big;           /* the part of stats.held_bytes in bodies over XS_HTTP_HELD_SMALL */
@@ -791,12 +795,15 @@ static bool http_token_ok(const struct xs_http_server *srv, const char *hdr)
  */
 static bool http_authorized(struct xs_http_request *req)
 {
-	const struct xs_http_server *srv = req->srv;
+	struct xs_http_server *srv = req->srv;
 	struct xs_qs *qs = &req->qs;
 	bool ok;
 
-	if (!srv->token)
+	pthread_mutex_lock(&srv->token_mu);
+	if (!srv->token) {
+		pthread_mutex_unlock(&srv->token_mu);
 		return true;
+	}
 	ok = http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
 	for (size_t i = 0; i < qs->n; i++)
 		if (!strcmp(qs->params[i].name, HTTP_TOKEN_PARAM)) {
@@ -805,7 +812,30 @@ static bool http_authorized(struct xs_http_request *req)
 			qs->n--;
 			break;
 		}
+	pthread_mutex_unlock(&srv->token_mu);
 	return ok;
+}
+
+enum xs_err xs_http_server_set_token(struct xs_http_server *srv, const char *token, char *err)
+{
+	char *fresh = NULL, *old;
+	size_t len = token ? strlen(token) : 0;
+
+	if (!len && !srv->loopback)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "a Bearer token is required: the API listens on a non-loopback address");
+	if (len)
+		fresh = xs_xstrndup(token, len);
+	pthread_mutex_lock(&srv->token_mu);
+	old = srv->token;
+	srv->token = fresh;
+	srv->token_len = len;
+	pthread_mutex_unlock(&srv->token_mu);
+	if (old) {
+		memset(old, 0, strlen(old));
+		free(old);
+	}
+	return XS_OK;
 }
 
 static void http_unauthorized(struct xs_http_request *req)
@@ -1272,6 +1302,8 @@ enum xs_err xs_http_server_start(struct xs_evloop *loop, const struct xs_http_se
 	srv = xs_xcalloc(1, sizeof(*srv));
 	srv->loop = loop;
 	srv->epfd = -1;
+	srv->loopback = loopback;
+	pthread_mutex_init(&srv->token_mu, NULL);
 	rc = http_setup(srv, cfg, err);
 	if (!rc)
 		rc = http_start_mhd(srv, cfg, &ss, err);
@@ -1307,7 +1339,10 @@ void xs_http_server_free(struct xs_http_server **sp)
 		free(srv->routes[i].path);
 	}
 	xs_static_free(&srv->files);
+	if (srv->token)
+		memset(srv->token, 0, srv->token_len);
 	free(srv->token);
+	pthread_mutex_destroy(&srv->token_mu);
 	free(srv->cert);
 	free(srv->key);
 	free(srv);

@@ -153,6 +153,11 @@ bool xs_http_server_tls(const struct xs_http_server *srv);
 /* Copies the counters into *st. */
 void xs_http_server_stats(const struct xs_http_server *srv, struct xs_http_stats *st);
 
+/* Replaces the Bearer token (NULL or "": none) for the requests that follow; any thread
+ * (the check takes a mutex). XS_ERR_ARG, the token unchanged, when none is given and the
+ * server listens on a non-loopback address. */
+enum xs_err xs_http_server_set_token(struct xs_http_server *srv, const char *token, char *err);
+
 /* True when this libmicrohttpd was built with TLS. */
 bool xs_http_tls_supported(void);
 

@@ -389,6 +389,11 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	return XS_OK;
 }
 
+enum xs_err xs_api_set_token(struct xs_api *a, const char *token, char *err)
+{
+	return xs_http_server_set_token(a->srv, token, err);
+}
+
 void xs_api_free(struct xs_api **ap)
 {
 	struct xs_api *a = ap ? *ap : NULL;

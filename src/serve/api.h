@@ -106,6 +106,8 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 			 const struct xs_api_provider *p, struct xs_api **out, char *err);
 /* Closes every connection and stream, frees; *a = NULL. Accepts NULL. */
 void xs_api_free(struct xs_api **a);
+/* Replaces the Bearer token (NULL: none) from now on: xs_http_server_set_token. */
+enum xs_err xs_api_set_token(struct xs_api *a, const char *token, char *err);
 /* The port bound (for tests that listen on port 0). */
 uint16_t xs_api_port(const struct xs_api *a);
 void xs_api_http_stats(const struct xs_api *a, struct xs_http_stats *st);

@@ -9,7 +9,10 @@
  *   what the simulator serves;
  * - SIGHUP reloads the pool list from the file (a second pool added);
  * - a pool with ca_file kept by a reload still connects (its TLS options
- *   outlive the configuration they were read from).
+ *   outlive the configuration they were read from);
+ * - SIGHUP reads the files again: a password file fixed starts its given-up pool
+ *   again, a new token_file's token is the only one accepted, an unreadable one
+ *   keeps the configuration, a new listen address is a warning.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -161,6 +164,7 @@ static void test_config_errors(void)
 	snprintf(expect, sizeof(expect), "%s:4:", conf);
 	rc = run_cmd(argv1, NULL, 0, &out, &err);
 	ok(rc == 1 && strstr(err, expect), "bad key: exit %d, names FILE:4: %s", rc, err);
+	ok(err && !strncmp(err, "<3>", 3), "stderr not a terminal: journald's error priority: %s", err);
 	free(out);
 	free(err);
 	rc = run_cmd(argv2, NULL, 0, &out, &err);
@@ -454,6 +458,82 @@ static void test_reload_keeps_tls(void)
 		proc_stop(&dm.pid, SIGKILL);
 }
 
+/* GET /api/v1/status of the daemon at 127.83.0.2:8080 with access_token=token: the status. */
+static int api_status(const char *token)
+{
+	static char ans[1 << 16];
+	char target[256];
+
+	snprintf(target, sizeof(target), "/api/v1/status?access_token=%s", token);
+	return sim_proc_http("127.83.0.2", 8080, "GET", target, NULL, NULL, ans, sizeof(ans));
+}
+
+/*
+ * SIGHUP reads the files again: a pool refused for a wrong password connects once its
+ * password file is right (it had given up: kept as it was, it never would), and the
+ * API token is the new one from then on; a token file that cannot be read keeps the
+ * old configuration, and a setting only a restart changes is named in a warning.
+ */
+static void test_reload_files(void)
+{
+	struct sim_proc s;
+	struct daemon dm = { -1, "" };
+	char dir[256], conf_text[1024], url[200];
+	const char *conf, *pw, *tok;
+	int rc;
+
+	if (!ok(sim_start(&s, 83), "simulator"))
+		goto out;
+	pw = run_cmd_file("p.pw", "wrong\n", 6);
+	tok = run_cmd_file("api.tok", "old-token\n", 10);
+	snprintf(dir, sizeof(dir), "%s/data-reload", run_cmd_dir);
+	snprintf(url, sizeof(url), "http://%s", strstr(s.url[0], "://") + 3);
+#define T_RELOAD_CONF "data = %s\nlisten = %s\ntoken_file = %s\n[pool p]\nurl = %s\nuser = root\n" \
+		      "password_file = %s\n"
+	snprintf(conf_text, sizeof(conf_text), T_RELOAD_CONF, dir, "127.83.0.2:8080", tok, url, pw);
+	conf = run_cmd_file("reload.conf", conf_text, strlen(conf_text));
+	{
+		const char *args[] = { "-c", conf, NULL };
+
+		if (!ok(serve_spawn(&dm, args, "reload.err"), "spawn"))
+			goto out;
+	}
+	ok(serve_log_has(&dm, "pool p: failed", 15), "a wrong password: the pool gives up");
+	ok(api_status("old-token") == 200 && api_status("new-token") == 401, "the token of the file");
+	run_cmd_file("p.pw", "pw\n", 3);
+	run_cmd_file("api.tok", "new-token\n", 10);
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: 1 pools (0 kept, 1 added, 1 removed)", 10),
+	   "the password file changed: the pool starts again");
+	ok(serve_log_after(&dm, "reload: 1 pools", "pool p: connected", 15), "and connects");
+	ok(api_status("new-token") == 200 && api_status("old-token") == 401,
+	   "the new token only, from the reload on");
+	/* a token file that cannot be read: nothing changes */
+	snprintf(conf_text, sizeof(conf_text), T_RELOAD_CONF, dir, "127.83.0.2:8080",
+		 "/nonexistent/api.tok", url, pw);
+	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload.conf:3: token_file /nonexistent/api.tok", 10) &&
+		   serve_log_has(&dm, "(configuration kept)", 1),
+	   "an unreadable token file names its line; the configuration is kept");
+	ok(api_status("new-token") == 200, "the token still in force");
+	/* a listen address only a restart changes */
+	snprintf(conf_text, sizeof(conf_text), T_RELOAD_CONF, dir, "127.83.0.3:8080", tok, url, pw);
+	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: listen changes only at restart", 10), "listen: a warning");
+	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10),
+	   "the connected pool kept");
+	ok(api_status("new-token") == 200, "still on the old address");
+#undef T_RELOAD_CONF
+	rc = sim_proc_kill(&dm.pid);
+	ok(rc == 0, "SIGTERM: exit %d", rc);
+out:
+	if (dm.pid > 0)
+		proc_stop(&dm.pid, SIGKILL);
+	sim_proc_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -462,6 +542,7 @@ int main(void)
 	TEST_RUN(test_unreached_pool);
 	TEST_RUN(test_kill_restart_reload);
 	TEST_RUN(test_reload_keeps_tls);
+	TEST_RUN(test_reload_files);
 	run_cmd_cleanup();
 	return test_summary();
 }
