@@ -87,9 +87,14 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 		goto out_free;
 	}
 	s->lockfd = openat(s->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		e = xs_err_set(err, XS_ERR_IO, "%s/LOCK: %s (another xapistat uses this store?)",
-			       o->dir, strerror(errno));
+	if (s->lockfd < 0) { /* a read-only file system, a directory of another user */
+		e = xs_err_set(err, XS_ERR_IO, "%s/LOCK: cannot create or open it: %s", o->dir,
+			       strerror(errno));
+		goto out_free;
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		e = xs_err_set(err, XS_ERR_IO, "%s/LOCK: %s%s", o->dir, strerror(errno),
+			       errno == EWOULDBLOCK ? " (another xapistat uses this store)" : "");
 		goto out_free;
 	}
 	s->now_min = ST_NOW_MINUTES();

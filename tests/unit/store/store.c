@@ -1,6 +1,7 @@
 /*
  * tests/unit/store/store.c - the store (src/store/): round trips at every tier,
- * rollups, duplicates, backfill, reopen, kill -9 at random points, corrupted
+ * the LOCK (a second open refused), rollups, duplicates, backfill, reopen, kill -9
+ * at random points, corrupted
  * files, retention, and opening a catalog of 1M series.
  */
 #include <fcntl.h>
@@ -178,6 +179,31 @@ static void test_round_trip(void)
 	ok(xs_store_last(s, ids[0], XS_TIER_5S) == end - 5, "last 5s after reopen");
 	/* rollups in progress survived: the next sample completes the hour and the day */
 	store_close(&s);
+	tmp_dir_remove(test_dir);
+}
+
+/* The LOCK file: a second open of one store is refused as such; a LOCK that cannot be
+ * opened at all (here a directory in its place; a read-only file system, a directory of
+ * another user) is said so, without blaming another xapistat. */
+static void test_lock(void)
+{
+	struct xs_store_options o = { .dir = test_dir };
+	struct xs_store *s, *s2 = NULL;
+	char err[XS_ERR_LEN] = "", path[300];
+
+	tmp_dir_new(test_dir, "store-lock");
+	s = store_open(0);
+	fail_unless(s, "open");
+	ok(xs_store_open(&o, &s2, err) == XS_ERR_IO && !s2 &&
+		   strstr(err, "(another xapistat uses this store)"),
+	   "a second open: %s", err);
+	store_close(&s);
+	snprintf(path, sizeof(path), "%s/LOCK", test_dir);
+	ok(unlink(path) == 0 && mkdir(path, 0755) == 0, "a directory named LOCK");
+	ok(xs_store_open(&o, &s2, err) == XS_ERR_IO && !s2 && strstr(err, "cannot create or open") &&
+		   !strstr(err, "another xapistat"),
+	   "LOCK unusable: %s", err);
+	rmdir(path);
 	tmp_dir_remove(test_dir);
 }
 
@@ -1278,6 +1304,7 @@ static void test_io_hooks(void)
 int main(void)
 {
 	TEST_RUN(test_codec);
+	TEST_RUN(test_lock);
 	TEST_RUN(test_rollup_hand);
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_backfill);
