@@ -1,8 +1,8 @@
 /*
  * tests/unit/store/store.c - the store (src/store/): round trips at every tier,
- * the LOCK (a second open refused), rollups, duplicates, backfill, reopen, kill -9
- * at random points, corrupted
- * files, retention, and opening a catalog of 1M series.
+ * the LOCK (a second open refused), rollups, duplicates, backfill, reopen,
+ * kill -9 at random points, corrupted files, retention, and opening a catalog
+ * of 1M series.
  */
 #include <fcntl.h>
 #include <math.h>
