@@ -865,6 +865,7 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	st->store_series = ss.series;
 	st->store_dormant = ss.dormant;
 	st->store_bytes = ss.bytes_on_disk;
+	st->store_damaged_blocks_total = ss.damaged_blocks;
 	st->samples_total = ss.samples;
 	st->fetches_total = cs.fetches;
 	st->fetch_errors_total = cs.errors;

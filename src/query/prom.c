@@ -996,6 +996,9 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      (double)s->store_dormant);
 	prom_self_one(c, "xapistat_store_disk_usage_bytes", "gauge",
 		      "Bytes the store uses on disk (segments, index, log)", (double)s->store_bytes);
+	prom_self_one(c, "xapistat_store_damaged_blocks_total", "counter",
+		      "Stored blocks reads dropped since start: checksum wrong (damage on disk)",
+		      (double)s->store_damaged_blocks_total);
 	prom_self_one(c, "xapistat_store_samples_ingested_total", "counter",
 		      "5 s samples ingested since start", (double)s->samples_total);
 	prom_self_one(c, "xapistat_collector_fetches_total", "counter",

@@ -49,6 +49,7 @@ struct xs_prom_self {
 	uint64_t store_series;        /* series in the store */
 	uint64_t store_dormant;       /* of which dormant: stopped, holding no write state (STORE.md) */
 	uint64_t store_bytes;         /* bytes the store uses on disk (segments, index, log) */
+	uint64_t store_damaged_blocks_total; /* blocks reads dropped as damaged (xs_store_stats) */
 	uint64_t samples_total;       /* 5 s samples ingested since start */
 	uint64_t fetches_total;       /* collector fetches since start */
 	uint64_t fetch_errors_total;  /* of which failed */

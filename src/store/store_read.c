@@ -37,8 +37,10 @@ static size_t st_read_block_at(struct xs_store *s, const struct st_seg *g, const
 			       uint32_t id, size_t m, const uint8_t *h)
 {
 	if (h[6] != g->tier || (h[7] & XS_BLOCK_NCH_MASK) != st_nch(g->tier) ||
-	    st_block_crc(id, g->tier, e->t0, h, e->len) != st_le32(h))
+	    st_block_crc(id, g->tier, e->t0, h, e->len) != st_le32(h)) {
+		s->st.damaged_blocks++;
 		return m;
+	}
 	return st_decode_into(s, m, h + ST_BLOCK_HDR, e->len - ST_BLOCK_HDR, e->t0, g->tier,
 			      (unsigned)(h[4] | h[5] << 8), h[7]);
 }

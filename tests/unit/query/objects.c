@@ -697,7 +697,7 @@ static void test_status(void)
 	struct xs_estate e = { .pools = pools, .npools = 2, .status = fixture_status, .nstatus = 3,
 			       .now = NOW };
 	struct xs_prom_self self = { .uptime = 99.5, .store_series = 12, .store_dormant = 4,
-				     .samples_total = 1000,
+				     .store_damaged_blocks_total = 2, .samples_total = 1000,
 				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096,
 				     .http_held_bytes = 70000, .http_busy_total = 5 };
 	static const char *const top[] = { "now", "daemon", "pools", "hosts", NULL };
@@ -711,6 +711,7 @@ static void test_status(void)
 	ok(jkeys(root, top) && jnum(root, "now") == NOW, "top-level keys");
 	d = jget(root, "daemon");
 	ok(jnum(d, "uptime") == 99.5 && jnum(d, "store_series") == 12 && jnum(d, "store_dormant_series") == 4 &&
+		   jnum(d, "store_damaged_blocks_total") == 2 &&
 		   jnum(d, "samples_total") == 1000 &&
 		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096 &&
 		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5,
