@@ -336,6 +336,9 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 		xs_err_set(err, XS_ERR_ARG, "%spool %s: %s", where, cp->name, why);
 		goto fail;
 	}
+	if (!*p->cred.password) /* allowed (xapi accepts it), but rarely meant */
+		xs_log_warn("pool %s: the password is empty (from %s)", cp->name,
+			    cp->password_file ? cp->password_file : "the URL or " XS_CRED_ENV);
 	if (cp->ca_file && xs_tls_ca_file_check(cp->ca_file, why)) {
 		xs_config_where(cfg, cp->ca_file_line, where, sizeof(where));
 		xs_err_set(err, XS_ERR_ARG, "%spool %s: ca_file %s", where, cp->name, why);

@@ -12,7 +12,8 @@
  *   outlive the configuration they were read from);
  * - SIGHUP reads the files again: a password file fixed starts its given-up pool
  *   again, a new token_file's token is the only one accepted, an unreadable one
- *   keeps the configuration, a new listen address is a warning.
+ *   keeps the configuration, a new listen address is a warning, an empty password
+ *   file is said.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -500,6 +501,7 @@ static void test_reload_files(void)
 	}
 	ok(serve_log_has(&dm, "pool p: failed", 15), "a wrong password: the pool gives up");
 	ok(api_status("old-token") == 200 && api_status("new-token") == 401, "the token of the file");
+
 	run_cmd_file("p.pw", "pw\n", 3);
 	run_cmd_file("api.tok", "new-token\n", 10);
 	kill(dm.pid, SIGHUP);
@@ -525,6 +527,10 @@ static void test_reload_files(void)
 	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10),
 	   "the connected pool kept");
 	ok(api_status("new-token") == 200, "still on the old address");
+	/* an empty password file: allowed, but said */
+	run_cmd_file("p.pw", "\n", 1);
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "pool p: the password is empty (from ", 10), "an empty password is said");
 #undef T_RELOAD_CONF
 	rc = sim_proc_kill(&dm.pid);
 	ok(rc == 0, "SIGTERM: exit %d", rc);
