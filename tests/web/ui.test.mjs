@@ -10,8 +10,8 @@
 // named from /api/v1/objects (VIF network, VBD VDI, PIF network); the token
 // prompt; a live pool page fetching new points however often events come, with the
 // stream's uuids comma separated; a slow reply of an earlier range not drawn over a
-// later one; a failed first read of the objects said and tried again; the objects
-// read again (a VM stopped); first paint of the VM page and the render time of a
+// later one; a failed first read of the objects said and tried again; a VM without
+// any data on a time axis of now; the objects read again (a VM stopped); first paint of the VM page and the render time of a
 // year of hourly points.
 
 import assert from 'node:assert/strict';
@@ -403,6 +403,21 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     figures.vm_page_year_hourly_render_all_charts_ms = +r.render.toFixed(1);
     figures.vm_page_year_hourly_points = r.n;
     figures.vm_page_charts = r.charts;
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('a VM without any data: its charts say so, on a time axis of now', async () => {
+    const page = await open();
+    const master = new URL(sim.pools[0].url);
+    const r = await fetch(`http://${master.host}/sim/vm/create`, { method: 'POST', body: new URLSearchParams({ name: 'never-ran' }) });
+    assert.equal(r.status, 200, 'the simulator creates a halted VM');
+    const uuid = (await r.json()).vm;
+    await until('the API to list it', async () => (await api(serve.base, '/api/v1/objects')).vms.some((x) => x.uuid === uuid), 30000, 250);
+    await go(page, `#/vm/${uuid}`);
+    const a = await chartAttrs(page, 'vm-cpu');
+    assert.equal(a.count, '0');
+    assert.ok(Math.abs(+a.t1 - Date.now() / 1000) < 3600, `the axis ends now, not in 1970: ${a.t0}..${a.t1}`);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

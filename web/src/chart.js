@@ -141,7 +141,9 @@ export class TimeChart {
     max *= f;
     if (this.opts.yMax) max = Math.max(max, this.opts.yMax);
     const top = niceMax(max, this.unit);
-    const domain = this.data.domain || (t.length ? [t[0] - (interval || 0), t[t.length - 1]] : [0, 1]);
+    // no points and no range asked: the last 10 minutes (not 1970)
+    const now = Date.now() / 1000;
+    const domain = this.data.domain || (t.length ? [t[0] - (interval || 0), t[t.length - 1]] : [now - 600, now]);
     const x = d3.scaleTime().domain(domain.map((s) => new Date(s * 1000))).range([0, W]);
     const y = d3.scaleLinear().domain([0, top]).range([H, 0]);
     this.x = x;
