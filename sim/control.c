@@ -406,28 +406,27 @@ static int ctl_host_up(struct ctl *c)
 	return 0;
 }
 
-static int ctl_host_slow(struct ctl *c)
+/* slow, pace: the host's fault in ms (parameter ms, 0..max, def when absent) set. */
+static int ctl_host_ms(struct ctl *c, int64_t max, int64_t def, bool pace)
 {
 	struct sim_host *h;
 	int64_t ms;
 
-	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, SIM_CONTROL_MAX_SLOW_MS, 1000, &ms))
+	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, max, def, &ms))
 		return -1;
-	h->faults.slow_ms = (unsigned)ms;
+	*(pace ? &h->faults.pace_ms : &h->faults.slow_ms) = (unsigned)ms;
 	ctl_host_answer(c, h, "host");
 	return 0;
 }
 
+static int ctl_host_slow(struct ctl *c)
+{
+	return ctl_host_ms(c, SIM_CONTROL_MAX_SLOW_MS, 1000, false);
+}
+
 static int ctl_host_pace(struct ctl *c)
 {
-	struct sim_host *h;
-	int64_t ms;
-
-	if (ctl_host(c, &h) || ctl_int(c, "ms", 0, SIM_CONTROL_MAX_PACE_MS, 200, &ms))
-		return -1;
-	h->faults.pace_ms = (unsigned)ms;
-	ctl_host_answer(c, h, "host");
-	return 0;
+	return ctl_host_ms(c, SIM_CONTROL_MAX_PACE_MS, 200, true);
 }
 
 enum ctl_counter { CTL_FAIL, CTL_TRUNCATE, CTL_MALFORMED };

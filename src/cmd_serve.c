@@ -381,6 +381,14 @@ static void serve_pool_start(struct xs_daemon *d, struct serve_pool *p)
 	xs_collector_add_pool(d->co, p->pc, &p->tls);
 }
 
+/* Frees ps[0..n) and ps (pools never started). */
+static void serve_pools_free(struct serve_pool **ps, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		serve_pool_free(ps[j]);
+	free(ps);
+}
+
 /* Builds a pool client for every pool of cfg into *out (all or none). */
 static enum xs_err serve_pools_new(struct xs_daemon *d, const struct xs_config *cfg,
 				   struct serve_pool ***out, char *err)
@@ -390,9 +398,7 @@ static enum xs_err serve_pools_new(struct xs_daemon *d, const struct xs_config *
 	for (size_t i = 0; i < cfg->npools; i++) {
 		ps[i] = serve_pool_new(d, cfg, &cfg->pools[i], err);
 		if (!ps[i]) {
-			for (size_t j = 0; j < i; j++)
-				serve_pool_free(ps[j]);
-			free(ps);
+			serve_pools_free(ps, i);
 			return XS_ERR_ARG;
 		}
 	}
@@ -533,9 +539,7 @@ static void serve_reload(struct xs_daemon *d)
 	}
 	if (d->api && xs_api_set_token(d->api, token, err)) {
 		xs_log_error("reload: %s (configuration kept)", err);
-		for (size_t j = 0; j < ncfg.npools; j++)
-			serve_pool_free(fresh[j]);
-		free(fresh);
+		serve_pools_free(fresh, ncfg.npools);
 		serve_token_free(&token);
 		xs_config_free(&ncfg);
 		return;
@@ -795,10 +799,7 @@ static void serve_free(struct xs_daemon *d)
 	xs_api_thread_free(&d->api_thread);
 	free(d->status);
 	free(d->epools);
-	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
-		free(d->token);
-	}
+	serve_token_free(&d->token);
 	xs_http_free(&d->http);
 	xs_evloop_free(&d->loop);
 	xs_config_free(&d->cfg);

@@ -816,6 +816,15 @@ static bool http_authorized(struct xs_http_request *req)
 	return ok;
 }
 
+/* Overwrites and frees a token (NULL: nothing). */
+static void http_token_free(char *token)
+{
+	if (token) {
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+}
+
 enum xs_err xs_http_server_set_token(struct xs_http_server *srv, const char *token, char *err)
 {
 	char *fresh = NULL, *old;
@@ -831,10 +840,7 @@ enum xs_err xs_http_server_set_token(struct xs_http_server *srv, const char *tok
 	srv->token = fresh;
 	srv->token_len = len;
 	pthread_mutex_unlock(&srv->token_mu);
-	if (old) {
-		memset(old, 0, strlen(old));
-		free(old);
-	}
+	http_token_free(old);
 	return XS_OK;
 }
 
@@ -1339,9 +1345,7 @@ void xs_http_server_free(struct xs_http_server **sp)
 		free(srv->routes[i].path);
 	}
 	xs_static_free(&srv->files);
-	if (srv->token)
-		memset(srv->token, 0, srv->token_len);
-	free(srv->token);
+	http_token_free(srv->token);
 	pthread_mutex_destroy(&srv->token_mu);
 	free(srv->cert);
 	free(srv->key);

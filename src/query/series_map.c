@@ -303,7 +303,6 @@ size_t xs_smap_discover(const struct xs_store *s, enum xs_obj_kind kind, const c
 
 /* ---- JSON output ------------------------------------------------------------------ */
 
-
 enum xs_err xs_qjson_raw(struct xs_buf *b, const char *s)
 {
 	return xs_buf_append_str(b, s);

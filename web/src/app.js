@@ -69,7 +69,6 @@ class App {
       console.warn('xapistat: objects not refreshed:', e.message);
       return;
     }
-    this.selectInTree();
     this.page?.header();
   }
 
@@ -123,39 +122,39 @@ class App {
 
   renderTree() {
     const { pools } = this.objects;
-    const cur = this.current?.uuid;
-    const vmItem = (v) => `<li><a href="#/vm/${v.uuid}" data-uuid="${v.uuid}" class="${v.uuid === cur ? 'sel' : ''}">` +
+    const vmItem = (v) => `<li><a href="#/vm/${v.uuid}" data-uuid="${v.uuid}">` +
       `<i class="dot ${powerClass(v.power_state)}" title="${esc(v.power_state)}"></i>${esc(v.name)}` +
       `${v.is_control_domain ? ' <small>dom0</small>' : ''}</a></li>`;
-    let h = `<ul><li><a href="#/" class="${!cur ? 'sel' : ''}"><i class="glyph">▦</i>Dashboard</a></li></ul>`;
+    let h = '<ul><li><a href="#/"><i class="glyph">▦</i>Dashboard</a></li></ul>';
     for (const p of pools) {
       const ph = [...this.hostsOf(p.uuid)].sort((a, b) => natural(a.name, b.name));
       const halted = this.haltedByPool.get(p.uuid) || [];
       const psr = this.srsOf(p.uuid);
-      h += `<details open><summary><a href="#/pool/${p.uuid}" data-uuid="${p.uuid}" class="${p.uuid === cur ? 'sel' : ''}">` +
+      h += `<details open><summary><a href="#/pool/${p.uuid}" data-uuid="${p.uuid}">` +
         `<i class="dot ${p.connected ? 'ok' : 'bad'}" title="${p.connected ? 'connected' : 'not connected'}"></i>` +
         `<b>${esc(p.name_label || p.name)}</b></a></summary><div class="kids">`;
       for (const x of ph) {
         const hv = [...this.vmsOf(x.uuid)].sort((a, b) => a.is_control_domain - b.is_control_domain || a.name.localeCompare(b.name));
         const health = x.collection?.health || 'unknown';
-        h += `<details ${hv.some((v) => v.uuid === cur) || x.uuid === cur ? 'open' : ''}><summary>` +
-          `<a href="#/host/${x.uuid}" data-uuid="${x.uuid}" class="${x.uuid === cur ? 'sel' : ''}">` +
+        h += '<details><summary>' +
+          `<a href="#/host/${x.uuid}" data-uuid="${x.uuid}">` +
           `<i class="dot ${healthClass(health)}" title="collection: ${esc(health)}"></i>${esc(x.name)}` +
           ` <small>${hv.filter((v) => !v.is_control_domain).length}</small></a></summary><ul>${hv.map(vmItem).join('')}</ul></details>`;
       }
       if (psr.length) {
-        h += `<details ${psr.some((s) => s.uuid === cur) ? 'open' : ''}><summary><span class="group">Storage <small>${psr.length}</small></span></summary><ul>` +
-          psr.map((s) => `<li><a href="#/sr/${s.uuid}" data-uuid="${s.uuid}" class="${s.uuid === cur ? 'sel' : ''}">` +
+        h += `<details><summary><span class="group">Storage <small>${psr.length}</small></span></summary><ul>` +
+          psr.map((s) => `<li><a href="#/sr/${s.uuid}" data-uuid="${s.uuid}">` +
             `<i class="glyph">⛁</i>${esc(s.name)} <small>${esc(s.type)}</small></a></li>`).join('') + '</ul></details>';
       }
       if (halted.length) {
-        h += `<details ${halted.some((v) => v.uuid === cur) ? 'open' : ''}><summary><span class="group">Not running <small>${halted.length}</small></span></summary>` +
+        h += `<details><summary><span class="group">Not running <small>${halted.length}</small></span></summary>` +
           `<ul>${halted.map(vmItem).join('')}</ul></details>`;
       }
       h += '</div></details>';
     }
     if (!pools.length) h += '<p class="muted pad">No pool configured.</p>';
     $('tree').innerHTML = h;
+    this.selectInTree();
   }
 
   // Marks the current object in the tree (and opens its branches) without building it again.

@@ -736,25 +736,19 @@ class DashboardPage extends Page {
     return res;
   }
 
-  onEvent(ev) {
-    this.newest = Math.max(this.newest || 0, ev.endTimestamp || 0);
-    if (this._inc) return; // at most one fetch every LIVE_FETCH_MS (scheduleIncrement)
-    this._inc = setTimeout(async () => {
-      this._inc = null;
-      try {
-        const now = Date.now();
-        if (!this._topsAt || now - this._topsAt > 4000) { this._topsAt = now; this.loadTops(); }
-        if (this.lastT === null || this.newest <= this.lastT) return;
-        const pools = this.app.objects.pools.filter((p) => p.connected);
-        const replies = await Promise.all(pools.map((p) => api.stats('pools', p.uuid, { from: this.lastT + 1, to: this.newest, points: 1000 }, { signal: this.signal })));
-        const A = alignPool(Object.assign({}, ...replies));
-        for (const w of this.widgets) w.add(A);
-        const t = this.widgets[0]?.map?.data?.t;
-        if (t?.length) this.lastT = t[t.length - 1];
-      } catch (e) {
-        if (e.name !== 'AbortError') console.warn('xapistat: live update failed:', e.message);
-      }
-    }, LIVE_FETCH_MS);
+  onEvent(ev) { this.scheduleIncrement(ev); }
+
+  // the top cards every 4 s at most, and every pool's new points (scheduleIncrement)
+  async increment() {
+    const now = Date.now();
+    if (!this._topsAt || now - this._topsAt > 4000) { this._topsAt = now; this.loadTops(); }
+    if (this.lastT === null || this.newest <= this.lastT) return;
+    const pools = this.app.objects.pools.filter((p) => p.connected);
+    const replies = await Promise.all(pools.map((p) => api.stats('pools', p.uuid, { from: this.lastT + 1, to: this.newest, points: 1000 }, { signal: this.signal })));
+    const A = alignPool(Object.assign({}, ...replies));
+    for (const w of this.widgets) w.add(A);
+    const t = this.widgets[0]?.map?.data?.t;
+    if (t?.length) this.lastT = t[t.length - 1];
   }
 }
 
