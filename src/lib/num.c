@@ -295,16 +295,28 @@ size_t xs_num_format(char *buf, size_t cap, double v)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* "00" .. "99": two digits per division (the replies' numbers are mostly 6 to 9 digits). */
+static const char num_pairs[201] = "00010203040506070809101112131415161718192021222324"
+				   "25262728293031323334353637383940414243444546474849"
+				   "50515253545556575859606162636465666768697071727374"
+				   "75767778798081828384858687888990919293949596979899";
+
 size_t xs_num_utoa(uint64_t v, char *out)
 {
 	char tmp[24];
-	size_t n = 0, i;
+	size_t n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, num_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, num_pairs + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(out, tmp + n, sizeof(tmp) - n);
+	return sizeof(tmp) - n;
 }

@@ -341,18 +341,31 @@ static bool smap_unscale(double m, int sh, double *out)
 	return true;
 }
 
-/* floor(log10(a)) for a > 0, from a's binary exponent and the exact powers of ten. */
+/* floor(log10(a)) for a > 0 (a float's value: a normal double), from a's binary
+ * exponent and the exact powers of ten. */
 static int smap_exp10(double a)
 {
+	uint64_t bits;
 	int be, e;
 
-	frexp(a, &be); /* a in [2^(be-1), 2^be) */
-	e = (int)floor((be - 1) * 0.30102999566398120); /* floor(log10(2^(be-1))): e or one less */
+	memcpy(&bits, &a, sizeof(bits));
+	be = (int)((bits >> 52) & 0x7ff) - 1022; /* frexp's: a in [2^(be-1), 2^be) */
+	/* floor(log10(2^(be-1))), e or one less than a's: 78913 / 2^18 is log10(2) closely
+	 * enough for |be| < 1650 (>> of a negative int floors on every compiler we build with) */
+	e = ((be - 1) * 78913) >> 18;
 	if (e < -XS_NUM_POW10_MAX || e + 1 > XS_NUM_POW10_MAX)
 		return (int)floor(log10(a));
 	if (e + 1 >= 0 ? a >= xs_num_pow10[e + 1] : a * xs_num_pow10[-(e + 1)] >= 1.0)
 		e++;
 	return e;
+}
+
+/* x rounded to the nearest integer, ties to even (nearbyint's result in the default
+ * rounding mode, without its call), for 0 <= x < 2^52: adding 2^52 leaves no bits
+ * for a fraction, so the sum rounds, and subtracting 2^52 back is exact. */
+static double smap_round(double x)
+{
+	return (x + 0x1p52) - 0x1p52;
 }
 
 /* Digits of |f| (p significant) and the exponent of the first: false if out of fast range. */
@@ -367,7 +380,7 @@ static bool smap_digits(float f, uint64_t *m, int *e10, int *p)
 
 			if (!smap_scale(a, sh, &x))
 				return false;
-			x = nearbyint(x);
+			x = smap_round(x);
 			if (x >= xs_num_pow10[prec])
 				e++;
 			else if (x < xs_num_pow10[prec - 1])

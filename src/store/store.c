@@ -49,6 +49,8 @@ static void st_free(struct xs_store *s)
 	free(s->walbuf.p);
 	free(s->rt);
 	free(s->rv);
+	free(s->mt);
+	free(s->mv);
 	xs_block_cleanup(&s->thaw);
 	free(s->thaw_t);
 	free(s->thaw_v);

@@ -170,6 +170,11 @@ unsigned xs_block_flags(const struct xs_block *b)
 	return b->nch | (codec_irregular(b) ? XS_BLOCK_IRREGULAR : 0u);
 }
 
+const uint8_t *xs_block_payload_view(const struct xs_block *b)
+{
+	return codec_irregular(b) ? NULL : b->bits.buf;
+}
+
 void xs_block_payload(const struct xs_block *b, uint8_t *out)
 {
 	size_t tb = codec_irregular(b) ? codec_bytes(b->tbits) : 0;

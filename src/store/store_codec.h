@@ -91,6 +91,10 @@ size_t xs_block_bytes(const struct xs_block *b);
 unsigned xs_block_flags(const struct xs_block *b);
 /* Writes the payload (xs_block_bytes(b) bytes) to out, which the caller provides. */
 void xs_block_payload(const struct xs_block *b, uint8_t *out);
+/* The payload in place when it is b's value stream alone (a regular block: the usual
+ * case), valid until b's next put, shrink or cleanup; NULL when it has a time stream
+ * too (then xs_block_payload() joins the two). */
+const uint8_t *xs_block_payload_view(const struct xs_block *b);
 /* Gives back the slack of b's buffers (for blocks that stay in memory a while). */
 void xs_block_shrink(struct xs_block *b);
 

@@ -348,7 +348,9 @@ struct xs_store {
 	struct st_chunk_slot *chunks; /* read cache of index chunks (ST_CHUNK_SLOTS); NULL until a read */
 	int64_t *rt;             /* read scratch: times */
 	float *rv;               /* read scratch: 3 values per time */
-	size_t rcap;
+	int64_t *mt;             /* merge scratch (st_scratch_sort), swapped with rt/rv */
+	float *mv;
+	size_t rcap;             /* points each of the four holds */
 };
 
 /* Makes room for n more bytes. */

@@ -14,6 +14,8 @@ static void st_scratch_need(struct xs_store *s, size_t n)
 		s->rcap = s->rcap ? s->rcap * 2 : 1024;
 	s->rt = xs_xrealloc(s->rt, s->rcap * sizeof(*s->rt));
 	s->rv = xs_xrealloc(s->rv, s->rcap * 3 * sizeof(*s->rv));
+	s->mt = xs_xrealloc(s->mt, s->rcap * sizeof(*s->mt));
+	s->mv = xs_xrealloc(s->mv, s->rcap * 3 * sizeof(*s->mv));
 }
 
 static size_t st_decode_into(struct xs_store *s, size_t m, const uint8_t *p, size_t len, int64_t t0,
@@ -154,6 +156,7 @@ static size_t st_read_mem(struct xs_store *s, const union st_open *o, int tier, 
 {
 	const struct xs_block *b = st_frozen(tier) ? NULL : o->live;
 	const struct st_sealed *f = st_frozen(tier) ? o->frozen : NULL;
+	const uint8_t *view;
 	size_t len;
 	uint8_t *p;
 
@@ -164,6 +167,9 @@ static size_t st_read_mem(struct xs_store *s, const union st_open *o, int tier, 
 	if (!b || !b->n || b->t0 > to || b->tlast < from)
 		return m;
 	len = xs_block_bytes(b);
+	view = xs_block_payload_view(b);
+	if (view && len) /* decoded where it is: no copy */
+		return st_decode_into(s, m, view, len, b->t0, tier, b->n, xs_block_flags(b));
 	p = xs_xmalloc(len + 1);
 	xs_block_payload(b, p);
 	m = st_decode_into(s, m, p, len, b->t0, tier, b->n, xs_block_flags(b));
@@ -171,22 +177,34 @@ static size_t st_read_mem(struct xs_store *s, const union st_open *o, int tier, 
 	return m;
 }
 
-struct st_sortpt {
-	int64_t t;
-	size_t seq;       /* position before sorting: equal times keep the first */
-	float v[3];
-};
-
-static int st_sortpt_cmp(const void *a, const void *b)
+/* End of the ascending (non-decreasing) run of the scratch from i, i < m. */
+static size_t st_run_end(const struct xs_store *s, size_t i, size_t m)
 {
-	const struct st_sortpt *x = a, *y = b;
-
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	while (++i < m && s->rt[i - 1] <= s->rt[i])
+		;
+	return i;
 }
 
-/* Sorts the scratch by time (blocks come in order, so usually a no-op) and drops repeats. */
+/* Merges the scratch's adjacent runs [a, b) and [b, c) into the merge scratch at a;
+ * on equal times the left run's point goes first (the merge is stable). */
+static void st_merge_runs(struct xs_store *s, size_t a, size_t b, size_t c)
+{
+	size_t i = a, j = b, w = a;
+
+	while (i < b || j < c) {
+		size_t k = j >= c || (i < b && s->rt[i] <= s->rt[j]) ? i++ : j++;
+
+		s->mt[w] = s->rt[k];
+		memcpy(&s->mv[w * 3], &s->rv[k * 3], 3 * sizeof(*s->mv));
+		w++;
+	}
+}
+
+/* Sorts the scratch by time and drops repeats (the first read of a time wins: the
+ * segments', then pend's, the open block's, the backfill's). The sources are each in
+ * time order, so the scratch is a few ascending runs (usually one; two when a backfill
+ * block holds times before the open block's): a stable merge of adjacent runs, pass
+ * after pass, costs O(m log runs). */
 static size_t st_scratch_sort(struct xs_store *s, size_t m)
 {
 	size_t w = 0, i;
@@ -195,23 +213,28 @@ static size_t st_scratch_sort(struct xs_store *s, size_t m)
 		;
 	if (i >= m)
 		return m;
-	{
-		struct st_sortpt *a = xs_xmalloc(m * sizeof(*a));
+	for (;;) {
+		size_t runs = 0;
+		int64_t *t;
+		float *v;
 
-		for (i = 0; i < m; i++) {
-			a[i].t = s->rt[i];
-			a[i].seq = i;
-			memcpy(a[i].v, &s->rv[i * 3], sizeof(a[i].v));
+		for (size_t a = 0; a < m; runs++) {
+			size_t b = st_run_end(s, a, m), c = b < m ? st_run_end(s, b, m) : m;
+
+			st_merge_runs(s, a, b, c);
+			a = c;
 		}
-		qsort(a, m, sizeof(*a), st_sortpt_cmp);
-		for (i = 0; i < m; i++) {
-			if (w && s->rt[w - 1] == a[i].t)
-				continue;
-			s->rt[w] = a[i].t;
-			memcpy(&s->rv[w * 3], a[i].v, sizeof(a[i].v));
-			w++;
-		}
-		free(a);
+		t = s->rt, s->rt = s->mt, s->mt = t;
+		v = s->rv, s->rv = s->mv, s->mv = v;
+		if (runs == 1)
+			break;
+	}
+	for (i = 0; i < m; i++) {
+		if (w && s->rt[w - 1] == s->rt[i])
+			continue;
+		s->rt[w] = s->rt[i];
+		memmove(&s->rv[w * 3], &s->rv[i * 3], 3 * sizeof(*s->rv));
+		w++;
 	}
 	return w;
 }

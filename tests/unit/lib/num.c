@@ -4,6 +4,7 @@
  * formatting.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/num.h"
@@ -163,6 +164,36 @@ static void test_format_round_trip(void)
 	ok(1, "random doubles round-trip");
 }
 
+/* xs_num_utoa against printf's %llu: each digit count's ends, and random values. */
+static void test_utoa(void)
+{
+	static const uint64_t ends[] = { 0, 9, 10, 99, 100, 101, 999, 1000, 65535, 4294967295ull,
+					 9999999999999999999ull, 10000000000000000000ull, UINT64_MAX };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]) + 20000; i++) {
+		uint64_t v;
+		char got[24], want[24];
+		size_t n;
+
+		if (i < sizeof(ends) / sizeof(ends[0])) {
+			v = ends[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = x >> (x % 64); /* every digit count */
+		}
+		n = xs_num_utoa(v, got);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		if (n != strlen(want) || memcmp(got, want, n))
+			if (bad++ < 5)
+				ok(0, "%s written as %.*s", want, (int)n, got);
+	}
+	ok(!bad, "xs_num_utoa: %u of the values wrong", bad);
+}
+
 int main(void)
 {
 	TEST_RUN(test_formats_match_strtod);
@@ -173,5 +204,6 @@ int main(void)
 	TEST_RUN(test_too_long);
 	TEST_RUN(test_i64);
 	TEST_RUN(test_format_round_trip);
+	TEST_RUN(test_utoa);
 	return test_summary();
 }
