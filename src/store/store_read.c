@@ -107,8 +107,18 @@ static size_t st_read_run(struct xs_store *s, struct st_seg *g, struct st_run *r
 		if (!run->last)
 			run->last = xs_xcalloc(nd, sizeof(*run->last));
 		run->last[k] = e[n - 1].series + 1;
-		for (size_t i = 0; i < n; i++)
-			if (e[i].series == id && e[i].t0 >= wfrom && e[i].t0 <= to) {
+		/* entries ascend by series, then t0 (written so, st_ck_cmp; st_chunk_load refuses
+		 * a chunk out of order): the series' ones from the first >= id */
+		for (size_t b = n; first < b;) {
+			size_t mid = (first + b) / 2;
+
+			if (e[mid].series < id)
+				first = mid + 1;
+			else
+				b = mid;
+		}
+		for (size_t i = first; i < n && e[i].series == id; i++)
+			if (e[i].t0 >= wfrom && e[i].t0 <= to) {
 				if (!cnt)
 					first = i;
 				cnt++;
