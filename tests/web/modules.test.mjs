@@ -1,6 +1,7 @@
 // modules.test.mjs - the UI's pure functions, in node (no browser, no server):
-// web/src/series.js alignPool over hosts whose windows end at different times, and
-// web/src/api.js's stream URL and point budget.
+// web/src/series.js alignPool over hosts whose windows end at different times and
+// appendLive (the live view's width, band and gaps), and web/src/api.js's stream URL
+// and point budget.
 //
 //   node --test tests/web/modules.test.mjs
 
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 // the modules read d3 from window (a script tag in the page): the package installed in web/
 globalThis.window = { d3: await import(new URL('../../web/node_modules/d3/dist/d3.mjs', import.meta.url)) };
 const { POOL_POINTS, pointBudget, streamUrl } = await import('../../web/src/api.js');
-const { alignPool, sum } = await import('../../web/src/series.js');
+const { alignPool, appendLive, liveSpan, sum } = await import('../../web/src/series.js');
 
 // a host reply of n 5 s points ending at end, each value v
 const reply = (end, n, v) => ({ endTimestamp: end, interval: 5, stats: { memory: new Array(n).fill(v) } });
@@ -48,4 +49,50 @@ test('pointBudget: two points a px within [1500, 10000], shared by a reply\'s ho
   assert.equal(pointBudget(800, 120), Math.floor(POOL_POINTS / 120), '120 hosts: shared');
   assert.ok(pointBudget(800, 120) < 1440, '120 hosts, a day: coarser than 1 min points');
   assert.equal(pointBudget(800, 100000), 100, 'at least 100');
+});
+
+// a live chart's data: n 5 s points ending at end, one series with a band
+const liveData = (end, n) => {
+  const t = Array.from({ length: n }, (_, i) => end - (n - 1 - i) * 5);
+  return { t, interval: 5, domain: null, series: [{ key: 'a', v: t.map(() => 1), lo: t.map(() => 0), hi: t.map(() => 2) }] };
+};
+const pts = (t, v, lo, hi) => ({ t, interval: 5, series: { a: t.map(() => v) }, lo: { a: t.map(() => lo) }, hi: { a: t.map(() => hi) } });
+const getter = (p) => (key, a, i) => (a === 'v' ? p.series : p[a])?.[key]?.[i];
+
+test('appendLive: the live view slides at its first width (10 min stays 10 min)', () => {
+  const d = liveData(1000, 120);
+  const span = liveSpan(d.t, d.interval, d.domain);
+  assert.equal(span, 600);
+  for (let k = 1; k <= 700; k++) {
+    const p = pts([1000 + 5 * k], 3, 2, 4);
+    assert.equal(appendLive(d, d.series, p, getter(p), { maxPoints: 720, span }), 1);
+  }
+  assert.equal(d.t.length, 120, 'still 10 minutes of points after an hour');
+  assert.equal(d.t[d.t.length - 1], 1000 + 5 * 700);
+  assert.deepEqual(d.domain, [1000 + 5 * 700 - 600, 1000 + 5 * 700]);
+  assert.ok(d.series[0].v.every((x) => x === 3) && d.series[0].lo.length === 120);
+  // a range view (domain given) has no span: only maxPoints bounds it
+  assert.equal(liveSpan(d.t, 5, [0, 1]), null);
+});
+
+test('appendLive: the band goes on with the new points; none given: null', () => {
+  const d = liveData(1000, 12);
+  const p = pts([1005, 1010], 5, 4, 6);
+  appendLive(d, d.series, p, getter(p), { span: 60 });
+  assert.deepEqual(d.series[0].lo.slice(-2), [4, 4]);
+  assert.deepEqual(d.series[0].hi.slice(-2), [6, 6]);
+  const q = { t: [1015], interval: 5, series: { a: [7] } };
+  appendLive(d, d.series, q, getter(q), { span: 60 });
+  assert.equal(d.series[0].lo[d.t.length - 1], null);
+});
+
+test('appendLive: a gap breaks the line; old and repeated times are skipped', () => {
+  const d = liveData(1000, 12);
+  const p = pts([990, 1000, 1005, 1060], 9, 8, 10);
+  assert.equal(appendLive(d, d.series, p, getter(p), { span: 600 }), 2, '1005 and 1060 taken');
+  const n = d.t.length;
+  assert.deepEqual(d.t.slice(-3), [1005, 1010, 1060], 'a null point after the last before the gap');
+  assert.deepEqual(d.series[0].v.slice(-3), [9, null, 9]);
+  assert.equal(d.series[0].lo[n - 2], null);
+  assert.equal(appendLive(d, d.series, pts([1060], 1, 1, 1), getter(pts([1060], 1, 1, 1))), 0, 'nothing new');
 });

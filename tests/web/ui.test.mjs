@@ -237,16 +237,25 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     const statsBefore = page.requests.filter((u) => u.includes('/stats?')).length;
     const ev0 = await page.evaluate(() => +(document.documentElement.dataset.events || 0));
     await page.waitForFunction((e) => +(document.documentElement.dataset.events || 0) > e, ev0, { timeout: 20000 });
-    await page.waitForFunction((c) => +document.querySelector('svg[data-chart="host-cpu"]').dataset.count > c, +a.count, { timeout: 5000 });
+    // the view slides (its point count stays): a newer last point
+    await page.waitForFunction((l) => +document.querySelector('svg[data-chart="host-cpu"]').dataset.last > l, +a.last, { timeout: 5000 });
     const b = await chartAttrs(page, 'host-cpu');
     assert.ok(+b.last > +a.last, 'newer points');
+    // "last 10 min" stays 10 minutes wide as points come, and the band (the spread across
+    // pCPUs) goes on with them: its right edge is the mean line's
+    assert.equal(+b.t1 - +b.t0, 600, `the axis spans ${+b.t1 - +b.t0} s`);
+    const edges = await page.$eval('svg[data-chart="host-cpu"]', (s) => {
+      const right = (el) => { const r = el.getBBox(); return r.x + r.width; };
+      return { band: right(s.querySelector('path.band')), line: right(s.querySelector('path.line')) };
+    });
+    assert.ok(Math.abs(edges.band - edges.line) < 1, `band ends at ${edges.band} px, the line at ${edges.line} px`);
     assert.ok(+(await page.$eval('svg[data-heatmap="host-cpus"]', (s) => s.dataset.count)) > 0);
     assert.equal(page.requests.filter((u) => u.includes('/stats?')).length, statsBefore, 'no polling: points came from the stream');
     assert.ok(page.requests.some((u) => u.includes('/api/v1/stream?objects=')), 'an EventSource on /api/v1/stream');
     // the pool page: its hosts' events fetch the new range
     await go(page, `#/pool/${objs.pools[0].uuid}`);
     const p0 = await chartAttrs(page, 'pool-cpu');
-    await page.waitForFunction((c) => +document.querySelector('svg[data-chart="pool-cpu"]').dataset.count > c, +p0.count, { timeout: 20000 });
+    await page.waitForFunction((l) => +document.querySelector('svg[data-chart="pool-cpu"]').dataset.last > l, +p0.last, { timeout: 20000 });
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

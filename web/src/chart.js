@@ -12,6 +12,7 @@
 // svg.__chart is the chart object itself (valueAt(key, t) reads a point).
 
 import { fmt, fmtTime, fmtInterval, niceMax, yTicks } from './format.js';
+import { appendLive, liveSpan } from './series.js';
 
 const d3 = window.d3;
 const MARGIN = { top: 20, right: 14, bottom: 24, left: 58 };
@@ -59,38 +60,17 @@ export class TimeChart {
   //         series: [{ key, label, color, dash, width, v: [], lo: [] | null, hi: [] | null }] }
   setData(data) {
     this.data = data;
+    this.span = liveSpan(data.t, data.interval, data.domain);
     this.render();
   }
 
-  // points: { t: number[], series: { key: number[] } } appended (older or repeated times skipped)
+  // points: { t: number[], interval, series: { key: number[] }, lo?, hi?: { key: number[] } }
+  // appended (series.js appendLive: older or repeated times skipped, gaps broken, the
+  // live view kept as wide as its first reply)
   append(points) {
-    const d = this.data;
-    const last = d.t.length ? d.t[d.t.length - 1] : -Infinity;
-    let added = 0;
-    points.t.forEach((t, i) => {
-      if (t <= last) return;
-      d.t.push(t);
-      for (const s of d.series) {
-        const arr = points.series[s.key];
-        s.v.push(arr ? arr[i] ?? null : null);
-        if (s.lo) s.lo.push(null);
-        if (s.hi) s.hi.push(null);
-      }
-      added++;
-    });
-    if (!added) return 0;
-    const extra = d.t.length - this.opts.maxPoints;
-    if (extra > 0) {
-      d.t.splice(0, extra);
-      for (const s of d.series) {
-        s.v.splice(0, extra);
-        if (s.lo) s.lo.splice(0, extra);
-        if (s.hi) s.hi.splice(0, extra);
-      }
-    }
-    if (points.interval) d.interval = points.interval;
-    d.domain = [d.t[0] - d.interval, d.t[d.t.length - 1]];
-    this.render();
+    const get = (key, a, i) => (a === 'v' ? points.series : points[a])?.[key]?.[i];
+    const added = appendLive(this.data, this.data.series, points, get, { maxPoints: this.opts.maxPoints, span: this.span });
+    if (added) this.render();
     return added;
   }
 

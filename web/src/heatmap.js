@@ -7,6 +7,7 @@
 
 import { esc, fmt, fmtTime, fmtInterval } from './format.js';
 import { defined, localTimeFormat } from './chart.js';
+import { appendLive, liveSpan } from './series.js';
 
 const d3 = window.d3;
 const MARGIN = { top: 6, right: 14, bottom: 24, left: 92 };
@@ -49,29 +50,15 @@ export class Heatmap {
   // data: { t, interval, domain, rows: [{ key, label, v: [] }] }
   setData(data) {
     this.data = data;
+    this.span = liveSpan(data.t, data.interval, data.domain);
     this.render();
   }
 
-  // points: { t: [], rows: { key: [] } }
+  // points: { t, interval, rows: { key: number[] } }: as TimeChart.append
   append(points) {
-    const d = this.data;
-    const last = d.t.length ? d.t[d.t.length - 1] : -Infinity;
-    let added = 0;
-    points.t.forEach((t, i) => {
-      if (t <= last) return;
-      d.t.push(t);
-      for (const r of d.rows) r.v.push(points.rows[r.key]?.[i] ?? null);
-      added++;
-    });
-    if (!added) return 0;
-    const extra = d.t.length - this.opts.maxPoints;
-    if (extra > 0) {
-      d.t.splice(0, extra);
-      for (const r of d.rows) r.v.splice(0, extra);
-    }
-    if (points.interval) d.interval = points.interval;
-    d.domain = [d.t[0] - d.interval, d.t[d.t.length - 1]];
-    this.render();
+    const get = (key, a, i) => points.rows[key]?.[i];
+    const added = appendLive(this.data, this.data.rows, points, get, { maxPoints: this.opts.maxPoints, span: this.span });
+    if (added) this.render();
     return added;
   }
 

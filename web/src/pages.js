@@ -62,7 +62,16 @@ class LineWidget {
     if (end < 0) return 0;
     const series = {};
     for (const k of Object.keys(cols)) series[k] = cols[k] ? cols[k].slice(0, end + 1) : null;
-    return this.chart.append({ t: t.slice(0, end + 1), interval: R.interval, series });
+    // a band drawn so far goes on where the new points have one (host CPU: their spread)
+    const lo = {}, hi = {};
+    if (hasBands(R)) {
+      for (const s of this.specs) {
+        if (s.noBand) continue;
+        lo[s.key] = s.get(R, 'statsMin')?.slice(0, end + 1) ?? null;
+        hi[s.key] = s.get(R, 'statsMax')?.slice(0, end + 1) ?? null;
+      }
+    }
+    return this.chart.append({ t: t.slice(0, end + 1), interval: R.interval, series, lo, hi });
   }
 
   setBits(on) {
@@ -385,8 +394,10 @@ class HostPage extends Page {
     });
     // 5 s data has no statsMin: draw the spread across CPUs as the band all the same
     const w0 = this.widgets[this.widgets.length - 1];
-    const set0 = w0.set.bind(w0);
-    w0.set = (X, domain) => set0(X.statsMin ? X : { ...X, bands: true, statsMin: X.stats, statsMax: X.stats }, domain);
+    const set0 = w0.set.bind(w0), add0 = w0.add.bind(w0);
+    const spread = (X) => (X.statsMin ? X : { ...X, bands: true, statsMin: X.stats, statsMax: X.stats });
+    w0.set = (X, domain) => set0(spread(X), domain);
+    w0.add = (X) => add0(spread(X)); // live points too: the band goes on
     this.heat(g1, {
       id: 'host-cpus', title: `CPU per pCPU (${ncpu}): one row each`, unit: '%', max: 100,
       rows: (X) => keysOf(X.stats, 'cpus').map((k) => ({ key: k, label: `CPU ${k}`, get: leaf(['cpus', k]) })),

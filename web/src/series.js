@@ -138,3 +138,47 @@ export function hostNet(st) {
 export function hostDisk(st) {
   return sum(keysOf(st, 'ioThroughput.total').map((k) => st.ioThroughput.total[k]));
 }
+
+// Appends live points to a chart's or heatmap's data in place (d: { t, interval, domain,
+// and tracks: [{ key, v, lo?, hi? }], a chart's series or a heatmap's rows). Only times
+// after its last are taken; where more than two intervals pass between two points a
+// null point goes between them, so the line breaks instead of bridging the gap (a
+// stream reconnected, a host that stopped answering). Then the oldest points go, so
+// that at most maxPoints remain and, with span (seconds: the live view's width), only
+// those within span of the newest: "last 10 min" stays 10 minutes wide. value(key,
+// array, i) is point i's value of a track's array ('v', 'lo' or 'hi'), or null.
+// Returns the number of points taken.
+export function appendLive(d, tracks, points, value, { maxPoints = Infinity, span = null } = {}) {
+  const step = points.interval || d.interval;
+  let last = d.t.length ? d.t[d.t.length - 1] : -Infinity;
+  let added = 0;
+  const push = (t, i) => {
+    d.t.push(t);
+    for (const tr of tracks) {
+      for (const a of ['v', 'lo', 'hi']) if (tr[a]) tr[a].push(i < 0 ? null : value(tr.key, a, i) ?? null);
+    }
+  };
+  points.t.forEach((t, i) => {
+    if (t <= last) return;
+    if (last !== -Infinity && step && t - last > 2 * step) push(last + step, -1);
+    push(t, i);
+    last = t;
+    added++;
+  });
+  if (!added) return 0;
+  let drop = Math.max(0, d.t.length - maxPoints);
+  if (span) while (drop < d.t.length - 1 && d.t[drop] <= last - span) drop++;
+  if (drop) {
+    d.t.splice(0, drop);
+    for (const tr of tracks) for (const a of ['v', 'lo', 'hi']) if (tr[a]) tr[a].splice(0, drop);
+  }
+  if (points.interval) d.interval = points.interval;
+  d.domain = span ? [last - span, last] : [d.t[0] - d.interval, last];
+  return added;
+}
+
+// The width in seconds of a live view's first reply (n points, the first one's
+// period included), or null for a range view (a domain is given) or no points.
+export function liveSpan(t, interval, domain) {
+  return domain || !t.length ? null : t[t.length - 1] - t[0] + interval;
+}
