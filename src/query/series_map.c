@@ -7,6 +7,7 @@
  * device name is ever guessed. The store lists series newest first; the leaves
  * are sorted afterwards, so a reply does not depend on creation order.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,7 +366,11 @@ static int smap_exp10(double a)
  * for a fraction, so the sum rounds, and subtracting 2^52 back is exact. */
 static double smap_round(double x)
 {
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)
 	return (x + 0x1p52) - 0x1p52;
+#else /* excess precision (x87) or reassociation would keep the fraction */
+	return nearbyint(x);
+#endif
 }
 
 /* Digits of |f| (p significant) and the exponent of the first: false if out of fast range. */

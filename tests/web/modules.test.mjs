@@ -11,7 +11,7 @@ import { test } from 'node:test';
 // the modules read d3 from window (a script tag in the page): the package installed in web/
 globalThis.window = { d3: await import(new URL('../../web/node_modules/d3/dist/d3.mjs', import.meta.url)) };
 const { POOL_POINTS, pointBudget, streamUrl } = await import('../../web/src/api.js');
-const { alignPool, appendLive, liveSpan, sum } = await import('../../web/src/series.js');
+const { alignPool, appendLive, heatColumns, liveSpan, sum } = await import('../../web/src/series.js');
 
 // a host reply of n 5 s points ending at end, each value v
 const reply = (end, n, v) => ({ endTimestamp: end, interval: 5, stats: { memory: new Array(n).fill(v) } });
@@ -95,4 +95,26 @@ test('appendLive: a gap breaks the line; old and repeated times are skipped', ()
   assert.deepEqual(d.series[0].v.slice(-3), [9, null, 9]);
   assert.equal(d.series[0].lo[n - 2], null);
   assert.equal(appendLive(d, d.series, pts([1060], 1, 1, 1), getter(pts([1060], 1, 1, 1))), 0, 'nothing new');
+});
+
+test('liveSpan: never narrower than 10 minutes of 5 s points (a pool whose hosts lag)', () => {
+  // a pool's first reply after alignPool: one host 9 min behind leaves 12 common points
+  const A = alignPool({ h1: reply(1000, 120, 1), h2: reply(460, 120, 2) });
+  assert.equal(A.t.length, 12);
+  assert.equal(liveSpan(A.t, 5, null), 600);
+  assert.equal(liveSpan([], 5, null), 600, 'no point yet');
+  assert.equal(liveSpan([1000], undefined, null), null, 'no interval');
+});
+
+test('heatColumns: a gap keeps its width; off-grid times fall back to a column a point', () => {
+  const d = liveData(1000, 120);
+  const p = { t: [1300], interval: 5, series: { a: [1] } };
+  appendLive(d, d.series, p, getter(p), { span: 600 });
+  const { cols, col } = heatColumns(d.t, 5);
+  assert.equal(cols, 120, '10 minutes of 5 s columns');
+  assert.equal(col[col.length - 1], 119, 'the newest in the last column');
+  assert.equal(col[col.length - 2], (1005 - d.t[0]) / 5, 'the gap point at its own time');
+  assert.deepEqual(heatColumns([0, 5, 10], 5), { cols: 3, col: [0, 1, 2] });
+  assert.equal(heatColumns([0, 2, 4, 6], 5).cols, 4, 'denser than the interval: by index');
+  assert.equal(heatColumns([0, 5000], 5).cols, 2, 'a grid far over the points: by index');
 });

@@ -3,11 +3,12 @@
 // cell is left empty (a gap), the colour scale is fixed (0..100 % for CPU).
 //
 // Data attributes on the card's <svg>: data-heatmap (id), data-rows, data-count,
-// data-t0 / data-t1, data-render-ms; hovering sets data-hover-row / -t / -value.
+// data-columns (of the cell image), data-t0 / data-t1, data-render-ms; hovering sets
+// data-hover-row / -t / -value.
 
 import { esc, fmt, fmtTime, fmtInterval } from './format.js';
 import { defined, localTimeFormat } from './chart.js';
-import { appendLive, liveSpan } from './series.js';
+import { appendLive, heatColumns, liveSpan } from './series.js';
 
 const d3 = window.d3;
 const MARGIN = { top: 6, right: 14, bottom: 24, left: 92 };
@@ -87,8 +88,12 @@ export class Heatmap {
       .style('width', `${W}px`).style('height', `${H}px`);
     const ctx = cv.getContext('2d');
     ctx.clearRect(0, 0, cv.width, cv.height);
+    this._cols = 0;
     if (t.length && n) {
-      const img = new ImageData(t.length, n);
+      // a column per interval: a gap keeps its width (series.js heatColumns)
+      const { cols, col } = heatColumns(t, interval);
+      this._cols = cols;
+      const img = new ImageData(cols, n);
       const px = img.data;
       const cache = new Map();
       for (let r = 0; r < n; r++) {
@@ -99,12 +104,12 @@ export class Heatmap {
           const q = Math.max(0, Math.min(100, Math.round(val / this.opts.max * 100)));
           let c = cache.get(q);
           if (!c) { c = d3.rgb(d3.interpolateViridis(q / 100)); cache.set(q, c); }
-          const o = (r * t.length + i) * 4;
+          const o = (r * cols + col[i]) * 4;
           px[o] = c.r; px[o + 1] = c.g; px[o + 2] = c.b; px[o + 3] = 255;
         }
       }
       const off = document.createElement('canvas');
-      off.width = t.length;
+      off.width = cols;
       off.height = n;
       off.getContext('2d').putImageData(img, 0, 0);
       ctx.imageSmoothingEnabled = false;
@@ -146,6 +151,7 @@ export class Heatmap {
     const ds = svg.node().dataset;
     Object.assign(ds, {
       rows: String(n), count: String(t.length),
+      columns: String(this._cols || 0),
       t0: String(Math.round(domain[0])), t1: String(Math.round(domain[1])),
       first: t.length ? String(t[0]) : '', last: t.length ? String(t[t.length - 1]) : '',
       interval: String(interval || ''), left: String(MARGIN.left), plotWidth: String(W),

@@ -177,8 +177,29 @@ export function appendLive(d, tracks, points, value, { maxPoints = Infinity, spa
   return added;
 }
 
-// The width in seconds of a live view's first reply (n points, the first one's
-// period included), or null for a range view (a domain is given) or no points.
+// Points of a granularity reply (XO's 120; live is granularity=seconds: 10 minutes).
+export const LIVE_POINTS = 120;
+
+// The width in seconds a live view keeps: its first reply's (the first point's period
+// included), and never less than LIVE_POINTS intervals, since a pool's first reply has
+// only the times all its hosts cover (alignPool) and one lagging host would narrow the
+// view for good. Null for a range view (a domain is given) or without an interval.
 export function liveSpan(t, interval, domain) {
-  return domain || !t.length ? null : t[t.length - 1] - t[0] + interval;
+  if (domain || !(interval > 0)) return null;
+  return Math.max(t.length ? t[t.length - 1] - t[0] + interval : 0, LIVE_POINTS * interval);
+}
+
+// The columns of a heatmap's cell image for times t: one per interval from t[0], point i
+// in column col[i] (its time's), so a gap (appendLive marks one with a single null
+// point) keeps its width on the time axis. Times off that grid (more than one point a
+// column, or a grid over 4 times the points) or no interval: a column per point.
+export function heatColumns(t, interval) {
+  const n = t.length;
+  const byIndex = { cols: n, col: Array.from({ length: n }, (_, i) => i) };
+  if (!(interval > 0) || !n) return byIndex;
+  const cols = Math.round((t[n - 1] - t[0]) / interval) + 1;
+  if (cols < n || cols > 4 * n + 16) return byIndex;
+  const col = t.map((x) => Math.round((x - t[0]) / interval));
+  for (let i = 1; i < n; i++) if (col[i] <= col[i - 1]) return byIndex;
+  return { cols, col };
 }
