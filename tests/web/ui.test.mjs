@@ -444,8 +444,20 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await until('the API to list it halted', async () => (await api(serve.base, '/api/v1/objects')).vms
       .find((x) => x.uuid === v.uuid).power_state === 'Halted', 30000, 250);
     assert.equal(await dot(), running, 'not yet read again');
+    // branches the user opened or closed stay so: a host opened, the first pool closed
+    const h2 = objs.hosts[objs.hosts.length - 1];
+    const isOpen = (key) => page.$eval(`#tree details[data-key="${key}"]`, (d) => d.open);
+    await page.click(`#tree details[data-key="h:${h2.uuid}"] > summary`, { position: { x: 2, y: 5 } });
+    await page.$eval(`#tree details[data-key="p:${objs.pools[0].uuid}"]`, (d) => { d.open = false; });
+    assert.equal(await isOpen(`h:${h2.uuid}`), true, 'the host opened');
     await page.evaluate(() => window.xapistat.refreshObjects()); // what the 30 s timer calls
     assert.notEqual(await dot(), running, 'its dot changed');
+    assert.equal(await isOpen(`h:${h2.uuid}`), true, 'the opened host is still open');
+    assert.equal(await isOpen(`p:${objs.pools[0].uuid}`), false, 'the closed pool is still closed');
+    // nothing changed since: the tree is not built again (a node keeps a mark)
+    await page.$eval('#tree', (t) => { t.firstElementChild.dataset.mark = '1'; });
+    await page.evaluate(() => window.xapistat.refreshObjects());
+    assert.equal(await page.$eval('#tree', (t) => t.firstElementChild.dataset.mark || ''), '1', 'an unchanged tree is left alone');
     assert.ok(await page.$eval(`#tree a[data-uuid="${v.uuid}"]`, (a) => /Not running/.test(a.closest('details').textContent)),
       'listed under Not running');
     assert.deepEqual(page.errors, []);
