@@ -3,8 +3,9 @@
 --
 -- usage: wrk ... -s bench/api_bench.lua http://127.0.0.1:PORT/PATH -- MODE [UUIDFILE]
 --   MODE     seconds | minutes | hours | days   GET /api/v1/vms/UUID/stats?granularity=MODE
---            range1h   from/to: one hour ending 0..24 h ago (5 s tier, 720 points)
---            range6h   from/to: six hours ending 0..18 h ago (1 min tier, 360 points, bands)
+--            range1h   from/to: one hour ending 0..24 h ago (by budget 5 s, 720 points)
+--            range6h   from/to: six hours ending 0..18 h ago (by budget 1 min, 360 points, bands)
+--                      (a coarser tier answers where the VM has no data at that one)
 --            mix       each request one of the six above, at random
 --            fixed     the URL's own path, every request (top, /metrics)
 --   UUIDFILE one VM uuid a line (every mode but fixed); each request takes one at random

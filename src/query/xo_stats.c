@@ -185,10 +185,11 @@ static void xq_window_gran(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	w->first = w->last - (int64_t)(w->n - 1) * w->step;
 }
 
+static void xq_window_at(struct xq_ctx *c, enum xs_tier k);
+
 static enum xs_err xq_window_range(struct xq_ctx *c, char *err)
 {
 	const struct xs_stats_request *r = c->r;
-	struct xq_window *w = &c->w;
 	unsigned budget = r->points ? r->points : XS_STATS_DEFAULT_POINTS;
 	int chosen = -1, fits = -1;
 
@@ -216,14 +217,58 @@ static enum xs_err xq_window_range(struct xq_ctx *c, char *err)
 				  "points: from..to needs more than %u points even at 1 d", budget);
 	if (chosen < 0)
 		chosen = fits; /* nothing keeps `from` any more: the coarsest that fits */
-	w->tier = (enum xs_tier)chosen;
-	w->step = xs_tier_step[chosen];
+	xq_window_at(c, (enum xs_tier)chosen);
+	return XS_OK;
+}
+
+/* The window of a range at tier k (every tier from the one chosen fits the budget). */
+static void xq_window_at(struct xq_ctx *c, enum xs_tier k)
+{
+	const struct xs_stats_request *r = c->r;
+	struct xq_window *w = &c->w;
+
+	w->tier = k;
+	w->step = xs_tier_step[k];
 	w->first = xq_floor(r->from, w->step);
 	w->last = xq_floor(r->to, w->step);
 	w->n = (size_t)((w->last - w->first) / w->step + 1);
 	w->partial = !r->no_partial;
 	w->bands = w->tier != XS_TIER_5S;
-	return XS_OK;
+}
+
+/* Whether series id has a complete point at tier k from the range's start to half
+ * (only that stretch is read). */
+static bool xq_range_has(const struct xq_ctx *c, xs_series_id id, enum xs_tier k, int64_t half)
+{
+	struct xs_point p;
+	int64_t step = xs_tier_step[k];
+
+	return xs_store_read(c->e->store, id, k, xq_floor(c->r->from, step), xq_floor(half, step), &p,
+			     1) > 0;
+}
+
+/*
+ * The range's tier for the data the object has (a young store): when the chosen tier
+ * holds nothing of the range's first half for the object's first series while a coarser
+ * one does, the finest such coarser tier (it fits the budget too: fewer points). A host's
+ * archives give a week of hours but a year of days, so a fresh store's month would
+ * otherwise be three weeks of nulls at 1 h. Not for a pool's hosts: they share one tier.
+ */
+static void xq_window_probe(struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
+{
+	const xs_series_id *id = NULL;
+	int64_t half = c->r->from + (c->r->to - c->r->from) / 2;
+
+	for (size_t i = 0; i < n && !id; i++)
+		if (lv[i].nids)
+			id = &lv[i].ids[0];
+	if (!id || xq_range_has(c, *id, c->w.tier, half))
+		return;
+	for (int k = c->w.tier + 1; k < XS_NTIERS; k++)
+		if (xq_range_has(c, *id, (enum xs_tier)k, half)) {
+			xq_window_at(c, (enum xs_tier)k);
+			return;
+		}
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -390,11 +435,12 @@ static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	return r ? r : xs_qjson_raw(out, "}");
 }
 
-/* The envelope of one object: window from the leaves (stopped_end: see xq_window_gran),
- * then the trees. */
+/* The envelope of one object: window from the leaves (stopped_end: see xq_window_gran;
+ * probe: a range's tier follows the object's data, xq_window_probe; false for a pool's
+ * hosts), then the trees. */
 static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_request *rq,
-			    const struct xq_leaf *lv, size_t n, int64_t stopped_end, struct xs_buf *out,
-			    char *err)
+			    const struct xq_leaf *lv, size_t n, int64_t stopped_end, bool probe,
+			    struct xs_buf *out, char *err)
 {
 	struct xq_ctx c = { .e = e, .r = rq };
 	enum xs_err r;
@@ -403,6 +449,8 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		r = xq_window_range(&c, err);
 		if (r)
 			return r;
+		if (probe)
+			xq_window_probe(&c, lv, n);
 	} else {
 		xq_window_gran(&c, lv, n, stopped_end);
 	}
@@ -496,7 +544,7 @@ static enum xs_err xq_object(const struct xs_estate *e, enum xs_obj_kind kind, c
 		r = xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no %s %s is known or stored",
 			       kind == XS_OBJ_VM ? "VM" : "host", uuid);
 	else
-		r = xq_reply(e, rq, lv, n, INT64_MIN, out, err);
+		r = xq_reply(e, rq, lv, n, INT64_MIN, true, out, err);
 	free(sl);
 	free(lv);
 	return r;
@@ -610,7 +658,7 @@ static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 	ids = xs_xcalloc((XQ_SR_NKEYS + 1) * nh + 1, sizeof(*ids));
 	lv = xs_xcalloc(XQ_SR_NKEYS + nh + 1, sizeof(*lv));
 	nl = xq_sr_leaves(e, uuid, hosts, nh, ids, lv);
-	r = xq_reply(e, rq, lv, nl, INT64_MIN, out, err);
+	r = xq_reply(e, rq, lv, nl, INT64_MIN, true, out, err);
 	free(hosts);
 	free(ids);
 	free(lv);
@@ -662,7 +710,7 @@ static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stat
 
 	xs_buf_reset(one);
 	if (ph->n)
-		hr = xq_reply(e, rq, ph->lv, ph->n, ph->stopped_end, one, herr);
+		hr = xq_reply(e, rq, ph->lv, ph->n, ph->stopped_end, false, one, herr);
 	if (hr == XS_ERR_TOO_LARGE)
 		return xs_err_set(err, hr, "%s", herr);
 	r = first ? XS_OK : xs_buf_append(out, ",", 1);

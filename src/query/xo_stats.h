@@ -12,7 +12,9 @@
  *                always exactly that many points, null-padded at the old end.
  *   range        from..to (unix seconds, host clock) with a point budget: the
  *                finest tier that keeps `from` (retention) and needs at most
- *                `points` points; rollup tiers add "statsMin"/"statsMax".
+ *                `points` points, or a coarser one when only that holds data in
+ *                the range's first half (a young store; not for a pool's hosts);
+ *                rollup tiers add "statsMin"/"statsMax".
  * On the 1 min / 1 h / 1 d tiers the period in progress is the newest point
  * (the average of the 5 s samples so far; xs_store_read_partial()).
  *

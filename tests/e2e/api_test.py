@@ -796,8 +796,11 @@ def minute_hint(c, kind, uuid, env):
 
 
 def first_5s_time(c, kind, uuid, end):
-    """The time of the oldest 5 s row stored for the object within the last hour, or None."""
-    r = c.api.stats(kind + "s", uuid, "from=%d&to=%d" % (end - 3600, end))
+    """The time of the oldest 5 s row stored for the object within the last 20 minutes, or
+    None. 20 minutes: the 5 s tier holds the host's 10 minutes before our start and every
+    row since, so it holds the first half of the range and a range request answers from
+    it (a range whose first half the tier does not hold is answered from a coarser tier)."""
+    r = c.api.stats(kind + "s", uuid, "from=%d&to=%d" % (end - 1200, end))
     if r.get("interval") != 5:
         return None
     for path, leaf in leaves(r["stats"]):

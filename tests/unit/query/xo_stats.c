@@ -445,6 +445,64 @@ static void test_range(void)
 	free(j);
 }
 
+/*
+ * A young store: a VM with the hours of the last week and the days of a year, as a
+ * host's archives give them at first contact. A month's range fits the 1 h tier, but
+ * that holds nothing of its first half: the 1 d tier, which does, answers. With a month
+ * of hours stored, the 1 h tier; with nothing anywhere, the tier chosen as before.
+ */
+static void test_range_young_store(void)
+{
+	char dir[TMP_DIR_LEN], err[XS_ERR_LEN] = "";
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	struct xs_estate e = S_e;
+	xs_series_id young, old, none;
+	const int64_t now = T0 + 400 * 86400;
+	const struct xs_stats_request r = { .from = now - 30 * 86400, .to = now, .points = 1000 };
+	struct xs_buf b;
+	enum xs_err code;
+
+	tmp_dir_new(dir, "young");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(xs_store_series(s, XS_OBJ_VM, "0000000a-0000-4000-8000-000000000001", "cpu0", "",
+				    &young, err) == XS_OK &&
+			    xs_store_series(s, XS_OBJ_VM, "0000000a-0000-4000-8000-000000000002", "cpu0",
+					    "", &old, err) == XS_OK &&
+			    xs_store_series(s, XS_OBJ_VM, "0000000a-0000-4000-8000-000000000003", "cpu0",
+					    "", &none, err) == XS_OK,
+		    "series: %s", err);
+	for (int64_t t = now - 365 * 86400; t < now; t += 86400) {
+		(void)xs_store_backfill(s, young, XS_TIER_1D, t, 0.5f, 0.5f, 0.5f, err);
+		(void)xs_store_backfill(s, old, XS_TIER_1D, t, 0.5f, 0.5f, 0.5f, err);
+	}
+	for (int64_t t = now - 7 * 86400; t < now; t += 3600)
+		(void)xs_store_backfill(s, young, XS_TIER_1H, t, 0.25f, 0.25f, 0.25f, err);
+	for (int64_t t = now - 40 * 86400; t < now; t += 3600)
+		(void)xs_store_backfill(s, old, XS_TIER_1H, t, 0.25f, 0.25f, 0.25f, err);
+	e.store = s;
+	e.now = (double)now;
+	{
+		static const char *const uuids[] = { "0000000a-0000-4000-8000-000000000001",
+						      "0000000a-0000-4000-8000-000000000002",
+						      "0000000a-0000-4000-8000-000000000003" };
+		static const char *const want[] = { "\"interval\":86400,", "\"interval\":3600,",
+						     "\"interval\":3600," };
+		static const char *const why[] = { "a week of hours, a year of days: 1 d",
+						   "40 days of hours: 1 h", "no data: 1 h as before" };
+
+		for (int i = 0; i < 3; i++) {
+			xs_buf_init(&b, 64u << 20);
+			code = xs_query_stats(&e, "vms", uuids[i], &r, &b, err);
+			ok(code == XS_OK && b.data && strstr(b.data, want[i]), "%s: %.60s", why[i],
+			   b.data ? b.data : err);
+			xs_buf_free(&b);
+		}
+	}
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(dir);
+}
+
 static void test_halted_deleted(void)
 {
 	char *j = gran("vms", VM2_UUID, XS_STATS_SECONDS);
@@ -922,6 +980,7 @@ int main(void)
 	TEST_RUN(test_vm_seconds);
 	TEST_RUN(test_vm_coarse);
 	TEST_RUN(test_range);
+	TEST_RUN(test_range_young_store);
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
 	TEST_RUN(test_host_smt_off);
