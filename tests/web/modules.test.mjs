@@ -118,3 +118,10 @@ test('heatColumns: a gap keeps its width; off-grid times fall back to a column a
   assert.equal(heatColumns([0, 2, 4, 6], 5).cols, 4, 'denser than the interval: by index');
   assert.equal(heatColumns([0, 5000], 5).cols, 2, 'a grid far over the points: by index');
 });
+
+test('fmtNet: bytes/s as B/s, or as b/s (x 8, decimal prefixes) when bits are chosen', async () => {
+  const { fmtNet } = await import('../../web/src/format.js');
+  assert.equal(fmtNet(1024, false), '1 KiB/s');
+  assert.equal(fmtNet(125000, true), '1 Mb/s');
+  assert.equal(fmtNet(null, true), '–');
+});

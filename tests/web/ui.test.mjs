@@ -435,6 +435,26 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
   });
 
   // last: it stops a VM of the shared estate
+  test('the network unit (B/s or b/s) also applies to the top cards and the pool\'s hosts table', async () => {
+    const page = await open();
+    await go(page, '#/');
+    const card = 'section[data-top="vm-network"] .val';
+    await page.waitForSelector(card);
+    const vals = () => page.$$eval(card, (l) => l.map((x) => x.textContent));
+    assert.ok((await vals()).every((v) => /B\/s$/.test(v)), `bytes first: ${await vals()}`);
+    await page.click('#unit-bits');
+    assert.ok((await vals()).every((v) => /[^B]b\/s$|^[\d.]+ b\/s$/.test(v)), `bits after the toggle: ${await vals()}`);
+    await go(page, `#/pool/${objs.pools[0].uuid}`);
+    const col = 'td[data-col="network"]';
+    await page.waitForSelector(col);
+    const cells = () => page.$$eval(col, (l) => l.map((x) => x.textContent));
+    assert.ok((await cells()).every((v) => /b\/s$/.test(v) && !/B\/s$/.test(v)), `pool hosts in bits: ${await cells()}`);
+    await page.click('#unit-bytes');
+    assert.ok((await cells()).every((v) => /B\/s$/.test(v)), `back to bytes: ${await cells()}`);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('the objects are read again: a VM stopped shows as not running in the tree', async () => {
     const page = await open();
     await go(page, '#/');

@@ -27,6 +27,11 @@ function trim(x, digits) {
   return (+x.toFixed(d)).toString();
 }
 
+// A network rate (API unit: bytes/s) as the user chose to see it: B/s, or b/s when bits.
+export function fmtNet(v, bits, digits = 3) {
+  return bits ? fmt(v === null || v === undefined ? v : v * 8, 'b/s', digits) : fmt(v, 'B/s', digits);
+}
+
 // A value with its unit, for tooltips and tables (about 3-4 significant digits).
 export function fmt(v, unit, digits = 4) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';

@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { TimeChart } from './chart.js';
 import { Heatmap } from './heatmap.js';
-import { esc, fmt, fmtAgo, fmtTime, healthClass, natural, powerClass } from './format.js';
+import { esc, fmt, fmtAgo, fmtNet, fmtTime, healthClass, natural, powerClass } from './format.js';
 import {
   ACCENT, alignPool, at, color, hostCpuMean, hostDisk, hostMemUsed, hostNet, keysOf, leaf,
   max, mean, min, opposite, sum, times, zip,
@@ -629,8 +629,15 @@ class PoolPage extends Page {
     this.body.append(this.table);
   }
 
+  // the network column in the unit chosen (B/s or b/s): drawn again when it changes
+  setBits(on) {
+    super.setBits(on);
+    if (this.lastA) this.after(this.lastA);
+  }
+
   after(A) {
     if (!this.table || !A.hosts) return;
+    this.lastA = A;
     const rows = this.app.hostsOf(this.uuid).map((h) => {
       const H = A.hosts[h.uuid];
       const st = H?.stats || {};
@@ -639,7 +646,7 @@ class PoolPage extends Page {
       return `<tr><td><a href="#/host/${h.uuid}">${esc(h.name)}</a></td><td>${badge(healthClass(c?.health), c?.health || 'unknown')}</td>` +
         `<td class="num">${h.cpus}</td><td class="num">${fmt(lastOf(hostCpuMean(st)), '%', 3)}</td>` +
         `<td class="num">${fmt(used, 'B', 3)} / ${fmt(h.memory, 'B', 3)}</td>` +
-        `<td class="num">${fmt(lastOf(hostNet(st)), 'B/s', 3)}</td><td class="num">${fmt(lastOf(hostDisk(st)), 'B/s', 3)}</td>` +
+        `<td class="num" data-col="network">${fmtNet(lastOf(hostNet(st)), this.app.bits)}</td><td class="num">${fmt(lastOf(hostDisk(st)), 'B/s', 3)}</td>` +
         `<td class="num">${this.app.vmsOf(h.uuid).filter((v) => !v.is_control_domain).length}</td>` +
         `<td>${A.errors[h.uuid] ? `<span class="warn-text">${esc(A.errors[h.uuid])}</span>` : ''}</td></tr>`;
     });
@@ -652,7 +659,7 @@ class PoolPage extends Page {
 // ---- dashboard ----
 
 const METRICS = [
-  ['cpu', 'CPU', '%'], ['memory', 'Memory', 'B'], ['network', 'Network', 'B/s'], ['disk', 'Disk', 'B/s'],
+  ['cpu', 'CPU', '%'], ['memory', 'Memory', 'B'], ['network', 'Network', 'net'], ['disk', 'Disk', 'B/s'],
 ];
 
 class DashboardPage extends Page {
@@ -732,6 +739,19 @@ class DashboardPage extends Page {
   async loadTops() {
     const res = await Promise.all(['vm', 'host'].flatMap((kind) => METRICS.map(([m]) => api.top(kind, m, 10).catch((e) => ({ error: e.message, kind, metric: m })))));
     if (this.signal.aborted) return;
+    this.renderTops(res);
+    return res;
+  }
+
+  // network in the unit chosen (B/s or b/s): the cards drawn again when it changes
+  setBits(on) {
+    super.setBits(on);
+    if (this.lastTops) this.renderTops(this.lastTops);
+  }
+
+  renderTops(res) {
+    this.lastTops = res;
+    const value = (v, unit) => (unit === 'net' ? fmtNet(v, this.app.bits) : fmt(v, unit, 3));
     this.topBox.innerHTML = res.map((r, i) => {
       const kind = i < METRICS.length ? 'vm' : 'host';
       const [, title, unit] = METRICS[i % METRICS.length];
@@ -739,12 +759,11 @@ class DashboardPage extends Page {
       const top = Math.max(...items.map((x) => x.value || 0), unit === '%' ? 100 : 0) || 1;
       const list = items.map((x) => `<li><a href="#/${kind}/${x.uuid}" title="${esc(x.uuid)}"><span class="name">${esc(x.name)}</span>` +
         `<span class="bar"><i style="width:${Math.max(0.5, (x.value / top) * 100).toFixed(1)}%"></i></span>` +
-        `<span class="val">${fmt(x.value, unit, 3)}</span></a></li>`).join('');
+        `<span class="val">${value(x.value, unit)}</span></a></li>`).join('');
       return `<section class="card top" data-top="${kind}-${r.metric || METRICS[i % METRICS.length][0]}"><header><h3>${kind === 'vm' ? 'VMs' : 'Hosts'} by ${title}</h3>` +
         `<small class="muted">${r.time ? fmtTime(r.time) : ''}</small></header>` +
         (r.error ? `<p class="warn-text">${esc(r.error)}</p>` : list ? `<ol>${list}</ol>` : '<p class="muted">nothing running</p>') + '</section>';
     }).join('');
-    return res;
   }
 
   onEvent(ev) { this.scheduleIncrement(ev); }
