@@ -236,39 +236,52 @@ static void xq_window_at(struct xq_ctx *c, enum xs_tier k)
 	w->bands = w->tier != XS_TIER_5S;
 }
 
-/* Whether series id has a complete point at tier k from the range's start to half
+/* Whether series id has a complete point at tier k from the range's start to end
  * (only that stretch is read). */
-static bool xq_range_has(const struct xq_ctx *c, xs_series_id id, enum xs_tier k, int64_t half)
+static bool xq_range_has(const struct xq_ctx *c, xs_series_id id, enum xs_tier k, int64_t end)
 {
 	struct xs_point p;
-	int64_t step = xs_tier_step[k];
+	int64_t step = xs_tier_step[k], lo = xq_floor(c->r->from, step);
 
-	return xs_store_read(c->e->store, id, k, xq_floor(c->r->from, step), xq_floor(half, step), &p,
-			     1) > 0;
+	return end >= lo && xs_store_read(c->e->store, id, k, lo, xq_floor(end, step), &p, 1) > 0;
 }
 
 /*
  * The range's tier for the data the object has (a young store): when the chosen tier
  * holds nothing of the range's first half for the object's first series while a coarser
- * one does, the finest such coarser tier (it fits the budget too: fewer points). A host's
- * archives give a week of hours but a year of days, so a fresh store's month would
- * otherwise be three weeks of nulls at 1 h. Not for a pool's hosts: they share one tier.
+ * one holds a period of it that ends before the chosen tier's data begins, the finest
+ * such coarser tier (it fits the budget too: fewer points). A host's archives give a
+ * week of hours but a year of days, so a fresh store's month would otherwise be three
+ * weeks of nulls at 1 h. A gap of the object's own (a VM started in the range, a host
+ * rebooted) is no reason: its coarser points are the rollups of the same samples, so
+ * none of them ends before the chosen tier's first one. Not for a pool's hosts: they
+ * share one tier.
  */
 static void xq_window_probe(struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
 {
 	const xs_series_id *id = NULL;
-	int64_t half = c->r->from + (c->r->to - c->r->from) / 2;
+	const enum xs_tier chosen = c->w.tier;
+	int64_t half = c->r->from + (c->r->to - c->r->from) / 2, first = INT64_MAX;
+	struct xs_point p;
 
 	for (size_t i = 0; i < n && !id; i++)
 		if (lv[i].nids)
 			id = &lv[i].ids[0];
-	if (!id || xq_range_has(c, *id, c->w.tier, half))
+	if (!id || xq_range_has(c, *id, chosen, half))
 		return;
-	for (int k = c->w.tier + 1; k < XS_NTIERS; k++)
-		if (xq_range_has(c, *id, (enum xs_tier)k, half)) {
+	/* where the chosen tier's data begins in the second half (none: no bound) */
+	if (xs_store_read(c->e->store, *id, chosen, xq_floor(half, c->w.step), c->w.last, &p, 1))
+		first = p.t;
+	for (int k = chosen + 1; k < XS_NTIERS; k++) {
+		int64_t step = xs_tier_step[k], end = half;
+
+		if (first != INT64_MAX && first - step < end)
+			end = first - step; /* periods that end by the chosen tier's first point */
+		if (xq_range_has(c, *id, (enum xs_tier)k, end)) {
 			xq_window_at(c, (enum xs_tier)k);
 			return;
 		}
+	}
 }
 
 /* ---- values ----------------------------------------------------------------------- */

@@ -481,6 +481,13 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await page.$eval('#tree', (t) => { t.firstElementChild.dataset.mark = '1'; });
     await page.evaluate(() => window.xapistat.refreshObjects());
     assert.equal(await page.$eval('#tree', (t) => t.firstElementChild.dataset.mark || ''), '1', 'an unchanged tree is left alone');
+    // on a VM's page its host's branch opens; closed by the user, a refresh leaves it closed
+    const v2 = objs.vms.find((x) => x.power_state === 'Running' && !x.is_control_domain && x.uuid !== v.uuid && x.host);
+    await go(page, `#/vm/${v2.uuid}`);
+    assert.equal(await isOpen(`h:${v2.host}`), true, 'navigation opens the current VM\'s host');
+    await page.$eval(`#tree details[data-key="h:${v2.host}"]`, (d) => { d.open = false; });
+    await page.evaluate(() => window.xapistat.refreshObjects());
+    assert.equal(await isOpen(`h:${v2.host}`), false, 'a refresh does not open it again');
     assert.ok(await page.$eval(`#tree a[data-uuid="${v.uuid}"]`, (a) => /Not running/.test(a.closest('details').textContent)),
       'listed under Not running');
     assert.deepEqual(page.errors, []);

@@ -156,25 +156,29 @@ class App {
     const tree = $('tree');
     // the 30 s refresh of an unchanged estate leaves the tree alone (building it is 100+ ms
     // at 20,000 VMs); a changed one keeps the branches the user opened or closed
-    if (h !== this.treeHtml) {
-      const open = new Map([...tree.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
-      tree.innerHTML = h;
-      this.treeHtml = h;
-      for (const d of tree.querySelectorAll('details[data-key]')) {
-        if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
-      }
+    if (h === this.treeHtml) return;
+    const first = this.treeHtml === undefined;
+    const open = new Map([...tree.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
+    tree.innerHTML = h;
+    this.treeHtml = h;
+    for (const d of tree.querySelectorAll('details[data-key]')) {
+      if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
     }
-    this.selectInTree();
+    // the current object's branches are opened when the tree is first built and on
+    // navigation, not by a refresh (a branch the user closed stays closed)
+    this.selectInTree(first);
   }
 
-  // Marks the current object in the tree (and opens its branches) without building it again.
-  selectInTree() {
+  // Marks the current object in the tree (and, with openBranches, opens its branches)
+  // without building it again.
+  selectInTree(openBranches = true) {
     const tree = $('tree');
     const cur = this.current?.uuid;
     for (const a of tree.querySelectorAll('a.sel')) a.classList.remove('sel');
     const a = cur ? tree.querySelector(`a[data-uuid="${CSS.escape(cur)}"]`) : tree.querySelector('a[href="#/"]');
     if (!a) return;
     a.classList.add('sel');
+    if (!openBranches) return;
     for (let d = a.closest('details'); d; d = d.parentElement?.closest('details')) d.open = true;
   }
 

@@ -503,6 +503,39 @@ static void test_range_young_store(void)
 	tmp_dir_remove(dir);
 }
 
+/* A VM started in the range (a gap of its own, not a young store): its 5 s samples answer
+ * a 1 h range, not the hourly rollup of those same samples (which starts before `from`). */
+static void test_range_started_vm(void)
+{
+	char dir[TMP_DIR_LEN], err[XS_ERR_LEN] = "";
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	struct xs_estate e = S_e;
+	xs_series_id id;
+	const int64_t base = T0 + 100 * 86400 + 10 * 3600; /* 10:00 */
+	const int64_t start = base + 52 * 60, now = base + 3600 + 20 * 60; /* the VM from 10:52, now 11:20 */
+	const struct xs_stats_request r = { .from = now - 3600, .to = now, .points = 1000 };
+	struct xs_buf b;
+
+	tmp_dir_new(dir, "started");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(xs_store_series(s, XS_OBJ_VM, "0000000b-0000-4000-8000-000000000001", "cpu0", "",
+				    &id, err) == XS_OK,
+		    "series: %s", err);
+	for (int64_t t = start; t <= now; t += 5)
+		(void)xs_store_append(s, id, t, 0.5f, err);
+	e.store = s;
+	e.now = (double)now;
+	xs_buf_init(&b, 64u << 20);
+	ok(xs_query_stats(&e, "vms", "0000000b-0000-4000-8000-000000000001", &r, &b, err) == XS_OK &&
+		   b.data && strstr(b.data, "\"interval\":5,"),
+	   "the 5 s tier (the hour 10:00 is complete, and its rollup is no older data): %.80s",
+	   b.data ? b.data : err);
+	xs_buf_free(&b);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(dir);
+}
+
 static void test_halted_deleted(void)
 {
 	char *j = gran("vms", VM2_UUID, XS_STATS_SECONDS);
@@ -981,6 +1014,7 @@ int main(void)
 	TEST_RUN(test_vm_coarse);
 	TEST_RUN(test_range);
 	TEST_RUN(test_range_young_store);
+	TEST_RUN(test_range_started_vm);
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
 	TEST_RUN(test_host_smt_off);
