@@ -195,11 +195,11 @@ export function liveSpan(t, interval, domain) {
 // column, or a grid over 4 times the points) or no interval: a column per point.
 export function heatColumns(t, interval) {
   const n = t.length;
-  const byIndex = { cols: n, col: Array.from({ length: n }, (_, i) => i) };
-  if (!(interval > 0) || !n) return byIndex;
+  const byIndex = () => ({ cols: n, col: Array.from({ length: n }, (_, i) => i) });
+  if (!(interval > 0) || !n) return byIndex();
   const cols = Math.round((t[n - 1] - t[0]) / interval) + 1;
-  if (cols < n || cols > 4 * n + 16) return byIndex;
+  if (cols < n || cols > 4 * n + 16) return byIndex();
   const col = t.map((x) => Math.round((x - t[0]) / interval));
-  for (let i = 1; i < n; i++) if (col[i] <= col[i - 1]) return byIndex;
+  for (let i = 1; i < n; i++) if (col[i] <= col[i - 1]) return byIndex();
   return { cols, col };
 }

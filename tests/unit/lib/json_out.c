@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/json_out.h"
+#include "support/xorshift.h"
 #include "test.h"
 
 #define T_CAP (1u << 20)
@@ -408,10 +409,7 @@ static uint64_t t_rng = 0x9E3779B97F4A7C15ull;
 
 static uint64_t t_rand(void)
 {
-	t_rng ^= t_rng << 13;
-	t_rng ^= t_rng >> 7;
-	t_rng ^= t_rng << 17;
-	return t_rng;
+	return xorshift64(&t_rng);
 }
 
 static void test_double_edges(void)

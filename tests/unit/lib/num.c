@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/num.h"
+#include "support/xorshift.h"
 #include "test.h"
 
 /* Parses s followed by a delimiter; true if the whole of s was taken. */
@@ -150,9 +151,7 @@ static void test_format_round_trip(void)
 	for (int i = 0; i < 2000; i++) {
 		double v, back;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		xorshift64(&x);
 		memcpy(&v, &x, sizeof(v));
 		if (!isfinite(v))
 			continue;
@@ -180,9 +179,7 @@ static void test_utoa(void)
 		if (i < sizeof(ends) / sizeof(ends[0])) {
 			v = ends[i];
 		} else {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
+			xorshift64(&x);
 			v = x >> (x % 64); /* every digit count */
 		}
 		n = xs_num_utoa(v, got);

@@ -14,6 +14,7 @@
 #include "rrd/rrd_write.h"
 #include "test.h"
 #include "support/rrd_record.h"
+#include "support/xorshift.h"
 
 /* ---- an output collecting into memory ---- */
 
@@ -111,10 +112,7 @@ static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
+	return xorshift64(&rnd_state);
 }
 
 static void num_reference(char *buf, double v, enum xs_rrd_numfmt f)

@@ -14,6 +14,7 @@
 
 #include "store/store_whole.h"
 
+#include "support/xorshift.h"
 #include "test.h"
 
 #define SORT_MAX 2000
@@ -22,10 +23,7 @@ static uint64_t sort_rng = 0x2545f4914f6cdd1dull;
 
 static uint32_t sort_rand(uint32_t n)
 {
-	sort_rng ^= sort_rng << 13;
-	sort_rng ^= sort_rng >> 7;
-	sort_rng ^= sort_rng << 17;
-	return (uint32_t)(sort_rng % n);
+	return (uint32_t)(xorshift64(&sort_rng) % n);
 }
 
 /* The model: a stable insertion sort of the times, then the first of each time. */

@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "store/store_codec.h"
 #include "support/tmp_dir.h"
+#include "support/xorshift.h"
 #include "test.h"
 
 #define T0 1700006400 /* a UTC midnight */
@@ -348,10 +349,7 @@ static uint64_t bfm_rng = 0x9e3779b97f4a7c15ull;
 
 static uint32_t bfm_rand(uint32_t n)
 {
-	bfm_rng ^= bfm_rng << 13;
-	bfm_rng ^= bfm_rng >> 7;
-	bfm_rng ^= bfm_rng << 17;
-	return (uint32_t)(bfm_rng % n);
+	return (uint32_t)(xorshift64(&bfm_rng) % n);
 }
 
 static int bfm_check(struct xs_store *s, uint32_t id, const float *model, int round)
@@ -1079,10 +1077,7 @@ static uint64_t codec_rng = 88172645463325252ull;
 
 static uint32_t codec_rand(void)
 {
-	codec_rng ^= codec_rng << 13;
-	codec_rng ^= codec_rng >> 7;
-	codec_rng ^= codec_rng << 17;
-	return (uint32_t)(codec_rng >> 16);
+	return (uint32_t)(xorshift64(&codec_rng) >> 16);
 }
 
 static float codec_f(uint32_t u)
