@@ -119,7 +119,9 @@ bool xs_store_find(const struct xs_store *s, enum xs_obj_kind kind, const char *
 enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, float v, char *err);
 
 /* A point of a coarse tier (1 min, 1 h, 1 d) from a host archive, for a period the store has
- * nothing at that tier (older than its first point of the tier, or inside a hole); ignored otherwise. */
+ * nothing at that tier (older than its first point of the tier, or inside a hole); ignored otherwise.
+ * An accepted point also joins the coarser rollups in progress that contain it (docs/STORE.md,
+ * Cascade), so the first hour and day after a gap count the whole period. */
 enum xs_err xs_store_backfill(struct xs_store *s, xs_series_id id, enum xs_tier tier, int64_t t,
 			      float avg, float min, float max, char *err);
 
@@ -135,7 +137,8 @@ size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int
 
 /*
  * The rollup period in progress of tier (1 min, 1 h, 1 d): the avg, min and max
- * of the 5 s samples appended so far in it, t = the period's start. xs_store_read
+ * of the 5 s samples appended so far in it and of the finer points backfilled
+ * into it (docs/STORE.md, Cascade), t = the period's start. xs_store_read
  * never returns it (its points are complete periods only). False for the 5 s tier,
  * when the series has no period in progress, or when a point of the tier already
  * holds that period (backfilled). All three values are NaN when every sample so far

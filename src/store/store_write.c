@@ -421,7 +421,44 @@ enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, floa
 	return XS_OK;
 }
 
-/* Accepts the point if its period is complete and holds nothing; XS_ERR_ABORTED if ignored. */
+/*
+ * Adds a backfilled point (v: avg, min, max) of tier k at period start t to the
+ * coarser rollups in progress that contain it, weighted by the 5 s samples it
+ * stands for (12 a minute, 720 an hour). Its period was accepted as complete and
+ * empty, so no 5 s sample of it reached those rollups: without this, the first
+ * hour and day after a gap (first contact, daemon down, host unreachable) would
+ * be summed from the 5 s rows alone, a part of the period, and the host's whole
+ * value refused later because the period then holds a point.
+ *
+ * A rollup of tier j takes it only through a chain: every tier between k and j
+ * is summing the period that contains it (and so took it too). That keeps each
+ * sample counted once: a tier between that is not summing that period may still
+ * take it from the host's archive, whose point would then reach tier j as well.
+ */
+static void st_cascade(struct xs_store *s, uint32_t id, int k, int64_t t, const float *v)
+{
+	struct st_active *act = st_act(s, id);
+	uint32_t w = (uint32_t)(xs_tier_step[k] / xs_tier_step[XS_TIER_5S]);
+	float mn = isnan(v[1]) ? v[0] : v[1], mx = isnan(v[2]) ? v[0] : v[2];
+
+	if (isnan(v[0]))
+		return;
+	for (int j = k + 1; j < XS_NTIERS; j++) {
+		struct st_acc *a = ST_ACC(act, j);
+
+		if (a->period == ST_NONE || st_floor(t, xs_tier_step[j]) != a->period)
+			return;
+		if (!a->count || mn < a->min)
+			a->min = mn;
+		if (!a->count || mx > a->max)
+			a->max = mx;
+		a->sum += (double)v[0] * w;
+		a->count += w;
+	}
+}
+
+/* Accepts the point if its period is complete and holds nothing; XS_ERR_ABORTED if ignored.
+ * An accepted point also joins the coarser rollups in progress (st_cascade). */
 enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t t,
 			     const float *v)
 {
@@ -447,6 +484,7 @@ enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t 
 	st_known_add(se, act, tier, t);
 	if (se->tier_last[tier] == ST_NONE || t > se->tier_last[tier])
 		se->tier_last[tier] = t;
+	st_cascade(s, id, tier, t, v);
 	return XS_OK;
 }
 

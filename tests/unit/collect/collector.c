@@ -8,6 +8,7 @@
  * (xs_collector_poll), so every row is deterministic. Checked:
  * - first contact: the whole 5 s archive and the coarse archives are stored,
  *   equal (same float32) to what the simulator serves to a separate request;
+ *   the day in progress counts the host's hours before the 5 s rows;
  * - migration: the VM's 5 s series continues on its new host with every row
  *   once;
  * - 15 minutes without polling (daemon down): the 5 s archive's rows are
@@ -390,6 +391,82 @@ static struct xs_collect_host_status fix_status(struct fix *f, const char *uuid)
 	return st[0];
 }
 
+/*
+ * The day in progress of a host's cpu_avg after first contact: its avg, min and
+ * max must count the host's hours of that day before the 5 s rows (its 1 h
+ * archive) as well as the 5 s rows, not the 5 s rows alone. The hour the rows
+ * start in is summed from them only: it ended before the archives came (a
+ * known limit, docs/STORE.md).
+ */
+static void check_day_in_progress(struct fix *f, const char *host)
+{
+	struct doc hours, rows;
+	struct xs_point day;
+	xs_series_id id;
+	double sum = 0, n = 0;
+	float mn = INFINITY, mx = -INFINITY;
+	int64_t first = INT64_MAX, day0;
+	int col = -1, hcol[3] = { -1, -1, -1 }, nhours = 0;
+	char want[300];
+
+	if (!ok(xs_store_find(f->store, XS_OBJ_HOST, host, "cpu_avg", &id) &&
+		    xs_store_read_partial(f->store, id, XS_TIER_1D, &day),
+		"the host's cpu_avg has a day in progress"))
+		return;
+	if (!ok(doc_fetch(f, host, "start=-599&host=true&cf=AVERAGE&interval=5", &rows) &&
+		    doc_fetch(f, host, "start=-604799&host=true&interval=3600", &hours),
+		"the host's 5 s and 1 h archives"))
+		return;
+	day0 = day.t;
+	snprintf(want, sizeof(want), "AVERAGE:host:%s:cpu_avg", host);
+	for (size_t i = 0; i < rows.ncols; i++)
+		col = strcmp(rows.entry[i], want) ? col : (int)i;
+	for (size_t i = 0; i < hours.ncols; i++)
+		for (int cf = 0; cf < 3; cf++) {
+			snprintf(want, sizeof(want), "%s:host:%s:cpu_avg",
+				 cf == 0 ? "AVERAGE" : cf == 1 ? "MIN" : "MAX", host);
+			hcol[cf] = strcmp(hours.entry[i], want) ? hcol[cf] : (int)i;
+		}
+	if (!ok(col >= 0 && hcol[0] >= 0 && hcol[1] >= 0 && hcol[2] >= 0,
+		"cpu_avg in both archives, with MIN and MAX hours"))
+		goto out;
+	/* the store's 5 s rows: those of the archive from the first stored one on */
+	for (size_t r = 0; r < rows.nrows; r++) {
+		struct xs_point p;
+		float v = rows.v[r * rows.ncols + (size_t)col];
+
+		if (rows.t[r] <= day0 || xs_store_read(f->store, id, XS_TIER_5S, rows.t[r], rows.t[r], &p, 1) != 1)
+			continue;
+		first = rows.t[r] < first ? rows.t[r] : first;
+		sum += v;
+		n++;
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+	}
+	/* the host's hours of the day that end before the hour the rows start in */
+	for (size_t r = 0; r < hours.nrows; r++) {
+		int64_t p = hours.t[r] - 3600;
+		const float *v = hours.v + r * hours.ncols;
+
+		if (p < day0 || hours.t[r] > (first - 5) / 3600 * 3600 || isnan(v[hcol[0]]))
+			continue;
+		sum += 720.0 * v[hcol[0]];
+		n += 720;
+		nhours++;
+		mn = v[hcol[1]] < mn ? v[hcol[1]] : mn;
+		mx = v[hcol[2]] > mx ? v[hcol[2]] : mx;
+	}
+	ok(nhours >= 10, "the day holds %d of the host's hours before the 5 s rows", nhours);
+	ok(fabs(day.avg - sum / n) <= 1e-5 * fabs(sum / n),
+	   "day in progress: avg %.9g, want %.9g (%d hours and %.0f rows)", (double)day.avg,
+	   sum / n, nhours, n - 720.0 * nhours);
+	ok(day.min == mn && day.max == mx, "day in progress: min %.9g max %.9g, want %.9g %.9g",
+	   (double)day.min, (double)day.max, (double)mn, (double)mx);
+out:
+	doc_free(&rows);
+	doc_free(&hours);
+}
+
 /* --- the tests --- */
 
 /* First contact, then rounds every 5 s; values equal at 5 s and every coarse tier. */
@@ -414,6 +491,7 @@ static void test_values_and_tiers(void)
 	   t_yields, (unsigned long long)cs.rows);
 	ok(cs.backfill_points > 1000, "coarse points stored: %llu",
 	   (unsigned long long)cs.backfill_points);
+	check_day_in_progress(&f, fix_host(&f, 0)->uuid);
 	for (int i = 0; i < 3; i++) {
 		ok(fix_advance(&f, 5), "advance");
 		ok(fix_round(&f), "round %d", i);
