@@ -281,6 +281,8 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	snprintf(q.kind, sizeof(q.kind), "%s", kind);
 	snprintf(q.metric, sizeof(q.metric), "%s", metric);
 	snprintf(q.pool, sizeof(q.pool), "%s", pool);
+	api_uuid_fold(q.pool);
+	pool = q.pool;
 	q.n = (long)n;
 	pthread_mutex_lock(&a->top_mu);
 	slot = api_top_find(a, &q);

@@ -45,7 +45,8 @@ bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX]
 			xs_err_set(err, XS_ERR_ARG, "objects: more than %zu objects", cap);
 			return false;
 		}
-		memcpy(uuids[*n], p, len);
+		for (size_t i = 0; i < len; i++) /* XAPI's uuids are lower case (RFC 4122: either) */
+			uuids[*n][i] = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] - 'A' + 'a') : p[i];
 		uuids[(*n)++][len] = '\0';
 		p += len;
 		if (*p == ',')

@@ -30,7 +30,8 @@
 /*
  * Splits list ("uuid,uuid,...", one trailing comma allowed) into uuids[0..*n),
  * at most cap of them. A uuid is 1 to XS_STREAM_UUID_MAX - 1 bytes of letters,
- * digits and '-' (what the stats routes accept); nothing more is checked here.
+ * digits and '-' (what the stats routes accept), its capitals folded to lower
+ * case (XAPI writes uuids in lower case); nothing more is checked here.
  * Returns false with a message in err (XS_ERR_LEN bytes) that starts with
  * "objects: ": an empty or overlong uuid, or a bad character (each with its
  * byte), more than cap uuids, or none at all.

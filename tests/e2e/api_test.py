@@ -1169,6 +1169,29 @@ def check_errors(c):
 
 # ---- 10. SSE
 
+def check_uuid_capitals(c):
+    """A uuid given in capitals names the same object (XAPI writes them in lower case)."""
+    up = c.vm.upper()
+    for _ in range(6):
+        a, b = c.api.stats("vms", c.vm, "granularity=hours"), c.api.stats("vms", up, "granularity=hours")
+        if a["endTimestamp"] == b["endTimestamp"]:
+            break
+        time.sleep(0.5)
+    expect(a == b, "VM stats by %s differ from by %s" % (up, c.vm))
+    pool = c.api.json("/api/v1/objects")["pools"][0]["uuid"]
+    t = c.api.json("/api/v1/top?kind=vm&metric=cpu&n=3&pool=%s" % pool.upper())
+    expect(t.get("items") and all(it["pool"] == pool for it in t["items"]),
+           "top with pool=%s: %r" % (pool.upper(), t))
+    s = SSE(c.port, "/api/v1/stream?objects=%s" % up)
+    try:
+        expect(s.status == 200, "stream of %s -> %d" % (up, s.status))
+        e = s.next_event(7)
+        expect(e is not None and json.loads(e["data"]).get("uuid") == c.vm,
+               "stream of %s: first event %r" % (up, e and e["data"][:200]))
+    finally:
+        s.close()
+
+
 def check_stream(c):
     path = "/api/v1/stream?objects=%s" % c.vm
     t0 = time.monotonic()
@@ -1505,6 +1528,7 @@ def main():
             ("6b pool stats: host uuid -> host reply", check_pool),
             ("8 top kind=vm metric=cpu n=2", check_top),
             ("9 errors", check_errors),
+            ("9b a uuid in capitals names the same object", check_uuid_capitals),
             ("10 SSE stream", check_stream),
             ("11 /metrics", check_metrics),
             ("12 Prometheus scrapes /metrics", check_prometheus),

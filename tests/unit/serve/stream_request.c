@@ -1,7 +1,8 @@
 /*
  * Tests of src/serve/stream_request.c, what a stream client sends:
  *   - the objects list: uuids split at commas (one trailing comma allowed),
- *     each 1..63 bytes of letters, digits and '-', at most the cap of them;
+ *     each 1..63 bytes of letters, digits and '-', at most the cap of them,
+ *     capitals folded to lower case;
  *     every refusal a message that starts with "objects: " (with the byte, for
  *     an empty or overlong uuid and a bad character);
  *   - the cursor (Last-Event-ID): a table of ids and the times they hold (or
@@ -59,8 +60,11 @@ static void test_objects(void)
 		char err[XS_ERR_LEN] = "";
 
 		ok(xs_stream_objects_parse("3f2a-99,B,c", uuids, 4, &n, err) && !strcmp(uuids[0], "3f2a-99") &&
-		   !strcmp(uuids[1], "B") && !strcmp(uuids[2], "c"),
-		   "the uuids in the list's order: %s %s %s", uuids[0], uuids[1], uuids[2]);
+		   !strcmp(uuids[1], "b") && !strcmp(uuids[2], "c"),
+		   "the uuids in the list's order, capitals folded: %s %s %s", uuids[0], uuids[1], uuids[2]);
+		ok(xs_stream_objects_parse("3F2A9B1C-DEAD-4BEE-8000-0123456789AB,z", uuids, 4, &n, err) &&
+			   !strcmp(uuids[0], "3f2a9b1c-dead-4bee-8000-0123456789ab") && !strcmp(uuids[1], "z"),
+		   "a uuid in capitals is folded to lower case: %s", uuids[0]);
 	}
 }
 
