@@ -9,8 +9,9 @@
  * Invariants: a list is taken exactly when it is 1..cap runs of 1..63 bytes
  * of letters, digits and '-' between commas (one trailing comma allowed), as
  * this file decides on its own; a refused list leaves a message that starts
- * with "objects: " and fits XS_ERR_LEN; a taken one gives uuids that, joined
- * by commas, are the list (less one trailing comma). A cursor taken holds times in [0, 2^41]; written again
+ * with "objects: " and fits XS_ERR_LEN; a taken one gives uuids in lower case
+ * that, joined by commas, are the list (less one trailing comma) but for the
+ * case of its letters. A cursor taken holds times in [0, 2^41]; written again
  * (clamped to 2^40) it fits XS_STREAM_CURSOR_LEN(n) and reads back as the
  * clamped times. An integer id taken is positive and prints as the id (less
  * leading zeros). Any
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/err.h"
 #include "serve/stream_request.h"
@@ -69,16 +71,15 @@ static void fuzz_objects(const char *list)
 	for (size_t k = 0; k < n; k++) {
 		size_t ul = strnlen(uuids[k], XS_STREAM_UUID_MAX);
 
-		if (ul < 1 || ul >= XS_STREAM_UUID_MAX || strspn(uuids[k], "0123456789abcdefghijklmnopqrstuvwxyz"
-								  "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != ul ||
-		    o + ul + (k > 0) > len)
+		if (ul < 1 || ul >= XS_STREAM_UUID_MAX ||
+		    strspn(uuids[k], "0123456789abcdefghijklmnopqrstuvwxyz-") != ul || o + ul + (k > 0) > len)
 			abort();
 		if (k)
 			joined[o++] = ',';
 		memcpy(joined + o, uuids[k], ul);
 		o += ul;
 	}
-	if (!(o == len || (o + 1 == len && list[o] == ',')) || memcmp(joined, list, o))
+	if (!(o == len || (o + 1 == len && list[o] == ',')) || strncasecmp(joined, list, o))
 		abort();
 	free(joined);
 }
