@@ -289,6 +289,32 @@ static enum st_verdict st_known_verdict(struct xs_store *s, uint32_t id, int k, 
 
 /* ---- rollups, append, backfill ------------------------------------------------- */
 
+/* Puts a point of coarse tier k at t into its backfill block if the period holds none
+ * (as backfill knows it, else read); false if it holds one. */
+static bool st_bf_put(struct xs_store *s, uint32_t id, int k, int64_t t, const float *v)
+{
+	struct st_series *se = &s->ser[id];
+	struct st_active *act;
+	struct xs_point p;
+
+	switch (st_known_verdict(s, id, k, t)) {
+	case ST_SKIP:
+		return false;
+	case ST_LOOK:
+		if (xs_store_read(s, id, (enum xs_tier)k, t, t, &p, 1))
+			return false;
+		break;
+	case ST_TAKE:
+		break;
+	}
+	act = st_act(s, id);
+	st_block_add(s, id, k, &act->bf[k], t, v);
+	st_known_add(se, act, k, t);
+	if (se->tier_last[k] == ST_NONE || t > se->tier_last[k])
+		se->tier_last[k] = t;
+	return true;
+}
+
 /* Emits the finished rollup period of tier k. */
 void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 {
@@ -299,14 +325,22 @@ void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 
 	if (a->period == ST_NONE)
 		return;
-	if (se->tier_last[k] != ST_NONE && a->period <= se->tier_last[k])
-		return; /* a backfilled point already holds the period (or a later one) */
 	if (a->count) {
 		v[0] = (float)(a->sum / a->count);
 		v[1] = a->min;
 		v[2] = a->max;
 	} else {
 		v[0] = v[1] = v[2] = NAN;
+	}
+	if (se->tier_last[k] != ST_NONE && a->period <= se->tier_last[k]) {
+		/* A backfilled point holds the period, or a later one came before these rows
+		 * (an archive of a series with no rows yet, or retired). The period, if free,
+		 * takes its rollup in the backfill block: its rows are in the coarser rollups
+		 * already, so no host point may take it later (st_cascade would count them
+		 * twice). */
+		if (a->period < se->tier_last[k])
+			st_bf_put(s, id, k, a->period, v);
+		return;
 	}
 	st_block_add(s, id, k, &act->open[k], a->period, v);
 	st_known_add(se, act, k, a->period);
@@ -424,8 +458,11 @@ enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, floa
 /*
  * Adds a backfilled point (v: avg, min, max) of tier k at period start t to the
  * coarser rollups in progress that contain it, weighted by the 5 s samples it
- * stands for (12 a minute, 720 an hour). Its period was accepted as complete and
- * empty, so no 5 s sample of it reached those rollups: without this, the first
+ * stands for (12 a minute, 720 an hour). No 5 s sample of its period reached
+ * those rollups: its period holds no point, and every period whose rows were
+ * summed gets one (st_acc_emit, into the backfill block if a later point came
+ * first); and tier k sums a later period, so no row of it is still to come.
+ * Without this, the first
  * hour and day after a gap (first contact, daemon down, host unreachable) would
  * be summed from the 5 s rows alone, a part of the period, and the host's whole
  * value refused later because the period then holds a point.
@@ -441,7 +478,11 @@ static void st_cascade(struct xs_store *s, uint32_t id, int k, int64_t t, const 
 	uint32_t w = (uint32_t)(xs_tier_step[k] / xs_tier_step[XS_TIER_5S]);
 	float mn = isnan(v[1]) ? v[0] : v[1], mx = isnan(v[2]) ? v[0] : v[2];
 
-	if (isnan(v[0]))
+	/* Only while tier k sums a later period: then no row to come falls in this one
+	 * (rows come after the series' last, whose period tier k is summing). With none
+	 * in progress (rows not begun, or retired), rows of this period may still come,
+	 * and reach the coarser rollups themselves. */
+	if (isnan(v[0]) || ST_ACC(act, k)->period == ST_NONE)
 		return;
 	for (int j = k + 1; j < XS_NTIERS; j++) {
 		struct st_acc *a = ST_ACC(act, j);
@@ -462,28 +503,12 @@ static void st_cascade(struct xs_store *s, uint32_t id, int k, int64_t t, const 
 enum xs_err st_backfill_core(struct xs_store *s, uint32_t id, int tier, int64_t t,
 			     const float *v)
 {
-	struct st_series *se = &s->ser[id];
 	const struct st_acc *acc = ST_ACC(st_peek(s, id), tier);
-	struct st_active *act;
-	struct xs_point p;
 
 	if (acc->period != ST_NONE && t >= acc->period)
 		return XS_ERR_ABORTED;
-	switch (st_known_verdict(s, id, tier, t)) {
-	case ST_SKIP:
+	if (!st_bf_put(s, id, tier, t, v))
 		return XS_ERR_ABORTED;
-	case ST_LOOK:
-		if (xs_store_read(s, id, (enum xs_tier)tier, t, t, &p, 1))
-			return XS_ERR_ABORTED;
-		break;
-	case ST_TAKE:
-		break;
-	}
-	act = st_act(s, id);
-	st_block_add(s, id, tier, &act->bf[tier], t, v);
-	st_known_add(se, act, tier, t);
-	if (se->tier_last[tier] == ST_NONE || t > se->tier_last[tier])
-		se->tier_last[tier] = t;
 	st_cascade(s, id, tier, t, v);
 	return XS_OK;
 }

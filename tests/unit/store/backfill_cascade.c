@@ -18,6 +18,10 @@
  * archives and the rest of the rows (the rollups in progress travel in the
  * wal's carry records), and after a kill -9 right after the archives were
  * synced (the wal's backfill records are replayed).
+ *
+ * A series whose rows come behind an archive point (no rows yet) still gets
+ * their minutes, so the host's value of such a minute is refused rather than
+ * counted in the hour a second time. (The retired case: store/retire.c.)
  */
 #include <math.h>
 #include <signal.h>
@@ -196,6 +200,39 @@ static void cascade_run(enum cascade_mode mode, const char *name)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * Rows behind an archive point: a series with no rows yet takes the host's minute
+ * 10:05, then rows of 10:00:05-10:02:05. Minutes 10:00 and 10:01 are still
+ * written (behind 10:05, in the backfill block), so the host's 10:00, offered
+ * after, is refused: the hour, which summed those rows, does not take it twice.
+ */
+static void test_rows_behind(void)
+{
+	const int64_t h = DAY0 + 10 * 3600;
+	struct xs_store *s;
+	struct xs_point p[4];
+	xs_series_id id;
+	char err[XS_ERR_LEN] = "";
+	size_t n;
+
+	tmp_dir_new(test_dir, "cascade");
+	s = cascade_open();
+	fail_unless(s, "open");
+	fail_unless(xs_store_series(s, XS_OBJ_VM, "behind", "cpu0", "", &id, err) == XS_OK, "%s", err);
+	ok(xs_store_backfill(s, id, XS_TIER_1M, h + 300, 7, 7, 7, err) == XS_OK, "10:05 backfilled");
+	for (int64_t t = h + 5; t <= h + 125; t += 5)
+		xs_store_append(s, id, t, t <= h + 60 ? 10.0f : 0.0f, err);
+	n = xs_store_read(s, id, XS_TIER_1M, h, h + 300, p, 4);
+	ok(n == 3 && p[0].t == h && p[0].avg == 10 && p[1].t == h + 60 && p[1].avg == 0 && p[2].avg == 7,
+	   "minutes 10:00 and 10:01 written behind 10:05: %zu points", n);
+	ok(xs_store_backfill(s, id, XS_TIER_1M, h, 10, 10, 10, err) == XS_OK &&
+		   xs_store_read_partial(s, id, XS_TIER_1H, p) && p[0].avg == 4.8f,
+	   "the host's 10:00 refused: the hour in progress is its 25 rows' (avg %g, want 4.8)",
+	   (double)p[0].avg);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+}
+
 static void test_cascade(void)
 {
 	cascade_run(PLAIN, "plain");
@@ -216,5 +253,6 @@ int main(void)
 	TEST_RUN(test_cascade);
 	TEST_RUN(test_cascade_reopen);
 	TEST_RUN(test_cascade_crash);
+	TEST_RUN(test_rows_behind);
 	return test_summary();
 }

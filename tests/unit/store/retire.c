@@ -11,7 +11,9 @@
  *     clock (and counted from the reopen after one), with its avg, min and max;
  *   - a series of a host three days behind that resumes two hours later, the
  *     same day of its clock, keeps both parts in its day (its day was not
- *     emitted at retirement);
+ *     emitted at retirement), even with an archive hour of later that day
+ *     backfilled before the rows: the day does not take it (the rows to come
+ *     could be counted twice), and the resumed hour is written behind it;
  *   - retention then removes its last 5 s block with its segment (an open block
  *     was readable for ever);
  *   - a retired series that resumes takes new points; a backfill point does not
@@ -139,6 +141,11 @@ static void test_retire(void)
 	ok(!retire_sealed(s, b), "the newest series keeps its open blocks");
 	retire_check_a(s, a, false, "retired");
 
+	/* an archive point of d later than the rows to come (its hour rollup is gone, retired):
+	 * it reaches no coarser rollup, since the rows of its day still come to the day's */
+	ok(xs_store_backfill(s, d, XS_TIER_1H, D0 + 4 * 3600, 9.0f, 9.0f, 9.0f, err) == XS_OK &&
+		   xs_store_read(s, d, XS_TIER_1H, D0 + 4 * 3600, D0 + 4 * 3600, pt, 1) == 1,
+	   "a backfilled hour after the rows to come: %s", err);
 	/* d resumes two hours later on its clock, the same day: its day holds both parts */
 	for (int64_t t = D0 + 7205; t <= D0 + 10800; t += 5)
 		r_append(s, d, t, 3.0f);
@@ -149,7 +156,8 @@ static void test_retire(void)
 	   n ? pt[0].min : 0.0f, n ? pt[0].max : 0.0f);
 	n = xs_store_read(s, d, XS_TIER_1H, D0, D0 + 7200, pt, 10);
 	ok(n == 2 && pt[0].t == D0 && pt[0].avg == 1.0f && pt[1].t == D0 + 7200 && pt[1].avg == 3.0f,
-	   "its hours: 00:00 at 1 (emitted at retirement), none at 01:00, 02:00 at 3 (%zu)", n);
+	   "its hours: 00:00 at 1 (emitted at retirement), none at 01:00, 02:00 at 3 (written "
+	   "behind the backfilled 04:00) (%zu)", n);
 
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	s = r_open(test_dir);
