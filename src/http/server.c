@@ -86,7 +86,8 @@ struct xs_http_request {
 	size_t nhdrs;
 	unsigned status;         /* 0 until a reply was queued */
 	bool head;               /* HEAD request: no body goes out */
-	bool seen;               /* the access handler ran once */
+	bool seen;               /* the access handler ran once (the headers are in) */
+	bool dispatched;         /* http_dispatch() ran: its reply is queued, or it is parked */
 	bool parked;             /* xs_http_park(): suspended, no reply yet, on srv->parked */
 	bool unparked;           /* xs_http_unpark() ran: xs_http_unparked(), no second park */
 	bool call_again;         /* ... and its handler is not yet called again */
@@ -981,7 +982,25 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		req = http_uri_cb(cls, url, conn);
 		*req_cls = req;
 	}
-	if (req->seen && req->call_again && !req->status && !req->stream) {
+	if (!req->seen) {
+		req->seen = true;
+		req->conn = conn;
+		req->method = method;
+		req->head = !strcmp(method, "HEAD");
+		/* A reply queued in this first call, with the headers alone read, makes MHD
+		 * close the connection after it (0.9.7x: discard_request, "Connection:
+		 * close"). A request without a body is answered at the next call, once it is
+		 * whole, and its connection stays open for the next one; one with a body is
+		 * refused now, which discards the body. */
+		if (!http_has_body(req))
+			return MHD_YES;
+	}
+	if (!req->dispatched) {
+		req->dispatched = true;
+		http_dispatch(req);
+		return req->status || req->parked ? MHD_YES : MHD_NO;
+	}
+	if (req->call_again && !req->status && !req->stream) {
 		/* unparked: its handler again, which must reply now */
 		req->call_again = false;
 		if (req->srv->stopping)
@@ -989,16 +1008,8 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		http_call(req);
 		return req->status || req->stream ? MHD_YES : MHD_NO;
 	}
-	if (req->seen) {
-		*upload_data_size = 0; /* a body after the reply: dropped */
-		return MHD_YES;
-	}
-	req->seen = true;
-	req->conn = conn;
-	req->method = method;
-	req->head = !strcmp(method, "HEAD");
-	http_dispatch(req);
-	return req->status || req->parked ? MHD_YES : MHD_NO;
+	*upload_data_size = 0; /* a body after the reply: dropped */
+	return MHD_YES;
 }
 
 /* Takes req off the server's list of parked requests. */

@@ -8,7 +8,7 @@
  * without one, static files and path escapes, streams (events at different
  * loop turns, the queue cap on a client that does not read, the close
  * callback on hang-up and at server free), parked requests (test_park),
- * counters, the access log, TLS.
+ * counters, the access log, TLS, keep-alive (two requests on one connection).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -502,6 +502,39 @@ static void test_routes(void)
 	   (unsigned long long)st.status_2xx, (unsigned long long)st.status_4xx,
 	   (unsigned long long)st.status_5xx);
 	ok(st.bytes_out > 14, "bytes counted: %llu", (unsigned long long)st.bytes_out);
+	t_stop(&e);
+}
+
+/*
+ * Keep-alive: two requests sent at once on one connection both get a reply, the
+ * first one without "Connection: close" (libmicrohttpd closes after a reply
+ * queued before the request was whole); a request with a body is refused and
+ * its connection closed (the body is not read).
+ */
+static void test_keep_alive(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	const char *second;
+	char h[64];
+
+	if (!t_start(&e, &cfg))
+		return;
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n"
+		     "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	second = strstr(t_body(&c), "HTTP/1.1 404");
+	ok(t_status(&c) == 200 && strcasecmp(t_header(&c, "Connection", h, sizeof(h)), "close"),
+	   "first reply 200, connection kept (Connection: %s)", h);
+	ok(second && strstr(second, "no such path: /nope"), "second reply on the same connection: %s",
+	   t_body(&c));
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+		     "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n");
+	ok(t_status(&c) == 413 && !strstr(t_body(&c), "HTTP/1.1"),
+	   "a body: 413, and the connection closed after it: %s", c.resp);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.requests == 3, "3 requests: %llu", (unsigned long long)st.requests);
 	t_stop(&e);
 }
 
@@ -1302,6 +1335,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	TEST_RUN(test_routes);
 	TEST_RUN(test_limits);
+	TEST_RUN(test_keep_alive);
 	TEST_RUN(test_token);
 	TEST_RUN(test_token_static);
 	TEST_RUN(test_ipv6);

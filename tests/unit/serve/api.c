@@ -974,7 +974,7 @@ struct t_sse {
 	double seconds;
 	char *resp;            /* T_SSE_MAX + 1 bytes */
 	size_t len;
-	bool eof;              /* the server ended the reply */
+	bool eof;              /* the server ended the reply (or the connection) */
 	atomic_int done;
 };
 
@@ -1003,6 +1003,23 @@ static double t_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Whether resp[0, len) holds a whole reply: its Content-Length of body, or a chunked
+ * body's last chunk (the server keeps the connection open after it). */
+static bool t_reply_whole(const char *resp, size_t len)
+{
+	const char *hend = memmem(resp, len, "\r\n\r\n", 4), *cl;
+	size_t head;
+
+	if (!hend)
+		return false;
+	head = (size_t)(hend - resp) + 4;
+	cl = memmem(resp, head, "\r\nContent-Length: ", 18);
+	if (cl)
+		return len >= head + strtoul(cl + 18, NULL, 10);
+	return len >= head + 5 && !memcmp(resp + len - 5, "0\r\n\r\n", 5) &&
+	       (len == head + 5 || !memcmp(resp + len - 7, "\r\n", 2));
+}
+
 static void *t_sse_thread(void *arg)
 {
 	struct t_sse *c = arg;
@@ -1027,6 +1044,10 @@ static void *t_sse_thread(void *arg)
 			c->len += (size_t)k;
 			if (c->until && t_count(c->resp, c->len, c->until) >= c->until_n)
 				break;
+			if (t_reply_whole(c->resp, c->len)) {
+				c->eof = true;
+				break;
+			}
 		}
 	}
 	c->resp[c->len] = '\0';
