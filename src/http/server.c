@@ -11,8 +11,16 @@
  * (so it sees the raw target before MHD decodes it, and so even requests that
  * never reach the handler are completed and freed by NOTIFY_COMPLETED), and
  * freed on completion. The whole reply decision (414, 413, 401, 400, route,
- * 404/405, static files) is made on the first access-handler call, before any
- * body is read; requests with a body are refused, so there is no upload state.
+ * 404/405, static files) is made in one access-handler call: the second one,
+ * once the request is whole, for a request without a body (a reply queued in
+ * the first call makes MHD close the connection after it); the first one for
+ * a request with a body or an Expect header, which is refused or answered
+ * before any body is read, and its connection closed. There is no upload state.
+ *
+ * Connections stay open between requests. MHD stops watching its listening
+ * socket while max_connections are open and watches it again in a later run:
+ * every closed connection asks for that run at once (http_notify_cb), or a
+ * client waiting for a slot would wait until some other event.
  *
  * Streams: MHD pulls the body through a content-reader callback. With
  * nothing queued the reader suspends the connection (MHD then ignores the
@@ -181,6 +189,19 @@ static void http_schedule(struct xs_http_server *srv)
 		return;
 	srv->kick = false;
 	srv->timer = xs_evloop_add_timer(srv->loop, (double)ms / 1000.0, http_timer_cb, srv);
+}
+
+/* A connection closed: run MHD again at once, so that it watches its listening socket again
+ * if it stopped at max_connections (see the top of this file). */
+static void http_notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+			   enum MHD_ConnectionNotificationCode code)
+{
+	struct xs_http_server *srv = cls;
+
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		srv->kick = true;
 }
 
 static void http_run(struct xs_http_server *srv)
@@ -991,8 +1012,9 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		 * close the connection after it (0.9.7x: discard_request, "Connection:
 		 * close"). A request without a body is answered at the next call, once it is
 		 * whole, and its connection stays open for the next one; one with a body is
-		 * refused now, which discards the body. */
-		if (!http_has_body(req))
+		 * refused now, which discards the body. So is one with an Expect header: MHD
+		 * may call again while it answers "100 Continue", when no reply can be queued. */
+		if (!http_has_body(req) && !xs_http_header(req, MHD_HTTP_HEADER_EXPECT))
 			return MHD_YES;
 	}
 	if (!req->dispatched) {
@@ -1279,6 +1301,7 @@ static enum xs_err http_start_mhd(struct xs_http_server *srv, const struct xs_ht
 	srv->mhd = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, http_access_cb, srv, MHD_OPTION_SOCK_ADDR, ss,
 		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, srv, MHD_OPTION_NOTIFY_COMPLETED, http_done_cb, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, srv,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(cfg->max_connections ? cfg->max_connections : XS_HTTP_DEFAULT_MAX_CONNECTIONS),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : XS_HTTP_DEFAULT_TIMEOUT_S),

@@ -529,12 +529,97 @@ static void test_keep_alive(void)
 	   "first reply 200, connection kept (Connection: %s)", h);
 	ok(second && strstr(second, "no such path: /nope"), "second reply on the same connection: %s",
 	   t_body(&c));
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"
+		     "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	ok(t_status(&c) == 200 && strstr(t_body(&c), "{\"objects\":[]}"),
+	   "Expect: 100-continue, another request behind: answered (%s)", c.resp);
 	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
 		     "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n");
 	ok(t_status(&c) == 413 && !strstr(t_body(&c), "HTTP/1.1"),
 	   "a body: 413, and the connection closed after it: %s", c.resp);
 	xs_http_server_stats(e.srv, &st);
-	ok(st.requests == 3, "3 requests: %llu", (unsigned long long)st.requests);
+	ok(st.requests == 4, "4 requests: %llu", (unsigned long long)st.requests);
+	t_stop(&e);
+}
+
+/* A loopback connection with a receive timeout of `secs`, or -1. */
+static int t_dial(uint16_t port, int secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = secs };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads from fd into buf (cap bytes) until `until` appears, EOF or the timeout. */
+static size_t t_read_fd(int fd, char *buf, size_t cap, const char *until)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (len < cap - 1) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (until && strstr(buf, until))
+			break;
+	}
+	return len;
+}
+
+/* Two kept-alive clients take both slots and idle; a third waits for a slot and
+ * gets its reply once they time out (into resp). */
+static void c_limit_wait(struct t_client *c)
+{
+	static const char keep[] = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char last[] = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char buf[1024];
+	int idle[2], fd;
+
+	for (int i = 0; i < 2; i++) {
+		idle[i] = t_dial(c->port, 5);
+		if (idle[i] >= 0 && send(idle[i], keep, sizeof(keep) - 1, MSG_NOSIGNAL) > 0)
+			t_read_fd(idle[i], buf, sizeof(buf), "{\"objects\":[]}");
+	}
+	fd = t_dial(c->port, 8);
+	if (fd >= 0 && send(fd, last, sizeof(last) - 1, MSG_NOSIGNAL) > 0)
+		c->resp_len = t_read_fd(fd, c->resp, sizeof(c->resp), NULL);
+	for (int i = 0; i < 2; i++)
+		if (idle[i] >= 0)
+			close(idle[i]);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* At max_connections, a connection that closes (here two idle ones timing out in
+ * one run) lets the next client in at once; MHD watched its listening socket again
+ * only at a later run, which nothing then asked for. */
+static void test_limit_wait(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .max_connections = 2, .timeout_s = 1 };
+	static struct t_client c;
+	struct t_env e;
+	double t0;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_limit_wait;
+	t0 = xs_evloop_now();
+	t_run_until(e.loop, &c, NULL, NULL);
+	ok(t_status(&c) == 200, "the third client answered once the idle two timed out: %d after %.1f s",
+	   t_status(&c), xs_evloop_now() - t0);
 	t_stop(&e);
 }
 
@@ -1336,6 +1421,7 @@ int main(void)
 	TEST_RUN(test_routes);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_keep_alive);
+	TEST_RUN(test_limit_wait);
 	TEST_RUN(test_token);
 	TEST_RUN(test_token_static);
 	TEST_RUN(test_ipv6);
