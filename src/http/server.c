@@ -140,7 +140,7 @@ struct xs_http_server {
 	int epfd;                    /* MHD's epoll fd, watched on loop */
 	uint64_t timer;              /* loop timer from MHD_get_timeout, 0 = none */
 	bool in_run;                 /* inside MHD_run (no re-entry) */
-	bool kick;                   /* a connection was resumed: run MHD soon */
+	bool kick;                   /* a connection was resumed or closed: run MHD at once */
 	bool stopping;               /* xs_http_server_free is running */
 	uint16_t port;
 	bool tls;
