@@ -21,6 +21,7 @@
 #include "query/status.h"
 #include "query/xo_stats.h"
 #include "serve/api_internal.h"
+#include "serve/stream_request.h"
 
 static const char *const api_kinds[] = { "vms", "hosts", "srs", "pools" };
 
@@ -296,7 +297,7 @@ static enum xs_err api_object(struct xs_http_request *req, void *arg)
 						(size_t)(slash - rest), sizeof(uuid) - 1);
 	memcpy(uuid, rest, (size_t)(slash - rest));
 	uuid[slash - rest] = '\0';
-	api_uuid_fold(uuid);
+	xs_uuid_fold(uuid);
 	if (!api_stats_request(rt->api, req, &r))
 		return XS_OK;
 	/* a pool's reply needs the collector's status: which hosts stopped answering */

@@ -146,15 +146,6 @@ enum xs_err api_top_start(struct xs_api *a, char *err);
  * the answers, the mutex. Safe after api_top_init() alone. */
 void api_top_free(struct xs_api *a);
 
-/* Folds the ASCII capitals of a uuid given by a client to lower case, in place: XAPI
- * writes uuids in lower case, and RFC 4122 reads them in either. */
-static inline void api_uuid_fold(char *uuid)
-{
-	for (; *uuid; uuid++)
-		if (*uuid >= 'A' && *uuid <= 'Z')
-			*uuid = (char)(*uuid - 'A' + 'a');
-}
-
 /* ---- api_stream.c ---- */
 
 /* GET /api/v1/stream (between enter and leave). */

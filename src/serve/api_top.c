@@ -23,6 +23,7 @@
 #include "lib/xmalloc.h"
 #include "query/top.h"
 #include "serve/api_internal.h"
+#include "serve/stream_request.h"
 
 /* The answer remembered for q, or NULL; under top_mu. */
 static struct api_top *api_top_find(struct xs_api *a, const struct api_top_q *q)
@@ -281,7 +282,7 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	snprintf(q.kind, sizeof(q.kind), "%s", kind);
 	snprintf(q.metric, sizeof(q.metric), "%s", metric);
 	snprintf(q.pool, sizeof(q.pool), "%s", pool);
-	api_uuid_fold(q.pool);
+	xs_uuid_fold(q.pool);
 	pool = q.pool;
 	q.n = (long)n;
 	pthread_mutex_lock(&a->top_mu);

@@ -1,6 +1,6 @@
 /*
  * stream_request.c - the objects list and the Last-Event-ID cursor of a
- * stream request (see stream_request.h).
+ * stream request, and the folding of a client's uuid (see stream_request.h).
  */
 #include <string.h>
 
@@ -17,6 +17,13 @@ static size_t sr_uuid_bad(const char *uuid, size_t len)
 			   (uuid[i] >= 'A' && uuid[i] <= 'Z') || uuid[i] == '-'))
 		i++;
 	return i;
+}
+
+void xs_uuid_fold(char *uuid)
+{
+	for (; *uuid; uuid++)
+		if (*uuid >= 'A' && *uuid <= 'Z')
+			*uuid = (char)(*uuid - 'A' + 'a');
 }
 
 bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX], size_t cap, size_t *n,
@@ -45,9 +52,9 @@ bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX]
 			xs_err_set(err, XS_ERR_ARG, "objects: more than %zu objects", cap);
 			return false;
 		}
-		for (size_t i = 0; i < len; i++) /* XAPI's uuids are lower case (RFC 4122: either) */
-			uuids[*n][i] = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] - 'A' + 'a') : p[i];
-		uuids[(*n)++][len] = '\0';
+		memcpy(uuids[*n], p, len);
+		uuids[*n][len] = '\0';
+		xs_uuid_fold(uuids[(*n)++]);
 		p += len;
 		if (*p == ',')
 			p++;

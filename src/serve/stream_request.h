@@ -1,7 +1,8 @@
 /*
  * stream_request.h - the two texts a client gives GET /api/v1/stream: the
  * objects list (`objects=uuid,uuid,...`) and the Last-Event-ID header (the
- * cursor the stream wrote as each event's id). Pure functions of their text,
+ * cursor the stream wrote as each event's id); and the folding of a uuid to
+ * lower case, which every route applies to the uuids it is given. Pure functions of their text,
  * no I/O: fuzz/stream_request.c runs them on anything.
  *
  * The cursor: a browser keeps one "last event ID" per EventSource (the id of
@@ -26,6 +27,13 @@
 #define XS_STREAM_CURSOR_DIGITS 8                    /* base-36 digits of a number of a cursor, at most */
 /* bytes of a cursor of n objects: "v1.", the base, a "." and a delta per object, the NUL */
 #define XS_STREAM_CURSOR_LEN(n) (3 + (XS_STREAM_CURSOR_DIGITS + 1) * ((size_t)(n) + 1) + 1)
+
+/*
+ * Folds the ASCII capitals of a uuid a client gave to lower case, in place (every
+ * route that takes a uuid: stats, top's pool, the objects list below): XAPI writes
+ * uuids in lower case, and RFC 4122 reads them in either.
+ */
+void xs_uuid_fold(char *uuid);
 
 /*
  * Splits list ("uuid,uuid,...", one trailing comma allowed) into uuids[0..*n),
