@@ -599,6 +599,12 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 		pc->after_login = step == PC_EVENTS && !pc->legacy ? PC_EVENTS : PC_POOL_REFS;
 		pc_login(pc);
 		return;
+	} else if (!strcmp(code, "SESSION_INVALID") && step != PC_LOGIN) {
+		/* re-logged in PC_MAX_RELOGINS times in a row and the session still died: back off,
+		 * then log in again (the session we hold is known to be invalid) */
+		pc->relogins = 0;
+		pc->session[0] = '\0';
+		pc->after_login = PC_POOL_REFS;
 	} else if (pc_login_error(pc, step, code)) {
 		return;
 	} else if (!strcmp(code, "EVENTS_LOST") ||

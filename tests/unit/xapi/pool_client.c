@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -704,13 +705,20 @@ enum fake_mode {
 	FAKE_JSON_201,   /* /jsonrpc: 201 application/json, a JSON-RPC reply */
 	FAKE_GARBAGE,    /* /: a cut XML-RPC reply */
 	FAKE_AUTHZ,      /* every reply: SESSION_AUTHORIZATION_FAILED */
+	FAKE_WIPED,      /* logins succeed; the first FAKE_WIPED_LOGINS sessions are wiped at once
+			  * (SESSION_INVALID), later ones are valid */
 };
+
+#define FAKE_WIPED_LOGINS 5
 
 struct fake {
 	int lfd;
 	unsigned port;
 	enum fake_mode mode;
 	unsigned json_hits, xml_hits;
+	unsigned logins;      /* FAKE_WIPED: sessions handed out */
+	unsigned valid_calls; /* FAKE_WIPED: calls made with a valid session */
+	char reply[512];
 };
 
 static const char fake_xml_ok[] =
@@ -761,6 +769,33 @@ static void fake_jsonrpc(const struct fake *f, const char **status, const char *
 	}
 }
 
+/* FAKE_WIPED over XML-RPC: a new session per login; a call with one of the first
+ * FAKE_WIPED_LOGINS sessions fails SESSION_INVALID, any other fails HOST_STILL_BOOTING. */
+static const char *fake_wiped(struct fake *f, const char *req)
+{
+	const char *head = "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>";
+	const char *tail = "</struct></value></param></params></methodResponse>";
+	const char *ref = strstr(req, "OpaqueRef:s");
+	unsigned n = ref ? (unsigned)strtoul(ref + 11, NULL, 10) : 0;
+
+	if (strstr(req, "<methodName>session.login_with_password</methodName>")) {
+		snprintf(f->reply, sizeof(f->reply),
+			 "%s<member><name>Status</name><value>Success</value></member>"
+			 "<member><name>Value</name><value>OpaqueRef:s%u</value></member>%s",
+			 head, ++f->logins, tail);
+	} else {
+		f->valid_calls += n > FAKE_WIPED_LOGINS;
+		snprintf(f->reply, sizeof(f->reply),
+			 "%s<member><name>Status</name><value>Failure</value></member>"
+			 "<member><name>ErrorDescription</name><value><array><data>"
+			 "<value>%s</value><value>OpaqueRef:s%u</value></data></array></value>"
+			 "</member>%s",
+			 head, n > FAKE_WIPED_LOGINS ? "HOST_STILL_BOOTING" : "SESSION_INVALID", n,
+			 tail);
+	}
+	return f->reply;
+}
+
 static void fake_answer(struct fake *f, int fd, const char *req)
 {
 	bool json = strstr(req, "POST /jsonrpc ") == req;
@@ -775,6 +810,8 @@ static void fake_answer(struct fake *f, int fd, const char *req)
 		f->xml_hits++;
 		if (f->mode == FAKE_GARBAGE)
 			body = "<methodResponse><params><param><value><struct><member>";
+		if (f->mode == FAKE_WIPED)
+			body = fake_wiped(f, req);
 	}
 	if (ctype)
 		snprintf(type, sizeof(type), "Content-Type: %s\r\n", ctype);
@@ -997,6 +1034,34 @@ static void test_authorization_failed(void)
 	close(f.lfd);
 }
 
+static bool fake_valid_call(void *arg)
+{
+	return ((const struct fake *)arg)->valid_calls > 0;
+}
+
+/* SESSION_INVALID right after every login, more times in a row than the client re-logs in at
+ * once (a pool whose sessions are wiped while its master changes): once the client has backed
+ * off, it must log in again, not retry for ever with the session it knows is invalid. */
+static void test_sessions_wiped(void)
+{
+	struct fake f = { .mode = FAKE_WIPED };
+	struct xs_pool_client *pc;
+	char url[64];
+
+	fail_unless(fake_start(&f), "fake server");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", f.port);
+	pc = client_new(url, "pw", NULL, 0);
+	fail_unless(pc, "client");
+	bool used = loop_wait(t_loop, fake_valid_call, &f, 5);
+
+	ok(used, "a valid session is used in the end: %u login(s), state %s (%s)", f.logins,
+	   xs_pool_state_name(xs_pool_client_state(pc)), xs_pool_client_reason(pc));
+	ok(f.logins == FAKE_WIPED_LOGINS + 1, "logged in %u times", f.logins);
+	xs_pool_client_free(&pc);
+	xs_evloop_del_fd(t_loop, f.lfd);
+	close(f.lfd);
+}
+
 int main(void)
 {
 	char err[XS_ERR_LEN];
@@ -1010,6 +1075,7 @@ int main(void)
 	}
 	TEST_RUN(test_fallback);
 	TEST_RUN(test_authorization_failed);
+	TEST_RUN(test_sessions_wiped);
 	TEST_RUN(test_on_sim);
 	TEST_RUN(test_tls);
 	xs_http_free(&t_http);
