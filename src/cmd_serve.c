@@ -449,6 +449,11 @@ static char *serve_read_token(const char *file, char *err)
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f)) { /* a directory (EISDIR), an I/O error: not an "empty" file */
+		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
+		fclose(f);
+		return NULL;
+	}
 	fclose(f);
 	buf[n] = '\0';
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
@@ -474,12 +479,12 @@ static void serve_reload_warn(const struct xs_config *o, const struct xs_config 
 	bool retention = false;
 
 	if (strcmp(n->data_dir, o->data_dir))
-		xs_log_warn("reload: data_dir changes only at restart");
+		xs_log_warn("reload: data changes only at restart");
 	if (strcmp(n->listen_host, o->listen_host) || n->listen_port != o->listen_port)
 		xs_log_warn("reload: listen changes only at restart");
 	if (!serve_str_same(n->tls_cert_file, o->tls_cert_file) ||
 	    !serve_str_same(n->tls_key_file, o->tls_key_file))
-		xs_log_warn("reload: tls_cert_file / tls_key_file change only at restart");
+		xs_log_warn("reload: tls_cert / tls_key change only at restart");
 	if (!serve_str_same(n->web_dir, o->web_dir))
 		xs_log_warn("reload: web changes only at restart");
 	for (int t = 0; t < XS_CONFIG_TIERS; t++)
@@ -961,9 +966,13 @@ static int serve_start(struct xs_daemon *d)
 	 * its mmap threshold after the first one and keep them in the heap */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	d->loop = xs_evloop_new();
-	d->http = d->loop ? xs_http_new(d->loop, err) : NULL;
-	if (!d->http) {
-		xs_log_error("cannot start the event loop or libcurl");
+	if (!d->loop) {
+		xs_log_error("cannot start the event loop");
+		return 1;
+	}
+	d->http = xs_http_new(d->loop, err);
+	if (!d->http) { /* err says why: libcurl missing (and the package to install), ... */
+		xs_log_error("%s", err);
 		return 1;
 	}
 	if (serve_pools_new(d, &d->cfg, &d->pools, err)) {

@@ -44,6 +44,9 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1251,6 +1254,53 @@ static enum xs_err http_read_pem(const char *path, char **out, char *err)
 	return rc;
 }
 
+/* A passphrase callback that gives none: an encrypted key is refused, never prompted for. */
+static int http_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/*
+ * Checks the PEM texts cert and key (NUL-terminated, read from cfg's files) before
+ * libmicrohttpd gets them: it only says "Failed to initialize TLS support", naming
+ * neither the file nor the problem.
+ */
+static enum xs_err http_check_pem(const struct xs_http_server_config *cfg, const char *cert,
+				  const char *key, char *err)
+{
+	BIO *b = BIO_new_mem_buf(cert, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, http_no_passphrase, NULL) : NULL;
+	EVP_PKEY *k = NULL;
+	enum xs_err rc = XS_OK;
+
+	BIO_free(b);
+	if (!x) {
+		rc = xs_err_set(err, XS_ERR_ARG, "TLS certificate %s: no PEM certificate in it",
+				cfg->tls_cert_file);
+		goto out;
+	}
+	b = BIO_new_mem_buf(key, -1);
+	k = b ? PEM_read_bio_PrivateKey(b, NULL, http_no_passphrase, NULL) : NULL;
+	BIO_free(b);
+	if (!k) {
+		rc = xs_err_set(err, XS_ERR_ARG,
+				"TLS key %s: no unencrypted PEM private key in it", cfg->tls_key_file);
+		goto out;
+	}
+	if (X509_check_private_key(x, k) != 1)
+		rc = xs_err_set(err, XS_ERR_ARG, "TLS key %s does not match the certificate %s",
+				cfg->tls_key_file, cfg->tls_cert_file);
+out:
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error();
+	return rc;
+}
+
 static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_server_config *cfg,
 			      char *err)
 {
@@ -1274,6 +1324,8 @@ static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_s
 		rc = http_read_pem(cfg->tls_cert_file, &srv->cert, err);
 		if (!rc)
 			rc = http_read_pem(cfg->tls_key_file, &srv->key, err);
+		if (!rc)
+			rc = http_check_pem(cfg, srv->cert, srv->key, err);
 		if (rc)
 			return rc;
 		srv->tls = true;

@@ -795,6 +795,11 @@ static enum xs_err xs_config_parse(struct xs_config_parser *p, const char *text,
 				 XS_CONFIG_FILE_MAX);
 		return XS_ERR_TOO_LARGE;
 	}
+	/* invisible in an editor, it would otherwise read "expected KEY = VALUE" on line 1 */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		return xs_config_fail_at(p, 1, XS_ERR_PARSE,
+					 "the file starts with a UTF-8 byte order mark (EF BB BF): "
+					 "save it without one");
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;

@@ -237,6 +237,36 @@ static void test_config_errors(void)
 		ok(rc == 1 && strstr(err, "tok.conf:3: token_file /nonexistent/token: No such file"),
 		   "missing token_file: exit %d, names FILE:LINE: %s", rc, err);
 		free(err);
+		/* a token_file that cannot be read is not "empty": the reason is named */
+		snprintf(conf_text, sizeof(conf_text), "data = %s/data-tok\n"
+			 "token_file = %s\n[pool c]\nurl = http://root:pw@127.85.0.4:1\n",
+			 run_cmd_dir, run_cmd_dir);
+		rc = serve_with_conf("tokdir.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "tokdir.conf:2: token_file ") && strstr(err, "Is a directory") &&
+			   !strstr(err, "empty"),
+		   "token_file a directory: exit %d, says why: %s", rc, err);
+		free(err);
+		/* libcurl that cannot be loaded: the reason is said, not only "cannot start" */
+		{
+			char libdir[200];
+			const char *old_path = getenv("LD_LIBRARY_PATH");
+			char *saved = old_path ? strdup(old_path) : NULL;
+
+			run_cmd_file("libcurl.so.4", "", 0);
+			snprintf(libdir, sizeof(libdir), "%s", run_cmd_dir);
+			setenv("LD_LIBRARY_PATH", libdir, 1);
+			snprintf(conf_text, sizeof(conf_text), "data = %s/data-curl\n[pool c]\n"
+				 "url = http://root:pw@127.85.0.4:1\n", run_cmd_dir);
+			rc = serve_with_conf("curl.conf", conf_text, &err);
+			if (saved)
+				setenv("LD_LIBRARY_PATH", saved, 1);
+			else
+				unsetenv("LD_LIBRARY_PATH");
+			free(saved);
+			ok(rc == 1 && strstr(err, "libcurl: cannot load libcurl.so.4"),
+			   "libcurl missing: exit %d, says so: %s", rc, err);
+			free(err);
+		}
 	}
 }
 
@@ -524,6 +554,17 @@ static void test_reload_files(void)
 	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
 	kill(dm.pid, SIGHUP);
 	ok(serve_log_has(&dm, "reload: listen changes only at restart", 10), "listen: a warning");
+	/* the warning names the key as the file spells it */
+	{
+		char moved[400];
+
+		snprintf(moved, sizeof(moved), "%s-moved", dir);
+		snprintf(conf_text, sizeof(conf_text), T_RELOAD_CONF, moved, "127.83.0.3:8080", tok, url,
+			 pw);
+	}
+	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: data changes only at restart", 10), "data: a warning naming 'data'");
 	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10),
 	   "the connected pool kept");
 	ok(api_status("new-token") == 200, "still on the old address");

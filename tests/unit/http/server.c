@@ -1289,6 +1289,63 @@ out:
 	ok(system(cmd) == 0, "cleanup");
 }
 
+/* A certificate or key that is not PEM, or a key of another certificate: an error naming
+ * the file and the problem, not libmicrohttpd's "Failed to initialize TLS support". */
+static void test_tls_bad_files(void)
+{
+	char dir[] = "/tmp/xs-http-tlsbad-XXXXXX", cmd[2048], cert[300], key[300], key2[300],
+	     junk[300], err[XS_ERR_LEN];
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	struct xs_http_server *srv = NULL;
+	struct xs_evloop *loop;
+	FILE *f;
+
+	if (!xs_http_tls_supported()) {
+		printf("# libmicrohttpd without TLS: TLS test skipped\n");
+		return;
+	}
+	fail_unless(mkdtemp(dir), "mkdtemp");
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(key2, sizeof(key2), "%s/key2.pem", dir);
+	snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost "
+		 "-days 1 -keyout '%s' -out '%s' >/dev/null 2>&1 && "
+		 "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out '%s' >/dev/null 2>&1",
+		 key, cert, key2);
+	if (system(cmd) != 0) {
+		printf("# openssl command unavailable: TLS test skipped\n");
+		goto out;
+	}
+	f = fopen(junk, "w");
+	fail_unless(f != NULL, "fopen");
+	fputs("not a PEM file\n", f);
+	fclose(f);
+	loop = xs_evloop_new();
+	cfg.tls_cert_file = junk;
+	cfg.tls_key_file = key;
+	ok(xs_http_server_start(loop, &cfg, &srv, err) == XS_ERR_ARG && !srv &&
+		   strstr(err, junk) && strstr(err, "no PEM certificate"),
+	   "a certificate file that is not PEM: %s", err);
+	cfg.tls_cert_file = cert;
+	cfg.tls_key_file = junk;
+	ok(xs_http_server_start(loop, &cfg, &srv, err) == XS_ERR_ARG && !srv &&
+		   strstr(err, junk) && strstr(err, "private key"),
+	   "a key file that is not PEM: %s", err);
+	cfg.tls_key_file = key2;
+	ok(xs_http_server_start(loop, &cfg, &srv, err) == XS_ERR_ARG && !srv &&
+		   strstr(err, key2) && strstr(err, "does not match"),
+	   "a key of another certificate: %s", err);
+	cfg.tls_key_file = key;
+	ok(xs_http_server_start(loop, &cfg, &srv, err) == XS_OK && srv, "the matching pair: %s", err);
+	xs_http_server_free(&srv);
+	xs_evloop_free(&loop);
+out:
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "cleanup");
+}
+
 /* GET /big?kib=c_big_stalled_kib: reads the headers, stops until released, then
  * reads (and counts) the rest to EOF. The socket buffers on both sides take at most
  * ~10 MB (Linux's defaults: tcp_rmem and tcp_wmem maxima of 6 and 4 MB), so most
@@ -1434,5 +1491,6 @@ int main(void)
 	TEST_RUN(test_park);
 	TEST_RUN(test_held);
 	TEST_RUN(test_tls);
+	TEST_RUN(test_tls_bad_files);
 	return test_summary();
 }
