@@ -13,9 +13,11 @@
  * that, joined by commas, are the list (less one trailing comma) but for the
  * case of its letters. A cursor taken holds times in [0, 2^41]; written again
  * (clamped to 2^40) it fits XS_STREAM_CURSOR_LEN(n) and reads back as the
- * clamped times. An integer id taken is positive and prints as the id (less
- * leading zeros). Any
- * other outcome aborts.
+ * clamped times; tagged with the list's tag (xs_stream_cursor_tag) it fits
+ * XS_STREAM_TAG_LEN more and comes back untagged whole. An id the tag check
+ * takes ends with "-<that tag>", and what is left of it, tagged again, is the
+ * id. An integer id taken is positive and prints as the id (less leading
+ * zeros). Any other outcome aborts.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,18 +91,39 @@ static int64_t fuzz_clamp(int64_t t)
 	return t > XS_STREAM_CURSOR_MAX_TIME ? XS_STREAM_CURSOR_MAX_TIME : t;
 }
 
-static void fuzz_cursor(const char *id, size_t n)
+/* The tag check on an id from outside: taken only as "<rest>-<tag>", rest kept. */
+static void fuzz_untag(const char *id, uint32_t tag)
+{
+	size_t len = strlen(id);
+	char *copy = strdup(id), *again = malloc(len + XS_STREAM_TAG_LEN + 1);
+
+	if (copy && again && xs_stream_cursor_untag(copy, tag)) {
+		memcpy(again, copy, strlen(copy) + 1);
+		xs_stream_cursor_tag(again, tag);
+		if (strlen(copy) >= len || strcmp(again, id))
+			abort();
+	}
+	free(copy);
+	free(again);
+}
+
+static void fuzz_cursor(const char *id, size_t n, uint32_t tag)
 {
 	static int64_t last[FUZZ_MAX_OBJECTS], back[FUZZ_MAX_OBJECTS];
-	static char again[XS_STREAM_CURSOR_LEN(FUZZ_MAX_OBJECTS)];
+	static char again[XS_STREAM_CURSOR_LEN(FUZZ_MAX_OBJECTS) + XS_STREAM_TAG_LEN];
 
+	fuzz_untag(id, tag);
 	if (!xs_stream_cursor_parse(id, n, last))
 		return;
 	for (size_t k = 0; k < n; k++)
 		if (last[k] < 0 || last[k] > 2 * XS_STREAM_CURSOR_MAX_TIME)
 			abort();
 	xs_stream_cursor_format(last, n, again);
-	if (strlen(again) >= XS_STREAM_CURSOR_LEN(n) || !xs_stream_cursor_parse(again, n, back))
+	if (strlen(again) >= XS_STREAM_CURSOR_LEN(n))
+		abort();
+	xs_stream_cursor_tag(again, tag);
+	if (strlen(again) >= XS_STREAM_CURSOR_LEN(n) + XS_STREAM_TAG_LEN ||
+	    !xs_stream_cursor_untag(again, tag) || !xs_stream_cursor_parse(again, n, back))
 		abort();
 	for (size_t k = 0; k < n; k++)
 		if (back[k] != fuzz_clamp(last[k]))
@@ -136,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	id = nl ? strndup((const char *)nl + 1, size - ll - 1) : strdup("");
 	if (list && id) {
 		fuzz_objects(list);
-		fuzz_cursor(id, n);
+		fuzz_cursor(id, n, xs_stream_tag_add(XS_STREAM_TAG_INIT, list));
 		fuzz_integer(id);
 	}
 	free(list);

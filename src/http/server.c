@@ -816,7 +816,9 @@ static bool http_token_ok(const struct xs_http_server *srv, const char *hdr)
  * Whether the request may reach a route: no token configured, the header
  * "Authorization: Bearer <token>", or the parameter access_token=<token> (for
  * what cannot send headers: a browser's EventSource, a link). The parameter is
- * removed so that handlers never see it.
+ * removed so that handlers never see it, with a token or without: a client that
+ * still sends one (a token removed by a reload, a UI that kept it) is ignored
+ * like the header, not refused with a 400 its EventSource would never retry.
  */
 static bool http_authorized(struct xs_http_request *req)
 {
@@ -825,11 +827,7 @@ static bool http_authorized(struct xs_http_request *req)
 	bool ok;
 
 	pthread_mutex_lock(&srv->token_mu);
-	if (!srv->token) {
-		pthread_mutex_unlock(&srv->token_mu);
-		return true;
-	}
-	ok = http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
+	ok = !srv->token || http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
 	for (size_t i = 0; i < qs->n; i++)
 		if (!strcmp(qs->params[i].name, HTTP_TOKEN_PARAM)) {
 			ok = ok || http_token_eq(srv, qs->params[i].value, qs->params[i].value_len);

@@ -26,7 +26,7 @@
 #define API_STREAM_BUSY_RETRY_MS 5000 /* the same, to a client turned away (too many streams) */
 #define API_STREAM_EVENT_ROWS 12   /* 5 s rows of one object in one event, at most (a minute) */
 #define API_STREAM_TICK_BYTES (256u * 1024) /* event bytes a stream queues in one tick, about */
-#define API_CURSOR_LEN XS_STREAM_CURSOR_LEN(XS_API_MAX_STREAM_OBJECTS)
+#define API_CURSOR_LEN (XS_STREAM_CURSOR_LEN(XS_API_MAX_STREAM_OBJECTS) + XS_STREAM_TAG_LEN)
 #define API_UUID_MAX XS_STREAM_UUID_MAX
 #define API_KNOWN_LEN 128          /* bytes of a route's parameter list in an error */
 #define API_TOP_PARKED_MAX 64      /* top-N requests parked at once; past it, computed by the request */
@@ -60,6 +60,7 @@ struct api_stream {
 	struct xs_http_stream *hs;
 	struct api_sub *subs;
 	size_t nsubs;
+	uint32_t tag;           /* the objects list's, in every cursor (xs_stream_tag_add) */
 	size_t next;            /* the sub served first next tick */
 	double last_write;
 	double waiting;         /* loop time since an event waits for room and nothing was read; 0 = none */

@@ -93,14 +93,18 @@ static void api_cursor_format(const struct api_stream *st, char *out)
 	for (size_t k = 0; k < st->nsubs; k++)
 		last[k] = st->subs[k].last;
 	xs_stream_cursor_format(last, st->nsubs, out);
+	xs_stream_cursor_tag(out, st->tag);
 }
 
 /* Sets every sub's last: after the client's last event, or (none, or an id that
- * means nothing here) before the object's newest row. */
+ * means nothing here: a cursor of another objects list) before the object's newest row. */
 static void api_stream_resume(struct api_stream *st, const struct xs_store *store, const char *leid)
 {
 	int64_t *cur = xs_xcalloc(st->nsubs, sizeof(*cur));
-	bool cursor = leid && xs_stream_cursor_parse(leid, st->nsubs, cur);
+	char untagged[API_CURSOR_LEN];
+	bool cursor = leid && strlen(leid) < sizeof(untagged) &&
+		      xs_stream_cursor_untag(memcpy(untagged, leid, strlen(leid) + 1), st->tag) &&
+		      xs_stream_cursor_parse(untagged, st->nsubs, cur);
 	int64_t id = 0;
 	bool integer = leid && !cursor && xs_stream_id_integer(leid, &id);
 
@@ -412,6 +416,9 @@ enum xs_err api_stream(struct xs_http_request *req, void *arg)
 			return XS_OK;
 		return xs_http_reply_json_error(req, 500, "cannot start the stream");
 	}
+	st->tag = XS_STREAM_TAG_INIT;
+	for (size_t k = 0; k < st->nsubs; k++)
+		st->tag = xs_stream_tag_add(st->tag, st->subs[k].uuid);
 	api_stream_resume(st, e.store, leid);
 	a->streams = xs_xrealloc(a->streams, (a->nstreams + 1) * sizeof(*a->streams));
 	a->streams[a->nstreams++] = st;

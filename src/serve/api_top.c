@@ -272,6 +272,9 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	rc = xs_qs_get_i64(xs_http_params(req), "n", 1, XS_TOP_MAX_N, XS_TOP_DEFAULT_N, &n, err);
 	if (rc)
 		return api_fail(req, rc, err);
+	if (pool && !*pool) /* pool= given empty: not "every pool", which is pool left out */
+		return xs_http_reply_json_error(req, 400, "pool: empty (a pool uuid, or no pool for every "
+						"pool)");
 	kind = kind ? kind : "vm";
 	metric = metric ? metric : "cpu";
 	pool = pool ? pool : "";

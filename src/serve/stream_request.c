@@ -156,3 +156,35 @@ bool xs_stream_id_integer(const char *id, int64_t *t)
 	*t = v;
 	return true;
 }
+
+uint32_t xs_stream_tag_add(uint32_t tag, const char *uuid)
+{
+	for (; *uuid; uuid++)
+		tag = (tag ^ (unsigned char)*uuid) * UINT32_C(16777619);
+	return (tag ^ (unsigned char)',') * UINT32_C(16777619);
+}
+
+void xs_stream_cursor_tag(char *id, uint32_t tag)
+{
+	size_t o = strlen(id);
+
+	id[o++] = '-';
+	sr_cursor_num(id, &o, (int64_t)tag);
+	id[o] = '\0';
+}
+
+bool xs_stream_cursor_untag(char *id, uint32_t tag)
+{
+	char *dash = strrchr(id, '-'), want[XS_STREAM_TAG_LEN + 1];
+	size_t o = 0;
+
+	if (!dash)
+		return false;
+	want[o++] = '-';
+	sr_cursor_num(want, &o, (int64_t)tag);
+	want[o] = '\0';
+	if (strcmp(dash, want))
+		return false;
+	*dash = '\0';
+	return true;
+}

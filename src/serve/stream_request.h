@@ -12,8 +12,10 @@
  * "v1.<base>.<delta>...", base 36 in lower case, base the smallest time and
  * each delta an object's time less it, each number 1 to 8 digits and at most
  * XS_STREAM_CURSOR_MAX_TIME. 256 objects a few seconds apart take a few hundred
- * bytes. Before the cursor, the id was one unix time for every object (an
- * integer): xs_stream_id_integer() reads those.
+ * bytes. The stream appends "-<tag>" (xs_stream_cursor_tag): the objects list's
+ * tag, so that a cursor of another list (or another order) of as many objects is
+ * not taken for one of this list. Before the cursor, the id was one unix time for
+ * every object (an integer): xs_stream_id_integer() reads those.
  */
 #ifndef XS_SERVE_STREAM_REQUEST_H
 #define XS_SERVE_STREAM_REQUEST_H
@@ -27,6 +29,8 @@
 #define XS_STREAM_CURSOR_DIGITS 8                    /* base-36 digits of a number of a cursor, at most */
 /* bytes of a cursor of n objects: "v1.", the base, a "." and a delta per object, the NUL */
 #define XS_STREAM_CURSOR_LEN(n) (3 + (XS_STREAM_CURSOR_DIGITS + 1) * ((size_t)(n) + 1) + 1)
+#define XS_STREAM_TAG_LEN 8 /* bytes xs_stream_cursor_tag appends: "-" and 1 to 7 base-36 digits */
+#define XS_STREAM_TAG_INIT UINT32_C(2166136261) /* the tag of an empty list */
 
 /*
  * Folds the ASCII capitals of a uuid a client gave to lower case, in place (every
@@ -55,6 +59,17 @@ void xs_stream_cursor_format(const int64_t *last, size_t n, char *out);
  * partly written, when id is not one. Each time read is at most
  * 2 x XS_STREAM_CURSOR_MAX_TIME (a base and a delta each at the maximum). */
 bool xs_stream_cursor_parse(const char *id, size_t n, int64_t *last);
+
+/* The tag of a list with uuid added at its end (tag: the list's so far, XS_STREAM_TAG_INIT
+ * at first): FNV-1a of the uuids, each followed by a ','. */
+uint32_t xs_stream_tag_add(uint32_t tag, const char *uuid);
+
+/* Appends "-<tag>" (base 36) to the cursor id, which has XS_STREAM_TAG_LEN bytes of room. */
+void xs_stream_cursor_tag(char *id, uint32_t tag);
+
+/* Whether id ends with "-<tag>" of this tag; if so the tag is cut off, in place, so that
+ * xs_stream_cursor_parse() reads the rest. */
+bool xs_stream_cursor_untag(char *id, uint32_t tag);
 
 /* Reads an id of before the cursor: a decimal integer, nothing else, in
  * [1, INT64_MAX]; false otherwise. */

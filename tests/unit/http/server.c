@@ -752,6 +752,12 @@ static void test_token(void)
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && strstr(t_body(&c), "tok=-"), "the parameter is removed: %s",
 	   t_body(&c));
+	/* a reload removes the token (loopback): a client that still sends it is not refused */
+	ok(xs_http_server_set_token(e.srv, NULL, h) == XS_OK, "token removed");
+	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200 && strstr(t_body(&c), "tok=-"),
+	   "no token: an access_token parameter is removed too (%d %s)", t_status(&c), t_body(&c));
 	t_stop(&e);
 }
 

@@ -821,6 +821,7 @@ static void test_param_errors(void)
 		{ "/api/v1/top?kind=sr", "kind: " },
 		{ "/api/v1/top?metric=heat", "metric: " },
 		{ "/api/v1/top?pool=..", "pool: " },
+		{ "/api/v1/top?kind=vm&pool=", "pool: empty" },
 		{ "/api/v1/stream?objects=a&since=1", "since: unknown parameter (known: objects)" },
 		{ "/api/v1/stream", "objects: missing (a list of VM and host uuids)" },
 		{ "/api/v1/stream?objects=,a", "objects: empty uuid at byte 0" },
@@ -1391,10 +1392,22 @@ static void test_stream_resume(void)
 	{
 		/* an id that is no cursor of this list: a fresh start, the newest row of each */
 		struct t_seen seen[2] = { { t_h1, 0, 0, 0, true }, { t_h2, 0, 0, 0, true } };
+		char other[T_ID_MAX];
 		size_t got;
 		int status;
 
+		/* id is the cursor of the list in the other order (h2,h1), as many objects */
+		snprintf(other, sizeof(other), "%s", id);
 		snprintf(target, sizeof(target), "/api/v1/stream?objects=%s,%s", t_h1, t_h2);
+		status = t_sse_run(loop, a, &c, "GET", target, other);
+		got = t_take(&c, seen, 2, id, sizeof(id));
+		ok(status == 200 && got == 2 && seen[0].rows == 1 && seen[0].last == t1 && seen[1].rows == 1 &&
+		   seen[1].last == t2,
+		   "a cursor of the list in another order (%s): the newest rows (%d to %lld, %d to %lld)", other,
+		   seen[0].rows, (long long)seen[0].last, seen[1].rows, (long long)seen[1].last);
+		memset(seen, 0, sizeof(seen));
+		seen[0] = (struct t_seen){ t_h1, 0, 0, 0, true };
+		seen[1] = (struct t_seen){ t_h2, 0, 0, 0, true };
 		status = t_sse_run(loop, a, &c, "GET", target, "v1.0.0");
 		got = t_take(&c, seen, 2, id, sizeof(id));
 		ok(status == 200 && got == 2 && seen[0].rows == 1 && seen[0].last == t1 && seen[1].rows == 1 &&

@@ -191,8 +191,34 @@ static void test_cursor_clamped(void)
 	   "times out of range are written clamped: %s", id);
 }
 
+/* The objects list's tag: appended, checked and cut off; another list or order fails. */
+static void test_cursor_tag(void)
+{
+	uint32_t ab = xs_stream_tag_add(xs_stream_tag_add(XS_STREAM_TAG_INIT, "a"), "b");
+	uint32_t ba = xs_stream_tag_add(xs_stream_tag_add(XS_STREAM_TAG_INIT, "b"), "a");
+	uint32_t a_b = xs_stream_tag_add(XS_STREAM_TAG_INIT, "ab");
+	static const int64_t times[2] = { 1700000000, 1700000030 };
+	char id[XS_STREAM_CURSOR_LEN(2) + XS_STREAM_TAG_LEN], copy[sizeof(id)];
+	int64_t back[2];
+
+	ok(ab != ba && ab != a_b, "tags of a,b / b,a / ab differ: %x %x %x", ab, ba, a_b);
+	xs_stream_cursor_format(times, 2, id);
+	xs_stream_cursor_tag(id, UINT32_MAX);
+	ok(strlen(id) < sizeof(id), "the largest tag fits: %s", id);
+	xs_stream_cursor_format(times, 2, id);
+	xs_stream_cursor_tag(id, ab);
+	snprintf(copy, sizeof(copy), "%s", id);
+	ok(!xs_stream_cursor_parse(id, 2, back), "a tagged cursor is not read untagged: %s", id);
+	ok(!xs_stream_cursor_untag(copy, ba) && !strcmp(copy, id), "another order's tag refused: %s", id);
+	ok(xs_stream_cursor_untag(copy, ab) && xs_stream_cursor_parse(copy, 2, back) && back[0] == times[0] &&
+	   back[1] == times[1], "its own tag: cut off, the cursor read (%s)", copy);
+	snprintf(copy, sizeof(copy), "v1.0.0");
+	ok(!xs_stream_cursor_untag(copy, ab), "an untagged cursor has no tag");
+}
+
 int main(void)
 {
+	TEST_RUN(test_cursor_tag);
 	TEST_RUN(test_objects);
 	TEST_RUN(test_cursor);
 	TEST_RUN(test_cursor_clamped);
