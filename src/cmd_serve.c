@@ -195,30 +195,6 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 	return -1;
 }
 
-/* "ADDR:PORT" or "[V6]:PORT" into cfg; false if malformed. */
-static bool serve_listen(struct xs_config *cfg, const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
-	size_t hl;
-
-	if (!colon || colon == s)
-		return false;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return false;
-	hl = (size_t)(colon - s);
-	if (s[0] == '[' && hl > 2 && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	free(cfg->listen_host);
-	cfg->listen_host = xs_xstrndup(s, hl);
-	cfg->listen_port = (uint16_t)port;
-	return true;
-}
-
 /*
  * The configuration: defaults, the file, then the flags; validated. On error
  * err says why (a file error reads "FILE:LINE: problem"), cfg is freed and
@@ -254,8 +230,9 @@ static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, 
 		free(cfg->web_dir);
 		cfg->web_dir = xs_xstrndup(d->flag_web, strlen(d->flag_web));
 	}
-	if (d->flag_listen && !serve_listen(cfg, d->flag_listen)) {
-		rc = xs_err_set(err, XS_ERR_ARG, "--listen: '%s' is not ADDR:PORT", d->flag_listen);
+	if (d->flag_listen && !xs_config_listen_set(cfg, d->flag_listen)) {
+		rc = xs_err_set(err, XS_ERR_ARG, "--listen: '%s' is not HOST:PORT or [IPV6]:PORT",
+				d->flag_listen);
 		goto out;
 	}
 	if (d->flag_level) {
@@ -437,7 +414,8 @@ static bool serve_pool_same(const struct serve_pool *fresh, const struct serve_p
 	       xs_pool_client_state(old->pc) != XS_POOL_FAILED;
 }
 
-/* The token in file (surrounding white space removed); NULL with err if unreadable or empty. */
+/* The token in file (surrounding white space removed); NULL with err if unreadable, empty or
+ * not one word of visible ASCII. */
 static char *serve_read_token(const char *file, char *err)
 {
 	char buf[1024];
@@ -465,6 +443,14 @@ static char *serve_read_token(const char *file, char *err)
 			   a == n ? "empty" : "longer than 1 KiB");
 		return NULL;
 	}
+	/* a blank, a second line or a control byte: no client could send it in a header */
+	for (size_t i = a; i < n; i++)
+		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
+			xs_err_set(err, XS_ERR_ARG,
+				   "token_file %s: byte %zu is 0x%02x (a token is one word of visible ASCII)",
+				   file, i - a + 1, (unsigned char)buf[i]);
+			return NULL;
+		}
 	return xs_xstrndup(buf + a, n - a);
 }
 

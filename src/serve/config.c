@@ -426,10 +426,11 @@ static bool xs_config_is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* A comment starts with '#' or ';' at the start of the text or after a blank. */
-static bool xs_config_is_comment(const char *s, const char *line_start)
+/* Whether a value's text at s (after "key =", so s[-1] exists) starts a comment: '#' or ';'
+ * after a blank ("data=#x" is the value "#x", as CONFIG.md says). */
+static bool xs_config_is_comment(const char *s)
 {
-	return (*s == '#' || *s == ';') && (s == line_start || xs_config_is_space(s[-1]));
+	return (*s == '#' || *s == ';') && xs_config_is_space(s[-1]);
 }
 
 /* True when s..e holds only blanks, up to an optional comment. */
@@ -447,7 +448,6 @@ static bool xs_config_rest_empty(const char *s, const char *e)
 static enum xs_err xs_config_value(struct xs_config_parser *p, const char *s, const char *e, char *out,
 				   size_t *outlen)
 {
-	const char *line_start = s;
 	size_t n = 0;
 
 	while (s < e && xs_config_is_space(*s))
@@ -472,7 +472,7 @@ static enum xs_err xs_config_value(struct xs_config_parser *p, const char *s, co
 	} else {
 		const char *v = s;
 
-		while (s < e && !xs_config_is_comment(s, line_start))
+		while (s < e && !xs_config_is_comment(s))
 			s++;
 		while (s > v && xs_config_is_space(s[-1]))
 			s--;
@@ -579,19 +579,27 @@ static enum xs_err xs_config_section(struct xs_config_parser *p, const char *s, 
 			      xs_config_quote_len(n), name);
 }
 
-static enum xs_err xs_config_set_listen(struct xs_config_parser *p, const char *v, size_t n)
+bool xs_config_listen_set(struct xs_config *cfg, const char *text)
 {
 	const char *host;
 	size_t hostlen;
 	uint16_t port = 0;
 
-	if (!xs_config_split_hostport(v, n, true, &host, &hostlen, &port))
+	if (!xs_config_split_hostport(text, strlen(text), true, &host, &hostlen, &port))
+		return false;
+	free(cfg->listen_host);
+	cfg->listen_host = xs_xstrndup(host, hostlen);
+	cfg->listen_port = port;
+	return true;
+}
+
+/* v: the value, NUL-terminated, n bytes */
+static enum xs_err xs_config_set_listen(struct xs_config_parser *p, const char *v, size_t n)
+{
+	if (!xs_config_listen_set(p->cfg, v))
 		return xs_config_fail(p, XS_ERR_PARSE,
 				      "listen: expected HOST:PORT or [IPV6]:PORT, got '%.*s'",
 				      xs_config_quote_len(n), v);
-	free(p->cfg->listen_host);
-	p->cfg->listen_host = xs_xstrndup(host, hostlen);
-	p->cfg->listen_port = port;
 	return XS_OK;
 }
 

@@ -135,6 +135,10 @@ enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
  */
 const char *xs_config_where(const struct xs_config *cfg, unsigned line, char *buf, size_t n);
 
+/* Sets cfg's listen address from "HOST:PORT" or "[IPV6]:PORT" (the --listen flag), read as
+ * the file's `listen` is; false, cfg unchanged, when text is not one. */
+bool xs_config_listen_set(struct xs_config *cfg, const char *text);
+
 /* True for "localhost", 127.0.0.0/8 and ::1. */
 bool xs_config_listen_is_loopback(const struct xs_config *cfg);
 

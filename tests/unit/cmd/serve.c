@@ -188,9 +188,15 @@ static void test_config_errors(void)
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "foo", NULL },
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--log-level", "loud", NULL },
 			{ "--data", "/tmp/x", "--pool", "ftp://h", NULL },
+			/* read as the file's listen is: no blank, no sign, IPv6 in brackets */
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "127.0.0.1: 8080", NULL },
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "127.0.0.1:+80", NULL },
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "::1:8080", NULL },
 		};
 		static const char *const want[] = { "missing value after '--data'", "--listen: 'foo'",
-						     "--log-level: 'loud'", "ftp://h" };
+						     "--log-level: 'loud'", "ftp://h",
+						     "--listen: '127.0.0.1: 8080'", "--listen: '127.0.0.1:+80'",
+						     "--listen: '::1:8080'" };
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const char *argv[12] = { run_cmd_bin("xapistat"), "serve" };
@@ -245,6 +251,15 @@ static void test_config_errors(void)
 		ok(rc == 1 && strstr(err, "tokdir.conf:2: token_file ") && strstr(err, "Is a directory") &&
 			   !strstr(err, "empty"),
 		   "token_file a directory: exit %d, says why: %s", rc, err);
+		free(err);
+		/* a token on two lines: no client could send it */
+		run_cmd_file("two-lines.token", "abc\ndef\n", 8);
+		snprintf(conf_text, sizeof(conf_text), "data = %s/data-tok\n"
+			 "token_file = %s/two-lines.token\n[pool c]\nurl = http://root:pw@127.85.0.4:1\n",
+			 run_cmd_dir, run_cmd_dir);
+		rc = serve_with_conf("tok2.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "tok2.conf:2: token_file ") && strstr(err, "byte 4 is 0x0a"),
+		   "a token on two lines: exit %d, refused: %s", rc, err);
 		free(err);
 		/* libcurl that cannot be loaded: the reason is said, not only "cannot start" */
 		{

@@ -389,6 +389,10 @@ static void test_empty_and_comments(void)
 		   strcmp(c.data_dir, "/no-newline") == 0,
 	   "last line without newline");
 	ok(c.token_file == NULL, "reload starts from the defaults");
+	/* a comment needs a blank before it, the '=' is none */
+	ok(xs_config_load_string(&c, "data=#x ;y\n", 11, "t", err) == XS_OK &&
+		   strcmp(c.data_dir, "#x") == 0,
+	   "data=#x is the value #x: [%s] %s", c.data_dir, err);
 	xs_config_free(&c);
 }
 
