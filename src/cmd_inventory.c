@@ -128,7 +128,7 @@ static int inv_parse(struct inv *inv, int argc, char *const *argv)
 
 			inv->tls.ca_file = argv[++i];
 			tls_modes++;
-			if (xs_tls_ca_file_check(inv->tls.ca_file, why))
+			if (xs_tls_ca_file_check(inv->tls.ca_file, NULL, why))
 				return 1 + inv_usage_error("--ca-file %s", why);
 		} else if (!strcmp(a, "--pin")) {
 			char why[XS_ERR_LEN];

@@ -265,9 +265,11 @@ static void serve_pool_free(struct serve_pool *p)
 	free(p);
 }
 
-static char *serve_pool_key(const struct xs_config_pool *cp)
+/* What a reload compares to tell a pool unchanged: its settings and its CA file's content
+ * (ca_digest, NULL without one). The password file's content is compared on its own. */
+static char *serve_pool_key(const struct xs_config_pool *cp, const unsigned char *ca_digest)
 {
-	size_t n = strlen(cp->name) + strlen(cp->url) + 64;
+	size_t n = strlen(cp->name) + strlen(cp->url) + 64 + 2 * XS_TLS_FILE_DIGEST_LEN;
 	const char *parts[] = { cp->user, cp->password_file, cp->ca_file, cp->pins };
 	char *k;
 
@@ -277,6 +279,8 @@ static char *serve_pool_key(const struct xs_config_pool *cp)
 	snprintf(k, n, "%s\n%s\n%s\n%s\n%s\n%s\n%d", cp->name, cp->url, cp->user ? cp->user : "",
 		 cp->password_file ? cp->password_file : "", cp->ca_file ? cp->ca_file : "",
 		 cp->pins ? cp->pins : "", cp->insecure);
+	for (size_t i = 0; ca_digest && i < XS_TLS_FILE_DIGEST_LEN; i++)
+		snprintf(k + strlen(k), n - strlen(k), "%02x", ca_digest[i]);
 	return k;
 }
 
@@ -304,6 +308,7 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 	struct serve_pool *p = xs_xcalloc(1, sizeof(*p));
 	struct xs_pool_config pcfg = { 0 };
 	char why[XS_ERR_LEN], where[XS_ERR_LEN];
+	unsigned char ca_digest[XS_TLS_FILE_DIGEST_LEN];
 
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	if (xs_cred_resolve(cp->url, cp->user, cp->password_file, getenv(XS_CRED_ENV), p->url,
@@ -316,7 +321,7 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 	if (!*p->cred.password) /* allowed (xapi accepts it), but rarely meant */
 		xs_log_warn("pool %s: the password is empty (from %s)", cp->name,
 			    cp->password_file ? cp->password_file : "the URL or " XS_CRED_ENV);
-	if (cp->ca_file && xs_tls_ca_file_check(cp->ca_file, why)) {
+	if (cp->ca_file && xs_tls_ca_file_check(cp->ca_file, ca_digest, why)) {
 		xs_config_where(cfg, cp->ca_file_line, where, sizeof(where));
 		xs_err_set(err, XS_ERR_ARG, "%spool %s: ca_file %s", where, cp->name, why);
 		goto fail;
@@ -342,7 +347,7 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 		xs_err_set(err, XS_ERR_ARG, "pool %s: %s", cp->name, why);
 		goto fail;
 	}
-	p->key = serve_pool_key(cp);
+	p->key = serve_pool_key(cp, cp->ca_file ? ca_digest : NULL);
 	return p;
 fail:
 	serve_pool_free(p);

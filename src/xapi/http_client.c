@@ -271,20 +271,49 @@ static struct hc_req *hc_find(const struct xs_http *h, uint64_t id)
 
 /* ---- TLS files ---------------------------------------------------------- */
 
-enum xs_err xs_tls_ca_file_check(const char *path, char *err)
+enum xs_err xs_tls_ca_file_check(const char *path, unsigned char digest[XS_TLS_FILE_DIGEST_LEN],
+				 char *err)
 {
-	FILE *f = fopen(path, "r");
-	X509 *cert;
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t n = 0, cap = 0;
+	enum xs_err rc = XS_OK;
+	BIO *b = NULL;
+	X509 *cert = NULL;
 
 	if (!f)
 		return xs_err_set(err, XS_ERR_ARG, "%s: %s", path, strerror(errno));
-	cert = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	ERR_clear_error();
-	if (!cert)
-		return xs_err_set(err, XS_ERR_ARG, "%s: no PEM certificate in it", path);
+	do {
+		if (n == cap) {
+			if (cap >= XS_TLS_CA_FILE_MAX) {
+				rc = xs_err_set(err, XS_ERR_ARG, "%s: larger than %d MiB", path,
+						XS_TLS_CA_FILE_MAX >> 20);
+				goto out;
+			}
+			cap = cap ? 2 * cap : 64 * 1024;
+			text = xs_xrealloc(text, cap);
+		}
+		n += fread(text + n, 1, cap - n, f);
+	} while (n == cap);
+	if (ferror(f)) {
+		rc = xs_err_set(err, XS_ERR_ARG, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	b = BIO_new_mem_buf(text, (int)n);
+	cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	if (!cert) {
+		rc = xs_err_set(err, XS_ERR_ARG, "%s: no PEM certificate in it", path);
+		goto out;
+	}
+	if (digest && !EVP_Digest(text, n, digest, NULL, EVP_sha256(), NULL))
+		rc = xs_err_set(err, XS_ERR_ARG, "%s: cannot hash it", path);
+out:
 	X509_free(cert);
-	return XS_OK;
+	BIO_free(b);
+	ERR_clear_error();
+	free(text);
+	fclose(f);
+	return rc;
 }
 
 /* ---- TLS pinning ------------------------------------------------------- */
@@ -531,6 +560,11 @@ static enum xs_err hc_tls_setup(struct hc_req *req, const struct xs_tls_opts *tl
 	} else if (tls->ca_file) {
 		bad |= hc_curl->easy_setopt(e, CURLOPT_CAINFO, tls->ca_file) != CURLE_OK;
 		bad |= hc_curl->easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK;
+		/* libcurl 7.87+ keeps the store it built from the file for 24 h by default: a CA
+		 * file replaced (hosts given new certificates) would fail new connections that
+		 * long. Off: a new connection (rare: they are kept alive) reads the file again.
+		 * An older libcurl has no such cache and refuses the option: fine. */
+		(void)hc_curl->easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, (long)XS_HTTP_CA_CACHE_S);
 	}
 	if (bad)
 		return xs_err_set(err, XS_ERR_ARG, "%s: TLS options not supported by this libcurl "

@@ -34,9 +34,15 @@ struct xs_tls_opts {
 	bool insecure;             /* no verification at all (explicit opt-in) */
 };
 
+#define XS_TLS_FILE_DIGEST_LEN 32      /* SHA-256 */
+#define XS_TLS_CA_FILE_MAX (16 << 20)   /* bytes of a ca_file, at most */
+#define XS_HTTP_CA_CACHE_S 0            /* seconds libcurl may keep a ca_file's store: none */
+
 /* Whether path is a readable PEM file holding at least one certificate, as ca_file must
- * be: XS_OK, or an error (errno's text, "no PEM certificate in it") in err. */
-enum xs_err xs_tls_ca_file_check(const char *path, char *err);
+ * be: XS_OK, or an error (errno's text, "no PEM certificate in it") in err. digest (may
+ * be NULL) gets the SHA-256 of the file's bytes, which tells a reload that it changed. */
+enum xs_err xs_tls_ca_file_check(const char *path, unsigned char digest[XS_TLS_FILE_DIGEST_LEN],
+				 char *err);
 
 struct xs_http_response {
 	enum xs_err rc;            /* XS_OK when an HTTP response was received (any status) */

@@ -498,6 +498,13 @@ static void test_reload_keeps_tls(void)
 	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10), "kept by SIGHUP");
 	ok(serve_log_after(&dm, "reload: 1 pools", "pool t: backing off", 15),
 	   "the next attempt after the reload ran and failed as before");
+	/* the CA file replaced in place (a new CA for new host certificates): the pool starts
+	 * again, as for a password file's new content */
+	if (ok(write_self_signed(ca), "another CA in the same file")) {
+		kill(dm.pid, SIGHUP);
+		ok(serve_log_has(&dm, "reload: 1 pools (0 kept, 1 added, 1 removed)", 10),
+		   "the CA file's content changed: the pool starts again");
+	}
 	rc = sim_proc_kill(&dm.pid);
 	ok(rc == 0, "SIGTERM: exit %d", rc);
 	if (dm.pid > 0)

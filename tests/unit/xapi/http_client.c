@@ -944,6 +944,57 @@ static void test_tls_fresh(void)
 	run_cleanup(&run);
 }
 
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool done = f && fputs(text, f) >= 0;
+
+	return (f && !fclose(f)) && done;
+}
+
+/*
+ * A CA file replaced while the client runs (hosts given certificates of a new CA): a new
+ * connection verifies with what the file holds now, not with libcurl's store built from
+ * it before (kept 24 h by default). One client: a request with the right CA, then the
+ * file holds another certificate and two requests run at once, so that at least one
+ * needs a new connection; that one fails verification.
+ */
+static void test_tls_ca_replaced(void)
+{
+	const char *addrs[] = { "127.0.0.7" };
+	struct sim_tls_cert other = { 0 };
+	struct result first = { 0 }, a = { 0 }, b = { 0 };
+	struct xs_tls_opts t_ca = { 0 };
+	struct xs_http_request req;
+	struct run run;
+	char u[128], ca_path[] = "/tmp/xs-http-ca2-XXXXXX", err[XS_ERR_LEN] = "";
+	int fd = mkstemp(ca_path);
+
+	fail_unless(fd >= 0, "temp file");
+	close(fd);
+	fail_unless(!sim_tls_cert_generate(&other, addrs, 1, err), "another certificate: %s", err);
+	ok(write_file(ca_path, cert.cert_pem), "CA file written");
+	t_ca.ca_file = ca_path;
+	url(u, sizeof(u), TLS_ID, "/tls");
+	run_init(&run);
+	tls_req(&req, &t_ca, u);
+	submit(&run, &req, &first);
+	ok(run_loop(&run, 10) && first.rc == XS_OK, "the right CA: %s", first.error);
+	ok(write_file(ca_path, other.cert_pem), "the CA file now holds another certificate");
+	tls_req(&req, &t_ca, u);
+	submit(&run, &req, &a);
+	tls_req(&req, &t_ca, u);
+	submit(&run, &req, &b);
+	ok(run_loop(&run, 10), "done");
+	ok((a.rc == XS_ERR_UPSTREAM && strstr(a.error, "TLS verification failed")) ||
+		   (b.rc == XS_ERR_UPSTREAM && strstr(b.error, "TLS verification failed")),
+	   "a new connection verifies with the file's new content: %d %s / %d %s", a.rc, a.error,
+	   b.rc, b.error);
+	run_cleanup(&run);
+	sim_tls_cert_cleanup(&other);
+	unlink(ca_path);
+}
+
 /* Pooled connections made under the right pin, or insecure, then a wrong pin,
  * or another list. */
 static void test_tls_reused(void)
@@ -1025,6 +1076,7 @@ int main(void)
 	TEST_RUN(test_free_running);
 	TEST_RUN(test_tls_fresh);
 	TEST_RUN(test_tls_reused);
+	TEST_RUN(test_tls_ca_replaced);
 	srv_stop(&S);
 	return test_summary();
 }
