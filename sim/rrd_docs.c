@@ -82,6 +82,7 @@ static void docs_plan(const struct sim_rrd_query *q, int64_t start, const struct
 
 	sim_rrd_query_init(&one);
 	one.start = start;
+	one.start_absolute = true;
 	one.has_start = true;
 	one.interval = q->interval;
 	one.cf = q->cf;
@@ -155,13 +156,14 @@ static void docs_legend_free(char **legend, size_t n)
 }
 
 /* Start made absolute as create_multi does: a negative start is relative to
- * each RRD's last update, and the earliest of those wins. */
+ * each RRD's last update, and the earliest of those wins; before xapi-rrd's
+ * 2015 change (q->start_absolute) it is a time like any other. */
 static int64_t docs_start(const struct sim_rrd_query *q, const struct sim_rrd_part *parts,
 			  size_t nparts, int64_t skew)
 {
 	int64_t start = INT64_MAX;
 
-	if (q->start >= 0)
+	if (q->start >= 0 || q->start_absolute)
 		return q->start;
 	for (size_t k = 0; k < nparts; k++) {
 		int64_t s = q->start + parts[k].rrd->last_update + skew;

@@ -79,6 +79,8 @@ bool sim_rrd_query_param(struct sim_rrd_query *q, struct sim_xapi_version v, con
 			return false;
 		}
 		q->has_start = true;
+		q->start_absolute =
+			sim_xapi_version_cmp(v, SIM_RELATIVE_START_MAJOR, SIM_RELATIVE_START_MINOR, 0) < 0;
 	} else if (!strcmp(key, "interval")) {
 		/* xcp-rrdd: try Int64.of_string ... with _ -> 0L, never a 400 */
 		if (!xs_num_i64_from_slice(val, strlen(val), &q->interval))
@@ -181,7 +183,7 @@ void sim_rrd_query_plan(const struct sim_rrd_query *q, int64_t last_update, int 
 			const int *pdp_per_row, const int *rows, const bool *has_cf,
 			int narchives, struct sim_rrd_plan *plan)
 {
-	int64_t start = q->start < 0 ? q->start + last_update : q->start;
+	int64_t start = q->start < 0 && !q->start_absolute ? q->start + last_update : q->start;
 	int64_t want = q->interval / base_step;
 	int a;
 

@@ -15,6 +15,12 @@
 
 #define SIM_QUERY_MAX_UUIDS 64 /* repeated vm_uuid / sr_uuid values kept */
 #define SIM_QUERY_UUID_LEN 64
+/* The first xapi whose xapi-rrd reads a negative start as relative to the last
+ * update (SPEC §1.2: "XR >= 2015-06"). The SPEC names no version: XenServer 6.2
+ * reports xapi 1.3, XCP-ng 8.2 1.249; the cut between is approximate, like
+ * sim_rrd_era_of's first one. */
+#define SIM_RELATIVE_START_MAJOR 1
+#define SIM_RELATIVE_START_MINOR 10
 
 /* A xapi version (xen-api tag vX.Y.Z; XCP-ng 8.2 is 1.249.x). */
 struct sim_xapi_version {
@@ -30,7 +36,9 @@ int sim_xapi_version_cmp(struct sim_xapi_version a, int major, int minor, int pa
 enum sim_select { SIM_SELECT_NONE, SIM_SELECT_ALL, SIM_SELECT_LIST };
 
 struct sim_rrd_query {
-	int64_t start;          /* as given; negative = relative to the last update */
+	int64_t start;          /* as given; negative = relative to the last update (but see
+				 * start_absolute) */
+	bool start_absolute;    /* a negative start is a time as well (xapi before 1.10.0) */
 	bool has_start;
 	int64_t interval;       /* seconds, 0 if absent */
 	int cf;                 /* -1 = every CF, else 0 AVERAGE, 1 MIN, 2 MAX, 3 LAST */
@@ -50,8 +58,10 @@ void sim_rrd_query_init(struct sim_rrd_query *q);
 /*
  * Takes one decoded query parameter as the given xapi version reads it
  * (vm_uuid / sr_uuid: one value with all/none before 26.7.0, repeated literal
- * uuids from 26.7.0). Returns false with err (static text) for a value xapi
- * would refuse with 400 (start that is not an int64, ...).
+ * uuids from 26.7.0; a negative start relative to the last update from
+ * SIM_RELATIVE_START_* on, before that a time like any other). Returns false
+ * with err (static text) for a value xapi would refuse with 400 (start that
+ * is not an int64, ...).
  */
 bool sim_rrd_query_param(struct sim_rrd_query *q, struct sim_xapi_version v, const char *key,
 			 const char *val, const char **err);

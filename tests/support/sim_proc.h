@@ -171,15 +171,15 @@ __attribute__((unused)) static bool sim_proc_ready(struct sim_proc *p, bool tls,
 
 /*
  * One plain HTTP/1.1 exchange with addr:port (Connection: close). ctype and
- * body may be NULL (no Content-Type, an empty body). Accept: text/xml goes
- * with every request: the RRD endpoints choose their format by it. Returns
- * the status, or -1 if the exchange failed; ans (cap bytes, caller's)
+ * body may be NULL (no Content-Type, an empty body). The Accept header is
+ * accept (the RRD endpoints of xapi >= 23.17.0 choose their format by it).
+ * Returns the status, or -1 if the exchange failed; ans (cap bytes, caller's)
  * receives the body after the head, NUL-terminated, cut at cap - 1.
  */
-__attribute__((unused)) static int sim_proc_http(const char *addr, unsigned port,
-						 const char *method, const char *target,
-						 const char *ctype, const char *body, char *ans,
-						 size_t cap)
+__attribute__((unused)) static int sim_proc_http_accept(const char *addr, unsigned port,
+							const char *method, const char *target,
+							const char *ctype, const char *body,
+							const char *accept, char *ans, size_t cap)
 {
 	struct sockaddr_in sa;
 	struct timeval tv = { SIM_PROC_IO_SECS, 0 };
@@ -201,10 +201,10 @@ __attribute__((unused)) static int sim_proc_http(const char *addr, unsigned port
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto out;
 	hlen = snprintf(head, sizeof(head),
-			"%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sAccept: text/xml\r\n"
+			"%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sAccept: %s\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			method, target, addr, ctype ? "Content-Type: " : "", ctype ? ctype : "",
-			ctype ? "\r\n" : "", blen);
+			ctype ? "\r\n" : "", accept, blen);
 	if (hlen < 0 || (size_t)hlen >= sizeof(head) || write(fd, head, (size_t)hlen) != hlen ||
 	    (blen && write(fd, body, blen) != (ssize_t)blen))
 		goto out;
@@ -219,6 +219,15 @@ __attribute__((unused)) static int sim_proc_http(const char *addr, unsigned port
 out:
 	close(fd);
 	return status;
+}
+
+/* sim_proc_http_accept() with Accept: text/xml (the RRD endpoints answer XML). */
+__attribute__((unused)) static int sim_proc_http(const char *addr, unsigned port,
+						 const char *method, const char *target,
+						 const char *ctype, const char *body, char *ans,
+						 size_t cap)
+{
+	return sim_proc_http_accept(addr, port, method, target, ctype, body, "text/xml", ans, cap);
 }
 
 __attribute__((format(printf, 2, 3), unused)) static int sim_proc_post(struct sim_proc *p,

@@ -1,6 +1,7 @@
 /*
- * Tests of sim/rrd_query.c: /rrd_updates parameters by xapi version, the
- * Accept-header rule, and archive choice and rows (SPEC §1.2, §2.1).
+ * Tests of sim/rrd_query.c: /rrd_updates parameters by xapi version (a
+ * negative start relative or a time), the Accept-header rule, and archive
+ * choice and rows (SPEC §1.2, §2.1).
  */
 #include <string.h>
 
@@ -40,6 +41,11 @@ static void test_params(void)
 	sim_rrd_query_init(&q);
 	ok(sim_rrd_query_param(&q, ver("25.6.0"), "start", "-600", &err) && q.start == -600,
 	   "negative start");
+	ok(!q.start_absolute, "relative since xapi-rrd's 2015 change");
+	ok(sim_rrd_query_param(&q, ver("1.249.3"), "start", "-600", &err) && !q.start_absolute,
+	   "relative on XCP-ng 8.2");
+	ok(sim_rrd_query_param(&q, ver("1.3.0"), "start", "-600", &err) && q.start_absolute,
+	   "a time on XenServer 6.2 (xapi 1.3)");
 	ok(!sim_rrd_query_param(&q, ver("25.6.0"), "start", "soon", &err) && err, "bad start");
 	sim_rrd_query_param(&q, ver("25.6.0"), "cf", "average", &err);
 	ok(q.cf == -1, "cf is case-sensitive: 'average' means every CF");
@@ -140,6 +146,18 @@ static void test_plan(void)
 	ok(p.archive == 2 && p.rows == 1, "interval 3600: hourly rows");
 	plan(0, 60, last, &p);
 	ok(p.archive == 3, "start=0: coarsest");
+	{
+		/* before xapi-rrd's 2015 change a negative start is a time: before any archive */
+		struct sim_rrd_query q;
+
+		sim_rrd_query_init(&q);
+		q.start = -599;
+		q.start_absolute = true;
+		q.interval = 5;
+		sim_rrd_query_plan(&q, last, 5, ppr, rows, all_cf, 4, &p);
+		ok(p.archive == 3 && p.rows == 366 && p.start_param == -599,
+		   "old xapi, start=-599: the coarsest archive, all its rows");
+	}
 	{
 		/* cf=MIN on a host: the 5 s archive keeps AVERAGE only (SPEC §6.7) */
 		static const bool min_cf[] = { false, true, true, true };
