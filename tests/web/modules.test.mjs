@@ -1,7 +1,7 @@
 // modules.test.mjs - the UI's pure functions, in node (no browser, no server):
 // web/src/series.js alignPool over hosts whose windows end at different times and
 // appendLive (the live view's width, band and gaps), and web/src/api.js's stream URL
-// and point budget.
+// and point budget; format.js esc and href (what may go into markup).
 //
 //   node --test tests/web/modules.test.mjs
 
@@ -124,4 +124,15 @@ test('fmtNet: bytes/s as B/s, or as b/s (x 8, decimal prefixes) when bits are ch
   assert.equal(fmtNet(1024, false), '1 KiB/s');
   assert.equal(fmtNet(125000, true), '1 Mb/s');
   assert.equal(fmtNet(null, true), '–');
+});
+
+test('esc and href: names and uuids safe in element text and double-quoted attributes', async () => {
+  const { esc, href } = await import('../../web/src/format.js');
+  assert.equal(esc(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  assert.equal(esc(null), '');
+  const u = 'c4995d9c-5fea-47ac-b56f-59229daebcfb';
+  assert.equal(href('vm', u), `#/vm/${u}`, 'a real uuid as is');
+  const odd = `u"x><img src=x onerror=1>&%/`;
+  assert.doesNotMatch(href('host', odd), /["<>&]/, 'nothing that ends the attribute or starts markup');
+  assert.equal(decodeURIComponent(href('host', odd).slice('#/host/'.length)), odd, 'app.js route() decodes it back');
 });

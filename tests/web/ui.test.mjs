@@ -12,7 +12,8 @@
 // stream's uuids comma separated; a slow reply of an earlier range not drawn over a
 // later one; a failed first read of the objects said and tried again; a VM without
 // any data on a time axis of now; the objects read again (a VM stopped); first paint of the VM page and the render time of a
-// year of hourly points.
+// year of hourly points; hostile names and an odd uuid never run as markup; a uuid of
+// another kind in the hash is not found.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -490,6 +491,87 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     assert.equal(await isOpen(`h:${v2.host}`), false, 'a refresh does not open it again');
     assert.ok(await page.$eval(`#tree a[data-uuid="${v.uuid}"]`, (a) => /Not running/.test(a.closest('details').textContent)),
       'listed under Not running');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  // XAPI's uuids are not checked by the daemon: one that is not a uuid (here put into
+  // the objects reply by the browser) stays inside its attribute and routes back to itself
+  test('a uuid that is not one cannot leave its attribute (tree, search), and routes to itself', async () => {
+    const page = await open();
+    const odd = `u"x'><img src=x onerror=__x=1>&%`;
+    await page.route('**/api/v1/objects', async (route) => {
+      const o = await (await route.fetch()).json();
+      o.vms.push({ ...objs.vms.find((x) => !x.is_control_domain), uuid: odd, name: 'odd-uuid-vm', host: null, power_state: 'Halted' });
+      await route.fulfill({ json: o });
+    });
+    await go(page, '#/');
+    assert.equal(await page.evaluate(() => window.__x), undefined, 'nothing ran');
+    assert.equal(await page.$$eval('#tree img', (l) => l.length), 0, 'no element made of the uuid');
+    const a = await page.$$eval('#tree a[data-uuid]', (l, u) => l.filter((x) => x.dataset.uuid === u).map((x) => x.textContent), odd);
+    assert.deepEqual(a, ['odd-uuid-vm'], 'its link keeps the whole uuid');
+    await page.fill('#search', 'odd-uuid');
+    await page.waitForSelector('#results li a');
+    assert.equal(await page.$$eval('#results img', (l) => l.length), 0, 'no element in the search results');
+    assert.match(await page.textContent('#results small'), /u"x'><img/);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((u) => window.xapistat.current?.uuid === u, odd);
+    await page.waitForFunction(() => document.querySelector('.page-head h1')?.textContent.includes('odd-uuid-vm'));
+    assert.equal(await page.evaluate(() => window.__x), undefined, 'nothing ran');
+    await page.unroute('**/api/v1/objects');
+    await page.context().close();
+  });
+
+  test('a uuid of another kind in the hash: not found, with a link to its page (no exception)', async () => {
+    const page = await open();
+    const host = objs.hosts[0];
+    for (const [hash, kind] of [[`#/sr/${host.uuid}`, 'host'], [`#/pool/${vm.uuid}`, 'vm'], [`#/host/${vm.uuid}`, 'vm']]) {
+      await go(page, hash);
+      assert.match(await page.textContent('#page'), /Not found/, `${hash}: not found`);
+      assert.equal(await page.$eval('#page a', (a) => a.getAttribute('href')), hash.replace(/^#\/\w+/, `#/${kind}`), `${hash}: a link to its own page`);
+    }
+    assert.deepEqual(page.errors, [], 'no exception');
+    await page.context().close();
+  });
+
+  // Names come from XAPI, and tenants can set their VMs' name_label: shown as text,
+  // never as HTML (last: it adds a VM to the estate)
+  test('hostile VM names are shown as text on every page, never run', async () => {
+    const master = new URL(sim.pools[0].url);
+    const names = [`<img src=x onerror="__x=1">`, `"><b id=xsbrk>'<svg onload=__x=1>`];
+    const made = [];
+    for (const name of names) {
+      const r = await (await fetch(`http://${master.host}/sim/vm/create`, { method: 'POST', body: new URLSearchParams({ name }) })).json();
+      await fetch(`http://${master.host}/sim/vm/add_vif`, { method: 'POST', body: new URLSearchParams({ vm: r.vm }) });
+      await fetch(`http://${master.host}/sim/vm/start`, { method: 'POST', body: new URLSearchParams({ vm: r.vm, host: objs.hosts[0].uuid }) });
+      made.push(r.vm);
+    }
+    await until('the API to list them running', async () => (await api(serve.base, '/api/v1/objects')).vms
+      .filter((x) => names.includes(x.name) && x.power_state === 'Running').length === names.length, 30000, 250);
+    const page = await open();
+    let dialogs = 0;
+    page.on('dialog', (d) => { dialogs++; d.dismiss(); });
+    const clean = async (where) => {
+      const r = await page.evaluate(() => ({ ran: window.__x, el: document.querySelectorAll('#xsbrk, #page img, #tree img, #results img, #page svg:not(.chart)').length }));
+      assert.deepEqual(r, { ran: undefined, el: 0 }, `${where}: nothing made of a name`);
+    };
+    await go(page, '#/');
+    await clean('dashboard');
+    for (const n of names) assert.ok((await page.textContent('#tree')).includes(n), 'the tree shows the name as text');
+    await page.fill('#search', 'onerror');
+    await page.waitForSelector('#results li a');
+    await clean('search');
+    await page.keyboard.press('Escape');
+    for (const u of made) {
+      await go(page, `#/vm/${u}`);
+      await clean(`VM page ${u}`);
+      assert.ok(names.includes(await page.$eval('.page-head h1', (h) => h.childNodes[1].textContent.trim())), 'the head shows the name');
+    }
+    await go(page, `#/host/${objs.hosts[0].uuid}`);
+    await clean('host page');
+    await go(page, `#/pool/${objs.pools[0].uuid}`);
+    await clean('pool page');
+    assert.equal(dialogs, 0);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -8,7 +8,7 @@
 // performance mark "xs-charts-drawn" is set (the first one: first paint of charts).
 
 import * as api from './api.js';
-import { esc, fmtInterval, fmtTime, healthClass, natural, powerClass } from './format.js';
+import { esc, fmtInterval, fmtTime, healthClass, href, natural, powerClass } from './format.js';
 import { PAGES } from './pages.js';
 
 const $ = (id) => document.getElementById(id);
@@ -122,7 +122,7 @@ class App {
 
   renderTree() {
     const { pools } = this.objects;
-    const vmItem = (v) => `<li><a href="#/vm/${v.uuid}" data-uuid="${v.uuid}">` +
+    const vmItem = (v) => `<li><a href="${href('vm', v.uuid)}" data-uuid="${esc(v.uuid)}">` +
       `<i class="dot ${powerClass(v.power_state)}" title="${esc(v.power_state)}"></i>${esc(v.name)}` +
       `${v.is_control_domain ? ' <small>dom0</small>' : ''}</a></li>`;
     let h = '<ul><li><a href="#/"><i class="glyph">▦</i>Dashboard</a></li></ul>';
@@ -130,24 +130,24 @@ class App {
       const ph = [...this.hostsOf(p.uuid)].sort((a, b) => natural(a.name, b.name));
       const halted = this.haltedByPool.get(p.uuid) || [];
       const psr = this.srsOf(p.uuid);
-      h += `<details open data-key="p:${p.uuid}"><summary><a href="#/pool/${p.uuid}" data-uuid="${p.uuid}">` +
+      h += `<details open data-key="p:${esc(p.uuid)}"><summary><a href="${href('pool', p.uuid)}" data-uuid="${esc(p.uuid)}">` +
         `<i class="dot ${p.connected ? 'ok' : 'bad'}" title="${p.connected ? 'connected' : 'not connected'}"></i>` +
         `<b>${esc(p.name_label || p.name)}</b></a></summary><div class="kids">`;
       for (const x of ph) {
         const hv = [...this.vmsOf(x.uuid)].sort((a, b) => a.is_control_domain - b.is_control_domain || a.name.localeCompare(b.name));
         const health = x.collection?.health || 'unknown';
-        h += `<details data-key="h:${x.uuid}"><summary>` +
-          `<a href="#/host/${x.uuid}" data-uuid="${x.uuid}">` +
+        h += `<details data-key="h:${esc(x.uuid)}"><summary>` +
+          `<a href="${href('host', x.uuid)}" data-uuid="${esc(x.uuid)}">` +
           `<i class="dot ${healthClass(health)}" title="collection: ${esc(health)}"></i>${esc(x.name)}` +
           ` <small>${hv.filter((v) => !v.is_control_domain).length}</small></a></summary><ul>${hv.map(vmItem).join('')}</ul></details>`;
       }
       if (psr.length) {
-        h += `<details data-key="s:${p.uuid}"><summary><span class="group">Storage <small>${psr.length}</small></span></summary><ul>` +
-          psr.map((s) => `<li><a href="#/sr/${s.uuid}" data-uuid="${s.uuid}">` +
+        h += `<details data-key="s:${esc(p.uuid)}"><summary><span class="group">Storage <small>${psr.length}</small></span></summary><ul>` +
+          psr.map((s) => `<li><a href="${href('sr', s.uuid)}" data-uuid="${esc(s.uuid)}">` +
             `<i class="glyph">⛁</i>${esc(s.name)} <small>${esc(s.type)}</small></a></li>`).join('') + '</ul></details>';
       }
       if (halted.length) {
-        h += `<details data-key="n:${p.uuid}"><summary><span class="group">Not running <small>${halted.length}</small></span></summary>` +
+        h += `<details data-key="n:${esc(p.uuid)}"><summary><span class="group">Not running <small>${halted.length}</small></span></summary>` +
           `<ul>${halted.map(vmItem).join('')}</ul></details>`;
       }
       h += '</div></details>';
@@ -210,8 +210,8 @@ class App {
       const o = r.o;
       const state = r.kind === 'vm' ? `<i class="dot ${powerClass(o.power_state)}"></i>` :
         r.kind === 'host' ? `<i class="dot ${healthClass(o.collection?.health)}"></i>` : '';
-      return `<li role="option" class="${i === 0 ? 'sel' : ''}" data-i="${i}"><a href="#/${r.kind}/${r.uuid}">` +
-        `<span class="kind">${r.kind}</span>${state}${esc(o.name_label || o.name)}<small>${r.uuid}</small></a></li>`;
+      return `<li role="option" class="${i === 0 ? 'sel' : ''}" data-i="${i}"><a href="${href(r.kind, r.uuid)}">` +
+        `<span class="kind">${r.kind}</span>${state}${esc(o.name_label || o.name)}<small>${esc(r.uuid)}</small></a></li>`;
     }).join('') : '<li class="muted">no match</li>';
     list.hidden = false;
   }
@@ -234,9 +234,11 @@ class App {
     this.selectInTree();
     const known = r.uuid ? this.idx.get(r.uuid) : null;
     if (r.uuid && (!known || known.kind !== r.kind)) {
-      // not in the topology (a deleted VM keeps its history): still ask the API
-      if (!known && r.kind !== 'vm' && r.kind !== 'host') {
-        el.innerHTML = `<div class="card"><h2>Not found</h2><p>No ${esc(r.kind)} ${esc(r.uuid)} is known.</p></div>`;
+      // not in the topology (a deleted VM keeps its history): still ask the API; the uuid
+      // of another kind of object (#/sr/<a host's uuid>) is not shown as this kind's page
+      if (known || (r.kind !== 'vm' && r.kind !== 'host')) {
+        el.innerHTML = `<div class="card"><h2>Not found</h2><p>No ${esc(r.kind)} ${esc(r.uuid)} is known.` +
+          `${known ? ` It is a ${esc(known.kind)}: <a href="${href(known.kind, r.uuid)}">its page</a>.` : ''}</p></div>`;
         this.page = null;
         this.markLoaded();
         return;
@@ -419,7 +421,7 @@ class App {
         list.querySelectorAll('li').forEach((li, i) => li.classList.toggle('sel', i === this.sel));
       } else if (e.key === 'Enter') {
         const r = this.results?.[this.sel];
-        if (r) { location.hash = `#/${r.kind}/${r.uuid}`; this.closeSearch(); }
+        if (r) { location.hash = href(r.kind, r.uuid); this.closeSearch(); }
       } else if (e.key === 'Escape') {
         this.closeSearch();
       }

@@ -150,6 +150,13 @@ export function esc(s) {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
+// The hash route of an object, safe inside a double-quoted attribute: the uuid is
+// percent-encoded (app.js route() decodes it), so a uuid that is not one (XAPI's own
+// string, never checked by the daemon) can neither leave the attribute nor the route.
+export function href(kind, uuid) {
+  return `#/${kind}/${encodeURIComponent(String(uuid ?? ''))}`;
+}
+
 export function powerClass(s) {
   return { Running: 'ok', Halted: 'off', Paused: 'warn', Suspended: 'warn' }[s] || 'bad';
 }

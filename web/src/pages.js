@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { TimeChart } from './chart.js';
 import { Heatmap } from './heatmap.js';
-import { esc, fmt, fmtAgo, fmtNet, fmtTime, healthClass, natural, powerClass } from './format.js';
+import { esc, fmt, fmtAgo, fmtNet, fmtTime, healthClass, href, natural, powerClass } from './format.js';
 import {
   ACCENT, alignPool, at, color, hostCpuMean, hostDisk, hostMemUsed, hostNet, keysOf, leaf,
   max, mean, min, opposite, sum, times, zip,
@@ -231,7 +231,7 @@ class Page {
 function info(rows) {
   return `<dl class="info">${rows.filter(Boolean).map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
 }
-const link = (kind, o) => (o ? `<a href="#/${kind}/${o.uuid}">${esc(o.name_label || o.name)}</a>` : '–');
+const link = (kind, o) => (o ? `<a href="${href(kind, o.uuid)}">${esc(o.name_label || o.name)}</a>` : '–');
 const badge = (cls, text) => `<span class="badge ${cls}">${esc(text)}</span>`;
 const uuidTag = (u) => `<code class="uuid" title="uuid">${esc(u)}</code>`;
 
@@ -466,7 +466,7 @@ class HostPage extends Page {
       const s = document.createElement('section');
       s.className = 'group';
       s.innerHTML = `<h2>VMs on this host</h2><div class="card scroll"><table class="list"><thead><tr><th>VM</th><th>state</th><th>vCPUs</th><th>memory</th><th>tags</th></tr></thead><tbody>${
-        vms.map((v) => `<tr><td><a href="#/vm/${v.uuid}">${esc(v.name)}</a></td><td>${badge(powerClass(v.power_state), v.power_state)}</td>` +
+        vms.map((v) => `<tr><td><a href="${href('vm', v.uuid)}">${esc(v.name)}</a></td><td>${badge(powerClass(v.power_state), v.power_state)}</td>` +
           `<td>${v.vcpus}</td><td>${fmt(v.memory, 'B', 3)}</td><td>${(v.tags || []).map((t) => `<span class="tag">${esc(t)}</span>`).join(' ')}</td></tr>`).join('')
       }</tbody></table></div>`;
       this.body.append(s);
@@ -621,7 +621,7 @@ class PoolPage extends Page {
     this.heat(g2, {
       id: 'pool-heat', title: 'CPU per host over time', unit: '%', max: 100,
       rows: (X) => this.hostIds.map((u) => ({ key: u, label: this.hostName(u), get: (Y) => (Y.hosts[u] ? hostCpuMean(Y.hosts[u].stats) : null) })),
-      onRowClick: (r) => { location.hash = `#/host/${r.key}`; },
+      onRowClick: (r) => { location.hash = href('host', r.key); },
     });
 
     this.table = document.createElement('section');
@@ -643,7 +643,7 @@ class PoolPage extends Page {
       const st = H?.stats || {};
       const used = H ? lastOf(hostMemUsed(H, 'stats')) : null;
       const c = h.collection;
-      return `<tr><td><a href="#/host/${h.uuid}">${esc(h.name)}</a></td><td>${badge(healthClass(c?.health), c?.health || 'unknown')}</td>` +
+      return `<tr><td><a href="${href('host', h.uuid)}">${esc(h.name)}</a></td><td>${badge(healthClass(c?.health), c?.health || 'unknown')}</td>` +
         `<td class="num">${h.cpus}</td><td class="num">${fmt(lastOf(hostCpuMean(st)), '%', 3)}</td>` +
         `<td class="num">${fmt(used, 'B', 3)} / ${fmt(h.memory, 'B', 3)}</td>` +
         `<td class="num" data-col="network">${fmtNet(lastOf(hostNet(st)), this.app.bits)}</td><td class="num">${fmt(lastOf(hostDisk(st)), 'B/s', 3)}</td>` +
@@ -693,7 +693,7 @@ class DashboardPage extends Page {
       this.heat(g, {
         id: 'estate-heat', title: 'CPU of every host over time (mean of its pCPUs)', unit: '%', max: 100,
         rows: () => this.rowsMeta,
-        onRowClick: (r) => { location.hash = `#/host/${r.key}`; },
+        onRowClick: (r) => { location.hash = href('host', r.key); },
       });
       this.built = true;
     }
@@ -757,7 +757,7 @@ class DashboardPage extends Page {
       const [, title, unit] = METRICS[i % METRICS.length];
       const items = r.items || [];
       const top = Math.max(...items.map((x) => x.value || 0), unit === '%' ? 100 : 0) || 1;
-      const list = items.map((x) => `<li><a href="#/${kind}/${x.uuid}" title="${esc(x.uuid)}"><span class="name">${esc(x.name)}</span>` +
+      const list = items.map((x) => `<li><a href="${href(kind, x.uuid)}" title="${esc(x.uuid)}"><span class="name">${esc(x.name)}</span>` +
         `<span class="bar"><i style="width:${Math.max(0.5, (x.value / top) * 100).toFixed(1)}%"></i></span>` +
         `<span class="val">${value(x.value, unit)}</span></a></li>`).join('');
       return `<section class="card top" data-top="${kind}-${r.metric || METRICS[i % METRICS.length][0]}"><header><h3>${kind === 'vm' ? 'VMs' : 'Hosts'} by ${title}</h3>` +
