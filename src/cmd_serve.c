@@ -58,12 +58,19 @@
 #define SERVE_LOGOUT_SECS 5.0       /* logout wait at exit */
 #define SERVE_MAX_FLAG_POOLS XS_CONFIG_POOLS_MAX
 #define SERVE_KEY_LEN (4 * XS_CONFIG_VALUE_MAX)
+#define SERVE_UUID_LEN 64           /* a pool uuid held (36 characters; a longer one is not held) */
 
 static volatile sig_atomic_t serve_stop_flag;
 static volatile sig_atomic_t serve_hup_flag;
 static volatile sig_atomic_t serve_usr1_flag;
 
+/*
+ * One configured pool section. Sections and pools need not match one to one:
+ * two sections may lead to the same pool (two of its hosts' addresses). One
+ * section per pool uuid is collected: see serve_admit().
+ */
 struct serve_pool {
+	struct xs_daemon *d;         /* the daemon it belongs to */
 	char name[XS_CONFIG_NAME_MAX + 1];
 	char url[XS_CRED_URL_MAX];   /* without user-info */
 	char *key;                   /* what identifies it across reloads */
@@ -72,6 +79,10 @@ struct serve_pool {
 	struct xs_tls_opts tls;
 	struct xs_pool_client *pc;
 	enum xs_pool_state last_state;
+	char uuid[SERVE_UUID_LEN];   /* the pool uuid this section holds, "" none (serve_admit) */
+	char dup[XS_POOL_REASON_LEN];/* why it is not collected: another section holds its
+				      * pool; "" if it is not a duplicate */
+	char dup_of[XS_CONFIG_NAME_MAX + 1]; /* that section, when dup is set */
 };
 
 struct xs_daemon {
@@ -284,14 +295,96 @@ static char *serve_pool_key(const struct xs_config_pool *cp, const unsigned char
 	return k;
 }
 
+/* Retries now, instead of at their next backoff, the duplicates whose holder no longer
+ * holds their pool: those of holder (it has just failed), or with holder NULL (after a
+ * reload) those whose holder is gone or holds nothing. */
+static void serve_retry_dups(struct xs_daemon *d, const struct serve_pool *holder)
+{
+	for (size_t i = 0; i < d->npools; i++) {
+		struct serve_pool *p = d->pools[i];
+		bool retry = p->dup[0] != '\0' && (!holder || !strcmp(p->dup_of, holder->name));
+
+		for (size_t j = 0; retry && !holder && j < d->npools; j++)
+			if (d->pools[j] != p && d->pools[j]->uuid[0] &&
+			    !strcmp(d->pools[j]->name, p->dup_of))
+				retry = false;
+		if (retry)
+			xs_pool_client_retry(p->pc);
+	}
+}
+
+/*
+ * The rule of pool uuids (the admit of every pool client, pool_client.h): at most
+ * one section of d->pools collects a pool. The first whose client loads the pool
+ * record holds its uuid (p->uuid), and keeps it while it stays configured and has
+ * not failed for good (FAILED: a refused login; a section backing off keeps it:
+ * its retries go round the pool's hosts). Another section reaching that pool is
+ * refused: its client logs out, forgets the topology and backs off, and this is
+ * asked again at each of its retries, so it takes over once the holder is removed
+ * by a reload or has failed (both retry it at once: serve_retry_dups). A failed
+ * holder overtaken loses its uuid and leaves the collector; its stored data, like
+ * every section's, stays in the store. The log says a refusal once.
+ */
+static bool serve_admit(void *arg, struct xs_pool_client *pc, const char *uuid, char *why)
+{
+	struct serve_pool *p = arg, *holder = NULL;
+	struct xs_daemon *d = p->d;
+
+	(void)pc;
+	if (!uuid[0] || strlen(uuid) >= sizeof(p->uuid))
+		return true;
+	for (size_t i = 0; i < d->npools && !holder; i++)
+		if (d->pools[i] != p && !strcmp(d->pools[i]->uuid, uuid) &&
+		    xs_pool_client_state(d->pools[i]->pc) != XS_POOL_FAILED)
+			holder = d->pools[i];
+	if (holder) {
+		p->uuid[0] = '\0';
+		snprintf(why, XS_POOL_REASON_LEN,
+			 "the pool %s is already collected as [pool %s] (same pool, another "
+			 "address): not collected twice", uuid, holder->name);
+		if (strcmp(p->dup, why))
+			xs_log_warn("pool %s: %s", p->name, why);
+		snprintf(p->dup, sizeof(p->dup), "%s", why);
+		snprintf(p->dup_of, sizeof(p->dup_of), "%s", holder->name);
+		return false;
+	}
+	for (size_t i = 0; i < d->npools; i++) {
+		struct serve_pool *q = d->pools[i];
+
+		if (q == p || strcmp(q->uuid, uuid))
+			continue;
+		/* a failed holder: p collects its pool from now on */
+		q->uuid[0] = '\0';
+		snprintf(q->dup, sizeof(q->dup),
+			 "the pool %s is collected as [pool %s] since this section failed (%s): "
+			 "not collected twice", uuid, p->name, xs_pool_client_reason(q->pc));
+		snprintf(q->dup_of, sizeof(q->dup_of), "%s", p->name);
+		xs_collector_remove_pool(d->co, q->pc);
+		xs_log_warn("pool %s: %s", q->name, q->dup);
+	}
+	if (p->dup[0])
+		xs_log_info("pool %s: collecting the pool %s (no longer collected as [pool %s])",
+			    p->name, uuid, p->dup_of);
+	p->dup[0] = '\0';
+	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
+	return true;
+}
+
 static void serve_on_change(void *arg, struct xs_pool_client *pc, unsigned what)
 {
 	struct serve_pool *p = arg;
 	enum xs_pool_state s = xs_pool_client_state(pc);
+	const char *reason = xs_pool_client_reason(pc);
 
 	if (!(what & XS_POOL_CHANGE_STATE) || s == p->last_state)
 		return;
 	p->last_state = s;
+	if (s == XS_POOL_FAILED && p->uuid[0])
+		serve_retry_dups(p->d, p);
+	/* a refused duplicate's retries: serve_admit said it once */
+	if (p->dup[0] && (s == XS_POOL_CONNECTING ||
+			  (s == XS_POOL_BACKOFF && !strncmp(reason, p->dup, strlen(p->dup)))))
+		return;
 	if (s == XS_POOL_BACKOFF || s == XS_POOL_FAILED)
 		xs_log_warn("pool %s: %s: %s", p->name, xs_pool_state_name(s),
 			    xs_pool_client_reason(pc));
@@ -340,7 +433,9 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 	pcfg.password = p->cred.password;
 	pcfg.tls = p->tls;
 	pcfg.on_change = serve_on_change;
+	pcfg.admit = serve_admit;
 	pcfg.arg = p;
+	p->d = d;
 	p->last_state = XS_POOL_STOPPED;
 	p->pc = xs_pool_client_new(d->loop, d->http, &pcfg, why);
 	if (!p->pc) {
@@ -572,6 +667,7 @@ static void serve_reload(struct xs_daemon *d)
 	free(d->pools);
 	d->pools = fresh;
 	d->npools = ncfg.npools;
+	serve_retry_dups(d, NULL); /* a holder removed: its duplicates take over now */
 	xs_log_set_level(ncfg.log_level);
 	xs_config_free(&d->cfg);
 	d->cfg = ncfg;
@@ -825,11 +921,20 @@ static void serve_api_estate(void *arg, struct xs_estate *e, bool with_status)
 		d->epools = xs_xrealloc(d->epools, d->epools_cap * sizeof(*d->epools));
 	}
 	for (size_t i = 0; i < d->npools; i++) {
-		d->epools[i].name = d->pools[i]->name;
-		/* NULL until the first load (estate.h): a pool never reached is not "connected" */
-		d->epools[i].topo = xs_pool_client_loaded(d->pools[i]->pc)
-					    ? xs_pool_client_topo(d->pools[i]->pc)
+		const struct serve_pool *p = d->pools[i];
+		enum xs_pool_state s = xs_pool_client_state(p->pc);
+
+		d->epools[i].name = p->name;
+		/* NULL until the first load (estate.h): a pool never reached is not "connected";
+		 * a duplicate's pool is shown once, by the section that holds it */
+		d->epools[i].topo = xs_pool_client_loaded(p->pc) && !p->dup[0]
+					    ? xs_pool_client_topo(p->pc)
 					    : NULL;
+		d->epools[i].duplicate = p->dup[0] != '\0';
+		d->epools[i].error = p->dup[0] ? p->dup
+				     : s == XS_POOL_BACKOFF || s == XS_POOL_FAILED
+					     ? xs_pool_client_reason(p->pc)
+					     : NULL;
 	}
 	e->store = d->store;
 	e->pools = d->epools;

@@ -28,7 +28,11 @@
 
 struct xs_estate_pool {
 	const char *name;              /* the configured pool name */
-	const struct xs_topo *topo;    /* NULL until the pool's first load */
+	const struct xs_topo *topo;    /* NULL until the pool's first load, and for a duplicate */
+	const char *error;             /* what is wrong with the pool's session (its last attempt
+					* failed, or it is a duplicate), NULL if nothing */
+	bool duplicate;                /* another configured pool collects the same pool (error
+					* says which): only the status lists this one */
 };
 
 struct xs_estate {

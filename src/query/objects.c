@@ -343,7 +343,8 @@ enum xs_err xs_query_objects(const struct xs_estate *e, struct xs_buf *out, char
 	xs_json_key(&w, "pools");
 	xs_json_arr_begin(&w);
 	for (i = 0; i < e->npools; i++)
-		objects_pool(&w, &e->pools[i]);
+		if (!e->pools[i].duplicate) /* its pool is listed under the name that collects it */
+			objects_pool(&w, &e->pools[i]);
 	xs_json_arr_end(&w);
 	xs_json_key(&w, "hosts");
 	xs_json_arr_begin(&w);

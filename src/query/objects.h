@@ -17,7 +17,8 @@
  * are left out; control domains are included with is_control_domain true.
  * Objects come in the topology's order (by uuid) within each pool, pools in
  * configuration order. A pool never loaded appears with uuid null and
- * "connected": false, and contributes no other object.
+ * "connected": false, and contributes no other object; a duplicate (estate.h:
+ * another configured pool collects the same pool) is left out.
  *
  * vifs, vbds and pifs list the devices the object's stored series name
  * (vif_<N>_..., vbd_<dev>_..., pif_<dev>_... but pif_aggr_*; device rules as

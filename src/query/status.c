@@ -147,6 +147,7 @@ static void status_pool(struct xs_json *w, const struct xs_estate *e,
 	xs_json_field_uint(w, "collecting", n[XS_HEALTH_COLLECTING]);
 	xs_json_field_uint(w, "late", n[XS_HEALTH_LATE]);
 	xs_json_field_uint(w, "down", n[XS_HEALTH_DOWN]);
+	xs_json_field_str(w, "error", p->error);
 	xs_json_obj_end(w);
 }
 

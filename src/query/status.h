@@ -48,7 +48,7 @@ void xs_status_index_cleanup(struct xs_status_index *ix);
 /*
  * Appends the status JSON to out (caller-owned, initialised with its cap):
  *   {"now":..,"daemon":{..self..},"pools":[{"name","uuid","connected","hosts",
- *    "collecting","late","down"}],"hosts":[{...per-host status...}]}
+ *    "collecting","late","down","error"}],"hosts":[{...per-host status...}]}
  * (docs/API.md "## Status"). self may be NULL ("daemon": null). Returns XS_OK, or
  * XS_ERR_TOO_LARGE (out freed) with err (XS_ERR_LEN bytes) set.
  */

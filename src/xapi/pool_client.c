@@ -3,9 +3,11 @@
  *
  * One chain of calls at a time drives the pool: login → pool.get_all →
  * event.inject (or event.register) → <class>.get_all_records for every class
- * → event.from loop. `step` says which call of the chain is in flight and
- * pc_on_chain() moves to the next one; every error of the chain goes through
- * pc_chain_error(), which knows what each XAPI error code asks for. Beside
+ * → event.from loop (once the pool record is loaded, cfg.admit may refuse the
+ * pool: session.logout, then back off). `step` says which call of the chain
+ * is in flight and pc_on_chain() moves to the next one; every error of the
+ * chain goes through pc_chain_error(), which knows what each XAPI error code
+ * asks for. Beside
  * the chain, a second, independent sequence measures the hosts' clocks
  * (host.get_servertime, one host at a time), so a long event.from wait never
  * delays it and a failing host only costs a warning.
@@ -63,7 +65,8 @@ static const struct {
 #define PC_NCLASSES (sizeof(pc_classes) / sizeof(pc_classes[0]))
 
 enum pc_step {
-	PC_IDLE, PC_LOGIN, PC_POOL_REFS, PC_INJECT, PC_REGISTER, PC_LOAD, PC_EVENTS, PC_LOGOUT
+	PC_IDLE, PC_LOGIN, PC_POOL_REFS, PC_INJECT, PC_REGISTER, PC_LOAD, PC_EVENTS, PC_LOGOUT,
+	PC_DROP      /* session.logout after admit refused the pool, then back off */
 };
 
 struct pc_offset {
@@ -88,6 +91,7 @@ struct xs_pool_client {
 	enum xs_pool_state state;
 	char reason[XS_POOL_REASON_LEN];
 	char warning[XS_POOL_REASON_LEN];
+	char refused[XS_POOL_REASON_LEN]; /* admit's why, the reason of the backoff after PC_DROP */
 	struct xs_topo *topo;
 	bool loaded, legacy, stopping;
 	bool short_login;             /* logins send user and password only */
@@ -512,6 +516,60 @@ static void pc_loaded(struct xs_pool_client *pc)
 	pc_events_next(pc);
 }
 
+/* Stops the clock measurements (host.get_servertime): the call in flight and the timer. */
+static void pc_cancel_servertime(struct xs_pool_client *pc)
+{
+	if (pc->st_call) {
+		xs_rpc_cancel(pc->conn, pc->st_call);
+		pc->st_call = 0;
+	}
+	if (pc->st_timer) {
+		xs_evloop_cancel_timer(pc->loop, pc->st_timer);
+		pc->st_timer = 0;
+	}
+}
+
+/* Drops the topology and the clocks: what a refused pool client showed is not its own. */
+static void pc_forget(struct xs_pool_client *pc)
+{
+	pc_cancel_servertime(pc);
+	xs_topo_free(&pc->topo);
+	pc->topo = xs_topo_new();
+	pc->noffsets = 0;
+	pc->loaded = false;
+	pc_notify(pc, XS_POOL_CHANGE_TOPO);
+}
+
+/*
+ * Asks cfg.admit about the pool whose record was just loaded (pool_client.h,
+ * Admission); true to go on loading. On a refusal the session is logged out
+ * (xapi keeps a session until it expires: a retry every few minutes would
+ * pile them up) and the reply of that logout backs off (pc_on_chain, PC_DROP).
+ */
+static bool pc_admit(struct xs_pool_client *pc)
+{
+	const struct xs_topo_pool *p = xs_topo_pool(pc->topo);
+	char why[XS_POOL_REASON_LEN] = "", err[XS_ERR_LEN];
+	const char *args[1];
+	struct xs_rpc_arena *a;
+
+	if (pc->cfg.admit == NULL || p == NULL || pc->cfg.admit(pc->cfg.arg, pc, p->uuid, why))
+		return true;
+	snprintf(pc->refused, sizeof(pc->refused), "%s", why[0] ? why : "refused");
+	pc_forget(pc);
+	args[0] = pc->session;
+	a = xs_rpc_arena_new();
+	pc->step = PC_DROP;
+	pc->call = xs_rpc_call(pc->conn, "session.logout", pc_params(a, args, 1), PC_LOGOUT_TIMEOUT,
+			       pc_on_chain, pc, err);
+	xs_rpc_arena_free(&a);
+	if (pc->call == 0) {
+		pc->session[0] = '\0';
+		pc_backoff(pc, pc->refused);
+	}
+	return false;
+}
+
 static void pc_on_load(struct xs_pool_client *pc, const struct xs_rpc_value *map)
 {
 	enum xs_topo_class c = pc_classes[pc->load_index].cls;
@@ -535,6 +593,8 @@ static void pc_on_load(struct xs_pool_client *pc, const struct xs_rpc_value *map
 				pc_fmt(pc->warning, sizeof(pc->warning), "%s", err);
 		}
 	}
+	if (c == XS_TOPO_POOL && !pc_admit(pc))
+		return;
 	if (++pc->load_index < PC_NCLASSES)
 		pc_load_next(pc);
 	else
@@ -636,6 +696,11 @@ static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 		pc->step = PC_IDLE;
 		pc->session[0] = '\0';
 		pc_set_state(pc, XS_POOL_STOPPED, NULL);
+		return;
+	}
+	if (step == PC_DROP) { /* whatever the logout's outcome: the session is not used again */
+		pc->session[0] = '\0';
+		pc_backoff(pc, pc->refused);
 		return;
 	}
 	if (step == PC_EVENTS && pc->legacy && res->rc != XS_OK &&
@@ -867,18 +932,11 @@ static void pc_cancel_all(struct xs_pool_client *pc)
 		xs_rpc_cancel(pc->conn, pc->call);
 		pc->call = 0;
 	}
-	if (pc->st_call) {
-		xs_rpc_cancel(pc->conn, pc->st_call);
-		pc->st_call = 0;
-	}
 	if (pc->retry_timer) {
 		xs_evloop_cancel_timer(pc->loop, pc->retry_timer);
 		pc->retry_timer = 0;
 	}
-	if (pc->st_timer) {
-		xs_evloop_cancel_timer(pc->loop, pc->st_timer);
-		pc->st_timer = 0;
-	}
+	pc_cancel_servertime(pc);
 	pc->step = PC_IDLE;
 }
 
@@ -914,6 +972,14 @@ void xs_pool_client_start(struct xs_pool_client *pc)
 		return;
 	pc->state = XS_POOL_FAILED; /* so pc_connect reports CONNECTING */
 	pc_connect(pc);
+}
+
+void xs_pool_client_retry(struct xs_pool_client *pc)
+{
+	if (pc->stopping || pc->state != XS_POOL_BACKOFF || !pc->retry_timer)
+		return;
+	xs_evloop_cancel_timer(pc->loop, pc->retry_timer);
+	pc_retry(pc->loop, pc); /* clears retry_timer */
 }
 
 void xs_pool_client_stop(struct xs_pool_client *pc)

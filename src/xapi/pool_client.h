@@ -39,6 +39,15 @@
  * instead; SESSION_NOT_REGISTERED from event.next (a registration lost with
  * an expired session) registers again and reloads.
  *
+ * Admission: when cfg.admit is set, it is asked at every load (the first,
+ * and each reload after a resync or a reconnection) as soon as the pool's
+ * uuid is known: after pool.get_all_records, before any other class is
+ * loaded. A refusal logs the session out, forgets the topology and the clocks
+ * (xs_pool_client_loaded() is false again, the topology empty) and backs off
+ * with the refusal as reason, like any failure: each retry asks again, so the
+ * pool is loaded once admit says yes. The caller owns the rule (cmd_serve.c:
+ * one configured section per pool uuid).
+ *
  * Host time: host.get_servertime of every host after each load and then
  * every servertime_interval seconds (never per request); the offset is the
  * host's clock minus ours at the middle of the exchange (±1 s: xapi's
@@ -77,6 +86,15 @@ struct xs_pool_client;
 
 typedef void (*xs_pool_change_cb)(void *arg, struct xs_pool_client *pc, unsigned what);
 
+/*
+ * Whether the pool of uuid pool_uuid may be loaded by pc (see Admission above).
+ * false refuses it; why (XS_POOL_REASON_LEN bytes, "" on entry) then says why,
+ * and becomes the reason of the BACKOFF that follows ("refused" if left empty).
+ * Called on the loop, with cfg.arg; must not stop or free pc.
+ */
+typedef bool (*xs_pool_admit_cb)(void *arg, struct xs_pool_client *pc, const char *pool_uuid,
+				 char *why);
+
 /* Zero-fill, then set what you need; zero fields take the defaults named. */
 struct xs_pool_config {
 	const char *name;           /* for messages; "" = the URL */
@@ -92,6 +110,7 @@ struct xs_pool_config {
 	bool no_events;             /* load once, then follow nothing: no events, no clocks */
 	size_t max_body;            /* reply cap (0 = XS_RPC_MAX_RESPONSE) */
 	xs_pool_change_cb on_change;/* may be NULL; called on the loop */
+	xs_pool_admit_cb admit;     /* may be NULL: every pool is admitted; called with arg */
 	void *arg;
 };
 
@@ -114,6 +133,10 @@ void xs_pool_client_start(struct xs_pool_client *pc);
  * (at most a few seconds), then the state becomes STOPPED (on_change says
  * so). Run the loop until xs_pool_client_state() is STOPPED, then free. */
 void xs_pool_client_stop(struct xs_pool_client *pc);
+
+/* In BACKOFF: retries now instead of when the timer ends (e.g. the reason of a
+ * refusal by admit went away); in any other state, nothing. */
+void xs_pool_client_retry(struct xs_pool_client *pc);
 
 enum xs_pool_state xs_pool_client_state(const struct xs_pool_client *pc);
 const char *xs_pool_state_name(enum xs_pool_state s);

@@ -13,13 +13,18 @@
  * - SIGHUP reads the files again: a password file fixed starts its given-up pool
  *   again, a new token_file's token is the only one accepted, an unreadable one
  *   keeps the configuration, a new listen address is a warning, an empty password
- *   file is said.
+ *   file is said;
+ * - one pool configured twice (its master's and a member's address) is collected
+ *   once: one pool in objects, each host once, the other section's status and a
+ *   single log line say why; a reload dropping the section that collects it lets
+ *   the other take over at once.
  */
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,17 +41,25 @@
 
 #define S_CLOCK 1750000000LL
 
-/* Two pools of one host on 127.base.x.x, the manual clock at S_CLOCK. */
-static bool sim_start(struct sim_proc *s, int base)
+/* pools pools of hosts hosts (vms VMs each) on 127.base.x.x, the manual clock at S_CLOCK;
+ * user root, password pw. */
+static bool sim_start_estate(struct sim_proc *s, int base, const char *pools, const char *hosts,
+			     const char *vms)
 {
 	char listen[32], clock[32];
-	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", "2", "--hosts", "1",
-			       "--vms-per-host", "2", "--listen", listen, "--user", "root",
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", pools, "--hosts", hosts,
+			       "--vms-per-host", vms, "--listen", listen, "--user", "root",
 			       "--password", "pw", "--manual-clock", clock, NULL };
 
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(clock, sizeof(clock), "%lld", S_CLOCK);
-	return sim_proc_start(s, argv) && sim_proc_ready(s, false, 2);
+	return sim_proc_start(s, argv) && sim_proc_ready(s, false, atoi(pools));
+}
+
+/* Two pools of one host on 127.base.x.x. */
+static bool sim_start(struct sim_proc *s, int base)
+{
+	return sim_start_estate(s, base, "2", "1", "2");
 }
 
 static void proc_stop(pid_t *pid, int sig)
@@ -603,6 +616,191 @@ out:
 	sim_proc_stop(&s);
 }
 
+/* --- one pool under two sections --- */
+
+#define D_BASE 86
+#define D_API "127.86.0.2"
+
+/* One pool of two hosts (master 127.86.1.1, member 127.86.1.2) on D_BASE. */
+static bool sim_start_dup(struct sim_proc *s)
+{
+	return sim_start_estate(s, D_BASE, "1", "2", "1");
+}
+
+/* The pool uuid and both host uuids of the simulator (from /sim/state). */
+static bool sim_uuids(struct sim_proc *s, char *pool, char hosts[2][64])
+{
+	static char ans[1 << 16];
+	const char *p, *h;
+
+	if (sim_proc_http(s->addr[0], s->port, "GET", "/sim/state", NULL, NULL, ans,
+			  sizeof(ans)) != 200)
+		return false;
+	p = strstr(ans, "\"pools\":[{");
+	p = p ? strstr(p, "\"uuid\":\"") : NULL;
+	h = strstr(ans, "\"hosts\":[{\"uuid\":\"");
+	if (!p || !h || sscanf(p + 8, "%36[0-9a-f-]", pool) != 1 ||
+	    sscanf(h + 18, "%36[0-9a-f-]", hosts[0]) != 1)
+		return false;
+	h = strstr(h + 18, "{\"uuid\":\"");
+	return h && sscanf(h + 9, "%36[0-9a-f-]", hosts[1]) == 1;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* GET target of the daemon's API into ans (1 MiB): the status. */
+static int dup_get(const char *target, char *ans)
+{
+	return sim_proc_http(D_API, 8080, "GET", target, NULL, NULL, ans, 1 << 20);
+}
+
+/* Objects list one pool, uuid pool, named name and connected, and each host once. */
+static bool dup_objects_once(char *ans, const char *pool, char hosts[2][64], const char *name)
+{
+	char want[128];
+	double end = sim_proc_now() + 20;
+
+	snprintf(want, sizeof(want), "{\"uuid\":\"%s\",\"name\":\"%s\"", pool, name);
+	for (;;) {
+		char h0[80], h1[80];
+		bool good;
+
+		snprintf(h0, sizeof(h0), "\"uuid\":\"%s\"", hosts[0]);
+		snprintf(h1, sizeof(h1), "\"uuid\":\"%s\"", hosts[1]);
+		good = dup_get("/api/v1/objects", ans) == 200 && strstr(ans, want) &&
+		       count_of(ans, "\"connected\":") == 1 &&
+		       count_of(ans, "\"connected\":true") == 1 && count_of(ans, h0) == 1 &&
+		       count_of(ans, h1) == 1;
+		if (good || sim_proc_now() > end)
+			return good;
+		usleep(100000);
+	}
+}
+
+/* The status lists each host once (the collector's host lists follow within 1 s). */
+static bool dup_status_once(char *ans, char hosts[2][64])
+{
+	double end = sim_proc_now() + 10;
+
+	for (;;) {
+		bool good = dup_get("/api/v1/status", ans) == 200 && count_of(ans, hosts[0]) == 1 &&
+			    count_of(ans, hosts[1]) == 1;
+
+		if (good || sim_proc_now() > end)
+			return good;
+		usleep(100000);
+	}
+}
+
+/*
+ * [pool a] at the master's address and [pool a2] at a member's (HOST_IS_SLAVE to the
+ * master) are one pool: the first section to load it collects it, the other is
+ * refused (not collected, not in objects), its status and one warning saying why.
+ * A reload that drops the first: the second takes over without a restart.
+ */
+static void test_duplicate_pool(void)
+{
+	static char ans[1 << 20];
+	struct sim_proc s;
+	struct daemon dm = { -1, "" };
+	char dir[256], conf_text[1024], pool[64], hosts[2][64], member[64], line[512];
+	char winner[8] = "", loser[8] = "", *log = NULL, *at;
+	const char *conf;
+	int rc;
+
+	if (!ok(sim_start_dup(&s), "simulator") || !ok(sim_uuids(&s, pool, hosts), "uuids"))
+		goto out;
+	snprintf(member, sizeof(member), "127.%d.1.2:%u", D_BASE, s.port);
+	snprintf(dir, sizeof(dir), "%s/data-dup", run_cmd_dir);
+#define T_DUP_CONF "data = %s\nlisten = " D_API ":8080\n%s%s"
+#define T_DUP_A "[pool a]\nurl = http://root:pw@%s\n"
+#define T_DUP_A2 "[pool a2]\nurl = http://root:pw@%s\n"
+	{
+		char a[200], a2[200];
+
+		snprintf(a, sizeof(a), T_DUP_A, strstr(s.url[0], "://") + 3);
+		snprintf(a2, sizeof(a2), T_DUP_A2, member);
+		snprintf(conf_text, sizeof(conf_text), T_DUP_CONF, dir, a, a2);
+		conf = run_cmd_file("dup.conf", conf_text, strlen(conf_text));
+		{
+			const char *args[] = { "-c", conf, NULL };
+
+			if (!ok(serve_spawn(&dm, args, "dup.err"), "spawn"))
+				goto out;
+		}
+		if (!ok(serve_log_has(&dm, "is already collected as [pool ", 20),
+			"a refusal logged"))
+			goto out;
+		log = run_cmd_read(dm.errpath);
+		at = strstr(log, "is already collected as [pool ");
+		while (at > log && at[-1] != '\n')
+			at--;
+		ok(sscanf(strstr(at, "pool "), "pool %7[a2]: ", loser) == 1 &&
+			   sscanf(strstr(at, "[pool ") , "[pool %7[a2]]", winner) == 1 &&
+			   strcmp(winner, loser),
+		   "who: [pool %s] collects, [pool %s] refused", winner, loser);
+		snprintf(line, sizeof(line),
+			 "pool %s: the pool %s is already collected as [pool %s] (same pool, "
+			 "another address): not collected twice", loser, pool, winner);
+		at = strstr(log, line);
+		ok(at && at - log >= 3 && !strncmp(at - 3, "<4>", 3), "the warning: %.300s", log);
+		free(log);
+		log = NULL;
+		/* the winner now collects both hosts, each once */
+		ok(dup_objects_once(ans, pool, hosts, winner),
+		   "objects: one pool, each host once: %.600s", ans);
+		ok(dup_status_once(ans, hosts), "status: each host collected once: %.600s", ans);
+		snprintf(line, sizeof(line),
+			 "{\"name\":\"%s\",\"uuid\":null,\"connected\":false,\"hosts\":0,"
+			 "\"collecting\":0,\"late\":0,\"down\":0,\"error\":\"the pool %s is "
+			 "already collected as [pool %s] (same pool, another address): not "
+			 "collected twice\"}",
+			 loser, pool, winner);
+		ok(strstr(ans, line) != NULL, "status of the refused section: %.900s", ans);
+		/* its retries (after 1 s, 2 s...) are refused again, silently */
+		usleep(3500000);
+		log = run_cmd_read(dm.errpath);
+		ok(count_of(log, "is already collected as") == 1 &&
+			   count_of(log, "backing off") == 0,
+		   "said once, however many retries");
+		free(log);
+		log = NULL;
+		/* a reload drops the winner: the other section takes over */
+		snprintf(conf_text, sizeof(conf_text), T_DUP_CONF, dir,
+			 !strcmp(loser, "a") ? a : a2, "");
+	}
+#undef T_DUP_CONF
+#undef T_DUP_A
+#undef T_DUP_A2
+	run_cmd_file("dup.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 1 removed)", 10), "reload");
+	snprintf(line, sizeof(line),
+		 "pool %s: collecting the pool %s (no longer collected as [pool %s])", loser, pool,
+		 winner);
+	ok(serve_log_after(&dm, "reload: 1 pools", line, 10), "take-over said");
+	ok(dup_objects_once(ans, pool, hosts, loser), "objects after the take-over: %.600s", ans);
+	snprintf(line, sizeof(line), "{\"name\":\"%s\",\"uuid\":\"%s\",\"connected\":true", loser,
+		 pool);
+	ok(dup_get("/api/v1/status", ans) == 200 && strstr(ans, line) &&
+		   strstr(ans, "\"error\":null"),
+	   "status after the take-over: %.600s", ans);
+	rc = sim_proc_kill(&dm.pid);
+	ok(rc == 0, "SIGTERM: exit %d", rc);
+out:
+	free(log);
+	if (dm.pid > 0)
+		proc_stop(&dm.pid, SIGKILL);
+	sim_proc_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -612,6 +810,7 @@ int main(void)
 	TEST_RUN(test_kill_restart_reload);
 	TEST_RUN(test_reload_keeps_tls);
 	TEST_RUN(test_reload_files);
+	TEST_RUN(test_duplicate_pool);
 	run_cmd_cleanup();
 	return test_summary();
 }

@@ -5,7 +5,8 @@
  * templates and snapshots excluded, control domains flagged, a halted VM
  * with host null, collection status merged by host uuid, string escaping
  * (quotes, backslash, newline, control characters, invalid UTF-8), pool
- * health counts, host health rules, the cap; and the devices of VMs and hosts
+ * health counts and errors (a duplicate pool: left out of objects, listed by
+ * status with why), host health rules, the cap; and the devices of VMs and hosts
  * (vifs, vbds, pifs) found in a store's series and named from the topology:
  * each device once, natural order, unknown names "", no series: [].
  */
@@ -463,11 +464,17 @@ static void check_vms_srs(const struct jv *root, const char *text)
 	ok(hs && hs->n == 1 && !strcmp(hs->item[0]->str, H1_UUID), "local SR on host-1");
 }
 
+#define T_DUP_ERROR "the pool " POOL_UUID " is already collected as [pool pool-a] (same pool, " \
+	"another address): not collected twice"
+
 static void test_objects(void)
 {
 	struct xs_topo *t = world_new();
-	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never" } };
-	struct xs_estate e = { .pools = pools, .npools = 2, .status = fixture_status, .nstatus = 3,
+	/* a duplicate is left out: 2 pools (check_pools_hosts) */
+	struct xs_estate_pool pools[] = {
+		{ .name = "pool-a", .topo = t }, { .name = "never" },
+		{ .name = "dup", .error = T_DUP_ERROR, .duplicate = true } };
+	struct xs_estate e = { .pools = pools, .npools = 3, .status = fixture_status, .nstatus = 3,
 			       .now = NOW };
 	char *text = body(objects_fn, &e, NULL);
 	struct jv *root = text ? j_parse(text) : NULL;
@@ -693,8 +700,10 @@ static void test_health(void)
 static void test_status(void)
 {
 	struct xs_topo *t = world_new();
-	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never" } };
-	struct xs_estate e = { .pools = pools, .npools = 2, .status = fixture_status, .nstatus = 3,
+	struct xs_estate_pool pools[] = {
+		{ .name = "pool-a", .topo = t }, { .name = "never", .error = "connection refused" },
+		{ .name = "dup", .error = T_DUP_ERROR, .duplicate = true } };
+	struct xs_estate e = { .pools = pools, .npools = 3, .status = fixture_status, .nstatus = 3,
 			       .now = NOW };
 	struct xs_prom_self self = { .uptime = 99.5, .store_series = 12, .store_dormant = 4,
 				     .store_damaged_blocks_total = 2, .samples_total = 1000,
@@ -702,7 +711,7 @@ static void test_status(void)
 				     .http_held_bytes = 70000, .http_busy_total = 5 };
 	static const char *const top[] = { "now", "daemon", "pools", "hosts", NULL };
 	static const char *const pool_keys[] = { "name", "uuid", "connected", "hosts", "collecting",
-						 "late", "down", NULL };
+						 "late", "down", "error", NULL };
 	char *text = body(xs_query_status, &e, &self);
 	struct jv *root = text ? j_parse(text) : NULL;
 	const struct jv *p, *h, *d;
@@ -719,12 +728,16 @@ static void test_status(void)
 	p = jfind(jget(root, "pools"), "name", "pool-a");
 	ok(jkeys(p, pool_keys) && jis(p, "uuid", POOL_UUID) && jnum(p, "connected") == 1 &&
 		   jnum(p, "hosts") == 3 && jnum(p, "collecting") == 1 && jnum(p, "late") == 0 &&
-		   jnum(p, "down") == 2,
+		   jnum(p, "down") == 2 && jnull(p, "error"),
 	   "pool-a: 3 hosts, 1 collecting, 2 down (one without status)");
 	p = jfind(jget(root, "pools"), "name", "never");
 	ok(p && jnull(p, "uuid") && jnum(p, "connected") == 0 && jnum(p, "hosts") == 1 &&
-		   jnum(p, "late") == 1,
-	   "a pool never loaded: its statuses");
+		   jnum(p, "late") == 1 && jis(p, "error", "connection refused"),
+	   "a pool never loaded: its statuses and why");
+	p = jfind(jget(root, "pools"), "name", "dup");
+	ok(jkeys(p, pool_keys) && jnull(p, "uuid") && jnum(p, "connected") == 0 &&
+		   jnum(p, "hosts") == 0 && jis(p, "error", T_DUP_ERROR),
+	   "a duplicate: listed by the status, with why");
 	h = jfind(jget(root, "hosts"), "uuid", H1_UUID);
 	ok(h && jis(h, "pool", "pool-a") && jis(h, "name", "host-1") && jis(h, "state", "idle") &&
 		   jis(h, "health", "collecting") && jnum(h, "lag") == 1.5 && jnum(h, "fetches") == 7 &&

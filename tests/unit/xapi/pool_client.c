@@ -10,9 +10,10 @@
  * xapi without event.from (the legacy event.register/event.next pair, found
  * at connection and in the middle of an event.from wait), a xapi before 6.2
  * (a login with an originator refused once, then user and password only,
- * also after a re-login). The JSON-RPC → XML-RPC fallback (404 at /jsonrpc,
- * or a 2xx that is not application/json: text/xml, text/html, no type),
- * JSON-RPC settled by a 2xx application/json, a malformed reply and
+ * also after a re-login), admission (cfg.admit refusing: logout, backoff, asked
+ * again; a resync refused forgets the topology). The JSON-RPC → XML-RPC
+ * fallback (404 at /jsonrpc, or a 2xx that is not application/json:
+ * text/xml, text/html, no type), JSON-RPC settled by a 2xx application/json, a malformed reply and
  * SESSION_AUTHORIZATION_FAILED (FAILED, not retried) are tested against a
  * tiny in-process HTTP server.
  *
@@ -640,6 +641,97 @@ static void test_unreachable(struct sim_proc *s)
 	client_stop(&pc);
 }
 
+/* The sessions the simulator holds now (-1 if /sim/state did not answer). */
+static long sim_sessions(struct sim_proc *s)
+{
+	char *ans = malloc(T_ANSWER_CAP);
+	long n = ans && sim_get(s, "/sim/state", ans) == 200 ? json_num_after(ans, "sessions") : -1;
+
+	free(ans);
+	return n;
+}
+
+/* cfg.admit of test_admit: refuses while refuse is true, counting the questions. */
+struct admit_rule {
+	bool refuse;
+	unsigned asked;
+	char uuid[64];   /* the last pool uuid asked about */
+};
+
+static bool admit_cb(void *arg, struct xs_pool_client *pc, const char *uuid, char *why)
+{
+	struct admit_rule *r = arg;
+
+	(void)pc;
+	r->asked++;
+	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
+	if (r->refuse)
+		snprintf(why, XS_POOL_REASON_LEN, "pool %s refused by the test", uuid);
+	return !r->refuse;
+}
+
+static bool is_refused(void *arg)
+{
+	struct xs_pool_client *pc = arg;
+
+	return xs_pool_client_state(pc) == XS_POOL_BACKOFF &&
+	       strstr(xs_pool_client_reason(pc), "refused by the test") != NULL;
+}
+
+/*
+ * cfg.admit: a refused pool backs off with the refusal as reason, its session logged
+ * out and nothing loaded; each retry asks again; admitted, it loads. Refused at a
+ * resync, a loaded pool forgets its topology.
+ */
+static void test_admit(struct sim_proc *s)
+{
+	struct admit_rule r = { .refuse = true };
+	struct xs_pool_config cfg = { 0 };
+	struct xs_pool_client *pc;
+	char err[XS_ERR_LEN];
+	long sessions = sim_sessions(s);
+	unsigned asked;
+
+	cfg.url = s->url[0];
+	cfg.user = "root";
+	cfg.password = "pw";
+	cfg.event_timeout = 5;
+	cfg.backoff_min = 0.3;
+	cfg.backoff_max = 0.3;
+	cfg.admit = admit_cb;
+	cfg.arg = &r;
+	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
+	fail_unless(pc, "client: %s", err);
+	xs_pool_client_start(pc);
+	ok(loop_wait(t_loop, is_refused, pc, 10), "refused: backing off: %s",
+	   xs_pool_client_reason(pc));
+	ok(!strncmp(xs_pool_client_reason(pc), "pool ", 5) &&
+		   strstr(xs_pool_client_reason(pc), "; retrying in ") && r.uuid[0],
+	   "the refusal is the reason: %s", xs_pool_client_reason(pc));
+	ok(!xs_pool_client_loaded(pc) &&
+		   xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 0 &&
+		   xs_topo_pool(xs_pool_client_topo(pc)) == NULL,
+	   "nothing loaded, nothing kept");
+	asked = r.asked;
+	loop_wait(t_loop, is_loaded_any, pc, 1.5); /* a few retries, each refused */
+	ok(r.asked > asked && !xs_pool_client_loaded(pc), "each retry asks again (%u)", r.asked);
+	ok(sim_sessions(s) == sessions, "every refused session logged out: %ld, %ld before",
+	   sim_sessions(s), sessions);
+	r.refuse = false;
+	xs_pool_client_retry(pc);
+	ok(loop_wait(t_loop, is_loaded, pc, 10) &&
+		   xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 3,
+	   "admitted: loaded (%s)", xs_pool_client_reason(pc));
+	/* a resync refused: the topology goes */
+	settle(pc);
+	r.refuse = true;
+	sim_proc_post(s, "/sim/events/lose");
+	ok(loop_wait(t_loop, is_refused, pc, 10) && !xs_pool_client_loaded(pc) &&
+		   xs_topo_count(xs_pool_client_topo(pc), XS_TOPO_HOST) == 0,
+	   "refused at a resync: topology forgotten (%s)", xs_pool_client_reason(pc));
+	client_stop(&pc);
+}
+
 static void test_on_sim(void)
 {
 	struct sim_proc s;
@@ -656,6 +748,7 @@ static void test_on_sim(void)
 	test_old_login(&s);
 	test_slow_master(&s);
 	test_unreachable(&s);
+	test_admit(&s);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
 
