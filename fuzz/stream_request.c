@@ -7,7 +7,8 @@
  * follows it the id (both NUL-terminated copies, as the server hands them).
  *
  * Invariants: a list is taken exactly when it is 1..cap runs of 1..63 bytes
- * of letters, digits and '-' between commas (one trailing comma allowed), as
+ * of letters, digits and '-' between commas (one trailing comma allowed), no
+ * two of them equal but for case, as
  * this file decides on its own; a refused list leaves a message that starts
  * with "objects: " and fits XS_ERR_LEN; a taken one gives uuids in lower case
  * that, joined by commas, are the list (less one trailing comma) but for the
@@ -34,16 +35,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Whether list is 1..FUZZ_CAP runs of 1..63 uuid bytes between commas, one trailing comma allowed. */
+/* Whether list is 1..FUZZ_CAP runs of 1..63 uuid bytes between commas, one trailing comma
+ * allowed, no two runs the same but for the case of their letters. */
 static bool fuzz_list_valid(const char *list)
 {
-	size_t runs = 0, len = strlen(list), i = 0;
+	size_t runs = 0, len = strlen(list), i = 0, start[FUZZ_CAP], rlen[FUZZ_CAP];
 
 	while (i < len) {
 		size_t r = strspn(list + i, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
 
-		if (r < 1 || r >= XS_STREAM_UUID_MAX || ++runs > FUZZ_CAP)
+		if (r < 1 || r >= XS_STREAM_UUID_MAX || runs == FUZZ_CAP)
 			return false;
+		for (size_t k = 0; k < runs; k++)
+			if (rlen[k] == r && !strncasecmp(list + start[k], list + i, r))
+				return false;
+		start[runs] = i;
+		rlen[runs++] = r;
 		i += r;
 		if (i < len && list[i] != ',')
 			return false;

@@ -54,7 +54,14 @@ bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX]
 		}
 		memcpy(uuids[*n], p, len);
 		uuids[*n][len] = '\0';
-		xs_uuid_fold(uuids[(*n)++]);
+		xs_uuid_fold(uuids[*n]);
+		for (size_t k = 0; k < *n; k++) /* at most cap^2/2 compares: 32k at the API's 256 */
+			if (!strcmp(uuids[k], uuids[*n])) {
+				xs_err_set(err, XS_ERR_ARG, "objects: %s given twice (at byte %zu)", uuids[k],
+					   (size_t)(p - list));
+				return false;
+			}
+		(*n)++;
 		p += len;
 		if (*p == ',')
 			p++;

@@ -46,7 +46,7 @@ void xs_uuid_fold(char *uuid);
  * case (XAPI writes uuids in lower case); nothing more is checked here.
  * Returns false with a message in err (XS_ERR_LEN bytes) that starts with
  * "objects: ": an empty or overlong uuid, or a bad character (each with its
- * byte), more than cap uuids, or none at all.
+ * byte), a uuid given twice (after folding), more than cap uuids, or none at all.
  */
 bool xs_stream_objects_parse(const char *list, char (*uuids)[XS_STREAM_UUID_MAX], size_t cap, size_t *n,
 			     char *err);

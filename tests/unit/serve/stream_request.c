@@ -41,6 +41,8 @@ static void test_objects(void)
 		{ "x,0000000000000000000000000000000000000000000000000000000000000000", 4, 0,
 		  "objects: overlong uuid at byte 2" },
 		{ "000000000000000000000000000000000000000000000000000000000000001", 4, 1, NULL },
+		{ "a,b,a", 4, 0, "objects: a given twice (at byte 4)" },
+		{ "ab-1,AB-1", 4, 0, "objects: ab-1 given twice (at byte 5)" },
 	};
 	char uuids[4][XS_STREAM_UUID_MAX];
 
