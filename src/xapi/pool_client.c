@@ -95,6 +95,7 @@ struct xs_pool_client {
 	struct xs_topo *topo;
 	bool loaded, legacy, stopping;
 	bool short_login;             /* logins send user and password only */
+	bool retry_after_drop;        /* xs_pool_client_retry() during PC_DROP: retry once it ends */
 	enum pc_step step;            /* the chain call in flight */
 	enum pc_step after_login;     /* PC_EVENTS: resume events; else reload */
 	size_t load_index;            /* pc_classes entry being loaded */
@@ -556,6 +557,9 @@ static bool pc_admit(struct xs_pool_client *pc)
 	if (pc->cfg.admit == NULL || p == NULL || pc->cfg.admit(pc->cfg.arg, pc, p->uuid, why))
 		return true;
 	snprintf(pc->refused, sizeof(pc->refused), "%s", why[0] ? why : "refused");
+	/* the attempt reached the pool's master: its HOST_IS_SLAVE hops end here, as at a
+	 * load (a client refused for months must still follow the master's moves) */
+	pc->redirects = 0;
 	pc_forget(pc);
 	args[0] = pc->session;
 	a = xs_rpc_arena_new();
@@ -699,8 +703,13 @@ static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 		return;
 	}
 	if (step == PC_DROP) { /* whatever the logout's outcome: the session is not used again */
+		bool retry = pc->retry_after_drop;
+
+		pc->retry_after_drop = false;
 		pc->session[0] = '\0';
 		pc_backoff(pc, pc->refused);
+		if (retry) /* asked while logging out: the reason of the refusal may be gone */
+			xs_pool_client_retry(pc);
 		return;
 	}
 	if (step == PC_EVENTS && pc->legacy && res->rc != XS_OK &&
@@ -938,6 +947,7 @@ static void pc_cancel_all(struct xs_pool_client *pc)
 	}
 	pc_cancel_servertime(pc);
 	pc->step = PC_IDLE;
+	pc->retry_after_drop = false;
 }
 
 void xs_pool_client_free(struct xs_pool_client **pcp)
@@ -976,7 +986,13 @@ void xs_pool_client_start(struct xs_pool_client *pc)
 
 void xs_pool_client_retry(struct xs_pool_client *pc)
 {
-	if (pc->stopping || pc->state != XS_POOL_BACKOFF || !pc->retry_timer)
+	if (pc->stopping)
+		return;
+	if (pc->step == PC_DROP) { /* refused, logging out: not backing off yet, but will */
+		pc->retry_after_drop = true;
+		return;
+	}
+	if (pc->state != XS_POOL_BACKOFF || !pc->retry_timer)
 		return;
 	xs_evloop_cancel_timer(pc->loop, pc->retry_timer);
 	pc_retry(pc->loop, pc); /* clears retry_timer */

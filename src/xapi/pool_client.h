@@ -135,7 +135,8 @@ void xs_pool_client_start(struct xs_pool_client *pc);
 void xs_pool_client_stop(struct xs_pool_client *pc);
 
 /* In BACKOFF: retries now instead of when the timer ends (e.g. the reason of a
- * refusal by admit went away); in any other state, nothing. */
+ * refusal by admit went away); while a refusal's session.logout is in flight, as
+ * soon as it ends (the BACKOFF it leads to is cut short); otherwise nothing. */
 void xs_pool_client_retry(struct xs_pool_client *pc);
 
 enum xs_pool_state xs_pool_client_state(const struct xs_pool_client *pc);

@@ -656,6 +656,7 @@ struct admit_rule {
 	bool refuse;
 	unsigned asked;
 	char uuid[64];   /* the last pool uuid asked about */
+	unsigned baseline; /* asked_again: asked past this */
 };
 
 static bool admit_cb(void *arg, struct xs_pool_client *pc, const char *uuid, char *why)
@@ -668,6 +669,19 @@ static bool admit_cb(void *arg, struct xs_pool_client *pc, const char *uuid, cha
 	if (r->refuse)
 		snprintf(why, XS_POOL_REASON_LEN, "pool %s refused by the test", uuid);
 	return !r->refuse;
+}
+
+/* admit asked at least once. */
+static bool admit_asked(void *arg)
+{
+	return ((const struct admit_rule *)arg)->asked > 0;
+}
+
+static bool asked_again(void *arg)
+{
+	const struct admit_rule *r = arg;
+
+	return r->asked > r->baseline;
 }
 
 static bool is_refused(void *arg)
@@ -732,6 +746,122 @@ static void test_admit(struct sim_proc *s)
 	client_stop(&pc);
 }
 
+/*
+ * xs_pool_client_retry() while a refusal's session.logout is in flight (what
+ * cmd_serve.c does when the section holding the pool fails or a reload drops it,
+ * whatever the refused client is doing): the retry is not lost, the client tries
+ * again as soon as the logout is answered, not after its whole backoff.
+ */
+static void test_admit_retry_in_drop(struct sim_proc *s)
+{
+	struct admit_rule r = { .refuse = true };
+	struct xs_pool_config cfg = { 0 };
+	struct xs_pool_client *pc;
+	char err[XS_ERR_LEN];
+
+	cfg.url = s->url[0];
+	cfg.user = "root";
+	cfg.password = "pw";
+	cfg.event_timeout = 5;
+	cfg.backoff_min = 60;
+	cfg.backoff_max = 60;
+	cfg.admit = admit_cb;
+	cfg.arg = &r;
+	const struct xs_topo *t;
+	char master[64] = "";
+	bool asked;
+
+	/* the master's uuid, to slow it down: the refusal's logout then takes 0.3 s */
+	pc = client_new(s->url[0], "pw", NULL, 0);
+	fail_unless(pc && loop_wait(t_loop, is_loaded, pc, 10), "loaded");
+	t = xs_pool_client_topo(pc);
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++)
+		if (xs_topo_host_at(t, i) && !strcmp(xs_topo_host_at(t, i)->address, s->addr[0]))
+			snprintf(master, sizeof(master), "%s", xs_topo_host_at(t, i)->uuid);
+	client_stop(&pc);
+	fail_unless(master[0], "the master's uuid");
+	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=300", master) == 200, "master slow");
+	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
+	fail_unless(pc, "client: %s", err);
+	xs_pool_client_start(pc);
+	asked = loop_wait(t_loop, admit_asked, &r, 10);
+	ok(asked && xs_pool_client_state(pc) == XS_POOL_CONNECTING, "refused, logging out");
+	r.refuse = false;
+	xs_pool_client_retry(pc); /* e.g. the section holding the pool failed */
+	ok(loop_wait(t_loop, is_loaded, pc, 8),
+	   "a retry during the refusal's logout: loaded soon, not after 60 s (%s: %s)",
+	   xs_pool_state_name(xs_pool_client_state(pc)), xs_pool_client_reason(pc));
+	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=0", master) == 200, "master fast again");
+	client_stop(&pc);
+}
+
+/*
+ * A refused client follows the master wherever it goes: each refusal ends an
+ * attempt, so the HOST_IS_SLAVE hops of one attempt are not added to those of
+ * the next (PC_MAX_REDIRECTS is per attempt: "in a row"). Refused for months (a
+ * duplicate section, cmd_serve.c), a pool whose master moved a few times must
+ * still be reached once admit says yes.
+ */
+static void test_admit_master_moves(struct sim_proc *s)
+{
+	struct admit_rule r = { .refuse = true };
+	struct xs_pool_config cfg = { 0 };
+	struct xs_pool_client *pc;
+	char err[XS_ERR_LEN], uuids[8][64], addrs[8][64];
+	size_t nhosts = 0, cur = 0;
+	const struct xs_topo *t;
+	int moved = 0;
+
+	pc = client_new(s->url[0], "pw", NULL, 0);
+	fail_unless(pc && loop_wait(t_loop, is_loaded, pc, 10), "loaded");
+	t = xs_pool_client_topo(pc);
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST) && nhosts < 8; i++) {
+		snprintf(uuids[nhosts], sizeof(uuids[0]), "%s", xs_topo_host_at(t, i)->uuid);
+		snprintf(addrs[nhosts], sizeof(addrs[0]), "%s", xs_topo_host_at(t, i)->address);
+		if (!strcmp(addrs[nhosts], s->addr[0]))
+			cur = nhosts;
+		nhosts++;
+	}
+	client_stop(&pc);
+	fail_unless(nhosts >= 2, "hosts: %zu", nhosts);
+	cfg.url = s->url[0];
+	cfg.user = "root";
+	cfg.password = "pw";
+	cfg.event_timeout = 5;
+	cfg.backoff_min = 0.2;
+	cfg.backoff_max = 0.2;
+	cfg.admit = admit_cb;
+	cfg.arg = &r;
+	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
+	fail_unless(pc, "client: %s", err);
+	xs_pool_client_start(pc);
+	ok(loop_wait(t_loop, admit_asked, &r, 10), "refused");
+	for (int k = 0; k < 7; k++) {
+		size_t next = (cur + 1) % nhosts;
+		unsigned asked = r.asked;
+		char q[160];
+
+		snprintf(q, sizeof(q), "/sim/pool/master?host=%s", uuids[next]);
+		if (sim_proc_http(addrs[cur], s->port, "POST", q, NULL, NULL, s->answer,
+				  sizeof(s->answer)) != 200)
+			break;
+		cur = next;
+		snprintf(s->addr[0], sizeof(s->addr[0]), "%s", addrs[cur]);
+		r.baseline = asked;
+		loop_wait(t_loop, asked_again, &r, 5);
+		if (r.asked == asked)
+			break;
+		moved++;
+	}
+	ok(moved == 7, "refused again at each of 7 master moves: %d (%s)", moved,
+	   xs_pool_client_reason(pc));
+	r.refuse = false;
+	xs_pool_client_retry(pc);
+	ok(loop_wait(t_loop, is_loaded, pc, 5), "then admitted: loaded (%s)",
+	   xs_pool_client_reason(pc));
+	client_stop(&pc);
+}
+
 static void test_on_sim(void)
 {
 	struct sim_proc s;
@@ -749,6 +879,8 @@ static void test_on_sim(void)
 	test_slow_master(&s);
 	test_unreachable(&s);
 	test_admit(&s);
+	test_admit_retry_in_drop(&s);
+	test_admit_master_moves(&s);
 	ok(sim_proc_stop(&s) == 0, "xapi-sim stopped cleanly");
 }
 
