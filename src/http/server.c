@@ -69,6 +69,20 @@
 #define HTTP_TOKEN_PARAM "access_token" /* the token as a query parameter */
 #define HTTP_ALLOW_LEN 128                /* bytes of an Allow header */
 #define HTTP_MHD_MSG_LEN 256              /* last MHD log message kept for start errors */
+/* GnuTLS priorities of the HTTPS API: TLS 1.2 and 1.3 only (RFC 8996), forward-secret key
+ * exchanges and AEAD ciphers (no static RSA, no CBC); libmicrohttpd's default, "NORMAL",
+ * also accepts TLS 1.0 and 1.1, RSA key exchange and CBC with SHA-1. */
+#define HTTP_TLS_PRIORITIES                                                                          \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-CIPHER-ALL:+CHACHA20-POLY1305:"            \
+	"+AES-256-GCM:+AES-128-GCM"
+/* Content-Security-Policy of the web UI's files: its own scripts, styles (and the style
+ * attributes its tables set), images and API only; no framing (clickjacking), no plug-ins. */
+#define HTTP_CSP_UI                                                                                 \
+	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                  \
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "              \
+	"form-action 'self'; frame-ancestors 'none'"
+/* ... and of every other reply (JSON, metrics, events): nothing to run, nothing to frame */
+#define HTTP_CSP_API "default-src 'none'; frame-ancestors 'none'"
 
 struct http_route {
 	char *method;
@@ -414,7 +428,7 @@ void xs_http_stream_close(struct xs_http_stream *s)
 /* ---- replies ---------------------------------------------------------------- */
 
 static enum xs_err http_queue(struct xs_http_request *req, unsigned status, struct MHD_Response *resp,
-			      const char *ctype, uint64_t bytes)
+			      const char *ctype, uint64_t bytes, bool file)
 {
 	enum MHD_Result ok = MHD_YES;
 
@@ -423,6 +437,13 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 	if (ctype)
 		ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	ok &= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ok &= MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	ok &= MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	ok &= MHD_add_response_header(resp, "Content-Security-Policy", file ? HTTP_CSP_UI : HTTP_CSP_API);
+	/* the API's replies (the estate, behind the token) stay out of every cache, the browser's disk
+	 * included; a stream's no-cache stays */
+	if (!file && !MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
+		ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (size_t i = 0; i < req->nhdrs; i++)
 		ok &= MHD_add_response_header(resp, req->hdrs[i].name, req->hdrs[i].value);
 	if (ok == MHD_YES)
@@ -498,7 +519,7 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 	data = body ? xs_buf_take(body, &len) : NULL;
 	if (!data) {
 		resp = MHD_create_response_from_buffer(0, http_empty, MHD_RESPMEM_PERSISTENT);
-		return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
+		return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 	}
 	h = xs_xmalloc(sizeof(*h));
 	*h = (struct http_held){ srv, data, len };
@@ -508,7 +529,7 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, data, http_held_free, h);
 	if (!resp)
 		http_held_free(h);
-	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, len);
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, len, false);
 }
 
 enum xs_err xs_http_reply(struct xs_http_request *req, unsigned status, const char *content_type,
@@ -583,7 +604,7 @@ static enum xs_err http_head_unsized(struct xs_http_request *req, unsigned statu
 		MHD_destroy_response(resp);
 		return XS_ERR_NOMEM;
 	}
-	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 }
 
 enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, const char *content_type,
@@ -610,7 +631,7 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 	}
 	req->pull = p;
 	/* http_queue drops our handle: MHD frees p with the response, queued or not */
-	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0);
+	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 }
 
 enum xs_err xs_http_reply_json_error(struct xs_http_request *req, unsigned status, const char *fmt, ...)
@@ -687,7 +708,7 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 		MHD_destroy_response(resp);
 		return NULL;
 	}
-	if (http_queue(req, MHD_HTTP_OK, resp, content_type ? content_type : "text/event-stream", 0))
+	if (http_queue(req, MHD_HTTP_OK, resp, content_type ? content_type : "text/event-stream", 0, false))
 		return NULL;
 	s->refs++; /* the request's */
 	req->stream = s;
@@ -873,6 +894,54 @@ static void http_unauthorized(struct xs_http_request *req)
 	xs_http_reply_json_error(req, MHD_HTTP_UNAUTHORIZED, "a valid Bearer token is required");
 }
 
+/* Whether the Host header value host names localhost or a loopback address (any port). */
+static bool http_host_loopback(const char *host)
+{
+	char name[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *end;
+	size_t n;
+
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		n = end ? (size_t)(end - host - 1) : sizeof(name);
+		if (n >= sizeof(name) || (end[1] && end[1] != ':'))
+			return false;
+		memcpy(name, host + 1, n);
+		name[n] = '\0';
+		return inet_pton(AF_INET6, name, &a6) == 1 &&
+		       (IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	}
+	n = strcspn(host, ":");
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (!strcasecmp(name, "localhost"))
+		return true;
+	return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/*
+ * Whether req may be served under its Host. Without a token (a loopback listener) only
+ * localhost and loopback addresses are: any other name is a DNS rebinding (a web page whose
+ * name now resolves to 127.0.0.1 would read the estate with the visitor's browser). With a
+ * token, any name: the page of another name has no token. No Host (HTTP/1.0): no browser.
+ */
+static bool http_host_allowed(struct xs_http_request *req)
+{
+	struct xs_http_server *srv = req->srv;
+	const char *host;
+	bool token;
+
+	pthread_mutex_lock(&srv->token_mu);
+	token = srv->token != NULL;
+	pthread_mutex_unlock(&srv->token_mu);
+	host = xs_http_header(req, MHD_HTTP_HEADER_HOST);
+	return token || !host || http_host_loopback(host);
+}
+
 static bool http_has_body(const struct xs_http_request *req)
 {
 	const char *cl = xs_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -940,6 +1009,13 @@ static void http_dispatch(struct xs_http_request *req)
 		xs_http_reply_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted");
 		return;
 	}
+	if (!http_host_allowed(req)) {
+		xs_http_reply_json_error(req, MHD_HTTP_FORBIDDEN,
+					 "Host %.64s refused: without a token only localhost and loopback "
+					 "addresses are served (set a token to serve other names)",
+					 xs_http_header(req, MHD_HTTP_HEADER_HOST));
+		return;
+	}
 	if (!http_parse_target(req))
 		return;
 	r = http_route_find(srv, req->path, req->method, &known, allow);
@@ -952,7 +1028,7 @@ static void http_dispatch(struct xs_http_request *req)
 		if (xs_static_lookup(srv->files, req->path, strlen(req->path), &fd, &size, &ctype) ==
 		    XS_OK) {
 			if (http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd), ctype,
-				       size) != XS_OK && !req->status)
+				       size, true) != XS_OK && !req->status)
 				xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 							 "cannot send file");
 			return;
@@ -1091,6 +1167,27 @@ static void http_request_free(struct xs_http_request *req)
 	free(req);
 }
 
+/*
+ * Cuts the query off target, for the access log, when it may carry the token: when it holds
+ * access_token once decoded (the query parser decodes names too: access%5Ftoken is the token
+ * parameter), or cannot be decoded.
+ */
+static void http_log_target(char *target)
+{
+	char *q = strchr(target, '?'), *dec;
+	size_t n;
+	long m;
+
+	if (!q)
+		return;
+	n = strlen(q + 1);
+	dec = xs_xmalloc(n + 1);
+	m = xs_pct_decode(dec, q + 1, n, true);
+	if (m < 0 || memmem(dec, (size_t)m, HTTP_TOKEN_PARAM, strlen(HTTP_TOKEN_PARAM)))
+		*q = '\0';
+	free(dec);
+}
+
 static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -1116,6 +1213,8 @@ static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 		srv->stats.bytes_out += req->bytes;
 	if (srv->access_cb) {
 		a.method = req->method ? req->method : "-";
+		if (req->target)
+			http_log_target(req->target);
 		a.target = req->target ? req->target : "(too long)";
 		a.status = req->status;
 		a.bytes = req->bytes;
@@ -1336,9 +1435,10 @@ static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_s
 static enum xs_err http_start_mhd(struct xs_http_server *srv, const struct xs_http_server_config *cfg,
 				  const struct sockaddr_storage *ss, char *err)
 {
-	struct MHD_OptionItem tls[3] = {
+	struct MHD_OptionItem tls[4] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)HTTP_TLS_PRIORITIES },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -1354,8 +1454,10 @@ static enum xs_err http_start_mhd(struct xs_http_server *srv, const struct xs_ht
 		MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, srv,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(cfg->max_connections ? cfg->max_connections : XS_HTTP_DEFAULT_MAX_CONNECTIONS),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)(cfg->max_per_ip ? cfg->max_per_ip : XS_HTTP_DEFAULT_MAX_PER_IP),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : XS_HTTP_DEFAULT_TIMEOUT_S),
-		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 3,
 		MHD_OPTION_END);
 	if (!srv->mhd)
 		return xs_err_set(err, XS_ERR_IO, "cannot listen on %s port %u: %s", cfg->host ? cfg->host : "127.0.0.1",

@@ -16,6 +16,9 @@
  *     escape, a duplicate or empty name, NUL in the path  → 400
  *   - any request body (Content-Length > 0 or
  *     Transfer-Encoding)                                  → 413
+ *   - more than max_per_ip open connections from one address: MHD closes the
+ *     new one at once (one client holding every slot, e.g. by sending a header
+ *     line every few seconds, would lock everyone else out);
  *   - more than max_connections open connections: MHD refuses the accept;
  *     idle connections close after timeout_s (streams excepted: see below);
  *     a client that hangs up mid-request may be noticed only then
@@ -34,7 +37,10 @@
  * none for a body of unknown length, a stream or a pulled one).
  *
  * Safety: xs_http_server_start() refuses (XS_ERR_ARG) a listen host that is
- * not loopback (127.0.0.0/8, ::1, "localhost") when no token is set. With a
+ * not loopback (127.0.0.0/8, ::1, "localhost") when no token is set. Without a
+ * token, a request whose Host header names neither localhost nor a loopback
+ * address is refused with 403 (DNS rebinding: a web page whose name resolves
+ * to 127.0.0.1 would otherwise read the API through its visitor's browser). With a
  * token, every route needs the header "Authorization: Bearer <token>" or the
  * parameter access_token=<token> (for a browser's EventSource, which cannot
  * send headers; the parameter is removed before handlers run), compared in
@@ -61,6 +67,7 @@
 					* 256 uuids and a token fit */
 #define XS_HTTP_DEFAULT_MAX_PARAMS 64         /* query parameters per request */
 #define XS_HTTP_DEFAULT_MAX_CONNECTIONS 1024  /* open connections, streams included */
+#define XS_HTTP_DEFAULT_MAX_PER_IP 128        /* of them from one client address */
 #define XS_HTTP_DEFAULT_TIMEOUT_S 30          /* idle connection timeout, seconds */
 #define XS_HTTP_DEFAULT_STREAM_QUEUE (1u << 20) /* unsent bytes per stream before it is cut */
 #define XS_HTTP_DEFAULT_MAX_HELD (64u << 20)  /* reply bytes queued and unsent, all connections */
@@ -87,7 +94,8 @@ typedef enum xs_err (*xs_http_handler)(struct xs_http_request *req, void *arg);
 /* One finished request, for an access log. Strings are valid during the call. */
 struct xs_http_access {
 	const char *method;
-	const char *target;   /* raw request target (path and query), cut to max_url */
+	const char *target;   /* raw request target (path and query), "(too long)" past max_url;
+			       * without its query when that holds access_token, in any encoding */
 	unsigned status;      /* 0 when the connection ended before a reply */
 	uint64_t bytes;       /* body bytes handed to MHD (headers not counted) */
 	double seconds;       /* from request line to completion */
@@ -104,6 +112,7 @@ struct xs_http_server_config {
 	size_t max_url;            /* 0 = XS_HTTP_DEFAULT_MAX_URL */
 	size_t max_params;         /* 0 = XS_HTTP_DEFAULT_MAX_PARAMS */
 	unsigned max_connections;  /* 0 = XS_HTTP_DEFAULT_MAX_CONNECTIONS */
+	unsigned max_per_ip;       /* 0 = XS_HTTP_DEFAULT_MAX_PER_IP */
 	unsigned timeout_s;        /* 0 = XS_HTTP_DEFAULT_TIMEOUT_S */
 	size_t stream_max_queue;   /* 0 = XS_HTTP_DEFAULT_STREAM_QUEUE */
 	size_t max_held;           /* 0 = XS_HTTP_DEFAULT_MAX_HELD */

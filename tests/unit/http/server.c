@@ -452,47 +452,52 @@ static void test_routes(void)
 
 	if (!t_start(&e, &cfg))
 		return;
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "exact route: %d", t_status(&c));
 	ok(!strcmp(t_body(&c), "{\"objects\":[]}"), "exact route body: %s", t_body(&c));
 	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "application/json"), "json type: %s", h);
 	ok(!strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "14"), "content length: %s", h);
+	/* the API's replies: out of every cache, nothing to run or frame */
+	ok(!strcmp(t_header(&c, "Cache-Control", h, sizeof(h)), "no-store"), "API: Cache-Control: %s", h);
+	ok(!strcmp(t_header(&c, "Content-Security-Policy", h, sizeof(h)), "default-src 'none'; frame-ancestors 'none'"),
+	   "API: Content-Security-Policy: %s", h);
+	ok(!strcmp(t_header(&c, "X-Frame-Options", h, sizeof(h)), "DENY"), "API: X-Frame-Options: %s", h);
 	ok(e.access_count == 1 && e.last_status == 200 && !strcmp(e.last_target, "/api/v1/objects"),
 	   "access log: %d %u %s", e.access_count, e.last_status, e.last_target);
 
-	t_do(&e, &c, "HEAD /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "HEAD /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "14"),
 	   "HEAD: 200 with the GET length (%s)", h);
 	ok(*t_body(&c) == '\0', "HEAD: no body");
 
 	t_do(&e, &c, "GET /api/v1/vms/0123-ab%20c/stats?granularity=hours&points=5 HTTP/1.1\r\n"
-		     "Host: x\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n");
+		     "Host: localhost\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "prefix route: %d", t_status(&c));
 	ok(!strcmp(t_body(&c), "rest=0123-ab c/stats g=hours n=5 ua=t/1 tok=-"), "prefix rest, params, header: %s",
 	   t_body(&c));
 	ok(!strcmp(t_header(&c, "X-Test", h, sizeof(h)), "yes"), "extra header");
 
-	t_do(&e, &c, "GET /api/v1/vms/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/vms/special HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(!strcmp(t_body(&c), "exact"), "exact route wins over prefix: %s", t_body(&c));
 
-	t_do(&e, &c, "GET /api/v1/vms/x?points=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/vms/x?points=0 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 400 && strstr(t_body(&c), "out of range"), "handler's 400: %s", t_body(&c));
 
-	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 405, "wrong method: %d", t_status(&c));
 	ok(!strcmp(t_header(&c, "Allow", h, sizeof(h)), "GET, HEAD"), "Allow: %s", h);
-	t_do(&e, &c, "PUT /api/v1/vms/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "PUT /api/v1/vms/special HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 405 && !strcmp(t_header(&c, "Allow", h, sizeof(h)), "GET, HEAD, DELETE"),
 	   "Allow lists every method: %s", h);
-	t_do(&e, &c, "POST /api/v1/vms/abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "POST /api/v1/vms/abc HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 405, "wrong method on a prefix: %d", t_status(&c));
 
-	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 404, "unknown path: %d", t_status(&c));
 	ok(!strcmp(t_body(&c), "{\"error\":\"no such path: /nope\"}"), "404 JSON body: %s", t_body(&c));
 	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "application/json"), "404 is JSON");
 
-	t_do(&e, &c, "GET /fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /fail HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 500 && strstr(t_body(&c), "\"error\":\"internal error"), "no reply: 500 %s",
 	   t_body(&c));
 
@@ -522,19 +527,19 @@ static void test_keep_alive(void)
 
 	if (!t_start(&e, &cfg))
 		return;
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n"
-		     "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\n\r\n"
+		     "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	second = strstr(t_body(&c), "HTTP/1.1 404");
 	ok(t_status(&c) == 200 && strcasecmp(t_header(&c, "Connection", h, sizeof(h)), "close"),
 	   "first reply 200, connection kept (Connection: %s)", h);
 	ok(second && strstr(second, "no such path: /nope"), "second reply on the same connection: %s",
 	   t_body(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"
-		     "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\r\n"
+		     "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	ok(t_status(&c) == 200 && strstr(t_body(&c), "{\"objects\":[]}"),
 	   "Expect: 100-continue, another request behind: answered (%s)", c.resp);
-	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-		     "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n");
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello"
+		     "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	ok(t_status(&c) == 413 && !strstr(t_body(&c), "HTTP/1.1"),
 	   "a body: 413, and the connection closed after it: %s", c.resp);
 	xs_http_server_stats(e.srv, &st);
@@ -581,8 +586,8 @@ static size_t t_read_fd(int fd, char *buf, size_t cap, const char *until)
  * gets its reply once they time out (into resp). */
 static void c_limit_wait(struct t_client *c)
 {
-	static const char keep[] = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\n\r\n";
-	static const char last[] = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char keep[] = "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	static const char last[] = "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	char buf[1024];
 	int idle[2], fd;
 
@@ -623,6 +628,48 @@ static void test_limit_wait(void)
 	t_stop(&e);
 }
 
+/* XS_HTTP_DEFAULT_MAX_PER_IP idle connections from one address, then one more: that one is
+ * closed unanswered (resp empty), the idle ones kept; one of them then answers. */
+static void c_per_ip(struct t_client *c)
+{
+	static const char req[] = "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+	static int idle[XS_HTTP_DEFAULT_MAX_PER_IP];
+	char buf[1024];
+	int fd;
+
+	for (int i = 0; i < XS_HTTP_DEFAULT_MAX_PER_IP; i++)
+		idle[i] = t_dial(c->port, 5);
+	fd = t_dial(c->port, 5);
+	if (fd >= 0 && send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0)
+		c->resp_len = t_read_fd(fd, c->resp, sizeof(c->resp), NULL);
+	if (fd >= 0)
+		close(fd);
+	buf[0] = '\0';
+	if (idle[0] >= 0 && send(idle[0], req, sizeof(req) - 1, MSG_NOSIGNAL) > 0)
+		t_read_fd(idle[0], buf, sizeof(buf), NULL);
+	snprintf(c->resp + c->resp_len, sizeof(c->resp) - c->resp_len, "|%.12s", buf);
+	for (int i = 0; i < XS_HTTP_DEFAULT_MAX_PER_IP; i++)
+		if (idle[i] >= 0)
+			close(idle[i]);
+}
+
+static void test_per_ip(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	struct t_env e;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_per_ip;
+	t_run_until(e.loop, &c, NULL, NULL);
+	ok(!strcmp(c.resp, "|HTTP/1.1 200"), "one connection past %d from one address is closed unanswered, "
+	   "the others kept: %.40s", XS_HTTP_DEFAULT_MAX_PER_IP, c.resp);
+	t_stop(&e);
+}
+
 /* Sends a request line only, and hangs up. */
 static void c_half_request(struct t_client *c)
 {
@@ -651,30 +698,30 @@ static void test_limits(void)
 	if (!t_start(&e, &cfg))
 		return;
 	snprintf(req, sizeof(req),
-		 "GET /api/v1/objects?x=%0300d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+		 "GET /api/v1/objects?x=%0300d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 1);
 	t_do(&e, &c, req);
 	ok(t_status(&c) == 414, "long target: %d", t_status(&c));
 	ok(strstr(t_body(&c), "\"error\":\"request target too long"), "414 body: %s", t_body(&c));
 
-	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&c=3&d=4&e=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&c=3&d=4&e=5 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 400 && strstr(t_body(&c), "too many query parameters"), "too many params: %s",
 	   t_body(&c));
-	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&a=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects?a=1&b=2&a=3 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 400 && strstr(t_body(&c), "\"error\":\"a: given more than once\""), "duplicate: %s",
 	   t_body(&c));
-	t_do(&e, &c, "GET /api/v1/objects?ab%zz=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects?ab%zz=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 400 && strstr(t_body(&c), "\"error\":\"ab%zz: bad"), "bad escape names the parameter: %s",
 	   t_body(&c));
-	t_do(&e, &c, "GET /api/v1/obj%00ects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/obj%00ects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 400, "NUL in path: %d", t_status(&c));
 
-	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+	t_do(&e, &c, "POST /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
 		     "Connection: close\r\n\r\nhello");
 	ok(t_status(&c) == 413, "body refused: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
 		     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
 	ok(t_status(&c) == 413, "chunked body refused: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "Content-Length: 0 is fine: %d", t_status(&c));
 
 	/* A request line, then a hang-up. When the data and the FIN reach MHD in
@@ -720,44 +767,94 @@ static void test_token(void)
 
 	if (!t_start(&e, &cfg))
 		return;
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "no token: %d", t_status(&c));
 	ok(!strncmp(t_header(&c, "WWW-Authenticate", h, sizeof(h)), "Bearer", 6), "WWW-Authenticate: %s", h);
 	ok(!strcmp(t_body(&c), "{\"error\":\"a valid Bearer token is required\"}"), "401 body: %s", t_body(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-tokeN\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-tokeN\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "wrong token: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token2\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-token2\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "longer token: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Basic czNjcmV0\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic czNjcmV0\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "other scheme: %d", t_status(&c));
-	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "unknown path without token: 401, not 404 (%d)", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-token\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "right token: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: bearer s3cret-token\r\n"
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nAuthorization: bearer s3cret-token\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "scheme is case-insensitive: %d", t_status(&c));
 	/* the token as a parameter (EventSource cannot send headers); handlers never see it */
-	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-token HTTP/1.1\r\nHost: localhost\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "access_token parameter: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-tokeN HTTP/1.1\r\nHost: x\r\n"
+	t_do(&e, &c, "GET /api/v1/objects?access_token=s3cret-tokeN HTTP/1.1\r\nHost: localhost\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 401, "wrong access_token parameter: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: localhost\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && strstr(t_body(&c), "tok=-"), "the parameter is removed: %s",
 	   t_body(&c));
+	/* the access log never gets the token, however its name is spelled */
+	ok(!strcmp(e.last_target, "/api/v1/vms/abc"), "access log without the query: %s", e.last_target);
+	t_do(&e, &c, "GET /api/v1/objects?access%5Ftoken=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "access%%5Ftoken is the parameter too: %d", t_status(&c));
+	ok(!strstr(e.last_target, "s3cret"), "an escaped name hides the token too: %s", e.last_target);
+	t_do(&e, &c, "GET /api/v1/objects?%61ccess_token=s3cret-token&x=%zz HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(t_status(&c) == 400 && !strstr(e.last_target, "s3cret"),
+	   "a query that cannot be decoded is left out: %d %s", t_status(&c), e.last_target);
+	t_do(&e, &c, "GET /api/v1/objects?x=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\n"
+		     "Connection: close\r\n\r\n");
+	ok(!strcmp(e.last_target, "/api/v1/objects?x=1"), "another query is logged: %s", e.last_target);
 	/* a reload removes the token (loopback): a client that still sends it is not refused */
 	ok(xs_http_server_set_token(e.srv, NULL, h) == XS_OK, "token removed");
-	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: x\r\n"
+	t_do(&e, &c, "GET /api/v1/vms/abc?x=1&access_token=s3cret-token HTTP/1.1\r\nHost: localhost\r\n"
 		     "Connection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && strstr(t_body(&c), "tok=-"),
 	   "no token: an access_token parameter is removed too (%d %s)", t_status(&c), t_body(&c));
+	t_stop(&e);
+}
+
+/* Without a token, only localhost and loopback addresses are served (DNS rebinding). */
+static void test_host(void)
+{
+	static const char *const good[] = { "localhost", "LocalHost:8080", "127.0.0.1", "127.1.2.3:80",
+					     "[::1]", "[::1]:8080", "[::ffff:127.0.0.1]:1" };
+	static const char *const bad[] = { "evil.example", "evil.example:8080", "127.0.0.1.evil.example",
+					   "localhost.evil.example", "10.0.0.1", "[::2]", "[::1", "[::1]x", "" };
+	struct xs_http_server_config cfg = { .host = "127.0.0.1" };
+	static struct t_client c;
+	static char req[256];
+	struct t_env e;
+
+	if (!t_start(&e, &cfg))
+		return;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(req, sizeof(req), "GET /api/v1/objects HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+			 good[i]);
+		t_do(&e, &c, req);
+		ok(t_status(&c) == 200, "Host %s served: %d", good[i], t_status(&c));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "GET /api/v1/objects HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+			 bad[i]);
+		t_do(&e, &c, req);
+		ok(t_status(&c) == 403 && strstr(t_body(&c), "refused"), "Host '%s' refused without a token: %d %s",
+		   bad[i], t_status(&c), t_body(&c));
+	}
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.0\r\n\r\n");
+	ok(t_status(&c) == 200, "no Host (HTTP/1.0): %d", t_status(&c));
+	/* with a token, any name: another name's page has no token */
+	ok(xs_http_server_set_token(e.srv, "s3cret-token", req) == XS_OK, "token set");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: stats.example:8080\r\n"
+		     "Authorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 200, "with a token, another Host is served: %d", t_status(&c));
 	t_stop(&e);
 }
 
@@ -821,19 +918,27 @@ static void test_static(void)
 	cfg.static_dir = dir;
 	if (!t_start(&e, &cfg))
 		goto out;
-	t_do(&e, &c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "<h1>hi</h1>"), "index: %d %s", t_status(&c), t_body(&c));
 	ok(!strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/html; charset=utf-8"), "html type: %s", h);
-	t_do(&e, &c, "GET /app.mjs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	/* the UI: its own files only, never framed, never a Referer */
+	ok(strstr(t_header(&c, "Content-Security-Policy", h, sizeof(h)), "script-src 'self';") &&
+	   strstr(h, "frame-ancestors 'none'") && strstr(h, "object-src 'none'") && !strstr(h, "unsafe-eval"),
+	   "UI's Content-Security-Policy: %s", h);
+	ok(!strcmp(t_header(&c, "X-Frame-Options", h, sizeof(h)), "DENY"), "UI: X-Frame-Options: %s", h);
+	ok(!strcmp(t_header(&c, "Referrer-Policy", h, sizeof(h)), "no-referrer"), "UI: Referrer-Policy: %s", h);
+	ok(!strcmp(t_header(&c, "X-Content-Type-Options", h, sizeof(h)), "nosniff"), "UI: nosniff: %s", h);
+	ok(!*t_header(&c, "Cache-Control", h, sizeof(h)), "UI files may be cached: %s", h);
+	t_do(&e, &c, "GET /app.mjs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 &&
 		   !strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/javascript; charset=utf-8"),
 	   "mjs type: %s", h);
-	t_do(&e, &c, "GET /sub/s.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /sub/s.css HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "a{}"), "subdirectory file");
-	t_do(&e, &c, "HEAD /sub/s.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "HEAD /sub/s.css HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "3") && !*t_body(&c),
 	   "HEAD of a file");
-	t_do(&e, &c, "GET /inside HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /inside HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "a{}"), "symlink inside the root followed");
 	{
 		static const char *const bad[] = {
@@ -844,14 +949,14 @@ static void test_static(void)
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			char req[256];
 
-			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", bad[i]);
+			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", bad[i]);
 			t_do(&e, &c, req);
 			ok(t_status(&c) == 404 && !strstr(c.resp, "root:"), "%s: 404 (%d)", bad[i], t_status(&c));
 		}
 	}
-	t_do(&e, &c, "POST /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "POST /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 404, "POST to a static path: %d", t_status(&c));
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "routes still win");
 	t_stop(&e);
 out:
@@ -863,7 +968,7 @@ out:
 
 static void c_stream_two(struct t_client *c)
 {
-	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 	if (t_connect(c))
 		return;
@@ -909,12 +1014,12 @@ static void test_token_static(void)
 	t_write_file(p, "<h1>ui</h1>");
 	cfg.static_dir = dir;
 	if (t_start(&e, &cfg)) {
-		t_do(&e, &c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		t_do(&e, &c, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 		ok(t_status(&c) == 200 && !strcmp(t_body(&c), "<h1>ui</h1>"), "UI without token: %d",
 		   t_status(&c));
-		t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 		ok(t_status(&c) == 401, "API still needs it: %d", t_status(&c));
-		t_do(&e, &c, "GET /nothing.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+		t_do(&e, &c, "GET /nothing.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 		ok(t_status(&c) == 401, "a missing file without token: 401 (%d)", t_status(&c));
 		t_stop(&e);
 	}
@@ -953,7 +1058,7 @@ static void test_stream_events(void)
 	ok(st.streams_total == 1 && st.streams_open == 0, "stream counters");
 
 	/* HEAD: the headers, no content (no last chunk either), no stream */
-	t_do(&e, &c, "HEAD /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	t_do(&e, &c, "HEAD /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	ok(t_status(&c) == 200 && !strcmp(t_header(&c, "Content-Type", h, sizeof(h)), "text/event-stream"),
 	   "HEAD of a stream: 200, its type (%s)", c.resp);
 	ok(!strcmp(t_header(&c, "Cache-Control", h, sizeof(h)), "no-cache"), "HEAD: no-cache: %s", h);
@@ -971,7 +1076,7 @@ static void test_stream_events(void)
 /* Connects, reads the headers, then reads nothing until released. */
 static void c_stream_stall(struct t_client *c)
 {
-	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
 	int small = 4096;
 
 	if (t_connect(c))
@@ -1036,7 +1141,7 @@ static void test_stream_cap(void)
 /* Connects, reads the headers and first comment, hangs up at once. */
 static void c_stream_hangup(struct t_client *c)
 {
-	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *get = "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 	if (t_connect(c))
 		return;
@@ -1111,7 +1216,7 @@ static void test_park(void)
 		return;
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
-	c.req = "GET /park HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	c.req = "GET /park HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	e.park_again_rc = XS_OK;
 	t_spawn(&c, &th);
 	ok(loop_wait(e.loop, t_parked, &e, T_TIMEOUT_S) && e.park_rc == XS_OK && e.park_calls == 1,
@@ -1119,7 +1224,7 @@ static void test_park(void)
 	ok(xs_http_park(e.parked) == XS_ERR_ARG, "parked already: a second park refused");
 	loop_wait(e.loop, t_never, NULL, 1.5); /* past the idle timeout of 1 s */
 	ok(!atomic_load(&c.done) && e.park_calls == 1, "parked past the idle timeout: no reply, no call");
-	t_do(&e, &other, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &other, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&other) == 200, "another request served meanwhile (%d)", t_status(&other));
 	xs_http_unpark(e.parked);
 	ok(loop_wait(e.loop, t_waited, &(struct t_wait){ &c, NULL, NULL }, T_TIMEOUT_S) &&
@@ -1134,7 +1239,7 @@ static void test_park(void)
 	/* parked at server free */
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
-	c.req = "GET /park HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	c.req = "GET /park HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	e.parked = NULL;
 	t_spawn(&c, &th);
 	ok(loop_wait(e.loop, t_parked, &e, T_TIMEOUT_S) && e.park_calls == 3, "parked again");
@@ -1219,7 +1324,7 @@ static void test_pull(void)
 
 	if (!t_start(&e, &cfg))
 		return;
-	t_do(&e, &c, "GET /pull HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /pull HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "pull: status %d", t_status(&c));
 	ok(!strcasecmp(t_header(&c, "Transfer-Encoding", h, sizeof(h)), "chunked"), "pull: chunked (%s)", h);
 	n = t_dechunk(&c, body, sizeof(body));
@@ -1231,22 +1336,63 @@ static void test_pull(void)
 	ok(e.last_bytes == T_PULL_LEN, "pull: access log counts %llu bytes",
 	   (unsigned long long)e.last_bytes);
 
-	t_do(&e, &c, "GET /pull?fail=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /pull?fail=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	n = t_dechunk(&c, body, sizeof(body));
 	ok(t_status(&c) == 200 && n == -1 && c.resp_len < 60 * 1000, "pull error: body cut (%zu bytes)",
 	   c.resp_len);
 	t_run_until(e.loop, NULL, NULL, NULL);
 	ok(e.pull_frees == 2, "pull error: freed (%d)", e.pull_frees);
 
-	t_do(&e, &c, "HEAD /pull HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "HEAD /pull HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200 && *t_body(&c) == 0, "pull HEAD: no body (%s)", c.resp);
 	t_run_until(e.loop, NULL, NULL, NULL);
 	ok(e.pull_frees == 3, "pull HEAD: freed (%d)", e.pull_frees);
 
-	t_do(&e, &c, "GET /pull?twice=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /pull?twice=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(!strcmp(t_body(&c), "once") && e.pull_late == XS_ERR_ARG && e.pull_frees == 4,
 	   "pull after a reply: refused, its body freed (%d, %d)", e.pull_late, e.pull_frees);
 	t_stop(&e);
+}
+
+/* A handshake with a client that offers at most c_tls_max (0: any) and the ciphers
+ * c_tls_ciphers (TLS 1.2 and older), at OpenSSL's security level 0 (legacy allowed). */
+static int c_tls_max;
+static const char *c_tls_ciphers;
+static int c_tls_done;
+
+static void c_tls_legacy(struct t_client *c)
+{
+	SSL_CTX *ctx;
+	SSL *ssl;
+
+	c_tls_done = 0;
+	if (t_connect(c))
+		return;
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	if (c_tls_max)
+		SSL_CTX_set_max_proto_version(ctx, c_tls_max);
+	if (c_tls_ciphers)
+		SSL_CTX_set_cipher_list(ctx, c_tls_ciphers);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, c->fd);
+	c_tls_done = SSL_connect(ssl) == 1;
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+}
+
+static bool t_tls_handshake(struct t_env *e, int max, const char *ciphers)
+{
+	static struct t_client c;
+
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e->srv);
+	c.fn = c_tls_legacy;
+	c_tls_max = max;
+	c_tls_ciphers = ciphers;
+	t_run_until(e->loop, &c, NULL, NULL);
+	return c_tls_done;
 }
 
 static void test_tls(void)
@@ -1279,16 +1425,23 @@ static void test_tls(void)
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
 	c.tls = true;
-	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	t_run_until(e.loop, &c, NULL, NULL);
 	ok(t_status(&c) == 200 && !strcmp(t_body(&c), "{\"objects\":[]}"), "HTTPS request: %d %s", t_status(&c),
 	   t_body(&c));
 	/* plain HTTP to the TLS port gets no HTTP answer */
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
-	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	c.req = "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	t_run_until(e.loop, &c, NULL, NULL);
 	ok(t_status(&c) != 200, "plain HTTP on the TLS port refused");
+	/* TLS 1.2 and 1.3 only, forward-secret AEAD suites only */
+	ok(t_tls_handshake(&e, 0, NULL), "TLS 1.3 handshake");
+	ok(t_tls_handshake(&e, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"), "TLS 1.2 ECDHE-GCM handshake");
+	ok(!t_tls_handshake(&e, TLS1_1_VERSION, NULL), "TLS 1.1 refused");
+	ok(!t_tls_handshake(&e, TLS1_VERSION, NULL), "TLS 1.0 refused");
+	ok(!t_tls_handshake(&e, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA"),
+	   "TLS 1.2 CBC suites refused");
 	t_stop(&e);
 out:
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -1366,7 +1519,7 @@ static void c_big_stall(struct t_client *c)
 	char get[128], buf[65536];
 	long n;
 
-	snprintf(get, sizeof(get), "GET /big?kib=%u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	snprintf(get, sizeof(get), "GET /big?kib=%u HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 		 c_big_stalled_kib);
 	if (t_connect(c))
 		return;
@@ -1419,7 +1572,7 @@ static int t_big(struct t_env *e, struct t_client *c, const char *method, unsign
 {
 	char req[128];
 
-	snprintf(req, sizeof(req), "%s /big?kib=%u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	snprintf(req, sizeof(req), "%s /big?kib=%u HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 		 method, kib);
 	t_do(e, c, req);
 	return t_status(c);
@@ -1456,7 +1609,7 @@ static void test_held(void)
 	status = t_big(&e, &c, "HEAD", 32768);
 	ok(status == 200 && !strcmp(t_header(&c, "Content-Length", h, sizeof(h)), "33554432"),
 	   "HEAD is not refused: status %d, Content-Length %s", status, h);
-	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "the rest answers: status %d", t_status(&c));
 	xs_http_server_stats(e.srv, &st);
 	ok(st.held_refused == 2, "two refusals counted (%llu)", (unsigned long long)st.held_refused);
@@ -1485,8 +1638,10 @@ int main(void)
 	TEST_RUN(test_limits);
 	TEST_RUN(test_keep_alive);
 	TEST_RUN(test_limit_wait);
+	TEST_RUN(test_per_ip);
 	TEST_RUN(test_token);
 	TEST_RUN(test_token_static);
+	TEST_RUN(test_host);
 	TEST_RUN(test_ipv6);
 	TEST_RUN(test_static);
 	TEST_RUN(test_stream_events);

@@ -182,7 +182,7 @@ static void *t_thread(void *arg)
 	struct timeval tv = { .tv_sec = 5 };
 	char req[512];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 			 c->target);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -709,7 +709,7 @@ struct t_slow {
 
 static void *t_slow_thread(void *arg)
 {
-	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	struct t_slow *c = arg;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
 	struct timeval tv = { .tv_sec = 10 };
@@ -1072,7 +1072,7 @@ static int t_sse_run(struct xs_evloop *loop, struct xs_api *a, struct t_sse *c, 
 	c->eof = false;
 	atomic_store(&c->done, 0);
 	c->port = xs_api_port(a);
-	snprintf(c->req, sizeof(c->req), "%s %s HTTP/1.1\r\nHost: x\r\n%s%s%s\r\n", method, target,
+	snprintf(c->req, sizeof(c->req), "%s %s HTTP/1.1\r\nHost: localhost\r\n%s%s%s\r\n", method, target,
 		 leid ? "Last-Event-ID: " : "", leid ? leid : "", leid ? "\r\n" : "");
 	pthread_create(&th, NULL, t_sse_thread, c);
 	loop_wait(loop, t_flag_set, &c->done, c->seconds + T_TIMEOUT_S);
@@ -1566,7 +1566,7 @@ static void test_stream_stall(void)
 	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
 	memset(&stall, 0, sizeof(stall));
 	stall.port = xs_api_port(a);
-	snprintf(stall.req, sizeof(stall.req), "GET /api/v1/stream?objects=%s HTTP/1.1\r\nHost: x\r\n\r\n", t_h1);
+	snprintf(stall.req, sizeof(stall.req), "GET /api/v1/stream?objects=%s HTTP/1.1\r\nHost: localhost\r\n\r\n", t_h1);
 	pthread_create(&th, NULL, t_stall_thread, &stall);
 	loop_wait(loop, t_flag_set, &stall.head, T_TIMEOUT_S);
 	fail_unless(a->nstreams == 1, "the stream is open");
@@ -1612,7 +1612,7 @@ static void *t_crowd_thread(void *arg)
 {
 	struct t_crowd *c = arg;
 	char req[256];
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", c->target);
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", c->target);
 
 	for (int i = 0; i < XS_API_MAX_STREAMS; i++) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
@@ -1638,7 +1638,8 @@ static void test_stream_busy(void)
 	static struct t_crowd crowd;
 	static struct t_sse c;
 	char dir[TMP_DIR_LEN], target[256], err[XS_ERR_LEN] = "";
-	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	/* the crowd connects from one address: past the per-address cap (this test is the streams') */
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .max_per_ip = 1024 } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct xs_store *s;
