@@ -736,6 +736,10 @@ static void co_schedule_next(struct co_host *h)
 			co_timer_set(h, c->cfg.retry);
 			return;
 		}
+		/* a whole period of retries and the host has not made the row: its clock is not
+		 * where the offset puts it (set back since it was measured, every 10 min only),
+		 * and every 5 s would be retried so until then */
+		xs_pool_client_check_clocks(h->pool->pc);
 	} else if (h->expect && !h->retries) {
 		h->row_phase = h->row_phase > CO_PHASE_CREEP ? h->row_phase - CO_PHASE_CREEP : 0;
 	} else if (h->expect) {

@@ -32,6 +32,7 @@
 #define PC_BACKOFF_MIN 1.0
 #define PC_BACKOFF_MAX 300.0
 #define PC_SERVERTIME_INTERVAL 600.0
+#define PC_CLOCK_RECHECK 30.0  /* xs_pool_client_check_clocks: seconds between sequences */
 #define PC_LOGOUT_TIMEOUT 5.0
 #define PC_MAX_REDIRECTS 5    /* HOST_IS_SLAVE hops in a row before backing off */
 #define PC_MAX_RELOGINS 3     /* SESSION_INVALID right after a login, in a row */
@@ -107,6 +108,7 @@ struct xs_pool_client {
 	unsigned seed;                /* jitter */
 	/* clocks */
 	uint64_t st_call, st_timer;
+	double st_began;              /* loop time the last sequence started, 0: never */
 	size_t st_index;
 	char st_uuid[PC_UUID_LEN];
 	struct pc_offset *offsets;
@@ -792,8 +794,21 @@ static void pc_st_start(struct xs_pool_client *pc)
 {
 	if (pc->st_call)
 		return; /* a sequence is running; it re-arms the timer when done */
+	pc->st_began = xs_evloop_now();
 	pc->st_index = 0;
 	pc_st_next(pc);
+}
+
+void xs_pool_client_check_clocks(struct xs_pool_client *pc)
+{
+	if (pc->stopping || !pc->loaded || pc->cfg.no_events || pc->st_call || !pc->session[0] ||
+	    (pc->st_began > 0 && xs_evloop_now() - pc->st_began < PC_CLOCK_RECHECK))
+		return;
+	if (pc->st_timer) {
+		xs_evloop_cancel_timer(pc->loop, pc->st_timer);
+		pc->st_timer = 0;
+	}
+	pc_st_start(pc);
 }
 
 /* "20240131T12:34:56Z" (or with dashes, or a "+00:00" / no suffix) → unix seconds. */

@@ -48,8 +48,10 @@
  * pool is loaded once admit says yes. The caller owns the rule (cmd_serve.c:
  * one configured section per pool uuid).
  *
- * Host time: host.get_servertime of every host after each load and then
- * every servertime_interval seconds (never per request); the offset is the
+ * Host time: host.get_servertime of every host after each load, then
+ * every servertime_interval seconds, and sooner when a collector finds a
+ * host's rows where its offset does not put them (xs_pool_client_check_clocks:
+ * a clock set since, at most every 30 s; never per request); the offset is the
  * host's clock minus ours at the middle of the exchange (±1 s: xapi's
  * datetime has whole seconds).
  *
@@ -158,6 +160,10 @@ const char *xs_pool_client_name(const struct xs_pool_client *pc);
 /* The clock offset of a host (its time minus ours, seconds); false if not measured. */
 bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *host_uuid,
 				double *offset);
+/* Measures every host's clock again now, unless a measurement is running or
+ * started less than 30 s ago: a host's rows are not where its offset puts them
+ * (its clock was set since, or it could not be measured). */
+void xs_pool_client_check_clocks(struct xs_pool_client *pc);
 /* Whether the legacy event.register/next pair is in use. */
 bool xs_pool_client_legacy_events(const struct xs_pool_client *pc);
 /* Whether logins send user and password only (the pool's xapi refused the

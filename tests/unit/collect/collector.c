@@ -24,7 +24,10 @@
  *   every row;
  * - a VM started just before first contact (an RRD with hours-old rows): the
  *   whole 5 s archive is still stored;
- * - real clock: a new row is fetched within a second of the host making it.
+ * - real clock: a new row is fetched within a second of the host making it;
+ * - a host's clock set back (/sim/host/skew) after it was measured: the
+ *   collector has it measured again, and fetches once a period again instead
+ *   of retrying every 0.3 s until the next measurement (10 min later).
  */
 #include <math.h>
 #include <signal.h>
@@ -625,6 +628,67 @@ out:
 	fix_stop(&f);
 }
 
+/* Fetches of host uuid, counted for `seconds` of the loop. */
+static uint64_t fetches_during(struct fix *f, const char *uuid, double seconds)
+{
+	uint64_t before = fix_status(f, uuid).fetches;
+
+	loop_wait(t_loop, never, NULL, seconds);
+	return fix_status(f, uuid).fetches - before;
+}
+
+static struct {
+	struct xs_pool_client *pc;
+	const char *uuid;
+	double before; /* the host's offset before the step */
+} clock_step;
+
+/* Whether the pool client's offset of clock_step's host moved by 50 s or more. */
+static bool offset_moved(void *arg)
+{
+	double off;
+
+	(void)arg;
+	return xs_pool_client_host_offset(clock_step.pc, clock_step.uuid, &off) &&
+	       fabs(off - clock_step.before) >= 50;
+}
+
+/*
+ * Real clock, the host's clock set back a minute after the pool client measured it
+ * (its next measurement is 10 minutes away): the host no longer makes its rows when the
+ * old offset says, and each 5 s fetch must not turn into a period of retries.
+ */
+static void test_clock_step(void)
+{
+	struct fix f;
+	struct xs_collect_host_status st;
+	char uuid[64];
+	uint64_t n;
+
+	if (!ok(fix_start(&f, "1", "1", 77, true), "fixture"))
+		goto out;
+	snprintf(uuid, sizeof(uuid), "%s", fix_host(&f, 0)->uuid);
+	loop_wait(t_loop, never, NULL, 5);
+	ok(fix_status(&f, uuid).fetches > 0, "collecting");
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=-60", uuid) == 200,
+	   "clock set back 60 s");
+	/* the clocks were measured at the load, under 30 s ago: measured again after that
+	 * (at most every 30 s), then the fetches settle */
+	clock_step.pc = f.pc;
+	clock_step.uuid = uuid;
+	clock_step.before = 0;
+	ok(xs_pool_client_host_offset(f.pc, uuid, &clock_step.before), "an offset measured");
+	ok(loop_wait(t_loop, offset_moved, &clock_step, 60), "the step measured within 60 s");
+	loop_wait(t_loop, never, NULL, 6);
+	n = fetches_during(&f, uuid, 10);
+	ok(n >= 1 && n <= 5, "after the step: %llu fetches in 10 s (no retry storm)",
+	   (unsigned long long)n);
+	st = fix_status(&f, uuid);
+	ok(st.lag >= 0 && st.lag <= 10, "status lag %.1f s", st.lag);
+out:
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	char err[XS_ERR_LEN];
@@ -646,6 +710,7 @@ int main(void)
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);
 	TEST_RUN(test_real_clock);
+	TEST_RUN(test_clock_step);
 	xs_http_free(&t_http);
 	xs_evloop_free(&t_loop);
 	{
