@@ -68,6 +68,7 @@ struct prom_object {
 	uint8_t kind;
 	bool scattered;              /* its series were not all adjacent: its devices are indexed */
 	int64_t fresh_from;          /* its series whose newest sample is older are not exported */
+	int64_t fresh_to;            /* nor newer: another host's clock (prom_fresh_from) */
 	int host_cpus;               /* a host's host_CPUs count; 0: unknown or not a host */
 	uint32_t ncpu, ones;         /* a host's cpuN samples, those of them exactly 1 */
 	bool parked;                 /* its cpuN reading 1 are parked CPUs, left out (prom_drop_parked) */
@@ -484,10 +485,12 @@ static int64_t prom_fresh_default(const struct prom_ctx *c)
  * has not been fetched for XS_PROM_STALE_SECONDS of our clock. The default
  * rule when the host is not collected or has no row yet.
  */
-static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid)
+static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, int64_t *to)
 {
 	const struct xs_collect_host_status *const *hit;
+	double since;
 
+	*to = INT64_MAX;
 	if (!c->e->nstatus)
 		return prom_fresh_default(c);
 	hit = bsearch(host_uuid, c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_key_cmp);
@@ -495,6 +498,10 @@ static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid)
 		return prom_fresh_default(c);
 	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS)
 		return INT64_MAX;
+	/* a sample past the host's clock now came from another host's clock (a VM migrated
+	 * from a host ahead of this one): its series is stuck there, not current */
+	since = c->e->now > (*hit)->last_success ? c->e->now - (*hit)->last_success : 0;
+	*to = (*hit)->newest + (int64_t)since + XS_PROM_FUTURE_GRACE;
 	return (*hit)->newest - XS_PROM_FRESH_GRACE;
 }
 
@@ -514,10 +521,11 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	 * loaded) would be exported with empty name labels, then again under its names as
 	 * another series: not exported */
 	o->fresh_from = t == NULL ? INT64_MAX : prom_fresh_default(c);
+	o->fresh_to = INT64_MAX;
 	if (f.host != NULL) {
 		host = f.host->name;
 		o->host_cpus = f.host->cpus;
-		o->fresh_from = prom_fresh_from(c, o->uuid);
+		o->fresh_from = prom_fresh_from(c, o->uuid, &o->fresh_to);
 	} else if (f.vm != NULL) {
 		const char *on = f.vm->resident_on;
 		const struct xs_topo_host *h = *on ? xs_topo_host_by_ref(t, on) : NULL;
@@ -530,7 +538,7 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 		/* halted or suspended: its last values are not current */
 		o->fresh_from = f.vm->power == XS_POWER_HALTED || f.vm->power == XS_POWER_SUSPENDED
 				? INT64_MAX
-				: h != NULL ? prom_fresh_from(c, h->uuid) : prom_fresh_default(c);
+				: h != NULL ? prom_fresh_from(c, h->uuid, &o->fresh_to) : prom_fresh_default(c);
 	} else if (f.sr != NULL) {
 		name = f.sr->name;
 	}
@@ -844,7 +852,7 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	    (double)t + XS_PROM_STALE_MAX < c->e->now || c->rc != XS_OK)
 		return;
 	object = prom_object(c, kind, uuid);
-	if (t < c->obj[object].fresh_from)
+	if (t < c->obj[object].fresh_from || t > c->obj[object].fresh_to)
 		return;
 	n = strlen(ds);
 	k = prom_kindds(c, kind, ds, n, unit);

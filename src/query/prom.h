@@ -34,13 +34,16 @@
  * value kept after its source stopped would be read as current): those of a
  * collected host and its resident VMs whose newest sample is at most
  * XS_PROM_FRESH_GRACE older than the host's newest stored row (host clock; a
- * halted VM, a removed device stop at once), none of a host not fetched for
+ * halted VM, a removed device stop at once) and at most XS_PROM_FUTURE_GRACE
+ * past the host's clock now (a VM's series stuck at the clock of a host ahead
+ * of this one, which it left: not current), none of a host not fetched for
  * XS_PROM_STALE_SECONDS; the rest (SRs, objects no topology knows, hosts with
  * no row yet) while their newest sample is at most XS_PROM_STALE_SECONDS
  * before e->now. Nothing more than XS_PROM_STALE_MAX before e->now.
  */
 #define XS_PROM_STALE_SECONDS 300
 #define XS_PROM_FRESH_GRACE 10
+#define XS_PROM_FUTURE_GRACE 60 /* seconds past its host's clock a sample may be and be current */
 #define XS_PROM_STALE_MAX 86400
 
 /* The daemon's own figures, filled by the daemon before each call (zero-fill what it lacks). */

@@ -466,7 +466,8 @@ static int top_clock_cmp(const void *a, const void *b)
 /*
  * Marks the items that are not "now": older than XS_TOP_STALE behind their host's clock
  * (the collector's status of that host: its newest row plus our time since that fetch,
- * so a host that stopped answering goes stale with its VMs), or, for an object without
+ * so a host that stopped answering goes stale with its VMs) or more than that ahead of it
+ * (a VM's series stuck at the clock of a host it left), or, for an object without
  * such a host (a halted VM, a host the collector has no row of), behind the newest sample
  * of all (tmax). Hosts' clocks differ, by minutes when NTP is off: comparing one host's
  * times with another's would leave out every object of the hosts behind the fastest clock.
@@ -491,7 +492,10 @@ static void top_mark_stale(const struct xs_estate *e, struct top_item *items, si
 		const struct top_clock *c =
 			key.uuid ? bsearch(&key, clocks, nc, sizeof(*clocks), top_clock_cmp) : NULL;
 
-		items[i].stale = items[i].t < (c ? c->now : tmax) - XS_TOP_STALE;
+		/* past its host's clock now: another host's clock (a VM migrated from a host
+		 * ahead of this one), its series stuck there until this host's catches up */
+		items[i].stale = items[i].t < (c ? c->now : tmax) - XS_TOP_STALE ||
+				 (c && items[i].t > c->now + XS_TOP_STALE);
 	}
 	free(clocks);
 }

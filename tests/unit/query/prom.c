@@ -35,6 +35,7 @@
 #define VM_WEIRD_UUID "11111111-0000-0000-0000-000000000001"
 #define VM_WEB_UUID "22222222-0000-0000-0000-000000000002"
 #define VM_GONE_UUID "deadbeef-0000-0000-0000-000000000009"
+#define VM_MOVED_UUID "33333333-0000-0000-0000-000000000003"
 #define SR_LOCAL_UUID "5e3f2a11-1111-2222-3333-444455556666"
 #define SR_NFS_UUID "99999999-aaaa-bbbb-cccc-dddddddddddd"
 #define WEIRD_NAME "we\"ird\\name\nx"
@@ -912,6 +913,10 @@ static void test_fresh(void)
 
 	put(t, XS_TOPO_VM, "OpaqueRef:vm-off",
 	    rec("uuid", S(VM_GONE_UUID), "name_label", S("off"), "power_state", S("Halted"), NULL));
+	/* migrated to host-1 from a host an hour ahead: its series is stuck at that clock */
+	put(t, XS_TOPO_VM, "OpaqueRef:vm-moved",
+	    rec("uuid", S(VM_MOVED_UUID), "name_label", S("moved"), "power_state", S("Running"),
+		"resident_on", S(H1), NULL));
 	tmp_dir_new(test_dir, "prom");
 	s = store_open();
 	fail_unless(s != NULL, "store");
@@ -920,6 +925,7 @@ static void test_fresh(void)
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_0_rx", "B/s", hnew - 60, 1234.5f); /* VIF removed */
 	add(s, XS_OBJ_VM, VM_WEIRD_UUID, "cpu_usage", "(fraction)", hnew - 5, 0.5f); /* in grace */
 	add(s, XS_OBJ_VM, VM_GONE_UUID, "cpu_usage", "(fraction)", T0 - 5, 0.75f);
+	add(s, XS_OBJ_VM, VM_MOVED_UUID, "cpu_usage", "(fraction)", hnew + 3600, 0.375f);
 	add(s, XS_OBJ_HOST, H2_UUID, "cpu0", "(fraction)", T0 - 5, 0.0625f);
 	add(s, XS_OBJ_SR, SR_NFS_UUID, "size", "B", T0 - 280, 1e12f); /* our clock: 292 s */
 	add(s, XS_OBJ_SR, SR_LOCAL_UUID, "size", "B", T0 - 300, 2e12f); /* 312 s */
@@ -935,6 +941,8 @@ static void test_fresh(void)
 	   "a VIF a minute older than its host's newest row is not exported");
 	ok(!p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_GONE_UUID),
 	   "a halted VM's recent sample is not exported");
+	ok(!p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_MOVED_UUID),
+	   "a sample an hour past its host's clock (another host's) is not exported");
 	ok(!p_find(&doc, "xapistat_host_cpu_usage_ratio", "host", "host-2"),
 	   "a host not fetched for %lld s exports nothing", (long long)behind);
 	ok(p_find(&doc, "xapistat_sr_size_bytes", "sr_uuid", SR_NFS_UUID) &&

@@ -465,7 +465,8 @@ static void test_yield_pools(void)
  * Hosts' clocks differ: h2 runs 300 s ahead of h1, h3 stopped answering 10 minutes
  * ago (the collector's status). Each object is "now" against its own host's clock:
  * h1's VMs are not left out because of h2's, h3 and its VM are, and so is a halted VM
- * (on no host) whose last sample is old by the newest of all.
+ * (on no host) whose last sample is old by the newest of all, and a VM on h1 whose last
+ * sample is an hour past h1's clock (it came from a host that far ahead).
  */
 static void test_clock_skew(void)
 {
@@ -496,11 +497,13 @@ static void test_clock_skew(void)
 	put_vm(t, "OpaqueRef:v3", VA "3", "three", "OpaqueRef:h1", false);
 	put_vm(t, "OpaqueRef:v4", VA "4", "four", "OpaqueRef:h3", false);
 	put_vm(t, "OpaqueRef:v5", VA "5", "five", "OpaqueRef:NULL", false);
+	put_vm(t, "OpaqueRef:v6", VA "6", "six", "OpaqueRef:h1", false);
 	set(s, XS_OBJ_VM, VA "1", "cpu_usage", T1, 0.5f);
 	set(s, XS_OBJ_VM, VA "2", "cpu_usage", T1 + 300, 0.7f);
 	set(s, XS_OBJ_VM, VA "3", "cpu_usage", T1 - 65, 0.9f); /* stale on h1's clock */
 	set(s, XS_OBJ_VM, VA "4", "cpu_usage", T1, 0.8f);      /* its host stopped */
 	set(s, XS_OBJ_VM, VA "5", "cpu_usage", T1, 0.6f);      /* halted, on no host */
+	set(s, XS_OBJ_VM, VA "6", "cpu_usage", T1 + 3600, 0.95f); /* came from a host 1 h ahead */
 	set(s, XS_OBJ_HOST, HA "1", "cpu0", T1, 0.2f);
 	set(s, XS_OBJ_HOST, HA "2", "cpu0", T1 + 300, 0.3f);
 	set(s, XS_OBJ_HOST, HA "3", "cpu0", T1, 0.9f);
@@ -509,8 +512,9 @@ static void test_clock_skew(void)
 				.now = now };
 	j = top("vm", "cpu", 10, NULL, &code, err);
 	order(j, o, sizeof(o));
-	ok(!strcmp(o, "21"), "VMs of h1 and of h2 (300 s ahead); stale, stopped host, halted out: %s",
-	   o);
+	ok(!strcmp(o, "21"),
+	   "VMs of h1 and of h2 (300 s ahead); stale, stopped host, halted, an hour ahead of its "
+	   "host's clock out: %s", o);
 	free(j);
 	j = top("host", "cpu", 10, NULL, &code, err);
 	order(j, o, sizeof(o));
@@ -520,7 +524,7 @@ static void test_clock_skew(void)
 	E.nstatus = 0;
 	j = top("vm", "cpu", 10, NULL, &code, err);
 	order(j, o, sizeof(o));
-	ok(!strcmp(o, "2"), "no status: against the newest of all: %s", o);
+	ok(!strcmp(o, "6"), "no status: against the newest of all: %s", o);
 	free(j);
 	xs_topo_free(&t);
 	store_done(&s);
