@@ -286,6 +286,8 @@ enum xs_err xs_tls_ca_file_check(const char *path, unsigned char digest[XS_TLS_F
 	do {
 		if (n == cap) {
 			if (cap >= XS_TLS_CA_FILE_MAX) {
+				if (fgetc(f) == EOF)
+					break; /* exactly XS_TLS_CA_FILE_MAX bytes */
 				rc = xs_err_set(err, XS_ERR_ARG, "%s: larger than %d MiB", path,
 						XS_TLS_CA_FILE_MAX >> 20);
 				goto out;
@@ -564,7 +566,9 @@ static enum xs_err hc_tls_setup(struct hc_req *req, const struct xs_tls_opts *tl
 		 * file replaced (hosts given new certificates) would fail new connections that
 		 * long. Off: a new connection (rare: they are kept alive) reads the file again.
 		 * An older libcurl has no such cache and refuses the option: fine. */
+#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87.0: headers that know the option */
 		(void)hc_curl->easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, (long)XS_HTTP_CA_CACHE_S);
+#endif
 	}
 	if (bad)
 		return xs_err_set(err, XS_ERR_ARG, "%s: TLS options not supported by this libcurl "
