@@ -45,6 +45,8 @@
 #define CO_DEFAULT_BACKFILLS 16  /* hosts fetching a whole archive at once, per kind of slot */
 #define CO_KEEP_VALUES 16384     /* floats a host keeps between documents (a few 5 s rows) */
 #define CO_SLOT_WAIT 0.5         /* seconds before a host waiting for a backfill slot asks again */
+#define CO_SESSION_LEN 128       /* a session ref the collector remembers (the pool client's cap) */
+#define CO_HTTP_UNAUTHORIZED 401
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
@@ -134,6 +136,8 @@ struct co_host {
 	double row_phase;       /* seconds after t that the host makes row t (learnt) */
 	double asked_at;        /* host time the current 5 s fetch was sent */
 	double backoff;
+	char session[CO_SESSION_LEN]; /* the session ref the request in flight was sent with */
+	bool auth_failed;       /* in BACKOFF because the host refused the session (HTTP 401) */
 	/* status */
 	struct xs_collect_host_status st;
 };
@@ -145,6 +149,8 @@ struct co_pool {
 	size_t nhosts, caphosts;
 	uint64_t topo_version;
 	bool synced;
+	char session[CO_SESSION_LEN]; /* the pool client's session ref at the last sync */
+	uint64_t loads;         /* the pool client's loads at the last sync */
 	char scheme[8];
 	char port[8];           /* "" = the scheme's default */
 };
@@ -846,6 +852,23 @@ static void co_done_error(struct co_host *h, const struct xs_http_response *res)
 	}
 }
 
+/*
+ * The host refused the session its request was sent with (HTTP 401): tell the
+ * pool client, whose event wait would otherwise learn it only after its
+ * timeout (it ignores a session it has already replaced, and logs in again at
+ * most every 30 s). True when the pool client holds a newer session already
+ * (the request began before a re-login): the host is asked again at once.
+ */
+static bool co_session_renewed(struct co_host *h)
+{
+	struct xs_pool_client *pc = h->pool->pc;
+	const char *now;
+
+	xs_pool_client_session_failed(pc, h->session);
+	now = xs_pool_client_session(pc);
+	return now[0] && strcmp(now, h->session) != 0;
+}
+
 static void co_on_done(void *arg, const struct xs_http_response *res)
 {
 	struct co_host *h = arg;
@@ -885,12 +908,17 @@ static void co_on_done(void *arg, const struct xs_http_response *res)
 	else
 		co_done_error(h, res);
 	co_doc_reset(h);
-	if (rc != XS_OK || res->status != 200)
+	h->auth_failed = rc == XS_OK && res->status == CO_HTTP_UNAUTHORIZED;
+	if (h->auth_failed && co_session_renewed(h)) {
+		h->refetches = 0;
+		co_fetch(h, 0);
+	} else if (rc != XS_OK || res->status != 200) {
 		co_backoff(h);
-	else if (next > 0)
+	} else if (next > 0) {
 		co_fetch(h, next);
-	else
+	} else {
 		co_schedule_next(h);
+	}
 }
 
 static int co_on_data(void *arg, const char *data, size_t len)
@@ -997,6 +1025,7 @@ static void co_fetch(struct co_host *h, int phase)
 	snprintf(host, sizeof(host), strchr(h->address, ':') ? "[%s]" : "%s", h->address);
 	if (!co_urlencode(sess, sizeof(sess), session))
 		sess[0] = '\0';
+	snprintf(h->session, sizeof(h->session), "%s", session);
 	snprintf(url, sizeof(url), "%s://%s%s%s/rrd_updates?start=%lld&host=true%s&interval=%lld&session_id=%s",
 		 p->scheme, host, p->port[0] ? ":" : "", p->port, (long long)start,
 		 phase ? "" : "&cf=AVERAGE", (long long)co_phases[phase].interval, sess);
@@ -1105,6 +1134,9 @@ static void co_pool_sync(struct xs_collector *c, struct co_pool *p)
 {
 	const struct xs_topo *t = xs_pool_client_topo(p->pc);
 	uint64_t version = xs_topo_version(t);
+	const char *session = xs_pool_client_session(p->pc);
+	struct xs_pool_stats ps;
+	bool renewed;
 
 	co_pool_base(p);
 	if (!p->synced || version != p->topo_version) {
@@ -1136,7 +1168,13 @@ static void co_pool_sync(struct xs_collector *c, struct co_pool *p)
 		p->topo_version = version;
 		p->synced = xs_pool_client_loaded(p->pc);
 	}
-	/* a host that was waiting (down, no session) starts at once; a dead one stops */
+	/* a new session, or the pool loaded again: what refused the old one may take it */
+	xs_pool_client_stats(p->pc, &ps);
+	renewed = (session[0] && strcmp(session, p->session) != 0) || ps.loads != p->loads;
+	snprintf(p->session, sizeof(p->session), "%s", session);
+	p->loads = ps.loads;
+	/* a host that was waiting (down, no session; backing off after a 401 when the session
+	 * is new) starts at once; a dead one stops. Other backoffs run their course. */
 	for (size_t i = 0; i < p->nhosts; i++) {
 		struct co_host *h = p->hosts[i];
 
@@ -1145,7 +1183,10 @@ static void co_pool_sync(struct xs_collector *c, struct co_pool *p)
 				xs_evloop_cancel_timer(c->loop, h->timer);
 			h->timer = 0;
 			h->state = XS_COLLECT_DOWN;
-		} else if (h->live && h->state == XS_COLLECT_DOWN && !c->cfg.manual) {
+		} else if (h->live && !c->cfg.manual &&
+			   (h->state == XS_COLLECT_DOWN ||
+			    (renewed && h->state == XS_COLLECT_BACKOFF && h->auth_failed))) {
+			h->refetches = 0;
 			co_fetch(h, 0);
 		}
 	}

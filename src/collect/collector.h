@@ -35,7 +35,12 @@
  *              goes on with its 5 s fetches and asks again after each.
  *   errors     per host: timeout, exponential backoff with jitter; a host that
  *              is not live is not asked. One slow host delays no other: every
- *              request is its own on the shared event loop.
+ *              request is its own on the shared event loop. HTTP 401 (the
+ *              session refused) is reported to the pool client
+ *              (xs_pool_client_session_failed: a re-login at once, at most
+ *              every 30 s), and a host backing off for it is asked again as
+ *              soon as the pool has a new session or was loaded again (at once
+ *              if the 401 came for an older session); other backoffs run on.
  *
  * Series: (kind, uuid, ds) of each legend entry AVERAGE|MIN|MAX:kind:uuid:ds
  * (kind host, vm or sr), created with the unit of units.h. Halted and deleted

@@ -36,6 +36,7 @@
 #define PC_LOGOUT_TIMEOUT 5.0
 #define PC_MAX_REDIRECTS 5    /* HOST_IS_SLAVE hops in a row before backing off */
 #define PC_MAX_RELOGINS 3     /* SESSION_INVALID right after a login, in a row */
+#define PC_SESSION_FAILED_INTERVAL 30.0 /* xs_pool_client_session_failed: seconds between re-logins */
 #define PC_REF_LEN 128
 #define PC_TOKEN_LEN 128
 #define PC_UUID_LEN 48
@@ -105,6 +106,8 @@ struct xs_pool_client {
 	unsigned attempts;            /* failures in a row */
 	unsigned redirects, relogins;
 	unsigned lost_in_row;         /* EVENTS_LOST with no event batch between */
+	double failed_at;             /* loop time of the last re-login asked by
+				       * xs_pool_client_session_failed, 0: never */
 	unsigned seed;                /* jitter */
 	/* clocks */
 	uint64_t st_call, st_timer;
@@ -635,6 +638,17 @@ static bool pc_login_error(struct xs_pool_client *pc, enum pc_step step, const c
 	return true;
 }
 
+/* The session died during step (SESSION_INVALID, or a 401 a collector reported): log in
+ * again, then resume what step was doing. */
+static void pc_relogin(struct xs_pool_client *pc, enum pc_step step)
+{
+	pc->relogins++;
+	pc->session[0] = '\0';
+	/* an event.from token outlives its session; an event.register does not */
+	pc->after_login = step == PC_EVENTS && !pc->legacy ? PC_EVENTS : PC_POOL_REFS;
+	pc_login(pc);
+}
+
 /* What an XAPI error of the chain asks for. */
 static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 			   const struct xs_rpc_result *res)
@@ -659,11 +673,7 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 		}
 	} else if (!strcmp(code, "SESSION_INVALID") && step != PC_LOGIN &&
 		   pc->relogins < PC_MAX_RELOGINS) {
-		pc->relogins++;
-		pc->session[0] = '\0';
-		/* an event.from token outlives its session; an event.register does not */
-		pc->after_login = step == PC_EVENTS && !pc->legacy ? PC_EVENTS : PC_POOL_REFS;
-		pc_login(pc);
+		pc_relogin(pc, step);
 		return;
 	} else if (!strcmp(code, "SESSION_INVALID") && step != PC_LOGIN) {
 		/* re-logged in PC_MAX_RELOGINS times in a row and the session still died: back off,
@@ -1011,6 +1021,53 @@ void xs_pool_client_retry(struct xs_pool_client *pc)
 		return;
 	xs_evloop_cancel_timer(pc->loop, pc->retry_timer);
 	pc_retry(pc->loop, pc); /* clears retry_timer */
+}
+
+/* The answer to the logout of a session given up (xs_pool_client_session_failed): none matters. */
+static void pc_on_dropped(void *arg, const struct xs_rpc_result *res)
+{
+	(void)arg;
+	(void)res;
+}
+
+/*
+ * A host refused `session` (HTTP 401 to /rrd_updates): most likely it was destroyed
+ * behind our back (another tool's logout, xapi's session GC, a master's xapi
+ * restarted), and the event.from parked with it would only say so after
+ * event_timeout. Only an idle chain or an event wait is cut short: any other call
+ * of the chain is about to find out by itself (SESSION_INVALID), and a login in
+ * flight already gave the session up (it is no longer the current one).
+ */
+bool xs_pool_client_session_failed(struct xs_pool_client *pc, const char *session)
+{
+	double now = xs_evloop_now();
+	enum pc_step step = pc->step;
+	const char *args[1];
+	struct xs_rpc_arena *a;
+	char err[XS_ERR_LEN];
+
+	if (pc->stopping || session == NULL || !pc->session[0] || strcmp(session, pc->session))
+		return false; /* an older session: the fetch began before the last login */
+	if (pc->state != XS_POOL_CONNECTED || (step != PC_EVENTS && step != PC_IDLE))
+		return false;
+	/* a host answering 401 for another reason must not make us log in at every fetch */
+	if (pc->failed_at > 0 && now - pc->failed_at < PC_SESSION_FAILED_INTERVAL)
+		return false;
+	pc->failed_at = now;
+	if (pc->call) {
+		xs_rpc_cancel(pc->conn, pc->call);
+		pc->call = 0;
+	}
+	/* if the host refused it for another reason, the session is still open on the master
+	 * and would stay so until it expires (24 h): it is logged out, whatever the answer */
+	args[0] = pc->session;
+	a = xs_rpc_arena_new();
+	if (xs_rpc_call(pc->conn, "session.logout", pc_params(a, args, 1), PC_LOGOUT_TIMEOUT,
+			pc_on_dropped, NULL, err) == 0)
+		pc_fmt(pc->warning, sizeof(pc->warning), "session.logout: %s", err);
+	xs_rpc_arena_free(&a);
+	pc_relogin(pc, step);
+	return true;
 }
 
 void xs_pool_client_stop(struct xs_pool_client *pc)

@@ -48,6 +48,13 @@
  * pool is loaded once admit says yes. The caller owns the rule (cmd_serve.c:
  * one configured section per pool uuid).
  *
+ * A session can also die between two calls of the chain (another tool's
+ * logout, xapi's session GC, the master's xapi restarted), while event.from
+ * waits up to event_timeout with it: a collector that gets HTTP 401 with the
+ * current session says so (xs_pool_client_session_failed), and the client
+ * logs in again at once through the SESSION_INVALID path above (the wait is
+ * cancelled; an event.from token is kept, a legacy registration made again).
+ *
  * Host time: host.get_servertime of every host after each load, then
  * every servertime_interval seconds, and sooner when a collector finds a
  * host's rows where its offset does not put them (xs_pool_client_check_clocks:
@@ -164,6 +171,20 @@ bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *hos
  * started less than 30 s ago: a host's rows are not where its offset puts them
  * (its clock was set since, or it could not be measured). */
 void xs_pool_client_check_clocks(struct xs_pool_client *pc);
+/*
+ * A host answered HTTP 401 to a request made with session (a collector's
+ * /rrd_updates): if session is still the current one, the client is connected,
+ * and its chain is idle or waiting for events, the session is given up (the
+ * wait cancelled, the session logged out in case only that host refused it)
+ * and the client logs in again now; on_change reports the new session ref
+ * (XS_POOL_CHANGE_STATE). At most one such re-login per 30 s per
+ * pool client (a host refusing every session for another reason must not make
+ * a login storm): a report within that time is ignored, and the event wait then
+ * finds a dead session out by itself within event_timeout. A report with an
+ * older session (the request began before the last login) is ignored. Returns
+ * whether a login started.
+ */
+bool xs_pool_client_session_failed(struct xs_pool_client *pc, const char *session);
 /* Whether the legacy event.register/next pair is in use. */
 bool xs_pool_client_legacy_events(const struct xs_pool_client *pc);
 /* Whether logins send user and password only (the pool's xapi refused the

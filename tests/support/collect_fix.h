@@ -8,8 +8,8 @@
  *
  * The including test owns t_loop, t_http and t_dir (its main() makes them)
  * and stops every fixture it started with fix_stop(), failure paths included.
- * Knobs read by the next fix_start(): t_fetch_timeout, t_xapi_version,
- * t_history. One fixture at a time per address base (fix_start's `base`).
+ * Knobs read by the next fix_start(): t_fetch_timeout, t_event_timeout,
+ * t_backoff_min, t_backoff_max, t_xapi_version, t_history. One fixture at a time per address base (fix_start's `base`).
  */
 #ifndef XS_TEST_COLLECT_FIX_H
 #define XS_TEST_COLLECT_FIX_H
@@ -114,6 +114,8 @@ struct fix {
 
 static int t_fix_serial;
 static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next fixture */
+static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next fixture */
+static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 
 __attribute__((unused))
@@ -139,7 +141,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	pcfg.user = "root";
 	pcfg.password = "pw";
 	pcfg.call_timeout = 10;
-	pcfg.event_timeout = 2;
+	pcfg.event_timeout = t_event_timeout;
 	pcfg.backoff_min = 0.05;
 	pcfg.backoff_max = 0.2;
 	f->pc = xs_pool_client_new(t_loop, t_http, &pcfg, err);
@@ -157,8 +159,8 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	ccfg.manual = !real;
 	ccfg.yield = count_yield;
 	ccfg.timeout = t_fetch_timeout;
-	ccfg.backoff_min = 0.2;
-	ccfg.backoff_max = 1;
+	ccfg.backoff_min = t_backoff_min;
+	ccfg.backoff_max = t_backoff_max;
 	ccfg.backfill_retry = T_BACKFILL_RETRY;
 	f->co = xs_collector_new(t_loop, t_http, f->store, &ccfg);
 	xs_collector_add_pool(f->co, f->pc, NULL);

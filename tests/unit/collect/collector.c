@@ -27,7 +27,11 @@
  * - real clock: a new row is fetched within a second of the host making it;
  * - a host's clock set back (/sim/host/skew) after it was measured: the
  *   collector has it measured again, and fetches once a period again instead
- *   of retrying every 0.3 s until the next measurement (10 min later).
+ *   of retrying every 0.3 s until the next measurement (10 min later);
+ * - the pool's sessions invalidated (/sim/sessions/expire) while the pool
+ *   client's event.from waits 30 s: the hosts' 401 has it log in again at
+ *   once, and a host backing off for that 401 is asked again with the new
+ *   session, while one backing off for another reason waits its backoff out.
  */
 #include <math.h>
 #include <signal.h>
@@ -689,6 +693,92 @@ out:
 	fix_stop(&f);
 }
 
+static struct {
+	struct fix *f;
+	char good[64], bad[64];  /* hosts: collected throughout; given a malformed reply */
+	int64_t newest;          /* good's newest row when the sessions expired */
+} expiry;
+
+static bool both_collected(void *arg)
+{
+	(void)arg;
+	return fix_status(expiry.f, expiry.good).fetches > 0 &&
+	       fix_status(expiry.f, expiry.bad).fetches > 0;
+}
+
+static bool bad_backs_off(void *arg)
+{
+	(void)arg;
+	return fix_status(expiry.f, expiry.bad).state == XS_COLLECT_BACKOFF;
+}
+
+static bool good_resumed(void *arg)
+{
+	struct xs_collect_host_status st = fix_status(expiry.f, expiry.good);
+
+	(void)arg;
+	return st.newest > expiry.newest && st.state != XS_COLLECT_BACKOFF;
+}
+
+/*
+ * Real clock, event.from waiting 30 s and a collector backoff of 20 s: the sessions
+ * expire. The first host's 401 must have the pool client log in again at once (not
+ * when its event.from returns), the host asked again with the new session at once (not
+ * after its backoff): a new row within 10 s. The other host, backing off after a
+ * malformed reply, is not asked before its backoff ends.
+ */
+static void test_session_expiry(void)
+{
+	struct fix f;
+	struct xs_collect_host_status st;
+	struct xs_pool_stats before, after;
+	uint64_t bad_fetches, bad_errors;
+	double t0;
+	bool good, resumed;
+
+	t_event_timeout = 30;
+	t_backoff_min = t_backoff_max = 20;
+	good = fix_start(&f, "2", "1", 80, true);
+	t_event_timeout = 2;
+	t_backoff_min = 0.2;
+	t_backoff_max = 1;
+	if (!ok(good, "fixture"))
+		goto out;
+	expiry.f = &f;
+	snprintf(expiry.good, sizeof(expiry.good), "%s", fix_host(&f, 0)->uuid);
+	snprintf(expiry.bad, sizeof(expiry.bad), "%s", fix_host(&f, 1)->uuid);
+	if (!ok(loop_wait(t_loop, both_collected, NULL, 15), "both hosts collected"))
+		goto out;
+	ok(sim_proc_post(&f.sim, "/sim/host/malformed?host=%s&count=1&interval=5", expiry.bad) ==
+		   200,
+	   "malformed reply for the second host");
+	if (!ok(loop_wait(t_loop, bad_backs_off, NULL, 10), "the second host backs off"))
+		goto out;
+	st = fix_status(&f, expiry.bad);
+	bad_fetches = st.fetches;
+	bad_errors = st.errors;
+	expiry.newest = fix_status(&f, expiry.good).newest;
+	xs_pool_client_stats(f.pc, &before);
+	ok(sim_proc_post(&f.sim, "/sim/sessions/expire") == 200, "sessions expire");
+	t0 = sim_proc_now();
+	resumed = loop_wait(t_loop, good_resumed, NULL, 10);
+	ok(resumed, "a new row of the first host within 10 s: %.1f s", sim_proc_now() - t0);
+	st = fix_status(&f, expiry.good);
+	ok(st.errors >= 1 && !st.last_error[0], "the 401 counted, then cleared: %llu errors",
+	   (unsigned long long)st.errors);
+	xs_pool_client_stats(f.pc, &after);
+	ok(after.logins == before.logins + 1 && after.loads == before.loads,
+	   "one login, no reload (the event token is kept): logins %llu -> %llu, loads %llu -> %llu",
+	   (unsigned long long)before.logins, (unsigned long long)after.logins,
+	   (unsigned long long)before.loads, (unsigned long long)after.loads);
+	st = fix_status(&f, expiry.bad);
+	ok(st.state == XS_COLLECT_BACKOFF && st.fetches == bad_fetches && st.errors == bad_errors,
+	   "the host backing off for a malformed reply is not asked before its backoff ends: %s, "
+	   "%llu errors", xs_collect_state_name(st.state), (unsigned long long)st.errors);
+out:
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	char err[XS_ERR_LEN];
@@ -711,6 +801,7 @@ int main(void)
 	TEST_RUN(test_started_vm);
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
+	TEST_RUN(test_session_expiry);
 	xs_http_free(&t_http);
 	xs_evloop_free(&t_loop);
 	{

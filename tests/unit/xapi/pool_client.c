@@ -10,7 +10,9 @@
  * xapi without event.from (the legacy event.register/event.next pair, found
  * at connection and in the middle of an event.from wait), a xapi before 6.2
  * (a login with an originator refused once, then user and password only,
- * also after a re-login), admission (cfg.admit refusing: logout, backoff, asked
+ * also after a re-login), a host's 401 reported (xs_pool_client_session_failed:
+ * a re-login at once, not when event.from returns; an older session and a second
+ * report within 30 s ignored), admission (cfg.admit refusing: logout, backoff, asked
  * again; a resync refused forgets the topology). The JSON-RPC → XML-RPC
  * fallback (404 at /jsonrpc, or a 2xx that is not application/json:
  * text/xml, text/html, no type), JSON-RPC settled by a 2xx application/json, a malformed reply and
@@ -42,6 +44,7 @@
 
 static struct xs_evloop *t_loop;
 static struct xs_http *t_http;
+static double t_event_timeout = 5; /* event_timeout of the clients made next */
 
 /* --- the simulator process --- */
 
@@ -114,7 +117,7 @@ static struct xs_pool_client *client_new_timeout(const char *url, const char *pa
 	if (tls)
 		cfg.tls = *tls;
 	cfg.call_timeout = call_timeout;
-	cfg.event_timeout = 5;
+	cfg.event_timeout = t_event_timeout;
 	cfg.backoff_min = 0.05;
 	cfg.backoff_max = 0.2;
 	cfg.max_attempts = attempts;
@@ -574,6 +577,72 @@ static void test_old_login(struct sim_proc *s)
 	sim_control(s, "/sim/pool/old_login?on=0", "refused_logins");
 }
 
+static long sim_sessions(struct sim_proc *s);
+
+/*
+ * A collector's 401 reported while event.from waits 30 s with the session: the
+ * client logs in again at once and follows events with the same token (no
+ * reload); the collector test has the sessions expired. A session that is not the current one, and a second report within
+ * 30 s, start no login. A session reported that the master still holds (a host
+ * refused it for another reason) is logged out.
+ */
+static void test_session_failed(struct sim_proc *s)
+{
+	struct xs_pool_client *pc;
+	struct xs_pool_stats st;
+	struct stats_wait w;
+	char first[128];
+	double t0;
+	long sessions;
+
+	t_event_timeout = 30;
+	pc = client_new(s->url[0], "pw", NULL, 0);
+	t_event_timeout = 5;
+	fail_unless(pc, "client");
+	fail_unless(wait_stats(pc, 1, 0, 1, false, "session failed: loaded"), "loaded");
+	settle(pc);
+	snprintf(first, sizeof(first), "%s", xs_pool_client_session(pc));
+	ok(!xs_pool_client_session_failed(pc, "OpaqueRef:not-ours"), "another session: ignored");
+	settle(pc);
+	xs_pool_client_stats(pc, &st);
+	ok(st.logins == 1 && !strcmp(xs_pool_client_session(pc), first),
+	   "no login for another session: %llu", (unsigned long long)st.logins);
+
+	/* the session is still valid on the master (as when one host refuses it): only the
+	 * report can end the wait, and the session given up must be logged out */
+	sessions = sim_sessions(s);
+	t0 = sim_proc_now();
+	ok(xs_pool_client_session_failed(pc, first), "the current session: a login starts");
+	w = (struct stats_wait){ pc, 1, 0, 2, false };
+	ok(loop_wait(t_loop, stats_reached, &w, 3),
+	   "logged in again within 3 s (event.from waits 30 s): %.2f s", sim_proc_now() - t0);
+	settle(pc);
+	ok(sessions >= 1 && sim_sessions(s) == sessions,
+	   "the session given up was logged out: %ld sessions, %ld before", sim_sessions(s),
+	   sessions);
+	xs_pool_client_stats(pc, &st);
+	ok(st.logins == 2 && st.loads == 1 && st.failures == 0 && st.resyncs == 0,
+	   "one login, the event token kept (no reload), no failure: %llu %llu %llu %llu",
+	   (unsigned long long)st.logins, (unsigned long long)st.loads,
+	   (unsigned long long)st.failures, (unsigned long long)st.resyncs);
+	ok(xs_pool_client_session(pc)[0] && strcmp(xs_pool_client_session(pc), first),
+	   "a new session");
+	check_migration(s, 0, pc, "session failed: migration after the re-login");
+
+	/* the old session again (a fetch that began before the login), then the new one
+	 * within 30 s (a host that refuses every session): no login */
+	settle(pc);
+	ok(!xs_pool_client_session_failed(pc, first), "the old session: ignored");
+	ok(!xs_pool_client_session_failed(pc, xs_pool_client_session(pc)),
+	   "the new session within 30 s: ignored");
+	settle(pc);
+	xs_pool_client_stats(pc, &st);
+	ok(st.logins == 2 && is_loaded(pc), "still 2 logins, connected: %llu",
+	   (unsigned long long)st.logins);
+	check_migration(s, 0, pc, "session failed: events still followed");
+	client_stop(&pc);
+}
+
 static bool timeout_configured(void *arg)
 {
 	return xs_pool_client_call_timeout(arg) == 0.4;
@@ -876,6 +945,7 @@ static void test_on_sim(void)
 	test_legacy_events(&s);
 	test_login_refused(&s);
 	test_old_login(&s);
+	test_session_failed(&s);
 	test_slow_master(&s);
 	test_unreachable(&s);
 	test_admit(&s);
