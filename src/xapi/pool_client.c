@@ -7,10 +7,9 @@
  * pool: session.logout, then back off). `step` says which call of the chain
  * is in flight and pc_on_chain() moves to the next one; every error of the
  * chain goes through pc_chain_error(), which knows what each XAPI error code
- * asks for. Beside
- * the chain, a second, independent sequence measures the hosts' clocks
- * (host.get_servertime, one host at a time), so a long event.from wait never
- * delays it and a failing host only costs a warning.
+ * asks for. Beside the chain, a second, independent sequence measures the
+ * hosts' clocks (host.get_servertime, one host at a time), so a long
+ * event.from wait never delays it and a failing host only costs a warning.
  *
  * Every callback does a bounded amount of work: one reply decoded, applied,
  * and the next call submitted.
