@@ -942,6 +942,41 @@ static bool http_host_allowed(struct xs_http_request *req)
 	return token || !host || http_host_loopback(host);
 }
 
+struct http_framing {
+	unsigned content_lengths; /* Content-Length fields */
+	bool blank_in_name;       /* a field name with a blank in it ("Transfer-Encoding :") */
+};
+
+static enum MHD_Result http_framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	struct http_framing *f = cls;
+
+	(void)kind;
+	(void)value;
+	f->content_lengths += !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	f->blank_in_name |= strpbrk(key, " \t") != NULL;
+	return MHD_YES;
+}
+
+/*
+ * Why the request's framing is ambiguous, or NULL: two Content-Length fields, or a
+ * field name with a blank (RFC 9112 5.1: rejected with 400). MHD reads the first
+ * Content-Length and takes "Transfer-Encoding :" for another field; a proxy in front
+ * might read them otherwise and send the bytes after as a body we take for a request.
+ */
+static const char *http_framing_error(const struct xs_http_request *req)
+{
+	struct http_framing f = { 0 };
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_framing_cb, &f);
+	if (f.content_lengths > 1)
+		return "ambiguous request: more than one Content-Length";
+	if (f.blank_in_name)
+		return "ambiguous request: a blank in a header name";
+	return NULL;
+}
+
 static bool http_has_body(const struct xs_http_request *req)
 {
 	const char *cl = xs_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -1003,6 +1038,10 @@ static void http_dispatch(struct xs_http_request *req)
 	if (!req->target) {
 		xs_http_reply_json_error(req, MHD_HTTP_URI_TOO_LONG, "request target too long (max %zu bytes)",
 					 srv->max_url);
+		return;
+	}
+	if (http_framing_error(req)) {
+		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "%s", http_framing_error(req));
 		return;
 	}
 	if (http_has_body(req)) {
@@ -1090,8 +1129,10 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		 * close"). A request without a body is answered at the next call, once it is
 		 * whole, and its connection stays open for the next one; one with a body is
 		 * refused now, which discards the body. So is one with an Expect header: MHD
-		 * may call again while it answers "100 Continue", when no reply can be queued. */
-		if (!http_has_body(req) && !xs_http_header(req, MHD_HTTP_HEADER_EXPECT))
+		 * may call again while it answers "100 Continue", when no reply can be queued.
+		 * An ambiguous one (http_framing_error) is refused now too, and closed. */
+		if (!http_has_body(req) && !xs_http_header(req, MHD_HTTP_HEADER_EXPECT) &&
+		    !http_framing_error(req))
 			return MHD_YES;
 	}
 	if (!req->dispatched) {

@@ -542,8 +542,20 @@ static void test_keep_alive(void)
 		     "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	ok(t_status(&c) == 413 && !strstr(t_body(&c), "HTTP/1.1"),
 	   "a body: 413, and the connection closed after it: %s", c.resp);
+	/* ambiguous framing (a proxy in front could read a body where MHD reads a request):
+	 * 400, and the bytes behind are never answered as a request */
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+		     "Content-Length: 44\r\n\r\nGET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "more than one Content-Length") &&
+		   !strstr(t_body(&c), "no such path"),
+	   "two Content-Length fields: 400, nothing behind answered: %s", c.resp);
+	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding : chunked\r\n"
+		     "\r\n0\r\n\r\nGET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
+	ok(t_status(&c) == 400 && strstr(t_body(&c), "a blank in a header name") &&
+		   !strstr(t_body(&c), "no such path"),
+	   "a blank before a header's colon: 400, nothing behind answered: %s", c.resp);
 	xs_http_server_stats(e.srv, &st);
-	ok(st.requests == 4, "4 requests: %llu", (unsigned long long)st.requests);
+	ok(st.requests == 6, "6 requests: %llu", (unsigned long long)st.requests);
 	t_stop(&e);
 }
 
