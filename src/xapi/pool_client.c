@@ -746,7 +746,15 @@ static void pc_on_chain(void *arg, const struct xs_rpc_result *res)
 		pc->stats.logins++;
 		if (pc->after_login == PC_EVENTS && pc->loaded) {
 			pc->after_login = PC_IDLE;
-			pc_notify(pc, XS_POOL_CHANGE_STATE); /* a new session ref */
+			/* a new session ref; and connected again if the way here backed off or
+			 * followed HOST_IS_SLAVE (pc_connect said CONNECTING): the topology is
+			 * whole and events go on from the token, as after a load */
+			if (pc->state != XS_POOL_CONNECTED)
+				pc_set_state(pc, XS_POOL_CONNECTED, NULL);
+			else
+				pc_notify(pc, XS_POOL_CHANGE_STATE);
+			if (pc->state != XS_POOL_CONNECTED || pc->stopping)
+				return; /* on_change stopped us */
 			pc_events_next(pc);
 		} else {
 			pc_begin_load(pc);

@@ -643,6 +643,58 @@ static void test_session_failed(struct sim_proc *s)
 	client_stop(&pc);
 }
 
+/* Logins counted, whatever the state (stats_reached wants CONNECTED too). */
+static bool logins_reached(void *arg)
+{
+	struct stats_wait *w = arg;
+	struct xs_pool_stats st;
+
+	xs_pool_client_stats(w->pc, &st);
+	return st.logins >= w->logins;
+}
+
+/*
+ * A collector's 401 reported, and the re-login fails once (the master's xapi restarting:
+ * the next requests to it answer 500): the client backs off, logs in at the retry and
+ * follows events with its token again; it is CONNECTED again, not CONNECTING for ever
+ * (where a later 401 would be ignored: session_failed wants CONNECTED).
+ */
+static void test_session_failed_login_fails(struct sim_proc *s)
+{
+	struct xs_pool_client *pc;
+	struct xs_pool_stats st;
+	struct stats_wait w;
+	const struct xs_topo *t;
+	const char *master = NULL;
+	char first[128];
+
+	t_event_timeout = 30;
+	pc = client_new(s->url[0], "pw", NULL, 0);
+	t_event_timeout = 5;
+	fail_unless(pc, "client");
+	fail_unless(loop_wait(t_loop, is_loaded, pc, 10), "loaded");
+	settle(pc);
+	t = xs_pool_client_topo(pc);
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_HOST); i++)
+		if (!strcmp(xs_topo_host_at(t, i)->address, s->addr[0]))
+			master = xs_topo_host_at(t, i)->uuid;
+	fail_unless(master, "the master's uuid");
+	xs_pool_client_stats(pc, &st);
+	snprintf(first, sizeof(first), "%s", xs_pool_client_session(pc));
+	/* the logout of the session given up and the login both answered 500 */
+	ok(sim_proc_post(s, "/sim/host/fail?host=%s&count=2", master) == 200, "fail: %.200s",
+	   s->answer);
+	ok(xs_pool_client_session_failed(pc, first), "the current session: a login starts");
+	w = (struct stats_wait){ pc, 0, 0, st.logins + 1, false };
+	ok(loop_wait(t_loop, logins_reached, &w, 5), "logged in again after a backoff");
+	settle(pc);
+	ok(xs_pool_client_state(pc) == XS_POOL_CONNECTED,
+	   "connected again after the re-login's retry: %s (%s)",
+	   xs_pool_state_name(xs_pool_client_state(pc)), xs_pool_client_reason(pc));
+	check_migration(s, 0, pc, "session failed, login retried: events followed");
+	client_stop(&pc);
+}
+
 static bool timeout_configured(void *arg)
 {
 	return xs_pool_client_call_timeout(arg) == 0.4;
@@ -798,6 +850,8 @@ static void test_admit(struct sim_proc *s)
 	asked = r.asked;
 	loop_wait(t_loop, is_loaded_any, pc, 1.5); /* a few retries, each refused */
 	ok(r.asked > asked && !xs_pool_client_loaded(pc), "each retry asks again (%u)", r.asked);
+	/* counted between two tries: a try in flight holds its session until its logout */
+	ok(loop_wait(t_loop, is_refused, pc, 5), "backing off again");
 	ok(sim_sessions(s) == sessions, "every refused session logged out: %ld, %ld before",
 	   sim_sessions(s), sessions);
 	r.refuse = false;
@@ -946,6 +1000,7 @@ static void test_on_sim(void)
 	test_login_refused(&s);
 	test_old_login(&s);
 	test_session_failed(&s);
+	test_session_failed_login_fails(&s);
 	test_slow_master(&s);
 	test_unreachable(&s);
 	test_admit(&s);
