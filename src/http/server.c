@@ -112,6 +112,7 @@ struct xs_http_request {
 	unsigned status;         /* 0 until a reply was queued */
 	bool head;               /* HEAD request: no body goes out */
 	bool seen;               /* the access handler ran once (the headers are in) */
+	const char *framing;     /* http_framing_error(), found when the headers are in */
 	bool dispatched;         /* http_dispatch() ran: its reply is queued, or it is parked */
 	bool parked;             /* xs_http_park(): suspended, no reply yet, on srv->parked */
 	bool unparked;           /* xs_http_unpark() ran: xs_http_unparked(), no second park */
@@ -1040,8 +1041,8 @@ static void http_dispatch(struct xs_http_request *req)
 					 srv->max_url);
 		return;
 	}
-	if (http_framing_error(req)) {
-		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "%s", http_framing_error(req));
+	if (req->framing) {
+		xs_http_reply_json_error(req, MHD_HTTP_BAD_REQUEST, "%s", req->framing);
 		return;
 	}
 	if (http_has_body(req)) {
@@ -1131,8 +1132,8 @@ static enum MHD_Result http_access_cb(void *cls, struct MHD_Connection *conn, co
 		 * refused now, which discards the body. So is one with an Expect header: MHD
 		 * may call again while it answers "100 Continue", when no reply can be queued.
 		 * An ambiguous one (http_framing_error) is refused now too, and closed. */
-		if (!http_has_body(req) && !xs_http_header(req, MHD_HTTP_HEADER_EXPECT) &&
-		    !http_framing_error(req))
+		req->framing = http_framing_error(req);
+		if (!http_has_body(req) && !xs_http_header(req, MHD_HTTP_HEADER_EXPECT) && !req->framing)
 			return MHD_YES;
 	}
 	if (!req->dispatched) {

@@ -118,6 +118,35 @@ static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next 
 static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 
+/* A test program's set-up: SIGPIPE ignored, t_dir made from tmpl ("/tmp/xs-...-XXXXXX"),
+ * t_loop and t_http; false if any fails. */
+__attribute__((unused))
+static bool fix_suite_begin(const char *tmpl)
+{
+	char err[XS_ERR_LEN];
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(t_dir, sizeof(t_dir), "%s", tmpl);
+	if (!mkdtemp(t_dir))
+		return false;
+	t_loop = xs_evloop_new();
+	t_http = t_loop ? xs_http_new(t_loop, err) : NULL;
+	return t_http != NULL;
+}
+
+/* The test program's tear-down: t_http, t_loop and t_dir removed. */
+__attribute__((unused))
+static void fix_suite_end(void)
+{
+	char cmd[256];
+
+	xs_http_free(&t_http);
+	xs_evloop_free(&t_loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t_dir);
+	if (system(cmd))
+		fprintf(stderr, "# could not remove %s\n", t_dir);
+}
+
 __attribute__((unused))
 static void count_yield(void *arg)
 {
@@ -326,6 +355,21 @@ struct cmp {
  * 5 s rows at t, coarse rows at t - step (AVERAGE, MIN, MAX to avg, min, max).
  * Only rows with t in [from, to] count; NaN coarse rows are not stored.
  */
+/* The stored value of (kind, uuid, ds) at tier's point t, the one cf ("AVERAGE", "MIN",
+ * "MAX") names; false when the store has no such point. */
+static bool stored_cf(struct fix *f, enum xs_obj_kind kind, const char *uuid, const char *ds,
+		      const char *cf, enum xs_tier tier, int64_t t, float *got)
+{
+	struct xs_point p;
+	xs_series_id id;
+
+	if (!xs_store_find(f->store, kind, uuid, ds, &id) ||
+	    xs_store_read(f->store, id, tier, t, t, &p, 1) != 1)
+		return false;
+	*got = !strcmp(cf, "MIN") ? p.min : !strcmp(cf, "MAX") ? p.max : p.avg;
+	return true;
+}
+
 __attribute__((unused))
 static void compare_doc(struct fix *f, const struct doc *d, enum xs_tier tier, int64_t from,
 			int64_t to, struct cmp *c)
@@ -335,25 +379,20 @@ static void compare_doc(struct fix *f, const struct doc *d, enum xs_tier tier, i
 	for (size_t i = 0; i < d->ncols; i++) {
 		char cf[16], uuid[64], ds[256];
 		enum xs_obj_kind kind;
-		xs_series_id id;
 
 		if (!split_entry(d->entry[i], cf, &kind, uuid, ds))
 			continue;
 		for (size_t r = 0; r < d->nrows; r++) {
-			struct xs_point p;
 			float v = d->v[r * d->ncols + i], got;
 
 			if (d->t[r] < from || d->t[r] > to || (tier != XS_TIER_5S && isnan(v)))
 				continue;
-			if (!xs_store_find(f->store, kind, uuid, ds, &id) ||
-			    xs_store_read(f->store, id, tier, d->t[r] - shift, d->t[r] - shift, &p,
-					  1) != 1) {
+			if (!stored_cf(f, kind, uuid, ds, cf, tier, d->t[r] - shift, &got)) {
 				if (c->missing++ < 3)
 					fprintf(stderr, "# missing %s at %lld tier %d\n", d->entry[i],
 						(long long)d->t[r], (int)tier);
 				continue;
 			}
-			got = !strcmp(cf, "MIN") ? p.min : !strcmp(cf, "MAX") ? p.max : p.avg;
 			if (!same_float(got, v) && c->differ++ < 3)
 				fprintf(stderr, "# %s at %lld: stored %.9g, served %.9g\n",
 					d->entry[i], (long long)d->t[r], (double)got, (double)v);

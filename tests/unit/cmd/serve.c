@@ -24,7 +24,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -43,23 +42,25 @@
 
 /* pools pools of hosts hosts (vms VMs each) on 127.base.x.x, the manual clock at S_CLOCK;
  * user root, password pw. */
-static bool sim_start_estate(struct sim_proc *s, int base, const char *pools, const char *hosts,
-			     const char *vms)
+static bool sim_start_estate(struct sim_proc *s, int base, int pools, int hosts, int vms)
 {
-	char listen[32], clock[32];
-	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", pools, "--hosts", hosts,
-			       "--vms-per-host", vms, "--listen", listen, "--user", "root",
+	char listen[32], clock[32], np[16], nh[16], nv[16];
+	const char *argv[] = { run_cmd_bin("xapi-sim"), "--pools", np, "--hosts", nh,
+			       "--vms-per-host", nv, "--listen", listen, "--user", "root",
 			       "--password", "pw", "--manual-clock", clock, NULL };
 
+	snprintf(np, sizeof(np), "%d", pools);
+	snprintf(nh, sizeof(nh), "%d", hosts);
+	snprintf(nv, sizeof(nv), "%d", vms);
 	snprintf(listen, sizeof(listen), "127.%d.0.1", base);
 	snprintf(clock, sizeof(clock), "%lld", S_CLOCK);
-	return sim_proc_start(s, argv) && sim_proc_ready(s, false, atoi(pools));
+	return sim_proc_start(s, argv) && sim_proc_ready(s, false, pools);
 }
 
 /* Two pools of one host on 127.base.x.x. */
 static bool sim_start(struct sim_proc *s, int base)
 {
-	return sim_start_estate(s, base, "2", "1", "2");
+	return sim_start_estate(s, base, 2, 1, 2);
 }
 
 static void proc_stop(pid_t *pid, int sig)
@@ -624,7 +625,7 @@ out:
 /* One pool of two hosts (master 127.86.1.1, member 127.86.1.2) on D_BASE. */
 static bool sim_start_dup(struct sim_proc *s)
 {
-	return sim_start_estate(s, D_BASE, "1", "2", "1");
+	return sim_start_estate(s, D_BASE, 1, 2, 1);
 }
 
 /* The pool uuid and both host uuids of the simulator (from /sim/state). */

@@ -781,15 +781,7 @@ out:
 
 int main(void)
 {
-	char err[XS_ERR_LEN];
-
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(t_dir, sizeof(t_dir), "/tmp/xs-collect-XXXXXX");
-	if (!mkdtemp(t_dir))
-		return 1;
-	t_loop = xs_evloop_new();
-	t_http = xs_http_new(t_loop, err);
-	if (!t_loop || !t_http)
+	if (!fix_suite_begin("/tmp/xs-collect-XXXXXX"))
 		return 1;
 	TEST_RUN(test_values_and_tiers);
 	TEST_RUN(test_migration);
@@ -802,14 +794,6 @@ int main(void)
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
 	TEST_RUN(test_session_expiry);
-	xs_http_free(&t_http);
-	xs_evloop_free(&t_loop);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", t_dir);
-		if (system(cmd))
-			fprintf(stderr, "# could not remove %s\n", t_dir);
-	}
+	fix_suite_end();
 	return test_summary();
 }

@@ -175,23 +175,19 @@ static void e_check_reference(struct fix *f, const struct e_era *e)
 		for (size_t i = 0; i < d->ncols; i++) {
 			char cf[16], uuid[64], ds[256];
 			enum xs_obj_kind kind;
-			xs_series_id id;
 
 			if (!split_entry(d->entry[i], cf, &kind, uuid, ds))
 				continue;
 			for (size_t r = 0; r < d->nrows; r++) {
 				float want = d->v[r * d->ncols + i], got;
-				struct xs_point p;
 
 				if (d->t[r] < from || d->t[r] > to || (k && isnan(want)))
 					continue;
-				if (!xs_store_find(f->store, kind, uuid, ds, &id) ||
-				    xs_store_read(f->store, id, e_tiers[k].tier, d->t[r] - shift,
-						  d->t[r] - shift, &p, 1) != 1) {
+				if (!stored_cf(f, kind, uuid, ds, cf, e_tiers[k].tier, d->t[r] - shift,
+					       &got)) {
 					missing++;
 					continue;
 				}
-				got = !strcmp(cf, "MIN") ? p.min : !strcmp(cf, "MAX") ? p.max : p.avg;
 				compared++;
 				inexact += !same_float(got, want);
 				if (!e_near(got, want, e->nf) && far++ < 3)
@@ -248,25 +244,12 @@ static void test_eras(void)
 
 int main(void)
 {
-	char err[XS_ERR_LEN];
-	char cmd[256];
-
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(t_dir, sizeof(t_dir), "/tmp/xs-eras-XXXXXX");
-	if (!mkdtemp(t_dir))
-		return 1;
-	t_loop = xs_evloop_new();
-	t_http = xs_http_new(t_loop, err);
-	if (!t_loop || !t_http)
+	if (!fix_suite_begin("/tmp/xs-eras-XXXXXX"))
 		return 1;
 	t_history = E_HISTORY;
 	TEST_RUN(test_eras);
 	for (int k = 0; k < E_NTIERS; k++)
 		doc_free(&e_ref[k]);
-	xs_http_free(&t_http);
-	xs_evloop_free(&t_loop);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", t_dir);
-	if (system(cmd))
-		fprintf(stderr, "# could not remove %s\n", t_dir);
+	fix_suite_end();
 	return test_summary();
 }

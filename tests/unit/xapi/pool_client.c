@@ -805,6 +805,30 @@ static bool asked_again(void *arg)
 	return r->asked > r->baseline;
 }
 
+/* A client of the simulator's first pool whose admit is r's rule, backing off `backoff`
+ * seconds, started; NULL (the reason on stderr) if it cannot be made. */
+static struct xs_pool_client *admit_client(struct sim_proc *s, struct admit_rule *r, double backoff)
+{
+	struct xs_pool_config cfg = { 0 };
+	struct xs_pool_client *pc;
+	char err[XS_ERR_LEN];
+
+	cfg.url = s->url[0];
+	cfg.user = "root";
+	cfg.password = "pw";
+	cfg.event_timeout = 5;
+	cfg.backoff_min = backoff;
+	cfg.backoff_max = backoff;
+	cfg.admit = admit_cb;
+	cfg.arg = r;
+	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
+	if (pc)
+		xs_pool_client_start(pc);
+	else
+		fprintf(stderr, "# admit client: %s\n", err);
+	return pc;
+}
+
 static bool is_refused(void *arg)
 {
 	struct xs_pool_client *pc = arg;
@@ -821,23 +845,12 @@ static bool is_refused(void *arg)
 static void test_admit(struct sim_proc *s)
 {
 	struct admit_rule r = { .refuse = true };
-	struct xs_pool_config cfg = { 0 };
 	struct xs_pool_client *pc;
-	char err[XS_ERR_LEN];
 	long sessions = sim_sessions(s);
 	unsigned asked;
 
-	cfg.url = s->url[0];
-	cfg.user = "root";
-	cfg.password = "pw";
-	cfg.event_timeout = 5;
-	cfg.backoff_min = 0.3;
-	cfg.backoff_max = 0.3;
-	cfg.admit = admit_cb;
-	cfg.arg = &r;
-	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
-	fail_unless(pc, "client: %s", err);
-	xs_pool_client_start(pc);
+	pc = admit_client(s, &r, 0.3);
+	fail_unless(pc, "client");
 	ok(loop_wait(t_loop, is_refused, pc, 10), "refused: backing off: %s",
 	   xs_pool_client_reason(pc));
 	ok(!strncmp(xs_pool_client_reason(pc), "pool ", 5) &&
@@ -878,18 +891,7 @@ static void test_admit(struct sim_proc *s)
 static void test_admit_retry_in_drop(struct sim_proc *s)
 {
 	struct admit_rule r = { .refuse = true };
-	struct xs_pool_config cfg = { 0 };
 	struct xs_pool_client *pc;
-	char err[XS_ERR_LEN];
-
-	cfg.url = s->url[0];
-	cfg.user = "root";
-	cfg.password = "pw";
-	cfg.event_timeout = 5;
-	cfg.backoff_min = 60;
-	cfg.backoff_max = 60;
-	cfg.admit = admit_cb;
-	cfg.arg = &r;
 	const struct xs_topo *t;
 	char master[64] = "";
 	bool asked;
@@ -904,9 +906,8 @@ static void test_admit_retry_in_drop(struct sim_proc *s)
 	client_stop(&pc);
 	fail_unless(master[0], "the master's uuid");
 	ok(sim_proc_post(s, "/sim/host/slow?host=%s&ms=300", master) == 200, "master slow");
-	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
-	fail_unless(pc, "client: %s", err);
-	xs_pool_client_start(pc);
+	pc = admit_client(s, &r, 60);
+	fail_unless(pc, "client");
 	asked = loop_wait(t_loop, admit_asked, &r, 10);
 	ok(asked && xs_pool_client_state(pc) == XS_POOL_CONNECTING, "refused, logging out");
 	r.refuse = false;
@@ -928,9 +929,8 @@ static void test_admit_retry_in_drop(struct sim_proc *s)
 static void test_admit_master_moves(struct sim_proc *s)
 {
 	struct admit_rule r = { .refuse = true };
-	struct xs_pool_config cfg = { 0 };
 	struct xs_pool_client *pc;
-	char err[XS_ERR_LEN], uuids[8][64], addrs[8][64];
+	char uuids[8][64], addrs[8][64];
 	size_t nhosts = 0, cur = 0;
 	const struct xs_topo *t;
 	int moved = 0;
@@ -947,17 +947,8 @@ static void test_admit_master_moves(struct sim_proc *s)
 	}
 	client_stop(&pc);
 	fail_unless(nhosts >= 2, "hosts: %zu", nhosts);
-	cfg.url = s->url[0];
-	cfg.user = "root";
-	cfg.password = "pw";
-	cfg.event_timeout = 5;
-	cfg.backoff_min = 0.2;
-	cfg.backoff_max = 0.2;
-	cfg.admit = admit_cb;
-	cfg.arg = &r;
-	pc = xs_pool_client_new(t_loop, t_http, &cfg, err);
-	fail_unless(pc, "client: %s", err);
-	xs_pool_client_start(pc);
+	pc = admit_client(s, &r, 0.2);
+	fail_unless(pc, "client");
 	ok(loop_wait(t_loop, admit_asked, &r, 10), "refused");
 	for (int k = 0; k < 7; k++) {
 		size_t next = (cur + 1) % nhosts;
