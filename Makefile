@@ -5,6 +5,7 @@
 #   make bench      measure the figures in docs/BENCHMARKS.md
 #   make fuzz       long fuzzing runs (FUZZ_SECONDS per target, default 600)
 #   make demo       xapi-sim and xapistat serve against it; prints the URL (Ctrl-C stops)
+#   make install    xapistat, its web UI, a systemd unit (PREFIX=/usr/local, DESTDIR)
 #
 # Sources are found by wildcard: every src/**/*.c goes into xapistat, every
 # tests/unit/**/*.c is one test program, every fuzz/*.c one libFuzzer target.
@@ -45,7 +46,8 @@ FUZZERS   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 # src/lib/ is held to -Wconversion as well (STYLE.md §33).
 $(BUILD)/obj/src/lib/%.o $(BUILD)/asan/src/lib/%.o $(BUILD)/fuzz/obj/src/lib/%.o: WARN += -Wconversion
 
-.PHONY: all check unit fuzz-smoke fuzz bench demo web clean deps-build deps-check deps-bench
+.PHONY: all check unit fuzz-smoke fuzz bench demo web clean deps-build deps-check deps-bench \
+        install uninstall
 all: deps-build $(PROGRAMS) web
 
 deps-build:
@@ -120,7 +122,7 @@ check: deps-check
 .PHONY: unit-and-fuzz
 unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat web/dist/index.html
 	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS) \
-		-- python3 tests/e2e/api_test.py -- node --test tests/web/
+		-- python3 tests/e2e/api_test.py -- python3 tests/e2e/install_test.py -- node --test tests/web/
 
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
@@ -143,6 +145,35 @@ web: web/dist/index.html
 
 demo: all
 	@bash scripts/demo.sh
+
+# `make install` (README "Running it as a service"): the binary, the web UI where the
+# binary looks for it (PREFIX/share/xapistat/web), the systemd unit and its user, the
+# example configuration and the docs. Nothing under /etc is written.
+PREFIX      ?= /usr/local
+BINDIR      := $(PREFIX)/bin
+WEBDIR      := $(PREFIX)/share/xapistat/web
+DOCDIR      := $(PREFIX)/share/doc/xapistat
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+install: $(BUILD)/xapistat web/dist/index.html
+	install -D -m 0755 $(BUILD)/xapistat $(DESTDIR)$(BINDIR)/xapistat
+	rm -rf $(DESTDIR)$(WEBDIR)
+	mkdir -p $(DESTDIR)$(WEBDIR)
+	cp -R web/dist/. $(DESTDIR)$(WEBDIR)/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(WEBDIR)
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' dist/xapistat.service.in \
+		> $(DESTDIR)$(UNITDIR)/xapistat.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xapistat.service
+	install -D -m 0644 dist/xapistat.sysusers $(DESTDIR)$(SYSUSERSDIR)/xapistat.conf
+	install -D -m 0644 dist/xapistat.conf.example $(DESTDIR)$(DOCDIR)/xapistat.conf.example
+	install -m 0644 README.md docs/API.md docs/CONFIG.md docs/STORE.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/xapistat $(DESTDIR)$(UNITDIR)/xapistat.service \
+		$(DESTDIR)$(SYSUSERSDIR)/xapistat.conf
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/share/xapistat 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

@@ -44,6 +44,7 @@
 #include "serve/api.h"
 #include "serve/api_thread.h"
 #include "serve/config.h"
+#include "serve/open_files.h"
 #include "store/store.h"
 #include "xapi/credentials.h"
 #include "xapi/http_client.h"
@@ -111,6 +112,7 @@ struct xs_daemon {
 	double started;                /* wall clock, for uptime */
 	char *token;                   /* the API token read from token_file, or NULL */
 	struct xs_log_limit sync_log;  /* failed syncs: one line a SERVE_SYNC_LOG_SECS */
+	uint64_t open_files_warned;    /* the need last warned of (open_files.h), 0 = none */
 };
 
 static void serve_usage(FILE *f)
@@ -125,7 +127,8 @@ static void serve_usage(FILE *f)
 		"                      password may also come from XAPISTAT_PASSWORD\n"
 		"  --listen ADDR:PORT  address of the HTTP API (default 127.0.0.1:8080); a\n"
 		"                      non-loopback address needs token_file (docs/CONFIG.md)\n"
-		"  --web DIR           the web UI's files (default: web/dist of the source tree)\n"
+		"  --web DIR           the web UI's files (default: ../share/xapistat/web beside the\n"
+		"                      binary, else web/dist of the source tree)\n"
 		"  --log-level L       error, warn, info (default) or debug\n"
 		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the pool list from FILE,\n"
 		"SIGUSR1 logs the collector's counters (also logged every minute).\n"
@@ -677,6 +680,29 @@ static void serve_reload(struct xs_daemon *d)
 
 /* --- housekeeping --- */
 
+/* Warns when the estate needs more descriptors than the limit allows (open_files.h):
+ * once, and again only when it grows past the need last warned of. */
+static void serve_check_open_files(struct xs_daemon *d)
+{
+	struct xs_collector_stats cs;
+	uint64_t need, limit;
+
+	xs_collector_stats(d->co, &cs);
+	need = xs_open_files_needed(cs.hosts, d->npools, XS_HTTP_DEFAULT_MAX_CONNECTIONS);
+	if (need <= d->open_files_warned)
+		return;
+	limit = xs_open_files_limit();
+	if (need <= limit)
+		return;
+	d->open_files_warned = need;
+	xs_log_warn("open files: %zu hosts (%zu pools) and up to %u API connections need about "
+		    "%llu descriptors, but the limit (RLIMIT_NOFILE) is %llu: connections past it "
+		    "fail (\"Couldn't connect to server\"); raise it (LimitNOFILE= in the systemd "
+		    "unit, ulimit -n)",
+		    cs.hosts, d->npools, XS_HTTP_DEFAULT_MAX_CONNECTIONS, (unsigned long long)need,
+		    (unsigned long long)limit);
+}
+
 static void serve_sync_cb(struct xs_evloop *loop, void *arg)
 {
 	struct xs_daemon *d = arg;
@@ -685,6 +711,7 @@ static void serve_sync_cb(struct xs_evloop *loop, void *arg)
 	if (xs_store_sync(d->store, err)) /* a full disk: once a minute, with the count */
 		xs_log_every(&d->sync_log, SERVE_SYNC_LOG_SECS, XS_LOG_ERROR, "store: sync: %s", err);
 	serve_reap(d);
+	serve_check_open_files(d);
 	d->sync_timer = xs_evloop_add_timer(loop, SERVE_SYNC_SECS, serve_sync_cb, d);
 }
 
@@ -991,26 +1018,31 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	st->resident_bytes = serve_rss_bytes();
 }
 
-/* The web UI's default directory: web/dist of the tree the binary was built in
- * (build/xapistat -> ../web/dist), if it exists. */
+/* The web UI's default directory, beside the binary: PREFIX/share/xapistat/web
+ * of an installed one (PREFIX/bin/xapistat, `make install`), else web/dist of
+ * the tree it was built in (build/xapistat); NULL if neither exists. */
 static const char *serve_default_web(char *buf, size_t n)
 {
-	ssize_t len = readlink("/proc/self/exe", buf, n - 16);
+	static const char *const beside[] = { "/share/xapistat/web", "/web/dist" };
+	ssize_t len = readlink("/proc/self/exe", buf, n - 32);
 	char *slash;
 	struct stat stt;
 
 	if (len <= 0)
 		return NULL;
 	buf[len] = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return NULL;
-	snprintf(slash, n - (size_t)(slash - buf), "/web/dist");
-	return stat(buf, &stt) == 0 && S_ISDIR(stt.st_mode) ? buf : NULL;
+	for (int up = 0; up < 2; up++) { /* the binary's name, then its directory */
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return NULL;
+		*slash = '\0';
+	}
+	for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+		snprintf(slash, n - (size_t)(slash - buf), "%s", beside[i]);
+		if (stat(buf, &stt) == 0 && S_ISDIR(stt.st_mode))
+			return buf;
+	}
+	return NULL;
 }
 
 static int serve_api_start(struct xs_daemon *d)
@@ -1055,8 +1087,16 @@ static int serve_start(struct xs_daemon *d)
 {
 	struct xs_store_options so = { 0 };
 	struct xs_collector_config ccfg = { 0 };
+	struct xs_open_files of;
 	char err[XS_ERR_LEN];
 
+	xs_open_files_raise(&of);
+	if (of.error)
+		xs_log_warn("open files: cannot raise the limit (RLIMIT_NOFILE) from %llu: %s",
+			    (unsigned long long)of.before, strerror(of.error));
+	else if (of.after != of.before)
+		xs_log_info("open files: limit (RLIMIT_NOFILE) raised from %llu to %llu",
+			    (unsigned long long)of.before, (unsigned long long)of.after);
 	/* big transient buffers (checkpoints, documents) straight from mmap, so that
 	 * their pages go back to the system when freed: glibc would otherwise raise
 	 * its mmap threshold after the first one and keep them in the heap */

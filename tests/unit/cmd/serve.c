@@ -17,7 +17,9 @@
  * - one pool configured twice (its master's and a member's address) is collected
  *   once: one pool in objects, each host once, the other section's status and a
  *   single log line say why; a reload dropping the section that collects it lets
- *   the other take over at once.
+ *   the other take over at once;
+ * - the limit of open files: a soft limit under the hard one is raised at start,
+ *   and one too low for the estate is a warning naming what it needs.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -26,6 +28,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +93,7 @@ static bool sim_host_uuid(struct sim_proc *s, char *uuid)
 struct daemon {
 	pid_t pid;
 	char errpath[256];
+	rlim_t nofile_soft, nofile_hard; /* the child's RLIMIT_NOFILE when not 0 */
 };
 
 static bool serve_spawn(struct daemon *dm, const char *const *args, const char *errname)
@@ -108,6 +112,12 @@ static bool serve_spawn(struct daemon *dm, const char *const *args, const char *
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(e, 2);
+		if (dm->nofile_soft) {
+			struct rlimit rl = { .rlim_cur = dm->nofile_soft, .rlim_max = dm->nofile_hard };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(126);
+		}
 		run_cmd_exec(argv);
 		_exit(127);
 	}
@@ -381,7 +391,7 @@ static size_t store_points(struct xs_store *st, const char *host, const char *ds
 static void test_kill_restart_reload(void)
 {
 	struct sim_proc s;
-	struct daemon dm = { -1, "" };
+	struct daemon dm = { .pid = -1 };
 	char dir[256], conf_text[1024], pool_url[200], host[64];
 	const char *conf;
 	struct xs_store *st = NULL;
@@ -485,7 +495,7 @@ static bool write_self_signed(const char *path)
 
 static void test_reload_keeps_tls(void)
 {
-	struct daemon dm = { -1, "" };
+	struct daemon dm = { .pid = -1 };
 	char dir[256], conf_text[512];
 	const char *ca = run_cmd_file("ca.pem", "", 0), *conf;
 	int rc;
@@ -544,7 +554,7 @@ static int api_status(const char *token)
 static void test_reload_files(void)
 {
 	struct sim_proc s;
-	struct daemon dm = { -1, "" };
+	struct daemon dm = { .pid = -1 };
 	char dir[256], conf_text[1024], url[200];
 	const char *conf, *pw, *tok;
 	int rc;
@@ -710,7 +720,7 @@ static void test_duplicate_pool(void)
 {
 	static char ans[1 << 20];
 	struct sim_proc s;
-	struct daemon dm = { -1, "" };
+	struct daemon dm = { .pid = -1 };
 	char dir[256], conf_text[1024], pool[64], hosts[2][64], member[64], line[512];
 	char winner[8] = "", loser[8] = "", *log = NULL, *at;
 	const char *conf;
@@ -802,6 +812,60 @@ out:
 	sim_proc_stop(&s);
 }
 
+/* The soft limit of open files is raised to the hard one at start; a hard
+ * limit too low for the estate (2 hosts, 1,024 API connections) is a warning
+ * naming the need and the limit, logged once. */
+static void test_open_files(void)
+{
+	struct sim_proc s;
+	struct daemon dm = { .pid = -1, .nofile_soft = 200 };
+	char dir[300], pool_url[200], listen_at[64], limits[64], line[128];
+	const char *args[] = { "--data", dir, "--listen", listen_at, "--pool", pool_url, NULL };
+	struct rlimit rl;
+	char *log = NULL;
+	FILE *f;
+
+	if (!ok(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit") ||
+	    !ok(sim_start_estate(&s, 87, 1, 2, 1), "simulator"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/data-nofile", run_cmd_dir);
+	snprintf(pool_url, sizeof(pool_url), "http://root:pw@%s", strstr(s.url[0], "://") + 3);
+	snprintf(listen_at, sizeof(listen_at), "127.87.0.100:8080");
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 200) {
+		dm.nofile_hard = rl.rlim_max;
+		if (!ok(serve_spawn(&dm, args, "nofile1.err") && serve_log_has(&dm, "serving", 10),
+			"serving"))
+			goto out;
+		ok(serve_log_has(&dm, "open files: limit (RLIMIT_NOFILE) raised from 200 to ", 1),
+		   "the raise is logged");
+		snprintf(limits, sizeof(limits), "/proc/%d/limits", (int)dm.pid);
+		f = fopen(limits, "r");
+		rl.rlim_cur = 0;
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Max open files", 14))
+				rl.rlim_cur = strtoull(line + 14, NULL, 10);
+		if (f)
+			fclose(f);
+		ok(rl.rlim_cur > 200, "the soft limit is now %llu", (unsigned long long)rl.rlim_cur);
+		ok(!serve_log_has(&dm, "need about", 0.5), "no warning when the limit is enough");
+		proc_stop(&dm.pid, SIGTERM);
+	}
+	dm.nofile_soft = dm.nofile_hard = 300;
+	if (!ok(serve_spawn(&dm, args, "nofile2.err") &&
+		serve_log_has(&dm, "open files: 2 hosts (1 pools) and up to 1024 API connections "
+			      "need about 1158 descriptors, but the limit (RLIMIT_NOFILE) is 300", 15),
+		"the warning names the need and the limit"))
+		goto out;
+	ok(!serve_log_has(&dm, "raised from", 0), "a limit at its hard one is not raised");
+	usleep(2500000); /* more sync ticks */
+	log = run_cmd_read(dm.errpath);
+	ok(count_of(log, "need about") == 1, "warned once: %s", log);
+out:
+	free(log);
+	proc_stop(&dm.pid, SIGTERM);
+	sim_proc_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -812,6 +876,7 @@ int main(void)
 	TEST_RUN(test_reload_keeps_tls);
 	TEST_RUN(test_reload_files);
 	TEST_RUN(test_duplicate_pool);
+	TEST_RUN(test_open_files);
 	run_cmd_cleanup();
 	return test_summary();
 }
