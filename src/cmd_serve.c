@@ -92,6 +92,7 @@ struct xs_daemon {
 	size_t nflag_pools;
 	const char *config_file;
 	const char *flag_data, *flag_listen, *flag_level, *flag_web;
+	bool check;                    /* --check: check the configuration, do not start */
 	struct xs_evloop *loop;
 	struct xs_http *http;
 	struct xs_store *store;
@@ -119,7 +120,7 @@ static void serve_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xapistat serve [-c FILE] [--data DIR] [--pool URL]... [--listen ADDR:PORT]\n"
-		"                      [--log-level error|warn|info|debug]\n"
+		"                      [--log-level error|warn|info|debug] [--check]\n"
 		"Collects every host of every pool in the background into the store under DIR.\n"
 		"  -c FILE             configuration file (docs/CONFIG.md); flags override it\n"
 		"  --data DIR          the store's directory\n"
@@ -130,6 +131,10 @@ static void serve_usage(FILE *f)
 		"  --web DIR           the web UI's files (default: ../share/xapistat/web beside the\n"
 		"                      binary, else web/dist of the source tree)\n"
 		"  --log-level L       error, warn, info (default) or debug\n"
+		"  --check             check the configuration and the files it names (passwords,\n"
+		"                      CA files, token, TLS certificate and key, data and web\n"
+		"                      directories), print what it would serve, and exit: 0 if\n"
+		"                      serve would start with it, 1 with the error\n"
 		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the pool list from FILE,\n"
 		"SIGUSR1 logs the collector's counters (also logged every minute).\n"
 		"Exit status: 0 stopped by a signal, 1 could not start, 2 usage error.\n");
@@ -189,6 +194,10 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			serve_usage(stdout);
 			return 0;
+		}
+		if (!strcmp(a, "--check")) {
+			d->check = true;
+			continue;
 		}
 		if (!slot || i + 1 == argc) {
 			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
@@ -1179,6 +1188,99 @@ static int serve_start(struct xs_daemon *d)
 	return 0;
 }
 
+/* A directory the daemon would use: absent is fine when it may be made (data),
+ * else it must be a directory it can use (`need`: access(2) mode). */
+static bool serve_check_dir(const char *what, const char *dir, int need, bool may_make)
+{
+	struct stat stt;
+
+	if (stat(dir, &stt) < 0) {
+		if (errno == ENOENT && may_make) { /* made at start: its parent must allow it */
+			char parent[4096];
+			char *slash;
+
+			snprintf(parent, sizeof(parent), "%s", dir);
+			slash = strrchr(parent, '/');
+			if (!slash)
+				snprintf(parent, sizeof(parent), ".");
+			else
+				slash[slash == parent] = '\0';
+			if (stat(parent, &stt) == 0 && S_ISDIR(stt.st_mode) && access(parent, W_OK | X_OK) == 0)
+				return true;
+			xs_log_error("%s %s: cannot be made: %s: %s", what, dir, parent,
+				     errno ? strerror(errno) : "not a directory");
+			return false;
+		}
+		xs_log_error("%s %s: %s", what, dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(stt.st_mode)) {
+		xs_log_error("%s %s: not a directory", what, dir);
+		return false;
+	}
+	if (access(dir, need) < 0) {
+		xs_log_error("%s %s: %s", what, dir, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * --check: what serve_start would refuse, without starting: the configuration
+ * (already loaded), every pool's password and CA file (the same code as at
+ * start), the token file, the TLS certificate and key, the data and web
+ * directories. Nothing connects, binds or opens the store (a store in use by
+ * the running daemon is fine). Prints one line of what it would serve.
+ */
+static int serve_check(struct xs_daemon *d)
+{
+	struct xs_http_server_config hc = { 0 };
+	char err[XS_ERR_LEN], where[XS_ERR_LEN], web[4096];
+	const char *web_dir = d->cfg.web_dir ? d->cfg.web_dir : serve_default_web(web, sizeof(web));
+	struct serve_pool **pools = NULL;
+	char *token = NULL;
+	int rc = 1;
+
+	d->loop = xs_evloop_new();
+	if (!d->loop) {
+		xs_log_error("cannot start the event loop");
+		return 1;
+	}
+	d->http = xs_http_new(d->loop, err);
+	if (!d->http || serve_pools_new(d, &d->cfg, &pools, err)) {
+		xs_log_error("%s", err);
+		return 1;
+	}
+	serve_pools_free(pools, d->cfg.npools);
+	if (d->cfg.token_file) {
+		token = serve_read_token(d->cfg.token_file, err);
+		if (!token) {
+			xs_log_error("%s%s", xs_config_where(&d->cfg, d->cfg.token_file_line, where,
+							     sizeof(where)), err);
+			return 1;
+		}
+	}
+	hc.tls_cert_file = d->cfg.tls_cert_file;
+	hc.tls_key_file = d->cfg.tls_key_file;
+	if (xs_http_server_check_tls(&hc, err)) {
+		xs_log_error("api %s:%u: %s", d->cfg.listen_host, (unsigned)d->cfg.listen_port, err);
+		goto out;
+	}
+	if (!serve_check_dir("data", d->cfg.data_dir, R_OK | W_OK | X_OK, true) ||
+	    (d->cfg.web_dir && !serve_check_dir("web", d->cfg.web_dir, R_OK | X_OK, false)))
+		goto out;
+	printf("xapistat serve: configuration OK: %zu pool%s, store %s, API http%s://%s%s%s:%u/%s%s\n",
+	       d->cfg.npools, d->cfg.npools == 1 ? "" : "s", d->cfg.data_dir,
+	       d->cfg.tls_cert_file ? "s" : "", strchr(d->cfg.listen_host, ':') ? "[" : "",
+	       d->cfg.listen_host, strchr(d->cfg.listen_host, ':') ? "]" : "",
+	       (unsigned)d->cfg.listen_port, token ? " (token)" : "",
+	       web_dir ? "" : ", no web UI files");
+	rc = 0;
+out:
+	serve_token_free(&token);
+	return rc;
+}
+
 static int serve_run(int argc, char **argv)
 {
 	struct xs_daemon d;
@@ -1205,6 +1307,10 @@ static int serve_run(int argc, char **argv)
 		if (!strcmp(argv[i], "--pool") && i + 1 < argc)
 			xs_cred_mask_url(argv[++i]);
 	xs_log_set_level(d.cfg.log_level);
+	if (d.check) {
+		rc = serve_check(&d);
+		goto out;
+	}
 	serve_signals();
 	rc = serve_start(&d);
 	if (!rc) {

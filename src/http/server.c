@@ -1440,6 +1440,36 @@ out:
 	return rc;
 }
 
+/* Reads and checks cfg's TLS certificate and key into *cert and *key (the caller frees them). */
+static enum xs_err http_load_tls(const struct xs_http_server_config *cfg, char **cert, char **key,
+				 char *err)
+{
+	enum xs_err rc;
+
+	if (!cfg->tls_cert_file != !cfg->tls_key_file)
+		return xs_err_set(err, XS_ERR_ARG, "TLS needs both a certificate and a key file");
+	if (!cfg->tls_cert_file)
+		return XS_OK;
+	if (!xs_http_tls_supported())
+		return xs_err_set(err, XS_ERR_ARG, "this libmicrohttpd was built without TLS");
+	rc = http_read_pem(cfg->tls_cert_file, cert, err);
+	if (!rc)
+		rc = http_read_pem(cfg->tls_key_file, key, err);
+	if (!rc)
+		rc = http_check_pem(cfg, *cert, *key, err);
+	return rc;
+}
+
+enum xs_err xs_http_server_check_tls(const struct xs_http_server_config *cfg, char *err)
+{
+	char *cert = NULL, *key = NULL;
+	enum xs_err rc = http_load_tls(cfg, &cert, &key, err);
+
+	free(cert);
+	free(key);
+	return rc;
+}
+
 static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_server_config *cfg,
 			      char *err)
 {
@@ -1455,20 +1485,10 @@ static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_s
 		srv->token_len = strlen(cfg->token);
 		srv->token = xs_xstrndup(cfg->token, srv->token_len);
 	}
-	if (!cfg->tls_cert_file != !cfg->tls_key_file)
-		return xs_err_set(err, XS_ERR_ARG, "TLS needs both a certificate and a key file");
-	if (cfg->tls_cert_file) {
-		if (!xs_http_tls_supported())
-			return xs_err_set(err, XS_ERR_ARG, "this libmicrohttpd was built without TLS");
-		rc = http_read_pem(cfg->tls_cert_file, &srv->cert, err);
-		if (!rc)
-			rc = http_read_pem(cfg->tls_key_file, &srv->key, err);
-		if (!rc)
-			rc = http_check_pem(cfg, srv->cert, srv->key, err);
-		if (rc)
-			return rc;
-		srv->tls = true;
-	}
+	rc = http_load_tls(cfg, &srv->cert, &srv->key, err);
+	if (rc)
+		return rc;
+	srv->tls = cfg->tls_cert_file != NULL;
 	if (cfg->static_dir)
 		return xs_static_open(cfg->static_dir, &srv->files, err);
 	return XS_OK;

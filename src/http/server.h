@@ -148,6 +148,10 @@ struct xs_http_stats {
 enum xs_err xs_http_server_start(struct xs_evloop *loop, const struct xs_http_server_config *cfg,
 				 struct xs_http_server **out, char *err) __attribute__((warn_unused_result));
 
+/* What xs_http_server_start checks of cfg's TLS files (both or none, readable PEM,
+ * the key the certificate's), without starting: XS_OK or the error in err. */
+enum xs_err xs_http_server_check_tls(const struct xs_http_server_config *cfg, char *err);
+
 /* Stops listening, closes every connection (stream on_close callbacks run),
  * frees the server (NULL allowed) and sets *sp = NULL. Call on the loop thread,
  * not from a handler or callback of this server. */

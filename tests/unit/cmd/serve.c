@@ -18,6 +18,9 @@
  *   once: one pool in objects, each host once, the other section's status and a
  *   single log line say why; a reload dropping the section that collects it lets
  *   the other take over at once;
+ * - --check: exit 0 and one line for a configuration serve would start with (nothing
+ *   bound, no store made), exit 1 naming the problem for a password file, a data
+ *   directory, a token file or a TLS certificate that serve would refuse;
  * - the limit of open files: a soft limit under the hard one is raised at start,
  *   and one too low for the estate is a warning naming what it needs.
  */
@@ -30,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -365,6 +369,70 @@ static void test_unreached_pool(void)
 	   st, ans);
 out:
 	proc_stop(&dm.pid, SIGTERM);
+}
+
+/* `serve --check` of a configuration whose text is printf(fmt, run_cmd_dir...): its exit
+ * status, stdout in *out and stderr in *err (the caller frees both). */
+static int serve_check_conf(const char *text, char **out, char **err)
+{
+	const char *conf = run_cmd_file("check.conf", text, strlen(text));
+	const char *argv[] = { run_cmd_bin("xapistat"), "serve", "-c", conf, "--check", NULL };
+
+	*out = *err = NULL;
+	return run_cmd(argv, NULL, 0, out, err);
+}
+
+static void test_check_mode(void)
+{
+	char text[2048], data[300], *out, *err;
+	struct stat stt;
+	int rc;
+
+	run_cmd_file("check.pw", "pw\n", 3);
+	run_cmd_file("check.token", "t0ken\n", 6);
+	run_cmd_file("not-a-cert.pem", "hello\n", 6);
+	snprintf(data, sizeof(data), "%s/check-data", run_cmd_dir);
+	/* the address of another daemon's API (or a taken port) is no reason to fail */
+	snprintf(text, sizeof(text),
+		 "data = %s\nlisten = 127.0.0.1:1\ntoken_file = %s/check.token\n"
+		 "[pool a]\nurl = http://127.0.0.1:1\npassword_file = %s/check.pw\n",
+		 data, run_cmd_dir, run_cmd_dir);
+	rc = serve_check_conf(text, &out, &err);
+	ok(rc == 0 && strstr(out, "configuration OK: 1 pool, store ") &&
+		   strstr(out, "API http://127.0.0.1:1/ (token)"),
+	   "a good configuration: exit %d: %s%s", rc, out, err);
+	ok(stat(data, &stt) < 0, "the data directory is not made");
+	free(out);
+	free(err);
+	{
+		static const char *const bad[][2] = {
+			{ "data = %s/check-data\n[pool a]\nurl = http://127.0.0.1:1\n"
+			  "password_file = %s/nowhere.pw\n", "check.conf:4: pool a: password file " },
+			{ "data = %s/check.pw\n[pool a]\nurl = http://127.0.0.1:1\n"
+			  "password_file = %s/check.pw\n", "check.pw: not a directory" },
+			{ "data = %s/no/check-data\n[pool a]\nurl = http://127.0.0.1:1\n"
+			  "password_file = %s/check.pw\n", "check-data: cannot be made: " },
+			{ "data = %s/check-data\ntoken_file = %s/nowhere.token\n[pool a]\n"
+			  "url = http://127.0.0.1:1\npassword_file = %s/check.pw\n",
+			  "check.conf:2: " },
+			{ "data = %s/check-data\ntls_cert = %s/not-a-cert.pem\ntls_key = %s/check.pw\n"
+			  "[pool a]\nurl = http://127.0.0.1:1\npassword_file = %s/check.pw\n",
+			  "not-a-cert.pem: no PEM certificate in it" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			snprintf(text, sizeof(text), bad[i][0], run_cmd_dir, run_cmd_dir, run_cmd_dir,
+				 run_cmd_dir);
+#pragma GCC diagnostic pop
+			rc = serve_check_conf(text, &out, &err);
+			ok(rc == 1 && strstr(err, bad[i][1]) && !strstr(out, "OK"),
+			   "bad %zu: exit %d, says '%s': %s", i, rc, bad[i][1], err);
+			free(out);
+			free(err);
+		}
+	}
 }
 
 /* --- the daemon against the simulator --- */
@@ -872,6 +940,7 @@ int main(void)
 	TEST_RUN(test_config_errors);
 	TEST_RUN(test_listen_taken);
 	TEST_RUN(test_unreached_pool);
+	TEST_RUN(test_check_mode);
 	TEST_RUN(test_kill_restart_reload);
 	TEST_RUN(test_reload_keeps_tls);
 	TEST_RUN(test_reload_files);
