@@ -79,6 +79,10 @@ static const struct units_rule units_rules[] = {
 	{ UNITS_HOST, "sr_", "_cache_misses", "/s" },
 	{ UNITS_HOST, "Tapdisks_in_low_memory_mode", "", "" },
 	{ UNITS_HOST, "DCMI-power-reading", "", "W" },
+	/* HA, when enabled (xcp-rrdd rrdd_ha_stats.ml: ~units:"s") */
+	{ UNITS_HOST, "statefile/", "/latency", "s" },
+	{ UNITS_HOST, "network/latency", "", "s" },
+	{ UNITS_HOST, "xapi_healthcheck/latency", "", "s" },
 	/* SR RRDs (sr:<uuid>:...) */
 	{ UNITS_SR, "size", "", "B" },
 	{ UNITS_SR, "physical_utilisation", "", "B" },

@@ -10,7 +10,8 @@
  * the shortest float formatting, the cap, a catalog whose objects' series
  * interleave (device labels still per VM, one entry per device), a host's
  * CPUs parked by smt=0 left out as the stats routes do, HA's statefile
- * latency with its VDI as a label (not in the name), no gauge
+ * latency with its VDI as a label (not in the name) and HA's latencies in seconds
+ * with the units the collector records (collect/units.c), no gauge
  * named as a histogram's series (_count, _sum, _bucket).
  * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect/units.h"
 #include "query/prom.c"
 #include "support/tmp_dir.h"
 #include "test.h"
@@ -153,6 +155,13 @@ static void add(struct xs_store *s, enum xs_obj_kind kind, const char *uuid, con
 		fprintf(stderr, "# series %s %s: %s\n", uuid, ds, err);
 }
 
+/* A series of one sample v at t with the unit the collector gives ds (collect/units.c). */
+static void add_collected(struct xs_store *s, enum xs_obj_kind kind, const char *uuid, const char *ds,
+			  int64_t t, float v)
+{
+	add(s, kind, uuid, ds, xs_collect_unit(kind, ds, strlen(ds)), t, v);
+}
+
 /* The fixture's series, interleaved so that families are not in catalog order. */
 static void fill(struct xs_store *s)
 {
@@ -187,7 +196,10 @@ static void fill(struct xs_store *s)
 	add(s, XS_OBJ_HOST, H1_UUID, "DCMI-power-reading", "W", T0, 180.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "sr_" SR_NFS_UUID "_cache_size", "B", T0, 512.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "odd.name-X", "furlongs", T0, -1.5f);
-	add(s, XS_OBJ_HOST, H1_UUID, "statefile/" STATEFILE_UUID "/latency", "s", T0, 0.004f);
+	/* HA's latencies with the unit the collector records for them (xcp-rrdd: "s") */
+	add_collected(s, XS_OBJ_HOST, H1_UUID, "statefile/" STATEFILE_UUID "/latency", T0, 0.004f);
+	add_collected(s, XS_OBJ_HOST, H1_UUID, "network/latency", T0, 0.5f);
+	add_collected(s, XS_OBJ_HOST, H1_UUID, "xapi_healthcheck/latency", T0, 0.25f);
 	add(s, XS_OBJ_HOST, H1_UUID, "pool_session_count", "", T0, 12.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "pool_task_count", "", T0, 3.0f);
 	add(s, XS_OBJ_HOST, H1_UUID, "gc_count", "", T0, 7.0f);
@@ -552,6 +564,8 @@ static void check_host(void)
 	check_value("xapistat_host_odd_name_x_furlongs", NULL, NULL, -1.5);
 	/* _count, _sum, _bucket end histograms' series only (promtool) */
 	check_value("xapistat_host_ha_statefile_latency_seconds", "vdi_uuid", STATEFILE_UUID, (double)0.004f);
+	check_value("xapistat_host_network_latency_seconds", NULL, NULL, 0.5);
+	check_value("xapistat_host_xapi_healthcheck_latency_seconds", NULL, NULL, 0.25);
 	check_value("xapistat_host_pool_sessions", NULL, NULL, 12);
 	check_value("xapistat_host_pool_tasks", NULL, NULL, 3);
 	check_value("xapistat_host_gc_count_value", NULL, NULL, 7);
