@@ -1034,7 +1034,41 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 
 enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS };
 
-static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig)
+/* The pool and host labels of a collected host. */
+struct prom_host_names {
+	const char *pool, *host;
+};
+
+/*
+ * Those of every collected host (e->status) as the host's own series and its
+ * VMs' have them (prom_object_labels): from the topology that knows it, so
+ * that the collector families join them on pool and host. The status's copy
+ * of the name is the uuid when the name is empty and is cut at
+ * XS_COLLECT_NAME_LEN - 1 bytes: it is used only for a host no topology knows.
+ */
+static struct prom_host_names *prom_host_names(const struct prom_ctx *c)
+{
+	const struct xs_estate *e = c->e;
+	struct prom_host_names *n = xs_xmalloc((e->nstatus ? e->nstatus : 1) * sizeof(*n));
+
+	for (size_t i = 0; i < e->nstatus; i++) {
+		const struct xs_collect_host_status *h = &e->status[i];
+		struct prom_found f;
+		size_t pi = 0;
+
+		if (prom_pool_of(e, XS_OBJ_HOST, h->uuid, &pi, &f) != NULL && f.host != NULL) {
+			n[i].pool = e->pools[pi].name ? e->pools[pi].name : "";
+			n[i].host = f.host->name;
+		} else {
+			n[i].pool = h->pool;
+			n[i].host = h->name;
+		}
+	}
+	return n;
+}
+
+static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig,
+			      const struct prom_host_names *names_of)
 {
 	static const char *const names[] = { "xapistat_collector_up", "xapistat_collector_lag_seconds",
 					     "xapistat_collector_last_success_timestamp_seconds" };
@@ -1057,8 +1091,8 @@ static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig)
 		if (fig == PROM_LAG && !(h->lag >= 0))
 			continue;
 		prom_puts(c, names[fig]);
-		prom_label(c, "{pool=\"", h->pool, strnlen(h->pool, sizeof(h->pool)));
-		prom_label(c, ",host=\"", h->name, strnlen(h->name, sizeof(h->name)));
+		prom_label(c, "{pool=\"", names_of[i].pool, strlen(names_of[i].pool));
+		prom_label(c, ",host=\"", names_of[i].host, strlen(names_of[i].host));
 		prom_label(c, ",host_uuid=\"", h->uuid, strnlen(h->uuid, sizeof(h->uuid)));
 		prom_put(c, "} ", 2);
 		n = prom_double(num, v);
@@ -1132,9 +1166,12 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 	if (self != NULL)
 		prom_self(c, self);
 	if (e->nstatus > 0) {
-		prom_hosts_family(c, PROM_UP);
-		prom_hosts_family(c, PROM_LAG);
-		prom_hosts_family(c, PROM_LAST_SUCCESS);
+		struct prom_host_names *names = prom_host_names(c);
+
+		prom_hosts_family(c, PROM_UP, names);
+		prom_hosts_family(c, PROM_LAG, names);
+		prom_hosts_family(c, PROM_LAST_SUCCESS, names);
+		free(names);
 	}
 	prom_hosts_index(c);
 	if (e->store != NULL && c->rc == XS_OK)

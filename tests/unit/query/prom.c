@@ -11,7 +11,8 @@
  * interleave (device labels still per VM, one entry per device), a host's
  * CPUs parked by smt=0 left out as the stats routes do, HA's statefile
  * latency with its VDI as a label (not in the name) and HA's latencies in seconds
- * with the units the collector records (collect/units.c), no gauge
+ * with the units the collector records (collect/units.c), the collector
+ * families' host labels those of the host's series (an empty or long name), no gauge
  * named as a histogram's series (_count, _sum, _bucket).
  * `promtool check metrics` is run on the output when /usr/bin/promtool exists.
  */
@@ -968,6 +969,63 @@ static void test_fresh(void)
 	tmp_dir_remove(test_dir);
 }
 
+/*
+ * The collector families name a host as its own series do (pool and host from
+ * the topology): a host whose name is empty (the collector's status says its
+ * uuid instead) and one whose name is longer than the status keeps (cut at
+ * XS_COLLECT_NAME_LEN - 1 bytes) join their series on pool, host and host_uuid.
+ */
+static void test_host_names(void)
+{
+	char longname[200];
+	struct xs_collect_host_status status[2] = {
+		{ .pool = "pool-a", .uuid = H1_UUID, .name = H1_UUID, .state = XS_COLLECT_IDLE,
+		  .last_success = NOW - 2, .lag = 0, .newest = T0 },
+		{ .pool = "pool-a", .uuid = H2_UUID, .state = XS_COLLECT_IDLE,
+		  .last_success = NOW - 2, .lag = 0, .newest = T0 },
+	};
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .status = status, .nstatus = 2,
+			       .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s;
+	char *text;
+
+	memset(longname, 'h', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	memcpy(status[1].name, longname, sizeof(status[1].name) - 1); /* cut, as the collector does */
+	put(t, XS_TOPO_HOST, H1, rec("uuid", S(H1_UUID), "name_label", S(""), NULL));
+	put(t, XS_TOPO_HOST, H2, rec("uuid", S(H2_UUID), "name_label", S(longname), NULL));
+	tmp_dir_new(test_dir, "prom");
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu_avg", "(fraction)", T0, 0.5f);
+	add(s, XS_OBJ_HOST, H2_UUID, "cpu_avg", "(fraction)", T0, 0.25f);
+	e.store = s;
+	xs_buf_init(&out, 1 << 24);
+	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	text = xs_buf_take(&out, NULL);
+	p_parse(&doc, text);
+	check_structure();
+	for (int i = 0; i < 2; i++) {
+		const char *uuid = i ? H2_UUID : H1_UUID, *want = i ? longname : "";
+		const struct p_sample *h = p_find(&doc, "xapistat_host_cpu_avg_ratio", "host_uuid", uuid);
+		const struct p_sample *up = p_find(&doc, "xapistat_collector_up", "host_uuid", uuid);
+		const char *hn = h ? p_label(h, "host") : NULL, *un = up ? p_label(up, "host") : NULL;
+
+		ok(hn && un && !strcmp(hn, want) && !strcmp(un, want) &&
+			   !strcmp(p_label(up, "pool"), p_label(h, "pool")),
+		   "host %s: collector_up host=\"%.20s\" (%zu bytes), its series host=\"%.20s\" (%zu bytes)",
+		   uuid, un ? un : "(none)", un ? strlen(un) : 0, hn ? hn : "(none)", hn ? strlen(hn) : 0);
+	}
+	free(text);
+	xs_store_close(&s, err);
+	xs_topo_free(&t);
+	tmp_dir_remove(test_dir);
+}
+
 static void test_many(void)
 {
 	enum { NVM = 2000 };
@@ -1021,6 +1079,7 @@ int main(void)
 	TEST_RUN(test_scattered);
 	TEST_RUN(test_many);
 	TEST_RUN(test_fresh);
+	TEST_RUN(test_host_names);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }
