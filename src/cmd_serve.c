@@ -990,7 +990,8 @@ static uint64_t serve_rss_bytes(void)
 	if (fscanf(f, "%llu %llu", &size, &rss) != 2)
 		rss = 0;
 	fclose(f);
-	return (uint64_t)rss * 4096u;
+	/* statm counts pages: 4 KiB here, 16 or 64 KiB on some arm64 and ppc64 kernels */
+	return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static void serve_api_self(void *arg, struct xs_prom_self *st)
