@@ -59,6 +59,23 @@ struct st_seg_out {
 };
 
 /*
+ * Cuts a segment's files back to their committed ends, dropping what a checkpoint
+ * that failed wrote past them (ifd: its index opened for writing, or -1): readers
+ * never look there and the next checkpoint would overwrite it, but until then it
+ * would hold the space a full disk lacks, and the wal's appends would fail for it
+ * (the checkpoint is retried only after a sync that succeeds). Best effort.
+ */
+static void st_seg_cut(const struct st_seg *g, int ifd)
+{
+	if (g->fd >= 0 && g->writable && ftruncate(g->fd, (off_t)g->data_end) < 0) {
+		/* the next checkpoint truncates it first anyway */
+	}
+	if (ifd >= 0 && ftruncate(ifd, (off_t)g->idx_end) < 0) {
+		/* runs tagged above the wal's generation are not read; ckpt names the file */
+	}
+}
+
+/*
  * Appends the blocks ck[o->first ..] of one segment (o->g, its data file open for
  * writing) to the segment's files and one run to its index, and says what it
  * wrote in *o; the segment itself is left as it was (readers on another thread
@@ -174,6 +191,8 @@ static enum xs_err st_seg_write(struct xs_store *s, const struct st_ck *ck_all, 
 	o->ifd = ifd;
 	ifd = -1;
 out:
+	if (e) /* the space this try took goes back (a full disk): see st_checkpoint */
+		st_seg_cut(g, ifd);
 	if (ifd >= 0)
 		close(ifd);
 	st_run_free(&run);
@@ -203,7 +222,29 @@ static void st_seg_commit(struct xs_store *s, struct st_seg_out *o)
 	st_seg_range(s, g->tier, g->no);
 }
 
-/* Removes index runs a checkpoint that did not finish left behind (named by ckpt). */
+/* Cuts the data file of g (its runs parsed) to the last committed run's end: the
+ * blocks past it are an unfinished checkpoint's, never read, but they hold space (a
+ * checkpoint that failed on a full disk, then kill -9). Best effort: the next
+ * checkpoint of the segment truncates it there too. */
+static void st_ckpt_recover_seg(struct xs_store *s, const struct st_seg *g)
+{
+	char name[64];
+	struct stat sb;
+	int fd;
+
+	st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
+	fd = openat(s->dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > g->data_end &&
+	    ftruncate(fd, (off_t)g->data_end) < 0) {
+		/* kept: overwritten by the next checkpoint of the segment */
+	}
+	close(fd);
+}
+
+/* Removes index runs a checkpoint that did not finish left behind (named by ckpt), the
+ * bytes it appended to their data files, and its wal.tmp. */
 enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 {
 	uint8_t *buf;
@@ -226,8 +267,11 @@ enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 		g.no = (int64_t)st_le64(buf + pos + 1);
 		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT)
-			continue; /* never written: nothing to cut */
+		if (fd < 0 && errno == ENOENT) {
+			/* no run committed: the data file's bytes are the failed try's */
+			st_ckpt_recover_seg(s, &g);
+			continue;
+		}
 		if (fd < 0 || fstat(fd, &sb) < 0) {
 			fail = "open"; /* its uncommitted runs would stay */
 		} else {
@@ -240,6 +284,8 @@ enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 			else if (keep < (uint64_t)sb.st_size &&
 				 (ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0))
 				fail = "truncate";
+			else
+				st_ckpt_recover_seg(s, &g);
 		}
 		if (fail) {
 			int saved = errno;
@@ -254,6 +300,7 @@ enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 	}
 	free(buf);
 	unlinkat(s->dirfd, "ckpt", 0);
+	unlinkat(s->dirfd, "wal.tmp", 0); /* never replayed: the wal is the store's */
 	return XS_OK;
 }
 
@@ -436,8 +483,12 @@ enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	st_dormant_compact(s, live);
 	st_io_end(s);
 out:
-	/* after a failure nothing was applied: the next checkpoint writes over it */
+	/* after a failure nothing was applied: the next checkpoint writes over it, and the
+	 * segments written meanwhile give their new bytes back (st_seg_cut; wal.tmp is
+	 * removed by st_wal_write) */
 	for (size_t k = 0; outs && k < nout; k++) {
+		if (e && outs[k].ifd >= 0)
+			st_seg_cut(outs[k].g, outs[k].ifd);
 		if (outs[k].ifd >= 0)
 			close(outs[k].ifd);
 		st_run_free(&outs[k].run);

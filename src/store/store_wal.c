@@ -385,6 +385,7 @@ enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *s
 	struct st_bytes b = { 0 };
 	uint8_t h[ST_FILE_HDR] = { 0 };
 	uint64_t off = 0;
+	enum xs_err e;
 	int fd;
 
 	fd = openat(s->dirfd, "wal.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -402,9 +403,11 @@ enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *s
 			st_carry(s, id, &b);
 		if (b.len >= ST_WAL_CHUNK || (id == s->nser && b.len)) {
 			if (st_write_all(fd, b.p, b.len, off)) {
+				e = st_errno(err, "write", s, "wal.tmp");
 				close(fd);
 				free(b.p);
-				return st_errno(err, "write", s, "wal.tmp");
+				unlinkat(s->dirfd, "wal.tmp", 0); /* its space back (a full disk) */
+				return e;
 			}
 			off += b.len;
 			b.len = 0;
@@ -412,8 +415,10 @@ enum xs_err st_wal_write(struct xs_store *s, uint64_t gen, int *fdp, uint64_t *s
 	}
 	free(b.p);
 	if (fsync(fd) || renameat(s->dirfd, "wal.tmp", s->dirfd, "wal")) {
+		e = st_errno(err, "write", s, "wal");
 		close(fd);
-		return st_errno(err, "write", s, "wal");
+		unlinkat(s->dirfd, "wal.tmp", 0);
+		return e;
 	}
 	/* renamed, it is the wal whatever comes next: rows must go to it, not to the old
 	 * one's unlinked inode. The directory's fsync (for a power cut) is retried by the

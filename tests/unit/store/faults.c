@@ -12,12 +12,14 @@
  * Also: a row of more samples than a wal record may hold is cut into several
  * records that replay whole; a damaged catalog record in the middle loses only
  * its own series' name, a damaged index run only its own blocks, and wal
- * bytes that do not replay are kept aside.
+ * bytes that do not replay are kept aside. A checkpoint that fails on a full disk
+ * (pwrite faked over a quota: fault_disk) gives back the space it took.
  *
  * The store is included whole (store_whole.h) so that its pread can be made to
  * fail once (fault_pread) and its rows cut in records of 7 samples
  * (ST_ROW_MAX_ENTRIES).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -113,6 +115,48 @@ static int fault_openat(int dir, const char *path, int flags, ...)
 	return openat(dir, path, flags, mode);
 }
 
+static char test_dir[TMP_DIR_LEN];
+
+/* When not 0: the bytes the files of test_dir may hold in all, a disk that fills up. A
+ * write that would pass it writes what fits (a short write), then fails with ENOSPC. */
+static uint64_t fault_disk;
+
+static uint64_t fault_disk_used(void)
+{
+	DIR *d = opendir(test_dir);
+	struct dirent *de;
+	uint64_t used = 0;
+
+	while (d && (de = readdir(d))) {
+		struct stat sb;
+
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) == 0 && S_ISREG(sb.st_mode))
+			used += (uint64_t)sb.st_size;
+	}
+	if (d)
+		closedir(d);
+	return used;
+}
+
+static ssize_t fault_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+	struct stat sb;
+
+	if (fault_disk && fstat(fd, &sb) == 0 && (uint64_t)off + n > (uint64_t)sb.st_size) {
+		uint64_t used = fault_disk_used(), grow = (uint64_t)off + n - (uint64_t)sb.st_size;
+		uint64_t room = used < fault_disk ? fault_disk - used : 0;
+
+		if (grow > room) {
+			if (grow - room >= n) {
+				errno = ENOSPC;
+				return -1;
+			}
+			n -= (size_t)(grow - room);
+		}
+	}
+	return pwrite(fd, p, n, off);
+}
+
 static int64_t fault_now = 1000; /* the store's clock in seconds (the checkpoints' back-off) */
 #define ST_NOW_SECONDS() fault_now
 
@@ -121,15 +165,15 @@ static int64_t fault_now = 1000; /* the store's clock in seconds (the checkpoint
 #define renameat fault_renameat
 #define fsync fault_fsync
 #define openat fault_openat
+#define pwrite fault_pwrite
 #include "store/store_whole.h"
+#undef pwrite
 #undef pread
 #undef renameat
 #undef fsync
 #undef openat
 
 #define T0 1700006400 /* a UTC midnight */
-
-static char test_dir[TMP_DIR_LEN];
 
 static struct xs_store *faults_open(char *err)
 {
@@ -959,6 +1003,48 @@ static void test_ckpt_recover_open_error(void)
 	faults_then_points(&o, &s, 4 * 720);
 }
 
+/* Appends n zero bytes to (or makes) the file name of test_dir. */
+static void faults_grow(const char *name, size_t n)
+{
+	static const uint8_t zero[4096];
+	char path[128];
+	FILE *f;
+	bool good;
+
+	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
+	f = fopen(path, "ab");
+	good = f != NULL;
+	for (size_t k = 0; good && k < n; k += sizeof(zero))
+		good = fwrite(zero, 1, n - k < sizeof(zero) ? n - k : sizeof(zero), f) > 0;
+	faults_require(good && fclose(f) == 0, "grow %s", name);
+}
+
+/*
+ * A checkpoint killed (or failed on a full disk, then the process ended) after it wrote
+ * blocks to its segments and part of wal.tmp: the open gives that space back, the
+ * blocks past the last committed run's end and wal.tmp going (a full disk stayed full
+ * otherwise, the daemon's syncs failing, until the segment's next checkpoint); every
+ * point is still there.
+ */
+static void test_ckpt_recover_space(void)
+{
+	struct xs_store_options o;
+	struct xs_store *s = NULL;
+	off_t seg;
+
+	faults_hour_ckpt(&o);
+	seg = faults_size("5s-19676.seg");
+	faults_grow("5s-19676.seg", 100000);
+	faults_grow("1m-1967.seg", 50000); /* named by no ckpt: left alone */
+	faults_grow("wal.tmp", 100000);
+	s = faults_reopen(&o);
+	ok(faults_size("5s-19676.seg") == seg && faults_size("wal.tmp") < 0,
+	   "the unfinished checkpoint's bytes are gone (.seg %lld of %lld, wal.tmp %lld)",
+	   (long long)faults_size("5s-19676.seg"), (long long)seg, (long long)faults_size("wal.tmp"));
+	ok(faults_size("1m-1967.seg") >= 50000, "a segment ckpt does not name keeps its bytes");
+	faults_then_points(&o, &s, 4 * 720);
+}
+
 /*
  * A checkpoint that keeps failing (an .idx that cannot be read) is tried again after
  * a back-off (2, 4, ... s), not at every sync: 400 syncs in the same second (the
@@ -997,6 +1083,76 @@ static void test_ckpt_backoff(void)
 	   faults_points(s, T0, T0 + 5595));
 	faults_close(&s);
 	tmp_dir_remove(test_dir);
+}
+
+/*
+ * A checkpoint that fails on a full disk gives back the space it took. 200 series,
+ * 40 minutes of rows; then the disk has 24 KiB left, room for many rows but not
+ * for the checkpoint's blocks and new wal. The checkpoint fails, naming the file;
+ * the rows after it sync (its partial segments and wal.tmp used to keep the space,
+ * and every sync failed until an operator freed some, the checkpoint being retried
+ * only after a sync that succeeds). A child does this and dies without closing:
+ * reopened, every row is there, and nothing is left past the segments' ends.
+ */
+static void test_ckpt_full_disk_room(uint64_t room, const char *file)
+{
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s;
+	pid_t pid;
+	int status;
+
+	tmp_dir_new(test_dir, "faults");
+	pid = fork();
+	fail_unless(pid >= 0, "fork");
+	if (pid == 0) {
+		struct xs_store_options o = { .dir = test_dir };
+		int rc = 0;
+
+		if (xs_store_open(&o, &s, err) != XS_OK)
+			_exit(10);
+		if (!faults_rows(s, 200, T0, T0 + 2400, FAULTS_BOTH, true))
+			_exit(11);
+		fault_disk = fault_disk_used() + room;
+		s->wal_max = 0; /* the next sync checkpoints */
+		faults_rows(s, 200, T0 + 2400, T0 + 2405, FAULTS_BOTH, false);
+		if (xs_store_sync(s, err) == XS_OK || s->ckpt_fails != 1)
+			rc = 12; /* the checkpoint fit: the test would prove nothing */
+		else if (!strstr(err, strerror(ENOSPC)) || !strstr(err, file))
+			rc = 13; /* not the file whose write this case is about */
+		s->wal_max = ST_WAL_MAX; /* and no other try (its back-off is 2 s anyway) */
+		if (!rc && faults_size("wal.tmp") >= 0)
+			rc = 14;
+		for (int64_t t = T0 + 2405; !rc && t < T0 + 2505; t += 5) {
+			for (xs_series_id i = 0; i < 200; i++)
+				xs_store_append(s, i, t, faults_value(FAULTS_SECONDS, i, t), err);
+			if (xs_store_sync(s, err) != XS_OK)
+				rc = 15; /* the failed checkpoint's bytes hold the space */
+		}
+		_exit(rc); /* no close: as kill -9 after the sync */
+	}
+	status = faults_child_exit(pid);
+	ok(status == 0, "child: a checkpoint failed writing %s on a full disk, the syncs after it succeed (exit %d)",
+	   file, status);
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	ok(faults_all_latest(s, 200, T0 + 2500), "reopened after kill -9: every series has its last synced row");
+	ok(faults_size("5s-19676.seg") <= 0 && faults_size("5s-19676.idx") <= 0 && faults_size("wal.tmp") < 0,
+	   "nothing of it is left (.seg %lld, .idx %lld bytes)", (long long)faults_size("5s-19676.seg"),
+	   (long long)faults_size("5s-19676.idx"));
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
+
+
+
+
+static void test_ckpt_full_disk(void)
+{
+	/* the rooms where the 5 s segment's blocks, its index run, the new wal fail */
+	test_ckpt_full_disk_room(24 << 10, "5s-19676.seg");
+	test_ckpt_full_disk_room(80 << 10, "5s-19676.idx");
+	test_ckpt_full_disk_room(140 << 10, "wal.tmp");
 }
 
 /* A new store's directory is made by open(), and the directory holding it is fsynced, so
@@ -1039,5 +1195,7 @@ int main(void)
 	TEST_RUN(test_seg_cut);
 	TEST_RUN(test_ckpt_recover_open_error);
 	TEST_RUN(test_ckpt_backoff);
+	TEST_RUN(test_ckpt_full_disk);
+	TEST_RUN(test_ckpt_recover_space);
 	return test_summary();
 }
