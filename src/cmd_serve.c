@@ -1145,12 +1145,18 @@ static int serve_start(struct xs_daemon *d)
 		struct xs_store_stats ss;
 
 		xs_store_stats(d->store, &ss);
-		if (ss.wal_dropped_bytes)
+		if (ss.wal_dropped_bytes && !ss.wal_dropped_errno)
 			xs_log_warn("store %s: %llu bytes at the end of the write-ahead log did not "
 				    "replay (the last unsynced rows of a crash, or damage): kept in "
 				    "%s/wal.dropped",
 				    d->cfg.data_dir, (unsigned long long)ss.wal_dropped_bytes,
 				    d->cfg.data_dir);
+		else if (ss.wal_dropped_bytes)
+			xs_log_warn("store %s: %llu bytes at the end of the write-ahead log did not "
+				    "replay (the last unsynced rows of a crash, or damage), and could "
+				    "not be kept in %s/wal.dropped (%s): they are lost",
+				    d->cfg.data_dir, (unsigned long long)ss.wal_dropped_bytes,
+				    d->cfg.data_dir, strerror(ss.wal_dropped_errno));
 		if (ss.dormant_damaged)
 			xs_log_warn("store %s: dormant file damaged: %llu records skipped (those "
 				    "stopped series open with an older record's last times, or none; "

@@ -77,6 +77,8 @@ struct xs_store_stats {
 				  * count wrong (damage on disk); their points read as missing */
 	uint64_t wal_dropped_bytes; /* bytes at the end of the wal that did not replay at open (a
 				     * torn tail, or damage): copied to DIR/wal.dropped, then cut */
+	int wal_dropped_errno;      /* 0, or why that copy failed (a full disk): the bytes are
+				     * lost, wal.dropped holds part of them or none */
 	uint64_t retired;        /* series retired since open: stopped (no sample for an hour of the
 				  * daemon's clock, a day behind the newest data), their rollups
 				  * in progress emitted and open blocks written out */

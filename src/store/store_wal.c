@@ -470,12 +470,13 @@ static void st_wal_keep_dropped(struct xs_store *s, const uint8_t *p, size_t n)
 	int fd = openat(s->dirfd, "wal.dropped", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 	s->st.wal_dropped_bytes = n;
-	if (fd < 0)
-		return;
-	if (st_write_all(fd, p, n, 0) != XS_OK || fsync(fd) < 0) {
-		/* kept what could be: the count still says how much did not replay */
+	if (fd < 0 || st_write_all(fd, p, n, 0) != XS_OK || fsync(fd) < 0) {
+		/* kept what could be: the count still says how much did not replay, and the
+		 * error that they are not all in wal.dropped (serve must not say they are) */
+		s->st.wal_dropped_errno = errno ? errno : EIO;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* The highest generation of a valid index run in any .idx of the store (0: none) into

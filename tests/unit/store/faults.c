@@ -12,7 +12,7 @@
  * Also: a row of more samples than a wal record may hold is cut into several
  * records that replay whole; a damaged catalog record in the middle loses only
  * its own series' name, a damaged index run only its own blocks, and wal
- * bytes that do not replay are kept aside. A checkpoint that fails on a full disk
+ * bytes that do not replay are kept aside (and, on a full disk, said not to be). A checkpoint that fails on a full disk
  * (pwrite faked over a quota: fault_disk) gives back the space it took.
  *
  * The store is included whole (store_whole.h) so that its pread can be made to
@@ -660,6 +660,44 @@ static void test_wal_dropped(void)
 }
 
 /*
+ * The same damage, reopened on a full disk: wal.dropped cannot hold the bytes. The
+ * open goes on (the store serves what replayed), but the stats say why the copy
+ * failed, so that serve does not claim they are kept in wal.dropped.
+ */
+static void test_wal_dropped_full_disk(void)
+{
+	char err[XS_ERR_LEN], path[128];
+	struct xs_store *s;
+	struct xs_store_stats st;
+	uint8_t h[8], c = 0;
+	off_t off = ST_FILE_HDR;
+	int fd;
+
+	tmp_dir_new(test_dir, "faults");
+	fail_unless(faults_killed_after(3, 600, FAULTS_SECONDS, true), "child wrote the store");
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	fd = open(path, O_RDWR);
+	fail_unless(fd >= 0, "%s", path);
+	for (int i = 0; i < 20 && pread(fd, h, 8, off) == 8; i++)
+		off += 8 + (off_t)st_le32(h);
+	fail_unless(pread(fd, &c, 1, off + 8) == 1, "read the 20th record");
+	c ^= 0x10;
+	fail_unless(pwrite(fd, &c, 1, off + 8) == 1, "flip a byte of it");
+	close(fd);
+	fault_disk = fault_disk_used(); /* not a byte more */
+	s = faults_open(err);
+	fault_disk = 0;
+	fail_unless(s != NULL, "reopen: %s", err);
+	xs_store_stats(s, &st);
+	ok(st.wal_dropped_bytes > 0 && st.wal_dropped_errno == ENOSPC,
+	   "the bytes that did not replay are counted (%llu), and why wal.dropped lacks them: %s",
+	   (unsigned long long)st.wal_dropped_bytes, strerror(st.wal_dropped_errno));
+	ok(faults_size("wal.dropped") <= 0, "wal.dropped is empty (%lld)", (long long)faults_size("wal.dropped"));
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
+/*
  * The wal lost (deleted by mistake, or a file system that lost it) after several
  * checkpoints: the reopen starts a new wal at the generation of the runs on disk,
  * so every window in the segments still reads (the open block of the last one
@@ -1185,6 +1223,7 @@ int main(void)
 	TEST_RUN(test_catalog_damage);
 	TEST_RUN(test_index_damage);
 	TEST_RUN(test_wal_dropped);
+	TEST_RUN(test_wal_dropped_full_disk);
 	TEST_RUN(test_wal_lost);
 	TEST_RUN(test_wal_dir_fsync);
 	TEST_RUN(test_idx_read_error);
