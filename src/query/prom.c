@@ -1005,7 +1005,7 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 	prom_self_one(c, "xapistat_store_disk_usage_bytes", "gauge",
 		      "Bytes the store uses on disk (segments, index, log)", (double)s->store_bytes);
 	prom_self_one(c, "xapistat_store_damaged_blocks_total", "counter",
-		      "Stored blocks reads dropped since start: checksum wrong (damage on disk)",
+		      "Stored blocks reads dropped since start: checksum wrong or unreadable (damage on disk)",
 		      (double)s->store_damaged_blocks_total);
 	prom_self_one(c, "xapistat_store_samples_ingested_total", "counter",
 		      "5 s samples ingested since start", (double)s->samples_total);

@@ -74,7 +74,8 @@ struct xs_store_stats {
 	uint64_t index_reads;    /* 2 KiB index chunks read from disk by xs_store_read since open */
 	uint64_t index_cached;   /* ... and found already decoded in its read cache instead */
 	uint64_t damaged_blocks; /* blocks reads dropped since open: their checksum, tier or channel
-				  * count wrong (damage on disk); their points read as missing */
+				  * count wrong (damage on disk), or not readable (.seg cut short,
+				  * removed, a read error); their points read as missing */
 	uint64_t wal_dropped_bytes; /* bytes at the end of the wal that did not replay at open (a
 				     * torn tail, or damage): copied to DIR/wal.dropped, then cut */
 	int wal_dropped_errno;      /* 0, or why that copy failed (a full disk): the bytes are

@@ -68,7 +68,11 @@ static size_t st_read_disk_blocks(struct xs_store *s, struct st_seg *g, const st
 		*tmp = xs_xrealloc(*tmp, *tmpcap);
 	}
 	if (pread(g->fd, *tmp, span, (off_t)e[0].off) != (ssize_t)span) {
-		/* a .seg cut short (or a read error): the blocks before the cut still read */
+		/* a .seg cut short (or a read error): the blocks before the cut still read; one
+		 * that does not is counted, as a damaged one is (its points read as missing:
+		 * the count tells damage from a gap) */
+		if (n == 1)
+			s->st.damaged_blocks++;
 		for (i = 0; n > 1 && i < n; i++)
 			m = st_read_disk_blocks(s, g, &e[i], 1, id, m, tmp, tmpcap);
 		return m;
@@ -151,8 +155,11 @@ static size_t st_read_disk(struct xs_store *s, uint32_t id, int tier, int64_t fr
 		if (g->idx_unread) /* a read error cut its parse short: try again (not a segment a
 				    * checkpoint writes now: those were parsed whole before) */
 			st_seg_load(s, g);
-		if (!g->nruns || g->ifd < 0 || st_seg_fd(s, g, false) < 0)
+		if (!g->nruns || g->ifd < 0)
 			continue;
+		/* a .seg that cannot be opened (removed, EIO) while its index names blocks:
+		 * their reads fail (fd -1) and are counted, not skipped unseen */
+		st_seg_fd(s, g, false);
 		for (size_t r = 0; r < g->nruns; r++)
 			if (g->runs[r].tmax >= wfrom && g->runs[r].tmin <= to)
 				m = st_read_run(s, g, &g->runs[r], id, wfrom, to, m, &tmp, &tmpcap);

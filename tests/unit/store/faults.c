@@ -989,7 +989,8 @@ static void test_idx_read_error_wal_lost(void)
 /*
  * A .seg cut short (a disk that lost its tail): the blocks of one series in one run
  * are read with one pread, which then comes short; the blocks before the cut still
- * read, one by one (the whole group was dropped). An hour of 4 series, one
+ * read, one by one (the whole group was dropped), and the one that does not is
+ * counted in damaged_blocks, as is every block of a .seg that was removed. An hour of 4 series, one
  * checkpoint at close (its run holds each series' first five 10-minute blocks, in
  * series order; the sixth is carried in the wal), then 10 bytes cut off the .seg:
  * the last series loses its fifth block only.
@@ -1018,6 +1019,31 @@ static void test_seg_cut(void)
 	ok(n[0] == 720 && n[1] == 720 && n[2] == 720 && n[3] == 600,
 	   "the last series loses the cut block only: %zu %zu %zu %zu points (720 720 720 600)", n[0], n[1],
 	   n[2], n[3]);
+	{
+		struct xs_store_stats st;
+
+		xs_store_stats(s, &st);
+		ok(st.damaged_blocks == 1, "the cut block is counted as damaged (%llu), not a silent gap",
+		   (unsigned long long)st.damaged_blocks);
+	}
+	xs_store_close(&s, err);
+	/* the .seg removed (or a read error opening it): every block the index names is
+	 * counted; the last 10 minutes, carried in the wal, still read */
+	fail_unless(unlink(path) == 0, "remove %s", path);
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	{
+		static struct xs_point pt[1000];
+		struct xs_store_stats st;
+		size_t got = 0;
+
+		for (xs_series_id i = 0; i < 4; i++)
+			got += xs_store_read(s, i, XS_TIER_5S, T0, T0 + 3595, pt, 1000);
+		xs_store_stats(s, &st);
+		ok(got == 4 * 120 && st.damaged_blocks == 4 * 5,
+		   "a missing .seg: its 20 blocks are counted as damaged (%llu), the wal's points read (%zu)",
+		   (unsigned long long)st.damaged_blocks, got);
+	}
 	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
 }
