@@ -114,6 +114,9 @@ struct xs_daemon {
 	char *token;                   /* the API token read from token_file, or NULL */
 	struct xs_log_limit sync_log;  /* failed syncs: one line a SERVE_SYNC_LOG_SECS */
 	uint64_t open_files_warned;    /* the need last warned of (open_files.h), 0 = none */
+	uint64_t sync_failures;        /* failed syncs since start (status, /metrics) */
+	char sync_error[XS_ERR_LEN];   /* the last one's error while they fail, "" after a success
+					* (with no checkpoint failing) */
 };
 
 static void serve_usage(FILE *f)
@@ -717,8 +720,17 @@ static void serve_sync_cb(struct xs_evloop *loop, void *arg)
 	struct xs_daemon *d = arg;
 	char err[XS_ERR_LEN];
 
-	if (xs_store_sync(d->store, err)) /* a full disk: once a minute, with the count */
+	if (xs_store_sync(d->store, err)) { /* a full disk: once a minute, with the count */
 		xs_log_every(&d->sync_log, SERVE_SYNC_LOG_SECS, XS_LOG_ERROR, "store: sync: %s", err);
+		d->sync_failures++;
+		snprintf(d->sync_error, sizeof(d->sync_error), "%s", err);
+	} else if (d->sync_error[0] && !xs_store_checkpoint_failures(d->store)) {
+		/* not while a checkpoint that failed waits for its next try: the syncs between
+		 * its tries succeed, the failure is not over */
+		xs_log_info("store: syncs succeed again (%llu failed since start)",
+			    (unsigned long long)d->sync_failures);
+		d->sync_error[0] = '\0';
+	}
 	serve_reap(d);
 	serve_check_open_files(d);
 	d->sync_timer = xs_evloop_add_timer(loop, SERVE_SYNC_SECS, serve_sync_cb, d);
@@ -1009,6 +1021,8 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	st->store_dormant = ss.dormant;
 	st->store_bytes = ss.bytes_on_disk;
 	st->store_damaged_blocks_total = ss.damaged_blocks;
+	st->store_sync_failures_total = d->sync_failures;
+	snprintf(st->store_error, sizeof(st->store_error), "%s", d->sync_error);
 	st->samples_total = ss.samples;
 	st->fetches_total = cs.fetches;
 	st->fetch_errors_total = cs.errors;

@@ -1007,6 +1007,12 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 	prom_self_one(c, "xapistat_store_damaged_blocks_total", "counter",
 		      "Stored blocks reads dropped since start: checksum wrong or unreadable (damage on disk)",
 		      (double)s->store_damaged_blocks_total);
+	prom_self_one(c, "xapistat_store_sync_failures_total", "counter",
+		      "Store syncs that failed since start (a full or read-only disk)",
+		      (double)s->store_sync_failures_total);
+	prom_self_one(c, "xapistat_store_sync_failing", "gauge",
+		      "1 while the store's syncs fail: rows since the last one that succeeded are not on disk",
+		      s->store_error[0] ? 1.0 : 0.0);
 	prom_self_one(c, "xapistat_store_samples_ingested_total", "counter",
 		      "5 s samples ingested since start", (double)s->samples_total);
 	prom_self_one(c, "xapistat_collector_fetches_total", "counter",

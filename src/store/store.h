@@ -152,6 +152,10 @@ bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_ti
 
 /* Makes every append so far durable (write-ahead log fsync). */
 enum xs_err xs_store_sync(struct xs_store *s, char *err);
+/* The checkpoints that failed in a row (a full disk, an unreadable index; 0 after one that
+ * succeeds): a sync that returns XS_OK may still not have tried the checkpoint it owes
+ * (tried again after a back-off), so its success does not end such a failure. */
+unsigned xs_store_checkpoint_failures(const struct xs_store *s);
 /* Removes what retention no longer keeps at time now (whole segments). now is taken
  * as at most a day past the newest data the store holds, so a clock far ahead of
  * the data (a wrong clock at boot) removes nothing the data's own times keep. */

@@ -552,6 +552,11 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 	return e;
 }
 
+unsigned xs_store_checkpoint_failures(const struct xs_store *s)
+{
+	return s->ckpt_fails;
+}
+
 enum xs_err xs_store_sync(struct xs_store *s, char *err)
 {
 	enum xs_err e = st_sync(s, err);

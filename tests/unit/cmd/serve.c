@@ -22,7 +22,9 @@
  *   bound, no store made), exit 1 naming the problem for a password file, a data
  *   directory, a token file or a TLS certificate that serve would refuse;
  * - the limit of open files: a soft limit under the hard one is raised at start,
- *   and one too low for the estate is a warning naming what it needs.
+ *   and one too low for the estate is a warning naming what it needs;
+ * - the store's syncs failing (RLIMIT_FSIZE, a full disk) show in the log, in
+ *   /api/v1/status and in /metrics, and their recovery too.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -98,6 +100,7 @@ struct daemon {
 	pid_t pid;
 	char errpath[256];
 	rlim_t nofile_soft, nofile_hard; /* the child's RLIMIT_NOFILE when not 0 */
+	rlim_t fsize; /* when not 0: the child's RLIMIT_FSIZE (SIGXFSZ ignored), a full disk */
 };
 
 static bool serve_spawn(struct daemon *dm, const char *const *args, const char *errname)
@@ -121,6 +124,15 @@ static bool serve_spawn(struct daemon *dm, const char *const *args, const char *
 
 			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 				_exit(126);
+		}
+		if (dm->fsize) {
+			struct rlimit rl;
+
+			getrlimit(RLIMIT_FSIZE, &rl);
+			rl.rlim_cur = dm->fsize;
+			if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+				_exit(126);
+			signal(SIGXFSZ, SIG_IGN); /* an ignored signal stays so across exec */
 		}
 		run_cmd_exec(argv);
 		_exit(127);
@@ -934,6 +946,78 @@ out:
 	sim_proc_stop(&s);
 }
 
+/* --- the store's syncs failing --- */
+
+#define F_BASE 88
+#define F_API "127.88.0.2"
+
+/* GET target of the daemon at F_API:8080 into ans (cap bytes): the HTTP status. */
+static int f_get(const char *target, char *ans, size_t cap)
+{
+	return sim_proc_http(F_API, 8080, "GET", target, NULL, NULL, ans, cap);
+}
+
+/* Waits until GET target holds text (or secs pass). */
+static bool f_get_has(const char *target, const char *text, double secs)
+{
+	static char ans[1 << 18];
+	double end = sim_proc_now() + secs;
+
+	for (;;) {
+		bool has = f_get(target, ans, sizeof(ans)) == 200 && strstr(ans, text) != NULL;
+
+		if (has || sim_proc_now() > end)
+			return has;
+		usleep(100000);
+	}
+}
+
+/*
+ * The store's syncs fail (files may not grow: RLIMIT_FSIZE, as a full disk): the log
+ * says so, and so do /api/v1/status (store_sync_failures_total, store_error naming the
+ * file and the reason) and /metrics (xapistat_store_sync_failing 1), which kept saying
+ * nothing while rows went unsynced. Once the files may grow again, a line says the
+ * syncs succeed again, store_error is null and the gauge 0.
+ */
+static void test_sync_fails(void)
+{
+	struct sim_proc s;
+	struct daemon dm = { .pid = -1, .fsize = 4096 };
+	char dir[256], pool_url[200], listen[32];
+	struct rlimit r;
+
+	if (!ok(sim_start_estate(&s, F_BASE, 1, 1, 2), "simulator"))
+		goto out;
+	run_cmd_file("x", "", 0);
+	snprintf(dir, sizeof(dir), "%s/data-full", run_cmd_dir);
+	snprintf(pool_url, sizeof(pool_url), "http://root:pw@%s", strstr(s.url[0], "://") + 3);
+	snprintf(listen, sizeof(listen), "%s:8080", F_API);
+	{
+		const char *args[] = { "--data", dir, "--pool", pool_url, "--listen", listen, NULL };
+
+		if (!ok(serve_spawn(&dm, args, "serve-full.err"), "spawn"))
+			goto out;
+	}
+	ok(serve_log_has(&dm, "store: sync: write ", 20) && serve_log_has(&dm, "File too large", 1),
+	   "the failing sync is logged, naming the reason");
+	ok(f_get_has("/api/v1/status", "\"store_error\":\"write ", 10) &&
+		   f_get_has("/api/v1/status", "File too large", 1) &&
+		   !f_get_has("/api/v1/status", "\"store_sync_failures_total\":0,", 0),
+	   "/api/v1/status: store_error names it, store_sync_failures_total counts it");
+	ok(f_get_has("/metrics", "\nxapistat_store_sync_failing 1\n", 10), "/metrics: xapistat_store_sync_failing 1");
+	getrlimit(RLIMIT_FSIZE, &r);
+	r.rlim_cur = r.rlim_max;
+	ok(prlimit(dm.pid, RLIMIT_FSIZE, &r, NULL) == 0, "the files may grow again");
+	ok(serve_log_has(&dm, "store: syncs succeed again", 10), "the recovery is logged");
+	ok(f_get_has("/api/v1/status", "\"store_error\":null", 10), "/api/v1/status: store_error null again");
+	ok(f_get_has("/metrics", "\nxapistat_store_sync_failing 0\n", 10), "/metrics: xapistat_store_sync_failing 0");
+	ok(sim_proc_kill(&dm.pid) == 0, "SIGTERM: exit 0");
+out:
+	if (dm.pid > 0)
+		proc_stop(&dm.pid, SIGKILL);
+	sim_proc_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -946,6 +1030,7 @@ int main(void)
 	TEST_RUN(test_reload_files);
 	TEST_RUN(test_duplicate_pool);
 	TEST_RUN(test_open_files);
+	TEST_RUN(test_sync_fails);
 	run_cmd_cleanup();
 	return test_summary();
 }

@@ -1138,8 +1138,11 @@ static void test_ckpt_backoff(void)
 	ok(tries >= 1 && tries <= 2, "400 syncs, one checkpoint try (%d reads of the .idx failed)", tries);
 	ok(s->ckpt_fails == 1 && s->npend > 0, "it failed once; the sealed blocks wait (%u, %zu)", s->ckpt_fails,
 	   s->npend);
+	ok(xs_store_sync(s, err) == XS_OK && xs_store_checkpoint_failures(s) == 1,
+	   "a sync before the next try succeeds, the failure is still told");
 	fault_now += 3;
-	ok(xs_store_sync(s, err) == XS_OK && s->ckpt_fails == 0 && s->npend == 0,
+	ok(xs_store_sync(s, err) == XS_OK && s->ckpt_fails == 0 && s->npend == 0 &&
+		   xs_store_checkpoint_failures(s) == 0,
 	   "after the back-off it succeeds: %s", err);
 	faults_close(&s);
 	s = faults_reopen(&o);
