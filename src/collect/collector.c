@@ -45,6 +45,7 @@
 #define CO_DEFAULT_BACKFILLS 16  /* hosts fetching a whole archive at once, per kind of slot */
 #define CO_KEEP_VALUES 16384     /* floats a host keeps between documents (a few 5 s rows) */
 #define CO_SLOT_WAIT 0.5         /* seconds before a host waiting for a backfill slot asks again */
+#define CO_PAUSE_WAIT 5.0        /* seconds before a host held back by the store's backlog asks again */
 #define CO_SESSION_LEN 128       /* a session ref the collector remembers (the pool client's cap) */
 #define CO_HTTP_UNAUTHORIZED 401
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
@@ -169,6 +170,7 @@ struct xs_collector {
 	struct xs_collector_stats stats;
 	uint32_t rng;
 	unsigned slots[CO_NSLOTS]; /* hosts holding a slot of each kind */
+	bool paused;            /* fetches held back: the store's backlog (co_paused) */
 };
 
 static void co_fetch(struct co_host *h, int phase);
@@ -984,6 +986,28 @@ static void co_backfill_lost(struct co_host *h, int phase)
 		h->need_backfill = true;
 }
 
+/*
+ * True while the store holds more not yet on disk than it may (xs_store_backlogged:
+ * its syncs or checkpoints fail, a full or read-only disk): nothing is fetched, so
+ * its memory stops growing; the hosts keep their archives, and the fetches after it
+ * ask from the last stored time, backfilling the gap as after any other. Says so once
+ * when the pause starts and once when it ends.
+ */
+static bool co_paused(struct xs_collector *c)
+{
+	bool paused = xs_store_backlogged(c->store);
+
+	if (paused != c->paused)
+		co_log(c, paused ? XS_COLLECT_LOG_WARN : XS_COLLECT_LOG_INFO,
+		       paused ? "collection paused: the store holds %.0f MiB not yet on disk (are its "
+				"writes failing? see the store's errors); it resumes, backfilling the gap "
+				"from the hosts, once the disk takes them"
+			      : "collection resumes: the store's backlog is down to %.0f MiB",
+		       (double)xs_store_backlog(c->store) / (1 << 20));
+	c->paused = paused;
+	return paused;
+}
+
 static void co_fetch(struct co_host *h, int phase)
 {
 	struct xs_collector *c = h->c;
@@ -999,6 +1023,13 @@ static void co_fetch(struct co_host *h, int phase)
 			co_slot_release(h);
 			h->state = XS_COLLECT_DOWN;
 		}
+		return;
+	}
+	if (co_paused(c)) {
+		co_backfill_lost(h, phase);
+		co_slot_release(h);
+		h->state = XS_COLLECT_IDLE;
+		co_timer_set(h, co_jitter(c, CO_PAUSE_WAIT));
 		return;
 	}
 	if (h->timer)

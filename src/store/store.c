@@ -80,6 +80,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	for (int k = 0; k < XS_NTIERS; k++)
 		s->retention[k] = o->retention[k] > 0 ? o->retention[k] : xs_tier_default_retention[k];
 	s->wal_max = o->wal_max ? o->wal_max : ST_WAL_MAX;
+	s->backlog_max = o->backlog_max ? o->backlog_max : XS_STORE_BACKLOG_MAX;
 	s->io_begin = o->io_begin;
 	s->io_end = o->io_end;
 	s->io_arg = o->io_arg;

@@ -45,6 +45,7 @@ struct xs_store_options {
 	const char *dir;                     /* created if missing */
 	int64_t retention[XS_NTIERS];        /* seconds; 0 = the default */
 	uint64_t wal_max;                    /* log bytes between checkpoints; 0 = 256 MiB */
+	uint64_t backlog_max;                /* xs_store_backlogged's bound; 0 = XS_STORE_BACKLOG_MAX */
 	/*
 	 * Optional, for an owner that lets another thread read: io_begin(io_arg)
 	 * and io_end(io_arg) bracket the store's long file writes and syncs (the
@@ -156,6 +157,18 @@ enum xs_err xs_store_sync(struct xs_store *s, char *err);
  * succeeds): a sync that returns XS_OK may still not have tried the checkpoint it owes
  * (tried again after a back-off), so its success does not end such a failure. */
 unsigned xs_store_checkpoint_failures(const struct xs_store *s);
+/*
+ * What the store holds in memory that is not on disk yet: rows and catalog
+ * records not yet written (their syncs fail: a full or read-only disk) and
+ * sealed blocks not yet checkpointed (checkpoints fail). It grows without bound
+ * while the disk refuses writes (about 0.8 MB/s at 658k series), so the
+ * collector stops fetching while xs_store_backlogged() (past backlog_max) and
+ * backfills the gap from the hosts once the disk takes the backlog. Normal
+ * operation stays far below: a sync each second, a checkpoint past 48 MiB.
+ */
+#define XS_STORE_BACKLOG_MAX (UINT64_C(256) << 20)
+uint64_t xs_store_backlog(const struct xs_store *s);
+bool xs_store_backlogged(const struct xs_store *s);
 /* Removes what retention no longer keeps at time now (whole segments). now is taken
  * as at most a day past the newest data the store holds, so a clock far ahead of
  * the data (a wrong clock at boot) removes nothing the data's own times keep. */

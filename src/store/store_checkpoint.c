@@ -557,6 +557,16 @@ unsigned xs_store_checkpoint_failures(const struct xs_store *s)
 	return s->ckpt_fails;
 }
 
+uint64_t xs_store_backlog(const struct xs_store *s)
+{
+	return s->walbuf.len + s->catbuf.len + s->pend_bytes;
+}
+
+bool xs_store_backlogged(const struct xs_store *s)
+{
+	return xs_store_backlog(s) > s->backlog_max;
+}
+
 enum xs_err xs_store_sync(struct xs_store *s, char *err)
 {
 	enum xs_err e = st_sync(s, err);

@@ -291,6 +291,7 @@ struct xs_store {
 	int lockfd;
 	int64_t retention[XS_NTIERS];
 	uint64_t wal_max;        /* wal bytes appended before a checkpoint */
+	uint64_t backlog_max;    /* xs_store_backlogged's bound (store.h) */
 	struct st_series *ser;
 	uint32_t nser, capser;
 	struct st_active **act_pages; /* the pool of st_active: pages of ST_ACT_PAGE, never moved */

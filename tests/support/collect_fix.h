@@ -117,6 +117,17 @@ static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next f
 static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next fixture */
 static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
+static char t_collect_log[8192];    /* the collector's log lines, one per line (cut when full) */
+
+__attribute__((unused))
+static void collect_log(void *arg, enum xs_collect_log level, const char *msg)
+{
+	size_t n = strlen(t_collect_log);
+
+	(void)arg;
+	(void)level;
+	snprintf(t_collect_log + n, sizeof(t_collect_log) - n, "%s\n", msg);
+}
 
 /* A test program's set-up: SIGPIPE ignored, t_dir made from tmpl ("/tmp/xs-...-XXXXXX"),
  * t_loop and t_http; false if any fails. */
@@ -187,6 +198,8 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	}
 	ccfg.manual = !real;
 	ccfg.yield = count_yield;
+	ccfg.log = collect_log;
+	t_collect_log[0] = '\0';
 	ccfg.timeout = t_fetch_timeout;
 	ccfg.backoff_min = t_backoff_min;
 	ccfg.backoff_max = t_backoff_max;

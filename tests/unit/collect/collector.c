@@ -20,6 +20,9 @@
  *   not after every 5 s fetch; the hole filled once it reads;
  * - host outage (/sim/host/down, 15 min, up): the host is skipped while
  *   down, then caught up and backfilled;
+ * - a store whose backlog passes its bound (writes failing): nothing fetched,
+ *   one warning, the backlog stops growing; once synced, collection resumes
+ *   and backfills the gap;
  * - a malformed reply stores nothing and loses nothing: the next round gets
  *   every row;
  * - a VM started just before first contact (an RRD with hours-old rows): the
@@ -40,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store_internal.h" /* test_store_backlog sets the backlog's bound */
 #include "support/collect_fix.h"
 #include "test.h"
 
@@ -489,6 +493,20 @@ static bool host_live(void *arg)
 	return fix_host(f, fix_member(f))->live;
 }
 
+/* After a gap: the host's last 10 minutes are there at 5 s, every row equal to the
+ * simulator's. */
+static void check_last_10min(struct fix *f, const char *host, const char *when)
+{
+	bool contiguous;
+	size_t n = series_points(f, XS_OBJ_HOST, host, "memory_total_kib", f->clock - 595,
+				 f->clock, &contiguous);
+	struct cmp c = compare_5s(f, f->clock - 595, f->clock);
+
+	ok(n == 120 && contiguous, "%s: the host's last 10 minutes at 5 s: %zu points", when, n);
+	ok(c.compared > 100 && !c.missing && !c.differ,
+	   "%s: %zu compared, %zu missing, %zu differ", when, c.compared, c.missing, c.differ);
+}
+
 /* A host down for 15 minutes is skipped, then caught up and backfilled. */
 static void test_host_outage(void)
 {
@@ -496,8 +514,6 @@ static void test_host_outage(void)
 	char host[64];
 	struct xs_collect_host_status st;
 	struct xs_collector_stats before, after;
-	bool contiguous;
-	size_t n;
 
 	if (!ok(fix_start(&f, "2", "1", 74, false), "fixture"))
 		goto out;
@@ -516,16 +532,51 @@ static void test_host_outage(void)
 	ok(fix_advance(&f, 5) && fix_round(&f), "round after");
 	xs_collector_stats(f.co, &after);
 	ok(after.backfills > before.backfills, "backfilled after the outage");
-	n = series_points(&f, XS_OBJ_HOST, host, "memory_total_kib", f.clock - 595, f.clock,
-			  &contiguous);
-	ok(n == 120 && contiguous, "5 s rows of the returning host: %zu", n);
-	{
-		struct cmp c = compare_5s(&f, f.clock - 595, f.clock);
+	check_last_10min(&f, host, "after the outage");
+out:
+	fix_stop(&f);
+}
 
-		ok(c.compared > 100 && !c.missing && !c.differ,
-		   "after the outage: %zu compared, %zu missing, %zu differ", c.compared, c.missing,
-		   c.differ);
+/* A store whose backlog passes its bound (its writes fail: a full disk) holds
+ * collection back: no fetch, one warning, memory no longer grows; once the disk
+ * takes the backlog, collection resumes and backfills the gap from the host. */
+static void test_store_backlog(void)
+{
+	struct fix f;
+	char host[64], err[XS_ERR_LEN];
+	struct xs_collector_stats a, b;
+	uint64_t held;
+
+	if (!ok(fix_start(&f, "1", "1", 69, false), "fixture") || !ok(fix_round(&f), "first round"))
+		goto out;
+	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
+	ok(xs_store_sync(f.store, err) == XS_OK, "sync: %s", err);
+	/* the bound just above what stays after a sync (sealed blocks wait for a checkpoint) */
+	f.store->backlog_max = xs_store_backlog(f.store) + 1;
+	ok(fix_advance(&f, 60) && fix_round(&f), "a round: its rows are not synced");
+	ok(xs_store_backlogged(f.store), "the store is backlogged: %llu bytes",
+	   (unsigned long long)xs_store_backlog(f.store));
+	held = xs_store_backlog(f.store);
+	xs_collector_stats(f.co, &a);
+	ok(fix_advance(&f, 900) && fix_round(&f) && fix_advance(&f, 5) && fix_round(&f),
+	   "15 minutes of rounds");
+	xs_collector_stats(f.co, &b);
+	ok(b.fetches == a.fetches && b.rows == a.rows, "nothing fetched meanwhile: %llu -> %llu",
+	   (unsigned long long)a.fetches, (unsigned long long)b.fetches);
+	ok(xs_store_backlog(f.store) == held, "the backlog did not grow");
+	{
+		const char *first = strstr(t_collect_log, "collection paused: the store holds ");
+
+		ok(first && !strstr(first + 1, "collection paused"), "the pause is logged once: %s",
+		   t_collect_log);
 	}
+	ok(xs_store_sync(f.store, err) == XS_OK && !xs_store_backlogged(f.store),
+	   "the disk takes the backlog: %s", err);
+	ok(fix_round(&f), "a round after");
+	xs_collector_stats(f.co, &b);
+	ok(b.fetches > a.fetches && b.backfills > a.backfills, "fetching again, and backfilling");
+	ok(strstr(t_collect_log, "collection resumes"), "the end is logged: %s", t_collect_log);
+	check_last_10min(&f, host, "after the pause");
 out:
 	fix_stop(&f);
 }
@@ -789,6 +840,7 @@ int main(void)
 	TEST_RUN(test_backfill_retry);
 	TEST_RUN(test_slow_archive);
 	TEST_RUN(test_host_outage);
+	TEST_RUN(test_store_backlog);
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);
 	TEST_RUN(test_real_clock);
