@@ -528,6 +528,15 @@ static enum xs_err st_sync(struct xs_store *s, char *err)
 	if (!e && s->walbuf.len) {
 		if (st_write_all(s->wal_fd, s->walbuf.p, s->walbuf.len, s->wal_size) ||
 		    fdatasync(s->wal_fd) < 0) {
+			int saved = errno;
+
+			/* as the catalog's: a part written past the synced size would read as a
+			 * torn tail at the next open (kept aside in wal.dropped, and warned of)
+			 * if the disk stays full until the daemon stops */
+			if (ftruncate(s->wal_fd, (off_t)s->wal_size) < 0) {
+				/* the retry overwrites the partial bytes anyway */
+			}
+			errno = saved;
 			e = st_errno(err, "write", s, "wal");
 		} else {
 			s->wal_size += s->walbuf.len;

@@ -13,7 +13,8 @@
  * records that replay whole; a damaged catalog record in the middle loses only
  * its own series' name, a damaged index run only its own blocks, and wal
  * bytes that do not replay are kept aside (and, on a full disk, said not to be). A checkpoint that fails on a full disk
- * (pwrite faked over a quota: fault_disk) gives back the space it took.
+ * (pwrite faked over a quota: fault_disk) gives back the space it took; a wal
+ * write cut short leaves no partial record for the next open to drop.
  *
  * The store is included whole (store_whole.h) so that its pread can be made to
  * fail once (fault_pread) and its rows cut in records of 7 samples
@@ -698,6 +699,39 @@ static void test_wal_dropped_full_disk(void)
 }
 
 /*
+ * A wal write cut short by a full disk that stays full until the store closes
+ * (the daemon stopped meanwhile) leaves no partial record behind: the reopen has
+ * nothing to drop (before, it kept the bytes aside in wal.dropped and the
+ * daemon warned of "the last unsynced rows of a crash, or damage").
+ */
+static void test_wal_short_write(void)
+{
+	char err[XS_ERR_LEN];
+	struct xs_store *s;
+	struct xs_store_stats st;
+	off_t size;
+
+	tmp_dir_new(test_dir, "faults");
+	s = faults_open(err);
+	fail_unless(s != NULL, "open: %s", err);
+	fail_unless(faults_rows(s, 8, T0, T0 + 60, FAULTS_SECONDS, true), "a minute of rows");
+	size = faults_size("wal");
+	fault_disk = fault_disk_used() + 40; /* room for part of a row's record */
+	ok(!faults_rows(s, 8, T0 + 60, T0 + 65, FAULTS_SECONDS, true), "the next sync fails");
+	ok(faults_size("wal") == size, "the wal is back at its synced size (%lld, %lld)",
+	   (long long)faults_size("wal"), (long long)size);
+	ok(xs_store_close(&s, err) != XS_OK, "close fails too: %s", err);
+	fault_disk = 0;
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	xs_store_stats(s, &st);
+	ok(st.wal_dropped_bytes == 0, "nothing to drop: %llu bytes",
+	   (unsigned long long)st.wal_dropped_bytes);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
+/*
  * The wal lost (deleted by mistake, or a file system that lost it) after several
  * checkpoints: the reopen starts a new wal at the generation of the runs on disk,
  * so every window in the segments still reads (the open block of the last one
@@ -1253,6 +1287,7 @@ int main(void)
 	TEST_RUN(test_index_damage);
 	TEST_RUN(test_wal_dropped);
 	TEST_RUN(test_wal_dropped_full_disk);
+	TEST_RUN(test_wal_short_write);
 	TEST_RUN(test_wal_lost);
 	TEST_RUN(test_wal_dir_fsync);
 	TEST_RUN(test_idx_read_error);
