@@ -913,7 +913,8 @@ static int serve_shutdown(struct xs_daemon *d)
 		xs_evloop_cancel_timer(d->loop, tick);
 	}
 	if (xs_store_close(&d->store, err)) {
-		xs_log_error("store: close: %s", err);
+		xs_log_error("store: close: %s: the rows since the last sync that succeeded are not "
+			     "on disk (the next start backfills what the hosts still hold)", err);
 		status = 1;
 	}
 	xs_log_info("stopped");
