@@ -590,7 +590,12 @@ static enum xs_err xq_host(const struct xs_estate *e, const char *uuid,
 
 /* ---- SR --------------------------------------------------------------------------- */
 
-/* Host data sources per SR that an SR reply sums (or averages), XO-STATS.md. */
+/*
+ * Host data sources per SR that an SR reply sums (or averages), XO-STATS.md: r and w only,
+ * as xo-server's sr.stats. XO's web UI charts every sub-key of iops, ioThroughput and
+ * latency as a series and sums them all into its "All" line, so a "total" beside r and w
+ * would be an extra series and double that line.
+ */
 static const struct {
 	const char *key, *sub, *prefix;
 	double scale;
@@ -598,19 +603,16 @@ static const struct {
 } xq_sr_keys[] = {
 	{ "iops", "r", "iops_read_", 1, false },
 	{ "iops", "w", "iops_write_", 1, false },
-	{ "iops", "total", "iops_total_", 1, false },
 	{ "ioThroughput", "r", "io_throughput_read_", 1048576.0, false },
 	{ "ioThroughput", "w", "io_throughput_write_", 1048576.0, false },
-	{ "ioThroughput", "total", "io_throughput_total_", 1048576.0, false },
 	{ "latency", "r", "read_latency_", 0.001, true },
 	{ "latency", "w", "write_latency_", 0.001, true },
-	{ "latency", "total", "latency_", 0.001, true },
 };
 #define XQ_SR_NKEYS (sizeof(xq_sr_keys) / sizeof(xq_sr_keys[0]))
 
 /*
- * Leaves of an SR: the summed and averaged keys of xq_sr_keys, each with its r, w and total
- * always (from no ids: an array of nulls; XO's web UI reads them unconditionally), then
+ * Leaves of an SR: the summed and averaged keys of xq_sr_keys, each with its r and w always
+ * (from no ids: an array of nulls; XO's web UI reads them unconditionally), then
  * iowait per host that has it, or an empty map. ids holds (XQ_SR_NKEYS + 1) x nh slots,
  * lv XQ_SR_NKEYS + nh + 1 leaves; returns the number of leaves.
  */

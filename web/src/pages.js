@@ -496,14 +496,19 @@ class SrPage extends Page {
 
   build() {
     const g = this.section('I/O, summed over the hosts (latency: their mean)');
-    const rwt = (path) => [
+    // an SR reply has r and w only, as XO's (docs/API.md): the total of IOPS and throughput is their sum
+    const rw = (path) => [
       { key: 'r', label: 'read', color: color(2), width: 1.75, get: leaf(`${path}.r`) },
       { key: 'w', label: 'write', color: color(6), width: 1.75, dash: true, get: leaf(`${path}.w`) },
-      { key: 'total', label: 'total', color: ACCENT, width: 2.25, get: leaf(`${path}.total`) },
+    ];
+    const rwt = (path) => [
+      ...rw(path),
+      { key: 'total', label: 'read + write', color: ACCENT, width: 2.25,
+        get: (R, w) => sum([at(R[w], `${path}.r`), at(R[w], `${path}.w`)]) },
     ];
     this.line(g, { id: 'sr-iops', title: 'IOPS', unit: 'IOPS', series: () => rwt('iops') });
     this.line(g, { id: 'sr-tput', title: 'Throughput', unit: 'B/s', series: () => rwt('ioThroughput') });
-    this.line(g, { id: 'sr-latency', title: 'Latency (mean over the hosts)', unit: 'ms', series: () => rwt('latency') });
+    this.line(g, { id: 'sr-latency', title: 'Latency (mean over the hosts)', unit: 'ms', series: () => rw('latency') });
     this.line(g, {
       id: 'sr-iowait', title: 'I/O wait per host, and summed', unit: '',
       series: (X) => [
