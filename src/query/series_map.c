@@ -255,21 +255,40 @@ struct smap_walk {
 	size_t n, cap;
 };
 
+/*
+ * The key of device dev (class cls) in its map: Xen Orchestra's where XO has one, so that
+ * its clients find it: a PIF ethN is "N", as xo-server's pif_eth(\d+)_rx match makes it
+ * (XO's web UI names it "Pif" + key; XO 6's host network chart reads pifs.rx['0']). Any
+ * other device, which XO leaves out, keeps its name: bond0, eth0.100, xenbr1.
+ */
+static const char *smap_dev_key(enum xs_smap_dev cls, const char *dev)
+{
+	if (cls != XS_SMAP_DEV_PIF || strncmp(dev, "eth", 3) || !dev[3])
+		return dev;
+	for (const char *p = dev + 3; *p; p++)
+		if (!smap_digit(*p))
+			return dev;
+	return dev + 3;
+}
+
 static void smap_walk_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
 {
 	struct smap_walk *w = arg;
 	char dev[XS_SMAP_DEV_LEN];
 	int spec = xs_smap_match(w->kind, ds, dev);
+	size_t nspec;
+	const char *key;
 
 	(void)unit;
 	if (spec < 0)
 		return;
+	key = smap_dev_key(xs_smap_specs(w->kind, &nspec)[spec].dev, dev);
 	if (w->n == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 64;
 		w->leaves = xs_xrealloc(w->leaves, w->cap * sizeof(*w->leaves));
 	}
 	w->leaves[w->n].spec = (uint16_t)spec;
-	memcpy(w->leaves[w->n].dev, dev, strlen(dev) + 1);
+	memmove(w->leaves[w->n].dev, key, strlen(key) + 1);
 	w->leaves[w->n].id = id;
 	w->n++;
 }

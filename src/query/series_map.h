@@ -18,6 +18,7 @@
  *   pif_<dev>_  any name but "aggr" (eth0, bond0, eth0.100, xenbr1)
  *   ..._<sr8>   8 hex digits (the first 8 characters of an SR uuid)
  * and always 1 .. XS_SMAP_DEV_LEN - 1 bytes (a longer one is not shown).
+ * Discovery keys a PIF ethN by "N", as XO does; the rest by their names.
  * A name that several rows could parse goes to the row with the longest
  * suffix ("vbd_xvda_iops_read" is iops.r of xvda, not xvds.r of "xvda_iops";
  * the '_' rule for VBDs already excludes the latter). Fixed names ("memory",
@@ -68,7 +69,8 @@ const struct xs_smap_spec *xs_smap_specs(enum xs_obj_kind kind, size_t *n);
 /* One found series and where it goes. */
 struct xs_smap_leaf {
 	uint16_t spec;                  /* index in the kind's table */
-	char dev[XS_SMAP_DEV_LEN];      /* "" for XS_SMAP_DEV_NONE */
+	char dev[XS_SMAP_DEV_LEN];      /* its key in the map: the device ("N" of a PIF ethN);
+					 * "" for XS_SMAP_DEV_NONE */
 	xs_series_id id;
 };
 

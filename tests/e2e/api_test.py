@@ -377,7 +377,10 @@ def host_key(ds):
     m = re.fullmatch(r"pif_aggr_(rx|tx)", ds)
     if m:
         return ("pifsAggr", m.group(1)), 1.0
-    m = re.fullmatch(r"pif_(eth\d+|bond\d+)_(rx|tx)", ds)
+    m = re.fullmatch(r"pif_eth(\d+)_(rx|tx)", ds)
+    if m:  # ethN is "N", as in XO: its clients read pifs.rx["0"]
+        return ("pifs", m.group(2), m.group(1)), 1.0
+    m = re.fullmatch(r"pif_(bond\d+)_(rx|tx)", ds)
     if m:
         return ("pifs", m.group(2), m.group(1)), 1.0
     m = re.fullmatch(r"iops_(read|write|total)_([0-9a-f]{8})", ds)

@@ -426,7 +426,10 @@ class HostPage extends Page {
     });
 
     const g3 = this.section('Network');
-    const pifLabel = deviceLabel(this.app.get(this.uuid)?.pifs, 'network', (d) => d);
+    // a PIF ethN is keyed "N" in the stats (as in XO), by its device in /api/v1/objects
+    const pifDevice = (k) => (/^\d+$/.test(k) ? `eth${k}` : k);
+    const pifName = deviceLabel(this.app.get(this.uuid)?.pifs, 'network', (d) => d);
+    const pifLabel = (k) => pifName(pifDevice(k));
     this.line(g3, {
       id: 'host-pifs', title: 'Network per PIF: receive / transmit (dashed)', unit: 'B/s', net: true,
       series: (X) => pairSeries(devices(X.stats, ['pifs.rx', 'pifs.tx']), pifLabel, ['pifs.rx', 'pifs.tx'], ['rx', 'tx']),

@@ -566,13 +566,13 @@ static void test_host(void)
 	ok(arr(j, "\"load\":", EL, 400) == 120 && !strcmp(EL[0], "1.5"), "load");
 	ok(arr(j, "\"memory\":", EL, 400) == 120 && !strcmp(EL[0], "1073741824"), "memory KiB x 1024");
 	ok(arr(j, "\"memoryFree\":", EL, 400) == 120 && !strcmp(EL[0], "536870912"), "memoryFree");
-	ok(has(j, "\"pifs\":{\"rx\":{\"eth0\":[1000,") && has(j, "\"tx\":{\"bond0\":[2048,"),
-	   "pifs by device");
-	ok(has(j, "\"pifs\":{\"rx\":{\"eth0\":[1000,") &&
-		   has(j, "],\"eth0.100\":[10,") && has(j, "],\"eth2\":[1.5,") &&
-		   has(j, "],\"eth10\":[2,") && has(j, "],\"xenbr1\":[3000,") &&
+	ok(has(j, "\"pifs\":{\"rx\":{\"0\":[1000,") && has(j, "\"tx\":{\"bond0\":[2048,"),
+	   "pifs: ethN keyed N, as XO's (its clients read pifs.rx['0']); the rest by device");
+	ok(has(j, "\"pifs\":{\"rx\":{\"0\":[1000,") && has(j, "],\"2\":[1.5,") &&
+		   has(j, "],\"10\":[2,") && has(j, "],\"eth0.100\":[10,") &&
+		   has(j, "],\"xenbr1\":[3000,") && !has(j, "\"eth0\"") && !has(j, "\"eth2\"") &&
 		   !has(j, "eth0_rx") && !has(j, "errors"),
-	   "every PIF (VLAN, bridge) in natural order: eth0, eth0.100, eth2, eth10; bond0, xenbr1");
+	   "every PIF (VLAN, bridge) in natural order: 0, 2, 10, eth0.100; bond0, xenbr1");
 	ok(has(j, "\"pifsAggr\":{\"rx\":[1000,") && !has(j, "\"aggr\""), "pifsAggr, not a PIF");
 	ok(has(j, "\"iops\":{\"r\":{\"0badc0de\":[2,") && has(j, "],\"" SR8 "\":[10,") &&
 		   !has(j, "xyz"),
