@@ -123,6 +123,9 @@ static void srv_handler(void *ctx, const struct sim_http_request *req, struct si
 		rc = xs_buf_printf(&res->body, "host %d", req->listener);
 	} else if (path_is(req, "/tls")) {
 		rc = xs_buf_printf(&res->body, "tls=%d", req->tls);
+	} else if (path_is(req, "/tls-close")) { /* and no connection to reuse after it */
+		rc = xs_buf_printf(&res->body, "tls=%d", req->tls);
+		res->close = true;
 	} else if (path_is(req, "/redirect")) {
 		res->status = 302;
 		rc = xs_buf_append_str(&res->headers, "Location: /target?session_id=abc\r\n");
@@ -955,15 +958,16 @@ static bool write_file(const char *path, const char *text)
 /*
  * A CA file replaced while the client runs (hosts given certificates of a new CA): a new
  * connection verifies with what the file holds now, not with libcurl's store built from
- * it before (kept 24 h by default). One client: a request with the right CA, then the
- * file holds another certificate and two requests run at once, so that at least one
- * needs a new connection; that one fails verification.
+ * it before (kept 24 h by default). One client: a request with the right CA, whose
+ * connection the server closes after it; then the file holds another certificate, and
+ * the next request, on a new connection, fails verification. (Two requests at once,
+ * meant to need a second connection, ran one after the other on a loaded machine.)
  */
 static void test_tls_ca_replaced(void)
 {
 	const char *addrs[] = { "127.0.0.7" };
 	struct sim_tls_cert other = { 0 };
-	struct result first = { 0 }, a = { 0 }, b = { 0 };
+	struct result first = { 0 }, a = { 0 };
 	struct xs_tls_opts t_ca = { 0 };
 	struct xs_http_request req;
 	struct run run;
@@ -975,7 +979,7 @@ static void test_tls_ca_replaced(void)
 	fail_unless(!sim_tls_cert_generate(&other, addrs, 1, err), "another certificate: %s", err);
 	ok(write_file(ca_path, cert.cert_pem), "CA file written");
 	t_ca.ca_file = ca_path;
-	url(u, sizeof(u), TLS_ID, "/tls");
+	url(u, sizeof(u), TLS_ID, "/tls-close");
 	run_init(&run);
 	tls_req(&req, &t_ca, u);
 	submit(&run, &req, &first);
@@ -983,13 +987,9 @@ static void test_tls_ca_replaced(void)
 	ok(write_file(ca_path, other.cert_pem), "the CA file now holds another certificate");
 	tls_req(&req, &t_ca, u);
 	submit(&run, &req, &a);
-	tls_req(&req, &t_ca, u);
-	submit(&run, &req, &b);
 	ok(run_loop(&run, 10), "done");
-	ok((a.rc == XS_ERR_UPSTREAM && strstr(a.error, "TLS verification failed")) ||
-		   (b.rc == XS_ERR_UPSTREAM && strstr(b.error, "TLS verification failed")),
-	   "a new connection verifies with the file's new content: %d %s / %d %s", a.rc, a.error,
-	   b.rc, b.error);
+	ok(a.rc == XS_ERR_UPSTREAM && strstr(a.error, "TLS verification failed"),
+	   "a new connection verifies with the file's new content: %d %s", a.rc, a.error);
 	run_cleanup(&run);
 	sim_tls_cert_cleanup(&other);
 	unlink(ca_path);
