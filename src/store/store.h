@@ -118,11 +118,7 @@ bool xs_store_find(const struct xs_store *s, enum xs_obj_kind kind, const char *
  * Appends the 5 s sample at t (a multiple of 5). A sample at or before the
  * series' last 5 s time is ignored (counted in duplicates): overlapping
  * fetches, a VM's migration between hosts and backfill never duplicate.
- * Rollup points are written as their periods complete, except the minute a
- * sample resumes in after more than 10 minutes without one (the host's 5 s
- * archive, so the collector backfills that gap) when it is not the minute's
- * first 5 s: that minute is left to the host's whole one (xs_store_backfill),
- * and its samples reach no rollup (docs/STORE.md, Cascade).
+ * Rollup points are written as their periods complete.
  */
 enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, float v, char *err);
 
@@ -150,7 +146,7 @@ size_t xs_store_read(struct xs_store *s, xs_series_id id, enum xs_tier tier, int
  * never returns it (its points are complete periods only). False for the 5 s tier,
  * when the series has no period in progress, or when a point of the tier already
  * holds that period (backfilled). All three values are NaN when every sample so far
- * is NaN, and in a minute left to the host's (xs_store_append).
+ * is NaN.
  */
 bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_tier tier,
 			   struct xs_point *out);

@@ -116,17 +116,9 @@ extern const char *const st_tier_name[XS_NTIERS];
 struct st_acc {
 	int64_t period;  /* start of the period being summed; ST_NONE: none */
 	double sum;      /* of known samples */
-	uint32_t count;  /* known samples; ST_HEADLESS: a minute whose first rows were lost */
+	uint32_t count;  /* known samples */
 	float min, max;
 };
-
-/* st_acc.count of a minute whose rows start after its first 5 s, after a gap in the
- * series' rows longer than ST_HEADLESS_GAP (rows the host no longer has at 5 s, which the
- * collector then backfills; not a series' start): its rows reach no rollup and it emits
- * nothing, so that the host's whole minute, backfilled, takes the period and joins the
- * hour (st_cascade). */
-#define ST_HEADLESS UINT32_MAX
-#define ST_HEADLESS_GAP 600 /* seconds: a host's 5 s archive */
 
 /*
  * Which periods of a coarse tier hold a point, as far as this process knows, so

@@ -311,7 +311,7 @@ bool xs_store_read_partial(const struct xs_store *s, xs_series_id id, enum xs_ti
 	if (a->period == ST_NONE || (se->tier_last[tier] != ST_NONE && a->period <= se->tier_last[tier]))
 		return false;
 	out->t = a->period;
-	if (a->count && a->count != ST_HEADLESS) {
+	if (a->count) {
 		out->avg = (float)(a->sum / a->count);
 		out->min = a->min;
 		out->max = a->max;

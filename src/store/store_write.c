@@ -323,7 +323,7 @@ void st_acc_emit(struct xs_store *s, uint32_t id, int k)
 	struct st_acc *a = ST_ACC(act, k);
 	float v[3];
 
-	if (a->period == ST_NONE || a->count == ST_HEADLESS) /* left to the host's minute */
+	if (a->period == ST_NONE)
 		return;
 	if (a->count) {
 		v[0] = (float)(a->sum / a->count);
@@ -351,8 +351,6 @@ bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 {
 	struct st_series *se = &s->ser[id];
 	struct st_active *act;
-	int64_t prev = se->last_t;
-	bool headless = false;
 
 	if (se->last_t != ST_NONE && t <= se->last_t) {
 		s->st.duplicates++;
@@ -373,16 +371,8 @@ bool st_append_core(struct xs_store *s, uint32_t id, int64_t t, float v)
 			a->period = p;
 			a->sum = 0;
 			a->count = 0;
-			/* rows lost for longer than the host's 5 s archive, up to this minute's
-			 * middle: the minute is the host's whole one, backfilled (st_cascade takes
-			 * it to the coarser rollups); its rows here reach no rollup */
-			if (k == XS_TIER_1M && prev != ST_NONE && t - prev > ST_HEADLESS_GAP &&
-			    t - 5 > p)
-				a->count = ST_HEADLESS;
 		}
-		if (k == XS_TIER_1M)
-			headless = a->count == ST_HEADLESS;
-		if (headless || isnan(v))
+		if (isnan(v))
 			continue;
 		if (!a->count || v < a->min)
 			a->min = v;

@@ -19,11 +19,6 @@
  * wal's carry records), and after a kill -9 right after the archives were
  * synced (the wal's backfill records are replayed).
  *
- * After a gap in a series' rows (the daemon down, the host unreachable), the 5 s
- * archive starts in the middle of a minute: that minute and its hour are still
- * the host's whole ones (its rows reach no rollup; the host's minute, backfilled,
- * does), across a close and open between the rows and the archives too.
- *
  * A series whose rows come behind an archive point (no rows yet) still gets
  * their minutes, so the host's value of such a minute is refused rather than
  * counted in the hour a second time. (The retired case: store/retire.c.)
@@ -238,52 +233,6 @@ static void test_rows_behind(void)
 	tmp_dir_remove(test_dir);
 }
 
-/*
- * Rows of 04:00:05-04:30:00, then none until the 5 s archive of a fetch at 05:47:25:
- * rows of 05:37:30-05:47:25 (minute 05:37 from its seventh row on), the archives,
- * then rows on to 06:00:05. Minute 05:37 is the host's (exact) and hour 05 has
- * every sample.
- */
-static void gap_run(bool reopen, const char *name)
-{
-	const int64_t h4 = DAY0 + 3 * 86400 + 4 * 3600, now = h4 + 3600 + 47 * 60 + 25;
-	struct xs_store *s;
-	xs_series_id id = 0;
-	char err[XS_ERR_LEN] = "";
-
-	tmp_dir_new(test_dir, "cascade");
-	s = cascade_open();
-	fail_unless(s, "%s: open", name);
-	fail_unless(xs_store_series(s, XS_OBJ_VM, "gap", "cpu0", "", &id, err) == XS_OK, "%s", err);
-	fail_unless(!cascade_rows(s, id, h4 + 5, h4 + 1800), "%s: rows before the gap", name);
-	fail_unless(!cascade_rows(s, id, now - 595, now), "%s: the 5 s archive", name);
-	if (reopen) {
-		fail_unless(xs_store_close(&s, err) == XS_OK, "%s: close: %s", name, err);
-		s = cascade_open();
-		fail_unless(s, "%s: reopen", name);
-		fail_unless(xs_store_find(s, XS_OBJ_VM, "gap", "cpu0", &id), "%s: series", name);
-	}
-	fail_unless(!cascade_archive(s, id, XS_TIER_1M, 120, now) &&
-			    !cascade_archive(s, id, XS_TIER_1H, 168, now) &&
-			    !cascade_archive(s, id, XS_TIER_1D, 366, now),
-		    "%s: archives", name);
-	fail_unless(!cascade_rows(s, id, now + 5, h4 + 2 * 3600 + 5), "%s: rows", name);
-	ok(cascade_whole(s, id, XS_TIER_1M, h4 + 3600 + 37 * 60, true),
-	   "%s: the minute the rows resume in is the host's", name);
-	ok(cascade_whole(s, id, XS_TIER_1M, h4 + 3600 + 38 * 60, false),
-	   "%s: the next minute, of 5 s rows only", name);
-	ok(cascade_whole(s, id, XS_TIER_1H, h4 + 3600, false),
-	   "%s: the hour the rows resume in is the whole hour", name);
-	ok(xs_store_close(&s, err) == XS_OK, "%s: close: %s", name, err);
-	tmp_dir_remove(test_dir);
-}
-
-static void test_gap_mid_minute(void)
-{
-	gap_run(false, "gap");
-	gap_run(true, "gap, reopen");
-}
-
 static void test_cascade(void)
 {
 	cascade_run(PLAIN, "plain");
@@ -305,6 +254,5 @@ int main(void)
 	TEST_RUN(test_cascade_reopen);
 	TEST_RUN(test_cascade_crash);
 	TEST_RUN(test_rows_behind);
-	TEST_RUN(test_gap_mid_minute);
 	return test_summary();
 }
