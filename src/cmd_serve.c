@@ -1219,14 +1219,21 @@ static bool serve_check_dir(const char *what, const char *dir, int need, bool ma
 	if (stat(dir, &stt) < 0) {
 		if (errno == ENOENT && may_make) { /* made at start: its parent must allow it */
 			char parent[4096];
-			char *slash;
+			size_t n;
 
+			/* as mkdir(2) and st_fsync_parent take it: "/a/b/" is b in /a */
 			snprintf(parent, sizeof(parent), "%s", dir);
-			slash = strrchr(parent, '/');
-			if (!slash)
-				snprintf(parent, sizeof(parent), ".");
+			n = strlen(parent);
+			while (n > 1 && parent[n - 1] == '/')
+				n--;
+			while (n > 0 && parent[n - 1] != '/')
+				n--;
+			while (n > 1 && parent[n - 1] == '/')
+				n--;
+			if (n)
+				parent[n] = '\0';
 			else
-				slash[slash == parent] = '\0';
+				snprintf(parent, sizeof(parent), ".");
 			if (stat(parent, &stt) == 0 && S_ISDIR(stt.st_mode) && access(parent, W_OK | X_OK) == 0)
 				return true;
 			xs_log_error("%s %s: cannot be made: %s: %s", what, dir, parent,

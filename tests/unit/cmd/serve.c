@@ -416,6 +416,15 @@ static void test_check_mode(void)
 	ok(stat(data, &stt) < 0, "the data directory is not made");
 	free(out);
 	free(err);
+	/* "DIR/" as serve takes it: mkdir makes DIR in its parent */
+	snprintf(text, sizeof(text),
+		 "data = %s/\n[pool a]\nurl = http://127.0.0.1:1\npassword_file = %s/check.pw\n", data,
+		 run_cmd_dir);
+	rc = serve_check_conf(text, &out, &err);
+	ok(rc == 0 && strstr(out, "configuration OK: "),
+	   "a data directory to make, written with a trailing '/': exit %d: %s%s", rc, out, err);
+	free(out);
+	free(err);
 	{
 		static const char *const bad[][2] = {
 			{ "data = %s/check-data\n[pool a]\nurl = http://127.0.0.1:1\n"
