@@ -99,16 +99,19 @@ $(BUILD)/asan/tests/unit/sim/%: tests/unit/sim/%.c $(BUILD)/asan/libsim.a $(BUIL
 		$(BUILD)/asan/libxs.a $(SIM_LDLIBS) $(LDLIBS) -lpthread
 
 # libFuzzer targets (clang), the library rebuilt with clang and the same sanitizers.
+# -fno-sanitize-recover=all as in SAN: without it UBSan only prints a finding and the
+# run goes on and ends with status 0, so fuzz/run.sh would report "no crash".
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c -o $@ $<
 
 # keep the objects between runs (make would delete them as intermediates)
 .SECONDARY: $(FUZZ_OBJ)
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 unit: deps-check $(TESTS) $(PROGRAMS) $(BUILD)/asan/xapistat
 	@bash tests/run.sh $(TESTS)
