@@ -11,6 +11,11 @@
 
 #include "lib/num.h"
 
+/* Times a document may carry (s): the bound of a dump's lastupdate (dump_build.c), either
+ * side of 0. Further out, the store's time arithmetic (floors, periods, segment numbers)
+ * would overflow. */
+#define UPDATES_MAX_TIME 1000000000000000LL
+
 void xs_updates_build_init(struct xs_updates_build *b, const struct xs_rrd_sink *sink, void *ctx)
 {
 	memset(b, 0, sizeof(*b));
@@ -41,6 +46,9 @@ enum xs_err xs_updates_build_meta_field(struct xs_updates_build *b, enum xs_upda
 		return xs_err_at(err, XS_ERR_PARSE, off, "expected an integer in meta %s", names[f]);
 	if ((f == XS_UPDATES_ROWS || f == XS_UPDATES_COLUMNS || f == XS_UPDATES_STEP) && v < 0)
 		return xs_err_at(err, XS_ERR_PARSE, off, "meta %s is negative", names[f]);
+	if ((f == XS_UPDATES_START || f == XS_UPDATES_END || f == XS_UPDATES_STEP) &&
+	    (v > UPDATES_MAX_TIME || v < -UPDATES_MAX_TIME))
+		return xs_err_at(err, XS_ERR_PARSE, off, "meta %s out of range", names[f]);
 	switch (f) {
 	case XS_UPDATES_START: b->meta.start = v; b->meta.has_start = true; break;
 	case XS_UPDATES_STEP: b->meta.step = v; b->meta.has_step = true; break;
@@ -136,6 +144,8 @@ enum xs_err xs_updates_build_row_time(struct xs_updates_build *b, const char *s,
 		return xs_err_at(err, XS_ERR_PARSE, off, "a row with two times");
 	if (!xs_num_i64_from_slice(s, n, &t))
 		return xs_err_at(err, XS_ERR_PARSE, off, "expected an integer row time");
+	if (t > UPDATES_MAX_TIME || t < -UPDATES_MAX_TIME)
+		return xs_err_at(err, XS_ERR_PARSE, off, "row time out of range");
 	b->t = t;
 	b->has_t = true;
 	return XS_OK;

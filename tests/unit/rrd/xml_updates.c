@@ -74,6 +74,12 @@ static const struct rec_case cases[] = {
 	  DECL META2("2") "<data><row><t>1</t><v>1</v><v>2</v></row><row><t>1</t><v>1</v><v>2</v>"
 	  "</row></data></xport>",
 	  NULL, "row time 1 is not older than the row before (1)" },
+	/* a host's time reaches the store's arithmetic: near INT64_MIN it overflowed there */
+	{ "row time out of range",
+	  DECL META2("1") "<data><row><t>-9223372036854775805</t><v>1</v><v>2</v></row></data></xport>",
+	  NULL, "row time out of range" },
+	{ "meta end out of range", "<xport><meta><end>9223372036854775805</end>", NULL,
+	  "byte 18: meta end out of range" },
 	{ "row without time", DECL META2("1") "<data><row><v>1</v><v>2</v></row></data></xport>",
 	  NULL, "row 0 has no time" },
 	{ "columns disagree with the legend",
