@@ -265,6 +265,8 @@ enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 			break;
 		g.tier = buf[pos]; /* the run checks depend on the tier's span and window */
 		g.no = (int64_t)st_le64(buf + pos + 1);
+		if (!st_seg_no_ok(g.tier, g.no))
+			continue; /* no segment of the store: a checkpoint never wrote it */
 		st_seg_name(name, sizeof(name), buf[pos], (int64_t)st_le64(buf + pos + 1), "idx");
 		fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT) {

@@ -514,6 +514,15 @@ static inline const struct st_active *st_peek(const struct xs_store *s, uint32_t
 	return a == ST_DORMANT ? &st_dormant_state : st_act_at(s, a);
 }
 
+/* Whether no may number a segment of tier: (no + 1) * span, the end of its span, fits an
+ * int64 either side of 0. A name beyond (a stray file) is no segment of the store. */
+static inline bool st_seg_no_ok(int tier, int64_t no)
+{
+	int64_t max = INT64_MAX / st_span[tier] - 1;
+
+	return no <= max && no >= -max;
+}
+
 /* Values a point of tier has: 1 (5 s) or 3 (avg, min, max). */
 static inline unsigned st_nch(int tier)
 {

@@ -337,7 +337,8 @@ bool st_seg_parse(const char *name, int *tier, int64_t *no)
 			continue;
 		errno = 0;
 		n = strtoll(name + l + 1, &end, 10);
-		if (errno || end == name + l + 1 || (strcmp(end, ".seg") && strcmp(end, ".idx")))
+		if (errno || end == name + l + 1 || (strcmp(end, ".seg") && strcmp(end, ".idx")) ||
+		    !st_seg_no_ok(k, n))
 			return false;
 		*tier = k;
 		*no = n;

@@ -1082,6 +1082,54 @@ static void test_seg_cut(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* Stray files whose names number a segment beyond what an int64 time can reach (a
+ * segment's span times its number overflowed): not segments of the store. Expire
+ * (the newest segment's time), a lost wal (its generation from every .idx) and a
+ * `ckpt` naming one such segment all pass over them. */
+static void faults_put(const char *name, const void *p, size_t n)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n)
+		abort();
+	fclose(f);
+}
+
+static void test_seg_name_range(void)
+{
+	static const uint8_t ck[9] = { 0, 0xff, 0x7f, 0xc6, 0xa4, 0x7e, 0x8d, 0x03, 0 }; /* 5s, 999999999999999 */
+	uint8_t run[ST_RUN_HDR + ST_ENT + ST_DIR_ENT] = "XSR3"; /* a valid run of one entry */
+	char err[XS_ERR_LEN] = "", path[128];
+	struct xs_store *s;
+	int64_t t;
+	float v;
+
+	tmp_dir_new(test_dir, "faults");
+	s = faults_open(err);
+	fail_unless(s && faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, true), "an hour of rows: %s", err);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	run[4] = 1;
+	st_w32(run + 24, xs_crc32c(xs_crc32c(xs_crc32c(0, run, 24), run + 28, 4), run + ST_RUN_HDR + ST_ENT,
+				   ST_DIR_ENT));
+	faults_put("1d-999999999999999.seg", "", 0);
+	faults_put("5s-999999999999999.idx", run, sizeof(run));
+	faults_put("ckpt", ck, sizeof(ck));
+	s = faults_open(err);
+	fail_unless(s != NULL, "open beside the stray files: %s", err);
+	ok(xs_store_expire(s, T0 + 7200, err) == XS_OK, "expire: %s", err);
+	ok(xs_store_latest(s, 0, &t, &v) && t == T0 + 3595, "the rows read");
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	fail_unless(unlink(path) == 0, "remove %s", path);
+	s = faults_open(err);
+	ok(s != NULL, "open without a wal, the generation from the .idx files: %s", err);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 /* A `ckpt` names a segment whose .idx exists but cannot be opened for writing (EIO):
  * the open is refused, naming it (its uncommitted runs would have stayed, unnamed);
  * the next open recovers and keeps every point. */
@@ -1296,6 +1344,7 @@ int main(void)
 	TEST_RUN(test_idx_read_error_wal_lost);
 	TEST_RUN(test_new_dir_synced);
 	TEST_RUN(test_seg_cut);
+	TEST_RUN(test_seg_name_range);
 	TEST_RUN(test_ckpt_recover_open_error);
 	TEST_RUN(test_ckpt_backoff);
 	TEST_RUN(test_ckpt_full_disk);
