@@ -273,11 +273,20 @@ static size_t st_cat_resync(struct xs_store *s, const uint8_t *buf, size_t len, 
 		size_t at = q;
 		struct st_cur rec;
 		uint32_t id;
+		unsigned kind;
 
 		if (st_le32(buf + q) > ST_CAT_MAX_RECORD || !st_unframe(buf, len, &at, &rec))
 			continue;
+		/* a record st_cat_apply takes, as it reads it: placeholders for one it would
+		 * refuse would stay in memory only, the file cut before the damage, and their
+		 * ids handed out again after a reopen */
 		id = st_get_u32(&rec);
-		if (rec.bad || id < s->nser || id - s->nser > (q - from) / ST_CAT_MIN_RECORD)
+		kind = st_get_u8(&rec);
+		(void)st_get_str(&rec, ST_MAX_UUID);
+		(void)st_get_str(&rec, XS_STORE_MAX_DS);
+		(void)st_get_str(&rec, XS_STORE_MAX_UNIT);
+		if (rec.bad || kind >= XS_NOBJ_KINDS || id < s->nser ||
+		    id - s->nser > (q - from) / ST_CAT_MIN_RECORD)
 			continue;
 		while (s->nser < id) {
 			char name[32];
