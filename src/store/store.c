@@ -166,8 +166,8 @@ enum xs_err xs_store_expire(struct xs_store *s, int64_t now, char *err)
 	/* a clock far ahead (a wrong RTC at boot, a bad NTP step) must not delete what the
 	 * data's own times still keep: now is at most a day past the newest data */
 	newest = st_newest(s);
-	if (newest != INT64_MIN && now > newest + ST_EXPIRE_SLACK)
-		now = newest + ST_EXPIRE_SLACK;
+	if (newest != INT64_MIN && newest <= INT64_MAX - ST_EXPIRE_SLACK && now > newest + ST_EXPIRE_SLACK)
+		now = newest + ST_EXPIRE_SLACK; /* (a 'D' record carries any int64) */
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		int tier;

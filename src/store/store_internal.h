@@ -102,6 +102,8 @@ extern const char *const st_tier_name[XS_NTIERS];
 #define ST_MAGIC_RUN2 0x32525358u  /* "XSR2": a run without its time range */
 #define ST_MAGIC_RUN 0x33525358u   /* "XSR3": with the windows its blocks start in */
 #define ST_NONE INT64_MIN          /* no period / no point */
+#define ST_T_MAX ((int64_t)1 << 50) /* |time| the store takes (s); its sums, floors and segment
+				     * numbers never overflow within it */
 #define ST_EXPIRE_SLACK 86400      /* expire: now is at most this past the newest data (s) */
 #define ST_RETIRE_DATA 86400       /* retire: a series' newest sample this far behind the newest (s) */
 #define ST_RETIRE_IDLE 60          /* ... and no sample for this many minutes of this process */
@@ -521,6 +523,12 @@ static inline bool st_seg_no_ok(int tier, int64_t no)
 	int64_t max = INT64_MAX / st_span[tier] - 1;
 
 	return no <= max && no >= -max;
+}
+
+/* Whether t is a time the store takes; none (ST_NONE) too when none_ok. */
+static inline bool st_t_ok(int64_t t, bool none_ok)
+{
+	return (t >= -ST_T_MAX && t <= ST_T_MAX) || (none_ok && t == ST_NONE);
 }
 
 /* Values a point of tier has: 1 (5 s) or 3 (avg, min, max). */

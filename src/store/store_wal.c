@@ -93,7 +93,7 @@ static bool st_replay_row(struct xs_store *s, struct st_cur *c)
 	struct xs_bitr r;
 	int64_t id = -1;
 
-	if (c->bad)
+	if (c->bad || !st_t_ok(t, false))
 		return false;
 	r.p = c->p + c->pos;
 	r.nbits = (c->len - c->pos) * 8;
@@ -169,7 +169,8 @@ static bool st_get_block(struct st_cur *c, int tier, union st_open *out)
 	t0 = (int64_t)st_get_u64(c);
 	len = st_get_u32(c);
 	p = st_take(c, len);
-	if (!p || (flags & XS_BLOCK_NCH_MASK) != st_nch(tier) || n == 0 || n > XS_BLOCK_MAX_POINTS) {
+	if (!p || (flags & XS_BLOCK_NCH_MASK) != st_nch(tier) || n == 0 || n > XS_BLOCK_MAX_POINTS ||
+	    !st_t_ok(t0, false)) {
 		c->bad = true;
 		return false;
 	}
@@ -304,6 +305,8 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 	st_series_drop_blocks(s, act);
 	se->last_t = (int64_t)st_get_u64(c);
 	se->last_v = st_bitsf(st_get_u32(c));
+	if (!st_t_ok(se->last_t, true))
+		return false;
 	for (int k = 0; k < XS_NTIERS; k++) {
 		struct st_acc skip, *a = k ? ST_ACC(act, k) : &skip;
 		uint64_t u;
@@ -315,7 +318,8 @@ static bool st_replay_carry(struct xs_store *s, struct st_cur *c)
 		a->count = st_get_u32(c);
 		a->min = st_bitsf(st_get_u32(c));
 		a->max = st_bitsf(st_get_u32(c));
-		if (!st_get_block(c, k, &act->open[k]) || !st_get_block(c, k, &act->bf[k]))
+		if (!st_t_ok(se->tier_last[k], true) || !st_t_ok(a->period, true) ||
+		    !st_get_block(c, k, &act->open[k]) || !st_get_block(c, k, &act->bf[k]))
 			return false;
 		s->nbf += st_open_has(k, &act->bf[k]);
 		if (k)
@@ -362,7 +366,7 @@ static bool st_replay_backfill(struct xs_store *s, struct st_cur *c)
 
 	for (int k = 0; k < 3; k++)
 		v[k] = st_bitsf(st_get_u32(c));
-	if (c->bad || id >= s->nser || tier < 1 || tier >= XS_NTIERS)
+	if (c->bad || id >= s->nser || tier < 1 || tier >= XS_NTIERS || !st_t_ok(t, false))
 		return false;
 	st_backfill_core(s, id, (int)tier, t, v);
 	return true;

@@ -434,7 +434,7 @@ enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, floa
 {
 	uint32_t x;
 
-	if (id >= s->nser || t % 5)
+	if (id >= s->nser || t % 5 || !st_t_ok(t, false))
 		return xs_err_set(err, XS_ERR_ARG, "store: bad series %u or time %lld", id,
 				  (long long)t);
 	x = st_fbits(v) ^ st_fbits(s->ser[id].last_v);
@@ -519,7 +519,8 @@ enum xs_err xs_store_backfill(struct xs_store *s, xs_series_id id, enum xs_tier 
 	float v[3] = { avg, min, max };
 	struct st_bytes r = { 0 };
 
-	if (id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS || t % xs_tier_step[tier])
+	if (id >= s->nser || tier <= XS_TIER_5S || tier >= XS_NTIERS || t % xs_tier_step[tier] ||
+	    !st_t_ok(t, false))
 		return xs_err_set(err, XS_ERR_ARG, "store: bad backfill series %u tier %d time %lld",
 				  id, (int)tier, (long long)t);
 	st_row_close(s); /* the wal keeps the order of rows and backfills */

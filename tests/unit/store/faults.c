@@ -1130,6 +1130,76 @@ static void test_seg_name_range(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* Appends one CRC-framed wal record (payload r) to the store's wal. */
+static void faults_wal_append(const struct st_bytes *r)
+{
+	struct st_bytes b = { 0 };
+	char path[TMP_DIR_LEN + 8];
+	FILE *f;
+
+	st_frame(&b, r->p, r->len);
+	snprintf(path, sizeof(path), "%s/wal", test_dir);
+	f = fopen(path, "ab");
+	if (!f || fwrite(b.p, 1, b.len, f) != b.len)
+		abort();
+	fclose(f);
+	free(b.p);
+}
+
+/*
+ * Times beyond what the store's arithmetic holds (a host's row time, a wal record
+ * that passes its CRC): appends and backfills at them are refused, and wal records
+ * carrying them are damage (the wal is cut there). They overflowed floors, sums and
+ * the newest time expire computes.
+ */
+static void test_time_bounds(void)
+{
+	static const int64_t far[] = { INT64_MAX - 2, INT64_MIN + 3, ST_T_MAX + 7200 };
+	char err[XS_ERR_LEN] = "";
+	struct xs_store_stats st;
+	struct st_bytes r = { 0 };
+	struct xs_store *s;
+	int64_t t;
+	float v;
+
+	tmp_dir_new(test_dir, "faults");
+	s = faults_open(err);
+	fail_unless(s && faults_rows(s, 2, T0, T0 + 600, FAULTS_SECONDS, true), "rows: %s", err);
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		int64_t ft = far[i] - far[i] % 5, fh = far[i] - far[i] % 3600;
+
+		ok(xs_store_append(s, 0, ft, 1.0f, err) == XS_ERR_ARG, "append at %lld refused", (long long)ft);
+		ok(xs_store_backfill(s, 1, XS_TIER_1H, fh, 1.0f, 1.0f, 1.0f, err) == XS_ERR_ARG,
+		   "backfill at %lld refused", (long long)fh);
+	}
+	fail_unless(xs_store_sync(s, err) == XS_OK, "sync: %s", err);
+	xs_store_close(&s, err);
+	/* a row at INT64_MAX - 2 (a multiple of 5), then a backfill near INT64_MIN */
+	st_put_u8(&r, 'R');
+	st_put_u64(&r, (uint64_t)(INT64_MAX - 2));
+	st_put_u32(&r, 1);
+	st_put_u8(&r, 0); /* series 0, the same value */
+	faults_wal_append(&r);
+	r.len = 0;
+	st_put_u8(&r, 'B');
+	st_put_u32(&r, 1);
+	st_put_u8(&r, XS_TIER_1H);
+	st_put_u64(&r, (uint64_t)(INT64_MIN + 1808) /* a multiple of 3600 */);
+	for (int k = 0; k < 3; k++)
+		st_put_u32(&r, st_fbits(1.0f));
+	faults_wal_append(&r);
+	free(r.p);
+	s = faults_open(err);
+	fail_unless(s != NULL, "open: %s", err);
+	xs_store_stats(s, &st);
+	ok(st.wal_dropped_bytes > 0, "the records are damage: %llu bytes dropped",
+	   (unsigned long long)st.wal_dropped_bytes);
+	ok(xs_store_latest(s, 0, &t, &v) && t == T0 + 595, "series 0 ends at its last row (%lld)", (long long)t);
+	ok(xs_store_expire(s, T0 + 86400, err) == XS_OK, "expire: %s", err);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 /* A `ckpt` names a segment whose .idx exists but cannot be opened for writing (EIO):
  * the open is refused, naming it (its uncommitted runs would have stayed, unnamed);
  * the next open recovers and keeps every point. */
@@ -1345,6 +1415,7 @@ int main(void)
 	TEST_RUN(test_new_dir_synced);
 	TEST_RUN(test_seg_cut);
 	TEST_RUN(test_seg_name_range);
+	TEST_RUN(test_time_bounds);
 	TEST_RUN(test_ckpt_recover_open_error);
 	TEST_RUN(test_ckpt_backoff);
 	TEST_RUN(test_ckpt_full_disk);
