@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nch = (data[0] & 0x7f) % 3 + 1;
 	flags = nch | (data[0] & XS_BLOCK_IRREGULAR);
 	n = (unsigned)(data[1] | data[2] << 8) % (XS_BLOCK_MAX_POINTS + 2);
-	copy = malloc(size - 3 + 1); /* an exact-size heap copy: ASan sees any overread */
+	copy = malloc(size > 3 ? size - 3 : 1); /* an exact-size heap copy: ASan sees any overread */
 	memcpy(copy, data + 3, size - 3);
 	got = xs_block_decode(copy, size - 3, 1000, 5, n, flags, t, v, XS_BLOCK_MAX_POINTS);
 	if (got >= 0) {
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			xs_block_put(&b, t[i], &v[i * nch]);
 		}
 		free(copy);
-		copy = malloc(xs_block_bytes(&b) + 1);
+		copy = malloc(xs_block_bytes(&b) ? xs_block_bytes(&b) : 1);
 		xs_block_payload(&b, copy);
 		if (xs_block_decode(copy, xs_block_bytes(&b), 1000, 5, n, xs_block_flags(&b), t2, v2,
 				    XS_BLOCK_MAX_POINTS) != got ||
