@@ -7,7 +7,8 @@
  * (<xport> = /rrd_updates, <rrd> = dump), or past '{' to the first key
  * ("meta" or "data" = /rrd_updates; "version", "step", "lastupdate", "ds", "rra" =
  * dump; keys quoted or not). Until then it keeps at most XS_RRD_DETECT_MAX
- * bytes; the first chunk is examined in place when it is long enough.
+ * bytes; the first chunk is examined in place when it is long enough (its
+ * first XS_RRD_DETECT_MAX bytes: the outcome never depends on the chunking).
  */
 #include "rrd/rrd_reader.h"
 
@@ -189,7 +190,10 @@ static enum xs_err reader_detect(struct xs_rrd_reader *r, const char *data, size
 {
 	const struct xs_rrd_parser_class *cls = NULL;
 	size_t at = 0;
-	enum detect_status st = detect(data, len, &at, &cls);
+	/* the first XS_RRD_DETECT_MAX bytes only, however they came: a first chunk
+	 * examined in place must not find a root that a reader given the same bytes
+	 * in smaller chunks (kept in head) never sees */
+	enum detect_status st = detect(data, len < sizeof(r->head) ? len : sizeof(r->head), &at, &cls);
 
 	*started = false;
 	if (st == DETECT_FAIL)

@@ -196,6 +196,38 @@ static void test_hostile(void)
 	free(r.buf);
 }
 
+/*
+ * Comments before the root, each within the scanner's cap but longer together
+ * than detection looks (XS_RRD_DETECT_MAX): the same outcome in one piece as in
+ * chunks. In one piece the first chunk's detection looked past the limit, found
+ * <xport> and the document was read; in chunks the detection buffer filled first
+ * and the document was refused.
+ */
+static void test_detect_window(void)
+{
+	static const char tail[] = DECL META2("0") "<data></data></xport>";
+	const size_t nc = 3, clen = 1500; /* "<!--" 1500 bytes "-->", three times */
+	size_t len = nc * (clen + 7) + sizeof(tail) - 1, o = 0;
+	char *doc = malloc(len), *whole, *split, err1[XS_ERR_LEN], err2[XS_ERR_LEN];
+	enum xs_err rc1, rc2;
+
+	for (size_t i = 0; i < nc; i++) {
+		memcpy(doc + o, "<!--", 4);
+		memset(doc + o + 4, 'c', clen);
+		memcpy(doc + o + 4 + clen, "-->", 3);
+		o += clen + 7;
+	}
+	memcpy(doc + o, tail, sizeof(tail) - 1);
+	whole = rec_read(NULL, doc, len, 0, &rc1, err1);
+	split = rec_read(NULL, doc, len, 1000, &rc2, err2);
+	ok(rc1 == rc2 && !strcmp(whole, split) && !strcmp(err1, err2),
+	   "one piece: %d '%s'; chunks of 1000: %d '%s'", rc1, err1, rc2, err2);
+	ok(rc1 == XS_ERR_PARSE && strstr(err1, "expected an RRD document"), "refused: %s", err1);
+	free(whole);
+	free(split);
+	free(doc);
+}
+
 int main(void)
 {
 	TEST_RUN(test_table);
@@ -203,5 +235,6 @@ int main(void)
 	TEST_RUN(test_every_truncation_point);
 	TEST_RUN(test_sink_abort);
 	TEST_RUN(test_hostile);
+	TEST_RUN(test_detect_window);
 	return test_summary();
 }
