@@ -53,7 +53,7 @@ CC=${CC:-cc}
 OUT=build/bench
 BIN=$OUT/store_bench
 mkdir -p "$OUT"
-SRCS=(bench/store_bench.c bench/estate.c src/store/*.c src/lib/xmalloc.c src/lib/err.c sim/workload.c
+SRCS=(bench/store_bench.c bench/estate.c src/store/*.c src/lib/xmalloc.c src/lib/err.c src/lib/path.c sim/workload.c
 	sim/world.c sim/rrd_model.c)
 CMD=("$CC" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Isim -o "$BIN" "${SRCS[@]}" -lm)
 echo "store_bench: ${CMD[*]}" >&2

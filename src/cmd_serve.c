@@ -39,6 +39,7 @@
 #include "collect/collector.h"
 #include "lib/evloop.h"
 #include "lib/log.h"
+#include "lib/path.h"
 #include "lib/xmalloc.h"
 #include "query/status.h"
 #include "serve/api.h"
@@ -1219,18 +1220,10 @@ static bool serve_check_dir(const char *what, const char *dir, int need, bool ma
 	if (stat(dir, &stt) < 0) {
 		if (errno == ENOENT && may_make) { /* made at start: its parent must allow it */
 			char parent[4096];
-			size_t n;
+			size_t n = xs_path_parent_len(dir); /* as mkdir(2) and st_fsync_parent */
 
-			/* as mkdir(2) and st_fsync_parent take it: "/a/b/" is b in /a */
 			snprintf(parent, sizeof(parent), "%s", dir);
-			n = strlen(parent);
-			while (n > 1 && parent[n - 1] == '/')
-				n--;
-			while (n > 0 && parent[n - 1] != '/')
-				n--;
-			while (n > 1 && parent[n - 1] == '/')
-				n--;
-			if (n)
+			if (n && n < sizeof(parent))
 				parent[n] = '\0';
 			else
 				snprintf(parent, sizeof(parent), ".");

@@ -3,6 +3,7 @@
  * writes and reads that never return short, directory fsyncs, the owner's I/O hooks.
  */
 #include "store/store_internal.h"
+#include "lib/path.h"
 
 enum xs_err st_errno(char *err, const char *what, const struct xs_store *s, const char *file)
 {
@@ -139,16 +140,10 @@ void st_bytes_written(struct st_bytes *b)
  * entry must survive a power cut as the files in it will); 0, or -1 with errno. */
 int st_fsync_parent(const char *path)
 {
-	size_t n = strlen(path);
+	size_t n = xs_path_parent_len(path);
 	char *parent;
 	int fd, rc, saved;
 
-	while (n > 1 && path[n - 1] == '/')
-		n--;
-	while (n > 0 && path[n - 1] != '/')
-		n--;
-	while (n > 1 && path[n - 1] == '/')
-		n--;
 	parent = n ? xs_xstrndup(path, n) : xs_xstrndup(".", 1);
 	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(parent);
