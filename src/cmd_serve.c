@@ -1150,6 +1150,7 @@ static int serve_start(struct xs_daemon *d)
 	so.dir = d->cfg.data_dir;
 	so.io_begin = xs_api_thread_io_begin;
 	so.io_end = xs_api_thread_io_end;
+	so.yield = xs_api_thread_yield;
 	so.io_arg = d->api_thread;
 	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
 		so.retention[t] = d->cfg.retention[t];

@@ -378,6 +378,7 @@ void xs_evloop_guard_enter(struct xs_evloop *loop)
 void xs_evloop_guard_leave(struct xs_evloop *loop)
 {
 	evloop_guard(loop, loop->leave);
+	evloop_guard(loop, loop->idle);
 }
 
 void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_guard_fn leave,

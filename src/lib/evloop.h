@@ -62,7 +62,9 @@ void xs_evloop_set_guard(struct xs_evloop *loop, xs_ev_guard_fn enter, xs_ev_gua
 			 xs_ev_guard_fn idle, void *arg);
 
 /* The guard's enter / leave, for the callbacks of XS_EV_UNGUARDED watchers and
- * unguarded timers (they do nothing when no guard is set); pairs never nest. */
+ * unguarded timers (they do nothing when no guard is set); pairs never nest.
+ * Leave then lets go of any hold (the idle function): what such a callback does
+ * after it runs outside the guard, as its start did. */
 void xs_evloop_guard_enter(struct xs_evloop *loop);
 void xs_evloop_guard_leave(struct xs_evloop *loop);
 /* Seconds on the monotonic clock (the loop's time base). */

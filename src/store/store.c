@@ -83,6 +83,7 @@ enum xs_err xs_store_open(const struct xs_store_options *o, struct xs_store **ou
 	s->backlog_max = o->backlog_max ? o->backlog_max : XS_STORE_BACKLOG_MAX;
 	s->io_begin = o->io_begin;
 	s->io_end = o->io_end;
+	s->yield = o->yield;
 	s->io_arg = o->io_arg;
 	s->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {

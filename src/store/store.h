@@ -55,11 +55,23 @@ struct xs_store_options {
 	 * _last, _each_of, _each and _stats; at any other time the owner must
 	 * keep readers out (e.g. by a lock released in io_begin, taken back in
 	 * io_end). Called from xs_store_sync, _close and _open too.
+	 *
+	 * yield(io_arg), optional too: called every XS_STORE_YIELD_EVERY series
+	 * of the passes over every series that a checkpoint makes outside
+	 * io_begin/io_end (retiring the series that stopped, sealing backfill
+	 * blocks: tens of ms at 600k series), at a point where the store is as
+	 * consistent as between two appends. The owner may let the readers above
+	 * run there and take the lock back before returning (e.g.
+	 * xs_api_thread_yield), so a reader waits for a slice of the pass, not
+	 * all of it.
 	 */
 	void (*io_begin)(void *io_arg);
 	void (*io_end)(void *io_arg);
+	void (*yield)(void *io_arg);
 	void *io_arg;
 };
+
+#define XS_STORE_YIELD_EVERY 4096 /* series between two calls of xs_store_options.yield */
 
 struct xs_point {
 	int64_t t;            /* start of the point's period (5 s: the sample time) */

@@ -329,15 +329,18 @@ uint64_t st_retire(struct xs_store *s)
 	int64_t newest = ST_NONE;
 	uint64_t n = 0;
 
-	for (uint32_t id = 0; id < s->nser; id++)
+	for (uint32_t id = 0; id < s->nser; id++) {
+		st_yield_at(s, id);
 		if (s->ser[id].last_t > newest)
 			newest = s->ser[id].last_t;
+	}
 	for (uint32_t id = 0; id < s->nser; id++) {
 		struct st_series *se = &s->ser[id];
 		unsigned idle = (uint16_t)(s->now_min - se->seen);
 		struct st_active *act;
 		bool open = false;
 
+		st_yield_at(s, id);
 		if (se->act == ST_DORMANT)
 			continue;
 		/* nothing to keep: retired at an earlier checkpoint and all written since, woken
@@ -392,6 +395,7 @@ enum xs_err st_checkpoint(struct xs_store *s, char *err)
 	/* backfill blocks go to their segments now rather than waiting in memory (and
 	 * in every carry record) for a point of another window */
 	for (uint32_t id = 0; s->nbf && id < s->nser; id++) {
+		st_yield_at(s, id);
 		if (s->ser[id].act == ST_DORMANT)
 			continue;
 		for (int k = 1; k < XS_NTIERS; k++) {

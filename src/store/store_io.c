@@ -122,6 +122,14 @@ void st_io_end(struct xs_store *s)
 		s->io_end(s->io_arg);
 }
 
+/* In a pass over every series, before series id: the owner's yield hook every
+ * XS_STORE_YIELD_EVERY series (see xs_store_options.yield). */
+void st_yield_at(struct xs_store *s, uint32_t id)
+{
+	if (s->yield && id && id % XS_STORE_YIELD_EVERY == 0)
+		s->yield(s->io_arg);
+}
+
 /* The catalog buffer after its bytes were written: emptied, and freed when a
  * burst (a thousand hosts' series created at once) grew it past ST_BYTES_KEEP.
  * Not for the wal's buffer: every row fills it again, about 3 MB at 658k series (st_sync

@@ -73,17 +73,24 @@ static void st_row_record(struct xs_store *s, size_t from, size_t to)
 	free(w.buf);
 }
 
-/* Writes the open row to the wal buffer, in records of at most ST_ROW_MAX_ENTRIES
- * entries: a record over ST_MAX_RECORD would be refused at replay, and the wal cut
- * there. */
+/* Writes the open row's entries so far to the wal buffer, in records of at most
+ * ST_ROW_MAX_ENTRIES entries (a record over ST_MAX_RECORD would be refused at
+ * replay, and the wal cut there); the row stays open. xs_store_append calls it
+ * each time the row reaches ST_ROW_MAX_ENTRIES. */
+void st_row_flush(struct xs_store *s)
+{
+	for (size_t i = 0; i < s->nrow; i += ST_ROW_MAX_ENTRIES)
+		st_row_record(s, i, s->nrow - i > ST_ROW_MAX_ENTRIES ? i + ST_ROW_MAX_ENTRIES : s->nrow);
+	s->nrow = 0;
+}
+
+/* Writes the rest of the open row to the wal buffer, and closes it. */
 void st_row_close(struct xs_store *s)
 {
 	if (!s->row_open)
 		return;
 	s->row_open = false;
-	for (size_t i = 0; i < s->nrow; i += ST_ROW_MAX_ENTRIES)
-		st_row_record(s, i, s->nrow - i > ST_ROW_MAX_ENTRIES ? i + ST_ROW_MAX_ENTRIES : s->nrow);
-	s->nrow = 0;
+	st_row_flush(s);
 }
 
 static bool st_replay_row(struct xs_store *s, struct st_cur *c)

@@ -452,6 +452,8 @@ enum xs_err xs_store_append(struct xs_store *s, xs_series_id id, int64_t t, floa
 		s->row = xs_xrealloc(s->row, s->caprow * sizeof(*s->row));
 	}
 	s->row[s->nrow++] = (struct st_rowent){ id, x };
+	if (s->nrow >= ST_ROW_MAX_ENTRIES)
+		st_row_flush(s);
 	return XS_OK;
 }
 

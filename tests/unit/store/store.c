@@ -1242,6 +1242,8 @@ struct io_probe {
 	int begins, ends; /* hook calls */
 	int depth, max_depth;
 	int bad;          /* points read wrong inside the hooks */
+	int yields;       /* yield hook calls ... */
+	int yields_inside; /* ... of which between io_begin and io_end */
 };
 
 static void io_probe_begin(void *arg)
@@ -1301,6 +1303,66 @@ static void test_io_hooks(void)
 	tmp_dir_remove(test_dir);
 }
 
+static void io_probe_yield(void *arg)
+{
+	struct io_probe *p = arg;
+
+	p->yields++;
+	p->yields_inside += p->depth != 0;
+	if (p->s)
+		p->bad += check_series(p->s, p->id, p->end);
+}
+
+/* A checkpoint's passes over every series call the yield hook every
+ * XS_STORE_YIELD_EVERY series, outside the io hooks, where a reader sees every
+ * point; the row cut into records as it grows (ST_ROW_MAX_ENTRIES) replays whole. */
+static void test_yield_hook(void)
+{
+	enum { NSER = 2 * XS_STORE_YIELD_EVERY + 10, MINUTES = 10 };
+	struct io_probe p = { 0 };
+	struct xs_store_options o = { .wal_max = 1 << 14, .io_begin = io_probe_begin,
+				      .io_end = io_probe_end, .yield = io_probe_yield, .io_arg = &p };
+	static xs_series_id ids[NSER];
+	struct xs_store *s = NULL;
+	char err[XS_ERR_LEN] = "";
+	int bad = 0;
+
+	tmp_dir_new(test_dir, "store");
+	o.dir = test_dir;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	for (int i = 0; i < NSER; i++)
+		ids[i] = series(s, i);
+	p.id = ids[NSER - 1];
+	fail_unless(xs_store_sync(s, err) == XS_OK, "sync the catalog: %s", err);
+	for (int64_t t = T0; t < T0 + MINUTES * 60; t += 5) {
+		for (int i = 0; i < NSER; i++)
+			xs_store_append(s, ids[i], t, value_of(ids[i], t), err);
+		p.end = t + 5;
+		if (t == T0)
+			ok(xs_store_backlog(s) > 0, "a row is written out as it grows, before it closes");
+	}
+	ok(p.yields == 0, "no yield while appending: %d", p.yields);
+	/* a backfill block, so that the checkpoint seals it in its own pass */
+	fail_unless(xs_store_backfill(s, ids[1], XS_TIER_1H, T0 - 2 * 86400, 1, 0, 2, err) == XS_OK,
+		    "backfill: %s", err);
+	p.s = s;
+	fail_unless(xs_store_sync(s, err) == XS_OK, "sync and checkpoint: %s", err);
+	ok(p.yields >= 4, "a checkpoint over %d series yields every %d: %d calls", NSER,
+	   XS_STORE_YIELD_EVERY, p.yields);
+	ok(p.yields_inside == 0, "never between io_begin and io_end: %d", p.yields_inside);
+	ok(p.bad == 0, "reads at the yields: %d wrong", p.bad);
+	p.s = NULL;
+	store_close(&s);
+	o.yield = NULL;
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
+	for (int i = 0; i < NSER; i += 97)
+		bad += check_series(s, ids[i], p.end);
+	bad += check_series(s, ids[NSER - 1], p.end);
+	ok(bad == 0, "every point after reopen: %d wrong", bad);
+	store_close(&s);
+	tmp_dir_remove(test_dir);
+}
+
 int main(void)
 {
 	TEST_RUN(test_codec);
@@ -1316,6 +1378,7 @@ int main(void)
 	TEST_RUN(test_ckpt_recover);
 	TEST_RUN(test_big_checkpoint);
 	TEST_RUN(test_io_hooks);
+	TEST_RUN(test_yield_hook);
 	TEST_RUN(test_crash);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_retention);
