@@ -43,7 +43,8 @@ struct xs_estate {
 	size_t nstatus;
 	double now;                    /* our clock, unix seconds */
 	/* Optional: a query over every VM or host (top-N) calls yield(yield_arg) once
-	 * every XS_ESTATE_YIELD_EVERY of them, counted over all pools; the daemon may
+	 * every XS_ESTATE_YIELD_EVERY objects it visits, counted over all pools and
+	 * both of its passes (values; then, of those with a value, freshness); the daemon may
 	 * let other readers of this view run meanwhile, never a writer (nothing here
 	 * changes across it). */
 	void (*yield)(void *yield_arg);

@@ -473,7 +473,7 @@ static int top_clock_cmp(const void *a, const void *b)
  * times with another's would leave out every object of the hosts behind the fastest clock.
  */
 static void top_mark_stale(const struct xs_estate *e, struct top_item *items, size_t n,
-			   int64_t tmax)
+			   int64_t tmax, size_t *seen)
 {
 	struct top_clock *clocks = xs_xmalloc((e->nstatus + 1) * sizeof(*clocks));
 	size_t nc = 0;
@@ -488,7 +488,12 @@ static void top_mark_stale(const struct xs_estate *e, struct top_item *items, si
 	}
 	qsort(clocks, nc, sizeof(*clocks), top_clock_cmp);
 	for (size_t i = 0; i < n; i++) {
-		struct top_clock key = { nc ? top_host_of(&items[i]) : NULL, 0 };
+		struct top_clock key;
+
+		/* a host lookup and a search per VM: ~7 ms at 20,000 */
+		if (e->yield && ++*seen % XS_ESTATE_YIELD_EVERY == 0)
+			e->yield(e->yield_arg);
+		key = (struct top_clock){ nc ? top_host_of(&items[i]) : NULL, 0 };
 		const struct top_clock *c =
 			key.uuid ? bsearch(&key, clocks, nc, sizeof(*clocks), top_clock_cmp) : NULL;
 
@@ -570,7 +575,7 @@ enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char
 	for (size_t i = 0; i < count; i++)
 		if (items[i].t > tmax)
 			tmax = items[i].t;
-	top_mark_stale(e, items, count, tmax);
+	top_mark_stale(e, items, count, tmax, &seen);
 	heap = xs_xmalloc((q.n + 1) * sizeof(*heap));
 	m = top_select(items, count, heap, q.n);
 	r = top_write(q.vms ? "vm" : "host", &q, tmax, heap, m, out);
