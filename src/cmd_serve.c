@@ -1127,6 +1127,12 @@ static int serve_start(struct xs_daemon *d)
 	 * their pages go back to the system when freed: glibc would otherwise raise
 	 * its mmap threshold after the first one and keep them in the heap */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* no fastbins: their freed small chunks (a checkpoint frees ~100k written blocks)
+	 * wait until an allocation of 1 KiB or more consolidates them all at once, which
+	 * took 40 ms on this loop's thread with the API's lock held; without them each
+	 * free coalesces at once, mostly in the checkpoint's io region (lock let go). In
+	 * the 20,000-VM bench the API's holds over 10 ms halved and the peak RSS fell. */
+	mallopt(M_MXFAST, 0);
 	d->loop = xs_evloop_new();
 	if (!d->loop) {
 		xs_log_error("cannot start the event loop");
