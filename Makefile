@@ -22,7 +22,7 @@ endif
 CPPFLAGS  := -D_GNU_SOURCE -Isrc
 CFLAGS    ?= -O2 -g
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS    := -lmicrohttpd -lssl -lcrypto -lm
+LDLIBS    := -lmicrohttpd -lssl -lcrypto -lz -lm
 SIM_LDLIBS := -lssl -lcrypto
 
 SRC       := $(shell find src -name '*.c' | sort)

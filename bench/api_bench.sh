@@ -52,7 +52,8 @@
 #      a 200). p50/p99/max are wrk's (µs, printed by the script's done()); any
 #      reply above 399 or socket error fails the run.
 #      Then N full GETs of /metrics with curl (time_total, body size, samples =
-#      lines not starting with '#'). xapistat's utime + stime (/proc/PID/stat)
+#      lines not starting with '#'), then 3 with Accept-Encoding: gzip (time,
+#      bytes sent; the body must gunzip). xapistat's utime + stime (/proc/PID/stat)
 #      around each run, VmRSS once a second, VmHWM at the end; the `stats` line
 #      at both ends of the measurements (fetches, errors, lag: is ingest keeping up).
 # Every process the script starts is stopped on exit (trap). The markdown report
@@ -83,7 +84,7 @@ readonly -a KINDS=(seconds minutes hours days range1h range6h)
 usage() { usage_lines 7 21; }
 
 write_docs=0 PERF_S=0
-DURATION=20 TOP_DURATION=20 METRICS_DURATION=10 METRICS_RUNS=7 MAX_WARMUP=1200
+DURATION=20 TOP_DURATION=20 METRICS_DURATION=10 METRICS_RUNS=7 GZIP_RUNS=3 MAX_WARMUP=1200
 POOLS=20 HOSTS=50 VMS=20
 top_set=0
 while (($#)); do
@@ -357,6 +358,22 @@ METRICS_SAMPLES=$(grep -vc '^#' "$MBODY" || true)
 METRICS_VM_UUIDS=$(grep -o 'vm_uuid="[^"]*"' "$MBODY" | sort -u | wc -l || true)
 METRICS_FAMILIES=$(grep -c '^# TYPE ' "$MBODY" || true)
 
+# the same, gzipped, as Prometheus and vmagent ask for it (Accept-Encoding: gzip)
+declare -a GT=()
+for ((i = 0; i < GZIP_RUNS; i++)); do
+	res=$(curl -s --max-time 60 -H 'Accept-Encoding: gzip' -o "$TMP/metrics.gz" \
+		-w '%{http_code} %{time_total} %{size_download}' "$BASE/metrics") || die "GET /metrics (gzip) failed"
+	read -r code tt gsize <<<"$res"
+	[[ $code == 200 ]] || die "GET /metrics (gzip): HTTP $code"
+	GT+=("$tt")
+	echo "api_bench: GET /metrics gzip: $tt s, $gsize bytes" >&2
+done
+gzip -t "$TMP/metrics.gz" || die "GET /metrics (gzip): not a gzip body"
+GZIP_PLAIN=$(gzip -dc "$TMP/metrics.gz" | wc -c)
+GZIP_MED=$(printf '%s\n' "${GT[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+GZIP_MAX=$(printf '%s\n' "${GT[@]}" | sort -g | tail -n 1)
+GZIP_BYTES=$gsize
+
 MC1=$(proc_cpu_s "$SERVE_PID")
 M1=$EPOCHREALTIME
 stats
@@ -470,6 +487,7 @@ write_body() {
 	echo "| /metrics, full GET with curl ($METRICS_RUNS runs): min / median / max | $(calc 3 "$METRICS_MIN") / $(calc 3 "$METRICS_MED") / $(calc 3 "$METRICS_MAX") s |"
 	echo "| the web UI's top cards meanwhile: 8 questions at once every ${UI_PERIOD} s; time per question, median / max ($UI_N asked) | $(calc 1 "$UI_MED * 1000") / $(calc 1 "$UI_MAX * 1000") ms |"
 	echo "| /metrics body | $(calc 1 "$METRICS_BYTES / 1000000") MB, $METRICS_SAMPLES samples, $METRICS_FAMILIES families, $METRICS_VM_UUIDS VM uuids |"
+	echo "| /metrics gzipped (\`Accept-Encoding: gzip\`, as Prometheus asks; $GZIP_RUNS runs): median / max time, bytes sent for the body's | $(calc 3 "$GZIP_MED") / $(calc 3 "$GZIP_MAX") s, $(calc 1 "$GZIP_BYTES / 1000000") MB for $(calc 1 "$GZIP_PLAIN / 1000000") MB |"
 	echo "| xapistat CPU over the measurements (${MEASURE_S} s, API load + ingest) | $MEASURE_CPU core |"
 	echo "| xapistat RSS: peak during the measurements / at their end / VmHWM (whole run) | $(mib "$RSS_MAX") / $(mib "$RSS_END") / $(mib "$HWM") MiB |"
 	echo "| ingest during the measurements: fetches / errors / refetches / rows | $(d fetches) / $(d errors) / $(d refetches) / $(d rows) (one fetch per host per ${PERIOD} s: $((NHOSTS * ${MEASURE_S%.*} / PERIOD))) |"
@@ -504,6 +522,7 @@ write_body() {
 	echo "curl -s -Z -o /dev/null -w '%{http_code} %{time_total}\\n' '$BASE/api/v1/top?kind=vm&metric=cpu&n=10' ...   # the 8 questions of the web UI (vm, host x cpu, memory, network, disk) every ${UI_PERIOD} s, during the seconds and minutes runs at 1 connection"
 	echo "wrk -t1 -c1 -d${METRICS_DURATION}s --timeout 30s --latency -s $LUA $BASE/metrics -- fixed"
 	echo "curl -s -o metrics.txt -w '%{http_code} %{time_total} %{size_download}' $BASE/metrics   # $METRICS_RUNS times"
+	echo "curl -s -H 'Accept-Encoding: gzip' -o metrics.gz -w '%{http_code} %{time_total} %{size_download}' $BASE/metrics   # $GZIP_RUNS times"
 	echo '```'
 }
 

@@ -6,7 +6,7 @@
 # installed with apt-get; otherwise the script names them and exits 1.
 set -euo pipefail
 
-build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev nodejs npm)
+build_pkgs=(gcc make libc6-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev nodejs npm)
 check_pkgs=("${build_pkgs[@]}" clang libclang-rt-14-dev python3 prometheus chromium)
 bench_pkgs=("${check_pkgs[@]}" libexpat1-dev wrk)
 fuzz_pkgs=("${check_pkgs[@]}")

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/accept_encoding.h"
+#include "http/gzip_pull.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -157,7 +159,10 @@ static void api_metrics_free(void *arg)
 static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api *a,
 				     const struct xs_estate *e, const struct xs_prom_self *self)
 {
+	static const char type[] = "text/plain; version=0.0.4; charset=utf-8";
+	bool gzip = xs_http_accepts_gzip(xs_http_header(req, "Accept-Encoding"));
 	struct api_metrics_body *m;
+	struct xs_gzip_pull *gz;
 	char err[XS_ERR_LEN] = "";
 	enum xs_err rc;
 
@@ -168,19 +173,23 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	}
 	m = xs_xcalloc(1, sizeof(*m));
 	m->api = a;
-	if (xs_http_is_head(req)) { /* the headers alone: no body to make */
-		a->metrics_sending++;
-		return xs_http_reply_pull(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-					  api_metrics_pull, api_metrics_free, m);
-	}
-	rc = xs_prom_body_start(e, self, &m->body, err);
+	/* the headers alone for a HEAD: no body to make */
+	rc = xs_http_is_head(req) ? XS_OK : xs_prom_body_start(e, self, &m->body, err);
 	if (rc) {
 		free(m);
 		return api_fail(req, rc, err);
 	}
 	a->metrics_sending++;
-	return xs_http_reply_pull(req, 200, "text/plain; version=0.0.4; charset=utf-8", api_metrics_pull,
-				  api_metrics_free, m);
+	xs_http_set_header(req, "Vary", "Accept-Encoding");
+	if (!gzip)
+		return xs_http_reply_pull(req, 200, type, api_metrics_pull, api_metrics_free, m);
+	/* gzip (Prometheus and vmagent ask for it): 173 MB become about 23 at 20,000 VMs,
+	 * for about 1 s more of this thread's CPU, outside the lock */
+	gz = xs_gzip_pull_new(api_metrics_pull, api_metrics_free, m);
+	if (!gz)
+		return xs_http_reply_json_error(req, 503, "/metrics: out of memory for gzip");
+	xs_http_set_header(req, "Content-Encoding", "gzip");
+	return xs_http_reply_pull(req, 200, type, xs_gzip_pull, xs_gzip_pull_free, gz);
 }
 
 /* The three whole-estate views: no parameters, the estate with its collection status. */

@@ -18,6 +18,7 @@ temporary directory is removed; every server listens on 127.x addresses only.
 """
 import atexit
 import ctypes
+import gzip
 import http.client
 import json
 import math
@@ -1338,6 +1339,40 @@ def check_metrics(c):
         want = newest_value(b["stats"]["memoryFree"])
         expect(len(free) == 1 and close(float(free[0]), float(want)),
                "xapistat_vm_memory_internal_free_bytes %r, stats memoryFree %r" % (free, want))
+    check_metrics_gzip(c)
+
+
+def metrics_keys(samples):
+    """The series of a /metrics body: names and labels."""
+    return {(n, tuple(sorted(l.items()))) for n, l, _, _ in samples}
+
+
+def check_metrics_gzip(c):
+    """Accept-Encoding: gzip (as Prometheus sends it) gets the same series gzipped;
+    identity, or gzip refused, gets them plain; every reply says Vary: Accept-Encoding."""
+    for _ in range(6):
+        a = c.api.get("/metrics", {"Accept-Encoding": "identity"})
+        z = c.api.get("/metrics", {"Accept-Encoding": "gzip"})
+        b = c.api.get("/metrics", {"Accept-Encoding": "br, gzip;q=0"})
+        for r in (a, z, b):
+            expect(r.status == 200, "/metrics -> %r" % r)
+            expect("accept-encoding" in r.headers.get("vary", "").lower(), "Vary %r" % r.headers.get("vary"))
+        ka = metrics_keys(parse_metrics(a.body.decode("utf-8")))
+        kb = metrics_keys(parse_metrics(b.body.decode("utf-8")))
+        if ka == kb:
+            break
+    expect(a.headers.get("content-encoding") is None and b.headers.get("content-encoding") is None,
+           "identity / gzip;q=0: Content-Encoding %r %r" % (a.headers.get("content-encoding"),
+                                                           b.headers.get("content-encoding")))
+    expect(z.headers.get("content-encoding") == "gzip", "gzip: Content-Encoding %r" % z.headers.get("content-encoding"))
+    expect(z.headers.get("content-type") == PROM_CT, "gzip: Content-Type %r" % z.headers.get("content-type"))
+    try:
+        text = gzip.decompress(z.body).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise CheckFail("gzip body does not decompress: %s" % e)
+    kz = metrics_keys(parse_metrics(text))
+    expect(kz == ka, "gzip body: %d series, plain %d; differ e.g. %r" % (len(kz), len(ka), sorted(kz ^ ka)[:3]))
+    expect(len(z.body) * 3 < len(a.body), "gzip %d bytes, plain %d" % (len(z.body), len(a.body)))
 
 
 # ---- 12. Prometheus
