@@ -109,9 +109,16 @@ $(BUILD)/fuzz/obj/%.o: %.c
 # keep the objects between runs (make would delete them as intermediates)
 .SECONDARY: $(FUZZ_OBJ)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+# An archive, as for the tests: a target that #includes a src .c (to reach its static
+# functions) shadows that member instead of clashing with it.
+$(BUILD)/fuzz/libxs.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/fuzz/libxs.a
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -o $@ $< \
+		$(BUILD)/fuzz/libxs.a $(LDLIBS)
 
 unit: deps-check $(TESTS) $(PROGRAMS) $(BUILD)/asan/xapistat
 	@bash tests/run.sh $(TESTS)
