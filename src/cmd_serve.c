@@ -530,19 +530,22 @@ static bool serve_pool_same(const struct serve_pool *fresh, const struct serve_p
 	       xs_pool_client_state(old->pc) != XS_POOL_FAILED;
 }
 
-/* The token in file (surrounding white space removed); NULL with err if unreadable, empty or
- * not one word of visible ASCII. */
+/* The token in file (surrounding white space removed); NULL with err if unreadable, empty,
+ * longer than buf holds (the whole file: what lies past it could be a second line) or not
+ * one word of visible ASCII. */
 static char *serve_read_token(const char *file, char *err)
 {
 	char buf[1024];
 	FILE *f = fopen(file, "r");
 	size_t n, a = 0;
+	bool more;
 
 	if (!f) {
 		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
+	more = n == sizeof(buf) - 1 && getc(f) != EOF;
 	if (ferror(f)) { /* a directory (EISDIR), an I/O error: not an "empty" file */
 		xs_err_set(err, XS_ERR_IO, "token_file %s: %s", file, strerror(errno));
 		fclose(f);
@@ -554,9 +557,9 @@ static char *serve_read_token(const char *file, char *err)
 		buf[--n] = '\0';
 	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
 		a++;
-	if (a == n || n - a >= sizeof(buf) - 2) {
+	if (more || a == n || n - a >= sizeof(buf) - 2) {
 		xs_err_set(err, XS_ERR_ARG, "token_file %s: %s", file,
-			   a == n ? "empty" : "longer than 1 KiB");
+			   a == n && !more ? "empty" : "longer than 1 KiB");
 		return NULL;
 	}
 	/* a blank, a second line or a control byte: no client could send it in a header */
