@@ -195,14 +195,34 @@ static enum xs_err pc_parse_url(struct xs_pool_client *pc, const char *url, char
 	return XS_OK;
 }
 
-/* The base URL of address on the pool's scheme and port. */
-static void pc_url_of(const struct xs_pool_client *pc, const char *address, char *out,
+/*
+ * The base URL of address on the pool's scheme and port; false (out "") when address
+ * cannot be a URL's host or the URL would not fit. address comes from the wire (a
+ * HOST_IS_SLAVE parameter, a host record): a '/', '?', '#' or '@' in it would move the
+ * pool's port into a path or the host into user-info, and a cut URL would lose the port.
+ * Taken: a name or an IPv4 address (letters, digits, '-', '.', '_'), or an IPv6 address
+ * (with ':' and a '%' zone; bracketed here when it is not already).
+ */
+static bool pc_url_of(const struct xs_pool_client *pc, const char *address, char *out,
 		      size_t cap)
 {
-	bool v6 = strchr(address, ':') != NULL && address[0] != '[';
+	static const char host_chars[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ-._:%";
+	size_t n = strlen(address);
+	bool bracketed = n > 2 && address[0] == '[' && address[n - 1] == ']';
+	bool v6 = strchr(address, ':') != NULL && !bracketed;
+	int len;
 
-	snprintf(out, cap, "%s://%s%s%s%s", pc->scheme, v6 ? "[" : "", address, v6 ? "]" : "",
-		 pc->port);
+	out[0] = '\0';
+	if (n == 0 || strspn(address + bracketed, host_chars) != n - 2 * bracketed)
+		return false;
+	len = snprintf(out, cap, "%s://%s%s%s%s", pc->scheme, v6 ? "[" : "", address,
+		       v6 ? "]" : "", pc->port);
+	if (len < 0 || (size_t)len >= cap) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
 }
 
 /* A one-line description of a failed reply: "CODE param param (method)". */
@@ -268,8 +288,8 @@ static void pc_retry(struct xs_evloop *loop, void *arg)
 		char url[XS_RPC_URL_LEN];
 
 		if (h && h->address && h->address[0]) {
-			pc_url_of(pc, h->address, url, sizeof(url));
-			if (xs_rpc_conn_set_base(pc->conn, url, NULL) != XS_OK)
+			if (!pc_url_of(pc, h->address, url, sizeof(url)) ||
+			    xs_rpc_conn_set_base(pc->conn, url, NULL) != XS_OK)
 				xs_rpc_conn_set_base(pc->conn, pc->master, NULL);
 		} else {
 			xs_rpc_conn_set_base(pc->conn, pc->master, NULL);
@@ -664,8 +684,8 @@ static void pc_chain_error(struct xs_pool_client *pc, enum pc_step step,
 
 		pc->redirects++;
 		pc->stats.redirects++;
-		pc_url_of(pc, p0, url, sizeof(url));
-		if (xs_rpc_conn_set_base(pc->conn, url, NULL) == XS_OK) {
+		if (pc_url_of(pc, p0, url, sizeof(url)) &&
+		    xs_rpc_conn_set_base(pc->conn, url, NULL) == XS_OK) {
 			snprintf(pc->master, sizeof(pc->master), "%s", url);
 			pc_connect(pc);
 			return;

@@ -20,7 +20,8 @@
  * and answers MESSAGE_PARAMETER_COUNT_MISMATCH: the login is sent again at
  * once with (user, pwd) only, and every later login of the pool client
  * sends those two. HOST_IS_SLAVE [addr] moves to that master (same scheme
- * and port) at once; SESSION_INVALID logs in again and retries the call;
+ * and port) at once, when addr can be a URL's host (a name or an IP address;
+ * else it backs off); SESSION_INVALID logs in again and retries the call;
  * SESSION_AUTHENTICATION_FAILED (wrong user or password: retrying could lock
  * the account) and SESSION_AUTHORIZATION_FAILED (the user, e.g. from Active
  * Directory, has no RBAC role) are FAILED: no retry can succeed.
