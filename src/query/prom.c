@@ -28,7 +28,8 @@
  * its samples follow them contiguously; names match [a-zA-Z_:][a-zA-Z0-9_:]*
  * (DS names are lower-cased and other characters become '_'); label values
  * are valid UTF-8 (invalid bytes become U+FFFD) with \\, \" and \n escaped;
- * no NaN; no timestamps.
+ * no NaN; no timestamps; no series (name and labels) twice, even from two DS
+ * names that differ only where a name cannot (prom_clash).
  */
 #include <math.h>
 #include <stdint.h>
@@ -58,6 +59,7 @@ struct prom_family {
 	uint32_t count, next;        /* samples; fill position during the sort */
 	uint8_t kind;                /* of its first series: names the rule's labels */
 	bool host_cpu;               /* xapistat_host_cpu_usage_ratio: a host's cpuN */
+	bool clash;                  /* two DS names make it for one device: see prom_clash */
 };
 
 struct prom_object {
@@ -146,6 +148,8 @@ struct prom_ctx {
 	struct prom_kindds *kds;
 	size_t nkds, capkds;
 	struct prom_index kdsix;
+	struct prom_index fdix;      /* the kindds entries by (family, device key): prom_clash */
+	struct prom_index smpix;     /* samples of clashing families by (family, object, device) */
 	uint32_t last_kds;           /* the previous series' entry; PROM_NONE */
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
@@ -330,6 +334,30 @@ static uint64_t prom_dev_hash(void *arg, uint32_t i)
 	const struct prom_ctx *c = arg;
 
 	return prom_dev_key(c->dev[i].object, c->dev[i].devkey);
+}
+
+static uint64_t prom_fd_key(uint32_t family, uint32_t devkey)
+{
+	return prom_dev_key(family, devkey) ^ 0x5851f42d4c957f2dull;
+}
+
+static uint64_t prom_fd_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+
+	return prom_fd_key(c->kds[i].family, c->kds[i].devkey);
+}
+
+static uint64_t prom_smp_key(const struct prom_sample *s)
+{
+	return prom_dev_key(s->object, s->dev) ^ prom_dev_key(s->family, PROM_NONE);
+}
+
+static uint64_t prom_smp_hash(void *arg, uint32_t i)
+{
+	const struct prom_ctx *c = arg;
+
+	return prom_smp_key(&c->smp[i]);
 }
 
 static const struct prom_unit *prom_unit_of(struct prom_ctx *c, const char *unit)
@@ -773,6 +801,62 @@ static uint32_t prom_dev(struct prom_ctx *c, uint32_t object, uint32_t devkey)
 
 /* ---- pass 1: the catalog ---- */
 
+/* Whether sample i repeats one kept before it (the same family, object and device);
+ * indexed if not. */
+static bool prom_smp_seen(struct prom_ctx *c, uint32_t i)
+{
+	const struct prom_sample *s = &c->smp[i];
+	size_t j;
+
+	if (c->smpix.n * 2 >= c->smpix.cap)
+		prom_index_grow(&c->smpix, prom_smp_hash, c);
+	for (j = (size_t)prom_smp_key(s) & (c->smpix.cap - 1); c->smpix.slot[j];
+	     j = (j + 1) & (c->smpix.cap - 1)) {
+		const struct prom_sample *o = &c->smp[c->smpix.slot[j] - 1];
+
+		if (o->family == s->family && o->object == s->object && o->dev == s->dev)
+			return true;
+	}
+	c->smpix.slot[j] = i + 1;
+	c->smpix.n++;
+	return false;
+}
+
+/*
+ * Two DS names that differ only where a family name cannot ("cpu_usage" and
+ * "cpu.usage", "Foo" and "foo") make one family; with the same device key
+ * they would make one series twice, with two values, which Prometheus
+ * refuses. Entry ki is new: when another entry has its family and device
+ * key, the family is marked, its samples so far are indexed, and from now
+ * on an object's sample of it is kept once (the first in catalog order).
+ * Once per distinct DS name; estates without such names index no sample.
+ */
+static void prom_clash(struct prom_ctx *c, uint32_t ki)
+{
+	const struct prom_kindds *k = &c->kds[ki];
+	struct prom_family *f = &c->fam[k->family];
+	size_t j;
+
+	if (c->fdix.n * 2 >= c->fdix.cap)
+		prom_index_grow(&c->fdix, prom_fd_hash, c);
+	for (j = (size_t)prom_fd_key(k->family, k->devkey) & (c->fdix.cap - 1); c->fdix.slot[j];
+	     j = (j + 1) & (c->fdix.cap - 1)) {
+		const struct prom_kindds *o = &c->kds[c->fdix.slot[j] - 1];
+
+		if (o->family != k->family || o->devkey != k->devkey)
+			continue;
+		if (!f->clash) {
+			f->clash = true;
+			for (size_t i = 0; i < c->nsmp; i++)
+				if (c->smp[i].family == k->family)
+					(void)prom_smp_seen(c, (uint32_t)i);
+		}
+		return;
+	}
+	c->fdix.slot[j] = ki + 1;
+	c->fdix.n++;
+}
+
 static bool prom_kindds_is(const struct prom_kindds *k, enum xs_obj_kind kind, const char *ds,
 			   size_t n, const char *unit)
 {
@@ -813,6 +897,7 @@ static uint32_t prom_kindds_find(struct prom_ctx *c, enum xs_obj_kind kind, cons
 	k->devkey = cl.rule == PROM_GENERIC ? PROM_NONE : prom_devkey(c, ds, &cl);
 	c->kdsix.slot[j] = (uint32_t)(++c->nkds);
 	c->kdsix.n++;
+	prom_clash(c, (uint32_t)(c->nkds - 1));
 	return (uint32_t)(c->nkds - 1);
 }
 
@@ -862,6 +947,10 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	s->object = object;
 	s->dev = k->devkey == PROM_NONE ? PROM_NONE : prom_dev(c, s->object, k->devkey);
 	s->value = k->factor == 1 ? v : (float)((double)v * k->factor);
+	if (c->fam[k->family].clash && prom_smp_seen(c, (uint32_t)(c->nsmp - 1))) {
+		c->nsmp--; /* the series again under another DS name: kept once */
+		return;
+	}
 	if (c->fam[k->family].host_cpu) {
 		c->obj[object].ncpu++;
 		c->obj[object].ones += v == 1.0f;
@@ -1120,6 +1209,8 @@ static void prom_ctx_cleanup(struct prom_ctx *c)
 	free(c->devix.slot);
 	free(c->kds);
 	free(c->kdsix.slot);
+	free(c->fdix.slot);
+	free(c->smpix.slot);
 	free(c->smp);
 	free(c->hosts);
 }

@@ -16,6 +16,8 @@
  * XS_PROM_STALE_SECONDS on e->now (halted VMs, hosts down: Prometheus marks
  * them stale itself). A series of an object no pool knows (a deleted VM)
  * is exported with its uuid label and empty name labels.
+ * Two DS names of one object that make the same family and labels ("cpu_usage"
+ * and "cpu.usage") are exported once: the first in the store's catalog.
  *
  * Every family's HELP, TYPE and samples are contiguous. Reads the store and
  * the topologies without changing them.
