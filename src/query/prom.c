@@ -314,12 +314,39 @@ static uint64_t prom_kds_hash(void *arg, uint32_t i)
 	return prom_kds_key((enum xs_obj_kind)k->kind, k->ds, k->ds_len, k->unit);
 }
 
+/*
+ * A device key s[0..n) (at most XS_STORE_MAX_DS bytes) as its labels show it, into out
+ * (3 * n bytes): bytes that are not UTF-8 as U+FFFD, as prom_escape writes them, so that
+ * two keys no label can tell apart ("xvda\xdf", "xvda\xff") are one device. Its length.
+ */
+static size_t prom_key_canon(const char *s, size_t n, char *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, i = 0;
+
+	while (i < n) {
+		size_t l = u[i] < 0x80 ? 1 : xs_utf8_len(u + i, n - i);
+
+		if (l == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	return o;
+}
+
 static uint64_t prom_dk_hash(void *arg, uint32_t i)
 {
 	const struct prom_ctx *c = arg;
 	const struct prom_devkey *k = &c->dk[i];
+	char canon[3 * XS_STORE_MAX_DS];
 
-	return prom_hash(k->ds + k->key_off, k->key_len, k->cl.rule);
+	return prom_hash(canon, prom_key_canon(k->ds + k->key_off, k->key_len, canon), k->cl.rule);
 }
 
 static uint64_t prom_dev_key(uint32_t object, uint32_t devkey)
@@ -652,16 +679,21 @@ static uint32_t prom_object(struct prom_ctx *c, enum xs_obj_kind kind, const cha
 static uint32_t prom_devkey(struct prom_ctx *c, const char *ds, const struct prom_class *cl)
 {
 	size_t end = cl->aux_len ? (size_t)cl->aux_off + cl->aux_len : (size_t)cl->dev_off + cl->dev_len;
-	size_t klen = end - cl->dev_off, j;
-	uint64_t h = prom_hash(ds + cl->dev_off, klen, cl->rule);
+	size_t klen = end - cl->dev_off, j, clen;
+	char canon[3 * XS_STORE_MAX_DS], other[3 * XS_STORE_MAX_DS];
+	uint64_t h;
 	struct prom_devkey *k;
 
+	clen = prom_key_canon(ds + cl->dev_off, klen, canon);
+	h = prom_hash(canon, clen, cl->rule);
 	if (c->dkix.n * 2 >= c->dkix.cap)
 		prom_index_grow(&c->dkix, prom_dk_hash, c);
 	for (j = (size_t)h & (c->dkix.cap - 1); c->dkix.slot[j]; j = (j + 1) & (c->dkix.cap - 1)) {
 		k = &c->dk[c->dkix.slot[j] - 1];
-		if (k->cl.rule == cl->rule && k->key_len == klen &&
-		    !memcmp(k->ds + k->key_off, ds + cl->dev_off, klen))
+		if (k->cl.rule == cl->rule &&
+		    ((k->key_len == klen && !memcmp(k->ds + k->key_off, ds + cl->dev_off, klen)) ||
+		     (prom_key_canon(k->ds + k->key_off, k->key_len, other) == clen &&
+		      !memcmp(other, canon, clen))))
 			return c->dkix.slot[j] - 1;
 	}
 	c->dk = prom_grow(c->dk, &c->capdk, c->ndk, sizeof(*c->dk));

@@ -1031,14 +1031,15 @@ static void test_host_names(void)
  * made the same series twice with two values, which Prometheus refuses (found
  * by fuzz/prom_metrics.c): the first in the catalog is kept, for every object
  * that has both; an object with one of them keeps it. Two devices of one
- * family (vif 0 and 1) stay two series.
+ * family (vif 0 and 1) stay two series; two whose names differ only in bytes
+ * that are not UTF-8 (labels show U+FFFD for each) are one.
  */
 static void test_same_series(void)
 {
 	struct xs_topo *t = world_new();
 	struct xs_store *s;
 	char *text, err[XS_ERR_LEN] = "";
-	size_t len, web = 0, weird = 0, vif = 0;
+	size_t len, web = 0, weird = 0, vif = 0, vbd = 0;
 	const struct p_sample *p;
 
 	tmp_dir_new(test_dir, "prom");
@@ -1050,6 +1051,9 @@ static void test_same_series(void)
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "cpu.usage", "(fraction)", T0, 0.5f);
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "VIF_0_RX", "B/s", T0, 20.0f);
 	add(s, XS_OBJ_VM, VM_WEB_UUID, "vif_1_rx", "B/s", T0, 30.0f);
+	/* two devices whose names differ only in bytes that are not UTF-8: one label, one device */
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xv\xff_read", "B/s", T0, 1.0f);
+	add(s, XS_OBJ_VM, VM_WEB_UUID, "vbd_xv\xfe_read", "B/s", T0, 2.0f);
 	text = run_metrics(s, t, NULL, &len);
 	p_parse(&doc, text);
 	check_structure();
@@ -1061,6 +1065,7 @@ static void test_same_series(void)
 			weird += !strcmp(vm, VM_WEIRD_UUID);
 		}
 		vif += !strcmp(doc.s[i].name, "xapistat_vm_network_receive_bytes_per_second");
+		vbd += !strcmp(doc.s[i].name, "xapistat_vm_disk_read_bytes_per_second");
 	}
 	ok(web == 1 && weird == 1, "cpu_usage ratio: web %zu line(s), weird %zu", web, weird);
 	p = p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEB_UUID);
@@ -1068,6 +1073,7 @@ static void test_same_series(void)
 	p = p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEIRD_UUID);
 	ok(p && p->value == 0.75, "weird keeps its only one: %g", p ? p->value : -1.0);
 	ok(vif == 2, "vif 0 once, vif 1 once: %zu lines", vif);
+	ok(vbd == 1, "vbd xv\\xff and xv\\xfe (both xv\\uFFFD) once: %zu lines", vbd);
 	free(text);
 	xs_store_close(&s, err);
 	xs_topo_free(&t);
