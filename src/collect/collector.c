@@ -595,6 +595,8 @@ static void co_commit_coarse(struct co_host *h)
 	struct co_group *g;
 	char err[XS_ERR_LEN];
 
+	if (h->ncols == 0) /* rows of no value (a legend with no entry): h->vals may be NULL */
+		return;
 	while (cap < 2 * h->ncols)
 		cap *= 2;
 	g = xs_xcalloc(cap, sizeof(*g));
