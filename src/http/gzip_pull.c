@@ -49,12 +49,14 @@ struct xs_gzip_pull *xs_gzip_pull_new(xs_http_pull_cb pull, xs_http_pull_free_cb
 enum xs_err xs_gzip_pull(void *gz, char *buf, size_t max, size_t *n)
 {
 	struct xs_gzip_pull *g = gz;
+	/* zlib's avail_out is 32 bits: a larger max is clamped, and *n counted against that */
+	uInt cap = max > UINT32_MAX ? UINT32_MAX : (uInt)max;
 
 	*n = 0;
 	if (g->done || max == 0)
 		return XS_OK;
 	g->z.next_out = (unsigned char *)buf;
-	g->z.avail_out = max > UINT32_MAX ? UINT32_MAX : (uInt)max;
+	g->z.avail_out = cap;
 	while (g->z.avail_out > 0 && !g->done) {
 		int rc;
 
@@ -78,7 +80,7 @@ enum xs_err xs_gzip_pull(void *gz, char *buf, size_t max, size_t *n)
 		else if (rc != Z_OK && rc != Z_BUF_ERROR)
 			return XS_ERR_IO;
 	}
-	*n = max - g->z.avail_out;
+	*n = cap - g->z.avail_out;
 	return XS_OK;
 }
 

@@ -4,6 +4,7 @@
  * bytes; 0 bytes only at the end; an error of the inner body is passed on;
  * the inner body is freed once, pulled or not.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -170,9 +171,39 @@ static void test_errors_and_free(void)
 	ok(1, "free(NULL) does nothing");
 }
 
+/* A max past what zlib's avail_out holds (4 GiB) is clamped: *n must still count the
+ * bytes written, not max less what was left of the clamped window. The body is small,
+ * so its whole gzip stream fits in the real buffer whatever max says. */
+static void test_huge_max(void)
+{
+	int freed = 0;
+	struct xs_gzip_pull *gz = xs_gzip_pull_new(inner_pull, inner_free, inner_new(100, 100, &freed));
+	static char buf[65536];
+	unsigned char out[256];
+	z_stream z = { 0 };
+	size_t n = 0;
+	enum xs_err e;
+	int rc;
+
+	fail_unless(gz != NULL && inflateInit2(&z, 15 + 16) == Z_OK, "new");
+	e = xs_gzip_pull(gz, buf, (size_t)UINT32_MAX + 4096, &n);
+	ok(e == XS_OK && n > 0 && n < 1000, "max past 4 GiB: %zu bytes counted for a 100-byte body (%d)",
+	   n, e);
+	z.next_in = (unsigned char *)buf;
+	z.avail_in = (uInt)(n < sizeof(buf) ? n : sizeof(buf));
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	rc = inflate(&z, Z_FINISH);
+	ok(rc == Z_STREAM_END && z.avail_in == 0 && sizeof(out) - z.avail_out == 100,
+	   "... and they are the whole stream, nothing after it (%d, %u left)", rc, z.avail_in);
+	inflateEnd(&z);
+	xs_gzip_pull_free(gz);
+}
+
 int main(void)
 {
 	TEST_RUN(test_round_trip);
+	TEST_RUN(test_huge_max);
 	TEST_RUN(test_errors_and_free);
 	return test_summary();
 }
