@@ -181,7 +181,9 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	}
 	a->metrics_sending++;
 	xs_http_set_header(req, "Vary", "Accept-Encoding");
-	if (!gzip)
+	if (gzip && xs_http_is_head(req)) /* the same headers as the GET, no zlib state */
+		xs_http_set_header(req, "Content-Encoding", "gzip");
+	if (!gzip || xs_http_is_head(req))
 		return xs_http_reply_pull(req, 200, type, api_metrics_pull, api_metrics_free, m);
 	/* gzip (Prometheus and vmagent ask for it): 173 MB become about 23 at 20,000 VMs,
 	 * for about 1 s more of this thread's CPU, outside the lock */

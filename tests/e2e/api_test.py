@@ -1373,6 +1373,10 @@ def check_metrics_gzip(c):
     kz = metrics_keys(parse_metrics(text))
     expect(kz == ka, "gzip body: %d series, plain %d; differ e.g. %r" % (len(kz), len(ka), sorted(kz ^ ka)[:3]))
     expect(len(z.body) * 3 < len(a.body), "gzip %d bytes, plain %d" % (len(z.body), len(a.body)))
+    h = request(c.api.port, "HEAD", "/metrics", {"Accept-Encoding": "gzip"})
+    expect(h.status == 200 and h.headers.get("content-encoding") == "gzip" and not h.body
+           and "accept-encoding" in h.headers.get("vary", "").lower(),
+           "HEAD with gzip: the GET's headers, no body: %r %r" % (h.status, h.headers))
 
 
 # ---- 12. Prometheus
