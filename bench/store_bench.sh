@@ -76,7 +76,7 @@ if ((scale)); then
 fi
 CHURN_BIN=$OUT/store_churn
 CHURN_CMD=("$CC" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -o "$CHURN_BIN" bench/store_churn.c
-	src/store/store_codec.c src/lib/xmalloc.c src/lib/err.c -lm)
+	src/store/store_codec.c src/lib/xmalloc.c src/lib/err.c src/lib/path.c -lm)
 echo "store_bench: ${CHURN_CMD[*]}" >&2
 "${CHURN_CMD[@]}" || die "cannot compile store_churn"
 "$CHURN_BIN" "$TMP/churn" "$CHURN_SERIES" "$CHURN_GENS" >"$OUT/store_churn.txt" || die "store_churn failed"
