@@ -41,6 +41,7 @@
 #                          to it when under it
 #   build_bins             make XAPI_SIM and XAPISTAT when under build/ (MAKE); die
 #                          unless both are executable
+#   build_only_exit        exit 0 here when BENCH_BUILD_ONLY=1 (after the build step)
 #   build_helper NAME [LIBS...]
 #                          cc (CC) HELPER_CFLAGS bench/NAME.c into OUT/NAME when out
 #                          of date (older than the source, the script or this file)
@@ -154,6 +155,16 @@ build_bins() {
 		"$MAKE" --no-print-directory "${mk[@]}" >&2 || die "make ${mk[*]} failed"
 	fi
 	[[ -x $XAPI_SIM && -x $XAPISTAT ]] || die "no $XAPI_SIM or $XAPISTAT"
+}
+
+# After a script's build step: with BENCH_BUILD_ONLY=1 in the environment, say so
+# and stop there (tests/e2e/bench_build_test.sh: make check builds every bench's own
+# programs without running a bench, so that a change to src/ cannot break one unseen).
+build_only_exit() {
+	if [[ ${BENCH_BUILD_ONLY:-0} == 1 ]]; then
+		echo "$BENCH_NAME: built (BENCH_BUILD_ONLY=1), not run" >&2
+		exit 0
+	fi
 }
 
 build_helper() {

@@ -130,6 +130,7 @@ if ((stale)); then
 	"$CC" "${CHECK_CFLAGS[@]}" -o "$CHECK" "${CHECK_SRC[@]}" -lm ||
 		die "cannot compile bench/serve_check.c"
 fi
+build_only_exit
 if ((PERF_S)); then
 	command -v perf >/dev/null 2>&1 || die "--perf: no perf"
 fi

@@ -205,6 +205,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON"
 mkdir -p "$OUT" "$TMP"
 build_bins
 build_helper sim_load -lm
+build_only_exit
 if ((perf)); then
 	command -v perf >/dev/null 2>&1 || die "--perf: no perf"
 fi
