@@ -1045,6 +1045,16 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 			break;
 		}
 	st->resident_bytes = serve_rss_bytes();
+	{
+		struct timespec cpu;
+		uint64_t limit = xs_open_files_limit();
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		st->cpu_seconds = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
+		st->start_time = d->started;
+		st->open_fds = xs_open_files_count();
+		st->max_fds = limit == UINT64_MAX ? 0 : limit;
+	}
 }
 
 /* The web UI's default directory, beside the binary: PREFIX/share/xapistat/web

@@ -1157,6 +1157,15 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      (double)s->http_busy_total);
 	prom_self_one(c, "xapistat_process_resident_memory_bytes", "gauge",
 		      "Resident memory of the daemon", (double)s->resident_bytes);
+	prom_self_one(c, "xapistat_process_cpu_seconds_total", "counter",
+		      "CPU time of the daemon since start, user and system", s->cpu_seconds);
+	prom_self_one(c, "xapistat_process_start_time_seconds", "gauge",
+		      "When the daemon started, unix seconds", s->start_time);
+	prom_self_one(c, "xapistat_process_open_fds", "gauge",
+		      "File descriptors the daemon has open (2 per host and per pool, and the API's)",
+		      (double)s->open_fds);
+	prom_self_one(c, "xapistat_process_max_fds", "gauge",
+		      "The daemon's limit of open file descriptors (RLIMIT_NOFILE)", (double)s->max_fds);
 }
 
 enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS };

@@ -70,6 +70,10 @@ struct xs_prom_self {
 	uint64_t http_held_bytes;     /* reply bodies waiting for their clients to read them */
 	uint64_t http_busy_total;     /* replies refused (503) because too many bytes waited */
 	uint64_t resident_bytes;      /* the process's resident memory (VmRSS) */
+	double cpu_seconds;           /* the process's CPU time since start, user + system */
+	double start_time;            /* when the daemon started, unix seconds */
+	uint64_t open_fds;            /* file descriptors open (serve/open_files.h) */
+	uint64_t max_fds;             /* their limit (RLIMIT_NOFILE, soft) */
 };
 
 /*

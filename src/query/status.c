@@ -118,6 +118,10 @@ static void status_daemon(struct xs_json *w, const struct xs_prom_self *s)
 	xs_json_field_uint(w, "http_held_bytes", s->http_held_bytes);
 	xs_json_field_uint(w, "http_busy_total", s->http_busy_total);
 	xs_json_field_uint(w, "resident_bytes", s->resident_bytes);
+	xs_json_field_double(w, "cpu_seconds", s->cpu_seconds);
+	xs_json_field_double(w, "start_time", s->start_time);
+	xs_json_field_uint(w, "open_fds", s->open_fds);
+	xs_json_field_uint(w, "max_fds", s->max_fds);
 	xs_json_obj_end(w);
 }
 

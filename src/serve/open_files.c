@@ -3,6 +3,7 @@
  */
 #include "serve/open_files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sys/resource.h>
 
@@ -43,4 +44,18 @@ uint64_t xs_open_files_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return UINT64_MAX;
 	return (uint64_t)rl.rlim_cur;
+}
+
+uint64_t xs_open_files_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	const struct dirent *de;
+	uint64_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n ? n - 1 : 0; /* less the directory's own descriptor */
 }

@@ -42,4 +42,8 @@ uint64_t xs_open_files_needed(size_t hosts, size_t pools, unsigned connections);
 /* The soft limit now (UINT64_MAX when unlimited or unknown). */
 uint64_t xs_open_files_limit(void);
 
+/* The descriptors open now (the entries of /proc/self/fd), 0 when they cannot be listed.
+ * For the self-metrics: an admin can watch it come near the limit. */
+uint64_t xs_open_files_count(void);
+
 #endif

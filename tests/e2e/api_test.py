@@ -1334,6 +1334,16 @@ def check_metrics(c):
     want = newest_value(b["stats"]["memory"])
     expect(float(mem[0]) == float(want), "memory %s, stats %r" % (mem[0], want))
     c.metrics_memory = float(mem[0])
+    fds = metric_value(samples, "xapistat_process_open_fds")
+    maxfds = metric_value(samples, "xapistat_process_max_fds")
+    start = metric_value(samples, "xapistat_process_start_time_seconds")
+    up = metric_value(samples, "xapistat_uptime_seconds")
+    cpu = metric_value(samples, "xapistat_process_cpu_seconds_total")
+    expect(len(fds) == 1 and len(maxfds) == 1 and 3 < float(fds[0]) < float(maxfds[0]),
+           "open fds %r, limit %r" % (fds, maxfds))
+    expect(len(start) == 1 and len(up) == 1 and abs(float(start[0]) + float(up[0]) - time.time()) < 60,
+           "start time %r + uptime %r is not now" % (start, up))
+    expect(len(cpu) == 1 and 0 < float(cpu[0]) < float(up[0]) * 4 + 60, "cpu seconds %r" % cpu)
     if a["endTimestamp"] == b["endTimestamp"] and "memoryFree" in b["stats"]:
         free = metric_value(samples, "xapistat_vm_memory_internal_free_bytes", vm_uuid=c.vm)
         want = newest_value(b["stats"]["memoryFree"])

@@ -708,7 +708,9 @@ static void test_status(void)
 	struct xs_prom_self self = { .uptime = 99.5, .store_series = 12, .store_dormant = 4,
 				     .store_damaged_blocks_total = 2, .samples_total = 1000,
 				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096,
-				     .http_held_bytes = 70000, .http_busy_total = 5 };
+				     .http_held_bytes = 70000, .http_busy_total = 5,
+				     .cpu_seconds = 3.5, .start_time = 1700000000.25, .open_fds = 40,
+				     .max_fds = 1024 };
 	static const char *const top[] = { "now", "daemon", "pools", "hosts", NULL };
 	static const char *const pool_keys[] = { "name", "uuid", "connected", "hosts", "collecting",
 						 "late", "down", "error", NULL };
@@ -723,7 +725,9 @@ static void test_status(void)
 		   jnum(d, "store_damaged_blocks_total") == 2 &&
 		   jnum(d, "samples_total") == 1000 &&
 		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096 &&
-		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5,
+		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5 &&
+		   jnum(d, "cpu_seconds") == 3.5 && jnum(d, "start_time") == 1700000000.25 &&
+		   jnum(d, "open_fds") == 40 && jnum(d, "max_fds") == 1024,
 	   "daemon figures");
 	p = jfind(jget(root, "pools"), "name", "pool-a");
 	ok(jkeys(p, pool_keys) && jis(p, "uuid", POOL_UUID) && jnum(p, "connected") == 1 &&

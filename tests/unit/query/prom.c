@@ -596,6 +596,10 @@ static void check_self(bool with_self)
 	check_value("xapistat_store_damaged_blocks_total", NULL, NULL, 4);
 	check_value("xapistat_store_samples_ingested_total", NULL, NULL, 123456789);
 	check_value("xapistat_process_resident_memory_bytes", NULL, NULL, 50331648);
+	check_value("xapistat_process_cpu_seconds_total", NULL, NULL, 42.25);
+	check_value("xapistat_process_start_time_seconds", NULL, NULL, 1700000000);
+	check_value("xapistat_process_open_fds", NULL, NULL, 2100);
+	check_value("xapistat_process_max_fds", NULL, NULL, 65536);
 	check_value("xapistat_http_requests_total", NULL, NULL, 3);
 	check_value("xapistat_http_held_reply_bytes", NULL, NULL, 65536);
 	check_value("xapistat_http_busy_refusals_total", NULL, NULL, 2);
@@ -627,7 +631,9 @@ static void test_metrics(void)
 	struct xs_prom_self self = { .uptime = 12.5, .store_series = 33, .store_dormant = 7,
 				     .store_damaged_blocks_total = 4, .samples_total = 123456789,
 				     .resident_bytes = 50331648, .http_requests_total = 3,
-				     .http_held_bytes = 65536, .http_busy_total = 2 };
+				     .http_held_bytes = 65536, .http_busy_total = 2,
+				     .cpu_seconds = 42.25, .start_time = 1700000000,
+				     .open_fds = 2100, .max_fds = 65536 };
 	char err[XS_ERR_LEN];
 	char *text;
 	size_t len;

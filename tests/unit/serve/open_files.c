@@ -72,9 +72,26 @@ static void test_needed(void)
 	   "1,000 hosts in 20 pools and 1,024 connections");
 }
 
+/* The count follows the descriptors opened and closed (the listing's own not counted). */
+static void test_count(void)
+{
+	uint64_t before = xs_open_files_count();
+	int fds[10];
+
+	ok(before >= 3, "stdin, stdout, stderr at least: %llu", (unsigned long long)before);
+	for (int i = 0; i < 10; i++)
+		fds[i] = dup(2);
+	ok(xs_open_files_count() == before + 10, "10 more: %llu after %llu",
+	   (unsigned long long)xs_open_files_count(), (unsigned long long)before);
+	for (int i = 0; i < 10; i++)
+		close(fds[i]);
+	ok(xs_open_files_count() == before, "closed again: %llu", (unsigned long long)xs_open_files_count());
+}
+
 int main(void)
 {
 	TEST_RUN(test_raise);
 	TEST_RUN(test_needed);
+	TEST_RUN(test_count);
 	return test_summary();
 }
