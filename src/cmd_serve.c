@@ -1026,6 +1026,7 @@ static void serve_api_self(void *arg, struct xs_prom_self *st)
 	st->store_dormant = ss.dormant;
 	st->store_bytes = ss.bytes_on_disk;
 	st->store_damaged_blocks_total = ss.damaged_blocks;
+	st->store_unread_blocks_total = ss.unread_blocks;
 	st->store_sync_failures_total = d->sync_failures;
 	snprintf(st->store_error, sizeof(st->store_error), "%s", d->sync_error);
 	st->samples_total = ss.samples;

@@ -1128,6 +1128,9 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 	prom_self_one(c, "xapistat_store_damaged_blocks_total", "counter",
 		      "Stored blocks reads dropped since start: checksum wrong or unreadable (damage on disk)",
 		      (double)s->store_damaged_blocks_total);
+	prom_self_one(c, "xapistat_store_unread_blocks_total", "counter",
+		      "Stored blocks reads skipped since start for want of a file descriptor or memory (not damage)",
+		      (double)s->store_unread_blocks_total);
 	prom_self_one(c, "xapistat_store_sync_failures_total", "counter",
 		      "Store syncs that failed since start (a full or read-only disk)",
 		      (double)s->store_sync_failures_total);

@@ -55,6 +55,8 @@ struct xs_prom_self {
 	uint64_t store_dormant;       /* of which dormant: stopped, holding no write state (STORE.md) */
 	uint64_t store_bytes;         /* bytes the store uses on disk (segments, index, log) */
 	uint64_t store_damaged_blocks_total; /* blocks reads dropped as damaged (xs_store_stats) */
+	uint64_t store_unread_blocks_total; /* blocks reads skipped for want of a descriptor or
+					     * memory (xs_store_stats.unread_blocks) */
 	uint64_t store_sync_failures_total; /* store syncs that failed since start (a full or
 					     * read-only disk): rows not on disk yet */
 	char store_error[XS_ERR_LEN]; /* the last failed sync's error while syncs fail; "" once

@@ -101,6 +101,7 @@ static void status_daemon(struct xs_json *w, const struct xs_prom_self *s)
 	xs_json_field_uint(w, "store_dormant_series", s->store_dormant);
 	xs_json_field_uint(w, "store_bytes", s->store_bytes);
 	xs_json_field_uint(w, "store_damaged_blocks_total", s->store_damaged_blocks_total);
+	xs_json_field_uint(w, "store_unread_blocks_total", s->store_unread_blocks_total);
 	xs_json_field_uint(w, "store_sync_failures_total", s->store_sync_failures_total);
 	xs_json_key(w, "store_error");
 	if (s->store_error[0])

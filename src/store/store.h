@@ -89,6 +89,10 @@ struct xs_store_stats {
 	uint64_t damaged_blocks; /* blocks reads dropped since open: their checksum, tier or channel
 				  * count wrong (damage on disk), or not readable (.seg cut short,
 				  * removed, a read error); their points read as missing */
+	uint64_t unread_blocks;  /* blocks reads skipped since open because the .seg could not be
+				  * opened for want of a descriptor or memory (EMFILE, ENFILE,
+				  * ENOMEM): not damage, the next read tries again; their points
+				  * read as missing that time */
 	uint64_t wal_dropped_bytes; /* bytes at the end of the wal that did not replay at open (a
 				     * torn tail, or damage): copied to DIR/wal.dropped, then cut */
 	int wal_dropped_errno;      /* 0, or why that copy failed (a full disk): the bytes are

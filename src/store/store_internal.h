@@ -257,6 +257,7 @@ struct st_seg {
 	bool idx_unread;         /* a read error stopped the .idx's parse: its runs past that point are
 				  * unknown, so it is parsed again before a write (st_seg_load) */
 	int fd;                  /* .seg, opened on demand; -1 */
+	int fd_errno;            /* why the last open of the .seg failed (fd -1), else 0 */
 	int ifd;                 /* .idx, opened for reading on demand; -1 */
 	bool writable;           /* fd is open for writing */
 };

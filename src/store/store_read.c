@@ -70,8 +70,14 @@ static size_t st_read_disk_blocks(struct xs_store *s, struct st_seg *g, const st
 	if (pread(g->fd, *tmp, span, (off_t)e[0].off) != (ssize_t)span) {
 		/* a .seg cut short (or a read error): the blocks before the cut still read; one
 		 * that does not is counted, as a damaged one is (its points read as missing:
-		 * the count tells damage from a gap) */
-		if (n == 1)
+		 * the count tells damage from a gap); unless the .seg could not be opened for
+		 * want of a descriptor or memory, which is no damage and passes */
+		bool starved = g->fd < 0 && (g->fd_errno == EMFILE || g->fd_errno == ENFILE ||
+					     g->fd_errno == ENOMEM);
+
+		if (n == 1 && starved)
+			s->st.unread_blocks++;
+		else if (n == 1)
 			s->st.damaged_blocks++;
 		for (i = 0; n > 1 && i < n; i++)
 			m = st_read_disk_blocks(s, g, &e[i], 1, id, m, tmp, tmpcap);

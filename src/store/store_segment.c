@@ -210,6 +210,7 @@ int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create)
 	if (g->fd < 0) {
 		st_seg_name(name, sizeof(name), g->tier, g->no, "seg");
 		g->fd = openat(s->dirfd, name, (create ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
+		g->fd_errno = g->fd < 0 ? errno : 0;
 		g->writable = create;
 	}
 	return g->fd;

@@ -706,7 +706,8 @@ static void test_status(void)
 	struct xs_estate e = { .pools = pools, .npools = 3, .status = fixture_status, .nstatus = 3,
 			       .now = NOW };
 	struct xs_prom_self self = { .uptime = 99.5, .store_series = 12, .store_dormant = 4,
-				     .store_damaged_blocks_total = 2, .samples_total = 1000,
+				     .store_damaged_blocks_total = 2, .store_unread_blocks_total = 3,
+				     .samples_total = 1000,
 				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096,
 				     .http_held_bytes = 70000, .http_busy_total = 5,
 				     .cpu_seconds = 3.5, .start_time = 1700000000.25, .open_fds = 40,
@@ -722,7 +723,7 @@ static void test_status(void)
 	ok(jkeys(root, top) && jnum(root, "now") == NOW, "top-level keys");
 	d = jget(root, "daemon");
 	ok(jnum(d, "uptime") == 99.5 && jnum(d, "store_series") == 12 && jnum(d, "store_dormant_series") == 4 &&
-		   jnum(d, "store_damaged_blocks_total") == 2 &&
+		   jnum(d, "store_damaged_blocks_total") == 2 && jnum(d, "store_unread_blocks_total") == 3 &&
 		   jnum(d, "samples_total") == 1000 &&
 		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096 &&
 		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5 &&

@@ -594,6 +594,7 @@ static void check_self(bool with_self)
 	check_value("xapistat_uptime_seconds", NULL, NULL, 12.5);
 	check_value("xapistat_store_dormant_series", NULL, NULL, 7);
 	check_value("xapistat_store_damaged_blocks_total", NULL, NULL, 4);
+	check_value("xapistat_store_unread_blocks_total", NULL, NULL, 6);
 	check_value("xapistat_store_samples_ingested_total", NULL, NULL, 123456789);
 	check_value("xapistat_process_resident_memory_bytes", NULL, NULL, 50331648);
 	check_value("xapistat_process_cpu_seconds_total", NULL, NULL, 42.25);
@@ -629,7 +630,8 @@ static void test_metrics(void)
 	struct xs_topo *t = world_new();
 	struct xs_store *s;
 	struct xs_prom_self self = { .uptime = 12.5, .store_series = 33, .store_dormant = 7,
-				     .store_damaged_blocks_total = 4, .samples_total = 123456789,
+				     .store_damaged_blocks_total = 4, .store_unread_blocks_total = 6,
+				     .samples_total = 123456789,
 				     .resident_bytes = 50331648, .http_requests_total = 3,
 				     .http_held_bytes = 65536, .http_busy_total = 2,
 				     .cpu_seconds = 42.25, .start_time = 1700000000,

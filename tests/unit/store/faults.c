@@ -1082,6 +1082,39 @@ static void test_seg_cut(void)
 	tmp_dir_remove(test_dir);
 }
 
+/* A .seg that cannot be opened for want of a descriptor (EMFILE): its blocks are
+ * skipped that time and counted as unread, not damaged, and the next read opens it
+ * and gets every point. */
+static void test_seg_emfile(void)
+{
+	static struct xs_point pt[1000];
+	char err[XS_ERR_LEN] = "";
+	struct xs_store_stats st;
+	struct xs_store *s;
+	size_t first, again;
+
+	tmp_dir_new(test_dir, "faults");
+	s = faults_open(err);
+	fail_unless(s && faults_rows(s, 4, T0, T0 + 3600, FAULTS_SECONDS, false), "an hour of rows: %s", err);
+	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	s = faults_open(err);
+	fail_unless(s != NULL, "reopen: %s", err);
+	fault_open_file = "5s-19676.seg";
+	fault_open_mode = O_RDONLY;
+	first = xs_store_read(s, 0, XS_TIER_5S, T0, T0 + 3595, pt, 1000);
+	fault_open_file = NULL;
+	xs_store_stats(s, &st);
+	ok(first == 120 && st.unread_blocks == 5 && st.damaged_blocks == 0,
+	   "EMFILE: the wal's 120 points (%zu), 5 blocks unread (%llu), none damaged (%llu)", first,
+	   (unsigned long long)st.unread_blocks, (unsigned long long)st.damaged_blocks);
+	again = xs_store_read(s, 0, XS_TIER_5S, T0, T0 + 3595, pt, 1000);
+	xs_store_stats(s, &st);
+	ok(again == 720 && st.unread_blocks == 5 && st.damaged_blocks == 0,
+	   "the next read opens it: %zu points (720), counts unchanged", again);
+	xs_store_close(&s, err);
+	tmp_dir_remove(test_dir);
+}
+
 /* Stray files whose names number a segment beyond what an int64 time can reach (a
  * segment's span times its number overflowed): not segments of the store. Expire
  * (the newest segment's time), a lost wal (its generation from every .idx) and a
@@ -1414,6 +1447,7 @@ int main(void)
 	TEST_RUN(test_idx_read_error_wal_lost);
 	TEST_RUN(test_new_dir_synced);
 	TEST_RUN(test_seg_cut);
+	TEST_RUN(test_seg_emfile);
 	TEST_RUN(test_seg_name_range);
 	TEST_RUN(test_time_bounds);
 	TEST_RUN(test_ckpt_recover_open_error);
