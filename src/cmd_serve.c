@@ -124,7 +124,7 @@ static void serve_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xapistat serve [-c FILE] [--data DIR] [--pool URL]... [--listen ADDR:PORT]\n"
-		"                      [--log-level error|warn|info|debug] [--check]\n"
+		"                      [--web DIR] [--log-level error|warn|info|debug] [--check]\n"
 		"Collects every host of every pool in the background into the store under DIR.\n"
 		"  -c FILE             configuration file (docs/CONFIG.md); flags override it\n"
 		"  --data DIR          the store's directory\n"
@@ -139,8 +139,9 @@ static void serve_usage(FILE *f)
 		"                      CA files, token, TLS certificate and key, data and web\n"
 		"                      directories), print what it would serve, and exit: 0 if\n"
 		"                      serve would start with it, 1 with the error\n"
-		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the pool list from FILE,\n"
-		"SIGUSR1 logs the collector's counters (also logged every minute).\n"
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reads FILE again (pools, password\n"
+		"and CA files, the API token, log_level), SIGUSR1 logs the collector's counters\n"
+		"(also logged every minute).\n"
 		"Exit status: 0 stopped by a signal, 1 could not start, 2 usage error.\n");
 }
 
