@@ -1183,6 +1183,13 @@ static void co_pool_sync(struct xs_collector *c, struct co_pool *p)
 				continue;
 			if (!h)
 				h = co_host_add(c, p, th);
+			else if (h->live != th->live)
+				/* an admin reading the log sees the outage, not only a gap */
+				co_log(c, th->live ? XS_COLLECT_LOG_INFO : XS_COLLECT_LOG_WARN,
+				       th->live ? "host %s (%s): live again: collecting, the gap backfilled"
+						: "host %s (%s): not live (xapi's host_metrics.live is false): "
+						  "not collected until it is",
+				       th->name[0] ? th->name : th->uuid, xs_pool_client_name(p->pc));
 			h->seen = true;
 			h->live = th->live;
 			snprintf(h->ref, sizeof(h->ref), "%s", th->ref);

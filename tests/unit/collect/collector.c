@@ -507,7 +507,19 @@ static void check_last_10min(struct fix *f, const char *host, const char *when)
 	   "%s: %zu compared, %zu missing, %zu differ", when, c.compared, c.missing, c.differ);
 }
 
-/* A host down for 15 minutes is skipped, then caught up and backfilled. */
+static bool log_has_not_live(void *arg)
+{
+	(void)arg;
+	return strstr(t_collect_log, "not live (xapi's host_metrics.live is false)") != NULL;
+}
+
+static bool log_has_live_again(void *arg)
+{
+	(void)arg;
+	return strstr(t_collect_log, "live again: collecting") != NULL;
+}
+
+/* A host down for 15 minutes is skipped (the outage logged), then caught up and backfilled. */
 static void test_host_outage(void)
 {
 	struct fix f;
@@ -520,16 +532,20 @@ static void test_host_outage(void)
 	if (!ok(fix_round(&f), "first round"))
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, fix_member(&f))->uuid);
+	t_collect_log[0] = '\0'; /* (the log keeps its first 8 KiB) */
 	ok(sim_proc_post(&f.sim, "/sim/host/down?host=%s", host) == 200, "host down");
 	ok(loop_wait(t_loop, host_not_live, &f, 5), "the topology has it not live");
 	ok(fix_advance(&f, 900), "15 min pass");
 	ok(fix_round(&f), "round while down");
+	ok(log_has_not_live(NULL), "the outage is logged: %s", t_collect_log);
 	st = fix_status(&f, host);
 	ok(st.state == XS_COLLECT_DOWN, "down host not asked: %s", xs_collect_state_name(st.state));
 	xs_collector_stats(f.co, &before);
+	t_collect_log[0] = '\0';
 	ok(sim_proc_post(&f.sim, "/sim/host/up?host=%s", host) == 200, "host up");
 	ok(loop_wait(t_loop, host_live, &f, 5), "live again");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round after");
+	ok(log_has_live_again(NULL), "and its end: %s", t_collect_log);
 	xs_collector_stats(f.co, &after);
 	ok(after.backfills > before.backfills, "backfilled after the outage");
 	check_last_10min(&f, host, "after the outage");
