@@ -26,7 +26,6 @@
  * rest (the reader's callbacks on hostile legends and rows). Any other
  * outcome aborts.
  */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
 #include "collect/collector.c"
 
 #define FUZZ_READ_CAP 512
@@ -41,36 +41,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[256];
 static struct xs_evloop *fuzz_loop;
 static struct xs_pool_client *fuzz_pc;
-
-static int fuzz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	if (ftw->level > 0 && remove(path) != 0)
-		abort();
-	return 0;
-}
-
-/* At exit (libFuzzer's time is up): the directory and what the last store left in it. */
-static void fuzz_cleanup(void)
-{
-	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
-	rmdir(fuzz_dir);
-}
 
 static void fuzz_once(void)
 {
 	struct xs_pool_config cfg = { .url = "https://master.example.test", .user = "root" };
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	char err[XS_ERR_LEN];
 
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/xs-fuzz-collect-XXXXXX", base ? base : "/tmp");
-	if (!mkdtemp(fuzz_dir))
-		abort();
-	atexit(fuzz_cleanup);
+	fuzz_tmpdir_make("collect");
 	fuzz_loop = xs_evloop_new();
 	fuzz_pc = xs_pool_client_new(fuzz_loop, NULL, &cfg, err);
 	if (!fuzz_pc)
@@ -197,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xs_collector_free(&c);
 	if (xs_store_close(&s, err) != XS_OK)
 		abort();
-	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_tmpdir_empty();
 	free(body);
 	return 0;
 }

@@ -25,7 +25,6 @@
  * series (name and labels) twice. Any other outcome aborts.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
 #include "collect/units.h"
 #include "lib/buf.h"
 #include "query/prom.h"
@@ -57,7 +57,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[256];
 static struct xs_rpc_arena *fuzz_a;
 
 static const char *const fuzz_units[] = {
@@ -145,22 +144,6 @@ static void fuzz_series(struct xs_store *s, const char *f, size_t n, const char 
 	unit = u == FUZZ_NUNITS ? xs_collect_unit(kinds[o], ds, n - 3) : fuzz_units[u];
 	if (xs_store_series(s, kinds[o], uuids[o] ? uuids[o] : uuid2, ds, unit, &id, err) == XS_OK)
 		(void)xs_store_append(s, id, FUZZ_T0, fuzz_values[(unsigned char)f[2] % FUZZ_NVALUES], err);
-}
-
-static int fuzz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	if (ftw->level > 0 && remove(path) != 0)
-		abort();
-	return 0;
-}
-
-/* At exit (libFuzzer's time is up): the directory and what the last store left in it. */
-static void fuzz_cleanup(void)
-{
-	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
-	rmdir(fuzz_dir);
 }
 
 /* ---- the checker ---- */
@@ -422,14 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct xs_store *s = NULL;
 	size_t nseries = 0;
 
-	if (!fuzz_dir[0]) {
-		const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-
-		snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/xs-fuzz-prom-XXXXXX", base ? base : "/tmp");
-		if (!mkdtemp(fuzz_dir))
-			abort();
-		atexit(fuzz_cleanup);
-	}
+	fuzz_tmpdir_make("prom");
 	if (!text)
 		abort();
 	memcpy(text, data, size);
@@ -453,7 +429,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_metrics(s, nm, 1 + (size ? data[size - 1] : 0) * 97u);
 	if (xs_store_close(&s, err) != XS_OK)
 		abort();
-	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_tmpdir_empty();
 	xs_rpc_arena_free(&fuzz_a);
 	free(text);
 	return 0;

@@ -17,7 +17,6 @@
  * XS_ERR_IO. Any other outcome aborts.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,29 +24,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
 #include "http/static_files.h"
 
 #define FUZZ_SERVED 4
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[256];
 static struct xs_static *fuzz_root;
 static struct stat fuzz_served[FUZZ_SERVED];
-
-static int fuzz_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? 0 : 0;
-}
-
-static void fuzz_cleanup(void)
-{
-	xs_static_free(&fuzz_root);
-	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void fuzz_write(const char *rel, const char *text, struct stat *sb)
 {
@@ -73,13 +58,9 @@ static void fuzz_link(const char *target, const char *rel)
 
 static void fuzz_once(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	char path[512], err[XS_ERR_LEN];
 
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/xs-fuzz-static-XXXXXX", base ? base : "/tmp");
-	if (!mkdtemp(fuzz_dir))
-		abort();
-	atexit(fuzz_cleanup);
+	fuzz_tmpdir_make("static");
 	snprintf(path, sizeof(path), "%s/root", fuzz_dir);
 	if (mkdir(path, 0755) < 0)
 		abort();

@@ -19,7 +19,6 @@
  * closes without error, and the directory it leaves opens again with the same
  * number of series. Any other outcome aborts.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
 #include "store/store.h"
 #include "store/store_codec.h"
 
@@ -38,33 +38,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[256];
-
 struct fuzz_list {
 	const struct xs_store *s;
 	size_t n;
 	xs_series_id ids[FUZZ_READ_SERIES];
 };
-
-static void fuzz_rm_contents(void)
-{
-	DIR *d = opendir(fuzz_dir);
-	struct dirent *de;
-
-	if (!d)
-		abort();
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	}
-	closedir(d);
-}
-
-static void fuzz_cleanup(void)
-{
-	fuzz_rm_contents();
-	rmdir(fuzz_dir);
-}
 
 static bool fuzz_name_ok(const char *name, size_t len)
 {
@@ -232,16 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[XS_ERR_LEN];
 	uint64_t nser;
 
-	if (!fuzz_dir[0]) {
-		const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-
-		snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/xs-fuzz-store-%ld", base ? base : "/tmp",
-			 (long)getpid());
-		if (mkdir(fuzz_dir, 0755) < 0)
-			abort();
-		atexit(fuzz_cleanup);
-	}
-	fuzz_rm_contents();
+	fuzz_tmpdir_make("store");
+	fuzz_tmpdir_empty();
 	fuzz_write_files(data, size);
 	o.dir = fuzz_dir;
 	err[0] = '\0';
