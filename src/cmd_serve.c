@@ -574,6 +574,12 @@ static char *serve_read_token(const char *file, char *err)
 	return xs_xstrndup(buf + a, n - a);
 }
 
+/* "s" for a count other than 1: "1 pool", "2 pools". */
+static const char *serve_plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static bool serve_str_same(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -593,6 +599,9 @@ static void serve_reload_warn(const struct xs_config *o, const struct xs_config 
 		xs_log_warn("reload: tls_cert / tls_key change only at restart");
 	if (!serve_str_same(n->web_dir, o->web_dir))
 		xs_log_warn("reload: web changes only at restart");
+	if (n->max_connections != o->max_connections ||
+	    n->max_connections_per_ip != o->max_connections_per_ip)
+		xs_log_warn("reload: max_connections / max_connections_per_ip change only at restart");
 	for (int t = 0; t < XS_CONFIG_TIERS; t++)
 		retention = retention || n->retention[t] != o->retention[t];
 	if (retention)
@@ -658,6 +667,9 @@ static void serve_reload(struct xs_daemon *d)
 	serve_token_free(&d->token);
 	d->token = token;
 	serve_reload_warn(&d->cfg, &ncfg);
+	/* the server keeps its caps until a restart: the configuration says what runs */
+	ncfg.max_connections = d->cfg.max_connections;
+	ncfg.max_connections_per_ip = d->cfg.max_connections_per_ip;
 	for (size_t i = 0; i < d->npools; i++) {
 		bool stays = false;
 
@@ -691,8 +703,8 @@ static void serve_reload(struct xs_daemon *d)
 	xs_log_set_level(ncfg.log_level);
 	xs_config_free(&d->cfg);
 	d->cfg = ncfg;
-	xs_log_info("reload: %zu pools (%zu kept, %zu added, %zu removed)", d->npools, kept, added,
-		    removed);
+	xs_log_info("reload: %zu pool%s (%zu kept, %zu added, %zu removed)", d->npools,
+		    serve_plural(d->npools), kept, added, removed);
 }
 
 /* --- housekeeping --- */
@@ -705,18 +717,19 @@ static void serve_check_open_files(struct xs_daemon *d)
 	uint64_t need, limit;
 
 	xs_collector_stats(d->co, &cs);
-	need = xs_open_files_needed(cs.hosts, d->npools, XS_HTTP_DEFAULT_MAX_CONNECTIONS);
+	need = xs_open_files_needed(cs.hosts, d->npools, d->cfg.max_connections);
 	if (need <= d->open_files_warned)
 		return;
 	limit = xs_open_files_limit();
 	if (need <= limit)
 		return;
 	d->open_files_warned = need;
-	xs_log_warn("open files: %zu hosts (%zu pools) and up to %u API connections need about "
+	xs_log_warn("open files: %zu host%s (%zu pool%s) and up to %u API connections need about "
 		    "%llu descriptors, but the limit (RLIMIT_NOFILE) is %llu: connections past it "
 		    "fail (\"Couldn't connect to server\"); raise it (LimitNOFILE= in the systemd "
 		    "unit, ulimit -n)",
-		    cs.hosts, d->npools, XS_HTTP_DEFAULT_MAX_CONNECTIONS, (unsigned long long)need,
+		    cs.hosts, serve_plural(cs.hosts), d->npools, serve_plural(d->npools),
+		    d->cfg.max_connections, (unsigned long long)need,
 		    (unsigned long long)limit);
 }
 
@@ -1112,6 +1125,8 @@ static int serve_api_start(struct xs_daemon *d)
 	ac.http.token = d->token;
 	ac.http.tls_cert_file = d->cfg.tls_cert_file;
 	ac.http.tls_key_file = d->cfg.tls_key_file;
+	ac.http.max_connections = d->cfg.max_connections;
+	ac.http.max_per_ip = d->cfg.max_connections_per_ip;
 	ac.http.static_dir = d->cfg.web_dir ? d->cfg.web_dir : serve_default_web(web, sizeof(web));
 	for (int t = 0; t < XS_NTIERS && t < XS_CONFIG_TIERS; t++)
 		ac.retention[t] = d->cfg.retention[t];
@@ -1233,7 +1248,8 @@ static int serve_start(struct xs_daemon *d)
 		xs_log_error("%s", err);
 		return 1;
 	}
-	xs_log_info("serving %zu pools, store %s", d->npools, d->cfg.data_dir);
+	xs_log_info("serving %zu pool%s, store %s", d->npools, serve_plural(d->npools),
+		    d->cfg.data_dir);
 	return 0;
 }
 

@@ -41,6 +41,7 @@ enum xs_config_kind {
 	XS_CONFIG_KIND_URL,      /* http(s)://HOST... */
 	XS_CONFIG_KIND_PIN,      /* SHA-256 fingerprints, added to the list (repeatable) */
 	XS_CONFIG_KIND_BOOL,     /* a bool field */
+	XS_CONFIG_KIND_COUNT,    /* an unsigned field, 1..XS_CONFIG_CONNECTIONS_MAX */
 	XS_CONFIG_KIND_REFUSED,  /* a key we know and refuse (password) */
 };
 
@@ -60,6 +61,9 @@ static const struct xs_config_key xs_config_top_keys[] = {
 	{ "tls_cert", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_cert_file), 0 },
 	{ "tls_key", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, tls_key_file), 0 },
 	{ "web", XS_CONFIG_KIND_STRING, offsetof(struct xs_config, web_dir), 0 },
+	{ "max_connections", XS_CONFIG_KIND_COUNT, offsetof(struct xs_config, max_connections), 0 },
+	{ "max_connections_per_ip", XS_CONFIG_KIND_COUNT,
+	  offsetof(struct xs_config, max_connections_per_ip), 0 },
 };
 
 static const struct xs_config_key xs_config_pool_keys[] = {
@@ -125,6 +129,8 @@ void xs_config_defaults(struct xs_config *cfg)
 	cfg->listen_host = xs_xstrndup(XS_CONFIG_DEFAULT_LISTEN_HOST, strlen(XS_CONFIG_DEFAULT_LISTEN_HOST));
 	cfg->listen_port = XS_CONFIG_DEFAULT_LISTEN_PORT;
 	cfg->log_level = XS_LOG_INFO;
+	cfg->max_connections = XS_CONFIG_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_connections_per_ip = XS_CONFIG_DEFAULT_MAX_PER_IP;
 	for (int i = 0; i < XS_CONFIG_TIERS; i++)
 		cfg->retention[i] = xs_config_tier_default[i];
 }
@@ -219,6 +225,24 @@ bool xs_config_parse_bool(const char *s, size_t n, bool *out)
 		}
 	}
 	return false;
+}
+
+/* A whole number 1..max in decimal digits only (no sign, no blank), into *out. */
+static bool xs_config_parse_count(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < 1 || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
 }
 
 static bool xs_config_port(const char *s, size_t n, uint16_t *port)
@@ -660,6 +684,13 @@ static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_con
 			return xs_config_fail(p, XS_ERR_PARSE, "%s: expected true or false, got '%.*s'",
 					      k->name, xs_config_quote_len(n), v);
 		return XS_OK;
+	case XS_CONFIG_KIND_COUNT:
+		if (!xs_config_parse_count(v, n, XS_CONFIG_CONNECTIONS_MAX,
+					   (unsigned *)(void *)((char *)base + k->offset)))
+			return xs_config_fail(p, XS_ERR_PARSE,
+					      "%s: expected a whole number from 1 to %u, got '%.*s'", k->name,
+					      XS_CONFIG_CONNECTIONS_MAX, xs_config_quote_len(n), v);
+		return XS_OK;
 	case XS_CONFIG_KIND_REFUSED:
 		return xs_config_fail(p, XS_ERR_PARSE,
 				      "passwords are not accepted in the configuration: use password_file");
@@ -985,6 +1016,17 @@ enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 				  "listen address %.64s is not loopback: an API token is required "
 				  "('token_file = FILE')",
 				  cfg->listen_host);
+	if (cfg->max_connections < 1 || cfg->max_connections > XS_CONFIG_CONNECTIONS_MAX)
+		return xs_err_set(err, XS_ERR_ARG, "max_connections out of range (1 to %u)",
+				  XS_CONFIG_CONNECTIONS_MAX);
+	if (cfg->max_connections_per_ip < 1)
+		return xs_err_set(err, XS_ERR_ARG, "max_connections_per_ip out of range (1 to %u)",
+				  cfg->max_connections);
+	if (cfg->max_connections_per_ip > cfg->max_connections)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "max_connections_per_ip (%u) is more than max_connections (%u): "
+				  "lower it, or raise max_connections",
+				  cfg->max_connections_per_ip, cfg->max_connections);
 	for (int i = 0; i < XS_CONFIG_TIERS; i++) {
 		if (cfg->retention[i] < xs_config_tier_step[i] || cfg->retention[i] > XS_CONFIG_DURATION_MAX)
 			return xs_err_set(err, XS_ERR_ARG, "retention of the %s tier out of range",
@@ -1078,6 +1120,9 @@ enum xs_err xs_config_format(const struct xs_config *cfg, struct xs_buf *out)
 		rc = xs_config_format_string(out, "tls_key", cfg->tls_key_file);
 	if (rc == XS_OK && cfg->web_dir)
 		rc = xs_config_format_string(out, "web", cfg->web_dir);
+	if (rc == XS_OK)
+		rc = xs_buf_printf(out, "max_connections = %u\nmax_connections_per_ip = %u\n",
+				   cfg->max_connections, cfg->max_connections_per_ip);
 	if (rc == XS_OK)
 		rc = xs_buf_append_str(out, "\n[retention]\n");
 	for (int i = 0; rc == XS_OK && i < XS_CONFIG_TIERS; i++)

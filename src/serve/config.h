@@ -41,6 +41,9 @@
 
 #define XS_CONFIG_DEFAULT_LISTEN_HOST "127.0.0.1"
 #define XS_CONFIG_DEFAULT_LISTEN_PORT 8080
+#define XS_CONFIG_DEFAULT_MAX_CONNECTIONS 1024 /* = XS_HTTP_DEFAULT_MAX_CONNECTIONS */
+#define XS_CONFIG_DEFAULT_MAX_PER_IP 128       /* = XS_HTTP_DEFAULT_MAX_PER_IP */
+#define XS_CONFIG_CONNECTIONS_MAX 1000000      /* most max_connections takes */
 
 /* The store tiers retention applies to, by step. */
 enum xs_config_tier {
@@ -74,6 +77,8 @@ struct xs_config {
 	char *tls_key_file;
 	char *web_dir;       /* the web UI's files; NULL = the built-in default (see cmd_serve.c) */
 	unsigned token_file_line; /* its key's line; 0: not in the file */
+	unsigned max_connections;        /* the API's open connections, 1..XS_CONFIG_CONNECTIONS_MAX */
+	unsigned max_connections_per_ip; /* ... from one client address, 1..max_connections */
 	int64_t retention[XS_CONFIG_TIERS]; /* seconds, > 0, at least the tier's step */
 	struct xs_config_pool *pools; /* npools entries, in file / flag order */
 	size_t npools;
@@ -82,7 +87,8 @@ struct xs_config {
 
 /*
  * Fills cfg with the defaults (listen 127.0.0.1:8080, log level info,
- * retention 2d / 60d / 2y / 10y, no data dir, no token file, no pool).
+ * retention 2d / 60d / 2y / 10y, 1,024 API connections and 128 per client
+ * address, no data dir, no token file, no pool).
  * cfg is overwritten without being freed: call it on a new struct only.
  */
 void xs_config_defaults(struct xs_config *cfg);
@@ -121,7 +127,8 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 
 /*
  * Checks what only the whole configuration can tell: at least one pool, a
- * data dir, a token_file when listen_host is not loopback. XS_ERR_ARG with
+ * data dir, a token_file when listen_host is not loopback, a per-address
+ * connection cap no larger than the whole one. XS_ERR_ARG with
  * err set (naming the flag or key to use) otherwise.
  */
 enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)

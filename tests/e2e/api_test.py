@@ -1474,6 +1474,55 @@ def check_refuse_public(c):
     expect("token" in msg.lower(), "the message does not name the token: %r" % msg)
 
 
+PER_IP = 3  # check_token's max_connections_per_ip
+
+
+def keep_alive_get(port, headers, deadline):
+    """An open connection that got a 200 for /api/v1/status (the server may still count
+    connections closed a moment ago: tried again until deadline)."""
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/api/v1/status", headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status == 200:
+                return conn
+        except OSError:
+            pass
+        conn.close()
+        if time.monotonic() > deadline:
+            raise CheckFail("no connection got a 200 for GET /api/v1/status")
+        time.sleep(0.1)
+
+
+def check_per_ip_cap(port, auth):
+    """max_connections_per_ip reaches the server: PER_IP connections stay open and answered,
+    one more is closed without a reply, and one again once an open one closes."""
+    held = []
+    try:
+        deadline = time.monotonic() + 10
+        for _ in range(PER_IP):
+            held.append(keep_alive_get(port, auth, deadline))
+        extra = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            extra.request("GET", "/api/v1/status", headers=auth)
+            r = extra.getresponse()
+            r.read()
+            R.fail("max_connections_per_ip = %d" % PER_IP,
+                   "connection %d got HTTP %d, expected it closed" % (PER_IP + 1, r.status))
+        except (http.client.RemoteDisconnected, ConnectionError):
+            R.ok("max_connections_per_ip = %d: connection %d closed without a reply" % (PER_IP, PER_IP + 1))
+        finally:
+            extra.close()
+        held.pop().close()
+        held.append(keep_alive_get(port, auth, time.monotonic() + 10))
+        R.ok("max_connections_per_ip: a connection is taken again once one closes")
+    finally:
+        for h in held:
+            h.close()
+
+
 def check_token(c):
     d = os.path.join(c.tmp, "tok")
     os.makedirs(d)
@@ -1490,9 +1539,11 @@ def check_token(c):
         for attempt in range(5):
             port = free_port()
             with open(conf, "w") as f:
-                f.write("# e2e\nlisten = 127.0.0.1:%d\ndata = %s\ntoken_file = %s\n\n[pool e2e]\n"
+                f.write("# e2e\nlisten = 127.0.0.1:%d\ndata = %s\ntoken_file = %s\n"
+                        "max_connections_per_ip = %d\n\n[pool e2e]\n"
                         "url = http://%s:%d\nuser = %s\npassword_file = %s\n"
-                        % (port, os.path.join(d, "data"), tf, c.sim.master_addr, c.sim.port, SIM_USER, pw))
+                        % (port, os.path.join(d, "data"), tf, PER_IP, c.sim.master_addr, c.sim.port, SIM_USER,
+                           pw))
             p = start([os.path.join(c.bindir, "xapistat"), "serve", "-c", conf],
                       os.path.join(d, "out"), os.path.join(d, "err"))
             up = False
@@ -1527,6 +1578,7 @@ def check_token(c):
             if r.status != 200:
                 bad.append("GET %s with the token -> %r" % (path, r))
         report(bad, "token_file")
+        check_per_ip_cap(port, auth)
     finally:
         if p is not None:
             rc = stop(p)

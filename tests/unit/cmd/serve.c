@@ -519,7 +519,7 @@ static void test_kill_restart_reload(void)
 		if (!ok(serve_spawn(&dm, args, "serve2.err"), "respawn"))
 			goto out;
 	}
-	ok(serve_log_has(&dm, "serving 1 pools", 20), "restarted: the store opened");
+	ok(serve_log_has(&dm, "serving 1 pool,", 20), "restarted: the store opened");
 	ok(serve_log_has(&dm, "backfilling", 20), "the gap is backfilled");
 	usleep(1500000);
 	/* SIGHUP: a second pool in the file */
@@ -608,14 +608,14 @@ static void test_reload_keeps_tls(void)
 	}
 	ok(serve_log_has(&dm, "pool t: backing off", 10), "the pool backs off");
 	kill(dm.pid, SIGHUP);
-	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10), "kept by SIGHUP");
-	ok(serve_log_after(&dm, "reload: 1 pools", "pool t: backing off", 15),
+	ok(serve_log_has(&dm, "reload: 1 pool (1 kept, 0 added, 0 removed)", 10), "kept by SIGHUP");
+	ok(serve_log_after(&dm, "reload: 1 pool (", "pool t: backing off", 15),
 	   "the next attempt after the reload ran and failed as before");
 	/* the CA file replaced in place (a new CA for new host certificates): the pool starts
 	 * again, as for a password file's new content */
 	if (ok(write_self_signed(ca), "another CA in the same file")) {
 		kill(dm.pid, SIGHUP);
-		ok(serve_log_has(&dm, "reload: 1 pools (0 kept, 1 added, 1 removed)", 10),
+		ok(serve_log_has(&dm, "reload: 1 pool (0 kept, 1 added, 1 removed)", 10),
 		   "the CA file's content changed: the pool starts again");
 	}
 	rc = sim_proc_kill(&dm.pid);
@@ -670,9 +670,9 @@ static void test_reload_files(void)
 	run_cmd_file("p.pw", "pw\n", 3);
 	run_cmd_file("api.tok", "new-token\n", 10);
 	kill(dm.pid, SIGHUP);
-	ok(serve_log_has(&dm, "reload: 1 pools (0 kept, 1 added, 1 removed)", 10),
+	ok(serve_log_has(&dm, "reload: 1 pool (0 kept, 1 added, 1 removed)", 10),
 	   "the password file changed: the pool starts again");
-	ok(serve_log_after(&dm, "reload: 1 pools", "pool p: connected", 15), "and connects");
+	ok(serve_log_after(&dm, "reload: 1 pool (", "pool p: connected", 15), "and connects");
 	ok(api_status("new-token") == 200 && api_status("old-token") == 401,
 	   "the new token only, from the reload on");
 	/* a token file that cannot be read: nothing changes */
@@ -700,13 +700,27 @@ static void test_reload_files(void)
 	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
 	kill(dm.pid, SIGHUP);
 	ok(serve_log_has(&dm, "reload: data changes only at restart", 10), "data: a warning naming 'data'");
-	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 0 removed)", 10),
+	ok(serve_log_has(&dm, "reload: 1 pool (1 kept, 0 added, 0 removed)", 10),
 	   "the connected pool kept");
 	ok(api_status("new-token") == 200, "still on the old address");
 	/* an empty password file: allowed, but said */
 	run_cmd_file("p.pw", "\n", 1);
 	kill(dm.pid, SIGHUP);
 	ok(serve_log_has(&dm, "pool p: the password is empty (from ", 10), "an empty password is said");
+	/* the API's connection caps: a restart too (run_cmd_file's paths share one buffer) */
+	{
+		char tok_path[256], pw_path[256];
+
+		snprintf(tok_path, sizeof(tok_path), "%s", run_cmd_file("api.tok", "new-token\n", 10));
+		snprintf(pw_path, sizeof(pw_path), "%s", run_cmd_file("p.pw", "pw\n", 3));
+		snprintf(conf_text, sizeof(conf_text), "max_connections_per_ip = 5\n" T_RELOAD_CONF, dir,
+			 "127.83.0.2:8080", tok_path, url, pw_path);
+	}
+	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
+	kill(dm.pid, SIGHUP);
+	ok(serve_log_has(&dm, "reload: max_connections / max_connections_per_ip change only at restart",
+			 10),
+	   "max_connections_per_ip: a warning");
 #undef T_RELOAD_CONF
 	rc = sim_proc_kill(&dm.pid);
 	ok(rc == 0, "SIGTERM: exit %d", rc);
@@ -881,11 +895,11 @@ static void test_duplicate_pool(void)
 #undef T_DUP_A2
 	run_cmd_file("dup.conf", conf_text, strlen(conf_text));
 	kill(dm.pid, SIGHUP);
-	ok(serve_log_has(&dm, "reload: 1 pools (1 kept, 0 added, 1 removed)", 10), "reload");
+	ok(serve_log_has(&dm, "reload: 1 pool (1 kept, 0 added, 1 removed)", 10), "reload");
 	snprintf(line, sizeof(line),
 		 "pool %s: collecting the pool %s (no longer collected as [pool %s])", loser, pool,
 		 winner);
-	ok(serve_log_after(&dm, "reload: 1 pools", line, 10), "take-over said");
+	ok(serve_log_after(&dm, "reload: 1 pool (", line, 10), "take-over said");
 	ok(dup_objects_once(ans, pool, hosts, loser), "objects after the take-over: %.600s", ans);
 	snprintf(line, sizeof(line), "{\"name\":\"%s\",\"uuid\":\"%s\",\"connected\":true", loser,
 		 pool);
@@ -941,7 +955,7 @@ static void test_open_files(void)
 	}
 	dm.nofile_soft = dm.nofile_hard = 300;
 	if (!ok(serve_spawn(&dm, args, "nofile2.err") &&
-		serve_log_has(&dm, "open files: 2 hosts (1 pools) and up to 1024 API connections "
+		serve_log_has(&dm, "open files: 2 hosts (1 pool) and up to 1024 API connections "
 			      "need about 1158 descriptors, but the limit (RLIMIT_NOFILE) is 300", 15),
 		"the warning names the need and the limit"))
 		goto out;

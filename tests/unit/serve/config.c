@@ -26,7 +26,8 @@ static const char full[] =
 	"tls_cert = /etc/xapistat/cert.pem\n"
 	"tls_key = /etc/xapistat/key.pem\n"
 	"web = /usr/share/xapistat/web\n"
-	"\n"
+	"max_connections = 4096\n"
+	"max_connections_per_ip = 4096\n"
 	"[retention]\n"
 	"5s = 3d\n"
 	"1m = 8w\n"
@@ -56,6 +57,7 @@ static void test_defaults(void)
 	ok(strcmp(c.listen_host, "127.0.0.1") == 0 && c.listen_port == 8080, "listen");
 	ok(c.data_dir == NULL && c.token_file == NULL && c.npools == 0 && c.source == NULL, "unset");
 	ok(c.log_level == XS_LOG_INFO, "log level");
+	ok(c.max_connections == 1024 && c.max_connections_per_ip == 128, "connection caps");
 	ok(c.retention[XS_CONFIG_TIER_5S] == 2 * 86400, "5s: 2d");
 	ok(c.retention[XS_CONFIG_TIER_1M] == 60 * 86400, "1m: 60d");
 	ok(c.retention[XS_CONFIG_TIER_1H] == 2LL * 365 * 86400, "1h: 2y");
@@ -79,6 +81,8 @@ static void check_full(const struct xs_config *c, bool masked_format)
 		   !strcmp(c->tls_key_file, "/etc/xapistat/key.pem"),
 	   "tls_cert, tls_key");
 	ok(c->web_dir && !strcmp(c->web_dir, "/usr/share/xapistat/web"), "web");
+	ok(c->max_connections == 4096 && c->max_connections_per_ip == 4096,
+	   "max_connections %u, per ip %u", c->max_connections, c->max_connections_per_ip);
 	ok(c->retention[0] == 3 * 86400 && c->retention[1] == 56 * 86400 &&
 		   c->retention[2] == 365 * 86400 && c->retention[3] == 36 * 3600,
 	   "retention");
@@ -99,7 +103,7 @@ static void check_full(const struct xs_config *c, bool masked_format)
 	p = &c->pools[3];
 	ok(strcmp(p->name, "old") == 0 && p->insecure, "insecure");
 	if (!masked_format)
-		ok(c->pools[0].line == 15 && c->pools[1].line == 20 && c->pools[3].line == 27, "lines");
+		ok(c->pools[0].line == 16 && c->pools[1].line == 21 && c->pools[3].line == 28, "lines");
 	ok(xs_config_find_pool(c, "nope") == NULL, "find missing");
 }
 
@@ -210,6 +214,33 @@ static const struct bad_case bad[] = {
 	  XS_ERR_PARSE },
 	{ "listen = h:0\n", "t.conf:1: listen: expected HOST:PORT or [IPV6]:PORT, got 'h:0'", XS_ERR_PARSE },
 	{ "log_level = loud\n", "t.conf:1: log_level: expected error, warn, info or debug, got 'loud'",
+	  XS_ERR_PARSE },
+	{ "max_connections = 0\n",
+	  "t.conf:1: max_connections: expected a whole number from 1 to 1000000, got '0'", XS_ERR_PARSE },
+	{ "max_connections = 1000001\n",
+	  "t.conf:1: max_connections: expected a whole number from 1 to 1000000, got '1000001'",
+	  XS_ERR_PARSE },
+	{ "max_connections = 99999999999999999999\n",
+	  "t.conf:1: max_connections: expected a whole number from 1 to 1000000, got "
+	  "'99999999999999999999'",
+	  XS_ERR_PARSE },
+	{ "max_connections_per_ip = -1\n",
+	  "t.conf:1: max_connections_per_ip: expected a whole number from 1 to 1000000, got '-1'",
+	  XS_ERR_PARSE },
+	{ "max_connections_per_ip = +5\n",
+	  "t.conf:1: max_connections_per_ip: expected a whole number from 1 to 1000000, got '+5'",
+	  XS_ERR_PARSE },
+	{ "max_connections_per_ip = 1k\n",
+	  "t.conf:1: max_connections_per_ip: expected a whole number from 1 to 1000000, got '1k'",
+	  XS_ERR_PARSE },
+	{ "max_connections_per_ip = 1 000\n",
+	  "t.conf:1: max_connections_per_ip: expected a whole number from 1 to 1000000, got '1 000'",
+	  XS_ERR_PARSE },
+	{ "max_connections = 10\nmax_connections = 20\n", "t.conf:2: duplicate key 'max_connections'",
+	  XS_ERR_PARSE },
+	{ "[pool a]\nurl = http://x\nmax_connections = 10\n",
+	  "t.conf:3: unknown key 'max_connections' in [pool a] (top-level keys go before the first "
+	  "section)",
 	  XS_ERR_PARSE },
 	{ "data =\n", "t.conf:1: empty value for 'data'", XS_ERR_PARSE },
 	{ "data = # comment only\n", "t.conf:1: empty value for 'data'", XS_ERR_PARSE },
@@ -533,6 +564,23 @@ static void test_validate(void)
 	   "token needed: [%s]", err);
 	c.token_file = strdup("/t");
 	ok(xs_config_validate(&c, err) == XS_OK, "with token: %s", err);
+	c.max_connections_per_ip = 1025;
+	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
+		   strcmp(err, "max_connections_per_ip (1025) is more than max_connections (1024): "
+			       "lower it, or raise max_connections") == 0,
+	   "per ip over the whole: [%s]", err);
+	c.max_connections_per_ip = 1024;
+	ok(xs_config_validate(&c, err) == XS_OK, "per ip = the whole: %s", err);
+	c.max_connections = 0;
+	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
+		   strcmp(err, "max_connections out of range (1 to 1000000)") == 0,
+	   "no connections: [%s]", err);
+	c.max_connections = 2000;
+	c.max_connections_per_ip = 0;
+	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
+		   strcmp(err, "max_connections_per_ip out of range (1 to 2000)") == 0,
+	   "per ip 0: [%s]", err);
+	c.max_connections_per_ip = 1;
 	c.retention[XS_CONFIG_TIER_1D] = 10;
 	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
 		   strcmp(err, "retention of the 1d tier out of range") == 0,
