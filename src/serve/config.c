@@ -247,16 +247,9 @@ static bool xs_config_parse_count(const char *s, size_t n, unsigned max, unsigne
 
 static bool xs_config_port(const char *s, size_t n, uint16_t *port)
 {
-	unsigned v = 0;
+	unsigned v;
 
-	if (n == 0 || n > 5)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v == 0 || v > 65535)
+	if (n > 5 || !xs_config_parse_count(s, n, 65535, &v))
 		return false;
 	*port = (uint16_t)v;
 	return true;
