@@ -133,7 +133,7 @@ check: deps-check
 unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat web/dist/index.html
 	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS) \
 		-- python3 tests/e2e/api_test.py -- python3 tests/e2e/install_test.py -- node --test tests/web/ \
-		-- bash tests/e2e/bench_build_test.sh
+		-- bash tests/e2e/bench_build_test.sh -- python3 tests/e2e/demo_test.py
 
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)

@@ -6,14 +6,18 @@
 # usage: bash scripts/demo.sh            (make demo builds first)
 # Environment: DEMO_LISTEN (default 127.0.0.1:8080), DEMO_DATA (default
 # build/demo/data: the demo's store, kept between runs so history accumulates;
-# `rm -rf build/demo` starts afresh).
+# `rm -rf build/demo` starts afresh), DEMO_RUN (default build/demo: the logs and
+# the simulator's output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 listen=${DEMO_LISTEN:-127.0.0.1:8080}
 data=${DEMO_DATA:-build/demo/data}
-run=build/demo
+run=${DEMO_RUN:-build/demo}
 mkdir -p "$run" "$data"
+# the previous run's list of pools must not be read as this one's: the simulator's
+# redirection truncates it only once the child runs, after the wait below may look
+rm -f "$run/sim.out"
 
 sim_pid=""
 serve_pid=""
