@@ -473,6 +473,7 @@ static void test_event_from(void)
 		const struct sim_vm *v;
 		struct xs_rpc_reply r;
 		const struct xs_rpc_value *e, *snap, *counts;
+		struct xs_rpc_value *p;
 		char token[64], tok2[64];
 		int64_t n;
 
@@ -546,6 +547,22 @@ static void test_event_from(void)
 		r = t_call(sim, 0, json, "event.from", t_from_params("OpaqueRef:bad",
 								     t_strs("vm", NULL), tok2, 0));
 		ok(t_code(&r, "SESSION_INVALID"), "event.from SESSION_INVALID");
+		/* the timeout is a float: an int or a string is refused, as the ocaml-rpc of
+		 * xapis that only take Float does (SPEC §4.3: sent as <double>) */
+		p = t_strs(ref, NULL);
+		xs_rpc_array_push(t_arena, p, t_strs("vm", NULL));
+		xs_rpc_array_push(t_arena, p, xs_rpc_cstring(t_arena, tok2));
+		xs_rpc_array_push(t_arena, p, xs_rpc_int(t_arena, 0));
+		r = t_call(sim, 0, json, "event.from", p);
+		ok(t_code(&r, "FIELD_TYPE_ERROR"), "event.from with an int timeout: %s",
+		   xs_rpc_reply_code(&r));
+		p = t_strs(ref, NULL);
+		xs_rpc_array_push(t_arena, p, t_strs("vm", NULL));
+		xs_rpc_array_push(t_arena, p, xs_rpc_cstring(t_arena, tok2));
+		xs_rpc_array_push(t_arena, p, xs_rpc_cstring(t_arena, "0.0"));
+		r = t_call(sim, 0, json, "event.from", p);
+		ok(t_code(&r, "FIELD_TYPE_ERROR"), "event.from with a string timeout: %s",
+		   xs_rpc_reply_code(&r));
 		r = t_call(sim, 0, json, "event.inject", t_strs(ref, "VM", "OpaqueRef:x", NULL));
 		ok(t_code(&r, "HANDLE_INVALID"), "inject on a bad ref");
 	}
