@@ -4,6 +4,8 @@
  * halted), a deleted VM, two hosts and an SR on both, under a hand-built
  * topology; checked: keys, unit conversions, point counts and null padding,
  * NaN -> null, endTimestamp, granularity vs range tier choice, min/max bands,
+ * every other key of XO-STATS.md's tables (runstate*, memoryTarget, vbdInflight,
+ * a host's hostload, latency.total, ...), a known host with nothing stored,
  * halted and deleted history, SR sums with one host missing, an SR without
  * series keeping its fixed keys (nulls, iowait {}), the pool's
  * per-host map with a failing host, a stopped host on the pool's window and
@@ -38,6 +40,8 @@
 #define VM1_UUID "11111111-0000-0000-0000-000000000001"
 #define VM2_UUID "11111111-0000-0000-0000-000000000002"
 #define VM3_UUID "11111111-0000-0000-0000-000000000003" /* deleted: store only */
+#define VM4_UUID "11111111-0000-0000-0000-000000000004" /* store only: the keys VM1 lacks */
+#define H9_UUID "aaaaaaaa-0000-0000-0000-000000000009" /* store only: the keys host 1 lacks */
 #define SR_UUID "5e3f2a11-1111-2222-3333-444455556666"
 #define SR8 "5e3f2a11"
 #define SR2_UUID "7a7a7a7a-1111-2222-3333-444455556666" /* on host 1, no series of it */
@@ -212,6 +216,30 @@ static struct fx_series fx[] = {
 	{ XS_OBJ_HOST, H7_UUID, "cpu1", v_1, 0 },
 	{ XS_OBJ_HOST, H7_UUID, "cpu2", v_1, 0 },
 	{ XS_OBJ_HOST, H7_UUID, "cpu3", v_0_3, 0 },
+	/* every XO-STATS.md key the objects above do not have */
+	{ XS_OBJ_VM, VM4_UUID, "runstate_fullrun", v_quarter, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "runstate_full_contention", v_0_02, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "runstate_concurrency_hazard", v_0_1, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "runstate_blocked", v_half_nan_last, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "runstate_partial_run", v_1, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "runstate_partial_contention", v_2, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "memory_target", v_gib, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vif_1_tx_errors", v_2, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_iops_write", v_10, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_iops_total", v_3000, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_write_latency", v_1500, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_io_throughput_write", v_1_5, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_io_throughput_total", v_2, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_inflight", v_2, 0 },
+	{ XS_OBJ_VM, VM4_UUID, "vbd_xvdb_avgqu_sz", v_1_5, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "hostload", v_1_5, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "running_vcpus", v_10, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "pif_aggr_tx", v_2048, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "iops_write_" SR8, v_10, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "io_throughput_read_" SR8, v_1_5, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "io_throughput_total_" SR8, v_2, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "write_latency_" SR8, v_3000, 0 },
+	{ XS_OBJ_HOST, H9_UUID, "latency_" SR8, v_1500, 0 },
 };
 #define NFX (sizeof(fx) / sizeof(fx[0]))
 
@@ -644,6 +672,56 @@ static void test_sr_no_series(void)
 	free(j);
 }
 
+/*
+ * The keys of XO-STATS.md's tables that VM1 and host 1 lack, each with its
+ * conversion; and a host the topology knows with nothing stored: the envelope
+ * with an empty "stats", as xo-server answers when it has no data.
+ */
+static void test_other_keys(void)
+{
+	char *j = gran("vms", VM4_UUID, XS_STATS_SECONDS), want[80];
+
+	ok(has(j, "\"runstateFullrun\":[25,") && has(j, "\"runstateFullContention\":[2,") &&
+		   has(j, "\"runstateConcurrencyHazard\":[10,") &&
+		   has(j, "\"runstatePartialRun\":[100,") &&
+		   has(j, "\"runstatePartialContention\":[200,"),
+	   "runstate_* x 100 under XO's names: %.200s", j ? j : "");
+	ok(arr(j, "\"runstateBlocked\":", EL, 400) == 120 && !strcmp(EL[0], "50") &&
+		   !strcmp(EL[119], "null"),
+	   "runstateBlocked x 100, NaN -> null (%s %s)", EL[0], EL[119]);
+	ok(has(j, "\"memoryTarget\":[1073741824,") && !has(j, "\"memory\":") &&
+		   !has(j, "memoryFree"),
+	   "memoryTarget in bytes, as is; no memory or memoryFree without their data sources");
+	ok(has(j, "\"vifErrors\":{\"tx\":{\"1\":[2,") && !has(j, "\"vifs\""),
+	   "vifErrors.tx, errors/s as is");
+	ok(has(j, "\"iops\":{\"w\":{\"xvdb\":[10,") && has(j, "\"total\":{\"xvdb\":[3000,"),
+	   "iops.w and iops.total, requests/s as is");
+	ok(has(j, "\"vbdLatency\":{\"w\":{\"xvdb\":[1.5,"), "vbdLatency.w: us / 1000");
+	ok(has(j, "\"ioThroughput\":{\"w\":{\"xvdb\":[1572864,") &&
+		   has(j, "\"total\":{\"xvdb\":[2097152,"),
+	   "ioThroughput.w and .total: MiB/s x 2^20");
+	ok(has(j, "\"vbdInflight\":{\"xvdb\":[2,") && has(j, "\"vbdAvgquSz\":{\"xvdb\":[1.5,"),
+	   "vbdInflight and vbdAvgquSz as is");
+	free(j);
+	j = gran("hosts", H9_UUID, XS_STATS_SECONDS);
+	ok(arr(j, "\"hostload\":", EL, 400) == 120 && !strcmp(EL[0], "1.5") &&
+		   arr(j, "\"runningVcpus\":", EL, 400) == 120 && !strcmp(EL[0], "10"),
+	   "hostload and runningVcpus as is: %.200s", j ? j : "");
+	ok(has(j, "\"pifsAggr\":{\"tx\":[2048,") && !has(j, "\"pifs\""), "pifsAggr.tx alone");
+	ok(has(j, "\"iops\":{\"w\":{\"" SR8 "\":[10,"), "host iops.w per sr8");
+	ok(has(j, "\"ioThroughput\":{\"r\":{\"" SR8 "\":[1572864,") &&
+		   has(j, "\"total\":{\"" SR8 "\":[2097152,"),
+	   "host ioThroughput.r and .total: MiB/s x 2^20");
+	ok(has(j, "\"latency\":{\"w\":{\"" SR8 "\":[3,") &&
+		   has(j, "\"total\":{\"" SR8 "\":[1.5,"),
+	   "host latency.w and .total (latency_<sr8>): us / 1000");
+	free(j);
+	j = gran("hosts", H3_UUID, XS_STATS_SECONDS);
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":5,\"stats\":{}}", TEND);
+	ok(j && !strcmp(j, want), "known, nothing stored: %s", j ? j : "");
+	free(j);
+}
+
 /* The entry of key uuid in a pool reply (the object after "uuid":), malloc'd; NULL if none. */
 static char *entry(const char *json, const char *uuid)
 {
@@ -1023,6 +1101,7 @@ int main(void)
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
 	TEST_RUN(test_host_smt_off);
+	TEST_RUN(test_other_keys);
 	TEST_RUN(test_sr);
 	TEST_RUN(test_sr_no_series);
 	TEST_RUN(test_pool);
