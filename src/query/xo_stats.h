@@ -7,8 +7,8 @@
  *   granularity  seconds | minutes | hours | days: XO's step x point count
  *                (5 x 120, 60 x 120, 3600 x 168, 86400 x 366), the window
  *                ending at the object's newest point of that tier (in a
- *                pool's reply, a host more than two intervals and 30 s
- *                behind the pool's newest point takes the pool's window);
+ *                pool's reply, a host that has stopped answering by the
+ *                collector's status ends at its own clock's now instead);
  *                always exactly that many points, null-padded at the old end.
  *   range        from..to (unix seconds, host clock) with a point budget: the
  *                finest tier that keeps `from` (retention) and needs at most
