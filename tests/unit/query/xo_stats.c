@@ -428,6 +428,9 @@ static void test_vm_coarse(void)
 	n = arr(j, "],\"1\":", EL, 400);
 	ok(n == 366 && !strcmp(EL[364], "null") && !strcmp(EL[365], "30.000002"),
 	   "days: 366 points, today in progress (%s)", n > 0 ? EL[365] : "");
+	snprintf(want, sizeof(want), "{\"endTimestamp\":%d,\"interval\":86400,", T0 + 86400);
+	ok(j && !strncmp(j, want, strlen(want)),
+	   "days: interval 86400, today's point stamped with its end, tonight: %.60s", j ? j : "");
 	free(j);
 }
 
