@@ -59,8 +59,9 @@ struct xq_ctx {
 	const struct xs_stats_request *r;
 	struct xq_window w;
 	struct xs_point *pts;    /* w.n + 1 */
-	double *sum;             /* w.n */
-	unsigned *cnt;           /* w.n */
+	unsigned npass;          /* passes of one read: 3 with bands (avg, min, max), else 1 */
+	double *sum;             /* npass x w.n: pass p's slots at p x w.n */
+	unsigned *cnt;           /* npass x w.n */
 };
 
 static const int64_t xq_gran_points[] = { 0, 120, 120, 168, 366 };
@@ -286,49 +287,58 @@ static void xq_window_probe(struct xq_ctx *c, const struct xq_leaf *lv, size_t n
 
 /* ---- values ----------------------------------------------------------------------- */
 
-static void xq_add(struct xq_ctx *c, const struct xs_point *p, enum xq_pass pass)
+/* Point p into the slots of every pass (a NaN channel counts nowhere). */
+static void xq_add(struct xq_ctx *c, const struct xs_point *p)
 {
 	const struct xq_window *w = &c->w;
-	float v = pass == XQ_AVG ? p->avg : pass == XQ_MIN ? p->min : p->max;
+	const float v[3] = { p->avg, p->min, p->max };
 	size_t i;
 
-	if (p->t < w->first || p->t > w->last || (p->t - w->first) % w->step || isnan(v))
+	if (p->t < w->first || p->t > w->last || (p->t - w->first) % w->step)
 		return;
 	i = (size_t)((p->t - w->first) / w->step);
-	c->sum[i] += (double)v;
-	c->cnt[i]++;
+	for (unsigned k = 0; k < c->npass; k++, i += w->n) {
+		if (isnan(v[k]))
+			continue;
+		c->sum[i] += (double)v[k];
+		c->cnt[i]++;
+	}
 }
-
-static void xq_fill(struct xq_ctx *c, const struct xq_leaf *l, enum xq_pass pass)
+/* Every pass's slots of leaf l, from one read of each of its series. */
+static void xq_fill(struct xq_ctx *c, const struct xq_leaf *l)
 {
 	struct xs_store *s = c->e->store;
 	const struct xq_window *w = &c->w;
 	struct xs_point p;
 
-	memset(c->sum, 0, w->n * sizeof(*c->sum));
-	memset(c->cnt, 0, w->n * sizeof(*c->cnt));
+	memset(c->sum, 0, c->npass * w->n * sizeof(*c->sum));
+	memset(c->cnt, 0, c->npass * w->n * sizeof(*c->cnt));
 	for (size_t k = 0; k < l->nids; k++) {
 		size_t m = xs_store_read(s, l->ids[k], w->tier, w->first, w->last, c->pts, w->n + 1);
 
 		if (m > w->n + 1)
 			m = w->n + 1;
 		for (size_t j = 0; j < m; j++)
-			xq_add(c, &c->pts[j], pass);
+			xq_add(c, &c->pts[j]);
 		if (w->partial && w->tier != XS_TIER_5S &&
 		    xs_store_read_partial(s, l->ids[k], w->tier, &p))
-			xq_add(c, &p, pass);
+			xq_add(c, &p);
 	}
 }
 
-/* The values of leaf l's array (xq_fill done): (sum or mean) x scale, null where empty. */
-static double xq_value(const struct xq_ctx *c, const struct xq_leaf *l, size_t i)
+/* The values of leaf l's array of a pass (xq_fill done): (sum or mean) x scale, null
+ * where empty. */
+static double xq_value(const struct xq_ctx *c, const struct xq_leaf *l, enum xq_pass pass,
+		       size_t i)
 {
+	i += (size_t)pass * c->w.n;
 	if (!c->cnt[i])
 		return NAN;
 	return (l->mean ? c->sum[i] / c->cnt[i] : c->sum[i]) * l->scale;
 }
 
-static enum xs_err xq_array_slow(struct xq_ctx *c, const struct xq_leaf *l, struct xs_buf *out)
+static enum xs_err xq_array_slow(struct xq_ctx *c, const struct xq_leaf *l, enum xq_pass pass,
+				 struct xs_buf *out)
 {
 	enum xs_err r = xs_qjson_raw(out, "[");
 
@@ -336,7 +346,7 @@ static enum xs_err xq_array_slow(struct xq_ctx *c, const struct xq_leaf *l, stru
 		if (i)
 			r = xs_buf_append(out, ",", 1);
 		if (r == XS_OK)
-			r = xs_qjson_num(out, xq_value(c, l, i));
+			r = xs_qjson_num(out, xq_value(c, l, pass, i));
 	}
 	return r ? r : xs_qjson_raw(out, "]");
 }
@@ -348,12 +358,11 @@ static enum xs_err xq_array(struct xq_ctx *c, const struct xq_leaf *l, enum xq_p
 	size_t need;
 	char *start, *p;
 
-	xq_fill(c, l, pass);
 	/* the whole array in one reservation (tens of thousands of numbers a reply);
 	 * near the body's limit, number by number, so the limit is met exactly */
 	need = c->w.n * (XS_QJSON_NUM_MAX + 1) + 2;
 	if (need > out->limit - out->len)
-		return xq_array_slow(c, l, out);
+		return xq_array_slow(c, l, pass, out);
 	r = xs_buf_reserve(out, need);
 	if (r)
 		return r;
@@ -362,7 +371,7 @@ static enum xs_err xq_array(struct xq_ctx *c, const struct xq_leaf *l, enum xq_p
 	for (size_t i = 0; i < c->w.n; i++) {
 		if (i)
 			*p++ = ',';
-		p += xs_qjson_num_fmt(p, xq_value(c, l, i));
+		p += xs_qjson_num_fmt(p, xq_value(c, l, pass, i));
 	}
 	*p++ = ']';
 	xs_buf_commit(out, (size_t)(p - start));
@@ -431,23 +440,33 @@ static enum xs_err xq_open(struct xq_tree_state *st, const struct xq_leaf *l, st
 	return r;
 }
 
-/* {"key": [...], "key": {"sub": {"dev": [...]}}} of one pass. */
+/* {"key": [...], "key": {"sub": {"dev": [...]}}} of each pass into its own buffer
+ * (out[0] avg, out[1] min, out[2] max; c->npass of them): one read of each leaf serves
+ * them all. */
 static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
-			   enum xq_pass pass, struct xs_buf *out)
+			   struct xs_buf *const *out)
 {
-	struct xq_tree_state st = { .first0 = true };
-	enum xs_err r = xs_qjson_raw(out, "{");
+	struct xq_tree_state st[3] = { { .first0 = true }, { .first0 = true }, { .first0 = true } };
+	enum xs_err r = XS_OK;
 
+	for (unsigned k = 0; k < c->npass && r == XS_OK; k++)
+		r = xs_qjson_raw(out[k], "{");
 	for (size_t i = 0; i < n && r == XS_OK; i++) {
-		r = xq_open(&st, &lv[i], out);
-		if (!lv[i].empty_map)
-			r = r ? r : xq_array(c, &lv[i], pass, out);
+		for (unsigned k = 0; k < c->npass && r == XS_OK; k++)
+			r = xq_open(&st[k], &lv[i], out[k]);
+		if (lv[i].empty_map)
+			continue;
+		xq_fill(c, &lv[i]);
+		for (unsigned k = 0; k < c->npass && r == XS_OK; k++)
+			r = xq_array(c, &lv[i], (enum xq_pass)k, out[k]);
 	}
-	r = r ? r : xq_close(out, &st.open_sub);
-	r = r ? r : xq_close(out, &st.open_key);
-	return r ? r : xs_qjson_raw(out, "}");
+	for (unsigned k = 0; k < c->npass && r == XS_OK; k++) {
+		r = xq_close(out[k], &st[k].open_sub);
+		r = r ? r : xq_close(out[k], &st[k].open_key);
+		r = r ? r : xs_qjson_raw(out[k], "}");
+	}
+	return r;
 }
-
 /* The envelope of one object: window from the leaves (stopped_end: see xq_window_gran;
  * probe: a range's tier follows the object's data, xq_window_probe; false for a pool's
  * hosts), then the trees. */
@@ -456,6 +475,8 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 			    struct xs_buf *out, char *err)
 {
 	struct xq_ctx c = { .e = e, .r = rq };
+	struct xs_buf min, max;
+	struct xs_buf *const trees[3] = { out, &min, &max };
 	enum xs_err r;
 
 	if (rq->granularity == XS_STATS_RANGE) {
@@ -467,22 +488,29 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 	} else {
 		xq_window_gran(&c, lv, n, stopped_end);
 	}
+	c.npass = c.w.bands ? 3 : 1;
 	c.pts = xs_xmalloc((c.w.n + 1) * sizeof(*c.pts));
-	c.sum = xs_xmalloc(c.w.n * sizeof(*c.sum));
-	c.cnt = xs_xmalloc(c.w.n * sizeof(*c.cnt));
+	c.sum = xs_xmalloc(c.npass * c.w.n * sizeof(*c.sum));
+	c.cnt = xs_xmalloc(c.npass * c.w.n * sizeof(*c.cnt));
+	/* the bands' trees beside the reply's, appended to it after: each may take what
+	 * the reply has left, the sum is checked as they are appended */
+	xs_buf_init(&min, out->limit - out->len);
+	xs_buf_init(&max, out->limit - out->len);
 	r = xs_qjson_raw(out, "{\"endTimestamp\":");
 	r = r ? r : xs_qjson_int(out, c.w.last + (c.w.tier == XS_TIER_5S ? 0 : c.w.step));
 	r = r ? r : xs_qjson_raw(out, ",\"interval\":");
 	r = r ? r : xs_qjson_int(out, c.w.step);
 	r = r ? r : xs_qjson_raw(out, ",\"stats\":");
-	r = r ? r : xq_tree(&c, lv, n, XQ_AVG, out);
+	r = r ? r : xq_tree(&c, lv, n, trees);
 	if (c.w.bands) {
 		r = r ? r : xs_qjson_raw(out, ",\"statsMin\":");
-		r = r ? r : xq_tree(&c, lv, n, XQ_MIN, out);
+		r = r ? r : xs_buf_append(out, min.data, min.len);
 		r = r ? r : xs_qjson_raw(out, ",\"statsMax\":");
-		r = r ? r : xq_tree(&c, lv, n, XQ_MAX, out);
+		r = r ? r : xs_buf_append(out, max.data, max.len);
 	}
 	r = r ? r : xs_qjson_raw(out, "}");
+	xs_buf_free(&min);
+	xs_buf_free(&max);
 	free(c.pts);
 	free(c.sum);
 	free(c.cnt);

@@ -948,6 +948,32 @@ static void test_errors(void)
 		xs_buf_free(&tight);
 		xs_buf_free(&big);
 	}
+	/* the same for a range with bands (their trees are made beside the reply's and
+	 * appended): the cap met to the byte */
+	{
+		struct xs_buf big, tight;
+		size_t len;
+
+		r = (struct xs_stats_request){ .from = T0, .to = TEND - 1, .points = 1000 };
+		xs_buf_init(&big, 1 << 24);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &big, err) == XS_OK &&
+			   big.data && strstr(big.data, "\"statsMax\":{"),
+		   "a range with bands: %s", err);
+		len = big.len;
+		xs_buf_init(&tight, len);
+		ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_OK && tight.len == len &&
+			   !memcmp(tight.data, big.data, len),
+		   "bands, a cap of exactly the reply's size: the same %zu bytes (%zu)", len, tight.len);
+		xs_buf_free(&tight);
+		for (size_t less = 1; less <= len / 2; less += len / 7) {
+			xs_buf_init(&tight, len - less);
+			ok(xs_query_stats(&S_e, "vms", VM1_UUID, &r, &tight, err) == XS_ERR_ARG &&
+				   !strncmp(err, "points: the reply would pass", 28),
+			   "bands, %zu bytes less is too large: %s", less, err);
+			xs_buf_free(&tight);
+		}
+		xs_buf_free(&big);
+	}
 }
 
 /* The name parser (series_map.h's device rules) and the device order, as tables. */
