@@ -360,7 +360,7 @@ static void fuzz_stream(const struct xs_estate *e, const struct xs_prom_self *se
 	char err[XS_ERR_LEN], *buf = malloc(max);
 	size_t off = 0, n;
 
-	if (!buf || xs_prom_body_start(e, self, &b, err) != XS_OK)
+	if (!buf || xs_prom_body_start(e, self, NULL, &b, err) != XS_OK)
 		abort();
 	do {
 		if (xs_prom_body_read(b, buf, max, &n) != XS_OK || n > max || off + n > whole->len ||
@@ -390,11 +390,27 @@ static void fuzz_metrics(struct xs_store *s, char *const *nm, size_t max)
 	snprintf(st.uuid, sizeof(st.uuid), "%s", H_UUID);
 	snprintf(st.name, sizeof(st.name), "%s", nm[1]);
 	xs_buf_init(&out, FUZZ_OUT_CAP);
-	if (xs_query_metrics(&e, &self, &out, err) != XS_OK)
+	if (xs_query_metrics(&e, &self, NULL, &out, err) != XS_OK)
 		abort();
 	fuzz_check(out.data ? out.data : "", out.len);
 	fuzz_stream(&e, &self, &out, max);
 	xs_buf_free(&out);
+	/* shards (GET /metrics?pool=&kind=): each a valid body; kinds from a hostile text */
+	for (unsigned k = 1; k <= XS_PROM_KIND_ALL; k <<= 1) {
+		struct xs_prom_filter f = { nm[9], k };
+
+		xs_buf_init(&out, FUZZ_OUT_CAP);
+		if (xs_query_metrics(&e, &self, &f, &out, err) != XS_OK)
+			abort();
+		fuzz_check(out.data ? out.data : "", out.len);
+		xs_buf_free(&out);
+	}
+	{
+		unsigned kinds = 0;
+
+		if (xs_prom_kinds_parse(nm[2], &kinds, err) == XS_OK && (!kinds || kinds > XS_PROM_KIND_ALL))
+			abort();
+	}
 	xs_topo_free(&t);
 }
 

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/json_out.h"
 #include "lib/num.h"
@@ -45,6 +46,7 @@
 #include "query/prom_number.h"
 #include "query/series_map.h"
 #include "query/status.h"
+#include "query/xo_stats.h"
 
 #define PROM_ARENA_LIMIT (1u << 30)  /* working text: names, help, object labels */
 #define PROM_NONE UINT32_MAX
@@ -154,6 +156,8 @@ struct prom_ctx {
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
 	const struct xs_collect_host_status **hosts; /* e->status by uuid, for bsearch */
+	unsigned kinds;              /* the filter's XS_PROM_KIND_* (all when none) */
+	long pool;                   /* the filter's pool in e->pools; -1: every pool */
 	const char *last_unit;       /* cache of prom_unit_of */
 	const struct prom_unit *last_pu;
 	struct prom_unit unknown;    /* a unit no table entry knows */
@@ -560,6 +564,16 @@ static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, 
 	return (*hit)->newest - XS_PROM_FRESH_GRACE;
 }
 
+/* Whether the filter takes objects of kind (a store kind). */
+static bool prom_kind_wanted(const struct prom_ctx *c, unsigned kind)
+{
+	unsigned bit = kind == XS_OBJ_HOST ? XS_PROM_KIND_HOST
+		       : kind == XS_OBJ_VM ? XS_PROM_KIND_VM
+					   : XS_PROM_KIND_SR;
+
+	return (c->kinds & bit) != 0;
+}
+
 /* The object labels: pool, host, host_uuid, vm, vm_uuid / sr, sr_uuid ("" when unknown). */
 static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 {
@@ -597,6 +611,8 @@ static void prom_object_labels(struct prom_ctx *c, struct prom_object *o)
 	} else if (f.sr != NULL) {
 		name = f.sr->name;
 	}
+	if (!prom_kind_wanted(c, o->kind) || (c->pool >= 0 && (t == NULL || (long)pi != c->pool)))
+		o->fresh_from = INT64_MAX; /* not of the scrape's shard: none of its series */
 	o->labels_off = (uint32_t)c->text.len;
 	prom_text_label(c, "pool=\"", pool);
 	if (o->kind == XS_OBJ_HOST) {
@@ -1176,6 +1192,7 @@ enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS };
 /* The pool and host labels of a collected host. */
 struct prom_host_names {
 	const char *pool, *host;
+	bool in;                     /* of the filter's pool */
 };
 
 /*
@@ -1198,9 +1215,12 @@ static struct prom_host_names *prom_host_names(const struct prom_ctx *c)
 		if (prom_pool_of(e, XS_OBJ_HOST, h->uuid, &pi, &f) != NULL && f.host != NULL) {
 			n[i].pool = e->pools[pi].name ? e->pools[pi].name : "";
 			n[i].host = f.host->name;
-		} else {
+			n[i].in = c->pool < 0 || (long)pi == c->pool;
+		} else { /* no topology knows it yet: the collector's pool name */
 			n[i].pool = h->pool;
 			n[i].host = h->name;
+			n[i].in = c->pool < 0 || (e->pools[c->pool].name &&
+						  !strcmp(h->pool, e->pools[c->pool].name));
 		}
 	}
 	return n;
@@ -1218,7 +1238,12 @@ static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig,
 	};
 	const struct xs_estate *e = c->e;
 	char num[48];
+	bool any = false;
 
+	for (size_t i = 0; i < e->nstatus && !any; i++)
+		any = names_of[i].in && (fig != PROM_LAG || e->status[i].lag >= 0);
+	if (!any) /* no family without a sample */
+		return;
 	prom_family_head(c, names[fig], strlen(names[fig]), helps[fig], strlen(helps[fig]), "gauge");
 	for (size_t i = 0; i < e->nstatus && c->rc == XS_OK; i++) {
 		const struct xs_collect_host_status *h = &e->status[i];
@@ -1227,7 +1252,7 @@ static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig,
 					     : h->last_success;
 		size_t n;
 
-		if (fig == PROM_LAG && !(h->lag >= 0))
+		if (!names_of[i].in || (fig == PROM_LAG && !(h->lag >= 0)))
 			continue;
 		prom_puts(c, names[fig]);
 		prom_label(c, "{pool=\"", names_of[i].pool, strlen(names_of[i].pool));
@@ -1291,22 +1316,77 @@ static enum xs_err prom_body_fail(struct xs_prom_body **bp, enum xs_err rc, char
 			  PROM_ARENA_LIMIT);
 }
 
-enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_self *self,
-			       struct xs_prom_body **out, char *err)
+enum xs_err xs_prom_kinds_parse(const char *s, unsigned *kinds, char *err)
 {
-	struct xs_prom_body *b = xs_xcalloc(1, sizeof(*b));
-	struct prom_ctx *c = &b->c;
+	static const char *const names[] = { "host", "vm", "sr", "self" };
+
+	*kinds = 0;
+	if (!s || !*s)
+		return xs_err_set(err, XS_ERR_ARG, "kind: empty (host, vm, sr or self, comma-separated)");
+	for (const char *p = s;;) {
+		size_t n = strcspn(p, ","), i;
+
+		for (i = 0; i < 4 && (strlen(names[i]) != n || strncmp(p, names[i], n)); i++)
+			;
+		if (i == 4)
+			return xs_err_set(err, XS_ERR_ARG,
+					  "kind: \"%.*s\" is not host, vm, sr or self (comma-separated)",
+					  (int)(n < 64 ? n : 64), p);
+		if (*kinds & (1u << i))
+			return xs_err_set(err, XS_ERR_ARG, "kind: %s given twice", names[i]);
+		*kinds |= 1u << i;
+		if (!p[n])
+			return XS_OK;
+		p += n + 1;
+	}
+}
+
+enum xs_err xs_prom_filter_pool(const struct xs_estate *e, const struct xs_prom_filter *f,
+				long *pool, char *err)
+{
+	*pool = -1;
+	if (!f || !f->pool || !*f->pool)
+		return XS_OK;
+	for (size_t i = 0; i < e->npools; i++) {
+		const struct xs_topo_pool *tp = e->pools[i].topo ? xs_topo_pool(e->pools[i].topo) : NULL;
+
+		if ((e->pools[i].name && !strcmp(e->pools[i].name, f->pool)) ||
+		    (tp && tp->uuid && !strcasecmp(tp->uuid, f->pool))) {
+			*pool = (long)i;
+			return XS_OK;
+		}
+	}
+	return xs_err_set(err, XS_QUERY_NOT_FOUND,
+			  "pool: no pool is named \"%.64s\" (a pool section's name, or a pool's uuid)",
+			  f->pool);
+}
+
+enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_self *self,
+			       const struct xs_prom_filter *filter, struct xs_prom_body **out,
+			       char *err)
+{
+	struct xs_prom_body *b;
+	struct prom_ctx *c;
+	long pool;
+	enum xs_err rc;
 
 	*out = NULL;
+	rc = xs_prom_filter_pool(e, filter, &pool, err);
+	if (rc)
+		return rc;
+	b = xs_xcalloc(1, sizeof(*b));
+	c = &b->c;
+	c->kinds = filter && filter->kinds ? filter->kinds : XS_PROM_KIND_ALL;
+	c->pool = pool;
 	c->e = e;
 	c->out = &b->chunk;
 	c->last_obj = PROM_NONE;
 	c->last_kds = PROM_NONE;
 	xs_buf_init(&c->text, PROM_ARENA_LIMIT);
 	xs_buf_init(&b->chunk, PROM_CHUNK_LIMIT);
-	if (self != NULL)
+	if (self != NULL && (c->kinds & XS_PROM_KIND_SELF))
 		prom_self(c, self);
-	if (e->nstatus > 0) {
+	if (e->nstatus > 0 && (c->kinds & XS_PROM_KIND_HOST)) {
 		struct prom_host_names *names = prom_host_names(c);
 
 		prom_hosts_family(c, PROM_UP, names);
@@ -1365,10 +1445,10 @@ void xs_prom_body_free(struct xs_prom_body **bp)
 }
 
 enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
-			     struct xs_buf *out, char *err)
+			     const struct xs_prom_filter *filter, struct xs_buf *out, char *err)
 {
 	struct xs_prom_body *b;
-	enum xs_err rc = xs_prom_body_start(e, self, &b, err);
+	enum xs_err rc = xs_prom_body_start(e, self, filter, &b, err);
 
 	if (rc) {
 		xs_buf_free(out);

@@ -79,6 +79,35 @@ struct xs_prom_self {
 };
 
 /*
+ * Which part of the body a scrape asks for (GET /metrics?pool=&kind=, so that a
+ * large estate can be scraped in shards: docs/API.md). A series is exported when
+ * its object is of a kind asked for and, with a pool, that pool's topology knows
+ * it; the collector_* families go with the hosts' kind and pool; the daemon's own
+ * figures are of no pool: they come with XS_PROM_KIND_SELF, pool or not.
+ */
+#define XS_PROM_KIND_HOST 1u  /* hosts' series and the collector_* families */
+#define XS_PROM_KIND_VM 2u
+#define XS_PROM_KIND_SR 4u
+#define XS_PROM_KIND_SELF 8u  /* xapistat_* figures of the daemon (struct xs_prom_self) */
+#define XS_PROM_KIND_ALL 15u
+#define XS_PROM_POOL_MAX 256  /* bytes of a pool name or uuid in a filter */
+
+struct xs_prom_filter {
+	const char *pool;  /* a configured pool name, or a pool's uuid (any case); NULL or "": every pool */
+	unsigned kinds;    /* XS_PROM_KIND_* bits; 0: all */
+};
+
+/* kinds from "host,vm,sr,self" (any of them, once each, comma-separated): XS_ERR_ARG
+ * naming "kind" otherwise. */
+enum xs_err xs_prom_kinds_parse(const char *s, unsigned *kinds, char *err)
+	__attribute__((warn_unused_result));
+
+/* The index in e->pools of f's pool into *pool (-1 when f asks for every pool);
+ * XS_QUERY_NOT_FOUND (xo_stats.h) naming "pool" when no pool has that name or uuid. */
+enum xs_err xs_prom_filter_pool(const struct xs_estate *e, const struct xs_prom_filter *f,
+				long *pool, char *err) __attribute__((warn_unused_result));
+
+/*
  * The body made piece by piece, for a reply that streams it:
  * xs_prom_body_start() does everything that reads the store and the estate
  * (the first pass over the catalog, the topology lookups: about a third of
@@ -90,9 +119,11 @@ struct xs_prom_self {
  */
 struct xs_prom_body;
 
-/* XS_OK and *out, or an error with a message in err (*out NULL). self may be NULL. */
+/* XS_OK and *out, or an error with a message in err (*out NULL; a filter's unknown pool:
+ * XS_QUERY_NOT_FOUND). self and filter may be NULL (no self-metrics; everything). */
 enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_self *self,
-			       struct xs_prom_body **out, char *err) __attribute__((warn_unused_result));
+			       const struct xs_prom_filter *filter, struct xs_prom_body **out,
+			       char *err) __attribute__((warn_unused_result));
 /* Copies the next bytes, at most max, to buf: *n of them, 0 at the end. XS_OK or an error. */
 enum xs_err xs_prom_body_read(struct xs_prom_body *b, char *buf, size_t max, size_t *n)
 	__attribute__((warn_unused_result));
@@ -101,12 +132,13 @@ void xs_prom_body_free(struct xs_prom_body **b);
 
 /*
  * The whole body appended to out (which the caller owns and initialised with
- * its cap). self may be NULL (no self-metrics). Returns XS_OK, or
+ * its cap). self and filter may be NULL (no self-metrics; everything). Returns XS_OK, or
  * XS_ERR_TOO_LARGE when out's limit is reached (out is then freed, per
  * xs_buf), with a message in err (XS_ERR_LEN bytes). Cost: one pass over the
  * store's catalog plus a counting sort; topology lookups once per object and
  * per (object, device), not per series.
  */
 enum xs_err xs_query_metrics(const struct xs_estate *e, const struct xs_prom_self *self,
-			     struct xs_buf *out, char *err) __attribute__((warn_unused_result));
+			     const struct xs_prom_filter *filter, struct xs_buf *out, char *err)
+	__attribute__((warn_unused_result));
 #endif

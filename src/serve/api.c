@@ -157,7 +157,8 @@ static void api_metrics_free(void *arg)
  * at all) cannot make the daemon hold one per connection.
  */
 static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api *a,
-				     const struct xs_estate *e, const struct xs_prom_self *self)
+				     const struct xs_estate *e, const struct xs_prom_self *self,
+				     const struct xs_prom_filter *filter)
 {
 	static const char type[] = "text/plain; version=0.0.4; charset=utf-8";
 	bool gzip = xs_http_accepts_gzip(xs_http_header(req, "Accept-Encoding"));
@@ -165,7 +166,12 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	struct xs_gzip_pull *gz;
 	char err[XS_ERR_LEN] = "";
 	enum xs_err rc;
+	long pool;
 
+	/* a pool no section names: 404, for a HEAD too */
+	rc = xs_prom_filter_pool(e, filter, &pool, err);
+	if (rc)
+		return api_fail(req, rc, err);
 	if (a->metrics_sending >= a->metrics_max) {
 		xs_http_set_header(req, "Retry-After", "1");
 		return xs_http_reply_json_error(req, 503, "/metrics: %u answers are being sent already",
@@ -174,7 +180,7 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	m = xs_xcalloc(1, sizeof(*m));
 	m->api = a;
 	/* the headers alone for a HEAD: no body to make */
-	rc = xs_http_is_head(req) ? XS_OK : xs_prom_body_start(e, self, &m->body, err);
+	rc = xs_http_is_head(req) ? XS_OK : xs_prom_body_start(e, self, filter, &m->body, err);
 	if (rc) {
 		free(m);
 		return api_fail(req, rc, err);
@@ -194,25 +200,34 @@ static enum xs_err api_metrics_reply(struct xs_http_request *req, struct xs_api 
 	return xs_http_reply_pull(req, 200, type, xs_gzip_pull, xs_gzip_pull_free, gz);
 }
 
-/* The three whole-estate views: no parameters, the estate with its collection status. */
+/* The three whole-estate views: the estate with its collection status; no parameters
+ * but /metrics' pool and kind (a shard of it). */
 enum api_view { API_OBJECTS, API_STATUS, API_METRICS };
 
 static enum xs_err api_view(struct xs_http_request *req, struct xs_api *a, enum api_view v)
 {
-	static const char *const allowed[] = { NULL };
+	static const char *const none[] = { NULL };
+	static const char *const shard[] = { "pool", "kind", NULL }; /* /metrics: prom.h */
+	struct xs_prom_filter filter = { xs_http_param(req, "pool"), 0 };
+	const char *kind = xs_http_param(req, "kind");
 	struct xs_prom_self self;
 	struct xs_estate e;
 	struct xs_buf b;
 	char err[XS_ERR_LEN] = "";
 	enum xs_err rc;
 
-	if (!api_params_known(req, allowed))
+	if (!api_params_known(req, v == API_METRICS ? shard : none))
 		return XS_OK;
+	if (v == API_METRICS && kind && xs_prom_kinds_parse(kind, &filter.kinds, err))
+		return xs_http_reply_json_error(req, 400, "%s", err);
+	if (v == API_METRICS && filter.pool && (!*filter.pool || strlen(filter.pool) > XS_PROM_POOL_MAX))
+		return xs_http_reply_json_error(req, 400, "pool: %s (a pool section's name, or a "
+						"pool's uuid)", *filter.pool ? "too long" : "empty");
 	api_estate(a, &e, true);
 	if (v != API_OBJECTS)
 		api_self(a, &self);
 	if (v == API_METRICS)
-		return api_metrics_reply(req, a, &e, &self);
+		return api_metrics_reply(req, a, &e, &self, &filter);
 	xs_buf_init(&b, XS_API_MAX_STATS_BODY);
 	if (v == API_OBJECTS)
 		rc = xs_query_objects(&e, &b, err);

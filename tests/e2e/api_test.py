@@ -1350,6 +1350,40 @@ def check_metrics(c):
         expect(len(free) == 1 and close(float(free[0]), float(want)),
                "xapistat_vm_memory_internal_free_bytes %r, stats memoryFree %r" % (free, want))
     check_metrics_gzip(c)
+    check_metrics_shards(c)
+
+
+def check_metrics_shards(c):
+    """/metrics?pool=&kind=: a shard holds the series of the whole body of its kinds and pool
+    (by the section's name or the pool's uuid); the kinds together make the whole body;
+    an unknown pool is a 404, a bad kind a 400."""
+    pools = c.api.json("/api/v1/objects")["pools"]
+    expect(len(pools) == 1 and pools[0].get("uuid"), "pools %r" % pools)
+    uuid = pools[0]["uuid"].upper()
+    q = urllib.parse.quote
+    for _ in range(6):
+        whole = metrics_keys(parse_metrics(c.api.get("/metrics").body.decode("utf-8")))
+        vm = c.api.get("/metrics?pool=%s&kind=vm" % q(c.pool_name))
+        vm2 = c.api.get("/metrics?kind=vm&pool=%s" % uuid)
+        rest = c.api.get("/metrics?kind=host,sr,self")
+        for r in (vm, vm2, rest):
+            expect(r.status == 200, "shard -> %r" % r)
+        kvm = metrics_keys(parse_metrics(vm.body.decode("utf-8")))
+        kvm2 = metrics_keys(parse_metrics(vm2.body.decode("utf-8")))
+        krest = metrics_keys(parse_metrics(rest.body.decode("utf-8")))
+        want = {k for k in whole if k[0].startswith("xapistat_vm_")}
+        if kvm == want and kvm2 == want and (kvm | krest) == whole:
+            break
+        time.sleep(1)  # a row came between two of them: again
+    expect(kvm and kvm == want, "pool=%s&kind=vm: %d series, the whole body's VMs %d; differ e.g. %r"
+           % (c.pool_name, len(kvm), len(want), sorted(kvm ^ want)[:3]))
+    expect(kvm2 == want, "pool by its uuid %s: %d series, want %d" % (uuid, len(kvm2), len(want)))
+    expect(not (kvm & krest) and (kvm | krest) == whole,
+           "vm + host,sr,self: not the whole body; differ e.g. %r" % sorted((kvm | krest) ^ whole)[:3])
+    r = c.api.get("/metrics?pool=no-such-pool")
+    expect(r.status == 404 and b"no pool is named" in r.body, "unknown pool -> %r" % r)
+    r = c.api.get("/metrics?kind=disk")
+    expect(r.status == 400 and b"kind:" in r.body, "kind=disk -> %r" % r)
 
 
 def metrics_keys(samples):
@@ -1398,6 +1432,16 @@ def prom_query(port, q):
     return j["data"]["result"]
 
 
+def prom_wait(port, q, secs):
+    """The result of query q once it has one (or the empty one after secs)."""
+    deadline = time.monotonic() + secs
+    while True:
+        res = prom_query(port, q)
+        if res or time.monotonic() > deadline:
+            return res
+        time.sleep(0.5)
+
+
 def check_prometheus(c):
     exe = "/usr/bin/prometheus"
     expect(os.access(exe, os.X_OK), "%s is not installed (make check installs it: scripts/deps.sh)" % exe)
@@ -1407,7 +1451,11 @@ def check_prometheus(c):
     with open(conf, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                 "scrape_configs:\n  - job_name: xapistat\n    metrics_path: /metrics\n"
-                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % c.port)
+                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+                # a shard, as API.md shows it: the pool's VMs alone
+                "  - job_name: shard\n    metrics_path: /metrics\n"
+                "    params:\n      pool: ['%s']\n      kind: ['vm']\n"
+                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % (c.port, c.pool_name, c.port))
     p = None
     try:
         for attempt in range(5):
@@ -1438,18 +1486,19 @@ def check_prometheus(c):
             except Exception as e:
                 err = repr(e)
             raise CheckFail("up{job=\"xapistat\"} is %r after 45 s; target errors: %r" % (up, err))
-        res = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not res:
-            res = prom_query(pport, 'xapistat_vm_memory_bytes{vm_uuid="%s"}' % c.vm)
-            if not res:
-                time.sleep(0.5)
+        res = prom_wait(pport, 'xapistat_vm_memory_bytes{job="xapistat",vm_uuid="%s"}' % c.vm, 10)
         expect(len(res) == 1, "xapistat_vm_memory_bytes{vm_uuid=%s} in prometheus: %r" % (c.vm, res))
         expect(float(res[0]["value"][1]) == c.metrics_memory,
                "prometheus has %s, /metrics showed %r" % (res[0]["value"][1], c.metrics_memory))
         lab = res[0]["metric"]
         expect(lab.get("pool") == c.pool_name and lab.get("host_uuid") == c.vm_host,
                "labels %r" % lab)
+        res = prom_wait(pport, 'xapistat_vm_memory_bytes{job="shard",vm_uuid="%s"}' % c.vm, 15)
+        expect(len(res) == 1, "the shard job (params pool, kind=vm) has no VM memory: %r" % res)
+        up = prom_query(pport, 'up{job="shard"}')
+        hosts = prom_query(pport, 'count({job="shard",__name__=~"xapistat_(host|collector|process)_.*"})')
+        expect(up and up[0]["value"][1] == "1" and not hosts,
+               "the shard job: up %r, series of hosts or the daemon %r" % (up, hosts))
     finally:
         if p is not None:
             stop(p)

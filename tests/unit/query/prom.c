@@ -455,7 +455,7 @@ static char *run_metrics(struct xs_store *s, struct xs_topo *t, const struct xs_
 	enum xs_err rc;
 
 	xs_buf_init(&out, 1 << 24);
-	rc = xs_query_metrics(&e, self, &out, err);
+	rc = xs_query_metrics(&e, self, NULL, &out, err);
 	ok(rc == XS_OK, "metrics: %s", err);
 	return xs_buf_take(&out, len);
 }
@@ -664,6 +664,142 @@ static void test_metrics(void)
 	xs_topo_free(&t);
 }
 
+/* The body of a filter over the test world, or NULL with *rc (err set). */
+static char *run_filtered(struct xs_store *s, struct xs_topo *t, const struct xs_prom_self *self,
+			  const char *pool, unsigned kinds, enum xs_err *rc, char *err)
+{
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t }, { .name = "never", .topo = NULL } };
+	struct xs_estate e = { .store = s, .pools = pools, .npools = 2, .status = test_status,
+			       .nstatus = 2, .now = NOW };
+	struct xs_prom_filter f = { pool, kinds };
+	struct xs_buf out;
+
+	xs_buf_init(&out, 1 << 24);
+	*rc = xs_query_metrics(&e, self, &f, &out, err);
+	if (*rc)
+		return NULL;
+	return out.data ? xs_buf_take(&out, NULL) : strdup(""); /* an empty body holds nothing */
+}
+
+/* Whether every family of doc starts with one of the prefixes (a NULL-ended list). */
+static bool families_only(const struct p_doc *d, const char *const *prefixes)
+{
+	for (int f = 0; f < d->nfam; f++) {
+		bool in = false;
+
+		for (const char *const *p = prefixes; *p && !in; p++)
+			in = !strncmp(d->fam[f], *p, strlen(*p));
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A shard of the body (GET /metrics?pool=&kind=): the pool by its section's
+ * name or its uuid in any case (the whole body again here: every object is of
+ * pool-a), a pool with no topology (nothing but the daemon's figures), an
+ * unknown pool (XS_QUERY_NOT_FOUND naming it); each kind alone (the collector
+ * families with the hosts); kinds parsed from "host,vm,sr,self".
+ */
+static void test_filter(void)
+{
+	static const char *const vm_only[] = { "xapistat_vm_", NULL };
+	static const char *const host_only[] = { "xapistat_host_", "xapistat_collector_up",
+						 "xapistat_collector_lag_",
+						 "xapistat_collector_last_success_", NULL };
+	static const char *const self_only[] = { "xapistat_uptime", "xapistat_store_",
+						 "xapistat_collector_backfills", "xapistat_collector_fetch",
+						 "xapistat_collector_hosts_", "xapistat_http_",
+						 "xapistat_process_", NULL };
+	static const char *const sr_only[] = { "xapistat_sr_", NULL };
+	struct xs_topo *t = world_new();
+	struct xs_prom_self self = { .uptime = 1, .store_series = 3 };
+	char err[XS_ERR_LEN] = "";
+	char *all, *text;
+	unsigned kinds;
+	enum xs_err rc;
+	size_t len;
+	struct xs_store *s;
+
+	tmp_dir_new(test_dir, "prom");
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	fill(s);
+	all = run_metrics(s, t, &self, &len);
+	fail_unless(all != NULL, "the whole body");
+	text = run_filtered(s, t, &self, "pool-a", 0, &rc, err);
+	ok(text && !strcmp(text, all), "pool by its section's name: the whole body here (%s)", err);
+	free(text);
+	text = run_filtered(s, t, &self, "0F0F0F0F-0000-0000-0000-000000000000", XS_PROM_KIND_ALL, &rc,
+			    err);
+	ok(text && !strcmp(text, all), "pool by its uuid, capitals too: the same (%s)", err);
+	free(text);
+	text = run_filtered(s, t, &self, "never", 0, &rc, err);
+	fail_unless(text != NULL, "never: %s", err);
+	p_parse(&doc, text);
+	ok(doc.nfam > 10 && families_only(&doc, self_only),
+	   "a pool with no topology: the daemon's figures alone (%d families)", doc.nfam);
+	free(text);
+	text = run_filtered(s, t, &self, "nope", 0, &rc, err);
+	ok(!text && rc == XS_QUERY_NOT_FOUND &&
+		   !strcmp(err, "pool: no pool is named \"nope\" (a pool section's name, or a pool's uuid)"),
+	   "an unknown pool: not found (%s)", err);
+
+	text = run_filtered(s, t, &self, NULL, XS_PROM_KIND_VM, &rc, err);
+	fail_unless(text != NULL, "vm: %s", err);
+	p_parse(&doc, text);
+	check_structure();
+	ok(doc.nfam > 3 && families_only(&doc, vm_only), "kind vm: VM families alone");
+	ok(p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm_uuid", VM_WEB_UUID) != NULL,
+	   "kind vm: a VM's sample");
+	free(text);
+	text = run_filtered(s, t, &self, "pool-a", XS_PROM_KIND_HOST, &rc, err);
+	fail_unless(text != NULL, "host: %s", err);
+	p_parse(&doc, text);
+	check_structure();
+	ok(families_only(&doc, host_only) && p_count(&doc, "xapistat_collector_up") == 2 &&
+		   p_find(&doc, "xapistat_host_memory_total_bytes", "host_uuid", H1_UUID) != NULL,
+	   "kind host: the hosts' families and the collector's (%d families)", doc.nfam);
+	free(text);
+	text = run_filtered(s, t, &self, NULL, XS_PROM_KIND_SR, &rc, err);
+	fail_unless(text != NULL, "sr: %s", err);
+	p_parse(&doc, text);
+	ok(doc.nfam > 0 && families_only(&doc, sr_only), "kind sr: SR families alone");
+	free(text);
+	text = run_filtered(s, t, &self, NULL, XS_PROM_KIND_SELF, &rc, err);
+	fail_unless(text != NULL, "self: %s", err);
+	p_parse(&doc, text);
+	ok(doc.nfam > 10 && families_only(&doc, self_only) &&
+		   p_count(&doc, "xapistat_uptime_seconds") == 1,
+	   "kind self: the daemon's figures alone (%d families)", doc.nfam);
+	free(text);
+	text = run_filtered(s, t, NULL, NULL, XS_PROM_KIND_SELF, &rc, err);
+	ok(text && !*text, "kind self without figures: an empty body (%s)", text ? text : err);
+	free(text);
+
+	ok(xs_prom_kinds_parse("host,vm,sr,self", &kinds, err) == XS_OK && kinds == XS_PROM_KIND_ALL,
+	   "kinds: all four (%s)", err);
+	ok(xs_prom_kinds_parse("sr", &kinds, err) == XS_OK && kinds == XS_PROM_KIND_SR, "kinds: sr");
+	ok(xs_prom_kinds_parse("vm,host", &kinds, err) == XS_OK &&
+		   kinds == (XS_PROM_KIND_VM | XS_PROM_KIND_HOST),
+	   "kinds: any order");
+	ok(xs_prom_kinds_parse("vm,vm", &kinds, err) == XS_ERR_ARG && !strcmp(err, "kind: vm given twice"),
+	   "kinds twice: %s", err);
+	ok(xs_prom_kinds_parse("vm,", &kinds, err) == XS_ERR_ARG &&
+		   !strcmp(err, "kind: \"\" is not host, vm, sr or self (comma-separated)"),
+	   "kinds, an empty one: %s", err);
+	ok(xs_prom_kinds_parse("VM", &kinds, err) == XS_ERR_ARG, "kinds are lower case: %s", err);
+	ok(xs_prom_kinds_parse("pool", &kinds, err) == XS_ERR_ARG &&
+		   !strcmp(err, "kind: \"pool\" is not host, vm, sr or self (comma-separated)"),
+	   "kinds, another word: %s", err);
+	ok(xs_prom_kinds_parse("", &kinds, err) == XS_ERR_ARG, "kinds: empty");
+	free(all);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(test_dir);
+	xs_topo_free(&t);
+}
+
 /* The cap: XS_ERR_TOO_LARGE, message set, nothing leaked. */
 static void test_cap(void)
 {
@@ -681,12 +817,12 @@ static void test_cap(void)
 	fill(s);
 	e.store = s;
 	xs_buf_init(&out, 1000);
-	ok(xs_query_metrics(&e, NULL, &out, err) == XS_ERR_TOO_LARGE && out.len == 0 && *err,
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_ERR_TOO_LARGE && out.len == 0 && *err,
 	   "over the cap: %s", err);
 	xs_buf_free(&out);
 	e.store = NULL; /* no store: the collector families only */
 	xs_buf_init(&out, 1 << 20);
-	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK && strstr(out.data, "xapistat_collector_up{"),
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK && strstr(out.data, "xapistat_collector_up{"),
 	   "no store");
 	xs_buf_free(&out);
 	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
@@ -824,7 +960,7 @@ static void test_scattered(void)
 	e.store = s;
 
 	/* the working state, to count the device entries */
-	ok(xs_prom_body_start(&e, NULL, &b, err) == XS_OK, "start: %s", err);
+	ok(xs_prom_body_start(&e, NULL, NULL, &b, err) == XS_OK, "start: %s", err);
 	c = &b->c;
 	ok(c->rc == XS_OK && c->nsmp == 10, "10 samples (%zu)", c->nsmp);
 	ok(c->ndev == 5, "one entry per (VM, device) and one per vCPU name (%zu)", c->ndev);
@@ -889,7 +1025,7 @@ static void check_pieces(const struct xs_estate *e, struct xs_store **s, struct 
 	size_t n, max = 1, reads = 0, over = 0;
 	enum xs_err rc;
 
-	ok(xs_prom_body_start(e, NULL, &b, err) == XS_OK, "body start: %s", err);
+	ok(xs_prom_body_start(e, NULL, NULL, &b, err) == XS_OK, "body start: %s", err);
 	ok(xs_store_close(s, err) == XS_OK, "close: %s", err);
 	xs_topo_free(t);
 	xs_buf_init(&got, 1u << 30);
@@ -954,7 +1090,7 @@ static void test_fresh(void)
 	add(s, XS_OBJ_SR, SR_LOCAL_UUID, "size", "B", T0 - 300, 2e12f); /* 312 s */
 	e.store = s;
 	xs_buf_init(&out, 1 << 24);
-	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK, "metrics: %s", err);
 	text = xs_buf_take(&out, NULL);
 	p_parse(&doc, text);
 	check_value("xapistat_host_cpu_usage_ratio", "host", "host-1", 0.125);
@@ -1013,7 +1149,7 @@ static void test_host_names(void)
 	add(s, XS_OBJ_HOST, H2_UUID, "cpu_avg", "(fraction)", T0, 0.25f);
 	e.store = s;
 	xs_buf_init(&out, 1 << 24);
-	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK, "metrics: %s", err);
 	text = xs_buf_take(&out, NULL);
 	p_parse(&doc, text);
 	check_structure();
@@ -1117,7 +1253,7 @@ static void test_many(void)
 	e.store = s;
 	xs_buf_init(&out, 1u << 30);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ok(xs_query_metrics(&e, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK, "metrics: %s", err);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("# %d series: %.1f ms, %zu bytes (ASan build)\n", NVM * 9,
 	       (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6, out.len);
@@ -1137,6 +1273,7 @@ int main(void)
 	TEST_RUN(test_float);
 	TEST_RUN(test_escape);
 	TEST_RUN(test_metrics);
+	TEST_RUN(test_filter);
 	TEST_RUN(test_cap);
 	TEST_RUN(test_scattered);
 	TEST_RUN(test_many);

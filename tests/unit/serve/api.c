@@ -267,6 +267,25 @@ static void test_lock(void)
 	   "metrics: %.200s", c.resp);
 	ok(strstr(c.resp, "text/plain; version=0.0.4; charset=utf-8") != NULL, "metrics content type");
 	ok(lock.enters == 3, "metrics: the lock once (%d)", lock.enters);
+	/* a shard of it (pool, kind: query/prom.h); the rest of its parameters refused */
+	ok(t_get(loop, a, &c, "/metrics?kind=self") == 200 &&
+		   strstr(t_body(&c), "xapistat_uptime_seconds 1\n"),
+	   "metrics?kind=self: %.200s", c.resp);
+	ok(t_get(loop, a, &c, "/metrics?kind=vm,host") == 200 &&
+		   !strstr(t_body(&c), "xapistat_uptime_seconds"),
+	   "metrics?kind=vm,host: not the daemon's figures: %.200s", c.resp);
+	ok(t_get(loop, a, &c, "/metrics?kind=disk") == 400 &&
+		   strstr(t_body(&c), "{\"error\":\"kind: \\\"disk\\\" is not host, vm, sr or self"),
+	   "metrics?kind=disk: 400: %.300s", c.resp);
+	ok(t_get(loop, a, &c, "/metrics?pool=") == 400 &&
+		   strstr(t_body(&c), "{\"error\":\"pool: empty"),
+	   "metrics?pool= (empty): 400: %.300s", c.resp);
+	ok(t_get(loop, a, &c, "/metrics?pool=nope") == 404 &&
+		   strstr(t_body(&c), "{\"error\":\"pool: no pool is named \\\"nope\\\""),
+	   "metrics?pool=nope: 404: %.300s", c.resp);
+	ok(t_get(loop, a, &c, "/metrics?match=x") == 400 &&
+		   strstr(t_body(&c), "{\"error\":\"match: unknown parameter"),
+	   "metrics?match=x: 400: %.300s", c.resp);
 
 	ok(lock.enters == lock.leaves && !lock.inside && !lock.nested, "enter and leave pair (%d, %d)",
 	   lock.enters, lock.leaves);
@@ -1294,6 +1313,13 @@ static void test_stream_head(void)
 	   "HEAD /metrics: 200, its type, the headers alone: %s", c.resp);
 	ok(!strstr(c.resp, "Transfer-Encoding") && !strstr(c.resp, "Content-Length"),
 	   "HEAD /metrics: neither chunks nor a length announced");
+	free(c.resp);
+	c.resp = NULL;
+	/* a shard of an unknown pool: the GET's 404, for a HEAD too */
+	c = (struct t_sse){ .seconds = 3 };
+	status = t_sse_run(loop, a, &c, "HEAD", "/metrics?pool=nope", NULL);
+	ok(status == 404 && !strstr(c.resp, "\"error\""), "HEAD /metrics?pool=nope: 404, no body: %s",
+	   c.resp);
 	free(c.resp);
 	c.resp = NULL;
 
