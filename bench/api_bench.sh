@@ -53,7 +53,8 @@
 #      reply above 399 or socket error fails the run.
 #      Then N full GETs of /metrics with curl (time_total, body size, samples =
 #      lines not starting with '#'), then 3 with Accept-Encoding: gzip (time,
-#      bytes sent; the body must gunzip). xapistat's utime + stime (/proc/PID/stat)
+#      bytes sent; the body must gunzip), then 3 of each of two shards:
+#      ?pool=FIRST&kind=vm and ?kind=host,sr,self (slowest time, size, samples). xapistat's utime + stime (/proc/PID/stat)
 #      around each run, VmRSS once a second, VmHWM at the end; the `stats` line
 #      at both ends of the measurements (fetches, errors, lag: is ingest keeping up).
 # Every process the script starts is stopped on exit (trap). The markdown report
@@ -374,6 +375,26 @@ GZIP_MED=$(printf '%s\n' "${GT[@]}" | sort -g | awk '{ a[NR] = $1 } END { print 
 GZIP_MAX=$(printf '%s\n' "${GT[@]}" | sort -g | tail -n 1)
 GZIP_BYTES=$gsize
 
+# shards (docs/API.md, /metrics): one pool's VMs, and the hosts, SRs and the daemon's own
+SHARD_POOL=$(curl -sf --max-time 30 "$BASE/api/v1/status" | "$PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["pools"][0]["name"])') || die "GET /api/v1/status: no pool name"
+declare -a SHARD_T=() SHARD_B=() SHARD_S=()
+for q in "pool=$SHARD_POOL&kind=vm" "kind=host,sr,self"; do
+	best=""
+	for ((i = 0; i < GZIP_RUNS; i++)); do
+		res=$(curl -s --max-time 60 -o "$TMP/shard.txt" -w '%{http_code} %{time_total} %{size_download}' \
+			"$BASE/metrics?$q") || die "GET /metrics?$q failed"
+		read -r code tt size <<<"$res"
+		[[ $code == 200 ]] || die "GET /metrics?$q: HTTP $code"
+		echo "api_bench: GET /metrics?$q: $tt s, $size bytes" >&2
+		if [[ -z $best ]] || holds "$tt > $best"; then best=$tt; fi
+	done
+	SHARD_T+=("$best")
+	SHARD_B+=("$size")
+	SHARD_S+=("$(grep -vc '^#' "$TMP/shard.txt" || true)")
+done
+
 MC1=$(proc_cpu_s "$SERVE_PID")
 M1=$EPOCHREALTIME
 stats
@@ -488,6 +509,7 @@ write_body() {
 	echo "| the web UI's top cards meanwhile: 8 questions at once every ${UI_PERIOD} s; time per question, median / max ($UI_N asked) | $(calc 1 "$UI_MED * 1000") / $(calc 1 "$UI_MAX * 1000") ms |"
 	echo "| /metrics body | $(calc 1 "$METRICS_BYTES / 1000000") MB, $METRICS_SAMPLES samples, $METRICS_FAMILIES families, $METRICS_VM_UUIDS VM uuids |"
 	echo "| /metrics gzipped (\`Accept-Encoding: gzip\`, as Prometheus asks; $GZIP_RUNS runs): median / max time, bytes sent for the body's | $(calc 3 "$GZIP_MED") / $(calc 3 "$GZIP_MAX") s, $(calc 1 "$GZIP_BYTES / 1000000") MB for $(calc 1 "$GZIP_PLAIN / 1000000") MB |"
+	echo "| /metrics shards ($GZIP_RUNS runs each, slowest): \`?pool=$SHARD_POOL&kind=vm\` (one pool's VMs) / \`?kind=host,sr,self\` | $(calc 3 "${SHARD_T[0]}") s, $(calc 1 "${SHARD_B[0]} / 1000000") MB, ${SHARD_S[0]} samples / $(calc 3 "${SHARD_T[1]}") s, $(calc 1 "${SHARD_B[1]} / 1000000") MB, ${SHARD_S[1]} samples |"
 	echo "| xapistat CPU over the measurements (${MEASURE_S} s, API load + ingest) | $MEASURE_CPU core |"
 	echo "| xapistat RSS: peak during the measurements / at their end / VmHWM (whole run) | $(mib "$RSS_MAX") / $(mib "$RSS_END") / $(mib "$HWM") MiB |"
 	echo "| ingest during the measurements: fetches / errors / refetches / rows | $(d fetches) / $(d errors) / $(d refetches) / $(d rows) (one fetch per host per ${PERIOD} s: $((NHOSTS * ${MEASURE_S%.*} / PERIOD))) |"
@@ -523,6 +545,7 @@ write_body() {
 	echo "wrk -t1 -c1 -d${METRICS_DURATION}s --timeout 30s --latency -s $LUA $BASE/metrics -- fixed"
 	echo "curl -s -o metrics.txt -w '%{http_code} %{time_total} %{size_download}' $BASE/metrics   # $METRICS_RUNS times"
 	echo "curl -s -H 'Accept-Encoding: gzip' -o metrics.gz -w '%{http_code} %{time_total} %{size_download}' $BASE/metrics   # $GZIP_RUNS times"
+	echo "curl -s -o shard.txt -w '%{http_code} %{time_total} %{size_download}' '$BASE/metrics?pool=$SHARD_POOL&kind=vm'   # and ?kind=host,sr,self, $GZIP_RUNS times each"
 	echo '```'
 }
 
