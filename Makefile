@@ -133,7 +133,8 @@ check: deps-check
 unit-and-fuzz: $(TESTS) $(FUZZERS) $(PROGRAMS) $(BUILD)/asan/xapistat web/dist/index.html
 	@bash tests/run.sh $(TESTS) -- bash scripts/lint.sh -- bash fuzz/run.sh smoke $(FUZZERS) \
 		-- python3 tests/e2e/api_test.py -- python3 tests/e2e/install_test.py -- node --test tests/web/ \
-		-- bash tests/e2e/bench_build_test.sh -- python3 tests/e2e/demo_test.py
+		-- bash tests/e2e/bench_build_test.sh -- python3 tests/e2e/demo_test.py \
+		-- bash tests/e2e/alerts_test.sh
 
 fuzz: deps-check $(FUZZERS)
 	@bash fuzz/run.sh long $(FUZZERS)
@@ -178,7 +179,8 @@ install: $(BUILD)/xapistat web/dist/index.html
 	chmod 0644 $(DESTDIR)$(UNITDIR)/xapistat.service
 	install -D -m 0644 dist/xapistat.sysusers $(DESTDIR)$(SYSUSERSDIR)/xapistat.conf
 	install -D -m 0644 dist/xapistat.conf.example $(DESTDIR)$(DOCDIR)/xapistat.conf.example
-	install -m 0644 README.md docs/API.md docs/CONFIG.md docs/STORE.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/API.md docs/CONFIG.md docs/STORE.md docs/prometheus-alerts.yml \
+		$(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xapistat $(DESTDIR)$(UNITDIR)/xapistat.service \

@@ -1351,6 +1351,19 @@ def check_metrics(c):
                "xapistat_vm_memory_internal_free_bytes %r, stats memoryFree %r" % (free, want))
     check_metrics_gzip(c)
     check_metrics_shards(c)
+    check_alert_names(r.body.decode("utf-8"))
+
+
+def check_alert_names(body):
+    """Every metric docs/prometheus-alerts.yml uses is a family of /metrics (the rules
+    themselves: tests/e2e/alerts_test.sh)."""
+    rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                         "prometheus-alerts.yml")
+    with open(rules) as f:
+        used = set(re.findall(r"\bxapistat_[a-z_]+", f.read()))
+    families = set(re.findall(r"(?m)^# TYPE (\S+) ", body))
+    expect(len(used) >= 8, "only %d metric names found in %s" % (len(used), rules))
+    expect(used <= families, "the alert rules use metrics /metrics lacks: %r" % sorted(used - families))
 
 
 def check_metrics_shards(c):

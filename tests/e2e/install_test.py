@@ -102,7 +102,8 @@ def check_files(root):
     ok(os.path.isfile(users) and re.search(r"(?m)^u xapistat - \".*\" /var/lib/xapistat$",
                                            open(users).read()),
        "sysusers.d line of the user xapistat")
-    for d in ("xapistat.conf.example", "README.md", "CONFIG.md", "API.md", "STORE.md"):
+    for d in ("xapistat.conf.example", "README.md", "CONFIG.md", "API.md", "STORE.md",
+              "prometheus-alerts.yml"):
         ok(os.path.isfile(inst(f"{PREFIX}/share/doc/xapistat/{d}")), f"doc {d} installed")
     ok(not os.path.exists(os.path.join(root, "etc")), "nothing written under /etc")
     return binary, web
