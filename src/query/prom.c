@@ -1171,6 +1171,12 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      (double)s->http_requests_total);
 	prom_self_one(c, "xapistat_http_held_reply_bytes", "gauge",
 		      "Reply bodies waiting for their clients to read them", (double)s->http_held_bytes);
+	prom_self_one(c, "xapistat_http_connections_open", "gauge",
+		      "The API's TCP connections open now, live streams included",
+		      (double)s->http_connections_open);
+	prom_self_one(c, "xapistat_http_max_connections", "gauge",
+		      "The API's cap of open connections (max_connections): one past it is closed",
+		      (double)s->http_max_connections);
 	prom_self_one(c, "xapistat_http_busy_refusals_total", "counter",
 		      "Replies refused with 503 because too many reply bytes waited for clients",
 		      (double)s->http_busy_total);

@@ -112,6 +112,8 @@ static void api_self(const struct xs_api *a, struct xs_prom_self *st)
 	st->http_requests_total = hs.requests;
 	st->http_held_bytes = hs.held_bytes;
 	st->http_busy_total = hs.held_refused;
+	st->http_connections_open = hs.connections_open;
+	st->http_max_connections = a->max_connections;
 }
 
 enum xs_err api_reply_buf(struct xs_http_request *req, const char *type, struct xs_buf *b,
@@ -368,6 +370,8 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	api_top_init(a);
 	a->p = *p;
 	a->metrics_max = cfg->metrics_in_flight ? cfg->metrics_in_flight : XS_API_METRICS_IN_FLIGHT;
+	a->max_connections = cfg->http.max_connections ? cfg->http.max_connections
+						       : XS_HTTP_DEFAULT_MAX_CONNECTIONS;
 	a->stream_stall = cfg->stream_stall > 0 ? cfg->stream_stall : XS_API_STREAM_STALL;
 	memcpy(a->retention, cfg->retention, sizeof(a->retention));
 	if (!hc.access_cb) {

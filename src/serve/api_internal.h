@@ -115,6 +115,7 @@ struct xs_api {
 	struct api_stream **streams;
 	size_t nstreams;
 	unsigned metrics_max;     /* /metrics bodies allowed in flight */
+	unsigned max_connections; /* the server's cap of open connections, for the self-figures */
 	unsigned metrics_sending; /* bodies started and not yet let go of by the server */
 	double stream_stall;      /* seconds a stream may wait on a client that reads nothing */
 	uint64_t timer;           /* the streams' tick (api_stream.c); 0 while none is open */

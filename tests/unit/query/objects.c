@@ -710,6 +710,7 @@ static void test_status(void)
 				     .samples_total = 1000,
 				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096,
 				     .http_held_bytes = 70000, .http_busy_total = 5,
+				     .http_connections_open = 9, .http_max_connections = 4096,
 				     .cpu_seconds = 3.5, .start_time = 1700000000.25, .open_fds = 40,
 				     .max_fds = 1024 };
 	static const char *const top[] = { "now", "daemon", "pools", "hosts", NULL };
@@ -727,6 +728,7 @@ static void test_status(void)
 		   jnum(d, "samples_total") == 1000 &&
 		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096 &&
 		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5 &&
+		   jnum(d, "http_connections_open") == 9 && jnum(d, "http_max_connections") == 4096 &&
 		   jnum(d, "cpu_seconds") == 3.5 && jnum(d, "start_time") == 1700000000.25 &&
 		   jnum(d, "open_fds") == 40 && jnum(d, "max_fds") == 1024,
 	   "daemon figures");
