@@ -304,6 +304,7 @@ static void xq_add(struct xq_ctx *c, const struct xs_point *p)
 		c->cnt[i]++;
 	}
 }
+
 /* Every pass's slots of leaf l, from one read of each of its series. */
 static void xq_fill(struct xq_ctx *c, const struct xq_leaf *l)
 {
