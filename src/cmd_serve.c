@@ -783,15 +783,6 @@ static size_t serve_status(struct xs_daemon *d)
 	return n;
 }
 
-/*
- * One `stats` line: the collector's counters since start, the hosts busy and
- * late, the lag over hosts (max and mean of those with a row stored), the
- * store's series and samples, our CPU seconds so far, the heap the
- * collector holds, and the API lock's figures (requests that took it, those
- * that waited 1 and 5 ms or more, the longest wait and this loop's longest
- * hold since the previous line). why: timer, signal (SIGUSR1) or stop. (Not glibc's
- * mallinfo2: it walks every free chunk, about a second at 1.5 GB of heap.)
- */
 /* This process's CPU time so far, user and system, in seconds. */
 static double serve_cpu_seconds(void)
 {
@@ -801,6 +792,15 @@ static double serve_cpu_seconds(void)
 	return (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
 }
 
+/*
+ * One `stats` line: the collector's counters since start, the hosts busy and
+ * late, the lag over hosts (max and mean of those with a row stored), the
+ * store's series and samples, our CPU seconds so far, the heap the
+ * collector holds, and the API lock's figures (requests that took it, those
+ * that waited 1 and 5 ms or more, the longest wait and this loop's longest
+ * hold since the previous line). why: timer, signal (SIGUSR1) or stop. (Not glibc's
+ * mallinfo2: it walks every free chunk, about a second at 1.5 GB of heap.)
+ */
 static void serve_stats_log(struct xs_daemon *d, const char *why)
 {
 	struct xs_collector_stats cs;

@@ -11,6 +11,7 @@
 #define XS_TEST_RRD_CASES_H
 
 #include "support/rrd_record.h"
+#include "support/shared_file.h"
 
 struct rec_case {
 	const char *note;
@@ -80,40 +81,6 @@ __attribute__((unused)) static void rec_check_truncations(const struct xs_rrd_pa
 		   (int)rc, err);
 		free(got);
 	}
-}
-
-/* Reads a whole file into a NUL-terminated buffer (caller frees); NULL if absent. */
-__attribute__((unused)) static char *rec_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* Path of a file of ../shared (XS_SHARED_DIR, set by tests/run.sh). */
-__attribute__((unused)) static const char *rec_shared(const char *rel)
-{
-	static char path[4096];
-	const char *dir = getenv("XS_SHARED_DIR");
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared", rel);
-	return path;
 }
 
 /* Pushes `unit` repeated `times` times (in 64 KiB chunks) into a reader: hostile sizes. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collect/units.h"
+#include "support/shared_file.h"
 #include "test.h"
 
 struct unit_case {
@@ -130,34 +131,6 @@ static void test_length_bounded(void)
 	   "memory cut from memory_internal_free");
 }
 
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("XS_SHARED_DIR");
-	char path[1024];
-	FILE *f;
-	char *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared", rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	p = malloc((size_t)n + 1);
-	if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	if (p != NULL)
-		p[n] = '\0';
-	*len = (size_t)n;
-	return p;
-}
-
 /*
  * The JSON metadata of a real plugin page ("name":{..."units":"U"...}): each
  * data source's unit as xcp-rrdd registered it must be ours, except the
@@ -173,7 +146,7 @@ static unsigned check_page(const char *file)
 	const char *p;
 
 	snprintf(rel, sizeof(rel), "xapi/samples/real-rrdd-plugin-shm/%s", file);
-	page = slurp(rel, &len);
+	page = shared_slurp(rel, &len);
 	if (page == NULL)
 		return 0;
 	/* the binary header may hold NULs: find the JSON after it */

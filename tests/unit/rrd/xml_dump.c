@@ -105,7 +105,7 @@ static void test_every_truncation_point(void)
 static void test_flip_flop_fixture(void)
 {
 	size_t len;
-	char *doc = rec_slurp(rec_shared("xapi/samples/library-fixture/flip_flop.xml"), &len);
+	char *doc = shared_slurp("xapi/samples/library-fixture/flip_flop.xml", &len);
 	enum xs_err rc;
 	char err[XS_ERR_LEN];
 	char *got, *one;

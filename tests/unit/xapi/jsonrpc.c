@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "support/shared_file.h"
 #include "xapi/jsonrpc.h"
 
 #define BODY_CAP (16u << 20)
@@ -392,39 +393,11 @@ static void test_long_string(void)
 	xs_rpc_arena_free(&a);
 }
 
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("XS_SHARED_DIR");
-	char path[1024];
-	FILE *f;
-	char *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared", rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	p = malloc((size_t)n + 1);
-	if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	if (p != NULL)
-		p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 /* The capture's bodies sit between "= Body begin =" and "= Body end =" lines. */
 static void test_real_capture(void)
 {
 	size_t len, found = 0;
-	char *text = slurp("xapi/samples/real-misc/gthvn1-zapi.README.jsonrpc-capture.txt", &len);
+	char *text = shared_slurp("xapi/samples/real-misc/gthvn1-zapi.README.jsonrpc-capture.txt", &len);
 	const char *p;
 	char err[XS_ERR_LEN];
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "support/shared_file.h"
 #include "xapi/topology.h"
 #include "xapi/xmlrpc.h"
 
@@ -89,32 +90,6 @@ static struct xs_rpc_value *strings(size_t n, const char *const *v)
 	return arr;
 }
 
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("XS_SHARED_DIR");
-	char path[1024];
-	FILE *f;
-	char *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared", rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	p = malloc((size_t)n + 1);
-	if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 #define SAMPLES "xapi/samples/real-xmlrpc-xenserver62/"
 
 /* The Value of a capture's reply, decoded into A; NULL if missing or bad. */
@@ -127,7 +102,7 @@ static const struct xs_rpc_value *capture(const char *file)
 	enum xs_err e;
 
 	snprintf(path, sizeof(path), SAMPLES "%s", file);
-	body = slurp(path, &len);
+	body = shared_slurp(path, &len);
 	if (body == NULL)
 		return NULL;
 	e = xs_xmlrpc_decode_reply(body, len, A, &r, err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "support/shared_file.h"
 #include "xapi/xmlrpc.h"
 
 #define BODY_CAP (64u << 20) /* encoder buffer cap in these tests */
@@ -479,32 +480,6 @@ static void test_round_trips(void)
 
 /* ---- the real captures ---- */
 
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("XS_SHARED_DIR");
-	char path[1024];
-	FILE *f;
-	char *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared", rel);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	p = malloc((size_t)n + 1);
-	if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 #define SAMPLES "xapi/samples/real-xmlrpc-xenserver62/"
 
 static void test_real_login(void)
@@ -514,7 +489,7 @@ static void test_real_login(void)
 	struct xs_rpc_reply r;
 	struct xs_rpc_call call;
 	size_t len;
-	char *body = slurp(SAMPLES "open_connection.0.session.login_with_password.response.xml", &len);
+	char *body = shared_slurp(SAMPLES "open_connection.0.session.login_with_password.response.xml", &len);
 
 	fail_unless(body != NULL, "login sample not found (XS_SHARED_DIR)");
 	a = xs_rpc_arena_new();
@@ -523,7 +498,7 @@ static void test_real_login(void)
 		   !strcmp(r.value->u.str.ptr, "OpaqueRef:3364a807-6433-eb77-84fd-f3452db26947"),
 	   "session ref");
 	free(body);
-	body = slurp(SAMPLES "open_connection.0.session.login_with_password.request.xml", &len);
+	body = shared_slurp(SAMPLES "open_connection.0.session.login_with_password.request.xml", &len);
 	fail_unless(body != NULL, "login request");
 	ok(xs_xmlrpc_decode_call(body, len, a, &call, err) == XS_OK, "login call: %s", err);
 	ok(!strcmp(call.method, "session.login_with_password") && call.params->u.arr.n == 2 &&
@@ -542,7 +517,7 @@ static void test_real_hosts(void)
 	size_t len;
 	int64_t i64;
 	bool b;
-	char *body = slurp(SAMPLES "get_all_hosts.0.host.get_all_records.response.xml", &len);
+	char *body = shared_slurp(SAMPLES "get_all_hosts.0.host.get_all_records.response.xml", &len);
 
 	fail_unless(body != NULL, "host sample not found (XS_SHARED_DIR)");
 	a = xs_rpc_arena_new();
@@ -579,7 +554,7 @@ static void test_real_vms(void)
 	int64_t i64;
 	bool b;
 	struct xs_buf out;
-	char *body = slurp(SAMPLES "builtin_templates.0.VM.get_all_records.response.xml", &len);
+	char *body = shared_slurp(SAMPLES "builtin_templates.0.VM.get_all_records.response.xml", &len);
 
 	fail_unless(body != NULL, "VM sample not found (XS_SHARED_DIR)");
 	a = xs_rpc_arena_new();
@@ -657,7 +632,7 @@ static void test_real_others(void)
 		char *body;
 
 		snprintf(path, sizeof(path), SAMPLES "%s", replies[i]);
-		body = slurp(path, &len);
+		body = shared_slurp(path, &len);
 		ok(body != NULL && xs_xmlrpc_decode_reply(body, len, a, &r, err) == XS_OK && r.ok,
 		   "%s: %s", replies[i], body ? err : "missing");
 		free(body);
@@ -669,7 +644,7 @@ static void test_real_others(void)
 		char *body;
 
 		snprintf(path, sizeof(path), SAMPLES "%s", calls[i]);
-		body = slurp(path, &len);
+		body = shared_slurp(path, &len);
 		ok(body != NULL && xs_xmlrpc_decode_call(body, len, a, &call, err) == XS_OK &&
 			   strchr(calls[i], '.') != NULL &&
 			   strstr(calls[i], call.method) != NULL && call.params->u.arr.n >= 1,
