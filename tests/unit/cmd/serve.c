@@ -644,7 +644,7 @@ static void test_reload_files(void)
 {
 	struct sim_proc s;
 	struct daemon dm = { .pid = -1 };
-	char dir[256], conf_text[1024], url[200];
+	char dir[256], conf_text[2048], url[200];
 	const char *conf, *pw, *tok;
 	int rc;
 
