@@ -584,6 +584,22 @@ static int ctl_pool_old_login(struct ctl *c)
 	return 0;
 }
 
+/* list=a,b,...: the pool's logins take any of these passwords instead of
+ * --password (empty: --password again); open sessions stay valid. */
+static int ctl_pool_passwords(struct ctl *c)
+{
+	int pool;
+	char list[1024] = "";
+
+	if (ctl_pool(c, &pool))
+		return -1;
+	if (ctl_param(c, "list", list, sizeof(list)) && strlen(list) >= sizeof(list) - 1)
+		return ctl_fail(c, "BAD_PARAMETER", "list: at most %zu bytes", sizeof(list) - 2);
+	sim_json_str(&c->j, "pool", ctl_uuid(c->sim, SIM_POOL, pool));
+	sim_json_uint(&c->j, "passwords", sim_rpc_set_passwords(c->sim, pool, list));
+	return 0;
+}
+
 /* --- GET /sim/state --- */
 
 struct ctl_counts {
@@ -748,6 +764,7 @@ static const struct ctl_route ctl_routes[] = {
 	{ "/sim/host/skew", ",host,seconds,", CTL_FAULT, ctl_host_skew },
 	{ "/sim/pool/master", ",host,", CTL_WORLD, ctl_pool_master },
 	{ "/sim/pool/old_login", ",pool,on,", CTL_FAULT, ctl_pool_old_login },
+	{ "/sim/pool/passwords", ",pool,list,", CTL_FAULT, ctl_pool_passwords },
 	{ "/sim/sessions/expire", ",", CTL_FAULT, ctl_sessions_expire },
 	{ "/sim/events/lose", ",pool,count,", CTL_FAULT, ctl_events_lose },
 	{ "/sim/events/legacy", ",pool,on,", CTL_FAULT, ctl_events_legacy },

@@ -39,6 +39,11 @@
  * whose session.login_with_password has no originator: 4 parameters answer
  * MESSAGE_PARAMETER_COUNT_MISMATCH [method, 3, 4] (counted, so a test can
  * tell a client that retries every time from one that remembers).
+ *
+ * Password switch, per pool: "passwords" replaces --password for the pool's
+ * logins with a comma-separated list, any of which is accepted (sessions
+ * already open stay valid): two clients with different passwords can both
+ * log in, and one of them can then be refused while the other is not.
  */
 #include <math.h>
 #include <stdio.h>
@@ -94,6 +99,7 @@ struct rpc_pool_faults {
 	bool legacy;                            /* no event.inject / event.from */
 	bool old_login;                         /* login_with_password takes 3 params at most */
 	unsigned refused_logins;                /* logins old_login refused */
+	char *passwords;                        /* accepted, comma-separated; NULL: --password */
 };
 
 /* An event.register subscription. */
@@ -155,6 +161,8 @@ void sim_rpc_free(struct sim_rpc **rpc)
 		rpc_waiter_free((*rpc)->sim, (*rpc)->waiters[i]);
 	free((*rpc)->waiters);
 	free((*rpc)->regs);
+	for (size_t i = 0; i < (*rpc)->nfaults; i++)
+		free((*rpc)->faults[i].passwords);
 	free((*rpc)->faults);
 	free(*rpc);
 	*rpc = NULL;
@@ -660,6 +668,40 @@ void sim_rpc_set_old_login(struct sim *sim, int pool, bool on)
 		pf->old_login = on;
 }
 
+size_t sim_rpc_set_passwords(struct sim *sim, int pool, const char *list)
+{
+	struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, true);
+	size_t n = 1;
+
+	if (pf == NULL)
+		return 0;
+	free(pf->passwords);
+	pf->passwords = list && list[0] ? xs_xstrndup(list, strlen(list)) : NULL;
+	for (const char *p = pf->passwords; p && *p; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* Whether pwd opens a session of pool: one of its password list, else --password. */
+static bool rpc_password_ok(const struct sim *sim, int pool, const char *pwd)
+{
+	const struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, false);
+	size_t n = strlen(pwd);
+
+	if (pf == NULL || pf->passwords == NULL)
+		return strcmp(pwd, sim->opt.password ? sim->opt.password : "") == 0;
+	for (const char *p = pf->passwords;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && !memcmp(p, pwd, n))
+			return true;
+		if (!end)
+			return false;
+		p = end + 1;
+	}
+}
+
 void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsigned *refused)
 {
 	const struct rpc_pool_faults *pf = rpc_faults(sim->rpc, pool, false);
@@ -680,7 +722,7 @@ static void rpc_m_login(struct rpc_req *r)
 	char ref[SIM_REF_LEN];
 
 	if (user == NULL || pwd == NULL || strcmp(user, opt->user ? opt->user : "") != 0 ||
-	    strcmp(pwd, opt->password ? opt->password : "") != 0) {
+	    !rpc_password_ok(r->ctx.sim, r->ctx.pool, pwd)) {
 		rpc_fail(r, "SESSION_AUTHENTICATION_FAILED", user ? user : "",
 			 "Authentication failure");
 		return;

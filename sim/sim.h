@@ -89,6 +89,10 @@ void sim_rpc_event_faults(const struct sim *sim, int pool, unsigned *lose, bool 
  */
 void sim_rpc_set_old_login(struct sim *sim, int pool, bool on);
 void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsigned *refused);
+/* The passwords the pool's logins accept from now on: list, comma-separated
+ * (copied); NULL or "" goes back to --password. Sessions open stay valid.
+ * Returns how many passwords the pool accepts; 0 for a bad pool. */
+size_t sim_rpc_set_passwords(struct sim *sim, int pool, const char *list);
 
 /* /rrd_updates, /host_rrd, /vm_rrd, /sr_rrd (sim/rrd_http.c). */
 void sim_rrd_http_handle(struct sim *sim, const struct sim_http_request *req,

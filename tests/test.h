@@ -8,12 +8,14 @@
  * The program prints "N passed, N failed" (checks) and exits non-zero on any
  * failure. tests/run.sh adds the programs' counts into one closing line.
  * A test may #include the .c under test to reach its static functions.
+ * TEST_ONLY=fn in the environment runs only the test function named fn.
  */
 #ifndef XS_TEST_H
 #define XS_TEST_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int test_passed;
 static int test_failed;
@@ -47,10 +49,13 @@ static int test_check(int cond, const char *file, int line, const char *fmt, ...
 			return;                                  \
 	} while (0)
 
-#define TEST_RUN(fn)              \
-	do {                      \
-		test_current = #fn; \
-		fn();             \
+#define TEST_RUN(fn)                                                      \
+	do {                                                              \
+		const char *test_only = getenv("TEST_ONLY");               \
+		if (!test_only || !test_only[0] || !strcmp(test_only, #fn)) { \
+			test_current = #fn;                                \
+			fn();                                              \
+		}                                                          \
 	} while (0)
 
 __attribute__((unused)) static int test_summary(void)

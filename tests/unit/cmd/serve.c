@@ -775,23 +775,24 @@ static int dup_get(const char *target, char *ans)
 	return sim_proc_http(D_API, 8080, "GET", target, NULL, NULL, ans, 1 << 20);
 }
 
-/* Objects list one pool, uuid pool, named name and connected, and each host once. */
-static bool dup_objects_once(char *ans, const char *pool, char hosts[2][64], const char *name)
+/* The objects of the daemon whose API is at api:8080 list one pool, uuid pool, named
+ * name and connected, and each host once (within 20 s). */
+static bool objects_once(const char *api, char *ans, const char *pool, char hosts[2][64],
+			 const char *name)
 {
-	char want[128];
+	char want[128], h0[80], h1[80];
 	double end = sim_proc_now() + 20;
 
 	snprintf(want, sizeof(want), "{\"uuid\":\"%s\",\"name\":\"%s\"", pool, name);
+	snprintf(h0, sizeof(h0), "\"uuid\":\"%s\"", hosts[0]);
+	snprintf(h1, sizeof(h1), "\"uuid\":\"%s\"", hosts[1]);
 	for (;;) {
-		char h0[80], h1[80];
-		bool good;
+		bool good = sim_proc_http(api, 8080, "GET", "/api/v1/objects", NULL, NULL, ans,
+					  1 << 20) == 200 &&
+			    strstr(ans, want) && count_of(ans, "\"connected\":") == 1 &&
+			    count_of(ans, "\"connected\":true") == 1 && count_of(ans, h0) == 1 &&
+			    count_of(ans, h1) == 1;
 
-		snprintf(h0, sizeof(h0), "\"uuid\":\"%s\"", hosts[0]);
-		snprintf(h1, sizeof(h1), "\"uuid\":\"%s\"", hosts[1]);
-		good = dup_get("/api/v1/objects", ans) == 200 && strstr(ans, want) &&
-		       count_of(ans, "\"connected\":") == 1 &&
-		       count_of(ans, "\"connected\":true") == 1 && count_of(ans, h0) == 1 &&
-		       count_of(ans, h1) == 1;
 		if (good || sim_proc_now() > end)
 			return good;
 		usleep(100000);
@@ -868,7 +869,7 @@ static void test_duplicate_pool(void)
 		free(log);
 		log = NULL;
 		/* the winner now collects both hosts, each once */
-		ok(dup_objects_once(ans, pool, hosts, winner),
+		ok(objects_once(D_API, ans, pool, hosts, winner),
 		   "objects: one pool, each host once: %.600s", ans);
 		ok(dup_status_once(ans, hosts), "status: each host collected once: %.600s", ans);
 		snprintf(line, sizeof(line),
@@ -900,7 +901,7 @@ static void test_duplicate_pool(void)
 		 "pool %s: collecting the pool %s (no longer collected as [pool %s])", loser, pool,
 		 winner);
 	ok(serve_log_after(&dm, "reload: 1 pool (", line, 10), "take-over said");
-	ok(dup_objects_once(ans, pool, hosts, loser), "objects after the take-over: %.600s", ans);
+	ok(objects_once(D_API, ans, pool, hosts, loser), "objects after the take-over: %.600s", ans);
 	snprintf(line, sizeof(line), "{\"name\":\"%s\",\"uuid\":\"%s\",\"connected\":true", loser,
 		 pool);
 	ok(dup_get("/api/v1/status", ans) == 200 && strstr(ans, line) &&
@@ -914,6 +915,105 @@ out:
 		proc_stop(&dm.pid, SIGKILL);
 	sim_proc_stop(&s);
 }
+
+#define T_BASE 91
+#define T_API "127.91.0.2"
+
+/*
+ * The holder of a pool fails for good (its password is refused after its session
+ * died): the section refused as its duplicate takes the pool over without a reload,
+ * the failed one leaves the collector, and the log and status say who collects it.
+ * [pool a] logs in at the master with password pw, [pool a2] at a member with pw2;
+ * the simulator takes both until the test keeps only the refused section's.
+ */
+static void test_duplicate_takeover(void)
+{
+	static char ans[1 << 20];
+	struct sim_proc s;
+	struct daemon dm = { .pid = -1 };
+	char dir[256], conf_text[1024], pool[64], hosts[2][64], line[512];
+	char winner[8] = "", loser[8] = "", *log = NULL, *at;
+	const char *conf, *args[] = { "-c", NULL, NULL };
+	int rc;
+
+	if (!ok(sim_start_estate(&s, T_BASE, 1, 2, 1), "simulator") ||
+	    !ok(sim_uuids(&s, pool, hosts), "uuids") ||
+	    !ok(sim_proc_post(&s, "/sim/pool/passwords?list=pw,pw2") == 200, "both passwords: %s",
+		s.answer))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/data-takeover", run_cmd_dir);
+	snprintf(conf_text, sizeof(conf_text),
+		 "data = %s\nlisten = " T_API ":8080\n[pool a]\nurl = http://root:pw@%s\n"
+		 "[pool a2]\nurl = http://root:pw2@127.%d.1.2:%u\n",
+		 dir, strstr(s.url[0], "://") + 3, T_BASE, s.port);
+	conf = run_cmd_file("takeover.conf", conf_text, strlen(conf_text));
+	args[1] = conf;
+	if (!ok(serve_spawn(&dm, args, "takeover.err"), "spawn") ||
+	    !ok(serve_log_has(&dm, "is already collected as [pool ", 20), "a refusal logged"))
+		goto out;
+	log = run_cmd_read(dm.errpath);
+	at = strstr(log, "is already collected as [pool ");
+	while (at > log && at[-1] != '\n')
+		at--;
+	if (!ok(sscanf(strstr(at, "pool "), "pool %7[a2]: ", loser) == 1 &&
+			sscanf(strstr(at, "[pool "), "[pool %7[a2]]", winner) == 1 &&
+			strcmp(winner, loser),
+		"who: [pool %s] collects, [pool %s] refused", winner, loser))
+		goto out;
+	free(log);
+	log = NULL;
+	ok(objects_once(T_API, ans, pool, hosts, winner), "the holder collects: %.600s", ans);
+	/* only the refused section's password from now on; the holder's session dies, and
+	 * its event wait is answered at once (EVENTS_LOST) so it notices now */
+	ok(sim_proc_post(&s, "/sim/pool/passwords?list=%s", !strcmp(loser, "a") ? "pw" : "pw2") ==
+			   200 &&
+		   sim_proc_post(&s, "/sim/sessions/expire") == 200 &&
+		   sim_proc_post(&s, "/sim/events/lose") == 200,
+	   "the holder's password refused, sessions expired: %s", s.answer);
+	snprintf(line, sizeof(line), "pool %s: failed: login refused for user 'root'", winner);
+	ok(serve_log_has(&dm, line, 20), "the holder fails: %s", line);
+	snprintf(line, sizeof(line),
+		 "pool %s: collecting the pool %s (no longer collected as [pool %s])", loser, pool,
+		 winner);
+	ok(serve_log_has(&dm, line, 20), "the duplicate takes over: %s", line);
+	snprintf(line, sizeof(line),
+		 "pool %s: the pool %s is collected as [pool %s] since this section failed "
+		 "(login refused for user 'root'",
+		 winner, pool, loser);
+	ok(serve_log_has(&dm, line, 5), "the failed holder is said to be replaced: %s", line);
+	ok(objects_once(T_API, ans, pool, hosts, loser), "objects after the take-over: %.600s",
+	   ans);
+	/* the status: the section that took over collects each host once (the collector's
+	 * host lists follow within 1 s), the failed one holds nothing and says why */
+	{
+		char taker[160], failed[160];
+		double end = sim_proc_now() + 10;
+		bool good;
+
+		snprintf(taker, sizeof(taker), "{\"name\":\"%s\",\"uuid\":\"%s\",\"connected\":true",
+			 loser, pool);
+		snprintf(failed, sizeof(failed),
+			 "{\"name\":\"%s\",\"uuid\":null,\"connected\":false,\"hosts\":0,", winner);
+		do {
+			usleep(100000);
+			good = sim_proc_http(T_API, 8080, "GET", "/api/v1/status", NULL, NULL, ans,
+					     sizeof(ans)) == 200 &&
+			       strstr(ans, taker) && strstr(ans, failed) &&
+			       count_of(ans, hosts[0]) == 1 && count_of(ans, hosts[1]) == 1;
+		} while (!good && sim_proc_now() < end);
+		ok(good, "status: [pool %s] collects each host once, [pool %s] nothing: %s", loser,
+		   winner, ans);
+	}
+	rc = sim_proc_kill(&dm.pid);
+	ok(rc == 0, "SIGTERM: exit %d", rc);
+out:
+	free(log);
+	if (dm.pid > 0)
+		proc_stop(&dm.pid, SIGKILL);
+	sim_proc_stop(&s);
+}
+#undef T_BASE
+#undef T_API
 
 /* The soft limit of open files is raised to the hard one at start; a hard
  * limit too low for the estate (2 hosts, 1,024 API connections) is a warning
@@ -1052,6 +1152,7 @@ int main(void)
 	TEST_RUN(test_reload_keeps_tls);
 	TEST_RUN(test_reload_files);
 	TEST_RUN(test_duplicate_pool);
+	TEST_RUN(test_duplicate_takeover);
 	TEST_RUN(test_open_files);
 	TEST_RUN(test_sync_fails);
 	run_cmd_cleanup();

@@ -83,6 +83,18 @@ void sim_rpc_login_faults(const struct sim *sim, int pool, bool *old_login, unsi
 	*refused = 5;
 }
 
+static char t_passwords[4][64];
+
+size_t sim_rpc_set_passwords(struct sim *sim, int pool, const char *list)
+{
+	(void)sim;
+	t_fault_calls++;
+	if (pool < 0 || pool >= 4)
+		return 0;
+	snprintf(t_passwords[pool], sizeof(t_passwords[pool]), "%s", list ? list : "");
+	return 3;
+}
+
 void sim_rpc_handle(struct sim *sim, const struct sim_http_request *req,
 		    struct sim_http_response *res)
 {
@@ -576,6 +588,17 @@ static void test_login_fault(void)
 	ok(t_post(t, 0, "/sim/pool/old_login", "count=1") == 400 && t_has(t, "UNKNOWN_PARAMETER"),
 	   "unknown parameter: %s", t->body);
 	ok(t_fault_calls == calls, "refused requests change nothing");
+	/* the password list */
+	ok(t_post(t, 0, "/sim/pool/passwords", "list=a%%2Cb,c") == 200 &&
+		   !strcmp(t_passwords[0], "a,b,c") && t_has(t, "\"passwords\":3"),
+	   "passwords on the master's pool, decoded: %s '%s'", t->body, t_passwords[0]);
+	ok(t_post(t, 0, "/sim/pool/passwords", "pool=%s&list=", p1->o.uuid) == 200 &&
+		   t_passwords[1][0] == '\0' && !strcmp(t_passwords[0], "a,b,c"),
+	   "another pool by uuid, an empty list: %s", t->body);
+	calls = t_fault_calls;
+	ok(t_post(t, 0, "/sim/pool/passwords", "on=1") == 400 && t_has(t, "UNKNOWN_PARAMETER"),
+	   "unknown parameter: %s", t->body);
+	ok(t_fault_calls == calls, "a refused request changes nothing");
 	t_free(t);
 }
 

@@ -780,6 +780,42 @@ static void test_old_login(void)
 	t_sim_free(sim);
 }
 
+/* A pool's password list: any of its passwords logs in, --password no longer
+ * (unless listed), open sessions stay valid, other pools keep --password, and
+ * an empty list goes back to --password. */
+static void test_passwords(void)
+{
+	struct sim *sim = t_sim_new();
+	char ref[SIM_REF_LEN];
+
+	t_begin();
+	fail_unless(t_login(sim, false, ref), "login before");
+	ok(sim_rpc_set_passwords(sim, 0, "one,two") == 2, "two passwords");
+	for (int json = 0; json < 2; json++) {
+		const char *good[] = { "one", "two" }, *bad[] = { T_PASS, "on", "one,two", "" };
+
+		for (size_t i = 0; i < 2; i++)
+			ok(t_call(sim, 0, json, "session.login_with_password",
+				  t_strs(T_USER, good[i], "1.0", "test", NULL)).ok,
+			   "'%s' logs in (json %d)", good[i], json);
+		for (size_t i = 0; i < 4; i++) {
+			struct xs_rpc_reply r = t_call(sim, 0, json, "session.login_with_password",
+						       t_strs(T_USER, bad[i], "1.0", "test", NULL));
+
+			ok(t_code(&r, "SESSION_AUTHENTICATION_FAILED"), "'%s' refused (json %d)",
+			   bad[i], json);
+		}
+		ok(t_call(sim, T_HOSTS, json, "session.login_with_password",
+			  t_strs(T_USER, T_PASS, "1.0", "test", NULL)).ok,
+		   "pool 1 keeps --password (json %d)", json);
+	}
+	ok(t_call(sim, 0, 0, "VM.get_all", t_strs(ref, NULL)).ok, "the open session stays valid");
+	ok(sim_rpc_set_passwords(sim, 0, "") == 1 && t_login(sim, true, ref),
+	   "an empty list: --password again");
+	ok(sim_rpc_set_passwords(sim, 9, "x") == 0, "a bad pool: 0");
+	t_sim_free(sim);
+}
+
 static void test_bad_bodies(void)
 {
 	struct sim *sim = t_sim_new();
@@ -1135,6 +1171,7 @@ int main(void)
 	TEST_RUN(test_events_lost);
 	TEST_RUN(test_legacy);
 	TEST_RUN(test_old_login);
+	TEST_RUN(test_passwords);
 	TEST_RUN(test_bad_bodies);
 	TEST_RUN(test_event_from_waits);
 	TEST_RUN(test_event_faults);
