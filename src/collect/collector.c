@@ -48,6 +48,10 @@
 #define CO_PAUSE_WAIT 5.0        /* seconds before a host held back by the store's backlog asks again */
 #define CO_SESSION_LEN 128       /* a session ref the collector remembers (the pool client's cap) */
 #define CO_HTTP_UNAUTHORIZED 401
+#define CO_CLOCK_OFF_WARN 60.0   /* a host clock further off ours than this is said (NTP off) */
+#define CO_CLOCK_OFF_CLEAR 30.0  /* ... and its end once back within this */
+#define CO_CLOCK_BACK_WARN 30.0  /* seconds the newest stored row may be ahead of the host's
+				  * clock before its setting back is said */
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
@@ -139,6 +143,8 @@ struct co_host {
 	double backoff;
 	char session[CO_SESSION_LEN]; /* the session ref the request in flight was sent with */
 	bool auth_failed;       /* in BACKOFF because the host refused the session (HTTP 401) */
+	bool clock_off_said;    /* the warning that its clock is far off ours is in the log */
+	bool clock_back_said;   /* the warning that its clock went back is in the log */
 	/* status */
 	struct xs_collect_host_status st;
 };
@@ -783,14 +789,84 @@ static void co_doc_reset(struct co_host *h)
 	h->skip = false;
 }
 
-/* Seconds our newest row of the host is behind the newest the host has made (estimated). */
-static double co_lag(const struct co_host *h)
+/* The host's clock offset, NAN when not measured yet. */
+static double co_offset(const struct co_host *h)
 {
-	double made = floor((co_host_now(h) - h->row_phase) / XS_COLLECT_PERIOD) * XS_COLLECT_PERIOD;
+	double off;
+
+	return xs_pool_client_host_offset(h->pool->pc, h->uuid, &off) ? off : NAN;
+}
+
+/* The time of the newest row the host has made when its clock reads host_now (estimated). */
+static double co_made(const struct co_host *h, double host_now)
+{
+	return floor((host_now - h->row_phase) / XS_COLLECT_PERIOD) * XS_COLLECT_PERIOD;
+}
+
+/* Seconds our newest row of the host is behind the newest the host has made (estimated);
+ * -1 before its first row. host_now: co_host_now(h). */
+static double co_lag_at(const struct co_host *h, double host_now)
+{
+	double made = co_made(h, host_now);
 
 	if (!h->st.newest)
 		return -1;
 	return made > (double)h->st.newest ? made - (double)h->st.newest : 0;
+}
+
+/* Seconds the newest row stored from the host is ahead of the newest it has made (its
+ * clock was set back since that row); 0 when not. host_now: co_host_now(h). */
+static double co_ahead_at(const struct co_host *h, double host_now)
+{
+	double made = co_made(h, host_now);
+
+	return h->st.newest && (double)h->st.newest > made ? (double)h->st.newest - made : 0;
+}
+
+/*
+ * After each 5 s fetch: says once when the host's clock is far off ours (its rows are
+ * stored at its times, so its graphs are shifted against the others'), and once when
+ * it was set back behind the newest row stored from it (the rows it makes until it
+ * passes that row cannot be stored: their times are taken); each end too.
+ */
+static void co_check_clock(struct co_host *h)
+{
+	struct xs_collector *c = h->c;
+	double off = co_offset(h);
+
+	h->st.clock_offset = off;
+	h->st.ahead = co_ahead_at(h, co_wall() + (isnan(off) ? 0 : off));
+	if (!h->clock_off_said && fabs(off) > CO_CLOCK_OFF_WARN) {
+		h->clock_off_said = true;
+		co_log(c, XS_COLLECT_LOG_WARN,
+		       "host %s: its clock is %.0f s %s this machine's (host.get_servertime): its "
+		       "rows are stored at its own times, shifted against other hosts'; check NTP "
+		       "on the host and here",
+		       h->name, fabs(off), off > 0 ? "ahead of" : "behind");
+	} else if (h->clock_off_said && fabs(off) < CO_CLOCK_OFF_CLEAR) {
+		h->clock_off_said = false;
+		co_log(c, XS_COLLECT_LOG_INFO, "host %s: its clock is within %.0f s of this machine's again",
+		       h->name, CO_CLOCK_OFF_CLEAR);
+	}
+	if (!h->clock_back_said && h->st.ahead > CO_CLOCK_BACK_WARN) {
+		time_t newest = (time_t)h->st.newest;
+		struct tm tm;
+		char at[32] = "?";
+
+		if (gmtime_r(&newest, &tm))
+			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		h->clock_back_said = true;
+		co_log(c, XS_COLLECT_LOG_WARN,
+		       "host %s: its clock was set back %.0f s behind the newest row stored from it "
+		       "(%s, its time): the rows it makes until then are not collected (their times "
+		       "are stored already); keep the host's clock on NTP",
+		       h->name, h->st.ahead, at);
+	} else if (h->clock_back_said && h->st.ahead <= XS_COLLECT_PERIOD) {
+		h->clock_back_said = false;
+		co_log(c, XS_COLLECT_LOG_INFO,
+		       "host %s: its clock has passed the newest row stored from it: collecting again",
+		       h->name);
+	}
 }
 
 /* Stores a complete document; returns the phase to fetch next, or -1 for the next 5 s boundary. */
@@ -812,7 +888,8 @@ static int co_done_ok(struct co_host *h, double secs)
 	h->st.last_error[0] = '\0';
 	h->st.failures = 0;
 	h->backoff = 0;
-	h->st.lag = co_lag(h);
+	h->st.lag = co_lag_at(h, co_host_now(h));
+	co_check_clock(h);
 	c->stats.fetches++;
 	if (!h->need_backfill || xs_evloop_now() < h->backfill_after ||
 	    !co_slot_acquire(h, CO_SLOT_COARSE))
@@ -1127,6 +1204,7 @@ static struct co_host *co_host_add(struct xs_collector *c, struct co_pool *p,
 	h->pool = p;
 	snprintf(h->uuid, sizeof(h->uuid), "%s", th->uuid);
 	h->st.lag = -1;
+	h->st.clock_offset = NAN;
 	snprintf(h->st.uuid, sizeof(h->st.uuid), "%s", th->uuid);
 	snprintf(h->st.pool, sizeof(h->st.pool), "%s", xs_pool_client_name(p->pc));
 	h->state = XS_COLLECT_DOWN;
@@ -1372,10 +1450,14 @@ size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_
 			const struct co_host *h = c->pools[i]->hosts[j];
 
 			if (n < cap) {
+				double off = co_offset(h), host_now = co_wall() + (isnan(off) ? 0 : off);
+
 				out[n] = h->st;
 				out[n].state = h->state;
-				out[n].lag = co_lag(h);
+				out[n].lag = co_lag_at(h, host_now);
 				out[n].row_phase = h->row_phase;
+				out[n].clock_offset = off;
+				out[n].ahead = co_ahead_at(h, host_now);
 			}
 		}
 	return n;

@@ -115,6 +115,10 @@ struct xs_collect_host_status {
 	double lag;            /* seconds our newest row is behind the host's newest (estimated; -1 unknown) */
 	int64_t newest;        /* host time of the newest row stored from this host (0 none) */
 	double row_phase;      /* seconds after t the host makes row t, as learnt */
+	double clock_offset;   /* the host's clock minus ours, seconds, as last measured (NAN: not yet) */
+	double ahead;          /* seconds the newest stored row is ahead of the host's clock: it was
+				* set back, and its rows until it passes that row are not collected
+				* (their times are stored already); 0 when not */
 	unsigned failures;     /* in a row */
 	uint64_t fetches, rows, samples, errors, backfills;
 };

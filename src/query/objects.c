@@ -241,6 +241,7 @@ static void objects_collection(struct xs_json *w, const struct xs_collect_host_s
 		xs_json_double(w, st->lag);
 	else
 		xs_json_null(w);
+	xs_status_clock_fields(w, st);
 	xs_json_obj_end(w);
 }
 

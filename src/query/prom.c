@@ -1193,7 +1193,7 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      "The daemon's limit of open file descriptors (RLIMIT_NOFILE)", (double)s->max_fds);
 }
 
-enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS };
+enum prom_host_fig { PROM_UP, PROM_LAG, PROM_LAST_SUCCESS, PROM_CLOCK_OFFSET, PROM_AHEAD };
 
 /* The pool and host labels of a collected host. */
 struct prom_host_names {
@@ -1232,33 +1232,51 @@ static struct prom_host_names *prom_host_names(const struct prom_ctx *c)
 	return n;
 }
 
+/* Figure fig of host h; NAN when the host has none (no sample). */
+static double prom_host_value(const struct prom_ctx *c, const struct xs_collect_host_status *h,
+			      enum prom_host_fig fig)
+{
+	switch (fig) {
+	case PROM_UP: return xs_status_host_health(h, c->e->now) != XS_HEALTH_DOWN;
+	case PROM_LAG: return h->lag >= 0 ? h->lag : NAN;
+	case PROM_LAST_SUCCESS: return h->last_success;
+	case PROM_CLOCK_OFFSET: return isfinite(h->clock_offset) ? round(h->clock_offset * 10) / 10 : NAN;
+	case PROM_AHEAD: return h->newest > 0 ? (h->ahead > 0 ? h->ahead : 0) : NAN;
+	}
+	return NAN;
+}
+
 static void prom_hosts_family(struct prom_ctx *c, enum prom_host_fig fig,
 			      const struct prom_host_names *names_of)
 {
 	static const char *const names[] = { "xapistat_collector_up", "xapistat_collector_lag_seconds",
-					     "xapistat_collector_last_success_timestamp_seconds" };
+					     "xapistat_collector_last_success_timestamp_seconds",
+					     "xapistat_collector_clock_offset_seconds",
+					     "xapistat_collector_ahead_of_clock_seconds" };
 	static const char *const helps[] = {
 		"1 when the host is collected (health collecting or late), 0 when down",
 		"Seconds the newest stored row is behind the host's newest (absent when unknown)",
 		"Unix time of the host's last complete fetch (0: never)",
+		"The host's clock minus this machine's, seconds (host.get_servertime; absent until "
+		"measured)",
+		"Seconds the newest stored row is ahead of the host's clock: it was set back, and its "
+		"rows until it passes that row are not collected (0 normally; absent before a row)",
 	};
 	const struct xs_estate *e = c->e;
 	char num[48];
 	bool any = false;
 
 	for (size_t i = 0; i < e->nstatus && !any; i++)
-		any = names_of[i].in && (fig != PROM_LAG || e->status[i].lag >= 0);
+		any = names_of[i].in && !isnan(prom_host_value(c, &e->status[i], fig));
 	if (!any) /* no family without a sample */
 		return;
 	prom_family_head(c, names[fig], strlen(names[fig]), helps[fig], strlen(helps[fig]), "gauge");
 	for (size_t i = 0; i < e->nstatus && c->rc == XS_OK; i++) {
 		const struct xs_collect_host_status *h = &e->status[i];
-		double v = fig == PROM_UP ? (xs_status_host_health(h, e->now) != XS_HEALTH_DOWN)
-			   : fig == PROM_LAG ? h->lag
-					     : h->last_success;
+		double v = prom_host_value(c, h, fig);
 		size_t n;
 
-		if (!names_of[i].in || (fig == PROM_LAG && !(h->lag >= 0)))
+		if (!names_of[i].in || isnan(v))
 			continue;
 		prom_puts(c, names[fig]);
 		prom_label(c, "{pool=\"", names_of[i].pool, strlen(names_of[i].pool));
@@ -1398,6 +1416,8 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 		prom_hosts_family(c, PROM_UP, names);
 		prom_hosts_family(c, PROM_LAG, names);
 		prom_hosts_family(c, PROM_LAST_SUCCESS, names);
+		prom_hosts_family(c, PROM_CLOCK_OFFSET, names);
+		prom_hosts_family(c, PROM_AHEAD, names);
 		free(names);
 	}
 	prom_hosts_index(c);

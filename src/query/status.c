@@ -6,6 +6,7 @@
  * (invalid UTF-8 becomes U+FFFD) and writes NaN and infinities as null; absent
  * values are written as null here.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ enum xs_status_health xs_status_host_health(const struct xs_collect_host_status 
 		return XS_HEALTH_LATE; /* the first fetch has not completed */
 	if (now - h->last_success > XS_STATUS_UP_SECONDS)
 		return XS_HEALTH_DOWN;
-	if (!(h->lag >= 0) || h->lag > XS_STATUS_LATE_LAG)
+	if (!(h->lag >= 0) || h->lag > XS_STATUS_LATE_LAG || h->ahead > XS_STATUS_LATE_LAG)
 		return XS_HEALTH_LATE;
 	return XS_HEALTH_COLLECTING;
 }
@@ -37,6 +38,16 @@ const char *xs_status_health_name(enum xs_status_health h)
 	case XS_HEALTH_DOWN: return "down";
 	}
 	return "down";
+}
+
+void xs_status_clock_fields(struct xs_json *w, const struct xs_collect_host_status *h)
+{
+	xs_json_key(w, "clock_offset"); /* measured to ±1 s: tenths are plenty */
+	if (isfinite(h->clock_offset))
+		xs_json_double(w, round(h->clock_offset * 10) / 10);
+	else
+		xs_json_null(w);
+	xs_json_field_double(w, "ahead", h->ahead > 0 ? h->ahead : 0);
 }
 
 /* ---- the index by uuid ---- */
@@ -206,6 +217,7 @@ static void status_host(struct xs_json *w, const struct xs_collect_host_status *
 		xs_json_double(w, (double)h->newest);
 	else
 		xs_json_null(w);
+	xs_status_clock_fields(w, h);
 	xs_json_field_uint(w, "failures", h->failures);
 	xs_json_field_uint(w, "fetches", h->fetches);
 	xs_json_field_uint(w, "rows", h->rows);

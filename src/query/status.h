@@ -8,7 +8,9 @@
  *   down        state DOWN (not live, no session) or BACKOFF (last attempt failed),
  *               or a last complete fetch older than XS_STATUS_UP_SECONDS;
  *   late        otherwise, when no fetch has completed yet (starting), or the lag
- *               is unknown or over XS_STATUS_LATE_LAG seconds;
+ *               is unknown or over XS_STATUS_LATE_LAG seconds, or the host's clock is
+ *               more than that behind the newest row stored from it (set back:
+ *               collector.h, ahead);
  *   collecting  otherwise.
  * A host of a pool's topology that the collector does not list counts as down.
  */
@@ -31,6 +33,11 @@ enum xs_status_health xs_status_host_health(const struct xs_collect_host_status 
 
 /* "collecting", "late", "down". */
 const char *xs_status_health_name(enum xs_status_health h);
+
+struct xs_json;
+/* The host's clock fields of a status or an object's collection: "clock_offset"
+ * (seconds to a tenth, null until measured) and "ahead" (collector.h). */
+void xs_status_clock_fields(struct xs_json *w, const struct xs_collect_host_status *h);
 
 /* e->status indexed by host uuid, for lookups while a body is built. */
 struct xs_status_index {

@@ -115,6 +115,7 @@ struct fix {
 static int t_fix_serial;
 static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next fixture */
 static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next fixture */
+static double t_servertime_interval; /* xs_pool_config.servertime_interval of the next fixture */
 static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 static char t_collect_log[8192];    /* the collector's log lines, one per line (cut when full) */
@@ -182,6 +183,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	pcfg.password = "pw";
 	pcfg.call_timeout = 10;
 	pcfg.event_timeout = t_event_timeout;
+	pcfg.servertime_interval = t_servertime_interval;
 	pcfg.backoff_min = 0.05;
 	pcfg.backoff_max = 0.2;
 	f->pc = xs_pool_client_new(t_loop, t_http, &pcfg, err);

@@ -1,7 +1,7 @@
 // modules.test.mjs - the UI's pure functions, in node (no browser, no server):
 // web/src/series.js alignPool over hosts whose windows end at different times and
 // appendLive (the live view's width, band and gaps), and web/src/api.js's stream URL
-// and point budget; format.js esc and href (what may go into markup).
+// and point budget; format.js esc and href (what may go into markup) and clockNote.
 //
 //   node --test tests/web/modules.test.mjs
 
@@ -135,4 +135,15 @@ test('esc and href: names and uuids safe in element text and double-quoted attri
   const odd = `u"x><img src=x onerror=1>&%/`;
   assert.doesNotMatch(href('host', odd), /["<>&]/, 'nothing that ends the attribute or starts markup');
   assert.equal(decodeURIComponent(href('host', odd).slice('#/host/'.length)), odd, 'app.js route() decodes it back');
+});
+
+test('clockNote: a clock set back, or over 60 s off; nothing otherwise', async () => {
+  const { clockNote } = await import('../../web/src/format.js');
+  assert.equal(clockNote(null), '');
+  assert.equal(clockNote({ clock_offset: -0.4, ahead: 0 }), '');
+  assert.equal(clockNote({ clock_offset: null, ahead: 0 }), '', 'not measured yet');
+  assert.equal(clockNote({ clock_offset: 60, ahead: 0 }), '', '60 s is not over 60 s');
+  assert.equal(clockNote({ clock_offset: 90.2, ahead: 0 }), "its clock is 1.5 min ahead of xapistat's");
+  assert.equal(clockNote({ clock_offset: -7200, ahead: 0 }), "its clock is 2 h behind xapistat's");
+  assert.equal(clockNote({ clock_offset: 0.1, ahead: 55 }), 'its clock was set back: rows not collected for 55 s');
 });

@@ -163,3 +163,16 @@ export function powerClass(s) {
 export function healthClass(h) {
   return { collecting: 'ok', late: 'warn', down: 'bad' }[h] || 'off';
 }
+
+// What a host's collection status says of its clock, as plain text ('' when nothing
+// is wrong): set back behind the rows stored (its rows not collected until it passes
+// them), or over 60 s off the daemon's (the log and docs/API.md, Status, use the same
+// thresholds).
+export function clockNote(c) {
+  if (!c) return '';
+  if (c.ahead > 0) return `its clock was set back: rows not collected for ${fmtInterval(Math.round(c.ahead))}`;
+  const off = c.clock_offset;
+  if (typeof off === 'number' && Math.abs(off) > 60)
+    return `its clock is ${fmtInterval(Math.round(Math.abs(off)))} ${off > 0 ? 'ahead of' : 'behind'} xapistat's`;
+  return '';
+}

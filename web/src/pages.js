@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { TimeChart } from './chart.js';
 import { Heatmap } from './heatmap.js';
-import { esc, fmt, fmtAgo, fmtNet, fmtTime, healthClass, href, natural, powerClass } from './format.js';
+import { clockNote, esc, fmt, fmtAgo, fmtNet, fmtTime, healthClass, href, natural, powerClass } from './format.js';
 import {
   ACCENT, alignPool, at, color, hostCpuMean, hostDisk, hostMemUsed, hostNet, keysOf, leaf,
   max, mean, min, opposite, sum, times, zip,
@@ -371,7 +371,8 @@ class HostPage extends Page {
         ['CPUs', String(h.cpus)],
         ['Memory', fmt(h.memory, 'B', 3)],
         ['Collection', c ? `${badge(healthClass(c.health), c.health)} ${esc(c.state)}, last ${fmtAgo(c.last_success === null ? null : api.now() - c.last_success)}` +
-          `${c.lag !== null && c.lag !== undefined ? `, lag ${c.lag.toFixed(1)} s` : ''}${c.last_error ? ` <span class="warn-text">${esc(c.last_error)}</span>` : ''}` : 'not collected'],
+          `${c.lag !== null && c.lag !== undefined ? `, lag ${c.lag.toFixed(1)} s` : ''}${c.last_error ? ` <span class="warn-text">${esc(c.last_error)}</span>` : ''}` +
+          `${clockNote(c) ? ` <span class="warn-text">${esc(clockNote(c))}</span>` : ''}` : 'not collected'],
         ['Running VMs', String(vms.length)],
         ['UUID', uuidTag(h.uuid)],
       ]);

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "query/status.h"
 #include "store/store_internal.h" /* test_store_backlog sets the backlog's bound */
 #include "support/collect_fix.h"
 #include "test.h"
@@ -507,16 +508,19 @@ static void check_last_10min(struct fix *f, const char *host, const char *when)
 	   "%s: %zu compared, %zu missing, %zu differ", when, c.compared, c.missing, c.differ);
 }
 
-static bool log_has_not_live(void *arg)
+static char log_wanted[256]; /* log_wait's text */
+
+static bool log_has_wanted(void *arg)
 {
 	(void)arg;
-	return strstr(t_collect_log, "not live (xapi's host_metrics.live is false)") != NULL;
+	return strstr(t_collect_log, log_wanted) != NULL;
 }
 
-static bool log_has_live_again(void *arg)
+/* Runs the loop until the collector's log has text, for at most secs; whether it has. */
+static bool log_wait(const char *text, double secs)
 {
-	(void)arg;
-	return strstr(t_collect_log, "live again: collecting") != NULL;
+	snprintf(log_wanted, sizeof(log_wanted), "%s", text);
+	return loop_wait(t_loop, log_has_wanted, NULL, secs);
 }
 
 /* A host down for 15 minutes is skipped (the outage logged), then caught up and backfilled. */
@@ -537,7 +541,8 @@ static void test_host_outage(void)
 	ok(loop_wait(t_loop, host_not_live, &f, 5), "the topology has it not live");
 	ok(fix_advance(&f, 900), "15 min pass");
 	ok(fix_round(&f), "round while down");
-	ok(log_has_not_live(NULL), "the outage is logged: %s", t_collect_log);
+	ok(strstr(t_collect_log, "not live (xapi's host_metrics.live is false)"),
+	   "the outage is logged: %s", t_collect_log);
 	st = fix_status(&f, host);
 	ok(st.state == XS_COLLECT_DOWN, "down host not asked: %s", xs_collect_state_name(st.state));
 	xs_collector_stats(f.co, &before);
@@ -545,7 +550,7 @@ static void test_host_outage(void)
 	ok(sim_proc_post(&f.sim, "/sim/host/up?host=%s", host) == 200, "host up");
 	ok(loop_wait(t_loop, host_live, &f, 5), "live again");
 	ok(fix_advance(&f, 5) && fix_round(&f), "round after");
-	ok(log_has_live_again(NULL), "and its end: %s", t_collect_log);
+	ok(strstr(t_collect_log, "live again: collecting"), "and its end: %s", t_collect_log);
 	xs_collector_stats(f.co, &after);
 	ok(after.backfills > before.backfills, "backfilled after the outage");
 	check_last_10min(&f, host, "after the outage");
@@ -776,6 +781,61 @@ out:
 	fix_stop(&f);
 }
 
+/* Whether the host's status, at f, says its clock is set back behind the rows stored
+ * (ahead over 30 s) and the host late. */
+static bool clock_set_back(void *arg)
+{
+	struct fix *f = arg;
+	struct xs_collect_host_status st = fix_status(f, fix_host(f, 0)->uuid);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return st.ahead > 30 && xs_status_host_health(&st, (double)ts.tv_sec) == XS_HEALTH_LATE;
+}
+
+/*
+ * Real clock, offsets measured every second: a host clock 70 s ahead of ours is
+ * said (and its offset in the status); set back to 10 s ahead, the end of that is
+ * said, and so is the setting back behind the rows stored (status: ahead, late);
+ * once the host's clock passes them again, that end too, and the host collects.
+ */
+static void test_clock_warnings(void)
+{
+	struct fix f;
+	struct xs_collect_host_status st;
+	char uuid[64];
+
+	t_servertime_interval = 1;
+	if (!ok(fix_start(&f, "1", "1", 68, true), "fixture"))
+		goto out;
+	snprintf(uuid, sizeof(uuid), "%s", fix_host(&f, 0)->uuid);
+	loop_wait(t_loop, never, NULL, 6);
+	st = fix_status(&f, uuid);
+	ok(st.fetches > 0 && fabs(st.clock_offset) < 2 && st.ahead == 0,
+	   "collecting, offset %.2f s, ahead %.0f s", st.clock_offset, st.ahead);
+	ok(!strstr(t_collect_log, "its clock"), "nothing said of its clock: %s", t_collect_log);
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=70", uuid) == 200, "clock +70 s");
+	ok(log_wait("s ahead of this machine's (host.get_servertime)", 15),
+	   "said: %s", t_collect_log);
+	st = fix_status(&f, uuid);
+	ok(st.clock_offset > 68 && st.clock_offset < 72, "status: offset %.2f s", st.clock_offset);
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=10", uuid) == 200,
+	   "clock set back to +10 s");
+	ok(log_wait("its clock is within 30 s of this machine's again", 15),
+	   "the end of the offset said: %s", t_collect_log);
+	ok(log_wait("its clock was set back ", 15) &&
+		   loop_wait(t_loop, clock_set_back, &f, 5),
+	   "the setting back said, the status ahead and late: %s", t_collect_log);
+	ok(log_wait("its clock has passed the newest row stored from it", 75),
+	   "and its end: %s", t_collect_log);
+	st = fix_status(&f, uuid);
+	ok(st.ahead <= 5 && st.lag >= 0 && st.lag <= 10, "status: ahead %.0f s, lag %.1f s", st.ahead,
+	   st.lag);
+out:
+	fix_stop(&f);
+	t_servertime_interval = 0;
+}
+
 static struct {
 	struct fix *f;
 	char good[64], bad[64];  /* hosts: collected throughout; given a malformed reply */
@@ -877,6 +937,7 @@ int main(void)
 	TEST_RUN(test_started_vm);
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
+	TEST_RUN(test_clock_warnings);
 	TEST_RUN(test_session_expiry);
 	fix_suite_end();
 	return test_summary();

@@ -137,9 +137,11 @@ static struct xs_topo *world_new(void)
 
 static const struct xs_collect_host_status fixture_status[] = {
 	{ .pool = "pool-a", .uuid = H2_UUID, .name = "host-2", .state = XS_COLLECT_DOWN,
-	  .last_success = 0, .lag = -1, .last_error = "not \"live\"", .last_error_time = NOW - 1 },
+	  .last_success = 0, .lag = -1, .last_error = "not \"live\"", .last_error_time = NOW - 1,
+	  .clock_offset = NAN },
 	{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
-	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.25, .fetches = 7, .newest = 1700006400 },
+	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.25, .fetches = 7, .newest = 1700006400,
+	  .clock_offset = 72.04, .ahead = 5 },
 	{ .pool = "never", .uuid = "bbbbbbbb-0000-0000-0000-000000000001", .name = "far",
 	  .state = XS_COLLECT_FETCHING, .lag = -1 },
 };
@@ -396,7 +398,7 @@ static void check_pools_hosts(const struct jv *root)
 	static const char *const host_keys[] = { "uuid", "name", "pool", "address", "live", "enabled",
 						 "cpus", "memory", "collection", "pifs", NULL };
 	static const char *const coll_keys[] = { "state", "health", "last_success", "last_error",
-						 "latency", "lag", NULL };
+						 "latency", "lag", "clock_offset", "ahead", NULL };
 	const struct jv *pools = jget(root, "pools"), *hosts = jget(root, "hosts"), *p, *h, *c;
 
 	fail_unless(pools && pools->type == J_ARR && pools->n == 2, "2 pools");
@@ -416,11 +418,12 @@ static void check_pools_hosts(const struct jv *root)
 	c = jget(h, "collection");
 	ok(jkeys(c, coll_keys) && jis(c, "state", "idle") && jis(c, "health", "collecting") &&
 		   jnum(c, "last_success") == NOW - 2 && jnull(c, "last_error") &&
-		   jnum(c, "latency") == 0.25 && jnum(c, "lag") == 1.5,
+		   jnum(c, "latency") == 0.25 && jnum(c, "lag") == 1.5 && jnum(c, "clock_offset") == 72 &&
+		   jnum(c, "ahead") == 5,
 	   "host-1 collection merged by uuid");
 	c = jget(jfind(hosts, "uuid", H2_UUID), "collection");
 	ok(jis(c, "state", "down") && jis(c, "health", "down") && jnull(c, "last_success") &&
-		   jis(c, "last_error", "not \"live\"") && jnull(c, "lag"),
+		   jis(c, "last_error", "not \"live\"") && jnull(c, "lag") && jnull(c, "clock_offset"),
 	   "host-2 down");
 	ok(jnull(jfind(hosts, "uuid", H3_UUID), "collection"), "host-3: no status, collection null");
 	ok(jempty(h, "pifs"), "no store: pifs []");
@@ -694,6 +697,11 @@ static void test_health(void)
 	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_DOWN, "not live: down");
 	h.state = XS_COLLECT_BACKFILL;
 	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_COLLECTING, "backfilling collects");
+	h.ahead = 10;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_COLLECTING, "stored rows 10 s ahead of its clock");
+	h.ahead = 15;
+	ok(xs_status_host_health(&h, NOW) == XS_HEALTH_LATE,
+	   "its clock set back 15 s behind the rows stored: late");
 	ok(!strcmp(xs_status_health_name(XS_HEALTH_LATE), "late"), "names");
 }
 
@@ -748,11 +756,13 @@ static void test_status(void)
 	h = jfind(jget(root, "hosts"), "uuid", H1_UUID);
 	ok(h && jis(h, "pool", "pool-a") && jis(h, "name", "host-1") && jis(h, "state", "idle") &&
 		   jis(h, "health", "collecting") && jnum(h, "lag") == 1.5 && jnum(h, "fetches") == 7 &&
-		   jnum(h, "newest") == 1700006400 && jnull(h, "last_error"),
+		   jnum(h, "newest") == 1700006400 && jnull(h, "last_error") &&
+		   jnum(h, "clock_offset") == 72 && jnum(h, "ahead") == 5,
 	   "host-1 status");
 	h = jfind(jget(root, "hosts"), "uuid", H2_UUID);
 	ok(h && jis(h, "last_error", "not \"live\"") && jnum(h, "last_error_time") == NOW - 1 &&
-		   jnull(h, "last_success") && jnull(h, "lag") && jis(h, "health", "down"),
+		   jnull(h, "last_success") && jnull(h, "lag") && jis(h, "health", "down") &&
+		   jnull(h, "clock_offset") && jnum(h, "ahead") == 0,
 	   "host-2 status");
 	jv_free(root);
 	free(text);

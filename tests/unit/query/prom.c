@@ -216,9 +216,10 @@ static void fill(struct xs_store *s)
 
 static const struct xs_collect_host_status test_status[] = {
 	{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
-	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.02 },
+	  .last_success = NOW - 2, .lag = 1.5, .latency = 0.02, .newest = T0, .clock_offset = -0.46,
+	  .ahead = 0 },
 	{ .pool = "pool-a", .uuid = H2_UUID, .name = "host-2", .state = XS_COLLECT_DOWN,
-	  .last_success = 0, .lag = -1, .last_error = "not live" },
+	  .last_success = 0, .lag = -1, .last_error = "not live", .clock_offset = NAN },
 };
 
 /* ---- a parser of the output ---- */
@@ -586,6 +587,12 @@ static void check_self(bool with_self)
 	check_value("xapistat_collector_lag_seconds", "host", "host-1", 1.5);
 	ok(p_find(&doc, "xapistat_collector_lag_seconds", "host", "host-2") == NULL, "unknown lag");
 	check_value("xapistat_collector_last_success_timestamp_seconds", "host_uuid", H1_UUID, NOW - 2);
+	check_value("xapistat_collector_clock_offset_seconds", "host", "host-1", -0.5);
+	ok(p_find(&doc, "xapistat_collector_clock_offset_seconds", "host", "host-2") == NULL,
+	   "an offset not measured: no sample");
+	check_value("xapistat_collector_ahead_of_clock_seconds", "host", "host-1", 0);
+	ok(p_find(&doc, "xapistat_collector_ahead_of_clock_seconds", "host", "host-2") == NULL,
+	   "no row stored: no sample of ahead");
 	s = p_find(&doc, "xapistat_uptime_seconds", NULL, NULL);
 	if (!with_self) {
 		ok(s == NULL, "no self-metrics without self");
@@ -710,7 +717,9 @@ static void test_filter(void)
 	static const char *const vm_only[] = { "xapistat_vm_", NULL };
 	static const char *const host_only[] = { "xapistat_host_", "xapistat_collector_up",
 						 "xapistat_collector_lag_",
-						 "xapistat_collector_last_success_", NULL };
+						 "xapistat_collector_last_success_",
+						 "xapistat_collector_clock_offset_",
+						 "xapistat_collector_ahead_of_clock_", NULL };
 	static const char *const self_only[] = { "xapistat_uptime", "xapistat_store_",
 						 "xapistat_collector_backfills", "xapistat_collector_fetch",
 						 "xapistat_collector_hosts_", "xapistat_http_",
