@@ -50,8 +50,10 @@
 #define CO_HTTP_UNAUTHORIZED 401
 #define CO_CLOCK_OFF_WARN 60.0   /* a host clock further off ours than this is said (NTP off) */
 #define CO_CLOCK_OFF_CLEAR 30.0  /* ... and its end once back within this */
-#define CO_CLOCK_BACK_WARN 30.0  /* seconds the newest stored row may be ahead of the host's
-				  * clock before its setting back is said */
+#define CO_CLOCK_BACK_MIN 10.0   /* seconds the newest stored row may be ahead of the host's
+				  * clock before its clock is measured again... */
+#define CO_CLOCK_BACK_CONFIRM 45.0 /* ... and, still so this long after (a measurement at most
+				    * every 30 s), it was set back: said, and the host late */
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
@@ -145,6 +147,8 @@ struct co_host {
 	bool auth_failed;       /* in BACKOFF because the host refused the session (HTTP 401) */
 	bool clock_off_said;    /* the warning that its clock is far off ours is in the log */
 	bool clock_back_said;   /* the warning that its clock went back is in the log */
+	double ahead_since;     /* loop time the newest stored row was first seen over
+				 * CO_CLOCK_BACK_MIN ahead of its clock; 0: not */
 	/* status */
 	struct xs_collect_host_status st;
 };
@@ -823,19 +827,38 @@ static double co_ahead_at(const struct co_host *h, double host_now)
 	return h->st.newest && (double)h->st.newest > made ? (double)h->st.newest - made : 0;
 }
 
+/* co_ahead_at once confirmed (the setting back outlived a measurement of the clock: a
+ * clock set forward looks the same until measured again), else 0. */
+static double co_ahead_confirmed(const struct co_host *h, double host_now)
+{
+	if (!h->ahead_since || xs_evloop_now() - h->ahead_since < CO_CLOCK_BACK_CONFIRM)
+		return 0;
+	return co_ahead_at(h, host_now);
+}
+
 /*
  * After each 5 s fetch: says once when the host's clock is far off ours (its rows are
  * stored at its times, so its graphs are shifted against the others'), and once when
  * it was set back behind the newest row stored from it (the rows it makes until it
- * passes that row cannot be stored: their times are taken); each end too.
+ * passes that row cannot be stored: their times are taken); each end too. A newest
+ * row ahead of the clock first has the clock measured again: until then the offset
+ * may be the one from before the host's clock was set forward.
  */
 static void co_check_clock(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
-	double off = co_offset(h);
+	double off = co_offset(h), host_now = co_wall() + (isnan(off) ? 0 : off);
 
 	h->st.clock_offset = off;
-	h->st.ahead = co_ahead_at(h, co_wall() + (isnan(off) ? 0 : off));
+	if (co_ahead_at(h, host_now) <= CO_CLOCK_BACK_MIN) {
+		h->ahead_since = 0;
+	} else {
+		if (!h->ahead_since)
+			h->ahead_since = xs_evloop_now();
+		if (xs_evloop_now() - h->ahead_since < CO_CLOCK_BACK_CONFIRM)
+			xs_pool_client_check_clocks(h->pool->pc); /* at most every 30 s */
+	}
+	h->st.ahead = co_ahead_confirmed(h, host_now);
 	if (!h->clock_off_said && fabs(off) > CO_CLOCK_OFF_WARN) {
 		h->clock_off_said = true;
 		co_log(c, XS_COLLECT_LOG_WARN,
@@ -848,7 +871,7 @@ static void co_check_clock(struct co_host *h)
 		co_log(c, XS_COLLECT_LOG_INFO, "host %s: its clock is within %.0f s of this machine's again",
 		       h->name, CO_CLOCK_OFF_CLEAR);
 	}
-	if (!h->clock_back_said && h->st.ahead > CO_CLOCK_BACK_WARN) {
+	if (!h->clock_back_said && h->st.ahead > 0) {
 		time_t newest = (time_t)h->st.newest;
 		struct tm tm;
 		char at[32] = "?";
@@ -861,10 +884,10 @@ static void co_check_clock(struct co_host *h)
 		       "(%s, its time): the rows it makes until then are not collected (their times "
 		       "are stored already); keep the host's clock on NTP",
 		       h->name, h->st.ahead, at);
-	} else if (h->clock_back_said && h->st.ahead <= XS_COLLECT_PERIOD) {
+	} else if (h->clock_back_said && !h->ahead_since) {
 		h->clock_back_said = false;
 		co_log(c, XS_COLLECT_LOG_INFO,
-		       "host %s: its clock has passed the newest row stored from it: collecting again",
+		       "host %s: its clock is back at the newest row stored from it: collecting again",
 		       h->name);
 	}
 }
@@ -1457,7 +1480,7 @@ size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_
 				out[n].lag = co_lag_at(h, host_now);
 				out[n].row_phase = h->row_phase;
 				out[n].clock_offset = off;
-				out[n].ahead = co_ahead_at(h, host_now);
+				out[n].ahead = co_ahead_confirmed(h, host_now);
 			}
 		}
 	return n;

@@ -118,7 +118,8 @@ struct xs_collect_host_status {
 	double clock_offset;   /* the host's clock minus ours, seconds, as last measured (NAN: not yet) */
 	double ahead;          /* seconds the newest stored row is ahead of the host's clock: it was
 				* set back, and its rows until it passes that row are not collected
-				* (their times are stored already); 0 when not */
+				* (their times are stored already); 0 when not, and until a new
+				* measurement of its clock confirms it (45 s) */
 	unsigned failures;     /* in a row */
 	uint64_t fetches, rows, samples, errors, backfills;
 };

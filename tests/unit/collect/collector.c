@@ -31,6 +31,9 @@
  * - a host's clock set back (/sim/host/skew) after it was measured: the
  *   collector has it measured again, and fetches once a period again instead
  *   of retrying every 0.3 s until the next measurement (10 min later);
+ * - host clocks far off ours, or set back behind the rows stored: said once
+ *   each, with their ends, and in the status (ahead, late); a clock set
+ *   forward is not taken for one set back before it is measured again;
  * - the pool's sessions invalidated (/sim/sessions/expire) while the pool
  *   client's event.from waits 30 s: the hosts' 401 has it log in again at
  *   once, and a host backing off for that 401 is asked again with the new
@@ -795,9 +798,10 @@ static bool clock_set_back(void *arg)
 
 /*
  * Real clock, offsets measured every second: a host clock 70 s ahead of ours is
- * said (and its offset in the status); set back to 10 s ahead, the end of that is
- * said, and so is the setting back behind the rows stored (status: ahead, late);
- * once the host's clock passes them again, that end too, and the host collects.
+ * said (and its offset in the status), not taken for a clock set back; set back to
+ * 20 s behind, the end of that is said, and so is the setting back behind the rows
+ * stored, once confirmed (status: ahead, late); once the host's clock passes them
+ * again, that end too, and the host collects.
  */
 static void test_clock_warnings(void)
 {
@@ -818,15 +822,19 @@ static void test_clock_warnings(void)
 	ok(log_wait("s ahead of this machine's (host.get_servertime)", 15),
 	   "said: %s", t_collect_log);
 	st = fix_status(&f, uuid);
-	ok(st.clock_offset > 68 && st.clock_offset < 72, "status: offset %.2f s", st.clock_offset);
-	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=10", uuid) == 200,
-	   "clock set back to +10 s");
+	ok(st.clock_offset > 68 && st.clock_offset < 72 && st.ahead == 0,
+	   "status: offset %.2f s, ahead %.0f s", st.clock_offset, st.ahead);
+	loop_wait(t_loop, never, NULL, 6);
+	ok(!strstr(t_collect_log, "set back"), "a clock set forward is not one set back: %s",
+	   t_collect_log);
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=-20", uuid) == 200,
+	   "clock set back to -20 s");
 	ok(log_wait("its clock is within 30 s of this machine's again", 15),
 	   "the end of the offset said: %s", t_collect_log);
-	ok(log_wait("its clock was set back ", 15) &&
+	ok(log_wait("its clock was set back ", 65) &&
 		   loop_wait(t_loop, clock_set_back, &f, 5),
 	   "the setting back said, the status ahead and late: %s", t_collect_log);
-	ok(log_wait("its clock has passed the newest row stored from it", 75),
+	ok(log_wait("its clock is back at the newest row stored from it", 60),
 	   "and its end: %s", t_collect_log);
 	st = fix_status(&f, uuid);
 	ok(st.ahead <= 5 && st.lag >= 0 && st.lag <= 10, "status: ahead %.0f s, lag %.1f s", st.ahead,
@@ -834,6 +842,34 @@ static void test_clock_warnings(void)
 out:
 	fix_stop(&f);
 	t_servertime_interval = 0;
+}
+
+/*
+ * Manual clock: a host clock set forward 70 s after it was measured brings rows 70 s
+ * ahead of where the old offset puts its clock; that is not taken for a clock set back
+ * (no warning, ahead 0, not late) until a new measurement could confirm it.
+ */
+static void test_clock_forward(void)
+{
+	struct fix f;
+	struct xs_collect_host_status st;
+	char uuid[64];
+
+	if (!ok(fix_start(&f, "1", "1", 67, false), "fixture") || !ok(fix_round(&f), "first round"))
+		goto out;
+	snprintf(uuid, sizeof(uuid), "%s", fix_host(&f, 0)->uuid);
+	ok(fix_advance(&f, 5) && fix_round(&f), "a round");
+	st = fix_status(&f, uuid);
+	fail_unless(st.newest > 0, "rows stored");
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=70", uuid) == 200, "clock +70 s");
+	ok(fix_advance(&f, 5) && fix_round(&f) && fix_round(&f), "rounds");
+	st = fix_status(&f, uuid);
+	ok(st.newest >= f.clock + 70, "its rows, 70 s ahead, stored: newest %lld, clock %lld",
+	   (long long)st.newest, (long long)f.clock);
+	ok(st.ahead == 0 && !strstr(t_collect_log, "set back") && st.lag >= 0 && st.lag <= 10,
+	   "not a clock set back: ahead %.0f s, lag %.1f s: %s", st.ahead, st.lag, t_collect_log);
+out:
+	fix_stop(&f);
 }
 
 static struct {
@@ -938,6 +974,7 @@ int main(void)
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
 	TEST_RUN(test_clock_warnings);
+	TEST_RUN(test_clock_forward);
 	TEST_RUN(test_session_expiry);
 	fix_suite_end();
 	return test_summary();
