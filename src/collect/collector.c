@@ -52,8 +52,8 @@
 #define CO_CLOCK_OFF_CLEAR 30.0  /* ... and its end once back within this */
 #define CO_CLOCK_BACK_MIN 10.0   /* seconds the newest stored row may be ahead of the host's
 				  * clock before its clock is measured again... */
-#define CO_CLOCK_BACK_CONFIRM 45.0 /* ... and, still so this long after (a measurement at most
-				    * every 30 s), it was set back: said, and the host late */
+#define CO_DEFAULT_CLOCK_CONFIRM 45.0 /* ... and, still so this long after (a measurement at
+				       * most every 30 s), it was set back: said, and the host late */
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
@@ -831,7 +831,7 @@ static double co_ahead_at(const struct co_host *h, double host_now)
  * clock set forward looks the same until measured again), else 0. */
 static double co_ahead_confirmed(const struct co_host *h, double host_now)
 {
-	if (!h->ahead_since || xs_evloop_now() - h->ahead_since < CO_CLOCK_BACK_CONFIRM)
+	if (!h->ahead_since || xs_evloop_now() - h->ahead_since < h->c->cfg.clock_confirm)
 		return 0;
 	return co_ahead_at(h, host_now);
 }
@@ -855,7 +855,7 @@ static void co_check_clock(struct co_host *h)
 	} else {
 		if (!h->ahead_since)
 			h->ahead_since = xs_evloop_now();
-		if (xs_evloop_now() - h->ahead_since < CO_CLOCK_BACK_CONFIRM)
+		if (xs_evloop_now() - h->ahead_since < h->c->cfg.clock_confirm)
 			xs_pool_client_check_clocks(h->pool->pc); /* at most every 30 s */
 	}
 	h->st.ahead = co_ahead_confirmed(h, host_now);
@@ -1371,6 +1371,8 @@ struct xs_collector *xs_collector_new(struct xs_evloop *loop, struct xs_http *ht
 		c->cfg.backfills = CO_DEFAULT_BACKFILLS;
 	if (!(c->cfg.backfill_retry > 0))
 		c->cfg.backfill_retry = CO_DEFAULT_BACKFILL_RETRY;
+	if (!(c->cfg.clock_confirm > 0))
+		c->cfg.clock_confirm = CO_DEFAULT_CLOCK_CONFIRM;
 	if (c->cfg.backoff_max < c->cfg.backoff_min)
 		c->cfg.backoff_max = c->cfg.backoff_min > CO_DEFAULT_BACKOFF_MAX
 					     ? c->cfg.backoff_min

@@ -84,6 +84,9 @@ struct xs_collector_config {
 	double backfill_retry; /* a coarse archive that failed is asked again after this (0 = 30 s),
 				* doubled at each failure in a row up to 1800 s (the 1 min archive
 				* spans 2 h); the 5 s fetches go on meanwhile */
+	double clock_confirm;  /* seconds a host clock seen set back behind the rows stored must
+				* stay so (its clock measured again meanwhile, at most every 30 s)
+				* before it is said and the host late (0 = 45) */
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;
@@ -119,7 +122,7 @@ struct xs_collect_host_status {
 	double ahead;          /* seconds the newest stored row is ahead of the host's clock: it was
 				* set back, and its rows until it passes that row are not collected
 				* (their times are stored already); 0 when not, and until a new
-				* measurement of its clock confirms it (45 s) */
+				* measurement of its clock confirms it (cfg.clock_confirm) */
 	unsigned failures;     /* in a row */
 	uint64_t fetches, rows, samples, errors, backfills;
 };

@@ -116,6 +116,7 @@ static int t_fix_serial;
 static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next fixture */
 static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next fixture */
 static double t_servertime_interval; /* xs_pool_config.servertime_interval of the next fixture */
+static double t_clock_confirm;       /* xs_collector_config.clock_confirm of the next fixture */
 static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 static char t_collect_log[8192];    /* the collector's log lines, one per line (cut when full) */
@@ -206,6 +207,7 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	ccfg.backoff_min = t_backoff_min;
 	ccfg.backoff_max = t_backoff_max;
 	ccfg.backfill_retry = T_BACKFILL_RETRY;
+	ccfg.clock_confirm = t_clock_confirm;
 	f->co = xs_collector_new(t_loop, t_http, f->store, &ccfg);
 	xs_collector_add_pool(f->co, f->pc, NULL);
 	xs_collector_sync(f->co);

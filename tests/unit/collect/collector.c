@@ -785,7 +785,7 @@ out:
 }
 
 /* Whether the host's status, at f, says its clock is set back behind the rows stored
- * (ahead over 30 s) and the host late. */
+ * (ahead over 20 s) and the host late. */
 static bool clock_set_back(void *arg)
 {
 	struct fix *f = arg;
@@ -793,13 +793,13 @@ static bool clock_set_back(void *arg)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return st.ahead > 30 && xs_status_host_health(&st, (double)ts.tv_sec) == XS_HEALTH_LATE;
+	return st.ahead > 20 && xs_status_host_health(&st, (double)ts.tv_sec) == XS_HEALTH_LATE;
 }
 
 /*
  * Real clock, offsets measured every second: a host clock 70 s ahead of ours is
  * said (and its offset in the status), not taken for a clock set back; set back to
- * 20 s behind, the end of that is said, and so is the setting back behind the rows
+ * 25 s ahead, the end of that is said, and so is the setting back behind the rows
  * stored, once confirmed (status: ahead, late); once the host's clock passes them
  * again, that end too, and the host collects.
  */
@@ -809,7 +809,8 @@ static void test_clock_warnings(void)
 	struct xs_collect_host_status st;
 	char uuid[64];
 
-	t_servertime_interval = 1;
+	t_servertime_interval = 1; /* the clock measured every second: confirmed within 5 s */
+	t_clock_confirm = 5;
 	if (!ok(fix_start(&f, "1", "1", 68, true), "fixture"))
 		goto out;
 	snprintf(uuid, sizeof(uuid), "%s", fix_host(&f, 0)->uuid);
@@ -827,11 +828,11 @@ static void test_clock_warnings(void)
 	loop_wait(t_loop, never, NULL, 6);
 	ok(!strstr(t_collect_log, "set back"), "a clock set forward is not one set back: %s",
 	   t_collect_log);
-	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=-20", uuid) == 200,
-	   "clock set back to -20 s");
+	ok(sim_proc_post(&f.sim, "/sim/host/skew?host=%s&seconds=25", uuid) == 200,
+	   "clock set back to +25 s");
 	ok(log_wait("its clock is within 30 s of this machine's again", 15),
 	   "the end of the offset said: %s", t_collect_log);
-	ok(log_wait("its clock was set back ", 65) &&
+	ok(log_wait("its clock was set back ", 20) &&
 		   loop_wait(t_loop, clock_set_back, &f, 5),
 	   "the setting back said, the status ahead and late: %s", t_collect_log);
 	ok(log_wait("its clock is back at the newest row stored from it", 60),
@@ -842,6 +843,7 @@ static void test_clock_warnings(void)
 out:
 	fix_stop(&f);
 	t_servertime_interval = 0;
+	t_clock_confirm = 0;
 }
 
 /*
