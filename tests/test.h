@@ -8,7 +8,8 @@
  * The program prints "N passed, N failed" (checks) and exits non-zero on any
  * failure. tests/run.sh adds the programs' counts into one closing line.
  * A test may #include the .c under test to reach its static functions.
- * TEST_ONLY=fn in the environment runs only the test function named fn.
+ * TEST_ONLY=fn in the environment runs only the test function named fn (and
+ * fails the program if it has none of that name).
  */
 #ifndef XS_TEST_H
 #define XS_TEST_H
@@ -19,6 +20,7 @@
 
 static int test_passed;
 static int test_failed;
+static int test_ran; /* test functions run */
 static const char *test_current = "";
 
 __attribute__((format(printf, 4, 5), unused)) static int test_check(int cond, const char *file, int line,
@@ -54,12 +56,19 @@ static int test_check(int cond, const char *file, int line, const char *fmt, ...
 		const char *test_only = getenv("TEST_ONLY");               \
 		if (!test_only || !test_only[0] || !strcmp(test_only, #fn)) { \
 			test_current = #fn;                                \
+			test_ran++;                                        \
 			fn();                                              \
 		}                                                          \
 	} while (0)
 
 __attribute__((unused)) static int test_summary(void)
 {
+	const char *only = getenv("TEST_ONLY");
+
+	if (only && only[0] && !test_ran) {
+		fprintf(stderr, "not ok: TEST_ONLY=%s names no test function of this program\n", only);
+		test_failed++;
+	}
 	printf("%d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
 }

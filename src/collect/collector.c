@@ -51,9 +51,8 @@
 #define CO_CLOCK_OFF_WARN 60.0   /* a host clock further off ours than this is said (NTP off) */
 #define CO_CLOCK_OFF_CLEAR 30.0  /* ... and its end once back within this */
 #define CO_CLOCK_BACK_MIN 10.0   /* seconds the newest stored row may be ahead of the host's
-				  * clock before its clock is measured again... */
-#define CO_DEFAULT_CLOCK_CONFIRM 45.0 /* ... and, still so this long after (a measurement at
-				       * most every 30 s), it was set back: said, and the host late */
+				  * clock (by a measurement newer than the row) before its clock is
+				  * said to be set back, and the host late */
 /* An archive (whole 5 s, or coarse: a year of days at every VM's data source is tens of MB
  * of text from a busy host) may take this long in all, as long as bytes keep coming: it
  * ends after cfg.timeout without one (the stall timeout). */
@@ -147,8 +146,7 @@ struct co_host {
 	bool auth_failed;       /* in BACKOFF because the host refused the session (HTTP 401) */
 	bool clock_off_said;    /* the warning that its clock is far off ours is in the log */
 	bool clock_back_said;   /* the warning that its clock went back is in the log */
-	double ahead_since;     /* loop time the newest stored row was first seen over
-				 * CO_CLOCK_BACK_MIN ahead of its clock; 0: not */
+	double newest_at;       /* loop time st.newest was last raised */
 	/* status */
 	struct xs_collect_host_status st;
 };
@@ -582,8 +580,10 @@ static void co_commit_5s(struct co_host *h)
 			if (!h->objs[i]->before ||
 			    h->objs[i]->before + XS_COLLECT_PERIOD < oldest)
 				h->need_backfill = true;
-		if (h->times[0] > h->st.newest)
+		if (h->times[0] > h->st.newest) {
 			h->st.newest = h->times[0];
+			h->newest_at = xs_evloop_now();
+		}
 	}
 	h->st.rows += h->nrows;
 	h->st.samples += samples;
@@ -827,13 +827,27 @@ static double co_ahead_at(const struct co_host *h, double host_now)
 	return h->st.newest && (double)h->st.newest > made ? (double)h->st.newest - made : 0;
 }
 
-/* co_ahead_at once confirmed (the setting back outlived a measurement of the clock: a
- * clock set forward looks the same until measured again), else 0. */
-static double co_ahead_confirmed(const struct co_host *h, double host_now)
+/*
+ * Seconds the newest row stored from the host is ahead of its clock, once that is
+ * sure: over CO_CLOCK_BACK_MIN by an offset measured after the row came (before, the
+ * offset may be from before its clock was set forward, which looks the same); else 0.
+ * *unsure: ahead by an offset older than the row (a measurement is wanted).
+ */
+static double co_ahead_sure(const struct co_host *h, bool *unsure)
 {
-	if (!h->ahead_since || xs_evloop_now() - h->ahead_since < h->c->cfg.clock_confirm)
+	double off, at, ahead;
+
+	*unsure = false;
+	if (!h->st.newest || !xs_pool_client_host_offset_at(h->pool->pc, h->uuid, &off, &at))
+		return 0; /* no row, or no measurement: nothing to judge by */
+	ahead = co_ahead_at(h, co_wall() + off);
+	if (ahead <= CO_CLOCK_BACK_MIN)
 		return 0;
-	return co_ahead_at(h, host_now);
+	if (at <= h->newest_at) {
+		*unsure = true;
+		return 0;
+	}
+	return ahead;
 }
 
 /*
@@ -841,24 +855,19 @@ static double co_ahead_confirmed(const struct co_host *h, double host_now)
  * stored at its times, so its graphs are shifted against the others'), and once when
  * it was set back behind the newest row stored from it (the rows it makes until it
  * passes that row cannot be stored: their times are taken); each end too. A newest
- * row ahead of the clock first has the clock measured again: until then the offset
- * may be the one from before the host's clock was set forward.
+ * row ahead of the clock by an offset older than the row has the clock measured again
+ * first (at most every 30 s).
  */
 static void co_check_clock(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
-	double off = co_offset(h), host_now = co_wall() + (isnan(off) ? 0 : off);
+	double off = co_offset(h);
+	bool unsure;
 
 	h->st.clock_offset = off;
-	if (co_ahead_at(h, host_now) <= CO_CLOCK_BACK_MIN) {
-		h->ahead_since = 0;
-	} else {
-		if (!h->ahead_since)
-			h->ahead_since = xs_evloop_now();
-		if (xs_evloop_now() - h->ahead_since < h->c->cfg.clock_confirm)
-			xs_pool_client_check_clocks(h->pool->pc); /* at most every 30 s */
-	}
-	h->st.ahead = co_ahead_confirmed(h, host_now);
+	h->st.ahead = co_ahead_sure(h, &unsure);
+	if (unsure)
+		xs_pool_client_check_clocks(h->pool->pc);
 	if (!h->clock_off_said && fabs(off) > CO_CLOCK_OFF_WARN) {
 		h->clock_off_said = true;
 		co_log(c, XS_COLLECT_LOG_WARN,
@@ -884,10 +893,11 @@ static void co_check_clock(struct co_host *h)
 		       "(%s, its time): the rows it makes until then are not collected (their times "
 		       "are stored already); keep the host's clock on NTP",
 		       h->name, h->st.ahead, at);
-	} else if (h->clock_back_said && !h->ahead_since) {
+	} else if (h->clock_back_said && isfinite(off) &&
+		   co_ahead_at(h, co_wall() + off) == 0) {
 		h->clock_back_said = false;
 		co_log(c, XS_COLLECT_LOG_INFO,
-		       "host %s: its clock is back at the newest row stored from it: collecting again",
+		       "host %s: its clock has passed the newest row stored from it: collecting again",
 		       h->name);
 	}
 }
@@ -1371,8 +1381,6 @@ struct xs_collector *xs_collector_new(struct xs_evloop *loop, struct xs_http *ht
 		c->cfg.backfills = CO_DEFAULT_BACKFILLS;
 	if (!(c->cfg.backfill_retry > 0))
 		c->cfg.backfill_retry = CO_DEFAULT_BACKFILL_RETRY;
-	if (!(c->cfg.clock_confirm > 0))
-		c->cfg.clock_confirm = CO_DEFAULT_CLOCK_CONFIRM;
 	if (c->cfg.backoff_max < c->cfg.backoff_min)
 		c->cfg.backoff_max = c->cfg.backoff_min > CO_DEFAULT_BACKOFF_MAX
 					     ? c->cfg.backoff_min
@@ -1473,6 +1481,7 @@ size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_
 	for (size_t i = 0; i < c->npools; i++)
 		for (size_t j = 0; j < c->pools[i]->nhosts; j++, n++) {
 			const struct co_host *h = c->pools[i]->hosts[j];
+			bool unsure;
 
 			if (n < cap) {
 				double off = co_offset(h), host_now = co_wall() + (isnan(off) ? 0 : off);
@@ -1482,7 +1491,7 @@ size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_
 				out[n].lag = co_lag_at(h, host_now);
 				out[n].row_phase = h->row_phase;
 				out[n].clock_offset = off;
-				out[n].ahead = co_ahead_confirmed(h, host_now);
+				out[n].ahead = co_ahead_sure(h, &unsure);
 			}
 		}
 	return n;

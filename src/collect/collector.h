@@ -84,9 +84,6 @@ struct xs_collector_config {
 	double backfill_retry; /* a coarse archive that failed is asked again after this (0 = 30 s),
 				* doubled at each failure in a row up to 1800 s (the 1 min archive
 				* spans 2 h); the 5 s fetches go on meanwhile */
-	double clock_confirm;  /* seconds a host clock seen set back behind the rows stored must
-				* stay so (its clock measured again meanwhile, at most every 30 s)
-				* before it is said and the host late (0 = 45) */
 	bool manual;           /* no timers: fetch only on xs_collector_poll() (tests) */
 	xs_collect_log_cb log; /* may be NULL */
 	void *log_arg;
@@ -121,8 +118,8 @@ struct xs_collect_host_status {
 	double clock_offset;   /* the host's clock minus ours, seconds, as last measured (NAN: not yet) */
 	double ahead;          /* seconds the newest stored row is ahead of the host's clock: it was
 				* set back, and its rows until it passes that row are not collected
-				* (their times are stored already); 0 when not, and until a new
-				* measurement of its clock confirms it (cfg.clock_confirm) */
+				* (their times are stored already); 0 when not, and until a
+				* measurement of its clock newer than that row confirms it */
 	unsigned failures;     /* in a row */
 	uint64_t fetches, rows, samples, errors, backfills;
 };

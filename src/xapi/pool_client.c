@@ -73,6 +73,7 @@ enum pc_step {
 struct pc_offset {
 	char uuid[PC_UUID_LEN];
 	double offset;
+	double measured_at;     /* loop time (xs_evloop_now) of the exchange's end */
 };
 
 struct xs_pool_client {
@@ -873,6 +874,7 @@ static void pc_set_offset(struct xs_pool_client *pc, const char *uuid, double of
 	for (size_t i = 0; i < pc->noffsets; i++) {
 		if (!strcmp(pc->offsets[i].uuid, uuid)) {
 			pc->offsets[i].offset = offset;
+			pc->offsets[i].measured_at = xs_evloop_now();
 			return;
 		}
 	}
@@ -881,6 +883,7 @@ static void pc_set_offset(struct xs_pool_client *pc, const char *uuid, double of
 		pc->offsets = xs_xrealloc(pc->offsets, pc->capoffsets * sizeof(*pc->offsets));
 	}
 	snprintf(pc->offsets[pc->noffsets].uuid, PC_UUID_LEN, "%s", uuid);
+	pc->offsets[pc->noffsets].measured_at = xs_evloop_now();
 	pc->offsets[pc->noffsets++].offset = offset;
 }
 
@@ -1179,9 +1182,17 @@ const char *xs_pool_client_name(const struct xs_pool_client *pc)
 bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *host_uuid,
 				double *offset)
 {
+	return xs_pool_client_host_offset_at(pc, host_uuid, offset, NULL);
+}
+
+bool xs_pool_client_host_offset_at(const struct xs_pool_client *pc, const char *host_uuid,
+				   double *offset, double *measured_at)
+{
 	for (size_t i = 0; i < pc->noffsets; i++) {
 		if (!strcmp(pc->offsets[i].uuid, host_uuid)) {
 			*offset = pc->offsets[i].offset;
+			if (measured_at)
+				*measured_at = pc->offsets[i].measured_at;
 			return true;
 		}
 	}

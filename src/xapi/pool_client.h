@@ -168,6 +168,9 @@ const char *xs_pool_client_name(const struct xs_pool_client *pc);
 /* The clock offset of a host (its time minus ours, seconds); false if not measured. */
 bool xs_pool_client_host_offset(const struct xs_pool_client *pc, const char *host_uuid,
 				double *offset);
+/* The same, and the loop time (xs_evloop_now) it was measured at, if measured_at. */
+bool xs_pool_client_host_offset_at(const struct xs_pool_client *pc, const char *host_uuid,
+				   double *offset, double *measured_at);
 /* Measures every host's clock again now, unless a measurement is running or
  * started less than 30 s ago: a host's rows are not where its offset puts them
  * (its clock was set since, or it could not be measured). */

@@ -9,7 +9,8 @@
  * The including test owns t_loop, t_http and t_dir (its main() makes them)
  * and stops every fixture it started with fix_stop(), failure paths included.
  * Knobs read by the next fix_start(): t_fetch_timeout, t_event_timeout,
- * t_backoff_min, t_backoff_max, t_xapi_version, t_history. One fixture at a time per address base (fix_start's `base`).
+ * t_servertime_interval, t_backoff_min, t_backoff_max, t_xapi_version, t_history.
+ * One fixture at a time per address base (fix_start's `base`).
  */
 #ifndef XS_TEST_COLLECT_FIX_H
 #define XS_TEST_COLLECT_FIX_H
@@ -116,7 +117,6 @@ static int t_fix_serial;
 static double t_fetch_timeout = 10; /* xs_collector_config.timeout of the next fixture */
 static double t_event_timeout = 2;  /* xs_pool_config.event_timeout of the next fixture */
 static double t_servertime_interval; /* xs_pool_config.servertime_interval of the next fixture */
-static double t_clock_confirm;       /* xs_collector_config.clock_confirm of the next fixture */
 static double t_backoff_min = 0.2, t_backoff_max = 1; /* xs_collector_config's of the next fixture */
 static unsigned long long t_yields; /* xs_collector_config.yield calls */
 static char t_collect_log[8192];    /* the collector's log lines, one per line (cut when full) */
@@ -207,7 +207,6 @@ static bool fix_start(struct fix *f, const char *hosts, const char *vms, int bas
 	ccfg.backoff_min = t_backoff_min;
 	ccfg.backoff_max = t_backoff_max;
 	ccfg.backfill_retry = T_BACKFILL_RETRY;
-	ccfg.clock_confirm = t_clock_confirm;
 	f->co = xs_collector_new(t_loop, t_http, f->store, &ccfg);
 	xs_collector_add_pool(f->co, f->pc, NULL);
 	xs_collector_sync(f->co);
