@@ -1059,18 +1059,26 @@ static void http_dispatch(struct xs_http_request *req)
 	if (!http_parse_target(req))
 		return;
 	r = http_route_find(srv, req->path, req->method, &known, allow);
-	/* the web UI's files hold no data: served without the token (the UI asks for it) */
-	if (!r && !known && srv->files && (!strcmp(req->method, "GET") || req->head)) {
+	/* the web UI's files hold no data: served without the token (the UI asks for it);
+	 * another method on one of them is a 405, as on a route */
+	if (!r && !known && srv->files) {
 		const char *ctype;
 		uint64_t size;
 		int fd;
 
 		if (xs_static_lookup(srv->files, req->path, strlen(req->path), &fd, &size, &ctype) ==
 		    XS_OK) {
-			if (http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd), ctype,
-				       size, true) != XS_OK && !req->status)
+			if (strcmp(req->method, "GET") && !req->head) {
+				close(fd);
+				xs_http_set_header(req, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+				xs_http_reply_json_error(req, MHD_HTTP_METHOD_NOT_ALLOWED,
+							 "method %s not allowed (allowed: GET, HEAD)",
+							 req->method);
+			} else if (http_queue(req, MHD_HTTP_OK, MHD_create_response_from_fd64(size, fd),
+					      ctype, size, true) != XS_OK && !req->status) {
 				xs_http_reply_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 							 "cannot send file");
+			}
 			return;
 		}
 	}

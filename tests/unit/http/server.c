@@ -967,7 +967,13 @@ static void test_static(void)
 		}
 	}
 	t_do(&e, &c, "POST /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-	ok(t_status(&c) == 404, "POST to a static path: %d", t_status(&c));
+	ok(t_status(&c) == 405 && !strcmp(t_header(&c, "Allow", h, sizeof(h)), "GET, HEAD") &&
+		   strstr(t_body(&c), "method POST not allowed (allowed: GET, HEAD)"),
+	   "POST to a static file: 405, Allow %s: %s", h, t_body(&c));
+	t_do(&e, &c, "DELETE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 405, "DELETE / (the UI's index): %d", t_status(&c));
+	t_do(&e, &c, "POST /missing.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+	ok(t_status(&c) == 404, "POST to no file: 404 (%d)", t_status(&c));
 	t_do(&e, &c, "GET /api/v1/objects HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 	ok(t_status(&c) == 200, "routes still win");
 	t_stop(&e);
