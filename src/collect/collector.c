@@ -215,14 +215,27 @@ static double co_jitter(struct xs_collector *c, double d)
 	return d * (0.8 + 0.4 * (double)(c->rng >> 8) / (double)(1u << 24));
 }
 
+/* What the pool client measured of a host's clock (one lookup), and its time now. */
+struct co_clock {
+	double offset;          /* its clock minus ours, seconds; NAN: not measured */
+	double measured_at;     /* loop time of that measurement */
+	double now;             /* its clock now: ours plus the offset (0 if none) */
+};
+
+static struct co_clock co_clock_of(const struct co_host *h)
+{
+	struct co_clock k = { .offset = NAN, .measured_at = 0 };
+
+	if (!xs_pool_client_host_offset_at(h->pool->pc, h->uuid, &k.offset, &k.measured_at))
+		k.offset = NAN;
+	k.now = co_wall() + (isnan(k.offset) ? 0 : k.offset);
+	return k;
+}
+
 /* The host's clock now: ours plus the offset the pool client measured (0 if none). */
 static double co_host_now(const struct co_host *h)
 {
-	double off = 0;
-
-	if (!xs_pool_client_host_offset(h->pool->pc, h->uuid, &off))
-		off = 0;
-	return co_wall() + off;
+	return co_clock_of(h).now;
 }
 
 /*
@@ -793,57 +806,35 @@ static void co_doc_reset(struct co_host *h)
 	h->skip = false;
 }
 
-/* The host's clock offset, NAN when not measured yet. */
-static double co_offset(const struct co_host *h)
+/* Seconds the newest row stored from the host is behind (> 0) or ahead of (< 0) the
+ * newest it has made when its clock reads host_now (estimated); 0 before its first row. */
+static double co_behind(const struct co_host *h, double host_now)
 {
-	double off;
+	double made = floor((host_now - h->row_phase) / XS_COLLECT_PERIOD) * XS_COLLECT_PERIOD;
 
-	return xs_pool_client_host_offset(h->pool->pc, h->uuid, &off) ? off : NAN;
+	return h->st.newest ? made - (double)h->st.newest : 0;
 }
 
-/* The time of the newest row the host has made when its clock reads host_now (estimated). */
-static double co_made(const struct co_host *h, double host_now)
-{
-	return floor((host_now - h->row_phase) / XS_COLLECT_PERIOD) * XS_COLLECT_PERIOD;
-}
-
-/* Seconds our newest row of the host is behind the newest the host has made (estimated);
- * -1 before its first row. host_now: co_host_now(h). */
+/* The lag of the status: how far behind, 0 when not; -1 before the host's first row. */
 static double co_lag_at(const struct co_host *h, double host_now)
 {
-	double made = co_made(h, host_now);
-
-	if (!h->st.newest)
-		return -1;
-	return made > (double)h->st.newest ? made - (double)h->st.newest : 0;
-}
-
-/* Seconds the newest row stored from the host is ahead of the newest it has made (its
- * clock was set back since that row); 0 when not. host_now: co_host_now(h). */
-static double co_ahead_at(const struct co_host *h, double host_now)
-{
-	double made = co_made(h, host_now);
-
-	return h->st.newest && (double)h->st.newest > made ? (double)h->st.newest - made : 0;
+	return h->st.newest ? fmax(co_behind(h, host_now), 0) : -1;
 }
 
 /*
- * Seconds the newest row stored from the host is ahead of its clock, once that is
+ * Seconds the newest row stored from the host is ahead of its clock k, once that is
  * sure: over CO_CLOCK_BACK_MIN by an offset measured after the row came (before, the
  * offset may be from before its clock was set forward, which looks the same); else 0.
  * *unsure: ahead by an offset older than the row (a measurement is wanted).
  */
-static double co_ahead_sure(const struct co_host *h, bool *unsure)
+static double co_ahead_sure(const struct co_host *h, const struct co_clock *k, bool *unsure)
 {
-	double off, at, ahead;
+	double ahead = -co_behind(h, k->now);
 
 	*unsure = false;
-	if (!h->st.newest || !xs_pool_client_host_offset_at(h->pool->pc, h->uuid, &off, &at))
-		return 0; /* no row, or no measurement: nothing to judge by */
-	ahead = co_ahead_at(h, co_wall() + off);
-	if (ahead <= CO_CLOCK_BACK_MIN)
-		return 0;
-	if (at <= h->newest_at) {
+	if (isnan(k->offset) || ahead <= CO_CLOCK_BACK_MIN)
+		return 0; /* no measurement to judge by, or not ahead */
+	if (k->measured_at <= h->newest_at) {
 		*unsure = true;
 		return 0;
 	}
@@ -861,11 +852,12 @@ static double co_ahead_sure(const struct co_host *h, bool *unsure)
 static void co_check_clock(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
-	double off = co_offset(h);
+	struct co_clock k = co_clock_of(h);
+	double off = k.offset;
 	bool unsure;
 
 	h->st.clock_offset = off;
-	h->st.ahead = co_ahead_sure(h, &unsure);
+	h->st.ahead = co_ahead_sure(h, &k, &unsure);
 	if (unsure)
 		xs_pool_client_check_clocks(h->pool->pc);
 	if (!h->clock_off_said && fabs(off) > CO_CLOCK_OFF_WARN) {
@@ -893,8 +885,7 @@ static void co_check_clock(struct co_host *h)
 		       "(%s, its time): the rows it makes until then are not collected (their times "
 		       "are stored already); keep the host's clock on NTP",
 		       h->name, h->st.ahead, at);
-	} else if (h->clock_back_said && isfinite(off) &&
-		   co_ahead_at(h, co_wall() + off) == 0) {
+	} else if (h->clock_back_said && isfinite(off) && co_behind(h, k.now) >= 0) {
 		h->clock_back_said = false;
 		co_log(c, XS_COLLECT_LOG_INFO,
 		       "host %s: its clock has passed the newest row stored from it: collecting again",
@@ -1484,14 +1475,14 @@ size_t xs_collector_status(const struct xs_collector *c, struct xs_collect_host_
 			bool unsure;
 
 			if (n < cap) {
-				double off = co_offset(h), host_now = co_wall() + (isnan(off) ? 0 : off);
+				struct co_clock k = co_clock_of(h);
 
 				out[n] = h->st;
 				out[n].state = h->state;
-				out[n].lag = co_lag_at(h, host_now);
+				out[n].lag = co_lag_at(h, k.now);
 				out[n].row_phase = h->row_phase;
-				out[n].clock_offset = off;
-				out[n].ahead = co_ahead_sure(h, &unsure);
+				out[n].clock_offset = k.offset;
+				out[n].ahead = co_ahead_sure(h, &k, &unsure);
 			}
 		}
 	return n;

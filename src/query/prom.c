@@ -1240,7 +1240,7 @@ static double prom_host_value(const struct prom_ctx *c, const struct xs_collect_
 	case PROM_UP: return xs_status_host_health(h, c->e->now) != XS_HEALTH_DOWN;
 	case PROM_LAG: return h->lag >= 0 ? h->lag : NAN;
 	case PROM_LAST_SUCCESS: return h->last_success;
-	case PROM_CLOCK_OFFSET: return isfinite(h->clock_offset) ? round(h->clock_offset * 10) / 10 : NAN;
+	case PROM_CLOCK_OFFSET: return xs_status_clock_offset(h);
 	case PROM_AHEAD: return h->newest > 0 ? (h->ahead > 0 ? h->ahead : 0) : NAN;
 	}
 	return NAN;

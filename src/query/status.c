@@ -40,13 +40,20 @@ const char *xs_status_health_name(enum xs_status_health h)
 	return "down";
 }
 
+double xs_status_clock_offset(const struct xs_collect_host_status *h)
+{
+	return isfinite(h->clock_offset) ? round(h->clock_offset * 10) / 10 : NAN;
+}
+
 void xs_status_clock_fields(struct xs_json *w, const struct xs_collect_host_status *h)
 {
-	xs_json_key(w, "clock_offset"); /* measured to ±1 s: tenths are plenty */
-	if (isfinite(h->clock_offset))
-		xs_json_double(w, round(h->clock_offset * 10) / 10);
-	else
+	double off = xs_status_clock_offset(h);
+
+	xs_json_key(w, "clock_offset");
+	if (isnan(off))
 		xs_json_null(w);
+	else
+		xs_json_double(w, off);
 	xs_json_field_double(w, "ahead", h->ahead > 0 ? h->ahead : 0);
 }
 

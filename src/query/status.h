@@ -34,9 +34,13 @@ enum xs_status_health xs_status_host_health(const struct xs_collect_host_status 
 /* "collecting", "late", "down". */
 const char *xs_status_health_name(enum xs_status_health h);
 
+/* The host's clock offset as the API gives it: seconds to a tenth (measured to ±1 s);
+ * NAN until measured. */
+double xs_status_clock_offset(const struct xs_collect_host_status *h);
+
 struct xs_json;
 /* The host's clock fields of a status or an object's collection: "clock_offset"
- * (seconds to a tenth, null until measured) and "ahead" (collector.h). */
+ * (xs_status_clock_offset, null until measured) and "ahead" (collector.h). */
 void xs_status_clock_fields(struct xs_json *w, const struct xs_collect_host_status *h);
 
 /* e->status indexed by host uuid, for lookups while a body is built. */

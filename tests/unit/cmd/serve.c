@@ -799,6 +799,20 @@ static bool objects_once(const char *api, char *ans, const char *pool, char host
 	}
 }
 
+/* From the daemon's log text: the section refused as a duplicate (loser) and the one it
+ * was refused for (winner), names of up to 7 of 'a' and '2'; whether both differ. */
+static bool refusal_who(const char *log, char *winner, char *loser)
+{
+	const char *at = strstr(log, "is already collected as [pool ");
+
+	if (!at)
+		return false;
+	while (at > log && at[-1] != '\n')
+		at--;
+	return sscanf(strstr(at, "pool "), "pool %7[a2]: ", loser) == 1 &&
+	       sscanf(strstr(at, "[pool "), "[pool %7[a2]]", winner) == 1 && strcmp(winner, loser);
+}
+
 /* The status lists each host once (the collector's host lists follow within 1 s). */
 static bool dup_status_once(char *ans, char hosts[2][64])
 {
@@ -854,13 +868,8 @@ static void test_duplicate_pool(void)
 			"a refusal logged"))
 			goto out;
 		log = run_cmd_read(dm.errpath);
-		at = strstr(log, "is already collected as [pool ");
-		while (at > log && at[-1] != '\n')
-			at--;
-		ok(sscanf(strstr(at, "pool "), "pool %7[a2]: ", loser) == 1 &&
-			   sscanf(strstr(at, "[pool ") , "[pool %7[a2]]", winner) == 1 &&
-			   strcmp(winner, loser),
-		   "who: [pool %s] collects, [pool %s] refused", winner, loser);
+		ok(refusal_who(log, winner, loser), "who: [pool %s] collects, [pool %s] refused",
+		   winner, loser);
 		snprintf(line, sizeof(line),
 			 "pool %s: the pool %s is already collected as [pool %s] (same pool, "
 			 "another address): not collected twice", loser, pool, winner);
@@ -932,7 +941,7 @@ static void test_duplicate_takeover(void)
 	struct sim_proc s;
 	struct daemon dm = { .pid = -1 };
 	char dir[256], conf_text[1024], pool[64], hosts[2][64], line[512];
-	char winner[8] = "", loser[8] = "", *log = NULL, *at;
+	char winner[8] = "", loser[8] = "", *log = NULL;
 	const char *conf, *args[] = { "-c", NULL, NULL };
 	int rc;
 
@@ -952,13 +961,8 @@ static void test_duplicate_takeover(void)
 	    !ok(serve_log_has(&dm, "is already collected as [pool ", 20), "a refusal logged"))
 		goto out;
 	log = run_cmd_read(dm.errpath);
-	at = strstr(log, "is already collected as [pool ");
-	while (at > log && at[-1] != '\n')
-		at--;
-	if (!ok(sscanf(strstr(at, "pool "), "pool %7[a2]: ", loser) == 1 &&
-			sscanf(strstr(at, "[pool "), "[pool %7[a2]]", winner) == 1 &&
-			strcmp(winner, loser),
-		"who: [pool %s] collects, [pool %s] refused", winner, loser))
+	if (!ok(refusal_who(log, winner, loser), "who: [pool %s] collects, [pool %s] refused",
+		winner, loser))
 		goto out;
 	free(log);
 	log = NULL;
