@@ -20,6 +20,7 @@
 #define XS_TOP_DEFAULT_N 10  /* items when n is 0 */
 #define XS_TOP_MAX_N 1000    /* the most items asked for */
 #define XS_TOP_STALE 60      /* seconds behind the newest sample that still count as now */
+#define XS_TOP_METRICS 4     /* cpu, memory, network, disk (xs_top_metric_name) */
 
 /*
  * Appends to out {"kind", "metric", "unit", "time", "items": [{"uuid", "name",
@@ -36,6 +37,24 @@
 enum xs_err xs_query_top(const struct xs_estate *e, const char *kind, const char *metric, long n,
 			 const char *pool, struct xs_buf *out, char *err)
 	__attribute__((warn_unused_result));
+
+/*
+ * Several metrics of one question at once, in one pass over the objects (the
+ * web UI asks a kind's four together): for every m with outs[m] not NULL,
+ * appends to outs[m] what xs_query_top(e, kind, xs_top_metric_name(m), n,
+ * pool, outs[m], err) would. Each object's series are walked once for all of
+ * them. Errors as xs_query_top's, for all of them; after one, what outs hold is
+ * unspecified. Every outs[m] NULL: XS_OK, nothing done.
+ */
+enum xs_err xs_query_top_each(const struct xs_estate *e, const char *kind, long n,
+			      const char *pool, struct xs_buf *const outs[XS_TOP_METRICS], char *err)
+	__attribute__((warn_unused_result));
+
+/* Metric m's name (0 <= m < XS_TOP_METRICS: "cpu", "memory", "network", "disk"), else NULL. */
+const char *xs_top_metric_name(size_t m);
+
+/* The m whose name is name, or -1. */
+int xs_top_metric_index(const char *name);
 
 /* The XS_ERR_ARG checks of xs_query_top() alone (no estate needed): XS_OK when the
  * question is well formed, whether or not its pool exists. */

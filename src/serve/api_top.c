@@ -9,6 +9,10 @@
  * answers (a->top) are shared under top_mu; the parked list (a->parked) is
  * the API thread's alone.
  *
+ * One refresh answers every wanted question that differs from the one wanted
+ * longest only by its metric, in one pass (the web UI asks a kind's four
+ * metrics at once).
+ *
  * A slot being computed or waited for (wanted) is never given to another
  * question, so a request parked for it is never left to compute it itself
  * because other questions came; with every slot wanted, a new question is
@@ -104,44 +108,77 @@ static void api_top_remember(struct xs_api *a, const struct api_top_q *q, const 
 	pthread_mutex_unlock(&a->top_mu);
 }
 
-/* The answer into b under the lock (the caller's); *b initialized here. deferred: on the
- * provider's thread, which may let the API's handlers run now and then (its yield). */
+/* The answer into b under the lock (the caller's: a request's enter); *b initialized here. */
 static enum xs_err api_top_compute(struct xs_api *a, const char *kind, const char *metric, long n,
-				   const char *pool, bool deferred, struct xs_buf *b, char *err)
+				   const char *pool, struct xs_buf *b, char *err)
 {
 	struct xs_estate e;
 
 	xs_buf_init(b, XS_API_MAX_STATS_BODY);
 	api_estate(a, &e, true); /* "now" is judged against each host's clock (top.h) */
-	if (deferred) {
-		e.yield = a->p.yield;
-		e.yield_arg = a->p.lock_arg;
-	}
 	return xs_query_top(&e, kind, metric, n, pool, b, err); /* pool "": every pool */
 }
 
+/* Whether a and b ask the same but for the metric. */
+static bool api_top_siblings(const struct api_top_q *a, const struct api_top_q *b)
+{
+	return a->n == b->n && !strcmp(a->kind, b->kind) && !strcmp(a->pool, b->pool);
+}
+
 /*
- * The provider's deferred work (its thread, inside the lock): a new answer to the
+ * The answers to q's kind, n and pool for every metric m whose bit is in want, in
+ * one pass (xs_query_top_each), kept in their slots, or forgotten on an error:
+ * the provider's thread, inside the lock. An answer whose slot is gone
+ * meanwhile (a request computed it and failed) is dropped.
+ */
+static void api_top_refresh_each(struct xs_api *a, const struct api_top_q *q, unsigned want)
+{
+	struct xs_buf bodies[XS_TOP_METRICS], *outs[XS_TOP_METRICS] = { NULL };
+	char err[XS_ERR_LEN] = "";
+	struct xs_estate e;
+	enum xs_err rc;
+
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		if (!(want & (1u << m)))
+			continue;
+		xs_buf_init(&bodies[m], XS_API_MAX_STATS_BODY);
+		outs[m] = &bodies[m];
+	}
+	api_estate(a, &e, true); /* "now" is judged against each host's clock (top.h) */
+	e.yield = a->p.yield;
+	e.yield_arg = a->p.lock_arg;
+	rc = xs_query_top_each(&e, q->kind, q->n, q->pool, outs, err); /* pool "": every pool */
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		struct api_top_q qm = *q;
+
+		if (!outs[m])
+			continue;
+		snprintf(qm.metric, sizeof(qm.metric), "%s", xs_top_metric_name(m));
+		api_top_remember(a, &qm, rc ? NULL : outs[m], false);
+		xs_buf_free(outs[m]);
+	}
+}
+
+/*
+ * The provider's deferred work (its thread, inside the lock): new answers to the
  * question wanted longest (a request parked for it, or one that found its answer
- * past XS_API_TOP_TTL), then asked again for the next such question, if any, so
- * that the provider's own work runs in between. An answer whose slot is gone
- * meanwhile (a request computed it and failed) is dropped; one that fails now is
- * forgotten, so that the next request asks it afresh and gets the error. Then,
- * even when nothing was wanted any more, the API's thread is woken to let parked
- * requests go (api_top_woken).
+ * past XS_API_TOP_TTL) and to every other metric of it wanted too (the web UI asks a
+ * kind's four at once), in one pass (api_top_refresh_each); then asked again for
+ * the next such question, if any, so that the provider's own work runs in between.
+ * One that fails now is forgotten, so that the next request asks it afresh and gets
+ * the error. Then, even when nothing was wanted any more, the API's thread is woken
+ * to let parked requests go (api_top_woken).
  */
 static void api_top_refresh(void *arg)
 {
 	struct xs_api *a = arg;
 	const struct api_top *first = NULL;
 	struct api_top_q q;
-	char err[XS_ERR_LEN] = "";
-	struct xs_buf b;
-	size_t wanted = 0;
-	enum xs_err rc;
+	size_t wanted = 0, answered = 0;
+	unsigned want = 0;
 
-	/* the question wanted longest, and whether others wait (one wanted later comes
-	 * with its own defer) */
+	/* the question wanted longest, its siblings wanted too, and whether others wait
+	 * (one wanted later comes with its own defer) */
 	pthread_mutex_lock(&a->top_mu);
 	for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
 		if (!(a->top[i].used && a->top[i].wanted))
@@ -150,15 +187,27 @@ static void api_top_refresh(void *arg)
 		if (!first || a->top[i].wanted_since < first->wanted_since)
 			first = &a->top[i];
 	}
-	if (first)
+	if (first) {
 		q = first->q;
-	pthread_mutex_unlock(&a->top_mu);
-	if (wanted) {
-		rc = api_top_compute(a, q.kind, q.metric, q.n, q.pool, true, &b, err);
-		api_top_remember(a, &q, rc ? NULL : &b, false);
-		xs_buf_free(&b);
+		for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
+			const struct api_top *t = &a->top[i];
+			int m = xs_top_metric_index(t->q.metric); /* a known one: checked when asked */
+
+			if (t->used && t->wanted && m >= 0 && api_top_siblings(&t->q, &q) &&
+			    !(want & (1u << m))) {
+				want |= 1u << m;
+				answered++;
+			}
+		}
 	}
-	if (wanted > 1)
+	pthread_mutex_unlock(&a->top_mu);
+	if (first && !want) { /* never: its metric was checked; forgotten, not asked forever */
+		api_top_remember(a, &q, NULL, false);
+		answered = 1;
+	}
+	if (want)
+		api_top_refresh_each(a, &q, want);
+	if (wanted > answered)
 		a->p.defer(a->p.lock_arg, api_top_refresh, a);
 	if (a->top_fd >= 0) {
 		uint64_t one = 1;
@@ -323,7 +372,7 @@ enum xs_err api_top(struct xs_http_request *req, void *arg)
 	if (park && api_top_park(a, req, &q, ask))
 		return XS_OK;
 	api_enter(a);
-	rc = api_top_compute(a, kind, metric, (long)n, pool, false, &b, err);
+	rc = api_top_compute(a, kind, metric, (long)n, pool, &b, err);
 	api_leave(a);
 	/* a failure forgets the old answer: never served again after an error */
 	api_top_remember(a, &q, rc ? NULL : &b, !rc);

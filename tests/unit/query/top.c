@@ -6,7 +6,10 @@
  * nvme0n1, PIFs eth0.100 and xenbr1, an SR the topology does not know; names
  * that only look like devices left out), stale objects left out (each against its
  * own host's clock: one host minutes ahead leaves out no other's), templates not ranked, n
- * bounds and default, the pool filter, bad parameters; then 20,000 VMs
+ * bounds and default, the pool filter, bad parameters; several metrics at
+ * once (xs_query_top_each): every subset gives each metric the same bytes as
+ * asking it alone, each judged fresh against its own newest sample, its
+ * errors; then 20,000 VMs
  * x 30 series: top-10 by CPU (and the estate's yield called every
  * XS_ESTATE_YIELD_EVERY VMs, the answer unchanged) and one VM's stats, their
  * times printed for information (this build runs under ASan).
@@ -531,6 +534,161 @@ static void test_clock_skew(void)
 	store_done(&s);
 }
 
+/*
+ * xs_query_top_each for the metrics of mask (bit m: xs_top_metric_name(m)) against
+ * xs_query_top of each alone: true when every answer has the same bytes. got[m]
+ * (may be NULL) receives each answer of each's, owned by the caller.
+ */
+static bool each_same(const char *kind, long n, const char *pool, unsigned mask,
+		      char *got[XS_TOP_METRICS])
+{
+	struct xs_buf bufs[XS_TOP_METRICS], *outs[XS_TOP_METRICS] = { NULL };
+	char err[XS_ERR_LEN] = "";
+	bool same;
+
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		if (!(mask & (1u << m)))
+			continue;
+		xs_buf_init(&bufs[m], 1 << 20);
+		outs[m] = &bufs[m];
+	}
+	same = xs_query_top_each(&E, kind, n, pool, outs, err) == XS_OK;
+	if (!same)
+		fprintf(stderr, "# each %s %x: %s\n", kind, mask, err);
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		enum xs_err code;
+		char *alone, *each;
+
+		if (!outs[m])
+			continue;
+		alone = top(kind, xs_top_metric_name(m), n, pool, &code, err);
+		each = xs_buf_take(outs[m], NULL);
+		if (!alone || !each || strcmp(alone, each)) {
+			fprintf(stderr, "# %s %s in %x:\n#  alone %s\n#  each  %s\n", kind,
+				xs_top_metric_name(m), mask, alone ? alone : "(none)", each ? each : "");
+			same = false;
+		}
+		free(alone);
+		if (got)
+			got[m] = each;
+		else
+			free(each);
+	}
+	return same;
+}
+
+/*
+ * Several metrics at once: hosts h1 (collected, clock T1) and h2 (no status), VMs
+ * v1 on h1, v2 on h2 and v3 halted, each metric with its own newest sample. The
+ * objects without a host clock are judged against their metric's newest sample of
+ * all: cpu's is an hour ahead (v2's), memory's is T1, so v2 and v3 stay in memory's
+ * ranking while v3 is stale in cpu's; v1's disk is stale while its other metrics
+ * are not.
+ */
+static void test_each(void)
+{
+	struct xs_store *s = store_open();
+	struct xs_topo *t = xs_topo_new();
+	struct xs_collect_host_status st[1] = { 0 };
+	struct xs_buf none[XS_TOP_METRICS], *outs[XS_TOP_METRICS];
+	char err[XS_ERR_LEN], o[32], *got[XS_TOP_METRICS] = { NULL };
+	const char *const kinds[] = { "vm", "host" };
+	bool all_same = true;
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pa", rec("uuid", S(PA_UUID), "name_label", S("A"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h1", rec("uuid", S(HA "1"), "name_label", S("h1"), NULL));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h2", rec("uuid", S(HA "2"), "name_label", S("h2"), NULL));
+	snprintf(st[0].uuid, sizeof(st[0].uuid), "%s", HA "1");
+	st[0].last_success = T1 + 1;
+	st[0].newest = T1;
+	put_vm(t, "OpaqueRef:v1", VA "1", "one", "OpaqueRef:h1", false);
+	put_vm(t, "OpaqueRef:v2", VA "2", "two", "OpaqueRef:h2", false);
+	put_vm(t, "OpaqueRef:v3", VA "3", "three", "OpaqueRef:NULL", false);
+	set(s, XS_OBJ_VM, VA "1", "cpu_usage", T1, 0.5f);
+	set(s, XS_OBJ_VM, VA "1", "memory", T1, 4294967296.0f);
+	set(s, XS_OBJ_VM, VA "1", "vif_0_rx", T1, 10);
+	set(s, XS_OBJ_VM, VA "1", "vbd_xvda_read", T1 - 120, 1e6f); /* stale on h1's clock */
+	set(s, XS_OBJ_VM, VA "2", "cpu_usage", T1 + 3600, 0.9f);
+	set(s, XS_OBJ_VM, VA "2", "memory", T1, 2147483648.0f);
+	set(s, XS_OBJ_VM, VA "2", "vif_0_tx", T1, 5);
+	set(s, XS_OBJ_VM, VA "2", "vbd_xvda_write", T1, 100);
+	set(s, XS_OBJ_VM, VA "3", "cpu0", T1, 0.3f); /* a mean of cpuN: walked */
+	set(s, XS_OBJ_VM, VA "3", "cpu1", T1, 0.1f);
+	set(s, XS_OBJ_VM, VA "3", "memory", T1, 1073741824.0f);
+	set(s, XS_OBJ_VM, VA "3", "vbd_xvdb_read", T1, 7);
+	set(s, XS_OBJ_HOST, HA "1", "cpu0", T1, 0.2f);
+	set(s, XS_OBJ_HOST, HA "1", "memory_total_kib", T1, 1000);
+	set(s, XS_OBJ_HOST, HA "1", "memory_free_kib", T1, 250);
+	set(s, XS_OBJ_HOST, HA "1", "pif_eth0_rx", T1, 100);
+	set(s, XS_OBJ_HOST, HA "1", "io_throughput_total_5e3f2a11", T1, 0.5f);
+	set(s, XS_OBJ_HOST, HA "2", "cpu0", T1, 0.4f);
+	set(s, XS_OBJ_HOST, HA "2", "cpu1", T1, 0.6f);
+	set(s, XS_OBJ_HOST, HA "2", "pif_aggr_rx", T1, 30);
+	set(s, XS_OBJ_HOST, HA "2", "pif_eth1_tx", T1, 1e6f); /* aggr given: PIFs not walked */
+	set(s, XS_OBJ_HOST, HA "2", "io_throughput_total_0badc0de", T1 - 600, 0.25f); /* stale */
+	PP[0] = (struct xs_estate_pool){ .name = "A", .topo = t };
+	E = (struct xs_estate){ .store = s, .pools = PP, .npools = 1, .status = st, .nstatus = 1,
+				.now = T1 + 3 };
+
+	for (size_t k = 0; k < 2; k++)
+		for (unsigned mask = 1; mask < (1u << XS_TOP_METRICS); mask++)
+			all_same &= each_same(kinds[k], 10, NULL, mask, NULL) &&
+				    each_same(kinds[k], 1, PA_UUID, mask, NULL);
+	ok(all_same, "every subset of metrics, VMs and hosts, every pool and one, n 10 and 1: "
+		     "each answer the same bytes as asked alone");
+
+	ok(each_same("vm", 10, NULL, 0xf, got), "the four VM metrics at once");
+	order(got[0], o, sizeof(o));
+	ok(!strcmp(o, "21") && strstr(got[0], "\"time\":1700010000,"),
+	   "cpu: v2 (an hour ahead, no host clock) and v1; v3 behind cpu's newest of all: %s", o);
+	order(got[1], o, sizeof(o));
+	ok(!strcmp(o, "123") && strstr(got[1], "\"time\":1700006400,"),
+	   "memory: v3 judged against memory's own newest sample, not cpu's: %s", o);
+	order(got[2], o, sizeof(o));
+	ok(!strcmp(o, "12"), "network: %s", o);
+	order(got[3], o, sizeof(o));
+	ok(!strcmp(o, "23"), "disk: v1's stale disk out, its other metrics in: %s", o);
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		free(got[m]);
+		got[m] = NULL;
+	}
+	ok(each_same("host", 10, NULL, 0xf, got), "the four host metrics at once");
+	order(got[2], o, sizeof(o));
+	ok(!strcmp(o, "12") && strstr(got[2], "\"value\":100}") && strstr(got[2], "\"value\":30}"),
+	   "host network: h1 by its PIFs, h2 by its aggr alone: %s", got[2]);
+	order(got[3], o, sizeof(o));
+	ok(!strcmp(o, "1"), "host disk: h2's stale SR out: %s", o);
+	for (size_t m = 0; m < XS_TOP_METRICS; m++)
+		free(got[m]);
+
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		xs_buf_init(&none[m], 64);
+		outs[m] = &none[m];
+	}
+	ok(xs_query_top_each(&E, "vms", 10, NULL, outs, err) == XS_ERR_ARG &&
+		   !strncmp(err, "kind:", 5),
+	   "each, bad kind: %s", err);
+	ok(xs_query_top_each(&E, "vm", 1001, NULL, outs, err) == XS_ERR_ARG && !strncmp(err, "n:", 2),
+	   "each, n over 1000: %s", err);
+	ok(xs_query_top_each(&E, "vm", 10, PB_UUID, outs, err) == XS_QUERY_NOT_FOUND &&
+		   !strncmp(err, "pool:", 5),
+	   "each, unknown pool: %s", err);
+	ok(xs_query_top_each(&E, "vm", 10, NULL, outs, err) == XS_ERR_TOO_LARGE &&
+		   !strncmp(err, "reply:", 6),
+	   "each, an answer past its buffer's cap: %s", err);
+	for (size_t m = 0; m < XS_TOP_METRICS; m++) {
+		xs_buf_free(&none[m]);
+		outs[m] = NULL;
+	}
+	ok(xs_query_top_each(&E, "vm", 10, NULL, outs, err) == XS_OK, "each, no metric: nothing to do");
+	ok(!strcmp(xs_top_metric_name(2), "network") && !xs_top_metric_name(XS_TOP_METRICS) &&
+		   xs_top_metric_index("disk") == 3 && xs_top_metric_index("iops") == -1 &&
+		   xs_top_metric_index(NULL) == -1,
+	   "metric names and indexes");
+	xs_topo_free(&t);
+	store_done(&s);
+}
+
 int main(void)
 {
 	A = xs_rpc_arena_new();
@@ -539,6 +697,7 @@ int main(void)
 	TEST_RUN(test_yield_pools);
 	TEST_RUN(test_name_memo);
 	TEST_RUN(test_clock_skew);
+	TEST_RUN(test_each);
 	xs_rpc_arena_free(&A);
 	return test_summary();
 }

@@ -9,6 +9,8 @@
  *     provider answers: an answer past its TTL is served again to a busy
  *     question while the provider's thread computes the next, any other
  *     request is parked until it has (test_top_refresh, test_top_parked);
+ *     one run answers every metric of a question wanted at once (the web
+ *     UI's four cards of a kind), not the other kind's (test_top_siblings);
  *   - /metrics takes it once for its first pass and streams the rest;
  *   - a refused parameter never takes it; enter and leave always pair;
  *   - /metrics bodies in flight are capped: while a client that does not
@@ -565,14 +567,19 @@ static void test_top_refresh(void)
 	tmp_dir_remove(dir);
 }
 
+static bool t_parked_n(const struct xs_api *a, size_t n)
+{
+	return a->nparked == n;
+}
+
 static bool t_parked_one(void *arg)
 {
-	return ((struct xs_api *)arg)->nparked == 1;
+	return t_parked_n(arg, 1);
 }
 
 static bool t_parked_two(void *arg)
 {
-	return ((struct xs_api *)arg)->nparked == 2;
+	return t_parked_n(arg, 2);
 }
 
 /*
@@ -710,6 +717,83 @@ static void test_top_parked(void)
 		ok(read(a->top_fd, &n, sizeof(n)) == sizeof(n) && n == 1,
 		   "a refresh that finds nothing wanted (settled on the API's thread) still wakes it");
 	}
+	xs_topo_free(&t_topo);
+	xs_api_free(&a);
+	xs_evloop_free(&loop);
+}
+
+static bool t_parked_four(void *arg)
+{
+	return t_parked_n(arg, 4);
+}
+
+static bool t_parked_five(void *arg)
+{
+	return t_parked_n(arg, 5);
+}
+
+/*
+ * The web UI's cards ask a kind's four metrics at once: parked, the four VM
+ * questions (n=5) are answered by one deferred run (one estate, one pass), each
+ * with its own metric, while a host question parked meanwhile waits for the
+ * next run, which that run asks for.
+ */
+static void test_top_siblings(void)
+{
+	static struct t_client c[5];
+	static const char *const targets[5] = {
+		"/api/v1/top?kind=vm&metric=cpu&n=5",     "/api/v1/top?kind=vm&metric=memory&n=5",
+		"/api/v1/top?kind=vm&metric=network&n=5", "/api/v1/top?kind=vm&metric=disk&n=5",
+		"/api/v1/top?kind=host&metric=cpu&n=5",
+	};
+	static const char *const metrics[4] = { "cpu", "memory", "network", "disk" };
+	static const char host_cpu[] = "{\"kind\":\"host\",\"metric\":\"cpu\",";
+	struct t_lock lock = { 0 };
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_api_provider p = t_deferring_provider(&lock);
+	struct xs_evloop *loop = xs_evloop_new();
+	struct xs_api *a = NULL;
+	char err[XS_ERR_LEN] = "";
+	pthread_t th[5];
+	int estates, answered = 0;
+
+	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
+	t_topo = t_pool_topo();
+	for (int i = 0; i < 5; i++) {
+		c[i] = (struct t_client){ .port = xs_api_port(a), .target = targets[i] };
+		if (i == 4) /* the host's question after the four: wanted last */
+			ok(loop_wait(loop, t_parked_four, a, T_TIMEOUT_S), "the four VM questions parked");
+		pthread_create(&th[i], NULL, t_thread, &c[i]);
+	}
+	ok(loop_wait(loop, t_parked_five, a, T_TIMEOUT_S) && lock.enters == 0 && lock.defers == 5,
+	   "five questions parked, each asked of the provider, no lock (defers %d, enters %d)",
+	   lock.defers, lock.enters);
+	xs_evloop_cancel_timer(loop, a->park_timer); /* only the provider's wake-ups let them go */
+	a->park_timer = 0;
+	estates = t_estates;
+	t_run_deferred(&lock);
+	for (int i = 0; i < 4; i++)
+		loop_wait(loop, t_flag_set, &c[i].done, T_TIMEOUT_S);
+	for (int i = 0; i < 4; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "{\"kind\":\"vm\",\"metric\":\"%s\",", metrics[i]);
+		answered += strstr(c[i].resp, "HTTP/1.1 200") && !strncmp(t_body(&c[i]), want, strlen(want));
+	}
+	ok(answered == 4 && t_estates == estates + 1 && lock.enters == 0,
+	   "one run answered the four VM questions, each its own metric (%d answered, estates +%d, "
+	   "enters %d)", answered, t_estates - estates, lock.enters);
+	ok(!atomic_load(&c[4].done) && a->nparked == 1 && lock.fn == api_top_refresh,
+	   "the host's question still parked, the next run asked (parked %zu)", a->nparked);
+	t_run_deferred(&lock);
+	loop_wait(loop, t_flag_set, &c[4].done, T_TIMEOUT_S);
+	ok(strstr(c[4].resp, "HTTP/1.1 200") &&
+		   !strncmp(t_body(&c[4]), host_cpu, strlen(host_cpu)) &&
+		   t_estates == estates + 2 && lock.fn == NULL && a->nparked == 0,
+	   "the next run answered it, and asked for no other (estates +%d, fn %s, parked %zu): %.60s",
+	   t_estates - estates, lock.fn ? "set" : "none", a->nparked, t_body(&c[4]));
+	for (int i = 0; i < 5; i++)
+		pthread_join(th[i], NULL);
 	xs_topo_free(&t_topo);
 	xs_api_free(&a);
 	xs_evloop_free(&loop);
@@ -1706,6 +1790,7 @@ int main(void)
 	TEST_RUN(test_lock);
 	TEST_RUN(test_top_refresh);
 	TEST_RUN(test_top_parked);
+	TEST_RUN(test_top_siblings);
 	TEST_RUN(test_param_errors);
 	TEST_RUN(test_metrics_in_flight);
 	TEST_RUN(test_stats_too_large);
