@@ -533,14 +533,15 @@ static void top_mark_stale(const struct xs_estate *e, struct top_item *items, si
 			key.uuid ? bsearch(&key, clocks, nc, sizeof(*clocks), top_clock_cmp) : NULL;
 
 		for (size_t m = 0; m < XS_TOP_METRICS; m++) {
-			int64_t t = items[i].t[m];
+			int64_t t;
 
+			if (!(items[i].has & TOP_BIT(m)))
+				continue;
+			t = items[i].t[m];
 			/* past its host's clock now: another host's clock (a VM migrated from a
 			 * host ahead of this one), its series stuck there until this host's
 			 * catches up */
-			if ((items[i].has & TOP_BIT(m)) &&
-			    (t < (c ? c->now : tmax[m]) - XS_TOP_STALE ||
-			     (c && t > c->now + XS_TOP_STALE)))
+			if (t < (c ? c->now : tmax[m]) - XS_TOP_STALE || (c && t > c->now + XS_TOP_STALE))
 				items[i].has &= ~TOP_BIT(m);
 		}
 	}

@@ -6,8 +6,8 @@
  * newest sample is more than XS_TOP_STALE seconds behind their host's clock are
  * left out (halted VMs, hosts down). A host's clock is its newest row plus our
  * time since that fetch (e->status); an object without a host the collector has
- * a row of (a halted VM) is compared with the newest sample of all objects
- * considered instead. VMs are those of
+ * a row of (a halted VM) is compared with the newest sample of that metric of
+ * all objects considered instead. VMs are those of
  * the topologies: templates, snapshots and control domains are not ranked.
  */
 #ifndef XS_QUERY_TOP_H

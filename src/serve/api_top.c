@@ -127,9 +127,10 @@ static bool api_top_siblings(const struct api_top_q *a, const struct api_top_q *
 
 /*
  * The answers to q's kind, n and pool for every metric m whose bit is in want, in
- * one pass (xs_query_top_each), kept in their slots, or forgotten on an error:
- * the provider's thread, inside the lock. An answer whose slot is gone
- * meanwhile (a request computed it and failed) is dropped.
+ * one pass (xs_query_top_each), kept in their slots: the provider's thread, inside
+ * the lock. An error (an unknown pool, common to them all) forgets every one of
+ * them. An answer whose slot is gone meanwhile (a request computed it and failed)
+ * is dropped.
  */
 static void api_top_refresh_each(struct xs_api *a, const struct api_top_q *q, unsigned want)
 {
@@ -187,11 +188,13 @@ static void api_top_refresh(void *arg)
 		if (!first || a->top[i].wanted_since < first->wanted_since)
 			first = &a->top[i];
 	}
-	if (first) {
+	/* its metric a known one (checked when asked); else it is forgotten below, not
+	 * asked forever */
+	if (first && xs_top_metric_index(first->q.metric) >= 0) {
 		q = first->q;
 		for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
 			const struct api_top *t = &a->top[i];
-			int m = xs_top_metric_index(t->q.metric); /* a known one: checked when asked */
+			int m = xs_top_metric_index(t->q.metric);
 
 			if (t->used && t->wanted && m >= 0 && api_top_siblings(&t->q, &q) &&
 			    !(want & (1u << m))) {
@@ -199,9 +202,11 @@ static void api_top_refresh(void *arg)
 				answered++;
 			}
 		}
+	} else if (first) {
+		q = first->q;
 	}
 	pthread_mutex_unlock(&a->top_mu);
-	if (first && !want) { /* never: its metric was checked; forgotten, not asked forever */
+	if (first && !want) {
 		api_top_remember(a, &q, NULL, false);
 		answered = 1;
 	}

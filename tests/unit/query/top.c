@@ -583,7 +583,7 @@ static bool each_same(const char *kind, long n, const char *pool, unsigned mask,
  * objects without a host clock are judged against their metric's newest sample of
  * all: cpu's is an hour ahead (v2's), memory's is T1, so v2 and v3 stay in memory's
  * ranking while v3 is stale in cpu's; v1's disk is stale while its other metrics
- * are not.
+ * are not. Host h3 runs with smt=0 (2 CPUs in use of 4 cpuN, cpu1 and cpu3 parked).
  */
 static void test_each(void)
 {
@@ -598,6 +598,14 @@ static void test_each(void)
 	put(t, XS_TOPO_POOL, "OpaqueRef:pa", rec("uuid", S(PA_UUID), "name_label", S("A"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h1", rec("uuid", S(HA "1"), "name_label", S("h1"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h2", rec("uuid", S(HA "2"), "name_label", S("h2"), NULL));
+	{
+		struct xs_rpc_value *cpus = xs_rpc_array(A);
+
+		xs_rpc_array_push(A, cpus, S("OpaqueRef:c0"));
+		xs_rpc_array_push(A, cpus, S("OpaqueRef:c2"));
+		put(t, XS_TOPO_HOST, "OpaqueRef:h3",
+		    rec("uuid", S(HA "3"), "name_label", S("h3"), "host_CPUs", cpus, NULL));
+	}
 	snprintf(st[0].uuid, sizeof(st[0].uuid), "%s", HA "1");
 	st[0].last_success = T1 + 1;
 	st[0].newest = T1;
@@ -626,6 +634,12 @@ static void test_each(void)
 	set(s, XS_OBJ_HOST, HA "2", "pif_aggr_rx", T1, 30);
 	set(s, XS_OBJ_HOST, HA "2", "pif_eth1_tx", T1, 1e6f); /* aggr given: PIFs not walked */
 	set(s, XS_OBJ_HOST, HA "2", "io_throughput_total_0badc0de", T1 - 600, 0.25f); /* stale */
+	set(s, XS_OBJ_HOST, HA "3", "cpu0", T1, 0.75f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu1", T1, 1.0f); /* parked: exactly 1 */
+	set(s, XS_OBJ_HOST, HA "3", "cpu2", T1, 0.5f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu3", T1, 1.0f);
+	set(s, XS_OBJ_HOST, HA "3", "memory_total_kib", T1, 4000);
+	set(s, XS_OBJ_HOST, HA "3", "memory_free_kib", T1, 1000);
 	PP[0] = (struct xs_estate_pool){ .name = "A", .topo = t };
 	E = (struct xs_estate){ .store = s, .pools = PP, .npools = 1, .status = st, .nstatus = 1,
 				.now = T1 + 3 };
@@ -653,6 +667,9 @@ static void test_each(void)
 		got[m] = NULL;
 	}
 	ok(each_same("host", 10, NULL, 0xf, got), "the four host metrics at once");
+	order(got[0], o, sizeof(o));
+	ok(!strcmp(o, "321") && strstr(got[0], "\"value\":62.5}"),
+	   "host cpu: h3 the mean of its 2 CPUs in use, not of its 4 cpuN: %s", got[0]);
 	order(got[2], o, sizeof(o));
 	ok(!strcmp(o, "12") && strstr(got[2], "\"value\":100}") && strstr(got[2], "\"value\":30}"),
 	   "host network: h1 by its PIFs, h2 by its aggr alone: %s", got[2]);

@@ -722,32 +722,68 @@ static void test_top_parked(void)
 	xs_evloop_free(&loop);
 }
 
-static bool t_parked_four(void *arg)
+struct t_parked_wait {
+	const struct xs_api *a;
+	size_t n;
+};
+
+static bool t_parked_reached(void *arg)
 {
-	return t_parked_n(arg, 4);
+	const struct t_parked_wait *w = arg;
+
+	return t_parked_n(w->a, w->n);
 }
 
-static bool t_parked_five(void *arg)
+/* Starts a client of each target in turn (c[i], th[i]), each parked before the next
+ * starts, so that they are wanted in this order; true when all are parked. */
+static bool t_park_in_turn(struct xs_evloop *loop, struct xs_api *a, struct t_client *c,
+			   pthread_t *th, const char *const *targets, size_t n)
 {
-	return t_parked_n(arg, 5);
+	size_t before = a->nparked;
+
+	for (size_t i = 0; i < n; i++) {
+		struct t_parked_wait w = { a, before + i + 1 };
+
+		c[i] = (struct t_client){ .port = xs_api_port(a), .target = targets[i] };
+		pthread_create(&th[i], NULL, t_thread, &c[i]);
+		loop_wait(loop, t_parked_reached, &w, T_TIMEOUT_S);
+	}
+	return a->nparked == before + n;
+}
+
+/* c's reply is a 200 whose body starts with the kind and metric given. */
+static bool t_top_reply(const struct t_client *c, const char *kind, const char *metric)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "{\"kind\":\"%s\",\"metric\":\"%s\",", kind, metric);
+	return strstr(c->resp, "HTTP/1.1 200") && !strncmp(t_body(c), want, strlen(want));
 }
 
 /*
  * The web UI's cards ask a kind's four metrics at once: parked, the four VM
  * questions (n=5) are answered by one deferred run (one estate, one pass), each
- * with its own metric, while a host question parked meanwhile waits for the
- * next run, which that run asks for.
+ * with its own metric, while the host's question parked meanwhile waits for the
+ * next run, which that run asks for. Two questions of different metrics that
+ * differ also by n, pool or kind are no siblings: one run answers the first and
+ * asks for another.
  */
 static void test_top_siblings(void)
 {
 	static struct t_client c[5];
-	static const char *const targets[5] = {
+	static const char *const five[5] = {
 		"/api/v1/top?kind=vm&metric=cpu&n=5",     "/api/v1/top?kind=vm&metric=memory&n=5",
 		"/api/v1/top?kind=vm&metric=network&n=5", "/api/v1/top?kind=vm&metric=disk&n=5",
 		"/api/v1/top?kind=host&metric=cpu&n=5",
 	};
+	static const char *const pairs[3][2] = {
+		{ "/api/v1/top?kind=vm&metric=cpu&n=7", "/api/v1/top?kind=vm&metric=memory&n=8" },
+		{ "/api/v1/top?kind=vm&metric=cpu&n=9",
+		  "/api/v1/top?kind=vm&metric=memory&n=9&pool=bbbbbbbb-0000-4000-8000-000000000001" },
+		{ "/api/v1/top?kind=vm&metric=cpu&n=10", "/api/v1/top?kind=host&metric=memory&n=10" },
+	};
+	static const char *const pair_differ[3] = { "n", "pool", "kind" };
 	static const char *const metrics[4] = { "cpu", "memory", "network", "disk" };
-	static const char host_cpu[] = "{\"kind\":\"host\",\"metric\":\"cpu\",";
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = t_deferring_provider(&lock);
@@ -759,26 +795,16 @@ static void test_top_siblings(void)
 
 	fail_unless(xs_api_start(loop, &cfg, &p, &a, err) == XS_OK, "api starts: %s", err);
 	t_topo = t_pool_topo();
-	for (int i = 0; i < 5; i++) {
-		c[i] = (struct t_client){ .port = xs_api_port(a), .target = targets[i] };
-		if (i == 4) /* the host's question after the four: wanted last */
-			ok(loop_wait(loop, t_parked_four, a, T_TIMEOUT_S), "the four VM questions parked");
-		pthread_create(&th[i], NULL, t_thread, &c[i]);
-	}
-	ok(loop_wait(loop, t_parked_five, a, T_TIMEOUT_S) && lock.enters == 0 && lock.defers == 5,
+	ok(t_park_in_turn(loop, a, c, th, five, 5) && lock.enters == 0 && lock.defers == 5,
 	   "five questions parked, each asked of the provider, no lock (defers %d, enters %d)",
 	   lock.defers, lock.enters);
 	xs_evloop_cancel_timer(loop, a->park_timer); /* only the provider's wake-ups let them go */
 	a->park_timer = 0;
 	estates = t_estates;
 	t_run_deferred(&lock);
-	for (int i = 0; i < 4; i++)
-		loop_wait(loop, t_flag_set, &c[i].done, T_TIMEOUT_S);
 	for (int i = 0; i < 4; i++) {
-		char want[64];
-
-		snprintf(want, sizeof(want), "{\"kind\":\"vm\",\"metric\":\"%s\",", metrics[i]);
-		answered += strstr(c[i].resp, "HTTP/1.1 200") && !strncmp(t_body(&c[i]), want, strlen(want));
+		loop_wait(loop, t_flag_set, &c[i].done, T_TIMEOUT_S);
+		answered += t_top_reply(&c[i], "vm", metrics[i]);
 	}
 	ok(answered == 4 && t_estates == estates + 1 && lock.enters == 0,
 	   "one run answered the four VM questions, each its own metric (%d answered, estates +%d, "
@@ -787,13 +813,61 @@ static void test_top_siblings(void)
 	   "the host's question still parked, the next run asked (parked %zu)", a->nparked);
 	t_run_deferred(&lock);
 	loop_wait(loop, t_flag_set, &c[4].done, T_TIMEOUT_S);
-	ok(strstr(c[4].resp, "HTTP/1.1 200") &&
-		   !strncmp(t_body(&c[4]), host_cpu, strlen(host_cpu)) &&
-		   t_estates == estates + 2 && lock.fn == NULL && a->nparked == 0,
-	   "the next run answered it, and asked for no other (estates +%d, fn %s, parked %zu): %.60s",
-	   t_estates - estates, lock.fn ? "set" : "none", a->nparked, t_body(&c[4]));
+	ok(t_top_reply(&c[4], "host", "cpu") && t_estates == estates + 2 && lock.fn == NULL &&
+		   a->nparked == 0,
+	   "the next run answered it, and asked for no other (estates +%d, parked %zu): %.60s",
+	   t_estates - estates, a->nparked, t_body(&c[4]));
 	for (int i = 0; i < 5; i++)
 		pthread_join(th[i], NULL);
+
+	for (int k = 0; k < 3; k++) {
+		const char *what = pair_differ[k];
+		bool parked = t_park_in_turn(loop, a, c, th, pairs[k], 2);
+
+		xs_evloop_cancel_timer(loop, a->park_timer);
+		a->park_timer = 0;
+		t_run_deferred(&lock);
+		loop_wait(loop, t_flag_set, &c[0].done, T_TIMEOUT_S);
+		ok(parked && t_top_reply(&c[0], "vm", "cpu") && !atomic_load(&c[1].done) &&
+			   a->nparked == 1 && lock.fn == api_top_refresh,
+		   "another %s: no sibling; one run answered the first, asked for the other (parked "
+		   "%zu)", what, a->nparked);
+		t_run_deferred(&lock);
+		loop_wait(loop, t_flag_set, &c[1].done, T_TIMEOUT_S);
+		ok(t_top_reply(&c[1], k == 2 ? "host" : "vm", "memory") && a->nparked == 0 &&
+			   lock.fn == NULL,
+		   "another %s: the next run answered the other", what);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+	}
+
+	/* siblings of a pool nobody knows: one run fails for both and forgets both; woken,
+	 * each computes its own and gets the 404 */
+	{
+		static const char *const gone[2] = {
+			"/api/v1/top?kind=vm&metric=cpu&pool=bbbbbbbb-0000-4000-8000-0000000000ff",
+			"/api/v1/top?kind=vm&metric=disk&pool=bbbbbbbb-0000-4000-8000-0000000000ff",
+		};
+		bool parked = t_park_in_turn(loop, a, c, th, gone, 2);
+		int enters = lock.enters, found = 0;
+
+		xs_evloop_cancel_timer(loop, a->park_timer);
+		a->park_timer = 0;
+		estates = t_estates;
+		t_run_deferred(&lock);
+		for (int i = 0; i < 2; i++) {
+			loop_wait(loop, t_flag_set, &c[i].done, T_TIMEOUT_S);
+			pthread_join(th[i], NULL);
+			found += !!strstr(c[i].resp, "HTTP/1.1 404");
+		}
+		for (size_t i = 0; i < XS_API_TOP_CACHE; i++)
+			found += 10 * (a->top[i].used && !strcmp(a->top[i].q.pool, strstr(gone[0], "pool=") + 5));
+		ok(parked && found == 2 && t_estates == estates + 3 && lock.enters == enters + 2 &&
+			   lock.fn == NULL,
+		   "an unknown pool: one run for both, both forgotten, each a 404 of its own "
+		   "(found %d, estates +%d, enters +%d)", found, t_estates - estates,
+		   lock.enters - enters);
+	}
 	xs_topo_free(&t_topo);
 	xs_api_free(&a);
 	xs_evloop_free(&loop);
