@@ -263,6 +263,7 @@ echo "api_bench: checked $CHECK_VMS VMs x ${#KINDS[@]} kinds and top: HTTP 200, 
 
 stats
 S_A=$STATS
+LOG_A=$(wc -l <"$LOG") # the serve log's lines before the measurements
 M0=$EPOCHREALTIME
 MC0=$(proc_cpu_s "$SERVE_PID")
 
@@ -436,6 +437,9 @@ fi
 # --- report -------------------------------------------------------------------------------------
 
 d() { echo $(($(field "$S_B" "$1") - $(field "$S_A" "$1"))); }
+# the largest value of a key over the stats lines logged during the measurements (each
+# line's maxima are since the line before)
+max_during() { tail -n +"$((LOG_A + 1))" "$LOG" | grep -o " $1=[0-9.]*" | cut -d= -f2 | sort -g | tail -n 1; }
 f() { field "${R[$1]}" "$2"; }
 cpu=$(cpu_model)
 commit=$(commit_label)
@@ -514,6 +518,7 @@ write_body() {
 	echo "| xapistat RSS: peak during the measurements / at their end / VmHWM (whole run) | $(mib "$RSS_MAX") / $(mib "$RSS_END") / $(mib "$HWM") MiB |"
 	echo "| ingest during the measurements: fetches / errors / refetches / rows | $(d fetches) / $(d errors) / $(d refetches) / $(d rows) (one fetch per host per ${PERIOD} s: $((NHOSTS * ${MEASURE_S%.*} / PERIOD))) |"
 	echo "| API handlers during the measurements: took the collector's lock / waited >= 1 ms / waited >= 5 ms for it | $(d api_locks) / $(d api_waits_1ms) / $(d api_waits_5ms) |"
+	echo "| the collector's thread during the measurements: longest hold of the lock / longest wait of a top-N refresh to start | $(max_during loop_hold_max_ms) / $(max_during defer_wait_max_ms) ms |"
 	echo "| lag at the end (max / mean over hosts), hosts late (> ${LATE_S} s) | $(field "$S_B" lag_max) s / $(field "$S_B" lag_mean) s, $(field "$S_B" late) |"
 	echo "| warm-up | ${WARMUP_S} s, $(calc 1 "$WARMUP_CPU") CPU s |"
 	echo "| warnings / errors in the serve log (whole run) | $WARN_LINES / $ERR_LINES |"

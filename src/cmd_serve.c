@@ -832,7 +832,8 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		    "fetches=%llu rows=%llu samples=%llu errors=%llu refetches=%llu backfills=%llu "
 		    "backfill_points=%llu series=%llu store_samples=%llu duplicates=%llu retired=%llu dormant=%llu cpu_s=%.2f "
 		    "collector_mib=%.1f api_locks=%llu api_waits_1ms=%llu api_waits_5ms=%llu "
-		    "api_wait_max_ms=%.1f loop_hold_max_ms=%.1f index_reads=%llu index_cached=%llu",
+		    "api_wait_max_ms=%.1f loop_hold_max_ms=%.1f defer_wait_max_ms=%.1f index_reads=%llu "
+		    "index_cached=%llu",
 		    why, cs.hosts, cs.busy, backoff, late, cs.backfilling, cs.backfill_waiting, lag_max, known ? lag_sum / (double)known : 0.0,
 		    (unsigned long long)cs.fetches, (unsigned long long)cs.rows,
 		    (unsigned long long)cs.samples, (unsigned long long)cs.errors,
@@ -842,7 +843,8 @@ static void serve_stats_log(struct xs_daemon *d, const char *why)
 		    (unsigned long long)ss.retired, (unsigned long long)ss.dormant,
 		    serve_cpu_seconds(),
 		    (double)cs.bytes / (1 << 20), ls.api_entries, ls.api_waits_1ms, ls.api_waits_5ms,
-		    ls.api_wait_max_ms, ls.owner_hold_max_ms, (unsigned long long)ss.index_reads,
+		    ls.api_wait_max_ms, ls.owner_hold_max_ms, ls.defer_wait_max_ms,
+		    (unsigned long long)ss.index_reads,
 		    (unsigned long long)ss.index_cached);
 }
 

@@ -12,7 +12,12 @@
  *
  * Deferred work (xs_api_thread_defer): one slot (fn, arg) under the mutex and
  * an eventfd the owner's loop watches; its callback is guarded, so fn runs
- * inside the lock, on the owner's thread.
+ * inside the lock, on the owner's thread. Work that has waited
+ * API_THREAD_WORK_LATE for that wake-up runs sooner, still inside the lock on
+ * the owner's thread: at the end of the owner's next callback, or at its next
+ * yield, whichever comes first: a turn of the loop with many fetches ready, or
+ * a checkpoint's pass over every series, can last long at 1,000 hosts. Never
+ * inside deferred work itself (its own yields).
  */
 #include "serve/api_thread.h"
 
@@ -30,6 +35,8 @@
 #include "lib/xmalloc.h"
 
 #define API_THREAD_STOP_CHECK 0.1 /* seconds between looks at the stop flag */
+#define API_THREAD_WORK_LATE 0.05 /* seconds deferred work waits for the loop's wake-up before
+				   * the owner's next callback end or yield runs it */
 
 struct xs_api_thread {
 	pthread_mutex_t m;
@@ -51,7 +58,12 @@ struct xs_api_thread {
 	/* deferred work (under m), and the eventfd that wakes the owner's loop for it */
 	void (*work_fn)(void *arg);
 	void *work_arg;
+	double work_since;      /* when work_fn was set from none (xs_evloop_now) */
+	atomic_int work_pending; /* work_fn is set: a hint the owner reads without m */
 	int work_fd;
+	/* the owner's thread only: */
+	double work_wait_max;   /* longest wait of deferred work, since the last reset */
+	bool in_work;           /* deferred work runs (its yields run no other) */
 };
 
 static void at_lock(struct xs_api_thread *t)
@@ -92,6 +104,53 @@ static void at_owner_drop(struct xs_api_thread *t)
 	at_unlock(t);
 }
 
+/* Takes the deferred work (*fn NULL if none) and notes how long it waited. The owner's
+ * thread. */
+static void at_take_work(struct xs_api_thread *t, void (**fn)(void *), void **fn_arg)
+{
+	double since;
+
+	pthread_mutex_lock(&t->m);
+	*fn = t->work_fn;
+	*fn_arg = t->work_arg;
+	since = t->work_since;
+	t->work_fn = NULL;
+	t->work_arg = NULL;
+	atomic_store(&t->work_pending, 0);
+	pthread_mutex_unlock(&t->m);
+	if (*fn && xs_evloop_now() - since > t->work_wait_max)
+		t->work_wait_max = xs_evloop_now() - since;
+}
+
+/* Runs fn(fn_arg) as deferred work: inside the lock, on the owner's thread. */
+static void at_run_work(struct xs_api_thread *t, void (*fn)(void *), void *fn_arg)
+{
+	if (!fn)
+		return;
+	t->in_work = true;
+	fn(fn_arg);
+	t->in_work = false;
+}
+
+/* Deferred work that waited API_THREAD_WORK_LATE for the loop's wake-up, run now: the
+ * owner holds the lock and runs no deferred work already. Its wake-up then finds none. */
+static void at_run_late_work(struct xs_api_thread *t)
+{
+	void (*fn)(void *);
+	void *fn_arg;
+	bool late;
+
+	if (!t->held || t->in_work || !atomic_load(&t->work_pending))
+		return;
+	pthread_mutex_lock(&t->m);
+	late = t->work_fn && xs_evloop_now() - t->work_since >= API_THREAD_WORK_LATE;
+	pthread_mutex_unlock(&t->m);
+	if (!late)
+		return;
+	at_take_work(t, &fn, &fn_arg);
+	at_run_work(t, fn, fn_arg);
+}
+
 static void at_owner_enter(void *arg)
 {
 	struct xs_api_thread *t = arg;
@@ -111,6 +170,7 @@ static void at_owner_leave(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
+	at_run_late_work(t);
 	if (at_owner_should_yield(t))
 		at_owner_drop(t);
 }
@@ -147,6 +207,7 @@ void xs_api_thread_yield(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
+	at_run_late_work(t);
 	if (at_owner_should_yield(t)) {
 		at_owner_drop(t);
 		at_owner_take(t);
@@ -184,8 +245,11 @@ void xs_api_thread_defer(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&t->m);
+	if (fn && !t->work_fn)
+		t->work_since = xs_evloop_now();
 	t->work_fn = fn;
 	t->work_arg = fn_arg;
+	atomic_store(&t->work_pending, fn != NULL);
 	pthread_mutex_unlock(&t->m);
 	/* EAGAIN (a counter at 2^64 - 2) cannot happen: each wake-up reads it back to 0 */
 	if (fn && write(t->work_fd, &one, sizeof(one)) < 0)
@@ -204,14 +268,8 @@ static void at_work_cb(struct xs_evloop *loop, int fd, unsigned events, void *ar
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		abort();
-	pthread_mutex_lock(&t->m);
-	fn = t->work_fn;
-	fn_arg = t->work_arg;
-	t->work_fn = NULL;
-	t->work_arg = NULL;
-	pthread_mutex_unlock(&t->m);
-	if (fn)
-		fn(fn_arg);
+	at_take_work(t, &fn, &fn_arg);
+	at_run_work(t, fn, fn_arg);
 }
 
 void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st, int reset_max)
@@ -225,8 +283,9 @@ void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st
 		t->wait_max = 0;
 	pthread_mutex_unlock(&t->m);
 	st->owner_hold_max_ms = t->hold_max * 1000.0;
+	st->defer_wait_max_ms = t->work_wait_max * 1000.0;
 	if (reset_max)
-		t->hold_max = 0;
+		t->hold_max = t->work_wait_max = 0;
 }
 
 /* ---- the thread ---- */
