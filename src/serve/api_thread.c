@@ -12,12 +12,8 @@
  *
  * Deferred work (xs_api_thread_defer): one slot (fn, arg) under the mutex and
  * an eventfd the owner's loop watches; its callback is guarded, so fn runs
- * inside the lock, on the owner's thread. Work that has waited
- * API_THREAD_WORK_LATE for that wake-up runs sooner, still inside the lock on
- * the owner's thread: at the end of the owner's next callback, or at its next
- * yield, whichever comes first: a turn of the loop with many fetches ready, or
- * a checkpoint's pass over every series, can last long at 1,000 hosts. Never
- * inside deferred work itself (its own yields).
+ * inside the lock, on the owner's thread. The stats give the longest wait from
+ * a first ask to the run.
  */
 #include "serve/api_thread.h"
 
@@ -35,8 +31,6 @@
 #include "lib/xmalloc.h"
 
 #define API_THREAD_STOP_CHECK 0.1 /* seconds between looks at the stop flag */
-#define API_THREAD_WORK_LATE 0.05 /* seconds deferred work waits for the loop's wake-up before
-				   * the owner's next callback end or yield runs it */
 
 struct xs_api_thread {
 	pthread_mutex_t m;
@@ -59,11 +53,8 @@ struct xs_api_thread {
 	void (*work_fn)(void *arg);
 	void *work_arg;
 	double work_since;      /* when work_fn was set from none (xs_evloop_now) */
-	atomic_int work_pending; /* work_fn is set: a hint the owner reads without m */
 	int work_fd;
-	/* the owner's thread only: */
-	double work_wait_max;   /* longest wait of deferred work, since the last reset */
-	bool in_work;           /* deferred work runs (its yields run no other) */
+	double work_wait_max;   /* longest wait of deferred work, since the last reset (owner's) */
 };
 
 static void at_lock(struct xs_api_thread *t)
@@ -116,39 +107,9 @@ static void at_take_work(struct xs_api_thread *t, void (**fn)(void *), void **fn
 	since = t->work_since;
 	t->work_fn = NULL;
 	t->work_arg = NULL;
-	atomic_store(&t->work_pending, 0);
 	pthread_mutex_unlock(&t->m);
 	if (*fn && xs_evloop_now() - since > t->work_wait_max)
 		t->work_wait_max = xs_evloop_now() - since;
-}
-
-/* Runs fn(fn_arg) as deferred work: inside the lock, on the owner's thread. */
-static void at_run_work(struct xs_api_thread *t, void (*fn)(void *), void *fn_arg)
-{
-	if (!fn)
-		return;
-	t->in_work = true;
-	fn(fn_arg);
-	t->in_work = false;
-}
-
-/* Deferred work that waited API_THREAD_WORK_LATE for the loop's wake-up, run now: the
- * owner holds the lock and runs no deferred work already. Its wake-up then finds none. */
-static void at_run_late_work(struct xs_api_thread *t)
-{
-	void (*fn)(void *);
-	void *fn_arg;
-	bool late;
-
-	if (!t->held || t->in_work || !atomic_load(&t->work_pending))
-		return;
-	pthread_mutex_lock(&t->m);
-	late = t->work_fn && xs_evloop_now() - t->work_since >= API_THREAD_WORK_LATE;
-	pthread_mutex_unlock(&t->m);
-	if (!late)
-		return;
-	at_take_work(t, &fn, &fn_arg);
-	at_run_work(t, fn, fn_arg);
 }
 
 static void at_owner_enter(void *arg)
@@ -170,7 +131,6 @@ static void at_owner_leave(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
-	at_run_late_work(t);
 	if (at_owner_should_yield(t))
 		at_owner_drop(t);
 }
@@ -207,7 +167,6 @@ void xs_api_thread_yield(void *arg)
 {
 	struct xs_api_thread *t = arg;
 
-	at_run_late_work(t);
 	if (at_owner_should_yield(t)) {
 		at_owner_drop(t);
 		at_owner_take(t);
@@ -249,7 +208,6 @@ void xs_api_thread_defer(void *arg, void (*fn)(void *fn_arg), void *fn_arg)
 		t->work_since = xs_evloop_now();
 	t->work_fn = fn;
 	t->work_arg = fn_arg;
-	atomic_store(&t->work_pending, fn != NULL);
 	pthread_mutex_unlock(&t->m);
 	/* EAGAIN (a counter at 2^64 - 2) cannot happen: each wake-up reads it back to 0 */
 	if (fn && write(t->work_fd, &one, sizeof(one)) < 0)
@@ -269,7 +227,8 @@ static void at_work_cb(struct xs_evloop *loop, int fd, unsigned events, void *ar
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		abort();
 	at_take_work(t, &fn, &fn_arg);
-	at_run_work(t, fn, fn_arg);
+	if (fn)
+		fn(fn_arg);
 }
 
 void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st, int reset_max)

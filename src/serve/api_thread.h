@@ -71,12 +71,10 @@ void xs_api_thread_stats(struct xs_api_thread *t, struct xs_api_thread_stats *st
 void xs_api_thread_enter(void *arg);
 void xs_api_thread_leave(void *arg);
 /* From any thread (arg: the xs_api_thread): fn(fn_arg) runs once, soon, on the
- * owner's thread inside the lock, between two of its callbacks or, once it has
- * waited 50 ms, at the owner's next yield (where the API's handlers may run too):
- * work that reads what the owner changes but should not hold up the API's
- * thread (a top-N answer over every VM). One slot: a call before the previous
- * fn ran replaces it; fn NULL cancels (e.g. before fn_arg is freed, on the
- * owner's thread). */
+ * owner's thread inside the lock, between two of its callbacks: work that reads
+ * what the owner changes but should not hold up the API's thread (a top-N
+ * answer over every VM). One slot: a call before the previous fn ran replaces
+ * it; fn NULL cancels (e.g. before fn_arg is freed, on the owner's thread). */
 void xs_api_thread_defer(void *arg, void (*fn)(void *fn_arg), void *fn_arg);
 
 /* The store's io hooks (arg: the xs_api_thread): the owner's callback lets the

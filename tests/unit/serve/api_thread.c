@@ -3,9 +3,8 @@
  * API handler (enter/leave) runs, between io_begin and io_end and while the
  * owner's loop is idle they do, at the owner's yields they do, the API thread has every signal blocked, the
  * io hooks do nothing outside the owner's callbacks, stop joins the thread, and
- * deferred work runs once on the owner's thread inside the lock; work that waited
- * past 50 ms runs at the end of the owner's next callback of a long turn, or at
- * the next yield of a long callback, but never inside deferred work.
+ * deferred work runs once on the owner's thread inside the lock, its wait in the
+ * stats.
  *
  * The pauses (100 ms) only give a broken lock the chance to show itself; a
  * correct one passes however the threads are scheduled.
@@ -294,106 +293,11 @@ static void test_lock(void)
 	xs_evloop_free(&owner);
 }
 
-/* Late deferred work: which step of the owner's long turn or callback it ran at. */
-struct late {
-	struct xs_api_thread *t;
-	int step;              /* the owner's steps (callbacks or yields) done so far */
-	int runs, ran_at[2];   /* its runs, and the step of each */
-	double asked, waited[2]; /* when it was last asked (xs_evloop_now); each run's wait */
-	int depth, depth_max;  /* nesting: deferred work inside deferred work */
-	bool redefer;          /* the first run asks again, and yields after 60 ms */
-};
-
-static void late_fn(void *arg)
-{
-	struct late *l = arg;
-
-	if (++l->depth > l->depth_max)
-		l->depth_max = l->depth;
-	if (l->runs < 2) {
-		l->ran_at[l->runs] = l->step;
-		l->waited[l->runs] = xs_evloop_now() - l->asked;
-	}
-	if (l->runs++ == 0 && l->redefer) {
-		l->asked = xs_evloop_now();
-		xs_api_thread_defer(l->t, late_fn, l);
-		pause_ms(60);
-		xs_api_thread_yield(l->t); /* its own yield: the new ask is late, and not run */
-	}
-	l->depth--;
-}
-
-/* One of 40 callbacks due at once, 3 ms each; the first asks for late_fn. */
-static void owner_turn_step(struct xs_evloop *loop, void *arg)
-{
-	struct late *l = arg;
-
-	(void)loop;
-	if (l->step == 0) {
-		l->asked = xs_evloop_now();
-		xs_api_thread_defer(l->t, late_fn, l);
-	}
-	pause_ms(3);
-	l->step++;
-}
-
-/* One callback of 40 steps of 3 ms with a yield after each; asks for late_fn first. */
-static void owner_yield_steps(struct xs_evloop *loop, void *arg)
-{
-	struct late *l = arg;
-
-	l->asked = xs_evloop_now();
-	xs_api_thread_defer(l->t, late_fn, l);
-	for (int i = 0; i < 40; i++) {
-		pause_ms(3);
-		l->step++;
-		xs_api_thread_yield(l->t);
-	}
-	xs_evloop_stop(loop);
-}
-
-/* Deferred work asked at the start of a 120 ms turn of 40 callbacks, then of one 120 ms
- * callback that yields 40 times, runs inside them once it has waited 50 ms, not before
- * and not after them; the second time, deferred work that asks again is not run
- * inside itself (at its own yield), but at a later yield of the callback. */
-static void test_late_work(void)
-{
-	struct xs_evloop *owner = xs_evloop_new();
-	struct xs_api_thread *t;
-	struct late l = { 0 };
-
-	fail_unless(owner, "owner loop");
-	t = api_started(owner);
-	fail_unless(t, "API thread");
-	l.t = t;
-	for (int i = 0; i < 40; i++)
-		xs_evloop_add_timer(owner, 0.05, owner_turn_step, &l);
-	xs_evloop_add_timer(owner, 0.05, owner_end, NULL);
-	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran");
-	ok(l.runs == 1 && l.ran_at[0] >= 1 && l.ran_at[0] < 40 && l.waited[0] >= 0.05,
-	   "a long turn: run once, at the end of a callback 50 ms on (runs %d, after %d of 40 "
-	   "callbacks, %.0f ms)", l.runs, l.ran_at[0], l.waited[0] * 1000);
-
-	l = (struct late){ .t = t, .redefer = true };
-	xs_evloop_add_timer(owner, 0.05, owner_yield_steps, &l);
-	ok(xs_evloop_run(owner, NULL) == XS_OK, "owner loop ran again");
-	ok(l.runs == 2 && l.ran_at[0] >= 1 && l.ran_at[0] < 40 && l.waited[0] >= 0.05 &&
-		   l.ran_at[1] > l.ran_at[0] && l.ran_at[1] < 40 && l.waited[1] >= 0.05 &&
-		   l.depth_max == 1,
-	   "a long callback: run at a yield 50 ms on; asked again inside, run at a later yield of "
-	   "the callback, never inside itself (runs %d, at yields %d and %d of 40, %.0f and %.0f "
-	   "ms, depth %d)", l.runs, l.ran_at[0], l.ran_at[1], l.waited[0] * 1000,
-	   l.waited[1] * 1000, l.depth_max);
-	xs_api_thread_free(&t);
-	xs_evloop_free(&owner);
-}
-
 int main(void)
 {
 	TEST_RUN(test_lock);
 	TEST_RUN(test_long_turn);
 	TEST_RUN(test_yield);
 	TEST_RUN(test_defer);
-	TEST_RUN(test_late_work);
 	return test_summary();
 }
