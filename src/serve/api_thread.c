@@ -99,17 +99,17 @@ static void at_owner_drop(struct xs_api_thread *t)
  * thread. */
 static void at_take_work(struct xs_api_thread *t, void (**fn)(void *), void **fn_arg)
 {
-	double since;
+	double waited;
 
 	pthread_mutex_lock(&t->m);
 	*fn = t->work_fn;
 	*fn_arg = t->work_arg;
-	since = t->work_since;
+	waited = xs_evloop_now() - t->work_since;
 	t->work_fn = NULL;
 	t->work_arg = NULL;
 	pthread_mutex_unlock(&t->m);
-	if (*fn && xs_evloop_now() - since > t->work_wait_max)
-		t->work_wait_max = xs_evloop_now() - since;
+	if (*fn && waited > t->work_wait_max)
+		t->work_wait_max = waited;
 }
 
 static void at_owner_enter(void *arg)

@@ -188,11 +188,9 @@ static void api_top_refresh(void *arg)
 		if (!first || a->top[i].wanted_since < first->wanted_since)
 			first = &a->top[i];
 	}
-	/* its metric a known one (checked when asked); else it is forgotten below, not
-	 * asked forever */
-	if (first && xs_top_metric_index(first->q.metric) >= 0) {
+	if (first) {
 		q = first->q;
-		for (size_t i = 0; i < XS_API_TOP_CACHE; i++) {
+		for (size_t i = 0; i < XS_API_TOP_CACHE; i++) { /* first among them */
 			const struct api_top *t = &a->top[i];
 			int m = xs_top_metric_index(t->q.metric);
 
@@ -202,11 +200,10 @@ static void api_top_refresh(void *arg)
 				answered++;
 			}
 		}
-	} else if (first) {
-		q = first->q;
 	}
 	pthread_mutex_unlock(&a->top_mu);
-	if (first && !want) {
+	if (first && !want) { /* never: its metric was checked when asked; forgotten, not
+			       * asked forever */
 		api_top_remember(a, &q, NULL, false);
 		answered = 1;
 	}

@@ -103,6 +103,18 @@ static void set(struct xs_store *s, enum xs_obj_kind k, const char *uuid, const 
 #define VA "aaaaaaaa-0000-0000-0000-00000000000"
 #define HA "hhhhhhhh-0000-0000-0000-00000000000"
 
+/* Host h3 (OpaqueRef:h3, uuid HA "3") into t, running with smt=0: 2 CPUs in use
+ * (host_CPUs), so of 4 cpuN, cpu1 and cpu3 are parked. */
+static void put_host_smt0(struct xs_topo *t)
+{
+	struct xs_rpc_value *cpus = xs_rpc_array(A);
+
+	xs_rpc_array_push(A, cpus, S("OpaqueRef:c0"));
+	xs_rpc_array_push(A, cpus, S("OpaqueRef:c2"));
+	put(t, XS_TOPO_HOST, "OpaqueRef:h3",
+	    rec("uuid", S(HA "3"), "name_label", S("h3"), "host_CPUs", cpus, NULL));
+}
+
 static struct xs_estate_pool PP[2];
 static struct xs_estate E;
 
@@ -146,15 +158,7 @@ static void test_top(void)
 	put(tb, XS_TOPO_POOL, "OpaqueRef:pb", rec("uuid", S(PB_UUID), "name_label", S("B"), NULL));
 	put(ta, XS_TOPO_HOST, "OpaqueRef:h1", rec("uuid", S(HA "1"), "name_label", S("h1"), NULL));
 	put(ta, XS_TOPO_HOST, "OpaqueRef:h2", rec("uuid", S(HA "2"), "name_label", S("h2"), NULL));
-	{
-		/* h3 runs with smt=0: 2 CPUs in use, 4 cpuN of which cpu1 and cpu3 parked */
-		struct xs_rpc_value *cpus = xs_rpc_array(A);
-
-		xs_rpc_array_push(A, cpus, S("OpaqueRef:c0"));
-		xs_rpc_array_push(A, cpus, S("OpaqueRef:c2"));
-		put(tb, XS_TOPO_HOST, "OpaqueRef:h3",
-		    rec("uuid", S(HA "3"), "name_label", S("h3"), "host_CPUs", cpus, NULL));
-	}
+	put_host_smt0(tb); /* h3 */
 	put(ta, XS_TOPO_SR, "OpaqueRef:sr", rec("uuid", S("5e3f2a11-0000-0000-0000-000000000000"), NULL));
 	put_vm(ta, "OpaqueRef:v1", VA "1", "one \"quoted\"", "OpaqueRef:h1", false);
 	put_vm(ta, "OpaqueRef:v2", VA "2", "two", "OpaqueRef:h2", false);
@@ -598,14 +602,7 @@ static void test_each(void)
 	put(t, XS_TOPO_POOL, "OpaqueRef:pa", rec("uuid", S(PA_UUID), "name_label", S("A"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h1", rec("uuid", S(HA "1"), "name_label", S("h1"), NULL));
 	put(t, XS_TOPO_HOST, "OpaqueRef:h2", rec("uuid", S(HA "2"), "name_label", S("h2"), NULL));
-	{
-		struct xs_rpc_value *cpus = xs_rpc_array(A);
-
-		xs_rpc_array_push(A, cpus, S("OpaqueRef:c0"));
-		xs_rpc_array_push(A, cpus, S("OpaqueRef:c2"));
-		put(t, XS_TOPO_HOST, "OpaqueRef:h3",
-		    rec("uuid", S(HA "3"), "name_label", S("h3"), "host_CPUs", cpus, NULL));
-	}
+	put_host_smt0(t); /* h3 */
 	snprintf(st[0].uuid, sizeof(st[0].uuid), "%s", HA "1");
 	st[0].last_success = T1 + 1;
 	st[0].newest = T1;

@@ -567,6 +567,14 @@ static void test_top_refresh(void)
 	tmp_dir_remove(dir);
 }
 
+/* Cancels the timer that bounds parked requests' wait: only the provider's wake-up lets
+ * them go. */
+static void t_no_park_timer(struct xs_evloop *loop, struct xs_api *a)
+{
+	xs_evloop_cancel_timer(loop, a->park_timer);
+	a->park_timer = 0;
+}
+
 static bool t_parked_n(const struct xs_api *a, size_t n)
 {
 	return a->nparked == n;
@@ -618,8 +626,7 @@ static void test_top_parked(void)
 		   !atomic_load(&c2.done),
 	   "status served while they wait: %.60s", t_body(&st));
 	estates = t_estates;
-	xs_evloop_cancel_timer(loop, a->park_timer); /* only the provider's wake-up lets them go */
-	a->park_timer = 0;
+	t_no_park_timer(loop, a); /* only the provider's wake-up lets them go */
 	t_run_deferred(&lock);
 	loop_wait(loop, t_flag_set, &c1.done, T_TIMEOUT_S);
 	loop_wait(loop, t_flag_set, &c2.done, T_TIMEOUT_S);
@@ -652,8 +659,7 @@ static void test_top_parked(void)
 		/* the parked one's own question, computed by a request: it lets the parked
 		 * one go (the timer that bounds its wait cancelled, the provider's run not
 		 * made) */
-		xs_evloop_cancel_timer(loop, a->park_timer);
-		a->park_timer = 0;
+		t_no_park_timer(loop, a);
 		ok(t_get(loop, a, &st, held.target) == 200 && lock.enters == 3 && lock.fn != NULL,
 		   "the parked one's question, asked with %d parked: computed by its request "
 		   "(enters %d)", API_TOP_PARKED_MAX, lock.enters);
@@ -783,7 +789,6 @@ static void test_top_siblings(void)
 		{ "/api/v1/top?kind=vm&metric=cpu&n=10", "/api/v1/top?kind=host&metric=memory&n=10" },
 	};
 	static const char *const pair_differ[3] = { "n", "pool", "kind" };
-	static const char *const metrics[4] = { "cpu", "memory", "network", "disk" };
 	struct t_lock lock = { 0 };
 	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
 	struct xs_api_provider p = t_deferring_provider(&lock);
@@ -798,13 +803,12 @@ static void test_top_siblings(void)
 	ok(t_park_in_turn(loop, a, c, th, five, 5) && lock.enters == 0 && lock.defers == 5,
 	   "five questions parked, each asked of the provider, no lock (defers %d, enters %d)",
 	   lock.defers, lock.enters);
-	xs_evloop_cancel_timer(loop, a->park_timer); /* only the provider's wake-ups let them go */
-	a->park_timer = 0;
+	t_no_park_timer(loop, a); /* only the provider's wake-ups let them go */
 	estates = t_estates;
 	t_run_deferred(&lock);
 	for (int i = 0; i < 4; i++) {
 		loop_wait(loop, t_flag_set, &c[i].done, T_TIMEOUT_S);
-		answered += t_top_reply(&c[i], "vm", metrics[i]);
+		answered += t_top_reply(&c[i], "vm", xs_top_metric_name((size_t)i));
 	}
 	ok(answered == 4 && t_estates == estates + 1 && lock.enters == 0,
 	   "one run answered the four VM questions, each its own metric (%d answered, estates +%d, "
@@ -824,8 +828,7 @@ static void test_top_siblings(void)
 		const char *what = pair_differ[k];
 		bool parked = t_park_in_turn(loop, a, c, th, pairs[k], 2);
 
-		xs_evloop_cancel_timer(loop, a->park_timer);
-		a->park_timer = 0;
+		t_no_park_timer(loop, a);
 		t_run_deferred(&lock);
 		loop_wait(loop, t_flag_set, &c[0].done, T_TIMEOUT_S);
 		ok(parked && t_top_reply(&c[0], "vm", "cpu") && !atomic_load(&c[1].done) &&
@@ -851,8 +854,7 @@ static void test_top_siblings(void)
 		bool parked = t_park_in_turn(loop, a, c, th, gone, 2);
 		int enters = lock.enters, found = 0;
 
-		xs_evloop_cancel_timer(loop, a->park_timer);
-		a->park_timer = 0;
+		t_no_park_timer(loop, a);
 		estates = t_estates;
 		t_run_deferred(&lock);
 		for (int i = 0; i < 2; i++) {
