@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Runs every unit test program (built under ASan + UBSan) and the commands
-# given after "--" (lint, the short fuzz runs), then prints one closing line
-# "total: N passed, N failed" with the checks of all programs added up.
-# Exits non-zero if any program failed.
+# given after "--" (lint, the short fuzz runs, the end-to-end tests), then
+# prints one closing line "total: N passed, N failed" with the checks of all
+# programs added up. Exits non-zero if any program or command failed.
+#
+# usage: tests/run.sh PROGRAM... [-- COMMAND ARG...]...
+#
+# TEST_JOBS of them run at once (default: the number of CPUs, nproc), in the
+# order given; each one's output is kept in a file and printed when it ends,
+# so the outputs of two never interleave. Most of make check's time is tests
+# that wait on a real clock or on a child process (collect/collector alone is
+# about 4 minutes of mostly sleeping), so a second lane halves the run.
+# TEST_JOBS=1 runs them one after another, as before.
 set -uo pipefail
 
 progs=()
@@ -27,33 +36,78 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export XS_SHARED_DIR=${XS_SHARED_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 export XS_BIN_DIR=${XS_BIN_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/asan}
 
+jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+  echo "tests/run.sh: TEST_JOBS must be a positive integer, not '$jobs'" >&2
+  exit 2
+fi
+
+out_dir=$(mktemp -d "${TMPDIR:-/tmp}/xs-run-XXXXXX") || exit 1
+running=()
+# every test's own children are stopped by the test; on Ctrl-C, stop the tests too
+trap 'for p in "${running[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$out_dir"' EXIT
+
+# item i: a program (i < ${#progs[@]}) or a command (the rest)
+items=("${progs[@]}" "${cmds[@]}")
+nprog=${#progs[@]}
 passed=0
 failed=0
 broken=()
-for p in "${progs[@]}"; do
-  out=$("$p" 2>&1)
-  rc=$?
-  line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-  if [ -n "$line" ]; then
-    read -r np _ nf _ <<< "$line"
-    passed=$((passed + np)); failed=$((failed + nf))
-  fi
-  if [ $rc -ne 0 ] || [ -z "$line" ]; then
-    printf '%s\n' "$out" | tail -n 40
-    broken+=("$p")
-    [ -z "$line" ] && failed=$((failed + 1))
-    echo "FAIL $p (exit $rc)"
-  else
-    echo "ok   $p: $line"
-  fi
-done
 
-for c in "${cmds[@]}"; do
-  if eval "$c"; then
-    passed=$((passed + 1)); echo "ok   $c"
+start_item() { # index
+  local i=$1
+  if ((i < nprog)); then
+    "${items[i]}" >"$out_dir/$i.out" 2>&1 &
   else
-    failed=$((failed + 1)); broken+=("$c"); echo "FAIL $c"
+    eval "${items[i]}" >"$out_dir/$i.out" 2>&1 &
   fi
+  pid_item[$!]=$i
+  running+=("$!")
+}
+
+# report_item index status: prints the item's result and adds up its checks
+report_item() {
+  local i=$1 rc=$2 out line np nf
+  out="$out_dir/$i.out"
+  if ((i < nprog)); then
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [ -n "$line" ]; then
+      read -r np _ nf _ <<< "$line"
+      passed=$((passed + np)); failed=$((failed + nf))
+    fi
+    if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+      tail -n 40 "$out"
+      broken+=("${items[i]}")
+      [ -z "$line" ] && failed=$((failed + 1))
+      echo "FAIL ${items[i]} (exit $rc)"
+    else
+      echo "ok   ${items[i]}: $line"
+    fi
+  else
+    cat "$out"
+    if [ "$rc" -eq 0 ]; then
+      passed=$((passed + 1)); echo "ok   ${items[i]}"
+    else
+      failed=$((failed + 1)); broken+=("${items[i]}"); echo "FAIL ${items[i]}"
+    fi
+  fi
+}
+
+declare -A pid_item=()
+next=0
+while ((next < ${#items[@]} || ${#running[@]} > 0)); do
+  while ((next < ${#items[@]} && ${#running[@]} < jobs)); do
+    start_item "$next"
+    next=$((next + 1))
+  done
+  done_pid=''
+  wait -n -p done_pid "${running[@]}"
+  rc=$?
+  [ -n "$done_pid" ] || continue
+  report_item "${pid_item[$done_pid]}" "$rc"
+  still=()
+  for p in "${running[@]}"; do [ "$p" != "$done_pid" ] && still+=("$p"); done
+  running=("${still[@]+"${still[@]}"}")
 done
 
 [ ${#broken[@]} -gt 0 ] && echo "failed: ${broken[*]}"
