@@ -205,8 +205,12 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 			continue;
 		}
 		if (!slot || i + 1 == argc) {
+			char shown[XS_LOG_URL_LEN];
+
+			/* shown as a URL is logged: "--pool=https://root:pw@h" has a password */
 			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
-				slot ? "missing value after" : "unknown argument", a);
+				slot ? "missing value after" : "unknown argument",
+				strstr(a, "://") ? xs_log_url(shown, sizeof shown, a) : a);
 			serve_usage(stderr);
 			return 2;
 		}
@@ -259,8 +263,9 @@ static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, 
 		cfg->web_dir = xs_xstrndup(d->flag_web, strlen(d->flag_web));
 	}
 	if (d->flag_listen && !xs_config_listen_set(cfg, d->flag_listen)) {
-		rc = xs_err_set(err, XS_ERR_ARG, "--listen: '%s' is not HOST:PORT or [IPV6]:PORT",
-				d->flag_listen);
+		rc = xs_err_set(err, XS_ERR_ARG,
+				"--listen: '%s' is not IPV4:PORT, [IPV6]:PORT or localhost:PORT "
+				"(a numeric address)", d->flag_listen);
 		goto out;
 	}
 	if (d->flag_level) {

@@ -285,7 +285,7 @@ static bool xs_log_url_put(char *buf, size_t cap, size_t *len, const char *src, 
 
 const char *xs_log_url(char *buf, size_t cap, const char *url)
 {
-	const char *auth, *auth_end, *at, *end, *scheme;
+	const char *auth, *at, *end, *scheme;
 	size_t len = 0;
 
 	if (!buf || cap == 0)
@@ -293,23 +293,19 @@ const char *xs_log_url(char *buf, size_t cap, const char *url)
 	buf[0] = '\0';
 	if (!url)
 		url = "(null)";
-	/* everything from the first '?' or '#' goes: the query and the fragment */
-	end = url + strcspn(url, "?#");
 	scheme = strstr(url, "://");
-	auth = scheme && scheme < end ? scheme + 3 : url;
-	auth_end = auth + strcspn(auth, "/?#");
-	if (auth_end > end)
-		auth_end = end;
-	/* the last '@' of the authority: an unencoded '@' in a password stays hidden */
-	at = NULL;
-	for (const char *p = auth; p < auth_end; p++) {
-		if (*p == '@')
-			at = p;
-	}
+	auth = scheme ? scheme + 3 : url;
+	/* The user-info ends at the last '@' of the whole URL, not only of the authority: a
+	 * password holding an unencoded '/', '?' or '#' would otherwise end the authority inside
+	 * itself and be printed ("https://root:ab/cd@h" is user "root", password "ab/cd" to its
+	 * writer). An '@' in a path or query is hidden with what comes before it: this is a log. */
+	at = strrchr(auth, '@');
 	if (!xs_log_url_put(buf, cap, &len, url, (size_t)(auth - url)))
 		return buf;
 	if (at)
 		auth = at + 1;
+	/* everything from the first '?' or '#' on goes: the query and the fragment */
+	end = auth + strcspn(auth, "?#");
 	xs_log_url_put(buf, cap, &len, auth, (size_t)(end - auth));
 	return buf;
 }

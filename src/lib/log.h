@@ -98,8 +98,10 @@ void xs_log_every(struct xs_log_limit *lim, unsigned seconds, enum xs_log_level 
  * Writes into buf (cap bytes, cap >= 4; XS_LOG_URL_LEN is plenty) the URL
  * without its user-info ("user:pass@"), query ("?session_id=...") and
  * fragment: "https://root:pw@10.0.0.1:443/rrd_updates?session_id=S" becomes
- * "https://10.0.0.1:443/rrd_updates". Text too long for buf is cut and ends
- * in "...". url NULL gives "(null)". Returns buf, so it can be a printf argument.
+ * "https://10.0.0.1:443/rrd_updates". The user-info is everything up to the
+ * URL's last '@', wherever it is, so a password holding an unencoded '/', '?'
+ * or '#' is hidden too. Text too long for buf is cut and ends in "...". url
+ * NULL gives "(null)". Returns buf, so it can be a printf argument.
  */
 const char *xs_log_url(char *buf, size_t cap, const char *url);
 

@@ -299,8 +299,29 @@ static bool xs_config_split_hostport(const char *s, size_t n, bool want_port, co
 	return xs_config_port(rest + 1, restlen - 1, port);
 }
 
+/*
+ * Whether an '@' follows the URL's authority (in its path, query or fragment): the mark of
+ * a password holding an unencoded '/', '?' or '#' ("https://root:ab/cd@10.0.0.1" would be
+ * host "root", port "ab", path "/cd@10.0.0.1"; "https://root:2024/x@h" even parses, as host
+ * "root" port 2024). No pool URL has a reason for one there, so it is refused, with a
+ * message that does not echo the URL (xs_config_url_at_message).
+ */
+static bool xs_config_url_at_after_host(const char *url, size_t n)
+{
+	const char *scheme = memmem(url, n, "://", 3);
+	const char *end = url + n, *p = scheme ? scheme + 3 : url;
+
+	while (p < end && *p != '/' && *p != '?' && *p != '#')
+		p++;
+	return p < end && memchr(p, '@', (size_t)(end - p)) != NULL;
+}
+
+static const char xs_config_url_at_message[] =
+	"an '@' after the host: a password holding '/', '?' or '#' must write them "
+	"%2F, %3F and %23 (or come from password_file or XAPISTAT_PASSWORD)";
+
 /* The parts of an http(s) URL: host, port (0: none given), path (from the '/', '?' or '#' on,
- * to url + n); false when it is not one. */
+ * to url + n); false when it is not one (or has an '@' after its host). */
 static bool xs_config_url_parts(const char *url, size_t n, const char **host, size_t *hostlen,
 				bool *https, uint16_t *port, const char **path)
 {
@@ -324,6 +345,8 @@ static bool xs_config_url_parts(const char *url, size_t n, const char **host, si
 	auth_end = auth;
 	while (auth_end < url + n && !strchr("/?#", *auth_end))
 		auth_end++;
+	if (xs_config_url_at_after_host(url, n))
+		return false;
 	at = NULL;
 	for (const char *p = auth; p < auth_end; p++) {
 		if (*p == '@')
@@ -596,13 +619,30 @@ static enum xs_err xs_config_section(struct xs_config_parser *p, const char *s, 
 			      xs_config_quote_len(n), name);
 }
 
+/* Whether host (n bytes, no brackets) is what the HTTP server can bind: a numeric IPv4 or
+ * IPv6 address, or "localhost" (src/http/server.c http_resolve); a name is refused here,
+ * at its file and line, rather than when the server starts. */
+static bool xs_config_listen_host_ok(const char *host, size_t n)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	unsigned char a[16];
+
+	if (n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, host, n);
+	tmp[n] = '\0';
+	return strcasecmp(tmp, "localhost") == 0 || inet_pton(AF_INET, tmp, a) == 1 ||
+	       inet_pton(AF_INET6, tmp, a) == 1;
+}
+
 bool xs_config_listen_set(struct xs_config *cfg, const char *text)
 {
 	const char *host;
 	size_t hostlen;
 	uint16_t port = 0;
 
-	if (!xs_config_split_hostport(text, strlen(text), true, &host, &hostlen, &port))
+	if (!xs_config_split_hostport(text, strlen(text), true, &host, &hostlen, &port) ||
+	    !xs_config_listen_host_ok(host, hostlen))
 		return false;
 	free(cfg->listen_host);
 	cfg->listen_host = xs_xstrndup(host, hostlen);
@@ -615,7 +655,8 @@ static enum xs_err xs_config_set_listen(struct xs_config_parser *p, const char *
 {
 	if (!xs_config_listen_set(p->cfg, v))
 		return xs_config_fail(p, XS_ERR_PARSE,
-				      "listen: expected HOST:PORT or [IPV6]:PORT, got '%.*s'",
+				      "listen: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT "
+				      "(a numeric address), got '%.*s'",
 				      xs_config_quote_len(n), v);
 	return XS_OK;
 }
@@ -628,6 +669,8 @@ static enum xs_err xs_config_set_url(struct xs_config_parser *p, char **field, c
 	bool https;
 	const struct xs_config_pool *other;
 
+	if (xs_config_url_at_after_host(v, n))
+		return xs_config_fail(p, XS_ERR_PARSE, "url: %s", xs_config_url_at_message);
 	if (!xs_config_url_host(v, n, &host, &hostlen, &https))
 		return xs_config_fail(p, XS_ERR_PARSE, "url: expected http(s)://HOST[:PORT][/PATH], got '%s'",
 				      xs_log_url(masked, sizeof masked, v));
@@ -946,6 +989,9 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 	if (n > XS_CONFIG_VALUE_MAX)
 		return xs_err_set(err, XS_ERR_TOO_LARGE, "--pool: URL too long (max %d bytes)",
 				  XS_CONFIG_VALUE_MAX);
+	if (xs_config_url_at_after_host(url, n))
+		return xs_err_set(err, XS_ERR_ARG, "--pool %s: %s", xs_log_url(masked, sizeof masked, url),
+				  xs_config_url_at_message);
 	if (!xs_config_url_host(url, n, &host, &hostlen, &https))
 		return xs_err_set(err, XS_ERR_ARG, "--pool %s: expected http(s)://HOST[:PORT][/PATH]",
 				  xs_log_url(masked, sizeof masked, url));

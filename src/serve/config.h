@@ -68,7 +68,7 @@ struct xs_config_pool {
 };
 
 struct xs_config {
-	char *listen_host;   /* "127.0.0.1", "::1" (no brackets), "0.0.0.0", a name */
+	char *listen_host;   /* "127.0.0.1", "::1" (no brackets), "0.0.0.0", "localhost": no other name */
 	uint16_t listen_port;
 	char *data_dir;      /* NULL until set: required by xs_config_validate() */
 	enum xs_log_level log_level;
@@ -143,7 +143,8 @@ enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 const char *xs_config_where(const struct xs_config *cfg, unsigned line, char *buf, size_t n);
 
 /* Sets cfg's listen address from "HOST:PORT" or "[IPV6]:PORT" (the --listen flag), read as
- * the file's `listen` is; false, cfg unchanged, when text is not one. */
+ * the file's `listen` is; false, cfg unchanged, when text is not one or HOST is neither a
+ * numeric address nor "localhost" (what the HTTP server can bind). */
 bool xs_config_listen_set(struct xs_config *cfg, const char *text);
 
 /* True for "localhost", 127.0.0.0/8 and ::1. */

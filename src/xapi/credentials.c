@@ -78,6 +78,12 @@ enum xs_err xs_cred_split_url(const char *url, char *clean, size_t cap, char **u
 	for (const char *p = host; *p && *p != '/' && *p != '?' && *p != '#'; p++)
 		if (*p == '@')
 			auth_end = p;
+	/* an '@' after that: a password's unencoded '/', '?' or '#' ended the authority early
+	 * (the message does not echo the URL) */
+	if (strchr(host + strcspn(host, "/?#"), '@'))
+		return xs_err_set(err, XS_ERR_ARG,
+				  "the pool URL has an '@' after its host: a password holding '/', "
+				  "'?' or '#' must write them %%2F, %%3F and %%23");
 	head = (size_t)(host - url);
 	rest = strlen(auth_end ? auth_end + 1 : host);
 	if (head + rest + 1 > cap)
@@ -215,9 +221,8 @@ void xs_cred_mask_url(char *url)
 	if (host == NULL)
 		return;
 	host += 3;
-	for (char *p = host; *p && *p != '/' && *p != '?' && *p != '#'; p++)
-		if (*p == '@')
-			at = p;
+	/* the URL's last '@', as xs_log_url: a password may hold an unencoded '/', '?' or '#' */
+	at = strrchr(host, '@');
 	if (at == NULL)
 		return;
 	colon = memchr(host, ':', (size_t)(at - host));

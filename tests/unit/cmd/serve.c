@@ -222,6 +222,18 @@ static void test_config_errors(void)
 	free(out);
 	free(err);
 	{
+		/* "--pool=URL" is not a flag; it is refused without showing its password */
+		const char *argv5[] = { run_cmd_bin("xapistat"), "serve", "--data", "/tmp/x",
+					"--pool=https://root:hunter2@127.86.0.1", NULL };
+
+		rc = run_cmd(argv5, NULL, 0, &out, &err);
+		ok(rc == 2 && strstr(err, "unknown argument '--pool=https://127.86.0.1'") &&
+			   !strstr(err, "hunter2"),
+		   "--pool=URL: exit %d: %s", rc, err);
+		free(out);
+		free(err);
+	}
+	{
 		/* usage errors, exit 2: a flag without its value, a flag's bad value */
 		static const char *const cases[][9] = {
 			{ "--data", NULL },
@@ -232,11 +244,13 @@ static void test_config_errors(void)
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "127.0.0.1: 8080", NULL },
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "127.0.0.1:+80", NULL },
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "::1:8080", NULL },
+			/* a name the HTTP server could not bind: refused before the store opens */
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "myhost:8080", NULL },
 		};
 		static const char *const want[] = { "missing value after '--data'", "--listen: 'foo'",
 						     "--log-level: 'loud'", "ftp://h",
 						     "--listen: '127.0.0.1: 8080'", "--listen: '127.0.0.1:+80'",
-						     "--listen: '::1:8080'" };
+						     "--listen: '::1:8080'", "--listen: 'myhost:8080'" };
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const char *argv[12] = { run_cmd_bin("xapistat"), "serve" };

@@ -209,7 +209,14 @@ static void test_url_masking(void)
 		{ "http://host#frag", "http://host" },
 		{ "https://[::1]:443/a/b", "https://[::1]:443/a/b" },
 		{ "user:pw@host/path?q", "host/path" },
-		{ "https://host/p@th?x=@", "https://host/p@th" },
+		/* the URL's last '@' ends the user-info wherever it is: a password holding an
+		 * unencoded '/', '?' or '#' ends the authority early, and is hidden all the same */
+		{ "https://root:ab/cd@10.0.0.1", "https://10.0.0.1" },
+		{ "https://root:pa?ss@10.0.0.1/x?session_id=S", "https://10.0.0.1/x" },
+		{ "https://root:pa#ss@10.0.0.1", "https://10.0.0.1" },
+		{ "https://root:2024/Spring@10.0.0.1", "https://10.0.0.1" },
+		{ "https://host/p@th?x=1", "https://th" },
+		{ "https://host/p@th?x=@", "https://" },
 		{ "", "" },
 		{ NULL, "(null)" },
 	};

@@ -192,6 +192,13 @@ static const struct bad_case bad[] = {
 	  "t.conf:3: insecure: expected true or false, got 'maybe'", XS_ERR_PARSE },
 	{ "[pool a]\nurl = ftp://root:secret@x/?session_id=S\n",
 	  "t.conf:2: url: expected http(s)://HOST[:PORT][/PATH], got 'ftp://x/'", XS_ERR_PARSE },
+	/* a password's unencoded '/', '?' or '#': refused without echoing the URL */
+	{ "[pool a]\nurl = https://root:se/cret@10.0.0.1\n",
+	  "t.conf:2: url: an '@' after the host: a password holding '/', '?' or '#' must write them "
+	  "%2F, %3F and %23 (or come from password_file or XAPISTAT_PASSWORD)", XS_ERR_PARSE },
+	{ "[pool a]\nurl = https://root:2024/secret@10.0.0.1\n",
+	  "t.conf:2: url: an '@' after the host: a password holding '/', '?' or '#' must write them "
+	  "%2F, %3F and %23 (or come from password_file or XAPISTAT_PASSWORD)", XS_ERR_PARSE },
 	{ "[pool a]\nurl = https://u:secret@/\n",
 	  "t.conf:2: url: expected http(s)://HOST[:PORT][/PATH], got 'https:///'", XS_ERR_PARSE },
 	{ "[pool a]\nurl = https://x:99999/\n",
@@ -209,10 +216,10 @@ static const struct bad_case bad[] = {
 	  "t.conf:3: unknown key 'listen' in [pool a] (top-level keys go before the first section)",
 	  XS_ERR_PARSE },
 	{ "[pool a/b]\n", "t.conf:1: bad pool name 'a/b' (1 to 64 of A-Z a-z 0-9 . _ -)", XS_ERR_PARSE },
-	{ "listen = 8080\n", "t.conf:1: listen: expected HOST:PORT or [IPV6]:PORT, got '8080'", XS_ERR_PARSE },
-	{ "listen = ::1:8080\n", "t.conf:1: listen: expected HOST:PORT or [IPV6]:PORT, got '::1:8080'",
+	{ "listen = 8080\n", "t.conf:1: listen: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT (a numeric address), got '8080'", XS_ERR_PARSE },
+	{ "listen = ::1:8080\n", "t.conf:1: listen: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT (a numeric address), got '::1:8080'",
 	  XS_ERR_PARSE },
-	{ "listen = h:0\n", "t.conf:1: listen: expected HOST:PORT or [IPV6]:PORT, got 'h:0'", XS_ERR_PARSE },
+	{ "listen = h:0\n", "t.conf:1: listen: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT (a numeric address), got 'h:0'", XS_ERR_PARSE },
 	{ "log_level = loud\n", "t.conf:1: log_level: expected error, warn, info or debug, got 'loud'",
 	  XS_ERR_PARSE },
 	{ "max_connections = 0\n",
@@ -478,9 +485,16 @@ static void test_listen(void)
 	ok(xs_config_load_string(&c, "listen = 10.1.2.3:80", 20, "t", err) == XS_OK &&
 		   !xs_config_listen_is_loopback(&c),
 	   "10/8 is not");
-	ok(xs_config_load_string(&c, "listen = example.com:80", 23, "t", err) == XS_OK &&
-		   !xs_config_listen_is_loopback(&c),
-	   "names are not");
+	/* a name the HTTP server cannot bind is refused at its line, not when serve starts */
+	ok(xs_config_load_string(&c, "listen = example.com:80", 23, "t", err) == XS_ERR_PARSE &&
+		   strstr(err, "t:1: listen: expected") && strstr(err, "'example.com:80'"),
+	   "a name: %s", err);
+	ok(xs_config_load_string(&c, "listen = 127.1:80", 17, "t", err) == XS_ERR_PARSE,
+	   "127.1 (not what inet_pton reads): %s", err);
+	ok(xs_config_load_string(&c, "listen = [fe80::1%eth0]:80", 26, "t", err) == XS_ERR_PARSE,
+	   "a scoped IPv6 address: %s", err);
+	ok(!xs_config_listen_set(&c, "myhost:8080") && xs_config_listen_set(&c, "LOCALHOST:8080"),
+	   "--listen: a name refused, localhost taken");
 	xs_config_free(&c);
 }
 
@@ -513,6 +527,16 @@ static void test_pool_urls(void)
 	ok(xs_config_add_pool_url(&c, "https://u:secret@", err) == XS_ERR_ARG && !strstr(err, "secret"),
 	   "no host, no secret: [%s]", err);
 	ok(xs_config_add_pool_url(&c, "https://a b", err) == XS_ERR_ARG, "space");
+	ok(xs_config_add_pool_url(&c, "https://root:se/cret@10.0.0.1", err) == XS_ERR_ARG &&
+		   !strstr(err, "se/cret") && !strstr(err, "cret") &&
+		   strstr(err, "--pool https://10.0.0.1: an '@' after the host"),
+	   "a '/' in the password: refused, not echoed: [%s]", err);
+	ok(xs_config_add_pool_url(&c, "https://root:pa#secret@10.0.0.1", err) == XS_ERR_ARG &&
+		   !strstr(err, "pa#") && !strstr(err, "secret"),
+	   "a '#' in the password: refused, not echoed: [%s]", err);
+	ok(xs_config_add_pool_url(&c, "https://root:2024/Spring@10.0.0.1", err) == XS_ERR_ARG &&
+		   !strstr(err, "Spring"),
+	   "one that would parse as host root, port 2024: refused: [%s]", err);
 	ok(c.npools == 5, "unchanged on error");
 	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
 		   strcmp(err, "no data directory: give --data DIR or 'data = DIR' in the configuration") ==

@@ -28,6 +28,11 @@ static void test_split(void)
 		{ "host:80", "", NULL, NULL, XS_ERR_ARG },
 		{ "http://", "", NULL, NULL, XS_ERR_ARG },
 		{ "http://u:p@", "", NULL, NULL, XS_ERR_ARG },
+		/* a password's unencoded '/', '?' or '#' ends the authority early: refused */
+		{ "http://root:ab/cd@h", "", NULL, NULL, XS_ERR_ARG },
+		{ "http://root:pa?ss@h", "", NULL, NULL, XS_ERR_ARG },
+		{ "http://root:pa#ss@h", "", NULL, NULL, XS_ERR_ARG },
+		{ "http://root:2024/Spring@h", "", NULL, NULL, XS_ERR_ARG },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -118,6 +123,15 @@ static void test_mask(void)
 	xs_cred_mask_url(c);
 	ok(!strcmp(a, "https://root:*******@host:443/x"), "masked: %s", a);
 	ok(!strcmp(b, "http://host") && !strcmp(c, "http://u@h"), "nothing to mask");
+	{
+		/* a password holding an unencoded '/' or '#': masked up to the URL's last '@' */
+		char d[] = "https://root:ab/cd@h", e[] = "https://root:pa#ss@h:443";
+
+		xs_cred_mask_url(d);
+		xs_cred_mask_url(e);
+		ok(!strcmp(d, "https://root:*****@h") && !strcmp(e, "https://root:*****@h:443"),
+		   "masked past '/' and '#': %s %s", d, e);
+	}
 }
 
 int main(void)
