@@ -213,6 +213,14 @@ static enum xs_err xq_window_range(struct xq_ctx *c, char *err)
 		if ((double)r->from >= c->e->now - (double)keep)
 			chosen = k;
 	}
+	if (r->at_5s) {
+		if (xq_floor(r->to, xs_tier_step[XS_TIER_5S]) - xq_floor(r->from, xs_tier_step[XS_TIER_5S]) >=
+		    (int64_t)XS_STATS_MAX_POINTS * xs_tier_step[XS_TIER_5S])
+			return xs_err_set(err, XS_ERR_ARG, "points: from..to needs more than %d points at 5 s",
+					  XS_STATS_MAX_POINTS);
+		xq_window_at(c, XS_TIER_5S);
+		return XS_OK;
+	}
 	if (fits < 0)
 		return xs_err_set(err, XS_ERR_ARG,
 				  "points: from..to needs more than %u points even at 1 d", budget);
@@ -484,7 +492,7 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		r = xq_window_range(&c, err);
 		if (r)
 			return r;
-		if (probe)
+		if (probe && !rq->at_5s)
 			xq_window_probe(&c, lv, n);
 	} else {
 		xq_window_gran(&c, lv, n, stopped_end);

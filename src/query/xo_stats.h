@@ -60,6 +60,8 @@ struct xs_stats_request {
 	unsigned points;               /* range: budget, 1..XS_STATS_MAX_POINTS (0 = default) */
 	int64_t retention[XS_NTIERS];  /* seconds each tier keeps (0 = xs_tier_default_retention) */
 	bool no_partial;               /* leave out the period in progress */
+	bool at_5s;                    /* range: the 5 s tier whatever the span and age, no
+					* coarser tier for a young store (the stream's new rows) */
 };
 
 /* "seconds" | "minutes" | "hours" | "days" -> *g; XS_ERR_ARG naming "granularity" otherwise. */

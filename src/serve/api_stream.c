@@ -66,6 +66,36 @@ static int64_t api_newest(const struct xs_store *store, const struct api_sub *su
 	return n.t;
 }
 
+struct api_first {
+	struct xs_store *store;
+	int64_t after, to, t;
+};
+
+static void api_first_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
+{
+	struct api_first *f = arg;
+	struct xs_point p;
+
+	(void)ds;
+	(void)unit;
+	if (xs_store_read(f->store, id, XS_TIER_5S, f->after + 1, f->to, &p, 1) && p.t < f->t)
+		f->t = p.t;
+}
+
+/* The first 5 s row time of sub's object after `after` and at most `to` (to if none):
+ * where its next event starts, over a gap (a VM halted or rebooted, a host away, a
+ * stream opened before the object's first row) rather than at after + 5 with an event
+ * of nulls for every minute of the gap. */
+static int64_t api_first_after(struct xs_store *store, const struct api_sub *sub, int64_t after,
+			       int64_t to)
+{
+	struct api_first f = { store, after, to, to };
+
+	if (store && !sub->gone && after < to)
+		xs_store_each_of(store, sub->kind, sub->uuid, api_first_cb, &f);
+	return f.t;
+}
+
 static void api_count_cb(void *arg, xs_series_id id, const char *ds, const char *unit)
 {
 	(void)id;
@@ -142,6 +172,7 @@ static enum xs_err api_stream_event(struct api_stream *st, const struct xs_estat
 	r.from = from;
 	r.to = to;
 	r.points = XS_STATS_MAX_POINTS;
+	r.at_5s = true; /* rows, even after a gap or past a short 5 s retention */
 	xs_buf_init(&body, ev->limit);
 	sub->last = to;
 	api_cursor_format(st, id);
@@ -171,8 +202,11 @@ static enum api_sent api_stream_send(struct api_stream *st, const struct xs_esta
 				     size_t *sent)
 {
 	size_t room = xs_http_stream_room(st->hs), cap = room + xs_http_stream_pending(st->hs);
-	int64_t from = sub->last + 5 > sub->newest - API_STREAM_BACK + 5 ? sub->last + 5
-									 : sub->newest - API_STREAM_BACK + 5;
+	int64_t after = sub->last > sub->newest - API_STREAM_BACK ? sub->last
+								   : sub->newest - API_STREAM_BACK;
+	/* the next row stored, not after + 5: a gap gives no event of nulls, and a cursor
+	 * not on a multiple of 5 (hand-made) skips no row */
+	int64_t from = api_first_after(e->store, sub, after, sub->newest);
 	int64_t rows = API_STREAM_EVENT_ROWS, to;
 	char err[XS_ERR_LEN] = "";
 	enum api_sent res = API_SENT;
@@ -397,8 +431,6 @@ enum xs_err api_stream(struct xs_http_request *req, void *arg)
 
 	if (!api_params_known(req, allowed))
 		return XS_OK;
-	if (a->nstreams == XS_API_MAX_STREAMS)
-		return api_stream_busy(req);
 	api_estate(a, &e, false);
 	st = xs_xcalloc(1, sizeof(*st));
 	st->api = a;
@@ -406,6 +438,12 @@ enum xs_err api_stream(struct xs_http_request *req, void *arg)
 		free(st->subs);
 		free(st);
 		return XS_OK;
+	}
+	/* only after the request is checked: a malformed one is a 400 even when busy */
+	if (a->nstreams == XS_API_MAX_STREAMS) {
+		free(st->subs);
+		free(st);
+		return api_stream_busy(req);
 	}
 	st->hs = xs_http_stream_start(req, "text/event-stream", api_stream_closed, st);
 	if (!st->hs) {

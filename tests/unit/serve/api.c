@@ -1707,6 +1707,77 @@ static void test_stream_catchup(void)
 	t_teardown(&a, &loop, &s, dir);
 }
 
+/*
+ * A gap in a host's rows (t-295 to t-205 missing, across minute boundaries whose
+ * 1 min points the rows before it closed): a client resuming right before it gets
+ * the rows after it, at 5 s, from the first row after the gap: no event of nulls,
+ * no 1 min event of rows it already has (a range's probe for a young store would
+ * have taken the gap for one).
+ */
+static void test_stream_gap(void)
+{
+	static struct t_sse c;
+	static struct t_event ev[T_SSE_EVENTS];
+	char dir[TMP_DIR_LEN], cmd[64], target[128], err[XS_ERR_LEN] = "";
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" } };
+	struct xs_evloop *loop = xs_evloop_new();
+	int64_t t = (int64_t)time(NULL) / 5 * 5, first = 0, end = 0, last = 0;
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	struct xs_api *a = NULL;
+	int status, rows = 0, total = 0, fine = 0;
+	size_t ne;
+	char uuid[64];
+
+	tmp_dir_new(dir, "api");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "store: %s", err);
+	fail_unless(t_host_rows(s, t_h1, 2, t - 595, t - 300) && t_host_rows(s, t_h1, 2, t - 200, t),
+		    "rows with a gap");
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
+	snprintf(target, sizeof(target), "/api/v1/stream?objects=%s", t_h1);
+	snprintf(cmd, sizeof(cmd), "%lld", (long long)(t - 300)); /* the client has t-300 */
+	/* 41 rows after the gap: events of 12, 12, 12 and 5 */
+	c = (struct t_sse){ .until = "event: stats", .until_n = 4, .seconds = 10 };
+	status = t_sse_run(loop, a, &c, "GET", target, cmd);
+	ne = t_events(&c, ev, T_SSE_EVENTS);
+	for (size_t i = 0; i < ne; i++) {
+		if (!t_rows(&ev[i], uuid, sizeof(uuid), &end, &rows))
+			continue;
+		if (!first)
+			first = end - 5 * (rows - 1);
+		else if (end - 5 * (rows - 1) != last + 5)
+			first = -1; /* not contiguous */
+		last = end;
+		total += rows;
+		fine += strstr(ev[i].data, "\"interval\":5,") && !strstr(ev[i].data, "statsMin") &&
+			!strstr(ev[i].data, "null");
+	}
+	ok(status == 200 && first == t - 200 && last == t && total == 41,
+	   "the rows after the gap, from its first: %lld to %lld (t-200 to t), %d rows (41)",
+	   (long long)(first - t), (long long)(last - t), total);
+	ok(fine == 4, "%d of 4 events at 5 s, without bands or nulls: %.300s", fine,
+	   ne ? (ev[0].data ? ev[0].data : "") : "(none)");
+	free(c.resp);
+	c.resp = NULL;
+	xs_api_free(&a);
+
+	/* a 5 s retention of 5 minutes (`5s = 5m`): a catch-up from before it is rows still,
+	 * not the 1 min points a range that old is answered with */
+	cfg.retention[XS_TIER_5S] = 300;
+	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts again: %s", err);
+	snprintf(cmd, sizeof(cmd), "%lld", (long long)(t - 500));
+	c = (struct t_sse){ .until = "event: stats", .until_n = 1, .seconds = 10 };
+	status = t_sse_run(loop, a, &c, "GET", target, cmd);
+	ne = t_events(&c, ev, T_SSE_EVENTS);
+	ok(status == 200 && ne >= 1 && t_rows(&ev[0], uuid, sizeof(uuid), &end, &rows) &&
+		   end - 5 * (rows - 1) == t - 495 && rows == 12 && strstr(ev[0].data, "\"interval\":5,"),
+	   "older than the 5 s retention: 12 rows from t-495 at 5 s: %.200s",
+	   ne && ev[0].data ? ev[0].data : "(none)");
+	free(c.resp);
+	c.resp = NULL;
+	t_teardown(&a, &loop, &s, dir);
+}
+
 static bool t_first_sent(void *arg)
 {
 	const struct api_stream *st = arg;
@@ -1853,6 +1924,16 @@ static void test_stream_busy(void)
 	   "it says when to come back, and sends no event: %.300s", c.resp);
 	free(c.resp);
 	c.resp = NULL;
+	/* a malformed request is still a 400, not a "come back later" */
+	c = (struct t_sse){ .seconds = 5 };
+	status = t_sse_run(loop, a, &c, "GET", "/api/v1/stream", NULL);
+	ok(status == 400 && strstr(c.resp, "objects"), "busy, objects missing: 400 (%.300s)", c.resp);
+	free(c.resp);
+	c = (struct t_sse){ .seconds = 5 };
+	status = t_sse_run(loop, a, &c, "GET", "/api/v1/stream?objects=a%22", NULL);
+	ok(status == 400 && strstr(c.resp, "bad character"), "busy, a bad uuid: 400 (%.300s)", c.resp);
+	free(c.resp);
+	c.resp = NULL;
 
 	atomic_store(&crowd.release, 1);
 	loop_wait(loop, t_flag_set, &crowd.done, T_TIMEOUT_S);
@@ -1875,6 +1956,7 @@ int main(void)
 	TEST_RUN(test_stream_head);
 	TEST_RUN(test_stream_resume);
 	TEST_RUN(test_stream_catchup);
+	TEST_RUN(test_stream_gap);
 	TEST_RUN(test_stream_stall);
 	return test_summary();
 }
