@@ -613,6 +613,30 @@ static void serve_reload_warn(const struct xs_config *o, const struct xs_config 
 		xs_log_warn("reload: [retention] changes only at restart");
 }
 
+static void serve_swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* What only a restart changes keeps, in the new configuration n, the value that runs (from
+ * o, which gets n's and is freed after): the configuration says what runs, so the next
+ * reload warns again of a change still not in effect. */
+static void serve_reload_keep_running(struct xs_config *n, struct xs_config *o)
+{
+	serve_swap_str(&n->data_dir, &o->data_dir);
+	serve_swap_str(&n->listen_host, &o->listen_host);
+	n->listen_port = o->listen_port;
+	serve_swap_str(&n->tls_cert_file, &o->tls_cert_file);
+	serve_swap_str(&n->tls_key_file, &o->tls_key_file);
+	serve_swap_str(&n->web_dir, &o->web_dir);
+	n->max_connections = o->max_connections;
+	n->max_connections_per_ip = o->max_connections_per_ip;
+	memcpy(n->retention, o->retention, sizeof(n->retention));
+}
+
 /* The API token of cfg into *token (NULL: no token_file); false with err naming the line. */
 static bool serve_reload_token(const struct xs_config *cfg, char **token, char *err)
 {
@@ -672,9 +696,7 @@ static void serve_reload(struct xs_daemon *d)
 	serve_token_free(&d->token);
 	d->token = token;
 	serve_reload_warn(&d->cfg, &ncfg);
-	/* the server keeps its caps until a restart: the configuration says what runs */
-	ncfg.max_connections = d->cfg.max_connections;
-	ncfg.max_connections_per_ip = d->cfg.max_connections_per_ip;
+	serve_reload_keep_running(&ncfg, &d->cfg);
 	for (size_t i = 0; i < d->npools; i++) {
 		bool stays = false;
 

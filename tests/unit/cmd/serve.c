@@ -714,6 +714,9 @@ static void test_reload_files(void)
 	run_cmd_file("reload.conf", conf_text, strlen(conf_text));
 	kill(dm.pid, SIGHUP);
 	ok(serve_log_has(&dm, "reload: data changes only at restart", 10), "data: a warning naming 'data'");
+	ok(serve_log_after(&dm, "reload: data changes only at restart",
+			   "reload: listen changes only at restart", 10),
+	   "listen: warned again, since it is still not in effect");
 	ok(serve_log_has(&dm, "reload: 1 pool (1 kept, 0 added, 0 removed)", 10),
 	   "the connected pool kept");
 	ok(api_status("new-token") == 200, "still on the old address");
