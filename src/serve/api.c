@@ -373,6 +373,9 @@ enum xs_err xs_api_start(struct xs_evloop *loop, const struct xs_api_config *cfg
 	a->max_connections = cfg->http.max_connections ? cfg->http.max_connections
 						       : XS_HTTP_DEFAULT_MAX_CONNECTIONS;
 	a->stream_stall = cfg->stream_stall > 0 ? cfg->stream_stall : XS_API_STREAM_STALL;
+	a->stream_tick_bytes = cfg->stream_tick_bytes ? cfg->stream_tick_bytes : XS_API_STREAM_TICK_BYTES;
+	a->stream_tick_slice = cfg->stream_tick_slice > 0 ? cfg->stream_tick_slice
+							  : XS_API_STREAM_TICK_SLICE;
 	memcpy(a->retention, cfg->retention, sizeof(a->retention));
 	if (!hc.access_cb) {
 		hc.access_cb = api_access;

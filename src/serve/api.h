@@ -59,6 +59,12 @@
 #define XS_API_TOP_STALE 5.0                /* ... and to a busy question while a new one is computed */
 #define XS_API_METRICS_IN_FLIGHT 4          /* /metrics bodies being sent at once; past it, 503 */
 #define XS_API_TOP_CACHE 16                 /* distinct top-N questions remembered */
+/* One tick of the streams (every 0.5 s) queues at most about this many event bytes over all
+ * of them (many clients catching up at once, after a restart: the next tick goes on from the
+ * stream where this one stopped), and lets the provider's thread take the lock after holding
+ * it this long, between two events: the tick runs under the lock, which ingest needs. */
+#define XS_API_STREAM_TICK_BYTES (8u * 1024 * 1024)
+#define XS_API_STREAM_TICK_SLICE 0.005
 #define XS_API_STREAM_STALL 60.0            /* seconds a stream's client may read nothing while
 						 * an event waits for room; then the stream is cut */
 
@@ -97,6 +103,8 @@ struct xs_api_config {
 	int64_t retention[XS_NTIERS];       /* seconds; 0 = the store's default */
 	unsigned metrics_in_flight;         /* 0 = XS_API_METRICS_IN_FLIGHT */
 	double stream_stall;                /* seconds; 0 = XS_API_STREAM_STALL */
+	size_t stream_tick_bytes;           /* 0 = XS_API_STREAM_TICK_BYTES */
+	double stream_tick_slice;           /* seconds; 0 = XS_API_STREAM_TICK_SLICE */
 };
 
 struct xs_api;

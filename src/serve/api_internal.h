@@ -119,6 +119,9 @@ struct xs_api {
 	unsigned metrics_sending; /* bodies started and not yet let go of by the server */
 	double stream_stall;      /* seconds a stream may wait on a client that reads nothing */
 	uint64_t timer;           /* the streams' tick (api_stream.c); 0 while none is open */
+	size_t stream_tick_bytes; /* event bytes of one tick over all streams, about */
+	double stream_tick_slice; /* seconds a tick holds the lock before letting the owner in */
+	size_t tick_next;         /* the stream the next tick starts with */
 };
 
 /* ---- api.c ---- */

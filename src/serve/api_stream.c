@@ -266,27 +266,52 @@ static bool api_stream_stalled(struct api_stream *st)
 
 /*
  * One tick of a stream: one event per object that has new rows, round after
- * round while some have more (a catch-up), until the queue has no room or
- * API_STREAM_TICK_BYTES went out; the object that waited goes first next tick,
- * so every object gets its turn. False if the stream was cut.
+ * round while some have more (a catch-up), until the queue has no room,
+ * API_STREAM_TICK_BYTES went out, or the tick's budget over all streams
+ * (xs_api_config.stream_tick_bytes) is spent; the object that waited goes first
+ * next tick, so every object gets its turn. False if the stream was cut.
  */
-static bool api_stream_tick(struct api_stream *st, const struct xs_estate *e)
+/* One tick over every stream: the estate, the lock held since, the bytes queued. */
+struct api_tick_run {
+	struct xs_api *a;
+	struct xs_estate e;
+	double held_since;
+	size_t sent;
+};
+
+/* Between two events: past the slice, lets the provider's thread take the lock (its
+ * ticket comes first if it waits), then takes it back and the estate afresh. */
+static void api_tick_pause(struct api_tick_run *run)
 {
-	size_t sent = 0, k0 = st->next;
+	double now = xs_evloop_now();
+
+	if (now - run->held_since < run->a->stream_tick_slice)
+		return;
+	api_leave(run->a);
+	api_enter(run->a);
+	api_estate(run->a, &run->e, false);
+	run->held_since = xs_evloop_now();
+}
+
+static bool api_stream_tick(struct api_stream *st, struct api_tick_run *run)
+{
+	size_t sent = 0, k0 = st->next, budget = run->a->stream_tick_bytes;
 	bool more = true;
 
 	for (size_t k = 0; k < st->nsubs; k++)
-		st->subs[k].newest = api_newest(e->store, &st->subs[k]);
-	while (more && sent < API_STREAM_TICK_BYTES) {
+		st->subs[k].newest = api_newest(run->e.store, &st->subs[k]);
+	while (more && sent < API_STREAM_TICK_BYTES && run->sent + sent < budget) {
 		more = false;
-		for (size_t i = 0; i < st->nsubs && sent < API_STREAM_TICK_BYTES; i++) {
+		for (size_t i = 0; i < st->nsubs && sent < API_STREAM_TICK_BYTES && run->sent + sent < budget;
+		     i++) {
 			size_t k = (k0 + i) % st->nsubs;
 			struct api_sub *sub = &st->subs[k];
 			enum api_sent res;
 
 			if (sub->newest <= sub->last)
 				continue;
-			res = api_stream_send(st, e, sub, &sent);
+			api_tick_pause(run);
+			res = api_stream_send(st, &run->e, sub, &sent);
 			if (res == API_CUT) {
 				st->cut = true;
 				return false;
@@ -300,6 +325,7 @@ static bool api_stream_tick(struct api_stream *st, const struct xs_estate *e)
 		}
 		k0 = st->next;
 	}
+	run->sent += sent;
 	return true;
 }
 
@@ -307,18 +333,26 @@ static void api_tick(struct xs_evloop *loop, void *arg)
 {
 	static const char ka[] = ": keep-alive\n\n";
 	struct xs_api *a = arg;
-	struct xs_estate e;
+	struct api_tick_run run = { .a = a };
 	double now = xs_evloop_now();
+	size_t i0 = a->nstreams ? a->tick_next % a->nstreams : 0;
 
 	(void)loop;
 	a->timer = 0;
 	api_enter(a);
-	api_estate(a, &e, false);
-	for (size_t i = 0; i < a->nstreams; i++) {
+	api_estate(a, &run.e, false);
+	run.held_since = xs_evloop_now();
+	/* from where the last tick's budget ran out, so every stream gets its turn */
+	for (size_t j = 0; j < a->nstreams; j++) {
+		size_t i = (i0 + j) % a->nstreams;
 		struct api_stream *st = a->streams[i];
 
+		if (run.sent >= a->stream_tick_bytes) {
+			a->tick_next = i;
+			break;
+		}
 		/* a cut stream gets its on_close later, from the loop: nothing to do here */
-		if (!st->cut && api_stream_tick(st, &e) && now - st->last_write > API_STREAM_KEEPALIVE &&
+		if (!st->cut && api_stream_tick(st, &run) && now - st->last_write > API_STREAM_KEEPALIVE &&
 		    xs_http_stream_room(st->hs) >= sizeof(ka) - 1) {
 			xs_http_stream_write(st->hs, ka, sizeof(ka) - 1);
 			st->last_write = now;

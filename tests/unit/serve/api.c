@@ -1656,13 +1656,14 @@ static void *t_stall_thread(void *arg)
  * most 12 rows, as the client reads: every host gets all its rows, in order, and
  * the stream is never cut.
  */
-static void test_stream_catchup(void)
+/* The catch-up below, with cfg and, when lock is not NULL, a provider with its lock hooks;
+ * returns the seconds it took. */
+static double t_catchup(const struct xs_api_config *cfg, struct t_lock *lock)
 {
 	static struct t_sse c;
 	static char uuids[T_CATCHUP_HOSTS][40];
 	char dir[TMP_DIR_LEN], cmd[64], target[64 * T_CATCHUP_HOSTS], err[XS_ERR_LEN] = "";
 	char id[T_ID_MAX];
-	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 32 * 1024 } };
 	struct xs_evloop *loop = xs_evloop_new();
 	int64_t t = (int64_t)time(NULL) / 5 * 5;
 	struct t_seen seen[T_CATCHUP_HOSTS];
@@ -1672,23 +1673,37 @@ static void test_stream_catchup(void)
 	struct xs_api *a = NULL;
 	size_t o_len = 0, got;
 	int status, whole = 0;
+	double took = 0;
 
 	tmp_dir_new(dir, "api");
-	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "store: %s", err);
+	if (!ok(xs_store_open(&o, &s, err) == XS_OK, "store: %s", err))
+		return 0;
 	o_len = (size_t)snprintf(target, sizeof(target), "/api/v1/stream?objects=");
 	for (int h = 0; h < T_CATCHUP_HOSTS; h++) {
 		snprintf(uuids[h], sizeof(uuids[h]), "bbbbbbbb-0000-4000-8000-%012d", h);
-		fail_unless(t_host_rows(s, uuids[h], T_CATCHUP_SERIES, t - 595, t), "rows of host %d", h);
+		if (!ok(t_host_rows(s, uuids[h], T_CATCHUP_SERIES, t - 595, t), "rows of host %d", h))
+			return 0;
 		o_len += (size_t)snprintf(target + o_len, sizeof(target) - o_len, "%s%s", h ? "," : "",
 					  uuids[h]);
 		seen[h] = (struct t_seen){ uuids[h], 0, 0, 0, true };
 	}
-	fail_unless(t_api_on(loop, &cfg, s, &a, err) == XS_OK, "api starts: %s", err);
+	if (lock) {
+		struct xs_api_provider p = { .estate = t_estate, .self = t_self, .enter = t_enter,
+					     .leave = t_leave, .lock_arg = lock, .arg = s };
+
+		if (!ok(xs_api_start(loop, cfg, &p, &a, err) == XS_OK, "api starts: %s", err))
+			return 0;
+	} else {
+		if (!ok(t_api_on(loop, cfg, s, &a, err) == XS_OK, "api starts: %s", err))
+			return 0;
+	}
 
 	snprintf(cmd, sizeof(cmd), "%lld", (long long)(t - 590));
 	/* 118 rows each: 9 events of 12 rows and one of 10 */
 	c = (struct t_sse){ .until = "event: stats", .until_n = 10 * T_CATCHUP_HOSTS, .seconds = 30 };
+	took = t_mono();
 	status = t_sse_run(loop, a, &c, "GET", target, cmd);
+	took = t_mono() - took;
 	got = t_take(&c, seen, T_CATCHUP_HOSTS, id, sizeof(id));
 	ok(status == 200 && got == 10 * T_CATCHUP_HOSTS, "%d hosts 590 s back: %zu events (%zu bytes)",
 	   T_CATCHUP_HOSTS, got, c.len);
@@ -1705,6 +1720,35 @@ static void test_stream_catchup(void)
 	c.resp = NULL;
 
 	t_teardown(&a, &loop, &s, dir);
+	return took;
+}
+
+static void test_stream_catchup(void)
+{
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1", .stream_max_queue = 32 * 1024 } };
+
+	t_catchup(&cfg, NULL);
+}
+
+/*
+ * The same catch-up with a tick's budget over all streams of 16 KiB and a slice
+ * of the lock of 1 ns: every row still comes, in order (the next tick goes on),
+ * and the tick lets the provider's thread in between two events (the lock taken
+ * again after each, never nested).
+ */
+static void test_stream_tick_budget(void)
+{
+	/* the stream's own queue (1 MiB) and tick share (256 KiB) would take it all at once */
+	struct xs_api_config cfg = { .http = { .host = "127.0.0.1" }, .stream_tick_bytes = 16384,
+				     .stream_tick_slice = 1e-9 };
+	struct t_lock lock = { 0 };
+	double took = t_catchup(&cfg, &lock);
+
+	/* a lower bound: ticks are 0.5 s apart, and ~190 KB of events at 16 KiB a tick take 12 */
+	ok(took >= 3 * API_STREAM_TICK, "the budget spread it over ticks: %.1f s", took);
+	ok(lock.leaves >= 10 * T_CATCHUP_HOSTS && lock.enters == lock.leaves && !lock.nested,
+	   "the lock let go between events: %d enters, %d leaves (%d events)", lock.enters,
+	   lock.leaves, 10 * T_CATCHUP_HOSTS);
 }
 
 /*
@@ -1957,6 +2001,7 @@ int main(void)
 	TEST_RUN(test_stream_resume);
 	TEST_RUN(test_stream_catchup);
 	TEST_RUN(test_stream_gap);
+	TEST_RUN(test_stream_tick_budget);
 	TEST_RUN(test_stream_stall);
 	return test_summary();
 }
