@@ -426,6 +426,19 @@ static struct serve_pool *serve_pool_new(struct xs_daemon *d, const struct xs_co
 	unsigned char ca_digest[XS_TLS_FILE_DIGEST_LEN];
 
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
+	{
+		/* the URL's own user-info first, so that its error names the url line and one
+		 * from reading the password file that file's line */
+		struct xs_cred in_url = { 0 };
+
+		if (xs_cred_split_url(cp->url, p->url, sizeof(p->url), &in_url.user, &in_url.password,
+				      why)) {
+			xs_config_where(cfg, cp->url_line ? cp->url_line : cp->line, where, sizeof(where));
+			xs_err_set(err, XS_ERR_ARG, "%spool %s: %s", where, cp->name, why);
+			goto fail;
+		}
+		xs_cred_cleanup(&in_url);
+	}
 	if (xs_cred_resolve(cp->url, cp->user, cp->password_file, getenv(XS_CRED_ENV), p->url,
 			    sizeof(p->url), &p->cred, why)) {
 		xs_config_where(cfg, cp->password_file ? cp->password_file_line : cp->line, where,

@@ -67,7 +67,8 @@ static const struct xs_config_key xs_config_top_keys[] = {
 };
 
 static const struct xs_config_key xs_config_pool_keys[] = {
-	{ "url", XS_CONFIG_KIND_URL, offsetof(struct xs_config_pool, url), 0 },
+	{ "url", XS_CONFIG_KIND_URL, offsetof(struct xs_config_pool, url),
+	  offsetof(struct xs_config_pool, url_line) },
 	{ "user", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, user), 0 },
 	{ "password_file", XS_CONFIG_KIND_STRING, offsetof(struct xs_config_pool, password_file),
 	  offsetof(struct xs_config_pool, password_file_line) },
@@ -713,7 +714,10 @@ static enum xs_err xs_config_set(struct xs_config_parser *p, const struct xs_con
 					      xs_config_quote_len(n), v);
 		p->cfg->log_level = level;
 		return XS_OK;
-	case XS_CONFIG_KIND_URL: return xs_config_set_url(p, field, v, n);
+	case XS_CONFIG_KIND_URL:
+		if (k->line_offset)
+			*(unsigned *)(void *)((char *)base + k->line_offset) = p->line;
+		return xs_config_set_url(p, field, v, n);
 	case XS_CONFIG_KIND_PIN: return xs_config_add_pins(p, field, v, n);
 	case XS_CONFIG_KIND_BOOL:
 		if (!xs_config_parse_bool(v, n, (bool *)(void *)((char *)base + k->offset)))

@@ -64,7 +64,7 @@ struct xs_config_pool {
 			      * (xapi/tls_pins.h: "AB:CD:...,EF:...", at most XS_TLS_PINS_MAX) */
 	bool insecure;       /* no TLS verification at all (explicit opt-in) */
 	unsigned line;       /* line of its [pool NAME] header; 0 when from --pool */
-	unsigned password_file_line, ca_file_line; /* their keys' lines; 0: not in the file */
+	unsigned url_line, password_file_line, ca_file_line; /* their keys' lines; 0: not in the file */
 };
 
 struct xs_config {

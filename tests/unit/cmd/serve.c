@@ -290,6 +290,14 @@ static void test_config_errors(void)
 		ok(rc == 1 && strstr(err, "pw.conf:5: pool b: ") && strstr(err, "/nonexistent/pw"),
 		   "missing password_file: exit %d, names FILE:LINE: %s", rc, err);
 		free(err);
+		/* a bad escape in the URL's user name, with a password_file: the url's line */
+		snprintf(conf_text, sizeof(conf_text), "data = %s/data-pw\n[pool b]\n"
+			 "url = https://ro%%zzot@127.85.0.3:1\n\npassword_file = /nonexistent/pw\n",
+			 run_cmd_dir);
+		rc = serve_with_conf("pw.conf", conf_text, &err);
+		ok(rc == 1 && strstr(err, "pw.conf:3: pool b: ") && strstr(err, "user name"),
+		   "a bad URL beside a password_file: exit %d, names the url's line: %s", rc, err);
+		free(err);
 		snprintf(conf_text, sizeof(conf_text), "data = %s/data-tok\n# the API's token\n"
 			 "token_file = /nonexistent/token\n[pool c]\nurl = http://root:pw@127.85.0.4:1\n",
 			 run_cmd_dir);
