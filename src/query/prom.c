@@ -155,7 +155,8 @@ struct prom_ctx {
 	uint32_t last_kds;           /* the previous series' entry; PROM_NONE */
 	struct prom_sample *smp;
 	size_t nsmp, capsmp;
-	const struct xs_collect_host_status **hosts; /* e->status by uuid, for bsearch */
+	const struct xs_collect_host_status **hosts; /* e->status by uuid, for bsearch: one */
+	size_t nhosts;                               /* entry a uuid (prom_hosts_index) */
 	unsigned kinds;              /* the filter's XS_PROM_KIND_* (all when none) */
 	long pool;                   /* the filter's pool in e->pools; -1: every pool */
 	const char *last_unit;       /* cache of prom_unit_of */
@@ -521,13 +522,38 @@ static int prom_status_key_cmp(const void *key, const void *b)
 	return strcmp(key, (*y)->uuid);
 }
 
-/* The collected hosts by uuid (c->hosts, e->nstatus entries). */
+/*
+ * The collected hosts by uuid (c->hosts, c->nhosts entries), one entry a uuid: a host
+ * two pools' collectors list (it moved to the other pool while the first was
+ * disconnected, whose topology still has it) is the one fetched last, so its labels
+ * are written once and its freshness is its live collector's.
+ */
 static void prom_hosts_index(struct prom_ctx *c)
 {
+	size_t n = 0;
+
 	c->hosts = xs_xmalloc((c->e->nstatus ? c->e->nstatus : 1) * sizeof(*c->hosts));
 	for (size_t i = 0; i < c->e->nstatus; i++)
 		c->hosts[i] = &c->e->status[i];
 	qsort(c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_cmp);
+	for (size_t i = 0; i < c->e->nstatus; i++) {
+		if (n > 0 && strcmp(c->hosts[n - 1]->uuid, c->hosts[i]->uuid) == 0) {
+			if (c->hosts[i]->last_success > c->hosts[n - 1]->last_success)
+				c->hosts[n - 1] = c->hosts[i];
+			continue;
+		}
+		c->hosts[n++] = c->hosts[i];
+	}
+	c->nhosts = n;
+}
+
+/* Whether status entry h is the one of its uuid (prom_hosts_index). */
+static bool prom_host_kept(const struct prom_ctx *c, const struct xs_collect_host_status *h)
+{
+	const struct xs_collect_host_status *const *hit =
+		bsearch(h->uuid, c->hosts, c->nhosts, sizeof(*c->hosts), prom_status_key_cmp);
+
+	return hit != NULL && *hit == h;
 }
 
 /* Without a host to go by (an SR, an object no topology knows): our clock. */
@@ -552,7 +578,7 @@ static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, 
 	*to = INT64_MAX;
 	if (!c->e->nstatus)
 		return prom_fresh_default(c);
-	hit = bsearch(host_uuid, c->hosts, c->e->nstatus, sizeof(*c->hosts), prom_status_key_cmp);
+	hit = bsearch(host_uuid, c->hosts, c->nhosts, sizeof(*c->hosts), prom_status_key_cmp);
 	if (hit == NULL || (*hit)->newest <= 0 || (*hit)->last_success <= 0)
 		return prom_fresh_default(c);
 	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS)
@@ -1218,6 +1244,10 @@ static struct prom_host_names *prom_host_names(const struct prom_ctx *c)
 		struct prom_found f;
 		size_t pi = 0;
 
+		if (!prom_host_kept(c, h)) { /* listed twice: written once, as the other */
+			n[i] = (struct prom_host_names){ "", "", false };
+			continue;
+		}
 		if (prom_pool_of(e, XS_OBJ_HOST, h->uuid, &pi, &f) != NULL && f.host != NULL) {
 			n[i].pool = e->pools[pi].name ? e->pools[pi].name : "";
 			n[i].host = f.host->name;
@@ -1410,6 +1440,7 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 	xs_buf_init(&b->chunk, PROM_CHUNK_LIMIT);
 	if (self != NULL && (c->kinds & XS_PROM_KIND_SELF))
 		prom_self(c, self);
+	prom_hosts_index(c);
 	if (e->nstatus > 0 && (c->kinds & XS_PROM_KIND_HOST)) {
 		struct prom_host_names *names = prom_host_names(c);
 
@@ -1420,7 +1451,6 @@ enum xs_err xs_prom_body_start(const struct xs_estate *e, const struct xs_prom_s
 		prom_hosts_family(c, PROM_AHEAD, names);
 		free(names);
 	}
-	prom_hosts_index(c);
 	if (e->store != NULL && c->rc == XS_OK)
 		xs_store_each(e->store, prom_collect, c);
 	if (c->rc != XS_OK)

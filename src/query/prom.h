@@ -14,8 +14,10 @@
  *   - the daemon's own figures (struct xs_prom_self).
  * Skipped: a series whose latest sample is NaN, or older than
  * XS_PROM_STALE_SECONDS on e->now (halted VMs, hosts down: Prometheus marks
- * them stale itself). A series of an object no pool knows (a deleted VM)
- * is exported with its uuid label and empty name labels.
+ * them stale itself), and every series of an object no pool's topology knows
+ * (a deleted VM, any object before its pool's topology is loaded), as
+ * docs/API.md says. A host two collectors list (it moved pools) has its
+ * collector series once, from the entry fetched last.
  * Two DS names of one object that make the same family and labels ("cpu_usage"
  * and "cpu.usage") are exported once: the first in the store's catalog.
  *

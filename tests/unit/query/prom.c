@@ -1126,6 +1126,60 @@ static void test_fresh(void)
 }
 
 /*
+ * A host two pools' collectors list (moved to pool-b while pool-a, whose topology
+ * still has it, was disconnected): its collector series once, from the entry fetched
+ * last, and its own series exported by that entry's freshness (the stale entry, never
+ * fetched, would have hidden them).
+ */
+static void test_host_twice(void)
+{
+	const int64_t hnew = (int64_t)NOW - 2;
+	struct xs_collect_host_status status[] = {
+		{ .pool = "pool-b", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_IDLE,
+		  .last_success = NOW - 2, .lag = 0, .newest = hnew, .clock_offset = NAN },
+		{ .pool = "pool-a", .uuid = H1_UUID, .name = "host-1", .state = XS_COLLECT_DOWN,
+		  .last_success = NOW - 900, .lag = -1, .newest = hnew - 900, .clock_offset = NAN },
+	};
+	struct xs_topo *t = world_new();
+	struct xs_estate_pool pools[] = { { .name = "pool-a", .topo = t } };
+	struct xs_estate e = { .pools = pools, .npools = 1, .status = status, .nstatus = 2,
+			       .now = NOW };
+	struct xs_buf out;
+	char err[XS_ERR_LEN] = "";
+	struct xs_store *s;
+	char *text;
+
+	tmp_dir_new(test_dir, "prom");
+	s = store_open();
+	fail_unless(s != NULL, "store");
+	add(s, XS_OBJ_HOST, H1_UUID, "cpu0", "(fraction)", hnew, 0.125f);
+	e.store = s;
+	for (int order = 0; order < 2; order++) {
+		if (order) { /* the other order of the status list: the same answer */
+			struct xs_collect_host_status tmp = status[0];
+
+			status[0] = status[1];
+			status[1] = tmp;
+		}
+		xs_buf_init(&out, 1 << 24);
+		ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK, "metrics: %s", err);
+		text = xs_buf_take(&out, NULL);
+		p_parse(&doc, text);
+		ok(doc.errors == 0, "order %d: a valid document (%d errors)", order, doc.errors);
+		ok(p_count(&doc, "xapistat_collector_up") == 1 &&
+			   p_count(&doc, "xapistat_collector_last_success_timestamp_seconds") == 1,
+		   "order %d: the host's collector series once (up %d)", order,
+		   p_count(&doc, "xapistat_collector_up"));
+		check_value("xapistat_collector_up", "host_uuid", H1_UUID, 1);
+		check_value("xapistat_host_cpu_usage_ratio", "host", "host-1", 0.125);
+		free(text);
+	}
+	xs_store_close(&s, err);
+	xs_topo_free(&t);
+	tmp_dir_remove(test_dir);
+}
+
+/*
  * The collector families name a host as its own series do (pool and host from
  * the topology): a host whose name is empty (the collector's status says its
  * uuid instead) and one whose name is longer than the status keeps (cut at
@@ -1290,6 +1344,7 @@ int main(void)
 	TEST_RUN(test_scattered);
 	TEST_RUN(test_many);
 	TEST_RUN(test_fresh);
+	TEST_RUN(test_host_twice);
 	TEST_RUN(test_host_names);
 	TEST_RUN(test_same_series);
 	xs_rpc_arena_free(&A);
