@@ -1626,4 +1626,7 @@ void xs_http_server_stats(const struct xs_http_server *srv, struct xs_http_stats
 	*st = srv->stats;
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	st->connections_open = info ? info->num_connections : 0;
+	st->stream_queued_bytes = 0;
+	for (const struct xs_http_stream *s = srv->streams; s; s = s->next)
+		st->stream_queued_bytes += xs_http_stream_pending(s);
 }

@@ -134,6 +134,8 @@ struct xs_http_stats {
 	uint64_t connections_open; /* TCP connections open now (MHD's count) */
 	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply), all sizes */
 	uint64_t held_refused;   /* replies refused with 503 because held_bytes was at max_held */
+	uint64_t stream_queued_bytes; /* events queued in open streams, not read yet (not in
+				       * held_bytes: each stream has its own cap, stream_max_queue) */
 };
 
 /* ---- server ------------------------------------------------------------- */

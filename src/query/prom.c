@@ -1197,6 +1197,9 @@ static void prom_self(struct prom_ctx *c, const struct xs_prom_self *s)
 		      (double)s->http_requests_total);
 	prom_self_one(c, "xapistat_http_held_reply_bytes", "gauge",
 		      "Reply bodies waiting for their clients to read them", (double)s->http_held_bytes);
+	prom_self_one(c, "xapistat_http_stream_queued_bytes", "gauge",
+		      "Live stream events waiting for their clients to read them",
+		      (double)s->http_stream_queued_bytes);
 	prom_self_one(c, "xapistat_http_connections_open", "gauge",
 		      "The API's TCP connections open now, live streams included",
 		      (double)s->http_connections_open);

@@ -72,6 +72,7 @@ struct xs_prom_self {
 	uint64_t hosts_down;          /* hosts not collected (not live, failing) */
 	uint64_t http_requests_total; /* HTTP requests served since start */
 	uint64_t http_held_bytes;     /* reply bodies waiting for their clients to read them */
+	uint64_t http_stream_queued_bytes; /* live stream events waiting for their clients */
 	uint64_t http_busy_total;     /* replies refused (503) because too many bytes waited */
 	uint64_t http_connections_open; /* the API's TCP connections open now, streams included */
 	uint64_t http_max_connections;  /* their cap (max_connections): one past it is closed */

@@ -135,6 +135,7 @@ static void status_daemon(struct xs_json *w, const struct xs_prom_self *s)
 	xs_json_field_uint(w, "hosts_down", s->hosts_down);
 	xs_json_field_uint(w, "http_requests_total", s->http_requests_total);
 	xs_json_field_uint(w, "http_held_bytes", s->http_held_bytes);
+	xs_json_field_uint(w, "http_stream_queued_bytes", s->http_stream_queued_bytes);
 	xs_json_field_uint(w, "http_busy_total", s->http_busy_total);
 	xs_json_field_uint(w, "http_connections_open", s->http_connections_open);
 	xs_json_field_uint(w, "http_max_connections", s->http_max_connections);

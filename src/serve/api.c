@@ -111,6 +111,7 @@ static void api_self(const struct xs_api *a, struct xs_prom_self *st)
 	xs_http_server_stats(a->srv, &hs);
 	st->http_requests_total = hs.requests;
 	st->http_held_bytes = hs.held_bytes;
+	st->http_stream_queued_bytes = hs.stream_queued_bytes;
 	st->http_busy_total = hs.held_refused;
 	st->http_connections_open = hs.connections_open;
 	st->http_max_connections = a->max_connections;

@@ -717,7 +717,8 @@ static void test_status(void)
 				     .store_damaged_blocks_total = 2, .store_unread_blocks_total = 3,
 				     .samples_total = 1000,
 				     .hosts_collecting = 1, .hosts_down = 1, .resident_bytes = 4096,
-				     .http_held_bytes = 70000, .http_busy_total = 5,
+				     .http_held_bytes = 70000, .http_stream_queued_bytes = 8192,
+				     .http_busy_total = 5,
 				     .http_connections_open = 9, .http_max_connections = 4096,
 				     .cpu_seconds = 3.5, .start_time = 1700000000.25, .open_fds = 40,
 				     .max_fds = 1024 };
@@ -735,7 +736,8 @@ static void test_status(void)
 		   jnum(d, "store_damaged_blocks_total") == 2 && jnum(d, "store_unread_blocks_total") == 3 &&
 		   jnum(d, "samples_total") == 1000 &&
 		   jnum(d, "hosts_collecting") == 1 && jnum(d, "resident_bytes") == 4096 &&
-		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_busy_total") == 5 &&
+		   jnum(d, "http_held_bytes") == 70000 && jnum(d, "http_stream_queued_bytes") == 8192 &&
+		   jnum(d, "http_busy_total") == 5 &&
 		   jnum(d, "http_connections_open") == 9 && jnum(d, "http_max_connections") == 4096 &&
 		   jnum(d, "cpu_seconds") == 3.5 && jnum(d, "start_time") == 1700000000.25 &&
 		   jnum(d, "open_fds") == 40 && jnum(d, "max_fds") == 1024,

@@ -610,6 +610,7 @@ static void check_self(bool with_self)
 	check_value("xapistat_process_max_fds", NULL, NULL, 65536);
 	check_value("xapistat_http_requests_total", NULL, NULL, 3);
 	check_value("xapistat_http_held_reply_bytes", NULL, NULL, 65536);
+	check_value("xapistat_http_stream_queued_bytes", NULL, NULL, 4096);
 	check_value("xapistat_http_busy_refusals_total", NULL, NULL, 2);
 	check_value("xapistat_http_connections_open", NULL, NULL, 17);
 	check_value("xapistat_http_max_connections", NULL, NULL, 1024);
@@ -642,7 +643,8 @@ static void test_metrics(void)
 				     .store_damaged_blocks_total = 4, .store_unread_blocks_total = 6,
 				     .samples_total = 123456789,
 				     .resident_bytes = 50331648, .http_requests_total = 3,
-				     .http_held_bytes = 65536, .http_busy_total = 2,
+				     .http_held_bytes = 65536, .http_stream_queued_bytes = 4096,
+				     .http_busy_total = 2,
 				     .http_connections_open = 17, .http_max_connections = 1024,
 				     .cpu_seconds = 42.25, .start_time = 1700000000,
 				     .open_fds = 2100, .max_fds = 65536 };

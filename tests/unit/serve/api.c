@@ -1890,11 +1890,18 @@ static void test_stream_stall(void)
 	xs_http_stream_write(hs, fill + sizeof(fill) - xs_http_stream_room(hs), xs_http_stream_room(hs));
 	xs_api_http_stats(a, &st);
 	ok(xs_http_stream_room(hs) == 0 && st.streams_cut == 0, "the queue is full, the stream open");
+	ok(st.stream_queued_bytes == xs_http_stream_pending(hs) && st.stream_queued_bytes > 0 &&
+		   st.held_bytes == 0,
+	   "its queue in stream_queued_bytes (%llu of %zu), not in held_bytes",
+	   (unsigned long long)st.stream_queued_bytes, xs_http_stream_pending(hs));
 
 	ok(t_host_rows(s, t_h1, 1, t + 5, t + 5), "a new row");
 	t0 = xs_evloop_now();
 	ok(loop_wait(loop, t_stall_gone, a, T_TIMEOUT_S) && xs_evloop_now() - t0 >= 1.0,
 	   "its event waits 1 s, then the stream is cut (after %.1f s)", xs_evloop_now() - t0);
+	xs_api_http_stats(a, &st);
+	ok(st.stream_queued_bytes == 0, "cut: nothing queued (%llu)",
+	   (unsigned long long)st.stream_queued_bytes);
 	atomic_store(&stall.release, 1);
 	pthread_join(th, NULL);
 
