@@ -301,14 +301,47 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     const fetches = () => page.requests.filter((u) => u.includes('/stats?from=')).length;
     const n0 = fetches();
     // an event every 0.3 s for 3 s, as from dozens of hosts ticking at their own moments
-    await page.evaluate(async (host) => {
+    // (each of the pool's hosts says it has a row past the page's newest)
+    const hosts = objs.hosts.filter((h) => h.pool === objs.pools[0].uuid).map((h) => h.uuid);
+    await page.evaluate(async (uuids) => {
       const p = window.xapistat.page;
       for (let i = 0; i < 10; i++) {
-        p.onEvent({ uuid: host, endTimestamp: (p.lastT || 0) + 5 });
+        for (const u of uuids) p.onEvent({ uuid: u, endTimestamp: (p.lastT || 0) + 5 });
         await new Promise((res) => setTimeout(res, 300));
       }
-    }, objs.hosts[0].uuid);
+    }, hosts);
     assert.ok(fetches() - n0 >= 2, `${fetches() - n0} fetches of new points in 3 s of events 0.3 s apart`);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('live pool page: new points wait for the host that reports later, not for one down', async () => {
+    const page = await open();
+    await go(page, `#/pool/${objs.pools[0].uuid}`);
+    await page.click('#live');
+    await page.waitForFunction(() => document.querySelector('svg[data-chart="pool-cpu"]')?.dataset.interval === '5');
+    const r = await page.evaluate(() => {
+      const p = window.xapistat.page;
+      const real = p.hostNewest;
+      p.hostNewest = new Map();
+      p.hostNewest.set('a', { t: 1000, at: Date.now() });
+      p.hostNewest.set('b', { t: 995, at: Date.now() }); // its row of 1000 comes later
+      const waits = p.liveNewest();
+      p.hostNewest.set('b', { t: 995, at: Date.now() - 31000 }); // silent for 31 s: down
+      const down = p.liveNewest();
+      const lastT = p.lastT;
+      p.lastT = 1000;
+      const near = p.liveRange(1010);
+      p.lastT = 100; // a page woken after a long sleep
+      const far = p.liveRange(100000);
+      p.lastT = lastT;
+      p.hostNewest = real;
+      return { waits, down, near, far };
+    });
+    assert.equal(r.waits, 995, 'the newest time every host has reached');
+    assert.equal(r.down, 1000, 'a host silent for 30 s is not waited for');
+    assert.deepEqual(r.near, { from: 1001, to: 1010, points: 1000 });
+    assert.deepEqual(r.far, { from: 100000 - 5 * 999, to: 100000, points: 1000 }, 'at most 1,000 rows: the 5 s tier answers');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -14,6 +14,8 @@ import {
 
 const HEAT_CPUS = 8; // more CPUs than this: a heatmap per CPU instead of a line each
 const LIVE_FETCH_MS = 700; // an aggregate page's new points: one fetch at most this often
+const LIVE_HOST_SILENT_MS = 30000; // a host with no event for this long is down: not waited for
+const LIVE_MAX_POINTS = 1000; // 5 s rows of one live fetch, at most (the 5 s tier answers)
 
 // ---- widgets: a chart fed from a reply through series specs ----
 // spec: { key, label, color, dash, width, get(R, 'stats'|'statsMin'|'statsMax') -> array|null }
@@ -196,7 +198,8 @@ class Page {
   // moments: with dozens of them some event comes every 0.5 s, and a wait restarted at
   // each would never end)
   scheduleIncrement(ev) {
-    this.newest = Math.max(this.newest || 0, ev.endTimestamp || 0);
+    if (!this.hostNewest) this.hostNewest = new Map();
+    if (ev.uuid && ev.endTimestamp) this.hostNewest.set(ev.uuid, { t: ev.endTimestamp, at: Date.now() });
     if (this._inc) return;
     this._inc = setTimeout(() => {
       this._inc = null;
@@ -206,9 +209,30 @@ class Page {
     }, LIVE_FETCH_MS);
   }
 
+  // The newest time every host still sending events has reached: a live fetch waits for
+  // the hosts that report later (another phase, a clock behind), or their rows would be
+  // null in it for good (a point is fetched once), but not for one silent for
+  // LIVE_HOST_SILENT_MS (down). 0: no host yet.
+  liveNewest() {
+    const now = Date.now();
+    let t = Infinity;
+    for (const h of (this.hostNewest || new Map()).values()) {
+      if (now - h.at < LIVE_HOST_SILENT_MS) t = Math.min(t, h.t);
+    }
+    return t === Infinity ? 0 : t;
+  }
+
+  // A live fetch after lastT up to `to`: at most LIVE_MAX_POINTS rows, so the 5 s tier
+  // answers even after a long sleep (a longer range would come at 1 min or 1 h, its newest
+  // point the period in progress, stamped ahead of now)
+  liveRange(to) {
+    return { from: Math.max(this.lastT + 1, to - 5 * (LIVE_MAX_POINTS - 1)), to, points: LIVE_MAX_POINTS };
+  }
+
   async increment() {
-    if (this.lastT === null || !this.newest || this.newest <= this.lastT) return;
-    const R = this.prepare(await this.fetch({ from: this.lastT + 1, to: this.newest, points: 1000 }));
+    const to = this.liveNewest();
+    if (this.lastT === null || !to || to <= this.lastT) return;
+    const R = this.prepare(await this.fetch(this.liveRange(to)));
     for (const w of this.widgets) w.add(R);
     const t = this.widgets[0]?.chart?.data?.t || this.widgets[0]?.map?.data?.t;
     if (t && t.length) this.lastT = t[t.length - 1];
@@ -781,9 +805,14 @@ class DashboardPage extends Page {
   async increment() {
     const now = Date.now();
     if (!this._topsAt || now - this._topsAt > 4000) { this._topsAt = now; this.loadTops(); }
-    if (this.lastT === null || this.newest <= this.lastT) return;
+    const to = this.liveNewest();
+    if (this.lastT === null || !to || to <= this.lastT) return;
     const pools = this.app.objects.pools.filter((p) => p.connected);
-    const replies = await Promise.all(pools.map((p) => api.stats('pools', p.uuid, { from: this.lastT + 1, to: this.newest, points: 1000 }, { signal: this.signal })));
+    // a pool whose reply fails adds nothing this time, as in load(); the others go on
+    const replies = await Promise.all(pools.map((p) => api.stats('pools', p.uuid, this.liveRange(to), { signal: this.signal }).catch((e) => {
+      if (e.name === 'AbortError') throw e;
+      return {};
+    })));
     const A = alignPool(Object.assign({}, ...replies));
     for (const w of this.widgets) w.add(A);
     const t = this.widgets[0]?.map?.data?.t;
