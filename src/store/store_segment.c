@@ -5,6 +5,10 @@
  */
 #include "store/store_internal.h"
 
+#include <string.h>
+
+#include "lib/log.h"
+
 void st_seg_name(char *buf, size_t n, int tier, int64_t no, const char *ext)
 {
 	snprintf(buf, n, "%s-%lld.%s", st_tier_name[tier], (long long)no, ext);
@@ -65,16 +69,88 @@ static uint64_t st_run_bytes(size_t n)
 	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
 }
 
+/* Logs damaged index bytes [from, to) of g, skipped: the blocks of the runs there are lost. */
+static void st_idx_damage_said(const struct st_seg *g, uint64_t from, uint64_t to)
+{
+	char name[64];
+
+	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
+	xs_log_warn("store: %s: index bytes %llu to %llu damaged (checksum or header): skipped, "
+		    "their blocks lost; the runs after them load", name, (unsigned long long)from,
+		    (unsigned long long)to);
+}
+
+/*
+ * Whether a run whose header and directory pass their CRC starts at pos of the
+ * index file fd (size len): its magic, a count that fits, the CRC over the
+ * header and the directory. The resync after damage uses it.
+ */
+static bool st_run_at(int fd, uint64_t len, uint64_t pos, bool *read_error)
+{
+	uint8_t h[ST_RUN_HDR], *dbuf;
+	uint32_t n, crc;
+	size_t nd;
+	bool ranged, ok;
+
+	if (len - pos < ST_RUN_HDR || !st_pread_all(fd, h, sizeof(h), pos)) {
+		*read_error = *read_error || len - pos >= ST_RUN_HDR;
+		return false;
+	}
+	n = st_le32(h + 4);
+	ranged = st_le32(h) == ST_MAGIC_RUN;
+	if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos)
+		return false;
+	crc = xs_crc32c(0, h, 24);
+	if (ranged)
+		crc = xs_crc32c(crc, h + 28, 4);
+	nd = st_dir_chunks(n);
+	dbuf = xs_xmalloc(nd * ST_DIR_ENT);
+	ok = st_pread_all(fd, dbuf, nd * ST_DIR_ENT, pos + ST_RUN_HDR + (uint64_t)n * ST_ENT);
+	*read_error = *read_error || !ok;
+	ok = ok && xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) == st_le32(h + 24);
+	free(dbuf);
+	return ok;
+}
+
+/*
+ * After damage at `from` of the index file fd (size len): the offset of the
+ * next run that passes its CRC (st_run_at), or len when none follows (a torn
+ * tail). Looks for the run magics in 64 KiB reads; only damage pays for it.
+ */
+static uint64_t st_idx_resync(int fd, uint64_t len, uint64_t from, bool *read_error)
+{
+	static const uint8_t m3[4] = { 'X', 'S', 'R', '3' }, m2[4] = { 'X', 'S', 'R', '2' };
+	uint8_t buf[65536];
+
+	while (from + ST_RUN_HDR <= len && !*read_error) {
+		size_t want = len - from < sizeof(buf) ? (size_t)(len - from) : sizeof(buf);
+
+		if (!st_pread_all(fd, buf, want, from)) {
+			*read_error = true;
+			break;
+		}
+		for (size_t i = 0; i + 4 <= want; i++) {
+			if ((memcmp(buf + i, m3, 4) == 0 || memcmp(buf + i, m2, 4) == 0) &&
+			    st_run_at(fd, len, from + i, read_error))
+				return from + i;
+		}
+		from += want > 3 ? want - 3 : 1; /* a magic across two reads */
+	}
+	return len;
+}
+
 /*
  * Parses the run headers and directories of an index file read by fd (size
  * len) into g; returns the end of the last valid run (where the next run goes:
- * what follows is a torn or uncommitted tail). A run whose header has its
- * shape (magic, a count that fits) but fails its CRC is damage: skipped, and
- * the runs after it still load (a later checkpoint would otherwise cut them
- * away with their blocks). Parsing stops at a header without that shape, or a
- * valid run of a generation above max_gen (a checkpoint not committed).
- * Entries are not read: each chunk is checked against its directory CRC when
- * a read loads it.
+ * what follows is a torn or uncommitted tail). Damage is skipped and the runs
+ * after it still load (a later checkpoint would otherwise cut them away with
+ * their blocks): a run whose header has its shape (magic, a count that fits)
+ * but fails its CRC, and so does one without that shape (a flipped magic or
+ * count) when a valid run follows it somewhere (st_idx_resync: the damaged
+ * run's blocks are lost, and logged); with none after it, it is the torn tail.
+ * Parsing stops there, or at a valid run of a generation above max_gen (a
+ * checkpoint not committed). Entries are not read: each chunk is checked
+ * against its directory CRC when a read loads it.
  */
 uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 		      bool *read_error)
@@ -101,8 +177,15 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 		int64_t base = g->no * st_span[g->tier], w = st_window[g->tier];
 		int64_t wlo = h[28] | h[29] << 8, whi = h[30] | h[31] << 8;
 
-		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos)
-			break;
+		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos) {
+			uint64_t next = st_idx_resync(fd, len, pos + 1, read_error);
+
+			if (next >= len)
+				break; /* the torn tail */
+			st_idx_damage_said(g, pos, next);
+			pos = next;
+			continue;
+		}
 		if (ranged)
 			crc = xs_crc32c(crc, h + 28, 4);
 		nd = st_dir_chunks(n);
@@ -113,8 +196,15 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 			break;
 		}
 		if (xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
-			free(dbuf); /* its blocks are lost; the runs after it are not */
-			pos += st_run_bytes(n);
+			/* its blocks are lost; the runs after it are not (found again by their
+			 * magic: the count itself may be what is damaged) */
+			uint64_t next;
+
+			free(dbuf);
+			next = st_idx_resync(fd, len, pos + 1, read_error);
+			if (next < len)
+				st_idx_damage_said(g, pos, next);
+			pos = next;
 			continue;
 		}
 		if (gen > max_gen || data_end < g->data_end ||

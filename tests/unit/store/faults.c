@@ -543,14 +543,18 @@ static uint64_t faults_windows(struct xs_store *s)
 	return got;
 }
 
+enum faults_idx_hit { FAULTS_IDX_DIR, FAULTS_IDX_MAGIC, FAULTS_IDX_COUNT, FAULTS_IDX_COUNT_FITS };
+
 /*
  * 4 series, 2 h of rows, a checkpoint every 4 KiB of wal: several index runs in
- * the day's .idx. One byte of the 2nd run's directory flipped: its windows are
- * lost, the windows of every other run still read, and still do after more
- * rows and another checkpoint (before, the runs after the damaged one were not
- * loaded and the next checkpoint cut them and their blocks away).
+ * the day's .idx. One byte of the 2nd run damaged (hit: a byte of its directory,
+ * of its magic, a count past the file's end, a count that still fits but is
+ * wrong): its windows are lost, the windows of every other run still read, and
+ * still do after more rows and another checkpoint (before, the runs after the
+ * damaged one were not loaded and the next checkpoint cut them and their blocks
+ * away; for a damaged magic or count, until the runs were found by their magic).
  */
-static void test_index_damage(void)
+static void faults_index_damage(enum faults_idx_hit hit)
 {
 	struct xs_store_options o = { .wal_max = 4 << 10 };
 	char err[XS_ERR_LEN] = "", path[128];
@@ -573,11 +577,15 @@ static void test_index_damage(void)
 		uint64_t lo = h[28] | h[29] << 8, hi = h[30] | h[31] << 8;
 
 		if (runs == 1) {
+			static const uint8_t flip[] = { 0x40, 0x01, 0x01, 0x01 };
 			uint8_t c;
-			off_t at = (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT);
+			off_t at = hit == FAULTS_IDX_DIR ? (off_t)(pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)
+				   : hit == FAULTS_IDX_MAGIC ? (off_t)pos
+				   : hit == FAULTS_IDX_COUNT ? (off_t)(pos + 7)  /* n + 2^24 */
+							     : (off_t)(pos + 4); /* n +- 1 */
 
 			if (pread(fd, &c, 1, at) == 1) {
-				c ^= 0x40;
+				c ^= flip[hit];
 				if (pwrite(fd, &c, 1, at) != 1)
 					break;
 			}
@@ -592,16 +600,24 @@ static void test_index_damage(void)
 	fail_unless(runs >= 3, "a run after the damaged one (%d runs)", runs);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	all = faults_windows(s);
-	ok((all & others) == others, "the other runs' windows read (%#llx of %#llx)",
+	ok((all & others) == others, "hit %d: the other runs' windows read (%#llx of %#llx)", (int)hit,
 	   (unsigned long long)all, (unsigned long long)others);
 	faults_rows(s, 4, T0 + 7200, T0 + 7800, FAULTS_SECONDS, false);
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
 	all = faults_windows(s);
-	ok((all & others) == others, "and after another checkpoint (%#llx of %#llx)",
+	ok((all & others) == others, "hit %d: and after another checkpoint (%#llx of %#llx)", (int)hit,
 	   (unsigned long long)all, (unsigned long long)others);
 	xs_store_close(&s, err);
 	tmp_dir_remove(test_dir);
+}
+
+static void test_index_damage(void)
+{
+	faults_index_damage(FAULTS_IDX_DIR);
+	faults_index_damage(FAULTS_IDX_MAGIC);
+	faults_index_damage(FAULTS_IDX_COUNT);
+	faults_index_damage(FAULTS_IDX_COUNT_FITS);
 }
 
 /*
