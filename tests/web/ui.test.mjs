@@ -13,7 +13,7 @@
 // later one; a failed first read of the objects said and tried again; a VM without
 // any data on a time axis of now; the objects read again (a VM stopped); first paint of the VM page and the render time of a
 // year of hourly points; hostile names and an odd uuid never run as markup; a uuid of
-// another kind in the hash is not found.
+// another kind in the hash is not found; a uuid in capitals is the object's page.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -564,6 +564,18 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
       assert.equal(await page.$eval('#page a', (a) => a.getAttribute('href')), hash.replace(/^#\/\w+/, `#/${kind}`), `${hash}: a link to its own page`);
     }
     assert.deepEqual(page.errors, [], 'no exception');
+    await page.context().close();
+  });
+
+  test('a VM link in capitals: the VM itself, and live mode takes its events', async () => {
+    const page = await open();
+    await go(page, `#/vm/${vm.uuid.toUpperCase()}`);
+    assert.doesNotMatch(await page.textContent('#page'), /Not in any pool/, 'found in the topology');
+    await page.click('#live');
+    await page.waitForFunction(() => document.querySelector('svg[data-chart="vm-cpu"]')?.dataset.interval === '5');
+    // stream events carry the lower-case uuid, and onEvent takes only the page's own
+    assert.equal(await page.evaluate(() => window.xapistat.page.uuid), vm.uuid, 'the page is of the lower-case uuid');
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 

@@ -222,6 +222,9 @@ class App {
     const m = location.hash.match(/^#\/(vm|host|sr|pool)\/([^/?#]+)/);
     let uuid = null;
     try { uuid = m ? decodeURIComponent(m[2]) : null; } catch { uuid = m[2]; } // a bad escape: as typed
+    // uuids are lower case in the topology and in stream events; the API folds a capital
+    // one, so a pasted upper-case link must too (live mode matched events by the uuid)
+    if (uuid) uuid = uuid.toLowerCase();
     const r = m ? { kind: m[1], uuid } : { kind: 'dashboard', uuid: null };
     if (this.page) this.page.destroy();
     this.closeStream();
