@@ -342,6 +342,14 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     assert.equal(r.down, 1000, 'a host silent for 30 s is not waited for');
     assert.deepEqual(r.near, { from: 1001, to: 1010, points: 1000 });
     assert.deepEqual(r.far, { from: 100000 - 5 * 999, to: 100000, points: 1000 }, 'at most 1,000 rows: the 5 s tier answers');
+    // a host whose statistics come only after the page opened joins the per-host charts
+    const joined = await page.evaluate(() => {
+      const p = window.xapistat.page;
+      const n0 = p.hostIds.length;
+      p.prepare({ 'ffffffff-0000-4000-8000-00000000beef': { endTimestamp: 1000, interval: 5, stats: { cpus: { 0: [0.5] } } } });
+      return { n0, has: p.hostIds.includes('ffffffff-0000-4000-8000-00000000beef'), n: p.hostIds.length };
+    });
+    assert.ok(joined.has && joined.n === joined.n0 + 1, `a new host in hostIds: ${JSON.stringify(joined)}`);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -579,6 +579,12 @@ class PoolPage extends Page {
   prepare(P) {
     const A = alignPool(P);
     A.bands = Object.values(A.hosts).some((H) => H.statsMin);
+    // a host with statistics only since the page opened (added to the pool, first
+    // collected) joins the per-host charts and the heatmap
+    if (this.hostIds) {
+      const add = Object.keys(A.hosts).filter((u) => !this.hostIds.includes(u));
+      if (add.length) this.hostIds = [...this.hostIds, ...add].sort((a, b) => natural(this.hostName(a), this.hostName(b)));
+    }
     return A;
   }
 
