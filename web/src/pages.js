@@ -513,7 +513,7 @@ class SrPage extends Page {
     this.head.innerHTML = `<h1><i class="glyph">⛁</i>${esc(s.name)} ${badge('off', s.type)}${s.shared ? badge('ok', 'shared') : ''}</h1>` +
       info([
         ['Pool', link('pool', this.app.get(s.pool))],
-        ['Hosts', s.hosts.map((u) => link('host', this.app.get(u)) || esc(u)).join(', ') || '–'],
+        ['Hosts', s.hosts.map((u) => (this.app.get(u) ? link('host', this.app.get(u)) : uuidTag(u))).join(', ') || '–'],
         ['UUID', uuidTag(s.uuid)],
       ]);
   }
