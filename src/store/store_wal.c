@@ -93,37 +93,48 @@ void st_row_close(struct xs_store *s)
 	st_row_flush(s);
 }
 
+/*
+ * A row record: read whole first, then applied. A record that fails part-way (an id
+ * past the catalog's, after damage to it) changes nothing: the replay stops before it
+ * and the wal is cut there, so a half-applied record would leave the series' last
+ * values ahead of the wal, and every row coded against them after it would read back
+ * wrong once replayed.
+ */
 static bool st_replay_row(struct xs_store *s, struct st_cur *c)
 {
 	int64_t t = (int64_t)st_get_u64(c);
 	uint32_t n = st_get_u32(c);
 	struct xs_bitr r;
-	int64_t id = -1;
 
 	if (c->bad || !st_t_ok(t, false))
 		return false;
-	r.p = c->p + c->pos;
-	r.nbits = (c->len - c->pos) * 8;
-	r.pos = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		int64_t d;
-		uint64_t f, lead, len, m;
-		uint32_t x = 0;
+	for (int apply = 0; apply < 2; apply++) {
+		int64_t id = -1;
 
-		if (!st_zz_get(&r, &d))
-			return false;
-		id += d + 1;
-		if (id < 0 || id >= s->nser || !xs_bitr_get(&r, 1, &f))
-			return false;
-		if (f) {
-			if (!xs_bitr_get(&r, 5, &lead) || !xs_bitr_get(&r, 5, &len))
+		r.p = c->p + c->pos;
+		r.nbits = (c->len - c->pos) * 8;
+		r.pos = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			int64_t d;
+			uint64_t f, lead, len, m;
+			uint32_t x = 0;
+
+			if (!st_zz_get(&r, &d))
 				return false;
-			if (lead + len + 1 > 32 || !xs_bitr_get(&r, (unsigned)len + 1, &m))
+			id += d + 1;
+			if (id < 0 || id >= s->nser || !xs_bitr_get(&r, 1, &f))
 				return false;
-			x = (uint32_t)(m << (32 - lead - len - 1));
+			if (f) {
+				if (!xs_bitr_get(&r, 5, &lead) || !xs_bitr_get(&r, 5, &len))
+					return false;
+				if (lead + len + 1 > 32 || !xs_bitr_get(&r, (unsigned)len + 1, &m))
+					return false;
+				x = (uint32_t)(m << (32 - lead - len - 1));
+			}
+			if (apply)
+				st_append_core(s, (uint32_t)id, t,
+					       st_bitsf(st_fbits(s->ser[id].last_v) ^ x));
 		}
-		st_append_core(s, (uint32_t)id, t,
-			       st_bitsf(st_fbits(s->ser[id].last_v) ^ x));
 	}
 	return true;
 }
