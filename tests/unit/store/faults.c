@@ -450,21 +450,32 @@ static void test_row_records(void)
 	tmp_dir_remove(test_dir);
 }
 
-/* Flips one byte of the payload of catalog record k (from 0): false if there is none. */
-static bool faults_damage_record(int k)
+/* The catalog, opened read-write (-1 if not), and the offset of its record k (from 0)
+ * in *off. */
+static int faults_catalog_at(int k, off_t *off)
 {
 	char path[128];
-	uint8_t h[8], c;
-	off_t off = ST_FILE_HDR;
+	uint8_t h[8];
 	int fd;
-	bool done = false;
 
 	snprintf(path, sizeof(path), "%s/series", test_dir);
 	fd = open(path, O_RDWR);
+	*off = ST_FILE_HDR;
+	for (int i = 0; fd >= 0 && i < k && pread(fd, h, 8, *off) == 8; i++)
+		*off += 8 + (off_t)st_le32(h);
+	return fd;
+}
+
+/* Flips one byte of the payload of catalog record k (from 0): false if there is none. */
+static bool faults_damage_record(int k)
+{
+	uint8_t h[8], c;
+	off_t off;
+	int fd = faults_catalog_at(k, &off);
+	bool done = false;
+
 	if (fd < 0)
 		return false;
-	for (int i = 0; i < k && pread(fd, h, 8, off) == 8; i++)
-		off += 8 + (off_t)st_le32(h);
 	if (pread(fd, h, 8, off) == 8 && pread(fd, &c, 1, off + 8 + 6) == 1) {
 		c ^= 0x01; /* a byte of the uuid */
 		done = pwrite(fd, &c, 1, off + 8 + 6) == 1;
@@ -623,18 +634,12 @@ static void test_index_damage(void)
 /* Cuts the catalog before record k (from 0), as a damaged tail would leave it. */
 static bool faults_cut_catalog(int k)
 {
-	char path[128];
-	uint8_t h[8];
-	off_t off = ST_FILE_HDR;
-	int fd;
+	off_t off;
+	int fd = faults_catalog_at(k, &off);
 	bool done;
 
-	snprintf(path, sizeof(path), "%s/series", test_dir);
-	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return false;
-	for (int i = 0; i < k && pread(fd, h, 8, off) == 8; i++)
-		off += 8 + (off_t)st_le32(h);
 	done = ftruncate(fd, off) == 0;
 	close(fd);
 	return done;
