@@ -42,10 +42,18 @@ if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
+if ((BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))); then
+  echo "tests/run.sh: needs bash 5.1 or later (wait -n -p), this is $BASH_VERSION" >&2
+  exit 2
+fi
+
 out_dir=$(mktemp -d "${TMPDIR:-/tmp}/xs-run-XXXXXX") || exit 1
 running=()
-# every test's own children are stopped by the test; on Ctrl-C, stop the tests too
-trap 'for p in "${running[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$out_dir"' EXIT
+# Each test runs in a process group of its own (setsid), and stops its own children;
+# on Ctrl-C or any exit of this script the groups still running are stopped whole
+# (the daemons, simulators and browsers a test had started included).
+trap 'for p in "${running[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; rm -rf "$out_dir"' EXIT
+trap 'exit 130' INT TERM
 
 # item i: a program (i < ${#progs[@]}) or a command (the rest)
 items=("${progs[@]}" "${cmds[@]}")
@@ -57,9 +65,9 @@ broken=()
 start_item() { # index
   local i=$1
   if ((i < nprog)); then
-    "${items[i]}" >"$out_dir/$i.out" 2>&1 &
+    setsid "${items[i]}" >"$out_dir/$i.out" 2>&1 &
   else
-    eval "${items[i]}" >"$out_dir/$i.out" 2>&1 &
+    setsid bash -c "${items[i]}" >"$out_dir/$i.out" 2>&1 &
   fi
   pid_item[$!]=$i
   running+=("$!")
@@ -103,7 +111,10 @@ while ((next < ${#items[@]} || ${#running[@]} > 0)); do
   done_pid=''
   wait -n -p done_pid "${running[@]}"
   rc=$?
-  [ -n "$done_pid" ] || continue
+  if [ -z "$done_pid" ]; then # no job ended: wait itself failed; do not spin on it
+    echo "tests/run.sh: wait failed (status $rc) with ${#running[@]} tests running" >&2
+    exit 2
+  fi
   report_item "${pid_item[$done_pid]}" "$rc"
   still=()
   for p in "${running[@]}"; do [ "$p" != "$done_pid" ] && still+=("$p"); done

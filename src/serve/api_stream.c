@@ -91,7 +91,8 @@ static int64_t api_first_after(struct xs_store *store, const struct api_sub *sub
 {
 	struct api_first f = { store, after, to, to };
 
-	if (store && !sub->gone && after < to)
+	/* the usual case, the newest row right after the last one sent: nothing to look for */
+	if (store && !sub->gone && to - after > 5)
 		xs_store_each_of(store, sub->kind, sub->uuid, api_first_cb, &f);
 	return f.t;
 }
@@ -313,10 +314,12 @@ static bool api_stream_tick(struct api_stream *st, struct api_tick_run *run)
 			api_tick_pause(run);
 			res = api_stream_send(st, &run->e, sub, &sent);
 			if (res == API_CUT) {
+				run->sent += sent;
 				st->cut = true;
 				return false;
 			}
 			if (res == API_WAIT) {
+				run->sent += sent;
 				st->next = k;
 				return !api_stream_stalled(st);
 			}

@@ -88,7 +88,9 @@ struct xs_store_stats {
 	uint64_t index_cached;   /* ... and found already decoded in its read cache instead */
 	uint64_t damaged_blocks; /* blocks reads dropped since open: their checksum, tier or channel
 				  * count wrong (damage on disk), or not readable (.seg cut short,
-				  * removed, a read error); their points read as missing */
+				  * removed, a read error); their points read as missing. Also
+				  * one for each damaged stretch of an index skipped when it is
+				  * loaded (docs/STORE.md): the blocks of its runs are lost */
 	uint64_t unread_blocks;  /* blocks reads skipped since open because the .seg could not be
 				  * opened for want of a descriptor or memory (EMFILE, ENFILE,
 				  * ENOMEM): not damage, the next read tries again; their points

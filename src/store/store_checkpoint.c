@@ -277,7 +277,8 @@ enum xs_err st_ckpt_recover(struct xs_store *s, char *err)
 		if (fd < 0 || fstat(fd, &sb) < 0) {
 			fail = "open"; /* its uncommitted runs would stay */
 		} else {
-			keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread);
+			keep = st_idx_parse(fd, (uint64_t)sb.st_size, s->gen, &g, &unread,
+					    &s->st.damaged_blocks);
 			for (size_t i = 0; i < g.nruns; i++)
 				st_run_free(&g.runs[i]);
 			free(g.runs);

@@ -621,7 +621,7 @@ bool st_run_may_hold(const struct st_run *r, uint32_t id);
 void st_seg_free(struct st_seg *g);
 size_t st_dir_chunks(size_t n);
 uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
-		      bool *read_error);
+		      bool *read_error, uint64_t *damaged);
 int st_seg_load(struct xs_store *s, struct st_seg *g);
 struct st_seg *st_seg_get(struct xs_store *s, int tier, int64_t no);
 int st_seg_fd(struct xs_store *s, struct st_seg *g, bool create);

@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#include "lib/log.h"
-
 void st_seg_name(char *buf, size_t n, int tier, int64_t no, const char *ext)
 {
 	snprintf(buf, n, "%s-%lld.%s", st_tier_name[tier], (long long)no, ext);
@@ -67,17 +65,6 @@ size_t st_dir_chunks(size_t n)
 static uint64_t st_run_bytes(size_t n)
 {
 	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
-}
-
-/* Logs damaged index bytes [from, to) of g, skipped: the blocks of the runs there are lost. */
-static void st_idx_damage_said(const struct st_seg *g, uint64_t from, uint64_t to)
-{
-	char name[64];
-
-	st_seg_name(name, sizeof(name), g->tier, g->no, "idx");
-	xs_log_warn("store: %s: index bytes %llu to %llu damaged (checksum or header): skipped, "
-		    "their blocks lost; the runs after them load", name, (unsigned long long)from,
-		    (unsigned long long)to);
 }
 
 /*
@@ -147,13 +134,14 @@ static uint64_t st_idx_resync(int fd, uint64_t len, uint64_t from, bool *read_er
  * their blocks): a run whose header has its shape (magic, a count that fits)
  * but fails its CRC, and so does one without that shape (a flipped magic or
  * count) when a valid run follows it somewhere (st_idx_resync: the damaged
- * run's blocks are lost, and logged); with none after it, it is the torn tail.
+ * run's blocks are lost, and each such stretch counts one in *damaged, the
+ * store's damaged_blocks); with none after it, it is the torn tail.
  * Parsing stops there, or at a valid run of a generation above max_gen (a
  * checkpoint not committed). Entries are not read: each chunk is checked
  * against its directory CRC when a read loads it.
  */
 uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
-		      bool *read_error)
+		      bool *read_error, uint64_t *damaged)
 {
 	uint64_t pos = 0, good_end = 0;
 	uint8_t h[ST_RUN_HDR];
@@ -182,7 +170,7 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 
 			if (next >= len)
 				break; /* the torn tail */
-			st_idx_damage_said(g, pos, next);
+			++*damaged;
 			pos = next;
 			continue;
 		}
@@ -203,7 +191,7 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 			free(dbuf);
 			next = st_idx_resync(fd, len, pos + 1, read_error);
 			if (next < len)
-				st_idx_damage_said(g, pos, next);
+				++*damaged;
 			pos = next;
 			continue;
 		}
@@ -266,7 +254,8 @@ int st_seg_load(struct xs_store *s, struct st_seg *g)
 	if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
 		unread = true;
 	else
-		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread);
+		g->idx_end = st_idx_parse(g->ifd, (uint64_t)sb.st_size, s->gen, g, &unread,
+					  &s->st.damaged_blocks);
 	g->idx_unread = unread;
 	return unread ? -1 : 0;
 }

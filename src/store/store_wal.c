@@ -536,7 +536,8 @@ static enum xs_err st_runs_max_gen(struct xs_store *s, uint64_t *gen, char *err)
 		if (g->ifd < 0 || fstat(g->ifd, &sb) < 0)
 			unread = true;
 		else
-			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g, &unread);
+			st_idx_parse(g->ifd, (uint64_t)sb.st_size, UINT64_MAX, g, &unread,
+				     &s->st.damaged_blocks);
 		if (unread)
 			e = st_errno(err, "read", s, de->d_name);
 		for (size_t i = 0; i < g->nruns; i++)

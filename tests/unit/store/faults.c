@@ -613,6 +613,13 @@ static void faults_index_damage(enum faults_idx_hit hit)
 	all = faults_windows(s);
 	ok((all & others) == others, "hit %d: the other runs' windows read (%#llx of %#llx)", (int)hit,
 	   (unsigned long long)all, (unsigned long long)others);
+	{
+		struct xs_store_stats st;
+
+		xs_store_stats(s, &st);
+		ok(st.damaged_blocks >= 1, "hit %d: the damage counted (damaged_blocks %llu)", (int)hit,
+		   (unsigned long long)st.damaged_blocks);
+	}
 	faults_rows(s, 4, T0 + 7200, T0 + 7800, FAULTS_SECONDS, false);
 	fail_unless(xs_store_close(&s, err) == XS_OK, "close: %s", err);
 	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "reopen: %s", err);
