@@ -350,6 +350,22 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
       return { n0, has: p.hostIds.includes('ffffffff-0000-4000-8000-00000000beef'), n: p.hostIds.length };
     });
     assert.ok(joined.has && joined.n === joined.n0 + 1, `a new host in hostIds: ${JSON.stringify(joined)}`);
+    // in live mode, a live fetch that brings a new host reads the view again (its lines are
+    // set by a whole read), rather than adding points to the lines it has
+    const reread = await page.evaluate(async () => {
+      const p = window.xapistat.page;
+      let reloads = 0;
+      const reload = p.app.reload;
+      const fetch = p.fetch;
+      p.app.reload = () => { reloads++; };
+      p.fetch = async () => ({ 'ffffffff-0000-4000-8000-00000000cafe': { endTimestamp: p.lastT + 5, interval: 5, stats: { cpus: { 0: [0.5] } } } });
+      p.hostNewest = new Map([['h', { t: p.lastT + 5, at: Date.now() }]]);
+      await p.increment();
+      p.app.reload = reload;
+      p.fetch = fetch;
+      return { reloads, has: p.hostIds.includes('ffffffff-0000-4000-8000-00000000cafe') };
+    });
+    assert.deepEqual(reread, { reloads: 1, has: true }, 'the live view read again for the new host');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

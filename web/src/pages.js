@@ -172,6 +172,7 @@ class Page {
 
   async load(req) {
     const R = this.prepare(await this.fetch(req));
+    this.hostsJoined = false; // set() below draws them
     this.msg.innerHTML = '';
     if (!this.built) { this.build(R); this.built = true; }
     const domain = req.from !== undefined ? [req.from, req.to] : null;
@@ -233,6 +234,11 @@ class Page {
     const to = this.liveNewest();
     if (this.lastT === null || !to || to <= this.lastT) return;
     const R = this.prepare(await this.fetch(this.liveRange(to)));
+    if (this.hostsJoined) { // a chart's lines are set by a whole read: the live view read again
+      this.hostsJoined = false;
+      this.app.reload();
+      return;
+    }
     for (const w of this.widgets) w.add(R);
     const t = this.widgets[0]?.chart?.data?.t || this.widgets[0]?.map?.data?.t;
     if (t && t.length) this.lastT = t[t.length - 1];
@@ -583,7 +589,10 @@ class PoolPage extends Page {
     // collected) joins the per-host charts and the heatmap
     if (this.hostIds) {
       const add = Object.keys(A.hosts).filter((u) => !this.hostIds.includes(u));
-      if (add.length) this.hostIds = [...this.hostIds, ...add].sort((a, b) => natural(this.hostName(a), this.hostName(b)));
+      if (add.length) {
+        this.hostIds = [...this.hostIds, ...add].sort((a, b) => natural(this.hostName(a), this.hostName(b)));
+        this.hostsJoined = true;
+      }
     }
     return A;
   }
