@@ -1006,8 +1006,10 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 
 	uint32_t object;
 
-	/* a day behind our clock is past any host clock's excuse: no object made for it */
-	if ((unsigned)kind >= XS_NOBJ_KINDS || !xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
+	/* a kind the shard leaves out (?kind=) costs no read; a day behind our clock is past
+	 * any host clock's excuse: no object made for it */
+	if ((unsigned)kind >= XS_NOBJ_KINDS || !prom_kind_wanted(c, kind) ||
+	    !xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
 	    (double)t + XS_PROM_STALE_MAX < c->e->now || c->rc != XS_OK)
 		return;
 	object = prom_object(c, kind, uuid);
