@@ -1004,15 +1004,23 @@ static void prom_collect(void *arg, xs_series_id id, enum xs_obj_kind kind, cons
 	int64_t t;
 	float v;
 
-	uint32_t object;
+	uint32_t object = PROM_NONE;
 
-	/* a kind the shard leaves out (?kind=) costs no read; a day behind our clock is past
-	 * any host clock's excuse: no object made for it */
-	if ((unsigned)kind >= XS_NOBJ_KINDS || !prom_kind_wanted(c, kind) ||
-	    !xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
+	/* a kind the shard leaves out (?kind=) costs no read; nor does an object of another
+	 * pool in a pool's shard (?pool=: the object is found first) */
+	if ((unsigned)kind >= XS_NOBJ_KINDS || !prom_kind_wanted(c, kind) || c->rc != XS_OK)
+		return;
+	if (c->pool >= 0) {
+		object = prom_object(c, kind, uuid);
+		if (c->obj[object].fresh_from == INT64_MAX)
+			return;
+	}
+	/* a day behind our clock is past any host clock's excuse: no object made for it */
+	if (!xs_store_latest(c->e->store, id, &t, &v) || isnan(v) ||
 	    (double)t + XS_PROM_STALE_MAX < c->e->now || c->rc != XS_OK)
 		return;
-	object = prom_object(c, kind, uuid);
+	if (object == PROM_NONE)
+		object = prom_object(c, kind, uuid);
 	if (t < c->obj[object].fresh_from || t > c->obj[object].fresh_to)
 		return;
 	n = strlen(ds);
