@@ -265,13 +265,6 @@ static bool api_stream_stalled(struct api_stream *st)
 	return true;
 }
 
-/*
- * One tick of a stream: one event per object that has new rows, round after
- * round while some have more (a catch-up), until the queue has no room,
- * API_STREAM_TICK_BYTES went out, or the tick's budget over all streams
- * (xs_api_config.stream_tick_bytes) is spent; the object that waited goes first
- * next tick, so every object gets its turn. False if the stream was cut.
- */
 /* One tick over every stream: the estate, the lock held since, the bytes queued. */
 struct api_tick_run {
 	struct xs_api *a;
@@ -294,17 +287,29 @@ static void api_tick_pause(struct api_tick_run *run)
 	run->held_since = xs_evloop_now();
 }
 
+/* Whether stream st may queue more this tick: its share, and the tick's budget over all. */
+static bool api_tick_room(const struct api_tick_run *run, size_t sent)
+{
+	return sent < API_STREAM_TICK_BYTES && run->sent + sent < run->a->stream_tick_bytes;
+}
+
+/*
+ * One tick of a stream: one event per object that has new rows, round after
+ * round while some have more (a catch-up), until the queue has no room,
+ * API_STREAM_TICK_BYTES went out, or the tick's budget over all streams
+ * (xs_api_config.stream_tick_bytes) is spent; the object that waited goes first
+ * next tick, so every object gets its turn. False if the stream was cut.
+ */
 static bool api_stream_tick(struct api_stream *st, struct api_tick_run *run)
 {
-	size_t sent = 0, k0 = st->next, budget = run->a->stream_tick_bytes;
+	size_t sent = 0, k0 = st->next;
 	bool more = true;
 
 	for (size_t k = 0; k < st->nsubs; k++)
 		st->subs[k].newest = api_newest(run->e.store, &st->subs[k]);
-	while (more && sent < API_STREAM_TICK_BYTES && run->sent + sent < budget) {
+	while (more && api_tick_room(run, sent)) {
 		more = false;
-		for (size_t i = 0; i < st->nsubs && sent < API_STREAM_TICK_BYTES && run->sent + sent < budget;
-		     i++) {
+		for (size_t i = 0; i < st->nsubs && api_tick_room(run, sent); i++) {
 			size_t k = (k0 + i) % st->nsubs;
 			struct api_sub *sub = &st->subs[k];
 			enum api_sent res;

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "lib/xmalloc.h"
+#include "xapi/credentials.h"
 #include "xapi/tls_pins.h"
 
 #define XS_CONFIG_QUOTE_MAX 48 /* bytes of a bad value quoted back in a message */
@@ -300,29 +301,13 @@ static bool xs_config_split_hostport(const char *s, size_t n, bool want_port, co
 	return xs_config_port(rest + 1, restlen - 1, port);
 }
 
-/*
- * Whether an '@' follows the URL's authority (in its path, query or fragment): the mark of
- * a password holding an unencoded '/', '?' or '#' ("https://root:ab/cd@10.0.0.1" would be
- * host "root", port "ab", path "/cd@10.0.0.1"; "https://root:2024/x@h" even parses, as host
- * "root" port 2024). No pool URL has a reason for one there, so it is refused, with a
- * message that does not echo the URL (xs_config_url_at_message).
- */
-static bool xs_config_url_at_after_host(const char *url, size_t n)
-{
-	const char *scheme = memmem(url, n, "://", 3);
-	const char *end = url + n, *p = scheme ? scheme + 3 : url;
-
-	while (p < end && *p != '/' && *p != '?' && *p != '#')
-		p++;
-	return p < end && memchr(p, '@', (size_t)(end - p)) != NULL;
-}
-
+/* A URL refused for an '@' after its host (xs_cred_url_at_after_host), and what to do. */
 static const char xs_config_url_at_message[] =
-	"an '@' after the host: a password holding '/', '?' or '#' must write them "
-	"%2F, %3F and %23 (or come from password_file or XAPISTAT_PASSWORD)";
+	XS_CRED_AT_AFTER_HOST " (or come from password_file or XAPISTAT_PASSWORD)";
 
 /* The parts of an http(s) URL: host, port (0: none given), path (from the '/', '?' or '#' on,
- * to url + n); false when it is not one (or has an '@' after its host). */
+ * to url + n, url NUL-terminated); false when it is not one (or has an '@' after its
+ * host). */
 static bool xs_config_url_parts(const char *url, size_t n, const char **host, size_t *hostlen,
 				bool *https, uint16_t *port, const char **path)
 {
@@ -346,7 +331,7 @@ static bool xs_config_url_parts(const char *url, size_t n, const char **host, si
 	auth_end = auth;
 	while (auth_end < url + n && !strchr("/?#", *auth_end))
 		auth_end++;
-	if (xs_config_url_at_after_host(url, n))
+	if (xs_cred_url_at_after_host(url))
 		return false;
 	at = NULL;
 	for (const char *p = auth; p < auth_end; p++) {
@@ -670,7 +655,7 @@ static enum xs_err xs_config_set_url(struct xs_config_parser *p, char **field, c
 	bool https;
 	const struct xs_config_pool *other;
 
-	if (xs_config_url_at_after_host(v, n))
+	if (xs_cred_url_at_after_host(v))
 		return xs_config_fail(p, XS_ERR_PARSE, "url: %s", xs_config_url_at_message);
 	if (!xs_config_url_host(v, n, &host, &hostlen, &https))
 		return xs_config_fail(p, XS_ERR_PARSE, "url: expected http(s)://HOST[:PORT][/PATH], got '%s'",
@@ -993,7 +978,7 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 	if (n > XS_CONFIG_VALUE_MAX)
 		return xs_err_set(err, XS_ERR_TOO_LARGE, "--pool: URL too long (max %d bytes)",
 				  XS_CONFIG_VALUE_MAX);
-	if (xs_config_url_at_after_host(url, n))
+	if (xs_cred_url_at_after_host(url))
 		return xs_err_set(err, XS_ERR_ARG, "--pool %s: %s", xs_log_url(masked, sizeof masked, url),
 				  xs_config_url_at_message);
 	if (!xs_config_url_host(url, n, &host, &hostlen, &https))

@@ -67,41 +67,66 @@ static uint64_t st_run_bytes(size_t n)
 	return ST_RUN_HDR + (uint64_t)n * ST_ENT + (uint64_t)st_dir_chunks(n) * ST_DIR_ENT;
 }
 
+enum st_run_state { ST_RUN_OK, ST_RUN_DAMAGED, ST_RUN_UNREAD };
+
 /*
- * Whether a run whose header and directory pass their CRC starts at pos of the
- * index file fd (size len): its magic, a count that fits, the CRC over the
- * header and the directory. The resync after damage uses it.
+ * Reads the run at pos of the index file fd (size len, ST_RUN_HDR bytes at least
+ * past pos): its header into h and, when the run passes (its magic, a count that
+ * fits, the CRC over the header and the directory), its directory into *dbuf,
+ * which the caller frees. ST_RUN_DAMAGED when it does not (damage, or the torn
+ * tail: st_idx_resync tells), ST_RUN_UNREAD on a read error (the file's size says
+ * the bytes are there).
  */
-static bool st_run_at(int fd, uint64_t len, uint64_t pos, bool *read_error)
+static enum st_run_state st_run_read(int fd, uint64_t len, uint64_t pos, uint8_t h[ST_RUN_HDR],
+				     uint8_t **dbuf)
 {
-	uint8_t h[ST_RUN_HDR], *dbuf;
 	uint32_t n, crc;
 	size_t nd;
-	bool ranged, ok;
+	bool ranged;
 
-	if (len - pos < ST_RUN_HDR || !st_pread_all(fd, h, sizeof(h), pos)) {
-		*read_error = *read_error || len - pos >= ST_RUN_HDR;
-		return false;
-	}
+	*dbuf = NULL;
+	if (!st_pread_all(fd, h, ST_RUN_HDR, pos))
+		return ST_RUN_UNREAD;
 	n = st_le32(h + 4);
 	ranged = st_le32(h) == ST_MAGIC_RUN;
 	if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos)
-		return false;
+		return ST_RUN_DAMAGED;
 	crc = xs_crc32c(0, h, 24);
 	if (ranged)
 		crc = xs_crc32c(crc, h + 28, 4);
 	nd = st_dir_chunks(n);
-	dbuf = xs_xmalloc(nd * ST_DIR_ENT);
-	ok = st_pread_all(fd, dbuf, nd * ST_DIR_ENT, pos + ST_RUN_HDR + (uint64_t)n * ST_ENT);
-	*read_error = *read_error || !ok;
-	ok = ok && xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) == st_le32(h + 24);
+	*dbuf = xs_xmalloc(nd * ST_DIR_ENT);
+	if (!st_pread_all(fd, *dbuf, nd * ST_DIR_ENT, pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) {
+		free(*dbuf);
+		*dbuf = NULL;
+		return ST_RUN_UNREAD;
+	}
+	if (xs_crc32c(crc, *dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
+		free(*dbuf);
+		*dbuf = NULL;
+		return ST_RUN_DAMAGED;
+	}
+	return ST_RUN_OK;
+}
+
+/* Whether a run that passes starts at pos of the index file fd (size len): the resync's
+ * test of a magic it found. */
+static bool st_run_at(int fd, uint64_t len, uint64_t pos, bool *read_error)
+{
+	uint8_t h[ST_RUN_HDR], *dbuf;
+	enum st_run_state r;
+
+	if (len - pos < ST_RUN_HDR)
+		return false;
+	r = st_run_read(fd, len, pos, h, &dbuf);
 	free(dbuf);
-	return ok;
+	*read_error = *read_error || r == ST_RUN_UNREAD;
+	return r == ST_RUN_OK;
 }
 
 /*
  * After damage at `from` of the index file fd (size len): the offset of the
- * next run that passes its CRC (st_run_at), or len when none follows (a torn
+ * next run that passes (st_run_at), or len when none follows (a torn
  * tail). Looks for the run magics in 64 KiB reads; only damage pays for it.
  */
 static uint64_t st_idx_resync(int fd, uint64_t len, uint64_t from, bool *read_error)
@@ -153,19 +178,15 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 		uint8_t *dbuf;
 		struct st_run run;
 
-		if (!st_pread_all(fd, h, sizeof(h), pos)) {
-			*read_error = true; /* the file's size says the bytes are there */
+		enum st_run_state r = st_run_read(fd, len, pos, h, &dbuf);
+
+		if (r == ST_RUN_UNREAD) {
+			*read_error = true;
 			break;
 		}
-		n = st_le32(h + 4);
-		gen = st_le64(h + 8);
-		data_end = st_le64(h + 16);
-		bool ranged = st_le32(h) == ST_MAGIC_RUN;
-		uint32_t crc = xs_crc32c(0, h, 24);
-		int64_t base = g->no * st_span[g->tier], w = st_window[g->tier];
-		int64_t wlo = h[28] | h[29] << 8, whi = h[30] | h[31] << 8;
-
-		if ((!ranged && st_le32(h) != ST_MAGIC_RUN2) || n == 0 || st_run_bytes(n) > len - pos) {
+		if (r == ST_RUN_DAMAGED) {
+			/* its blocks are lost; the runs after it are not (found again by their
+			 * magic: the count itself may be what is damaged) */
 			uint64_t next = st_idx_resync(fd, len, pos + 1, read_error);
 
 			if (next >= len)
@@ -174,27 +195,14 @@ uint64_t st_idx_parse(int fd, uint64_t len, uint64_t max_gen, struct st_seg *g,
 			pos = next;
 			continue;
 		}
-		if (ranged)
-			crc = xs_crc32c(crc, h + 28, 4);
-		nd = st_dir_chunks(n);
-		dbuf = xs_xmalloc(nd * ST_DIR_ENT);
-		if (!st_pread_all(fd, dbuf, nd * ST_DIR_ENT, pos + ST_RUN_HDR + (uint64_t)n * ST_ENT)) {
-			free(dbuf);
-			*read_error = true;
-			break;
-		}
-		if (xs_crc32c(crc, dbuf, nd * ST_DIR_ENT) != st_le32(h + 24)) {
-			/* its blocks are lost; the runs after it are not (found again by their
-			 * magic: the count itself may be what is damaged) */
-			uint64_t next;
+		n = st_le32(h + 4);
+		gen = st_le64(h + 8);
+		data_end = st_le64(h + 16);
+		bool ranged = st_le32(h) == ST_MAGIC_RUN;
+		int64_t base = g->no * st_span[g->tier], w = st_window[g->tier];
+		int64_t wlo = h[28] | h[29] << 8, whi = h[30] | h[31] << 8;
 
-			free(dbuf);
-			next = st_idx_resync(fd, len, pos + 1, read_error);
-			if (next < len)
-				++*damaged;
-			pos = next;
-			continue;
-		}
+		nd = st_dir_chunks(n);
 		if (gen > max_gen || data_end < g->data_end ||
 		    (ranged && (wlo > whi || whi >= st_span[g->tier] / w))) {
 			free(dbuf);

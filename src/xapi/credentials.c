@@ -78,12 +78,8 @@ enum xs_err xs_cred_split_url(const char *url, char *clean, size_t cap, char **u
 	for (const char *p = host; *p && *p != '/' && *p != '?' && *p != '#'; p++)
 		if (*p == '@')
 			auth_end = p;
-	/* an '@' after that: a password's unencoded '/', '?' or '#' ended the authority early
-	 * (the message does not echo the URL) */
-	if (strchr(host + strcspn(host, "/?#"), '@'))
-		return xs_err_set(err, XS_ERR_ARG,
-				  "the pool URL has an '@' after its host: a password holding '/', "
-				  "'?' or '#' must write them %%2F, %%3F and %%23");
+	if (xs_cred_url_at_after_host(url))
+		return xs_err_set(err, XS_ERR_ARG, "the pool URL: %s", XS_CRED_AT_AFTER_HOST);
 	head = (size_t)(host - url);
 	rest = strlen(auth_end ? auth_end + 1 : host);
 	if (head + rest + 1 > cap)
@@ -212,6 +208,13 @@ out:
 	if (rc)
 		xs_cred_cleanup(c);
 	return rc;
+}
+
+bool xs_cred_url_at_after_host(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *auth = scheme ? scheme + 3 : url;
+
+	return strchr(auth + strcspn(auth, "/?#"), '@') != NULL;
 }
 
 void xs_cred_mask_url(char *url)

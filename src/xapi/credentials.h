@@ -19,6 +19,7 @@
 #ifndef XS_XAPI_CREDENTIALS_H
 #define XS_XAPI_CREDENTIALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -67,6 +68,18 @@ enum xs_err xs_cred_resolve(const char *url, const char *user, const char *passw
 
 /* Overwrites the password of a URL's user-info in place with '*' (for argv). */
 void xs_cred_mask_url(char *url);
+
+/*
+ * Whether an '@' follows url's authority (in its path, query or fragment): the mark of a
+ * password holding an unencoded '/', '?' or '#', which ended the authority inside itself
+ * ("https://root:ab/cd@10.0.0.1" would be host "root", port "ab"; "https://root:2024/x@h"
+ * even parses, as host "root" port 2024). No pool URL has a reason for one there: such a
+ * URL is refused, with XS_CRED_AT_AFTER_HOST, which does not echo it.
+ */
+bool xs_cred_url_at_after_host(const char *url);
+#define XS_CRED_AT_AFTER_HOST \
+	"an '@' after the host: a password holding '/', '?' or '#' must write them %2F, %3F and %23"
+
 
 /* Wipes and frees both strings; c stays zero-filled. Accepts NULL. */
 void xs_cred_cleanup(struct xs_cred *c);
