@@ -146,6 +146,7 @@ struct co_host {
 	bool auth_failed;       /* in BACKOFF because the host refused the session (HTTP 401) */
 	bool clock_off_said;    /* the warning that its clock is far off ours is in the log */
 	bool clock_back_said;   /* the warning that its clock went back is in the log */
+	bool odd_said;          /* the warning of a legend entry not CF:kind:uuid:ds is */
 	double newest_at;       /* loop time st.newest was last raised */
 	/* status */
 	struct xs_collect_host_status st;
@@ -373,6 +374,13 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 	col->valid = false;
 	col->obj = NULL;
 	col->cf = (uint8_t)co_cf_of(e->cf);
+	if (e->odd && !h->odd_said) {
+		h->odd_said = true;
+		co_log(c, XS_COLLECT_LOG_WARN,
+		       "host %s: legend entry \"%.*s\" is not CF:kind:uuid:name: its column is "
+		       "skipped, the rest of the reply stored (said once per host)",
+		       h->name, (int)(e->entry.len > 200 ? 200 : e->entry.len), e->entry.ptr);
+	}
 	if (col->cf == CO_CF_OTHER || !co_kind_of(e->kind, &kind) || e->uuid.len >= sizeof(uuid) ||
 	    !e->uuid.len || e->ds.len >= sizeof(ds) || !e->ds.len)
 		return;

@@ -45,13 +45,19 @@ struct xs_slice {
 	size_t len;
 };
 
-/* One legend entry "CF:kind:uuid:ds", split on its first three colons. */
+/*
+ * One legend entry "CF:kind:uuid:ds", split on its first three colons. An entry
+ * that is not of that form (SPEC §2.4 says none is; XO skips such a column) is
+ * still passed on, with odd set and cf, kind, uuid and ds empty: its column's
+ * values are read like any other's, and a sink skips them, not the document.
+ */
 struct xs_rrd_legend {
 	struct xs_slice entry; /* verbatim */
 	struct xs_slice cf;    /* AVERAGE, MIN, MAX, LAST */
 	struct xs_slice kind;  /* host, vm, sr */
 	struct xs_slice uuid;
 	struct xs_slice ds;    /* the rest: may hold '-', '/', even ':' */
+	bool odd;              /* not CF:kind:uuid:ds */
 };
 
 /* The <meta> of /rrd_updates. has_* tells which fields the document gave. */

@@ -59,24 +59,25 @@ enum xs_err xs_updates_build_meta_field(struct xs_updates_build *b, enum xs_upda
 	return XS_OK;
 }
 
-/* Splits "CF:kind:uuid:ds" on its first three colons. */
-static bool build_split_legend(const char *s, size_t n, struct xs_rrd_legend *e)
+/* Splits "CF:kind:uuid:ds" on its first three colons; any other entry is odd (rrd_sink.h). */
+static void build_split_legend(const char *s, size_t n, struct xs_rrd_legend *e)
 {
 	struct xs_slice *part[3] = { &e->cf, &e->kind, &e->uuid };
 	const char *p = s, *end = s + n;
 
-	e->entry = (struct xs_slice){ s, n };
+	*e = (struct xs_rrd_legend){ .entry = { s, n } };
 	for (int i = 0; i < 3; i++) {
 		const char *c = memchr(p, ':', (size_t)(end - p));
 		if (!c || c == p)
-			return false;
+			break;
 		*part[i] = (struct xs_slice){ p, (size_t)(c - p) };
 		p = c + 1;
+		if (i == 2 && p < end) {
+			e->ds = (struct xs_slice){ p, (size_t)(end - p) };
+			return;
+		}
 	}
-	if (p == end)
-		return false;
-	e->ds = (struct xs_slice){ p, (size_t)(end - p) };
-	return true;
+	*e = (struct xs_rrd_legend){ .entry = { s, n }, .odd = true };
 }
 
 enum xs_err xs_updates_build_legend(struct xs_updates_build *b, const char *s, size_t n,
@@ -90,9 +91,7 @@ enum xs_err xs_updates_build_legend(struct xs_updates_build *b, const char *s, s
 	if (n > XS_RRD_MAX_NAME)
 		return xs_err_at(err, XS_ERR_TOO_LARGE, off, "legend entry longer than %d bytes",
 				 XS_RRD_MAX_NAME);
-	if (!build_split_legend(s, n, &e))
-		return xs_err_at(err, XS_ERR_PARSE, off,
-				 "legend entry %zu is not CF:kind:uuid:name", index);
+	build_split_legend(s, n, &e);
 	if (index >= XS_RRD_MAX_COLUMNS)
 		return xs_err_at(err, XS_ERR_TOO_LARGE, off, "more than %u legend entries",
 				 XS_RRD_MAX_COLUMNS);

@@ -79,6 +79,10 @@ static int rec_col(void *ctx, size_t i, const struct xs_rrd_legend *e)
 {
 	struct rec *r = ctx;
 
+	if (e->odd) {
+		rec_printf(r, "col %zu odd %.*s\n", i, (int)e->entry.len, e->entry.ptr);
+		return rec_tick(r);
+	}
 	rec_printf(r, "col %zu %.*s|%.*s|%.*s|%.*s\n", i, (int)e->cf.len, e->cf.ptr,
 		   (int)e->kind.len, e->kind.ptr, (int)e->uuid.len, e->uuid.ptr, (int)e->ds.len,
 		   e->ds.ptr);

@@ -74,8 +74,12 @@ static const struct rec_case cases[] = {
 	  "meta 3 -1 -1 -1 0 0 0\nend updates\n", NULL },
 	{ "no data member at all, legacy keys", "{meta: {rows:0}}",
 	  "meta 1 -1 -1 -1 0 -1 0\nend updates\n", NULL },
-	{ "bad legend entry", "{\"meta\":{\"legend\":[\"AVERAGE:host:h\"]}}", NULL,
-	  "byte 19: legend entry 0 is not CF:kind:uuid:name" },
+	{ "legend entries not CF:kind:uuid:ds are passed on as odd, the reply read on",
+	  "{\"meta\":{\"legend\":[\"AVERAGE:host:h\",\"AVERAGE:host:h:\",\"::::\",\"\",\"cpu0\","
+	  "\"AVERAGE:host:h:cpu0\"]},\"data\":[{\"t\":1,\"values\":[1,2,3,4,5,6]}]}",
+	  "col 0 odd AVERAGE:host:h\ncol 1 odd AVERAGE:host:h:\ncol 2 odd ::::\ncol 3 odd \n"
+	  "col 4 odd cpu0\ncol 5 AVERAGE|host|h|cpu0\nmeta 3 -1 -1 -1 -1 -1 6\nrow 1 1 2 3 4 5 6\n"
+	  "end updates\n", NULL },
 	{ "bad number in meta", "{\"meta\":{\"rows\":\"x\"}}", NULL,
 	  "byte 16: expected an integer in meta rows" },
 	{ "too few values",

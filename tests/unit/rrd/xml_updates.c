@@ -61,8 +61,11 @@ static const struct rec_case cases[] = {
 	  NULL },
 	{ "no data element at all", "<xport><meta><rows>0</rows></meta></xport>",
 	  "meta 0 -1 -1 -1 0 -1 0\nend updates\n", NULL },
-	{ "bad legend entry", "<xport><meta><legend><entry>AVERAGE:host:h</entry>", NULL,
-	  "byte 28: legend entry 0 is not CF:kind:uuid:name" },
+	{ "a legend entry not CF:kind:uuid:ds is passed on as odd, the reply read on",
+	  "<xport><meta><legend><entry>AVERAGE:host:h</entry><entry>AVERAGE:vm:v:memory</entry>"
+	  "</legend></meta><data><row><t>1</t><v>1</v><v>2</v></row></data></xport>",
+	  "col 0 odd AVERAGE:host:h\ncol 1 AVERAGE|vm|v|memory\nmeta 0 -1 -1 -1 -1 -1 2\n"
+	  "row 1 1 2\nend updates\n", NULL },
 	{ "bad number in meta", "<xport><meta><rows>x</rows>", NULL,
 	  "byte 19: expected an integer in meta rows" },
 	{ "too few values", DECL META2("1") "<data><row><t>1</t><v>1</v></row></data></xport>",
