@@ -487,7 +487,7 @@ static const char *top_host_of(const struct top_item *it)
 
 /* ---- freshness -------------------------------------------------------------------- */
 
-/* A collected host's clock now, estimated: its newest row plus our time since that fetch. */
+/* A collected host's clock now, estimated (top_host_clock). */
 struct top_clock {
 	const char *uuid;
 	int64_t now;
@@ -499,9 +499,27 @@ static int top_clock_cmp(const void *a, const void *b)
 }
 
 /*
+ * A host's clock now from the collector's status: its newest row plus the longest of
+ * our time since that fetch (a host that stopped answering) and the lag of its rows
+ * (fetches that bring rows that far behind: a host back after an outage), and at
+ * least our clock plus its measured offset (fetches that succeed and bring no new
+ * row, as from a hung xcp-rrdd behind a working xapi).
+ */
+static int64_t top_host_clock(const struct xs_collect_host_status *st, double now)
+{
+	double since = st->last_success > 0 && now > st->last_success ? now - st->last_success : 0;
+	double behind = st->lag > since ? st->lag : since;
+	double clock = (double)st->newest + behind;
+
+	if (isfinite(st->clock_offset) && now + st->clock_offset > clock)
+		clock = now + st->clock_offset;
+	return (int64_t)clock;
+}
+
+/*
  * Takes from each item the values that are not "now": older than XS_TOP_STALE behind their host's clock
- * (the collector's status of that host: its newest row plus our time since that fetch,
- * so a host that stopped answering goes stale with its VMs) or more than that ahead of it
+ * (top_host_clock: a host that stopped answering, or whose rows stopped, goes stale with
+ * its VMs) or more than that ahead of it
  * (a VM's series stuck at the clock of a host it left), or, for an object without
  * such a host (a halted VM, a host the collector has no row of), behind the newest sample
  * of that metric of all (tmax[m]). Hosts' clocks differ, by minutes when NTP is off: comparing one host's
@@ -513,14 +531,10 @@ static void top_mark_stale(const struct xs_estate *e, struct top_item *items, si
 	struct top_clock *clocks = xs_xmalloc((e->nstatus + 1) * sizeof(*clocks));
 	size_t nc = 0;
 
-	for (size_t i = 0; i < e->nstatus; i++) {
-		const struct xs_collect_host_status *st = &e->status[i];
-		double since = st->last_success > 0 && e->now > st->last_success
-				       ? e->now - st->last_success : 0;
-
-		if (st->newest > 0)
-			clocks[nc++] = (struct top_clock){ st->uuid, st->newest + (int64_t)since };
-	}
+	for (size_t i = 0; i < e->nstatus; i++)
+		if (e->status[i].newest > 0)
+			clocks[nc++] = (struct top_clock){ e->status[i].uuid,
+							  top_host_clock(&e->status[i], e->now) };
 	qsort(clocks, nc, sizeof(*clocks), top_clock_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct top_clock key;

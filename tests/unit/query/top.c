@@ -539,6 +539,71 @@ static void test_clock_skew(void)
 }
 
 /*
+ * Hosts whose fetches succeed (last success 1 s ago) while their rows lag: h1's
+ * clock, measured, is ours and its newest row 120 s old (a hung xcp-rrdd behind a
+ * working xapi); h2's clock is not measured and its rows come 70 s behind (back after
+ * an outage); h3 is current. Only h3 and its VM are "now"; before, a host's clock was
+ * its newest row plus our time since its last success alone, so h1 and h2 stayed in.
+ */
+static void test_rows_lag(void)
+{
+	struct xs_store *s = store_open();
+	struct xs_topo *t = xs_topo_new();
+	struct xs_collect_host_status st[3] = { 0 };
+	double now = T1 + 3;
+	char err[XS_ERR_LEN], o[32];
+	enum xs_err code;
+	char *j;
+
+	put(t, XS_TOPO_POOL, "OpaqueRef:pa", rec("uuid", S(PA_UUID), "name_label", S("A"), NULL));
+	for (int i = 1; i <= 3; i++) {
+		char ref[32], uuid[64], vref[32], vuuid[64], name[16];
+
+		snprintf(ref, sizeof(ref), "OpaqueRef:h%d", i);
+		snprintf(uuid, sizeof(uuid), HA "%d", i);
+		snprintf(name, sizeof(name), "h%d", i);
+		put(t, XS_TOPO_HOST, ref, rec("uuid", S(uuid), "name_label", S(name), NULL));
+		snprintf(vref, sizeof(vref), "OpaqueRef:v%d", i);
+		snprintf(vuuid, sizeof(vuuid), VA "%d", i);
+		put_vm(t, vref, vuuid, name, ref, false);
+		snprintf(st[i - 1].uuid, sizeof(st[i - 1].uuid), "%s", uuid);
+		st[i - 1].last_success = now - 1;
+		st[i - 1].clock_offset = NAN;
+	}
+	st[0].newest = T1 - 120;
+	st[0].clock_offset = 0;
+	st[1].newest = T1 - 70;
+	st[1].lag = 70;
+	st[2].newest = T1;
+	set(s, XS_OBJ_VM, VA "1", "cpu_usage", T1 - 120, 0.9f);
+	set(s, XS_OBJ_VM, VA "2", "cpu_usage", T1 - 70, 0.8f);
+	set(s, XS_OBJ_VM, VA "3", "cpu_usage", T1, 0.1f);
+	set(s, XS_OBJ_HOST, HA "1", "cpu0", T1 - 120, 0.9f);
+	set(s, XS_OBJ_HOST, HA "2", "cpu0", T1 - 70, 0.8f);
+	set(s, XS_OBJ_HOST, HA "3", "cpu0", T1, 0.1f);
+	PP[0] = (struct xs_estate_pool){ .name = "A", .topo = t };
+	E = (struct xs_estate){ .store = s, .pools = PP, .npools = 1, .status = st, .nstatus = 3,
+				.now = now };
+	j = top("vm", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "3"), "VMs: of h1 (rows stopped) and h2 (rows 70 s behind) out: %s", o);
+	free(j);
+	j = top("host", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "3"), "hosts: h1 and h2 out: %s", o);
+	free(j);
+	st[0].clock_offset = -125; /* h1's clock 125 s behind ours: its row is current */
+	st[1].lag = 5;
+	j = top("vm", "cpu", 10, NULL, &code, err);
+	order(j, o, sizeof(o));
+	ok(!strcmp(o, "123"), "all in when h1's clock is that far behind and h2's rows current: %s",
+	   o);
+	free(j);
+	xs_topo_free(&t);
+	store_done(&s);
+}
+
+/*
  * xs_query_top_each for the metrics of mask (bit m: xs_top_metric_name(m)) against
  * xs_query_top of each alone: true when every answer has the same bytes. got[m]
  * (may be NULL) receives each answer of each's, owned by the caller.
@@ -711,6 +776,7 @@ int main(void)
 	TEST_RUN(test_yield_pools);
 	TEST_RUN(test_name_memo);
 	TEST_RUN(test_clock_skew);
+	TEST_RUN(test_rows_lag);
 	TEST_RUN(test_each);
 	xs_rpc_arena_free(&A);
 	return test_summary();
