@@ -263,8 +263,8 @@ static bool xq_range_has(const struct xq_ctx *c, xs_series_id id, enum xs_tier k
  * week of hours but a year of days, so a fresh store's month would otherwise be three
  * weeks of nulls at 1 h. A gap of the object's own (a VM started in the range, a host
  * rebooted) is no reason: its coarser points are the rollups of the same samples, so
- * none of them ends before the chosen tier's first one. Not for a pool's hosts: they
- * share one tier.
+ * none of them ends before the chosen tier's first one. A pool's hosts share one tier:
+ * the coarsest their probes give (xq_pool_tier).
  */
 static void xq_window_probe(struct xq_ctx *c, const struct xq_leaf *lv, size_t n)
 {
@@ -476,11 +476,13 @@ static enum xs_err xq_tree(struct xq_ctx *c, const struct xq_leaf *lv, size_t n,
 	}
 	return r;
 }
+#define XQ_TIER_PROBE (-1) /* xq_reply: a range's tier follows the object's data */
+
 /* The envelope of one object: window from the leaves (stopped_end: see xq_window_gran;
- * probe: a range's tier follows the object's data, xq_window_probe; false for a pool's
- * hosts), then the trees. */
+ * tier: XQ_TIER_PROBE, or the tier of a range given (a pool's, xq_pool_tier), coarser
+ * than the budget's or the same), then the trees. */
 static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_request *rq,
-			    const struct xq_leaf *lv, size_t n, int64_t stopped_end, bool probe,
+			    const struct xq_leaf *lv, size_t n, int64_t stopped_end, int tier,
 			    struct xs_buf *out, char *err)
 {
 	struct xq_ctx c = { .e = e, .r = rq };
@@ -492,8 +494,12 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		r = xq_window_range(&c, err);
 		if (r)
 			return r;
-		if (probe && !rq->at_5s)
+		if (rq->at_5s)
+			;
+		else if (tier == XQ_TIER_PROBE)
 			xq_window_probe(&c, lv, n);
+		else if (tier > (int)c.w.tier && tier < XS_NTIERS)
+			xq_window_at(&c, (enum xs_tier)tier);
 	} else {
 		xq_window_gran(&c, lv, n, stopped_end);
 	}
@@ -594,7 +600,7 @@ static enum xs_err xq_object(const struct xs_estate *e, enum xs_obj_kind kind, c
 		r = xs_err_set(err, XS_QUERY_NOT_FOUND, "uuid: no %s %s is known or stored",
 			       kind == XS_OBJ_VM ? "VM" : "host", uuid);
 	else
-		r = xq_reply(e, rq, lv, n, INT64_MIN, true, out, err);
+		r = xq_reply(e, rq, lv, n, INT64_MIN, XQ_TIER_PROBE, out, err);
 	free(sl);
 	free(lv);
 	return r;
@@ -710,7 +716,7 @@ static enum xs_err xq_sr(const struct xs_estate *e, const char *uuid,
 	ids = xs_xcalloc((XQ_SR_NKEYS + 1) * nh + 1, sizeof(*ids));
 	lv = xs_xcalloc(XQ_SR_NKEYS + nh + 1, sizeof(*lv));
 	nl = xq_sr_leaves(e, uuid, hosts, nh, ids, lv);
-	r = xq_reply(e, rq, lv, nl, INT64_MIN, true, out, err);
+	r = xq_reply(e, rq, lv, nl, INT64_MIN, XQ_TIER_PROBE, out, err);
 	free(hosts);
 	free(ids);
 	free(lv);
@@ -752,9 +758,38 @@ static void xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, s
 	}
 }
 
-/* "uuid": <host reply> | {"error": ...} of one host into out (one: scratch, out's limit). */
+/*
+ * The tier of a pool's range: the coarsest its hosts' probes give (xq_window_probe).
+ * On a young store they give the same; where they differ, every host gets data
+ * rather than one host a range of nulls. XQ_TIER_PROBE when no host has leaves
+ * or for a range at 5 s; an error of the range itself (from, to, points) as is.
+ */
+static enum xs_err xq_pool_tier(const struct xs_estate *e, const struct xs_stats_request *rq,
+				const struct xq_pool_host *hs, size_t nh, int *tier, char *err)
+{
+	*tier = XQ_TIER_PROBE;
+	if (rq->granularity != XS_STATS_RANGE || rq->at_5s)
+		return XS_OK;
+	for (size_t i = 0; i < nh; i++) {
+		struct xq_ctx c = { .e = e, .r = rq };
+		enum xs_err r;
+
+		if (!hs[i].h || !hs[i].n)
+			continue;
+		r = xq_window_range(&c, err);
+		if (r)
+			return r;
+		xq_window_probe(&c, hs[i].lv, hs[i].n);
+		if ((int)c.w.tier > *tier)
+			*tier = (int)c.w.tier;
+	}
+	return XS_OK;
+}
+
+/* "uuid": <host reply> | {"error": ...} of one host into out (one: scratch, out's limit;
+ * tier: xq_pool_tier's). */
 static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stats_request *rq,
-				 const struct xq_pool_host *ph, bool first,
+				 const struct xq_pool_host *ph, int tier, bool first,
 				 struct xs_buf *one, struct xs_buf *out, char *err)
 {
 	char herr[XS_ERR_LEN] = "";
@@ -762,7 +797,7 @@ static enum xs_err xq_pool_entry(const struct xs_estate *e, const struct xs_stat
 
 	xs_buf_reset(one);
 	if (ph->n)
-		hr = xq_reply(e, rq, ph->lv, ph->n, ph->stopped_end, false, one, herr);
+		hr = xq_reply(e, rq, ph->lv, ph->n, ph->stopped_end, tier, one, herr);
 	if (hr == XS_ERR_TOO_LARGE)
 		return xs_err_set(err, hr, "%s", herr);
 	r = first ? XS_OK : xs_buf_append(out, ",", 1);
@@ -782,6 +817,7 @@ static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
 	struct xq_pool_host *hs;
 	struct xs_buf one;
 	bool first = true;
+	int tier;
 	enum xs_err r;
 
 	if (xs_estate_find(e, uuid, &pi) != XS_ESTATE_POOL)
@@ -790,12 +826,13 @@ static enum xs_err xq_pool(const struct xs_estate *e, const char *uuid,
 	nh = xs_topo_count(t, XS_TOPO_HOST);
 	hs = xs_xcalloc(nh + 1, sizeof(*hs));
 	xq_pool_leaves(e, t, nh, rq, hs);
-	r = xs_qjson_raw(out, "{");
+	r = xq_pool_tier(e, rq, hs, nh, &tier, err);
+	r = r ? r : xs_qjson_raw(out, "{");
 	xs_buf_init(&one, out->limit);
 	for (size_t i = 0; r == XS_OK && i < nh; i++) {
 		if (!hs[i].h)
 			continue;
-		r = xq_pool_entry(e, rq, &hs[i], first, &one, out, err);
+		r = xq_pool_entry(e, rq, &hs[i], tier, first, &one, out, err);
 		first = false;
 	}
 	xs_buf_free(&one);

@@ -849,6 +849,70 @@ static void test_pool_range(void)
 	free(j);
 }
 
+/*
+ * A pool's range on a young store: hosts h1 and h2 with a week of hours and a year of
+ * days (their archives at first contact). A month's range fits the 1 h tier, which
+ * holds nothing of its first half: every host gets the 1 d tier, as each alone would;
+ * before, a pool's hosts kept the budget's tier, half nulls. When h2 has 40 days of
+ * hours and h1 still a week, both get h1's 1 d: a pool's hosts share the coarsest tier
+ * their own replies would have, so none gets a range of nulls.
+ */
+static void test_pool_range_young_store(void)
+{
+	char dir[TMP_DIR_LEN], err[XS_ERR_LEN] = "";
+	struct xs_store_options o = { .dir = dir };
+	struct xs_store *s = NULL;
+	struct xs_estate e = S_e;
+	xs_series_id h1, h2;
+	const int64_t now = T0 + 400 * 86400;
+	const struct xs_stats_request r = { .from = now - 30 * 86400, .to = now, .points = 1000 };
+	struct xs_buf b;
+	char *one, *two;
+
+	tmp_dir_new(dir, "pool-young");
+	fail_unless(xs_store_open(&o, &s, err) == XS_OK, "open: %s", err);
+	fail_unless(xs_store_series(s, XS_OBJ_HOST, H1_UUID, "cpu0", "", &h1, err) == XS_OK &&
+			    xs_store_series(s, XS_OBJ_HOST, H2_UUID, "cpu0", "", &h2, err) == XS_OK,
+		    "series: %s", err);
+	for (int64_t t = now - 365 * 86400; t < now; t += 86400) {
+		(void)xs_store_backfill(s, h1, XS_TIER_1D, t, 0.5f, 0.5f, 0.5f, err);
+		(void)xs_store_backfill(s, h2, XS_TIER_1D, t, 0.5f, 0.5f, 0.5f, err);
+	}
+	for (int64_t t = now - 7 * 86400; t < now; t += 3600) {
+		(void)xs_store_backfill(s, h1, XS_TIER_1H, t, 0.25f, 0.25f, 0.25f, err);
+		(void)xs_store_backfill(s, h2, XS_TIER_1H, t, 0.25f, 0.25f, 0.25f, err);
+	}
+	e.store = s;
+	e.now = (double)now;
+	e.nstatus = 0;
+	xs_buf_init(&b, 64u << 20);
+	ok(xs_query_stats(&e, "pools", POOL_UUID, &r, &b, err) == XS_OK, "pool: %s", err);
+	one = entry(b.data, H1_UUID);
+	two = entry(b.data, H2_UUID);
+	ok(one && two && strstr(one, "\"interval\":86400,") && strstr(two, "\"interval\":86400,"),
+	   "young store: both hosts at 1 d: %.60s | %.60s", one ? one : "-", two ? two : "-");
+	free(one);
+	free(two);
+	xs_buf_free(&b);
+	for (int64_t t = now - 40 * 86400; t < now - 7 * 86400; t += 3600)
+		(void)xs_store_backfill(s, h2, XS_TIER_1H, t, 0.25f, 0.25f, 0.25f, err);
+	xs_buf_init(&b, 64u << 20);
+	ok(xs_query_stats(&e, "hosts", H2_UUID, &r, &b, err) == XS_OK &&
+		   strstr(b.data, "\"interval\":3600,"),
+	   "h2 alone: 1 h now: %.60s", b.data ? b.data : err);
+	xs_buf_reset(&b);
+	ok(xs_query_stats(&e, "pools", POOL_UUID, &r, &b, err) == XS_OK, "pool: %s", err);
+	one = entry(b.data, H1_UUID);
+	two = entry(b.data, H2_UUID);
+	ok(one && two && strstr(one, "\"interval\":86400,") && strstr(two, "\"interval\":86400,"),
+	   "h1 young, h2 not: both at h1's 1 d: %.60s | %.60s", one ? one : "-", two ? two : "-");
+	free(one);
+	free(two);
+	xs_buf_free(&b);
+	ok(xs_store_close(&s, err) == XS_OK, "close: %s", err);
+	tmp_dir_remove(dir);
+}
+
 static void test_errors(void)
 {
 	struct xs_stats_request r = { .granularity = XS_STATS_SECONDS };
@@ -1126,6 +1190,7 @@ int main(void)
 	TEST_RUN(test_vm_coarse);
 	TEST_RUN(test_range);
 	TEST_RUN(test_range_young_store);
+	TEST_RUN(test_pool_range_young_store);
 	TEST_RUN(test_range_started_vm);
 	TEST_RUN(test_halted_deleted);
 	TEST_RUN(test_host);
