@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "collect/collector.h"
@@ -58,6 +59,10 @@
  * ends after cfg.timeout without one (the stall timeout). */
 #define CO_ARCHIVE_TIMEOUT 600.0
 #define CO_DEFAULT_BACKFILL_RETRY 30.0
+/* VMs of a host backfilled one at a time (vm_uuid=, SPEC §1.2) when the host's other series
+ * are current: a VM started or migrated in is one VM's archives, not the whole host's
+ * (tens of MB at 20 VMs). More at once (a host's VMs started together): the whole host. */
+#define CO_BF_VMS 4
 #define CO_BACKFILL_RETRY_MAX 1800.0 /* under the 2 h the 1 min archive spans */
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
@@ -117,7 +122,13 @@ struct co_host {
 	int refetches;
 	bool refetch;           /* the legend check asked for another start */
 	int64_t refetch_start;  /* 0 = whole archive */
-	bool need_backfill;
+	bool need_backfill;     /* the whole host's coarse archives are wanted */
+	struct co_obj *bf_vms[CO_BF_VMS]; /* VMs whose own coarse archives are wanted (first
+					   * seen, or back after a gap of their own); a
+					   * whole host's backfill drops them (it has theirs) */
+	size_t nbf_vms;
+	struct co_obj *bf_vm;   /* the VM the coarse archives being fetched are of (NULL: the
+				 * whole host's) */
 	double backfill_after;  /* loop time before which no coarse archive is asked (one failed) */
 	double backfill_wait;   /* the wait after the next failure; 0: none failed since the last
 				 * complete backfill */
@@ -147,6 +158,9 @@ struct co_host {
 	bool clock_off_said;    /* the warning that its clock is far off ours is in the log */
 	bool clock_back_said;   /* the warning that its clock went back is in the log */
 	bool odd_said;          /* the warning of a legend entry not CF:kind:uuid:ds is */
+	bool foreign_said;      /* the warning of a host entry of another host's uuid is */
+	bool grid_said;         /* the warning of rows off the archive's grid is, until a
+				 * reply has none */
 	double newest_at;       /* loop time st.newest was last raised */
 	/* status */
 	struct xs_collect_host_status st;
@@ -342,6 +356,35 @@ static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
 	return o;
 }
 
+/*
+ * Object o of host h wants its coarse archives (first seen, or a gap of its own): a VM
+ * alone (h->bf_vms) while the host's other series are current, else the whole host.
+ */
+static void co_want_backfill(struct co_host *h, struct co_obj *o)
+{
+	if (h->need_backfill)
+		return;
+	if (o->kind != XS_OBJ_VM || h->nbf_vms == CO_BF_VMS) {
+		h->need_backfill = true;
+		h->nbf_vms = 0;
+		return;
+	}
+	for (size_t i = 0; i < h->nbf_vms; i++)
+		if (h->bf_vms[i] == o)
+			return;
+	h->bf_vms[h->nbf_vms++] = o;
+}
+
+/* The backfill that could not be done (a failure, a host gone) is wanted again. */
+static void co_backfill_again(struct co_host *h)
+{
+	if (h->bf_vm)
+		co_want_backfill(h, h->bf_vm);
+	else
+		h->need_backfill = true;
+	h->bf_vm = NULL;
+}
+
 /* --- the legend: columns to series --- */
 
 /* A 64-bit hash of a legend entry, 8 bytes a step (a multiply-xorshift mix). */
@@ -386,6 +429,18 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 		return;
 	memcpy(uuid, e->uuid.ptr, e->uuid.len);
 	uuid[e->uuid.len] = '\0';
+	if (kind == XS_OBJ_HOST && strcasecmp(uuid, h->uuid)) {
+		/* a host serves its own RRD alone (SPEC §1.2, §2.4): another host's
+		 * uuid would write into that host's series */
+		if (!h->foreign_said)
+			co_log(c, XS_COLLECT_LOG_WARN,
+			       "host %s: legend entry \"%.*s\" names another host than %s: its "
+			       "column is skipped (said once per host)",
+			       h->name, (int)(e->entry.len > 200 ? 200 : e->entry.len), e->entry.ptr,
+			       h->uuid);
+		h->foreign_said = true;
+		return;
+	}
 	memcpy(ds, e->ds.ptr, e->ds.len);
 	ds[e->ds.len] = '\0';
 	if (xs_store_series(c->store, kind, uuid, ds, xs_collect_unit(kind, ds, e->ds.len), &col->id,
@@ -455,13 +510,13 @@ static bool co_check_start(struct co_host *h, const struct xs_rrd_updates_meta *
 	bool fresh = false;
 
 	for (size_t i = 0; i < h->nobjs; i++) {
-		if (!h->objs[i]->before)
+		if (!h->objs[i]->before) {
 			fresh = true;
-		else if (h->objs[i]->before + XS_COLLECT_PERIOD < need)
+			co_want_backfill(h, h->objs[i]);
+		} else if (h->objs[i]->before + XS_COLLECT_PERIOD < need) {
 			need = h->objs[i]->before + XS_COLLECT_PERIOD;
+		}
 	}
-	if (fresh)
-		h->need_backfill = true;
 	if (h->whole || h->refetches >= CO_MAX_REFETCH)
 		return false;
 	if (fresh || (need != INT64_MAX && m->has_end && need < m->end - (CO_ARCHIVE_5S - 5))) {
@@ -482,11 +537,12 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 
 	co_legend_objects(h);
 	if (!m->has_step || m->step != p->interval) {
-		/* the host chose another archive: start did not fall in the one asked for */
+		/* the host chose another archive: start did not fall in the one asked for.
+		 * The 5 s archive is asked again whole; its commit finds the objects with a
+		 * gap (co_commit_5s), the backfill then fetches their coarse archives */
 		if (h->phase == 0 && !h->whole && h->refetches < CO_MAX_REFETCH) {
 			h->refetch = true;
 			h->refetch_start = 0;
-			h->need_backfill = true;
 		} else if (h->phase == 0 && h->whole && !h->whole_start &&
 			   h->refetches < CO_MAX_REFETCH) {
 			/* a relative start counts from the oldest last update of the host's
@@ -495,7 +551,6 @@ static int co_on_meta(void *ctx, const struct xs_rrd_updates_meta *m)
 			h->whole_start = co_whole_start(h, 0);
 			h->refetch = true;
 			h->refetch_start = 0;
-			h->need_backfill = true;
 		} else if (h->phase > 0 && !h->coarse_start) {
 			/* the same for a coarse archive: asked again from inside it, once */
 			h->coarse_start = co_whole_start(h, h->phase);
@@ -569,23 +624,74 @@ static const struct xs_rrd_sink co_sink = {
 
 /* --- committing a complete document --- */
 
+/*
+ * What one commit could not store, said in a line or two rather than a line a
+ * value: a reply of 600 columns and 120 rows at times off its step's grid (a
+ * broken or hostile host: SPEC §2.1 has t fall on CDP boundaries, multiples of
+ * the step) would have logged 72,000 store errors, every 5 s.
+ */
+struct co_refused {
+	size_t rows;          /* rows at a time off the grid, skipped */
+	int64_t first_t;      /* the first of them */
+	uint64_t values;      /* values the store refused */
+	char err[XS_ERR_LEN]; /* the first refusal */
+};
+
+/* Whether row time t of an archive of interval step is on its grid; counts it if not. */
+static bool co_on_grid(struct co_refused *x, int64_t t, int64_t step)
+{
+	if (t % step == 0)
+		return true;
+	if (!x->rows++)
+		x->first_t = t;
+	return false;
+}
+
+static void co_refused_value(struct co_refused *x, const char *err)
+{
+	if (!x->values++)
+		snprintf(x->err, sizeof(x->err), "%s", err);
+}
+
+static void co_refused_say(struct co_host *h, const struct co_refused *x, int64_t step)
+{
+	if (x->rows && !h->grid_said) {
+		h->grid_said = true;
+		co_log(h->c, XS_COLLECT_LOG_WARN,
+		       "host %s: %zu rows of its %lld s archive are at times off that step's grid "
+		       "(the first at %lld): skipped (said once, until a reply has none)",
+		       h->name, x->rows, (long long)step, (long long)x->first_t);
+	} else if (!x->rows && h->grid_said) {
+		h->grid_said = false;
+	}
+	if (x->values)
+		co_log(h->c, XS_COLLECT_LOG_ERROR,
+		       "host %s: the store refused %llu values of its %lld s archive; the first: %s",
+		       h->name, (unsigned long long)x->values, (long long)step, x->err);
+}
+
 /* 5 s rows, oldest first; then whether a gap needs the coarse archives. */
 static void co_commit_5s(struct co_host *h)
 {
 	struct xs_collector *c = h->c;
+	struct co_refused refused = { 0 };
 	char err[XS_ERR_LEN];
 	uint64_t samples = 0;
+	size_t newest_row = h->nrows; /* the newest row on the grid */
 
 	for (size_t r = h->nrows; r-- > 0;) {
 		int64_t t = h->times[r];
 
+		if (!co_on_grid(&refused, t, XS_COLLECT_PERIOD))
+			continue;
+		newest_row = r;
 		for (size_t i = 0; i < h->ncols; i++) {
 			struct co_col *col = &h->cols[i];
 
 			if (!col->valid || col->cf != CO_CF_AVG)
 				continue;
 			if (xs_store_append(c->store, col->id, t, h->vals[r * h->ncols + i], err)) {
-				co_log(c, XS_COLLECT_LOG_ERROR, "store: %s", err);
+				co_refused_value(&refused, err);
 				continue;
 			}
 			samples++;
@@ -594,15 +700,16 @@ static void co_commit_5s(struct co_host *h)
 		}
 		co_yield(c);
 	}
-	if (h->nrows) {
+	co_refused_say(h, &refused, XS_COLLECT_PERIOD);
+	if (newest_row < h->nrows) {
 		int64_t oldest = h->times[h->nrows - 1];
 
 		for (size_t i = 0; i < h->nobjs; i++)
 			if (!h->objs[i]->before ||
 			    h->objs[i]->before + XS_COLLECT_PERIOD < oldest)
-				h->need_backfill = true;
-		if (h->times[0] > h->st.newest) {
-			h->st.newest = h->times[0];
+				co_want_backfill(h, h->objs[i]);
+		if (h->times[newest_row] > h->st.newest) {
+			h->st.newest = h->times[newest_row];
 			h->newest_at = xs_evloop_now();
 		}
 	}
@@ -622,6 +729,7 @@ struct co_group {
 static void co_commit_coarse(struct co_host *h)
 {
 	const struct co_phase *p = &co_phases[h->phase];
+	struct co_refused refused = { 0 };
 	size_t cap = 16;
 	struct co_group *g;
 	char err[XS_ERR_LEN];
@@ -647,6 +755,8 @@ static void co_commit_coarse(struct co_host *h)
 	for (size_t r = h->nrows; r-- > 0;) {
 		const float *v = h->vals + r * h->ncols;
 
+		if (!co_on_grid(&refused, h->times[r], p->interval))
+			continue;
 		for (size_t j = 0; j < cap; j++) {
 			float avg, mn, mx;
 
@@ -657,12 +767,13 @@ static void co_commit_coarse(struct co_host *h)
 			mx = g[j].col[CO_CF_MAX] >= 0 ? v[g[j].col[CO_CF_MAX]] : avg;
 			if (xs_store_backfill(h->c->store, g[j].id, p->tier, h->times[r] - p->interval,
 					      avg, mn, mx, err))
-				co_log(h->c, XS_COLLECT_LOG_ERROR, "store: %s", err);
+				co_refused_value(&refused, err);
 			else
 				h->c->stats.backfill_points++;
 		}
 		co_yield(h->c);
 	}
+	co_refused_say(h, &refused, p->interval);
 	free(g);
 }
 
@@ -910,6 +1021,7 @@ static int co_done_ok(struct co_host *h, double secs)
 		co_commit_coarse(h);
 		if (h->phase + 1 < CO_NPHASES)
 			return h->phase + 1;
+		h->bf_vm = NULL;
 		h->backfill_wait = 0; /* complete: the next failure waits the shortest again */
 		return -1;
 	}
@@ -923,13 +1035,22 @@ static int co_done_ok(struct co_host *h, double secs)
 	h->st.lag = co_lag_at(h, co_host_now(h));
 	co_check_clock(h);
 	c->stats.fetches++;
-	if (!h->need_backfill || xs_evloop_now() < h->backfill_after ||
+	if ((!h->need_backfill && !h->nbf_vms) || xs_evloop_now() < h->backfill_after ||
 	    !co_slot_acquire(h, CO_SLOT_COARSE))
 		return -1;
-	h->need_backfill = false;
 	h->st.backfills++;
 	c->stats.backfills++;
-	co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling from its archives", h->name);
+	if (h->need_backfill) {
+		h->need_backfill = false;
+		h->nbf_vms = 0; /* the whole host's archives hold theirs */
+		h->bf_vm = NULL;
+		co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling from its archives", h->name);
+		return 1;
+	}
+	h->bf_vm = h->bf_vms[0];
+	memmove(h->bf_vms, h->bf_vms + 1, --h->nbf_vms * sizeof(*h->bf_vms));
+	co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling VM %s from its archives", h->name,
+	       h->bf_vm->uuid);
 	return 1;
 }
 
@@ -954,7 +1075,7 @@ static void co_done_error(struct co_host *h, const struct xs_http_response *res)
 	 * before backfill_after: an archive that fails for good (too large for the
 	 * host, a reply we refuse) is not asked again after every 5 s fetch */
 	if (h->phase > 0) {
-		h->need_backfill = true;
+		co_backfill_again(h);
 		h->backfill_wait = h->backfill_wait > 0 ? 2 * h->backfill_wait
 							: h->c->cfg.backfill_retry;
 		if (h->backfill_wait > CO_BACKFILL_RETRY_MAX)
@@ -992,8 +1113,9 @@ static void co_on_done(void *arg, const struct xs_http_response *res)
 	h->req = 0;
 	if (rc == XS_OK && res->status == 200)
 		rc = xs_rrd_reader_finish(h->reader);
-	co_log(c, XS_COLLECT_LOG_DEBUG, "host %s: %lld s archive: %s, %zu rows x %zu columns in %.3f s",
-	       h->name, (long long)co_phases[h->phase].interval, xs_strerror(rc), h->nrows, h->ncols,
+	co_log(c, XS_COLLECT_LOG_DEBUG, "host %s: %lld s archive%s%s: %s, %zu rows x %zu columns in %.3f s",
+	       h->name, (long long)co_phases[h->phase].interval, h->phase && h->bf_vm ? " of VM " : "",
+	       h->phase && h->bf_vm ? h->bf_vm->uuid : "", xs_strerror(rc), h->nrows, h->ncols,
 	       res->seconds);
 	if (rc == XS_ERR_ABORTED && h->refetch) {
 		int64_t start = h->refetch_start;
@@ -1094,7 +1216,7 @@ static void co_backfill_lost(struct co_host *h, int phase)
 	h->whole_start = 0;
 	h->refetches = 0;
 	if (phase > 0)
-		h->need_backfill = true;
+		co_backfill_again(h);
 }
 
 /*
@@ -1125,6 +1247,7 @@ static void co_fetch(struct co_host *h, int phase)
 	struct co_pool *p = h->pool;
 	const char *session = xs_pool_client_session(p->pc);
 	char url[CO_URL_LEN], sess[512], err[XS_ERR_LEN], host[XS_COLLECT_NAME_LEN + 2];
+	char subject[3 * CO_UUID_LEN + 16] = "host=true";
 	struct xs_http_request req = { 0 };
 	int64_t start;
 
@@ -1168,8 +1291,13 @@ static void co_fetch(struct co_host *h, int phase)
 	if (!co_urlencode(sess, sizeof(sess), session))
 		sess[0] = '\0';
 	snprintf(h->session, sizeof(h->session), "%s", session);
-	snprintf(url, sizeof(url), "%s://%s%s%s/rrd_updates?start=%lld&host=true%s&interval=%lld&session_id=%s",
-		 p->scheme, host, p->port[0] ? ":" : "", p->port, (long long)start,
+	if (phase && h->bf_vm) { /* one VM's archives: no host=, no sr_uuid= (SPEC §1.2) */
+		memcpy(subject, "vm_uuid=", 8);
+		if (!co_urlencode(subject + 8, sizeof(subject) - 8, h->bf_vm->uuid))
+			subject[8] = '\0';
+	}
+	snprintf(url, sizeof(url), "%s://%s%s%s/rrd_updates?start=%lld&%s%s&interval=%lld&session_id=%s",
+		 p->scheme, host, p->port[0] ? ":" : "", p->port, (long long)start, subject,
 		 phase ? "" : "&cf=AVERAGE", (long long)co_phases[phase].interval, sess);
 	req.method = "GET";
 	req.url = url;
@@ -1511,7 +1639,8 @@ void xs_collector_stats(const struct xs_collector *c, struct xs_collector_stats 
 			out->hosts++;
 			out->busy += h->req != 0;
 			out->backfilling += h->slot == CO_SLOT_COARSE;
-			out->backfill_waiting += h->need_backfill && h->slot != CO_SLOT_COARSE;
+			out->backfill_waiting += (h->need_backfill || h->nbf_vms) &&
+						 h->slot != CO_SLOT_COARSE;
 			out->bytes += sizeof(*h) + h->capcols * sizeof(*h->cols) +
 				      h->capobjs * sizeof(*h->objs) + h->caprows * sizeof(*h->times) +
 				      h->capvals * sizeof(*h->vals);

@@ -424,6 +424,23 @@ out:
 	t_fetch_timeout = 10;
 }
 
+/* The uuid of a halted VM of f's pool into uuid (64 bytes, copied: the topology's records
+ * change with its events); false if none. */
+static bool halted_vm(struct fix *f, char *uuid)
+{
+	const struct xs_topo *t = xs_pool_client_topo(f->pc);
+
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
+		const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
+
+		if (!vm->is_control_domain && vm->power == XS_POWER_HALTED) {
+			snprintf(uuid, 64, "%s", vm->uuid);
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * A VM started just before the first round: its RRD's hours-old last update
  * pushes the relative start= of the whole 5 s archive out of it (the host
@@ -434,25 +451,18 @@ static void test_started_vm(void)
 {
 	struct fix f;
 	struct xs_collector_stats st;
-	const struct xs_topo *t;
-	const struct xs_topo_vm *vm = NULL;
-	char host[64];
+	char host[64], uuid[64];
 	bool contiguous;
 	size_t n;
 
 	if (!ok(fix_start(&f, "2", "4", 79, false), "fixture"))
 		goto out;
-	t = xs_pool_client_topo(f.pc);
-	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM) && !vm; i++)
-		if (!xs_topo_vm_at(t, i)->is_control_domain &&
-		    xs_topo_vm_at(t, i)->power == XS_POWER_HALTED)
-			vm = xs_topo_vm_at(t, i);
-	if (!ok(vm, "a halted VM"))
+	if (!ok(halted_vm(&f, uuid), "a halted VM"))
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
 	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known"))
 		goto out;
-	ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vm->uuid, host) == 200,
+	ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", uuid, host) == 200,
 	   "VM started");
 	if (!ok(fix_round(&f), "first round"))
 		goto out;
@@ -473,6 +483,64 @@ static void test_started_vm(void)
 	ok(n >= 20, "the host's 1 d archive backfilled (30 days of history): %zu points", n);
 	xs_collector_stats(f.co, &st);
 	ok(st.errors == 0, "no error (%llu)", (unsigned long long)st.errors);
+out:
+	fix_stop(&f);
+}
+
+/*
+ * A halted VM started on a host whose series are current (the host backfilled, its
+ * rounds on time): that VM's coarse archives alone are fetched (vm_uuid=, SPEC §1.2),
+ * not the host's whole ones again; its history (up to its halt) reaches every tier.
+ * Before, any object seen first or after a gap of its own made the host fetch all
+ * three of its archives for every VM on it (tens of MB at 20 VMs).
+ */
+static void test_vm_backfill_alone(void)
+{
+	struct fix f;
+	struct xs_collector_stats st0, st;
+	char host[64], uuid[64], want[160];
+	const char *debug;
+	size_t n;
+
+	if (!ok(fix_start(&f, "2", "4", 80, false), "fixture"))
+		goto out;
+	if (!ok(halted_vm(&f, uuid), "a halted VM"))
+		goto out;
+	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
+	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known") ||
+	    !ok(fix_round(&f), "first round (the hosts backfilled whole)"))
+		goto out;
+	fix_advance(&f, 5);
+	if (!ok(fix_round(&f), "a round on time"))
+		goto out;
+	xs_collector_stats(f.co, &st0);
+	t_collect_log[0] = '\0';
+	ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", uuid, host) == 200,
+	   "VM started");
+	fix_advance(&f, 5);
+	if (!ok(fix_round(&f), "the round after"))
+		goto out;
+	xs_collector_stats(f.co, &st);
+	snprintf(want, sizeof(want), "backfilling VM %s from its archives", uuid);
+	ok(strstr(t_collect_log, want) && !strstr(t_collect_log, "backfilling from its archives") &&
+		   st.backfills == st0.backfills + 1,
+	   "one backfill, of the VM alone (%llu -> %llu): %s", (unsigned long long)st0.backfills,
+	   (unsigned long long)st.backfills, t_collect_log);
+	/* its three archives, each of the VM's columns alone (a host's has hundreds) */
+	n = 0;
+	for (debug = t_collect_log; (debug = strstr(debug, " s archive of VM ")); debug++) {
+		const char *x = strstr(debug, " rows x ");
+
+		n += x && strtoul(x + 8, NULL, 10) > 0 && strtoul(x + 8, NULL, 10) < 100;
+	}
+	ok(n == 3, "three archives of the VM, each of its own columns: %zu", n);
+	n = tier_points(&f, XS_OBJ_VM, uuid, "memory", XS_TIER_1H, f.clock - 7 * 86400,
+			f.clock);
+	ok(n >= 24, "the VM's 1 h archive backfilled: %zu points", n);
+	n = tier_points(&f, XS_OBJ_VM, uuid, "memory", XS_TIER_1D, f.clock - 40 * 86400,
+			f.clock);
+	ok(n >= 20, "the VM's 1 d archive backfilled: %zu points", n);
+	ok(st.errors == st0.errors, "no error (%llu)", (unsigned long long)st.errors);
 out:
 	fix_stop(&f);
 }
@@ -986,6 +1054,7 @@ int main(void)
 	TEST_RUN(test_store_backlog);
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);
+	TEST_RUN(test_vm_backfill_alone);
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
 	TEST_RUN(test_clock_warnings);
