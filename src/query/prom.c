@@ -567,8 +567,10 @@ static int64_t prom_fresh_default(const struct prom_ctx *c)
  * and its resident VMs'), on the host's clock: its newest stored row less
  * XS_PROM_FRESH_GRACE, so a VM that halted, a VIF or VBD removed, stop at once
  * and a host whose clock is behind ours still exports; nothing when the host
- * has not been fetched for XS_PROM_STALE_SECONDS of our clock. The default
- * rule when the host is not collected or has no row yet.
+ * has not been fetched for XS_PROM_STALE_SECONDS of our clock, or its rows lag
+ * its clock by that much (fetches that succeed with no new row: a hung xcp-rrdd
+ * behind a working xapi). The default rule when the host is not collected or has
+ * no row yet.
  */
 static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, int64_t *to)
 {
@@ -581,11 +583,14 @@ static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, 
 	hit = bsearch(host_uuid, c->hosts, c->nhosts, sizeof(*c->hosts), prom_status_key_cmp);
 	if (hit == NULL || (*hit)->newest <= 0 || (*hit)->last_success <= 0)
 		return prom_fresh_default(c);
-	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS)
+	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS ||
+	    (*hit)->lag > XS_PROM_STALE_SECONDS)
 		return INT64_MAX;
 	/* a sample past the host's clock now came from another host's clock (a VM migrated
 	 * from a host ahead of this one): its series is stuck there, not current */
 	since = c->e->now > (*hit)->last_success ? c->e->now - (*hit)->last_success : 0;
+	if ((*hit)->lag > since)
+		since = (*hit)->lag;
 	*to = (*hit)->newest + (int64_t)since + XS_PROM_FUTURE_GRACE;
 	return (*hit)->newest - XS_PROM_FRESH_GRACE;
 }

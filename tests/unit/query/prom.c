@@ -1065,6 +1065,8 @@ static void check_pieces(const struct xs_estate *e, struct xs_store **s, struct 
  * before the host's newest row does not, nor the series of a VM the topology
  * says is halted though its last sample is recent; host-2, not fetched for
  * 400 s of our clock, exports nothing though its clock says its sample is new.
+ * Then host-1's fetches go on succeeding with its rows 400 s behind its clock (a
+ * hung xcp-rrdd behind a working xapi): it and its VMs export nothing.
  */
 static void test_fresh(void)
 {
@@ -1121,6 +1123,17 @@ static void test_fresh(void)
 	ok(p_find(&doc, "xapistat_sr_size_bytes", "sr_uuid", SR_NFS_UUID) &&
 		   !p_find(&doc, "xapistat_sr_size_bytes", "sr_uuid", SR_LOCAL_UUID),
 	   "an SR goes by our clock: 292 s old exported, 312 s not");
+	free(text);
+	status[0].lag = behind;
+	xs_buf_init(&out, 1 << 24);
+	ok(xs_query_metrics(&e, NULL, NULL, &out, err) == XS_OK, "metrics: %s", err);
+	text = xs_buf_take(&out, NULL);
+	p_parse(&doc, text);
+	ok(!p_find(&doc, "xapistat_host_cpu_usage_ratio", "host", "host-1") &&
+		   !p_find(&doc, "xapistat_vm_cpu_usage_ratio", "vm", "web") &&
+		   p_find(&doc, "xapistat_collector_up", "host", "host-1"),
+	   "a host whose rows are %lld s behind its clock exports none of its series, its "
+	   "collector's still", (long long)behind);
 	free(text);
 	xs_store_close(&s, err);
 	xs_topo_free(&t);
