@@ -10,7 +10,11 @@
  * One request = one struct xs_http_request, created by the URI log callback
  * (so it sees the raw target before MHD decodes it, and so even requests that
  * never reach the handler are completed and freed by NOTIFY_COMPLETED), and
- * freed on completion. The whole reply decision (414, 413, 401, 400, route,
+ * freed on completion. Not quite all: MHD 0.9.75 never completes a request
+ * whose request line it could not fit in its connection's memory pool (a query
+ * of a thousand '&' within max_url: it sends nothing and closes the connection
+ * at its timeout), so the connection (struct http_conn, MHD's socket context)
+ * holds its request until completion, and its close ends one never completed. The whole reply decision (414, 413, 401, 400, route,
  * 404/405, static files) is made in one access-handler call: the second one,
  * once the request is whole, for a request without a body (a reply queued in
  * the first call makes MHD close the connection after it); the first one for
@@ -98,9 +102,16 @@ struct http_header {
 	char *value;
 };
 
+/* A connection's own state (MHD's socket context, from NOTIFY_CONNECTION STARTED to CLOSED). */
+struct http_conn {
+	struct xs_http_request *open; /* its request from the URI callback to completion */
+};
+
 struct xs_http_request {
 	struct xs_http_server *srv;
 	struct MHD_Connection *conn;
+	struct http_conn *hc;    /* its connection's, while it is hc->open */
+	unsigned token_gen;      /* srv->token_gen when its token was checked */
 	const char *method;      /* MHD's string, valid for the request */
 	char *target;            /* raw request target; NULL when longer than max_url */
 	size_t target_len;       /* its full length */
@@ -143,6 +154,8 @@ struct xs_http_stream {
 	void *arg;
 	int fd;                      /* the connection's socket */
 	int refs;                    /* response + request */
+	unsigned token_gen;          /* its request's: a stream outlives a token replaced by a reload
+				      * only until its next write */
 	bool suspended;              /* MHD connection suspended by the reader */
 	bool watching;               /* fd registered on the loop */
 	bool owner_closed;           /* owner called close, or on_close ran */
@@ -166,6 +179,8 @@ struct xs_http_server {
 				      * another thread, xs_http_server_set_token) */
 	size_t token_len;
 	pthread_mutex_t token_mu;
+	unsigned token_gen;          /* under token_mu: raised when a reload sets a new token, so
+				      * the streams let in by the one before end (xs_http_stream_write) */
 	bool loopback;               /* listening on a loopback address: a token may be removed */
 	char *cert, *key;            /* PEM text, kept for MHD's lifetime */
 	size_t max_url, max_params, stream_max_queue, max_held;
@@ -209,17 +224,38 @@ static void http_schedule(struct xs_http_server *srv)
 	srv->timer = xs_evloop_add_timer(srv->loop, (double)ms / 1000.0, http_timer_cb, srv);
 }
 
-/* A connection closed: run MHD again at once, so that it watches its listening socket again
- * if it stopped at max_connections (see the top of this file). */
+static void http_request_end(struct xs_http_server *srv, struct xs_http_request *req);
+
+/*
+ * A connection opened: its struct http_conn. Closed: a request MHD never completed
+ * (see the top of this file: it never reached the access handler, so no reply, stream
+ * or park refers to it) is ended here, and MHD is run again at once, so that it
+ * watches its listening socket again if it stopped at max_connections.
+ */
 static void http_notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
 			   enum MHD_ConnectionNotificationCode code)
 {
 	struct xs_http_server *srv = cls;
+	struct http_conn *hc = *socket_context;
 
 	(void)conn;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
-		srv->kick = true;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xs_xcalloc(1, sizeof(struct http_conn));
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	srv->kick = true;
+	*socket_context = NULL;
+	if (!hc)
+		return;
+	if (hc->open && !hc->open->seen) {
+		hc->open->hc = NULL;
+		http_request_end(srv, hc->open);
+	} else if (hc->open) {
+		hc->open->hc = NULL; /* seen: MHD completes it (not seen to happen) */
+	}
+	free(hc);
 }
 
 static void http_run(struct xs_http_server *srv)
@@ -374,10 +410,27 @@ static void http_stream_end(struct xs_http_stream *s)
 	http_stream_unref(s);
 }
 
+static void http_stream_drop(struct xs_http_stream *s);
+
+/* Whether the token that let s in is still the server's (not replaced by a reload). */
+static bool http_stream_token_current(struct xs_http_stream *s)
+{
+	unsigned gen;
+
+	pthread_mutex_lock(&s->srv->token_mu);
+	gen = s->srv->token_gen;
+	pthread_mutex_unlock(&s->srv->token_mu);
+	return gen == s->token_gen;
+}
+
 enum xs_err xs_http_stream_write(struct xs_http_stream *s, const void *data, size_t len)
 {
 	if (s->ended || s->owner_closed || s->cut || s->gone)
 		return XS_ERR_IO;
+	if (!http_stream_token_current(s)) {
+		http_stream_drop(s); /* the client comes back with the new token, or gets a 401 */
+		return XS_ERR_IO;
+	}
 	if (s->off && (s->off >= s->q.len / 2 || s->q.len + len > s->q.limit)) {
 		xs_buf_consume(&s->q, s->off);
 		s->off = 0;
@@ -402,20 +455,28 @@ size_t xs_http_stream_room(const struct xs_http_stream *s)
 	return s->q.limit - (s->q.len - s->off);
 }
 
-void xs_http_stream_cut(struct xs_http_stream *s)
+/* Ends s now, queued bytes dropped (its owner hears of it in on_close, at completion). */
+static void http_stream_drop(struct xs_http_stream *s)
 {
 	if (s->ended || s->owner_closed || s->cut || s->gone)
 		return;
 	s->cut = true;
 	xs_buf_free(&s->q);
 	s->off = 0;
-	s->srv->stats.streams_cut++;
 	/* MHD asks the reader (which ends the reply) only once the socket takes more,
 	 * which a client that reads nothing never lets happen: the socket's own
 	 * error ends the connection instead (MHD still closes the fd) */
 	if (s->fd >= 0)
 		shutdown(s->fd, SHUT_RDWR);
 	http_stream_resume(s);
+}
+
+void xs_http_stream_cut(struct xs_http_stream *s)
+{
+	if (s->ended || s->owner_closed || s->cut || s->gone)
+		return;
+	http_stream_drop(s);
+	s->srv->stats.streams_cut++;
 }
 
 void xs_http_stream_close(struct xs_http_stream *s)
@@ -694,6 +755,7 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 	xs_buf_init(&s->q, srv->stream_max_queue);
 	s->on_close = on_close;
 	s->arg = arg;
+	s->token_gen = req->token_gen;
 	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 	s->refs = 1; /* the response's, from here on */
@@ -849,6 +911,7 @@ static bool http_authorized(struct xs_http_request *req)
 	bool ok;
 
 	pthread_mutex_lock(&srv->token_mu);
+	req->token_gen = srv->token_gen;
 	ok = !srv->token || http_token_ok(srv, xs_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
 	for (size_t i = 0; i < qs->n; i++)
 		if (!strcmp(qs->params[i].name, HTTP_TOKEN_PARAM)) {
@@ -882,6 +945,8 @@ enum xs_err xs_http_server_set_token(struct xs_http_server *srv, const char *tok
 		fresh = xs_xstrndup(token, len);
 	pthread_mutex_lock(&srv->token_mu);
 	old = srv->token;
+	if (fresh && (!old || strcmp(old, fresh)))
+		srv->token_gen++; /* a new token: the streams of the old one, or of none, end */
 	srv->token = fresh;
 	srv->token_len = len;
 	pthread_mutex_unlock(&srv->token_mu);
@@ -945,6 +1010,7 @@ static bool http_host_allowed(struct xs_http_request *req)
 
 struct http_framing {
 	unsigned content_lengths; /* Content-Length fields */
+	unsigned hosts;           /* Host fields */
 	bool blank_in_name;       /* a field name with a blank in it ("Transfer-Encoding :") */
 };
 
@@ -956,12 +1022,14 @@ static enum MHD_Result http_framing_cb(void *cls, enum MHD_ValueKind kind, const
 	(void)kind;
 	(void)value;
 	f->content_lengths += !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	f->hosts += !strcasecmp(key, MHD_HTTP_HEADER_HOST);
 	f->blank_in_name |= strpbrk(key, " \t") != NULL;
 	return MHD_YES;
 }
 
 /*
- * Why the request's framing is ambiguous, or NULL: two Content-Length fields, or a
+ * Why the request's framing is ambiguous, or NULL: two Content-Length fields, two
+ * Host fields (RFC 9112 3.2: 400; the Host check reads the first), or a
  * field name with a blank (RFC 9112 5.1: rejected with 400). MHD reads the first
  * Content-Length and takes "Transfer-Encoding :" for another field; a proxy in front
  * might read them otherwise and send the bytes after as a body we take for a request.
@@ -973,6 +1041,8 @@ static const char *http_framing_error(const struct xs_http_request *req)
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_framing_cb, &f);
 	if (f.content_lengths > 1)
 		return "ambiguous request: more than one Content-Length";
+	if (f.hosts > 1)
+		return "ambiguous request: more than one Host";
 	if (f.blank_in_name)
 		return "ambiguous request: a blank in a header name";
 	return NULL;
@@ -1105,6 +1175,9 @@ static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn
 {
 	struct xs_http_server *srv = cls;
 	struct xs_http_request *req = xs_xcalloc(1, sizeof(*req));
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci ? ci->socket_context : NULL;
 
 	req->srv = srv;
 	req->conn = conn;
@@ -1112,6 +1185,15 @@ static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn
 	req->target_len = strlen(uri);
 	if (req->target_len <= srv->max_url)
 		req->target = xs_xstrndup(uri, req->target_len);
+	if (hc && hc->open && !hc->open->seen) { /* the connection's last, never completed */
+		hc->open->hc = NULL;
+		http_request_end(srv, hc->open);
+		hc->open = NULL;
+	}
+	if (hc && !hc->open) {
+		hc->open = req;
+		req->hc = hc;
+	}
 	return req;
 }
 
@@ -1238,18 +1320,13 @@ static void http_log_target(char *target)
 	free(dec);
 }
 
-static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
+/* A request's end: counted, logged, its stream and pulled body let go, freed. */
+static void http_request_end(struct xs_http_server *srv, struct xs_http_request *req)
 {
-	struct xs_http_server *srv = cls;
-	struct xs_http_request *req = *req_cls;
 	struct xs_http_access a;
 
-	(void)conn;
-	(void)toe;
-	if (!req)
-		return;
-	*req_cls = NULL;
+	if (req->hc && req->hc->open == req)
+		req->hc->open = NULL;
 	srv->stats.requests++;
 	if (req->status >= 200 && req->status < 300)
 		srv->stats.status_2xx++;
@@ -1276,6 +1353,19 @@ static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (req->pull)
 		req->pull->req = NULL;
 	http_request_free(req);
+}
+
+static void http_done_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct xs_http_request *req = *req_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	*req_cls = NULL;
+	http_request_end(cls, req);
 }
 
 /* ---- routes ------------------------------------------------------------------ */
