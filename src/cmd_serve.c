@@ -142,7 +142,8 @@ static void serve_usage(FILE *f)
 		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reads FILE again (pools, password\n"
 		"and CA files, the API token, log_level), SIGUSR1 logs the collector's counters\n"
 		"(also logged every minute).\n"
-		"Exit status: 0 stopped by a signal, 1 could not start, 2 usage error.\n");
+		"Exit status: 0 stopped by a signal, 1 could not start (or its store could not be\n"
+		"closed cleanly on stop), 2 usage error.\n");
 }
 
 static void serve_on_signal(int sig)
@@ -574,7 +575,7 @@ static char *serve_read_token(const char *file, char *err)
 	buf[n] = '\0';
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		buf[--n] = '\0';
-	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
+	while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n' || buf[a] == '\r'))
 		a++;
 	if (more || a == n || n - a >= sizeof(buf) - 2) {
 		xs_err_set(err, XS_ERR_ARG, "token_file %s: %s", file,

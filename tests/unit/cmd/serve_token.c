@@ -45,7 +45,8 @@ static void test_table(void)
 		{ "abc\ndef\n", NULL, "byte 4 is 0x0a" },
 		{ "abc def", NULL, "byte 4 is 0x20" },
 		{ "ab\x7f", NULL, "byte 3 is 0x7f" },
-		{ "\r\nabc", NULL, "byte 1 is 0x0d" },
+		{ "\r\nabc", "abc", NULL }, /* a CRLF blank line first (docs/CONFIG.md: line ends) */
+		{ "ab\rc", NULL, "byte 3 is 0x0d" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
