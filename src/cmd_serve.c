@@ -50,6 +50,7 @@
 #include "xapi/credentials.h"
 #include "xapi/http_client.h"
 #include "xapi/pool_client.h"
+#include "xapi/tls_pins.h"
 
 #define SERVE_SYNC_SECS 1.0
 #define SERVE_SYNC_LOG_SECS 60 /* a sync that keeps failing (a full disk) is logged once a minute */
@@ -92,7 +93,9 @@ struct xs_daemon {
 	char *flag_pools[SERVE_MAX_FLAG_POOLS]; /* --pool URLs (copies), kept for reloads */
 	size_t nflag_pools;
 	const char *config_file;
-	const char *flag_data, *flag_listen, *flag_level, *flag_web;
+	const char *flag_data, *flag_listen, *flag_level, *flag_web, *flag_ca_file, *flag_token_file;
+	char flag_pins[XS_TLS_PINS_LEN]; /* --pin fingerprints, a canonical list ("" none) */
+	bool flag_insecure;            /* --insecure */
 	bool check;                    /* --check: check the configuration, do not start */
 	struct xs_evloop *loop;
 	struct xs_http *http;
@@ -124,14 +127,23 @@ static void serve_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xapistat serve [-c FILE] [--data DIR] [--pool URL]... [--listen ADDR:PORT]\n"
-		"                      [--web DIR] [--log-level error|warn|info|debug] [--check]\n"
+		"                      [--pin SHA256[,SHA256...]]... | [--ca-file FILE] | [--insecure]\n"
+		"                      [--token-file FILE] [--web DIR]\n"
+		"                      [--log-level error|warn|info|debug] [--check]\n"
 		"Collects every host of every pool in the background into the store under DIR.\n"
 		"  -c FILE             configuration file (docs/CONFIG.md); flags override it\n"
 		"  --data DIR          the store's directory\n"
 		"  --pool URL          http[s]://[user[:password]@]master[:port] (repeatable); the\n"
 		"                      password may also come from XAPISTAT_PASSWORD\n"
+		"  --pin FP[,FP...]    accept the --pool pools' hosts by their certificates' SHA-256\n"
+		"                      fingerprints (openssl x509 -noout -fingerprint -sha256), one\n"
+		"                      per host (stock hosts' certificates are self-signed);\n"
+		"                      repeatable\n"
+		"  --ca-file FILE      verify them with the CA(s) of this PEM file instead\n"
+		"  --insecure          do not verify them at all (a lab network only)\n"
 		"  --listen ADDR:PORT  address of the HTTP API (default 127.0.0.1:8080); a\n"
-		"                      non-loopback address needs token_file (docs/CONFIG.md)\n"
+		"                      non-loopback address needs a token file\n"
+		"  --token-file FILE   the API's bearer token (token_file, docs/CONFIG.md)\n"
 		"  --web DIR           the web UI's files (default: ../share/xapistat/web beside the\n"
 		"                      binary, else web/dist of the source tree)\n"
 		"  --log-level L       error, warn, info (default) or debug\n"
@@ -186,6 +198,10 @@ static const char **serve_value_slot(struct xs_daemon *d, const char *a, const c
 		return &d->flag_web;
 	if (!strcmp(a, "--log-level"))
 		return &d->flag_level;
+	if (!strcmp(a, "--ca-file"))
+		return &d->flag_ca_file;
+	if (!strcmp(a, "--token-file"))
+		return &d->flag_token_file;
 	if (!strcmp(a, "--pool"))
 		return pool;
 	return NULL;
@@ -205,12 +221,27 @@ static int serve_args(struct xs_daemon *d, int argc, char **argv)
 			d->check = true;
 			continue;
 		}
+		if (!strcmp(a, "--insecure")) {
+			d->flag_insecure = true;
+			continue;
+		}
+		if (!strcmp(a, "--pin") && i + 1 < argc) { /* (without a value: below) */
+			char why[XS_ERR_LEN];
+			const char *v = argv[++i];
+
+			if (xs_tls_pins_add(d->flag_pins, v, strlen(v), NULL, why)) {
+				fprintf(stderr, "xapistat serve: --pin: %s\n", why);
+				return 2;
+			}
+			continue;
+		}
 		if (!slot || i + 1 == argc) {
 			char shown[XS_LOG_URL_LEN];
+			bool valued = slot || !strcmp(a, "--pin");
 
 			/* shown as a URL is logged: "--pool=https://root:pw@h" has a password */
 			fprintf(stderr, "xapistat serve: %s '%s'\n\n",
-				slot ? "missing value after" : "unknown argument",
+				valued ? "missing value after" : "unknown argument",
 				strstr(a, "://") ? xs_log_url(shown, sizeof shown, a) : a);
 			serve_usage(stderr);
 			return 2;
@@ -250,10 +281,23 @@ static enum xs_err serve_load(const struct xs_daemon *d, struct xs_config *cfg, 
 	}
 	if (flag_error)
 		*flag_error = true;
-	for (size_t i = 0; i < d->nflag_pools; i++) {
-		rc = xs_config_add_pool_url(cfg, d->flag_pools[i], err);
+	{
+		size_t first = cfg->npools;
+
+		for (size_t i = 0; i < d->nflag_pools; i++) {
+			rc = xs_config_add_pool_url(cfg, d->flag_pools[i], err);
+			if (rc)
+				goto out;
+		}
+		rc = xs_config_flag_tls(cfg, first, d->flag_ca_file,
+					d->flag_pins[0] ? d->flag_pins : NULL, d->flag_insecure, err);
 		if (rc)
 			goto out;
+	}
+	if (d->flag_token_file) {
+		free(cfg->token_file);
+		cfg->token_file = xs_xstrndup(d->flag_token_file, strlen(d->flag_token_file));
+		cfg->token_file_line = 0;
 	}
 	if (d->flag_data) {
 		free(cfg->data_dir);

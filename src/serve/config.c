@@ -995,6 +995,39 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 	return XS_OK;
 }
 
+enum xs_err xs_config_flag_tls(struct xs_config *cfg, size_t first, const char *ca_file,
+			       const char *pins, bool insecure, char *err)
+{
+	char masked[XS_LOG_URL_LEN];
+
+	if (!ca_file && !pins && !insecure)
+		return XS_OK;
+	if ((ca_file != NULL) + (pins != NULL) + insecure > 1)
+		return xs_err_set(err, XS_ERR_ARG, "--ca-file, --pin and --insecure exclude each other");
+	if (first >= cfg->npools)
+		return xs_err_set(err, XS_ERR_ARG,
+				  "--ca-file, --pin and --insecure apply to the pools of --pool flags: "
+				  "give one (a [pool] section of the file takes ca_file, pin or insecure)");
+	for (size_t i = first; i < cfg->npools; i++) {
+		struct xs_config_pool *pool = &cfg->pools[i];
+		const char *host;
+		size_t hostlen;
+		bool https = false;
+
+		xs_config_url_host(pool->url, strlen(pool->url), &host, &hostlen, &https);
+		if (!https)
+			return xs_err_set(err, XS_ERR_ARG,
+					  "--pool %s: --ca-file, --pin and --insecure need an https:// URL",
+					  xs_log_url(masked, sizeof masked, pool->url));
+		if (ca_file)
+			pool->ca_file = xs_xstrndup(ca_file, strlen(ca_file));
+		if (pins)
+			pool->pins = xs_xstrndup(pins, strlen(pins));
+		pool->insecure = insecure;
+	}
+	return XS_OK;
+}
+
 const char *xs_config_where(const struct xs_config *cfg, unsigned line, char *buf, size_t n)
 {
 	if (line && cfg->source)

@@ -134,6 +134,13 @@ enum xs_err xs_config_add_pool_url(struct xs_config *cfg, const char *url, char 
 enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 	__attribute__((warn_unused_result));
 
+/* The flags --ca-file FILE, --pin (pins: a canonical list, xapi/tls_pins.h) and --insecure
+ * given to the pools cfg->pools[first..] (those of --pool flags): at most one of them, and
+ * only with https:// URLs; XS_ERR_ARG naming the flag otherwise. None given: nothing. */
+enum xs_err xs_config_flag_tls(struct xs_config *cfg, size_t first, const char *ca_file,
+			       const char *pins, bool insecure, char *err)
+	__attribute__((warn_unused_result));
+
 /*
  * Where a file named by the configuration was given, for the error of
  * reading it later: "SOURCE:LINE: " when line (a *_line field above) is

@@ -246,11 +246,23 @@ static void test_config_errors(void)
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "::1:8080", NULL },
 			/* a name the HTTP server could not bind: refused before the store opens */
 			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--listen", "myhost:8080", NULL },
+			/* the TLS flags of --pool pools */
+			{ "--data", "/tmp/x", "--pool", "https://u:p@h", "--pin", "AB:CD", NULL },
+			{ "--data", "/tmp/x", "--pool", "https://u:p@h", "--insecure", "--ca-file", "c",
+			  NULL },
+			{ "--data", "/tmp/x", "--pool", "http://u:p@h", "--insecure", NULL },
+			{ "--data", "/tmp/x", "--insecure", NULL },
+			{ "--data", "/tmp/x", "--pool", "https://u:p@h", "--pin", NULL },
 		};
 		static const char *const want[] = { "missing value after '--data'", "--listen: 'foo'",
 						     "--log-level: 'loud'", "ftp://h",
 						     "--listen: '127.0.0.1: 8080'", "--listen: '127.0.0.1:+80'",
-						     "--listen: '::1:8080'", "--listen: 'myhost:8080'" };
+						     "--listen: '::1:8080'", "--listen: 'myhost:8080'",
+						     "--pin: 'AB:CD' is not a SHA-256 fingerprint",
+						     "--ca-file, --pin and --insecure exclude each other",
+						     "--pool http://h: --ca-file, --pin and --insecure need an https:// URL",
+						     "apply to the pools of --pool flags",
+						     "missing value after '--pin'" };
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const char *argv[12] = { run_cmd_bin("xapistat"), "serve" };
@@ -644,6 +656,58 @@ static void test_reload_keeps_tls(void)
 	ok(rc == 0, "SIGTERM: exit %d", rc);
 	if (dm.pid > 0)
 		proc_stop(&dm.pid, SIGKILL);
+}
+
+/*
+ * A pool given by flags alone whose host has a self-signed certificate (a stock host):
+ * with --pin of another fingerprint the connection is refused, the log naming the
+ * host's fingerprint to add; with --pin of that one it connects; with --insecure too.
+ * Before, these were keys of a configuration file only.
+ */
+static void test_tls_flags(void)
+{
+	struct sim_proc s;
+	const char *sim_argv[] = { run_cmd_bin("xapi-sim"), "--pools", "1", "--hosts", "1",
+				   "--vms-per-host", "1", "--listen", "127.89.0.1", "--user", "root",
+				   "--password", "pw", "--tls", NULL };
+	char dir[256], url[256], wrong[128], want[200], connected[128];
+	int rc;
+
+	if (!ok(sim_proc_start(&s, sim_argv) && sim_proc_ready(&s, true, 1), "xapi-sim --tls")) {
+		sim_proc_stop(&s);
+		return;
+	}
+	run_cmd_file("tls-flags.err", "", 0); /* makes run_cmd_dir */
+	snprintf(dir, sizeof(dir), "%s/data-tls-flags", run_cmd_dir);
+	snprintf(url, sizeof(url), "https://root:pw@%s", strstr(s.url[0], "://") + 3);
+	/* the pool's name is its URL's host */
+	snprintf(connected, sizeof(connected), "pool %.*s: connected",
+		 (int)strcspn(strstr(s.url[0], "://") + 3, ":/"), strstr(s.url[0], "://") + 3);
+	snprintf(wrong, sizeof(wrong), "%s", s.fingerprint);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	snprintf(want, sizeof(want), "fingerprint is %s", s.fingerprint);
+	for (int i = 0; i < 3; i++) {
+		struct daemon dm = { .pid = -1 };
+		const char *args[] = { "--data", dir, "--listen", "127.89.0.9:8080", "--pool", url,
+				       i == 2 ? "--insecure" : "--pin", i == 0 ? wrong : s.fingerprint,
+				       NULL };
+
+		if (i == 2)
+			args[7] = NULL;
+		if (!ok(serve_spawn(&dm, args, "tls-flags.err"), "spawn %d", i))
+			break;
+		if (i == 0)
+			ok(serve_log_has(&dm, "pin did not match", 15) && serve_log_has(&dm, want, 1),
+			   "--pin of another certificate: refused, the host's fingerprint named");
+		else
+			ok(serve_log_has(&dm, connected, 15),
+			   "%s: connected", i == 1 ? "--pin of the host's certificate" : "--insecure");
+		rc = sim_proc_kill(&dm.pid);
+		ok(rc == 0, "SIGTERM: exit %d", rc);
+		if (dm.pid > 0)
+			proc_stop(&dm.pid, SIGKILL);
+	}
+	ok(sim_proc_stop(&s) == 0, "xapi-sim --tls stopped cleanly");
 }
 
 /* GET /api/v1/status of the daemon at 127.83.0.2:8080 with access_token=token: the status. */
@@ -1179,6 +1243,7 @@ int main(void)
 	TEST_RUN(test_check_mode);
 	TEST_RUN(test_kill_restart_reload);
 	TEST_RUN(test_reload_keeps_tls);
+	TEST_RUN(test_tls_flags);
 	TEST_RUN(test_reload_files);
 	TEST_RUN(test_duplicate_pool);
 	TEST_RUN(test_duplicate_takeover);
