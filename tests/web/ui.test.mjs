@@ -232,6 +232,23 @@ describe('web UI', { skip: missing.length ? `missing: ${missing.join(', ')}` : f
     await page.context().close();
   });
 
+  test('a range preset\'s axis reaches its newest point, a period in progress', async () => {
+    const page = await open();
+    await go(page, '#/');
+    await page.click('#presets button[data-preset="1d"]');
+    await go(page, `#/vm/${vm.uuid}`);
+    await page.waitForFunction(() => {
+      const s = document.querySelector('svg[data-chart="vm-cpu"]');
+      return s && +s.dataset.interval >= 60 && +s.dataset.count > 0;
+    }, null, { timeout: 15000 });
+    const a = await chartAttrs(page, 'vm-cpu');
+    // a rollup in progress is stamped at its period's end, after the preset's `to` (now)
+    assert.ok(+a.last > Date.now() / 1000, `the newest point ${a.last} is a period in progress`);
+    assert.ok(+a.t1 >= +a.last, `the axis ends at ${a.t1}, before the newest point ${a.last}`);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('live mode appends the points pushed by the SSE stream', async () => {
     const page = await open();
     await go(page, `#/host/${objs.hosts[0].uuid}`);

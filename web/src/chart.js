@@ -123,7 +123,11 @@ export class TimeChart {
     const top = niceMax(max, this.unit);
     // no points and no range asked: the last 10 minutes (not 1970)
     const now = Date.now() / 1000;
-    const domain = this.data.domain || (t.length ? [t[0] - (interval || 0), t[t.length - 1]] : [now - 600, now]);
+    // a range's domain reaches its newest point too: a rollup in progress is stamped at its
+    // period's end, after `to`, and would be clipped at the right edge
+    const domain = this.data.domain
+      ? [this.data.domain[0], Math.max(this.data.domain[1], t.length ? t[t.length - 1] : -Infinity)]
+      : (t.length ? [t[0] - (interval || 0), t[t.length - 1]] : [now - 600, now]);
     const x = d3.scaleTime().domain(domain.map((s) => new Date(s * 1000))).range([0, W]);
     const y = d3.scaleLinear().domain([0, top]).range([H, 0]);
     this.x = x;

@@ -73,7 +73,10 @@ export class Heatmap {
     const H = Math.max(cellH * n, 16);
     const height = H + MARGIN.top + MARGIN.bottom;
     const W = Math.max(10, width - MARGIN.left - MARGIN.right);
-    const domain = this.data.domain || (t.length ? [t[0] - interval, t[t.length - 1]] : [0, 1]);
+    // as the charts' (chart.js): a range's domain reaches its newest point, a period in progress
+    const domain = this.data.domain
+      ? [this.data.domain[0], Math.max(this.data.domain[1], t.length ? t[t.length - 1] : -Infinity)]
+      : (t.length ? [t[0] - interval, t[t.length - 1]] : [0, 1]);
     const x = d3.scaleTime().domain(domain.map((s) => new Date(s * 1000))).range([0, W]);
     this.x = x;
     this.W = W;
