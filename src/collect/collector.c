@@ -375,12 +375,46 @@ static void co_want_backfill(struct co_host *h, struct co_obj *o)
 	h->bf_vms[h->nbf_vms++] = o;
 }
 
-/* The backfill that could not be done (a failure, a host gone) is wanted again. */
+/* The host of h's pool that VM o is resident on, by the topology; NULL: none we collect
+ * (halted, suspended, unknown, or on a host of another pool). */
+static struct co_host *co_vm_host(const struct co_host *h, const struct co_obj *o)
+{
+	const struct xs_topo_vm *vm =
+		xs_topo_vm_by_uuid(xs_pool_client_topo(h->pool->pc), o->uuid);
+
+	for (size_t i = 0; vm && vm->resident_on[0] && i < h->pool->nhosts; i++)
+		if (!strcmp(h->pool->hosts[i]->ref, vm->resident_on))
+			return h->pool->hosts[i];
+	return NULL;
+}
+
+/*
+ * Whether VM o's own archives are still to be fetched from host h: true while it is
+ * resident on h. One that left (migrated before its turn) has its want handed to the
+ * host it is on now, where its RRD went (SPEC §4.3); one halted or gone is dropped: h
+ * holds no RRD of it any more and would answer HTTP 500 (No_RRA_Available, SPEC §6).
+ */
+static bool co_vm_still_here(struct co_host *h, struct co_obj *o)
+{
+	struct co_host *now = co_vm_host(h, o);
+
+	if (now == h)
+		return true;
+	if (now)
+		co_want_backfill(now, o);
+	co_log(h->c, XS_COLLECT_LOG_INFO, "host %s: VM %s left it before its backfill: %s", h->name,
+	       o->uuid, now ? "asked of the host it is on now" : "dropped (not running)");
+	return false;
+}
+
+/*
+ * The backfill that could not be done (a failure, a host gone) is wanted again: the
+ * whole host's (one VM's that failed is asked with the host's: host=true never fails for
+ * a VM missing from it), or nothing when the VM left the host meanwhile.
+ */
 static void co_backfill_again(struct co_host *h)
 {
-	if (h->bf_vm)
-		co_want_backfill(h, h->bf_vm);
-	else
+	if (!h->bf_vm || co_vm_still_here(h, h->bf_vm))
 		h->need_backfill = true;
 	h->bf_vm = NULL;
 }
@@ -1038,19 +1072,28 @@ static int co_done_ok(struct co_host *h, double secs)
 	if ((!h->need_backfill && !h->nbf_vms) || xs_evloop_now() < h->backfill_after ||
 	    !co_slot_acquire(h, CO_SLOT_COARSE))
 		return -1;
-	h->st.backfills++;
-	c->stats.backfills++;
+	h->bf_vm = NULL;
 	if (h->need_backfill) {
 		h->need_backfill = false;
 		h->nbf_vms = 0; /* the whole host's archives hold theirs */
-		h->bf_vm = NULL;
 		co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling from its archives", h->name);
-		return 1;
+	} else {
+		while (h->nbf_vms && !h->bf_vm) {
+			struct co_obj *o = h->bf_vms[0];
+
+			memmove(h->bf_vms, h->bf_vms + 1, --h->nbf_vms * sizeof(*h->bf_vms));
+			if (co_vm_still_here(h, o))
+				h->bf_vm = o;
+		}
+		if (!h->bf_vm) {
+			co_slot_release(h);
+			return -1;
+		}
+		co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling VM %s from its archives",
+		       h->name, h->bf_vm->uuid);
 	}
-	h->bf_vm = h->bf_vms[0];
-	memmove(h->bf_vms, h->bf_vms + 1, --h->nbf_vms * sizeof(*h->bf_vms));
-	co_log(c, XS_COLLECT_LOG_INFO, "host %s: backfilling VM %s from its archives", h->name,
-	       h->bf_vm->uuid);
+	h->st.backfills++;
+	c->stats.backfills++;
 	return 1;
 }
 
@@ -1133,6 +1176,15 @@ static void co_on_done(void *arg, const struct xs_http_response *res)
 		return;
 	}
 	h->coarse_start = 0; /* the next coarse archive is asked relative first */
+	if (rc == XS_OK && res->status != 200 && h->phase > 0 && h->bf_vm &&
+	    !co_vm_still_here(h, h->bf_vm)) {
+		/* its VM left the host while asked for (HTTP 500: SPEC §6): not the host's fault */
+		h->bf_vm = NULL;
+		co_doc_reset(h);
+		co_slot_release(h);
+		co_schedule_next(h);
+		return;
+	}
 	if (rc == XS_ERR_ABORTED && h->skip) {
 		/* a coarse archive of another step: nothing of it is stored */
 		h->nrows = 0;

@@ -424,21 +424,30 @@ out:
 	t_fetch_timeout = 10;
 }
 
-/* The uuid of a halted VM of f's pool into uuid (64 bytes, copied: the topology's records
- * change with its events); false if none. */
-static bool halted_vm(struct fix *f, char *uuid)
+/* The uuids of up to n halted VMs of f's pool into uuids (copied: the topology's records
+ * change with its events); how many. */
+static size_t halted_vms(struct fix *f, char (*uuids)[64], size_t n)
 {
 	const struct xs_topo *t = xs_pool_client_topo(f->pc);
+	size_t got = 0;
 
-	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM); i++) {
+	for (size_t i = 0; i < xs_topo_count(t, XS_TOPO_VM) && got < n; i++) {
 		const struct xs_topo_vm *vm = xs_topo_vm_at(t, i);
 
-		if (!vm->is_control_domain && vm->power == XS_POWER_HALTED) {
-			snprintf(uuid, 64, "%s", vm->uuid);
-			return true;
-		}
+		if (!vm->is_control_domain && vm->power == XS_POWER_HALTED)
+			snprintf(uuids[got++], 64, "%s", vm->uuid);
 	}
-	return false;
+	return got;
+}
+
+static bool halted_vm(struct fix *f, char *uuid)
+{
+	char one[1][64];
+
+	if (!halted_vms(f, one, 1))
+		return false;
+	snprintf(uuid, 64, "%s", one[0]);
+	return true;
 }
 
 /*
@@ -541,6 +550,102 @@ static void test_vm_backfill_alone(void)
 			f.clock);
 	ok(n >= 20, "the VM's 1 d archive backfilled: %zu points", n);
 	ok(st.errors == st0.errors, "no error (%llu)", (unsigned long long)st.errors);
+out:
+	fix_stop(&f);
+}
+
+struct vm_power_want {
+	struct fix *f;
+	const char *uuid;
+	const char *host_uuid; /* NULL: halted */
+};
+
+/* Whether the pool client's topology has the VM halted, or resident on the host wanted. */
+static bool vm_power_seen(void *arg)
+{
+	const struct vm_power_want *w = arg;
+	const struct xs_topo *t = xs_pool_client_topo(w->f->pc);
+	const struct xs_topo_vm *vm = xs_topo_vm_by_uuid(t, w->uuid);
+	const struct xs_topo_host *h;
+
+	if (!vm)
+		return false;
+	if (!w->host_uuid)
+		return vm->power == XS_POWER_HALTED;
+	h = xs_topo_host_by_ref(t, vm->resident_on);
+	return h && !strcmp(h->uuid, w->host_uuid);
+}
+
+/*
+ * Three halted VMs started on a host whose series are current: the first of the host's
+ * legend is backfilled in that round, the others wait their turn. Before it comes, one
+ * is stopped and the other migrated to the other host: the stopped one's backfill is
+ * dropped (its host would answer HTTP 500, No_RRA_Available, for ever: a review helper
+ * reproduced it), the migrated one's is asked of the host it is on now, where its RRD
+ * went; no fetch error, no backoff.
+ */
+static void test_vm_backfill_left(void)
+{
+	struct fix f;
+	struct xs_collector_stats st0, st;
+	char host[64], other[64], vms[3][64], want[200];
+	struct vm_power_want w;
+	int first = -1, stopped, moved;
+
+	if (!ok(fix_start(&f, "2", "8", 81, false), "fixture"))
+		goto out;
+	if (!ok(halted_vms(&f, vms, 3) == 3, "three halted VMs"))
+		goto out;
+	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
+	snprintf(other, sizeof(other), "%s", fix_host(&f, 1)->uuid);
+	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known") ||
+	    !ok(fix_round(&f), "first round (the hosts backfilled whole)"))
+		goto out;
+	fix_advance(&f, 5);
+	if (!ok(fix_round(&f), "a round on time"))
+		goto out;
+	t_collect_log[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		ok(sim_proc_post(&f.sim, "/sim/vm/start?vm=%s&host=%s", vms[i], host) == 200,
+		   "VM %d started", i);
+	fix_advance(&f, 5);
+	if (!ok(fix_round(&f), "the round after"))
+		goto out;
+	/* the first in the host's legend (its order, not ours) is backfilled in that round */
+	for (int i = 0; i < 3 && first < 0; i++) {
+		snprintf(want, sizeof(want), "backfilling VM %s from its archives", vms[i]);
+		if (strstr(t_collect_log, want))
+			first = i;
+	}
+	if (!ok(first >= 0, "one VM backfilled in that round: %s", t_collect_log))
+		goto out;
+	stopped = (first + 1) % 3;
+	moved = (first + 2) % 3;
+	xs_collector_stats(f.co, &st0);
+	t_collect_log[0] = '\0';
+	ok(sim_proc_post(&f.sim, "/sim/vm/stop?vm=%s", vms[stopped]) == 200, "one stopped");
+	ok(sim_proc_post(&f.sim, "/sim/vm/migrate?vm=%s&host=%s", vms[moved], other) == 200,
+	   "the other migrated");
+	w = (struct vm_power_want){ &f, vms[stopped], NULL };
+	ok(loop_wait(t_loop, vm_power_seen, &w, 10), "the topology has the second halted");
+	w = (struct vm_power_want){ &f, vms[moved], other };
+	ok(loop_wait(t_loop, vm_power_seen, &w, 10), "and the third on the other host");
+	for (int r = 0; r < 3; r++) {
+		fix_advance(&f, 5);
+		ok(fix_round(&f), "round %d", r);
+	}
+	xs_collector_stats(f.co, &st);
+	snprintf(want, sizeof(want), "VM %s left it before its backfill: dropped", vms[stopped]);
+	ok(strstr(t_collect_log, want) != NULL, "the stopped one's backfill dropped: %s",
+	   t_collect_log);
+	snprintf(want, sizeof(want), "VM %s left it before its backfill: asked of the host",
+		 vms[moved]);
+	ok(strstr(t_collect_log, want) != NULL, "the migrated one's handed over");
+	snprintf(want, sizeof(want), "backfilling VM %s from its archives", vms[moved]);
+	ok(strstr(t_collect_log, want) != NULL, "and backfilled there: %s", t_collect_log);
+	ok(st.errors == st0.errors && !strstr(t_collect_log, "HTTP 500"),
+	   "no fetch error (%llu -> %llu)", (unsigned long long)st0.errors,
+	   (unsigned long long)st.errors);
 out:
 	fix_stop(&f);
 }
@@ -1055,6 +1160,7 @@ int main(void)
 	TEST_RUN(test_malformed);
 	TEST_RUN(test_started_vm);
 	TEST_RUN(test_vm_backfill_alone);
+	TEST_RUN(test_vm_backfill_left);
 	TEST_RUN(test_real_clock);
 	TEST_RUN(test_clock_step);
 	TEST_RUN(test_clock_warnings);
