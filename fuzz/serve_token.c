@@ -6,8 +6,8 @@
  * Input: the file's bytes, written to a memfd read through /proc/self/fd/N.
  *
  * Invariants, decided here on the whole file: a file of more than 1023 bytes
- * is refused; otherwise, with leading blanks, tabs and newlines and trailing
- * newlines, carriage returns, blanks and tabs removed, what is left (T) is
+ * is refused; otherwise, with leading and trailing newlines, carriage
+ * returns, blanks and tabs removed, what is left (T) is
  * taken exactly when it is 1..1021 bytes of visible ASCII (0x21..0x7e), and
  * the token is T. A refusal's message is "token_file <path>: " and "empty",
  * "longer than 1 KiB" or "byte N is 0xHH (...)" naming T's first byte that
@@ -35,7 +35,7 @@ static bool fuzz_expect(const uint8_t *data, size_t size, size_t *a, size_t *b)
 
 	while (e > 0 && strchr("\n\r \t", data[e - 1]) && data[e - 1])
 		e--;
-	while (s < e && (data[s] == ' ' || data[s] == '\t' || data[s] == '\n'))
+	while (s < e && (data[s] == ' ' || data[s] == '\t' || data[s] == '\n' || data[s] == '\r'))
 		s++;
 	*a = s;
 	*b = e;
