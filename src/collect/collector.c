@@ -63,6 +63,7 @@
  * are current: a VM started or migrated in is one VM's archives, not the whole host's
  * (tens of MB at 20 VMs). More at once (a host's VMs started together): the whole host. */
 #define CO_BF_VMS 4
+#define CO_BF_VM_TRIES 2 /* failures in a row of a VM's own backfill before its host's is asked */
 #define CO_BACKFILL_RETRY_MAX 1800.0 /* under the 2 h the 1 min archive spans */
 
 enum co_cf { CO_CF_AVG, CO_CF_MIN, CO_CF_MAX, CO_CF_OTHER };
@@ -85,6 +86,7 @@ static const struct co_phase {
 struct co_obj {
 	enum xs_obj_kind kind;
 	char uuid[CO_UUID_LEN];
+	uint8_t bf_failures;    /* its own backfill's failures in a row (CO_BF_VM_TRIES) */
 	int64_t last;           /* newest 5 s time stored, 0 = none */
 	int64_t before;         /* last when the current document's legend was read */
 	uint64_t mark;          /* serial of the last document that listed it */
@@ -362,7 +364,7 @@ static struct co_obj *co_obj_get(struct xs_collector *c, enum xs_obj_kind kind,
  */
 static void co_want_backfill(struct co_host *h, struct co_obj *o)
 {
-	if (h->need_backfill)
+	if (h->need_backfill || h->bf_vm == o)
 		return;
 	if (o->kind != XS_OBJ_VM || h->nbf_vms == CO_BF_VMS) {
 		h->need_backfill = true;
@@ -389,15 +391,20 @@ static struct co_host *co_vm_host(const struct co_host *h, const struct co_obj *
 }
 
 /*
- * Whether VM o's own archives are still to be fetched from host h: true while it is
- * resident on h. One that left (migrated before its turn) has its want handed to the
- * host it is on now, where its RRD went (SPEC §4.3); one halted or gone is dropped: h
- * holds no RRD of it any more and would answer HTTP 500 (No_RRA_Available, SPEC §6).
+ * Whether VM o's own archives are still to be fetched from host h: true while h's last
+ * reply listed it (its RRD is there, whatever the topology's events have said so far:
+ * they may lag the hosts), else while the topology has it resident on h. One that left
+ * (migrated before its turn) has its want handed to the host it is on now, where its RRD
+ * went (SPEC §4.3); one halted or gone is dropped: h holds no RRD of it any more and
+ * would answer HTTP 500 (No_RRA_Available, SPEC §6).
  */
 static bool co_vm_still_here(struct co_host *h, struct co_obj *o)
 {
-	struct co_host *now = co_vm_host(h, o);
+	struct co_host *now;
 
+	if (o->mark == h->serial)
+		return true;
+	now = co_vm_host(h, o);
 	if (now == h)
 		return true;
 	if (now)
@@ -408,15 +415,24 @@ static bool co_vm_still_here(struct co_host *h, struct co_obj *o)
 }
 
 /*
- * The backfill that could not be done (a failure, a host gone) is wanted again: the
- * whole host's (one VM's that failed is asked with the host's: host=true never fails for
- * a VM missing from it), or nothing when the VM left the host meanwhile.
+ * The backfill that could not be done is wanted again: the whole host's as it was; a VM's
+ * own as its own (its next turn finds where it is then: co_vm_still_here), unless it
+ * failed (failed) CO_BF_VM_TRIES times in a row: then the host's, which holds that VM's
+ * archives while it is there and never fails for a VM missing from it.
  */
-static void co_backfill_again(struct co_host *h)
+static void co_backfill_again(struct co_host *h, bool failed)
 {
-	if (!h->bf_vm || co_vm_still_here(h, h->bf_vm))
-		h->need_backfill = true;
+	struct co_obj *o = h->bf_vm;
+
 	h->bf_vm = NULL;
+	if (!o) {
+		h->need_backfill = true;
+	} else if (failed && ++o->bf_failures >= CO_BF_VM_TRIES) {
+		o->bf_failures = 0;
+		h->need_backfill = true;
+	} else {
+		co_want_backfill(h, o);
+	}
 }
 
 /* --- the legend: columns to series --- */
@@ -1055,6 +1071,8 @@ static int co_done_ok(struct co_host *h, double secs)
 		co_commit_coarse(h);
 		if (h->phase + 1 < CO_NPHASES)
 			return h->phase + 1;
+		if (h->bf_vm)
+			h->bf_vm->bf_failures = 0;
 		h->bf_vm = NULL;
 		h->backfill_wait = 0; /* complete: the next failure waits the shortest again */
 		return -1;
@@ -1118,7 +1136,7 @@ static void co_done_error(struct co_host *h, const struct xs_http_response *res)
 	 * before backfill_after: an archive that fails for good (too large for the
 	 * host, a reply we refuse) is not asked again after every 5 s fetch */
 	if (h->phase > 0) {
-		co_backfill_again(h);
+		co_backfill_again(h, true);
 		h->backfill_wait = h->backfill_wait > 0 ? 2 * h->backfill_wait
 							: h->c->cfg.backfill_retry;
 		if (h->backfill_wait > CO_BACKFILL_RETRY_MAX)
@@ -1268,7 +1286,7 @@ static void co_backfill_lost(struct co_host *h, int phase)
 	h->whole_start = 0;
 	h->refetches = 0;
 	if (phase > 0)
-		co_backfill_again(h);
+		co_backfill_again(h, false);
 }
 
 /*

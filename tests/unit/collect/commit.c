@@ -15,6 +15,10 @@
  * - host entries of another host's uuid (a host serves its own RRD alone): skipped
  *   with one warning, so a broken or hostile host cannot write into another host's
  *   series; its own, in capitals, stored;
+ * - a VM's own backfill goes on while the host's last reply listed the VM, whatever the
+ *   topology (whose events may lag the hosts) says; one that reply did not list and the
+ *   topology does not know is dropped, once; a failed one is wanted again as its own
+ *   once, then as the host's;
  * - rows at times off their step's grid, in a 5 s and a 1 min reply: skipped with one
  *   warning a host, not one store error a value (72,000 lines for a reply of 600
  *   columns and 120 rows, every 5 s, before); the rows on the grid stored.
@@ -28,14 +32,14 @@
 #define H_UUID "aaaaaaaa-0000-0000-0000-000000000001"
 
 static char t_dir[TMP_DIR_LEN];
-static char t_log[4096]; /* the collector's warnings, a line each */
+static char t_log[4096]; /* the collector's lines from INFO up, a line each */
 
 static void on_log(void *arg, enum xs_collect_log level, const char *msg)
 {
 	size_t n = strlen(t_log);
 
 	(void)arg;
-	if (level >= XS_COLLECT_LOG_WARN)
+	if (level >= XS_COLLECT_LOG_INFO)
 		snprintf(t_log + n, sizeof(t_log) - n, "%s\n", msg);
 }
 
@@ -206,6 +210,46 @@ static void test_foreign_host(void)
 	commit_end(&s, &pc);
 }
 
+static void test_vm_residency(void)
+{
+	struct xs_pool_client *pc;
+	struct xs_store *s = commit_start(&pc);
+	struct xs_collector_config cfg = { .manual = true, .log = on_log };
+	struct xs_collector *c = xs_collector_new(NULL, NULL, s, &cfg);
+	struct co_host *h = xs_xcalloc(1, sizeof(*h));
+	struct co_host *hosts[1] = { h };
+	struct co_pool pool = { .pc = pc, .hosts = hosts, .nhosts = 1 };
+	struct co_obj *vm = co_obj_get(c, XS_OBJ_VM, "cccccccc-0000-0000-0000-000000000003", 36);
+
+	h->c = c;
+	h->pool = &pool;
+	snprintf(h->name, sizeof(h->name), "h1");
+	h->serial = 7;
+	vm->mark = 7; /* listed by the host's last reply; the (empty) topology knows nothing */
+	ok(co_vm_still_here(h, vm) && !t_log[0], "listed by its host: still here, nothing said");
+	h->serial = 8;
+	ok(!co_vm_still_here(h, vm) && strstr(t_log, "left it before its backfill: dropped"),
+	   "not listed, unknown to the topology: dropped: %s", t_log);
+	/* a failure of its own backfill: its own again, then the host's */
+	h->bf_vm = vm;
+	co_backfill_again(h, true);
+	ok(!h->bf_vm && h->nbf_vms == 1 && h->bf_vms[0] == vm && !h->need_backfill,
+	   "first failure: its own backfill wanted again");
+	h->nbf_vms = 0;
+	h->bf_vm = vm;
+	co_backfill_again(h, true);
+	ok(!h->bf_vm && h->nbf_vms == 0 && h->need_backfill && vm->bf_failures == 0,
+	   "second failure in a row: the host's");
+	h->need_backfill = false;
+	h->bf_vm = vm;
+	co_backfill_again(h, false);
+	ok(h->nbf_vms == 1 && !h->need_backfill && vm->bf_failures == 0,
+	   "not sent (the host down, the store paused): its own again, no failure counted");
+	free(h);
+	xs_collector_free(&c);
+	commit_end(&s, &pc);
+}
+
 static void test_off_grid(void)
 {
 	struct xs_pool_client *pc;
@@ -251,5 +295,6 @@ int main(void)
 	TEST_RUN(test_odd_legend);
 	TEST_RUN(test_foreign_host);
 	TEST_RUN(test_off_grid);
+	TEST_RUN(test_vm_residency);
 	return test_summary();
 }
