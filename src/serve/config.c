@@ -1075,7 +1075,7 @@ enum xs_err xs_config_validate(const struct xs_config *cfg, char *err)
 	if (!xs_config_listen_is_loopback(cfg) && (!cfg->token_file || !cfg->token_file[0]))
 		return xs_err_set(err, XS_ERR_ARG,
 				  "listen address %.64s is not loopback: an API token is required "
-				  "('token_file = FILE')",
+				  "('token_file = FILE', or --token-file FILE)",
 				  cfg->listen_host);
 	if (cfg->max_connections < 1 || cfg->max_connections > XS_CONFIG_CONNECTIONS_MAX)
 		return xs_err_set(err, XS_ERR_ARG, "max_connections out of range (1 to %u)",

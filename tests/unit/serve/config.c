@@ -584,7 +584,7 @@ static void test_validate(void)
 	c.listen_host = strdup("0.0.0.0");
 	ok(xs_config_validate(&c, err) == XS_ERR_ARG &&
 		   strcmp(err, "listen address 0.0.0.0 is not loopback: an API token is required "
-			       "('token_file = FILE')") == 0,
+			       "('token_file = FILE', or --token-file FILE)") == 0,
 	   "token needed: [%s]", err);
 	c.token_file = strdup("/t");
 	ok(xs_config_validate(&c, err) == XS_OK, "with token: %s", err);
