@@ -501,17 +501,31 @@ out:
  * rounds on time): that VM's coarse archives alone are fetched (vm_uuid=, SPEC §1.2),
  * not the host's whole ones again; its history (up to its halt) reaches every tier.
  * Before, any object seen first or after a gap of its own made the host fetch all
- * three of its archives for every VM on it (tens of MB at 20 VMs).
+ * three of its archives for every VM on it (tens of MB at 20 VMs). In three eras:
+ * vm_uuid= is one value before xapi 26.7.0 (XCP-ng 8.2), a repeatable list from it
+ * (SPEC §1.2), and xapi 1.3.0 (XenServer 6.2) takes a negative start as a time.
  */
+static void run_vm_backfill_alone(const char *version);
+
 static void test_vm_backfill_alone(void)
 {
+	run_vm_backfill_alone(NULL);
+	run_vm_backfill_alone("1.3.0");
+	run_vm_backfill_alone("1.249.3");
+	run_vm_backfill_alone("26.7.0");
+}
+
+static void run_vm_backfill_alone(const char *version)
+{
+	size_t host_wide;
 	struct fix f;
 	struct xs_collector_stats st0, st;
 	char host[64], uuid[64], want[160];
 	const char *debug;
 	size_t n;
 
-	if (!ok(fix_start(&f, "2", "4", 80, false), "fixture"))
+	t_xapi_version = version;
+	if (!ok(fix_start(&f, "2", "4", 80, false), "fixture (xapi %s)", version ? version : "default"))
 		goto out;
 	if (!ok(halted_vm(&f, uuid), "a halted VM"))
 		goto out;
@@ -535,23 +549,29 @@ static void test_vm_backfill_alone(void)
 		   st.backfills == st0.backfills + 1,
 	   "one backfill, of the VM alone (%llu -> %llu): %s", (unsigned long long)st0.backfills,
 	   (unsigned long long)st.backfills, t_collect_log);
-	/* its three archives, each of the VM's columns alone (a host's has hundreds) */
-	n = 0;
+	/* its three archives (1.3.0 asks some twice: another step answered), each of the VM's
+	 * columns alone (a host's has hundreds) */
+	n = host_wide = 0;
 	for (debug = t_collect_log; (debug = strstr(debug, " s archive of VM ")); debug++) {
 		const char *x = strstr(debug, " rows x ");
+		unsigned long cols = x ? strtoul(x + 8, NULL, 10) : 0;
 
-		n += x && strtoul(x + 8, NULL, 10) > 0 && strtoul(x + 8, NULL, 10) < 100;
+		n += cols > 0 && cols < 100;
+		host_wide += cols >= 100;
 	}
-	ok(n == 3, "three archives of the VM, each of its own columns: %zu", n);
+	ok(n >= 3 && !host_wide, "%s: the VM's archives, each of its own columns: %zu (%zu of a host's)",
+	   version ? version : "default", n, host_wide);
 	n = tier_points(&f, XS_OBJ_VM, uuid, "memory", XS_TIER_1H, f.clock - 7 * 86400,
 			f.clock);
 	ok(n >= 24, "the VM's 1 h archive backfilled: %zu points", n);
 	n = tier_points(&f, XS_OBJ_VM, uuid, "memory", XS_TIER_1D, f.clock - 40 * 86400,
 			f.clock);
 	ok(n >= 20, "the VM's 1 d archive backfilled: %zu points", n);
-	ok(st.errors == st0.errors, "no error (%llu)", (unsigned long long)st.errors);
+	ok(st.errors == st0.errors, "%s: no error (%llu)", version ? version : "default",
+	   (unsigned long long)st.errors);
 out:
 	fix_stop(&f);
+	t_xapi_version = NULL;
 }
 
 struct vm_power_want {
