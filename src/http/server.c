@@ -142,6 +142,12 @@ struct http_pull {
 	xs_http_pull_free_cb free_arg;
 	void *arg;
 	struct xs_http_request *req; /* for its byte count; NULL after completion */
+	struct xs_http_server *srv;
+	double t0;                   /* xs_evloop_now() when queued */
+	uint64_t bytes;              /* handed to MHD */
+	int fd;                      /* its connection's socket, -1 unknown */
+	bool slow;                   /* cut: read under the minimum rate (http_pulls_check) */
+	struct http_pull *prev, *next; /* srv->pulls */
 };
 
 struct xs_http_stream {
@@ -193,6 +199,9 @@ struct xs_http_server {
 	struct xs_http_stats stats;
 	struct xs_http_stream *streams;
 	struct xs_http_request *parked; /* requests parked by their handlers (xs_http_park) */
+	struct http_pull *pulls;     /* pulled bodies being sent */
+	uint64_t pull_timer;         /* http_pulls_check, while there are pulls; 0 = none */
+	double pull_grace_s, pull_min_rate;
 	char mhd_msg[HTTP_MHD_MSG_LEN]; /* last MHD log line (start-up errors) */
 };
 
@@ -617,19 +626,52 @@ static ssize_t http_pull_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0;
 
 	(void)pos;
-	if (p->pull(p->arg, buf, max, &n) != XS_OK)
+	if (p->slow || p->pull(p->arg, buf, max, &n) != XS_OK)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (p->req)
 		p->req->bytes += n;
+	p->bytes += n;
 	return (ssize_t)n;
+}
+
+/*
+ * Once a second while bodies are pulled: one whose client has read under pull_min_rate
+ * on average since pull_grace_s is cut (its socket shut down; MHD ends the reply at its
+ * next write, or its reader does). A client reading a few bytes now and then keeps MHD's
+ * idle timeout from firing and, at /metrics, one of its few slots for hours.
+ */
+static void http_pulls_check(struct xs_evloop *loop, void *arg)
+{
+	struct xs_http_server *srv = arg;
+	double now = xs_evloop_now();
+
+	srv->pull_timer = 0;
+	for (struct http_pull *p = srv->pulls; p; p = p->next) {
+		double age = now - p->t0;
+
+		if (p->slow || age < srv->pull_grace_s || (double)p->bytes >= age * srv->pull_min_rate)
+			continue;
+		p->slow = true;
+		srv->stats.pulls_cut++;
+		if (p->fd >= 0)
+			shutdown(p->fd, SHUT_RDWR);
+	}
+	if (srv->pulls && !srv->stopping)
+		srv->pull_timer = xs_evloop_add_timer(loop, 1.0, http_pulls_check, srv);
 }
 
 static void http_pull_freed(void *cls)
 {
 	struct http_pull *p = cls;
 
+	if (p->prev)
+		p->prev->next = p->next;
+	else if (p->srv && p->srv->pulls == p)
+		p->srv->pulls = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
 	if (p->req)
 		p->req->pull = NULL;
 	p->free_arg(p->arg);
@@ -684,7 +726,7 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 		return http_head_unsized(req, status, content_type, false);
 	}
 	p = xs_xcalloc(1, sizeof(*p));
-	*p = (struct http_pull){ pull, free_arg, arg, req };
+	*p = (struct http_pull){ .pull = pull, .free_arg = free_arg, .arg = arg, .req = req, .fd = -1 };
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PULL_BLOCK, http_pull_read, p,
 						 http_pull_freed);
 	if (!resp) {
@@ -692,6 +734,21 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 		return XS_ERR_NOMEM;
 	}
 	req->pull = p;
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct xs_http_server *srv = req->srv;
+
+		p->srv = srv;
+		p->t0 = xs_evloop_now();
+		p->fd = ci ? ci->connect_fd : -1;
+		p->next = srv->pulls;
+		if (p->next)
+			p->next->prev = p;
+		srv->pulls = p;
+		if (!srv->pull_timer)
+			srv->pull_timer = xs_evloop_add_timer(srv->loop, 1.0, http_pulls_check, srv);
+	}
 	/* http_queue drops our handle: MHD frees p with the response, queued or not */
 	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 }
@@ -1576,6 +1633,8 @@ static enum xs_err http_setup(struct xs_http_server *srv, const struct xs_http_s
 	srv->max_url = cfg->max_url ? cfg->max_url : XS_HTTP_DEFAULT_MAX_URL;
 	srv->max_params = cfg->max_params ? cfg->max_params : XS_HTTP_DEFAULT_MAX_PARAMS;
 	srv->stream_max_queue = cfg->stream_max_queue ? cfg->stream_max_queue : XS_HTTP_DEFAULT_STREAM_QUEUE;
+	srv->pull_grace_s = cfg->pull_grace_s > 0 ? cfg->pull_grace_s : XS_HTTP_DEFAULT_PULL_GRACE_S;
+	srv->pull_min_rate = cfg->pull_min_rate > 0 ? cfg->pull_min_rate : XS_HTTP_DEFAULT_PULL_MIN_RATE;
 	srv->max_held = cfg->max_held ? cfg->max_held : XS_HTTP_DEFAULT_MAX_HELD;
 	srv->access_cb = cfg->access_cb;
 	srv->access_arg = cfg->access_arg;
@@ -1682,6 +1741,9 @@ void xs_http_server_free(struct xs_http_server **sp)
 		xs_http_unpark(srv->parked);
 	if (srv->timer)
 		xs_evloop_cancel_timer(srv->loop, srv->timer);
+	if (srv->pull_timer)
+		xs_evloop_cancel_timer(srv->loop, srv->pull_timer);
+	srv->pull_timer = 0;
 	if (srv->epfd >= 0)
 		xs_evloop_del_fd(srv->loop, srv->epfd);
 	if (srv->mhd)

@@ -70,6 +70,8 @@
 #define XS_HTTP_DEFAULT_MAX_PER_IP 128        /* of them from one client address */
 #define XS_HTTP_DEFAULT_TIMEOUT_S 30          /* idle connection timeout, seconds */
 #define XS_HTTP_DEFAULT_STREAM_QUEUE (1u << 20) /* unsent bytes per stream before it is cut */
+#define XS_HTTP_DEFAULT_PULL_GRACE_S 30.0      /* see xs_http_server_config.pull_grace_s */
+#define XS_HTTP_DEFAULT_PULL_MIN_RATE 16384.0  /* bytes/s: a 173 MB /metrics in under 3 h */
 #define XS_HTTP_DEFAULT_MAX_HELD (64u << 20)  /* reply bytes queued and unsent, all connections */
 #define XS_HTTP_HELD_SMALL (16u * 1024)       /* bodies this small are never refused for it */
 #define XS_HTTP_MAX_ROUTES 128                /* routes per server */
@@ -116,6 +118,11 @@ struct xs_http_server_config {
 	unsigned timeout_s;        /* 0 = XS_HTTP_DEFAULT_TIMEOUT_S */
 	size_t stream_max_queue;   /* 0 = XS_HTTP_DEFAULT_STREAM_QUEUE */
 	size_t max_held;           /* 0 = XS_HTTP_DEFAULT_MAX_HELD */
+	double pull_grace_s;       /* a pulled body (xs_http_reply_pull: /metrics) may take this
+				    * long before its rate counts; 0 = XS_HTTP_DEFAULT_PULL_GRACE_S */
+	double pull_min_rate;      /* bytes/s its client must average after that, or it is cut
+				    * (a client reading a few bytes a while would hold a /metrics
+				    * slot for hours); 0 = XS_HTTP_DEFAULT_PULL_MIN_RATE */
 	xs_http_access_cb access_cb; /* NULL = no access log */
 	void *access_arg;
 };
@@ -131,6 +138,7 @@ struct xs_http_stats {
 	uint64_t streams_open;   /* streams open now */
 	uint64_t streams_total;  /* streams started */
 	uint64_t streams_cut;    /* streams closed because the client did not read */
+	uint64_t pulls_cut;      /* pulled bodies cut because their client read under pull_min_rate */
 	uint64_t connections_open; /* TCP connections open now (MHD's count) */
 	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply), all sizes */
 	uint64_t held_refused;   /* replies refused with 503 because held_bytes was at max_held */

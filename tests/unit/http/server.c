@@ -305,12 +305,13 @@ static enum xs_err h_stream(struct xs_http_request *req, void *arg)
 	return xs_http_stream_write(e->stream, ": hello\n\n", 9);
 }
 
-/* A pulled body: T_PULL_LEN bytes of a pattern, at most 1000 a call; fail_at cuts it. */
+/* A pulled body: T_PULL_LEN bytes of a pattern (?len=N: N), at most 1000 a call; fail_at
+ * cuts it. */
 #define T_PULL_LEN (200 * 1000)
 
 struct t_pull {
 	struct t_env *env;
-	size_t pos, fail_at;
+	size_t pos, fail_at, len;
 };
 
 static char t_pull_byte(size_t i)
@@ -325,7 +326,7 @@ static enum xs_err t_pull_next(void *arg, char *buf, size_t max, size_t *n)
 
 	if (p->pos >= p->fail_at)
 		return XS_ERR_IO;
-	while (k < max && k < 1000 && p->pos < T_PULL_LEN)
+	while (k < max && k < 1000 && p->pos < p->len)
 		buf[k++] = t_pull_byte(p->pos++);
 	*n = k;
 	return XS_OK;
@@ -345,10 +346,12 @@ static enum xs_err h_pull(struct xs_http_request *req, void *arg)
 
 	p->env = arg;
 	p->fail_at = xs_http_param(req, "fail") ? 50 * 1000 : SIZE_MAX;
+	p->len = xs_http_param(req, "len") ? strtoul(xs_http_param(req, "len"), NULL, 10) : T_PULL_LEN;
 	if (xs_http_param(req, "twice")) {
 		struct t_pull *q = calloc(1, sizeof(*q));
 
 		q->env = arg;
+		q->len = T_PULL_LEN;
 		xs_http_reply_copy(req, 200, "text/plain", "once", 4);
 		p->env->pull_late = xs_http_reply_pull(req, 200, "text/plain", t_pull_next, t_pull_free, q);
 		free(p);
@@ -1471,6 +1474,71 @@ static void test_pull(void)
 	t_stop(&e);
 }
 
+/* Asks for a 64 MiB pulled body and reads 1 KiB every 50 ms (20 KiB/s) until the server
+ * ends it, or 10 s. */
+static void c_pull_slow(struct t_client *c)
+{
+	const char *get = "GET /pull?len=67108864 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	int small = 4096;
+	struct timespec ts;
+	double end;
+	char buf[1024];
+
+	if (t_connect(c))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (double)ts.tv_sec + 10;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	t_send(c, get, strlen(get));
+	while (!atomic_load(&c->release)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((double)ts.tv_sec > end)
+			break;
+		long n = t_recv(c, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		c->resp_len += (size_t)n; /* counted, not kept */
+		usleep(50000);
+	}
+}
+
+static bool t_pull_freed(void *arg)
+{
+	return ((struct t_env *)arg)->pull_frees > 0;
+}
+
+/*
+ * A client that reads a pulled body (/metrics) slower than pull_min_rate (here 1 MB/s after
+ * 0.5 s) is cut, its body freed; before, reading a few bytes at a time kept MHD's idle
+ * timeout from firing, and four such clients held /metrics' slots for hours (a review
+ * helper's finding). A client at full speed is not (test_pull, the default rate).
+ */
+static void test_pull_slow(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .pull_grace_s = 0.5,
+					     .pull_min_rate = 1e6 };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	pthread_t th;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_pull_slow;
+	t_spawn(&c, &th);
+	t_run_until(e.loop, NULL, t_pull_freed, &e); /* the client still reading */
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.pulls_cut == 1 && e.pull_frees == 1, "the slow reader cut, its body freed (%llu, %d)",
+	   (unsigned long long)st.pulls_cut, e.pull_frees);
+	ok(c.resp_len < (8u << 20), "well before the end of the body: %zu bytes read", c.resp_len);
+	t_stop(&e);
+}
+
 /* A handshake with a client that offers at most c_tls_max (0: any) and the ciphers
  * c_tls_ciphers (TLS 1.2 and older), at OpenSSL's security level 0 (legacy allowed). */
 static int c_tls_max;
@@ -1755,6 +1823,7 @@ int main(void)
 	TEST_RUN(test_limits);
 	TEST_RUN(test_unparsed);
 	TEST_RUN(test_stream_token);
+	TEST_RUN(test_pull_slow);
 	TEST_RUN(test_keep_alive);
 	TEST_RUN(test_limit_wait);
 	TEST_RUN(test_per_ip);
