@@ -200,6 +200,7 @@ struct xs_http_server {
 	struct xs_http_stream *streams;
 	struct xs_http_request *parked; /* requests parked by their handlers (xs_http_park) */
 	struct http_pull *pulls;     /* pulled bodies being sent */
+	struct http_held *helds;     /* big held bodies (over XS_HTTP_HELD_SMALL) being sent */
 	uint64_t pull_timer;         /* http_pulls_check, while there are pulls; 0 = none */
 	double pull_grace_s, pull_min_rate;
 	char mhd_msg[HTTP_MHD_MSG_LEN]; /* last MHD log line (start-up errors) */
@@ -527,16 +528,23 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 	return XS_OK;
 }
 
+static void http_pulls_check(struct xs_evloop *loop, void *arg);
+
 /* MHD wants a non-const pointer even for a persistent empty body; never written. */
 static char http_empty[1];
 
 /* A reply body handed to MHD, counted in held_bytes (and, when over
- * XS_HTTP_HELD_SMALL, in held_big) until MHD frees it: sent, or its connection
- * closed (MHD's 30 s idle timeout included). */
+ * XS_HTTP_HELD_SMALL, in held_big and on srv->helds) until MHD frees it: sent, or its
+ * connection closed (MHD's 30 s idle timeout included; a big one held past its
+ * deadline is cut: http_pulls_check). */
 struct http_held {
 	struct xs_http_server *srv;
 	char *data;
 	size_t len;
+	double deadline;         /* big: xs_evloop_now() past which it is cut if still held */
+	int fd;                  /* big: its connection's socket, -1 unknown */
+	bool cut;
+	struct http_held *prev, *next; /* big: srv->helds */
 };
 
 static void http_held_free(void *cls)
@@ -544,8 +552,15 @@ static void http_held_free(void *cls)
 	struct http_held *h = cls;
 
 	h->srv->stats.held_bytes -= h->len;
-	if (h->len > XS_HTTP_HELD_SMALL)
+	if (h->len > XS_HTTP_HELD_SMALL) {
 		h->srv->held_big -= h->len;
+		if (h->prev)
+			h->prev->next = h->next;
+		else if (h->srv->helds == h)
+			h->srv->helds = h->next;
+		if (h->next)
+			h->next->prev = h->prev;
+	}
 	free(h->data);
 	free(h);
 }
@@ -593,10 +608,24 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 		return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 	}
 	h = xs_xmalloc(sizeof(*h));
-	*h = (struct http_held){ srv, data, len };
+	*h = (struct http_held){ .srv = srv, .data = data, .len = len, .fd = -1 };
 	srv->stats.held_bytes += len;
-	if (len > XS_HTTP_HELD_SMALL)
+	if (len > XS_HTTP_HELD_SMALL) {
+		/* read at pull_min_rate after pull_grace_s, or cut: slow readers would hold
+		 * max_held, and every big reply meanwhile get a 503 */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		srv->held_big += len;
+		h->deadline = xs_evloop_now() + srv->pull_grace_s + (double)len / srv->pull_min_rate;
+		h->fd = ci ? ci->connect_fd : -1;
+		h->next = srv->helds;
+		if (h->next)
+			h->next->prev = h;
+		srv->helds = h;
+		if (!srv->pull_timer)
+			srv->pull_timer = xs_evloop_add_timer(srv->loop, 1.0, http_pulls_check, srv);
+	}
 	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, data, http_held_free, h);
 	if (!resp)
 		http_held_free(h);
@@ -637,10 +666,13 @@ static ssize_t http_pull_read(void *cls, uint64_t pos, char *buf, size_t max)
 }
 
 /*
- * Once a second while bodies are pulled: one whose client has read under pull_min_rate
- * on average since pull_grace_s is cut (its socket shut down; MHD ends the reply at its
- * next write, or its reader does). A client reading a few bytes now and then keeps MHD's
- * idle timeout from firing and, at /metrics, one of its few slots for hours.
+ * Once a second while bodies are pulled or big ones held: one whose client has read under
+ * pull_min_rate on average since pull_grace_s is cut (its socket shut down; MHD ends the
+ * reply at its next write, or its reader does). A client reading a few bytes now and then
+ * keeps MHD's idle timeout from firing and, at /metrics, one of its few slots for hours;
+ * big held replies it pins fill max_held, and every other big reply gets a 503. A held
+ * body shows no progress: it is cut when still held at its deadline, the time its whole
+ * length takes at that rate (then its average was under it).
  */
 static void http_pulls_check(struct xs_evloop *loop, void *arg)
 {
@@ -648,6 +680,14 @@ static void http_pulls_check(struct xs_evloop *loop, void *arg)
 	double now = xs_evloop_now();
 
 	srv->pull_timer = 0;
+	for (struct http_held *h = srv->helds; h; h = h->next) {
+		if (h->cut || now < h->deadline)
+			continue;
+		h->cut = true;
+		srv->stats.pulls_cut++;
+		if (h->fd >= 0)
+			shutdown(h->fd, SHUT_RDWR);
+	}
 	for (struct http_pull *p = srv->pulls; p; p = p->next) {
 		double age = now - p->t0;
 
@@ -658,7 +698,7 @@ static void http_pulls_check(struct xs_evloop *loop, void *arg)
 		if (p->fd >= 0)
 			shutdown(p->fd, SHUT_RDWR);
 	}
-	if (srv->pulls && !srv->stopping)
+	if ((srv->pulls || srv->helds) && !srv->stopping)
 		srv->pull_timer = xs_evloop_add_timer(loop, 1.0, http_pulls_check, srv);
 }
 

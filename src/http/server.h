@@ -26,7 +26,8 @@
  *     (an owner that keeps within xs_http_stream_room() cuts a client that
  *     reads nothing itself: xs_http_stream_cut()).
  *   - reply bodies queued and not yet sent (clients that read slowly or not at
- *     all pin them, until MHD's idle timeout): a body over XS_HTTP_HELD_SMALL
+ *     all pin them, until MHD's idle timeout, or until cut for reading under
+ *     pull_min_rate): a body over XS_HTTP_HELD_SMALL
  *     that would take such bodies past max_held is refused with 503 and
  *     Retry-After: 1. Bodies up to XS_HTTP_HELD_SMALL are never refused and
  *     not counted against the cap (1,024 connections pin 16 MiB of them at
@@ -118,11 +119,12 @@ struct xs_http_server_config {
 	unsigned timeout_s;        /* 0 = XS_HTTP_DEFAULT_TIMEOUT_S */
 	size_t stream_max_queue;   /* 0 = XS_HTTP_DEFAULT_STREAM_QUEUE */
 	size_t max_held;           /* 0 = XS_HTTP_DEFAULT_MAX_HELD */
-	double pull_grace_s;       /* a pulled body (xs_http_reply_pull: /metrics) may take this
-				    * long before its rate counts; 0 = XS_HTTP_DEFAULT_PULL_GRACE_S */
+	double pull_grace_s;       /* a pulled body (xs_http_reply_pull: /metrics), or a held one
+				    * over XS_HTTP_HELD_SMALL, may take this long before its rate
+				    * counts; 0 = XS_HTTP_DEFAULT_PULL_GRACE_S */
 	double pull_min_rate;      /* bytes/s its client must average after that, or it is cut
 				    * (a client reading a few bytes a while would hold a /metrics
-				    * slot for hours); 0 = XS_HTTP_DEFAULT_PULL_MIN_RATE */
+				    * slot, or max_held, for hours); 0 = XS_HTTP_DEFAULT_PULL_MIN_RATE */
 	xs_http_access_cb access_cb; /* NULL = no access log */
 	void *access_arg;
 };
@@ -138,7 +140,8 @@ struct xs_http_stats {
 	uint64_t streams_open;   /* streams open now */
 	uint64_t streams_total;  /* streams started */
 	uint64_t streams_cut;    /* streams closed because the client did not read */
-	uint64_t pulls_cut;      /* pulled bodies cut because their client read under pull_min_rate */
+	uint64_t pulls_cut;      /* pulled bodies, and held ones over XS_HTTP_HELD_SMALL, cut because
+				  * their client read under pull_min_rate */
 	uint64_t connections_open; /* TCP connections open now (MHD's count) */
 	uint64_t held_bytes;     /* reply bodies queued and not sent yet (xs_http_reply), all sizes */
 	uint64_t held_refused;   /* replies refused with 503 because held_bytes was at max_held */

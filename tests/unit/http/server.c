@@ -1474,11 +1474,13 @@ static void test_pull(void)
 	t_stop(&e);
 }
 
-/* Asks for a 64 MiB pulled body and reads 1 KiB every 50 ms (20 KiB/s) until the server
- * ends it, or 10 s. */
+/* Asks for c_slow_target and reads 1 KiB every 50 ms (20 KiB/s) until the server ends
+ * it, or 10 s. */
+static const char *c_slow_target;
+
 static void c_pull_slow(struct t_client *c)
 {
-	const char *get = "GET /pull?len=67108864 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	char get[128];
 	int small = 4096;
 	struct timespec ts;
 	double end;
@@ -1489,6 +1491,7 @@ static void c_pull_slow(struct t_client *c)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	end = (double)ts.tv_sec + 10;
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	snprintf(get, sizeof(get), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", c_slow_target);
 	t_send(c, get, strlen(get));
 	while (!atomic_load(&c->release)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1506,6 +1509,14 @@ static void c_pull_slow(struct t_client *c)
 static bool t_pull_freed(void *arg)
 {
 	return ((struct t_env *)arg)->pull_frees > 0;
+}
+
+static bool t_nothing_held(void *arg)
+{
+	struct xs_http_stats st;
+
+	xs_http_server_stats(((struct t_env *)arg)->srv, &st);
+	return st.held_bytes == 0;
 }
 
 /*
@@ -1528,6 +1539,7 @@ static void test_pull_slow(void)
 	memset(&c, 0, sizeof(c));
 	c.port = xs_http_server_port(e.srv);
 	c.fn = c_pull_slow;
+	c_slow_target = "/pull?len=67108864";
 	t_spawn(&c, &th);
 	t_run_until(e.loop, NULL, t_pull_freed, &e); /* the client still reading */
 	atomic_store(&c.release, 1);
@@ -1536,6 +1548,39 @@ static void test_pull_slow(void)
 	ok(st.pulls_cut == 1 && e.pull_frees == 1, "the slow reader cut, its body freed (%llu, %d)",
 	   (unsigned long long)st.pulls_cut, e.pull_frees);
 	ok(c.resp_len < (8u << 20), "well before the end of the body: %zu bytes read", c.resp_len);
+	t_stop(&e);
+}
+
+/*
+ * The same for a held reply over XS_HTTP_HELD_SMALL (a big stats reply), which shows no
+ * progress: a 32 MiB body still held at its deadline (0.5 s + 32 MiB at 16 MB/s here) is
+ * cut, and max_held freed for other big replies; before, a slow reader pinned it until
+ * MHD's idle timeout, which every byte read restarts.
+ */
+static void test_held_slow(void)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .pull_grace_s = 0.5,
+					     .pull_min_rate = 16e6 };
+	static struct t_client c;
+	struct xs_http_stats st;
+	struct t_env e;
+	pthread_t th;
+
+	if (!t_start(&e, &cfg))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_pull_slow;
+	c_slow_target = "/big?kib=32768";
+	t_spawn(&c, &th);
+	loop_wait(e.loop, t_never, NULL, 0.3); /* the reply queued */
+	t_run_until(e.loop, NULL, t_nothing_held, &e); /* the client still reading */
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	xs_http_server_stats(e.srv, &st);
+	ok(st.pulls_cut == 1 && st.held_bytes == 0, "the slow reader cut, its body freed (%llu, %llu)",
+	   (unsigned long long)st.pulls_cut, (unsigned long long)st.held_bytes);
+	ok(c.resp_len < (16u << 20), "before the end of the body: %zu bytes read", c.resp_len);
 	t_stop(&e);
 }
 
@@ -1724,13 +1769,6 @@ static bool t_has_headers(void *arg)
 	return strstr(c->resp, "\r\n\r\n") != NULL;
 }
 
-static bool t_nothing_held(void *arg)
-{
-	struct xs_http_stats st;
-
-	xs_http_server_stats(((struct t_env *)arg)->srv, &st);
-	return st.held_bytes == 0;
-}
 
 /* Starts a client that stalls on a body of kib KiB; returns once it has the headers. */
 static void t_stall(struct t_env *e, struct t_client *slow, pthread_t *th, unsigned kib)
@@ -1824,6 +1862,7 @@ int main(void)
 	TEST_RUN(test_unparsed);
 	TEST_RUN(test_stream_token);
 	TEST_RUN(test_pull_slow);
+	TEST_RUN(test_held_slow);
 	TEST_RUN(test_keep_alive);
 	TEST_RUN(test_limit_wait);
 	TEST_RUN(test_per_ip);
