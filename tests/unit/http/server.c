@@ -1520,6 +1520,38 @@ static bool t_nothing_held(void *arg)
 }
 
 /*
+ * A server cutting bodies read under min_rate after 0.5 s, and a client reading target at
+ * 20 KiB/s (c_pull_slow) until cut_seen holds (the loop running, the client still
+ * reading); then the server's stats in *st and the bytes the client read. *e is stopped.
+ */
+static size_t slow_reader(double min_rate, const char *target, bool (*cut_seen)(void *),
+			  struct xs_http_stats *st, int *pull_frees)
+{
+	struct xs_http_server_config cfg = { .host = "127.0.0.1", .pull_grace_s = 0.5,
+					     .pull_min_rate = min_rate };
+	static struct t_client c;
+	struct t_env e;
+	pthread_t th;
+
+	memset(st, 0, sizeof(*st));
+	if (!t_start(&e, &cfg))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.port = xs_http_server_port(e.srv);
+	c.fn = c_pull_slow;
+	c_slow_target = target;
+	t_spawn(&c, &th);
+	loop_wait(e.loop, t_never, NULL, 0.3); /* the reply queued */
+	t_run_until(e.loop, NULL, cut_seen, &e);
+	atomic_store(&c.release, 1);
+	pthread_join(th, NULL);
+	xs_http_server_stats(e.srv, st);
+	*pull_frees = e.pull_frees;
+	t_stop(&e);
+	return c.resp_len;
+}
+
+/*
  * A client that reads a pulled body (/metrics) slower than pull_min_rate (here 1 MB/s after
  * 0.5 s) is cut, its body freed; before, reading a few bytes at a time kept MHD's idle
  * timeout from firing, and four such clients held /metrics' slots for hours (a review
@@ -1527,28 +1559,13 @@ static bool t_nothing_held(void *arg)
  */
 static void test_pull_slow(void)
 {
-	struct xs_http_server_config cfg = { .host = "127.0.0.1", .pull_grace_s = 0.5,
-					     .pull_min_rate = 1e6 };
-	static struct t_client c;
 	struct xs_http_stats st;
-	struct t_env e;
-	pthread_t th;
+	int frees = 0;
+	size_t got = slow_reader(1e6, "/pull?len=67108864", t_pull_freed, &st, &frees);
 
-	if (!t_start(&e, &cfg))
-		return;
-	memset(&c, 0, sizeof(c));
-	c.port = xs_http_server_port(e.srv);
-	c.fn = c_pull_slow;
-	c_slow_target = "/pull?len=67108864";
-	t_spawn(&c, &th);
-	t_run_until(e.loop, NULL, t_pull_freed, &e); /* the client still reading */
-	atomic_store(&c.release, 1);
-	pthread_join(th, NULL);
-	xs_http_server_stats(e.srv, &st);
-	ok(st.pulls_cut == 1 && e.pull_frees == 1, "the slow reader cut, its body freed (%llu, %d)",
-	   (unsigned long long)st.pulls_cut, e.pull_frees);
-	ok(c.resp_len < (8u << 20), "well before the end of the body: %zu bytes read", c.resp_len);
-	t_stop(&e);
+	ok(st.pulls_cut == 1 && frees == 1, "the slow reader cut, its body freed (%llu, %d)",
+	   (unsigned long long)st.pulls_cut, frees);
+	ok(got < (8u << 20), "well before the end of the body: %zu bytes read", got);
 }
 
 /*
@@ -1559,29 +1576,13 @@ static void test_pull_slow(void)
  */
 static void test_held_slow(void)
 {
-	struct xs_http_server_config cfg = { .host = "127.0.0.1", .pull_grace_s = 0.5,
-					     .pull_min_rate = 16e6 };
-	static struct t_client c;
 	struct xs_http_stats st;
-	struct t_env e;
-	pthread_t th;
+	int frees = 0;
+	size_t got = slow_reader(16e6, "/big?kib=32768", t_nothing_held, &st, &frees);
 
-	if (!t_start(&e, &cfg))
-		return;
-	memset(&c, 0, sizeof(c));
-	c.port = xs_http_server_port(e.srv);
-	c.fn = c_pull_slow;
-	c_slow_target = "/big?kib=32768";
-	t_spawn(&c, &th);
-	loop_wait(e.loop, t_never, NULL, 0.3); /* the reply queued */
-	t_run_until(e.loop, NULL, t_nothing_held, &e); /* the client still reading */
-	atomic_store(&c.release, 1);
-	pthread_join(th, NULL);
-	xs_http_server_stats(e.srv, &st);
 	ok(st.pulls_cut == 1 && st.held_bytes == 0, "the slow reader cut, its body freed (%llu, %llu)",
 	   (unsigned long long)st.pulls_cut, (unsigned long long)st.held_bytes);
-	ok(c.resp_len < (16u << 20), "before the end of the body: %zu bytes read", c.resp_len);
-	t_stop(&e);
+	ok(got < (16u << 20), "before the end of the body: %zu bytes read", got);
 }
 
 /* A handshake with a client that offers at most c_tls_max (0: any) and the ciphers
