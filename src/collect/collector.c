@@ -437,6 +437,13 @@ static void co_backfill_again(struct co_host *h, bool failed)
 
 /* --- the legend: columns to series --- */
 
+#define CO_ENTRY_SHOWN 200 /* bytes of a host's legend entry a warning quotes at most */
+
+static int co_entry_shown(const struct xs_rrd_legend *e)
+{
+	return (int)(e->entry.len > CO_ENTRY_SHOWN ? CO_ENTRY_SHOWN : e->entry.len);
+}
+
 /* A 64-bit hash of a legend entry, 8 bytes a step (a multiply-xorshift mix). */
 static uint64_t co_entry_key(struct xs_slice s)
 {
@@ -472,7 +479,7 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 		co_log(c, XS_COLLECT_LOG_WARN,
 		       "host %s: legend entry \"%.*s\" is not CF:kind:uuid:name: its column is "
 		       "skipped, the rest of the reply stored (said once per host)",
-		       h->name, (int)(e->entry.len > 200 ? 200 : e->entry.len), e->entry.ptr);
+		       h->name, co_entry_shown(e), e->entry.ptr);
 	}
 	if (col->cf == CO_CF_OTHER || !co_kind_of(e->kind, &kind) || e->uuid.len >= sizeof(uuid) ||
 	    !e->uuid.len || e->ds.len >= sizeof(ds) || !e->ds.len)
@@ -486,8 +493,7 @@ static void co_col_resolve(struct co_host *h, struct co_col *col, const struct x
 			co_log(c, XS_COLLECT_LOG_WARN,
 			       "host %s: legend entry \"%.*s\" names another host than %s: its "
 			       "column is skipped (said once per host)",
-			       h->name, (int)(e->entry.len > 200 ? 200 : e->entry.len), e->entry.ptr,
-			       h->uuid);
+			       h->name, co_entry_shown(e), e->entry.ptr, h->uuid);
 		h->foreign_said = true;
 		return;
 	}

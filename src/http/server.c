@@ -136,18 +136,30 @@ struct xs_http_request {
 	struct http_pull *pull;  /* when the reply is a pulled body */
 };
 
+/*
+ * A reply body being sent whose client must read it at pull_min_rate on average once
+ * pull_grace_s has passed, or be cut (http_watch_check): a pulled body, whose progress is
+ * counted (bytes), or a held one over XS_HTTP_HELD_SMALL, whose progress MHD does not show
+ * (len: cut if still held once its whole length would have gone at that rate). Embedded
+ * in its owner; on srv->watched from http_watch_start to http_watch_stop.
+ */
+struct http_watch {
+	struct xs_http_server *srv;  /* NULL: not watched */
+	int fd;                      /* its connection's socket, -1 unknown */
+	double t0;                   /* xs_evloop_now() when queued */
+	uint64_t bytes;              /* pulled: handed to MHD */
+	size_t len;                  /* held: its whole length; 0 for a pulled one */
+	bool cut;                    /* read under the rate: its socket shut down */
+	struct http_watch *prev, *next;
+};
+
 /* A pulled body (xs_http_reply_pull): owned by MHD's response. */
 struct http_pull {
 	xs_http_pull_cb pull;
 	xs_http_pull_free_cb free_arg;
 	void *arg;
 	struct xs_http_request *req; /* for its byte count; NULL after completion */
-	struct xs_http_server *srv;
-	double t0;                   /* xs_evloop_now() when queued */
-	uint64_t bytes;              /* handed to MHD */
-	int fd;                      /* its connection's socket, -1 unknown */
-	bool slow;                   /* cut: read under the minimum rate (http_pulls_check) */
-	struct http_pull *prev, *next; /* srv->pulls */
+	struct http_watch w;
 };
 
 struct xs_http_stream {
@@ -199,9 +211,8 @@ struct xs_http_server {
 	struct xs_http_stats stats;
 	struct xs_http_stream *streams;
 	struct xs_http_request *parked; /* requests parked by their handlers (xs_http_park) */
-	struct http_pull *pulls;     /* pulled bodies being sent */
-	struct http_held *helds;     /* big held bodies (over XS_HTTP_HELD_SMALL) being sent */
-	uint64_t pull_timer;         /* http_pulls_check, while there are pulls; 0 = none */
+	struct http_watch *watched;  /* bodies being sent at a minimum rate (struct http_watch) */
+	uint64_t watch_timer;        /* http_watch_check, while any is watched; 0 = none */
 	double pull_grace_s, pull_min_rate;
 	char mhd_msg[HTTP_MHD_MSG_LEN]; /* last MHD log line (start-up errors) */
 };
@@ -528,23 +539,90 @@ static enum xs_err http_queue(struct xs_http_request *req, unsigned status, stru
 	return XS_OK;
 }
 
-static void http_pulls_check(struct xs_evloop *loop, void *arg);
+/* The socket of conn, -1 if MHD does not say. */
+static int http_conn_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+/* Whether w's client read under the server's rate (see struct http_watch). */
+static bool http_watch_due(const struct xs_http_server *srv, const struct http_watch *w,
+			   double now)
+{
+	double age = now - w->t0;
+
+	if (w->len)
+		return age >= srv->pull_grace_s + (double)w->len / srv->pull_min_rate;
+	return age >= srv->pull_grace_s && (double)w->bytes < age * srv->pull_min_rate;
+}
+
+/*
+ * Once a second while bodies are watched: one whose client has read under pull_min_rate
+ * is cut (its socket shut down; MHD ends the reply at its next write, or a pulled body's
+ * reader does). A client reading a few bytes now and then keeps MHD's idle timeout from
+ * firing and, at /metrics, one of its few slots for hours; big held replies it pins fill
+ * max_held, and every other big reply gets a 503.
+ */
+static void http_watch_check(struct xs_evloop *loop, void *arg)
+{
+	struct xs_http_server *srv = arg;
+	double now = xs_evloop_now();
+
+	srv->watch_timer = 0;
+	for (struct http_watch *w = srv->watched; w; w = w->next) {
+		if (w->cut || !http_watch_due(srv, w, now))
+			continue;
+		w->cut = true;
+		srv->stats.pulls_cut++;
+		if (w->fd >= 0)
+			shutdown(w->fd, SHUT_RDWR);
+	}
+	if (srv->watched && !srv->stopping)
+		srv->watch_timer = xs_evloop_add_timer(loop, 1.0, http_watch_check, srv);
+}
+
+/* Watches the body of req (len: a held one's length, 0 for a pulled one) from now on. */
+static void http_watch_start(struct http_watch *w, struct xs_http_request *req, size_t len)
+{
+	struct xs_http_server *srv = req->srv;
+
+	*w = (struct http_watch){ .srv = srv, .fd = http_conn_fd(req->conn),
+				  .t0 = xs_evloop_now(), .len = len, .next = srv->watched };
+	if (w->next)
+		w->next->prev = w;
+	srv->watched = w;
+	if (!srv->watch_timer)
+		srv->watch_timer = xs_evloop_add_timer(srv->loop, 1.0, http_watch_check, srv);
+}
+
+/* Its body is freed: w leaves the list (nothing if never watched). */
+static void http_watch_stop(struct http_watch *w)
+{
+	if (!w->srv)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		w->srv->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->srv = NULL;
+}
 
 /* MHD wants a non-const pointer even for a persistent empty body; never written. */
 static char http_empty[1];
 
 /* A reply body handed to MHD, counted in held_bytes (and, when over
- * XS_HTTP_HELD_SMALL, in held_big and on srv->helds) until MHD frees it: sent, or its
- * connection closed (MHD's 30 s idle timeout included; a big one held past its
- * deadline is cut: http_pulls_check). */
+ * XS_HTTP_HELD_SMALL, in held_big, and watched: struct http_watch) until MHD frees it:
+ * sent, or its connection closed (MHD's 30 s idle timeout included, or cut). */
 struct http_held {
 	struct xs_http_server *srv;
 	char *data;
 	size_t len;
-	double deadline;         /* big: xs_evloop_now() past which it is cut if still held */
-	int fd;                  /* big: its connection's socket, -1 unknown */
-	bool cut;
-	struct http_held *prev, *next; /* big: srv->helds */
+	struct http_watch w;     /* over XS_HTTP_HELD_SMALL */
 };
 
 static void http_held_free(void *cls)
@@ -552,15 +630,9 @@ static void http_held_free(void *cls)
 	struct http_held *h = cls;
 
 	h->srv->stats.held_bytes -= h->len;
-	if (h->len > XS_HTTP_HELD_SMALL) {
+	if (h->len > XS_HTTP_HELD_SMALL)
 		h->srv->held_big -= h->len;
-		if (h->prev)
-			h->prev->next = h->next;
-		else if (h->srv->helds == h)
-			h->srv->helds = h->next;
-		if (h->next)
-			h->next->prev = h->prev;
-	}
+	http_watch_stop(&h->w);
 	free(h->data);
 	free(h);
 }
@@ -607,24 +679,14 @@ static enum xs_err http_reply_body(struct xs_http_request *req, unsigned status,
 		resp = MHD_create_response_from_buffer(0, http_empty, MHD_RESPMEM_PERSISTENT);
 		return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 	}
-	h = xs_xmalloc(sizeof(*h));
-	*h = (struct http_held){ .srv = srv, .data = data, .len = len, .fd = -1 };
+	h = xs_xcalloc(1, sizeof(*h));
+	*h = (struct http_held){ .srv = srv, .data = data, .len = len };
 	srv->stats.held_bytes += len;
 	if (len > XS_HTTP_HELD_SMALL) {
-		/* read at pull_min_rate after pull_grace_s, or cut: slow readers would hold
-		 * max_held, and every big reply meanwhile get a 503 */
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
+		/* read at pull_min_rate, or cut: slow readers would hold max_held, and every
+		 * big reply meanwhile get a 503 */
 		srv->held_big += len;
-		h->deadline = xs_evloop_now() + srv->pull_grace_s + (double)len / srv->pull_min_rate;
-		h->fd = ci ? ci->connect_fd : -1;
-		h->next = srv->helds;
-		if (h->next)
-			h->next->prev = h;
-		srv->helds = h;
-		if (!srv->pull_timer)
-			srv->pull_timer = xs_evloop_add_timer(srv->loop, 1.0, http_pulls_check, srv);
+		http_watch_start(&h->w, req, len);
 	}
 	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, data, http_held_free, h);
 	if (!resp)
@@ -655,63 +717,21 @@ static ssize_t http_pull_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0;
 
 	(void)pos;
-	if (p->slow || p->pull(p->arg, buf, max, &n) != XS_OK)
+	if (p->w.cut || p->pull(p->arg, buf, max, &n) != XS_OK)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (p->req)
 		p->req->bytes += n;
-	p->bytes += n;
+	p->w.bytes += n;
 	return (ssize_t)n;
-}
-
-/*
- * Once a second while bodies are pulled or big ones held: one whose client has read under
- * pull_min_rate on average since pull_grace_s is cut (its socket shut down; MHD ends the
- * reply at its next write, or its reader does). A client reading a few bytes now and then
- * keeps MHD's idle timeout from firing and, at /metrics, one of its few slots for hours;
- * big held replies it pins fill max_held, and every other big reply gets a 503. A held
- * body shows no progress: it is cut when still held at its deadline, the time its whole
- * length takes at that rate (then its average was under it).
- */
-static void http_pulls_check(struct xs_evloop *loop, void *arg)
-{
-	struct xs_http_server *srv = arg;
-	double now = xs_evloop_now();
-
-	srv->pull_timer = 0;
-	for (struct http_held *h = srv->helds; h; h = h->next) {
-		if (h->cut || now < h->deadline)
-			continue;
-		h->cut = true;
-		srv->stats.pulls_cut++;
-		if (h->fd >= 0)
-			shutdown(h->fd, SHUT_RDWR);
-	}
-	for (struct http_pull *p = srv->pulls; p; p = p->next) {
-		double age = now - p->t0;
-
-		if (p->slow || age < srv->pull_grace_s || (double)p->bytes >= age * srv->pull_min_rate)
-			continue;
-		p->slow = true;
-		srv->stats.pulls_cut++;
-		if (p->fd >= 0)
-			shutdown(p->fd, SHUT_RDWR);
-	}
-	if ((srv->pulls || srv->helds) && !srv->stopping)
-		srv->pull_timer = xs_evloop_add_timer(loop, 1.0, http_pulls_check, srv);
 }
 
 static void http_pull_freed(void *cls)
 {
 	struct http_pull *p = cls;
 
-	if (p->prev)
-		p->prev->next = p->next;
-	else if (p->srv && p->srv->pulls == p)
-		p->srv->pulls = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	http_watch_stop(&p->w);
 	if (p->req)
 		p->req->pull = NULL;
 	p->free_arg(p->arg);
@@ -766,7 +786,7 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 		return http_head_unsized(req, status, content_type, false);
 	}
 	p = xs_xcalloc(1, sizeof(*p));
-	*p = (struct http_pull){ .pull = pull, .free_arg = free_arg, .arg = arg, .req = req, .fd = -1 };
+	*p = (struct http_pull){ .pull = pull, .free_arg = free_arg, .arg = arg, .req = req };
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PULL_BLOCK, http_pull_read, p,
 						 http_pull_freed);
 	if (!resp) {
@@ -774,21 +794,7 @@ enum xs_err xs_http_reply_pull(struct xs_http_request *req, unsigned status, con
 		return XS_ERR_NOMEM;
 	}
 	req->pull = p;
-	{
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct xs_http_server *srv = req->srv;
-
-		p->srv = srv;
-		p->t0 = xs_evloop_now();
-		p->fd = ci ? ci->connect_fd : -1;
-		p->next = srv->pulls;
-		if (p->next)
-			p->next->prev = p;
-		srv->pulls = p;
-		if (!srv->pull_timer)
-			srv->pull_timer = xs_evloop_add_timer(srv->loop, 1.0, http_pulls_check, srv);
-	}
+	http_watch_start(&p->w, req, 0);
 	/* http_queue drops our handle: MHD frees p with the response, queued or not */
 	return http_queue(req, status, resp, content_type ? content_type : XS_HTTP_JSON, 0, false);
 }
@@ -835,7 +841,6 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 					    xs_http_stream_close_cb on_close, void *arg)
 {
 	struct xs_http_server *srv = req->srv;
-	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *resp;
 	struct xs_http_stream *s;
 
@@ -853,8 +858,7 @@ struct xs_http_stream *xs_http_stream_start(struct xs_http_request *req, const c
 	s->on_close = on_close;
 	s->arg = arg;
 	s->token_gen = req->token_gen;
-	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	s->fd = ci ? ci->connect_fd : -1;
+	s->fd = http_conn_fd(req->conn);
 	s->refs = 1; /* the response's, from here on */
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, http_stream_read, s,
 						 http_stream_response_freed);
@@ -1781,9 +1785,9 @@ void xs_http_server_free(struct xs_http_server **sp)
 		xs_http_unpark(srv->parked);
 	if (srv->timer)
 		xs_evloop_cancel_timer(srv->loop, srv->timer);
-	if (srv->pull_timer)
-		xs_evloop_cancel_timer(srv->loop, srv->pull_timer);
-	srv->pull_timer = 0;
+	if (srv->watch_timer)
+		xs_evloop_cancel_timer(srv->loop, srv->watch_timer);
+	srv->watch_timer = 0;
 	if (srv->epfd >= 0)
 		xs_evloop_del_fd(srv->loop, srv->epfd);
 	if (srv->mhd)

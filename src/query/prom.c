@@ -42,6 +42,7 @@
 #include "lib/num.h"
 #include "lib/xmalloc.h"
 #include "query/prom.h"
+#include "query/status.h"
 #include "query/prom_classify.h"
 #include "query/prom_number.h"
 #include "query/series_map.h"
@@ -575,7 +576,7 @@ static int64_t prom_fresh_default(const struct prom_ctx *c)
 static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, int64_t *to)
 {
 	const struct xs_collect_host_status *const *hit;
-	double since;
+	double behind;
 
 	*to = INT64_MAX;
 	if (!c->e->nstatus)
@@ -583,15 +584,12 @@ static int64_t prom_fresh_from(const struct prom_ctx *c, const char *host_uuid, 
 	hit = bsearch(host_uuid, c->hosts, c->nhosts, sizeof(*c->hosts), prom_status_key_cmp);
 	if (hit == NULL || (*hit)->newest <= 0 || (*hit)->last_success <= 0)
 		return prom_fresh_default(c);
-	if (c->e->now - (*hit)->last_success > XS_PROM_STALE_SECONDS ||
-	    (*hit)->lag > XS_PROM_STALE_SECONDS)
+	behind = xs_status_host_behind(*hit, c->e->now); /* not fetched, or its rows lag */
+	if (behind > XS_PROM_STALE_SECONDS)
 		return INT64_MAX;
 	/* a sample past the host's clock now came from another host's clock (a VM migrated
 	 * from a host ahead of this one): its series is stuck there, not current */
-	since = c->e->now > (*hit)->last_success ? c->e->now - (*hit)->last_success : 0;
-	if ((*hit)->lag > since)
-		since = (*hit)->lag;
-	*to = (*hit)->newest + (int64_t)since + XS_PROM_FUTURE_GRACE;
+	*to = (*hit)->newest + (int64_t)behind + XS_PROM_FUTURE_GRACE;
 	return (*hit)->newest - XS_PROM_FRESH_GRACE;
 }
 

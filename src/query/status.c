@@ -40,6 +40,13 @@ const char *xs_status_health_name(enum xs_status_health h)
 	return "down";
 }
 
+double xs_status_host_behind(const struct xs_collect_host_status *h, double now)
+{
+	double since = h->last_success > 0 && now > h->last_success ? now - h->last_success : 0;
+
+	return h->lag > since ? h->lag : since;
+}
+
 double xs_status_clock_offset(const struct xs_collect_host_status *h)
 {
 	return isfinite(h->clock_offset) ? round(h->clock_offset * 10) / 10 : NAN;

@@ -34,6 +34,11 @@ enum xs_status_health xs_status_host_health(const struct xs_collect_host_status 
 /* "collecting", "late", "down". */
 const char *xs_status_health_name(enum xs_status_health h);
 
+/* Seconds host h's rows are behind its clock at now (our clock), as far as the status
+ * tells: the longer of the time since its last complete fetch and the lag that fetch
+ * measured (top-N and /metrics judge staleness by it). */
+double xs_status_host_behind(const struct xs_collect_host_status *h, double now);
+
 /* The host's clock offset as the API gives it: seconds to a tenth (measured to ±1 s);
  * NAN until measured. */
 double xs_status_clock_offset(const struct xs_collect_host_status *h);

@@ -24,6 +24,7 @@
 
 #include "lib/xmalloc.h"
 #include "query/series_map.h"
+#include "query/status.h"
 #include "query/top.h"
 #include "query/xo_stats.h"
 
@@ -507,9 +508,7 @@ static int top_clock_cmp(const void *a, const void *b)
  */
 static int64_t top_host_clock(const struct xs_collect_host_status *st, double now)
 {
-	double since = st->last_success > 0 && now > st->last_success ? now - st->last_success : 0;
-	double behind = st->lag > since ? st->lag : since;
-	double clock = (double)st->newest + behind;
+	double clock = (double)st->newest + xs_status_host_behind(st, now);
 
 	if (isfinite(st->clock_offset) && now + st->clock_offset > clock)
 		clock = now + st->clock_offset;

@@ -494,11 +494,9 @@ static enum xs_err xq_reply(const struct xs_estate *e, const struct xs_stats_req
 		r = xq_window_range(&c, err);
 		if (r)
 			return r;
-		if (rq->at_5s)
-			;
-		else if (tier == XQ_TIER_PROBE)
+		if (!rq->at_5s && tier == XQ_TIER_PROBE)
 			xq_window_probe(&c, lv, n);
-		else if (tier > (int)c.w.tier && tier < XS_NTIERS)
+		else if (!rq->at_5s && tier > (int)c.w.tier && tier < XS_NTIERS)
 			xq_window_at(&c, (enum xs_tier)tier);
 	} else {
 		xq_window_gran(&c, lv, n, stopped_end);
@@ -767,18 +765,20 @@ static void xq_pool_leaves(const struct xs_estate *e, const struct xs_topo *t, s
 static enum xs_err xq_pool_tier(const struct xs_estate *e, const struct xs_stats_request *rq,
 				const struct xq_pool_host *hs, size_t nh, int *tier, char *err)
 {
+	struct xq_ctx budget = { .e = e, .r = rq };
+	enum xs_err r;
+
 	*tier = XQ_TIER_PROBE;
 	if (rq->granularity != XS_STATS_RANGE || rq->at_5s)
 		return XS_OK;
+	r = xq_window_range(&budget, err); /* the budget's tier: every host's before its probe */
+	if (r)
+		return r;
 	for (size_t i = 0; i < nh; i++) {
-		struct xq_ctx c = { .e = e, .r = rq };
-		enum xs_err r;
+		struct xq_ctx c = budget;
 
 		if (!hs[i].h || !hs[i].n)
 			continue;
-		r = xq_window_range(&c, err);
-		if (r)
-			return r;
 		xq_window_probe(&c, hs[i].lv, hs[i].n);
 		if ((int)c.w.tier > *tier)
 			*tier = (int)c.w.tier;

@@ -507,6 +507,17 @@ out:
  */
 static void run_vm_backfill_alone(const char *version);
 
+/* Runs f until its hosts are backfilled whole and a round came on time: their series are
+ * current (an object seen after that is one of its own). False (said) if not. */
+static bool fix_current(struct fix *f)
+{
+	if (!ok(loop_wait(t_loop, offset_known, f, 10), "the host's clock offset is known") ||
+	    !ok(fix_round(f), "first round (the hosts backfilled whole)"))
+		return false;
+	fix_advance(f, 5);
+	return ok(fix_round(f), "a round on time");
+}
+
 static void test_vm_backfill_alone(void)
 {
 	run_vm_backfill_alone(NULL);
@@ -530,11 +541,7 @@ static void run_vm_backfill_alone(const char *version)
 	if (!ok(halted_vm(&f, uuid), "a halted VM"))
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
-	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known") ||
-	    !ok(fix_round(&f), "first round (the hosts backfilled whole)"))
-		goto out;
-	fix_advance(&f, 5);
-	if (!ok(fix_round(&f), "a round on time"))
+	if (!fix_current(&f))
 		goto out;
 	xs_collector_stats(f.co, &st0);
 	t_collect_log[0] = '\0';
@@ -618,11 +625,7 @@ static void test_vm_backfill_left(void)
 		goto out;
 	snprintf(host, sizeof(host), "%s", fix_host(&f, 0)->uuid);
 	snprintf(other, sizeof(other), "%s", fix_host(&f, 1)->uuid);
-	if (!ok(loop_wait(t_loop, offset_known, &f, 10), "the host's clock offset is known") ||
-	    !ok(fix_round(&f), "first round (the hosts backfilled whole)"))
-		goto out;
-	fix_advance(&f, 5);
-	if (!ok(fix_round(&f), "a round on time"))
+	if (!fix_current(&f))
 		goto out;
 	t_collect_log[0] = '\0';
 	for (int i = 0; i < 3; i++)
